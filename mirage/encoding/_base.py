@@ -1,0 +1,83 @@
+"""The codec contract: one reversible codec per column, shared by every engine.
+
+A codec turns one column into named *sub-columns* that engines model jointly: continuous ones
+(float64, no NaN) and discrete ones (int64 codes in ``[0, cardinality)``).  ``decode`` is the exact
+inverse on everything the codec learned; columns that are never learned (identifiers, PII, free text)
+are generated at decode time from the codec's own state, the sub-columns and a seeded generator.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mirage.schema import Column
+
+__all__ = ["Codec", "EncodingOptions", "SubColumn", "missing_subcolumn"]
+
+MISSING_PART = "missing"
+
+
+@dataclass(frozen=True)
+class EncodingOptions:
+    """Settings shared by every codec of a table."""
+
+    rare_min_count: int = 10  # a category seen in fewer rows is never emitted verbatim
+    locale: str = "en_US"  # Faker locale for PII and text when the column names none
+    quantiles: int = 1000  # knots of the stored empirical quantile function
+
+
+@dataclass(frozen=True)
+class SubColumn:
+    name: str  # "<column>::<part>"
+    column: str
+    part: str
+    discrete: bool
+    cardinality: int = 0  # number of codes for a discrete sub-column, 0 for a continuous one
+
+
+def missing_subcolumn(column: str) -> SubColumn:
+    return SubColumn(f"{column}::{MISSING_PART}", column, MISSING_PART, discrete=True, cardinality=2)
+
+
+class Codec(ABC):
+    """Encodes and decodes one column.  ``fit`` learns, ``get_state``/``set_state`` persist."""
+
+    def __init__(self, column: Column, options: EncodingOptions) -> None:
+        self.column = column
+        self.options = options
+
+    def sub(self, part: str, *, discrete: bool, cardinality: int = 0) -> SubColumn:
+        return SubColumn(f"{self.column.name}::{part}", self.column.name, part, discrete, cardinality)
+
+    @abstractmethod
+    def fit(self, values: pd.Series) -> None:
+        """Learn what decoding needs from the training values of this column."""
+
+    @property
+    @abstractmethod
+    def subcolumns(self) -> list[SubColumn]:
+        """The sub-columns ``encode`` returns, in order (may be empty)."""
+
+    @abstractmethod
+    def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
+        """Map values to one array per sub-column name (float64 continuous, int64 discrete)."""
+
+    @abstractmethod
+    def decode(
+        self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
+    ) -> pd.Series:
+        """Rebuild ``n`` values with the column's dtype; ``start`` is the global index of row 0."""
+
+    @abstractmethod
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-serialisable state and numeric arrays; no pickled objects."""
+
+    @abstractmethod
+    def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Restore what ``get_state`` returned."""

@@ -1,0 +1,124 @@
+"""Column kinds and the description of one column: what inference finds and a user may edit."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from mirage.errors import SchemaError
+
+__all__ = ["PII_TYPES", "Column", "Kind"]
+
+
+class Kind(str, Enum):
+    """What a column holds, which decides how it is encoded and whether it is learned at all."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    IDENTIFIER = "identifier"  # unique keys: regenerated in the same format, never learned
+    PII = "pii"  # personal data: replaced with Faker values, never learned
+    TEXT = "text"  # free text: replaced with Faker text of a learned length, never copied
+
+    @property
+    def learned(self) -> bool:
+        return self in (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN, Kind.DATETIME)
+
+
+PII_TYPES = (
+    "email",
+    "phone_number",
+    "person_name",
+    "first_name",
+    "last_name",
+    "street_address",
+    "city",
+    "postal_code",
+    "national_id",
+    "credit_card",
+    "iban",
+    "ip_address",
+)
+
+
+@dataclass
+class Column:
+    """One column of a table.
+
+    ``dtype`` is the pandas dtype the column had when the schema was inferred; sampled data comes
+    back with it.  Kind-specific fields are ``None`` where they do not apply.
+    """
+
+    name: str
+    kind: Kind
+    dtype: str = "object"
+    nullable: bool = False
+    # numeric
+    integer: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: int | None = None
+    # categorical
+    ordered: bool = False
+    categories: list[Any] | None = None
+    # datetime: a strftime format when the source held text, None for native datetimes
+    datetime_format: str | None = None
+    # identifier: a template such as "C-{:06d}" or a character-class pattern such as "AAAAA"
+    id_format: str | None = None
+    # pii
+    pii_type: str | None = None
+    locale: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, Kind):
+            try:
+                self.kind = Kind(self.kind)
+            except ValueError:
+                allowed = ", ".join(k.value for k in Kind)
+                raise SchemaError(
+                    f"column {self.name!r}: unknown kind {self.kind!r} (allowed: {allowed})"
+                ) from None
+        if self.kind is Kind.PII and self.pii_type not in PII_TYPES:
+            raise SchemaError(
+                f"column {self.name!r}: pii_type must be one of {', '.join(PII_TYPES)}, "
+                f"got {self.pii_type!r}"
+            )
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and float(self.minimum) > float(self.maximum)
+        ):
+            raise SchemaError(
+                f"column {self.name!r}: minimum {self.minimum} is greater than maximum {self.maximum}"
+            )
+        if self.decimals is not None and self.decimals < 0:
+            raise SchemaError(f"column {self.name!r}: decimals must be >= 0, got {self.decimals}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind.value}
+        for f in dataclasses.fields(self):
+            if f.name in ("name", "kind"):
+                continue
+            value = getattr(self, f.name)
+            default = f.default if f.default is not dataclasses.MISSING else None
+            if f.name == "extra" and not value:
+                continue
+            if value != default or f.name in ("dtype", "nullable"):
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Column:
+        if "name" not in data or "kind" not in data:
+            raise SchemaError(f"a column entry needs 'name' and 'kind': {data!r}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SchemaError(
+                f"column {data['name']!r}: unknown field(s) {', '.join(sorted(unknown))}"
+            )
+        return cls(**data)

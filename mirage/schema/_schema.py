@@ -1,0 +1,115 @@
+"""A table's schema: its columns in order, with a JSON round trip a user can edit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mirage.errors import SchemaError
+from mirage.schema._column import Column, Kind
+
+__all__ = ["SCHEMA_FORMAT_VERSION", "Schema"]
+
+SCHEMA_FORMAT_VERSION = 1
+
+
+@dataclass
+class Schema:
+    columns: list[Column]
+    locale: str = "en_US"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for column in self.columns:
+            if column.name in seen:
+                raise SchemaError(f"column {column.name!r} appears twice in the schema")
+            seen.add(column.name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def __getitem__(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise SchemaError(f"no column {name!r} in the schema (columns: {', '.join(self.names)})")
+
+    def __iter__(self) -> Iterator[Column]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def of_kind(self, *kinds: Kind) -> list[Column]:
+        return [c for c in self.columns if c.kind in kinds]
+
+    def validate(self, data: pd.DataFrame) -> None:
+        """Raise SchemaError naming the first column that the data lacks or has in excess."""
+        missing = [n for n in self.names if n not in data.columns]
+        if missing:
+            raise SchemaError(f"column {missing[0]!r} is in the schema but not in the data")
+        extra = [str(c) for c in data.columns if c not in set(self.names)]
+        if extra:
+            raise SchemaError(f"column {extra[0]!r} is in the data but not in the schema")
+
+    # JSON round trip -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format_version": SCHEMA_FORMAT_VERSION,
+            "locale": self.locale,
+            "columns": [c.to_dict() for c in self.columns],
+        }
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        if not isinstance(data, dict) or "columns" not in data:
+            raise SchemaError("a schema is a JSON object with a 'columns' list")
+        version = data.get("format_version", SCHEMA_FORMAT_VERSION)
+        if version > SCHEMA_FORMAT_VERSION:
+            raise SchemaError(
+                f"schema format version {version} is newer than this Mirage reads "
+                f"({SCHEMA_FORMAT_VERSION}); upgrade mirage-synth"
+            )
+        columns = [Column.from_dict(c) for c in data["columns"]]
+        return cls(columns=columns, locale=data.get("locale", "en_US"), extra=data.get("extra", {}))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=_json_default)
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"schema is not valid JSON: line {exc.lineno}: {exc.msg}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Schema:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from None
+        try:
+            return cls.from_json(text)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc}") from None
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {value!r}")
