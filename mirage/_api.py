@@ -1,0 +1,57 @@
+"""The top-level functions: ``mirage.fit`` and ``mirage.load``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mirage.engines import Synthesizer, choose_engine, get_engine
+from mirage.schema import Schema
+
+__all__ = ["fit", "load"]
+
+logger = logging.getLogger("mirage")
+
+
+def fit(
+    data: pd.DataFrame | str | Path,
+    *,
+    engine: str = "auto",
+    schema: Schema | str | Path | None = None,
+    holdout: float | None = None,
+    split_seed: int = 0,
+    **hyperparameters: Any,
+) -> Synthesizer:
+    """Learn ``data`` (a DataFrame or a table file) with ``engine`` and return the fitted model.
+
+    ``holdout`` keeps that fraction of the rows aside (never learned) for the privacy checks of
+    ``mirage report``; the model records how to rebuild the split, not the rows themselves.
+    """
+    from mirage.evaluation._holdout import holdout_record, split_holdout
+    from mirage.io import read_any
+
+    frame = read_any(data)
+    record = None
+    if holdout is not None:
+        source = data if isinstance(data, (str, Path)) else None
+        record = holdout_record(source, holdout, split_seed, len(frame))
+        frame, _ = split_holdout(frame, holdout, split_seed)
+    if isinstance(schema, (str, Path)):
+        schema = Schema.load(schema)
+    if engine == "auto":
+        engine, reason = choose_engine(frame)
+        logger.info("engine=auto picked %r: %s", engine, reason)
+    model = get_engine(engine)(**hyperparameters).fit(frame, schema)
+    if record is not None:
+        model.training_.update(record)
+    return model
+
+
+def load(path: str | Path) -> Synthesizer:
+    """Load a model file written by ``Synthesizer.save``; nothing in the file can run code."""
+    from mirage.model_file import load_model
+
+    return load_model(path)

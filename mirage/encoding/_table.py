@@ -1,0 +1,90 @@
+"""The table encoder: one codec per schema column, sub-columns concatenated in schema order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mirage.encoding._base import Codec, EncodingOptions, SubColumn
+from mirage.schema import Column, Kind, Schema
+
+__all__ = ["TableEncoder", "codec_for"]
+
+
+def codec_for(column: Column, options: EncodingOptions) -> Codec:
+    from mirage.encoding.categorical import BooleanCodec, CategoricalCodec
+    from mirage.encoding.datetime import DatetimeCodec
+    from mirage.encoding.identifier import IdentifierCodec
+    from mirage.encoding.numeric import NumericCodec
+    from mirage.encoding.pii import PIICodec
+    from mirage.encoding.text import TextCodec
+
+    classes: dict[Kind, type[Codec]] = {
+        Kind.NUMERIC: NumericCodec,
+        Kind.CATEGORICAL: CategoricalCodec,
+        Kind.BOOLEAN: BooleanCodec,
+        Kind.DATETIME: DatetimeCodec,
+        Kind.IDENTIFIER: IdentifierCodec,
+        Kind.PII: PIICodec,
+        Kind.TEXT: TextCodec,
+    }
+    return classes[column.kind](column, options)
+
+
+class TableEncoder:
+    """Encodes a DataFrame into named arrays and decodes sampled arrays back into a DataFrame."""
+
+    def __init__(self, schema: Schema, options: EncodingOptions | None = None) -> None:
+        self.schema = schema
+        self.options = options or EncodingOptions(locale=schema.locale)
+        self.codecs = [codec_for(c, self.options) for c in schema.columns]
+
+    def fit(self, data: pd.DataFrame) -> TableEncoder:
+        self.schema.validate(data)
+        for codec in self.codecs:
+            codec.fit(data[codec.column.name])
+        return self
+
+    @property
+    def subcolumns(self) -> list[SubColumn]:
+        return [s for codec in self.codecs for s in codec.subcolumns]
+
+    def encode(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
+        self.schema.validate(data)
+        out: dict[str, np.ndarray] = {}
+        for codec in self.codecs:
+            out.update(codec.encode(data[codec.column.name]))
+        return out
+
+    def decode(
+        self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int = 0
+    ) -> pd.DataFrame:
+        columns = {}
+        for codec in self.codecs:
+            child = np.random.default_rng(rng.integers(2**63))
+            columns[codec.column.name] = codec.decode(parts, n, child, start).reset_index(drop=True)
+        return pd.DataFrame(columns, index=pd.RangeIndex(n))
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        states: dict[str, Any] = {}
+        arrays: dict[str, np.ndarray] = {}
+        for i, codec in enumerate(self.codecs):
+            state, codec_arrays = codec.get_state()
+            states[codec.column.name] = state
+            for key, value in codec_arrays.items():
+                arrays[f"encoder.{i}.{key}"] = value
+        return {"options": vars(self.options).copy(), "codecs": states}, arrays
+
+    @classmethod
+    def from_state(
+        cls, schema: Schema, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> TableEncoder:
+        encoder = cls(schema, EncodingOptions(**state["options"]))
+        for i, codec in enumerate(encoder.codecs):
+            prefix = f"encoder.{i}."
+            own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            codec.set_state(state["codecs"][codec.column.name], own)
+        return encoder

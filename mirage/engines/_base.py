@@ -1,0 +1,218 @@
+"""The synthesizer contract shared by every engine, in the scikit-learn style.
+
+``__init__`` takes keyword-only hyperparameters and only stores them; ``fit`` learns state into
+attributes ending in ``_``; ``sample`` draws rows.  Randomness is organised in fixed blocks of
+``BLOCK_ROWS`` rows: block ``i`` draws from ``SeedSequence([seed, i])``, so the same seed gives the
+same rows however the blocks are spread over chunks, processes or workers.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
+from mirage.errors import DataError, MirageError, OptionError
+from mirage.schema import Schema, infer_schema
+
+__all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer"]
+
+BLOCK_ROWS = 50_000
+MAX_REJECTION_ROUNDS = 200
+
+
+class NotFittedError(MirageError):
+    """``sample`` or ``save`` was called before ``fit``."""
+
+
+class Synthesizer:
+    """Base class of every engine.  Subclasses implement the four ``_`` hooks."""
+
+    name: ClassVar[str] = ""
+
+    # --- hooks for engines --------------------------------------------------------------------
+    def _fit(self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    # --- hyperparameters ----------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # --- learning -----------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> Synthesizer:
+        """Learn ``data`` (a DataFrame) under ``schema`` (inferred when not given)."""
+        if not isinstance(data, pd.DataFrame):
+            raise DataError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
+        if data.shape[1] == 0:
+            raise DataError("the data has no columns")
+        if len(data) == 0:
+            raise DataError("the data has no rows")
+        data = data.reset_index(drop=True)
+        data.columns = [str(c) for c in data.columns]
+        schema = infer_schema(data) if schema is None else schema
+        schema.validate(data)
+        self._check_params()
+        options = EncodingOptions(rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale)
+        encoder = TableEncoder(schema, options).fit(data)
+        parts = encoder.encode(data)
+        self.schema_ = schema
+        self.encoder_ = encoder
+        self.n_training_rows_ = len(data)
+        self.training_: dict[str, Any] = {}
+        self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
+        return self
+
+    def _check_params(self) -> None:
+        rare = getattr(self, "rare_min_count", 1)
+        if not isinstance(rare, int) or rare < 1:
+            raise OptionError(f"rare_min_count must be an integer >= 1, got {rare!r}")
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "encoder_")
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(data) first")
+
+    # --- sampling -----------------------------------------------------------------------------
+    def sample(
+        self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Draw ``n`` rows.  ``conditions`` maps columns to a value or a list of allowed values."""
+        chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions))
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+    def sample_chunks(
+        self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Yield the rows of ``sample(n, seed=seed)`` in blocks of at most ``BLOCK_ROWS`` rows.
+
+        ``n == 0`` yields one empty frame with the right columns and dtypes.
+        """
+        self._require_fitted()
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise OptionError(f"n must be a non-negative integer, got {n!r}")
+        seed = _resolve_seed(seed)
+        accept = self._condition_filter(conditions) if conditions else None
+        for index, start in enumerate(range(0, max(int(n), 1), BLOCK_ROWS)):
+            size = min(BLOCK_ROWS, int(n) - start)
+            yield self.sample_block(index, size, seed=seed, accept=accept)
+
+    def sample_block(self, index: int, size: int, *, seed: int, accept: Any = None) -> pd.DataFrame:
+        """Block ``index`` of a seeded sample: the unit executors distribute."""
+        rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
+        start = index * BLOCK_ROWS
+        if accept is None:
+            return self.encoder_.decode(self._sample(size, rng), size, rng, start)
+        return self._sample_rejecting(size, rng, start, accept)
+
+    def _sample_rejecting(self, size: int, rng: np.random.Generator, start: int, accept: Any) -> pd.DataFrame:
+        kept: list[pd.DataFrame] = []
+        have, drawn = 0, 0
+        batch = max(size, 1_000)
+        for _ in range(MAX_REJECTION_ROUNDS):
+            if have >= size:
+                break
+            frame = self.encoder_.decode(self._sample(batch, rng), batch, rng, start + drawn)
+            drawn += batch
+            frame = frame[accept(frame)]
+            kept.append(frame)
+            have += len(frame)
+            if have == 0 and drawn >= 100 * batch:
+                break
+        if have < size:
+            rate = have / max(drawn, 1)
+            raise MirageError(
+                f"conditions are too rare to sample by rejection: {have} of {drawn} drawn rows "
+                f"matched (acceptance rate {rate:.2e}); relax the conditions"
+            )
+        return pd.concat(kept, ignore_index=True).iloc[:size].reset_index(drop=True)
+
+    def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
+        names = set(self.schema_.names)
+        allowed: dict[str, list[Any]] = {}
+        for column, value in conditions.items():
+            if column not in names:
+                raise OptionError(f"condition on unknown column {column!r}")
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            if not values:
+                raise OptionError(f"condition on column {column!r} allows no value")
+            allowed[column] = values
+
+        def accept(frame: pd.DataFrame) -> pd.Series:
+            mask = pd.Series(True, index=frame.index)
+            for column, values in allowed.items():
+                mask &= frame[column].isin(values)
+            return mask
+
+        return accept
+
+    # --- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the model file (manifest plus arrays, no pickle)."""
+        from mirage.model_file import save_model
+
+        self._require_fitted()
+        return save_model(self, path, force=force)
+
+    @staticmethod
+    def load(path: str | Path) -> Synthesizer:
+        from mirage.model_file import load_model
+
+        return load_model(path)
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self._require_fitted()
+        encoder_state, encoder_arrays = self.encoder_.get_state()
+        engine_state, engine_arrays = self._get_state()
+        overlap = set(encoder_arrays) & {f"engine.{k}" for k in engine_arrays}
+        assert not overlap
+        state = {
+            "encoder": encoder_state,
+            "engine": engine_state,
+            "n_training_rows": self.n_training_rows_,
+            "training": self.training_,
+        }
+        arrays = dict(encoder_arrays)
+        arrays.update({f"engine.{k}": v for k, v in engine_arrays.items()})
+        return state, arrays
+
+    def set_state(self, schema: Schema, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.schema_ = schema
+        self.encoder_ = TableEncoder.from_state(schema, state["encoder"], arrays)
+        self.n_training_rows_ = int(state["n_training_rows"])
+        self.training_ = dict(state.get("training", {}))
+        own = {k[len("engine.") :]: v for k, v in arrays.items() if k.startswith("engine.")}
+        self._set_state(state["engine"], own)
+
+
+def _resolve_seed(seed: int | None) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)

@@ -1,0 +1,161 @@
+"""``cart``: sequential tree synthesis, the method of R's synthpop.
+
+Sub-columns are visited in order.  The first is drawn from its marginal; each later one from a
+decision tree fitted on the sub-columns before it: discrete ones from the class frequencies of the
+leaf the synthetic row falls in, continuous ones by drawing an observed value of the leaf and
+smoothing it with a Gaussian kernel of the leaf's bandwidth.  Values that form a spike (a share of at
+least ``spike_share`` of the rows, such as a zero balance) are kept exact.  ``min_samples_leaf`` is the
+privacy knob: no leaf describes fewer rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from mirage._progress import report
+from mirage.encoding import SubColumn
+from mirage.engines._base import Synthesizer
+from mirage.engines._marginal import Marginal
+from mirage.engines._registry import register_engine
+from mirage.engines._tree import TreeArrays
+from mirage.errors import OptionError
+
+__all__ = ["CartSynthesizer"]
+
+
+@register_engine
+class CartSynthesizer(Synthesizer):
+    name = "cart"
+
+    def __init__(
+        self,
+        *,
+        min_samples_leaf: int = 20,
+        max_depth: int | None = None,
+        smoothing: bool = True,
+        spike_share: float = 0.05,
+        rare_min_count: int = 10,
+        quantiles: int = 1000,
+        seed: int = 0,
+    ) -> None:
+        self.min_samples_leaf = min_samples_leaf
+        self.max_depth = max_depth
+        self.smoothing = smoothing
+        self.spike_share = spike_share
+        self.rare_min_count = rare_min_count
+        self.quantiles = quantiles
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not isinstance(self.min_samples_leaf, int) or self.min_samples_leaf < 1:
+            raise OptionError(f"min_samples_leaf must be an integer >= 1, got {self.min_samples_leaf!r}")
+        if self.max_depth is not None and (not isinstance(self.max_depth, int) or self.max_depth < 1):
+            raise OptionError(f"max_depth must be None or an integer >= 1, got {self.max_depth!r}")
+        if not 0.0 < self.spike_share <= 1.0:
+            raise OptionError(f"spike_share must be in (0, 1], got {self.spike_share!r}")
+
+    def _fit(self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator) -> None:
+        self.subcolumns_ = subcolumns
+        self.trees_: list[TreeArrays] = []
+        self.leaves_: list[dict[str, np.ndarray]] = []
+        if not subcolumns:
+            return
+        x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
+        self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles)
+        for j in range(1, len(subcolumns)):
+            report("fit", j, len(subcolumns) - 1)
+            tree, leaf_of_row = self._grow(x[:, :j], x[:, j], subcolumns[j], rng)
+            self.trees_.append(tree)
+            self.leaves_.append(self._leaf_tables(subcolumns[j], x[:, j], leaf_of_row, tree.n_leaves))
+
+    def _grow(self, predictors: np.ndarray, y: np.ndarray, sub: SubColumn, rng: np.random.Generator) -> tuple[TreeArrays, np.ndarray]:
+        if np.all(y == y[0]) or len(y) < 2 * self.min_samples_leaf:
+            return TreeArrays.stump(), np.zeros(len(y), dtype="int32")
+        params = {
+            "min_samples_leaf": self.min_samples_leaf,
+            "max_depth": self.max_depth,
+            "random_state": int(rng.integers(2**31 - 1)),
+        }
+        model = DecisionTreeClassifier(**params) if sub.discrete else DecisionTreeRegressor(**params)
+        model.fit(predictors, y)
+        tree = TreeArrays.from_sklearn(model)
+        return tree, tree.leaf_index[model.apply(predictors.astype("float32"))]
+
+    def _leaf_tables(self, sub: SubColumn, y: np.ndarray, leaf: np.ndarray, n_leaves: int) -> dict[str, np.ndarray]:
+        if sub.discrete:
+            counts = np.zeros((n_leaves, max(1, sub.cardinality)), dtype="float64")
+            np.add.at(counts, (leaf, y.astype("int64")), 1.0)
+            return {"cumulative": np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)}
+        order = np.lexsort((y, leaf))
+        values = y[order]
+        offsets = np.searchsorted(leaf[order], np.arange(n_leaves + 1)).astype("int64")
+        unique, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+        spike = (counts / y.size >= self.spike_share)[inverse][order]
+        bandwidth = np.zeros(n_leaves)
+        if self.smoothing:
+            for k in range(n_leaves):
+                smooth = values[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
+                bandwidth[k] = _silverman(smooth)
+        return {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
+
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        p = len(self.subcolumns_)
+        out = np.empty((n, p), dtype="float64")
+        if p == 0:
+            return {}
+        out[:, 0] = self.first_.inverse(rng.random(n))
+        for j in range(1, p):
+            leaf = self.trees_[j - 1].apply(out[:, :j]) if n else np.zeros(0, dtype="int32")
+            out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - 1], leaf, rng)
+        return {
+            s.name: out[:, j].astype("int64") if s.discrete else out[:, j]
+            for j, s in enumerate(self.subcolumns_)
+        }
+
+    @staticmethod
+    def _draw(sub: SubColumn, table: Mapping[str, np.ndarray], leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(leaf.size)
+        if sub.discrete:
+            cumulative = table["cumulative"][leaf]
+            codes = (u[:, None] >= cumulative).sum(axis=1)
+            return np.minimum(codes, cumulative.shape[1] - 1).astype("float64")
+        offsets = table["offsets"]
+        start, size = offsets[leaf], offsets[leaf + 1] - offsets[leaf]
+        idx = start + np.minimum((u * size).astype("int64"), size - 1)
+        values = table["values"][idx]
+        noise = rng.standard_normal(leaf.size) * table["bandwidth"][leaf]
+        return np.where(table["spike"][idx], values, values + noise)
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state: dict[str, Any] = {"subcolumns": [vars(s) for s in self.subcolumns_]}
+        arrays: dict[str, np.ndarray] = {}
+        if self.subcolumns_:
+            arrays["first"] = self.first_.table
+        for j, (tree, table) in enumerate(zip(self.trees_, self.leaves_, strict=True)):
+            arrays.update(tree.to_arrays(f"tree.{j}"))
+            arrays.update({f"leaves.{j}.{k}": v for k, v in table.items()})
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
+        self.trees_, self.leaves_ = [], []
+        if self.subcolumns_:
+            self.first_ = Marginal(self.subcolumns_[0].discrete, np.asarray(arrays["first"]))
+        for j in range(len(self.subcolumns_) - 1):
+            self.trees_.append(TreeArrays.from_arrays(dict(arrays), f"tree.{j}"))
+            prefix = f"leaves.{j}."
+            self.leaves_.append({k[len(prefix) :]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)})
+
+
+def _silverman(values: np.ndarray) -> float:
+    if values.size < 2:
+        return 0.0
+    sd = float(values.std(ddof=1))
+    iqr = float(np.subtract(*np.percentile(values, [75, 25])))
+    spread = min(sd, iqr / 1.34) if iqr > 0 else sd
+    return 0.9 * spread * values.size ** (-0.2)

@@ -1,0 +1,88 @@
+"""``copula``: a Gaussian copula over the encoded sub-columns; fast, the baseline.
+
+Each sub-column is mapped to normal scores through its ranks (ties broken at random, so discrete
+codes become intervals of the normal line); the correlation of the scores is the copula.  Sampling
+draws correlated normals and maps them back through each marginal's quantile function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from mirage._progress import report
+from mirage.encoding import SubColumn
+from mirage.engines._base import Synthesizer
+from mirage.engines._marginal import Marginal, uniform_ranks
+from mirage.engines._registry import register_engine
+from mirage.errors import OptionError
+
+__all__ = ["CopulaSynthesizer"]
+
+
+@register_engine
+class CopulaSynthesizer(Synthesizer):
+    name = "copula"
+
+    def __init__(
+        self,
+        *,
+        rare_min_count: int = 10,
+        quantiles: int = 1000,
+        shrinkage: float = 0.01,
+        seed: int = 0,
+    ) -> None:
+        self.rare_min_count = rare_min_count
+        self.quantiles = quantiles
+        self.shrinkage = shrinkage
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0.0 <= self.shrinkage < 1.0:
+            raise OptionError(f"shrinkage must be in [0, 1), got {self.shrinkage!r}")
+        if self.quantiles < 2:
+            raise OptionError(f"quantiles must be >= 2, got {self.quantiles!r}")
+
+    def _fit(self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator) -> None:
+        self.subcolumns_ = subcolumns
+        self.marginals_ = [Marginal.fit(s, parts[s.name], self.quantiles) for s in subcolumns]
+        if not subcolumns:
+            self.cholesky_ = np.zeros((0, 0))
+            return
+        scores = np.column_stack([ndtri(uniform_ranks(parts[s.name], rng)) for s in subcolumns])
+        corr = np.atleast_2d(np.corrcoef(scores, rowvar=False)) if len(parts[subcolumns[0].name]) > 1 else np.eye(len(subcolumns))
+        corr = np.nan_to_num(corr, nan=0.0)
+        corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(len(subcolumns))
+        np.fill_diagonal(corr, 1.0)
+        self.cholesky_ = _safe_cholesky(corr)
+        report("fit", 1, 1)
+
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        z = rng.standard_normal((n, len(self.subcolumns_))) @ self.cholesky_.T
+        u = ndtr(z)
+        return {s.name: m.inverse(u[:, j]) for j, (s, m) in enumerate(zip(self.subcolumns_, self.marginals_, strict=True))}
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {"subcolumns": [vars(s) for s in self.subcolumns_], "discrete": [m.discrete for m in self.marginals_]}
+        arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.marginals_)}
+        arrays["cholesky"] = self.cholesky_
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
+        self.marginals_ = [Marginal(bool(d), np.asarray(arrays[f"marginal.{j}"])) for j, d in enumerate(state["discrete"])]
+        self.cholesky_ = np.asarray(arrays["cholesky"], dtype="float64")
+
+
+def _safe_cholesky(corr: np.ndarray) -> np.ndarray:
+    for jitter in (0.0, 1e-8, 1e-6, 1e-4, 1e-2):
+        try:
+            return np.linalg.cholesky(corr + jitter * np.eye(corr.shape[0]))
+        except np.linalg.LinAlgError:
+            continue
+    eigval, eigvec = np.linalg.eigh(corr)
+    return eigvec @ np.diag(np.sqrt(np.clip(eigval, 1e-6, None)))

@@ -1,0 +1,91 @@
+"""Reading a table from a file whose format is known by its extension or by ``format=``."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pandas.api.types import is_object_dtype
+
+from mirage.errors import DataError
+from mirage.io._csv import read_csv
+from mirage.io._formats import resolve_format
+from mirage.io._jsonl import read_jsonl
+
+__all__ = ["read_any", "read_table"]
+
+PathLike = str | os.PathLike[str]
+
+
+def _check_source(path: Path) -> None:
+    try:
+        if path.is_dir():
+            raise DataError(f"'{path}' is a directory, not a data file")
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise DataError(f"input file '{path}' does not exist") from exc
+    except OSError as exc:
+        raise DataError(f"cannot read '{path}': {exc.strerror or exc}") from exc
+    if size == 0:
+        raise DataError(f"'{path}' is empty (0 bytes)")
+
+
+def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, engine="pyarrow", **options)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"cannot read '{path}' as Parquet: {exc}") from exc
+
+
+def _read_excel(path: Path, options: dict[str, Any]) -> pd.DataFrame:
+    try:
+        return pd.read_excel(path, **options)
+    except ImportError as exc:
+        raise DataError(f"cannot read '{path}': {exc}") from exc
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read '{path}' as an Excel workbook: {exc}") from exc
+
+
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as ``object`` dtype with ``NaN`` for missing values, whatever the reader did."""
+    for position, dtype in enumerate(df.dtypes):
+        if is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+            values = df.iloc[:, position].to_numpy(dtype=object, na_value=np.nan)
+            column: Any = pd.Series(values, index=df.index, dtype=object)
+            df.isetitem(position, column)
+    return df
+
+
+def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read a CSV/TSV, Parquet, JSON Lines or Excel file into a DataFrame.
+
+    The format comes from the extension unless ``format`` is given.  CSV encoding and delimiter are
+    detected; only empty cells are missing values; dates stay text.  Text columns come back as
+    ``object`` dtype.  ``options`` go to the pandas reader.  Raises ``DataError`` naming the file.
+    """
+    source = Path(path)
+    _check_source(source)
+    kind = resolve_format(source, format)
+    if kind in ("csv", "tsv"):
+        df = read_csv(source, default_delimiter="\t" if kind == "tsv" else None, options=dict(options))
+    elif kind == "parquet":
+        df = _read_parquet(source, options)
+    elif kind == "jsonl":
+        df = read_jsonl(source, **options)
+    else:
+        df = _read_excel(source, options)
+    return _normalise(df)
+
+
+def read_any(source: pd.DataFrame | PathLike, *, format: str | None = None, **options: Any) -> pd.DataFrame:
+    """``source`` itself if it is a DataFrame, else ``read_table(source, format=..., **options)``."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    if not isinstance(source, str | os.PathLike):
+        raise DataError(f"expected a DataFrame or a file path, got {type(source).__name__}")
+    return read_table(source, format=format, **options)

@@ -1,0 +1,489 @@
+"""Detection of personal data (PII) in a column, from its name and its content.
+
+``detect_pii`` returns one of :data:`~mirage.schema._column.PII_TYPES` or ``None``.  Two kinds of
+evidence are used:
+
+* **content**: a deterministic sample of up to 500 distinct non-null values is checked against a
+  strict recogniser per type (email syntax, IBAN and Luhn check digits, US SSN rules, IP syntax,
+  phone numbers with phone-like formatting, street addresses, personal names); a type is detected
+  when at least 80% of the sampled values pass;
+* **name**: the column name split into tokens (``_``, ``-``, space, camelCase); a hint such as
+  ``email``, ``phone``, ``first_name`` or ``ssn`` is enough on its own, provided the values do not
+  contradict it (an ``email_verified`` yes/no column is not an email: hints must end the name, and
+  the values must loosely look like the type).
+
+Numeric columns are never PII except under a strong name hint (SSN, credit card, phone number) with
+numbers of the right number of digits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["detect_pii", "name_tokens"]
+
+SAMPLE_SIZE = 500
+THRESHOLD = 0.8
+LOOSE_THRESHOLD = 0.5
+KNOWN_FIRST_NAME_SHARE = 0.6  # of sampled values whose first word is a known first name
+MIN_DISTINCT_WEAK = 5  # street addresses and names need this many distinct values to be seen by content
+_WEAK_CONTENT = frozenset({"street_address", "person_name"})
+
+# ------------------------------------------------------------------------------------------------
+# column names
+# ------------------------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+# trailing tokens that qualify a hint without changing it ("phone_number", "address_line_1")
+_SUFFIXES = frozenset({"number", "no", "nr", "num", "nbr", "line", "value", "str", "text", "string"})
+_PERSON_ROLES = frozenset(
+    {
+        "contact",
+        "customer",
+        "client",
+        "person",
+        "patient",
+        "user",
+        "employee",
+        "owner",
+        "holder",
+        "cardholder",
+        "account",
+        "buyer",
+        "seller",
+        "member",
+        "student",
+        "passenger",
+        "driver",
+        "recipient",
+        "sender",
+        "author",
+        "applicant",
+        "guest",
+        "traveler",
+        "traveller",
+        "subscriber",
+        "beneficiary",
+        "insured",
+        "policyholder",
+        "teacher",
+        "doctor",
+        "physician",
+        "manager",
+        "agent",
+        "rep",
+        "representative",
+        "emergency",
+        "billing",
+        "shipping",
+        "full",
+        "legal",
+        "display",
+        "real",
+        "my",
+        "your",
+    }
+)
+
+
+def name_tokens(name: str) -> list[str]:
+    """Lower-case tokens of a column name: split on ``_``, ``-``, spaces, dots and camelCase."""
+    return [t.lower() for t in _TOKEN_RE.findall(str(name))]
+
+
+def _strip_suffixes(tokens: list[str]) -> tuple[list[str], bool]:
+    stripped = False
+    while len(tokens) > 1 and (tokens[-1] in _SUFFIXES or tokens[-1].isdigit()):
+        tokens = tokens[:-1]
+        stripped = True
+    return tokens, stripped
+
+
+def _ends(tokens: Sequence[str], *patterns: tuple[str, ...]) -> bool:
+    return any(len(tokens) >= len(p) and tuple(tokens[-len(p) :]) == p for p in patterns)
+
+
+def _name_hint(name: str) -> str | None:
+    """The PII type a column name points to, or None.  Hints must end the name."""
+    raw = name_tokens(name)
+    if not raw:
+        return None
+    tokens, had_suffix = _strip_suffixes(raw)
+    if _ends(tokens, ("email",), ("e", "mail"), ("mail",), ("emailaddress",), ("email", "address")):
+        return "email"
+    if _ends(tokens, ("mail", "address"), ("e", "mail", "address")):
+        return "email"
+    if _ends(tokens, ("ip",), ("ipaddress",), ("ip", "address"), ("ipv4",), ("ipv6",), ("ip", "addr")):
+        return "ip_address"
+    if _ends(tokens, ("iban",)):
+        return "iban"
+    if _ends(
+        tokens,
+        ("phone",),
+        ("phonenumber",),
+        ("tel",),
+        ("telephone",),
+        ("mobile",),
+        ("fax",),
+        ("cell",),
+        ("cellphone",),
+        ("mobile", "phone"),
+    ):
+        return "phone_number"
+    if _ends(
+        tokens,
+        ("ssn",),
+        ("social", "security"),
+        ("socialsecurity",),
+        ("national", "id"),
+        ("nationalid",),
+        ("passport",),
+        ("nino",),
+    ):
+        return "national_id"
+    if (
+        _ends(tokens, ("credit", "card"), ("debit", "card"), ("creditcard",), ("cc",), ("ccnumber",))
+        or _ends(tokens, ("pan",), ("ccnum",))
+        or tokens == ["card"]
+        or (had_suffix and _ends(tokens, ("card",)))
+    ):
+        return "credit_card"
+    if _ends(tokens, ("first", "name"), ("firstname",), ("given", "name"), ("givenname",), ("forename",)):
+        return "first_name"
+    if _ends(tokens, ("fname",)):
+        return "first_name"
+    if _ends(tokens, ("last", "name"), ("lastname",), ("surname",), ("family", "name"), ("familyname",)):
+        return "last_name"
+    if _ends(tokens, ("lname",)):
+        return "last_name"
+    if tokens in (["name"], ["fullname"], ["full", "name"]) or (
+        len(tokens) == 2 and tokens[1] == "name" and tokens[0] in _PERSON_ROLES
+    ):
+        return "person_name"
+    if len(tokens) == 1 and tokens[0] in ("contactname", "customername", "clientname", "personname"):
+        return "person_name"
+    if _ends(tokens, ("address",), ("street",), ("addr",), ("streetaddress",), ("street", "address")):
+        return "street_address"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# content recognisers (strict) and plausibility checks (loose, used with a name hint)
+# ------------------------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,24}$"
+)
+_PHONE_CHARS_RE = re.compile(r"^\+?[\d\s().\-/]+(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?$", re.IGNORECASE)
+_PHONE_FORMAT_RE = re.compile(r"[+()\-\s./]")
+_DATE_RE = re.compile(r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?:[ T].*)?\s*$")
+_NUMBER_RE = re.compile(r"^\s*[-+]?\d+(?:[.,]\d+)?\s*$")
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "CA", "AU", "IN", "BR", "MX")
+_SSN_RE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_IBAN_LOOSE_RE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9 ]{8,}$")
+
+_STREET_WORDS = (
+    r"st|street|ave|avenue|av|avda|road|rd|blvd|boulevard|lane|ln|drive|dr|way|court|ct|place|pl|"
+    r"square|sq|terrace|ter|parkway|pkwy|highway|hwy|circle|cir|crescent|close|row|alley|trail|"
+    r"str|straße|strasse|gasse|weg|platz|allee|ring|damm|ufer|chaussee|"
+    r"rue|route|chemin|impasse|quai|cours|allée|"
+    r"via|viale|piazza|piazzale|corso|largo|vicolo|strada|contrada|rotonda|stretto|borgo|canale|"
+    r"calle|carrera|avenida|paseo|camino|callejón|cuesta|ronda|rambla|pasadizo|cañada|acceso|"
+    r"travesía|glorieta|urbanización|plaza|rua|travessa|estrada|alameda|praça|"
+    r"plein|laan|straat|gracht|gatan|vägen|vej|gade|katu|ul|ulica"
+)
+_STREET_WORD_RE = re.compile(rf"(?:^|[\s,.\-])(?:{_STREET_WORDS})\b\.?", re.IGNORECASE)
+# "141 Hodges Mountains", "10 Downing Street": a house number, then capitalised words
+_NUMBER_FIRST_RE = re.compile(r"^\d{1,5}[A-Za-z]?,?\s+[A-Z][^\W\d_]+\.?(?:\s+[^\W_][\w'\u2019.\-]*){0,6}$")
+# German-style compounds: "Luisenstr. 48", "Kirchgasse 6", "Berguvsvägen 8"
+_STREET_COMPOUND_RE = re.compile(
+    r"\w+(?:str\.?|straße|strasse|gasse|weg|platz|allee|ring|damm|gatan|vägen|vej|gade|katu|laan|straat)\b",
+    re.IGNORECASE,
+)
+_HOUSE_NUMBER_RE = re.compile(r"(?:^|[\s,#])\d{1,5}[A-Za-z]?(?:[-/]\d{1,4})?(?:$|[\s,.])")
+
+_NAME_WORD = r"[^\W\d_][^\W\d_'\u2019.\-]*(?:[-'\u2019][^\W\d_]+)*\.?"
+_PERSON_RE = re.compile(rf"^{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,3}}$")
+_NAMEISH_RE = re.compile(rf"^{_NAME_WORD}(?:[\s,]+{_NAME_WORD}){{0,4}}$")
+_TITLES = frozenset(
+    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "herr", "frau", "mme", "mlle", "m", "sr", "sra"}
+    | {"jr", "ii", "iii", "iv", "phd", "md", "dds", "dvm", "esq"}
+)
+_PARTICLES = frozenset({"van", "von", "de", "del", "della", "der", "den", "da", "di", "du", "la", "le", "y"})
+
+_FIRST_NAME_LOCALES = (
+    "en_US",
+    "en_GB",
+    "de_DE",
+    "fr_FR",
+    "es_ES",
+    "es_MX",
+    "it_IT",
+    "pt_BR",
+    "pt_PT",
+    "nl_NL",
+    "sv_SE",
+    "da_DK",
+    "no_NO",
+    "fi_FI",
+    "pl_PL",
+)
+
+
+@lru_cache(maxsize=1)
+def _first_names() -> frozenset[str]:
+    """Lower-cased first names of a few Faker locales (built once, lazily)."""
+    import importlib
+
+    names: set[str] = set()
+    for locale in _FIRST_NAME_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except (ImportError, AttributeError):  # pragma: no cover - depends on the Faker version
+            continue
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            for first in getattr(provider, attr, ()) or ():
+                names.add(str(first).casefold())
+    return frozenset(names)
+
+
+def _is_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL_RE.match(value) is not None
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _is_credit_card(value: str) -> bool:
+    from stdnum import luhn
+
+    compact = re.sub(r"[\s-]", "", value)
+    return compact.isdigit() and 13 <= len(compact) <= 19 and bool(luhn.is_valid(compact))
+
+
+def _is_iban(value: str) -> bool:
+    from stdnum import iban
+
+    return any(c.isalpha() for c in value[:2]) and bool(iban.is_valid(value))
+
+
+def _is_ssn(value: str) -> bool:
+    from stdnum.us import ssn
+
+    return _SSN_RE.match(value) is not None and bool(ssn.is_valid(value))
+
+
+def _is_ip(value: str) -> bool:
+    if not any(c in value for c in ".:"):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _phone_shape(value: str) -> bool:
+    """Only phone characters, 7-15 digits, and not a date, a decimal number or an IPv4 address."""
+    if _PHONE_CHARS_RE.match(value) is None or _DATE_RE.match(value) or _NUMBER_RE.match(value):
+        return False
+    main = re.split(r"(?i)\s*(?:x|ext\.?|#)\s*\d", value)[0]
+    n = len(_digits(main))
+    if not 7 <= n <= 15:
+        return False
+    return not re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", value.strip())
+
+
+def _is_phone(value: str) -> bool:
+    """A phone-formatted string that phonenumbers accepts as a possible number of some region."""
+    import phonenumbers
+
+    if not _phone_shape(value):
+        return False
+    stripped = value.strip()
+    if _PHONE_FORMAT_RE.search(stripped) is None:  # a bare digit run is not evidence of a phone
+        return False
+    regions: Sequence[str | None] = (None,) if stripped.startswith("+") else _PHONE_REGIONS
+    for region in regions:
+        try:
+            number = phonenumbers.parse(stripped, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return True
+    return False
+
+
+def _is_street_address(value: str) -> bool:
+    if len(value) > 200 or not any(c.isalpha() for c in value):
+        return False
+    if _NUMBER_FIRST_RE.match(value) is not None:
+        return True
+    has_number = _HOUSE_NUMBER_RE.search(value) is not None
+    has_street = _STREET_WORD_RE.search(value) is not None or _STREET_COMPOUND_RE.search(value) is not None
+    return has_number and has_street
+
+
+def _core_name(value: str) -> str:
+    """A name without leading titles ("Dr.", "Herr") and trailing degrees ("B.Sc.", "Jr.", "III")."""
+    words = value.split()
+    while len(words) > 2 and (words[0].endswith(".") or words[0].casefold() in _TITLES):
+        words = words[1:]
+    while len(words) > 2 and ("." in words[-1] or words[-1].isupper() or words[-1].casefold() in _TITLES):
+        words = words[:-1]
+    return " ".join(words)
+
+
+def _name_shaped(value: str) -> bool:
+    core = _core_name(value)
+    if _PERSON_RE.match(core) is None:
+        return False
+    words = core.split()
+    return all(w[0].isupper() or w.casefold() in _PARTICLES for w in words) and words[0][0].isupper()
+
+
+def _is_known_person(value: str) -> bool:
+    return _name_shaped(value) and _core_name(value).split()[0].casefold() in _first_names()
+
+
+def _nameish(value: str) -> bool:
+    """Loosely a name: 1-5 alphabetic words (initials, particles and hyphens allowed)."""
+    return len(value) <= 80 and _NAMEISH_RE.match(value) is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# detection
+# ------------------------------------------------------------------------------------------------
+
+
+def _sample(values: Sequence[Any]) -> list[Any]:
+    """Up to SAMPLE_SIZE distinct values in order of appearance, evenly spaced (deterministic)."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) <= SAMPLE_SIZE:
+        return distinct
+    idx = np.linspace(0, len(distinct) - 1, SAMPLE_SIZE).round().astype(int)
+    return [distinct[i] for i in idx]
+
+
+def _share(sample: Sequence[str], check: Callable[[str], bool]) -> float:
+    if not sample:
+        return 0.0
+    return sum(1 for v in sample if check(v)) / len(sample)
+
+
+# strict content recognisers, in the order they are tried
+_CONTENT: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("email", _is_email),
+    ("iban", _is_iban),
+    ("credit_card", _is_credit_card),
+    ("national_id", _is_ssn),
+    ("ip_address", _is_ip),
+    ("phone_number", _is_phone),
+    ("street_address", _is_street_address),
+)
+
+
+def _loose(pii_type: str, value: str) -> bool:
+    """Does a value plausibly belong to a column whose *name* says it is of ``pii_type``?"""
+    if pii_type == "email":
+        return "@" in value
+    if pii_type == "phone_number":
+        return _phone_shape(value) or (value.strip().isdigit() and 7 <= len(value.strip()) <= 15)
+    if pii_type == "credit_card":
+        compact = re.sub(r"[\s-]", "", value)
+        return compact.isdigit() and 12 <= len(compact) <= 19
+    if pii_type == "iban":
+        return _IBAN_LOOSE_RE.match(value.replace(" ", "").upper()) is not None
+    if pii_type == "ip_address":
+        return _is_ip(value)
+    if pii_type == "national_id":
+        return sum(c.isdigit() for c in value) >= 4 and len(value) <= 30
+    if pii_type in ("first_name", "last_name", "person_name"):
+        return _nameish(value)
+    if pii_type == "street_address":
+        return any(c.isalpha() for c in value) and len(value) <= 200
+    return False
+
+
+def _numeric_hint(hint: str | None, values: pd.Series) -> str | None:
+    """Numbers are PII only under a strong name hint, with the right number of digits."""
+    if hint not in ("national_id", "credit_card", "phone_number"):
+        return None
+    numbers = values.dropna()
+    if numbers.empty:
+        return None
+    arr = numbers.to_numpy(dtype=float)
+    if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)) or np.any(arr < 0):
+        return None
+    sample = [str(int(v)) for v in _sample(arr.tolist())]
+    if hint == "national_id":
+        ok = _share(sample, lambda s: 5 <= len(s) <= 9)  # an SSN read as a number loses leading zeros
+    elif hint == "credit_card":
+        ok = _share(sample, lambda s: 13 <= len(s) <= 19)
+    else:
+        ok = _share(sample, lambda s: 7 <= len(s) <= 15)
+    return hint if ok >= THRESHOLD else None
+
+
+def detect_pii(name: str, values: pd.Series) -> str | None:
+    """The PII type of a column (one of ``PII_TYPES``) from its name and values, or None."""
+    hint = _name_hint(name)
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return None
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(dtype):
+        return _numeric_hint(hint, values)
+    non_null = [v for v in values.tolist() if not _isna(v)]
+    if not non_null:
+        return None
+    strings = [v.strip() for v in non_null if isinstance(v, str)]
+    if len(strings) < THRESHOLD * len(non_null):
+        return None
+    sample = [s for s in _sample(strings) if s]
+    if not sample:
+        return None
+
+    if hint is not None and _hint_holds(hint, sample, strings):
+        return hint
+    for pii_type, check in _CONTENT:
+        if pii_type in _WEAK_CONTENT and len(sample) < MIN_DISTINCT_WEAK:
+            continue
+        if _share(sample, check) >= THRESHOLD:
+            return pii_type
+    if (
+        len(sample) >= MIN_DISTINCT_WEAK
+        and _share(sample, _name_shaped) >= THRESHOLD
+        and _share(sample, _is_known_person) >= KNOWN_FIRST_NAME_SHARE
+    ):
+        return "person_name"
+    return None
+
+
+def _hint_holds(hint: str, sample: list[str], strings: list[str]) -> bool:
+    if _share(sample, lambda v: _loose(hint, v)) < (THRESHOLD if hint in _NAME_TYPES else LOOSE_THRESHOLD):
+        return False
+    if hint == "person_name":
+        return len(set(strings)) > 0.5 * len(strings)
+    return True
+
+
+_NAME_TYPES = frozenset({"first_name", "last_name", "person_name"})
+
+
+def _isna(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
