@@ -29,7 +29,6 @@ class EncodingOptions:
 
     rare_min_count: int = 10  # a category seen in fewer rows is never emitted verbatim
     locale: str = "en_US"  # Faker locale for PII and text when the column names none
-    quantiles: int = 1000  # knots of the stored empirical quantile function
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Categories and booleans: one discrete sub-column of codes, missing as a code of its own.
+"""Categories and booleans: a discrete sub-column of codes plus the shared ``missing`` flag.
+
+Missing values are a flag of their own (not a code), so engines see "missing together" patterns
+between columns directly; missing rows carry the most frequent code as a placeholder.
 
 Rare-category protection: a category seen in fewer than ``options.rare_min_count`` training rows is
 never emitted verbatim.  Text categories fold into the token ``RARE_TOKEN``; numeric categories fold
@@ -14,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mirage.encoding._base import Codec, SubColumn
+from mirage.encoding._missing import MissingPart
 from mirage.errors import DataError
 
 __all__ = ["RARE_TOKEN", "BooleanCodec", "CategoricalCodec"]
@@ -27,15 +31,16 @@ def _python(value: Any) -> Any:
 
 
 class CategoricalCodec(Codec):
-    categories: list[Any]  # decoded value of each code; the missing code (if any) comes last
-    has_missing: bool
+    categories: list[Any]  # decoded value of each code
+    missing: MissingPart
     numeric: bool
     counts: list[int]
 
     def fit(self, values: pd.Series) -> None:
         col = self.column
         present = values.dropna()
-        self.has_missing = bool(values.isna().any())
+        self.missing = MissingPart(col.name)
+        self.missing.fit(values)
         self.numeric = bool(present.size) and all(
             isinstance(_python(v), (int, float)) and not isinstance(_python(v), bool)
             for v in present.unique()
@@ -71,12 +76,14 @@ class CategoricalCodec(Codec):
         self.counts = [int(counts.get(c, 0)) for c in self.categories]
 
     @property
-    def cardinality(self) -> int:
-        return len(self.categories) + int(self.has_missing)
+    def subcolumns(self) -> list[SubColumn]:
+        code = self.sub(CODE_PART, discrete=True, cardinality=max(1, len(self.categories)))
+        return [*self.missing.subcolumns, code]
 
     @property
-    def subcolumns(self) -> list[SubColumn]:
-        return [self.sub(CODE_PART, discrete=True, cardinality=max(1, self.cardinality))]
+    def placeholder(self) -> int:
+        """The code missing rows carry: the most frequent category."""
+        return int(np.argmax(self.counts)) if self.counts else 0
 
     def _lookup(self) -> dict[Any, int]:
         lookup = {c: i for i, c in enumerate(self.categories)}
@@ -86,23 +93,16 @@ class CategoricalCodec(Codec):
 
     def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
         lookup = self._lookup()
-        missing_code = len(self.categories)
         fallback = lookup.get(RARE_TOKEN)
-        codes = np.empty(len(values), dtype="int64")
-        for i, value in enumerate(values.to_numpy(dtype=object)):
-            if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-                if not self.has_missing:
-                    raise DataError(
-                        f"column {self.column.name!r}: missing value in row {i}, "
-                        "but the column had none when it was learned"
-                    )
-                codes[i] = missing_code
-                continue
-            code = lookup.get(_python(value))
-            if code is None:
-                code = self._nearest(_python(value)) if fallback is None else fallback
-            codes[i] = code
-        return {f"{self.column.name}::{CODE_PART}": codes}
+        mapped = values.map(lambda v: lookup.get(_python(v)), na_action="ignore")
+        unknown = mapped.isna() & values.notna()
+        for i in unknown.to_numpy().nonzero()[0]:
+            value = _python(values.iloc[i])
+            mapped.iloc[i] = self._nearest(value) if fallback is None else fallback
+        codes = mapped.fillna(self.placeholder).to_numpy(dtype="int64")
+        parts = self.missing.encode(values)
+        parts[f"{self.column.name}::{CODE_PART}"] = codes
+        return parts
 
     def _nearest(self, value: Any) -> int:
         if self.numeric and isinstance(value, (int, float)) and self.categories:
@@ -116,13 +116,13 @@ class CategoricalCodec(Codec):
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
         codes = np.asarray(parts[f"{self.column.name}::{CODE_PART}"], dtype="int64")
-        table = np.empty(self.cardinality, dtype=object)
-        table[: len(self.categories)] = self.categories
-        if self.has_missing:
-            table[len(self.categories)] = None
-        values = table[np.clip(codes, 0, max(0, self.cardinality - 1))] if table.size else table
-        if not table.size:
+        if self.categories:
+            table = np.empty(len(self.categories), dtype=object)
+            table[:] = self.categories
+            values = table[np.clip(codes, 0, len(self.categories) - 1)]
+        else:
             values = np.full(n, None, dtype=object)
+        values[self.missing.mask(parts, n)] = None
         return self._restore_dtype(pd.Series(values, name=self.column.name))
 
     def _restore_dtype(self, series: pd.Series) -> pd.Series:
@@ -140,7 +140,7 @@ class CategoricalCodec(Codec):
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {
             "categories": self.categories,
-            "has_missing": self.has_missing,
+            "missing": self.missing.get_state(),
             "numeric": self.numeric,
             "counts": self.counts,
         }
@@ -148,7 +148,8 @@ class CategoricalCodec(Codec):
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.categories = list(state["categories"])
-        self.has_missing = bool(state["has_missing"])
+        self.missing = MissingPart(self.column.name)
+        self.missing.set_state(state["missing"])
         self.numeric = bool(state["numeric"])
         self.counts = [int(c) for c in state["counts"]]
         self._fold = {}
@@ -159,7 +160,8 @@ class BooleanCodec(CategoricalCodec):
 
     def fit(self, values: pd.Series) -> None:
         present = values.dropna()
-        self.has_missing = bool(values.isna().any())
+        self.missing = MissingPart(self.column.name)
+        self.missing.fit(values)
         self.numeric = False
         as_bool = present.map(_to_bool)
         bad = as_bool.isna()
@@ -179,14 +181,10 @@ class BooleanCodec(CategoricalCodec):
             raise DataError(
                 f"column {self.column.name!r}: value {values.iloc[row]!r} in row {row} is not a boolean"
             )
-        if mapped.isna().any() and not self.has_missing:
-            row = mapped.isna().to_numpy().nonzero()[0][0]
-            raise DataError(
-                f"column {self.column.name!r}: missing value in row {row}, "
-                "but the column had none when it was learned"
-            )
-        codes = np.where(mapped.isna(), 2, mapped.fillna(False).astype(bool).astype("int64"))
-        return {f"{self.column.name}::{CODE_PART}": codes.astype("int64")}
+        codes = mapped.fillna(bool(self.placeholder)).astype(bool).to_numpy().astype("int64")
+        parts = self.missing.encode(values)
+        parts[f"{self.column.name}::{CODE_PART}"] = codes
+        return parts
 
 
 _TRUE = {True, 1, "true", "True", "TRUE", "t", "T", "yes", "Yes", "YES", "y", "Y", "1"}

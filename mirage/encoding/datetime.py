@@ -52,7 +52,6 @@ class DatetimeCodec(Codec):
     unit: str
     fill: float
     tz: str | None
-    knots: np.ndarray
 
     def fit(self, values: pd.Series) -> None:
         self.missing = MissingPart(self.column.name)
@@ -69,8 +68,6 @@ class DatetimeCodec(Codec):
             "us",
         )
         self.fill = float(np.median(observed))
-        probs = np.linspace(0.0, 1.0, min(self.options.quantiles, max(2, observed.size)))
-        self.knots = np.quantile(observed, probs)
 
     @property
     def subcolumns(self) -> list[SubColumn]:
@@ -81,9 +78,6 @@ class DatetimeCodec(Codec):
         parts = self.missing.encode(values)
         parts[f"{self.column.name}::{VALUE_PART}"] = np.where(np.isnan(seconds), self.fill, seconds)
         return parts
-
-    def quantile(self, u: np.ndarray) -> np.ndarray:
-        return np.interp(u, np.linspace(0.0, 1.0, self.knots.size), self.knots)
 
     def finish(self, seconds: np.ndarray) -> np.ndarray:
         step = _UNITS[self.unit]
@@ -115,7 +109,7 @@ class DatetimeCodec(Codec):
             "tz": self.tz,
             "missing": self.missing.get_state(),
         }
-        return state, {"knots": self.knots}
+        return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.minimum = float(state["minimum"])
@@ -125,4 +119,3 @@ class DatetimeCodec(Codec):
         self.tz = state["tz"]
         self.missing = MissingPart(self.column.name)
         self.missing.set_state(state["missing"])
-        self.knots = np.asarray(arrays["knots"], dtype="float64")

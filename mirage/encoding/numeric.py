@@ -1,9 +1,8 @@
-"""Numbers: a continuous value sub-column and an empirical quantile function.
+"""Numbers: a continuous value sub-column, decoded within bounds at the learned precision.
 
 Decoding is the exact inverse on the learned support: values are clipped to the column's bounds,
-rounded to its decimal precision, and integers come back as integers.  The quantile function is kept
-as ``options.quantiles`` knots (not the training values), which engines use for normal-score
-transforms and, later, binning.
+rounded to its decimal precision, and integers come back as integers.  Missing values are encoded
+as the median plus a ``missing`` flag sub-column.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ class NumericCodec(Codec):
     integer: bool
     decimals: int | None
     fill: float
-    knots: np.ndarray
 
     def fit(self, values: pd.Series) -> None:
         col = self.column
@@ -61,8 +59,6 @@ class NumericCodec(Codec):
         self.integer = bool(col.integer)
         self.decimals = 0 if self.integer else col.decimals
         self.fill = float(np.median(observed))
-        probs = np.linspace(0.0, 1.0, min(self.options.quantiles, max(2, observed.size)))
-        self.knots = np.quantile(observed, probs)
 
     @property
     def subcolumns(self) -> list[SubColumn]:
@@ -73,17 +69,6 @@ class NumericCodec(Codec):
         parts = self.missing.encode(values)
         parts[f"{self.column.name}::{VALUE_PART}"] = np.where(np.isnan(x), self.fill, x)
         return parts
-
-    def quantile(self, u: np.ndarray) -> np.ndarray:
-        """The learned quantile function: maps probabilities in [0, 1] to values."""
-        probs = np.linspace(0.0, 1.0, self.knots.size)
-        return np.interp(u, probs, self.knots)
-
-    def cdf(self, x: np.ndarray) -> np.ndarray:
-        """Mid-rank CDF over the knots, so ties (spikes such as zero) map to their centre."""
-        lo = np.searchsorted(self.knots, x, side="left")
-        hi = np.searchsorted(self.knots, x, side="right")
-        return np.clip((lo + hi) / (2.0 * self.knots.size), 0.0, 1.0)
 
     def finish(self, x: np.ndarray) -> np.ndarray:
         """Clip to the bounds and round to the learned precision."""
@@ -113,7 +98,7 @@ class NumericCodec(Codec):
             "fill": self.fill,
             "missing": self.missing.get_state(),
         }
-        return state, {"knots": self.knots}
+        return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.minimum = float(state["minimum"])
@@ -123,4 +108,3 @@ class NumericCodec(Codec):
         self.fill = float(state["fill"])
         self.missing = MissingPart(self.column.name)
         self.missing.set_state(state["missing"])
-        self.knots = np.asarray(arrays["knots"], dtype="float64")

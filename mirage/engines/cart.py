@@ -19,7 +19,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from mirage._progress import report
 from mirage.encoding import SubColumn
 from mirage.engines._base import Synthesizer
-from mirage.engines._marginal import Marginal
+from mirage.encoding.marginal import Marginal
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
 from mirage.errors import OptionError

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from mirage._progress import report
 from mirage.encoding import SubColumn
 from mirage.engines._base import Synthesizer
-from mirage.engines._marginal import Marginal, uniform_ranks
+from mirage.encoding.marginal import Marginal, normal_scores
 from mirage.engines._registry import register_engine
 from mirage.errors import OptionError
 
@@ -53,9 +53,8 @@ class CopulaSynthesizer(Synthesizer):
         if not subcolumns:
             self.cholesky_ = np.zeros((0, 0))
             return
-        scores = np.column_stack([ndtri(uniform_ranks(parts[s.name], rng)) for s in subcolumns])
-        corr = np.atleast_2d(np.corrcoef(scores, rowvar=False)) if len(parts[subcolumns[0].name]) > 1 else np.eye(len(subcolumns))
-        corr = np.nan_to_num(corr, nan=0.0)
+        scores = np.column_stack([normal_scores(parts[s.name], s.discrete) for s in subcolumns])
+        corr = _correlation(scores)
         corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(len(subcolumns))
         np.fill_diagonal(corr, 1.0)
         self.cholesky_ = _safe_cholesky(corr)
@@ -76,6 +75,17 @@ class CopulaSynthesizer(Synthesizer):
         self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
         self.marginals_ = [Marginal(bool(d), np.asarray(arrays[f"marginal.{j}"])) for j, d in enumerate(state["discrete"])]
         self.cholesky_ = np.asarray(arrays["cholesky"], dtype="float64")
+
+
+def _correlation(scores: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the columns; a constant column is uncorrelated with every other."""
+    centred = scores - scores.mean(axis=0)
+    norms = np.sqrt(np.square(centred).sum(axis=0))
+    constant = norms < 1e-12
+    centred[:, constant] = 0.0
+    norms[constant] = 1.0
+    unit = centred / norms
+    return unit.T @ unit
 
 
 def _safe_cholesky(corr: np.ndarray) -> np.ndarray:

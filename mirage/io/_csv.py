@@ -137,7 +137,8 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         _check_header(path, text, delimiter)
     options.setdefault("keep_default_na", False)
     options.setdefault("na_values", [""])
-    options.setdefault("low_memory", False)
+    if options.get("engine", "c") == "c":
+        options.setdefault("low_memory", False)
     try:
         return pd.read_csv(path, sep=delimiter, encoding=encoding, **options)
     except pd.errors.EmptyDataError as exc:

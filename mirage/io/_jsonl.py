@@ -17,7 +17,7 @@ from mirage.errors import DataError
 __all__ = ["read_jsonl", "write_jsonl"]
 
 
-def read_jsonl(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:
+def read_jsonl(path: Path, *, encoding: str = "utf-8-sig") -> pd.DataFrame:
     """Read one JSON object per non-blank line; a bad line raises ``DataError`` naming it."""
     records: list[dict[str, Any]] = []
     with path.open(encoding=encoding) as handle:

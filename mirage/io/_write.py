@@ -120,21 +120,26 @@ def _text_chunks(chunks: Iterable[pd.DataFrame], temp: Path, target: Path, kind:
 
 
 def write_chunks(
-    chunks: Iterable[pd.DataFrame], path: PathLike, *, force: bool = False, format: str | None = None
+    chunks: Iterable[pd.DataFrame] | pd.DataFrame,
+    path: PathLike,
+    *,
+    force: bool = False,
+    format: str | None = None,
 ) -> int:
     """Stream DataFrames to one CSV/TSV, Parquet or JSON Lines file, atomically; return the row count.
 
     Only one chunk is held at a time.  The first chunk fixes the columns and (for Parquet) the types;
     later chunks are reordered and cast to them.  If iterating ``chunks`` raises, nothing is written
-    and the error propagates; no chunks at all is a ``DataError``.
+    and the error propagates; no chunks at all is a ``DataError``.  A lone DataFrame is one chunk.
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
+    stream: Iterable[pd.DataFrame] = [chunks] if isinstance(chunks, pd.DataFrame) else chunks
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":
-            rows = _parquet_chunks(chunks, temp, target)
+            rows = _parquet_chunks(stream, temp, target)
         else:
-            rows = _text_chunks(chunks, temp, target, kind)
+            rows = _text_chunks(stream, temp, target, kind)
         if rows is None:
             raise DataError(f"nothing to write to '{target}': no chunks were given")
     return rows

@@ -368,7 +368,7 @@ def _nameish(value: str) -> bool:
 
 def _sample(values: Sequence[Any]) -> list[Any]:
     """Up to SAMPLE_SIZE distinct values in order of appearance, evenly spaced (deterministic)."""
-    distinct = list(dict.fromkeys(values))
+    distinct = _distinct(values)
     if len(distinct) <= SAMPLE_SIZE:
         return distinct
     idx = np.linspace(0, len(distinct) - 1, SAMPLE_SIZE).round().astype(int)
@@ -445,17 +445,17 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
         return None
     if pd.api.types.is_numeric_dtype(dtype):
         return _numeric_hint(hint, values)
-    non_null = [v for v in values.tolist() if not _isna(v)]
-    if not non_null:
+    present = values[~values.isna()]
+    if present.empty:
         return None
-    strings = [v.strip() for v in non_null if isinstance(v, str)]
-    if len(strings) < THRESHOLD * len(non_null):
+    distinct = _distinct(present.tolist())
+    strings = [v.strip() for v in _sample(distinct) if isinstance(v, str)]
+    sample = [v for v in strings if v]
+    if len(strings) < THRESHOLD * min(len(distinct), SAMPLE_SIZE) or not sample:
         return None
-    sample = [s for s in _sample(strings) if s]
-    if not sample:
-        return None
+    distinct_share = len(distinct) / len(present)
 
-    if hint is not None and _hint_holds(hint, sample, strings):
+    if hint is not None and _hint_holds(hint, sample, distinct_share):
         return hint
     for pii_type, check in _CONTENT:
         if pii_type in _WEAK_CONTENT and len(sample) < MIN_DISTINCT_WEAK:
@@ -471,19 +471,20 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
     return None
 
 
-def _hint_holds(hint: str, sample: list[str], strings: list[str]) -> bool:
+def _hint_holds(hint: str, sample: list[str], distinct_share: float) -> bool:
     if _share(sample, lambda v: _loose(hint, v)) < (THRESHOLD if hint in _NAME_TYPES else LOOSE_THRESHOLD):
         return False
     if hint == "person_name":
-        return len(set(strings)) > 0.5 * len(strings)
+        return distinct_share > 0.5
     return True
 
 
 _NAME_TYPES = frozenset({"first_name", "last_name", "person_name"})
 
 
-def _isna(value: Any) -> bool:
+def _distinct(values: Sequence[Any]) -> list[Any]:
+    """Distinct values in order of appearance (unhashable values are kept as they are)."""
     try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+        return list(dict.fromkeys(values))
+    except TypeError:
+        return list(values)

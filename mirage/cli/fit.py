@@ -1,0 +1,95 @@
+"""``mirage fit``: learn a table and save the model file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+import mirage
+from mirage.cli._ui import UI, check_hyperparameters, fit_progress, parse_params, refuse_existing, resolve_engine
+from mirage.engines import ENGINES, get_engine
+from mirage.errors import OptionError
+from mirage.io import read_table
+from mirage.schema import Schema
+
+__all__ = ["register"]
+
+_PARAMS = "; ".join(f"{name}: {', '.join(cls._param_names())}" for name, cls in sorted(ENGINES.items()))
+
+
+def fit_command(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Argument(help="Table to learn (.csv, .tsv, .parquet, .jsonl, .xlsx).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write, e.g. model.mirage.")],
+    engine: Annotated[
+        str, typer.Option(help=f"Engine: auto or one of {', '.join(sorted(ENGINES))}.")
+    ] = "auto",
+    schema: Annotated[
+        Path | None, typer.Option(help="Schema JSON from mirage schema (inferred when not given).")
+    ] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(help="Fraction of rows kept aside, never learned, for the privacy checks of the report."),
+    ] = None,
+    split_seed: Annotated[int, typer.Option(help="Seed of the holdout split.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed of the engine's randomness (engine default: 0).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help=f"Engine hyperparameter as key=value (repeatable). {_PARAMS}"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model file.")] = False,
+) -> None:
+    """Learn a table and save the model file."""
+    ui = UI.of(ctx)
+    refuse_existing(output, force)
+    hyperparameters = _hyperparameters(param or [], seed)
+    if engine != "auto":
+        check_hyperparameters(get_engine(engine), hyperparameters)
+    if holdout is not None and not 0.0 < holdout < 1.0:
+        raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
+    user_schema = Schema.load(schema) if schema is not None else None
+    frame = read_table(data)
+    engine_class = resolve_engine(engine, frame, ui)
+    check_hyperparameters(engine_class, hyperparameters)
+    start = time.perf_counter()
+    with fit_progress(ui):
+        model = mirage.fit(
+            data if holdout is not None else frame,
+            engine=engine_class.name,
+            schema=user_schema,
+            holdout=holdout,
+            split_seed=split_seed,
+            **hyperparameters,
+        )
+    seconds = time.perf_counter() - start
+    model.save(output, force=force)
+    if ui.quiet:
+        return
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("rows", f"{model.n_training_rows_:,}")
+    if holdout is not None:
+        summary.add_row("holdout", f"{len(frame) - model.n_training_rows_:,} rows kept aside")
+    summary.add_row("columns", str(len(model.schema_)))
+    summary.add_row("engine", engine_class.name)
+    summary.add_row("seconds", f"{seconds:.2f}")
+    summary.add_row("model", str(output))
+    ui.out.print(summary)
+
+
+def _hyperparameters(items: list[str], seed: int | None) -> dict[str, Any]:
+    params = parse_params(items)
+    if seed is not None:
+        if "seed" in params and params["seed"] != seed:
+            raise OptionError("--seed and --param seed=... disagree; give only one")
+        params["seed"] = seed
+    return params
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fit")(fit_command)

@@ -1,0 +1,76 @@
+"""``mirage sample``: draw synthetic rows from a model file."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+import mirage
+from mirage.cli._ui import UI, cell, refuse_existing, row_progress
+from mirage.errors import OptionError
+from mirage.io import write_chunks
+
+__all__ = ["PREVIEW_MAX_ROWS", "register", "rows_table"]
+
+PREVIEW_MAX_ROWS = 1000
+
+
+def rows_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for name in frame.columns:
+        table.add_column(str(name), overflow="fold")
+    for row in frame.itertuples(index=False, name=None):
+        table.add_row(*(cell(value) for value in row))
+    return table
+
+
+def sample_command(
+    ctx: typer.Context,
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file written by mirage fit.")],
+    rows: Annotated[int, typer.Option("--rows", "-n", min=0, help="Number of rows to draw.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help=f"File to write (.csv, .tsv, .parquet, .jsonl); without it up to {PREVIEW_MAX_ROWS} rows "
+            "are shown as a table.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed: the same seed gives the same rows (random when not given).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Draw synthetic rows from a model file, streamed to a file or shown as a table."""
+    ui = UI.of(ctx)
+    if output is None and rows > PREVIEW_MAX_ROWS:
+        raise OptionError(
+            f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"
+        )
+    if output is not None:
+        refuse_existing(output, force)
+    model = mirage.load(model_path)
+    if seed is None:
+        seed = secrets.randbits(63)
+        ui.note(f"seed {seed} (pass --seed {seed} to draw the same rows again)")
+    if output is None:
+        ui.out.print(rows_table(model.sample(rows, seed=seed), f"{rows:,} synthetic rows"))
+        return
+    start = time.perf_counter()
+    chunks = row_progress(model.sample_chunks(rows, seed=seed), rows, ui, "sampling")
+    written = write_chunks(chunks, output, force=force)
+    seconds = time.perf_counter() - start
+    if not ui.quiet:
+        rate = written / seconds if seconds > 0 else float("inf")
+        ui.out.print(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sample")(sample_command)

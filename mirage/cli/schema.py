@@ -1,0 +1,90 @@
+"""``mirage schema``: infer the editable JSON schema of a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mirage.cli._ui import UI, cell, refuse_existing
+from mirage.io import atomic_path, read_table
+from mirage.schema import Column, Kind, Schema, infer_schema
+
+__all__ = ["register", "schema_table"]
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def _details(column: Column) -> str:
+    if column.kind is Kind.NUMERIC:
+        what = "integer" if column.integer else "decimal"
+        if column.decimals and not column.integer:
+            what += f", {column.decimals} decimals"
+        return f"{what}, {_number(column.minimum)} to {_number(column.maximum)}"
+    if column.kind is Kind.CATEGORICAL:
+        parts = [f"{len(column.categories)} categories"] if column.categories else []
+        return ", ".join([*parts, "ordered"] if column.ordered else parts)
+    if column.kind is Kind.DATETIME:
+        return f"text as {column.datetime_format}" if column.datetime_format else "native datetimes"
+    if column.kind is Kind.IDENTIFIER:
+        return f"regenerated as {column.id_format}" if column.id_format else "regenerated"
+    if column.kind is Kind.PII:
+        return f"fake {column.pii_type} ({column.locale or 'default locale'})"
+    if column.kind is Kind.TEXT:
+        return "fake text of learned length"
+    return ""
+
+
+def schema_table(schema: Schema) -> Table:
+    table = Table(title="schema")
+    for header in ("name", "kind", "dtype", "nullable", "details"):
+        table.add_column(header)
+    for column in schema:
+        table.add_row(
+            cell(column.name),
+            column.kind.value,
+            cell(column.dtype),
+            "yes" if column.nullable else "no",
+            cell(_details(column)),
+        )
+    return table
+
+
+def schema_command(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Argument(help="Table to describe (.csv, .tsv, .parquet, .jsonl, .xlsx).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of to stdout.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    locale: Annotated[str, typer.Option(help="Locale of the fake values for personal data.")] = "en_US",
+) -> None:
+    """Infer the schema of a table as editable JSON.
+
+    Edit the JSON (a column's kind, its bounds) and pass it to mirage fit with --schema.
+    """
+    ui = UI.of(ctx)
+    if output is not None:
+        refuse_existing(output, force)
+    schema = infer_schema(read_table(data), locale=locale)
+    text = schema.to_json() + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        if not ui.quiet:
+            ui.err.print(schema_table(schema))
+        return
+    with atomic_path(output, force=force) as temp:
+        temp.write_text(text, encoding="utf-8")
+    if not ui.quiet:
+        ui.out.print(schema_table(schema))
+        ui.out.print(f"wrote {output}; edit it, then: mirage fit {data} --schema {output} -o model.mirage")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schema")(schema_command)

@@ -1,0 +1,406 @@
+"""Identifier columns: keys regenerated in the source format, never learned, never sampled.
+
+``fit`` infers only the *format* of the keys (unless ``column.id_format`` is set):
+
+* integers: the template ``"{:d}"``, numbered from the smallest key seen;
+* strings made of a constant prefix/suffix around a digit run (``C-000123``): a template such as
+  ``"C-{:06d}"`` (``"{:d}"`` when the digit run has no fixed width), numbered the same way;
+* UUIDs: ``"uuid"``;
+* other strings: a character-class pattern over the most common length, one symbol per position:
+  ``A`` an upper-case letter, ``a`` a lower-case letter, ``9`` a digit, any other character itself;
+  ``\\`` makes the next character literal (``\\A`` is the letter A).  Positions that hold the same
+  character in every key (given at least 10 keys) are literals.
+
+``decode`` maps the global row index ``start + i`` to a key with a deterministic bijection, so keys are
+unique across separately sampled chunks and do not depend on how rows were chunked: templates count up
+from the first key, patterns permute the index (a salted pseudo-random permutation of the pattern's
+space, cycle-walked) and write it in mixed radix over the positions' alphabets, UUIDs come from a salted
+60-bit permutation of the index.  Sampling more rows than the format can hold raises ``MirageError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mirage.encoding._base import Codec, EncodingOptions, SubColumn
+from mirage.encoding._missing import MissingPart, apply_missing
+from mirage.errors import MirageError, SchemaError
+from mirage.schema._column import Column
+
+__all__ = ["IdentifierCodec", "IdentifierFormat", "infer_id_format", "parse_id_format"]
+
+UUID = "uuid"
+INTEGER_TEMPLATE = "{:d}"
+MIN_KEYS_FOR_LITERALS = 10  # constant positions become literals only when this many keys agree
+_LOW_LIMIT = 1 << 62  # the permuted positions of a pattern span at most this many keys
+_MASK64 = (1 << 64) - 1
+
+_CLASSES = {"A": string.ascii_uppercase, "a": string.ascii_lowercase, "9": string.digits}
+_TEMPLATE_RE = re.compile(r"^(?P<prefix>[^{}]*)\{:(?P<zero>0?)(?P<width>\d*)d\}(?P<suffix>[^{}]*)$")
+_DIGIT_RUN_RE = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<suffix>\D*)$", re.DOTALL)
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IdentifierFormat:
+    """A parsed ``id_format``: ``kind`` is "template", "pattern" or "uuid"."""
+
+    kind: str
+    text: str
+    prefix: str = ""
+    suffix: str = ""
+    width: int = 0  # zero-padded width of a template's number, 0 for none
+    # pattern: per position, the alphabet of a class or None for a literal, and the literal
+    positions: tuple[tuple[str | None, str], ...] = ()
+
+    @property
+    def plain_integer(self) -> bool:
+        return self.kind == "template" and not self.prefix and not self.suffix and not self.width
+
+    def space(self) -> int | None:
+        """How many distinct keys the format can write (None: unbounded)."""
+        if self.kind == "pattern":
+            size = 1
+            for alphabet, _ in self.positions:
+                if alphabet is not None:
+                    size *= len(alphabet)
+            return size
+        if self.kind == UUID:
+            return 1 << 60
+        return None
+
+
+def parse_id_format(text: str) -> IdentifierFormat:
+    """Parse a template (``"C-{:06d}"``), ``"uuid"`` or a character-class pattern (``"AA-9999"``)."""
+    if text == UUID:
+        return IdentifierFormat(UUID, text)
+    match = _TEMPLATE_RE.match(text)
+    if match is not None:
+        width = int(match["width"]) if match["zero"] and match["width"] else 0
+        return IdentifierFormat("template", text, match["prefix"], match["suffix"], width)
+    positions: list[tuple[str | None, str]] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            positions.append((None, text[i + 1]))
+            i += 2
+            continue
+        positions.append((_CLASSES.get(char), char))
+        i += 1
+    if not positions:
+        raise SchemaError("an identifier format cannot be empty")
+    return IdentifierFormat("pattern", text, positions=tuple(positions))
+
+
+def _escape(char: str) -> str:
+    return "\\" + char if char in _CLASSES or char == "\\" else char
+
+
+def _char_class(char: str) -> str | None:
+    if char.isdigit():
+        return "9"
+    if char.isupper():
+        return "A"
+    if char.islower():
+        return "a"
+    return None
+
+
+def infer_id_format(values: pd.Series) -> str:
+    """The ``id_format`` that describes the non-null ``values`` (see the module docstring)."""
+    present = values.dropna()
+    if present.empty:
+        return INTEGER_TEMPLATE
+    if pd.api.types.is_numeric_dtype(present.dtype) and not pd.api.types.is_bool_dtype(present.dtype):
+        x = present.to_numpy(dtype="float64")
+        if np.all(np.isfinite(x)) and np.all(x == np.round(x)):
+            return INTEGER_TEMPLATE
+    text = [str(v) for v in present.tolist()]
+    if all(_UUID_RE.match(t) for t in text):
+        return UUID
+    template = _infer_template(text)
+    if template is not None:
+        return template
+    return _infer_pattern(text)
+
+
+def _infer_template(text: list[str]) -> str | None:
+    matches = [_DIGIT_RUN_RE.match(t) for t in text]
+    if any(m is None for m in matches):
+        return None
+    runs = [m for m in matches if m is not None]
+    prefixes = {m["prefix"] for m in runs}
+    suffixes = {m["suffix"] for m in runs}
+    if len(prefixes) != 1 or len(suffixes) != 1:
+        return None
+    prefix, suffix = prefixes.pop(), suffixes.pop()
+    if "{" in prefix + suffix or "}" in prefix + suffix:
+        return None
+    widths = {len(m["digits"]) for m in runs}
+    padded = any(len(m["digits"]) > 1 and m["digits"].startswith("0") for m in runs)
+    if len(widths) == 1 and (padded or len(runs) > 1):
+        return f"{prefix}{{:0{widths.pop()}d}}{suffix}"
+    if padded:
+        return None
+    return f"{prefix}{{:d}}{suffix}"
+
+
+def _infer_pattern(text: list[str]) -> str:
+    length = Counter(len(t) for t in text).most_common(1)[0][0]
+    keys = [t for t in text if len(t) == length]
+    literals_allowed = len(set(keys)) >= MIN_KEYS_FOR_LITERALS
+    out: list[str] = []
+    for pos in range(length):
+        chars = Counter(t[pos] for t in keys)
+        if literals_allowed and len(chars) == 1:
+            out.append(_escape(next(iter(chars))))
+            continue
+        classes: Counter[str | None] = Counter()
+        for char, count in chars.items():
+            classes[_char_class(char)] += count
+        best = classes.most_common(1)[0][0]
+        if best is None:
+            literal = max((c for c in chars if _char_class(c) is None), key=lambda c: chars[c])
+            out.append(_escape(literal))
+        else:
+            out.append(best)
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# deterministic bijections of the row index
+# ------------------------------------------------------------------------------------------------
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser on uint64 (a bijection of 64-bit words)."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _round_keys(salt: int, rounds: int) -> list[tuple[int, int]]:
+    """Per-round (addend, odd multiplier) pairs derived from the salt."""
+    keys = _splitmix(np.arange(2 * rounds, dtype=np.uint64) + np.uint64(salt & _MASK64)).tolist()
+    return [(int(keys[2 * r]), int(keys[2 * r + 1]) | 1) for r in range(rounds)]
+
+
+def _permute_pow2(x: np.ndarray, bits: int, salt: int) -> np.ndarray:
+    """A salted bijection of ``[0, 2**bits)`` (add, xorshift and odd-multiply rounds mod 2**bits)."""
+    if bits == 0:
+        return x.copy()
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(max(1, bits // 2))
+    x = x.astype(np.uint64, copy=True)
+    for addend, multiplier in _round_keys(salt, 3):
+        x = (x + np.uint64(addend)) & mask
+        x ^= x >> shift
+        x = (x * np.uint64(multiplier)) & mask  # wraps mod 2**64, exact mod 2**bits
+        x ^= x >> shift
+    return x
+
+
+def permute_index(index: np.ndarray, size: int, salt: int) -> np.ndarray:
+    """A salted pseudo-random bijection of ``[0, size)`` applied to ``index`` (cycle walking)."""
+    if size <= 1:
+        return np.zeros(index.shape, dtype=np.uint64)
+    bits = (size - 1).bit_length()
+    out = _permute_pow2(index.astype(np.uint64), bits, salt)
+    todo = out >= np.uint64(size)
+    while todo.any():  # stays in the cycle of a bijection, so every walk ends below size
+        out[todo] = _permute_pow2(out[todo], bits, salt)
+        todo = out >= np.uint64(size)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the codec
+# ------------------------------------------------------------------------------------------------
+
+
+class IdentifierCodec(Codec):
+    """Regenerates unique keys in the source format; learns only the format."""
+
+    def __init__(self, column: Column, options: EncodingOptions) -> None:
+        super().__init__(column, options)
+        self.format: IdentifierFormat | None = None
+        self.id_start = 1
+        self.salt = 0
+        self.numeric = False  # the source held numbers: decode returns numbers of column.dtype
+        self.missing = MissingPart(column.name)
+
+    # fit / encode ---------------------------------------------------------------------------------
+    def fit(self, values: pd.Series) -> None:
+        self.missing = MissingPart(self.column.name)
+        self.missing.fit(values)
+        text = self.column.id_format or infer_id_format(values)
+        self.format = parse_id_format(text)
+        present = values.dropna()
+        self.numeric = bool(
+            self.format.plain_integer
+            and pd.api.types.is_numeric_dtype(present.dtype)
+            and not pd.api.types.is_bool_dtype(present.dtype)
+        )
+        self.id_start = self._first_number(present) if self.format.kind == "template" else 0
+        self.salt = _salt(self.column.name, text)
+        self.column.id_format = text
+
+    def _first_number(self, present: pd.Series) -> int:
+        """The smallest key number seen (1 when no key fits the template)."""
+        fmt = self._fmt()
+        numbers: list[int] = []
+        if self.numeric:
+            x = present.to_numpy(dtype="float64")
+            numbers = [int(v) for v in x[np.isfinite(x)]]
+        else:
+            pattern = re.compile(re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix) + "$")
+            for value in present.tolist():
+                match = pattern.match(str(value))
+                if match is not None:
+                    numbers.append(int(match.group(1)))
+        return min(numbers) if numbers else 1
+
+    @property
+    def subcolumns(self) -> list[SubColumn]:
+        return self.missing.subcolumns
+
+    def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
+        return self.missing.encode(values)
+
+    # decode ---------------------------------------------------------------------------------------
+    def decode(
+        self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
+    ) -> pd.Series:
+        fmt = self._fmt()
+        if start < 0:
+            raise MirageError(f"column {self.column.name!r}: row index start must be >= 0, got {start}")
+        space = fmt.space()
+        if space is not None and start + n > space:
+            raise MirageError(
+                f"column {self.column.name!r}: identifier format {fmt.text!r} has room for {space} "
+                f"distinct keys, but rows {start}..{start + n - 1} were asked for; "
+                "set a longer id_format in the schema"
+            )
+        index = np.arange(start, start + n, dtype=np.int64)
+        if fmt.kind == "template":
+            out = self._decode_template(fmt, index)
+        elif fmt.kind == UUID:
+            out = pd.Series(_uuids(index, self.salt), dtype=object)
+        else:
+            out = pd.Series(self._decode_pattern(fmt, index), dtype=object)
+        out.name = self.column.name
+        return apply_missing(out, self.missing.mask(parts, n))
+
+    def _decode_template(self, fmt: IdentifierFormat, index: np.ndarray) -> pd.Series:
+        numbers = index + np.int64(self.id_start)
+        if self.numeric:
+            try:
+                dtype = pd.api.types.pandas_dtype(self.column.dtype)
+            except TypeError:
+                dtype = np.dtype("int64")
+            if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+                dtype = np.dtype("int64")
+            return pd.Series(numbers).astype(dtype)
+        template = fmt.text
+        return pd.Series([template.format(v) for v in numbers.tolist()], dtype=object)
+
+    def _decode_pattern(self, fmt: IdentifierFormat, index: np.ndarray) -> list[str]:
+        n = index.size
+        length = len(fmt.positions)
+        if n == 0:
+            return []
+        class_positions = [p for p, (alphabet, _) in enumerate(fmt.positions) if alphabet is not None]
+        # the rightmost class positions whose joint space fits in 62 bits are a permutation of the
+        # index (unique keys); positions further left are filled from a hash of the index
+        low: list[int] = []
+        low_size = 1
+        for p in reversed(class_positions):
+            radix = len(fmt.positions[p][0] or "")
+            if low_size * radix > _LOW_LIMIT:
+                break
+            low.append(p)
+            low_size *= radix
+        if int(index[-1]) >= low_size:
+            raise MirageError(
+                f"column {self.column.name!r}: identifier format {fmt.text!r} cannot number more "
+                f"than {low_size} keys uniquely; asked for row {int(index[-1])}"
+            )
+        chars = np.empty((n, length), dtype="<U1")
+        for p, (alphabet, literal) in enumerate(fmt.positions):
+            if alphabet is None:
+                chars[:, p] = literal
+        value = permute_index(index.astype(np.uint64), low_size, self.salt)
+        for p in low:  # least significant digit first
+            alphabet = fmt.positions[p][0] or ""
+            base = np.uint64(len(alphabet))
+            digits = (value % base).astype(np.int64)
+            value //= base
+            chars[:, p] = np.array(list(alphabet))[digits]
+        rest = [p for p in class_positions if p not in set(low)]
+        if rest:
+            noise = _splitmix(index.astype(np.uint64) ^ np.uint64(self.salt))
+            for p in rest:
+                alphabet = fmt.positions[p][0] or ""
+                noise = _splitmix(noise + np.uint64(p + 1))
+                chars[:, p] = np.array(list(alphabet))[(noise % np.uint64(len(alphabet))).astype(np.int64)]
+        joined: list[str] = chars.view(f"<U{length}").reshape(n).tolist()
+        return joined
+
+    # state ----------------------------------------------------------------------------------------
+    def _fmt(self) -> IdentifierFormat:
+        if self.format is None:
+            raise MirageError(f"column {self.column.name!r}: the identifier codec is not fitted")
+        return self.format
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "id_format": self._fmt().text,
+            "id_start": int(self.id_start),
+            "salt": int(self.salt),
+            "numeric": self.numeric,
+            "missing": self.missing.get_state(),
+        }
+        return state, {}
+
+    def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.format = parse_id_format(str(state["id_format"]))
+        self.id_start = int(state["id_start"])
+        self.salt = int(state["salt"])
+        self.numeric = bool(state["numeric"])
+        self.missing = MissingPart(self.column.name)
+        self.missing.set_state(state["missing"])
+        self.column.id_format = self.format.text
+
+
+def _salt(column: str, id_format: str) -> int:
+    digest = hashlib.blake2b(f"{column}\x00{id_format}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 62) - 1)
+
+
+def _uuids(index: np.ndarray, salt: int) -> list[str]:
+    """Version-4-shaped UUIDs: 60 bits from a salted permutation of the index (unique), 62 hashed."""
+    if index.size == 0:
+        return []
+    unique = permute_index(index.astype(np.uint64), 1 << 60, salt)
+    noise = _splitmix(unique ^ np.uint64(salt))
+    high = ((unique >> np.uint64(12)) << np.uint64(16)) | np.uint64(0x4000) | (unique & np.uint64(0xFFF))
+    low = (noise & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
+    out: list[str] = []
+    for hi, lo in zip(high.tolist(), low.tolist(), strict=True):
+        h = f"{hi:016x}{lo:016x}"
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out

@@ -1,0 +1,67 @@
+"""One sub-column's marginal: the quantile transform to and from the unit interval.
+
+Shared by every engine that needs a uniform or normal view of a sub-column (copula) or a smoothed
+draw from a marginal (the first column of the tree engine).  Continuous marginals keep a fixed number
+of quantile knots, never the training values, and invert by linear interpolation between them;
+discrete marginals keep cumulative code frequencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from mirage.encoding._base import SubColumn
+
+__all__ = ["Marginal", "normal_scores"]
+
+
+def normal_scores(x: np.ndarray, discrete: bool) -> np.ndarray:
+    """Each value's normal score: the mean of the standard normal over the value's probability interval.
+
+    Tied values (every code of a discrete sub-column, spikes of a continuous one) share one score, so
+    two flags that always agree (say, two columns missing together) get a correlation of one.
+    """
+    n = x.size
+    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts) / n
+    lower = upper - counts / n
+    a, b = ndtri(np.clip(lower, 0.0, 1.0)), ndtri(np.clip(upper, 0.0, 1.0))
+    mass = np.maximum(upper - lower, 1e-300)
+    interval_mean = (_pdf(a) - _pdf(b)) / mass
+    if not discrete:
+        interval_mean = np.where(counts == 1, ndtri((lower + upper) / 2.0), interval_mean)
+    return interval_mean[inverse]
+
+
+def _pdf(z: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(z), np.exp(-0.5 * np.square(z)) / np.sqrt(2.0 * np.pi), 0.0)
+
+
+@dataclass
+class Marginal:
+    discrete: bool
+    table: np.ndarray  # knots (continuous) or cumulative code probabilities (discrete)
+
+    @classmethod
+    def fit(cls, sub: SubColumn, x: np.ndarray, n_knots: int) -> Marginal:
+        if sub.discrete:
+            counts = np.bincount(x.astype("int64"), minlength=max(1, sub.cardinality)).astype("float64")
+            return cls(True, np.cumsum(counts) / counts.sum())
+        probs = np.linspace(0.0, 1.0, min(n_knots, max(2, x.size)))
+        return cls(False, np.quantile(x, probs))
+
+    def inverse(self, u: np.ndarray) -> np.ndarray:
+        """Values (float) or codes (int64) at probabilities ``u``."""
+        if self.discrete:
+            codes = np.searchsorted(self.table, u, side="right")
+            return np.minimum(codes, self.table.size - 1).astype("int64")
+        # The knots sit on an even probability grid, so interpolation is direct indexing.
+        position = np.clip(u, 0.0, 1.0) * (self.table.size - 1)
+        lower = np.minimum(position.astype("int64"), self.table.size - 2) if self.table.size > 1 else 0
+        if self.table.size == 1:
+            return np.full(u.shape, self.table[0])
+        fraction = position - lower
+        return self.table[lower] + fraction * (self.table[lower + 1] - self.table[lower])

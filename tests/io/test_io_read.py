@@ -1,0 +1,279 @@
+"""read_table / read_any: formats, encodings, delimiters and the errors for bad input files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage.errors import DataError, OptionError
+from mirage.io import read_any, read_table
+from mirage.io._csv import detect_encoding, sniff_delimiter
+
+DATA = Path("/work/shared/data")
+
+
+def _shared(name: str) -> Path:
+    path = DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _head(source: Path, target: Path, lines: int) -> Path:
+    with source.open(encoding="utf-8") as handle:
+        target.write_text("".join(next(handle) for _ in range(lines)), encoding="utf-8")
+    return target
+
+
+def test_titanic_sample_types_and_missing_values(tmp_path: Path) -> None:
+    path = _head(_shared("titanic.csv"), tmp_path / "titanic.csv", 51)
+    df = read_table(path)
+    assert df.shape == (50, 12)
+    assert df["survived"].dtype == np.int64
+    assert df["fare"].dtype == np.float64
+    assert df["adult_male"].dtype == np.bool_
+    assert df["sex"].dtype == object
+    assert df.loc[0, "fare"] == 7.25
+    assert df.loc[0, "sex"] == "male"
+    assert _is_nan(df.loc[0, "deck"])
+    assert df.loc[1, "deck"] == "C"
+
+
+def test_adult_sample(tmp_path: Path) -> None:
+    path = _head(_shared("adult.csv"), tmp_path / "adult.csv", 201)
+    df = read_table(path)
+    assert df.shape == (200, 15)
+    assert list(df.columns[:3]) == ["age", "workclass", "fnlwgt"]
+    assert df["age"].dtype == np.int64
+    assert df["workclass"].dtype == object
+    assert df.iloc[0].tolist()[:4] == [39, "State-gov", 77516, "Bachelors"]
+    assert set(df["income"]) <= {"<=50K", ">50K"}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "delimiter"),
+    [
+        ("semi.csv", "a;b;c\n1,5;x;2\n3,25;y;4\n", ";"),
+        ("tab.csv", "a\tb\tc\n1,5\tx\t2\n3,25\ty\t4\n", "\t"),
+        ("pipe.txt", "a|b|c\n1,5|x|2\n3,25|y|4\n", "|"),
+    ],
+)
+def test_delimiter_is_detected(tmp_path: Path, name: str, text: str, delimiter: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert sniff_delimiter(text) == delimiter
+    df = read_table(path)
+    assert list(df.columns) == ["a", "b", "c"]
+    assert df["a"].tolist() == ["1,5", "3,25"]
+    assert df["c"].tolist() == [2, 4]
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / "win.csv"
+    path.write_bytes(b"a;b\r\n1;x\r\n2;y\r\n")
+    assert read_table(path).to_dict("list") == {"a": [1, 2], "b": ["x", "y"]}
+
+
+def test_tsv_extension_reads_tabs(tmp_path: Path) -> None:
+    path = tmp_path / "t.tsv"
+    path.write_text("name\tnote\nann\thello, world\n", encoding="utf-8")
+    df = read_table(path)
+    assert df.to_dict("list") == {"name": ["ann"], "note": ["hello, world"]}
+
+
+def test_quoted_delimiters_do_not_confuse_the_sniffer(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('id,text\n1,"a;b;c;d"\n2,"x; y"\n', encoding="utf-8")
+    assert read_table(path)["text"].tolist() == ["a;b;c;d", "x; y"]
+
+
+def test_single_column_file(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("name\nann\nbob\n", encoding="utf-8")
+    assert read_table(path).to_dict("list") == {"name": ["ann", "bob"]}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_latin1_accents(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("name;city\nRené;Zürich\nNoël;Besançon\n".encode(encoding))
+    df = read_table(path)
+    assert df.to_dict("list") == {"name": ["René", "Noël"], "city": ["Zürich", "Besançon"]}
+
+
+def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "id,name\n1,Zoë\n".encode())
+    df = read_table(path)
+    assert list(df.columns) == ["id", "name"]
+    assert df.loc[0, "name"] == "Zoë"
+
+
+def test_explicit_encoding_wins(tmp_path: Path) -> None:
+    path = tmp_path / "cyr.csv"
+    path.write_bytes("id,city\n1,Москва\n".encode("cp1251"))
+    assert read_table(path, encoding="cp1251").loc[0, "city"] == "Москва"
+
+
+def test_detect_encoding() -> None:
+    assert detect_encoding("a,b\n1,é\n".encode(), complete=True) == "utf-8"
+    assert detect_encoding(b"\xef\xbb\xbfa,b\n", complete=True) == "utf-8-sig"
+    assert detect_encoding("a,b\n1,Hélène\n".encode("latin-1"), complete=True) == "cp1252"
+    truncated = "a,b\n1,é".encode()[:-1]
+    assert detect_encoding(truncated, complete=False) == "utf-8"
+
+
+def test_only_empty_cells_are_missing_and_dates_stay_text(tmp_path: Path) -> None:
+    path = tmp_path / "na.csv"
+    path.write_text("code,when,x\nNA,2024-01-31,\n,2024-02-01,1.5\n", encoding="utf-8")
+    df = read_table(path)
+    assert df.loc[0, "code"] == "NA"
+    assert _is_nan(df.loc[1, "code"])
+    assert df["when"].dtype == object
+    assert df["when"].tolist() == ["2024-01-31", "2024-02-01"]
+    assert df["x"].dtype == np.float64
+    assert _is_nan(df.loc[0, "x"])
+
+
+def test_header_only_gives_empty_frame_with_columns(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("a,b,c\n", encoding="utf-8")
+    df = read_table(path)
+    assert list(df.columns) == ["a", "b", "c"]
+    assert len(df) == 0
+
+
+def test_malformed_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n3,4\n5,6,7\n8,9\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad\.csv' line 4 has 3 fields, but the header has 2"):
+        read_table(path)
+
+
+def test_malformed_line_counts_physical_lines(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text('a,b\n"two\nlines",2\n\n3,4,5\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 5 has 3 fields"):
+        read_table(path)
+
+
+def test_duplicate_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,name,name\n1,a,b\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dup\.csv' has two columns named 'name'"):
+        read_table(path)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"empty\.csv' is empty"):
+        read_table(path)
+
+
+def test_blank_lines_only(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"blank\.csv' is empty: it has no header"):
+        read_table(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.csv"
+    with pytest.raises(DataError, match=r"nope\.csv' does not exist"):
+        read_table(path)
+
+
+def test_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match=r"folder\.csv' is a directory"):
+        read_table(folder)
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    path = tmp_path / "data.dat"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"data\.dat' has extension '\.dat'"):
+        read_table(path)
+    assert read_table(path, format="csv").to_dict("list") == {"a": [1], "b": [2]}
+
+
+def test_unknown_format_option(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(OptionError, match=r"format='xml'"):
+        read_table(path, format="xml")
+
+
+def test_unreadable_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"this is not parquet at all")
+    with pytest.raises(DataError, match=r"broken\.parquet' as Parquet"):
+        read_table(path)
+
+
+def test_unreadable_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataError, match=r"broken\.xlsx'"):
+        read_table(path)
+
+
+def test_jsonl_bad_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"rows\.jsonl' line 3 is not valid JSON"):
+        read_table(path)
+
+
+def test_jsonl_line_must_be_object(tmp_path: Path) -> None:
+    path = tmp_path / "rows.ndjson"
+    path.write_text('{"a": 1}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 2 is a JSON list"):
+        read_table(path)
+
+
+def test_jsonl_with_bom(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + '{"a": "é"}\n'.encode())
+    assert read_table(path).to_dict("list") == {"a": ["é"]}
+
+
+def test_jsonl_missing_values_are_nan(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1, "s": "x"}\n{"a": 2, "s": null}\n{"a": 3}\n', encoding="utf-8")
+    df = read_table(path)
+    assert df["a"].tolist() == [1, 2, 3]
+    assert df["s"].dtype == object
+    assert df.loc[0, "s"] == "x"
+    assert _is_nan(df.loc[1, "s"]) and _is_nan(df.loc[2, "s"])
+
+
+def test_xlsx_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    pd.DataFrame({"n": [1, 2], "s": ["é", None]}).to_excel(path, index=False)
+    df = read_table(path)
+    assert df["n"].tolist() == [1, 2]
+    assert df["s"].dtype == object
+    assert df.loc[0, "s"] == "é"
+    assert _is_nan(df.loc[1, "s"])
+
+
+def test_read_any(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1]})
+    assert read_any(frame) is frame
+    path = tmp_path / "a.csv"
+    path.write_text("a\n7\n", encoding="utf-8")
+    assert read_any(path)["a"].tolist() == [7]
+    assert read_any(str(path))["a"].tolist() == [7]
+    with pytest.raises(DataError, match="got int"):
+        read_any(42)  # type: ignore[arg-type]
