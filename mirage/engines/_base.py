@@ -131,26 +131,27 @@ class Synthesizer:
         return self._sample_rejecting(size, rng, start, accept)
 
     def _sample_rejecting(self, size: int, rng: np.random.Generator, start: int, accept: Any) -> pd.DataFrame:
-        kept: list[pd.DataFrame] = []
+        """Bounded rejection sampling; the kept rows are decoded once more so keys stay in the block."""
+        kept: list[dict[str, np.ndarray]] = []
         have, drawn = 0, 0
         batch = max(size, 1_000)
         for _ in range(MAX_REJECTION_ROUNDS):
             if have >= size:
                 break
-            frame = self.encoder_.decode(self._sample(batch, rng), batch, rng, start + drawn)
+            parts = self._sample(batch, rng)
+            mask = accept(self.encoder_.decode(parts, batch, rng, start)).to_numpy()
+            kept.append({name: values[mask] for name, values in parts.items()})
+            have += int(mask.sum())
             drawn += batch
-            frame = frame[accept(frame)]
-            kept.append(frame)
-            have += len(frame)
-            if have == 0 and drawn >= 100 * batch:
-                break
         if have < size:
             rate = have / max(drawn, 1)
             raise MirageError(
                 f"conditions are too rare to sample by rejection: {have} of {drawn} drawn rows "
                 f"matched (acceptance rate {rate:.2e}); relax the conditions"
             )
-        return pd.concat(kept, ignore_index=True).iloc[:size].reset_index(drop=True)
+        names = kept[0].keys() if kept else []
+        parts = {name: np.concatenate([k[name] for k in kept])[:size] for name in names}
+        return self.encoder_.decode(parts, size, rng, start)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
         names = set(self.schema_.names)
@@ -158,6 +159,9 @@ class Synthesizer:
         for column, value in conditions.items():
             if column not in names:
                 raise OptionError(f"condition on unknown column {column!r}")
+            if not self.schema_[column].kind.learned:
+                kind = self.schema_[column].kind.value
+                raise OptionError(f"condition on column {column!r}: {kind} columns are generated, not learned")
             values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
             if not values:
                 raise OptionError(f"condition on column {column!r} allows no value")
