@@ -34,6 +34,16 @@ def codec_for(column: Column, options: EncodingOptions) -> Codec:
     return classes[column.kind](column, options)
 
 
+_STRING_DTYPES = ("str", "string", "string[python]", "string[pyarrow]")
+
+
+def _restore_string_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    """Text comes back with the text dtype it was read with (pandas 3 reads CSV text as ``str``)."""
+    if dtype in _STRING_DTYPES and values.dtype == object:
+        return values.astype(dtype)
+    return values
+
+
 class TableEncoder:
     """Encodes a DataFrame into named arrays and decodes sampled arrays back into a DataFrame."""
 
@@ -65,7 +75,8 @@ class TableEncoder:
         columns = {}
         for codec in self.codecs:
             child = np.random.default_rng(rng.integers(2**63))
-            columns[codec.column.name] = codec.decode(parts, n, child, start).reset_index(drop=True)
+            values = codec.decode(parts, n, child, start).reset_index(drop=True)
+            columns[codec.column.name] = _restore_string_dtype(values, codec.column.dtype)
         return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -94,7 +94,7 @@ class CategoricalCodec(Codec):
     def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
         lookup = self._lookup()
         fallback = lookup.get(RARE_TOKEN)
-        mapped = values.map(lambda v: lookup.get(_python(v)), na_action="ignore")
+        mapped = values.astype(object).map(lookup, na_action="ignore")
         unknown = mapped.isna() & values.notna()
         for i in unknown.to_numpy().nonzero()[0]:
             value = _python(values.iloc[i])

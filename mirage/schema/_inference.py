@@ -108,19 +108,21 @@ def _decimals(x: np.ndarray, limit: int = 10) -> int | None:
 
 
 def _text_column(name: str, present: pd.Series, base: dict) -> Column:
-    text = present.astype(str)
-    fmt = _datetime_format(text)
+    counts = present.astype(str).value_counts(sort=False)
+    distinct = pd.Series(counts.index, dtype=object)
+    fmt = _datetime_format(distinct)
     if fmt is not None:
         return Column(kind=Kind.DATETIME, datetime_format=fmt, **base)
     pii = detect_pii(name, present)
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)
-    n, n_unique = len(text), int(text.nunique())
-    lengths = text.str.len()
-    if n_unique == n and n >= 2 and (_ID_NAME.search(name) or _id_like(text)):
+    n, n_unique = int(counts.sum()), len(counts)
+    if n_unique == n and n >= 2 and (_ID_NAME.search(name) or _id_like(distinct)):
         return Column(kind=Kind.IDENTIFIER, **base)
-    words = text.str.count(r"\s+") + 1
-    if lengths.mean() >= TEXT_MIN_MEAN_LENGTH or (n_unique > 20 and n_unique > 0.5 * n and words.mean() >= 2):
+    weights = counts.to_numpy() / n
+    mean_length = float(distinct.str.len().to_numpy() @ weights)
+    mean_words = float((distinct.str.count(r"\s+").to_numpy() + 1) @ weights)
+    if mean_length >= TEXT_MIN_MEAN_LENGTH or (n_unique > 20 and n_unique > 0.5 * n and mean_words >= 2):
         return Column(kind=Kind.TEXT, **base)
     return Column(kind=Kind.CATEGORICAL, **base)
 

@@ -52,7 +52,15 @@ def test_northwind_customers() -> None:
     assert result["address"] == "street_address"
     assert result["phone"] == "phone_number"
     assert result["fax"] == "phone_number"
-    for column in ("customer_id", "company_name", "contact_title", "city", "region", "postal_code", "country"):
+    for column in (
+        "customer_id",
+        "company_name",
+        "contact_title",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+    ):
         assert result[column] is None, column
 
 

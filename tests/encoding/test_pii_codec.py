@@ -1,0 +1,113 @@
+"""PIICodec: Faker values of the right type, deterministic, never a training value."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from faker import Faker
+from stdnum import iban, luhn
+
+from mirage.encoding._base import EncodingOptions, missing_subcolumn
+from mirage.encoding.pii import FAKER_METHODS, PIICodec
+from mirage.errors import MirageError
+from mirage.schema._column import PII_TYPES, Column, Kind
+
+EMAIL_RE = re.compile(r"^[a-z0-9._]+@example\.(com|org|net)$")
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([7, 0]))
+
+
+def _codec(pii_type: str, values: pd.Series, locale: str | None = None, name: str = "p") -> PIICodec:
+    codec = PIICodec(Column(name, Kind.PII, pii_type=pii_type, locale=locale), EncodingOptions())
+    codec.fit(values)
+    return codec
+
+
+def _training(method: str, n: int = 500, seed: int = 11) -> pd.Series:
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    return pd.Series([str(getattr(fake, method)()) for _ in range(n)])
+
+
+def test_every_pii_type_has_a_generator() -> None:
+    assert set(FAKER_METHODS) == set(PII_TYPES)
+
+
+@pytest.mark.parametrize("pii_type", PII_TYPES)
+def test_decode_shapes_dtypes_and_determinism(pii_type: str) -> None:
+    codec = _codec(pii_type, pd.Series(["x", "y"]))
+    assert codec.subcolumns == []
+    assert codec.encode(pd.Series(["x", "y"])) == {}
+    out = codec.decode({}, 50, _rng(), 0)
+    assert out.dtype == object
+    assert len(out) == 50
+    assert out.name == "p"
+    assert all(isinstance(v, str) and v for v in out)
+    assert out.tolist() == codec.decode({}, 50, _rng(), 0).tolist()
+    assert out.tolist() != codec.decode({}, 50, np.random.default_rng(1), 0).tolist()
+
+
+def test_values_are_valid_and_never_training_values() -> None:
+    emails = pd.Series([*_training("free_email").tolist(), *_training("email", seed=12).tolist()])
+    cards = _training("credit_card_number")
+    ibans = _training("iban")
+    for pii_type, training in (("email", emails), ("credit_card", cards), ("iban", ibans)):
+        out = _codec(pii_type, training).decode({}, 3000, _rng(), 0)
+        assert not set(out) & set(training), pii_type
+    out_emails = _codec("email", emails).decode({}, 3000, _rng(), 0)
+    assert all(EMAIL_RE.match(v) for v in out_emails)
+    assert out_emails.nunique() > 0.99 * len(out_emails)
+    assert all(luhn.is_valid(v) for v in _codec("credit_card", cards).decode({}, 200, _rng(), 0))
+    assert all(iban.is_valid(v) for v in _codec("iban", ibans).decode({}, 200, _rng(), 0))
+
+
+def test_large_decode_uses_a_pool() -> None:
+    codec = _codec("person_name", pd.Series(["Ann Lee"]))
+    out = codec.decode({}, 60_000, _rng(), 0)
+    assert len(out) == 60_000
+    assert out.nunique() > 1000
+    emails = _codec("email", pd.Series(["a@b.com"])).decode({}, 60_000, _rng(), 0)
+    assert emails.nunique() > 0.99 * 60_000
+
+
+def test_locale_is_used() -> None:
+    codec = _codec("iban", pd.Series(["x"]), locale="de_DE")
+    assert all(v.startswith("DE") for v in codec.decode({}, 20, _rng(), 0))
+    default = PIICodec(Column("p", Kind.PII, pii_type="iban"), EncodingOptions(locale="fr_FR"))
+    default.fit(pd.Series(["x"]))
+    assert all(v.startswith("FR") for v in default.decode({}, 20, _rng(), 0))
+
+
+def test_unknown_locale_names_the_column() -> None:
+    codec = _codec("city", pd.Series(["x"]), locale="xx_YY", name="home_city")
+    with pytest.raises(MirageError, match="home_city"):
+        codec.decode({}, 3, _rng(), 0)
+
+
+def test_missing_rate_is_reproduced() -> None:
+    values = pd.Series(["a@b.com", None, "c@d.com", None], dtype=object)
+    codec = _codec("email", values)
+    assert codec.subcolumns == [missing_subcolumn("p")]
+    parts = codec.encode(values)
+    assert parts["p::missing"].dtype == np.int64
+    assert parts["p::missing"].tolist() == [0, 1, 0, 1]
+    codes = (np.random.default_rng(3).random(5000) < 0.25).astype(np.int64)
+    out = codec.decode({"p::missing": codes}, 5000, _rng(), 0)
+    assert out.isna().to_numpy().tolist() == (codes == 1).tolist()
+    assert out.isna().mean() == pytest.approx(codes.mean())
+
+
+def test_state_round_trip() -> None:
+    codec = _codec("phone_number", pd.Series(["555-1234", None], dtype=object), locale="en_GB")
+    state, arrays = codec.get_state()
+    fresh = PIICodec(Column("p", Kind.PII, pii_type="email"), EncodingOptions())
+    fresh.set_state(json.loads(json.dumps(state)), arrays)
+    parts = {"p::missing": np.array([0, 0, 1, 0])}
+    assert fresh.subcolumns == codec.subcolumns
+    pd.testing.assert_series_equal(fresh.decode(parts, 4, _rng(), 0), codec.decode(parts, 4, _rng(), 0))
