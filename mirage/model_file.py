@@ -63,9 +63,7 @@ def load_model(path: str | Path) -> Synthesizer:
     cls = ENGINES.get(manifest["engine"])
     if cls is None:
         known = ", ".join(sorted(ENGINES))
-        raise ModelFileError(
-            f"{path}: unknown engine {manifest['engine']!r} (this Mirage knows: {known})"
-        )
+        raise ModelFileError(f"{path}: unknown engine {manifest['engine']!r} (this Mirage knows: {known})")
     try:
         arrays = load_arrays(payload) if payload else {}
         schema = Schema.from_dict(manifest["schema"])
@@ -74,7 +72,9 @@ def load_model(path: str | Path) -> Synthesizer:
     except ModelFileError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{path}: the model state is inconsistent ({type(exc).__name__}: {exc})") from None
+        raise ModelFileError(
+            f"{path}: the model state is inconsistent ({type(exc).__name__}: {exc})"
+        ) from None
     return model
 
 
@@ -117,7 +117,8 @@ def _check_manifest(path: Path, manifest: Any) -> None:
     if version > MODEL_FORMAT_VERSION:
         raise ModelFileError(
             f"{path}: model format version {version} is newer than this Mirage reads "
-            f"({MODEL_FORMAT_VERSION}; written by mirage {manifest.get('mirage_version')}); upgrade mirage-synth"
+            f"({MODEL_FORMAT_VERSION}; written by mirage {manifest.get('mirage_version')}); "
+            "upgrade mirage-synth"
         )
     for key in ("engine", "hyperparameters", "schema", "state", "members"):
         if key not in manifest:

@@ -18,9 +18,14 @@ import pandas as pd
 
 from mirage.schema import Column
 
-__all__ = ["Codec", "EncodingOptions", "SubColumn", "missing_subcolumn"]
+__all__ = ["Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
 
 MISSING_PART = "missing"
+
+
+def as_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    """``values.astype(dtype)`` for a dtype given by its name, as schemas store it."""
+    return values.astype(pd.api.types.pandas_dtype(dtype))
 
 
 @dataclass(frozen=True)

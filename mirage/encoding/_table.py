@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.encoding._base import Codec, EncodingOptions, SubColumn
+from mirage.encoding._base import Codec, EncodingOptions, SubColumn, as_dtype
 from mirage.schema import Column, Kind, Schema
 
 __all__ = ["TableEncoder", "codec_for"]
@@ -40,7 +40,7 @@ _STRING_DTYPES = ("str", "string", "string[python]", "string[pyarrow]")
 def _restore_string_dtype(values: pd.Series, dtype: str) -> pd.Series:
     """Text comes back with the text dtype it was read with (pandas 3 reads CSV text as ``str``)."""
     if dtype in _STRING_DTYPES and values.dtype == object:
-        return values.astype(dtype)
+        return as_dtype(values, dtype)
     return values
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.encoding._base import Codec, SubColumn
+from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart
 from mirage.errors import DataError
 
@@ -98,7 +98,7 @@ class CategoricalCodec(Codec):
         unknown = mapped.isna() & values.notna()
         for i in unknown.to_numpy().nonzero()[0]:
             value = _python(values.iloc[i])
-            mapped.iloc[i] = self._nearest(value) if fallback is None else fallback
+            mapped.iloc[int(i)] = self._nearest(value) if fallback is None else fallback
         codes = mapped.fillna(self.placeholder).to_numpy(dtype="int64")
         parts = self.missing.encode(values)
         parts[f"{self.column.name}::{CODE_PART}"] = codes
@@ -133,7 +133,7 @@ class CategoricalCodec(Codec):
         if dtype == "bool" and has_null:
             dtype = "boolean"
         try:
-            return series.astype(dtype)
+            return as_dtype(series, dtype)
         except (TypeError, ValueError):
             return series
 
@@ -166,9 +166,7 @@ class BooleanCodec(CategoricalCodec):
         as_bool = present.map(_to_bool)
         bad = as_bool.isna()
         if bad.any():
-            raise DataError(
-                f"column {self.column.name!r}: value {present[bad].iloc[0]!r} is not a boolean"
-            )
+            raise DataError(f"column {self.column.name!r}: value {present[bad].iloc[0]!r} is not a boolean")
         self.categories = [False, True]
         self.counts = [int((~as_bool.astype(bool)).sum()), int(as_bool.astype(bool).sum())]
         self._fold = {}
@@ -187,8 +185,8 @@ class BooleanCodec(CategoricalCodec):
         return parts
 
 
-_TRUE = {True, 1, "true", "True", "TRUE", "t", "T", "yes", "Yes", "YES", "y", "Y", "1"}
-_FALSE = {False, 0, "false", "False", "FALSE", "f", "F", "no", "No", "NO", "n", "N", "0"}
+_TRUE = {True, "true", "True", "TRUE", "t", "T", "yes", "Yes", "YES", "y", "Y", "1"}
+_FALSE = {False, "false", "False", "FALSE", "f", "F", "no", "No", "NO", "n", "N", "0"}
 
 
 def _to_bool(value: Any) -> bool | None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.encoding._base import Codec, SubColumn
+from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart
 from mirage.errors import DataError
 
@@ -92,12 +92,12 @@ class DatetimeCodec(Codec):
         ).astype("datetime64[ns]")
         mask = self.missing.mask(parts, n)
         if mask.any():
-            stamps[mask] = pd.NaT
+            stamps = stamps.where(~mask)
         if self.tz is not None:
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(self.tz)
         if self.column.datetime_format is not None:
             text = stamps.dt.strftime(self.column.datetime_format)
-            return text.where(~mask, None).astype(self.column.dtype)
+            return as_dtype(text.where(~mask, None), self.column.dtype)
         return stamps
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -25,7 +25,7 @@ def normal_scores(x: np.ndarray, discrete: bool) -> np.ndarray:
     two flags that always agree (say, two columns missing together) get a correlation of one.
     """
     n = x.size
-    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
     upper = np.cumsum(counts) / n
     lower = upper - counts / n
     a, b = ndtri(np.clip(lower, 0.0, 1.0)), ndtri(np.clip(upper, 0.0, 1.0))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.encoding._base import Codec, SubColumn
+from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart
 from mirage.errors import DataError
 
@@ -30,9 +30,7 @@ def to_float(values: pd.Series, column: str) -> np.ndarray:
     bad = numeric.isna() & values.notna()
     if bad.any():
         row = bad.to_numpy().nonzero()[0][0]
-        raise DataError(
-            f"column {column!r}: value {values.iloc[row]!r} in row {row} is not a number"
-        )
+        raise DataError(f"column {column!r}: value {values.iloc[row]!r} in row {row} is not a number")
     return numeric.astype("float64").to_numpy()
 
 
@@ -87,7 +85,7 @@ class NumericCodec(Codec):
             x = np.where(mask, np.nan, x)
             if dtype.startswith(("int", "uint")):
                 dtype = "float64" if not self.integer else "Int64"
-        return pd.Series(x, name=self.column.name).astype(dtype)
+        return as_dtype(pd.Series(x, name=self.column.name), dtype)
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {

@@ -15,4 +15,7 @@ def choose_engine(data: pd.DataFrame) -> tuple[str, str]:
     cells = rows * cols
     if cells <= CART_MAX_CELLS:
         return "cart", f"{rows:,} rows x {cols} columns fits the tree engine (best fidelity at this size)"
-    return "copula", f"{rows:,} rows x {cols} columns is over {CART_MAX_CELLS:,} cells: the copula engine is fastest"
+    return (
+        "copula",
+        f"{rows:,} rows x {cols} columns is over {CART_MAX_CELLS:,} cells: the copula engine is fastest",
+    )

@@ -36,7 +36,9 @@ class Synthesizer:
     name: ClassVar[str] = ""
 
     # --- hooks for engines --------------------------------------------------------------------
-    def _fit(self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator) -> None:
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
         raise NotImplementedError
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -75,7 +77,9 @@ class Synthesizer:
         schema = infer_schema(data) if schema is None else schema
         schema.validate(data)
         self._check_params()
-        options = EncodingOptions(rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale)
+        options = EncodingOptions(
+            rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale
+        )
         encoder = TableEncoder(schema, options).fit(data)
         parts = encoder.encode(data)
         self.schema_ = schema
@@ -161,7 +165,9 @@ class Synthesizer:
                 raise OptionError(f"condition on unknown column {column!r}")
             if not self.schema_[column].kind.learned:
                 kind = self.schema_[column].kind.value
-                raise OptionError(f"condition on column {column!r}: {kind} columns are generated, not learned")
+                raise OptionError(
+                    f"condition on column {column!r}: {kind} columns are generated, not learned"
+                )
             values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
             if not values:
                 raise OptionError(f"condition on column {column!r} allows no value")
@@ -216,7 +222,7 @@ class Synthesizer:
 
 def _resolve_seed(seed: int | None) -> int:
     if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
+        return int(np.random.SeedSequence().generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)

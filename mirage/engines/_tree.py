@@ -58,7 +58,10 @@ class TreeArrays:
         return self.leaf_index[node]
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}.{name}": getattr(self, name) for name in ("left", "right", "feature", "threshold", "leaf_index")}
+        return {
+            f"{prefix}.{name}": getattr(self, name)
+            for name in ("left", "right", "feature", "threshold", "leaf_index")
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> TreeArrays:

@@ -18,8 +18,8 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mirage._progress import report
 from mirage.encoding import SubColumn
-from mirage.engines._base import Synthesizer
 from mirage.encoding.marginal import Marginal
+from mirage.engines._base import Synthesizer
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
 from mirage.errors import OptionError
@@ -59,7 +59,9 @@ class CartSynthesizer(Synthesizer):
         if not 0.0 < self.spike_share <= 1.0:
             raise OptionError(f"spike_share must be in (0, 1], got {self.spike_share!r}")
 
-    def _fit(self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator) -> None:
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
         self.subcolumns_ = subcolumns
         self.trees_: list[TreeArrays] = []
         self.leaves_: list[dict[str, np.ndarray]] = []
@@ -73,7 +75,9 @@ class CartSynthesizer(Synthesizer):
             self.trees_.append(tree)
             self.leaves_.append(self._leaf_tables(subcolumns[j], x[:, j], leaf_of_row, tree.n_leaves))
 
-    def _grow(self, predictors: np.ndarray, y: np.ndarray, sub: SubColumn, rng: np.random.Generator) -> tuple[TreeArrays, np.ndarray]:
+    def _grow(
+        self, predictors: np.ndarray, y: np.ndarray, sub: SubColumn, rng: np.random.Generator
+    ) -> tuple[TreeArrays, np.ndarray]:
         if np.all(y == y[0]) or len(y) < 2 * self.min_samples_leaf:
             return TreeArrays.stump(), np.zeros(len(y), dtype="int32")
         params = {
@@ -86,7 +90,9 @@ class CartSynthesizer(Synthesizer):
         tree = TreeArrays.from_sklearn(model)
         return tree, tree.leaf_index[model.apply(predictors.astype("float32"))]
 
-    def _leaf_tables(self, sub: SubColumn, y: np.ndarray, leaf: np.ndarray, n_leaves: int) -> dict[str, np.ndarray]:
+    def _leaf_tables(
+        self, sub: SubColumn, y: np.ndarray, leaf: np.ndarray, n_leaves: int
+    ) -> dict[str, np.ndarray]:
         if sub.discrete:
             counts = np.zeros((n_leaves, max(1, sub.cardinality)), dtype="float64")
             np.add.at(counts, (leaf, y.astype("int64")), 1.0)
@@ -94,7 +100,7 @@ class CartSynthesizer(Synthesizer):
         order = np.lexsort((y, leaf))
         values = y[order]
         offsets = np.searchsorted(leaf[order], np.arange(n_leaves + 1)).astype("int64")
-        unique, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+        _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         spike = (counts / y.size >= self.spike_share)[inverse][order]
         bandwidth = np.zeros(n_leaves)
         if self.smoothing:
@@ -118,7 +124,9 @@ class CartSynthesizer(Synthesizer):
         }
 
     @staticmethod
-    def _draw(sub: SubColumn, table: Mapping[str, np.ndarray], leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _draw(
+        sub: SubColumn, table: Mapping[str, np.ndarray], leaf: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         u = rng.random(leaf.size)
         if sub.discrete:
             cumulative = table["cumulative"][leaf]
@@ -149,7 +157,9 @@ class CartSynthesizer(Synthesizer):
         for j in range(len(self.subcolumns_) - 1):
             self.trees_.append(TreeArrays.from_arrays(dict(arrays), f"tree.{j}"))
             prefix = f"leaves.{j}."
-            self.leaves_.append({k[len(prefix) :]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)})
+            self.leaves_.append(
+                {k[len(prefix) :]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)}
+            )
 
 
 def _silverman(values: np.ndarray) -> float:

@@ -15,8 +15,8 @@ from scipy.special import ndtr
 
 from mirage._progress import report
 from mirage.encoding import SubColumn
-from mirage.engines._base import Synthesizer
 from mirage.encoding.marginal import Marginal, normal_scores
+from mirage.engines._base import Synthesizer
 from mirage.engines._registry import register_engine
 from mirage.errors import OptionError
 
@@ -47,7 +47,9 @@ class CopulaSynthesizer(Synthesizer):
         if self.quantiles < 2:
             raise OptionError(f"quantiles must be >= 2, got {self.quantiles!r}")
 
-    def _fit(self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator) -> None:
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
         self.subcolumns_ = subcolumns
         self.marginals_ = [Marginal.fit(s, parts[s.name], self.quantiles) for s in subcolumns]
         if not subcolumns:
@@ -63,17 +65,25 @@ class CopulaSynthesizer(Synthesizer):
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         z = rng.standard_normal((n, len(self.subcolumns_))) @ self.cholesky_.T
         u = ndtr(z)
-        return {s.name: m.inverse(u[:, j]) for j, (s, m) in enumerate(zip(self.subcolumns_, self.marginals_, strict=True))}
+        return {
+            s.name: m.inverse(u[:, j])
+            for j, (s, m) in enumerate(zip(self.subcolumns_, self.marginals_, strict=True))
+        }
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"subcolumns": [vars(s) for s in self.subcolumns_], "discrete": [m.discrete for m in self.marginals_]}
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "discrete": [m.discrete for m in self.marginals_],
+        }
         arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.marginals_)}
         arrays["cholesky"] = self.cholesky_
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
-        self.marginals_ = [Marginal(bool(d), np.asarray(arrays[f"marginal.{j}"])) for j, d in enumerate(state["discrete"])]
+        self.marginals_ = [
+            Marginal(bool(d), np.asarray(arrays[f"marginal.{j}"])) for j, d in enumerate(state["discrete"])
+        ]
         self.cholesky_ = np.asarray(arrays["cholesky"], dtype="float64")
 
 

@@ -84,8 +84,7 @@ class Column:
                 ) from None
         if self.kind is Kind.PII and self.pii_type not in PII_TYPES:
             raise SchemaError(
-                f"column {self.name!r}: pii_type must be one of {', '.join(PII_TYPES)}, "
-                f"got {self.pii_type!r}"
+                f"column {self.name!r}: pii_type must be one of {', '.join(PII_TYPES)}, got {self.pii_type!r}"
             )
         if (
             self.minimum is not None
@@ -118,7 +117,5 @@ class Column:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise SchemaError(
-                f"column {data['name']!r}: unknown field(s) {', '.join(sorted(unknown))}"
-            )
+            raise SchemaError(f"column {data['name']!r}: unknown field(s) {', '.join(sorted(unknown))}")
         return cls(**data)

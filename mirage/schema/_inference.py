@@ -7,6 +7,7 @@ personal data becomes PII (replaced), long or near-unique strings become free te
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def infer_column(name: str, values: pd.Series) -> Column:
     dtype = str(values.dtype)
     nullable = bool(values.isna().any())
     present = values.dropna()
-    base = {"name": name, "dtype": dtype, "nullable": nullable}
+    base: dict[str, Any] = {"name": name, "dtype": dtype, "nullable": nullable}
     if present.empty:
         return Column(kind=Kind.CATEGORICAL, **base)
     if pd.api.types.is_bool_dtype(values.dtype) or _all_bool(present):
@@ -77,7 +78,7 @@ def _all_bool(present: pd.Series) -> bool:
     return present.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in present.unique())
 
 
-def _numeric_column(name: str, present: pd.Series, base: dict) -> Column:
+def _numeric_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     x = present.astype("float64").to_numpy()
     n, n_unique = x.size, int(np.unique(x).size)
     whole = bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1.0) == 0.0))
@@ -107,7 +108,7 @@ def _decimals(x: np.ndarray, limit: int = 10) -> int | None:
     return None
 
 
-def _text_column(name: str, present: pd.Series, base: dict) -> Column:
+def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     counts = present.astype(str).value_counts(sort=False)
     distinct = pd.Series(counts.index, dtype=object)
     fmt = _datetime_format(distinct)
@@ -130,7 +131,9 @@ def _text_column(name: str, present: pd.Series, base: dict) -> Column:
 def _id_like(text: pd.Series) -> bool:
     """Unique values without spaces and of a near-constant length look like keys."""
     lengths = text.str.len()
-    return bool(not text.str.contains(r"\s").any() and lengths.max() - lengths.min() <= 2 and lengths.min() >= 3)
+    return bool(
+        not text.str.contains(r"\s").any() and lengths.max() - lengths.min() <= 2 and lengths.min() >= 3
+    )
 
 
 def _datetime_format(text: pd.Series) -> str | None:

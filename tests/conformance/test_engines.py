@@ -22,7 +22,9 @@ def make(name: str, **params: object) -> Synthesizer:
 
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
-def fitted(request: pytest.FixtureRequest, adult: pd.DataFrame) -> tuple[Synthesizer, pd.DataFrame, pd.DataFrame]:
+def fitted(
+    request: pytest.FixtureRequest, adult: pd.DataFrame
+) -> tuple[Synthesizer, pd.DataFrame, pd.DataFrame]:
     train, holdout = adult.iloc[:2000].reset_index(drop=True), adult.iloc[2000:].reset_index(drop=True)
     model = make(request.param).fit(train)
     return model, train, holdout
@@ -91,8 +93,12 @@ def test_missingness_depends_on_other_columns(fitted) -> None:
     # In Adult, workclass and occupation are missing together: the synthetic data keeps that.
     model, train, _ = fitted
     synth = model.sample(5000, seed=5)
-    real_both = (train["workclass"].isna() & train["occupation"].isna()).sum() / max(1, train["workclass"].isna().sum())
-    fake_both = (synth["workclass"].isna() & synth["occupation"].isna()).sum() / max(1, synth["workclass"].isna().sum())
+    real_both = (train["workclass"].isna() & train["occupation"].isna()).sum() / max(
+        1, train["workclass"].isna().sum()
+    )
+    fake_both = (synth["workclass"].isna() & synth["occupation"].isna()).sum() / max(
+        1, synth["workclass"].isna().sum()
+    )
     assert real_both > 0.9
     assert fake_both > 0.5
 
