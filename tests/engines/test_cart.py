@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage.engines import CartSynthesizer
+from mirage.errors import OptionError
+
+
+def test_learns_a_rule_between_columns() -> None:
+    rng = np.random.default_rng(0)
+    age = rng.integers(18, 80, size=4000)
+    frame = pd.DataFrame({"age": age, "retired": np.where(age >= 65, "yes", "no")})
+    synth = CartSynthesizer().fit(frame).sample(4000, seed=1)
+    consistent = (synth["age"] >= 65) == (synth["retired"] == "yes")
+    assert consistent.mean() > 0.95
+
+
+def test_smoothing_moves_numeric_draws_off_the_training_values() -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"g": rng.choice(["a", "b"], size=3000), "v": rng.normal(size=3000).round(6)})
+    seen = set(frame["v"])
+    smooth = CartSynthesizer().fit(frame).sample(3000, seed=2)
+    raw = CartSynthesizer(smoothing=False).fit(frame).sample(3000, seed=2)
+    assert np.mean([v in seen for v in smooth["v"]]) < 0.05
+    assert np.mean([v in seen for v in raw["v"]]) == 1.0
+
+
+def test_spikes_stay_exact() -> None:
+    rng = np.random.default_rng(2)
+    gain = np.where(rng.random(4000) < 0.9, 0, rng.integers(1000, 20000, size=4000))
+    frame = pd.DataFrame({"g": rng.choice(["a", "b", "c"], size=4000), "gain": gain})
+    synth = CartSynthesizer().fit(frame).sample(4000, seed=3)
+    assert abs((synth["gain"] == 0).mean() - 0.9) < 0.03
+
+
+def test_min_samples_leaf_bounds_the_leaves() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=2000), "y": rng.normal(size=2000)})
+    model = CartSynthesizer(min_samples_leaf=100).fit(frame)
+    counts = np.diff(model.leaves_[0]["offsets"])
+    assert counts.min() >= 100
+
+
+@pytest.mark.parametrize(
+    "params", [{"min_samples_leaf": 0}, {"max_depth": 0}, {"spike_share": 0.0}, {"rare_min_count": -1}]
+)
+def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    with pytest.raises(OptionError, match=next(iter(params))):
+        CartSynthesizer(**params).fit(frame)  # type: ignore[arg-type]
