@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import pandas as pd
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -31,6 +31,7 @@ __all__ = [
     "UI",
     "cell",
     "check_hyperparameters",
+    "engine_named",
     "fit_progress",
     "parse_params",
     "refuse_existing",
@@ -49,7 +50,7 @@ class UI:
     err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False, markup=False))
 
     @classmethod
-    def of(cls, ctx: click.Context) -> UI:
+    def of(cls, ctx: typer.Context) -> UI:
         return ctx.obj if isinstance(ctx.obj, UI) else cls()
 
     @property
@@ -60,6 +61,11 @@ class UI:
         """A status line on stderr, silenced by ``--quiet``."""
         if not self.quiet:
             self.err.print(message, soft_wrap=True)
+
+    def say(self, message: str | Text) -> None:
+        """A result line on stdout, silenced by ``--quiet``."""
+        if not self.quiet:
+            self.out.print(message, soft_wrap=True)
 
     def progress(self, *columns: Any) -> Progress:
         return Progress(*columns, console=self.err, disable=not self.show_progress)
@@ -105,13 +111,24 @@ def check_hyperparameters(engine: type[Synthesizer], params: dict[str, Any]) -> 
             )
 
 
-def resolve_engine(name: str, data: pd.DataFrame, ui: UI) -> type[Synthesizer]:
-    """The engine class for ``--engine``; for ``auto``, say which engine it picked and why."""
-    if name != "auto":
+def engine_named(name: str) -> type[Synthesizer]:
+    try:
         return get_engine(name)
+    except OptionError as exc:
+        raise OptionError(f"--engine: {exc}") from None
+
+
+def resolve_engine(name: str, data: pd.DataFrame, params: dict[str, Any], ui: UI) -> type[Synthesizer]:
+    """The engine class for ``--engine``, checked against ``params``; for ``auto``, say what it picked."""
+    if name != "auto":
+        engine = engine_named(name)
+        check_hyperparameters(engine, params)
+        return engine
     picked, reason = choose_engine(data)
-    ui.note(Text.assemble("engine ", (picked, "bold"), f" (auto: {reason})"))
-    return get_engine(picked)
+    engine = get_engine(picked)
+    check_hyperparameters(engine, params)
+    ui.note(Text.assemble("engine ", (picked, "bold"), f", picked by auto: {reason}"))
+    return engine
 
 
 @contextmanager

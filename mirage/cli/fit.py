@@ -10,8 +10,16 @@ import typer
 from rich.table import Table
 
 import mirage
-from mirage.cli._ui import UI, check_hyperparameters, fit_progress, parse_params, refuse_existing, resolve_engine
-from mirage.engines import ENGINES, get_engine
+from mirage.cli._ui import (
+    UI,
+    check_hyperparameters,
+    engine_named,
+    fit_progress,
+    parse_params,
+    refuse_existing,
+    resolve_engine,
+)
+from mirage.engines import ENGINES
 from mirage.errors import OptionError
 from mirage.io import read_table
 from mirage.schema import Schema
@@ -33,7 +41,9 @@ def fit_command(
     ] = None,
     holdout: Annotated[
         float | None,
-        typer.Option(help="Fraction of rows kept aside, never learned, for the privacy checks of the report."),
+        typer.Option(
+            help="Fraction of rows kept aside, never learned, for the privacy checks of the report."
+        ),
     ] = None,
     split_seed: Annotated[int, typer.Option(help="Seed of the holdout split.")] = 0,
     seed: Annotated[
@@ -50,13 +60,12 @@ def fit_command(
     refuse_existing(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
     if engine != "auto":
-        check_hyperparameters(get_engine(engine), hyperparameters)
+        check_hyperparameters(engine_named(engine), hyperparameters)
     if holdout is not None and not 0.0 < holdout < 1.0:
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
     user_schema = Schema.load(schema) if schema is not None else None
     frame = read_table(data)
-    engine_class = resolve_engine(engine, frame, ui)
-    check_hyperparameters(engine_class, hyperparameters)
+    engine_class = resolve_engine(engine, frame, hyperparameters, ui)
     start = time.perf_counter()
     with fit_progress(ui):
         model = mirage.fit(

@@ -44,11 +44,12 @@ def sample_command(
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Seed: the same seed gives the same rows (random when not given).")
+        int | None,
+        typer.Option(min=0, help="Same seed, same rows (random when not given)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
 ) -> None:
-    """Draw synthetic rows from a model file, streamed to a file or shown as a table."""
+    """Draw synthetic rows from a model file, to a file or as a table."""
     ui = UI.of(ctx)
     if output is None and rows > PREVIEW_MAX_ROWS:
         raise OptionError(
@@ -67,9 +68,8 @@ def sample_command(
     chunks = row_progress(model.sample_chunks(rows, seed=seed), rows, ui, "sampling")
     written = write_chunks(chunks, output, force=force)
     seconds = time.perf_counter() - start
-    if not ui.quiet:
-        rate = written / seconds if seconds > 0 else float("inf")
-        ui.out.print(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
+    rate = written / seconds if seconds > 0 else float("inf")
+    ui.say(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -41,8 +41,8 @@ def _details(column: Column) -> str:
     return ""
 
 
-def schema_table(schema: Schema) -> Table:
-    table = Table(title="schema")
+def schema_table(schema: Schema, title: str = "schema") -> Table:
+    table = Table(title=title)
     for header in ("name", "kind", "dtype", "nullable", "details"):
         table.add_column(header)
     for column in schema:
@@ -83,7 +83,7 @@ def schema_command(
         temp.write_text(text, encoding="utf-8")
     if not ui.quiet:
         ui.out.print(schema_table(schema))
-        ui.out.print(f"wrote {output}; edit it, then: mirage fit {data} --schema {output} -o model.mirage")
+    ui.say(f"wrote {output}; edit it, then: mirage fit {data} --schema {output} -o model.mirage")
 
 
 def register(app: typer.Typer) -> None:
