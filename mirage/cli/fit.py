@@ -65,11 +65,14 @@ def fit_command(
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
     user_schema = Schema.load(schema) if schema is not None else None
     frame = read_table(data)
+    n_rows = len(frame)
     engine_class = resolve_engine(engine, frame, hyperparameters, ui)
+    source = data if holdout is not None else frame
+    del frame
     start = time.perf_counter()
     with fit_progress(ui):
         model = mirage.fit(
-            data if holdout is not None else frame,
+            source,
             engine=engine_class.name,
             schema=user_schema,
             holdout=holdout,
@@ -83,7 +86,7 @@ def fit_command(
     summary = Table.grid(padding=(0, 2))
     summary.add_row("rows", f"{model.n_training_rows_:,}")
     if holdout is not None:
-        summary.add_row("holdout", f"{len(frame) - model.n_training_rows_:,} rows kept aside")
+        summary.add_row("holdout", f"{n_rows - model.n_training_rows_:,} rows kept aside")
     summary.add_row("columns", str(len(model.schema_)))
     summary.add_row("engine", engine_class.name)
     summary.add_row("seconds", f"{seconds:.2f}")

@@ -58,18 +58,23 @@ def sample_command(
     if output is not None:
         refuse_existing(output, force)
     model = mirage.load(model_path)
-    if seed is None:
-        seed = secrets.randbits(63)
-        ui.note(f"seed {seed} (pass --seed {seed} to draw the same rows again)")
+    drawn_seed = secrets.randbits(63) if seed is None else seed
     if output is None:
-        ui.out.print(rows_table(model.sample(rows, seed=seed), f"{rows:,} synthetic rows"))
+        ui.out.print(rows_table(model.sample(rows, seed=drawn_seed), f"{rows:,} synthetic rows"))
+        _tell_seed(ui, seed, drawn_seed)
         return
     start = time.perf_counter()
-    chunks = row_progress(model.sample_chunks(rows, seed=seed), rows, ui, "sampling")
+    chunks = row_progress(model.sample_chunks(rows, seed=drawn_seed), rows, ui, "sampling")
     written = write_chunks(chunks, output, force=force)
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
+    _tell_seed(ui, seed, drawn_seed)
+
+
+def _tell_seed(ui: UI, given: int | None, used: int) -> None:
+    if given is None:
+        ui.note(f"seed {used} (pass --seed {used} to draw the same rows again)")
 
 
 def register(app: typer.Typer) -> None:

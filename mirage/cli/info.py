@@ -1,0 +1,61 @@
+"""``mirage info``: what a model file holds, read from its manifest without loading the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from mirage.cli._ui import UI
+from mirage.cli.schema import schema_table
+from mirage.model_file import read_manifest
+from mirage.schema import Schema
+
+__all__ = ["register", "summary_table"]
+
+
+def _holdout_rows(training: dict[str, Any]) -> list[tuple[str, str]]:
+    if "holdout_fraction" not in training:
+        return [("holdout", "none (fitted on all rows)")]
+    fraction = float(training["holdout_fraction"])
+    of_rows = f" of {int(training['source_rows']):,} rows" if "source_rows" in training else ""
+    rows = [("holdout", f"{fraction:.0%}{of_rows} kept aside, split seed {training.get('split_seed', 0)}")]
+    if "source" in training:
+        digest = str(training.get("source_sha256", ""))[:16]
+        rows.append(("source", f"{training['source']}" + (f" (sha256 {digest}…)" if digest else "")))
+    return rows
+
+
+def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
+    state = manifest.get("state", {})
+    params = ", ".join(f"{k}={v!r}" for k, v in manifest["hyperparameters"].items())
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("model", str(path))
+    grid.add_row("engine", str(manifest["engine"]))
+    grid.add_row(
+        "written by",
+        f"mirage {manifest.get('mirage_version', '?')} (model format {manifest['format_version']})",
+    )
+    grid.add_row("hyperparameters", params or "none")
+    if "n_training_rows" in state:
+        grid.add_row("training rows", f"{int(state['n_training_rows']):,}")
+    for key, value in _holdout_rows(dict(state.get("training", {}))):
+        grid.add_row(key, value)
+    return grid
+
+
+def info_command(
+    ctx: typer.Context,
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file written by mirage fit.")],
+) -> None:
+    """Show a model file's engine, hyperparameters, columns and holdout."""
+    ui = UI.of(ctx)
+    manifest = read_manifest(model_path)
+    ui.out.print(summary_table(model_path, manifest))
+    ui.out.print(schema_table(Schema.from_dict(manifest["schema"]), title="columns"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info_command)

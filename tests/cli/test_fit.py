@@ -1,0 +1,140 @@
+"""``mirage fit`` and ``mirage info``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mirage.cli._ui import parse_params
+from mirage.errors import OptionError
+from tests.cli.helpers import error_line, invoke, manifest
+
+
+@pytest.fixture
+def malformed_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.csv"
+    path.write_text('a,b\n1,2\n3,"unterminated\n', encoding="utf-8")
+    return path
+
+
+def _fail(*args: Any) -> str:
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    return error_line(result)
+
+
+def test_missing_input_file(tmp_path: Path) -> None:
+    line = _fail("fit", tmp_path / "missing.csv", "-o", tmp_path / "m.mirage")
+    assert "missing.csv" in line
+    assert not (tmp_path / "m.mirage").exists()
+
+
+def test_malformed_csv(malformed_csv: Path, tmp_path: Path) -> None:
+    assert "broken.csv" in _fail("fit", malformed_csv, "-o", tmp_path / "m.mirage")
+
+
+def test_unknown_engine(data_csv: Path, tmp_path: Path) -> None:
+    line = _fail("fit", data_csv, "-o", tmp_path / "m.mirage", "--engine", "gan9000")
+    assert "--engine" in line and "gan9000" in line and "cart" in line
+
+
+@pytest.mark.parametrize("engine", ["cart", "copula", "auto"])
+def test_unknown_param_names_the_option_and_lists_valid_ones(
+    data_csv: Path, tmp_path: Path, engine: str
+) -> None:
+    line = _fail("fit", data_csv, "-o", tmp_path / "m.mirage", "--engine", engine, "--param", "depth=3")
+    assert "--param depth" in line and "valid:" in line and "rare_min_count" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--param", "no_equals_sign"], "key=value"),
+        (["--holdout", "1.5"], "--holdout"),
+        (["--seed", "1", "--param", "seed=2"], "--seed"),
+        (["--schema", "no-such-schema.json"], "no-such-schema.json"),
+    ],
+)
+def test_bad_options(data_csv: Path, tmp_path: Path, args: list[str], expected: str) -> None:
+    assert expected in _fail("fit", data_csv, "-o", tmp_path / "m.mirage", *args)
+
+
+def test_refuses_an_existing_output_before_fitting(
+    data_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "m.mirage"
+    out.write_text("precious", encoding="utf-8")
+
+    def no_fitting(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("fit must not start")
+
+    monkeypatch.setattr("mirage.fit", no_fitting)
+    line = _fail("fit", data_csv, "-o", out)
+    assert str(out) in line and "--force" in line
+    assert out.read_text(encoding="utf-8") == "precious"
+
+
+def test_force_overwrites(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    out.write_text("old", encoding="utf-8")
+    result = invoke("fit", data_csv, "-o", out, "--engine", "copula", "--force")
+    assert result.exit_code == 0, result.output
+    assert manifest(out)["engine"] == "copula"
+
+
+def test_reports_the_auto_choice_and_a_summary(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    result = invoke("fit", data_csv, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "picked by auto" in result.stderr and "1,500 rows" in result.stderr
+    for word in ("rows", "columns", "engine", "seconds", str(out)):
+        assert word in result.stdout
+
+
+def test_params_and_seed_reach_the_engine(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    options = ["--engine", "copula", "--seed", "5", "-p", "shrinkage=0.1", "--param", "quantiles=200"]
+    result = invoke("fit", data_csv, "-o", out, *options)
+    assert result.exit_code == 0, result.output
+    params = manifest(out)["hyperparameters"]
+    assert params["seed"] == 5 and params["shrinkage"] == 0.1 and params["quantiles"] == 200
+
+
+def test_parse_params_reads_json_values_else_strings() -> None:
+    parsed = parse_params(["a=1", "b=0.5", "c=null", "d=true", "e=hello", 'f="7"', "g=[1, 2]", "h="])
+    assert parsed == {"a": 1, "b": 0.5, "c": None, "d": True, "e": "hello", "f": "7", "g": [1, 2], "h": ""}
+    with pytest.raises(OptionError, match="key=value"):
+        parse_params(["=3"])
+
+
+def test_holdout_is_recorded_and_shown_by_info(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    result = invoke("fit", data_csv, "-o", out, "--holdout", "0.2", "--split-seed", "3")
+    assert result.exit_code == 0, result.output
+    training = manifest(out)["state"]["training"]
+    assert training["holdout_fraction"] == 0.2 and training["split_seed"] == 3
+    assert training["source"] == str(data_csv.resolve())
+    assert manifest(out)["state"]["n_training_rows"] == 1200
+
+    info = invoke("info", out)
+    assert info.exit_code == 0, info.output
+    assert "20% of 1,500 rows kept aside, split seed 3" in info.stdout
+    assert str(data_csv.resolve()) in info.stdout
+    assert "1,200" in info.stdout
+
+
+def test_info_shows_engine_hyperparameters_and_columns(model_path: Path) -> None:
+    result = invoke("info", model_path)
+    assert result.exit_code == 0, result.output
+    for text in ("engine", "cart", "min_samples_leaf=20", "education_num", "categorical", "none (fitted"):
+        assert text in result.stdout
+
+
+def test_info_on_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.mirage"
+    fake.write_text("hello", encoding="utf-8")
+    result = invoke("info", fake)
+    assert result.exit_code == 2
+    assert "fake.mirage" in error_line(result)
