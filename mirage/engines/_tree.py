@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.tree import BaseDecisionTree
+
+if TYPE_CHECKING:
+    from sklearn.tree import BaseDecisionTree
 
 __all__ = ["TreeArrays"]
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mirage._progress import report
 from mirage.encoding import SubColumn
@@ -78,6 +77,8 @@ class CartSynthesizer(Synthesizer):
     def _grow(
         self, predictors: np.ndarray, y: np.ndarray, sub: SubColumn, rng: np.random.Generator
     ) -> tuple[TreeArrays, np.ndarray]:
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # slow import: fit only
+
         if np.all(y == y[0]) or len(y) < 2 * self.min_samples_leaf:
             return TreeArrays.stump(), np.zeros(len(y), dtype="int32")
         params = {
