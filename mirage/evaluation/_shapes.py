@@ -26,6 +26,7 @@ __all__ = [
     "column_shape_scores",
     "ks_complement",
     "learned_columns",
+    "require_columns",
     "tv_complement",
 ]
 
@@ -38,13 +39,19 @@ def learned_columns(
     """The schema (inferred from ``real`` when None) and its learned columns, checked in both frames."""
     schema = schema if schema is not None else infer_schema(real)
     columns = [c for c in schema if c.kind.learned]
-    for frame, which in ((real, "real"), (synthetic, "synthetic")):
-        if frame is None:
-            continue
-        missing = [c.name for c in columns if c.name not in frame.columns]
-        if missing:
-            raise DataError(f"column {missing[0]!r} is in the schema but not in the {which} data")
+    require_columns(real, columns, "real")
+    if synthetic is not None:
+        require_columns(synthetic, columns, "synthetic")
     return schema, columns
+
+
+def require_columns(frame: pd.DataFrame, columns: list[Column], which: str) -> None:
+    """Raise DataError naming the first of ``columns`` that ``frame`` lacks, or if it has no rows."""
+    missing = [c.name for c in columns if c.name not in frame.columns]
+    if missing:
+        raise DataError(f"column {missing[0]!r} is in the schema but not in the {which} data")
+    if len(frame) == 0:
+        raise DataError(f"the {which} data has no rows")
 
 
 def category_keys(values: pd.Series) -> pd.Series:
