@@ -2,8 +2,9 @@
 
 Sub-columns are visited in order.  The first is drawn from its marginal; each later one from a
 decision tree fitted on the sub-columns before it: discrete ones from the class frequencies of the
-leaf the synthetic row falls in, continuous ones by drawing an observed value of the leaf and
-smoothing it with a Gaussian kernel of the leaf's bandwidth.  Values that form a spike (a share of at
+leaf the synthetic row falls in (shrunk towards the column's overall frequencies by ``prior_weight``
+pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
+Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a share of at
 least ``spike_share`` of the rows, such as a zero balance) are kept exact.  ``min_samples_leaf`` is the
 privacy knob: no leaf describes fewer rows.
 """
@@ -35,7 +36,8 @@ class CartSynthesizer(Synthesizer):
         *,
         min_samples_leaf: int = 20,
         max_depth: int | None = None,
-        smoothing: bool = True,
+        smoothing: float = 1.0,
+        prior_weight: float = 0.0,
         spike_share: float = 0.05,
         rare_min_count: int = 10,
         quantiles: int = 1000,
@@ -44,6 +46,7 @@ class CartSynthesizer(Synthesizer):
         self.min_samples_leaf = min_samples_leaf
         self.max_depth = max_depth
         self.smoothing = smoothing
+        self.prior_weight = prior_weight
         self.spike_share = spike_share
         self.rare_min_count = rare_min_count
         self.quantiles = quantiles
@@ -55,6 +58,10 @@ class CartSynthesizer(Synthesizer):
             raise OptionError(f"min_samples_leaf must be an integer >= 1, got {self.min_samples_leaf!r}")
         if self.max_depth is not None and (not isinstance(self.max_depth, int) or self.max_depth < 1):
             raise OptionError(f"max_depth must be None or an integer >= 1, got {self.max_depth!r}")
+        if isinstance(self.smoothing, bool) or not self.smoothing >= 0.0:
+            raise OptionError(f"smoothing must be a number >= 0 (0 turns it off), got {self.smoothing!r}")
+        if not self.prior_weight >= 0.0:
+            raise OptionError(f"prior_weight must be >= 0, got {self.prior_weight!r}")
         if not 0.0 < self.spike_share <= 1.0:
             raise OptionError(f"spike_share must be in (0, 1], got {self.spike_share!r}")
 
@@ -97,6 +104,7 @@ class CartSynthesizer(Synthesizer):
         if sub.discrete:
             counts = np.zeros((n_leaves, max(1, sub.cardinality)), dtype="float64")
             np.add.at(counts, (leaf, y.astype("int64")), 1.0)
+            counts += self.prior_weight * counts.sum(axis=0) / counts.sum()
             return {"cumulative": np.cumsum(counts, axis=1) / counts.sum(axis=1, keepdims=True)}
         order = np.lexsort((y, leaf))
         values = y[order]
@@ -104,10 +112,10 @@ class CartSynthesizer(Synthesizer):
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         spike = (counts / y.size >= self.spike_share)[inverse][order]
         bandwidth = np.zeros(n_leaves)
-        if self.smoothing:
+        if self.smoothing > 0:
             for k in range(n_leaves):
                 smooth = values[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
-                bandwidth[k] = _silverman(smooth)
+                bandwidth[k] = self.smoothing * _silverman(smooth)
         return {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
