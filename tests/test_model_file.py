@@ -34,7 +34,8 @@ def test_members_are_a_manifest_and_safetensors_only(model_path: Path) -> None:
         assert sorted(zf.namelist()) == ["arrays.safetensors", "manifest.json"]
         manifest = json.loads(zf.read("manifest.json"))
     assert manifest["engine"] == "cart" and manifest["format_version"] == 1
-    assert manifest["hyperparameters"]["min_samples_leaf"] == 20
+    assert manifest["hyperparameters"]["min_samples_leaf"] is None
+    assert manifest["state"]["engine"]["leaf_size"] == 50
     assert {c["name"] for c in manifest["schema"]["columns"]} >= {"survived", "age"}
     assert read_manifest(model_path)["mirage_version"] == mirage.__version__
 

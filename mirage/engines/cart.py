@@ -6,7 +6,10 @@ leaf the synthetic row falls in (shrunk towards the column's overall frequencies
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a share of at
 least ``spike_share`` of the rows, such as a zero balance) are kept exact.  ``min_samples_leaf`` is the
-privacy knob: no leaf describes fewer rows.
+privacy knob: no leaf describes fewer rows.  Its default grows with the data (at least 50 rows, and
+1/250 of the rows above 12,500): with smaller leaves the synthetic rows sit measurably closer to the
+training rows than to a holdout (DCR share 0.535-0.54 on the shared titanic and insurance tables at
+20 rows per leaf, 0.52 at 50).
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from mirage.errors import OptionError
 
 __all__ = ["CartSynthesizer"]
 
+MIN_LEAF = 50
+LEAF_FRACTION = 250
+
 
 @register_engine
 class CartSynthesizer(Synthesizer):
@@ -34,7 +40,7 @@ class CartSynthesizer(Synthesizer):
     def __init__(
         self,
         *,
-        min_samples_leaf: int = 20,
+        min_samples_leaf: int | None = None,
         max_depth: int | None = None,
         smoothing: float = 1.0,
         prior_weight: float = 0.0,
@@ -54,8 +60,9 @@ class CartSynthesizer(Synthesizer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if not isinstance(self.min_samples_leaf, int) or self.min_samples_leaf < 1:
-            raise OptionError(f"min_samples_leaf must be an integer >= 1, got {self.min_samples_leaf!r}")
+        leaf = self.min_samples_leaf
+        if leaf is not None and (isinstance(leaf, bool) or not isinstance(leaf, int) or leaf < 1):
+            raise OptionError(f"min_samples_leaf must be None (automatic) or an integer >= 1, got {leaf!r}")
         if self.max_depth is not None and (not isinstance(self.max_depth, int) or self.max_depth < 1):
             raise OptionError(f"max_depth must be None or an integer >= 1, got {self.max_depth!r}")
         if isinstance(self.smoothing, bool) or not self.smoothing >= 0.0:
@@ -74,6 +81,7 @@ class CartSynthesizer(Synthesizer):
         if not subcolumns:
             return
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
+        self.leaf_size_ = self.min_samples_leaf or max(MIN_LEAF, x.shape[0] // LEAF_FRACTION)
         self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles)
         for j in range(1, len(subcolumns)):
             report("fit", j, len(subcolumns) - 1)
@@ -86,10 +94,10 @@ class CartSynthesizer(Synthesizer):
     ) -> tuple[TreeArrays, np.ndarray]:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # slow import: fit only
 
-        if np.all(y == y[0]) or len(y) < 2 * self.min_samples_leaf:
+        if np.all(y == y[0]) or len(y) < 2 * self.leaf_size_:
             return TreeArrays.stump(), np.zeros(len(y), dtype="int32")
         params = {
-            "min_samples_leaf": self.min_samples_leaf,
+            "min_samples_leaf": self.leaf_size_,
             "max_depth": self.max_depth,
             "random_state": int(rng.integers(2**31 - 1)),
         }
@@ -149,7 +157,10 @@ class CartSynthesizer(Synthesizer):
         return np.where(table["spike"][idx], values, values + noise)
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state: dict[str, Any] = {"subcolumns": [vars(s) for s in self.subcolumns_]}
+        state: dict[str, Any] = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "leaf_size": self.leaf_size_,
+        }
         arrays: dict[str, np.ndarray] = {}
         if self.subcolumns_:
             arrays["first"] = self.first_.table
@@ -160,6 +171,7 @@ class CartSynthesizer(Synthesizer):
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
+        self.leaf_size_ = int(state["leaf_size"])
         self.trees_, self.leaves_ = [], []
         if self.subcolumns_:
             self.first_ = Marginal(self.subcolumns_[0].discrete, np.asarray(arrays["first"]))
