@@ -4,12 +4,13 @@ Sub-columns are visited in order.  The first is drawn from its marginal; each la
 decision tree fitted on the sub-columns before it: discrete ones from the class frequencies of the
 leaf the synthetic row falls in (shrunk towards the column's overall frequencies by ``prior_weight``
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
-Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a share of at
-least ``spike_share`` of the rows, such as a zero balance) are kept exact.  ``min_samples_leaf`` is the
-privacy knob: no leaf describes fewer rows.  Its default grows with the data (at least 50 rows, and
-1/250 of the rows above 12,500): with smaller leaves the synthetic rows sit measurably closer to the
-training rows than to a holdout (DCR share 0.535-0.54 on the shared titanic and insurance tables at
-20 rows per leaf, 0.52 at 50).
+Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a
+share of at least ``spike_share`` of the rows, such as a zero balance) are kept exact.
+
+``min_samples_leaf`` is the privacy knob: no leaf describes fewer rows.  Its default grows with the
+data (at least 50 rows, and 1/250 of the rows above 12,500): with smaller leaves the synthetic rows
+sit measurably closer to the training rows than to a holdout (DCR share 0.535-0.54 on the shared
+titanic and insurance tables at 20 rows per leaf, 0.52 at 50).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from mirage.errors import DataError, OptionError
 from mirage.evaluation._coverage import coverage_scores
 from mirage.evaluation._detection import detection_scores
 from mirage.evaluation._marginals import kway_marginal_accuracy
-from mirage.evaluation._pairs import association_matrices, column_pair_scores
+from mirage.evaluation._pairs import column_pair_scores
 from mirage.evaluation._shapes import column_shape_scores
 from mirage.schema import Schema, infer_schema
 
@@ -44,7 +44,11 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
     "utility_ratio": ("utility", "higher", "tstr / trtr"),
     "macro_f1_tstr": ("utility", "higher", "macro F1, train on synthetic"),
     "macro_f1_trtr": ("utility", "higher", "macro F1, train on real"),
-    "importance_agreement": ("utility", "higher", "Spearman agreement of the two models' feature importances"),
+    "importance_agreement": (
+        "utility",
+        "higher",
+        "Spearman agreement of the two models' feature importances",
+    ),
     "dcr_share": ("privacy", "half", "share of synthetic rows closer to train than to holdout (0.5 ideal)"),
     "exact_copy_rate": ("privacy", "lower", "share of synthetic rows identical to a training row"),
     "holdout_copy_rate": ("privacy", "lower", "share of holdout rows identical to a training row (chance)"),
@@ -76,7 +80,9 @@ class Report:
             "scores": self.scores,
             "reference": self.reference,
             "verdicts": self.verdicts,
-            "directions": {k: {"section": s, "better": d, "meaning": m} for k, (s, d, m) in DIRECTIONS.items()},
+            "directions": {
+                k: {"section": s, "better": d, "meaning": m} for k, (s, d, m) in DIRECTIONS.items()
+            },
             "meta": self.meta,
             "details": self.details,
         }
@@ -97,7 +103,9 @@ class Report:
             _write_text(path, text, force=force)
         return text
 
-    def check(self, fail_under: dict[str, float] | None = None, fail_over: dict[str, float] | None = None) -> list[str]:
+    def check(
+        self, fail_under: dict[str, float] | None = None, fail_over: dict[str, float] | None = None
+    ) -> list[str]:
         """The failed gates as readable lines; an empty list means every gate passed."""
         failures = []
         for word, gates in (("under", fail_under or {}), ("over", fail_over or {})):
@@ -156,7 +164,9 @@ def evaluate(
     if holdout is not None:
         from mirage.evaluation._privacy import privacy_report
 
-        privacy = privacy_report(real, holdout, synthetic, schema, seed=seed, n_attacks=n_attacks, return_distances=True)
+        privacy = privacy_report(
+            real, holdout, synthetic, schema, seed=seed, n_attacks=n_attacks, return_distances=True
+        )
         details["privacy"] = privacy
         dcr = privacy["dcr"]
         scores.update(
@@ -178,10 +188,14 @@ def evaluate(
             linkability_risk=0.0,
             inference_risk=0.0,
         )
-    summary, verdicts = _summary(scores)
+    summary, verdicts = _summary(scores, details)
     scores.update(summary)
     meta = {
-        "rows": {"real": len(real), "synthetic": len(synthetic), "holdout": None if holdout is None else len(holdout)},
+        "rows": {
+            "real": len(real),
+            "synthetic": len(synthetic),
+            "holdout": None if holdout is None else len(holdout),
+        },
         "target": target,
         "seed": seed,
         "columns": [{"name": c.name, "kind": c.kind.value} for c in schema],
@@ -237,7 +251,12 @@ def _fidelity(
     }
 
 
-def _summary(scores: dict[str, Any]) -> tuple[dict[str, float | None], dict[str, str]]:
+def _summary(
+    scores: dict[str, Any], details: dict[str, Any]
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Overall scores.  Privacy is the weakest of its checks; an attack counts by the lower end of
+    its 95% interval, so a risk that small samples cannot tell from zero costs nothing."""
+
     def mean(*names: str) -> float | None:
         values = [scores[n] for n in names if _number(scores.get(n))]
         return sum(values) / len(values) if values else None
@@ -252,13 +271,34 @@ def _summary(scores: dict[str, Any]) -> tuple[dict[str, float | None], dict[str,
             1.0 - 2.0 * max(0.0, scores["dcr_share"] - 0.5),
             1.0 - 2.0 * max(0.0, scores["mia_auc"] - 0.5),
             1.0 - max(0.0, scores["exact_copy_rate"] - scores["holdout_copy_rate"]),
-            *(1.0 - scores[n] for n in ("singling_out_risk", "linkability_risk", "inference_risk")),
+            *(
+                1.0 - details["privacy"][n]["risk_ci"][0]
+                for n in ("singling_out", "linkability", "inference")
+            ),
         ]
         privacy = max(0.0, min(parts))
     verdicts = {
-        "fidelity": _verdict(fidelity, "fidelity", (0.9, "very close to the real data"), (0.8, "close to the real data"), (0.0, "clearly different from the real data")),
-        "utility": _verdict(utility, "utility", (0.95, "models trained on it do as well as on real data"), (0.85, "models trained on it lose a little"), (0.0, "models trained on it lose a lot")),
-        "privacy": _verdict(privacy, "privacy", (0.9, "no sign of copying or membership leakage"), (0.75, "slight signs of memorisation; review before sharing"), (0.0, "leaks: rows are too close to the training data")),
+        "fidelity": _verdict(
+            fidelity,
+            "fidelity",
+            (0.9, "very close to the real data"),
+            (0.8, "close to the real data"),
+            (0.0, "clearly different from the real data"),
+        ),
+        "utility": _verdict(
+            utility,
+            "utility",
+            (0.95, "models trained on it do as well as on real data"),
+            (0.85, "models trained on it lose a little"),
+            (0.0, "models trained on it lose a lot"),
+        ),
+        "privacy": _verdict(
+            privacy,
+            "privacy",
+            (0.9, "no sign of copying or membership leakage"),
+            (0.75, "slight signs of memorisation; review before sharing"),
+            (0.0, "leaks: rows are too close to the training data"),
+        ),
     }
     return {"fidelity": fidelity, "utility": utility, "privacy": privacy}, verdicts
 

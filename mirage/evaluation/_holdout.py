@@ -23,7 +23,7 @@ def split_holdout(data: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.Da
     """``(train, holdout)``: a seeded random split with ``round(fraction * rows)`` holdout rows."""
     if not 0.0 < fraction < 1.0:
         raise OptionError(f"holdout must be a fraction between 0 and 1, got {fraction!r}")
-    n_holdout = int(round(fraction * len(data)))
+    n_holdout = round(fraction * len(data))
     if n_holdout < 1 or n_holdout >= len(data):
         raise OptionError(f"holdout {fraction} of {len(data)} rows leaves no rows on one side of the split")
     order = np.random.default_rng(np.random.SeedSequence([seed, 0x401D])).permutation(len(data))

@@ -46,7 +46,9 @@ def render_html(report: Report) -> str:
 
     def add(section: str, fig: go.Figure) -> None:
         fig.update_layout(template="plotly_white", margin={"l": 50, "r": 20, "t": 50, "b": 40})
-        figures.append((section, fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})))
+        figures.append(
+            (section, fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}))
+        )
 
     real, synth = report.frames.get("real"), report.frames.get("synthetic")
     if real is not None and synth is not None and report.schema is not None:
@@ -58,24 +60,54 @@ def render_html(report: Report) -> str:
     detection = report.details.get("detection", {})
     if detection.get("top_features"):
         feats = detection["top_features"][::-1]
-        fig = go.Figure(go.Bar(x=[f["importance"] for f in feats], y=[f["feature"] for f in feats], orientation="h", marker_color=SYNTH))
+        fig = go.Figure(
+            go.Bar(
+                x=[f["importance"] for f in feats],
+                y=[f["feature"] for f in feats],
+                orientation="h",
+                marker_color=SYNTH,
+            )
+        )
         fig.update_layout(title="What gives synthetic rows away (drop in detection AUC)", height=340)
         add("detection", fig)
     utility = report.details.get("utility")
     if utility:
-        fig = go.Figure(go.Bar(x=["train real, test real (TRTR)", "train synthetic, test real (TSTR)"], y=[utility["trtr"], utility["tstr"]], marker_color=[REAL, SYNTH]))
+        fig = go.Figure(
+            go.Bar(
+                x=["train real, test real (TRTR)", "train synthetic, test real (TSTR)"],
+                y=[utility["trtr"], utility["tstr"]],
+                marker_color=[REAL, SYNTH],
+            )
+        )
         fig.update_layout(title=f"Utility for {utility['target']!r}: {utility['metric']}", height=340)
         add("utility", fig)
     privacy = report.details.get("privacy")
     if privacy and "distances_to_train" in privacy["dcr"]:
         dcr = privacy["dcr"]
         fig = go.Figure()
-        fig.add_histogram(x=dcr["distances_to_train"], name="to closest training row", opacity=0.6, marker_color=SYNTH, nbinsx=60)
-        fig.add_histogram(x=dcr["distances_to_holdout"], name="to closest holdout row", opacity=0.6, marker_color=REAL, nbinsx=60)
-        fig.update_layout(barmode="overlay", title="Distance to closest record of each synthetic row", height=360)
+        fig.add_histogram(
+            x=dcr["distances_to_train"],
+            name="to closest training row",
+            opacity=0.6,
+            marker_color=SYNTH,
+            nbinsx=60,
+        )
+        fig.add_histogram(
+            x=dcr["distances_to_holdout"],
+            name="to closest holdout row",
+            opacity=0.6,
+            marker_color=REAL,
+            nbinsx=60,
+        )
+        fig.update_layout(
+            barmode="overlay", title="Distance to closest record of each synthetic row", height=360
+        )
         add("privacy", fig)
 
-    sections = {name: "".join(f'<div class="plot">{div}</div>' for s, div in figures if s == name) for name in {s for s, _ in figures}}
+    sections = {
+        name: "".join(f'<div class="plot">{div}</div>' for s, div in figures if s == name)
+        for name in {s for s, _ in figures}
+    }
     return _PAGE.format(
         plotly_js=plotly.offline.get_plotlyjs(),
         summary=_summary_html(report),
@@ -103,13 +135,19 @@ def _column_figures(report: Report, real: pd.DataFrame, synth: pd.DataFrame) -> 
             b = pd.to_numeric(synth[name], errors="coerce").dropna()
             both = np.concatenate([a.to_numpy(dtype=float), b.to_numpy(dtype=float)])
             bins = _bins(np.histogram_bin_edges(both, bins=40)) if both.size else None
-            fig.add_histogram(x=a, name="real", histnorm="probability", xbins=bins, marker_color=REAL, opacity=0.6)
-            fig.add_histogram(x=b, name="synthetic", histnorm="probability", xbins=bins, marker_color=SYNTH, opacity=0.6)
+            fig.add_histogram(
+                x=a, name="real", histnorm="probability", xbins=bins, marker_color=REAL, opacity=0.6
+            )
+            fig.add_histogram(
+                x=b, name="synthetic", histnorm="probability", xbins=bins, marker_color=SYNTH, opacity=0.6
+            )
             fig.update_layout(barmode="overlay")
         elif column.kind is Kind.DATETIME:
             for frame, label, colour in ((real, "real", REAL), (synth, "synthetic", SYNTH)):
                 stamps = parse_datetimes(frame[name], name, column.datetime_format).dropna()
-                fig.add_histogram(x=stamps, name=label, histnorm="probability", nbinsx=40, marker_color=colour, opacity=0.6)
+                fig.add_histogram(
+                    x=stamps, name=label, histnorm="probability", nbinsx=40, marker_color=colour, opacity=0.6
+                )
             fig.update_layout(barmode="overlay")
         else:
             p = real[name].astype(str).where(real[name].notna(), "(missing)").value_counts(normalize=True)
@@ -142,16 +180,31 @@ def _heatmaps(report: Report, real: pd.DataFrame, synth: pd.DataFrame) -> Any:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("real", "synthetic"), horizontal_spacing=0.12)
     for i, key in enumerate(("real", "synthetic"), start=1):
         m = matrices[key]
-        fig.add_trace(go.Heatmap(z=m.to_numpy(), x=list(m.columns), y=list(m.index), zmin=-1, zmax=1, colorscale="RdBu", reversescale=True, showscale=i == 2), row=1, col=i)
+        fig.add_trace(
+            go.Heatmap(
+                z=m.to_numpy(),
+                x=list(m.columns),
+                y=list(m.index),
+                zmin=-1,
+                zmax=1,
+                colorscale="RdBu",
+                reversescale=True,
+                showscale=i == 2,
+            ),
+            row=1,
+            col=i,
+        )
     size = max(420, 18 * matrices["real"].shape[0] + 200)
-    fig.update_layout(title="Associations: Spearman (numbers), Cramér's V and correlation ratio (categories)", height=size)
+    fig.update_layout(
+        title="Associations: Spearman (numbers), Cramér's V and correlation ratio (categories)", height=size
+    )
     fig.update_yaxes(autorange="reversed")
     return fig
 
 
 def _fmt(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return "-"
     if isinstance(value, float):
         return f"{value:.4f}"
     return html.escape(str(value))
@@ -193,15 +246,39 @@ def _privacy_html(report: Report) -> str:
         return "<p>Not measured: privacy checks need a holdout (real rows the model never saw).</p>"
     rows = []
     dcr = privacy["dcr"]
-    rows.append(("distance to closest record", f"DCR share {_fmt(dcr['dcr_share'])} (limit {dcr['dcr_share_limit']}); exact copies {_fmt(dcr['exact_copy_rate'])} vs holdout {_fmt(dcr['holdout_copy_rate'])}", THREAT_MODELS["dcr"]))
+    rows.append(
+        (
+            "distance to closest record",
+            f"DCR share {_fmt(dcr['dcr_share'])} (limit {dcr['dcr_share_limit']}); "
+            f"exact copies {_fmt(dcr['exact_copy_rate'])} vs holdout {_fmt(dcr['holdout_copy_rate'])}",
+            THREAT_MODELS["dcr"],
+        )
+    )
     mia = privacy["membership_inference"]
-    rows.append(("membership inference", f"AUC {_fmt(mia['auc'])} [{_fmt(mia['auc_ci'][0])}, {_fmt(mia['auc_ci'][1])}]", THREAT_MODELS["membership_inference"]))
-    for key, label in (("singling_out", "singling out"), ("linkability", "linkability"), ("inference", "attribute inference")):
+    rows.append(
+        (
+            "membership inference",
+            f"AUC {_fmt(mia['auc'])} [{_fmt(mia['auc_ci'][0])}, {_fmt(mia['auc_ci'][1])}]",
+            THREAT_MODELS["membership_inference"],
+        )
+    )
+    for key, label in (
+        ("singling_out", "singling out"),
+        ("linkability", "linkability"),
+        ("inference", "attribute inference"),
+    ):
         result = privacy[key]
         ci = result.get("risk_ci", [None, None])
-        rows.append((label, f"risk {_fmt(result['risk'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", THREAT_MODELS[key]))
-    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{html.escape(c)}</td></tr>" for a, b, c in rows)
-    return "<table><thead><tr><th>check</th><th>result (95% interval)</th><th>threat model</th></tr></thead><tbody>" + body + "</tbody></table>"
+        rows.append(
+            (label, f"risk {_fmt(result['risk'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", THREAT_MODELS[key])
+        )
+    body = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{html.escape(c)}</td></tr>" for a, b, c in rows
+    )
+    return (
+        "<table><thead><tr><th>check</th><th>result (95% interval)</th><th>threat model</th></tr>"
+        "</thead><tbody>" + body + "</tbody></table>"
+    )
 
 
 def _meta_line(report: Report) -> str:
@@ -215,12 +292,14 @@ def _meta_line(report: Report) -> str:
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Mirage synthetic data report</title>
 <style>
-body {{ font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 0 auto; max-width: 1200px; padding: 24px; color: #222; }}
+body {{ font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 0 auto; max-width: 1200px;
+       padding: 24px; color: #222; }}
 h1 {{ margin-bottom: 4px; }} .meta {{ color: #666; margin-top: 0; }}
 .cards {{ display: flex; gap: 16px; margin: 16px 0; }}
 .card {{ flex: 1; border-radius: 8px; padding: 12px 16px; border: 1px solid #ddd; }}
 .card h3 {{ margin: 0; }} .card .big {{ font-size: 2em; font-weight: 600; }}
-.good {{ background: #eaf6ec; }} .ok {{ background: #fdf6e3; }} .bad {{ background: #fdeaea; }} .na {{ background: #f4f4f4; }}
+.good {{ background: #eaf6ec; }} .ok {{ background: #fdf6e3; }}
+.bad {{ background: #fdeaea; }} .na {{ background: #f4f4f4; }}
 table {{ border-collapse: collapse; width: 100%; margin: 12px 0; font-size: 0.92em; }}
 th, td {{ border-bottom: 1px solid #e5e5e5; padding: 6px 8px; text-align: left; vertical-align: top; }}
 .grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 8px; }}

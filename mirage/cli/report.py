@@ -1,0 +1,129 @@
+"""``mirage report``: score synthetic data for fidelity, utility and privacy; HTML and JSON out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+from rich.text import Text
+
+import mirage
+from mirage.cli._ui import UI, refuse_existing
+from mirage.errors import OptionError
+from mirage.evaluation import DIRECTIONS, Report, evaluate, recover_split
+from mirage.io import read_table
+
+__all__ = ["parse_gates", "register"]
+
+
+def parse_gates(items: list[str], option: str) -> dict[str, float]:
+    gates: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. quality=0.85")
+        if name not in DIRECTIONS:
+            raise OptionError(f"{option} {item!r}: unknown score {name!r} (known: {', '.join(DIRECTIONS)})")
+        try:
+            gates[name] = float(value)
+        except ValueError:
+            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
+    return gates
+
+
+def report_command(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="MODEL | REAL SYNTHETIC",
+            help="A model file fitted with --holdout, or a real and a synthetic data file.",
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML report to write; JSON goes beside it.")
+    ],
+    holdout: Annotated[
+        Path | None, typer.Option(help="Real rows the model never saw (needed for utility and privacy).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Column to predict for the utility scores.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Where the model's training data is now, if it has moved.")
+    ] = None,
+    rows: Annotated[
+        int | None, typer.Option(min=1, help="Synthetic rows to draw from a model (default: training size).")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed for sampling and for the scores.")] = 0,
+    fail_under: Annotated[
+        list[str] | None, typer.Option("--fail-under", help="Gate NAME=VALUE: exit 1 if the score is lower.")
+    ] = None,
+    fail_over: Annotated[
+        list[str] | None, typer.Option("--fail-over", help="Gate NAME=VALUE: exit 1 if the score is higher.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing report files.")] = False,
+) -> None:
+    """Score synthetic data against real data: fidelity, utility, privacy; write HTML and JSON."""
+    ui = UI.of(ctx)
+    under = parse_gates(fail_under or [], "--fail-under")
+    over = parse_gates(fail_over or [], "--fail-over")
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
+    json_path = output.with_suffix(".json")
+    refuse_existing(output, force)
+    refuse_existing(json_path, force)
+    held: pd.DataFrame | None
+    if len(inputs) == 1:
+        model = mirage.load(inputs[0])
+        if holdout is not None:
+            if data is None:
+                raise OptionError("with --holdout and a model, pass --data: the real rows the model learned")
+            real, held = read_table(data), read_table(holdout)
+        else:
+            if "holdout_fraction" not in model.training_:
+                raise OptionError(
+                    f"{inputs[0]} was fitted without --holdout: refit with --holdout 0.2, "
+                    "or pass --data REAL.csv --holdout HOLDOUT.csv"
+                )
+            real, held = recover_split(model.training_, data)
+        ui.note(f"sampling {rows or len(real):,} rows from {inputs[0]}")
+        synthetic = model.sample(rows or len(real), seed=seed)
+        schema = model.schema_
+    elif len(inputs) == 2:
+        real, synthetic = read_table(inputs[0]), read_table(inputs[1])
+        held = read_table(holdout) if holdout is not None else None
+        schema = None
+    else:
+        raise OptionError("give one model file, or a real and a synthetic data file")
+    ui.note("scoring fidelity, utility and privacy (detection and attack models take a few seconds)")
+    report = evaluate(real, synthetic, holdout=held, target=target, schema=schema, seed=seed)
+    report.to_html(str(output), force=force)
+    report.to_json(str(json_path), force=force)
+    ui.out.print(_summary_table(report))
+    ui.say(f"wrote {output} and {json_path}")
+    failures = report.check(under, over)
+    for line in failures:
+        ui.err.print(Text(f"gate failed: {line}", style="red"))
+    if failures:
+        raise typer.Exit(1)
+
+
+def _summary_table(report: Report) -> Table:
+    table = Table(title="synthetic data report")
+    for name in ("score", "synthetic", "reference (holdout)"):
+        table.add_column(name)
+    for name, (section, _, _) in DIRECTIONS.items():
+        value = report.scores.get(name)
+        if section == "summary" or value is None:
+            continue
+        ref = report.reference.get(name)
+        table.add_row(f"{section}: {name}", f"{value:.4f}", "" if ref is None else f"{ref:.4f}")
+    for name in ("fidelity", "utility", "privacy"):
+        table.add_row(Text(name, style="bold"), report.verdicts[name], "")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)

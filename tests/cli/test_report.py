@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import invoke
+
+
+@pytest.fixture(scope="module")
+def holdout_model(tmp_path_factory: pytest.TempPathFactory, data_csv: Path) -> Path:
+    path = tmp_path_factory.mktemp("report") / "adult.mirage"
+    result = invoke("fit", data_csv, "-o", path, "--holdout", "0.25", "--engine", "cart")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_report_from_a_model_with_its_holdout(holdout_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = invoke(
+        "report", holdout_model, "-o", out, "--target", "income",
+        "--fail-under", "quality=0.5", "--fail-over", "dcr_share=0.9",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["meta"]["rows"] == {"real": 1125, "synthetic": 1125, "holdout": 375}
+    assert 0.0 < data["scores"]["dcr_share"] < 0.9 and data["scores"]["tstr"] > 0.6
+    html = out.read_text()
+    assert "Mirage synthetic data report" in html and "income" in html
+    assert "quality" in result.stdout and "privacy" in result.stdout
+
+
+def test_failed_gate_exits_1_and_names_it(holdout_model: Path, tmp_path: Path) -> None:
+    result = invoke("report", holdout_model, "-o", tmp_path / "r.html", "--fail-over", "dcr_share=0.1")
+    assert result.exit_code == 1
+    assert "gate failed: dcr_share" in result.output
+
+
+def test_report_from_files(data_csv: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(data_csv)
+    real, holdout, synth = tmp_path / "real.csv", tmp_path / "hold.csv", tmp_path / "synth.csv"
+    frame.iloc[:600].to_csv(real, index=False)
+    frame.iloc[600:900].to_csv(holdout, index=False)
+    frame.iloc[900:1500].to_csv(synth, index=False)
+    result = invoke(
+        "report", real, synth, "--holdout", holdout, "--target", "income", "-o", tmp_path / "r.html"
+    )
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "r.json").read_text())["scores"]
+    assert 0.4 < scores["dcr_share"] < 0.6
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fail-under", "speed=1"], "unknown score 'speed'"),
+        (["--fail-under", "quality"], "expected NAME=VALUE"),
+        (["--fail-over", "dcr_share=high"], "is not a number"),
+        (["-o", "report.pdf"], "the report is HTML"),
+    ],
+)
+def test_bad_options_are_one_line_errors(holdout_model: Path, tmp_path: Path, args, message) -> None:
+    base = ["report", holdout_model]
+    if "-o" not in args:
+        base += ["-o", tmp_path / "r.html"]
+    result = invoke(*base, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_model_without_holdout_says_how_to_get_one(model_path: Path, tmp_path: Path) -> None:
+    result = invoke("report", model_path, "-o", tmp_path / "r.html")
+    assert result.exit_code == 2
+    assert "--holdout" in result.output
+
+
+def test_existing_report_is_not_overwritten(holdout_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    out.write_text("keep me")
+    result = invoke("report", holdout_model, "-o", out)
+    assert result.exit_code == 2 and out.read_text() == "keep me"
