@@ -129,13 +129,16 @@ class CartSynthesizer(Synthesizer):
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         p = len(self.subcolumns_)
-        out = np.empty((n, p), dtype="float64")
         if p == 0:
             return {}
+        out = np.empty((n, p), dtype="float64")
+        predictors = np.zeros((n, p), dtype="float32")  # what the trees compare, filled as we go
         out[:, 0] = self.first_.inverse(rng.random(n))
+        predictors[:, 0] = out[:, 0]
         for j in range(1, p):
-            leaf = self.trees_[j - 1].apply(out[:, :j]) if n else np.zeros(0, dtype="int32")
+            leaf = self.trees_[j - 1].apply(predictors)
             out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - 1], leaf, rng)
+            predictors[:, j] = out[:, j]
         return {
             s.name: out[:, j].astype("int64") if s.discrete else out[:, j]
             for j, s in enumerate(self.subcolumns_)

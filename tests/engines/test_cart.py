@@ -50,3 +50,15 @@ def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
     with pytest.raises(OptionError, match=next(iter(params))):
         CartSynthesizer(**params).fit(frame)  # type: ignore[arg-type]
+
+
+def test_compiled_tree_routes_rows_like_the_numpy_walk() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=3000), "b": rng.integers(0, 9, 3000), "c": rng.normal(size=3000)}
+    )
+    model = CartSynthesizer(min_samples_leaf=30).fit(frame)
+    probe = (rng.normal(size=(4000, 3)) * [1, 5, 1]).astype("float32")
+    for tree in model.trees_:
+        assert tree.n_leaves > 1
+        np.testing.assert_array_equal(tree.apply(probe), tree._walk(probe))
