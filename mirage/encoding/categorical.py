@@ -122,12 +122,13 @@ class CategoricalCodec(Codec):
             values = table[np.clip(codes, 0, len(self.categories) - 1)]
         else:
             values = np.full(n, None, dtype=object)
-        values[self.missing.mask(parts, n)] = None
-        return self._restore_dtype(pd.Series(values, name=self.column.name))
+        missing = self.missing.mask(parts, n)
+        values[missing] = None
+        has_null = bool(missing.any()) or not self.categories
+        return self._restore_dtype(pd.Series(values, name=self.column.name), has_null)
 
-    def _restore_dtype(self, series: pd.Series) -> pd.Series:
+    def _restore_dtype(self, series: pd.Series, has_null: bool) -> pd.Series:
         dtype = self.column.dtype
-        has_null = bool(series.isna().any())
         if dtype.startswith(("int", "uint")) and has_null:
             dtype = "Int64" if self.numeric else "object"
         if dtype == "bool" and has_null:

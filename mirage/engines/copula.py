@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
+from threadpoolctl import threadpool_limits
 
 from mirage._progress import report
 from mirage.encoding import SubColumn
@@ -56,14 +57,16 @@ class CopulaSynthesizer(Synthesizer):
             self.cholesky_ = np.zeros((0, 0))
             return
         scores = np.column_stack([normal_scores(parts[s.name], s.discrete) for s in subcolumns])
-        corr = _correlation(scores)
+        with threadpool_limits(1, "blas"):  # a second BLAS thread costs more than it saves here
+            corr = _correlation(scores)
         corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(len(subcolumns))
         np.fill_diagonal(corr, 1.0)
         self.cholesky_ = _safe_cholesky(corr)
         report("fit", 1, 1)
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        z = rng.standard_normal((n, len(self.subcolumns_))) @ self.cholesky_.T
+        with threadpool_limits(1, "blas"):
+            z = rng.standard_normal((n, len(self.subcolumns_))) @ self.cholesky_.T
         u = ndtr(z)
         return {
             s.name: m.inverse(u[:, j])
