@@ -13,6 +13,18 @@ from mirage.errors import (
 )
 from mirage.schema import Column, Kind, Schema, infer_schema
 
+_LAZY = {"evaluate": "mirage.evaluation", "Report": "mirage.evaluation"}
+
+
+def __getattr__(name: str) -> object:
+    # The evaluation stack imports scikit-learn and plotly: load it on first use only.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mirage' has no attribute {name!r}")
+
+
 __all__ = [
     "CartSynthesizer",
     "Column",
@@ -23,11 +35,13 @@ __all__ = [
     "ModelFileError",
     "OptionError",
     "OutputExistsError",
+    "Report",
     "Schema",
     "SchemaError",
     "Synthesizer",
     "__version__",
     "choose_engine",
+    "evaluate",
     "fit",
     "infer_schema",
     "load",
