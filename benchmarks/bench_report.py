@@ -27,7 +27,15 @@ TARGETS = {
     "breast_cancer": "target",
     "fmri_sequences": "signal",
 }
-COLUMNS = ("quality", "marginal_k3", "detection_auc", "utility_ratio", "dcr_share", "mia_auc", "inference_risk")
+COLUMNS = (
+    "quality",
+    "marginal_k3",
+    "detection_auc",
+    "utility_ratio",
+    "dcr_share",
+    "mia_auc",
+    "inference_risk",
+)
 
 
 def main() -> None:
@@ -37,7 +45,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "reports")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"{'dataset':15s} {'engine':7s} {'fit s':>6s} {'eval s':>6s} " + " ".join(f"{c:>14s}" for c in COLUMNS))
+    print(
+        f"{'dataset':15s} {'engine':7s} {'fit s':>6s} {'eval s':>6s} "
+        + " ".join(f"{c:>14s}" for c in COLUMNS)
+    )
     for name in args.datasets.split(","):
         frame = read_table(SHARED / f"{name}.csv")
         train, holdout = split_holdout(frame, 0.2, seed=0)

@@ -2,7 +2,7 @@
 
 from mirage._api import fit, load
 from mirage._version import __version__
-from mirage.engines import CartSynthesizer, CopulaSynthesizer, Synthesizer, choose_engine
+from mirage.engines import ArgnSynthesizer, CartSynthesizer, CopulaSynthesizer, Synthesizer, choose_engine
 from mirage.errors import (
     DataError,
     MirageError,
@@ -26,6 +26,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ArgnSynthesizer",
     "CartSynthesizer",
     "Column",
     "CopulaSynthesizer",

@@ -24,6 +24,7 @@ __all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer"]
 
 BLOCK_ROWS = 50_000
 MAX_REJECTION_ROUNDS = 200
+HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 
 
 class NotFittedError(MirageError):
@@ -134,15 +135,19 @@ class Synthesizer:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)
         return self._sample_rejecting(size, rng, start, accept)
 
+    def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
+        """Candidate rows for conditions; engines that can condition natively draw them here."""
+        return self._sample(n, rng)
+
     def _sample_rejecting(self, size: int, rng: np.random.Generator, start: int, accept: Any) -> pd.DataFrame:
         """Bounded rejection sampling; the kept rows are decoded once more so keys stay in the block."""
         kept: list[dict[str, np.ndarray]] = []
         have, drawn = 0, 0
         batch = max(size, 1_000)
-        for _ in range(MAX_REJECTION_ROUNDS):
-            if have >= size:
+        for attempt in range(MAX_REJECTION_ROUNDS):
+            if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
-            parts = self._sample(batch, rng)
+            parts = self._sample_matching(batch, rng, accept)
             mask = accept(self.encoder_.decode(parts, batch, rng, start)).to_numpy()
             kept.append({name: values[mask] for name, values in parts.items()})
             have += int(mask.sum())

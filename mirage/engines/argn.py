@@ -1,0 +1,628 @@
+"""``argn``: an any-order autoregressive network over discretised sub-columns.
+
+In the spirit of TabularARGN (arXiv 2501.12012).  Sub-columns become categorical tokens
+(:mod:`mirage.encoding.discretise`: codes pass through, numbers become a quantile bin and a sub-bin).
+One network predicts every token from the tokens before it in a column order: each token has an
+embedding; the context of token ``j`` is the sum of the embeddings of the tokens before it (a masked
+linear layer over their concatenation) plus a learned embedding of ``j``; a shared residual trunk and
+one softmax head per token give its distribution.  Training draws a fresh random order of the schema
+columns for every row (the tokens of one column stay together, in their own order), so one pass of a
+batch trains all tokens under all orders and the model can later condition on any set of columns.
+
+Sampling walks the schema order (conditioned columns first), batched and vectorised on the CPU,
+drawing from the seeded ``numpy`` generator only.  Privacy comes from early stopping on a validation
+split, dropout, weight decay and the discretiser's minimum rows per bin (``min_bin_count``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mirage._progress import report
+from mirage.encoding import SubColumn
+from mirage.encoding.discretise import Discretiser
+from mirage.engines._base import Synthesizer
+from mirage.engines._registry import register_engine
+from mirage.errors import MirageError, OptionError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["ArgnSynthesizer"]
+
+MASK_BIAS = -1e9  # added to the logits of tokens that cannot occur
+SCHEMA_ORDER_SHARE = 0.25  # share of training rows that see the schema order, the one sampling uses
+SAMPLE_CHUNK = 8_192
+MIN_DELTA = 5e-4  # a validation loss must improve by this share to reset the patience
+LR_DECAY = 0.5  # on every epoch without a better validation loss
+SMALL_TABLE = 5_000  # rows
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise MirageError("the argn engine needs PyTorch: pip install 'mirage-synth[argn]'") from None
+
+
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Run torch's CPU operations on ``n`` threads (None: as set) and restore the setting after."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Network:
+    """Token embeddings, a shared residual trunk and one softmax head per token column.
+
+    Heads of similar cardinality are stacked into one padded weight (a bucket per power of two), so a
+    training step costs a few large operations rather than a few per token column.
+    """
+
+    def __init__(
+        self,
+        cardinalities: Sequence[int],
+        groups: Sequence[int],
+        sub_bin_valid: Mapping[int, np.ndarray],
+        hidden: int,
+        depth: int,
+        dropout: float,
+    ) -> None:
+        _require_torch()
+        import torch
+        from torch import nn
+
+        self.cardinalities = [int(c) for c in cardinalities]
+        self.hidden = hidden
+        n_tokens = len(self.cardinalities)
+        self.offsets = torch.as_tensor(
+            np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]), dtype=torch.long
+        )
+        group = np.asarray(groups, dtype="int64")
+        within = np.array([int(np.sum(group[:j] == group[j])) for j in range(n_tokens)], dtype="int64")
+        self.group = torch.as_tensor(group)
+        self.within = torch.as_tensor(within)
+        self.n_groups = int(group.max()) + 1 if n_tokens else 0
+        self.stride = int(within.max()) + 1 if n_tokens else 1
+        # a sub-bin token follows its bin token; its logits are masked to the sub-bins the bin has
+        self.sub_bias = {
+            j: torch.as_tensor(np.where(valid, 0.0, MASK_BIAS), dtype=torch.float32)
+            for j, valid in sub_bin_valid.items()
+        }
+        width = np.ceil(np.log2(np.maximum(self.cardinalities, 2))).astype("int64")
+        self.buckets = [np.flatnonzero(width == w) for w in np.unique(width)]
+        self.where = {int(j): (b, i) for b, members in enumerate(self.buckets) for i, j in enumerate(members)}
+        self.pad_bias = []
+        weights, biases = [], []
+        bound = 1.0 / math.sqrt(hidden)
+        for members in self.buckets:
+            cards = np.asarray(self.cardinalities)[members]
+            pad = int(cards.max())
+            self.pad_bias.append(
+                torch.as_tensor(
+                    np.where(np.arange(pad)[None, :] < cards[:, None], 0.0, MASK_BIAS), dtype=torch.float32
+                )
+            )
+            weights.append(nn.Parameter(torch.empty(members.size, hidden, pad).uniform_(-bound, bound)))
+            biases.append(nn.Parameter(torch.zeros(members.size, pad)))
+        self.index = [torch.as_tensor(m, dtype=torch.long) for m in self.buckets]
+        self.embed = nn.Embedding(sum(self.cardinalities), hidden)
+        self.target = nn.Embedding(n_tokens, hidden)
+        self.norm = nn.LayerNorm(hidden)
+        self.dropout = dropout
+        self.training = False
+        self.blocks = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
+        self.head_weight = nn.ParameterList(weights)
+        self.head_bias = nn.ParameterList(biases)
+        nn.init.normal_(self.embed.weight, std=0.1)
+        nn.init.normal_(self.target.weight, std=0.1)
+        self.modules = nn.ModuleDict(
+            {
+                "embed": self.embed,
+                "target": self.target,
+                "norm": self.norm,
+                "blocks": self.blocks,
+                "head_weight": self.head_weight,
+                "head_bias": self.head_bias,
+            }
+        )
+
+    def to(self, device: Any) -> _Network:
+        self.modules.to(device)
+        self.offsets = self.offsets.to(device)
+        self.group, self.within = self.group.to(device), self.within.to(device)
+        self.sub_bias = {j: b.to(device) for j, b in self.sub_bias.items()}
+        self.pad_bias = [b.to(device) for b in self.pad_bias]
+        self.index = [i.to(device) for i in self.index]
+        return self
+
+    def train(self, mode: bool) -> None:
+        self.training = mode
+        self.modules.train(mode)
+
+    def trunk(self, context: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Residual ReLU layers over the normalised context; dropout masks whole hidden units of a row."""
+        import torch
+
+        relu = torch.nn.functional.relu
+        h = relu(self.norm(context + target))
+        if self.training and self.dropout > 0:
+            keep = torch.rand(h.shape[0], *([1] * (h.dim() - 2)), h.shape[-1], device=h.device) > self.dropout
+            h = h * keep.to(h.dtype) / (1.0 - self.dropout)
+        for block in self.blocks:
+            h = h + relu(block(h))
+        return h
+
+    def context_mask(self, n: int, schema_share: float, generator: Any = None) -> torch.Tensor:
+        """``mask[b, j, i] = 1`` when token ``i`` precedes token ``j`` in row ``b``'s column order."""
+        import torch
+
+        device = self.offsets.device
+        keys = torch.rand(n, self.n_groups, device=device, generator=generator)
+        schema = torch.rand(n, 1, device=device, generator=generator) < schema_share
+        keys = torch.where(schema, torch.arange(self.n_groups, device=device, dtype=keys.dtype), keys)
+        rank = keys.argsort(dim=1).argsort(dim=1)
+        position = rank[:, self.group] * self.stride + self.within
+        mask: torch.Tensor = (position[:, None, :] < position[:, :, None]).float()
+        return mask
+
+    def log_likelihood(self, x: torch.Tensor, mask: torch.Tensor, sub_bins: bool = False) -> torch.Tensor:
+        """Per row, the sum over tokens of ``log p(x_j | context_j)``, in one parallel pass.
+
+        ``sub_bins`` renormalises sub-bin tokens over the sub-bins their bin has, as sampling does;
+        training leaves that to the model, which never sees an invalid sub-bin.
+        """
+        import torch
+
+        u = self.embed(x + self.offsets)
+        h = self.trunk(torch.bmm(mask, u), self.target.weight)
+        total = torch.zeros(x.shape[0], device=x.device)
+        for b, index in enumerate(self.index):
+            logits = torch.einsum("bnh,nhc->bnc", h[:, index], self.head_weight[b])
+            logits = logits + self.head_bias[b] + self.pad_bias[b]
+            if sub_bins:
+                for i, j in enumerate(self.buckets[b].tolist()):
+                    if j in self.sub_bias:
+                        bias = self.sub_bias[j][x[:, j - 1]]
+                        logits[:, i, : bias.shape[1]] += bias
+            logp = torch.log_softmax(logits, dim=-1)
+            total = total + logp.gather(2, x[:, index].unsqueeze(2)).squeeze(2).sum(dim=1)
+        return total
+
+    def sample(
+        self,
+        tokens: np.ndarray,
+        known: np.ndarray,
+        order: Sequence[int],
+        allowed: Mapping[int, np.ndarray],
+        temperature: float,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Fill the unknown tokens of ``tokens`` in ``order``, each given the known and drawn ones."""
+        import torch
+
+        n = tokens.shape[0]
+        x = torch.as_tensor(tokens, dtype=torch.long)
+        free = torch.as_tensor(~known)
+        bias = {
+            j: torch.as_tensor(np.where(a, 0.0, MASK_BIAS), dtype=torch.float32) for j, a in allowed.items()
+        }
+        context = torch.zeros(n, self.hidden)
+        partial = bool(known.any())
+        if partial:
+            context = (self.embed(x + self.offsets) * (~free).unsqueeze(-1).float()).sum(dim=1)
+        for j in order:
+            b, i = self.where[j]
+            card = self.cardinalities[j]
+            h = self.trunk(context, self.target.weight[j])
+            logits = torch.addmm(self.head_bias[b][i, :card], h, self.head_weight[b][i, :, :card])
+            if temperature != 1.0:
+                logits = logits / temperature
+            if j in self.sub_bias:
+                logits = logits + self.sub_bias[j][x[:, j - 1]]
+            if j in bias:
+                logits = logits + bias[j]
+            cdf = torch.softmax(logits, dim=-1).cumsum_(dim=-1)
+            u = torch.from_numpy(rng.random(n, dtype=np.float32)).unsqueeze(1) * cdf[:, -1:]
+            code = torch.searchsorted(cdf, u).squeeze(1).clamp_(max=card - 1)
+            if partial:
+                code = torch.where(free[:, j], code, x[:, j])
+                context = context + self.embed(code + self.offsets[j]) * free[:, j : j + 1].float()
+            else:
+                context = context + self.embed(code + self.offsets[j])
+            x[:, j] = code
+        out: np.ndarray = x.numpy()
+        return out
+
+
+@dataclass
+class _Conditions:
+    """The base class's row filter plus, per token, the codes the conditions allow."""
+
+    accept: Callable[[pd.DataFrame], pd.Series]
+    allowed: dict[int, np.ndarray]
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        return self.accept(frame)
+
+
+@register_engine
+class ArgnSynthesizer(Synthesizer):
+    name = "argn"
+
+    def __init__(
+        self,
+        *,
+        max_training_time: float = 600.0,
+        max_epochs: int = 200,
+        patience: int = 4,
+        batch_size: int | None = None,
+        hidden_size: int | None = None,
+        depth: int = 1,
+        dropout: float | None = None,
+        learning_rate: float = 5e-3,
+        weight_decay: float | None = None,
+        validation_share: float = 0.1,
+        n_bins: int = 64,
+        sub_bins: int = 16,
+        min_bin_count: int = 10,
+        max_exact_values: int = 100,
+        temperature: float = 1.0,
+        device: str = "auto",
+        cpu_threads: int | None = 1,
+        rare_min_count: int = 10,
+        seed: int = 0,
+    ) -> None:
+        self.max_training_time = max_training_time
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.hidden_size = hidden_size
+        self.depth = depth
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_share = validation_share
+        self.n_bins = n_bins
+        self.sub_bins = sub_bins
+        self.min_bin_count = min_bin_count
+        self.max_exact_values = max_exact_values
+        self.temperature = temperature
+        self.device = device
+        self.cpu_threads = cpu_threads
+        self.rare_min_count = rare_min_count
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        for name, low in (
+            ("max_epochs", 1),
+            ("patience", 1),
+            ("depth", 0),
+            ("n_bins", 1),
+            ("sub_bins", 1),
+            ("min_bin_count", 1),
+            ("max_exact_values", 0),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise OptionError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name in ("batch_size", "hidden_size", "cpu_threads"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise OptionError(f"{name} must be None or an integer >= 1, got {value!r}")
+        if not self.max_training_time > 0:
+            raise OptionError(f"max_training_time must be > 0 seconds, got {self.max_training_time!r}")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise OptionError(f"dropout must be None or in [0, 1), got {self.dropout!r}")
+        if not self.learning_rate > 0:
+            raise OptionError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.weight_decay is not None and not self.weight_decay >= 0:
+            raise OptionError(f"weight_decay must be None or >= 0, got {self.weight_decay!r}")
+        if not 0.0 <= self.validation_share < 0.5:
+            raise OptionError(f"validation_share must be in [0, 0.5), got {self.validation_share!r}")
+        if not self.temperature > 0:
+            raise OptionError(f"temperature must be > 0, got {self.temperature!r}")
+        if not isinstance(self.device, str) or not (
+            self.device in ("auto", "cpu") or self.device.startswith("cuda")
+        ):
+            raise OptionError(f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}")
+
+    # --- sizes that need no tuning ----------------------------------------------------------------
+    @staticmethod
+    def _auto_batch(n: int) -> int:
+        return int(min(256, max(32, 2 ** round(math.log2(max(n, 1) / 10)))))
+
+    # Small tables are easy to memorise: a narrower, more regularised network keeps the DCR share at
+    # 0.5.  Sampling walks every token through the trunk, so width also caps the rows per second.
+    @staticmethod
+    def _auto_hidden(n: int) -> int:
+        return 32 if n < SMALL_TABLE else 64
+
+    @staticmethod
+    def _auto_dropout(n: int) -> float:
+        return 0.5 if n < SMALL_TABLE else 0.1
+
+    @staticmethod
+    def _auto_weight_decay(n: int) -> float:
+        return 0.1 if n < SMALL_TABLE else 1e-3
+
+    def _resolve_device(self) -> Any:
+        _require_torch()
+        import torch
+
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise OptionError(f"device={self.device!r} but no CUDA device is available")
+        return torch.device(self.device)
+
+    # --- learning ---------------------------------------------------------------------------------
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        self.subcolumns_ = subcolumns
+        self.discretiser_ = Discretiser(
+            n_bins=self.n_bins,
+            sub_bins=self.sub_bins,
+            min_count=self.min_bin_count,
+            max_exact=self.max_exact_values,
+        ).fit(parts, subcolumns)
+        self.history_: list[dict[str, float]] = []
+        n = self.n_training_rows_
+        self.hidden_ = self.hidden_size or self._auto_hidden(n)
+        self.dropout_ = self._auto_dropout(n) if self.dropout is None else self.dropout
+        self.weight_decay_ = self._auto_weight_decay(n) if self.weight_decay is None else self.weight_decay
+        if not self.discretiser_.tokens:
+            self.network_: _Network | None = None
+            report("fit", 1, 1)
+            return
+        tokens = self.discretiser_.encode(parts)
+        import torch
+
+        device = self._resolve_device()
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, device_type=device.type), _threads(self.cpu_threads):
+            torch.manual_seed(self.seed)
+            network = self._new_network(self.depth, self.dropout_).to(device)
+            self._train(network, tokens, rng, device)
+        self.network_ = network.to("cpu")
+        self.network_.train(False)
+        self.training_.update(
+            {
+                "history": self.history_,
+                "hidden": self.hidden_,
+                "dropout": self.dropout_,
+                "weight_decay": self.weight_decay_,
+                "device": str(device),
+            }
+        )
+
+    def _new_network(self, depth: int, dropout: float) -> _Network:
+        disc = self.discretiser_
+        valid = {j: v for j in range(len(disc.tokens)) if (v := disc.sub_bin_valid(j)) is not None}
+        return _Network(disc.cardinalities, disc.groups, valid, self.hidden_, depth, dropout)
+
+    def _train(self, network: _Network, tokens: np.ndarray, rng: np.random.Generator, device: Any) -> None:
+        import torch
+
+        start = time.perf_counter()
+        n = tokens.shape[0]
+        order = rng.permutation(n)
+        n_val = round(n * self.validation_share) if n >= 50 else 0
+        x_all = torch.as_tensor(tokens, dtype=torch.long, device=device)
+        x_val, x_train = x_all[order[:n_val]], x_all[order[n_val:]]
+        n_train = x_train.shape[0]
+        batch = min(self.batch_size or self._auto_batch(n_train), n_train)
+        optimizer = torch.optim.AdamW(
+            network.modules.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay_, fused=True
+        )
+        val_generator = torch.Generator(device=device)
+        best, best_state, bad = math.inf, copy.deepcopy(network.modules.state_dict()), 0
+        stopped = "max_epochs"
+        for epoch in range(1, self.max_epochs + 1):
+            network.train(True)
+            permutation = torch.randperm(n_train, device=device)
+            total, seen = 0.0, 0
+            out_of_time = False
+            for first in range(0, n_train, batch):
+                xb = x_train[permutation[first : first + batch]]
+                mask = network.context_mask(xb.shape[0], SCHEMA_ORDER_SHARE)
+                loss = -network.log_likelihood(xb, mask).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * xb.shape[0]
+                seen += xb.shape[0]
+                if time.perf_counter() - start > self.max_training_time:
+                    out_of_time = True
+                    break
+            train_loss = total / max(seen, 1)
+            val_loss = self._validation_loss(network, x_val, val_generator) if n_val else train_loss
+            self.history_.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            report("fit", epoch, self.max_epochs)
+            if val_loss < best - MIN_DELTA * abs(best) or not math.isfinite(best):
+                best, bad = val_loss, 0
+                best_state = copy.deepcopy(network.modules.state_dict())
+            else:
+                bad += 1
+                for param_group in optimizer.param_groups:
+                    param_group["lr"] *= LR_DECAY
+            if out_of_time:
+                stopped = "max_training_time"
+                break
+            if bad >= self.patience:
+                stopped = "early_stopping"
+                break
+        network.modules.load_state_dict(best_state)
+        self.training_.update({"stopped": stopped, "best_val_loss": best, "epochs": len(self.history_)})
+
+    def _validation_loss(self, network: _Network, x_val: torch.Tensor, generator: torch.Generator) -> float:
+        """Mean negative log-likelihood of the validation rows, under the same orders every epoch."""
+        import torch
+
+        generator.manual_seed(self.seed + 1)
+        network.train(False)
+        total = 0.0
+        with torch.inference_mode():
+            for first in range(0, x_val.shape[0], 4096):
+                xb = x_val[first : first + 4096]
+                mask = network.context_mask(xb.shape[0], SCHEMA_ORDER_SHARE, generator)
+                total += float(-network.log_likelihood(xb, mask).sum())
+        return total / x_val.shape[0]
+
+    # --- sampling ---------------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self._sample_conditioned(n, rng, {})
+
+    def _sample_conditioned(
+        self, n: int, rng: np.random.Generator, allowed: Mapping[int, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """``n`` rows whose token ``j`` takes only the codes ``allowed[j]`` marks (drawn first)."""
+        disc = self.discretiser_
+        n_tokens = len(disc.tokens)
+        tokens = np.zeros((n, n_tokens), dtype="int64")
+        if self.network_ is not None and n:
+            import torch
+
+            groups = disc.groups
+            first = {groups[j] for j in allowed}
+            order = [j for j in range(n_tokens) if groups[j] in first]
+            order += [j for j in range(n_tokens) if groups[j] not in first]
+            with torch.inference_mode(), _threads(self.cpu_threads):
+                for lo in range(0, n, SAMPLE_CHUNK):
+                    chunk = tokens[lo : lo + SAMPLE_CHUNK]
+                    known = np.zeros(chunk.shape, dtype=bool)
+                    tokens[lo : lo + SAMPLE_CHUNK] = self.network_.sample(
+                        chunk, known, order, allowed, self.temperature, rng
+                    )
+        return disc.decode(tokens, rng)
+
+    def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
+        accept = super()._condition_filter(conditions)
+        allowed: dict[int, np.ndarray] = {}
+        for column, value in conditions.items():
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            allowed.update(self._allowed_tokens(column, values))
+        return _Conditions(accept, allowed) if allowed else accept
+
+    def _allowed_tokens(self, column: str, values: list[Any]) -> dict[int, np.ndarray]:
+        """The token codes of ``column`` whose decoded value is one of ``values``."""
+        disc = self.discretiser_
+        codec = next(c for c in self.encoder_.codecs if c.column.name == column)
+        own = [j for j, t in enumerate(disc.tokens) if t.column == column]
+        if not own:
+            return {}
+        try:
+            candidates = pd.Series(values, dtype=object)
+            parts = codec.encode(candidates)
+            decoded = codec.decode(parts, len(values), np.random.default_rng(0), 0)
+        except (MirageError, ValueError, TypeError):
+            return {}  # left to the row filter
+        present = candidates.notna().to_numpy()
+        ok = (decoded.isin(values).to_numpy() & present) | (decoded.isna().to_numpy() & ~present)
+        if not ok.any():
+            raise MirageError(
+                f"conditions cannot be met: column {column!r} never takes {values!r} in this model "
+                "(acceptance rate 0)"
+            )
+        full = {s.name: np.zeros(len(values)) for s in disc.subcolumns}
+        full.update(parts)
+        tokens = disc.encode(full)[ok]
+        allowed = {}
+        for j in own:
+            mask = np.zeros(disc.tokens[j].cardinality, dtype=bool)
+            mask[tokens[:, j]] = True
+            allowed[j] = mask
+        return allowed
+
+    def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
+        """Conditions on learned columns are drawn natively (conditioned columns first), then checked."""
+        if isinstance(accept, _Conditions):
+            return self._sample_conditioned(n, rng, accept.allowed)
+        return self._sample(n, rng)
+
+    # --- likelihood -------------------------------------------------------------------------------
+    def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Per-row log-probability of the rows' tokens under the schema order (nats).
+
+        ``data`` is a DataFrame (encoded with the fitted encoder) or already encoded sub-columns.
+        Continuous values count through their bin and sub-bin, so this is the log-probability of the
+        discretised row, comparable across rows and models with the same discretisation.
+        """
+        self._require_fitted()
+        parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
+        tokens = self.discretiser_.encode(parts)
+        n = tokens.shape[0]
+        if self.network_ is None or n == 0:
+            return np.zeros(n)
+        import torch
+
+        network = self.network_
+        out = np.empty(n)
+        with torch.inference_mode(), _threads(self.cpu_threads):
+            for lo in range(0, n, 4096):
+                x = torch.as_tensor(tokens[lo : lo + 4096], dtype=torch.long)
+                mask = network.context_mask(x.shape[0], 1.0)
+                out[lo : lo + x.shape[0]] = network.log_likelihood(x, mask, sub_bins=True).double().numpy()
+        return out
+
+    # --- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        disc_state, disc_arrays = self.discretiser_.get_state()
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "discretiser": disc_state,
+            "hidden": self.hidden_,
+            "depth": self.depth,
+            "network": self.network_ is not None,
+        }
+        arrays = {f"discretiser.{k}": v for k, v in disc_arrays.items()}
+        if self.network_ is not None:
+            for key, tensor in self.network_.modules.state_dict().items():
+                arrays[f"net.{key}"] = tensor.detach().cpu().numpy()
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
+        prefix = "discretiser."
+        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        self.discretiser_ = Discretiser.from_state(state["discretiser"], own)
+        self.hidden_ = int(state["hidden"])
+        self.history_ = list(self.training_.get("history", []))
+        self.network_ = None
+        if state["network"]:
+            import torch
+
+            network = self._new_network(int(state["depth"]), 0.0)
+            weights = {
+                k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")
+            }
+            network.modules.load_state_dict(weights)
+            network.train(False)
+            self.network_ = network

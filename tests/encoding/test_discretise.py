@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp
+
+from mirage.encoding import SubColumn
+from mirage.encoding.discretise import Discretiser
+
+
+def continuous(name: str) -> SubColumn:
+    return SubColumn(f"{name}::value", name, "value", discrete=False)
+
+
+def fit(values: np.ndarray, **options: int) -> Discretiser:
+    sub = continuous("x")
+    return Discretiser(**options).fit({sub.name: values}, [sub])
+
+
+def round_trip(disc: Discretiser, values: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    tokens = disc.encode({"x::value": values})
+    decoded = disc.decode(tokens, np.random.default_rng(seed))["x::value"]
+    return tokens, decoded
+
+
+def test_floats_decode_within_their_sub_bin_and_the_bounds() -> None:
+    x = np.random.default_rng(0).lognormal(size=20_000)
+    disc = fit(x)
+    tokens, decoded = round_trip(disc, x)
+    assert [t.role for t in disc.tokens] == ["bin", "sub"]
+    assert disc.tokens[0].cardinality <= 64 and disc.tokens[1].cardinality <= 16
+    assert decoded.dtype == np.float64
+    assert decoded.min() >= x.min() and decoded.max() <= x.max()
+    np.testing.assert_array_equal(disc.encode({"x::value": decoded}), tokens)
+    assert ks_2samp(decoded, x).statistic < 0.01
+
+
+def test_integers_with_few_values_come_back_exact() -> None:
+    x = np.random.default_rng(1).integers(0, 40, size=5_000).astype(float)
+    disc = fit(x)
+    _, decoded = round_trip(disc, x)
+    assert len(disc.tokens) == 1 and disc.tokens[0].cardinality == 40
+    np.testing.assert_array_equal(decoded, x)
+
+
+def test_integers_with_many_values_decode_to_integers_of_their_bin() -> None:
+    x = np.random.default_rng(2).integers(0, 100_000, size=10_000).astype(float)
+    disc = fit(x)
+    tokens, decoded = round_trip(disc, x)
+    assert np.all(decoded == np.round(decoded))
+    np.testing.assert_array_equal(disc.encode({"x::value": decoded}), tokens)
+
+
+@pytest.mark.parametrize("min_count", [5, 10, 40])
+def test_every_piece_holds_at_least_min_count_training_rows(min_count: int) -> None:
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(size=3_000), np.zeros(700), rng.exponential(size=300) * 100])
+    disc = fit(x, min_count=min_count)
+    tokens = disc.encode({"x::value": x})
+    _, counts = np.unique(tokens, axis=0, return_counts=True)
+    assert counts.min() >= min_count
+
+
+def test_spikes_are_exact_points() -> None:
+    rng = np.random.default_rng(4)
+    x = np.where(rng.random(10_000) < 0.6, 0.0, rng.exponential(size=10_000) * 1000)
+    _, decoded = round_trip(fit(x), x)
+    assert abs((decoded == 0).mean() - (x == 0).mean()) < 1e-12
+
+
+def test_values_too_rare_for_a_bin_fold_into_the_nearest_point() -> None:
+    x = np.array([0.0] * 50 + [1.0] * 50 + [7.0] * 2)
+    disc = fit(x)
+    _, decoded = round_trip(disc, x)
+    assert set(decoded) == {0.0, 1.0}
+    assert np.sum(decoded == 1.0) == 52
+
+
+def test_discrete_sub_columns_pass_through() -> None:
+    code = SubColumn("c::code", "c", "code", discrete=True, cardinality=5)
+    values = np.random.default_rng(5).integers(0, 5, size=100)
+    disc = Discretiser().fit({code.name: values}, [code])
+    tokens = disc.encode({code.name: values})
+    assert disc.cardinalities == [5]
+    np.testing.assert_array_equal(tokens[:, 0], values)
+    decoded = disc.decode(tokens, np.random.default_rng(0))[code.name]
+    assert decoded.dtype == np.int64
+    np.testing.assert_array_equal(decoded, values)
+
+
+def test_groups_keep_the_tokens_of_one_column_together() -> None:
+    subs = [
+        SubColumn("a::missing", "a", "missing", discrete=True, cardinality=2),
+        continuous("a"),
+        SubColumn("b::code", "b", "code", discrete=True, cardinality=3),
+    ]
+    rng = np.random.default_rng(6)
+    parts = {
+        "a::missing": rng.integers(0, 2, size=2_000),
+        "a::value": rng.normal(size=2_000),
+        "b::code": rng.integers(0, 3, size=2_000),
+    }
+    disc = Discretiser().fit(parts, subs)
+    assert [t.role for t in disc.tokens] == ["code", "bin", "sub", "code"]
+    assert disc.groups == [0, 0, 0, 1]
+    valid = disc.sub_bin_valid(2)
+    assert valid is not None and valid.shape == (disc.tokens[1].cardinality, disc.tokens[2].cardinality)
+    assert disc.sub_bin_valid(0) is None
+
+
+def test_state_round_trip_is_json_and_arrays_and_decodes_identically() -> None:
+    x = np.random.default_rng(7).gamma(2.0, size=5_000)
+    disc = fit(x)
+    state, arrays = disc.get_state()
+    json.dumps(state)
+    assert all(isinstance(v, np.ndarray) and v.dtype != object for v in arrays.values())
+    again = Discretiser.from_state(json.loads(json.dumps(state)), arrays)
+    assert again.tokens == disc.tokens
+    tokens = disc.encode({"x::value": x})
+    np.testing.assert_array_equal(again.encode({"x::value": x}), tokens)
+    a = disc.decode(tokens, np.random.default_rng(1))["x::value"]
+    b = again.decode(tokens, np.random.default_rng(1))["x::value"]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fit_is_deterministic_and_stores_edges_not_rows() -> None:
+    x = np.random.default_rng(8).normal(size=50_000)
+    one, two = fit(x).get_state()[1], fit(x).get_state()[1]
+    assert one.keys() == two.keys()
+    for key in one:
+        np.testing.assert_array_equal(one[key], two[key])
+    stored = sum(v.size for v in one.values())
+    assert stored < 8 * 65 * 17
+    # inner edges are cuts halfway between two training values; only the outer two are values
+    edges = one["0.lo"][np.isfinite(one["0.lo"])]
+    assert np.isin(edges, x).sum() <= 1
+
+
+def test_constant_and_tiny_columns() -> None:
+    for x in (np.full(30, 3.0), np.array([1.5]), np.linspace(0.0, 1.0, 7)):
+        disc = fit(x)
+        _, decoded = round_trip(disc, x)
+        assert decoded.min() >= x.min() and decoded.max() <= x.max()
+        if np.unique(x).size == 1:
+            np.testing.assert_array_equal(decoded, x)
+
+
+def test_no_sub_columns_gives_an_empty_token_matrix() -> None:
+    disc = Discretiser().fit({}, [])
+    assert disc.tokens == [] and disc.encode({}).shape == (0, 0)
+    assert disc.decode(np.zeros((4, 0), dtype="int64"), np.random.default_rng(0)) == {}
