@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The shared datasets sit beside the checkout (../shared/data); MIRAGE_SHARED_DATA points elsewhere.
+SHARED = Path(os.environ.get("MIRAGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

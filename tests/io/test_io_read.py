@@ -12,8 +12,7 @@ import pytest
 from mirage.errors import DataError, OptionError
 from mirage.io import read_any, read_table
 from mirage.io._csv import detect_encoding, sniff_delimiter
-
-DATA = Path("/work/shared/data")
+from tests.conftest import SHARED as DATA
 
 
 def _shared(name: str) -> Path:

@@ -13,7 +13,7 @@ import pytest
 from mirage.errors import DataError, OptionError, OutputExistsError
 from mirage.io import read_table, write_chunks, write_table
 
-TITANIC = Path("/work/shared/data/titanic.csv")
+TITANIC = Path(__file__).resolve().parents[1] / "fixtures" / "titanic.csv"
 
 FLOATS = [0.1 + 0.2, 1 / 3, 1e-300, 123456789.123456789, -2.5e17, 5e-324]
 
