@@ -79,10 +79,11 @@ class CartSynthesizer(Synthesizer):
         self.subcolumns_ = subcolumns
         self.trees_: list[TreeArrays] = []
         self.leaves_: list[dict[str, np.ndarray]] = []
+        rows = len(next(iter(parts.values()))) if parts else 0
+        self.leaf_size_ = self.min_samples_leaf or max(MIN_LEAF, rows // LEAF_FRACTION)
         if not subcolumns:
             return
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
-        self.leaf_size_ = self.min_samples_leaf or max(MIN_LEAF, x.shape[0] // LEAF_FRACTION)
         self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles)
         for j in range(1, len(subcolumns)):
             report("fit", j, len(subcolumns) - 1)

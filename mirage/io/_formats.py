@@ -38,6 +38,6 @@ def resolve_format(path: Path, format: str | None, *, allowed: tuple[str, ...] =
         expected = ", ".join(sorted(f".{s}" for s, f in _ALIASES.items() if f in allowed and s != "excel"))
         raise DataError(
             f"'{path}' has {what}, which is not a supported file type here "
-            f"(expected {expected}); pass format= to choose one"
+            f"(expected {expected}); rename the file or pass format= (Python)"
         )
     return name

@@ -101,6 +101,8 @@ class Schema:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SchemaError(f"schema file {str(path)!r} is not UTF-8 JSON text") from None
         try:
             return cls.from_json(text)
         except SchemaError as exc:

@@ -93,3 +93,10 @@ def test_schema_errors_name_the_column(adult: pd.DataFrame) -> None:
 def test_newer_schema_format_is_refused() -> None:
     with pytest.raises(SchemaError, match="newer"):
         Schema.from_dict({"format_version": 99, "columns": []})
+
+
+def test_a_binary_schema_file_is_a_schema_error(tmp_path) -> None:
+    path = tmp_path / "schema.json"
+    path.write_bytes(b"PK\x03\x04\xee\xff")
+    with pytest.raises(SchemaError, match="not UTF-8"):
+        Schema.load(path)
