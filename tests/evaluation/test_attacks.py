@@ -20,25 +20,15 @@ from mirage.evaluation._attacks import (
     singling_out_risk,
     wilson_interval,
 )
-from mirage.schema import Schema, infer_schema
+from tests.evaluation.conftest import Parts, disjoint_parts
 
 N_ATTACKS = 400
 SECRETS = ["income", "age", "relationship"]
 
-Parts = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]
-
 
 @pytest.fixture(scope="module")
 def parts(adult: pd.DataFrame) -> Parts:
-    """Three disjoint parts of the Adult sample: train, holdout and a 'synthetic' set of fresh rows."""
-    shuffled = adult.sample(frac=1.0, random_state=11).reset_index(drop=True)
-    train, holdout, fresh = shuffled.iloc[:1300], shuffled.iloc[1300:2600], shuffled.iloc[2600:3900]
-    return (
-        train.reset_index(drop=True),
-        holdout.reset_index(drop=True),
-        fresh.reset_index(drop=True),
-        infer_schema(train),
-    )
+    return disjoint_parts(adult, seed=11)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -10,22 +10,12 @@ import pytest
 
 from mirage.errors import SchemaError
 from mirage.evaluation._privacy import dcr
-from mirage.schema import Schema, infer_schema
-
-Parts = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]
+from tests.evaluation.conftest import Parts, disjoint_parts
 
 
 @pytest.fixture(scope="module")
 def parts(adult: pd.DataFrame) -> Parts:
-    """Three disjoint parts of the Adult sample: train, holdout and a 'synthetic' set of fresh rows."""
-    shuffled = adult.sample(frac=1.0, random_state=7).reset_index(drop=True)
-    train, holdout, fresh = shuffled.iloc[:1300], shuffled.iloc[1300:2600], shuffled.iloc[2600:3900]
-    return (
-        train.reset_index(drop=True),
-        holdout.reset_index(drop=True),
-        fresh.reset_index(drop=True),
-        infer_schema(train),
-    )
+    return disjoint_parts(adult, seed=7)
 
 
 def test_a_copy_of_the_training_rows_is_caught(parts: Parts) -> None:
