@@ -75,7 +75,8 @@ class Synthesizer:
             raise DataError("the data has no rows")
         data = data.reset_index(drop=True)
         data.columns = [str(c) for c in data.columns]
-        schema = infer_schema(data) if schema is None else schema
+        # A copy: codecs record what they infer (an identifier's format) in their column.
+        schema = infer_schema(data) if schema is None else Schema.from_dict(schema.to_dict())
         schema.validate(data)
         self._check_params()
         options = EncodingOptions(
@@ -87,7 +88,11 @@ class Synthesizer:
         self.encoder_ = encoder
         self.n_training_rows_ = len(data)
         self.training_: dict[str, Any] = {}
-        self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
+        try:
+            self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
+        except BaseException:
+            del self.encoder_  # a failed fit leaves the model unfitted, not half-fitted
+            raise
         return self
 
     def _check_params(self) -> None:

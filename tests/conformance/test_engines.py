@@ -195,3 +195,12 @@ def test_empty_inputs_are_clear_errors(name: str) -> None:
         make(name).fit(pd.DataFrame({"a": []}))
     with pytest.raises(MirageError, match="no columns"):
         make(name).fit(pd.DataFrame(index=range(3)))
+
+
+@pytest.mark.parametrize("name", ENGINE_NAMES)
+def test_fit_leaves_the_users_schema_untouched(name: str, adult: pd.DataFrame) -> None:
+    frame = adult.head(200).assign(key=[f"K-{i:04d}" for i in range(200)])
+    schema = mirage.infer_schema(frame)
+    before = schema.to_json()
+    make(name).fit(frame, schema)
+    assert schema.to_json() == before
