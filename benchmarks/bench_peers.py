@@ -1,0 +1,270 @@
+"""Mirage's ``argn`` and ``cart`` engines side by side with peers at their default settings.
+
+Peers: mostlyai-engine's ``TabularARGN`` and SDV's ``TVAESynthesizer``.  Every table is split 80/20
+with ``mirage.evaluation.split_holdout(df, 0.2, seed=0)``; each system fits on the 80% in its own
+subprocess (one CPU thread: OMP/MKL/OpenBLAS and torch all set to 1, for fairness on small machines)
+and samples ``len(train)`` rows.  Peers are killed after ``--peer-timeout`` seconds and reported as
+TIMEOUT.  Every sample is then scored with ``mirage.evaluate`` against the same holdout (and with
+SDMetrics' QualityReport when ``sdmetrics`` is importable).
+
+    python benchmarks/bench_peers.py [--datasets adult,insurance] [--systems argn,cart,mostlyai,tvae]
+                                     [--peer-timeout S] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_DATA_DIR = BENCH_DIR.parent.parent / "shared" / "data"
+TARGETS = {"adult": "income", "insurance": "charges"}
+SYSTEMS = ["argn", "cart", "mostlyai", "tvae"]
+PEERS = {"mostlyai", "tvae"}
+METRICS = [
+    "quality",
+    "marginal_k1",
+    "marginal_k2",
+    "marginal_k3",
+    "detection_auc",
+    "utility_ratio",
+    "dcr_share",
+]
+THREAD_VARS = ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"]
+SEED = 0
+
+
+def load_split(dataset: str, data_dir: Path) -> tuple[Any, Any]:
+    """``(train, holdout)`` of ``data_dir/<dataset>.csv``; the same split for every system."""
+    from mirage.evaluation import split_holdout
+    from mirage.io import read_table
+
+    frame = read_table(data_dir / f"{dataset}.csv")
+    return split_holdout(frame, 0.2, seed=SEED)
+
+
+def fit_and_sample(system: str, train: Any) -> tuple[Any, float, float]:
+    """Fit ``system`` at its defaults on ``train``; return (synthetic, fit seconds, sample seconds)."""
+    import torch
+
+    torch.set_num_threads(1)
+    n = len(train)
+    if system in ("argn", "cart"):
+        import mirage
+
+        model: Any = (
+            mirage.ArgnSynthesizer(seed=SEED) if system == "argn" else mirage.CartSynthesizer(seed=SEED)
+        )
+        start = time.perf_counter()
+        model.fit(train)
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        synthetic = model.sample(n, seed=SEED)
+        return synthetic, fit_s, time.perf_counter() - start
+    if system == "mostlyai":
+        from mostlyai.engine import TabularARGN
+
+        with tempfile.TemporaryDirectory(prefix="mostlyai-ws-") as workspace:
+            model = TabularARGN(workspace_dir=workspace, random_state=SEED, device="cpu")
+            start = time.perf_counter()
+            model.fit(train)
+            fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            synthetic = model.sample(n_samples=n)
+            return synthetic, fit_s, time.perf_counter() - start
+    if system == "tvae":
+        from sdv.metadata import Metadata
+        from sdv.single_table import TVAESynthesizer
+
+        metadata = Metadata.detect_from_dataframes({"table": train})
+        model = TVAESynthesizer(metadata)
+        start = time.perf_counter()
+        model.fit({"table": train})  # SDV 2.x takes (and returns) {table name: frame}
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        synthetic = model.sample(num_rows=n)
+        if isinstance(synthetic, dict):
+            synthetic = synthetic["table"]
+        return synthetic, fit_s, time.perf_counter() - start
+    raise ValueError(f"unknown system {system!r}")
+
+
+def worker(system: str, dataset: str, data_dir: Path, out: Path) -> int:
+    """Subprocess entry point: fit, sample, and leave ``<out>.parquet`` and ``<out>.json``."""
+    train, _ = load_split(dataset, data_dir)
+    synthetic, fit_s, sample_s = fit_and_sample(system, train)
+    synthetic.to_parquet(out.with_suffix(".parquet"), index=False)
+    record = {"fit_s": fit_s, "sample_s": sample_s, "rows": len(synthetic)}
+    out.with_suffix(".json").write_text(json.dumps(record))
+    return 0
+
+
+def align(synthetic: Any, train: Any) -> Any:
+    """Bring a peer's output to the training frame's columns and plain dtypes (numbers / object)."""
+    import numpy as np
+    import pandas as pd
+
+    frame = synthetic.reindex(columns=train.columns).reset_index(drop=True)
+    for column in train.columns:
+        if pd.api.types.is_numeric_dtype(train[column]) and not pd.api.types.is_bool_dtype(train[column]):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+            if pd.api.types.is_integer_dtype(train[column]) and not frame[column].isna().any():
+                frame[column] = frame[column].round().astype(train[column].dtype)
+        else:
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), np.nan)
+    return frame
+
+
+def sdmetrics_quality(train: Any, synthetic: Any) -> float | None:
+    """SDMetrics' single-table QualityReport score, or None where sdmetrics is not importable."""
+    try:
+        from sdmetrics.reports.single_table import QualityReport
+    except ImportError:
+        return None
+    import pandas as pd
+
+    columns = {
+        c: {
+            "sdtype": "numerical"
+            if pd.api.types.is_numeric_dtype(train[c]) and not pd.api.types.is_bool_dtype(train[c])
+            else "categorical"
+        }
+        for c in train.columns
+    }
+    report = QualityReport()
+    report.generate(train, synthetic, {"columns": columns}, verbose=False)
+    return float(report.get_score())
+
+
+def score(dataset: str, train: Any, holdout: Any, synthetic: Any) -> dict[str, Any]:
+    import mirage
+
+    report = mirage.evaluate(
+        train,
+        synthetic,
+        holdout=holdout,
+        target=TARGETS[dataset],
+        schema=mirage.infer_schema(train),
+        n_attacks=300,
+    )
+    result: dict[str, Any] = {m: report.scores.get(m) for m in METRICS}
+    result["sdm_quality"] = sdmetrics_quality(train, synthetic)
+    return result
+
+
+def run_one(
+    system: str, dataset: str, data_dir: Path, out_dir: Path, timeout: float | None
+) -> dict[str, Any]:
+    stem = out_dir / f"{dataset}-{system}"
+    env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
+    command = [sys.executable, __file__, "--worker", system, dataset, str(data_dir), str(stem)]
+    log = stem.with_suffix(".log")
+    start = time.perf_counter()
+    with open(log, "w") as handle:
+        try:
+            proc = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"status": "TIMEOUT", "wall_s": time.perf_counter() - start}
+    if proc.returncode != 0:
+        return {"status": f"FAILED rc={proc.returncode} (see {log})", "wall_s": time.perf_counter() - start}
+    record: dict[str, Any] = json.loads(stem.with_suffix(".json").read_text())
+    record["status"] = "ok"
+    record["wall_s"] = time.perf_counter() - start
+    return record
+
+
+def versions() -> dict[str, str]:
+    found = {"python": sys.version.split()[0]}
+    for package in ["mirage-synth", "torch", "mostlyai-engine", "sdv", "sdmetrics", "pandas", "scikit-learn"]:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    headers = ["dataset", "system", "status", "fit s", "rows/s", *METRICS, "sdm_quality"]
+    rows = []
+    for r in results:
+        rate = r["rows"] / r["sample_s"] if r.get("sample_s") else None
+        rows.append(
+            [
+                r["dataset"],
+                r["system"],
+                r["status"],
+                fmt(r.get("fit_s"), 1),
+                f"{rate:,.0f}" if rate else "-",
+                *(fmt(r.get(m)) for m in METRICS),
+                fmt(r.get("sdm_quality")),
+            ]
+        )
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--datasets", default="adult,insurance", help="comma-separated: adult,insurance")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: " + ",".join(SYSTEMS))
+    parser.add_argument("--peer-timeout", type=float, default=600.0, help="wall-clock cap per peer run (s)")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "peers", help="output folder")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
+    args = parser.parse_args(argv)
+    datasets = [d for d in args.datasets.split(",") if d]
+    systems = [s for s in args.systems.split(",") if s]
+    for name in datasets:
+        if name not in TARGETS:
+            parser.error(f"unknown dataset {name!r} (known: {', '.join(TARGETS)})")
+    for name in systems:
+        if name not in SYSTEMS:
+            parser.error(f"unknown system {name!r} (known: {', '.join(SYSTEMS)})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    import pandas as pd
+
+    print("versions:", json.dumps(versions()), file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    for dataset in datasets:
+        train, holdout = load_split(dataset, args.data)
+        for system in systems:
+            timeout = args.peer_timeout if system in PEERS else None
+            print(f"[{dataset}] {system}: fitting ...", file=sys.stderr, flush=True)
+            record = run_one(system, dataset, args.data, args.out, timeout)
+            record.update(dataset=dataset, system=system)
+            if record["status"] == "ok":
+                synthetic = align(pd.read_parquet(args.out / f"{dataset}-{system}.parquet"), train)
+                record.update(score(dataset, train, holdout, synthetic))
+            print(f"[{dataset}] {system}: {json.dumps(record)}", file=sys.stderr, flush=True)
+            results.append(record)
+            summary = {"versions": versions(), "threads": 1, "results": results}
+            (args.out / "bench_peers.json").write_text(json.dumps(summary, indent=2, default=str))
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        sys.exit(worker(sys.argv[2], sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])))
+    sys.exit(main())
