@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -104,3 +105,23 @@ def test_not_a_model_file(tmp_path: Path) -> None:
 def test_inconsistent_state_is_a_model_file_error(model_path: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="inconsistent"):
         mirage.load(rewrite(model_path, tmp_path / "s.mirage", edit_manifest("state", {})))
+
+
+def test_tree_arrays_that_are_not_a_tree_are_refused(tmp_path: Path, titanic: pd.DataFrame) -> None:
+    from safetensors.numpy import load, save
+
+    path = mirage.fit(titanic, engine="cart").save(tmp_path / "cart.mirage")
+
+    def corrupt(members: dict[str, bytes]) -> dict[str, bytes]:
+        arrays = load(members["arrays.safetensors"])
+        left = arrays["engine.tree.0.left"].copy()
+        left[0] = 10**6  # a child far outside the tree
+        arrays["engine.tree.0.left"] = left
+        members["arrays.safetensors"] = save(arrays)
+        manifest = json.loads(members["manifest.json"])
+        manifest["members"]["arrays.safetensors"] = hashlib.sha256(members["arrays.safetensors"]).hexdigest()
+        members["manifest.json"] = json.dumps(manifest).encode()
+        return members
+
+    with pytest.raises(ModelFileError, match="valid tree"):
+        mirage.load(rewrite(path, tmp_path / "bad.mirage", corrupt))

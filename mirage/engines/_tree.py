@@ -59,7 +59,11 @@ class TreeArrays:
         x = np.ascontiguousarray(x, dtype="float32")
         if self._compiled is None:
             self._compiled = _compile(self, x.shape[1]) or False
-        if self._compiled is not False and self._compiled[1] == x.shape[1]:
+        if (
+            self._compiled is not False
+            and self._compiled[1] == x.shape[1]
+            and self.feature.max() < x.shape[1]
+        ):
             return self.leaf_index[self._compiled[0].apply(x)]
         return self._walk(x)
 
@@ -85,7 +89,28 @@ class TreeArrays:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> TreeArrays:
         names = ("left", "right", "feature", "threshold", "leaf_index")
-        return cls(*(np.asarray(arrays[f"{prefix}.{name}"]) for name in names))
+        tree = cls(*(np.asarray(arrays[f"{prefix}.{name}"]) for name in names))
+        tree.check()
+        return tree
+
+    def check(self) -> None:
+        """Refuse arrays that do not form a tree: compiled code must never index out of bounds."""
+        n = self.left.size
+        inner = self.left != -1
+        sizes = {self.right.size, self.feature.size, self.threshold.size, self.leaf_index.size}
+        ids = np.arange(n)
+        ok = (
+            n > 0
+            and sizes == {n}
+            and np.array_equal(inner, self.right != -1)
+            # children come after their parent (scikit-learn's layout), so there is no cycle
+            and bool(np.all((self.left[inner] > ids[inner]) & (self.left[inner] < n)))
+            and bool(np.all((self.right[inner] > ids[inner]) & (self.right[inner] < n)))
+            and bool(np.all(self.feature >= 0))
+            and np.array_equal(self.leaf_index[~inner], np.arange(int((~inner).sum())))
+        )
+        if not ok:
+            raise ValueError("the tree arrays do not describe a valid tree")
 
 
 def _compile(tree: TreeArrays, n_features: int) -> tuple[Any, int] | None:
