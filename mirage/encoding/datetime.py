@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.encoding._base import Codec, SubColumn, as_dtype
-from mirage.encoding._missing import MissingPart
+from mirage.encoding._base import as_dtype
+from mirage.encoding._continuous import ContinuousCodec
 from mirage.errors import DataError
 
 __all__ = ["DatetimeCodec", "parse_datetimes"]
 
-VALUE_PART = "value"
 _UNITS = {"D": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
@@ -45,21 +44,16 @@ def _seconds(parsed: pd.Series) -> np.ndarray:
     return np.where(parsed.isna().to_numpy(), np.nan, ns / 1e9)
 
 
-class DatetimeCodec(Codec):
-    missing: MissingPart
-    minimum: float
-    maximum: float
+class DatetimeCodec(ContinuousCodec):
     unit: str
-    fill: float
     tz: str | None
 
-    def fit(self, values: pd.Series) -> None:
-        self.missing = MissingPart(self.column.name)
-        self.missing.fit(values)
+    def to_floats(self, values: pd.Series) -> np.ndarray:
+        return _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
+
+    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
         tz = getattr(getattr(values, "dt", None), "tz", None) if hasattr(values, "dt") else None
         self.tz = str(tz) if tz is not None else None
-        seconds = _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
-        observed = seconds[~np.isnan(seconds)]
         if observed.size == 0:
             observed = np.array([0.0])
         self.minimum, self.maximum = float(observed.min()), float(observed.max())
@@ -69,16 +63,6 @@ class DatetimeCodec(Codec):
         )
         self.fill = float(np.median(observed))
 
-    @property
-    def subcolumns(self) -> list[SubColumn]:
-        return [*self.missing.subcolumns, self.sub(VALUE_PART, discrete=False)]
-
-    def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
-        seconds = _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
-        parts = self.missing.encode(values)
-        parts[f"{self.column.name}::{VALUE_PART}"] = np.where(np.isnan(seconds), self.fill, seconds)
-        return parts
-
     def finish(self, seconds: np.ndarray) -> np.ndarray:
         step = _UNITS[self.unit]
         return np.clip(np.round(seconds / step) * step, self.minimum, self.maximum)
@@ -86,7 +70,7 @@ class DatetimeCodec(Codec):
     def decode(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
-        seconds = self.finish(np.asarray(parts[f"{self.column.name}::{VALUE_PART}"], dtype="float64"))
+        seconds = self.finish(np.asarray(parts[self.value_name], dtype="float64"))
         stamps = pd.Series(
             pd.to_datetime(np.round(seconds * 1e6).astype("int64"), unit="us"), name=self.column.name
         ).astype("datetime64[ns]")
@@ -101,21 +85,11 @@ class DatetimeCodec(Codec):
         return stamps
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-            "unit": self.unit,
-            "fill": self.fill,
-            "tz": self.tz,
-            "missing": self.missing.get_state(),
-        }
-        return state, {}
+        state, arrays = super().get_state()
+        state.update(unit=self.unit, tz=self.tz)
+        return state, arrays
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.minimum = float(state["minimum"])
-        self.maximum = float(state["maximum"])
+        super().set_state(state, arrays)
         self.unit = str(state["unit"])
-        self.fill = float(state["fill"])
         self.tz = state["tz"]
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])

@@ -13,13 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.encoding._base import Codec, SubColumn, as_dtype
-from mirage.encoding._missing import MissingPart
+from mirage.encoding._base import as_dtype
+from mirage.encoding._continuous import ContinuousCodec
 from mirage.errors import DataError
 
 __all__ = ["NumericCodec", "to_float"]
-
-VALUE_PART = "value"
 
 
 def to_float(values: pd.Series, column: str) -> np.ndarray:
@@ -34,20 +32,15 @@ def to_float(values: pd.Series, column: str) -> np.ndarray:
     return numeric.astype("float64").to_numpy()
 
 
-class NumericCodec(Codec):
-    missing: MissingPart
-    minimum: float
-    maximum: float
+class NumericCodec(ContinuousCodec):
     integer: bool
     decimals: int | None
-    fill: float
 
-    def fit(self, values: pd.Series) -> None:
+    def to_floats(self, values: pd.Series) -> np.ndarray:
+        return to_float(values, self.column.name)
+
+    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
         col = self.column
-        self.missing = MissingPart(col.name)
-        self.missing.fit(values)
-        x = to_float(values, col.name)
-        observed = x[~np.isnan(x)]
         if np.isinf(observed).any():
             raise DataError(f"column {col.name!r}: infinite values cannot be learned")
         if observed.size == 0:
@@ -57,16 +50,6 @@ class NumericCodec(Codec):
         self.integer = bool(col.integer)
         self.decimals = 0 if self.integer else col.decimals
         self.fill = float(np.median(observed))
-
-    @property
-    def subcolumns(self) -> list[SubColumn]:
-        return [*self.missing.subcolumns, self.sub(VALUE_PART, discrete=False)]
-
-    def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
-        x = to_float(values, self.column.name)
-        parts = self.missing.encode(values)
-        parts[f"{self.column.name}::{VALUE_PART}"] = np.where(np.isnan(x), self.fill, x)
-        return parts
 
     def finish(self, x: np.ndarray) -> np.ndarray:
         """Clip to the bounds and round to the learned precision."""
@@ -78,7 +61,7 @@ class NumericCodec(Codec):
     def decode(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
-        x = self.finish(np.asarray(parts[f"{self.column.name}::{VALUE_PART}"], dtype="float64"))
+        x = self.finish(np.asarray(parts[self.value_name], dtype="float64"))
         mask = self.missing.mask(parts, n)
         dtype = self.column.dtype
         if mask.any():
@@ -88,21 +71,11 @@ class NumericCodec(Codec):
         return as_dtype(pd.Series(x, name=self.column.name), dtype)
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-            "integer": self.integer,
-            "decimals": self.decimals,
-            "fill": self.fill,
-            "missing": self.missing.get_state(),
-        }
-        return state, {}
+        state, arrays = super().get_state()
+        state.update(integer=self.integer, decimals=self.decimals)
+        return state, arrays
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.minimum = float(state["minimum"])
-        self.maximum = float(state["maximum"])
+        super().set_state(state, arrays)
         self.integer = bool(state["integer"])
         self.decimals = state["decimals"]
-        self.fill = float(state["fill"])
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])
