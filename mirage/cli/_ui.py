@@ -135,14 +135,18 @@ def resolve_engine(name: str, data: pd.DataFrame, params: dict[str, Any], ui: UI
 def fit_progress(ui: UI) -> Iterator[None]:
     """Show what the engine reports through ``mirage._progress`` as bars with the elapsed time."""
     bars = ui.progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
     )
     tasks: dict[str, TaskID] = {}
 
-    def update(task: str, done: int, total: int) -> None:
+    def update(task: str, done: int, total: int, detail: str) -> None:
         if task not in tasks:
-            tasks[task] = bars.add_task(task, total=max(total, 1))
-        bars.update(tasks[task], completed=done, total=max(total, 1))
+            tasks[task] = bars.add_task(task, total=max(total, 1), detail=detail)
+        bars.update(tasks[task], completed=done, total=max(total, 1), detail=detail)
 
     with bars, progress_to(update):
         yield

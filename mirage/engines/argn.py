@@ -29,10 +29,11 @@ import pandas as pd
 
 from mirage._progress import report
 from mirage.encoding import SubColumn
+from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
-from mirage.engines._base import Synthesizer
+from mirage.engines._base import Synthesizer, _resolve_seed
 from mirage.engines._registry import register_engine
-from mirage.errors import MirageError, OptionError
+from mirage.errors import DataError, MirageError, OptionError
 
 if TYPE_CHECKING:
     import torch
@@ -253,6 +254,21 @@ class _Network:
         return out
 
 
+def _epoch_detail(model: ArgnSynthesizer, epoch: int, best_epoch: int, elapsed: float) -> str:
+    """``loss 9.81 · val 9.92 (best: epoch 6) · at most 1m20s left`` for the progress bar.
+
+    Early stopping can end training at any epoch, so the time left is an upper bound: the smaller of
+    the time budget left and the remaining epochs at the mean epoch time so far.
+    """
+    last = model.history_[-1]
+    left = min(model.max_training_time - elapsed, (model.max_epochs - epoch) * elapsed / epoch)
+    minutes, seconds = divmod(max(0, round(left)), 60)
+    return (
+        f"loss {last['train_loss']:.3f} · val {last['val_loss']:.3f} (best: epoch {best_epoch}) · "
+        f"at most {minutes}m{seconds:02d}s left"
+    )
+
+
 @dataclass
 class _Conditions:
     """The base class's row filter plus, per token, the codes the conditions allow."""
@@ -436,7 +452,7 @@ class ArgnSynthesizer(Synthesizer):
             network.modules.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay_, fused=True
         )
         val_generator = torch.Generator(device=device)
-        best, best_state, bad = math.inf, copy.deepcopy(network.modules.state_dict()), 0
+        best, best_state, bad, best_epoch = math.inf, copy.deepcopy(network.modules.state_dict()), 0, 0
         stopped = "max_epochs"
         for epoch in range(1, self.max_epochs + 1):
             network.train(True)
@@ -445,12 +461,7 @@ class ArgnSynthesizer(Synthesizer):
             out_of_time = False
             for first in range(0, n_train, batch):
                 xb = x_train[permutation[first : first + batch]]
-                mask = network.context_mask(xb.shape[0], SCHEMA_ORDER_SHARE)
-                loss = -network.log_likelihood(xb, mask).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * xb.shape[0]
+                total += self._gradient_step(network, optimizer, xb) * xb.shape[0]
                 seen += xb.shape[0]
                 if time.perf_counter() - start > self.max_training_time:
                     out_of_time = True
@@ -465,14 +476,15 @@ class ArgnSynthesizer(Synthesizer):
                     "seconds": time.perf_counter() - start,
                 }
             )
-            report("fit", epoch, self.max_epochs)
             if val_loss < best - MIN_DELTA * abs(best) or not math.isfinite(best):
-                best, bad = val_loss, 0
+                best, bad, best_epoch = val_loss, 0, epoch
                 best_state = copy.deepcopy(network.modules.state_dict())
             else:
                 bad += 1
                 for param_group in optimizer.param_groups:
                     param_group["lr"] *= LR_DECAY
+            elapsed = time.perf_counter() - start
+            report("fit", epoch, self.max_epochs, _epoch_detail(self, epoch, best_epoch, elapsed))
             if out_of_time:
                 stopped = "max_training_time"
                 break
@@ -481,6 +493,21 @@ class ArgnSynthesizer(Synthesizer):
                 break
         network.modules.load_state_dict(best_state)
         self.training_.update({"stopped": stopped, "best_val_loss": best, "epochs": len(self.history_)})
+
+    def _gradient_step(self, network: _Network, optimizer: Any, xb: torch.Tensor) -> float:
+        """One optimiser step on the batch ``xb`` under fresh random column orders; its mean loss.
+
+        The one place differentially private training plugs in: DP-SGD replaces this step with
+        per-row gradient clipping plus Gaussian noise (and the batches with Poisson sampling), spending
+        budget from the privacy ledger.  Not wired yet; a DP model would also need private bin edges
+        (the discretiser reads quantiles from the data).
+        """
+        mask = network.context_mask(xb.shape[0], SCHEMA_ORDER_SHARE)
+        loss = -network.log_likelihood(xb, mask).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
 
     def _validation_loss(self, network: _Network, x_val: torch.Tensor, generator: torch.Generator) -> float:
         """Mean negative log-likelihood of the validation rows, under the same orders every epoch."""
@@ -566,6 +593,60 @@ class ArgnSynthesizer(Synthesizer):
         if isinstance(accept, _Conditions):
             return self._sample_conditioned(n, rng, accept.allowed)
         return self._sample(n, rng)
+
+    # --- imputation -------------------------------------------------------------------------------
+    def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
+        """``data`` with its missing cells in learned columns drawn given the row's other cells.
+
+        Every row keeps its observed cells exactly; a missing cell gets a value (never a null) from the
+        model's distribution of that column given the observed cells of the row, under the same
+        any-order training that conditional sampling uses.  Generated columns (keys, PII, free text)
+        are left as they are.  The same seed gives the same imputations.
+        """
+        self._require_fitted()
+        if not isinstance(data, pd.DataFrame):
+            raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
+        missing = [name for name in self.schema_.names if name not in data.columns]
+        if missing:
+            raise DataError(f"impute: the data lacks the model's column(s) {missing}")
+        rng = np.random.default_rng(_resolve_seed(seed))
+        out = data.copy()
+        disc = self.discretiser_
+        learned = [c for c in self.schema_ if c.kind.learned and c.name in {t.column for t in disc.tokens}]
+        nulls = {c.name: data[c.name].isna().to_numpy() for c in learned}
+        holes = [name for name, mask in nulls.items() if mask.any()]
+        if not holes or self.network_ is None:
+            return out
+        frame = data[self.schema_.names].reset_index(drop=True)
+        tokens = disc.encode(self.encoder_.encode(frame))
+        known = np.ones(tokens.shape, dtype=bool)
+        allowed: dict[int, np.ndarray] = {}
+        for j, token in enumerate(disc.tokens):
+            if token.column in nulls:
+                known[:, j] = ~nulls[token.column]
+            if token.subcolumn == missing_subcolumn(token.column).name:
+                allowed[j] = np.arange(token.cardinality) == 0  # an imputed cell is present
+        rows = np.flatnonzero(~known.all(axis=1))
+        import torch
+
+        order = list(range(len(disc.tokens)))
+        with torch.inference_mode(), _threads(self.cpu_threads):
+            for lo in range(0, rows.size, SAMPLE_CHUNK):
+                chunk = rows[lo : lo + SAMPLE_CHUNK]
+                tokens[chunk] = self.network_.sample(
+                    tokens[chunk], known[chunk], order, allowed, self.temperature, rng
+                )
+        drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
+        for name in holes:
+            hole = nulls[name][rows]
+            values = out[name].astype(object) if out[name].dtype != drawn[name].dtype else out[name]
+            position = rows[hole]
+            values.iloc[position] = drawn[name].to_numpy()[hole]
+            values = values.infer_objects() if values.dtype == object else values
+            if self.schema_[name].integer and pd.api.types.is_float_dtype(values.dtype):
+                values = values.astype(drawn[name].dtype)  # float only because of the holes
+            out[name] = values
+        return out
 
     # --- likelihood -------------------------------------------------------------------------------
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:

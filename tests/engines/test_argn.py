@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -85,11 +86,16 @@ def test_same_seed_same_model_and_rows(rules: pd.DataFrame, model: ArgnSynthesiz
 
 
 def test_history_and_progress(rules: pd.DataFrame) -> None:
-    seen: list[tuple[str, int, int]] = []
-    with progress_to(lambda task, done, total: seen.append((task, done, total))):
+    seen: list[tuple[str, int, int, str]] = []
+    with progress_to(lambda task, done, total, detail: seen.append((task, done, total, detail))):
         fitted = ArgnSynthesizer(max_epochs=3, patience=10)
         fitted.fit(rules.iloc[:500])
     assert [s[1] for s in seen] == [1, 2, 3] and {s[2] for s in seen} == {3}
+    # the bar shows the epoch's losses, the best epoch so far and an upper bound on the time left
+    assert re.fullmatch(
+        r"loss \d+\.\d{3} · val \d+\.\d{3} \(best: epoch [123]\) · at most 0m00s left", seen[-1][3]
+    )
+    assert re.fullmatch(r".* · at most \d+m\d\ds left", seen[0][3])
     assert len(fitted.history_) == 3 and all(np.isfinite(h["val_loss"]) for h in fitted.history_)
     assert fitted.training_["stopped"] == "max_epochs"
 
@@ -151,3 +157,41 @@ def test_bad_hyperparameters_name_the_option(params: dict[str, object]) -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
     with pytest.raises(OptionError, match=next(iter(params))):
         ArgnSynthesizer(**params).fit(frame)  # type: ignore[arg-type]
+
+
+def test_impute_fills_missing_cells_from_the_rest_of_the_row(
+    model: ArgnSynthesizer, rules: pd.DataFrame
+) -> None:
+    data = rules.iloc[:600].copy()
+    rng = np.random.default_rng(7)
+    holes = {column: rng.random(len(data)) < 0.3 for column in ("country", "age", "income")}
+    holed = data.copy()
+    for column, mask in holes.items():
+        holed.loc[mask, column] = np.nan
+    filled = model.impute(holed, seed=3)
+
+    assert filled.index.equals(holed.index) and list(filled.columns) == list(holed.columns)
+    assert not filled[["country", "age", "income"]].isna().any().any()
+    observed = ~pd.DataFrame(holes, index=data.index).reindex(columns=data.columns, fill_value=False)
+    pd.testing.assert_frame_equal(filled.where(observed), holed.where(observed), check_dtype=False)
+    truth = {"paris": "fr", "lyon": "fr", "berlin": "de", "munich": "de", "rome": "it"}
+    country = holes["country"]
+    assert (filled.loc[country, "city"].map(truth) == filled.loc[country, "country"]).mean() > 0.95
+    age = holes["age"]
+    assert ((filled.loc[age, "age"] >= 65) == (filled.loc[age, "retired"] == "yes")).mean() > 0.9
+    assert filled.loc[age, "age"].between(18, 89).all()
+    assert filled["age"].dtype == rules["age"].dtype  # float only while it had holes
+    # an imputed income follows the row's age (income is about 1000 + 40 * age)
+    both = holes["income"] & ~holes["age"]
+    error = filled.loc[both, "income"] - (1_000 + 40 * filled.loc[both, "age"])
+    assert error.abs().median() < 300
+    pd.testing.assert_frame_equal(model.impute(holed, seed=3), filled)
+
+
+def test_impute_leaves_complete_rows_alone_and_names_missing_columns(
+    model: ArgnSynthesizer, rules: pd.DataFrame
+) -> None:
+    complete = rules.iloc[:50]
+    pd.testing.assert_frame_equal(model.impute(complete, seed=1), complete)
+    with pytest.raises(MirageError, match="income"):
+        model.impute(complete.drop(columns="income"))

@@ -1,0 +1,53 @@
+"""``mirage impute``: fill the missing cells of a table from a model that can condition on any columns."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import mirage
+from mirage.cli._ui import UI, refuse_existing
+from mirage.errors import OptionError
+from mirage.io import read_table, write_table
+
+__all__ = ["register"]
+
+
+def impute_command(
+    ctx: typer.Context,
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file written by mirage fit.")],
+    data: Annotated[
+        Path, typer.Argument(metavar="DATA", help="Table with missing cells (.csv, .parquet, ...).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write the completed table to.")],
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Same seed, same imputations (random when not given).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Fill the missing cells of DATA's learned columns, each drawn given the rest of its row."""
+    ui = UI.of(ctx)
+    refuse_existing(output, force)
+    model = mirage.load(model_path)
+    impute = getattr(model, "impute", None)
+    if impute is None:
+        raise OptionError(
+            f"the {model.name} engine cannot impute; fit the model with --engine argn to fill missing cells"
+        )
+    frame = read_table(data)
+    holes = {name: int(frame[name].isna().sum()) for name in model.schema_.names if name in frame.columns}
+    used = secrets.randbits(63) if seed is None else seed
+    filled = impute(frame, seed=used)
+    write_table(filled, output, force=force)
+    total = sum(holes.values()) - sum(int(filled[name].isna().sum()) for name in holes)
+    columns = ", ".join(f"{name} {count:,}" for name, count in holes.items() if count)
+    ui.say(f"filled {total:,} missing cells ({columns or 'none'}) and wrote {len(filled):,} rows to {output}")
+    if seed is None:
+        ui.note(f"seed {used} (pass --seed {used} to draw the same values again)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("impute")(impute_command)
