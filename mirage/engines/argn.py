@@ -130,6 +130,7 @@ class _Network:
         self.norm = nn.LayerNorm(hidden)
         self.dropout = dropout
         self.training = False
+        self._heads: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.blocks = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
         self.head_weight = nn.ParameterList(weights)
         self.head_bias = nn.ParameterList(biases)
@@ -147,6 +148,7 @@ class _Network:
         )
 
     def to(self, device: Any) -> _Network:
+        self._heads = {}
         self.modules.to(device)
         self.offsets = self.offsets.to(device)
         self.group, self.within = self.group.to(device), self.within.to(device)
@@ -156,6 +158,7 @@ class _Network:
         return self
 
     def train(self, mode: bool) -> None:
+        self._heads = {}
         self.training = mode
         self.modules.train(mode)
 
@@ -208,6 +211,16 @@ class _Network:
             total = total + logp.gather(2, x[:, index].unsqueeze(2)).squeeze(2).sum(dim=1)
         return total
 
+    def head(self, j: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ``j``'s head weight (hidden, cardinality) and bias, contiguous, cached until trained."""
+        cached = self._heads.get(j)
+        if cached is None:
+            b, i = self.where[j]
+            card = self.cardinalities[j]
+            weight = self.head_weight[b][i, :, :card].detach().contiguous()
+            cached = self._heads[j] = (weight, self.head_bias[b][i, :card].detach().contiguous())
+        return cached
+
     def sample(
         self,
         tokens: np.ndarray,
@@ -231,18 +244,22 @@ class _Network:
         if partial:
             context = (self.embed(x + self.offsets) * (~free).unsqueeze(-1).float()).sum(dim=1)
         for j in order:
-            b, i = self.where[j]
+            weight, head_bias = self.head(j)
             card = self.cardinalities[j]
-            h = self.trunk(context, self.target.weight[j])
-            logits = torch.addmm(self.head_bias[b][i, :card], h, self.head_weight[b][i, :, :card])
+            # the trunk at inference, in place: no dropout, no autograd
+            h = self.norm(context + self.target.weight[j]).relu_()
+            for block in self.blocks:
+                h = h.add_(block(h).relu_())
+            logits = torch.addmm(head_bias, h, weight)
             if temperature != 1.0:
-                logits = logits / temperature
+                logits = logits.div_(temperature)
             if j in self.sub_bias:
-                logits = logits + self.sub_bias[j][x[:, j - 1]]
+                logits = logits.add_(self.sub_bias[j][x[:, j - 1]])
             if j in bias:
-                logits = logits + bias[j]
-            cdf = torch.softmax(logits, dim=-1).cumsum_(dim=-1)
-            u = torch.from_numpy(rng.random(n, dtype=np.float32)).unsqueeze(1) * cdf[:, -1:]
+                logits = logits.add_(bias[j])
+            # unnormalised: the uniform draw is scaled by the total instead
+            cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
+            u = torch.from_numpy(rng.random(n, dtype=np.float32)).unsqueeze(1).mul_(cdf[:, -1:])
             code = torch.searchsorted(cdf, u).squeeze(1).clamp_(max=card - 1)
             if partial:
                 code = torch.where(free[:, j], code, x[:, j])
