@@ -15,11 +15,17 @@ and, when any bin is split further, a fine *sub-bin* token within the bin:
 Decoding draws a value uniformly within the sub-bin (an integer when every training value was one),
 so ``encode(decode(tokens)) == tokens`` on the learned support.  Only edges and point values are
 kept, never rows, and every piece describes at least ``min_count`` training rows.
+
+Datetimes (sub-columns named in ``fit(..., dates=...)``, seconds since the epoch) are split by parts:
+the day (a continuous piece as above, in whole days), the day of the week (a token of 7 codes, when
+the data spans at least a week) and the time of day (a continuous piece, when any value has one).
+A date is decoded within its day sub-bin on the drawn weekday, so weekly rhythms (no orders on
+Sundays) and daily ones (card payments by day, not at 3 a.m.) survive discretisation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,6 +38,9 @@ __all__ = ["Discretiser", "Token"]
 ROLE_CODE = "code"
 ROLE_BIN = "bin"
 ROLE_SUB = "sub"
+ROLE_WEEKDAY = "weekday"
+SECONDS_PER_DAY = 86_400.0
+EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,9 @@ class Token:
     name: str  # "<sub-column>#<role>"
     subcolumn: str
     column: str  # the schema column: tokens of one column move together in any order
-    role: str  # "code" (a discrete sub-column), "bin" or "sub" (a continuous one)
+    role: str  # "code" (a discrete sub-column), "bin" or "sub" (a continuous piece), "weekday"
     cardinality: int
+    piece: str = ""  # for "bin" and "sub": the continuous piece (a sub-column, or a date's day or time)
 
 
 @dataclass
@@ -150,6 +160,25 @@ class _Continuous:
         return _Pieces(self.lo[k, :n], self.hi[k, :n], self.closed[k, :n])
 
 
+@dataclass(frozen=True)
+class _DateLayout:
+    """Which parts of a datetime sub-column have tokens besides the day."""
+
+    weekday: bool
+    time: bool
+    weekdays: tuple[bool, ...] = (True,) * 7  # weekdays with at least min_count training rows
+
+
+def _date_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole days since the epoch and seconds into the day of ``x`` (seconds since the epoch)."""
+    day = np.floor(x / SECONDS_PER_DAY)
+    return day, x - day * SECONDS_PER_DAY
+
+
+def _weekday(day: np.ndarray) -> np.ndarray:
+    return ((day.astype("int64") + EPOCH_WEEKDAY) % 7).astype("int64")
+
+
 class Discretiser:
     """Maps encoded sub-columns to an ``(n, tokens)`` int64 matrix of token codes and back."""
 
@@ -160,17 +189,36 @@ class Discretiser:
         self.max_exact = max_exact
         self.subcolumns: list[SubColumn] = []
         self.tokens: list[Token] = []
-        self._continuous: dict[str, _Continuous] = {}
+        self._continuous: dict[str, _Continuous] = {}  # by piece: a sub-column, "<sub>@day", "<sub>@time"
+        self._dates: dict[str, _DateLayout] = {}
 
     # --- learning -------------------------------------------------------------------------------
-    def fit(self, parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn]) -> Discretiser:
+    def fit(
+        self, parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn], *, dates: Collection[str] = ()
+    ) -> Discretiser:
+        """Learn the pieces; ``dates`` names continuous sub-columns of seconds since the epoch."""
         self.subcolumns = list(subcolumns)
-        self._continuous = {}
+        self._continuous, self._dates = {}, {}
         for sub in subcolumns:
-            if not sub.discrete:
-                self._continuous[sub.name] = self._fit_continuous(
-                    np.asarray(parts[sub.name], dtype="float64")
-                )
+            if sub.discrete:
+                continue
+            x = np.asarray(parts[sub.name], dtype="float64")
+            if sub.name not in dates:
+                self._continuous[sub.name] = self._fit_continuous(x)
+                continue
+            day, time = _date_parts(x[np.isfinite(x)])
+            counts = np.bincount(_weekday(day), minlength=7)
+            layout = _DateLayout(
+                weekday=bool(day.size and day.max() - day.min() >= 7),
+                time=bool(np.any(time != 0)),
+                weekdays=tuple(bool(c >= self.min_count) for c in counts)
+                if counts.max() >= self.min_count
+                else (True,) * 7,
+            )
+            self._dates[sub.name] = layout
+            self._continuous[f"{sub.name}@day"] = self._fit_continuous(day)
+            if layout.time:
+                self._continuous[f"{sub.name}@time"] = self._fit_continuous(time)
         self._layout()
         return self
 
@@ -214,18 +262,30 @@ class Discretiser:
         return _Continuous(bins, lo, hi, closed, n_sub, integer)
 
     def _layout(self) -> None:
-        tokens = []
+        tokens: list[Token] = []
         for sub in self.subcolumns:
             if sub.discrete:
                 tokens.append(
                     Token(f"{sub.name}#{ROLE_CODE}", sub.name, sub.column, ROLE_CODE, max(1, sub.cardinality))
                 )
-                continue
-            cont = self._continuous[sub.name]
-            tokens.append(Token(f"{sub.name}#{ROLE_BIN}", sub.name, sub.column, ROLE_BIN, cont.bins.lo.size))
-            if cont.width > 1:
-                tokens.append(Token(f"{sub.name}#{ROLE_SUB}", sub.name, sub.column, ROLE_SUB, cont.width))
+            elif sub.name in self._dates:
+                layout = self._dates[sub.name]
+                tokens.extend(self._piece_tokens(sub, f"{sub.name}@day"))
+                if layout.weekday:
+                    tokens.append(Token(f"{sub.name}#{ROLE_WEEKDAY}", sub.name, sub.column, ROLE_WEEKDAY, 7))
+                if layout.time:
+                    tokens.extend(self._piece_tokens(sub, f"{sub.name}@time"))
+            else:
+                tokens.extend(self._piece_tokens(sub, sub.name))
         self.tokens = tokens
+
+    def _piece_tokens(self, sub: SubColumn, piece: str) -> list[Token]:
+        """The bin token of a continuous piece and, when any bin is split, its sub-bin token."""
+        cont = self._continuous[piece]
+        out = [Token(f"{piece}#{ROLE_BIN}", sub.name, sub.column, ROLE_BIN, cont.bins.lo.size, piece)]
+        if cont.width > 1:
+            out.append(Token(f"{piece}#{ROLE_SUB}", sub.name, sub.column, ROLE_SUB, cont.width, piece))
+        return out
 
     # --- the layout, for engines -----------------------------------------------------------------
     @property
@@ -238,12 +298,19 @@ class Discretiser:
         index: dict[str, int] = {}
         return [index.setdefault(t.column, len(index)) for t in self.tokens]
 
+    def code_valid(self, j: int) -> np.ndarray | None:
+        """For a weekday token ``j``: the weekdays it may take (seen in >= min_count rows); else None."""
+        token = self.tokens[j]
+        if token.role != ROLE_WEEKDAY:
+            return None
+        return np.array(self._dates[token.subcolumn].weekdays, dtype=bool)
+
     def sub_bin_valid(self, j: int) -> np.ndarray | None:
         """For a sub-bin token ``j``: a (bins, sub-bins) mask of the sub-bins each bin has; else None."""
         token = self.tokens[j]
         if token.role != ROLE_SUB:
             return None
-        cont = self._continuous[token.subcolumn]
+        cont = self._continuous[token.piece]
         return np.arange(cont.width)[None, :] < cont.n_sub[:, None]
 
     # --- encoding --------------------------------------------------------------------------------
@@ -257,16 +324,16 @@ class Discretiser:
             if sub.discrete:
                 columns.append(np.clip(values.astype("int64"), 0, max(1, sub.cardinality) - 1))
                 continue
-            cont = self._continuous[sub.name]
             x = values.astype("float64")
-            bins = cont.bins.assign(x)
-            columns.append(bins)
-            if cont.width > 1:
-                fine = np.zeros(x.size, dtype="int64")
-                for k in np.unique(bins):
-                    rows = bins == k
-                    fine[rows] = cont.sub_pieces(int(k)).assign(x[rows])
-                columns.append(fine)
+            if sub.name not in self._dates:
+                columns.extend(_encode_piece(self._continuous[sub.name], x))
+                continue
+            day, time = _date_parts(x)
+            columns.extend(_encode_piece(self._continuous[f"{sub.name}@day"], day))
+            if self._dates[sub.name].weekday:
+                columns.append(_weekday(day))
+            if self._dates[sub.name].time:
+                columns.extend(_encode_piece(self._continuous[f"{sub.name}@time"], time))
         if not columns:
             return np.zeros((n, 0), dtype="int64")
         return np.column_stack(columns).astype("int64")
@@ -280,15 +347,23 @@ class Discretiser:
                 out[sub.name] = tokens[:, j].astype("int64")
                 j += 1
                 continue
-            cont = self._continuous[sub.name]
-            k = np.clip(tokens[:, j], 0, cont.bins.lo.size - 1)
-            j += 1
-            if cont.width > 1:
-                f = np.minimum(tokens[:, j], cont.n_sub[k] - 1)
+            if sub.name not in self._dates:
+                lo, hi, closed, j = _decode_piece(self._continuous[sub.name], tokens, j)
+                out[sub.name] = _draw(lo, hi, closed, self._continuous[sub.name].integer, rng)
+                continue
+            layout = self._dates[sub.name]
+            lo, hi, closed, j = _decode_piece(self._continuous[f"{sub.name}@day"], tokens, j)
+            day = _draw(lo, hi, closed, True, rng)
+            if layout.weekday:
+                allowed = np.array(layout.weekdays, dtype=bool)
+                day = _on_weekday(day, lo, hi, closed, tokens[:, j], allowed, rng)
                 j += 1
-            else:
-                f = np.zeros_like(k)
-            out[sub.name] = _draw(cont.lo[k, f], cont.hi[k, f], cont.closed[k, f], cont.integer, rng)
+            time = np.zeros_like(day)
+            if layout.time:
+                cont = self._continuous[f"{sub.name}@time"]
+                lo, hi, closed, j = _decode_piece(cont, tokens, j)
+                time = _draw(lo, hi, closed, cont.integer, rng)
+            out[sub.name] = day * SECONDS_PER_DAY + time
         return out
 
     # --- persistence -----------------------------------------------------------------------------
@@ -300,18 +375,31 @@ class Discretiser:
             "max_exact": self.max_exact,
             "subcolumns": [asdict(s) for s in self.subcolumns],
             "integer": {name: c.integer for name, c in self._continuous.items()},
+            "dates": {name: asdict(layout) for name, layout in self._dates.items()},
         }
         arrays: dict[str, np.ndarray] = {}
+        for prefix, piece in self._array_prefixes():
+            c = self._continuous[piece]
+            arrays[f"{prefix}bin_lo"], arrays[f"{prefix}bin_hi"] = c.bins.lo, c.bins.hi
+            arrays[f"{prefix}bin_closed"] = c.bins.closed.astype("uint8")
+            arrays[f"{prefix}lo"], arrays[f"{prefix}hi"] = c.lo, c.hi
+            arrays[f"{prefix}closed"] = c.closed.astype("uint8")
+            arrays[f"{prefix}n_sub"] = c.n_sub
+        return state, arrays
+
+    def _array_prefixes(self) -> list[tuple[str, str]]:
+        """``(array name prefix, piece)`` of every continuous piece, by sub-column position."""
+        out = []
         for i, sub in enumerate(self.subcolumns):
             if sub.discrete:
                 continue
-            c = self._continuous[sub.name]
-            arrays[f"{i}.bin_lo"], arrays[f"{i}.bin_hi"] = c.bins.lo, c.bins.hi
-            arrays[f"{i}.bin_closed"] = c.bins.closed.astype("uint8")
-            arrays[f"{i}.lo"], arrays[f"{i}.hi"] = c.lo, c.hi
-            arrays[f"{i}.closed"] = c.closed.astype("uint8")
-            arrays[f"{i}.n_sub"] = c.n_sub
-        return state, arrays
+            if sub.name not in self._dates:
+                out.append((f"{i}.", sub.name))
+                continue
+            out.append((f"{i}.day.", f"{sub.name}@day"))
+            if self._dates[sub.name].time:
+                out.append((f"{i}.time.", f"{sub.name}@time"))
+        return out
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Discretiser:
@@ -322,24 +410,81 @@ class Discretiser:
             max_exact=int(state["max_exact"]),
         )
         self.subcolumns = [SubColumn(**s) for s in state["subcolumns"]]
-        for i, sub in enumerate(self.subcolumns):
-            if sub.discrete:
-                continue
+        self._dates = {
+            name: _DateLayout(layout["weekday"], layout["time"], tuple(map(bool, layout["weekdays"])))
+            for name, layout in state.get("dates", {}).items()
+        }
+        for prefix, piece in self._array_prefixes():
             bins = _Pieces(
-                np.asarray(arrays[f"{i}.bin_lo"], dtype="float64"),
-                np.asarray(arrays[f"{i}.bin_hi"], dtype="float64"),
-                np.asarray(arrays[f"{i}.bin_closed"]).astype(bool),
+                np.asarray(arrays[f"{prefix}bin_lo"], dtype="float64"),
+                np.asarray(arrays[f"{prefix}bin_hi"], dtype="float64"),
+                np.asarray(arrays[f"{prefix}bin_closed"]).astype(bool),
             )
-            self._continuous[sub.name] = _Continuous(
+            self._continuous[piece] = _Continuous(
                 bins,
-                np.asarray(arrays[f"{i}.lo"], dtype="float64"),
-                np.asarray(arrays[f"{i}.hi"], dtype="float64"),
-                np.asarray(arrays[f"{i}.closed"]).astype(bool),
-                np.asarray(arrays[f"{i}.n_sub"], dtype="int64"),
-                bool(state["integer"][sub.name]),
+                np.asarray(arrays[f"{prefix}lo"], dtype="float64"),
+                np.asarray(arrays[f"{prefix}hi"], dtype="float64"),
+                np.asarray(arrays[f"{prefix}closed"]).astype(bool),
+                np.asarray(arrays[f"{prefix}n_sub"], dtype="int64"),
+                bool(state["integer"][piece]),
             )
         self._layout()
         return self
+
+
+def _encode_piece(cont: _Continuous, x: np.ndarray) -> list[np.ndarray]:
+    """The bin codes of ``x`` and, when the piece has sub-bins, the sub-bin codes within each bin."""
+    bins = cont.bins.assign(x)
+    if cont.width == 1:
+        return [bins]
+    fine = np.zeros(x.size, dtype="int64")
+    for k in np.unique(bins):
+        rows = bins == k
+        fine[rows] = cont.sub_pieces(int(k)).assign(x[rows])
+    return [bins, fine]
+
+
+def _decode_piece(
+    cont: _Continuous, tokens: np.ndarray, j: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The sub-bin edges the tokens at ``j`` (and ``j + 1``) name, and the next token's index."""
+    k = np.clip(tokens[:, j], 0, cont.bins.lo.size - 1)
+    j += 1
+    if cont.width > 1:
+        f = np.minimum(tokens[:, j], cont.n_sub[k] - 1)
+        j += 1
+    else:
+        f = np.zeros_like(k)
+    return cont.lo[k, f], cont.hi[k, f], cont.closed[k, f], j
+
+
+def _on_weekday(
+    day: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    closed: np.ndarray,
+    weekday: np.ndarray,
+    allowed: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A day drawn uniformly among the days of ``[lo, hi]`` on ``weekday``.
+
+    Where the piece (shorter than a week) has no such day, a day of the piece on a weekday the data
+    has (``allowed``); ``day`` itself for point pieces and where neither exists.
+    """
+    first = np.ceil(lo)
+    last = np.where(closed, np.floor(hi), np.ceil(hi) - 1.0)
+    start = first + np.mod(weekday - _weekday(first), 7)
+    count = np.floor((last - start) / 7.0) + 1.0
+    u = rng.random(day.size)
+    pick = np.minimum(start + 7.0 * np.floor(u * np.maximum(count, 1.0)), last)
+    candidates = first[:, None] + np.arange(7.0)[None, :]
+    valid = (candidates <= last[:, None]) & allowed[_weekday(candidates)]
+    n_valid = valid.sum(axis=1)
+    rank = np.minimum(np.floor(u * np.maximum(n_valid, 1)), np.maximum(n_valid - 1, 0))
+    nth = np.argmax(np.cumsum(valid, axis=1) > rank[:, None], axis=1)
+    fallback = np.where(n_valid > 0, candidates[np.arange(day.size), nth], day)
+    return np.where(lo == hi, day, np.where(count >= 1, pick, fallback))
 
 
 def _draw(

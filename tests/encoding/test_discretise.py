@@ -151,3 +151,47 @@ def test_no_sub_columns_gives_an_empty_token_matrix() -> None:
     disc = Discretiser().fit({}, [])
     assert disc.tokens == [] and disc.encode({}).shape == (0, 0)
     assert disc.decode(np.zeros((4, 0), dtype="int64"), np.random.default_rng(0)) == {}
+
+
+def office_hours(n: int, seed: int = 0) -> np.ndarray:
+    """Seconds since the epoch of events on weekdays only, between 09:00 and 17:00, over two years."""
+    rng = np.random.default_rng(seed)
+    days = np.arange(np.datetime64("2022-01-01"), np.datetime64("2024-01-01"))
+    weekdays = days[np.is_busday(days)]
+    day = rng.choice(weekdays, size=n).astype("datetime64[s]").astype("int64")
+    return (day + rng.integers(9 * 3600, 17 * 3600, size=n)).astype("float64")
+
+
+def test_datetimes_are_tokenised_by_day_weekday_and_time_of_day() -> None:
+    x = office_hours(20_000)
+    sub = continuous("x")
+    disc = Discretiser().fit({sub.name: x}, [sub], dates=[sub.name])
+    assert [t.name for t in disc.tokens] == [
+        "x::value@day#bin",
+        "x::value@day#sub",
+        "x::value#weekday",
+        "x::value@time#bin",
+        "x::value@time#sub",
+    ]
+    tokens = disc.encode({sub.name: x})
+    decoded = disc.decode(tokens, np.random.default_rng(1))[sub.name]
+    # a day drawn within an interval can be a day that is a point piece of its own: rare
+    assert (disc.encode({sub.name: decoded}) == tokens).all(axis=1).mean() > 0.999
+    stamps = decoded.astype("int64").astype("datetime64[s]")
+    assert np.is_busday(stamps.astype("datetime64[D]")).all()  # the weekly rhythm survives
+    hours = (decoded % 86_400) / 3_600
+    assert hours.min() >= 9 and hours.max() < 17
+    assert ks_2samp(decoded, x).statistic < 0.01
+
+    state, arrays = disc.get_state()
+    again = Discretiser.from_state(json.loads(json.dumps(state)), arrays)
+    np.testing.assert_array_equal(again.decode(tokens, np.random.default_rng(1))[sub.name], decoded)
+
+
+def test_dates_without_times_or_a_week_of_span_have_no_extra_tokens() -> None:
+    sub = continuous("x")
+    days = np.repeat(np.arange(19_000, 19_005), 30).astype("float64") * 86_400
+    disc = Discretiser().fit({sub.name: days}, [sub], dates=[sub.name])
+    assert [t.role for t in disc.tokens] == ["bin"]
+    decoded = disc.decode(disc.encode({sub.name: days}), np.random.default_rng(0))[sub.name]
+    np.testing.assert_array_equal(np.sort(decoded), np.sort(days))  # few days: exact

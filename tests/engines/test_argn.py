@@ -195,3 +195,20 @@ def test_impute_leaves_complete_rows_alone_and_names_missing_columns(
     pd.testing.assert_frame_equal(model.impute(complete, seed=1), complete)
     with pytest.raises(MirageError, match="income"):
         model.impute(complete.drop(columns="income"))
+
+
+def test_datetimes_keep_their_weekly_and_daily_rhythm() -> None:
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2022-01-03", "2023-12-29")  # Monday to Friday only
+    n = 4_000
+    stamp = pd.Series(rng.choice(days, size=n)) + pd.to_timedelta(
+        rng.integers(9 * 60, 17 * 60, n), unit="min"
+    )
+    channel = np.where(stamp.dt.hour < 12, "morning desk", "afternoon desk")
+    frame = pd.DataFrame({"opened_at": stamp, "channel": channel})
+    synth = ArgnSynthesizer(seed=0).fit(frame).sample(3_000, seed=1)
+    assert pd.api.types.is_datetime64_any_dtype(synth["opened_at"])
+    assert (synth["opened_at"].dt.day_of_week < 5).mean() > 0.97
+    assert synth["opened_at"].dt.hour.between(9, 16).mean() > 0.97
+    agree = (synth["opened_at"].dt.hour < 12) == (synth["channel"] == "morning desk")
+    assert agree.mean() > 0.93
