@@ -53,13 +53,13 @@ THREAD_VARS = ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
 SEED = 0
 
 
-def load_split(dataset: str, data_dir: Path) -> tuple[Any, Any]:
+def load_split(dataset: str, data_dir: Path, split_seed: int = SEED) -> tuple[Any, Any]:
     """``(train, holdout)`` of ``data_dir/<dataset>.csv``; the same split for every system."""
     from mirage.evaluation import split_holdout
     from mirage.io import read_table
 
     frame = read_table(data_dir / f"{dataset}.csv")
-    return split_holdout(frame, 0.2, seed=SEED)
+    return split_holdout(frame, 0.2, seed=split_seed)
 
 
 def fit_and_sample(system: str, train: Any) -> tuple[Any, float, float]:
@@ -108,9 +108,9 @@ def fit_and_sample(system: str, train: Any) -> tuple[Any, float, float]:
     raise ValueError(f"unknown system {system!r}")
 
 
-def worker(system: str, dataset: str, data_dir: Path, out: Path) -> int:
+def worker(system: str, dataset: str, data_dir: Path, out: Path, split_seed: int) -> int:
     """Subprocess entry point: fit, sample, and leave ``<out>.parquet`` and ``<out>.json``."""
-    train, _ = load_split(dataset, data_dir)
+    train, _ = load_split(dataset, data_dir, split_seed)
     synthetic, fit_s, sample_s = fit_and_sample(system, train)
     synthetic.to_parquet(out.with_suffix(".parquet"), index=False)
     record = {"fit_s": fit_s, "sample_s": sample_s, "rows": len(synthetic)}
@@ -172,16 +172,27 @@ def score(dataset: str, train: Any, holdout: Any, synthetic: Any) -> dict[str, A
     return result
 
 
+def stem_of(out_dir: Path, dataset: str, system: str, split_seed: int) -> Path:
+    return out_dir / (f"{dataset}-{system}" if split_seed == SEED else f"{dataset}-s{split_seed}-{system}")
+
+
 def run_one(
-    system: str, dataset: str, data_dir: Path, out_dir: Path, timeout: float | None, reuse: bool = False
+    system: str,
+    dataset: str,
+    data_dir: Path,
+    out_dir: Path,
+    timeout: float | None,
+    reuse: bool = False,
+    split_seed: int = SEED,
 ) -> dict[str, Any]:
-    stem = out_dir / f"{dataset}-{system}"
+    stem = stem_of(out_dir, dataset, system, split_seed)
     if reuse and stem.with_suffix(".json").exists() and stem.with_suffix(".parquet").exists():
         earlier: dict[str, Any] = json.loads(stem.with_suffix(".json").read_text())
         earlier["status"] = "ok (reused)"
         return earlier
     env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
     command = [sys.executable, __file__, "--worker", system, dataset, str(data_dir), str(stem)]
+    command.append(str(split_seed))
     log = stem.with_suffix(".log")
     start = time.perf_counter()
     with open(log, "w") as handle:
@@ -215,20 +226,31 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _mean(values: list[Any]) -> float | None:
+    found = [float(v) for v in values if v is not None]
+    return sum(found) / len(found) if found else None
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
-    headers = ["dataset", "system", "status", "fit s", "rows/s", *METRICS, "sdm_quality"]
+    """One line per dataset and system: the mean over its split seeds (the DCR share's range too)."""
+    headers = ["dataset", "system", "splits", "fit s", "rows/s", *METRICS, "dcr range", "sdm_quality"]
     rows = []
-    for r in results:
-        rate = r["rows"] / r["sample_s"] if r.get("sample_s") else None
+    keys = list(dict.fromkeys((r["dataset"], r["system"]) for r in results))
+    for dataset, system in keys:
+        runs = [r for r in results if (r["dataset"], r["system"]) == (dataset, system)]
+        done = [r for r in runs if str(r["status"]).startswith("ok")]
+        rate = _mean([r["rows"] / r["sample_s"] for r in done if r.get("sample_s")])
+        dcr = [float(r["dcr_share"]) for r in done if r.get("dcr_share") is not None]
         rows.append(
             [
-                r["dataset"],
-                r["system"],
-                r["status"],
-                fmt(r.get("fit_s"), 1),
+                dataset,
+                system,
+                f"{len(done)}/{len(runs)}",
+                fmt(_mean([r.get("fit_s") for r in done]), 1),
                 f"{rate:,.0f}" if rate else "-",
-                *(fmt(r.get(m)) for m in METRICS),
-                fmt(r.get("sdm_quality")),
+                *(fmt(_mean([r.get(m) for r in done])) for m in METRICS),
+                f"{min(dcr):.3f}-{max(dcr):.3f}" if dcr else "-",
+                fmt(_mean([r.get("sdm_quality") for r in done])),
             ]
         )
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
@@ -246,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "peers", help="output folder")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
     parser.add_argument("--reuse", default="", help="systems whose earlier samples are scored")
+    parser.add_argument("--split-seeds", default="0", help="comma-separated seeds of the 80/20 splits")
     args = parser.parse_args(argv)
+    split_seeds = [int(seed) for seed in args.split_seeds.split(",") if seed]
     reuse = {s for s in args.reuse.split(",") if s}
     datasets = [d for d in args.datasets.split(",") if d]
     systems = [s for s in args.systems.split(",") if s]
@@ -264,24 +288,27 @@ def main(argv: list[str] | None = None) -> int:
     print("versions:", json.dumps(versions()), file=sys.stderr)
     results: list[dict[str, Any]] = []
     for dataset in datasets:
-        train, holdout = load_split(dataset, args.data)
-        for system in systems:
-            timeout = args.peer_timeout if system in PEERS else None
-            print(f"[{dataset}] {system}: fitting ...", file=sys.stderr, flush=True)
-            record = run_one(system, dataset, args.data, args.out, timeout, system in reuse)
-            record.update(dataset=dataset, system=system)
-            if record["status"].startswith("ok"):
-                synthetic = align(pd.read_parquet(args.out / f"{dataset}-{system}.parquet"), train)
-                record.update(score(dataset, train, holdout, synthetic))
-            print(f"[{dataset}] {system}: {json.dumps(record)}", file=sys.stderr, flush=True)
-            results.append(record)
-            summary = {"versions": versions(), "threads": 1, "results": results}
-            (args.out / "bench_peers.json").write_text(json.dumps(summary, indent=2, default=str))
+        for split_seed in split_seeds:
+            train, holdout = load_split(dataset, args.data, split_seed)
+            for system in systems:
+                timeout = args.peer_timeout if system in PEERS else None
+                tag = f"[{dataset} split {split_seed}] {system}"
+                print(f"{tag}: fitting ...", file=sys.stderr, flush=True)
+                record = run_one(system, dataset, args.data, args.out, timeout, system in reuse, split_seed)
+                record.update(dataset=dataset, system=system, split_seed=split_seed)
+                if record["status"].startswith("ok"):
+                    stem = stem_of(args.out, dataset, system, split_seed)
+                    synthetic = align(pd.read_parquet(stem.with_suffix(".parquet")), train)
+                    record.update(score(dataset, train, holdout, synthetic))
+                print(f"{tag}: {json.dumps(record)}", file=sys.stderr, flush=True)
+                results.append(record)
+                summary = {"versions": versions(), "threads": 1, "results": results}
+                (args.out / "bench_peers.json").write_text(json.dumps(summary, indent=2, default=str))
     print_table(results)
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        sys.exit(worker(sys.argv[2], sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])))
+        sys.exit(worker(sys.argv[2], sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5]), int(sys.argv[6])))
     sys.exit(main())

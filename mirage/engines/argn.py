@@ -533,7 +533,14 @@ class ArgnSynthesizer(Synthesizer):
                 stopped = "early_stopping"
                 break
         network.modules.load_state_dict(best_state)
-        self.training_.update({"stopped": stopped, "best_val_loss": best, "epochs": len(self.history_)})
+        epochs = len(self.history_)
+        why = {"early_stopping": "stopped early", "max_training_time": "time budget spent"}.get(
+            stopped, "done"
+        )
+        report("fit", epochs, epochs, f"{why} after {epochs} epochs; kept epoch {best_epoch}")
+        self.training_.update(
+            {"stopped": stopped, "best_val_loss": best, "best_epoch": best_epoch, "epochs": epochs}
+        )
 
     def _gradient_step(self, network: _Network, optimizer: Any, xb: torch.Tensor) -> float:
         """One optimiser step on the batch ``xb`` under fresh random column orders; its mean loss.

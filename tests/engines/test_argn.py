@@ -90,10 +90,11 @@ def test_history_and_progress(rules: pd.DataFrame) -> None:
     with progress_to(lambda task, done, total, detail: seen.append((task, done, total, detail))):
         fitted = ArgnSynthesizer(max_epochs=3, patience=10)
         fitted.fit(rules.iloc[:500])
-    assert [s[1] for s in seen] == [1, 2, 3] and {s[2] for s in seen} == {3}
+    assert [s[1] for s in seen] == [1, 2, 3, 3] and {s[2] for s in seen} == {3}
+    assert seen[-1][3].startswith("done after 3 epochs; kept epoch ")
     # the bar shows the epoch's losses, the best epoch so far and an upper bound on the time left
     assert re.fullmatch(
-        r"loss \d+\.\d{3} · val \d+\.\d{3} \(best: epoch [123]\) · at most 0m00s left", seen[-1][3]
+        r"loss \d+\.\d{3} · val \d+\.\d{3} \(best: epoch [123]\) · at most 0m00s left", seen[-2][3]
     )
     assert re.fullmatch(r".* · at most \d+m\d\ds left", seen[0][3])
     assert len(fitted.history_) == 3 and all(np.isfinite(h["val_loss"]) for h in fitted.history_)
