@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["ArgnSynthesizer"]
 
 MASK_BIAS = -1e9  # added to the logits of tokens that cannot occur
-SCHEMA_ORDER_SHARE = 0.25  # share of training rows that see the schema order, the one sampling uses
+SCHEMA_ORDER_SHARE = 0.5  # share of training rows that see the schema order, the one sampling uses
 SAMPLE_CHUNK = 8_192
 MIN_DELTA = 5e-4  # a validation loss must improve by this share to reset the patience
 LR_DECAY = 0.5  # on every epoch without a better validation loss
