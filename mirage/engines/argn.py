@@ -6,8 +6,9 @@ One network predicts every token from the tokens before it in a column order: ea
 embedding; the context of token ``j`` is the sum of the embeddings of the tokens before it (a masked
 linear layer over their concatenation) plus a learned embedding of ``j``; a shared residual trunk and
 one softmax head per token give its distribution.  Training draws a fresh random order of the schema
-columns for every row (the tokens of one column stay together, in their own order), so one pass of a
-batch trains all tokens under all orders and the model can later condition on any set of columns.
+columns for most rows (the tokens of one column stay together, in their own order; the other rows
+keep the schema order, which sampling walks), so one pass of a batch trains all tokens under many
+orders and the model can later condition on, or impute, any set of columns.
 
 Sampling walks the schema order (conditioned columns first), batched and vectorised on the CPU,
 drawing from the seeded ``numpy`` generator only.  Privacy comes from early stopping on a validation
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["ArgnSynthesizer"]
 
 MASK_BIAS = -1e9  # added to the logits of tokens that cannot occur
-SCHEMA_ORDER_SHARE = 0.5  # share of training rows that see the schema order, the one sampling uses
 SAMPLE_CHUNK = 8_192
 MIN_DELTA = 5e-4  # a validation loss must improve by this share to reset the patience
 LR_DECAY = 0.5  # on every epoch without a better validation loss
@@ -416,6 +416,15 @@ class ArgnSynthesizer(Synthesizer):
     def _auto_min_bin_count(n: int) -> int:
         return 20 if n < SMALL_TABLE else 10
 
+    # The share of training rows that see the schema order, the one unconditioned sampling walks; the
+    # others see a random order, which conditioning and imputation need.  More rows in the schema order
+    # fit the sampling order better: on Adult and bank marketing 0.5 lowers the detection AUC (0.53 ->
+    # 0.52, 0.55 -> 0.52) at the same DCR share, while on titanic it raises the DCR share (0.515 ->
+    # 0.521 over six splits), so small tables keep the random orders as a regulariser.
+    @staticmethod
+    def _auto_schema_order_share(n: int) -> float:
+        return 0.25 if n < SMALL_TABLE else 0.5
+
     def _resolve_device(self) -> Any:
         _require_torch()
         import torch
@@ -442,6 +451,7 @@ class ArgnSynthesizer(Synthesizer):
         self.hidden_ = self.hidden_size or self._auto_hidden(n)
         self.dropout_ = self._auto_dropout(n) if self.dropout is None else self.dropout
         self.weight_decay_ = self._auto_weight_decay(n) if self.weight_decay is None else self.weight_decay
+        self.schema_order_share_ = self._auto_schema_order_share(n)
         if not self.discretiser_.tokens:
             self.network_: _Network | None = None
             report("fit", 1, 1)
@@ -463,6 +473,7 @@ class ArgnSynthesizer(Synthesizer):
                 "hidden": self.hidden_,
                 "dropout": self.dropout_,
                 "weight_decay": self.weight_decay_,
+                "schema_order_share": self.schema_order_share_,
                 "min_bin_count": self.discretiser_.min_count,
                 "device": str(device),
             }
@@ -550,7 +561,7 @@ class ArgnSynthesizer(Synthesizer):
         budget from the privacy ledger.  Not wired yet; a DP model would also need private bin edges
         (the discretiser reads quantiles from the data).
         """
-        mask = network.context_mask(xb.shape[0], SCHEMA_ORDER_SHARE)
+        mask = network.context_mask(xb.shape[0], self.schema_order_share_)
         loss = -network.log_likelihood(xb, mask).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -567,7 +578,7 @@ class ArgnSynthesizer(Synthesizer):
         with torch.inference_mode():
             for first in range(0, x_val.shape[0], 4096):
                 xb = x_val[first : first + 4096]
-                mask = network.context_mask(xb.shape[0], SCHEMA_ORDER_SHARE, generator)
+                mask = network.context_mask(xb.shape[0], self.schema_order_share_, generator)
                 total += float(-network.log_likelihood(xb, mask).sum())
         return total / x_val.shape[0]
 
