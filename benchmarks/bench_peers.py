@@ -62,12 +62,13 @@ def load_split(dataset: str, data_dir: Path, split_seed: int = SEED) -> tuple[An
     return split_holdout(frame, 0.2, seed=split_seed)
 
 
-def fit_and_sample(system: str, train: Any) -> tuple[Any, float, float]:
-    """Fit ``system`` at its defaults on ``train``; return (synthetic, fit seconds, sample seconds)."""
+def fit_and_sample(system: str, train: Any, factor: int = 1) -> tuple[Any, float, float]:
+    """Fit ``system`` at its defaults on ``train``, draw ``factor * len(train)`` rows; return
+    (synthetic, fit seconds, sample seconds)."""
     import torch
 
     torch.set_num_threads(1)
-    n = len(train)
+    n = factor * len(train)
     if system in ("argn", "cart"):
         import mirage
 
@@ -108,10 +109,10 @@ def fit_and_sample(system: str, train: Any) -> tuple[Any, float, float]:
     raise ValueError(f"unknown system {system!r}")
 
 
-def worker(system: str, dataset: str, data_dir: Path, out: Path, split_seed: int) -> int:
+def worker(system: str, dataset: str, data_dir: Path, out: Path, split_seed: int, factor: int) -> int:
     """Subprocess entry point: fit, sample, and leave ``<out>.parquet`` and ``<out>.json``."""
     train, _ = load_split(dataset, data_dir, split_seed)
-    synthetic, fit_s, sample_s = fit_and_sample(system, train)
+    synthetic, fit_s, sample_s = fit_and_sample(system, train, factor)
     synthetic.to_parquet(out.with_suffix(".parquet"), index=False)
     record = {"fit_s": fit_s, "sample_s": sample_s, "rows": len(synthetic)}
     out.with_suffix(".json").write_text(json.dumps(record))
@@ -157,23 +158,37 @@ def sdmetrics_quality(train: Any, synthetic: Any) -> float | None:
 
 
 def score(dataset: str, train: Any, holdout: Any, synthetic: Any) -> dict[str, Any]:
-    import mirage
+    """Every score on the first ``len(train)`` synthetic rows; the DCR share on all of them.
 
-    report = mirage.evaluate(
+    The DCR share of ~1,000 synthetic rows moves by +-0.02 between samples of one model; more rows
+    (``--dcr-factor``) measure the same quantity with less noise, for every system alike.
+    """
+    import mirage
+    from mirage.evaluation import evaluate
+    from mirage.evaluation._privacy import dcr
+
+    schema = mirage.infer_schema(train)
+    report = evaluate(
         train,
-        synthetic,
+        synthetic.iloc[: len(train)].reset_index(drop=True),
         holdout=holdout,
         target=TARGETS[dataset],
-        schema=mirage.infer_schema(train),
+        schema=schema,
         n_attacks=300,
     )
     result: dict[str, Any] = {m: report.scores.get(m) for m in METRICS}
-    result["sdm_quality"] = sdmetrics_quality(train, synthetic)
+    result["dcr_rows"] = len(train)
+    if len(synthetic) > len(train):
+        result["dcr_share_first_rows"] = result["dcr_share"]
+        result["dcr_share"] = dcr(train, holdout, synthetic, schema, return_distances=False)["dcr_share"]
+        result["dcr_rows"] = len(synthetic)
+    result["sdm_quality"] = sdmetrics_quality(train, synthetic.iloc[: len(train)])
     return result
 
 
-def stem_of(out_dir: Path, dataset: str, system: str, split_seed: int) -> Path:
-    return out_dir / (f"{dataset}-{system}" if split_seed == SEED else f"{dataset}-s{split_seed}-{system}")
+def stem_of(out_dir: Path, dataset: str, system: str, split_seed: int, factor: int = 1) -> Path:
+    name = f"{dataset}-{system}" if split_seed == SEED else f"{dataset}-s{split_seed}-{system}"
+    return out_dir / (name if factor == 1 else f"{name}-x{factor}")
 
 
 def run_one(
@@ -184,15 +199,16 @@ def run_one(
     timeout: float | None,
     reuse: bool = False,
     split_seed: int = SEED,
+    factor: int = 1,
 ) -> dict[str, Any]:
-    stem = stem_of(out_dir, dataset, system, split_seed)
+    stem = stem_of(out_dir, dataset, system, split_seed, factor)
     if reuse and stem.with_suffix(".json").exists() and stem.with_suffix(".parquet").exists():
         earlier: dict[str, Any] = json.loads(stem.with_suffix(".json").read_text())
         earlier["status"] = "ok (reused)"
         return earlier
     env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
     command = [sys.executable, __file__, "--worker", system, dataset, str(data_dir), str(stem)]
-    command.append(str(split_seed))
+    command += [str(split_seed), str(factor)]
     log = stem.with_suffix(".log")
     start = time.perf_counter()
     with open(log, "w") as handle:
@@ -269,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
     parser.add_argument("--reuse", default="", help="systems whose earlier samples are scored")
     parser.add_argument("--split-seeds", default="0", help="comma-separated seeds of the 80/20 splits")
+    parser.add_argument(
+        "--dcr-factor", type=int, default=1, help="sample this many times len(train) rows for the DCR share"
+    )
     args = parser.parse_args(argv)
     split_seeds = [int(seed) for seed in args.split_seeds.split(",") if seed]
     reuse = {s for s in args.reuse.split(",") if s}
@@ -294,10 +313,19 @@ def main(argv: list[str] | None = None) -> int:
                 timeout = args.peer_timeout if system in PEERS else None
                 tag = f"[{dataset} split {split_seed}] {system}"
                 print(f"{tag}: fitting ...", file=sys.stderr, flush=True)
-                record = run_one(system, dataset, args.data, args.out, timeout, system in reuse, split_seed)
+                record = run_one(
+                    system,
+                    dataset,
+                    args.data,
+                    args.out,
+                    timeout,
+                    system in reuse,
+                    split_seed,
+                    args.dcr_factor,
+                )
                 record.update(dataset=dataset, system=system, split_seed=split_seed)
                 if record["status"].startswith("ok"):
-                    stem = stem_of(args.out, dataset, system, split_seed)
+                    stem = stem_of(args.out, dataset, system, split_seed, args.dcr_factor)
                     synthetic = align(pd.read_parquet(stem.with_suffix(".parquet")), train)
                     record.update(score(dataset, train, holdout, synthetic))
                 print(f"{tag}: {json.dumps(record)}", file=sys.stderr, flush=True)
@@ -310,5 +338,14 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        sys.exit(worker(sys.argv[2], sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5]), int(sys.argv[6])))
+        sys.exit(
+            worker(
+                sys.argv[2],
+                sys.argv[3],
+                Path(sys.argv[4]),
+                Path(sys.argv[5]),
+                int(sys.argv[6]),
+                int(sys.argv[7]),
+            )
+        )
     sys.exit(main())
