@@ -397,7 +397,7 @@ class ArgnSynthesizer(Synthesizer):
 
     # Small tables are easy to memorise: a narrower, more regularised network over coarser bins keeps
     # the DCR share near 0.5.  Measured over five 80/20 splits of titanic and insurance (the note on
-    # the argn issue has the grid): 48 units, dropout 0.3, weight decay 0.02 and 20 rows per bin beat
+    # the argn issue has the grid): 48 units, dropout 0.3, weight decay 0.02 and 20-row bins beat
     # the 32/0.5/0.1/10 of before on fidelity, detection, utility and DCR share at once.  Sampling walks
     # every token through the trunk, so width also caps the rows per second.
     @staticmethod
@@ -412,9 +412,12 @@ class ArgnSynthesizer(Synthesizer):
     def _auto_weight_decay(n: int) -> float:
         return 0.02 if n < SMALL_TABLE else 1e-3
 
+    # Below 5,000 rows a numeric column gets about 36 pieces at most, each of 20 to 30 rows: on
+    # insurance (1,070 training rows) 30-row pieces lift the utility ratio from 0.73 to 0.78 and lower
+    # the detection AUC from 0.64 to 0.57 (six splits), while titanic (712) is best at 20.
     @staticmethod
     def _auto_min_bin_count(n: int) -> int:
-        return 20 if n < SMALL_TABLE else 10
+        return int(min(30, max(20, round(n / 36)))) if n < SMALL_TABLE else 10
 
     # The share of training rows that see the schema order, the one unconditioned sampling walks; the
     # others see a random order, which conditioning and imputation need.  More rows in the schema order
