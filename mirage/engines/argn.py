@@ -674,8 +674,8 @@ class ArgnSynthesizer(Synthesizer):
         rng = np.random.default_rng(_resolve_seed(seed))
         out = data.copy()
         disc = self.discretiser_
-        learned = [c for c in self.schema_ if c.kind.learned and c.name in {t.column for t in disc.tokens}]
-        nulls = {c.name: data[c.name].isna().to_numpy() for c in learned}
+        modelled = {t.column for t in disc.tokens}
+        nulls = {name: data[name].isna().to_numpy() for name in self.schema_.names if name in modelled}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes or self.network_ is None:
             return out
