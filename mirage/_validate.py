@@ -191,7 +191,7 @@ def require_bounds(
 
 
 def require_categories(state: Mapping[str, Any], key: str, *, numeric: bool) -> list[Any]:
-    """Distinct categories: strings, finite numbers or booleans (numbers only when ``numeric``)."""
+    """Distinct categories: strings, numbers or booleans (numbers only when ``numeric``)."""
     values = require_list(state, key)
     seen: set[Any] = set()
     for i, value in enumerate(values):
@@ -201,8 +201,8 @@ def require_categories(state: Mapping[str, Any], key: str, *, numeric: bool) -> 
             )
         if not isinstance(value, (str, bool)) and not _is_number(value):
             raise StateError(f"{key}.{i}", f"expected a string, a number or a boolean, got {show(value)}")
-        if _is_number(value) and not math.isfinite(float(value)):
-            raise StateError(f"{key}.{i}", f"expected a finite number, got {show(value)}")
+        if _is_number(value) and math.isnan(float(value)):  # an infinite value is a category like any
+            raise StateError(f"{key}.{i}", "expected a number, got NaN")
         if value in seen:
             raise StateError(
                 key,

@@ -222,6 +222,24 @@ def test_a_bound_edited_differently_in_both_places_is_refused(saved, tmp_path) -
     assert "schema.columns.age.maximum is 50.0 but state.encoder.codecs.age.maximum is 60.0" in message
 
 
+def test_a_file_written_before_the_digests_loads_as_before(saved, tmp_path, caplog) -> None:
+    _, path = saved
+
+    def older(doc: Manifest) -> None:
+        del doc["content_sha256"]
+
+    with caplog.at_level(logging.WARNING, logger="mirage"):
+        loaded = mirage.load(copy_with(path, tmp_path / "m.mirage", older))
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=2), mirage.load(path).sample(200, seed=2))
+    assert "edited" not in caplog.text
+
+
+def test_infinite_categories_survive_a_round_trip(tmp_path) -> None:
+    frame = pd.DataFrame({"a": [1.0, np.inf, 2.0] * 20, "b": list("xyz") * 20})
+    path = mirage.fit(frame, engine="cart").save(tmp_path / "m.mirage")
+    assert set(mirage.load(path).sample(300, seed=1)["a"]) == {1.0, 2.0, np.inf}
+
+
 def test_without_digests_a_bound_edited_in_one_place_is_refused(saved, tmp_path) -> None:
     _, path = saved  # a file written before the content digests: which side was edited is unknown
 
