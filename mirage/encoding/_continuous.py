@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import require_bounds, require_float
 from mirage.encoding._base import Codec, SubColumn
 from mirage.encoding._missing import MissingPart
 
@@ -65,8 +66,6 @@ class ContinuousCodec(Codec):
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.minimum = float(state["minimum"])
-        self.maximum = float(state["maximum"])
-        self.fill = float(state["fill"])
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])
+        self.minimum, self.maximum = require_bounds(state, "minimum", "maximum")
+        self.fill = require_float(state, "fill")
+        self.missing = MissingPart.from_state(self.column.name, state)

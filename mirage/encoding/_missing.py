@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import require, require_bool, require_mapping, within
 from mirage.encoding._base import SubColumn, missing_subcolumn
 
 __all__ = ["MissingPart", "apply_missing", "missing_mask"]
@@ -76,4 +77,12 @@ class MissingPart:
         return {"present": self.present}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
-        self.present = bool(state.get("present", False))
+        self.present = require_bool(state, "present")
+
+    @classmethod
+    def from_state(cls, column: str, codec_state: Mapping[str, Any]) -> MissingPart:
+        """The part saved under ``codec_state["missing"]`` (errors name ``missing.present``)."""
+        part = cls(column)
+        with within("missing"):
+            part.set_state(require_mapping(require(codec_state, "missing")))
+        return part

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import StateError, require, require_int, require_mapping, require_str, within
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn, as_dtype
 from mirage.schema import Column, Kind, Schema
 
@@ -93,9 +94,35 @@ class TableEncoder:
     def from_state(
         cls, schema: Schema, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
     ) -> TableEncoder:
-        encoder = cls(schema, EncodingOptions(**state["options"]))
+        """Codecs restored from ``get_state``'s output; a ``StateError`` names a field that cannot be used."""
+        options = require_mapping(require(state, "options"), "options")
+        with within("options"):
+            unknown = sorted(set(options) - {"rare_min_count", "locale"})
+            if unknown:
+                raise StateError(unknown[0], "unknown option")
+            restored = EncodingOptions(
+                require_int(options, "rare_min_count", low=1), require_str(options, "locale")
+            )
+        codecs = require_mapping(require(state, "codecs"), "codecs")
+        for name in codecs:
+            if name not in schema.names:
+                raise StateError(f"codecs.{name}", "the schema has no such column")
+        encoder = cls(schema, restored)
         for i, codec in enumerate(encoder.codecs):
+            name = codec.column.name
+            if name not in codecs:
+                raise StateError(f"codecs.{name}", "missing: the schema's column has no learned state")
             prefix = f"encoder.{i}."
             own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            codec.set_state(state["codecs"][codec.column.name], own)
+            with within(f"codecs.{name}", prefix):
+                try:
+                    codec.set_state(dict(require_mapping(codecs[name])), own)
+                except StateError as exc:
+                    if exc.reason != "missing" or exc.array:
+                        raise
+                    kind = codec.column.kind.value
+                    raise StateError(
+                        exc.path,
+                        f"missing (the schema says {name!r} is {kind}; a kind cannot change after fitting)",
+                    ) from None
         return encoder

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import StateError, require_bool, require_categories, require_counts, show
 from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart
 from mirage.errors import DataError
@@ -148,11 +149,10 @@ class CategoricalCodec(Codec):
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.categories = list(state["categories"])
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])
-        self.numeric = bool(state["numeric"])
-        self.counts = [int(c) for c in state["counts"]]
+        self.numeric = require_bool(state, "numeric")
+        self.categories = require_categories(state, "categories", numeric=self.numeric)
+        self.missing = MissingPart.from_state(self.column.name, state)
+        self.counts = require_counts(state, "counts", len(self.categories))
         self._fold = {}
 
 
@@ -184,6 +184,13 @@ class BooleanCodec(CategoricalCodec):
         parts = self.missing.encode(values)
         parts[f"{self.column.name}::{CODE_PART}"] = codes
         return parts
+
+    def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        super().set_state(state, arrays)
+        if not (self.categories == [False, True] and all(isinstance(c, bool) for c in self.categories)):
+            raise StateError(
+                "categories", f"expected [false, true] for a boolean column, got {show(self.categories)}"
+            )
 
 
 _TRUE = {True, "true", "True", "TRUE", "t", "T", "yes", "Yes", "YES", "y", "Y", "1"}

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import require_str, require_time_zone
 from mirage.encoding._base import as_dtype
 from mirage.encoding._continuous import ContinuousCodec
 from mirage.errors import DataError
@@ -91,5 +92,5 @@ class DatetimeCodec(ContinuousCodec):
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         super().set_state(state, arrays)
-        self.unit = str(state["unit"])
-        self.tz = state["tz"]
+        self.unit = require_str(state, "unit", choices=list(_UNITS))
+        self.tz = require_time_zone(state, "tz")

@@ -31,6 +31,18 @@ from typing import Any
 
 import numpy as np
 
+from mirage._validate import (
+    StateError,
+    require,
+    require_array,
+    require_bool,
+    require_int,
+    require_list,
+    require_mapping,
+    require_subcolumns,
+    show,
+    within,
+)
 from mirage.encoding._base import SubColumn
 
 __all__ = ["Discretiser", "Token"]
@@ -403,33 +415,56 @@ class Discretiser:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Discretiser:
+        """Restore ``get_state``'s output; every field is checked (a saved state is untrusted)."""
         self = cls(
-            n_bins=int(state["n_bins"]),
-            sub_bins=int(state["sub_bins"]),
-            min_count=int(state["min_count"]),
-            max_exact=int(state["max_exact"]),
+            n_bins=require_int(state, "n_bins", low=1),
+            sub_bins=require_int(state, "sub_bins", low=1),
+            min_count=require_int(state, "min_count", low=1),
+            max_exact=require_int(state, "max_exact", low=0),
         )
-        self.subcolumns = [SubColumn(**s) for s in state["subcolumns"]]
-        self._dates = {
-            name: _DateLayout(layout["weekday"], layout["time"], tuple(map(bool, layout["weekdays"])))
-            for name, layout in state.get("dates", {}).items()
-        }
+        self.subcolumns = require_subcolumns(state, "subcolumns")
+        continuous = [s.name for s in self.subcolumns if not s.discrete]
+        dates = require_mapping(state.get("dates", {}), "dates")
+        for name, layout in dates.items():
+            with within(f"dates.{name}"):
+                if name not in continuous:
+                    raise StateError("", "not a continuous sub-column of this discretiser")
+                layout = require_mapping(layout)
+                weekdays = require_list(layout, "weekdays", length=7)
+                if not all(isinstance(w, bool) for w in weekdays):
+                    raise StateError("weekdays", f"expected 7 booleans, got {show(weekdays)}")
+                weekday, time = require_bool(layout, "weekday"), require_bool(layout, "time")
+                self._dates[name] = _DateLayout(weekday, time, tuple(weekdays))
+        integer = require_mapping(require(state, "integer"), "integer")
         for prefix, piece in self._array_prefixes():
-            bins = _Pieces(
-                np.asarray(arrays[f"{prefix}bin_lo"], dtype="float64"),
-                np.asarray(arrays[f"{prefix}bin_hi"], dtype="float64"),
-                np.asarray(arrays[f"{prefix}bin_closed"]).astype(bool),
-            )
-            self._continuous[piece] = _Continuous(
-                bins,
-                np.asarray(arrays[f"{prefix}lo"], dtype="float64"),
-                np.asarray(arrays[f"{prefix}hi"], dtype="float64"),
-                np.asarray(arrays[f"{prefix}closed"]).astype(bool),
-                np.asarray(arrays[f"{prefix}n_sub"], dtype="int64"),
-                bool(state["integer"][piece]),
-            )
+            with within("integer"):
+                flag = require_bool(integer, piece)
+            self._continuous[piece] = _restore_piece(arrays, prefix, flag)
         self._layout()
         return self
+
+
+def _restore_piece(arrays: Mapping[str, np.ndarray], prefix: str, integer: bool) -> _Continuous:
+    """One continuous piece's saved bins and sub-bins, checked for shapes and order."""
+    bin_lo = require_array(arrays, f"{prefix}bin_lo", kind="f", shape=(None,))
+    n = bin_lo.size
+    if n == 0:
+        raise StateError(f"{prefix}bin_lo", "expected at least one bin", array=True)
+    bin_hi = require_array(arrays, f"{prefix}bin_hi", kind="f", shape=(n,))
+    bin_closed = require_array(arrays, f"{prefix}bin_closed", kind="b", shape=(n,))
+    if np.any(bin_lo > bin_hi) or np.any(np.diff(bin_lo) < 0):
+        raise StateError(f"{prefix}bin_lo", "expected sorted bins with lo <= hi", array=True)
+    lo = require_array(arrays, f"{prefix}lo", kind="f", shape=(n, None), finite=False)
+    width = lo.shape[1]
+    hi = require_array(arrays, f"{prefix}hi", kind="f", shape=(n, width), finite=False)
+    closed = require_array(arrays, f"{prefix}closed", kind="b", shape=(n, width))
+    n_sub = require_array(arrays, f"{prefix}n_sub", kind="i", shape=(n,))
+    if width == 0 or np.any(n_sub < 1) or np.any(n_sub > width):
+        raise StateError(f"{prefix}n_sub", f"expected between 1 and {width} sub-bins per bin", array=True)
+    used = np.arange(width)[None, :] < n_sub[:, None]
+    if not (np.all(np.isfinite(lo[used])) and np.all(np.isfinite(hi[used])) and np.all(lo[used] <= hi[used])):
+        raise StateError(f"{prefix}lo", "expected finite sub-bins with lo <= hi", array=True)
+    return _Continuous(_Pieces(bin_lo, bin_hi, bin_closed), lo, hi, closed, n_sub, integer)
 
 
 def _encode_piece(cont: _Continuous, x: np.ndarray) -> list[np.ndarray]:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import StateError, require_bool, require_int, require_str
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, apply_missing
 from mirage.errors import MirageError, SchemaError
@@ -377,12 +378,15 @@ class IdentifierCodec(Codec):
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.format = parse_id_format(str(state["id_format"]))
-        self.id_start = int(state["id_start"])
-        self.salt = int(state["salt"])
-        self.numeric = bool(state["numeric"])
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])
+        try:
+            self.format = parse_id_format(require_str(state, "id_format"))
+        except SchemaError as exc:
+            raise StateError("id_format", str(exc)) from None
+        self.id_start = require_int(state, "id_start")
+        self.salt = require_int(state, "salt", low=0, high=(1 << 62) - 1)
+        # numbers come back only for the plain integer format (an edited format writes text)
+        self.numeric = require_bool(state, "numeric") and self.format.plain_integer
+        self.missing = MissingPart.from_state(self.column.name, state)
         self.column.id_format = self.format.text
 
 

@@ -8,11 +8,13 @@ discrete marginals keep cumulative code frequencies.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtri
 
+from mirage._validate import StateError, require_array
 from mirage.encoding._base import SubColumn
 
 __all__ = ["Marginal", "normal_scores"]
@@ -52,6 +54,17 @@ class Marginal:
             return cls(True, np.cumsum(counts) / counts.sum())
         probs = np.linspace(0.0, 1.0, min(n_knots, max(2, x.size)))
         return cls(False, np.quantile(x, probs))
+
+    @classmethod
+    def from_arrays(cls, sub: SubColumn, arrays: Mapping[str, np.ndarray], key: str) -> Marginal:
+        """The marginal of ``sub`` saved as ``arrays[key]``, checked: a saved table is untrusted."""
+        size = max(1, sub.cardinality) if sub.discrete else None
+        table = require_array(arrays, key, kind="f", shape=(size,))
+        if table.size == 0 or np.any(np.diff(table) < 0):
+            raise StateError(key, "expected a non-empty, non-decreasing table", array=True)
+        if sub.discrete and (table[0] < 0 or abs(table[-1] - 1.0) > 1e-6):
+            raise StateError(key, "expected cumulative probabilities from >= 0 up to 1", array=True)
+        return cls(sub.discrete, table)
 
     def inverse(self, u: np.ndarray) -> np.ndarray:
         """Values (float) or codes (int64) at probabilities ``u``."""

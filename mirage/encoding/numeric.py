@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
 from mirage.encoding._continuous import ContinuousCodec
 from mirage.errors import DataError
@@ -77,5 +78,5 @@ class NumericCodec(ContinuousCodec):
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         super().set_state(state, arrays)
-        self.integer = bool(state["integer"])
-        self.decimals = state["decimals"]
+        self.integer = require_bool(state, "integer")
+        self.decimals = require_optional_int(state, "decimals", low=0)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
+from mirage._validate import require_locale, require_str
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, apply_missing
 from mirage.errors import MirageError, SchemaError
@@ -124,10 +125,9 @@ class PIICodec(Codec):
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.pii_type = str(state["pii_type"])
-        self.locale = str(state["locale"])
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])
+        self.pii_type = require_str(state, "pii_type", choices=PII_TYPES)
+        self.locale = require_locale(state, "locale")
+        self.missing = MissingPart.from_state(self.column.name, state)
 
 
 def _draw(pool: list[str], n: int, rng: np.random.Generator) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
+from mirage._validate import require_bounds, require_float, require_locale
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, apply_missing, missing_mask
 from mirage.encoding.pii import make_faker
@@ -94,12 +95,10 @@ class TextCodec(Codec):
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.locale = str(state["locale"])
-        self.min_length = int(state["min_length"])
-        self.max_length = int(state["max_length"])
-        self.fill = float(state["fill"])
-        self.missing = MissingPart(self.column.name)
-        self.missing.set_state(state["missing"])
+        self.locale = require_locale(state, "locale")
+        self.min_length, self.max_length = require_bounds(state, "min_length", "max_length", integer=True)
+        self.fill = require_float(state, "fill", low=0.0)
+        self.missing = MissingPart.from_state(self.column.name, state)
         self.fitted = True
 
 

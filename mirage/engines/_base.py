@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
-from mirage.errors import DataError, MirageError, OptionError
+from mirage.engines._params import Param, check_params
+from mirage.errors import DataError, MirageError, ModelFileError, OptionError
 from mirage.schema import Schema, infer_schema
 
 __all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer"]
@@ -35,6 +37,8 @@ class Synthesizer:
     """Base class of every engine.  Subclasses implement the four ``_`` hooks."""
 
     name: ClassVar[str] = ""
+    # every keyword-only __init__ argument with its type and range (checked by fit and on load)
+    params: ClassVar[Mapping[str, Param]] = {}
 
     # --- hooks for engines --------------------------------------------------------------------
     def _fit(
@@ -96,9 +100,7 @@ class Synthesizer:
         return self
 
     def _check_params(self) -> None:
-        rare = getattr(self, "rare_min_count", 1)
-        if not isinstance(rare, int) or rare < 1:
-            raise OptionError(f"rare_min_count must be an integer >= 1, got {rare!r}")
+        check_params(self.params, self.get_params())
 
     @property
     def is_fitted(self) -> bool:
@@ -222,12 +224,61 @@ class Synthesizer:
         return state, arrays
 
     def set_state(self, schema: Schema, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Restore ``get_state``'s output; a :class:`StateError` names any field that cannot be used."""
+        state = require_mapping(state)
+        encoder_state = require(state, "encoder")
+        engine_state = require_mapping(require(state, "engine"), "engine")
+        training = require_mapping(state.get("training", {}), "training")
+        n_training_rows = require_int(state, "n_training_rows", low=1)
+        with within("encoder"):
+            encoder = TableEncoder.from_state(schema, encoder_state, arrays)
+        self._require_recorded("rare_min_count", encoder.options.rare_min_count, "state.encoder.options")
         self.schema_ = schema
-        self.encoder_ = TableEncoder.from_state(schema, state["encoder"], arrays)
-        self.n_training_rows_ = int(state["n_training_rows"])
-        self.training_ = dict(state.get("training", {}))
+        self.encoder_ = encoder
+        self.n_training_rows_ = n_training_rows
+        self.training_ = dict(training)
         own = {k[len("engine.") :]: v for k, v in arrays.items() if k.startswith("engine.")}
-        self._set_state(state["engine"], own)
+        try:
+            with within("engine", "engine."):
+                self._set_state(dict(engine_state), own)
+        except BaseException:
+            del self.encoder_  # a failed load leaves the model unfitted, not half-loaded
+            raise
+
+    def _restore_subcolumns(self, state: Mapping[str, Any]) -> list[SubColumn]:
+        """The engine's saved ``subcolumns``, which must be the ones its encoder's codecs give."""
+        saved = require_subcolumns(state, "subcolumns")
+        expected = self.encoder_.subcolumns
+        if saved == expected:
+            return saved
+        for column in dict.fromkeys([s.column for s in expected] + [s.column for s in saved]):
+            learned = [s for s in saved if s.column == column]
+            given = [s for s in expected if s.column == column]
+            if learned == given:
+                continue
+            if [s.name for s in learned] == [s.name for s in given]:
+                was, now = next((a, b) for a, b in zip(learned, given, strict=True) if a != b)
+                reason = (
+                    f"gives {now.cardinality} code(s) for {now.name!r} but the engine was fitted on "
+                    f"{was.cardinality} (state.engine.subcolumns); a category list edited by hand must keep "
+                    "its length (rename categories in place)"
+                )
+            else:
+                reason = (
+                    f"gives the sub-columns {[s.name for s in given]} but the engine was fitted on "
+                    f"{[s.name for s in learned]} (state.engine.subcolumns)"
+                )
+            raise StateError(f"encoder.codecs.{column}", reason, rooted=True)
+        raise StateError("subcolumns", "are not in the order the encoder gives them")
+
+    def _require_recorded(self, name: str, learned: Any, where: str) -> None:
+        """A fit-time hyperparameter (None: automatic) must be the value the learned state was fitted with."""
+        value = getattr(self, name, None)
+        if value is not None and value != learned:
+            raise ModelFileError(
+                f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} ({where}); "
+                "a fit-time hyperparameter cannot be changed in a model file: refit the model"
+            )
 
 
 def _resolve_seed(seed: int | None) -> int:

@@ -6,10 +6,13 @@ tree in numpy) and falls back to the numpy walk when that private interface is n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from mirage._validate import StateError, require_array
 
 if TYPE_CHECKING:
     from sklearn.tree import BaseDecisionTree
@@ -87,30 +90,33 @@ class TreeArrays:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> TreeArrays:
-        names = ("left", "right", "feature", "threshold", "leaf_index")
-        tree = cls(*(np.asarray(arrays[f"{prefix}.{name}"]) for name in names))
-        tree.check()
-        return tree
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str, *, n_features: int) -> TreeArrays:
+        """The tree saved under ``prefix``, checked: compiled code must never index out of bounds."""
+        kinds = {"left": "i", "right": "i", "feature": "i", "threshold": "f", "leaf_index": "i"}
+        loaded = [
+            require_array(arrays, f"{prefix}.{name}", kind=k, shape=(None,)) for name, k in kinds.items()
+        ]
+        if not cls(*loaded).check(n_features):
+            raise StateError(f"{prefix}.left", "the tree arrays do not describe a valid tree", array=True)
+        return cls(*(a.astype("float64" if a.dtype.kind == "f" else "int32") for a in loaded))
 
-    def check(self) -> None:
-        """Refuse arrays that do not form a tree: compiled code must never index out of bounds."""
+    def check(self, n_features: int) -> bool:
+        """Whether the arrays form a tree over ``n_features`` predictors."""
         n = self.left.size
         inner = self.left != -1
         sizes = {self.right.size, self.feature.size, self.threshold.size, self.leaf_index.size}
         ids = np.arange(n)
-        ok = (
+        return bool(
             n > 0
             and sizes == {n}
             and np.array_equal(inner, self.right != -1)
             # children come after their parent (scikit-learn's layout), so there is no cycle
             and bool(np.all((self.left[inner] > ids[inner]) & (self.left[inner] < n)))
             and bool(np.all((self.right[inner] > ids[inner]) & (self.right[inner] < n)))
-            and bool(np.all(self.feature >= 0))
+            and bool(np.all((self.feature >= 0) & (self.feature < n_features)))
             and np.array_equal(self.leaf_index[~inner], np.arange(int((~inner).sum())))
+            and bool(np.all(self.leaf_index[inner] == -1))
         )
-        if not ok:
-            raise ValueError("the tree arrays do not describe a valid tree")
 
 
 def _compile(tree: TreeArrays, n_features: int) -> tuple[Any, int] | None:

@@ -23,16 +23,26 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from mirage._progress import report
+from mirage._validate import (
+    StateError,
+    require,
+    require_array,
+    require_bool,
+    require_int,
+    require_mapping,
+    within,
+)
 from mirage.encoding import SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import Synthesizer, _resolve_seed
+from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.errors import DataError, MirageError, OptionError
 from mirage.schema import Kind
@@ -54,6 +64,10 @@ def _require_torch() -> None:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment
         raise MirageError("the argn engine needs PyTorch: pip install 'mirage-synth[argn]'") from None
+
+
+def _is_device(value: str) -> bool:
+    return value in ("auto", "cpu") or value.startswith("cuda")
 
 
 @contextmanager
@@ -312,6 +326,27 @@ class _Conditions:
 @register_engine
 class ArgnSynthesizer(Synthesizer):
     name = "argn"
+    params: ClassVar[Mapping[str, Param]] = {
+        "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
+        "max_epochs": integer(1),
+        "patience": integer(1),
+        "batch_size": integer(1, optional=True),
+        "hidden_size": integer(1, optional=True),
+        "depth": integer(0),
+        "dropout": number(0, 1, high_open=True, optional=True),
+        "learning_rate": number(0, low_open=True),
+        "weight_decay": number(0, optional=True),
+        "validation_share": number(0, 0.5, high_open=True),
+        "n_bins": integer(1),
+        "sub_bins": integer(1),
+        "min_bin_count": integer(1, optional=True),
+        "max_exact_values": integer(0),
+        "temperature": number(0, low_open=True, stage=SAMPLE),
+        "device": text(_is_device, "'auto', 'cpu' or 'cuda[:index]'"),
+        "cpu_threads": integer(1, optional=True, stage=SAMPLE),
+        "rare_min_count": RARE_MIN_COUNT,
+        "seed": SEED,
+    }
 
     def __init__(
         self,
@@ -355,40 +390,6 @@ class ArgnSynthesizer(Synthesizer):
         self.cpu_threads = cpu_threads
         self.rare_min_count = rare_min_count
         self.seed = seed
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        for name, low in (
-            ("max_epochs", 1),
-            ("patience", 1),
-            ("depth", 0),
-            ("n_bins", 1),
-            ("sub_bins", 1),
-            ("max_exact_values", 0),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise OptionError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name in ("batch_size", "hidden_size", "min_bin_count", "cpu_threads"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise OptionError(f"{name} must be None or an integer >= 1, got {value!r}")
-        if not self.max_training_time > 0:
-            raise OptionError(f"max_training_time must be > 0 seconds, got {self.max_training_time!r}")
-        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
-            raise OptionError(f"dropout must be None or in [0, 1), got {self.dropout!r}")
-        if not self.learning_rate > 0:
-            raise OptionError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.weight_decay is not None and not self.weight_decay >= 0:
-            raise OptionError(f"weight_decay must be None or >= 0, got {self.weight_decay!r}")
-        if not 0.0 <= self.validation_share < 0.5:
-            raise OptionError(f"validation_share must be in [0, 0.5), got {self.validation_share!r}")
-        if not self.temperature > 0:
-            raise OptionError(f"temperature must be > 0, got {self.temperature!r}")
-        if not isinstance(self.device, str) or not (
-            self.device in ("auto", "cpu") or self.device.startswith("cuda")
-        ):
-            raise OptionError(f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}")
 
     # --- sizes that need no tuning ----------------------------------------------------------------
     @staticmethod
@@ -752,20 +753,39 @@ class ArgnSynthesizer(Synthesizer):
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
+        self.subcolumns_ = self._restore_subcolumns(state)
         prefix = "discretiser."
         own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-        self.discretiser_ = Discretiser.from_state(state["discretiser"], own)
-        self.hidden_ = int(state["hidden"])
+        with within("discretiser", prefix):
+            self.discretiser_ = Discretiser.from_state(require_mapping(require(state, "discretiser")), own)
+        if self.discretiser_.subcolumns != self.subcolumns_:
+            raise StateError("discretiser.subcolumns", "differ from state.engine.subcolumns")
+        disc = self.discretiser_
+        self.hidden_ = require_int(state, "hidden", low=1)
+        depth = require_int(state, "depth", low=0)
+        has_network = require_bool(state, "network")
+        self._require_recorded("depth", depth, "state.engine.depth")
+        self._require_recorded("hidden_size", self.hidden_, "state.engine.hidden")
+        self._require_recorded("n_bins", disc.n_bins, "state.engine.discretiser.n_bins")
+        self._require_recorded("sub_bins", disc.sub_bins, "state.engine.discretiser.sub_bins")
+        self._require_recorded("min_bin_count", disc.min_count, "state.engine.discretiser.min_count")
+        self._require_recorded("max_exact_values", disc.max_exact, "state.engine.discretiser.max_exact")
+        if has_network != bool(disc.tokens):
+            raise StateError("network", f"expected {str(bool(disc.tokens)).lower()} for this discretiser")
         self.history_ = list(self.training_.get("history", []))
         self.network_ = None
-        if state["network"]:
+        if has_network:
             import torch
 
-            network = self._new_network(int(state["depth"]), 0.0)
-            weights = {
-                k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")
-            }
+            network = self._new_network(depth, 0.0)
+            weights = {}
+            expected = network.modules.state_dict()
+            for key, tensor in expected.items():
+                value = require_array(arrays, f"net.{key}", kind="f", shape=tuple(tensor.shape))
+                weights[key] = torch.from_numpy(value.astype(np.float32))
+            extra = sorted(k for k in arrays if k.startswith("net.") and k[4:] not in expected)
+            if extra:
+                raise StateError(extra[0], "not a weight of this network", array=True)
             network.modules.load_state_dict(weights)
             network.train(False)
             self.network_ = network

@@ -16,17 +16,18 @@ titanic and insurance tables at 20 rows per leaf, 0.52 at 50).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from mirage._progress import report
+from mirage._validate import StateError, require_array, require_int
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import Synthesizer
+from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
-from mirage.errors import OptionError
 
 __all__ = ["CartSynthesizer"]
 
@@ -37,6 +38,16 @@ LEAF_FRACTION = 250
 @register_engine
 class CartSynthesizer(Synthesizer):
     name = "cart"
+    params: ClassVar[Mapping[str, Param]] = {
+        "min_samples_leaf": integer(1, optional=True),
+        "max_depth": integer(1, optional=True),
+        "smoothing": number(0, note="(0 turns it off)"),
+        "prior_weight": number(0),
+        "spike_share": number(0, 1, low_open=True),
+        "rare_min_count": RARE_MIN_COUNT,
+        "quantiles": QUANTILES,
+        "seed": SEED,
+    }
 
     def __init__(
         self,
@@ -58,20 +69,6 @@ class CartSynthesizer(Synthesizer):
         self.rare_min_count = rare_min_count
         self.quantiles = quantiles
         self.seed = seed
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        leaf = self.min_samples_leaf
-        if leaf is not None and (isinstance(leaf, bool) or not isinstance(leaf, int) or leaf < 1):
-            raise OptionError(f"min_samples_leaf must be None (automatic) or an integer >= 1, got {leaf!r}")
-        if self.max_depth is not None and (not isinstance(self.max_depth, int) or self.max_depth < 1):
-            raise OptionError(f"max_depth must be None or an integer >= 1, got {self.max_depth!r}")
-        if isinstance(self.smoothing, bool) or not self.smoothing >= 0.0:
-            raise OptionError(f"smoothing must be a number >= 0 (0 turns it off), got {self.smoothing!r}")
-        if not self.prior_weight >= 0.0:
-            raise OptionError(f"prior_weight must be >= 0, got {self.prior_weight!r}")
-        if not 0.0 < self.spike_share <= 1.0:
-            raise OptionError(f"spike_share must be in (0, 1], got {self.spike_share!r}")
 
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
@@ -175,17 +172,44 @@ class CartSynthesizer(Synthesizer):
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
-        self.leaf_size_ = int(state["leaf_size"])
+        subcolumns = self._restore_subcolumns(state)
+        self.leaf_size_ = require_int(state, "leaf_size", low=1)
+        self._require_recorded("min_samples_leaf", self.leaf_size_, "state.engine.leaf_size")
         self.trees_, self.leaves_ = [], []
-        if self.subcolumns_:
-            self.first_ = Marginal(self.subcolumns_[0].discrete, np.asarray(arrays["first"]))
-        for j in range(len(self.subcolumns_) - 1):
-            self.trees_.append(TreeArrays.from_arrays(dict(arrays), f"tree.{j}"))
-            prefix = f"leaves.{j}."
-            self.leaves_.append(
-                {k[len(prefix) :]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)}
-            )
+        if subcolumns:
+            self.first_ = Marginal.from_arrays(subcolumns[0], arrays, "first")
+        for j in range(len(subcolumns) - 1):
+            tree = TreeArrays.from_arrays(arrays, f"tree.{j}", n_features=j + 1)
+            self.trees_.append(tree)
+            self.leaves_.append(_leaf_tables(subcolumns[j + 1], arrays, f"leaves.{j}.", tree.n_leaves))
+        self.subcolumns_ = subcolumns
+
+
+def _leaf_tables(
+    sub: SubColumn, arrays: Mapping[str, np.ndarray], prefix: str, n_leaves: int
+) -> dict[str, np.ndarray]:
+    """A tree's saved leaf tables, checked against its sub-column and its number of leaves."""
+    if sub.discrete:
+        key = f"{prefix}cumulative"
+        cumulative = require_array(arrays, key, kind="f", shape=(n_leaves, max(1, sub.cardinality)))
+        if np.any(np.diff(cumulative, axis=1) < 0) or np.any(cumulative[:, 0] < 0):
+            raise StateError(key, "expected non-decreasing cumulative probabilities per leaf", array=True)
+        if np.any(np.abs(cumulative[:, -1] - 1.0) > 1e-6):
+            raise StateError(key, "expected each leaf's cumulative probabilities to end at 1", array=True)
+        return {"cumulative": cumulative}
+    values = require_array(arrays, f"{prefix}values", kind="f", shape=(None,))
+    offsets = require_array(arrays, f"{prefix}offsets", kind="i", shape=(n_leaves + 1,))
+    if offsets[0] != 0 or offsets[-1] != values.size or np.any(np.diff(offsets) < 1):
+        raise StateError(
+            f"{prefix}offsets",
+            f"expected increasing offsets from 0 to {values.size} (every leaf holds a value)",
+            array=True,
+        )
+    spike = require_array(arrays, f"{prefix}spike", kind="b", shape=(values.size,))
+    bandwidth = require_array(arrays, f"{prefix}bandwidth", kind="f", shape=(n_leaves,))
+    if np.any(bandwidth < 0):
+        raise StateError(f"{prefix}bandwidth", "expected bandwidths >= 0", array=True)
+    return {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
 
 
 def _silverman(values: np.ndarray) -> float:

@@ -8,18 +8,19 @@ draws correlated normals and maps them back through each marginal's quantile fun
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import ndtr
 from threadpoolctl import threadpool_limits
 
 from mirage._progress import report
+from mirage._validate import StateError, require_array, require_list
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal, normal_scores
 from mirage.engines._base import Synthesizer
+from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, number
 from mirage.engines._registry import register_engine
-from mirage.errors import OptionError
 
 __all__ = ["CopulaSynthesizer"]
 
@@ -27,6 +28,12 @@ __all__ = ["CopulaSynthesizer"]
 @register_engine
 class CopulaSynthesizer(Synthesizer):
     name = "copula"
+    params: ClassVar[Mapping[str, Param]] = {
+        "rare_min_count": RARE_MIN_COUNT,
+        "quantiles": QUANTILES,
+        "shrinkage": number(0, 1, high_open=True),
+        "seed": SEED,
+    }
 
     def __init__(
         self,
@@ -40,13 +47,6 @@ class CopulaSynthesizer(Synthesizer):
         self.quantiles = quantiles
         self.shrinkage = shrinkage
         self.seed = seed
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if not 0.0 <= self.shrinkage < 1.0:
-            raise OptionError(f"shrinkage must be in [0, 1), got {self.shrinkage!r}")
-        if self.quantiles < 2:
-            raise OptionError(f"quantiles must be >= 2, got {self.quantiles!r}")
 
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
@@ -83,11 +83,14 @@ class CopulaSynthesizer(Synthesizer):
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.subcolumns_ = [SubColumn(**s) for s in state["subcolumns"]]
-        self.marginals_ = [
-            Marginal(bool(d), np.asarray(arrays[f"marginal.{j}"])) for j, d in enumerate(state["discrete"])
-        ]
-        self.cholesky_ = np.asarray(arrays["cholesky"], dtype="float64")
+        subcolumns = self._restore_subcolumns(state)
+        discrete = require_list(state, "discrete", length=len(subcolumns))
+        if discrete != [s.discrete for s in subcolumns]:
+            raise StateError("discrete", "does not match the sub-columns' kinds (state.engine.subcolumns)")
+        marginals = [Marginal.from_arrays(s, arrays, f"marginal.{j}") for j, s in enumerate(subcolumns)]
+        p = len(subcolumns)
+        self.subcolumns_, self.marginals_ = subcolumns, marginals
+        self.cholesky_ = require_array(arrays, "cholesky", kind="f", shape=(p, p))
 
 
 def _correlation(scores: np.ndarray) -> np.ndarray:
