@@ -84,6 +84,8 @@ def demo_command(
     quiet: QuietOption = False,
 ) -> None:
     """Fit, sample and score the bundled census data, end to end."""
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     import pandas as pd
 
     import mirage
@@ -91,7 +93,6 @@ def demo_command(
     from mirage.evaluation import column_shape_scores
     from mirage.io import write_table
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     synthetic_path = output_dir / "synthetic.csv"
     model_path = output_dir / "demo.mirage"
     _check_folder(output_dir, [synthetic_path, model_path], force)

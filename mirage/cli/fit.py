@@ -67,11 +67,12 @@ def fit_command(
     quiet: QuietOption = False,
 ) -> None:
     """Learn a table and save the model file."""
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     import mirage
     from mirage.io import read_table
     from mirage.schema import Schema
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     check_output(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
     if engine != "auto":

@@ -30,10 +30,11 @@ def impute_command(
     quiet: QuietOption = False,
 ) -> None:
     """Fill the missing cells of DATA's learned columns, each drawn given the rest of its row."""
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     import mirage
     from mirage.io import read_table, write_table
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     check_output(output, force)
     model = mirage.load(model_path)
     impute = getattr(model, "impute", None)

@@ -51,10 +51,11 @@ def info_command(
     quiet: QuietOption = False,
 ) -> None:
     """Show a model file's engine, hyperparameters, columns and holdout."""
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     from mirage.model_file import read_manifest
     from mirage.schema import Schema
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     manifest = read_manifest(model_path)
     ui.table(summary_table(model_path, manifest))
     ui.table(schema_table(Schema.from_dict(manifest["schema"]), title="columns"))

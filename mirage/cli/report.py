@@ -77,6 +77,8 @@ def report_command(
     quiet: QuietOption = False,
 ) -> None:
     """Score synthetic data against real data: fidelity, utility, privacy; write HTML and JSON."""
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     import pandas as pd
 
     import mirage
@@ -84,7 +86,6 @@ def report_command(
     from mirage.evaluation import evaluate, recover_split
     from mirage.io import read_table
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     under = parse_gates(fail_under or [], "--fail-under")
     over = parse_gates(fail_over or [], "--fail-over")
     if output.suffix.lower() not in (".html", ".htm"):
@@ -108,9 +109,8 @@ def report_command(
             real, held = recover_split(model.training_, data)
         n = rows or len(real)
         ui.note(f"sampling {n:,} rows from {inputs[0]}")
-        synthetic = pd.concat(
-            list(row_progress(model.sample_chunks(n, seed=seed), n, ui, "sampling")), ignore_index=True
-        )
+        chunks = list(row_progress(model.sample_chunks(n, seed=seed), n, ui, "sampling"))
+        synthetic = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]  # as sample()
         schema = model.schema_
     elif len(inputs) == 2:
         real, synthetic = read_table(inputs[0]), read_table(inputs[1])

@@ -62,10 +62,11 @@ def sample_command(
     quiet: QuietOption = False,
 ) -> None:
     """Draw synthetic rows from a model file, to a file or as a table."""
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     import mirage
     from mirage.io import write_chunks
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     if output is None and rows > PREVIEW_MAX_ROWS:
         raise OptionError(
             f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"

@@ -75,10 +75,11 @@ def schema_command(
 
     Edit the JSON (a column's kind, its bounds) and pass it to mirage fit with --schema.
     """
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
     from mirage.io import atomic_path, read_table
     from mirage.schema import infer_schema
 
-    ui = UI.of(ctx, debug=debug, quiet=quiet)
     if output is not None:
         check_output(output, force)
     schema = infer_schema(read_table(data), locale=locale)
