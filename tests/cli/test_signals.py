@@ -29,7 +29,17 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 def test_sigterm_during_sample_removes_the_temporary_file(model_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "rows.csv"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "mirage.cli", "sample", model_path, "-n", "1000000000", "-o", out, "-q"]
+    command = [
+        sys.executable,
+        "-c",
+        "from mirage.cli import main; main()",
+        "sample",
+        model_path,
+        "-n",
+        "1000000000",
+        "-o",
+        out,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         writing = _wait_for(lambda: any(tmp_path.glob(".rows.csv.*.tmp")) or process.poll() is not None, 120)
