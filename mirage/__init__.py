@@ -1,28 +1,62 @@
-"""Mirage: privacy-safe synthetic data.  Learn a table, generate any amount, prove how good it is."""
+"""Mirage: privacy-safe synthetic data.  Learn a table, generate any amount, prove how good it is.
 
-from mirage._api import fit, load
+Everything but the version and the errors is imported on first use: ``import mirage`` (and so the
+``mirage`` command's start-up) loads neither pandas nor scikit-learn nor PyTorch until needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mirage._version import __version__
-from mirage.engines import ArgnSynthesizer, CartSynthesizer, CopulaSynthesizer, Synthesizer, choose_engine
 from mirage.errors import (
     DataError,
     MirageError,
+    MissingDependencyError,
     ModelFileError,
     OptionError,
     OutputExistsError,
     SchemaError,
 )
-from mirage.schema import Column, Kind, Schema, infer_schema
 
-_LAZY = {"evaluate": "mirage.evaluation", "Report": "mirage.evaluation"}
+if TYPE_CHECKING:
+    from mirage._api import fit, load
+    from mirage.engines import (
+        ArgnSynthesizer,
+        CartSynthesizer,
+        CopulaSynthesizer,
+        Synthesizer,
+        choose_engine,
+    )
+    from mirage.evaluation import Report, evaluate
+    from mirage.schema import Column, Kind, Schema, infer_schema
+
+_LAZY = {
+    "fit": "mirage._api",
+    "load": "mirage._api",
+    "ArgnSynthesizer": "mirage.engines",
+    "CartSynthesizer": "mirage.engines",
+    "CopulaSynthesizer": "mirage.engines",
+    "Synthesizer": "mirage.engines",
+    "choose_engine": "mirage.engines",
+    "evaluate": "mirage.evaluation",
+    "Report": "mirage.evaluation",
+    "Column": "mirage.schema",
+    "Kind": "mirage.schema",
+    "Schema": "mirage.schema",
+    "infer_schema": "mirage.schema",
+}
 
 
-def __getattr__(name: str) -> object:
-    # The evaluation stack imports scikit-learn and plotly: load it on first use only.
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mirage' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [
@@ -33,6 +67,7 @@ __all__ = [
     "DataError",
     "Kind",
     "MirageError",
+    "MissingDependencyError",
     "ModelFileError",
     "OptionError",
     "OutputExistsError",

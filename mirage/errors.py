@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "DataError",
     "MirageError",
+    "MissingDependencyError",
     "ModelFileError",
     "OptionError",
     "OutputExistsError",
@@ -37,3 +38,7 @@ class OptionError(MirageError):
 
 class OutputExistsError(MirageError):
     """The output path exists and overwriting was not asked for (``force=True`` / ``--force``)."""
+
+
+class MissingDependencyError(MirageError, ImportError):
+    """An optional package a feature needs is not installed (names the ``pip install`` command)."""

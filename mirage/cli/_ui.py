@@ -1,15 +1,16 @@
-"""What every command shares: the global settings, the two consoles, progress bars and small checks."""
+"""What every command shares: the global settings, the two consoles, tables and progress bars.
+
+Only typer and rich are imported here: the ``mirage`` command starts without pandas, scikit-learn or
+PyTorch, which each command imports when it runs.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -21,22 +22,24 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
 from mirage._progress import progress_to
-from mirage.engines import Synthesizer, choose_engine, get_engine
-from mirage.errors import OptionError, OutputExistsError
+from mirage.cli._tables import print_table
 
-__all__ = [
-    "UI",
-    "cell",
-    "check_hyperparameters",
-    "engine_named",
-    "fit_progress",
-    "parse_params",
-    "refuse_existing",
-    "resolve_engine",
-    "row_progress",
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["UI", "DebugOption", "QuietOption", "cell", "fit_progress", "row_progress"]
+
+_GLOBAL = "Global options (before or after the command name)"
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show full tracebacks of errors.", rich_help_panel=_GLOBAL)
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress bars or status messages.", rich_help_panel=_GLOBAL),
 ]
 
 
@@ -50,8 +53,14 @@ class UI:
     err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False, markup=False))
 
     @classmethod
-    def of(cls, ctx: typer.Context) -> UI:
-        return ctx.obj if isinstance(ctx.obj, UI) else cls()
+    def of(cls, ctx: typer.Context, *, debug: bool = False, quiet: bool = False) -> UI:
+        """The settings of this run; ``--debug``/``-q`` given after the command name switch them on too."""
+        if not isinstance(ctx.obj, UI):
+            ctx.obj = cls()
+        ui: UI = ctx.obj
+        ui.debug = ui.debug or debug
+        ui.quiet = ui.quiet or quiet
+        return ui
 
     @property
     def show_progress(self) -> bool:
@@ -67,73 +76,26 @@ class UI:
         if not self.quiet:
             self.out.print(message, soft_wrap=True)
 
+    def table(self, table: Table, *, err: bool = False) -> None:
+        """Print a table on stdout (or stderr), never splitting a word across lines."""
+        print_table(self.err if err else self.out, table)
+
     def progress(self, *columns: Any) -> Progress:
         return Progress(*columns, console=self.err, disable=not self.show_progress)
 
 
 def cell(value: Any) -> Text:
     """A table cell that shows a value as it is, and a missing value as an empty cell."""
+    import pandas as pd
+
     if value is None or (not isinstance(value, (list, dict, str)) and bool(pd.isna(value))):
         return Text("")
     return Text(str(value))
 
 
-def refuse_existing(path: Path, force: bool) -> None:
-    """Fail before any work is done if ``path`` exists (or is a directory) and ``--force`` is not given."""
-    if path.is_dir():
-        raise OutputExistsError(f"output path '{path}' is a directory; give a file path")
-    if path.exists() and not force:
-        raise OutputExistsError(f"output file '{path}' already exists; pass --force to overwrite it")
-
-
-def parse_params(items: Iterable[str]) -> dict[str, Any]:
-    """``key=value`` pairs; a value is read as JSON when it parses (``3``, ``0.5``, ``null``, ``true``)."""
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise OptionError(f"--param expects key=value, got {item!r}")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
-    return params
-
-
-def check_hyperparameters(engine: type[Synthesizer], params: dict[str, Any]) -> None:
-    valid = engine._param_names()
-    for key in params:
-        if key not in valid:
-            raise OptionError(
-                f"--param {key}: engine {engine.name!r} has no hyperparameter {key!r} "
-                f"(valid: {', '.join(valid)})"
-            )
-
-
-def engine_named(name: str) -> type[Synthesizer]:
-    try:
-        return get_engine(name)
-    except OptionError as exc:
-        raise OptionError(f"--engine: {exc}") from None
-
-
-def resolve_engine(name: str, data: pd.DataFrame, params: dict[str, Any], ui: UI) -> type[Synthesizer]:
-    """The engine class for ``--engine``, checked against ``params``; for ``auto``, say what it picked."""
-    if name != "auto":
-        engine = engine_named(name)
-        check_hyperparameters(engine, params)
-        return engine
-    picked, reason = choose_engine(data)
-    engine = get_engine(picked)
-    check_hyperparameters(engine, params)
-    ui.note(Text.assemble("engine ", (picked, "bold"), f", picked by auto: {reason}"))
-    return engine
-
-
 @contextmanager
 def fit_progress(ui: UI) -> Iterator[None]:
-    """Show what the engine reports through ``mirage._progress`` as bars with the elapsed time."""
+    """Show what the work reports through ``mirage._progress`` as bars with the elapsed time."""
     bars = ui.progress(
         TextColumn("{task.description}"),
         BarColumn(),

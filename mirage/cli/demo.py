@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 from rich.text import Text
 
-import mirage
-from mirage.cli._ui import UI, cell, fit_progress, refuse_existing, resolve_engine, row_progress
-from mirage.demo import load_demo
-from mirage.engines import ENGINES
-from mirage.evaluation import column_shape_scores
-from mirage.io import write_table
+from mirage.cli._options import positive_row_count, resolve_engine
+from mirage.cli._ui import UI, DebugOption, QuietOption, cell, fit_progress, row_progress
+from mirage.engines._registry import ENGINES
+from mirage.errors import DataError, OutputExistsError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["register", "scores_table"]
 
 BAR_WIDTH = 20
+DEFAULT_FOLDER = Path("mirage-demo")
 
 
 def _bar(score: float) -> Text:
@@ -41,26 +42,60 @@ def scores_table(scores: pd.DataFrame) -> Table:
     return table
 
 
+def _check_folder(folder: Path, outputs: list[Path], force: bool) -> None:
+    """The demo writes into ``folder``, created if its parent exists; an earlier demo's files need --force."""
+    if not folder.parent.is_dir():
+        raise DataError(f"--output-dir '{folder}': folder '{folder.parent}' does not exist; create it first")
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"--output-dir '{folder}' is a file, not a folder")
+    earlier = [path for path in outputs if path.exists()]
+    if any(path.is_dir() for path in earlier):
+        raise OutputExistsError(f"'{next(p for p in earlier if p.is_dir())}' is a folder; move it away")
+    if earlier and not force:
+        names = " and ".join(f"'{path}'" for path in earlier)
+        raise OutputExistsError(
+            f"an earlier demo left {names}: pass --force to overwrite, "
+            "or --output-dir DIR to write somewhere else"
+        )
+
+
 def demo_command(
     ctx: typer.Context,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Folder for the files written.")] = Path(
-        "mirage-demo"
-    ),
+    output_dir: Annotated[
+        Path,
+        typer.Option(
+            "--output-dir", help="Folder for the files written (created if missing; its parent must exist)."
+        ),
+    ] = DEFAULT_FOLDER,
     engine: Annotated[
         str, typer.Option(help=f"Engine: auto or one of {', '.join(sorted(ENGINES))}.")
     ] = "auto",
     rows: Annotated[
-        int | None, typer.Option(min=1, help="Synthetic rows to draw (default: as many as the demo data).")
+        int | None,
+        typer.Option(
+            parser=positive_row_count,
+            metavar="ROWS",
+            help="Synthetic rows to draw (default: as many as the demo data).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of fitting and sampling.")] = 7,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an earlier demo.")] = False,
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Fit, sample and score the bundled census data, end to end."""
-    ui = UI.of(ctx)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    import pandas as pd
+
+    import mirage
+    from mirage.demo import load_demo
+    from mirage.evaluation import column_shape_scores
+    from mirage.io import write_table
+
     synthetic_path = output_dir / "synthetic.csv"
     model_path = output_dir / "demo.mirage"
-    refuse_existing(synthetic_path, force)
-    refuse_existing(model_path, force)
+    _check_folder(output_dir, [synthetic_path, model_path], force)
     real = load_demo()
     ui.note(f"demo data: {len(real):,} rows x {real.shape[1]} columns of the UCI Adult census table")
     engine_class = resolve_engine(engine, real, {}, ui)
@@ -72,12 +107,13 @@ def demo_command(
     n = len(real) if rows is None else rows
     chunks = row_progress(model.sample_chunks(n, seed=seed), n, ui, "sampling")
     synthetic = pd.concat(list(chunks), ignore_index=True)
+    output_dir.mkdir(exist_ok=True)
     write_table(synthetic, synthetic_path, force=force)
     model.save(model_path, force=force)
     ui.note(f"fitted {engine_class.name} in {fit_seconds:.2f} s; drew {n:,} rows")
 
     scores = column_shape_scores(real, synthetic, model.schema_)
-    ui.out.print(scores_table(scores))
+    ui.table(scores_table(scores))
     ui.out.print(Text.assemble("average score ", (f"{scores['score'].mean():.3f}", "bold")))
     ui.say(f"wrote {synthetic_path} and {model_path}")
     ui.say(

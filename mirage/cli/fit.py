@@ -8,25 +8,37 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperCommand, TyperOption
 
-import mirage
-from mirage.cli._ui import (
-    UI,
+from mirage.cli._options import (
     check_hyperparameters,
+    check_output,
     engine_named,
-    fit_progress,
     parse_params,
-    refuse_existing,
     resolve_engine,
 )
-from mirage.engines import ENGINES
+from mirage.cli._ui import UI, DebugOption, QuietOption, fit_progress
+from mirage.engines._registry import ENGINES
 from mirage.errors import OptionError
-from mirage.io import read_table
-from mirage.schema import Schema
 
 __all__ = ["register"]
 
-_PARAMS = "; ".join(f"{name}: {', '.join(cls._param_names())}" for name, cls in sorted(ENGINES.items()))
+PARAM_HELP = "Engine hyperparameter as key=value (repeatable)."
+
+
+def _engine_params() -> str:
+    names = {name: ENGINES.unchecked(name)._param_names() for name in sorted(ENGINES)}
+    return "; ".join(f"{name}: {', '.join(params)}" for name, params in names.items())
+
+
+class _FitCommand(TyperCommand):
+    """Lists each engine's hyperparameters in ``--help`` only, so that start-up imports no engine."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        for param in self.params:
+            if isinstance(param, TyperOption) and param.name == "param":
+                param.help = f"{PARAM_HELP} {_engine_params()}"
+        super().format_help(ctx, formatter)
 
 
 def fit_command(
@@ -49,15 +61,19 @@ def fit_command(
     seed: Annotated[
         int | None, typer.Option(min=0, help="Seed of the engine's randomness (engine default: 0).")
     ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help=f"Engine hyperparameter as key=value (repeatable). {_PARAMS}"),
-    ] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help=PARAM_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model file.")] = False,
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Learn a table and save the model file."""
-    ui = UI.of(ctx)
-    refuse_existing(output, force)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    import mirage
+    from mirage.io import read_table
+    from mirage.schema import Schema
+
+    check_output(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
     if engine != "auto":
         check_hyperparameters(engine_named(engine), hyperparameters)
@@ -91,7 +107,7 @@ def fit_command(
     summary.add_row("engine", engine_class.name)
     summary.add_row("seconds", f"{seconds:.2f}")
     summary.add_row("model", str(output))
-    ui.out.print(summary)
+    ui.table(summary)
 
 
 def _hyperparameters(items: list[str], seed: int | None) -> dict[str, Any]:
@@ -104,4 +120,4 @@ def _hyperparameters(items: list[str], seed: int | None) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("fit")(fit_command)
+    app.command("fit", cls=_FitCommand)(fit_command)

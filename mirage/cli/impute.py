@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-import mirage
-from mirage.cli._ui import UI, refuse_existing
+from mirage.cli._options import check_output
+from mirage.cli._ui import UI, DebugOption, QuietOption
 from mirage.errors import OptionError
-from mirage.io import read_table, write_table
 
 __all__ = ["register"]
 
@@ -27,10 +26,16 @@ def impute_command(
         int | None, typer.Option(min=0, help="Same seed, same imputations (random when not given).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Fill the missing cells of DATA's learned columns, each drawn given the rest of its row."""
-    ui = UI.of(ctx)
-    refuse_existing(output, force)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    import mirage
+    from mirage.io import read_table, write_table
+
+    check_output(output, force)
     model = mirage.load(model_path)
     impute = getattr(model, "impute", None)
     if impute is None:

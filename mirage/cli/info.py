@@ -8,10 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mirage.cli._ui import UI
+from mirage.cli._ui import UI, DebugOption, QuietOption
 from mirage.cli.schema import schema_table
-from mirage.model_file import read_manifest
-from mirage.schema import Schema
 
 __all__ = ["register", "summary_table"]
 
@@ -49,12 +47,18 @@ def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
 def info_command(
     ctx: typer.Context,
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file written by mirage fit.")],
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Show a model file's engine, hyperparameters, columns and holdout."""
-    ui = UI.of(ctx)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    from mirage.model_file import read_manifest
+    from mirage.schema import Schema
+
     manifest = read_manifest(model_path)
-    ui.out.print(summary_table(model_path, manifest))
-    ui.out.print(schema_table(Schema.from_dict(manifest["schema"]), title="columns"))
+    ui.table(summary_table(model_path, manifest))
+    ui.table(schema_table(Schema.from_dict(manifest["schema"]), title="columns"))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 from rich.text import Text
 
-import mirage
-from mirage.cli._ui import UI, refuse_existing
+from mirage.cli._options import check_output, positive_row_count
+from mirage.cli._ui import UI, DebugOption, QuietOption, fit_progress, row_progress
 from mirage.errors import OptionError
-from mirage.evaluation import DIRECTIONS, Report, evaluate, recover_split
-from mirage.io import read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mirage.evaluation import Report
 
 __all__ = ["parse_gates", "register"]
 
 
 def parse_gates(items: list[str], option: str) -> dict[str, float]:
+    from mirage.evaluation import DIRECTIONS
+
     gates: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -54,7 +58,12 @@ def report_command(
         Path | None, typer.Option(help="Where the model's training data is now, if it has moved.")
     ] = None,
     rows: Annotated[
-        int | None, typer.Option(min=1, help="Synthetic rows to draw from a model (default: training size).")
+        int | None,
+        typer.Option(
+            parser=positive_row_count,
+            metavar="ROWS",
+            help="Synthetic rows to draw from a model (default: training size).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed for sampling and for the scores.")] = 0,
     fail_under: Annotated[
@@ -64,16 +73,26 @@ def report_command(
         list[str] | None, typer.Option("--fail-over", help="Gate NAME=VALUE: exit 1 if the score is higher.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing report files.")] = False,
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Score synthetic data against real data: fidelity, utility, privacy; write HTML and JSON."""
-    ui = UI.of(ctx)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    import pandas as pd
+
+    import mirage
+    from mirage._progress import report as report_progress
+    from mirage.evaluation import evaluate, recover_split
+    from mirage.io import read_table
+
     under = parse_gates(fail_under or [], "--fail-under")
     over = parse_gates(fail_over or [], "--fail-over")
     if output.suffix.lower() not in (".html", ".htm"):
         raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
     json_path = output.with_suffix(".json")
-    refuse_existing(output, force)
-    refuse_existing(json_path, force)
+    check_output(output, force)
+    check_output(json_path, force)
     held: pd.DataFrame | None
     if len(inputs) == 1:
         model = mirage.load(inputs[0])
@@ -88,8 +107,10 @@ def report_command(
                     "or pass --data REAL.csv --holdout HOLDOUT.csv"
                 )
             real, held = recover_split(model.training_, data)
-        ui.note(f"sampling {rows or len(real):,} rows from {inputs[0]}")
-        synthetic = model.sample(rows or len(real), seed=seed)
+        n = rows or len(real)
+        ui.note(f"sampling {n:,} rows from {inputs[0]}")
+        chunks = list(row_progress(model.sample_chunks(n, seed=seed), n, ui, "sampling"))
+        synthetic = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]  # as sample()
         schema = model.schema_
     elif len(inputs) == 2:
         real, synthetic = read_table(inputs[0]), read_table(inputs[1])
@@ -98,10 +119,13 @@ def report_command(
     else:
         raise OptionError("give one model file, or a real and a synthetic data file")
     ui.note("scoring fidelity, utility and privacy (detection and attack models take a few seconds)")
-    report = evaluate(real, synthetic, holdout=held, target=target, schema=schema, seed=seed)
-    report.to_html(str(output), force=force)
-    report.to_json(str(json_path), force=force)
-    ui.out.print(_summary_table(report))
+    with fit_progress(ui):
+        report = evaluate(real, synthetic, holdout=held, target=target, schema=schema, seed=seed)
+        report_progress("writing", 0, 1, output.name)
+        report.to_html(str(output), force=force)
+        report.to_json(str(json_path), force=force)
+        report_progress("writing", 1, 1, output.name)
+    ui.table(_summary_table(report))
     ui.say(f"wrote {output} and {json_path}")
     failures = report.check(under, over)
     for line in failures:
@@ -111,6 +135,8 @@ def report_command(
 
 
 def _summary_table(report: Report) -> Table:
+    from mirage.evaluation import DIRECTIONS
+
     table = Table(title="synthetic data report")
     for name in ("score", "synthetic", "reference (holdout)"):
         table.add_column(name)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-import mirage
-from mirage.cli._ui import UI, cell, refuse_existing, row_progress
+from mirage.cli._options import check_output, row_count
+from mirage.cli._ui import UI, DebugOption, QuietOption, cell, row_progress
 from mirage.errors import OptionError
-from mirage.io import write_chunks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PREVIEW_MAX_ROWS", "register", "rows_table"]
 
@@ -24,7 +25,7 @@ PREVIEW_MAX_ROWS = 1000
 def rows_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title)
     for name in frame.columns:
-        table.add_column(str(name), overflow="fold")
+        table.add_column(str(name))
     for row in frame.itertuples(index=False, name=None):
         table.add_row(*(cell(value) for value in row))
     return table
@@ -33,7 +34,16 @@ def rows_table(frame: pd.DataFrame, title: str) -> Table:
 def sample_command(
     ctx: typer.Context,
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file written by mirage fit.")],
-    rows: Annotated[int, typer.Option("--rows", "-n", min=0, help="Number of rows to draw.")],
+    rows: Annotated[
+        int,
+        typer.Option(
+            "--rows",
+            "-n",
+            parser=row_count,
+            metavar="ROWS",
+            help="Number of rows to draw: 1000000, 1_000_000, 1,000,000 or 1e6.",
+        ),
+    ],
     output: Annotated[
         Path | None,
         typer.Option(
@@ -48,19 +58,25 @@ def sample_command(
         typer.Option(min=0, help="Same seed, same rows (random when not given)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Draw synthetic rows from a model file, to a file or as a table."""
-    ui = UI.of(ctx)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    import mirage
+    from mirage.io import write_chunks
+
     if output is None and rows > PREVIEW_MAX_ROWS:
         raise OptionError(
             f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"
         )
     if output is not None:
-        refuse_existing(output, force)
+        check_output(output, force)
     model = mirage.load(model_path)
     drawn_seed = secrets.randbits(63) if seed is None else seed
     if output is None:
-        ui.out.print(rows_table(model.sample(rows, seed=drawn_seed), f"{rows:,} synthetic rows"))
+        ui.table(rows_table(model.sample(rows, seed=drawn_seed), f"{rows:,} synthetic rows"))
         _tell_seed(ui, seed, drawn_seed)
         return
     start = time.perf_counter()

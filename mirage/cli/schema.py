@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from mirage.cli._ui import UI, cell, refuse_existing
-from mirage.io import atomic_path, read_table
-from mirage.schema import Column, Kind, Schema, infer_schema
+from mirage.cli._options import check_output
+from mirage.cli._ui import UI, DebugOption, QuietOption, cell
+
+if TYPE_CHECKING:
+    from mirage.schema import Column, Schema
 
 __all__ = ["register", "schema_table"]
 
@@ -22,6 +24,8 @@ def _number(value: float | None) -> str:
 
 
 def _details(column: Column) -> str:
+    from mirage.schema import Kind
+
     if column.kind is Kind.NUMERIC:
         what = "integer" if column.integer else "decimal"
         if column.decimals and not column.integer:
@@ -64,25 +68,31 @@ def schema_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     locale: Annotated[str, typer.Option(help="Locale of the fake values for personal data.")] = "en_US",
+    debug: DebugOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Infer the schema of a table as editable JSON.
 
     Edit the JSON (a column's kind, its bounds) and pass it to mirage fit with --schema.
     """
-    ui = UI.of(ctx)
+    ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    from mirage.io import atomic_path, read_table
+    from mirage.schema import infer_schema
+
     if output is not None:
-        refuse_existing(output, force)
+        check_output(output, force)
     schema = infer_schema(read_table(data), locale=locale)
     text = schema.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)
         if not ui.quiet:
-            ui.err.print(schema_table(schema))
+            ui.table(schema_table(schema), err=True)
         return
     with atomic_path(output, force=force) as temp:
         temp.write_text(text, encoding="utf-8")
     if not ui.quiet:
-        ui.out.print(schema_table(schema))
+        ui.table(schema_table(schema))
     ui.say(f"wrote {output}; edit it, then: mirage fit {data} --schema {output} -o model.mirage")
 
 

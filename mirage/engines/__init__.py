@@ -1,11 +1,23 @@
-"""One file per engine, one small base class, and the registry used by model files."""
+"""One file per engine, one small base class, and the registry used by model files.
 
-from mirage.engines._auto import choose_engine
-from mirage.engines._base import BLOCK_ROWS, NotFittedError, Synthesizer
+Names are imported on first use (``import mirage`` stays fast and never imports PyTorch); an engine
+class is looked up through the registry, so ``ArgnSynthesizer`` without PyTorch installed raises
+``MissingDependencyError`` naming the install command.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mirage.engines._registry import ENGINES, get_engine, register_engine
-from mirage.engines.argn import ArgnSynthesizer
-from mirage.engines.cart import CartSynthesizer
-from mirage.engines.copula import CopulaSynthesizer
+
+if TYPE_CHECKING:
+    from mirage.engines._auto import choose_engine
+    from mirage.engines._base import BLOCK_ROWS, NotFittedError, Synthesizer
+    from mirage.engines.argn import ArgnSynthesizer
+    from mirage.engines.cart import CartSynthesizer
+    from mirage.engines.copula import CopulaSynthesizer
 
 __all__ = [
     "BLOCK_ROWS",
@@ -19,3 +31,23 @@ __all__ = [
     "get_engine",
     "register_engine",
 ]
+
+_ENGINE_CLASSES = {"ArgnSynthesizer": "argn", "CartSynthesizer": "cart", "CopulaSynthesizer": "copula"}
+_MODULES = {
+    "choose_engine": "mirage.engines._auto",
+    "BLOCK_ROWS": "mirage.engines._base",
+    "NotFittedError": "mirage.engines._base",
+    "Synthesizer": "mirage.engines._base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE_CLASSES:
+        return get_engine(_ENGINE_CLASSES[name])
+    if name in _MODULES:
+        return getattr(importlib.import_module(_MODULES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from mirage._progress import report as report_progress
 from mirage.errors import DataError, OptionError
 from mirage.evaluation._coverage import coverage_scores
 from mirage.evaluation._detection import detection_scores
@@ -142,11 +143,25 @@ def evaluate(
     if target is not None and holdout is None:
         raise OptionError("utility (--target) needs a holdout: real rows the model never saw")
     details: dict[str, Any] = {}
+    runs = {
+        "fidelity": True,
+        "reference": holdout is not None and reference,
+        "utility": holdout is not None and target is not None,
+        "privacy": holdout is not None,
+    }
+    stages = [name for name, run in runs.items() if run]
+
+    def stage(name: str) -> None:  # progress for the mirage report command (mirage._progress)
+        report_progress("scoring", stages.index(name) if name in stages else len(stages), len(stages), name)
+
+    stage("fidelity")
     scores = _fidelity(real, synthetic, schema, seed, n_threads, details)
     ref: dict[str, float | None] = {}
     if holdout is not None and reference:
+        stage("reference")
         ref = _fidelity(real, holdout, schema, seed, n_threads, {})
     if holdout is not None and target is not None:
+        stage("utility")
         from mirage.evaluation._utility import utility_scores
 
         utility = utility_scores(real, synthetic, holdout, target, schema, seed=seed, n_threads=n_threads)
@@ -162,6 +177,7 @@ def evaluate(
             scores["macro_f1_trtr"] = utility["trtr_metrics"]["macro_f1"]
         ref.update(tstr=utility["trtr"], utility_ratio=1.0)
     if holdout is not None:
+        stage("privacy")
         from mirage.evaluation._privacy import privacy_report
 
         privacy = privacy_report(
@@ -188,6 +204,7 @@ def evaluate(
             linkability_risk=0.0,
             inference_risk=0.0,
         )
+    stage("done")
     summary, verdicts = _summary(scores, details)
     scores.update(summary)
     meta = {

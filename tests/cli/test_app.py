@@ -11,7 +11,7 @@ import pytest
 import mirage
 from mirage.cli import COMMANDS, main
 from mirage.errors import ModelFileError
-from tests.cli.helpers import error_line, invoke
+from tests.cli.helpers import error_line, invoke, python
 
 COMMAND_NAMES = ["schema", "fit", "sample", "impute", "report", "info", "demo"]
 
@@ -60,7 +60,7 @@ def _raise_in_info(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
     def boom(path: Path) -> None:
         raise exc
 
-    monkeypatch.setattr("mirage.cli.info.read_manifest", boom)
+    monkeypatch.setattr("mirage.model_file.read_manifest", boom)
 
 
 def test_mirage_error_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,3 +111,72 @@ def test_main_maps_errors_to_exit_codes(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "missing.mirage" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_options_before_or_after_the_command(
+    where: str, monkeypatch: pytest.MonkeyPatch, data_csv: Path, tmp_path: Path
+) -> None:
+    def place(option: str, *command: object) -> list[object]:
+        return [option, *command] if where == "before" else [*command, option]
+
+    quiet = invoke(*place("-q", "fit", data_csv, "-o", tmp_path / "m.mirage", "--engine", "copula"))
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout == "" and quiet.stderr == ""
+    _raise_in_info(monkeypatch, RuntimeError("kaput"))
+    debug = invoke(*place("--debug", "info", "m.mirage"))
+    assert debug.exit_code == 1
+    assert "Traceback (most recent call last)" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["fit", "d.csv", "-o", "m.mirage", "--no-such-option"], "No such option: --no-such-option"),
+        (["fit", "-o", "m.mirage"], "Missing argument"),
+        (["fit", "d.csv"], "Missing option '--output'"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["sample", "m.mirage", "-n", "-5"], "'-5' is negative"),
+        (["sample", "m.mirage", "-n", "1.5"], "'1.5' is not a whole number of rows"),
+        (["fit", "d.csv", "-o", "m.mirage", "--seed", "x"], "Invalid value for '--seed'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], expected: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert expected in line
+    assert line.endswith("--help')")
+    assert result.stdout == ""
+
+
+def test_usage_errors_through_the_entry_point(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["mirage", "sample", "m.mirage", "--rows"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: Option '--rows' requires an argument"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["fit", "--help"], []])
+def test_start_up_imports_no_heavy_library(args: list[str]) -> None:
+    heavy = ["pandas", "numpy", "sklearn", "scipy", "torch", "plotly", "pyarrow"]
+    code = f"""
+import sys
+sys.argv = ["mirage", *{args!r}]
+from mirage.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(sorted(name for name in {heavy!r} if name in sys.modules))
+"""
+    result = python(code)
+    assert result.returncode == 0, result.stderr
+    loaded = result.stdout.strip().splitlines()[-1]
+    if args == ["fit", "--help"]:  # lists each engine's hyperparameters: imports the engines, not torch
+        assert "torch" not in loaded and "pandas" in loaded
+    else:
+        assert loaded == "[]", result.stdout

@@ -37,3 +37,15 @@ def test_demo_refuses_an_existing_model_file(tmp_path: Path) -> None:
     result = invoke("demo", "--output-dir", tmp_path)
     assert result.exit_code == 2
     assert "demo.mirage" in error_line(result)
+
+
+def test_demo_run_twice_explains_force(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    first = invoke("-q", "demo", "--output-dir", out, "--rows", 100, "--engine", "copula")
+    assert first.exit_code == 0, first.output
+    again = invoke("demo", "--output-dir", out, "--rows", 100, "--engine", "copula")
+    assert again.exit_code == 2
+    line = error_line(again)
+    assert "earlier demo" in line
+    assert str(out / "synthetic.csv") in line and str(out / "demo.mirage") in line
+    assert "--force" in line and "--output-dir" in line

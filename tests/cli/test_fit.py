@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mirage.cli._ui import parse_params
+from mirage.cli._options import parse_params
 from mirage.errors import OptionError
 from tests.cli.helpers import error_line, invoke, manifest
 

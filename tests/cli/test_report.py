@@ -82,3 +82,13 @@ def test_existing_report_is_not_overwritten(holdout_model: Path, tmp_path: Path)
     out.write_text("keep me")
     result = invoke("report", holdout_model, "-o", out)
     assert result.exit_code == 2 and out.read_text() == "keep me"
+
+
+def test_report_shows_its_progress(
+    holdout_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws its bars only on a terminal
+    result = invoke("report", holdout_model, "-o", tmp_path / "r.html", "--target", "income")
+    assert result.exit_code == 0, result.output
+    for stage in ("sampling", "scoring", "fidelity", "reference", "utility", "privacy", "4/4", "writing"):
+        assert stage in result.stderr, stage

@@ -53,7 +53,7 @@ def test_streams_chunks_to_the_writer(
         seen.append(chunks)
         return write_chunks(chunks, path, **kwargs)
 
-    monkeypatch.setattr("mirage.cli.sample.write_chunks", spy)
+    monkeypatch.setattr("mirage.io.write_chunks", spy)
     assert invoke("sample", model_path, "-n", 10, "-o", tmp_path / "s.csv").exit_code == 0
     assert isinstance(seen[0], Iterator)
 
@@ -102,3 +102,45 @@ def test_errors_name_the_file(model_path: Path, tmp_path: Path, name: str) -> No
     result = invoke("sample", *args)
     assert result.exit_code == 2
     assert name in error_line(result)
+
+
+@pytest.mark.parametrize("written", ["1200", "1_200", "1,200", "1.2e3", "1.2E+3", "1200.0"])
+def test_row_counts_as_people_write_them(model_path: Path, tmp_path: Path, written: str) -> None:
+    out = tmp_path / "s.csv"
+    result = invoke("sample", model_path, "-n", written, "-o", out, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 1200
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("1.5", "not a whole number"),
+        ("1e-3", "not a whole number"),
+        ("12,34", "not a number of rows"),
+        ("1__000", "not a number of rows"),
+        ("ten", "not a number of rows"),
+        ("inf", "not a number of rows"),
+        ("-1e3", "negative"),
+        ("1e30", "at most 1e18"),
+    ],
+)
+def test_row_counts_that_are_not_counts(model_path: Path, written: str, message: str) -> None:
+    result = invoke("sample", model_path, "-n", written)
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert f"'{written}'" in line and message in line and "--rows" in line
+
+
+def test_preview_never_splits_a_value(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mirage
+
+    rows = mirage.load(model_path).sample(3, seed=0)
+    values = {str(v) for v in rows.to_numpy().ravel() if not pd.isna(v)} | set(rows.columns)
+    for width in (50, 80, 120, 200):
+        monkeypatch.setenv("COLUMNS", str(width))
+        result = invoke("sample", model_path, "-n", 3, "--seed", 0)
+        assert result.exit_code == 0, result.output
+        assert max(map(len, result.stdout.splitlines())) <= width
+        missing = [v for v in values if v not in result.stdout]
+        assert missing == [], f"split at width {width}: {missing}"
