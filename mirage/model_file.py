@@ -30,7 +30,7 @@ from mirage._version import __version__
 from mirage.engines._base import Synthesizer
 from mirage.engines._params import FIT
 from mirage.engines._registry import ENGINES
-from mirage.errors import ModelFileError, SchemaError
+from mirage.errors import MissingDependencyError, ModelFileError, SchemaError
 from mirage.io import atomic_path
 from mirage.schema import Schema
 
@@ -86,6 +86,8 @@ def load_model(path: str | Path) -> Synthesizer:
         raise ModelFileError(f"{where}: schema: {exc}") from None
     except ModelFileError as exc:
         raise ModelFileError(f"{where}: {exc}") from None
+    except MissingDependencyError:
+        raise
     except Exception as exc:
         raise ModelFileError(
             f"{where}: the model state is inconsistent ({type(exc).__name__}: {exc})"

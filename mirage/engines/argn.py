@@ -43,7 +43,8 @@ from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import Synthesizer, _resolve_seed
 from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
-from mirage.engines._registry import register_engine, require
+from mirage.engines._registry import register_engine
+from mirage.engines._registry import require as require_dependencies
 from mirage.errors import DataError, MirageError, OptionError
 from mirage.schema import Kind
 
@@ -60,7 +61,7 @@ SMALL_TABLE = 5_000  # rows
 
 
 def _require_torch() -> None:
-    require("argn")  # MissingDependencyError naming the extra that installs PyTorch
+    require_dependencies("argn")  # MissingDependencyError naming the extra that installs PyTorch
 
 
 def _is_device(value: str) -> bool:
