@@ -41,6 +41,7 @@ PII_TYPES = (
     "credit_card",
     "iban",
     "ip_address",
+    "account_number",
 )
 
 
