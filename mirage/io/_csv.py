@@ -96,13 +96,13 @@ class _Source:
         return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options)
 
     def keep(self, expected: int) -> None:
-        """From now on read only the records with ``expected`` fields (and the header)."""
+        """From now on read only the header and the records that fit ``expected`` fields."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=self.delimiter, lineterminator="\n", **self.dialect)
         header = True
         for _, row in self.records():
-            if header or len(row) == expected:
-                writer.writerow(row)
+            if header or len(row) == expected or _trailing_empty(row, expected):
+                writer.writerow(row if header else row[:expected])
             header = False
         self.kept = buffer.getvalue()
 
@@ -113,16 +113,25 @@ class _BadLine:
     fields: int
 
 
-def _bad_lines(source: _Source, expected: int) -> list[_BadLine]:
-    """Records (after the header) whose field count is not ``expected``."""
+def _trailing_empty(row: list[str], expected: int) -> bool:
+    """Too many fields, but only empty ones at the end: a line ending in a delimiter, no data lost."""
+    return len(row) > expected and not any(row[expected:])
+
+
+def _bad_lines(source: _Source, expected: int) -> tuple[list[_BadLine], bool]:
+    """Records (after the header) whose field count is not ``expected``, and whether some records
+    only end in extra empty fields (fine, but pandas reads them badly)."""
     header = True
     bad: list[_BadLine] = []
+    trailing = False
     for line, row in source.records():
         if header:
             header = False
+        elif _trailing_empty(row, expected):
+            trailing = True
         elif len(row) != expected:
             bad.append(_BadLine(line, len(row)))
-    return bad
+    return bad, trailing
 
 
 def _short_row_candidates(df: pd.DataFrame) -> bool:
@@ -143,16 +152,19 @@ def _read_checked(source: _Source, options: dict[str, Any], expected: int, on_ba
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     except pd.errors.ParserError as exc:
-        bad = _bad_lines(source, expected) if expected else []
-        if not bad:
+        bad, trailing = _bad_lines(source, expected) if expected else ([], False)
+        if not bad and not trailing:
             message = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
             raise DataError(f"cannot parse '{source.path}' as CSV: {message}") from exc
     else:
         if not expected or not (suspicious or _short_row_candidates(df)):
             return df
-        bad = _bad_lines(source, expected)
-        if not bad:
+        bad, trailing = _bad_lines(source, expected)
+        if not bad and not trailing:
             return df
+    if not bad:
+        source.keep(expected)
+        return source.read(options)
     first = bad[0]
     if on_bad_lines == "error":
         raise DataError(

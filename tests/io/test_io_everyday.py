@@ -165,3 +165,20 @@ def test_jsonl_invalid_utf8_names_the_offset(tmp_path: Path) -> None:
     path.write_bytes(b'{"a": "\xc3\xa9"}\n{"a": "\xe9"}\n')
     with pytest.raises(DataError, match=r"rows\.jsonl' is not valid utf-8-sig text: byte 0xE9 at offset 19"):
         read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "a", "b"),
+    [
+        ("a;b\n1;2;\n3;4;\n", [1, 3], [2, 4]),
+        ("a;b\n1;2\n3;4;\n5;;;\n", [1, 3, 5], [2, 4, None]),
+    ],
+)
+def test_lines_ending_in_a_delimiter_lose_nothing(tmp_path: Path, text: str, a: list, b: list) -> None:
+    """Extra fields that are all empty are a trailing delimiter, not a bad line."""
+    path = tmp_path / "trailing.csv"
+    path.write_text(text, encoding="utf-8")
+    df = read_table(path)
+    assert list(df.columns) == ["a", "b"]
+    assert df["a"].tolist() == a
+    assert [None if pd.isna(v) else v for v in df["b"]] == b
