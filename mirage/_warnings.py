@@ -11,6 +11,6 @@ class MirageWarning(UserWarning):
     """Something in the data is handled in a way worth knowing (names the column, file or line)."""
 
 
-def warn(message: str) -> None:
-    """Emit ``message`` as a ``MirageWarning``."""
-    warnings.warn(message, MirageWarning, stacklevel=3)
+def warn(message: str, *, stacklevel: int = 3) -> None:
+    """Emit ``message`` as a ``MirageWarning`` (attributed to the caller's caller by default)."""
+    warnings.warn(message, MirageWarning, stacklevel=stacklevel)

@@ -22,13 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._warnings import warn
 from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart
 from mirage.encoding.identifier import parse_id_format, random_codes
 from mirage.errors import DataError
-from mirage.schema._column import Kind
-from mirage.schema._inference import MOSTLY_RARE, high_cardinality
+from mirage.schema._inference import RARE_MIN_COUNT, high_cardinality
 
 __all__ = ["RARE_TOKEN", "BooleanCodec", "CategoricalCodec"]
 
@@ -93,7 +91,7 @@ class CategoricalCodec(Codec):
             else:
                 self.categories.append(RARE_TOKEN)
                 self._fold = {v: RARE_TOKEN for v in rare}
-                self._warn_if_mostly_rare(counts, rare)
+                self._warn_if_mostly_rare(counts)
         self.counts = [int(counts.get(c, 0)) for c in self.categories]
 
     def _record_dtype(self, values: pd.Series) -> None:
@@ -114,22 +112,15 @@ class CategoricalCodec(Codec):
             return float
         return None
 
-    def _warn_if_mostly_rare(self, counts: pd.Series, rare: list[Any]) -> None:
-        """Warn when most rows would decode to ``RARE_TOKEN`` (unless rare values get a format)."""
-        total = int(counts.sum())
-        rare_rows = int(sum(int(counts[v]) for v in rare))
-        if self.column.id_format is not None or total == 0 or rare_rows <= MOSTLY_RARE * total:
+    def _warn_if_mostly_rare(self, counts: pd.Series) -> None:
+        """Warn when most rows would decode to ``RARE_TOKEN``, unless rare values get a format, the
+        categories were declared (the user chose the domain) or inference already said so."""
+        said = self.column.warned and self.options.rare_min_count == RARE_MIN_COUNT
+        if self.column.id_format is not None or self.column.categories is not None or said:
             return
-        minimum = self.options.rare_min_count
-        better = high_cardinality(counts.rename(index=str), minimum)
-        if better is not None and (better.kind is not Kind.CATEGORICAL or better.id_format is not None):
-            advice = f"consider giving it this kind in the schema: {better.describe()}"
-        else:
-            advice = f"give more rows, or a lower rare_min_count (now {minimum})"
-        warn(
-            f"column {self.column.name!r}: {rare_rows / total:.0%} of its rows hold categories seen in "
-            f"fewer than {minimum} rows, which are generated as {RARE_TOKEN!r}; {advice}"
-        )
+        better = high_cardinality(counts.rename(index=str), self.options.rare_min_count)
+        if better is not None:
+            better.warn(self.column.name, inferred=False)
 
     @property
     def subcolumns(self) -> list[SubColumn]:

@@ -115,8 +115,8 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
         return Column(kind=Kind.TEXT, **base)
     better = high_cardinality(counts)
     if better is not None:
-        warn(f"column {name!r}: {better.reason}; inferred as {better.describe()}")
-        return Column(kind=better.kind, id_format=better.id_format, **base)
+        better.warn(name, inferred=True)
+        return Column(kind=better.kind, id_format=better.id_format, warned=True, **base)
     return Column(kind=Kind.CATEGORICAL, **base)
 
 
@@ -125,50 +125,68 @@ class HighCardinality:
     """What a column with mostly rare categories is better described as, and why."""
 
     kind: Kind
-    reason: str
+    distinct: int
+    rows: int
+    share: float  # of the rows that hold rare categories
+    rare_min_count: int
     id_format: str | None = None  # categorical: rare values are written as new codes in this format
+
+    @property
+    def better(self) -> bool:
+        """Whether there is a better kind than a categorical column of mostly ``_RARE_``."""
+        return self.kind is not Kind.CATEGORICAL or self.id_format is not None
 
     def describe(self) -> str:
         if self.kind is Kind.IDENTIFIER:
             return "identifier (keys regenerated in the same format, never learned)"
         if self.kind is Kind.TEXT:
             return "text (Faker text of the learned length, never copied)"
-        if self.id_format is not None:
-            return (
-                f"categorical with id_format {self.id_format!r} (frequent values learned, "
-                "rare ones written as new codes of that format)"
-            )
-        return "categorical all the same (no better kind fits): give more rows or a lower rare_min_count"
+        return (
+            f"categorical with id_format {self.id_format!r} (frequent values learned, "
+            "rare ones written as new codes of that format)"
+        )
+
+    def warn(self, column: str, *, inferred: bool) -> None:
+        """Say so, naming ``column``: the kind inferred instead, or the one to consider."""
+        what = (
+            f"column {column!r}: {self.distinct:,} distinct values in {self.rows:,} rows; {self.share:.0%} "
+            f"of the rows hold values seen in fewer than {self.rare_min_count} rows, which a categorical "
+            "column generates as '_RARE_'"
+        )
+        if not self.better:
+            advice = f"give more rows, or a lower rare_min_count (now {self.rare_min_count})"
+        elif inferred:
+            advice = f"inferred as {self.describe()}"
+        else:
+            advice = f"consider giving it this kind in the schema: {self.describe()}"
+        warn(f"{what}; {advice}", stacklevel=4)
 
 
 def high_cardinality(counts: pd.Series, rare_min_count: int = RARE_MIN_COUNT) -> HighCardinality | None:
     """What text values (``counts``: rows per distinct value) that are mostly rare are better as.
 
     None when at most ``MOSTLY_RARE`` of the rows hold values seen in fewer than ``rare_min_count``
-    rows.  Else near-unique values are keys (identifier), values that share a character-class
-    pattern are codes (categorical whose rare values are written as new codes of the pattern),
-    prose is text; with 20 distinct values or fewer, or none of these, the column stays categorical.
+    rows.  Else near-unique values are keys (identifier), prose is text, values that share a
+    character-class pattern are codes (categorical whose rare values are written as new codes of
+    the pattern); with 20 distinct values or fewer, or none of these, the column stays categorical.
     """
     n, n_unique = int(counts.sum()), len(counts)
     rare_rows = int(counts[counts < rare_min_count].sum())
     if n == 0 or rare_rows <= MOSTLY_RARE * n:
         return None
-    reason = (
-        f"{n_unique:,} distinct values in {n:,} rows; {rare_rows / n:.0%} of the rows hold values seen "
-        f"in fewer than {rare_min_count} rows, which a categorical column generates as '_RARE_'"
-    )
+    share = rare_rows / n
     if n_unique <= 20:
-        return HighCardinality(Kind.CATEGORICAL, reason)
+        return HighCardinality(Kind.CATEGORICAL, n_unique, n, share, rare_min_count)
     distinct = pd.Series([str(v) for v in counts.index], dtype=object)
     words = float(distinct.str.count(r"\s+").mean()) + 1
     if words >= 2 or float(distinct.str.len().mean()) >= TEXT_MIN_MEAN_LENGTH:
-        return HighCardinality(Kind.TEXT, reason)
+        return HighCardinality(Kind.TEXT, n_unique, n, share, rare_min_count)
     if n_unique >= NEAR_UNIQUE * n:
-        return HighCardinality(Kind.IDENTIFIER, reason)
+        return HighCardinality(Kind.IDENTIFIER, n_unique, n, share, rare_min_count)
     pattern = infer_pattern(distinct.tolist())
     if _describes(pattern, distinct):
-        return HighCardinality(Kind.CATEGORICAL, reason, id_format=pattern)
-    return HighCardinality(Kind.CATEGORICAL, reason)
+        return HighCardinality(Kind.CATEGORICAL, n_unique, n, share, rare_min_count, id_format=pattern)
+    return HighCardinality(Kind.CATEGORICAL, n_unique, n, share, rare_min_count)
 
 
 def _describes(pattern: str, distinct: pd.Series) -> bool:

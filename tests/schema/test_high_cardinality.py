@@ -41,7 +41,7 @@ def test_structured_codes_that_repeat_keep_frequent_values_and_write_new_codes()
     frequent = _codes(rng, 20)
     values = [str(v) for v in rng.choice(frequent, size=2 * N // 5)] + _codes(rng, N - 2 * N // 5)
     frame = _frame(values, rng)
-    with pytest.warns(MirageWarning, match=r"column 'code': .*categorical with id_format"):
+    with pytest.warns(MirageWarning, match=r"column 'code': .*inferred as categorical with id_format"):
         schema = infer_schema(frame)
     column = schema["code"]
     assert column.kind is Kind.CATEGORICAL and column.id_format == "AA-9999"
@@ -69,7 +69,7 @@ def test_fit_warns_when_a_categorical_column_would_be_mostly_rare() -> None:
     frame = _frame(_codes(rng, 2_000), rng)
     schema = Schema([Column("x", Kind.NUMERIC, dtype="float64"), Column("code", Kind.CATEGORICAL)])
     with pytest.warns(
-        MirageWarning, match=r"column 'code': 100% of its rows hold categories seen in fewer than 10"
+        MirageWarning, match=r"column 'code': .* 100% of the rows hold values seen in fewer than 10 rows"
     ):
         model = mirage.fit(frame, engine="copula", schema=schema)
     assert (model.sample(100, seed=0)["code"] == RARE_TOKEN).all()  # what the warning is about
@@ -91,3 +91,12 @@ def test_ordinary_categories_give_no_warning(adult: pd.DataFrame) -> None:
         schema = infer_schema(adult)
         mirage.fit(adult.iloc[:1_000], engine="copula", schema=schema)
     assert schema["workclass"].kind is Kind.CATEGORICAL
+
+
+def test_inference_and_fit_say_it_once() -> None:
+    rng = np.random.default_rng(5)
+    cities = [f"City{chr(65 + i % 26)}{'x' * (i % 7)}" for i in range(60)]
+    frame = _frame([cities[i] for i in rng.integers(0, 60, size=300)], rng, name="city")
+    with pytest.warns(MirageWarning) as caught:
+        mirage.fit(frame, engine="copula")
+    assert len([w for w in caught if "'city'" in str(w.message)]) == 1
