@@ -35,7 +35,8 @@ def _frame() -> pd.DataFrame:
             "us": pd.Series(stamps).astype("datetime64[us]"),
             "s": pd.Series(stamps).astype("datetime64[s]"),
             "ms_tz": pd.Series(stamps)
-            .dt.tz_localize("Europe/Berlin")
+            .dt.tz_localize("UTC")
+            .dt.tz_convert("Europe/Berlin")
             .astype("datetime64[ms, Europe/Berlin]"),
         }
     )
