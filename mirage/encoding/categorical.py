@@ -4,22 +4,37 @@ Missing values are a flag of their own (not a code), so engines see "missing tog
 between columns directly; missing rows carry the most frequent code as a placeholder.
 
 Rare-category protection: a category seen in fewer than ``options.rare_min_count`` training rows is
-never emitted verbatim.  Text categories fold into the token ``RARE_TOKEN``; numeric categories fold
-into the nearest frequent value (top/bottom coding), so the column keeps its type.
+never emitted verbatim.  Text categories fold into the token ``RARE_TOKEN``; numeric categories and
+those of an ordered pandas Categorical fold into the nearest frequent value (top/bottom coding), so
+the column keeps its type.  When the column has an ``id_format`` (codes with a structure), rows of
+the rare token are written as new random codes of that format instead.  Most rows folding into the
+rare token is warned about, with a better kind to give the column.
+
+A pandas Categorical column comes back with its dtype: the same categories (unused ones too) in the
+same order, plus ``RARE_TOKEN`` only if the model can emit it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mirage._validate import StateError, require_bool, require_categories, require_counts, show
+from mirage._validate import (
+    StateError,
+    require_bool,
+    require_categories,
+    require_counts,
+    require_list,
+    show,
+)
 from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart
+from mirage.encoding.identifier import parse_id_format, random_codes
 from mirage.errors import DataError
+from mirage.schema._inference import RARE_MIN_COUNT, high_cardinality
 
 __all__ = ["RARE_TOKEN", "BooleanCodec", "CategoricalCodec"]
 
@@ -36,12 +51,18 @@ class CategoricalCodec(Codec):
     missing: MissingPart
     numeric: bool
     counts: list[int]
+    # a pandas Categorical column: its categories (unused ones too) and order, restored on decode
+    dtype_categories: list[Any] | None = None
+    dtype_ordered: bool = False
 
     def fit(self, values: pd.Series) -> None:
         col = self.column
-        present = values.dropna()
         self.missing = MissingPart(col.name)
         self.missing.fit(values)
+        self._record_dtype(values)
+        present = values.dropna()
+        if isinstance(present.dtype, pd.CategoricalDtype):
+            present = present.astype(object)
         self.numeric = bool(present.size) and all(
             isinstance(_python(v), (int, float)) and not isinstance(_python(v), bool)
             for v in present.unique()
@@ -53,8 +74,12 @@ class CategoricalCodec(Codec):
             frequent = list(declared)
         else:
             frequent = [_python(v) for v, c in counts.items() if c >= self.options.rare_min_count]
-        rare = [_python(v) for v in counts.index if _python(v) not in set(frequent)]
-        if self.numeric or col.ordered:
+        kept = set(frequent)
+        rare = [_python(v) for v in counts.index if _python(v) not in kept]
+        rank = self._rank()
+        if rank is not None:
+            frequent = sorted(frequent, key=rank)
+        elif col.ordered:
             frequent = sorted(frequent)
         else:
             order = {v: -int(c) for v, c in counts.items()}
@@ -62,11 +87,11 @@ class CategoricalCodec(Codec):
         self.categories = list(frequent)
         self._fold: dict[Any, Any] = {}
         if rare:
-            if self.numeric and frequent:
-                grid = np.asarray(frequent, dtype="float64")
+            if rank is not None and frequent:
+                grid = np.asarray([rank(v) for v in frequent], dtype="float64")
                 for v in rare:
-                    self._fold[v] = frequent[int(np.abs(grid - float(v)).argmin())]
-            elif self.numeric:
+                    self._fold[v] = frequent[int(np.abs(grid - rank(v)).argmin())]
+            elif rank is not None:
                 # Nothing is frequent: the whole column collapses to its most common value.
                 top = counts.sort_values(ascending=False, kind="stable").index[0]
                 self.categories = [_python(top)]
@@ -74,7 +99,36 @@ class CategoricalCodec(Codec):
             else:
                 self.categories.append(RARE_TOKEN)
                 self._fold = {v: RARE_TOKEN for v in rare}
+                self._warn_if_mostly_rare(counts)
         self.counts = [int(counts.get(c, 0)) for c in self.categories]
+
+    def _record_dtype(self, values: pd.Series) -> None:
+        dtype = values.dtype
+        self.dtype_categories, self.dtype_ordered = None, False
+        if isinstance(dtype, pd.CategoricalDtype):
+            categories = [_python(c) for c in dtype.categories]
+            if all(isinstance(c, (str, int, float, bool)) for c in categories):
+                self.dtype_categories, self.dtype_ordered = categories, bool(dtype.ordered)
+
+    def _rank(self) -> Callable[[Any], float] | None:
+        """Where a category sits when categories are ordinal: numbers by value, an ordered
+        Categorical by its categories' order (rare ones fold into the nearest frequent one)."""
+        if self.dtype_ordered and self.dtype_categories is not None:
+            position = {c: float(i) for i, c in enumerate(self.dtype_categories)}
+            return lambda v: position.get(v, float(len(position)))
+        if self.numeric:
+            return float
+        return None
+
+    def _warn_if_mostly_rare(self, counts: pd.Series) -> None:
+        """Warn when most rows would decode to ``RARE_TOKEN``, unless rare values get a format, the
+        categories were declared (the user chose the domain) or inference already said so."""
+        said = self.column.warned and self.options.rare_min_count == RARE_MIN_COUNT
+        if self.column.id_format is not None or self.column.categories is not None or said:
+            return
+        better = high_cardinality(counts.rename(index=str), self.options.rare_min_count)
+        if better is not None:
+            better.warn(self.column.name, inferred=False)
 
     @property
     def subcolumns(self) -> list[SubColumn]:
@@ -123,12 +177,20 @@ class CategoricalCodec(Codec):
             values = table[np.clip(codes, 0, len(self.categories) - 1)]
         else:
             values = np.full(n, None, dtype=object)
+        if self.column.id_format is not None and RARE_TOKEN in self.categories:
+            rare = np.flatnonzero(values == RARE_TOKEN)
+            codes_format = parse_id_format(self.column.id_format)
+            values[rare] = random_codes(codes_format, rare.size, rng)
         missing = self.missing.mask(parts, n)
         values[missing] = None
         has_null = bool(missing.any()) or not self.categories
         return self._restore_dtype(pd.Series(values, name=self.column.name), has_null)
 
     def _restore_dtype(self, series: pd.Series, has_null: bool) -> pd.Series:
+        if self.dtype_categories is not None:
+            categories = list(self.dtype_categories)
+            categories += [c for c in self.categories if c not in set(categories)]  # RARE_TOKEN
+            return series.astype(pd.CategoricalDtype(categories, ordered=self.dtype_ordered))
         dtype = self.column.dtype
         if dtype.startswith(("int", "uint")) and has_null:
             dtype = "Int64" if self.numeric else "object"
@@ -146,6 +208,8 @@ class CategoricalCodec(Codec):
             "numeric": self.numeric,
             "counts": self.counts,
         }
+        if self.dtype_categories is not None:
+            state.update(dtype_categories=self.dtype_categories, dtype_ordered=self.dtype_ordered)
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -154,6 +218,9 @@ class CategoricalCodec(Codec):
         self.missing = MissingPart.from_state(self.column.name, state)
         self.counts = require_counts(state, "counts", len(self.categories))
         self._fold = {}
+        has = "dtype_categories" in state and state["dtype_categories"] is not None
+        self.dtype_categories = require_list(state, "dtype_categories") if has else None
+        self.dtype_ordered = require_bool(state, "dtype_ordered") if "dtype_ordered" in state else False
 
 
 class BooleanCodec(CategoricalCodec):
@@ -168,6 +235,7 @@ class BooleanCodec(CategoricalCodec):
         bad = as_bool.isna()
         if bad.any():
             raise DataError(f"column {self.column.name!r}: value {present[bad].iloc[0]!r} is not a boolean")
+        self.dtype_categories, self.dtype_ordered = None, False
         self.categories = [False, True]
         self.counts = [int((~as_bool.astype(bool)).sum()), int(as_bool.astype(bool).sum())]
         self._fold = {}

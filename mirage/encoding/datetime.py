@@ -1,25 +1,32 @@
 """Datetimes: seconds since the epoch as a continuous sub-column, decoded at the learned resolution.
 
-Text datetimes keep their strftime format so written output looks like the input; native datetime
-columns come back as ``datetime64``.  Time zones are converted to UTC for learning and restored.
+Text datetimes keep their strftime format so written output looks like the input (``%:z`` is an
+offset written with a colon, ``+01:00``); native datetime columns come back with their dtype (unit
+and time zone).  Time zones are converted to UTC for learning and restored: a native column gets its
+zone back, text with offsets is written at the offset most of its values had.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import timedelta, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mirage._validate import require_str, require_time_zone
+from mirage._validate import require_optional_int, require_str, require_time_zone
 from mirage.encoding._base import as_dtype
 from mirage.encoding._continuous import ContinuousCodec
 from mirage.errors import DataError
+from mirage.schema._datetimes import COLON_OFFSET, parse_format
 
-__all__ = ["DatetimeCodec", "parse_datetimes"]
+__all__ = ["DatetimeCodec", "format_datetimes", "parse_datetimes"]
 
 _UNITS = {"D": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
+_OFFSET = re.compile(r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))\s*$")
+_MARK = "@@"  # around %z while strftime writes it; the colon goes in afterwards
 
 
 def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Series:
@@ -27,7 +34,9 @@ def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Serie
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
     else:
-        parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=False)
+        read = None if fmt is None else parse_format(fmt)
+        utc = read is not None and "%z" in read
+        parsed = pd.to_datetime(values, format=read, errors="coerce", utc=utc)
         bad = parsed.isna() & values.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]
@@ -40,6 +49,25 @@ def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Serie
     return parsed.astype("datetime64[ns]")
 
 
+def format_datetimes(stamps: pd.Series, fmt: str) -> pd.Series:
+    """``stamps.dt.strftime(fmt)``, where ``%:z`` writes the offset as ``+01:00``."""
+    if COLON_OFFSET not in fmt:
+        return stamps.dt.strftime(fmt)
+    text = stamps.dt.strftime(fmt.replace(COLON_OFFSET, f"{_MARK}%z{_MARK}"))
+    return text.str.replace(f"{_MARK}([+-]\\d\\d)(\\d\\d){_MARK}", r"\1:\2", regex=True)
+
+
+def _common_offset(values: pd.Series) -> int | None:
+    """The UTC offset in minutes that most text values are written with (None: no offsets)."""
+    found = values.dropna().astype(str).str.extract(_OFFSET)
+    found = found[found["z"].notna() | found["sign"].notna()]
+    if found.empty:
+        return None
+    sign = np.where(found["sign"] == "-", -1, 1)
+    minutes = sign * (found["hours"].fillna(0).astype(int) * 60 + found["minutes"].fillna(0).astype(int))
+    return int(pd.Series(minutes).mode().iloc[0])
+
+
 def _seconds(parsed: pd.Series) -> np.ndarray:
     ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
     return np.where(parsed.isna().to_numpy(), np.nan, ns / 1e9)
@@ -48,6 +76,7 @@ def _seconds(parsed: pd.Series) -> np.ndarray:
 class DatetimeCodec(ContinuousCodec):
     unit: str
     tz: str | None
+    offset: int | None = None  # text with offsets: the offset (minutes east of UTC) written back
 
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
@@ -55,6 +84,8 @@ class DatetimeCodec(ContinuousCodec):
     def learn(self, values: pd.Series, observed: np.ndarray) -> None:
         tz = getattr(getattr(values, "dt", None), "tz", None) if hasattr(values, "dt") else None
         self.tz = str(tz) if tz is not None else None
+        fmt = self.column.datetime_format
+        self.offset = _common_offset(values) if fmt is not None and "%z" in parse_format(fmt) else None
         if observed.size == 0:
             observed = np.array([0.0])
         self.minimum, self.maximum = float(observed.min()), float(observed.max())
@@ -80,17 +111,38 @@ class DatetimeCodec(ContinuousCodec):
             stamps = stamps.where(~mask)
         if self.tz is not None:
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(self.tz)
-        if self.column.datetime_format is not None:
-            text = stamps.dt.strftime(self.column.datetime_format)
+        fmt = self.column.datetime_format
+        if fmt is not None:
+            if self.offset is not None:
+                zone = timezone(timedelta(minutes=self.offset))
+                stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
+            text = format_datetimes(stamps, fmt)
             return as_dtype(text.where(~mask, None), self.column.dtype)
-        return stamps
+        return self._native(stamps)
+
+    def _native(self, stamps: pd.Series) -> pd.Series:
+        """``stamps`` with the column's datetime dtype (its unit, and its zone if it has one)."""
+        try:
+            dtype = pd.api.types.pandas_dtype(self.column.dtype)
+        except TypeError:
+            return stamps
+        if not pd.api.types.is_datetime64_any_dtype(dtype):
+            return stamps
+        if isinstance(dtype, pd.DatetimeTZDtype) and self.tz is None:
+            return stamps.dt.tz_localize("UTC").astype(dtype)
+        if not isinstance(dtype, pd.DatetimeTZDtype) and self.tz is not None:
+            return stamps
+        return stamps.astype(dtype)
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state, arrays = super().get_state()
         state.update(unit=self.unit, tz=self.tz)
+        if self.offset is not None:
+            state["offset"] = self.offset
         return state, arrays
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         super().set_state(state, arrays)
         self.unit = require_str(state, "unit", choices=list(_UNITS))
         self.tz = require_time_zone(state, "tz")
+        self.offset = require_optional_int(state, "offset", low=-1440) if "offset" in state else None

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,19 +34,14 @@ from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, apply_missing
 from mirage.errors import MirageError, SchemaError
 from mirage.schema._column import Column
+from mirage.schema._id_format import CLASSES, UUID, infer_id_format
 
-__all__ = ["IdentifierCodec", "IdentifierFormat", "infer_id_format", "parse_id_format"]
+__all__ = ["IdentifierCodec", "IdentifierFormat", "infer_id_format", "parse_id_format", "random_codes"]
 
-UUID = "uuid"
-INTEGER_TEMPLATE = "{:d}"
-MIN_KEYS_FOR_LITERALS = 10  # constant positions become literals only when this many keys agree
 _LOW_LIMIT = 1 << 62  # the permuted positions of a pattern span at most this many keys
 _MASK64 = (1 << 64) - 1
 
-_CLASSES = {"A": string.ascii_uppercase, "a": string.ascii_lowercase, "9": string.digits}
 _TEMPLATE_RE = re.compile(r"^(?P<prefix>[^{}]*)\{:(?P<zero>0?)(?P<width>\d*)d\}(?P<suffix>[^{}]*)$")
-_DIGIT_RUN_RE = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<suffix>\D*)$", re.DOTALL)
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -96,86 +89,11 @@ def parse_id_format(text: str) -> IdentifierFormat:
             positions.append((None, text[i + 1]))
             i += 2
             continue
-        positions.append((_CLASSES.get(char), char))
+        positions.append((CLASSES.get(char), char))
         i += 1
     if not positions:
         raise SchemaError("an identifier format cannot be empty")
     return IdentifierFormat("pattern", text, positions=tuple(positions))
-
-
-def _escape(char: str) -> str:
-    return "\\" + char if char in _CLASSES or char == "\\" else char
-
-
-def _char_class(char: str) -> str | None:
-    if char.isdigit():
-        return "9"
-    if char.isupper():
-        return "A"
-    if char.islower():
-        return "a"
-    return None
-
-
-def infer_id_format(values: pd.Series) -> str:
-    """The ``id_format`` that describes the non-null ``values`` (see the module docstring)."""
-    present = values.dropna()
-    if present.empty:
-        return INTEGER_TEMPLATE
-    if pd.api.types.is_numeric_dtype(present.dtype) and not pd.api.types.is_bool_dtype(present.dtype):
-        x = present.to_numpy(dtype="float64")
-        if np.all(np.isfinite(x)) and np.all(x == np.round(x)):
-            return INTEGER_TEMPLATE
-    text = [str(v) for v in present.tolist()]
-    if all(_UUID_RE.match(t) for t in text):
-        return UUID
-    template = _infer_template(text)
-    if template is not None:
-        return template
-    return _infer_pattern(text)
-
-
-def _infer_template(text: list[str]) -> str | None:
-    matches = [_DIGIT_RUN_RE.match(t) for t in text]
-    if any(m is None for m in matches):
-        return None
-    runs = [m for m in matches if m is not None]
-    prefixes = {m["prefix"] for m in runs}
-    suffixes = {m["suffix"] for m in runs}
-    if len(prefixes) != 1 or len(suffixes) != 1:
-        return None
-    prefix, suffix = prefixes.pop(), suffixes.pop()
-    if "{" in prefix + suffix or "}" in prefix + suffix:
-        return None
-    widths = {len(m["digits"]) for m in runs}
-    padded = any(len(m["digits"]) > 1 and m["digits"].startswith("0") for m in runs)
-    if len(widths) == 1 and (padded or len(runs) > 1):
-        return f"{prefix}{{:0{widths.pop()}d}}{suffix}"
-    if padded:
-        return None
-    return f"{prefix}{{:d}}{suffix}"
-
-
-def _infer_pattern(text: list[str]) -> str:
-    length = Counter(len(t) for t in text).most_common(1)[0][0]
-    keys = [t for t in text if len(t) == length]
-    literals_allowed = len(set(keys)) >= MIN_KEYS_FOR_LITERALS
-    out: list[str] = []
-    for pos in range(length):
-        chars = Counter(t[pos] for t in keys)
-        if literals_allowed and len(chars) == 1:
-            out.append(_escape(next(iter(chars))))
-            continue
-        classes: Counter[str | None] = Counter()
-        for char, count in chars.items():
-            classes[_char_class(char)] += count
-        best = classes.most_common(1)[0][0]
-        if best is None:
-            literal = max((c for c in chars if _char_class(c) is None), key=lambda c: chars[c])
-            out.append(_escape(literal))
-        else:
-            out.append(best)
-    return "".join(out)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -226,6 +144,25 @@ def permute_index(index: np.ndarray, size: int, salt: int) -> np.ndarray:
         out[todo] = _permute_pow2(out[todo], bits, salt)
         todo = out >= np.uint64(size)
     return out
+
+
+def random_codes(fmt: IdentifierFormat, n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` codes drawn at random in ``fmt`` (not unique: for codes that repeat, not for keys)."""
+    if n == 0:
+        return []
+    if fmt.kind == UUID:
+        return _uuids(rng.integers(0, 1 << 60, size=n, dtype=np.int64), int(rng.integers(1 << 62)))
+    if fmt.kind == "template":
+        high = 10**fmt.width if fmt.width else 1_000_000
+        return [fmt.text.format(int(v)) for v in rng.integers(0, high, size=n).tolist()]
+    chars = np.empty((n, len(fmt.positions)), dtype="<U1")
+    for p, (alphabet, literal) in enumerate(fmt.positions):
+        if alphabet is None:
+            chars[:, p] = literal
+        else:
+            chars[:, p] = np.array(list(alphabet))[rng.integers(0, len(alphabet), size=n)]
+    joined: list[str] = chars.view(f"<U{len(fmt.positions)}").reshape(n).tolist()
+    return joined
 
 
 # ------------------------------------------------------------------------------------------------

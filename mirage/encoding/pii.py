@@ -1,5 +1,10 @@
 """PII columns: personal data replaced with Faker values, never learned, never copied.
 
+PII held as whole numbers (card numbers, national ids, phone and account numbers read as int64)
+comes back as numbers of the column's dtype with the digit counts the column had: card numbers pass
+Luhn, national ids their scheme's check, phone numbers keep the leading digits most of the column
+shares (a country or area code).
+
 The codec learns only where values are missing (the optional ``<column>::missing`` sub-column).  At
 decode time it seeds a Faker instance from the generator it is given, so the output is reproducible,
 and for speed draws rows from a pool of at most ``POOL_SIZE`` generated values.  E-mail addresses are
@@ -10,6 +15,7 @@ built from a pool of local parts, a number and a reserved example domain (``exam
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,11 +23,19 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
-from mirage._validate import require_locale, require_str
+from mirage._validate import (
+    StateError,
+    require_locale,
+    require_mapping,
+    require_optional_str,
+    require_str,
+    show,
+)
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, apply_missing
 from mirage.errors import MirageError, SchemaError
 from mirage.schema._column import PII_TYPES, Column
+from mirage.schema._pii import integer_digits, national_id_scheme
 
 __all__ = ["FAKER_METHODS", "POOL_SIZE", "PIICodec", "make_faker"]
 
@@ -42,7 +56,18 @@ FAKER_METHODS: dict[str, str] = {
     "credit_card": "credit_card_number",
     "iban": "iban",
     "ip_address": "ipv4",
+    "account_number": "bban",
 }
+# national-id schemes (see mirage.schema._pii) whose numbers a Faker locale writes
+_SCHEME_LOCALES = {
+    "nl.bsn": "nl_NL",
+    "se.personnummer": "sv_SE",
+    "no.fodselsnummer": "no_NO",
+    "pl.pesel": "pl_PL",
+    "br.cpf": "pt_BR",
+    "fr.nir": "fr_FR",
+}
+_INT64_DIGITS = 18  # any number of this many digits fits an int64
 
 _FAKERS: dict[str, Faker] = {}
 
@@ -76,6 +101,13 @@ class PIICodec(Codec):
         self.pii_type = column.pii_type or ""
         self.locale = column.locale or options.locale
         self.missing = MissingPart(column.name)
+        self.digits: dict[int, int] = {}  # numbers: rows per digit count; empty for text
+        self.scheme: str | None = None
+        self.prefix = ""
+
+    @property
+    def numeric(self) -> bool:
+        return bool(self.digits)
 
     def fit(self, values: pd.Series) -> None:
         if self.pii_type not in PII_TYPES:
@@ -85,6 +117,16 @@ class PIICodec(Codec):
             )
         self.missing = MissingPart(self.column.name)
         self.missing.fit(values)
+        self.digits, self.scheme, self.prefix = {}, None, ""
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        digits = integer_digits(values) if numeric else None
+        if digits:
+            lengths = Counter(len(d) for d in digits)
+            self.digits = {k: lengths[k] for k in sorted(lengths)}
+            if self.pii_type == "national_id":
+                self.scheme = national_id_scheme(list(dict.fromkeys(digits))[:500])
+            if self.pii_type == "phone_number":
+                self.prefix = _shared_prefix(digits)
 
     @property
     def subcolumns(self) -> list[SubColumn]:
@@ -97,6 +139,8 @@ class PIICodec(Codec):
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
         fake = make_faker(self.locale, self.column.name, rng)
+        if self.numeric:
+            return self._numbers(n, rng, parts)
         if n == 0:
             values: list[Any] = []
         elif self.pii_type == "email":
@@ -120,14 +164,97 @@ class PIICodec(Codec):
             for a, b, c in zip(locals_.tolist(), numbers.tolist(), domains.tolist(), strict=True)
         ]
 
+    def _numbers(self, n: int, rng: np.random.Generator, parts: Mapping[str, np.ndarray]) -> pd.Series:
+        """Numbers of the learned digit counts (and scheme or prefix), with the column's dtype."""
+        lengths = np.array(list(self.digits), dtype=np.int64)
+        weights = np.array(list(self.digits.values()), dtype="float64")
+        pool = rng.choice(lengths, size=min(n, POOL_SIZE), p=weights / weights.sum())
+        if self.pii_type == "national_id" and self.scheme in _SCHEME_LOCALES:
+            texts = _national_ids(self.scheme, pool, self.column.name, rng)
+        else:
+            texts = [self._digits(int(k), rng) for k in pool.tolist()]
+        numbers = np.array([int(t) for t in _draw(texts, n, rng)], dtype=np.int64)
+        mask = self.missing.mask(parts, n)
+        dtype = self.column.dtype
+        if mask.any():
+            dtype = "Int64" if dtype.startswith(("int", "uint", "Int", "UInt")) else dtype
+            out = pd.Series(numbers, name=self.column.name).astype(pd.api.types.pandas_dtype(dtype))
+            return out.mask(pd.Series(mask))
+        try:
+            return pd.Series(numbers, name=self.column.name).astype(pd.api.types.pandas_dtype(dtype))
+        except (TypeError, ValueError):
+            return pd.Series(numbers, name=self.column.name)
+
+    def _digits(self, length: int, rng: np.random.Generator) -> str:
+        """One number of ``length`` digits: Luhn-valid for cards, the learned prefix for phones."""
+        length = min(max(length, 1), _INT64_DIGITS)
+        check = self.pii_type == "credit_card" or self.scheme == "in_.aadhaar"
+        head = "4" if self.pii_type == "credit_card" else self.prefix[: max(length - 1, 0)]
+        if self.scheme == "in_.aadhaar":
+            head = str(int(rng.integers(2, 10)))
+        body_length = length - len(head) - (1 if check else 0)
+        body = "".join(str(d) for d in rng.integers(0, 10, size=max(body_length, 0)).tolist())
+        text = head + body
+        if not text or text[0] == "0":
+            text = str(int(rng.integers(1, 10))) + text[1:]
+        if self.pii_type == "credit_card":
+            from stdnum import luhn
+
+            return text + str(luhn.calc_check_digit(text))
+        if self.scheme == "in_.aadhaar":
+            from stdnum import verhoeff
+
+            return text + str(verhoeff.calc_check_digit(text))
+        return text
+
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"pii_type": self.pii_type, "locale": self.locale, "missing": self.missing.get_state()}
+        state: dict[str, Any] = {
+            "pii_type": self.pii_type,
+            "locale": self.locale,
+            "missing": self.missing.get_state(),
+        }
+        if self.digits:
+            state.update(digits={str(k): v for k, v in self.digits.items()}, scheme=self.scheme)
+            state["prefix"] = self.prefix
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.pii_type = require_str(state, "pii_type", choices=PII_TYPES)
         self.locale = require_locale(state, "locale")
         self.missing = MissingPart.from_state(self.column.name, state)
+        digits = require_mapping(state.get("digits", {}), "digits")
+        try:
+            self.digits = {int(k): int(v) for k, v in digits.items()}
+        except (TypeError, ValueError):
+            raise StateError("digits", f"expected digit counts, got {show(digits)}") from None
+        self.scheme = require_optional_str(state, "scheme") if "scheme" in state else None
+        self.prefix = require_str(state, "prefix") if "prefix" in state else ""
+
+
+def _shared_prefix(digits: list[str], share: float = 0.5, longest: int = 3) -> str:
+    """The longest leading digits (at most ``longest``) that more than ``share`` of values have."""
+    prefix = ""
+    for k in range(1, longest + 1):
+        heads = pd.Series([d[:k] for d in digits if len(d) > k])
+        if heads.empty:
+            break
+        counts = heads.value_counts()
+        if counts.iloc[0] <= share * len(digits):
+            break
+        prefix = str(counts.index[0])
+    return prefix
+
+
+def _national_ids(scheme: str, lengths: np.ndarray, column: str, rng: np.random.Generator) -> list[str]:
+    """Valid ids of ``scheme`` written by Faker, as digits without the leading zeros numbers lose."""
+    import re
+
+    fake = make_faker(_SCHEME_LOCALES[scheme], column, rng)
+    out: list[str] = []
+    for _ in range(lengths.size):
+        digits = re.sub(r"\D", "", str(fake.ssn())).lstrip("0") or "0"
+        out.append(digits[:_INT64_DIGITS])
+    return out
 
 
 def _draw(pool: list[str], n: int, rng: np.random.Generator) -> list[str]:

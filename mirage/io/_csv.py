@@ -5,59 +5,30 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from charset_normalizer import from_bytes
 
+from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
+from mirage.io._encoding import detect_encoding, undecodable
+from mirage.io._numbers import convert_numbers
 
-__all__ = ["DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
+__all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
 
 DELIMITERS = ",;\t|"
+BAD_LINES = ("error", "skip")
 SAMPLE_BYTES = 1 << 20
 _SNIFF_CHARS = 64 * 1024
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+# options that change which lines are records or how fields are counted: the field-count check is off
+_STRUCTURE_OPTIONS = frozenset(
+    {"header", "names", "skiprows", "skipfooter", "nrows", "comment", "usecols", "index_col", "chunksize"}
 )
-_TIE = 0.01
-_FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-
-
-def detect_encoding(sample: bytes, *, complete: bool) -> str:
-    """Guess the text encoding of ``sample``, the first bytes of a file (all of it if ``complete``).
-
-    A BOM decides; else UTF-8 if the bytes are valid UTF-8; else charset-normalizer's guess, with
-    cp1252 preferred whenever it explains the bytes as well (small samples are ambiguous).
-    """
-    for bom, name in _BOMS:
-        if sample.startswith(bom):
-            return name
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    has_nul = b"\x00" in sample
-    matches = [m for m in from_bytes(sample) if has_nul or not m.encoding.startswith(("utf_16", "utf_32"))]
-    if not matches:
-        return "latin-1"
-    best = min(matches, key=lambda m: (m.chaos, -m.coherence))
-    western = from_bytes(sample, cp_isolation=["cp1252"]).best()
-    if (
-        western is not None
-        and western.chaos <= best.chaos + _TIE
-        and western.coherence >= best.coherence - _TIE
-    ):
-        return "cp1252"
-    return str(best.encoding)
+_CSV_DIALECT_OPTIONS = ("quotechar", "escapechar", "doublequote")
 
 
 def sniff_delimiter(text: str, default: str = ",") -> str:
@@ -82,45 +53,143 @@ def _sample_text(sample: bytes, encoding: str, *, complete: bool) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _check_header(path: Path, text: str, delimiter: str) -> None:
+def _header(path: Path, text: str, delimiter: str) -> list[str] | None:
+    """The header's fields; two columns of the same name are refused."""
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except csv.Error:
-        return
+        return None
     seen: set[str] = set()
     for name in header:
         if name in seen:
             raise DataError(f"'{path}' has two columns named {name!r} in its header (line 1)")
         seen.add(name)
+    return header
 
 
-def _physical_line(path: Path, encoding: str, delimiter: str, expected: int) -> int | None:
-    """The 1-based line on which the first record with more than ``expected`` fields starts."""
-    with path.open(encoding=encoding, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        start = 1
-        try:
-            for row in reader:
-                if len(row) > expected:
-                    return start
-                start = reader.line_num + 1
-        except csv.Error:
-            return None
-    return None
+@dataclass
+class _Source:
+    """Where records come from: the file, or the records kept after bad lines were left out."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    dialect: dict[str, Any]
+    kept: str | None = None
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """``(first physical line, fields)`` of every record, blank lines left out as pandas does."""
+        with self.path.open(encoding=self.encoding, errors="replace", newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.delimiter, **self.dialect)
+            start = 1
+            try:
+                for row in reader:
+                    if row and not (len(row) == 1 and not row[0].strip()):
+                        yield start, row
+                    start = reader.line_num + 1
+            except csv.Error as exc:
+                raise DataError(f"cannot parse '{self.path}' as CSV: line {start}: {exc}") from exc
+
+    def read(self, options: dict[str, Any]) -> pd.DataFrame:
+        if self.kept is not None:
+            return pd.read_csv(io.StringIO(self.kept), sep=self.delimiter, **options)
+        return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options)
+
+    def keep(self, expected: int) -> None:
+        """From now on read only the header and the records that fit ``expected`` fields."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=self.delimiter, lineterminator="\n", **self.dialect)
+        header = True
+        for _, row in self.records():
+            if header or len(row) == expected or _trailing_empty(row, expected):
+                writer.writerow(row if header else row[:expected])
+            header = False
+        self.kept = buffer.getvalue()
 
 
-def _parser_error(path: Path, exc: Exception, encoding: str, delimiter: str) -> DataError:
-    message = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
-    match = _FIELD_COUNT.search(message)
-    if match is None:
-        return DataError(f"cannot parse '{path}' as CSV: {message}")
-    expected, line, saw = (int(g) for g in match.groups())
-    line = _physical_line(path, encoding, delimiter, expected) or line
-    return DataError(f"'{path}' line {line} has {saw} fields, but the header has {expected}")
+@dataclass(frozen=True)
+class _BadLine:
+    line: int
+    fields: int
+
+
+def _trailing_empty(row: list[str], expected: int) -> bool:
+    """Too many fields, but only empty ones at the end: a line ending in a delimiter, no data lost."""
+    return len(row) > expected and not any(row[expected:])
+
+
+def _bad_lines(source: _Source, expected: int) -> tuple[list[_BadLine], bool]:
+    """Records (after the header) whose field count is not ``expected``, and whether some records
+    only end in extra empty fields (fine, but pandas reads them badly)."""
+    header = True
+    bad: list[_BadLine] = []
+    trailing = False
+    for line, row in source.records():
+        if header:
+            header = False
+        elif _trailing_empty(row, expected):
+            trailing = True
+        elif len(row) != expected:
+            bad.append(_BadLine(line, len(row)))
+    return bad, trailing
+
+
+def _short_row_candidates(df: pd.DataFrame) -> bool:
+    """Rows whose last field is empty: a record with too few fields reads the same way."""
+    return df.shape[1] > 1 and bool(df.iloc[:, -1].isna().any())
+
+
+def _read_checked(source: _Source, options: dict[str, Any], expected: int, on_bad_lines: str) -> pd.DataFrame:
+    """Read with pandas; with a known header size, refuse or leave out records of another size."""
+    suspicious = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = source.read(options)
+        for w in caught:
+            if expected and issubclass(w.category, pd.errors.ParserWarning):
+                suspicious = True  # a first record longer than the header
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    except pd.errors.ParserError as exc:
+        bad, trailing = _bad_lines(source, expected) if expected else ([], False)
+        if not bad and not trailing:
+            message = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+            raise DataError(f"cannot parse '{source.path}' as CSV: {message}") from exc
+    else:
+        if not expected or not (suspicious or _short_row_candidates(df)):
+            return df
+        bad, trailing = _bad_lines(source, expected)
+        if not bad and not trailing:
+            return df
+    if not bad:
+        source.keep(expected)
+        return source.read(options)
+    first = bad[0]
+    if on_bad_lines == "error":
+        raise DataError(
+            f"'{source.path}' line {first.line} has {first.fields} fields, but the header has {expected}; "
+            "fix the line or pass on_bad_lines='skip' to leave such lines out"
+        )
+    warn(
+        f"'{source.path}': left out {len(bad)} line(s) with the wrong number of fields "
+        f"(first: line {first.line} has {first.fields}, the header has {expected})"
+    )
+    source.keep(expected)
+    return source.read(options)
 
 
 def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, Any]) -> pd.DataFrame:
-    """Read a delimited text file with detected encoding and delimiter; ``options`` go to pandas."""
+    """Read a delimited text file with detected encoding and delimiter; ``options`` go to pandas.
+
+    Every record must have as many fields as the header: ``on_bad_lines="error"`` (the default)
+    raises ``DataError`` naming the first line that has too many or too few fields, ``"skip"``
+    leaves such lines out with a warning.  Numbers written with a decimal comma (``1.234,5``) or
+    with thousands separators (``1,234.5``) are read as numbers.
+    """
+    on_bad_lines = options.pop("on_bad_lines", "error")
+    if on_bad_lines not in BAD_LINES:
+        raise OptionError(f"on_bad_lines={on_bad_lines!r} is not supported; use 'error' or 'skip'")
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
         complete = handle.read(1) == b""
@@ -133,19 +202,34 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     delimiter = options.pop("sep", None) or options.pop("delimiter", None)
     if delimiter is None:
         delimiter = default_delimiter or sniff_delimiter(text)
-    if not {"header", "names", "skiprows"} & options.keys():
-        _check_header(path, text, delimiter)
+    structured = bool(_STRUCTURE_OPTIONS & options.keys())
+    header = None if structured else _header(path, text, delimiter)
+    if not structured:
+        options["index_col"] = False  # a first record longer than the header must not become an index
     options.setdefault("keep_default_na", False)
     options.setdefault("na_values", [""])
     if options.get("engine", "c") == "c":
         options.setdefault("low_memory", False)
+    dialect = {k: options[k] for k in _CSV_DIALECT_OPTIONS if k in options}
+    source = _Source(path, encoding, delimiter, dialect)
     try:
-        return pd.read_csv(path, sep=delimiter, encoding=encoding, **options)
+        df = _read_checked(source, options, len(header) if header else 0, on_bad_lines)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{path}' is empty: it has no header line") from exc
-    except pd.errors.ParserError as exc:
-        raise _parser_error(path, exc, encoding, delimiter) from exc
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"'{path}' cannot be decoded as {encoding} ({exc.reason}); pass encoding= to name its encoding"
-        ) from exc
+        error = undecodable(path, encoding)
+        if error is None:
+            error = DataError(
+                f"'{path}' cannot be decoded as {encoding} ({exc.reason}); "
+                "pass encoding= to name its encoding"
+            )
+        raise error from exc
+    return convert_numbers(
+        df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
+    )
+
+
+def _raw(source: _Source, options: dict[str, Any], columns: list[str]) -> pd.DataFrame:
+    """``columns`` as the text the file holds."""
+    text_options = {k: v for k, v in options.items() if k not in ("dtype", "converters", "low_memory")}
+    return source.read({**text_options, "usecols": columns, "dtype": str})

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mirage.errors import DataError
+from mirage.io._encoding import undecodable
 
 __all__ = ["read_jsonl", "write_jsonl"]
 
@@ -35,7 +36,8 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8-sig") -> pd.DataFrame:
                     )
                 records.append(record)
         except UnicodeDecodeError as exc:
-            raise DataError(f"'{path}' is not valid {encoding} text ({exc.reason})") from exc
+            error = undecodable(path, encoding)
+            raise (error or DataError(f"'{path}' is not valid {encoding} text ({exc.reason})")) from exc
     return pd.DataFrame.from_records(records)
 
 

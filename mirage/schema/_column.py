@@ -41,6 +41,7 @@ PII_TYPES = (
     "credit_card",
     "iban",
     "ip_address",
+    "account_number",
 )
 
 
@@ -72,6 +73,9 @@ class Column:
     pii_type: str | None = None
     locale: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # set by inference when it has warned about the column, so that fit does not say it twice;
+    # never saved
+    warned: bool = field(default=False, compare=False, repr=False, metadata={"transient": True})
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, Kind):
@@ -100,7 +104,7 @@ class Column:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind.value}
         for f in dataclasses.fields(self):
-            if f.name in ("name", "kind"):
+            if f.name in ("name", "kind") or f.metadata.get("transient"):
                 continue
             value = getattr(self, f.name)
             default = f.default if f.default is not dataclasses.MISSING else None
@@ -114,7 +118,7 @@ class Column:
     def from_dict(cls, data: dict[str, Any]) -> Column:
         if "name" not in data or "kind" not in data:
             raise SchemaError(f"a column entry needs 'name' and 'kind': {data!r}")
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("transient")}
         unknown = set(data) - known
         if unknown:
             raise SchemaError(f"column {data['name']!r}: unknown field(s) {', '.join(sorted(unknown))}")

@@ -7,42 +7,28 @@ personal data becomes PII (replaced), long or near-unique strings become free te
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
+from mirage.schema._datetimes import datetime_format
+from mirage.schema._id_format import infer_pattern, pattern_regex
 from mirage.schema._pii import detect_pii
 from mirage.schema._schema import Schema
 
-__all__ = ["infer_schema"]
+__all__ = ["HighCardinality", "high_cardinality", "infer_schema"]
 
 MAX_LOW_CARDINALITY = 10
 TEXT_MIN_MEAN_LENGTH = 40
-_SAMPLE = 2_000
-_DATETIME_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%fZ",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%m/%d/%Y %H:%M",
-    "%d/%m/%Y %H:%M",
-    "%Y-%m",
-    "%d %b %Y",
-    "%b %d, %Y",
-)
+RARE_MIN_COUNT = 10  # the encoders' default: a category seen in fewer rows is never emitted
+MOSTLY_RARE = 0.5  # a categorical column is "mostly rare" when more rows than this are rare
+NEAR_UNIQUE = 0.9  # distinct values per row from which repeated keys are still keys
+STRUCTURED = 0.9  # share of distinct values a character-class pattern must describe
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|code)$|^id[_\W]|[a-z]Id$|ID$", re.IGNORECASE)
 
 
@@ -69,6 +55,8 @@ def infer_column(name: str, values: pd.Series) -> Column:
         return Column(kind=Kind.BOOLEAN, **base)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return Column(kind=Kind.DATETIME, **base)
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        return Column(kind=Kind.CATEGORICAL, ordered=True, **base)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return _numeric_column(name, present, base)
     return _text_column(name, present, base)
@@ -111,7 +99,7 @@ def _decimals(x: np.ndarray, limit: int = 10) -> int | None:
 def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     counts = present.astype(str).value_counts(sort=False)
     distinct = pd.Series(counts.index, dtype=object)
-    fmt = _datetime_format(distinct)
+    fmt = datetime_format(distinct)
     if fmt is not None:
         return Column(kind=Kind.DATETIME, datetime_format=fmt, **base)
     pii = detect_pii(name, present)
@@ -125,7 +113,88 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     mean_words = float((distinct.str.count(r"\s+").to_numpy() + 1) @ weights)
     if mean_length >= TEXT_MIN_MEAN_LENGTH or (n_unique > 20 and n_unique > 0.5 * n and mean_words >= 2):
         return Column(kind=Kind.TEXT, **base)
+    better = high_cardinality(counts)
+    if better is not None:
+        better.warn(name, inferred=True)
+        return Column(kind=better.kind, id_format=better.id_format, warned=True, **base)
     return Column(kind=Kind.CATEGORICAL, **base)
+
+
+@dataclass(frozen=True)
+class HighCardinality:
+    """What a column with mostly rare categories is better described as, and why."""
+
+    kind: Kind
+    distinct: int
+    rows: int
+    share: float  # of the rows that hold rare categories
+    rare_min_count: int
+    id_format: str | None = None  # categorical: rare values are written as new codes in this format
+
+    @property
+    def better(self) -> bool:
+        """Whether there is a better kind than a categorical column of mostly ``_RARE_``."""
+        return self.kind is not Kind.CATEGORICAL or self.id_format is not None
+
+    def describe(self) -> str:
+        if self.kind is Kind.IDENTIFIER:
+            return "identifier (keys regenerated in the same format, never learned)"
+        if self.kind is Kind.TEXT:
+            return "text (Faker text of the learned length, never copied)"
+        return (
+            f"categorical with id_format {self.id_format!r} (frequent values learned, "
+            "rare ones written as new codes of that format)"
+        )
+
+    def warn(self, column: str, *, inferred: bool) -> None:
+        """Say so, naming ``column``: the kind inferred instead, or the one to consider."""
+        what = (
+            f"column {column!r}: {self.distinct:,} distinct values in {self.rows:,} rows; {self.share:.0%} "
+            f"of the rows hold values seen in fewer than {self.rare_min_count} rows, which a categorical "
+            "column generates as '_RARE_'"
+        )
+        if not self.better:
+            advice = f"give more rows, or a lower rare_min_count (now {self.rare_min_count})"
+        elif inferred:
+            advice = f"inferred as {self.describe()}"
+        else:
+            advice = f"consider giving it this kind in the schema: {self.describe()}"
+        warn(f"{what}; {advice}", stacklevel=4)
+
+
+def high_cardinality(counts: pd.Series, rare_min_count: int = RARE_MIN_COUNT) -> HighCardinality | None:
+    """What text values (``counts``: rows per distinct value) that are mostly rare are better as.
+
+    None when at most ``MOSTLY_RARE`` of the rows hold values seen in fewer than ``rare_min_count``
+    rows.  Else near-unique values are keys (identifier), prose is text, values that share a
+    character-class pattern are codes (categorical whose rare values are written as new codes of
+    the pattern); with 20 distinct values or fewer, or none of these, the column stays categorical.
+    """
+    n, n_unique = int(counts.sum()), len(counts)
+    rare_rows = int(counts[counts < rare_min_count].sum())
+    if n == 0 or rare_rows <= MOSTLY_RARE * n:
+        return None
+    share = rare_rows / n
+    if n_unique <= 20:
+        return HighCardinality(Kind.CATEGORICAL, n_unique, n, share, rare_min_count)
+    distinct = pd.Series([str(v) for v in counts.index], dtype=object)
+    words = float(distinct.str.count(r"\s+").mean()) + 1
+    if words >= 2 or float(distinct.str.len().mean()) >= TEXT_MIN_MEAN_LENGTH:
+        return HighCardinality(Kind.TEXT, n_unique, n, share, rare_min_count)
+    if n_unique >= NEAR_UNIQUE * n:
+        return HighCardinality(Kind.IDENTIFIER, n_unique, n, share, rare_min_count)
+    pattern = infer_pattern(distinct.tolist())
+    if _describes(pattern, distinct):
+        return HighCardinality(Kind.CATEGORICAL, n_unique, n, share, rare_min_count, id_format=pattern)
+    return HighCardinality(Kind.CATEGORICAL, n_unique, n, share, rare_min_count)
+
+
+def _describes(pattern: str, distinct: pd.Series) -> bool:
+    """Whether ``pattern`` has a class position and fits at least ``STRUCTURED`` of the values."""
+    unescaped = re.sub(r"\\.", "", pattern)
+    if not any(c in "Aa9" for c in unescaped):
+        return False
+    return bool(distinct.str.fullmatch(pattern_regex(pattern)).mean() >= STRUCTURED)
 
 
 def _id_like(text: pd.Series) -> bool:
@@ -134,16 +203,3 @@ def _id_like(text: pd.Series) -> bool:
     return bool(
         not text.str.contains(r"\s").any() and lengths.max() - lengths.min() <= 2 and lengths.min() >= 3
     )
-
-
-def _datetime_format(text: pd.Series) -> str | None:
-    sample = text.iloc[:_SAMPLE]
-    if not sample.str.contains(r"\d").all() or sample.str.fullmatch(r"[+-]?\d+(\.\d+)?").any():
-        return None
-    for fmt in _DATETIME_FORMATS:
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        if parsed.notna().all():
-            full = pd.to_datetime(text, format=fmt, errors="coerce")
-            if full.notna().all():
-                return fmt
-    return None

@@ -12,8 +12,11 @@ evidence are used:
   contradict it (an ``email_verified`` yes/no column is not an email: hints must end the name, and
   the values must loosely look like the type).
 
-Numeric columns are never PII except under a strong name hint (SSN, credit card, phone number) with
-numbers of the right number of digits.
+Whole numbers are read as their digits: they are PII under a strong name hint (SSN, credit card,
+phone, account number) with the right number of digits, or by content like digit-only text: card
+numbers that pass Luhn, national ids that pass their scheme's check (Dutch BSN, Swedish, Norwegian,
+Polish, Brazilian, Indian and French ids), valid phone numbers; always with at least
+``MIN_DISTINCT_DIGITS`` distinct values, so counts, measurements and 1..n keys stay numbers.
 """
 
 from __future__ import annotations
@@ -124,6 +127,8 @@ def _name_hint(name: str) -> str | None:
         return "ip_address"
     if _ends(tokens, ("iban",)):
         return "iban"
+    if _ends(tokens, ("account",), ("acct",), ("accountnumber",), ("acctno",), ("bank", "account")):
+        return "account_number"
     if _ends(
         tokens,
         ("phone",),
@@ -408,6 +413,8 @@ def _loose(pii_type: str, value: str) -> bool:
         return _is_ip(value)
     if pii_type == "national_id":
         return sum(c.isdigit() for c in value) >= 4 and len(value) <= 30
+    if pii_type == "account_number":
+        return sum(c.isdigit() for c in value) >= 6 and len(value) <= 34
     if pii_type in ("first_name", "last_name", "person_name"):
         return _nameish(value)
     if pii_type == "street_address":
@@ -415,24 +422,130 @@ def _loose(pii_type: str, value: str) -> bool:
     return False
 
 
-def _numeric_hint(hint: str | None, values: pd.Series) -> str | None:
-    """Numbers are PII only under a strong name hint, with the right number of digits."""
-    if hint not in ("national_id", "credit_card", "phone_number"):
+# national ids whose digits carry a check (a date, check digits) that random numbers rarely pass:
+# stdnum module -> number of digits (ids stored as numbers lose their leading zeros)
+NATIONAL_ID_SCHEMES: dict[str, int] = {
+    "nl.bsn": 9,
+    "se.personnummer": 10,
+    "no.fodselsnummer": 11,
+    "pl.pesel": 11,
+    "br.cpf": 11,
+    "in_.aadhaar": 12,
+    "fr.nir": 15,
+}
+MIN_DISTINCT_DIGITS = 10  # numbers are PII by content alone only with this many distinct values
+MIN_DISTINCT_PHONES = 20  # phone numbers have no check digit: more values, mostly distinct
+NATIONAL_PHONE_SHARE = 0.95  # of 10-digit numbers valid in the North American plan (random: ~46%)
+
+
+def _scheme_valid(scheme: str, digits: str) -> bool:
+    import importlib
+
+    module = importlib.import_module(f"stdnum.{scheme}")
+    length = NATIONAL_ID_SCHEMES[scheme]
+    if len(digits) > length:
+        return False
+    try:
+        return bool(module.is_valid(digits.zfill(length)))
+    except Exception:  # a validator's own bug is not a match
+        return False
+
+
+def national_id_scheme(digits: Sequence[str]) -> str | None:
+    """The national-id scheme (a ``stdnum`` module name) that most ``digits`` strings pass, or None."""
+    for scheme, length in NATIONAL_ID_SCHEMES.items():
+        valid = sum(1 for d in digits if length - 2 <= len(d) <= length and _scheme_valid(scheme, d))
+        if digits and valid >= THRESHOLD * len(digits):
+            return scheme
+    return None
+
+
+def _international_phone(digits: str) -> bool:
+    """An E.164 number written without its ``+``: 11-15 digits, valid for its country code."""
+    import phonenumbers
+
+    if not 11 <= len(digits) <= 15:
+        return False
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse("+" + digits, None)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _national_phone(digits: str) -> bool:
+    import phonenumbers
+
+    if len(digits) != 10:
+        return False
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, "US")))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def digits_pii(digits: Sequence[str], distinct_share: float) -> str | None:
+    """The PII type of values that are bare digit strings (numbers, or text of digits only).
+
+    Content alone decides only with ``MIN_DISTINCT_DIGITS`` distinct values and long digit runs:
+    card numbers pass Luhn, national ids their scheme's check, phone numbers are valid numbers
+    (E.164 without the ``+``, or 10-digit North American numbers at a stricter share) and mostly
+    distinct.  Ordinary counts, measurements and 1..n keys are none of these.
+    """
+    if len(digits) < MIN_DISTINCT_DIGITS:
         return None
+    if _share(digits, _is_credit_card) >= THRESHOLD:
+        return "credit_card"
+    if national_id_scheme(digits) is not None:
+        return "national_id"
+    if len(digits) >= MIN_DISTINCT_PHONES and distinct_share >= 0.5:
+        if _share(digits, _international_phone) >= THRESHOLD:
+            return "phone_number"
+        if _share(digits, _national_phone) >= NATIONAL_PHONE_SHARE:
+            return "phone_number"
+    return None
+
+
+def integer_digits(values: pd.Series) -> list[str] | None:
+    """The non-null values as digit strings when all are non-negative whole numbers, else None.
+
+    Integer dtypes are read exactly; floats only below 2**53, where they still hold whole numbers.
+    """
     numbers = values.dropna()
     if numbers.empty:
         return None
+    if pd.api.types.is_integer_dtype(numbers.dtype):
+        ints = numbers.to_numpy()
+        if (ints < 0).any():
+            return None
+        return [str(int(v)) for v in ints.tolist()]
     arr = numbers.to_numpy(dtype=float)
-    if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)) or np.any(arr < 0):
+    if (
+        not np.all(np.isfinite(arr))
+        or np.any(arr < 0)
+        or np.any(arr >= 2**53)
+        or np.any(arr != np.round(arr))
+    ):
         return None
-    sample = [str(int(v)) for v in _sample(arr.tolist())]
-    if hint == "national_id":
-        ok = _share(sample, lambda s: 5 <= len(s) <= 9)  # an SSN read as a number loses leading zeros
-    elif hint == "credit_card":
-        ok = _share(sample, lambda s: 13 <= len(s) <= 19)
-    else:
-        ok = _share(sample, lambda s: 7 <= len(s) <= 15)
-    return hint if ok >= THRESHOLD else None
+    return [str(int(v)) for v in arr.tolist()]
+
+
+def _numeric_pii(hint: str | None, values: pd.Series) -> str | None:
+    """Numbers are PII under a strong name hint with the right number of digits, or by content."""
+    digits = integer_digits(values)
+    if digits is None:
+        return None
+    distinct = _distinct(digits)
+    sample = _sample(distinct)
+    if hint in ("national_id", "credit_card", "phone_number", "account_number"):
+        lengths = {
+            "national_id": (5, 9),  # an SSN read as a number loses leading zeros
+            "credit_card": (13, 19),
+            "phone_number": (7, 15),
+            "account_number": (6, 20),
+        }[hint]
+        if _share(sample, lambda s: lengths[0] <= len(s) <= lengths[1]) >= THRESHOLD:
+            return hint
+    return digits_pii(sample, len(distinct) / len(digits))
 
 
 def detect_pii(name: str, values: pd.Series) -> str | None:
@@ -444,7 +557,7 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
     if pd.api.types.is_timedelta64_dtype(dtype):
         return None
     if pd.api.types.is_numeric_dtype(dtype):
-        return _numeric_hint(hint, values)
+        return _numeric_pii(hint, values)
     present = values[~values.isna()]
     if present.empty:
         return None
@@ -462,6 +575,10 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
             continue
         if _share(sample, check) >= THRESHOLD:
             return pii_type
+    if all(v.isdigit() for v in sample):
+        found = digits_pii(sample, distinct_share)
+        if found is not None:
+            return found
     if (
         len(sample) >= MIN_DISTINCT_WEAK
         and _share(sample, _name_shaped) >= THRESHOLD

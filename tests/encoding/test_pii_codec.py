@@ -24,7 +24,8 @@ def _rng() -> np.random.Generator:
 
 
 def _codec(pii_type: str, values: pd.Series, locale: str | None = None, name: str = "p") -> PIICodec:
-    codec = PIICodec(Column(name, Kind.PII, pii_type=pii_type, locale=locale), EncodingOptions())
+    column = Column(name, Kind.PII, dtype=str(values.dtype), pii_type=pii_type, locale=locale)
+    codec = PIICodec(column, EncodingOptions())
     codec.fit(values)
     return codec
 
@@ -111,3 +112,42 @@ def test_state_round_trip() -> None:
     parts = {"p::missing": np.array([0, 0, 1, 0])}
     assert fresh.subcolumns == codec.subcolumns
     pd.testing.assert_series_equal(fresh.decode(parts, 4, _rng(), 0), codec.decode(parts, 4, _rng(), 0))
+
+
+def test_card_numbers_held_as_integers_come_back_as_card_numbers() -> None:
+    rng = np.random.default_rng(0)
+    bodies = ["5" + "".join(str(d) for d in rng.integers(0, 10, size=14)) for _ in range(300)]
+    cards = pd.Series([int(b + luhn.calc_check_digit(b)) for b in bodies], dtype="int64")
+    codec = _codec("credit_card", cards)
+    out = codec.decode({}, 400, _rng(), 0)
+    assert out.dtype == np.int64
+    texts = out.astype(str)
+    assert (texts.str.len() == 16).all()
+    assert texts.map(luhn.is_valid).all()
+    assert not set(out) & set(cards)
+    state, arrays = codec.get_state()
+    again = PIICodec(codec.column, EncodingOptions())
+    again.set_state(json.loads(json.dumps(state)), arrays)
+    pd.testing.assert_series_equal(again.decode({}, 400, _rng(), 0), out)
+
+
+def test_national_ids_held_as_integers_pass_their_scheme() -> None:
+    from stdnum.nl import bsn
+
+    fake = Faker("nl_NL")
+    fake.seed_instance(5)
+    ids = pd.Series([int(fake.ssn()) for _ in range(300)], dtype="int64")
+    values = pd.concat([ids, pd.Series([None] * 30)], ignore_index=True).astype("Int64")
+    codec = _codec("national_id", values)
+    out = codec.decode(codec.encode(values), len(values), _rng(), 0)
+    assert out.dtype == "Int64"
+    assert out.isna().sum() == 30
+    assert out.dropna().astype(str).str.zfill(9).map(bsn.is_valid).all()
+
+
+def test_phone_numbers_held_as_integers_keep_their_country_code() -> None:
+    rng = np.random.default_rng(1)
+    phones = pd.Series(4915_100_000_000 + rng.choice(99_999_999, size=300, replace=False), dtype="int64")
+    out = _codec("phone_number", phones).decode({}, 200, _rng(), 0)
+    assert out.dtype == np.int64
+    assert out.astype(str).str.fullmatch(r"491\d{10}").all()

@@ -71,7 +71,7 @@ def test_delimiter_is_detected(tmp_path: Path, name: str, text: str, delimiter: 
     assert sniff_delimiter(text) == delimiter
     df = read_table(path)
     assert list(df.columns) == ["a", "b", "c"]
-    assert df["a"].tolist() == ["1,5", "3,25"]
+    assert df["a"].tolist() == [1.5, 3.25]  # a decimal comma
     assert df["c"].tolist() == [2, 4]
 
 

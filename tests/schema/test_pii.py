@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +9,7 @@ from faker import Faker
 
 from mirage.schema._column import PII_TYPES
 from mirage.schema._pii import detect_pii, name_tokens
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.conftest import SHARED
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -205,3 +202,67 @@ def test_name_tokens() -> None:
     assert name_tokens("IPAddress") == ["ip", "address"]
     assert name_tokens("e-mail address") == ["e", "mail", "address"]
     assert name_tokens("CUSTOMER_ID") == ["customer", "id"]
+
+
+# --- PII held as whole numbers ------------------------------------------------------------------
+
+
+def _luhn_numbers(rng: np.random.Generator, n: int, length: int = 16) -> list[int]:
+    from stdnum import luhn
+
+    out = []
+    for _ in range(n):
+        body = "4" + "".join(str(d) for d in rng.integers(0, 10, size=length - 2))
+        out.append(int(body + luhn.calc_check_digit(body)))
+    return out
+
+
+def test_card_numbers_as_integers_are_found_by_content() -> None:
+    rng = np.random.default_rng(0)
+    cards = pd.Series(_luhn_numbers(rng, 300), dtype="int64")
+    assert detect_pii("ref", cards) == "credit_card"
+    assert detect_pii("ref", cards.astype(str)) == "credit_card"  # as its text form
+
+
+def test_national_ids_as_integers_are_found_by_content() -> None:
+    fake = Faker("nl_NL")
+    fake.seed_instance(3)
+    bsn = pd.Series([int(fake.ssn()) for _ in range(200)], dtype="int64")  # leading zeros lost
+    assert detect_pii("person", bsn) == "national_id"
+    fake = Faker("pl_PL")
+    fake.seed_instance(3)
+    assert detect_pii("x", pd.Series([int(fake.ssn()) for _ in range(200)])) == "national_id"
+
+
+def test_international_phone_numbers_as_integers_are_found_by_content() -> None:
+    rng = np.random.default_rng(1)
+    mobiles = pd.Series(4915_100_000_000 + rng.choice(99_999_999, size=300, replace=False), dtype="int64")
+    assert detect_pii("contact", mobiles) == "phone_number"
+
+
+def test_account_numbers_need_their_name() -> None:
+    rng = np.random.default_rng(2)
+    accounts = pd.Series(rng.integers(10**9, 10**10, size=200), dtype="int64")
+    assert detect_pii("account_number", accounts) == "account_number"
+    assert detect_pii("acct", accounts.astype(str)) == "account_number"
+    assert detect_pii("account_type", pd.Series(["savings", "checking"] * 50)) is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(1, 501),  # 1..n keys
+        np.random.default_rng(0).integers(18, 90, size=500),  # ages
+        np.random.default_rng(0).integers(0, 10**6, size=500),  # counts
+        np.random.default_rng(0).integers(10**15, 10**16, size=500),  # long random numbers (10% pass Luhn)
+        np.random.default_rng(0).integers(10**8, 10**9, size=500),  # 9 digits (8% pass the BSN check)
+        np.random.default_rng(0).integers(10**10, 10**11, size=500),  # 11 digits
+        np.random.default_rng(0).integers(2_000_000_000, 9_999_999_999, size=500),  # 10 digits (46% NANP)
+        1_700_000_000 + np.arange(500) * 3_600,  # epoch seconds
+        1_700_000_000_000 + np.arange(500) * 3_600_000,  # epoch milliseconds
+        np.array(_luhn_numbers(np.random.default_rng(0), 6)),  # too few distinct values to say
+    ],
+)
+def test_ordinary_integers_are_not_pii(values: np.ndarray) -> None:
+    assert detect_pii("value", pd.Series(values, dtype="int64")) is None
+    assert detect_pii("value", pd.Series(values.astype("float64"))) is None

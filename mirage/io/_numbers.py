@@ -1,0 +1,115 @@
+"""Numbers written for people: a decimal comma (``1.234,5``) or thousands separators (``1,234.5``).
+
+pandas reads only ``1234.5``; other spellings stay text and would be learned as categories.  The
+file's decimal mark is decided once, from the text columns that hold nothing but such numbers:
+values that only one convention explains decide (``2,5``, ``1.234,56`` for the comma; ``1,234.5``,
+``1'234.5`` for the point); when none does, a ``;`` separator means a decimal comma (the reason such
+files use it) and a ``,`` separator a decimal point.  Then every text column that holds nothing but
+numbers in that convention becomes numeric, and in a decimal-comma file the columns pandas read
+with a decimal point are read again when their text shows thousands groups (``1.500`` is 1500).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
+
+__all__ = ["convert_numbers"]
+
+# group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
+_COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
+_POINT_NUMBER = re.compile(
+    r"[+-]?(?:[1-9]\d{0,2}(?P<g>[,'\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:\.\d+)?"
+)
+# spellings only one convention explains
+_ONLY_COMMA = re.compile(r".*(?:,\d{1,2}|,\d{4,}|\.\d{3},\d+)")
+_ONLY_POINT = re.compile(r".*(?:,\d{3}\.\d+|'\d{3}(?:[.']|$))")
+_GROUPS = re.compile(r"[.,'\u00a0\u202f ]")
+_USER_OPTIONS = ("decimal", "thousands", "dtype", "converters")
+
+
+def _text_columns(df: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        str(name): df[name].dropna().astype(str)
+        for name in df.columns
+        if is_object_dtype(df[name].dtype) or is_string_dtype(df[name].dtype)
+    }
+
+
+def _all_match(values: pd.Series, pattern: re.Pattern[str]) -> bool:
+    return bool(len(values)) and bool(values.str.fullmatch(pattern).all())
+
+
+def decimal_mark(columns: dict[str, pd.Series], delimiter: str) -> str | None:
+    """``","`` or ``"."``: how the numbers held as text in ``columns`` write their decimals."""
+    comma = point = False
+    for values in columns.values():
+        distinct = pd.Series(values.unique())
+        if _all_match(distinct, _COMMA_NUMBER) and distinct.str.fullmatch(_ONLY_COMMA).any():
+            comma = True
+        if _all_match(distinct, _POINT_NUMBER) and distinct.str.fullmatch(_ONLY_POINT).any():
+            point = True
+    if comma != point:
+        return "," if comma else "."
+    return {";": ",", ",": "."}.get(delimiter)
+
+
+def _parse(values: pd.Series, mark: str) -> pd.Series:
+    groups = r"[.\u00a0\u202f ]" if mark == "," else r"[,'\u00a0\u202f ]"
+    digits = values.str.replace(groups, "", regex=True).str.replace(",", ".", regex=False)
+    return pd.to_numeric(digits, errors="raise")
+
+
+def _as_number(column: pd.Series, mark: str) -> pd.Series:
+    """int64 when every value is present and none has decimals, else float64 with NaN."""
+    present = column.notna()
+    text = column[present].astype(str)
+    numbers = pd.Series(np.nan, index=column.index, dtype="float64", name=column.name)
+    numbers[present] = _parse(text, mark).astype("float64")
+    if bool(present.all()) and not text.str.contains(mark, regex=False).any():
+        whole = numbers.to_numpy()
+        if np.all(np.abs(whole) < 2**53):
+            return pd.Series(whole.astype("int64"), index=column.index, name=column.name)
+    return numbers
+
+
+def convert_numbers(
+    df: pd.DataFrame,
+    *,
+    delimiter: str,
+    options: dict[str, Any],
+    raw: Callable[[list[str]], pd.DataFrame],
+) -> pd.DataFrame:
+    """``df`` with its numbers-as-text columns as numbers; ``raw(columns)`` reads columns as text."""
+    if df.empty or any(key in options for key in _USER_OPTIONS):
+        return df
+    texts = _text_columns(df)
+    if not texts:
+        return df
+    mark = decimal_mark(texts, delimiter)
+    if mark is None:
+        return df
+    pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
+    for name, values in texts.items():
+        distinct = pd.Series(values.unique())
+        if _all_match(distinct, pattern) and distinct.str.contains(_GROUPS).any():
+            df[name] = _as_number(df[name], mark)
+    if mark == "," and delimiter != ",":
+        floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
+        if floats:
+            _reread_grouped(df, raw(floats))
+    return df
+
+
+def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:
+    """Columns read with a decimal point whose text is really thousands groups (``1.500``)."""
+    for name in text.columns:
+        values = text[name].dropna()
+        distinct = pd.Series(values.unique())
+        if _all_match(distinct, _COMMA_NUMBER) and distinct.str.contains(r"\.", regex=True).any():
+            df[name] = _as_number(text[name], ",")

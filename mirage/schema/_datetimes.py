@@ -1,0 +1,109 @@
+"""Which strftime format a column of text datetimes is written in.
+
+Candidates are built from common date spellings (ISO, day-first with ``.``/``/``/``-``, month-first,
+two-digit years, month names), each alone or with a time (minutes, seconds, fractions, 12-hour
+clock) and an offset (``Z``, ``+0100``, ``+01:00``).  ``%:z`` stands for an offset written with a
+colon, which ``strftime`` before Python 3.12 cannot write (see ``mirage.encoding.datetime``).
+A format is the first candidate that parses every distinct value; the first values pick the
+candidates cheaply (``strptime``), pandas confirms them on all values.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+
+import pandas as pd
+
+__all__ = ["COLON_OFFSET", "datetime_format", "parse_format"]
+
+COLON_OFFSET = "%:z"
+_SAMPLE = 2_000
+_PROBES = 5
+_DATES = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d.%m.%y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
+_CLOCKS = ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f", "%I:%M %p", "%I:%M:%S %p")
+_ZONES = ("", "Z", "%z", COLON_OFFSET, " %z", f" {COLON_OFFSET}")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+@lru_cache(maxsize=1)
+def _candidates() -> tuple[str, ...]:
+    formats: list[str] = []
+    for date in _DATES:
+        formats.append(date)
+        separators = (" ", "T") if date.startswith("%Y-") else (" ",)
+        for separator in separators:
+            for clock in _CLOCKS:
+                for zone in _ZONES:
+                    if zone and "%p" in clock and not zone.startswith(" "):
+                        continue
+                    formats.append(f"{date}{separator}{clock}{zone}")
+    formats.append("%Y-%m")
+    return tuple(formats)
+
+
+def parse_format(fmt: str) -> str:
+    """The format ``strptime`` and pandas read: ``%:z`` is read by ``%z``."""
+    return fmt.replace(COLON_OFFSET, "%z")
+
+
+def _strptime(value: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(value, parse_format(fmt))
+    except ValueError:
+        return False
+    return True
+
+
+def _offset_styles(sample: pd.Series) -> tuple[str, ...]:
+    """The offset formats that write ``sample``'s offsets as they are: ``+01:00`` or ``+0100``."""
+    colon = int(sample.str.contains(r"[+-]\d\d:\d\d$").sum())
+    plain = int(sample.str.contains(r"[+-]\d{4}$").sum())
+    if colon == plain == 0:
+        return ("%z", COLON_OFFSET)
+    return (COLON_OFFSET,) if colon >= plain else ("%z",)
+
+
+def _zone(fmt: str) -> str | None:
+    if COLON_OFFSET in fmt:
+        return COLON_OFFSET
+    return "%z" if "%z" in fmt else None
+
+
+def datetime_format(text: pd.Series) -> str | None:
+    """The strftime format that every value of ``text`` (distinct strings) is written in, or None."""
+    sample = text.iloc[:_SAMPLE]
+    if sample.empty or not sample.str.contains(r"\d").all() or sample.str.fullmatch(_NUMBER).any():
+        return None
+    probes = [str(v) for v in sample.iloc[:_PROBES]]
+    styles = _offset_styles(sample)
+    for fmt in _candidates():
+        zone = _zone(fmt)
+        if (zone is not None and zone not in styles) or not all(_strptime(v, fmt) for v in probes):
+            continue
+        utc = "%z" in parse_format(fmt)
+        read = parse_format(fmt)
+        if pd.to_datetime(sample, format=read, errors="coerce", utc=utc).notna().all() and (
+            len(text) == len(sample)
+            or pd.to_datetime(text, format=read, errors="coerce", utc=utc).notna().all()
+        ):
+            return fmt
+    return None

@@ -1,0 +1,184 @@
+"""Everyday files: decimal commas, lines with the wrong number of fields, text that is not UTF-8."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage._warnings import MirageWarning
+from mirage.errors import DataError, OptionError
+from mirage.io import read_table
+from tests.conftest import SHARED
+
+# --- numbers written for people -----------------------------------------------------------------
+
+
+def test_european_csv_numbers_are_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "euro.csv"
+    path.write_text(
+        "betrag;kurs;menge;datum;stadt\n"
+        "1.234,56;0,5;1.500;12.09.2024;Köln\n"
+        "902,38;12,25;12;13.09.2024;Berlin\n"
+        "-7,10;3,125;2.000;14.09.2024;Bonn\n",
+        encoding="utf-8",
+    )
+    df = read_table(path)
+    assert df["betrag"].tolist() == [1234.56, 902.38, -7.10]
+    assert df["kurs"].tolist() == [0.5, 12.25, 3.125]
+    assert df["menge"].dtype == np.int64 and df["menge"].tolist() == [1500, 12, 2000]  # thousands groups
+    assert df["datum"].tolist() == ["12.09.2024", "13.09.2024", "14.09.2024"]  # dates stay text
+    assert df["stadt"].tolist() == ["Köln", "Berlin", "Bonn"]
+
+
+def test_decimal_comma_with_missing_values_and_spaces_as_groups(tmp_path: Path) -> None:
+    path = tmp_path / "fr.tsv"
+    path.write_text("montant\tn\n1\u00a0234,5\t1\n\t2\n12,75\t3\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["montant"].dtype == np.float64
+    assert df["montant"].iloc[0] == 1234.5 and np.isnan(df["montant"].iloc[1])
+    assert df["montant"].iloc[2] == 12.75
+
+
+def test_thousands_commas_in_a_comma_separated_file(tmp_path: Path) -> None:
+    path = tmp_path / "us.csv"
+    path.write_text('amount,code\n"1,234.50",A1\n"12,000",B2\n7.25,C3\n', encoding="utf-8")
+    df = read_table(path)
+    assert df["amount"].tolist() == [1234.5, 12000.0, 7.25]
+    assert df["code"].tolist() == ["A1", "B2", "C3"]
+
+
+def test_text_that_only_looks_numeric_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("version;list;zip\n1.2.3;1,2,3;01234\n2.0.1;4,5;02345\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["version"].tolist() == ["1.2.3", "2.0.1"]
+    assert df["list"].tolist() == ["1,2,3", "4,5"]
+
+
+def test_explicit_decimal_option_wins(tmp_path: Path) -> None:
+    path = tmp_path / "explicit.csv"
+    path.write_text("a;b\n1,5;x\n2,5;y\n", encoding="utf-8")
+    assert read_table(path, decimal=",")["a"].tolist() == [1.5, 2.5]
+
+
+# --- lines with the wrong number of fields ------------------------------------------------------
+
+
+def test_short_line_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"short\.csv' line 3 has 2 fields, but the header has 3"):
+        read_table(path)
+
+
+def test_empty_trailing_fields_are_not_short_lines(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text('a,b,c\n1,2,\n4,,\n"x\ny",5,6\n\n', encoding="utf-8")
+    df = read_table(path)
+    assert df.shape == (3, 3)
+    assert df["c"].isna().tolist() == [True, True, False]
+
+
+def test_first_line_longer_than_the_header_is_an_error(tmp_path: Path) -> None:
+    """pandas would silently make the first column the index (or drop the extra field)."""
+    path = tmp_path / "long.csv"
+    path.write_text("a,b,c\n1,2,3,4\n5,6,7,8\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 2 has 4 fields, but the header has 3"):
+        read_table(path)
+
+
+def test_skip_leaves_out_short_and_long_lines_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,\n", encoding="utf-8")
+    with pytest.warns(MirageWarning, match=r"bad\.csv': left out 2 line\(s\).*first: line 3 has 2"):
+        df = read_table(path, on_bad_lines="skip")
+    assert df["a"].tolist() == [1, 10]
+    assert df["c"].iloc[0] == 3 and np.isnan(df["c"].iloc[1])
+
+
+def test_on_bad_lines_is_checked() -> None:
+    with pytest.raises(OptionError, match="on_bad_lines='warn'"):
+        read_table(Path(__file__), format="csv", on_bad_lines="warn")
+
+
+def test_insurance_with_a_short_line_appended(tmp_path: Path) -> None:
+    source = SHARED / "insurance.csv"
+    if not source.exists():
+        pytest.skip(f"{source} is not available")
+    path = tmp_path / "insurance.csv"
+    text = source.read_text(encoding="utf-8")
+    path.write_text(text + "19,female\n", encoding="utf-8")
+    line = text.count("\n") + 1
+    with pytest.raises(DataError, match=rf"line {line} has 2 fields, but the header has 7"):
+        read_table(path)
+    with pytest.warns(MirageWarning):
+        skipped = read_table(path, on_bad_lines="skip")
+    pd.testing.assert_frame_equal(skipped, read_table(source))
+
+
+def test_well_formed_files_give_no_warning(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text("a,b\n1,\n2,3\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_table(path, on_bad_lines="skip").shape == (2, 2)
+
+
+# --- text encodings -----------------------------------------------------------------------------
+
+
+def test_invalid_utf8_names_the_byte_offset_and_line(tmp_path: Path) -> None:
+    good = "name,city\n" + "".join(f"Zoë {i},Zürich\n" for i in range(50))
+    data = good.encode() + b"Ren\xe9,Paris\n"
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(data)
+    offset = data.index(b"\xe9")
+    with pytest.raises(
+        DataError, match=rf"damaged\.csv' is not valid utf-8 text: byte 0xE9 at offset {offset} "
+    ):
+        read_table(path)
+    with pytest.raises(DataError, match=r"\(line 52\).*pass encoding="):
+        read_table(path)
+
+
+def test_invalid_utf8_beyond_the_detection_sample(tmp_path: Path) -> None:
+    good = "".join(f"{i},Zoë\n" for i in range(120_000)).encode()  # more than the 1 MiB sample
+    data = b"n,name\n" + good + b"7,\xff\n"
+    path = tmp_path / "late.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=rf"byte 0xFF at offset {len(data) - 2} \(line 120002\)"):
+        read_table(path)
+
+
+def test_explicit_encoding_reads_a_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.csv"
+    path.write_bytes("name\nZoë\n".encode() + b"Ren\xe9\n")
+    assert read_table(path, encoding="latin-1")["name"].tolist() == ["ZoÃ«", "René"]
+
+
+def test_jsonl_invalid_utf8_names_the_offset(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b'{"a": "\xc3\xa9"}\n{"a": "\xe9"}\n')
+    with pytest.raises(DataError, match=r"rows\.jsonl' is not valid utf-8-sig text: byte 0xE9 at offset 19"):
+        read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "a", "b"),
+    [
+        ("a;b\n1;2;\n3;4;\n", [1, 3], [2, 4]),
+        ("a;b\n1;2\n3;4;\n5;;;\n", [1, 3, 5], [2, 4, None]),
+    ],
+)
+def test_lines_ending_in_a_delimiter_lose_nothing(tmp_path: Path, text: str, a: list, b: list) -> None:
+    """Extra fields that are all empty are a trailing delimiter, not a bad line."""
+    path = tmp_path / "trailing.csv"
+    path.write_text(text, encoding="utf-8")
+    df = read_table(path)
+    assert list(df.columns) == ["a", "b"]
+    assert df["a"].tolist() == a
+    assert [None if pd.isna(v) else v for v in df["b"]] == b

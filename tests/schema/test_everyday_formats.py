@@ -1,0 +1,122 @@
+"""Everyday formats through the whole path: read -> infer_schema -> fit -> sample, in the source format."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mirage
+from mirage.io import read_table
+from mirage.schema import Kind, infer_schema
+
+N = 300
+START = datetime(2024, 1, 3, 8, 0)
+
+
+def _stamps(seed: int = 0) -> list[datetime]:
+    rng = np.random.default_rng(seed)
+    minutes = np.sort(rng.integers(0, 300 * 24 * 60, size=N))
+    return [START + timedelta(minutes=int(m)) for m in minutes]
+
+
+def _colon_offset(stamp: datetime) -> str:
+    text = stamp.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "write"),
+    [
+        ("%Y-%m-%dT%H:%M:%S%z", lambda t: t.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S%z")),
+        (
+            "%Y-%m-%dT%H:%M:%S%:z",
+            lambda t: (
+                (z := t.replace(tzinfo=timezone(timedelta(hours=1)))).strftime("%Y-%m-%dT%H:%M:%S")
+                + _colon_offset(z)
+            ),
+        ),
+        ("%Y-%m-%d %H:%M:%S%:z", lambda t: str(pd.Timestamp(t, tz="UTC"))),  # how pandas writes tz-aware
+        ("%Y-%m-%dT%H:%M:%SZ", lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("%d.%m.%Y %H:%M", lambda t: t.strftime("%d.%m.%Y %H:%M")),
+        ("%d.%m.%Y", lambda t: t.strftime("%d.%m.%Y")),
+        ("%d/%m/%Y %H:%M:%S", lambda t: t.strftime("%d/%m/%Y %H:%M:%S")),
+        ("%m/%d/%Y %I:%M %p", lambda t: t.strftime("%m/%d/%Y %I:%M %p")),
+        ("%d-%m-%Y %H:%M", lambda t: t.strftime("%d-%m-%Y %H:%M")),
+        ("%d.%m.%y", lambda t: t.strftime("%d.%m.%y")),
+    ],
+)
+def test_datetime_formats_are_inferred(fmt: str, write) -> None:
+    frame = pd.DataFrame({"when": [write(t) for t in _stamps()]})
+    column = infer_schema(frame)["when"]
+    assert column.kind is Kind.DATETIME
+    assert column.datetime_format == fmt
+
+
+def _parse_all(values: pd.Series, fmt: str) -> list[datetime]:
+    read = fmt.replace("%:z", "%z")
+    return [datetime.strptime(v, read) for v in values]
+
+
+def _as_utc(stamps: list[datetime]) -> np.ndarray:
+    return np.array(
+        [s.astimezone(timezone.utc).replace(tzinfo=None) if s.tzinfo else s for s in stamps],
+        dtype="datetime64[s]",
+    )
+
+
+def test_european_file_round_trips_in_its_source_formats(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    stamps = _stamps(1)
+    berlin = [pd.Timestamp(t, tz="UTC").tz_convert("Europe/Berlin") for t in stamps]
+    amounts = rng.gamma(2.0, 800.0, size=N).round(2)
+    frame = pd.DataFrame(
+        {
+            "betrag": [f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") for v in amounts],
+            "iso": [t.strftime("%Y-%m-%dT%H:%M:%S+0000") for t in stamps],
+            "lokal": [t.isoformat() for t in berlin],  # +01:00 in winter, +02:00 in summer
+            "zeit": [t.strftime("%d.%m.%Y %H:%M") for t in stamps],
+            "tag": [t.strftime("%d.%m.%Y") for t in stamps],
+            "stadt": rng.choice(["Köln", "Berlin", "München"], size=N),
+        }
+    )
+    path = tmp_path / "euro.csv"
+    frame.to_csv(path, sep=";", index=False)
+
+    real = read_table(path)
+    schema = infer_schema(real)
+    assert schema["betrag"].kind is Kind.NUMERIC
+    formats = {
+        "iso": "%Y-%m-%dT%H:%M:%S%z",
+        "lokal": "%Y-%m-%dT%H:%M:%S%:z",
+        "zeit": "%d.%m.%Y %H:%M",
+        "tag": "%d.%m.%Y",
+    }
+    for name, fmt in formats.items():
+        assert schema[name].kind is Kind.DATETIME and schema[name].datetime_format == fmt, name
+
+    synthetic = mirage.fit(real, engine="copula", schema=schema).sample(500, seed=3)
+    assert synthetic["betrag"].between(amounts.min(), amounts.max()).all()
+    for name, fmt in formats.items():
+        parsed = _parse_all(synthetic[name], fmt)  # raises on any value not in the source format
+        original = _as_utc(_parse_all(real[name], fmt))
+        values = _as_utc(parsed)
+        assert values.min() >= original.min() and values.max() <= original.max(), name
+    assert all(re.fullmatch(r".*T\d\d:\d\d:\d\d\+0000", v) for v in synthetic["iso"])
+    assert all(re.fullmatch(r".*T\d\d:\d\d:\d\d\+0[12]:00", v) for v in synthetic["lokal"])
+    assert {p.utcoffset() for p in _parse_all(synthetic["lokal"], formats["lokal"])} <= {
+        timedelta(hours=1),
+        timedelta(hours=2),
+    }
+
+
+def test_native_time_zones_stay_time_zones() -> None:
+    stamps = pd.Series(pd.to_datetime(_stamps(2))).dt.tz_localize("America/New_York")
+    frame = pd.DataFrame({"when": stamps, "x": np.arange(N) % 7})
+    synthetic = mirage.fit(frame, engine="copula").sample(200, seed=1)
+    assert synthetic["when"].dtype == frame["when"].dtype
+    assert synthetic["when"].min() >= stamps.min() and synthetic["when"].max() <= stamps.max()
