@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -69,12 +70,30 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Mirage's data warnings as one ``warning: ...`` line each on stderr, not Python's source lines."""
+    from mirage._warnings import MirageWarning
+
+    with warnings.catch_warnings():
+        default = warnings.showwarning
+
+        def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+            if isinstance(category, type) and issubclass(category, MirageWarning):
+                UI().err.print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
+            else:
+                default(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        yield
+
+
 class MirageGroup(TyperGroup):
     """Turns exceptions raised by a command, and usage mistakes, into one line on stderr and an exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            with _sigterm_unwinds():
+            with _sigterm_unwinds(), _warnings_as_lines():
                 return super().invoke(ctx)
         except _PASS_THROUGH:
             raise

@@ -111,8 +111,12 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     weights = counts.to_numpy() / n
     mean_length = float(distinct.str.len().to_numpy() @ weights)
     mean_words = float((distinct.str.count(r"\s+").to_numpy() + 1) @ weights)
-    if mean_length >= TEXT_MIN_MEAN_LENGTH or (n_unique > 20 and n_unique > 0.5 * n and mean_words >= 2):
+    if mean_length >= TEXT_MIN_MEAN_LENGTH:
         return Column(kind=Kind.TEXT, **base)
+    if n_unique > 20 and n_unique > 0.5 * n and mean_words >= 2:
+        rare = float(counts.to_numpy()[counts.to_numpy() < RARE_MIN_COUNT].sum() / n)
+        HighCardinality(Kind.TEXT, n_unique, n, rare, RARE_MIN_COUNT).warn(name, inferred=True)
+        return Column(kind=Kind.TEXT, warned=True, **base)
     better = high_cardinality(counts)
     if better is not None:
         better.warn(name, inferred=True)

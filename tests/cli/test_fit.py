@@ -138,3 +138,14 @@ def test_info_on_a_file_that_is_not_a_model(tmp_path: Path) -> None:
     result = invoke("info", fake)
     assert result.exit_code == 2
     assert "fake.mirage" in error_line(result)
+
+
+def test_data_warnings_are_one_line_each_naming_the_column(tmp_path: Path) -> None:
+    data = tmp_path / "towns.csv"
+    rows = [f"town {k},{k % 7}" for k in range(0, 3_000, 2)]
+    data.write_text("city,v\n" + "\n".join(rows * 2) + "\n", encoding="utf-8")
+    result = invoke("fit", data, "-o", tmp_path / "m.mirage", "--engine", "copula")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "column 'city'" in warnings[0], result.stderr
+    assert "_inference.py" not in result.stderr

@@ -100,3 +100,12 @@ def test_inference_and_fit_say_it_once() -> None:
     with pytest.warns(MirageWarning) as caught:
         mirage.fit(frame, engine="copula")
     assert len([w for w in caught if "'city'" in str(w.message)]) == 1
+
+
+def test_short_multi_word_values_inferred_as_text_are_said_so() -> None:
+    rng = np.random.default_rng(5)
+    values = [f"town {k}" for k in rng.integers(0, 2_000, size=3_000).tolist()]
+    expected = r"column 'city': .*distinct values in 3,000 rows.*inferred as text"
+    with pytest.warns(MirageWarning, match=expected):
+        schema = infer_schema(_frame(values, rng, name="city"))
+    assert schema["city"].kind is Kind.TEXT
