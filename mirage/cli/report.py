@@ -7,6 +7,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -110,7 +111,7 @@ def report_command(
         raise typer.Exit(1)
 
 
-def _summary_table(report: Report) -> Table:
+def _summary_table(report: Report) -> Group:
     table = Table(title="synthetic data report")
     for name in ("score", "synthetic", "reference (holdout)"):
         table.add_column(name)
@@ -120,9 +121,16 @@ def _summary_table(report: Report) -> Table:
             continue
         ref = report.reference.get(name)
         table.add_row(f"{section}: {name}", f"{value:.4f}", "" if ref is None else f"{ref:.4f}")
+    verdicts = []
     for name in ("fidelity", "utility", "privacy"):
-        table.add_row(Text(name, style="bold"), report.verdicts[name], "")
-    return table
+        value, ref = report.scores.get(name), report.reference.get(name)
+        table.add_row(
+            Text(name, style="bold"),
+            "-" if value is None else f"{value:.4f}",
+            "" if ref is None else f"{ref:.4f}",
+        )
+        verdicts.append(Text.assemble((f"{name}: ", "bold"), report.verdicts[name]))
+    return Group(table, *verdicts)
 
 
 def register(app: typer.Typer) -> None:

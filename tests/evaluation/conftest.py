@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pandas as pd
 import pytest
@@ -50,3 +51,11 @@ def with_copies(train: pd.DataFrame, fresh: pd.DataFrame, fraction: float, seed:
     copied = train.sample(n=n_copy, random_state=seed + 1)
     mixed = pd.concat([copied, fresh.iloc[: len(train) - n_copy]], ignore_index=True)
     return mixed.sample(frac=1.0, random_state=seed + 2).reset_index(drop=True)
+
+
+def summary_cards(page: str) -> dict[str, str]:
+    """The HTML of each summary card of a report page, by section name (lower case)."""
+    cards = {}
+    for match in re.finditer(r'<div class="card \w+"><h3>(\w+).*?</(?:ul|p)></div>', page, re.S):
+        cards[match.group(1).lower()] = match.group(0)
+    return cards
