@@ -125,7 +125,10 @@ def report_command(
         report.to_html(str(output), force=force)
         report.to_json(str(json_path), force=force)
         report_progress("writing", 1, 1, output.name)
-    ui.table(_summary_table(report))
+    table, verdicts = _summary_table(report)
+    ui.table(table)
+    for verdict in verdicts:
+        ui.say(verdict)
     ui.say(f"wrote {output} and {json_path}")
     failures = report.check(under, over)
     for line in failures:
@@ -134,7 +137,7 @@ def report_command(
         raise typer.Exit(1)
 
 
-def _summary_table(report: Report) -> Table:
+def _summary_table(report: Report) -> tuple[Table, list[Text]]:
     from mirage.evaluation import DIRECTIONS
 
     table = Table(title="synthetic data report")
@@ -146,9 +149,16 @@ def _summary_table(report: Report) -> Table:
             continue
         ref = report.reference.get(name)
         table.add_row(f"{section}: {name}", f"{value:.4f}", "" if ref is None else f"{ref:.4f}")
+    verdicts = []
     for name in ("fidelity", "utility", "privacy"):
-        table.add_row(Text(name, style="bold"), report.verdicts[name], "")
-    return table
+        value, ref = report.scores.get(name), report.reference.get(name)
+        table.add_row(
+            Text(name, style="bold"),
+            "-" if value is None else f"{value:.4f}",
+            "" if ref is None else f"{ref:.4f}",
+        )
+        verdicts.append(Text.assemble((f"{name}: ", "bold"), report.verdicts[name]))
+    return table, verdicts
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from mirage.evaluation._detection import detection_scores
 from mirage.evaluation._marginals import kway_marginal_accuracy
 from mirage.evaluation._pairs import column_pair_scores
 from mirage.evaluation._shapes import column_shape_scores
+from mirage.evaluation._verdicts import judge
 from mirage.schema import Schema, infer_schema
 
 __all__ = ["DIRECTIONS", "Report", "evaluate"]
@@ -48,9 +49,15 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
     "importance_agreement": (
         "utility",
         "higher",
-        "Spearman agreement of the two models' feature importances",
+        "Spearman correlation of the feature importances of the models trained on synthetic and on real "
+        "rows (1: the same features matter, 0: unrelated)",
     ),
-    "dcr_share": ("privacy", "half", "share of synthetic rows closer to train than to holdout (0.5 ideal)"),
+    "dcr_share": (
+        "privacy",
+        "half",
+        "how often a synthetic row's closest real row is a training row, rescaled so that chance reads 0.5 "
+        "and always reads 1 (0.5 ideal, bar 0.53)",
+    ),
     "exact_copy_rate": ("privacy", "lower", "share of synthetic rows identical to a training row"),
     "holdout_copy_rate": ("privacy", "lower", "share of holdout rows identical to a training row (chance)"),
     "nndr_p5": ("privacy", "higher", "5th percentile of nearest-neighbour distance ratios"),
@@ -58,15 +65,18 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
     "singling_out_risk": ("privacy", "lower", "Anonymeter-style singling-out risk"),
     "linkability_risk": ("privacy", "lower", "Anonymeter-style linkability risk"),
     "inference_risk": ("privacy", "lower", "Anonymeter-style attribute-inference risk (worst column)"),
-    "fidelity": ("summary", "higher", "overall fidelity"),
-    "utility": ("summary", "higher", "overall utility"),
-    "privacy": ("summary", "higher", "overall privacy"),
+    "fidelity": ("summary", "higher", "mean of quality, marginal_accuracy and detection_score"),
+    "utility": ("summary", "higher", "utility_ratio, clipped to [0, 1]"),
+    "privacy": ("summary", "higher", "the weakest privacy check on a 0-1 scale (1: no sign of a leak)"),
 }
 
 
 @dataclass
 class Report:
-    """Scores (a flat dict), the details behind them, and the verdicts; written as HTML or JSON."""
+    """Scores (a flat dict), the details behind them, and the verdicts; written as HTML or JSON.
+
+    ``verdicts`` holds one sentence per section; ``details["verdicts"]`` the same verdicts with their
+    level (good, attention, bad or na), headline and reasons apart."""
 
     scores: dict[str, float | None]
     reference: dict[str, float | None]
@@ -205,8 +215,11 @@ def evaluate(
             inference_risk=0.0,
         )
     stage("done")
-    summary, verdicts = _summary(scores, details)
-    scores.update(summary)
+    scores.update(_summary(scores, details))
+    if ref:
+        ref["fidelity"] = _fidelity_blend(ref)
+    judged = judge(scores, ref, details)
+    details["verdicts"] = {name: verdict.to_dict() for name, verdict in judged.items()}
     meta = {
         "rows": {
             "real": len(real),
@@ -224,7 +237,7 @@ def evaluate(
         scores=_clean(scores),
         reference=_clean(ref),
         details=details,
-        verdicts=verdicts,
+        verdicts={name: verdict.text for name, verdict in judged.items()},
         meta=meta,
         frames=frames,
         schema=schema,
@@ -268,17 +281,13 @@ def _fidelity(
     }
 
 
-def _summary(
-    scores: dict[str, Any], details: dict[str, Any]
-) -> tuple[dict[str, float | None], dict[str, str]]:
-    """Overall scores.  Privacy is the weakest of its checks; an attack counts by the lower end of
-    its 95% interval, so a risk that small samples cannot tell from zero costs nothing."""
+def _summary(scores: dict[str, Any], details: dict[str, Any]) -> dict[str, float | None]:
+    """Overall scores: fidelity is the mean of quality, marginal accuracy and detection score (also
+    computed on the holdout for the reference); privacy is the weakest of its checks, an attack
+    counted by the lower end of its 95% interval.  The verdicts and their levels come from the
+    individual figures (:mod:`mirage.evaluation._verdicts`), not from these blends."""
 
-    def mean(*names: str) -> float | None:
-        values = [scores[n] for n in names if _number(scores.get(n))]
-        return sum(values) / len(values) if values else None
-
-    fidelity = mean("quality", "marginal_accuracy", "detection_score")
+    fidelity = _fidelity_blend(scores)
     utility = None
     if _number(scores.get("utility_ratio")):
         utility = max(0.0, min(1.0, scores["utility_ratio"]))
@@ -294,40 +303,14 @@ def _summary(
             ),
         ]
         privacy = max(0.0, min(parts))
-    verdicts = {
-        "fidelity": _verdict(
-            fidelity,
-            "fidelity",
-            (0.9, "very close to the real data"),
-            (0.8, "close to the real data"),
-            (0.0, "clearly different from the real data"),
-        ),
-        "utility": _verdict(
-            utility,
-            "utility",
-            (0.95, "models trained on it do as well as on real data"),
-            (0.85, "models trained on it lose a little"),
-            (0.0, "models trained on it lose a lot"),
-        ),
-        "privacy": _verdict(
-            privacy,
-            "privacy",
-            (0.9, "no sign of copying or membership leakage"),
-            (0.75, "slight signs of memorisation; review before sharing"),
-            (0.0, "leaks: rows are too close to the training data"),
-        ),
-    }
-    return {"fidelity": fidelity, "utility": utility, "privacy": privacy}, verdicts
+    return {"fidelity": fidelity, "utility": utility, "privacy": privacy}
 
 
-def _verdict(value: float | None, name: str, *levels: tuple[float, str]) -> str:
-    if value is None:
-        needs = "a holdout and a --target" if name == "utility" else "a holdout"
-        return f"not measured (needs {needs})"
-    for threshold, text in levels:
-        if value >= threshold:
-            return f"{value:.3f}: {text}"
-    return f"{value:.3f}"
+def _fidelity_blend(scores: dict[str, Any]) -> float | None:
+    values = [
+        scores[n] for n in ("quality", "marginal_accuracy", "detection_score") if _number(scores.get(n))
+    ]
+    return sum(values) / len(values) if values else None
 
 
 def _number(value: Any) -> bool:

@@ -18,13 +18,20 @@ if TYPE_CHECKING:
 __all__ = ["render_html"]
 
 MAX_COLUMN_PLOTS = 40
-REAL, SYNTH = "#1f5fa8", "#e07b24"
+MAX_LABEL = 16  # category labels longer than this are shortened on the axis (in full on hover)
+REAL, SYNTH = "#1f5fa8", "#e07b24"  # blue and orange: apart for the common colour blindnesses too
+# the mode bar would sit on the plot titles; zoom (drag) and reset (double-click) work without it
+PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
+# a horizontal legend between the title and the plot, clear of the axis labels below
+LEGEND = {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.02, "yanchor": "bottom"}
 
 THREAT_MODELS = {
-    "dcr": "An observer of the synthetic table looks for real records reproduced in it. Each synthetic "
-    "row's distance to its closest training row is compared with its distance to the closest holdout row "
-    "(real rows never learned); a share near 0.5 means synthetic rows are no closer to the training data "
-    "than fresh rows are.",
+    "dcr": "An observer of the synthetic table looks for real records reproduced in it. For each synthetic "
+    "row the closest real row is looked for among the training rows and the holdout rows (real rows never "
+    "learned) together. Rows that owe nothing to the training data find a training row as often as training "
+    "rows make up that pool; the share rescales the observed rate so that this reads 0.5 and 'always a "
+    "training row' reads 1, whatever the split: a fraction f of copied rows reads about 0.5 + f/2. The "
+    "bar is 0.53.",
     "membership_inference": "The attacker holds the synthetic table and a full candidate record and "
     "guesses that the record was in the training data when a synthetic row lies close to it. AUC 0.5 means "
     "members and non-members cannot be told apart.",
@@ -40,73 +47,14 @@ THREAT_MODELS = {
 
 def render_html(report: Report) -> str:
     import plotly
-    import plotly.graph_objects as go
 
-    figures: list[tuple[str, str]] = []
-
-    def add(section: str, fig: go.Figure) -> None:
-        fig.update_layout(template="plotly_white", margin={"l": 50, "r": 20, "t": 50, "b": 40})
-        figures.append(
-            (section, fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}))
-        )
-
-    real, synth = report.frames.get("real"), report.frames.get("synthetic")
-    if real is not None and synth is not None and report.schema is not None:
-        for fig in _column_figures(report, real, synth):
-            add("columns", fig)
-        heat = _heatmaps(report, real, synth)
-        if heat is not None:
-            add("pairs", heat)
-    detection = report.details.get("detection", {})
-    if detection.get("top_features"):
-        feats = detection["top_features"][::-1]
-        fig = go.Figure(
-            go.Bar(
-                x=[f["importance"] for f in feats],
-                y=[f["feature"] for f in feats],
-                orientation="h",
-                marker_color=SYNTH,
-            )
-        )
-        fig.update_layout(title="What gives synthetic rows away (drop in detection AUC)", height=340)
-        add("detection", fig)
-    utility = report.details.get("utility")
-    if utility:
-        fig = go.Figure(
-            go.Bar(
-                x=["train real, test real (TRTR)", "train synthetic, test real (TSTR)"],
-                y=[utility["trtr"], utility["tstr"]],
-                marker_color=[REAL, SYNTH],
-            )
-        )
-        fig.update_layout(title=f"Utility for {utility['target']!r}: {utility['metric']}", height=340)
-        add("utility", fig)
-    privacy = report.details.get("privacy")
-    if privacy and "distances_to_train" in privacy["dcr"]:
-        dcr = privacy["dcr"]
-        fig = go.Figure()
-        fig.add_histogram(
-            x=dcr["distances_to_train"],
-            name="to closest training row",
-            opacity=0.6,
-            marker_color=SYNTH,
-            nbinsx=60,
-        )
-        fig.add_histogram(
-            x=dcr["distances_to_holdout"],
-            name="to closest holdout row",
-            opacity=0.6,
-            marker_color=REAL,
-            nbinsx=60,
-        )
-        fig.update_layout(
-            barmode="overlay", title="Distance to closest record of each synthetic row", height=360
-        )
-        add("privacy", fig)
-
+    divs = [
+        (section, fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG))
+        for section, fig in report_figures(report)
+    ]
     sections = {
-        name: "".join(f'<div class="plot">{div}</div>' for s, div in figures if s == name)
-        for name in {s for s, _ in figures}
+        name: "".join(f'<div class="plot">{div}</div>' for s, div in divs if s == name)
+        for name in {s for s, _ in divs}
     }
     return _PAGE.format(
         plotly_js=plotly.offline.get_plotlyjs(),
@@ -114,11 +62,94 @@ def render_html(report: Report) -> str:
         scores=_scores_html(report),
         columns=sections.get("columns", "<p>No learned columns to plot.</p>"),
         pairs=sections.get("pairs", "<p>Fewer than two learned columns.</p>"),
-        detection=sections.get("detection", ""),
-        utility=sections.get("utility", "<p>Not measured: give a holdout and a target column.</p>"),
+        detection=sections.get("detection", "") + _detection_html(report),
+        utility=sections.get("utility", "<p>Not measured: give a holdout and a target column.</p>")
+        + _utility_html(report),
         privacy=sections.get("privacy", "") + _privacy_html(report),
         meta=html.escape(_meta_line(report)),
     )
+
+
+def report_figures(report: Report) -> list[tuple[str, Any]]:
+    """Every plot of the report as ``(section, plotly figure)``, in page order."""
+    figures: list[tuple[str, Any]] = []
+    real, synth = report.frames.get("real"), report.frames.get("synthetic")
+    if real is not None and synth is not None and report.schema is not None:
+        figures += [("columns", fig) for fig in _column_figures(report, real, synth)]
+        heat = _heatmaps(report, real, synth)
+        if heat is not None:
+            figures.append(("pairs", heat))
+    detection = report.details.get("detection", {})
+    if detection.get("top_features"):
+        figures.append(("detection", _detection_figure(detection["top_features"])))
+    utility = report.details.get("utility")
+    if utility:
+        figures.append(("utility", _utility_figure(utility)))
+    privacy = report.details.get("privacy")
+    if privacy and "distances_to_train" in privacy["dcr"]:
+        figures.append(("privacy", _dcr_figure(privacy["dcr"])))
+    for _, fig in figures:
+        fig.update_layout(template="plotly_white")
+        fig.update_layout(margin={"l": 50, "r": 20, "t": 80, "b": 40}, title={"y": 0.98, "yanchor": "top"})
+    return figures
+
+
+def _detection_figure(top_features: list[dict[str, Any]]) -> Any:
+    import plotly.graph_objects as go
+
+    feats = top_features[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=[f["importance"] for f in feats],
+            y=[f["feature"] for f in feats],
+            orientation="h",
+            marker_color=SYNTH,
+            text=[f"{f['importance']:.3f}" for f in feats],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(title="What gives synthetic rows away (drop in detection AUC)", height=340)
+    return fig
+
+
+def _utility_figure(utility: dict[str, Any]) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Bar(
+            x=["train real, test real (TRTR)", "train synthetic, test real (TSTR)"],
+            y=[utility["trtr"], utility["tstr"]],
+            marker_color=[REAL, SYNTH],
+            text=[f"{utility['trtr']:.3f}", f"{utility['tstr']:.3f}"],
+            textposition="outside",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(title=f"Utility for {utility['target']!r}: {utility['metric']}", height=340)
+    return fig
+
+
+def _dcr_figure(dcr: dict[str, Any]) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    both = np.asarray(dcr["distances_to_train"] + dcr["distances_to_holdout"], dtype=float)
+    both = both[np.isfinite(both)]
+    bins = _bins(np.histogram_bin_edges(both, bins=40)) if both.size else None
+    fig.add_histogram(
+        x=dcr["distances_to_train"], name="to closest training row", marker_color=SYNTH, xbins=bins
+    )
+    fig.add_histogram(
+        x=dcr["distances_to_holdout"], name="to closest holdout row", marker_color=REAL, xbins=bins
+    )
+    fig.update_layout(
+        barmode="group",
+        bargap=0.1,
+        title="Distance to closest record of each synthetic row (equally large sets)",
+        height=380,
+        legend=LEGEND,
+    )
+    return fig
 
 
 def _column_figures(report: Report, real: pd.DataFrame, synth: pd.DataFrame) -> list[Any]:
@@ -134,32 +165,51 @@ def _column_figures(report: Report, real: pd.DataFrame, synth: pd.DataFrame) -> 
             a = pd.to_numeric(real[name], errors="coerce").dropna()
             b = pd.to_numeric(synth[name], errors="coerce").dropna()
             both = np.concatenate([a.to_numpy(dtype=float), b.to_numpy(dtype=float)])
-            bins = _bins(np.histogram_bin_edges(both, bins=40)) if both.size else None
-            fig.add_histogram(
-                x=a, name="real", histnorm="probability", xbins=bins, marker_color=REAL, opacity=0.6
-            )
-            fig.add_histogram(
-                x=b, name="synthetic", histnorm="probability", xbins=bins, marker_color=SYNTH, opacity=0.6
-            )
-            fig.update_layout(barmode="overlay")
+            bins = _bins(np.histogram_bin_edges(both, bins=30)) if both.size else None
+            for values, label, colour in ((a, "real", REAL), (b, "synthetic", SYNTH)):
+                fig.add_histogram(
+                    x=values, name=label, histnorm="probability", xbins=bins, marker_color=colour
+                )
         elif column.kind is Kind.DATETIME:
             for frame, label, colour in ((real, "real", REAL), (synth, "synthetic", SYNTH)):
                 stamps = parse_datetimes(frame[name], name, column.datetime_format).dropna()
                 fig.add_histogram(
-                    x=stamps, name=label, histnorm="probability", nbinsx=40, marker_color=colour, opacity=0.6
+                    x=stamps, name=label, histnorm="probability", nbinsx=30, marker_color=colour
                 )
-            fig.update_layout(barmode="overlay")
         else:
             p = real[name].astype(str).where(real[name].notna(), "(missing)").value_counts(normalize=True)
             q = synth[name].astype(str).where(synth[name].notna(), "(missing)").value_counts(normalize=True)
             labels = list(p.index[:30]) + [v for v in q.index[:30] if v not in set(p.index[:30])]
-            fig.add_bar(x=labels, y=[p.get(v, 0.0) for v in labels], name="real", marker_color=REAL)
-            fig.add_bar(x=labels, y=[q.get(v, 0.0) for v in labels], name="synthetic", marker_color=SYNTH)
+            ticks = _short_labels(labels)
+            for shares, label, colour in ((p, "real", REAL), (q, "synthetic", SYNTH)):
+                fig.add_bar(
+                    x=ticks,
+                    y=[shares.get(v, 0.0) for v in labels],
+                    name=label,
+                    marker_color=colour,
+                    customdata=labels,
+                    hovertemplate="%{customdata}: %{y:.3f}<extra>" + label + "</extra>",
+                )
+            fig.update_xaxes(automargin=True)
         score = shapes.get(name)
         title = f"{name} ({column.kind.value})" + (f": score {score:.3f}" if isinstance(score, float) else "")
-        fig.update_layout(title=title, height=300, showlegend=True, legend={"orientation": "h", "y": -0.25})
+        fig.update_layout(
+            title=title, height=340, showlegend=True, legend=LEGEND, barmode="group", bargap=0.15
+        )
         figures.append(fig)
     return figures
+
+
+def _short_labels(labels: list[str]) -> list[str]:
+    """Axis labels of at most ``MAX_LABEL`` characters, still distinct (the full ones show on hover)."""
+    short: list[str] = []
+    for label in labels:
+        # the start and the end of a long label: "Married-civ-spouse" -> "Married-ci\u2026pouse"
+        text = label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 6] + "\u2026" + label[-5:]
+        while text in short:  # still equal to an earlier one: a zero-width space keeps them apart
+            text += "\u200b"
+        short.append(text)
+    return short
 
 
 def _bins(edges: np.ndarray) -> dict[str, float] | None:
@@ -210,16 +260,71 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
+LEVEL_CLASS = {"good": "good", "attention": "ok", "bad": "bad", "na": "na"}
+LEVEL_WORD = {"good": "good", "attention": "attention", "bad": "problem", "na": "not measured"}
+
+
 def _summary_html(report: Report) -> str:
+    """One card per section: the overall score once, the verdict's headline and the figures behind it."""
+    structured = report.details.get("verdicts", {})
     cards = []
     for name in ("fidelity", "utility", "privacy"):
-        value = report.scores.get(name)
-        level = "na" if value is None else ("good" if value >= 0.9 else "ok" if value >= 0.75 else "bad")
+        verdict = structured.get(name) or {"level": "na", "headline": report.verdicts.get(name, "")}
+        level = verdict.get("level", "na")
+        value, ref = report.scores.get(name), report.reference.get(name)
+        number = f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+        ref_line = f'<div class="ref">holdout reference {ref:.3f}</div>' if isinstance(ref, float) else ""
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict.get("reasons", []))
         cards.append(
-            f'<div class="card {level}"><h3>{name.title()}</h3><div class="big">{_fmt(value)}</div>'
-            f"<p>{html.escape(report.verdicts.get(name, ''))}</p></div>"
+            f'<div class="card {LEVEL_CLASS.get(level, "na")}">'
+            f'<h3>{name.title()} <span class="level">{LEVEL_WORD.get(level, level)}</span></h3>'
+            f'<div class="big">{number}</div>{ref_line}'
+            f'<p class="headline">{html.escape(verdict.get("headline", ""))}</p>'
+            + (f"<ul>{reasons}</ul>" if reasons else "")
+            + "</div>"
         )
     return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _detection_html(report: Report) -> str:
+    auc = report.scores.get("detection_auc")
+    if not isinstance(auc, float):
+        return ""
+    ref = report.reference.get("detection_auc")
+    baseline = f" (the holdout against the training rows reads {ref:.2f})" if isinstance(ref, float) else ""
+    return (
+        f'<p class="explain">Detection AUC {auc:.2f}: a gradient-boosting classifier learns to tell '
+        f"real rows from synthetic rows; 0.5 means it cannot{baseline}, 1 that it always can. Each bar "
+        "is the drop in that AUC when one column is shuffled: the columns that give synthetic rows away."
+        "</p>"
+    )
+
+
+def _utility_html(report: Report) -> str:
+    utility = report.details.get("utility")
+    if not utility:
+        return ""
+    parts = [
+        f"TSTR {utility['tstr']:.3f}: a model trained on the synthetic rows and tested on the real holdout; "
+        f"TRTR {utility['trtr']:.3f}: the same model trained on the real training rows instead "
+        f"({utility['metric']}, higher is better). Their ratio {utility['ratio']:.2f} is the utility."
+    ]
+    agreement = utility.get("importance_agreement")
+    if isinstance(agreement, (int, float)):
+        reading = (
+            "both rely on much the same features"
+            if agreement >= 0.7
+            else "they partly rely on different features"
+            if agreement >= 0.4
+            else "they rely on different features, even where their scores are close: the synthetic rows "
+            "carry the signal through other (correlated) columns, or lose some of the links between them"
+        )
+        parts.append(
+            f"Feature-importance agreement {agreement:.2f} is the Spearman rank correlation between how much "
+            "each feature matters to the model trained on synthetic rows and to the one trained on real "
+            f"rows (1: the same order, 0: unrelated orders): here {reading}."
+        )
+    return "".join(f'<p class="explain">{html.escape(p)}</p>' for p in parts)
 
 
 def _scores_html(report: Report) -> str:
@@ -249,8 +354,11 @@ def _privacy_html(report: Report) -> str:
     rows.append(
         (
             "distance to closest record",
-            f"DCR share {_fmt(dcr['dcr_share'])} (limit {dcr['dcr_share_limit']}); "
-            f"exact copies {_fmt(dcr['exact_copy_rate'])} vs holdout {_fmt(dcr['holdout_copy_rate'])}",
+            f"DCR share {_fmt(dcr['dcr_share'])} [{_fmt(dcr['dcr_share_ci'][0])}, "
+            f"{_fmt(dcr['dcr_share_ci'][1])}] (limit {dcr['dcr_share_limit']}): the closest real row is "
+            f"a training row for {dcr['train_neighbour_rate']:.1%} of the synthetic rows, against "
+            f"{dcr['train_neighbour_baseline']:.1%} by chance; exact copies {_fmt(dcr['exact_copy_rate'])} "
+            f"vs holdout {_fmt(dcr['holdout_copy_rate'])}",
             THREAT_MODELS["dcr"],
         )
     )
@@ -298,6 +406,11 @@ h1 {{ margin-bottom: 4px; }} .meta {{ color: #666; margin-top: 0; }}
 .cards {{ display: flex; gap: 16px; margin: 16px 0; }}
 .card {{ flex: 1; border-radius: 8px; padding: 12px 16px; border: 1px solid #ddd; }}
 .card h3 {{ margin: 0; }} .card .big {{ font-size: 2em; font-weight: 600; }}
+.card .level {{ font-size: 0.7em; font-weight: 500; padding: 1px 8px; border-radius: 10px;
+               background: rgba(0, 0, 0, 0.07); vertical-align: middle; }}
+.card .ref {{ color: #555; font-size: 0.9em; }} .card .headline {{ font-weight: 600; margin: 8px 0 4px; }}
+.card ul {{ margin: 0; padding-left: 18px; font-size: 0.9em; }}
+.explain {{ color: #333; max-width: 900px; }}
 .good {{ background: #eaf6ec; }} .ok {{ background: #fdf6e3; }}
 .bad {{ background: #fdeaea; }} .na {{ background: #f4f4f4; }}
 table {{ border-collapse: collapse; width: 100%; margin: 12px 0; font-size: 0.92em; }}

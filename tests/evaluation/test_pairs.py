@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,8 +9,7 @@ import pytest
 from mirage.errors import DataError
 from mirage.evaluation._pairs import association_matrices, column_pair_scores
 from mirage.schema import Column, Kind, Schema, infer_schema
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.conftest import SHARED
 
 
 def shuffled(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

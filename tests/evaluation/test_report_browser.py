@@ -12,6 +12,23 @@ import mirage
 from mirage.evaluation import evaluate, split_holdout
 
 CHROMIUM = "/usr/bin/chromium"
+# bounding boxes of what the reader sees: mode-bar buttons, and legends that cover a title or axis labels
+LAYOUT_CHECK = """() => {
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const out = {modebar_buttons: document.querySelectorAll('.modebar-btn').length, overlaps: []};
+  for (const plot of document.querySelectorAll('.plotly-graph-div')) {
+    const legend = plot.querySelector('.legend');
+    if (!legend) continue;
+    const box = legend.getBoundingClientRect();
+    const title = plot.querySelector('.gtitle');
+    const name = title ? title.textContent : '?';
+    if (title && hit(box, title.getBoundingClientRect())) out.overlaps.push('legend on title: ' + name);
+    for (const tick of plot.querySelectorAll('.xtick text')) {
+      if (hit(box, tick.getBoundingClientRect())) { out.overlaps.push('legend on labels: ' + name); break; }
+    }
+  }
+  return out;
+}"""
 
 
 @pytest.mark.slow
@@ -39,6 +56,7 @@ def test_report_renders_every_plot_without_errors(adult: pd.DataFrame, tmp_path:
         page.goto(page_path.as_uri())
         page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length > 0")
         plots = page.locator(".plotly-graph-div").count()
+        layout = page.evaluate(LAYOUT_CHECK)
         shot = page.screenshot(full_page=True)
         browser.close()
     assert errors == []
@@ -46,3 +64,5 @@ def test_report_renders_every_plot_without_errors(adult: pd.DataFrame, tmp_path:
     learned = sum(c.kind.learned for c in report.schema or [])
     assert plots >= learned + 4  # a plot per column, heatmaps, detection, utility, DCR
     assert len(shot) > 100_000
+    assert layout["modebar_buttons"] == 0  # nothing drawn over the plot titles
+    assert layout["overlaps"] == []  # legends clear of titles and of the (long) category labels

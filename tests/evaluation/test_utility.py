@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +9,7 @@ from mirage.errors import OptionError
 from mirage.evaluation._holdout import split_holdout
 from mirage.evaluation._utility import utility_scores
 from mirage.schema import Column, Kind, Schema, infer_schema
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.conftest import SHARED
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,212 @@
+"""Every Mirage engine on every shared table over several split seeds: privacy, fidelity, utility.
+
+For each table, split seed and engine: ``split_holdout(table, --holdout, seed)``, fit the engine on
+the training rows (model seed = split seed), sample as many rows (``--factor`` times as many for a
+steadier DCR share; the other scores use the first ``len(train)`` rows) and score them:
+
+* ``dcr_share``: the DCR share of :func:`mirage.evaluation._privacy.dcr` (0.5 ideal; the bar is
+  0.53), with its 95% interval;
+* ``quality``: mean of the column-shape and column-pair scores (as ``mirage.evaluate``);
+* ``detection_auc``: the classifier two-sample test (0.5 ideal);
+* ``utility_ratio``: TSTR / TRTR on the table's usual target.
+
+The table shows, per engine and table, the mean and the range (min-max) over the seeds, and flags
+(``!``) every mean DCR share above 0.53.  Tables under ``--small-rows`` rows get ``--seeds`` split
+seeds, larger ones ``--big-seeds``; ``--max-rows`` subsamples larger tables (seeded, before the
+split) so that the whole run fits on two cores.  Results go to ``--out`` (JSON) after every run;
+``--resume`` skips the runs already in it.
+
+    python benchmarks/bench_engines.py                                    # everything
+    python benchmarks/bench_engines.py --tables insurance,titanic,diabetes,breast_cancer \\
+        --engines copula,cart --seeds 5                                   # the small tables
+    python benchmarks/bench_engines.py --show benchmarks/results/engines.json   # the table again
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import DEFAULT_DATA_DIR, RESULTS_DIR, environment_info, format_table
+
+TARGETS = {
+    "adult": "income",
+    "bank_marketing": "y",
+    "insurance": "charges",
+    "titanic": "survived",
+    "diabetes": "target",
+    "breast_cancer": "target",
+}
+ENGINES = ["copula", "cart", "argn"]
+METRICS = ["dcr_share", "quality", "detection_auc", "utility_ratio"]
+SHARE_LIMIT = 0.53
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def load_table(name: str, data_dir: Path, max_rows: int | None) -> tuple[Any, int]:
+    """The table (subsampled to ``max_rows``, seeded) and its full number of rows."""
+    from mirage.io import read_table
+
+    frame = read_table(data_dir / f"{name}.csv")
+    rows = len(frame)
+    if max_rows is not None and rows > max_rows:
+        frame = frame.sample(n=max_rows, random_state=0).reset_index(drop=True)
+    return frame, rows
+
+
+def run_one(
+    engine: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
+) -> dict[str, Any]:
+    import mirage
+    from mirage.evaluation import split_holdout
+    from mirage.evaluation._detection import detection_scores
+    from mirage.evaluation._pairs import column_pair_scores
+    from mirage.evaluation._privacy import dcr
+    from mirage.evaluation._shapes import column_shape_scores
+    from mirage.evaluation._utility import utility_scores
+
+    train, held = split_holdout(frame, holdout, seed)
+    start = time.perf_counter()
+    model = mirage.fit(train, engine=engine, seed=seed)
+    fit_s = time.perf_counter() - start
+    synthetic = model.sample(factor * len(train), seed=seed)
+    first = synthetic.iloc[: len(train)].reset_index(drop=True)
+    schema = model.schema_
+    start = time.perf_counter()
+    privacy = dcr(train, held, synthetic, schema, seed=seed, return_distances=False)
+    shapes = column_shape_scores(train, first, schema)
+    _, pair_mean = column_pair_scores(train, first, schema)
+    parts = [float(shapes["score"].mean()), float(pair_mean)]
+    parts = [p for p in parts if p == p]  # NaN where a table has no pairs
+    detection = detection_scores(train, first, schema, seed=seed, n_threads=threads)
+    utility = utility_scores(train, first, held, TARGETS[table], schema, seed=seed, n_threads=threads)
+    return {
+        "table": table,
+        "engine": engine,
+        "seed": seed,
+        "rows": len(frame),
+        "train_rows": len(train),
+        "synthetic_rows": len(synthetic),
+        "fit_s": fit_s,
+        "score_s": time.perf_counter() - start,
+        "dcr_share": privacy["dcr_share"],
+        "dcr_share_ci": privacy["dcr_share_ci"],
+        "exact_copy_rate": privacy["exact_copy_rate"],
+        "holdout_copy_rate": privacy["holdout_copy_rate"],
+        "quality": sum(parts) / len(parts) if parts else None,
+        "detection_auc": detection["detection_auc"],
+        "utility_ratio": utility["ratio"],
+        "tstr": utility["tstr"],
+        "trtr": utility["trtr"],
+    }
+
+
+def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    headers = ["table", "engine", "seeds"]
+    for metric in METRICS:
+        headers += [f"{metric} mean", "range"]
+    headers += ["fit s"]
+    rows = []
+    for table, engine in dict.fromkeys((r["table"], r["engine"]) for r in results):
+        runs = [r for r in results if (r["table"], r["engine"]) == (table, engine) and "error" not in r]
+        failed = sum((r["table"], r["engine"]) == (table, engine) and "error" in r for r in results)
+        row = [table, engine, f"{len(runs)}" + (f" (+{failed} failed)" if failed else "")]
+        for metric in METRICS:
+            values = [float(r[metric]) for r in runs if r.get(metric) is not None]
+            if not values:
+                row += ["-", "-"]
+                continue
+            mean = sum(values) / len(values)
+            flag = "!" if metric == "dcr_share" and mean > SHARE_LIMIT else ""
+            row += [f"{mean:.3f}{flag}", f"{min(values):.3f}-{max(values):.3f}"]
+        fits = [float(r["fit_s"]) for r in runs]
+        row.append(f"{sum(fits) / len(fits):.1f}" if fits else "-")
+        rows.append(row)
+    return headers, rows
+
+
+def show(payload: dict[str, Any]) -> None:
+    headers, rows = summary_rows(payload["results"])
+    print(format_table(headers, rows, left=3))
+    flagged = [f"{r[1]} x {r[0]}" for r in rows if r[3].endswith("!")]
+    print(f"\n! mean DCR share above {SHARE_LIMIT}: {', '.join(flagged) if flagged else 'none'}")
+    options = payload.get("options", {})
+    if options:
+        print(f"options: {json.dumps(options)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tables", default=",".join(TARGETS), help="comma-separated: " + ",".join(TARGETS))
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: " + ",".join(ENGINES))
+    parser.add_argument("--seeds", type=int, default=5, help="split seeds 0..N-1 for small tables")
+    parser.add_argument("--big-seeds", type=int, default=2, help="split seeds for tables of --small-rows+")
+    parser.add_argument("--small-rows", type=int, default=2000, help="a table under this many rows is small")
+    parser.add_argument("--max-rows", type=int, default=10_000, help="subsample larger tables (0: never)")
+    parser.add_argument("--holdout", type=float, default=0.2, help="holdout fraction of each split")
+    parser.add_argument("--factor", type=int, default=1, help="synthetic rows per training row")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS, OpenMP and torch threads")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "engines.json")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in --out, skip them")
+    parser.add_argument("--show", type=Path, help="print the table of an earlier run; measure nothing")
+    args = parser.parse_args(argv)
+    if args.show is not None:
+        show(json.loads(args.show.read_text()))
+        return 0
+    tables = [t for t in args.tables.split(",") if t]
+    engines = [e for e in args.engines.split(",") if e]
+    for name in tables:
+        if name not in TARGETS:
+            parser.error(f"unknown table {name!r} (known: {', '.join(TARGETS)})")
+    for name in engines:
+        if name not in ENGINES:
+            parser.error(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(args.threads)
+    if "argn" in engines:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "show"}
+    results: list[dict[str, Any]] = []
+    if args.resume and args.out.exists():
+        results = json.loads(args.out.read_text())["results"]
+    done = {(r["table"], r["engine"], r["seed"]) for r in results if "error" not in r}
+    results = [r for r in results if "error" not in r]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for table in tables:
+        frame, full_rows = load_table(table, args.data, args.max_rows or None)
+        n_seeds = args.seeds if full_rows < args.small_rows else args.big_seeds
+        for seed in range(n_seeds):
+            for engine in engines:
+                if (table, engine, seed) in done:
+                    continue
+                start = time.perf_counter()
+                try:
+                    record = run_one(engine, table, frame, seed, args.holdout, args.factor, args.threads)
+                except Exception as exc:  # one failed fit must not lose the others' figures
+                    record = {"table": table, "engine": engine, "seed": seed, "error": repr(exc)}
+                record["wall_s"] = time.perf_counter() - start
+                record["full_rows"] = full_rows
+                results.append(record)
+                line = {
+                    k: v for k, v in record.items() if k in ("table", "engine", "seed", "error", *METRICS)
+                }
+                print(json.dumps(line, default=str), file=sys.stderr, flush=True)
+                payload = {"environment": environment_info(), "options": options, "results": results}
+                args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    show({"options": options, "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
