@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
+from mirage.encoding._base import MISSING_PART
 from mirage.errors import DataError, MirageError, OptionError
 from mirage.schema import Schema, infer_schema
 
-__all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer"]
+__all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer", "missing_flags"]
 
 BLOCK_ROWS = 50_000
 MAX_REJECTION_ROUNDS = 200
@@ -29,6 +30,19 @@ HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 
 class NotFittedError(MirageError):
     """``sample`` or ``save`` was called before ``fit``."""
+
+
+def missing_flags(subcolumns: list[SubColumn]) -> dict[int, int]:
+    """Sub-column index -> index of its column's missing flag, for each sub-column that has one.
+
+    Where the flag says missing, the column's other sub-columns hold a placeholder (a median, the most
+    frequent category), not a value: engines must not learn it as one, or it reappears in rows that
+    are not missing.
+    """
+    flags = {s.column: i for i, s in enumerate(subcolumns) if s.part == MISSING_PART}
+    return {
+        i: flags[s.column] for i, s in enumerate(subcolumns) if s.part != MISSING_PART and s.column in flags
+    }
 
 
 class Synthesizer:
