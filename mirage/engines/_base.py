@@ -21,15 +21,38 @@ from mirage.encoding._base import MISSING_PART
 from mirage.errors import DataError, MirageError, OptionError
 from mirage.schema import Schema, infer_schema
 
-__all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer", "missing_flags"]
+__all__ = [
+    "BLOCK_ROWS",
+    "MIN_TRAINING_ROWS",
+    "NotFittedError",
+    "Synthesizer",
+    "missing_flags",
+    "require_training_rows",
+]
 
 BLOCK_ROWS = 50_000
+# Below this, a learned distribution is little more than the rows themselves (one row: every engine
+# gives its numbers back exactly); it is also the fewest rows a category needs to be emitted.
+MIN_TRAINING_ROWS = 10
 MAX_REJECTION_ROUNDS = 200
 HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 
 
 class NotFittedError(MirageError):
     """``sample`` or ``save`` was called before ``fit``."""
+
+
+def require_training_rows(rows: int, *, holdout: float | None = None, kept: int = 0) -> None:
+    """Refuse to learn from fewer than ``MIN_TRAINING_ROWS`` rows (``kept``: rows a holdout set aside)."""
+    if rows >= MIN_TRAINING_ROWS:
+        return
+    need = f"learning needs at least {MIN_TRAINING_ROWS} rows, or the synthetic rows would copy the real ones"
+    if holdout is not None:
+        raise DataError(
+            f"holdout {holdout} keeps {kept:,} of {rows + kept:,} rows aside and leaves {rows} to learn "
+            f"from; {need}"
+        )
+    raise DataError(f"the data has {rows} row{'' if rows == 1 else 's'}; {need}")
 
 
 def missing_flags(subcolumns: list[SubColumn]) -> dict[int, int]:
@@ -93,6 +116,7 @@ class Synthesizer:
         schema = infer_schema(data) if schema is None else Schema.from_dict(schema.to_dict())
         schema.validate(data)
         self._check_params()
+        require_training_rows(len(data))
         options = EncodingOptions(
             rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale
         )

@@ -5,7 +5,8 @@ decision tree fitted on the sub-columns before it: discrete ones from the class 
 leaf the synthetic row falls in (shrunk towards the column's overall frequencies by ``prior_weight``
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a
-share of at least ``spike_share`` of the rows, such as a zero balance) are kept exact.
+share of at least ``spike_share`` of the rows, such as a zero balance, and at least ``rare_min_count``
+rows) are kept exact.
 
 Where a column's missing flag says missing, its other sub-columns hold a placeholder, not a value:
 their trees and leaves learn from the rows where the column is present only, and a sampled row
@@ -140,7 +141,9 @@ class CartSynthesizer(Synthesizer):
         values = y[order]
         offsets = np.searchsorted(leaf[order], np.arange(n_leaves + 1)).astype("int64")
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-        spike = (counts / y.size >= self.spike_share)[inverse][order]
+        # A spike also needs as many rows as a category does, or on a small table every value
+        # (one row in twenty is 5%) would be given back exactly.
+        spike = ((counts / y.size >= self.spike_share) & (counts >= self.rare_min_count))[inverse][order]
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
             for k in range(n_leaves):

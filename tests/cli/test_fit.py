@@ -138,3 +138,18 @@ def test_info_on_a_file_that_is_not_a_model(tmp_path: Path) -> None:
     result = invoke("info", fake)
     assert result.exit_code == 2
     assert "fake.mirage" in error_line(result)
+
+
+def test_a_holdout_that_leaves_too_few_rows_is_refused(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    line = _fail("fit", data_csv, "-o", out, "--holdout", "0.999")
+    assert "1,498 of 1,500 rows aside" in line and "leaves 2 to learn from" in line
+    assert "at least 10 rows" in line
+    assert not out.exists()
+
+
+def test_fit_speaks_of_the_rows_it_learns_from(data_csv: Path, tmp_path: Path) -> None:
+    result = invoke("fit", data_csv, "-o", tmp_path / "m.mirage", "--holdout", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "picked by auto: 750 rows" in result.output and "1,500 rows" not in result.output
+    assert "750 rows kept aside" in result.stdout

@@ -67,7 +67,8 @@ def test_compiled_tree_routes_rows_like_the_numpy_walk() -> None:
 def test_a_table_of_only_generated_columns_saves_and_loads(tmp_path) -> None:
     import mirage
 
-    frame = pd.DataFrame({"key": ["Árvíztűrő", "Tükörfúró"], "row": [1, 2]})
+    keys = [f"{word}-{i}" for word in ("Árvíztűrő", "Tükörfúró") for i in range(5)]
+    frame = pd.DataFrame({"key": keys, "row": range(1, 11)})
     model = CartSynthesizer().fit(frame)
     assert model.subcolumns_ == []
     again = mirage.load(model.save(tmp_path / "m.mirage"))
