@@ -111,10 +111,10 @@ class RoundingPattern:
         others draw from what the piece's mix still lacks in this batch.
         """
         x = np.asarray(x, dtype="float64")
-        u = rng.random(x.size)
         if self.steps.size == 1:  # one grid for every value (whole numbers): nothing to draw
             step = float(self.steps[0])
             return _snap(x, step, 0.0, lo, hi) if step > 0.0 else x.copy()
+        u = rng.random(x.size)
         piece = self.pieces.assign(x)
         own = self.grid_of(x)
         keep = own >= 0
