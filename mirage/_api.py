@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from mirage.engines import Synthesizer, choose_engine, get_engine
+from mirage.engines._base import require_training_rows
 from mirage.schema import Schema
 
 __all__ = ["fit", "load"]
@@ -38,7 +39,8 @@ def fit(
     if holdout is not None:
         source = data if isinstance(data, (str, Path)) else None
         record = holdout_record(source, holdout, split_seed, len(frame))
-        frame, _ = split_holdout(frame, holdout, split_seed)
+        frame, kept = split_holdout(frame, holdout, split_seed)
+        require_training_rows(len(frame), holdout=holdout, kept=len(kept))
     if isinstance(schema, (str, Path)):
         schema = Schema.load(schema)
     if engine == "auto":

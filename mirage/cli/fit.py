@@ -70,6 +70,7 @@ def fit_command(
     ui = UI.of(ctx, debug=debug, quiet=quiet)
 
     import mirage
+    from mirage.engines._base import require_training_rows
     from mirage.io import read_table
     from mirage.schema import Schema
 
@@ -82,6 +83,14 @@ def fit_command(
     user_schema = Schema.load(schema) if schema is not None else None
     frame = read_table(data)
     n_rows = len(frame)
+    kept = 0
+    if holdout is not None:  # auto picks, and the summary speaks, from the rows learned
+        from mirage.evaluation._holdout import split_holdout
+
+        frame, aside = split_holdout(frame, holdout, split_seed)
+        kept = len(aside)
+        del aside
+    require_training_rows(len(frame), holdout=holdout, kept=kept)
     engine_class = resolve_engine(engine, frame, hyperparameters, ui)
     source = data if holdout is not None else frame
     del frame

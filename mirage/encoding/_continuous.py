@@ -17,9 +17,26 @@ from mirage._validate import require_bounds, require_float
 from mirage.encoding._base import Codec, SubColumn
 from mirage.encoding._missing import MissingPart
 
-__all__ = ["VALUE_PART", "ContinuousCodec"]
+__all__ = ["VALUE_PART", "ContinuousCodec", "reflect"]
 
 VALUE_PART = "value"
+
+
+def reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``x`` folded back into ``[lo, hi]`` at the bounds, as a kernel density is corrected at its edges.
+
+    Clipping instead would pile every value drawn past a bound onto the bound itself.
+    """
+    x = np.asarray(x, dtype="float64")
+    span = hi - lo
+    if not span > 0.0:
+        return np.full(x.shape, lo)
+    outside = (x < lo) | (x > hi)
+    if not outside.any():
+        return x
+    t = np.mod(x - lo, 2.0 * span)
+    folded = np.clip(lo + np.where(t > span, 2.0 * span - t, t), lo, hi)
+    return np.where(outside, folded, x)
 
 
 class ContinuousCodec(Codec):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mirage._validate import require_optional_int, require_str, require_time_zone
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec
+from mirage.encoding._continuous import ContinuousCodec, reflect
 from mirage.errors import DataError
 from mirage.schema._datetimes import COLON_OFFSET, parse_format
 
@@ -97,7 +97,9 @@ class DatetimeCodec(ContinuousCodec):
 
     def finish(self, seconds: np.ndarray) -> np.ndarray:
         step = _UNITS[self.unit]
-        return np.clip(np.round(seconds / step) * step, self.minimum, self.maximum)
+        return np.clip(
+            np.round(reflect(seconds, self.minimum, self.maximum) / step) * step, self.minimum, self.maximum
+        )
 
     def decode(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int

@@ -1,8 +1,10 @@
-"""Numbers: a continuous value sub-column, decoded within bounds at the learned precision.
+"""Numbers: a continuous value sub-column, decoded within bounds with the learned mix of precisions.
 
-Decoding is the exact inverse on the learned support: values are clipped to the column's bounds,
-rounded to its decimal precision, and integers come back as integers.  Missing values are encoded
-as the median plus a ``missing`` flag sub-column.
+Decoding is the exact inverse on the learned support: values past the column's bounds are reflected
+back inside (a smoothed draw near the minimum stays near it rather than piling onto it), then moved
+onto grids drawn from the column's learned rounding pattern (:mod:`mirage.encoding._rounding`: whole
+numbers stay whole, the few values with decimals keep theirs), and integers come back as integers.
+Missing values are encoded as the median plus a ``missing`` flag sub-column.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import pandas as pd
 
 from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec
-from mirage.errors import DataError
+from mirage.encoding._continuous import ContinuousCodec, reflect
+from mirage.encoding._rounding import RoundingPattern
+from mirage.errors import DataError, ModelFileError
 
 __all__ = ["NumericCodec", "to_float"]
 
@@ -36,6 +39,7 @@ def to_float(values: pd.Series, column: str) -> np.ndarray:
 class NumericCodec(ContinuousCodec):
     integer: bool
     decimals: int | None
+    rounding: RoundingPattern | None  # None in models saved before patterns were learned
 
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return to_float(values, self.column.name)
@@ -51,18 +55,23 @@ class NumericCodec(ContinuousCodec):
         self.integer = bool(col.integer)
         self.decimals = 0 if self.integer else col.decimals
         self.fill = float(np.median(observed))
+        self.rounding = RoundingPattern.learn(
+            observed, decimals=self.decimals, min_count=self.options.rare_min_count
+        )
 
-    def finish(self, x: np.ndarray) -> np.ndarray:
-        """Clip to the bounds and round to the learned precision."""
-        x = np.clip(x, self.minimum, self.maximum)
+    def finish(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Reflect into the bounds and round as the training values were rounded."""
+        x = reflect(x, self.minimum, self.maximum)
+        if self.rounding is not None:
+            x = self.rounding.apply(x, rng, self.minimum, self.maximum)
         if self.decimals is not None:
-            x = np.round(x, self.decimals)
+            x = np.clip(np.round(x, self.decimals), self.minimum, self.maximum)
         return x
 
     def decode(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
-        x = self.finish(np.asarray(parts[self.value_name], dtype="float64"))
+        x = self.finish(np.asarray(parts[self.value_name], dtype="float64"), rng)
         mask = self.missing.mask(parts, n)
         dtype = self.column.dtype
         if mask.any():
@@ -74,9 +83,15 @@ class NumericCodec(ContinuousCodec):
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state, arrays = super().get_state()
         state.update(integer=self.integer, decimals=self.decimals)
+        if self.rounding is not None:
+            arrays.update(self.rounding.get_arrays())
         return state, arrays
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         super().set_state(state, arrays)
         self.integer = require_bool(state, "integer")
         self.decimals = require_optional_int(state, "decimals", low=0)
+        try:
+            self.rounding = RoundingPattern.from_arrays(arrays)
+        except ValueError as exc:
+            raise ModelFileError(f"column {self.column.name!r}: {exc}") from None

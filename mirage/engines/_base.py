@@ -18,19 +18,56 @@ import pandas as pd
 
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
+from mirage.encoding._base import MISSING_PART
 from mirage.engines._params import Param, check_params
 from mirage.errors import DataError, MirageError, ModelFileError, OptionError
 from mirage.schema import Schema, infer_schema
 
-__all__ = ["BLOCK_ROWS", "NotFittedError", "Synthesizer"]
+__all__ = [
+    "BLOCK_ROWS",
+    "MIN_TRAINING_ROWS",
+    "NotFittedError",
+    "Synthesizer",
+    "missing_flags",
+    "require_training_rows",
+]
 
 BLOCK_ROWS = 50_000
+# Below this, a learned distribution is little more than the rows themselves (one row: every engine
+# gives its numbers back exactly); it is also the fewest rows a category needs to be emitted.
+MIN_TRAINING_ROWS = 10
 MAX_REJECTION_ROUNDS = 200
 HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 
 
 class NotFittedError(MirageError):
     """``sample`` or ``save`` was called before ``fit``."""
+
+
+def require_training_rows(rows: int, *, holdout: float | None = None, kept: int = 0) -> None:
+    """Refuse to learn from fewer than ``MIN_TRAINING_ROWS`` rows (``kept``: rows a holdout set aside)."""
+    if rows >= MIN_TRAINING_ROWS:
+        return
+    need = f"learning needs at least {MIN_TRAINING_ROWS} rows, or the synthetic rows would copy the real ones"
+    if holdout is not None:
+        raise DataError(
+            f"holdout {holdout} keeps {kept:,} of {rows + kept:,} rows aside and leaves {rows} to learn "
+            f"from; {need}"
+        )
+    raise DataError(f"the data has {rows} row{'' if rows == 1 else 's'}; {need}")
+
+
+def missing_flags(subcolumns: list[SubColumn]) -> dict[int, int]:
+    """Sub-column index -> index of its column's missing flag, for each sub-column that has one.
+
+    Where the flag says missing, the column's other sub-columns hold a placeholder (a median, the most
+    frequent category), not a value: engines must not learn it as one, or it reappears in rows that
+    are not missing.
+    """
+    flags = {s.column: i for i, s in enumerate(subcolumns) if s.part == MISSING_PART}
+    return {
+        i: flags[s.column] for i, s in enumerate(subcolumns) if s.part != MISSING_PART and s.column in flags
+    }
 
 
 class Synthesizer:
@@ -83,6 +120,7 @@ class Synthesizer:
         schema = infer_schema(data) if schema is None else Schema.from_dict(schema.to_dict())
         schema.validate(data)
         self._check_params()
+        require_training_rows(len(data))
         options = EncodingOptions(
             rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale
         )

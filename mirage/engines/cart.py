@@ -5,7 +5,12 @@ decision tree fitted on the sub-columns before it: discrete ones from the class 
 leaf the synthetic row falls in (shrunk towards the column's overall frequencies by ``prior_weight``
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a
-share of at least ``spike_share`` of the rows, such as a zero balance) are kept exact.
+share of at least ``spike_share`` of the rows, such as a zero balance, and at least ``rare_min_count``
+rows) are kept exact.
+
+Where a column's missing flag says missing, its other sub-columns hold a placeholder, not a value:
+their trees and leaves learn from the rows where the column is present only, and a sampled row
+whose flag says missing gets the placeholder back, as the training rows had it, for the trees after.
 
 ``min_samples_leaf`` is the privacy knob: no leaf describes fewer rows.  Its default grows with the
 data (at least 50 rows, and 1/250 of the rows above 12,500): with smaller leaves the synthetic rows
@@ -21,10 +26,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mirage._progress import report
-from mirage._validate import StateError, require_array, require_int
+from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
-from mirage.engines._base import Synthesizer
+from mirage.engines._base import Synthesizer, missing_flags
 from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
@@ -76,17 +81,33 @@ class CartSynthesizer(Synthesizer):
         self.subcolumns_ = subcolumns
         self.trees_: list[TreeArrays] = []
         self.leaves_: list[dict[str, np.ndarray]] = []
+        self.placeholders_: dict[int, tuple[int, float]] = {}  # sub-column -> (its flag, placeholder)
         rows = len(next(iter(parts.values()))) if parts else 0
         self.leaf_size_ = self.min_samples_leaf or max(MIN_LEAF, rows // LEAF_FRACTION)
         if not subcolumns:
             return
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
         self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles)
+        flags = missing_flags(subcolumns)
         for j in range(1, len(subcolumns)):
             report("fit", j, len(subcolumns) - 1)
-            tree, leaf_of_row = self._grow(x[:, :j], x[:, j], subcolumns[j], rng)
+            present = self._present_rows(x, j, flags.get(j))
+            tree, leaf_of_row = self._grow(x[present, :j], x[present, j], subcolumns[j], rng)
             self.trees_.append(tree)
-            self.leaves_.append(self._leaf_tables(subcolumns[j], x[:, j], leaf_of_row, tree.n_leaves))
+            self.leaves_.append(self._leaf_tables(subcolumns[j], x[present, j], leaf_of_row, tree.n_leaves))
+
+    def _present_rows(self, x: np.ndarray, j: int, flag: int | None) -> np.ndarray:
+        """The rows whose sub-column ``j`` holds a value (all rows but those its flag says missing).
+
+        Records the placeholder the missing rows hold, for sampling to give them back.
+        """
+        if flag is None:
+            return np.ones(len(x), dtype=bool)
+        present = x[:, flag] == 0
+        if present.all() or not present.any():
+            return np.ones(len(x), dtype=bool)
+        self.placeholders_[j] = (flag, float(x[~present, j][0]))
+        return present
 
     def _grow(
         self, predictors: np.ndarray, y: np.ndarray, sub: SubColumn, rng: np.random.Generator
@@ -117,7 +138,9 @@ class CartSynthesizer(Synthesizer):
         values = y[order]
         offsets = np.searchsorted(leaf[order], np.arange(n_leaves + 1)).astype("int64")
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-        spike = (counts / y.size >= self.spike_share)[inverse][order]
+        # A spike also needs as many rows as a category does, or on a small table every value
+        # (one row in twenty is 5%) would be given back exactly.
+        spike = ((counts / y.size >= self.spike_share) & (counts >= self.rare_min_count))[inverse][order]
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
             for k in range(n_leaves):
@@ -136,6 +159,9 @@ class CartSynthesizer(Synthesizer):
         for j in range(1, p):
             leaf = self.trees_[j - 1].apply(predictors)
             out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - 1], leaf, rng)
+            if j in self.placeholders_:
+                flag, placeholder = self.placeholders_[j]
+                out[out[:, flag] != 0, j] = placeholder
             predictors[:, j] = out[:, j]
         return {
             s.name: out[:, j].astype("int64") if s.discrete else out[:, j]
@@ -162,6 +188,7 @@ class CartSynthesizer(Synthesizer):
         state: dict[str, Any] = {
             "subcolumns": [vars(s) for s in self.subcolumns_],
             "leaf_size": self.leaf_size_,
+            "placeholders": [[j, flag, value] for j, (flag, value) in self.placeholders_.items()],
         }
         arrays: dict[str, np.ndarray] = {}
         if self.subcolumns_:
@@ -175,6 +202,7 @@ class CartSynthesizer(Synthesizer):
         subcolumns = self._restore_subcolumns(state)
         self.leaf_size_ = require_int(state, "leaf_size", low=1)
         self._require_recorded("min_samples_leaf", self.leaf_size_, "state.engine.leaf_size")
+        self.placeholders_ = _placeholders(state, len(subcolumns))
         self.trees_, self.leaves_ = [], []
         if subcolumns:
             self.first_ = Marginal.from_arrays(subcolumns[0], arrays, "first")
@@ -210,6 +238,26 @@ def _leaf_tables(
     if np.any(bandwidth < 0):
         raise StateError(f"{prefix}bandwidth", "expected bandwidths >= 0", array=True)
     return {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
+
+
+def _placeholders(state: Mapping[str, Any], n_subcolumns: int) -> dict[int, tuple[int, float]]:
+    """Sub-column -> (its missing flag's sub-column, the value that stands in where the flag says missing)."""
+    entries = require_list(state, "placeholders") if "placeholders" in state else []
+    out: dict[int, tuple[int, float]] = {}
+    for entry in entries:
+        ok = isinstance(entry, list) and len(entry) == 3
+        if ok:
+            j, flag, value = entry
+            ok = all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_subcolumns for i in (j, flag)
+            )
+            ok = ok and isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+        if not ok:
+            raise StateError(
+                "placeholders", f"expected [sub-column, flag sub-column, finite value], got {entry!r}"
+            )
+        out[int(j)] = (int(flag), float(value))
+    return out
 
 
 def _silverman(values: np.ndarray) -> float:

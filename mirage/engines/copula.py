@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_list
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal, normal_scores
-from mirage.engines._base import Synthesizer
+from mirage.engines._base import Synthesizer, missing_flags
 from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, number
 from mirage.engines._registry import register_engine
 
@@ -52,13 +52,31 @@ class CopulaSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         self.subcolumns_ = subcolumns
-        self.marginals_ = [Marginal.fit(s, parts[s.name], self.quantiles) for s in subcolumns]
+        flags = missing_flags(subcolumns)
+        present = {j: parts[subcolumns[f].name] == 0 for j, f in flags.items()}
+        values = [
+            parts[s.name][present[j]] if j in present else parts[s.name] for j, s in enumerate(subcolumns)
+        ]
+        self.marginals_ = [
+            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles)
+            for s, x in zip(subcolumns, values, strict=True)
+        ]
         if not subcolumns:
             self.cholesky_ = np.zeros((0, 0))
             return
-        scores = np.column_stack([normal_scores(parts[s.name], s.discrete) for s in subcolumns])
+        n = len(parts[subcolumns[0].name])
+        scores = np.full((n, len(subcolumns)), np.nan)
+        for j, (s, x) in enumerate(zip(subcolumns, values, strict=True)):
+            if x.size:
+                scores[present[j] if j in present else slice(None), j] = normal_scores(x, s.discrete)
         with threadpool_limits(1, "blas"):  # a second BLAS thread costs more than it saves here
-            corr = _correlation(scores)
+            if present:
+                corr = _pairwise_correlation(scores)
+                for j, f in flags.items():
+                    _keep_links_where_present(corr, j, f, float(present[j].mean()))
+                corr = _nearest_correlation(corr)
+            else:
+                corr = _correlation(scores)
         corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(len(subcolumns))
         np.fill_diagonal(corr, 1.0)
         self.cholesky_ = _safe_cholesky(corr)
@@ -102,6 +120,62 @@ def _correlation(scores: np.ndarray) -> np.ndarray:
     norms[constant] = 1.0
     unit = centred / norms
     return unit.T @ unit
+
+
+def _pairwise_correlation(scores: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each pair of columns over the rows where both are known (not NaN).
+
+    A pair with fewer than two such rows, or constant on them, is uncorrelated.  Pairwise estimates
+    need not form a correlation matrix together (see ``_nearest_correlation``).
+    """
+    known = ~np.isnan(scores)
+    x = np.where(known, scores, 0.0)
+    k = known.astype("float64")
+    count = k.T @ k
+    safe = np.maximum(count, 1.0)
+    sums = x.T @ k
+    squares = np.square(x).T @ k
+    mean_a, mean_b = sums / safe, sums.T / safe
+    cov = (x.T @ x) / safe - mean_a * mean_b
+    var_a = np.maximum(squares / safe - np.square(mean_a), 0.0)
+    var_b = var_a.T
+    ok = (count >= 2) & (var_a > 1e-12) & (var_b > 1e-12)
+    corr = np.where(ok, cov / np.sqrt(np.where(ok, var_a * var_b, 1.0)), 0.0)
+    corr = np.clip((corr + corr.T) / 2.0, -1.0, 1.0)
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+def _nearest_correlation(corr: np.ndarray) -> np.ndarray:
+    """``corr`` with negative eigenvalues raised to zero and the unit diagonal restored."""
+    eigval, eigvec = np.linalg.eigh(corr)
+    if eigval.min() >= 0.0:
+        return corr
+    fixed = (eigvec * np.clip(eigval, 0.0, None)) @ eigvec.T
+    scale = np.sqrt(np.clip(np.diag(fixed), 1e-12, None))
+    fixed = fixed / np.outer(scale, scale)
+    np.fill_diagonal(fixed, 1.0)
+    return fixed
+
+
+def _keep_links_where_present(corr: np.ndarray, j: int, flag: int, share: float) -> None:
+    """Scale sub-column ``j``'s correlations so they hold in the rows its ``flag`` says are present.
+
+    ``corr[i, j]`` was measured on those rows; a sampled row is present when the flag's normal lies
+    below ``t``, which narrows a column ``i`` correlated with the flag, and so strengthens its link to
+    ``j`` there.  Scaling by the narrowed spread ``sqrt(1 - r^2 (1 - v))`` (``r = corr[i, flag]``,
+    ``v`` the variance of a standard normal cut at ``t``) gives the measured link back.
+    """
+    if not 0.0 < share < 1.0:
+        return
+    t = float(ndtri(share))
+    ratio = float(np.exp(-0.5 * t * t) / np.sqrt(2.0 * np.pi)) / share  # the normal's hazard at t
+    v = 1.0 - t * ratio - ratio * ratio
+    spread = np.sqrt(np.clip(1.0 - np.square(corr[:, flag]) * (1.0 - v), 1e-12, None))
+    spread[[j, flag]] = 1.0
+    corr[:, j] *= spread
+    corr[j, :] *= spread
+    corr[j, j] = 1.0
 
 
 def _safe_cholesky(corr: np.ndarray) -> np.ndarray:

@@ -149,3 +149,18 @@ def test_data_warnings_are_one_line_each_naming_the_column(tmp_path: Path) -> No
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 1 and "column 'city'" in warnings[0], result.stderr
     assert "_inference.py" not in result.stderr
+
+
+def test_a_holdout_that_leaves_too_few_rows_is_refused(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    line = _fail("fit", data_csv, "-o", out, "--holdout", "0.999")
+    assert "1,498 of 1,500 rows aside" in line and "leaves 2 to learn from" in line
+    assert "at least 10 rows" in line
+    assert not out.exists()
+
+
+def test_fit_speaks_of_the_rows_it_learns_from(data_csv: Path, tmp_path: Path) -> None:
+    result = invoke("fit", data_csv, "-o", tmp_path / "m.mirage", "--holdout", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "picked by auto: 750 rows" in result.output and "1,500 rows" not in result.output
+    assert "750 rows kept aside" in result.stdout

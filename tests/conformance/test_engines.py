@@ -11,7 +11,8 @@ import pytest
 import mirage
 from mirage.encoding.categorical import RARE_TOKEN
 from mirage.engines import ENGINES, NotFittedError, Synthesizer
-from mirage.errors import MirageError, OptionError
+from mirage.engines._base import MIN_TRAINING_ROWS
+from mirage.errors import DataError, MirageError, OptionError
 from mirage.schema import Kind
 
 ENGINE_NAMES = sorted(ENGINES)
@@ -164,7 +165,7 @@ def test_conditions_restrict_the_sample(fitted) -> None:
 
 # --- degenerate inputs: each works or raises a clear error naming the column -------------------
 DEGENERATE = {
-    "one_row": pd.DataFrame({"a": [1.5], "b": ["x"]}),
+    "fewest_rows": pd.DataFrame({"a": np.arange(MIN_TRAINING_ROWS) * 1.5, "b": ["x"] * MIN_TRAINING_ROWS}),
     "one_column": pd.DataFrame({"a": np.arange(50, dtype=float) / 7}),
     "constant": pd.DataFrame({"a": [3] * 40, "b": np.arange(40) % 7 * 1.5}),
     "all_null": pd.DataFrame({"a": [np.nan] * 30, "b": np.linspace(0, 1, 30)}),
@@ -187,6 +188,39 @@ def test_degenerate_inputs(name: str, case: str, tmp_path) -> None:
             assert synth[column].nunique() == 1
     again = mirage.load(model.save(tmp_path / "m.mirage")).sample(25, seed=1)
     pd.testing.assert_frame_equal(again, synth)
+
+
+def _small_table(rows: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "bmi": np.round(rng.uniform(16, 48, rows), 2),
+            "charges": np.round(rng.lognormal(9, 0.8, rows), 2),
+            "smoker": rng.choice(["yes", "no"], rows),
+        }
+    )
+
+
+@pytest.mark.parametrize("name", ENGINE_NAMES)
+@pytest.mark.parametrize("rows", [1, 5, MIN_TRAINING_ROWS - 1])
+def test_too_few_rows_to_learn_without_copying_is_a_clear_error(name: str, rows: int) -> None:
+    # On one row every engine gave its numbers back exactly; on five, cart gave back real values.
+    plural = "" if rows == 1 else "s"
+    with pytest.raises(DataError, match=f"has {rows} row{plural}; .*at least {MIN_TRAINING_ROWS} rows"):
+        make(name).fit(_small_table(rows))
+
+
+@pytest.mark.parametrize("name", ENGINE_NAMES)
+@pytest.mark.parametrize("rows", [MIN_TRAINING_ROWS, 2 * MIN_TRAINING_ROWS])
+def test_the_smallest_tables_learned_give_back_no_real_numbers(name: str, rows: int) -> None:
+    real = _small_table(rows)
+    synth = make(name).fit(real).sample(2000, seed=1)
+    numbers = ["bmi", "charges"]
+    real_rows = set(map(tuple, real[numbers].to_numpy()))
+    assert not any(tuple(r) in real_rows for r in synth[numbers].to_numpy())
+    for column in numbers:
+        # cart kept every value of a small table exact, each holding 5% or more of its rows
+        assert synth[column].isin(set(real[column])).mean() < 0.1, column
 
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)

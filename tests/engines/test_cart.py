@@ -67,8 +67,20 @@ def test_compiled_tree_routes_rows_like_the_numpy_walk() -> None:
 def test_a_table_of_only_generated_columns_saves_and_loads(tmp_path) -> None:
     import mirage
 
-    frame = pd.DataFrame({"key": ["Árvíztűrő", "Tükörfúró"], "row": [1, 2]})
+    keys = [f"{word}-{i}" for word in ("Árvíztűrő", "Tükörfúró") for i in range(5)]
+    frame = pd.DataFrame({"key": keys, "row": range(1, 11)})
     model = CartSynthesizer().fit(frame)
     assert model.subcolumns_ == []
     again = mirage.load(model.save(tmp_path / "m.mirage"))
     pd.testing.assert_frame_equal(again.sample(4, seed=1), model.sample(4, seed=1))
+
+
+def test_smoothed_draws_do_not_pile_at_the_bounds() -> None:
+    # Kernel draws past the lowest value used to be clipped onto it: 0.42 in 1.7% of titanic's ages.
+    rng = np.random.default_rng(6)
+    wait = np.round(0.42 + rng.exponential(8.0, size=3000), 2)
+    frame = pd.DataFrame({"g": rng.choice(["a", "b"], size=3000), "wait": wait})
+    synth = CartSynthesizer().fit(frame).sample(3000, seed=7)
+    real_share = np.mean(wait == wait.min())
+    assert np.mean(synth["wait"] == wait.min()) < real_share + 0.003
+    assert synth["wait"].min() >= wait.min()
