@@ -441,6 +441,7 @@ class ArgnSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
+        _require_torch()
         self.subcolumns_ = subcolumns
         self.discretiser_ = Discretiser(
             n_bins=self.n_bins,

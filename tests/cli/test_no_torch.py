@@ -102,3 +102,19 @@ print("ok")
     result = python(code, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_the_argn_class_fitted_directly_without_torch_names_the_install_command() -> None:
+    code = BLOCK_TORCH + (
+        "import pandas as pd\n"
+        "from mirage.engines.argn import ArgnSynthesizer\n"
+        "from mirage.errors import MissingDependencyError\n"
+        "frame = pd.DataFrame({'a': range(50), 'b': ['x', 'y'] * 25})\n"
+        "try:\n"
+        "    ArgnSynthesizer().fit(frame)\n"
+        "except MissingDependencyError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    result = python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("refused:") and INSTALL in result.stdout
