@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +25,25 @@ def fit(
     schema: Schema | str | Path | None = None,
     holdout: float | None = None,
     split_seed: int = 0,
+    read_options: Mapping[str, Any] | None = None,
     **hyperparameters: Any,
 ) -> Synthesizer:
     """Learn ``data`` (a DataFrame or a table file) with ``engine`` and return the fitted model.
 
     ``holdout`` keeps that fraction of the rows aside (never learned) for the privacy checks of
     ``mirage report``; the model records how to rebuild the split, not the rows themselves.
+    ``read_options`` (such as ``on_bad_lines``, ``encoding``) go to ``read_table`` when ``data`` is a
+    file, and are recorded with the split so that it is rebuilt from the same rows.
     """
     from mirage.evaluation._holdout import holdout_record, split_holdout
     from mirage.io import read_any
 
-    frame = read_any(data)
+    options = dict(read_options or {})
+    frame = read_any(data, **options)
     record = None
     if holdout is not None:
         source = data if isinstance(data, (str, Path)) else None
-        record = holdout_record(source, holdout, split_seed, len(frame))
+        record = holdout_record(source, holdout, split_seed, len(frame), read_options=options)
         frame, kept = split_holdout(frame, holdout, split_seed)
         require_training_rows(len(frame), holdout=holdout, kept=len(kept))
     if isinstance(schema, (str, Path)):

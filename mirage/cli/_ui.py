@@ -31,7 +31,17 @@ from mirage.cli._tables import print_table
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["UI", "DebugOption", "QuietOption", "cell", "fit_progress", "row_progress"]
+__all__ = [
+    "UI",
+    "DebugOption",
+    "EncodingOption",
+    "OnBadLinesOption",
+    "QuietOption",
+    "cell",
+    "fit_progress",
+    "read_options",
+    "row_progress",
+]
 
 _GLOBAL = "Global options (before or after the command name)"
 DebugOption = Annotated[
@@ -41,6 +51,34 @@ QuietOption = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bars or status messages.", rich_help_panel=_GLOBAL),
 ]
+
+_READING = "Reading text files"
+OnBadLinesOption = Annotated[
+    str,
+    typer.Option(
+        "--on-bad-lines",
+        help="A line with more or fewer fields than the header: 'error' (stop, naming it) or 'skip'.",
+        rich_help_panel=_READING,
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="Text encoding of the input files (default: detected).", rich_help_panel=_READING
+    ),
+]
+
+
+def read_options(on_bad_lines: str, encoding: str | None) -> dict[str, str]:
+    """The reading options a command passes on: only those the user set, so other formats accept them."""
+    from mirage.errors import OptionError
+
+    if on_bad_lines not in ("error", "skip"):
+        raise OptionError(f"--on-bad-lines must be 'error' or 'skip', got {on_bad_lines!r}")
+    options = {"on_bad_lines": on_bad_lines} if on_bad_lines != "error" else {}
+    if encoding is not None:
+        options["encoding"] = encoding
+    return options
 
 
 @dataclass

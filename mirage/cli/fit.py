@@ -17,7 +17,15 @@ from mirage.cli._options import (
     parse_params,
     resolve_engine,
 )
-from mirage.cli._ui import UI, DebugOption, QuietOption, fit_progress
+from mirage.cli._ui import (
+    UI,
+    DebugOption,
+    EncodingOption,
+    OnBadLinesOption,
+    QuietOption,
+    fit_progress,
+    read_options,
+)
 from mirage.engines._registry import ENGINES
 from mirage.errors import OptionError
 
@@ -63,11 +71,14 @@ def fit_command(
     ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=PARAM_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model file.")] = False,
+    on_bad_lines: OnBadLinesOption = "error",
+    encoding: EncodingOption = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Learn a table and save the model file."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+    reading = read_options(on_bad_lines, encoding)
 
     import mirage
     from mirage.engines._base import require_training_rows
@@ -81,7 +92,7 @@ def fit_command(
     if holdout is not None and not 0.0 < holdout < 1.0:
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
     user_schema = Schema.load(schema) if schema is not None else None
-    frame = read_table(data)
+    frame = read_table(data, **reading)
     n_rows = len(frame)
     kept = 0
     if holdout is not None:  # auto picks, and the summary speaks, from the rows learned
@@ -102,6 +113,7 @@ def fit_command(
             schema=user_schema,
             holdout=holdout,
             split_seed=split_seed,
+            read_options=reading,
             **hyperparameters,
         )
     seconds = time.perf_counter() - start

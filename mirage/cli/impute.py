@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from mirage.cli._options import check_output
-from mirage.cli._ui import UI, DebugOption, QuietOption
+from mirage.cli._ui import (
+    UI,
+    DebugOption,
+    EncodingOption,
+    OnBadLinesOption,
+    QuietOption,
+    read_options,
+)
 from mirage.errors import OptionError
 
 __all__ = ["register"]
@@ -26,11 +33,14 @@ def impute_command(
         int | None, typer.Option(min=0, help="Same seed, same imputations (random when not given).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    on_bad_lines: OnBadLinesOption = "error",
+    encoding: EncodingOption = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Fill the missing cells of DATA's learned columns, each drawn given the rest of its row."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+    reading = read_options(on_bad_lines, encoding)
 
     import mirage
     from mirage.io import read_table, write_table
@@ -42,7 +52,7 @@ def impute_command(
         raise OptionError(
             f"the {model.name} engine cannot impute; fit the model with --engine argn to fill missing cells"
         )
-    frame = read_table(data)
+    frame = read_table(data, **reading)
     holes = {name: int(frame[name].isna().sum()) for name in model.schema_.names if name in frame.columns}
     used = secrets.randbits(63) if seed is None else seed
     filled = impute(frame, seed=used)

@@ -10,7 +10,16 @@ from rich.table import Table
 from rich.text import Text
 
 from mirage.cli._options import check_output, positive_row_count
-from mirage.cli._ui import UI, DebugOption, QuietOption, fit_progress, row_progress
+from mirage.cli._ui import (
+    UI,
+    DebugOption,
+    EncodingOption,
+    OnBadLinesOption,
+    QuietOption,
+    fit_progress,
+    read_options,
+    row_progress,
+)
 from mirage.errors import OptionError
 
 if TYPE_CHECKING:
@@ -73,11 +82,14 @@ def report_command(
         list[str] | None, typer.Option("--fail-over", help="Gate NAME=VALUE: exit 1 if the score is higher.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing report files.")] = False,
+    on_bad_lines: OnBadLinesOption = "error",
+    encoding: EncodingOption = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Score synthetic data against real data: fidelity, utility, privacy; write HTML and JSON."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+    reading = read_options(on_bad_lines, encoding)
 
     import pandas as pd
 
@@ -99,22 +111,22 @@ def report_command(
         if holdout is not None:
             if data is None:
                 raise OptionError("with --holdout and a model, pass --data: the real rows the model learned")
-            real, held = read_table(data), read_table(holdout)
+            real, held = read_table(data, **reading), read_table(holdout, **reading)
         else:
             if "holdout_fraction" not in model.training_:
                 raise OptionError(
                     f"{inputs[0]} was fitted without --holdout: refit with --holdout 0.2, "
                     "or pass --data REAL.csv --holdout HOLDOUT.csv"
                 )
-            real, held = recover_split(model.training_, data)
+            real, held = recover_split(model.training_, data, reading)
         n = rows or len(real)
         ui.note(f"sampling {n:,} rows from {inputs[0]}")
         chunks = list(row_progress(model.sample_chunks(n, seed=seed), n, ui, "sampling"))
         synthetic = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]  # as sample()
         schema = model.schema_
     elif len(inputs) == 2:
-        real, synthetic = read_table(inputs[0]), read_table(inputs[1])
-        held = read_table(holdout) if holdout is not None else None
+        real, synthetic = read_table(inputs[0], **reading), read_table(inputs[1], **reading)
+        held = read_table(holdout, **reading) if holdout is not None else None
         schema = None
     else:
         raise OptionError("give one model file, or a real and a synthetic data file")

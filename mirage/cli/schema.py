@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 
 from mirage.cli._options import check_output
-from mirage.cli._ui import UI, DebugOption, QuietOption, cell
+from mirage.cli._ui import (
+    UI,
+    DebugOption,
+    EncodingOption,
+    OnBadLinesOption,
+    QuietOption,
+    cell,
+    read_options,
+)
 
 if TYPE_CHECKING:
     from mirage.schema import Column, Schema
@@ -68,6 +76,8 @@ def schema_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     locale: Annotated[str, typer.Option(help="Locale of the fake values for personal data.")] = "en_US",
+    on_bad_lines: OnBadLinesOption = "error",
+    encoding: EncodingOption = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -76,13 +86,14 @@ def schema_command(
     Edit the JSON (a column's kind, its bounds) and pass it to mirage fit with --schema.
     """
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+    reading = read_options(on_bad_lines, encoding)
 
     from mirage.io import atomic_path, read_table
     from mirage.schema import infer_schema
 
     if output is not None:
         check_output(output, force)
-    schema = infer_schema(read_table(data), locale=locale)
+    schema = infer_schema(read_table(data, **reading), locale=locale)
     text = schema.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)

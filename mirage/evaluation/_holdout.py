@@ -8,6 +8,7 @@ exact same split, and refuses to when the file has changed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,32 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def holdout_record(source: str | Path | None, fraction: float, seed: int, rows: int) -> dict[str, Any]:
+def holdout_record(
+    source: str | Path | None,
+    fraction: float,
+    seed: int,
+    rows: int,
+    *,
+    read_options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     record: dict[str, Any] = {"holdout_fraction": fraction, "split_seed": seed, "source_rows": rows}
     if source is not None:
         record["source"] = str(Path(source).resolve())
         record["source_sha256"] = file_sha256(source)
+        if read_options:
+            record["read_options"] = {str(k): str(v) for k, v in read_options.items()}
     return record
 
 
 def recover_split(
-    training: dict[str, Any], source: str | Path | None = None
+    training: dict[str, Any],
+    source: str | Path | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Re-read the model's source (or ``source``) and rebuild its train/holdout split."""
+    """Re-read the model's source (or ``source``) and rebuild its train/holdout split.
+
+    The source is read with the options recorded at fit time, updated by ``read_options``.
+    """
     from mirage.io import read_table
 
     if "holdout_fraction" not in training:
@@ -65,5 +80,8 @@ def recover_split(
     expected = training.get("source_sha256")
     if expected is not None and file_sha256(path) != expected:
         raise DataError(f"{path} has changed since the model was fitted (SHA-256 differs)")
-    frame = read_table(path)
+    recorded = training.get("read_options") or {}
+    if not isinstance(recorded, Mapping):
+        raise DataError(f"the model's recorded read_options are not options: {recorded!r}")
+    frame = read_table(path, **{**recorded, **(read_options or {})})
     return split_holdout(frame, float(training["holdout_fraction"]), int(training["split_seed"]))

@@ -12,12 +12,20 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.types import is_object_dtype
 
-from mirage.errors import DataError
+from mirage.errors import DataError, OptionError
 from mirage.io._csv import read_csv
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import read_jsonl
 
 __all__ = ["read_any", "read_table"]
+
+# Reading options of delimited text that other formats refuse by name (pandas would fail obscurely).
+TEXT_OPTIONS = {
+    "jsonl": ("on_bad_lines",),
+    "parquet": ("on_bad_lines", "encoding"),
+    "xlsx": ("on_bad_lines", "encoding"),
+    "xls": ("on_bad_lines", "encoding"),
+}
 
 PathLike = str | os.PathLike[str]
 
@@ -71,6 +79,9 @@ def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> 
     source = Path(path)
     _check_source(source)
     kind = resolve_format(source, format)
+    misplaced = [name for name in TEXT_OPTIONS.get(kind, ()) if name in options]
+    if misplaced:
+        raise OptionError(f"{misplaced[0]} does not apply to the {kind} file {str(source)!r}")
     if kind in ("csv", "tsv"):
         df = read_csv(source, default_delimiter="\t" if kind == "tsv" else None, options=dict(options))
     elif kind == "parquet":
