@@ -60,7 +60,8 @@ __all__ = [
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+# the shared datasets sit beside the checkout; MIRAGE_SHARED_DATA points elsewhere (as for the tests)
+DEFAULT_DATA_DIR = Path(os.environ.get("MIRAGE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 MIB = 1024 * 1024
 T = TypeVar("T")

@@ -13,6 +13,7 @@ call) and the process's peak resident set size (``ru_maxrss``, everything includ
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -47,9 +48,10 @@ def measure(label: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         f"{label}: {seconds:.1f} s, tracemalloc peak {peak / 2**20:.0f} MiB, "
         f"peak RSS {peak_rss_mib():.0f} MiB\n"
         f"    dcr_share={result['dcr_share']:.4f} +- {result['share_error_bound']:.4f} (subsampling), "
-        f"ci={[round(x, 4) for x in result['dcr_share_ci']]}, train_chunks={result['train_chunks']}\n"
+        f"ci={[round(x, 4) for x in result['dcr_share_ci']]}\n"
         f"    query {plan['n_query_used']:,}/{plan['n_query']:,} rows, "
-        f"reference {plan['n_reference_used']:,}/{plan['n_reference']:,} rows, "
+        f"train {plan['n_train_used']:,}/{plan['n_train']:,}, holdout {plan['n_holdout_used']:,}/"
+        f"{plan['n_holdout']:,} rows, "
         f"encoded width {result['encoding']['width']}",
         flush=True,
     )
@@ -60,7 +62,7 @@ def adult(max_pairs: float) -> None:
     import mirage
     from mirage.evaluation._holdout import split_holdout
 
-    path = ROOT.parent / "shared" / "data" / "adult.csv"
+    path = Path(os.environ.get("MIRAGE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "adult.csv"
     if not path.exists():
         print(f"adult: skipped, {path} not found")
         return

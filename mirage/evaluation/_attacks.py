@@ -94,7 +94,7 @@ def _z(confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2.0))
 
 
-def _wilson(successes: float, n: int, z: float) -> tuple[float, float]:
+def _wilson(successes: float, n: float, z: float) -> tuple[float, float]:
     """Wilson centre and half-width (Wilson 1927); the interval always lies within [0, 1]."""
     z2 = z * z
     centre = (successes + z2 / 2.0) / (n + z2)
@@ -102,7 +102,7 @@ def _wilson(successes: float, n: int, z: float) -> tuple[float, float]:
     return centre, half
 
 
-def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float, float]:
     """The Wilson score interval of a binomial rate: ``(centre, low, high)``.
 
     ``centre = (s + z^2/2) / (n + z^2)`` and the half-width is

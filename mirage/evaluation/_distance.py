@@ -27,16 +27,13 @@ Search (:func:`nearest_distances`)
     kept across blocks, and their distances are recomputed exactly in float64 (identical rows are
     found by hashing, so an exact copy always comes back at distance 0).
 
-Subsampling (:func:`plan_subsample`)
-    A search over more than ``max_pairs`` (query x reference) pairs, 1e9 by default (5 to 15
-    seconds on two cores for 100 encoded dimensions; Adult's 26k synthetic x 6.5k holdout rows is
-    searched exactly), first subsamples the query rows to the number that
-    gives a share (such as the DCR share) a 95% binomial half-width of ``half_width`` (0.005 ->
-    38,415 rows); the plan reports that bound.  If the pairs still exceed ``max_pairs``, the
-    reference rows are subsampled as well: distances to a subsample are an **upper bound** on the
-    distances to the full reference (a nearest row may have been left out), and a memorised row is
-    only seen when its source row is in the subsample.  Both sides of a DCR comparison are
-    subsampled to the same size, so the DCR share stays comparable to 0.5.
+Subsampling
+    A search over more than ``max_pairs`` (query x reference) pairs, 1e9 by default (5 to 15 seconds
+    on two cores for 100 encoded dimensions; Adult's 26k synthetic x 32.5k real rows is searched
+    exactly), is made on subsamples (:func:`subsample_indices`): the callers say which side gives
+    way first (see :func:`mirage.evaluation._privacy.plan_dcr`).  Distances to a subsample of the
+    reference are an **upper bound** on the distances to the full reference (a nearest row may have
+    been left out).
 """
 
 from __future__ import annotations
@@ -49,29 +46,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from mirage.encoding.datetime import parse_datetimes
 from mirage.errors import OptionError, SchemaError
 from mirage.schema import Column, Kind, Schema
 
 __all__ = [
-    "DEFAULT_HALF_WIDTH",
     "DEFAULT_MAX_PAIRS",
     "DEFAULT_MEMORY_BYTES",
     "MixedEncoder",
-    "SubsamplePlan",
     "canonical_strings",
     "learned_columns",
     "nearest_distances",
     "numeric_values",
-    "plan_subsample",
     "row_keys",
     "subsample_indices",
 ]
 
 DEFAULT_MAX_PAIRS = 1e9
-DEFAULT_HALF_WIDTH = 0.005
 DEFAULT_MEMORY_BYTES = 128 * 2**20
 MAX_MEMORY_BYTES = 256 * 2**20
 MISSING_TOKEN = "\x00<NA>"
@@ -287,62 +279,6 @@ class MixedEncoder:
 # ------------------------------------------------------------------------------------------------
 # subsampling
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SubsamplePlan:
-    """How many query and reference rows a search uses, and the error that costs on shares."""
-
-    n_query: int
-    n_query_used: int
-    n_reference: int
-    n_reference_used: int
-    share_error_bound: float  # 95% half-width on a share over the query rows; 0 when all are used
-    confidence: float
-
-    @property
-    def subsampled(self) -> bool:
-        return self.n_query_used < self.n_query or self.n_reference_used < self.n_reference
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n_query": self.n_query,
-            "n_query_used": self.n_query_used,
-            "n_reference": self.n_reference,
-            "n_reference_used": self.n_reference_used,
-            "subsampled": self.subsampled,
-            "reference_subsampled": self.n_reference_used < self.n_reference,
-            "share_error_bound": self.share_error_bound,
-            "confidence": self.confidence,
-        }
-
-
-def plan_subsample(
-    n_query: int,
-    n_reference: int,
-    *,
-    max_pairs: float = DEFAULT_MAX_PAIRS,
-    half_width: float = DEFAULT_HALF_WIDTH,
-    confidence: float = 0.95,
-) -> SubsamplePlan:
-    """Query rows first, to the size whose share has a ``half_width`` bound; then reference rows.
-
-    The bound is the normal-approximation half-width of a proportion at its worst case p = 0.5,
-    ``z * 0.5 / sqrt(n)``; it is conservative (no finite-population correction, and a share with
-    ties counted half has variance at most 0.25 too).
-    """
-    if max_pairs < 1:
-        raise OptionError(f"max_pairs must be at least 1, got {max_pairs!r}")
-    if not 0.0 < half_width < 0.5:
-        raise OptionError(f"half_width must be between 0 and 0.5, got {half_width!r}")
-    z = float(norm.ppf(0.5 + confidence / 2.0))
-    n_q, n_r = int(n_query), int(n_reference)
-    if n_q * n_r > max_pairs:
-        n_q = min(n_q, math.ceil((z * 0.5 / half_width) ** 2))
-    if n_q * n_r > max_pairs:
-        n_r = max(1, int(max_pairs // max(n_q, 1)))
-    bound = z * 0.5 / math.sqrt(n_q) if 0 < n_q < n_query else 0.0
-    return SubsamplePlan(int(n_query), n_q, int(n_reference), n_r, bound, confidence)
 
 
 def subsample_indices(n: int, size: int, rng: np.random.Generator) -> IntArray:

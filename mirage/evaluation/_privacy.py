@@ -4,10 +4,12 @@ Threat model
     The synthetic table is public.  A synthetic row that sits much closer to some training row than
     fresh rows from the same population do is evidence that the model memorised that training row
     rather than learning the distribution.  The holdout (real rows kept aside at fit time, never
-    learned) is the yardstick: every comparison is made against training rows *and* against the same
-    number of holdout rows, with the same encoding (:mod:`mirage.evaluation._distance`, fitted on the
-    training rows).  Only learned columns are compared: identifiers, PII and text are replaced by the
-    engines, never learned.
+    learned) is the yardstick: each synthetic row's nearest real row is looked for among training
+    and holdout rows together, with one encoding (:mod:`mirage.evaluation._distance`, fitted on
+    both), and how often it is a training row is compared with the training rows' share
+    of the pool, which is what rows owing nothing to the training set achieve (see :func:`dcr`).
+    Only learned columns are compared: identifiers, PII and text are replaced by the engines, never
+    learned.
 
 What it does not cover
     A model can leak without producing near-copies (attribute inference from aggregate patterns):
@@ -17,28 +19,89 @@ What it does not cover
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
+from mirage.errors import OptionError
+from mirage.evaluation._attacks import wilson_interval
 from mirage.evaluation._distance import (
-    DEFAULT_HALF_WIDTH,
     DEFAULT_MAX_PAIRS,
     MixedEncoder,
     learned_columns,
     nearest_distances,
-    plan_subsample,
     row_keys,
     subsample_indices,
 )
 from mirage.schema import Schema, infer_schema
 
-__all__ = ["DCR_SHARE_LIMIT", "dcr", "privacy_report"]
+__all__ = ["DCR_SHARE_LIMIT", "DcrPlan", "dcr", "plan_dcr", "privacy_report"]
 
 DCR_SHARE_LIMIT = 0.53  # the project's bar: a fitted engine's DCR share stays at or below this
-TIE_TOLERANCE = 1e-9  # distances closer than this count as a tie (half a row each way)
+DCR_HALF_WIDTH = 0.01  # subsampled synthetic rows still bound the training-neighbour rate to +-0.01
+TIE_TOLERANCE = 1e-9  # distances closer than this count as a tie
 NNDR_BASELINE_ROWS = 10_000  # holdout rows whose NNDR to train is the yardstick for the synthetic NNDR
+
+
+@dataclass(frozen=True)
+class DcrPlan:
+    """How many synthetic, training and holdout rows the DCR search uses."""
+
+    n_query: int
+    n_query_used: int
+    n_train: int
+    n_train_used: int
+    n_holdout: int
+    n_holdout_used: int
+
+    @property
+    def subsampled(self) -> bool:
+        return self.n_query_used < self.n_query or self.reference_subsampled
+
+    @property
+    def reference_subsampled(self) -> bool:
+        return self.n_train_used < self.n_train or self.n_holdout_used < self.n_holdout
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_query": self.n_query,
+            "n_query_used": self.n_query_used,
+            "n_train": self.n_train,
+            "n_train_used": self.n_train_used,
+            "n_holdout": self.n_holdout,
+            "n_holdout_used": self.n_holdout_used,
+            "subsampled": self.subsampled,
+            "reference_subsampled": self.reference_subsampled,
+        }
+
+
+def plan_dcr(
+    n_query: int,
+    n_train: int,
+    n_holdout: int,
+    *,
+    max_pairs: float = DEFAULT_MAX_PAIRS,
+    half_width: float = DCR_HALF_WIDTH,
+) -> DcrPlan:
+    """Synthetic rows first, down to ``(1.96 * 0.5 / half_width)^2``; then training and holdout rows
+    at the same rate, so that the pool keeps its share of training rows."""
+    if max_pairs < 1:
+        raise OptionError(f"max_pairs must be at least 1, got {max_pairs!r}")
+    if not 0.0 < half_width < 0.5:
+        raise OptionError(f"half_width must be between 0 and 0.5, got {half_width!r}")
+    n_ref = n_train + n_holdout
+    n_q, n_t, n_h = int(n_query), int(n_train), int(n_holdout)
+    if n_q * n_ref > max_pairs:
+        floor = math.ceil((float(norm.ppf(0.975)) * 0.5 / half_width) ** 2)
+        n_q = min(n_q, max(floor, int(max_pairs // n_ref)))
+    if n_q * n_ref > max_pairs:
+        rate = max_pairs / (n_q * n_ref)
+        n_t, n_h = max(1, int(n_train * rate)), max(1, int(n_holdout * rate))
+    return DcrPlan(int(n_query), n_q, int(n_train), n_t, int(n_holdout), n_h)
 
 
 def _nndr(distances: np.ndarray) -> np.ndarray:
@@ -63,34 +126,57 @@ def dcr(
     *,
     seed: int = 0,
     max_pairs: float = DEFAULT_MAX_PAIRS,
-    half_width: float = DEFAULT_HALF_WIDTH,
-    max_train_chunks: int = 5,
+    half_width: float = DCR_HALF_WIDTH,
+    confidence: float = 0.95,
     return_distances: bool = True,
 ) -> dict[str, Any]:
-    """Distance to closest record: how much closer synthetic rows sit to training than to holdout rows.
+    """Distance to closest record: do synthetic rows sit closer to the training rows than chance?
 
     Threat model: an observer of the synthetic table who looks for real records reproduced in it.
-    For each synthetic row the distance to its closest training row is compared with the distance
-    to its closest holdout row, with the same encoding (fitted on train) and reference sets of the
-    same size: the training rows are split at random (seeded) into up to ``max_train_chunks``
-    disjoint chunks as large as the holdout (or the holdout is subsampled to the training size when
-    it is the larger), each chunk is compared with the holdout and the shares are averaged, which
-    uses more of the training rows and lowers the variance of the share (on Titanic and Insurance
-    the seed-to-seed standard deviation halves, 0.012 -> 0.006).  The chunks together stay within
-    ``max_pairs``.
+
+    For each synthetic row the nearest real row is found among the training and the holdout rows
+    together (one encoding, fitted on both, so that the distance does not depend on which rows were
+    learned).  If the synthetic rows owe nothing to the
+    particular rows the model learned (they are exchangeable with fresh rows of the population), that
+    nearest row is a training row with probability ``p0 = n_train / (n_train + n_holdout)``, the
+    share of training rows in the pool, whatever the split.  The observed rate ``q`` of training
+    nearest neighbours is rescaled linearly so that ``p0`` reads 0.5 and 1 reads 1::
+
+        dcr_share = 0.5 + 0.5 (q - p0) / (1 - p0),   clipped to [0, 1]
+
+    so a verbatim copy of the training rows reads 1 at any split, fresh rows 0.5 (on average: the
+    map is linear, so noise does not push it up), and a synthetic table with a fraction ``f`` of
+    copied rows (the rest fresh) ``0.5 + f / 2``.  The noise of the share grows as the holdout's part
+    of the pool shrinks (its standard error is ``0.5 / (1 - p0)`` times that of ``q``): at 80/20 a
+    few hundred holdout rows leave an interval of several hundredths.
+
+    Ties: a synthetic row identical (on the learned columns) to ``k_t`` training and ``k_h`` holdout
+    rows counts ``k_t / (k_t + k_h)``, counted over the full training and holdout sets (under
+    exchangeability its expectation is ``p0``; a copied training row pushes it up); a row whose
+    closest training and holdout rows are at the same non-zero distance counts ``p0`` (no evidence
+    either way).
+
+    Interval: a Wilson interval on ``q`` mapped through the same rescaling.  Its sample size is the
+    effective number of independent rows ``1 / sum_j w_j^2``, where ``w_j`` is the share of
+    synthetic rows whose nearest row is real row ``j``: synthetic rows piling onto the same real row
+    say less than rows spread over many, and the randomness of the train/holdout split itself is
+    covered too (a real row's label is drawn once for every synthetic row near it).
+
+    Subsampling: past ``max_pairs`` (synthetic x real) pairs the synthetic rows are subsampled first,
+    down to the number that bounds the 95% half-width of ``q`` by ``half_width`` (0.01: 9,604 rows);
+    only beyond that are the training and holdout rows subsampled, at the same rate (identical rows
+    are still found in the full sets; a near copy is only seen when its source row was kept).
 
     Returns a JSON-friendly dict:
 
-    * ``dcr_share``: share of synthetic rows closer to training than to holdout, ties counted half.
-      0.5 means the model generalises (synthetic rows are no closer to the rows it learned than to
-      unseen rows of the same population); 1 means it copies.  The project's bar is
-      ``<= DCR_SHARE_LIMIT`` (0.53).  ``dcr_share_ci`` is a 95% normal interval over the synthetic
-      rows (real rows held fixed); ``share_error_bound`` is the 95% half-width due to subsampling
-      the synthetic rows (0 when all were used), see
-      :func:`~mirage.evaluation._distance.plan_subsample`;
-    * ``median_dcr_train`` / ``median_dcr_holdout``: medians of the closest distances, and
-      ``distances_to_train`` / ``distances_to_holdout``: the per-row values for histograms (to the
-      first training chunk, so both sides have the same number of rows);
+    * ``dcr_share`` and ``dcr_share_ci``; the project's bar is ``<= DCR_SHARE_LIMIT`` (0.53);
+      ``train_neighbour_rate`` (``q``), its interval, and ``train_neighbour_baseline`` (``p0``);
+      ``effective_rows`` (the interval's sample size); ``share_error_bound``: the 95% half-width on
+      the share due to subsampling the synthetic rows (0 when all were used);
+    * ``median_dcr_train`` / ``median_dcr_holdout`` and ``distances_to_train`` /
+      ``distances_to_holdout`` (per synthetic row, for histograms): the closest distances to a
+      training set and a holdout set of the *same* size (the larger side is subsampled to the
+      smaller, so that a perfect generator gives two matching histograms);
     * ``exact_copy_rate``: share of all synthetic rows identical to some training row on the learned
       columns (values compared as canonical strings), against ``holdout_copy_rate``: share of holdout
       rows identical to some training row, i.e. what fresh rows of the population do by chance;
@@ -98,10 +184,8 @@ def dcr(
       their two closest training rows (a low ratio: a row unusually close to one particular real
       record; 1 when d2 is 0), against ``nndr_holdout_p5`` / ``nndr_holdout_mean`` for (up to
       10,000) holdout rows to the same training rows;
-    * the sizes used (``plan``, ``train_chunks``) and the encoding (``encoding``).
-
-    With a subsampled reference (``plan.reference_subsampled``) the distances are upper bounds on
-    the distances to the full training and holdout sets.
+    * ``ties``: the share of synthetic rows counted ``p0`` for a tie; the sizes used (``plan``) and
+      the encoding (``encoding``).
     """
     schema = schema or infer_schema(train)
     columns = learned_columns(schema, ("training", train), ("holdout", holdout), ("synthetic", synthetic))
@@ -109,58 +193,76 @@ def dcr(
     if min(len(train), len(holdout), len(synthetic)) == 0:
         raise ValueError("dcr needs at least one training, holdout and synthetic row")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDC2]))
+    z = float(norm.ppf(0.5 + confidence / 2.0))
 
-    n_ref = min(len(train), len(holdout))
-    plan = plan_subsample(len(synthetic), n_ref, max_pairs=max_pairs, half_width=half_width)
-    size = plan.n_reference_used
-    # the training chunks together stay within max_pairs
-    chunk_pairs = plan.n_query_used * size
-    n_chunks = max(1, min(max_train_chunks, len(train) // size, int(max_pairs // max(chunk_pairs, 1))))
-    train_order = rng.permutation(len(train))
-    chunks = [np.sort(train_order[i * size : (i + 1) * size]) for i in range(n_chunks)]
-    holdout_rows = subsample_indices(len(holdout), size, rng)
+    plan = plan_dcr(len(synthetic), len(train), len(holdout), max_pairs=max_pairs, half_width=half_width)
     query_rows = subsample_indices(len(synthetic), plan.n_query_used, rng)
+    train_rows = subsample_indices(len(train), plan.n_train_used, rng)
+    holdout_rows = subsample_indices(len(holdout), plan.n_holdout_used, rng)
+    p0 = plan.n_train_used / (plan.n_train_used + plan.n_holdout_used)
 
-    encoder = MixedEncoder(schema, names).fit(train)
+    # fitted on the whole pool: a distance learned from the training rows alone spreads them evenly
+    # over every rank scale, which makes them the nearest row a little more often than chance
+    encoder = MixedEncoder(schema, names).fit(pd.concat([train[names], holdout[names]], ignore_index=True))
+    enc_train = encoder.transform(train.iloc[train_rows])
     enc_holdout = encoder.transform(holdout.iloc[holdout_rows])
     enc_synth = encoder.transform(synthetic.iloc[query_rows])
-    to_holdout, _ = nearest_distances(enc_synth, enc_holdout, k=1)
-    d_holdout = to_holdout[:, 0]
+    to_train, idx_train = nearest_distances(enc_synth, enc_train, k=2)
+    to_holdout, idx_holdout = nearest_distances(enc_synth, enc_holdout, k=1)
+    d_train, d_holdout = to_train[:, 0], to_holdout[:, 0]
 
-    scores = np.zeros(len(query_rows))
-    ties = np.zeros(len(query_rows))
-    for i, rows in enumerate(chunks):
-        enc_chunk = encoder.transform(train.iloc[rows])
-        to_chunk, _ = nearest_distances(enc_synth, enc_chunk, k=2 if i == 0 else 1)
-        tie = np.abs(to_chunk[:, 0] - d_holdout) <= TIE_TOLERANCE
-        scores += ((to_chunk[:, 0] < d_holdout) & ~tie) + 0.5 * tie
-        ties += tie
-        if i == 0:
-            to_train, enc_train = to_chunk, enc_chunk
-    scores /= n_chunks
-    share = float(scores.mean())
-    half = 1.959963984540054 * float(scores.std()) / float(np.sqrt(max(len(scores), 1)))
-    d_train = to_train[:, 0]
+    # each synthetic row's vote for "its nearest real row is a training row", and that row's cell
+    tie = np.abs(d_train - d_holdout) <= TIE_TOLERANCE
+    votes = np.where(tie, p0, (d_train < d_holdout).astype(np.float64))
+    n_train_used = plan.n_train_used
+    cells = np.where(d_holdout < d_train, n_train_used + idx_holdout[:, 0], idx_train[:, 0]).astype(np.int64)
+    keys_train, keys_holdout = row_keys(train, columns), row_keys(holdout, columns)
+    keys_synth = row_keys(synthetic.iloc[query_rows], columns)
+    k_train = _counts_of(keys_synth, keys_train)
+    k_holdout = _counts_of(keys_synth, keys_holdout)
+    same = (k_train + k_holdout) > 0
+    votes[same] = k_train[same] / (k_train[same] + k_holdout[same])
+    tie &= ~same
+    # identical rows share one cell: the group of real rows with those values
+    _, group = np.unique(keys_synth[same], return_inverse=True)
+    cells[same] = len(train) + len(holdout) + group
 
+    q = float(votes.mean())
+    _, counts = np.unique(cells, return_counts=True)
+    weights = counts / len(cells)
+    effective = float(1.0 / np.sum(weights * weights))
+    _, q_low, q_high = wilson_interval(q * effective, effective, confidence)
+    share = _rescale(q, p0)
+    error_bound = 0.0
+    if plan.n_query_used < plan.n_query:
+        error_bound = z * 0.5 / math.sqrt(plan.n_query_used) * 0.5 / min(p0, 1.0 - p0)
+
+    # histograms and medians against equally large training and holdout sets
+    d_train_same, d_holdout_same = _equal_size_distances(
+        enc_synth, enc_train, enc_holdout, d_train, d_holdout, rng
+    )
     # holdout rows against the same training rows: the NNDR a fresh record gets by chance
     baseline_rows = subsample_indices(len(holdout_rows), min(plan.n_query_used, NNDR_BASELINE_ROWS), rng)
     holdout_to_train, _ = nearest_distances(enc_holdout[baseline_rows], enc_train, k=2)
 
-    keys_train = row_keys(train, columns)
     copy_rate = float(np.isin(row_keys(synthetic, columns), keys_train).mean())
-    holdout_copy_rate = float(np.isin(row_keys(holdout, columns), keys_train).mean())
+    holdout_copy_rate = float(np.isin(keys_holdout, keys_train).mean())
 
     result: dict[str, Any] = {
         "metric": "dcr",
         "dcr_share": share,
-        "share_error_bound": plan.share_error_bound,
+        "dcr_share_ci": [_rescale(q_low, p0), _rescale(q_high, p0)],
         "dcr_share_limit": DCR_SHARE_LIMIT,
-        "dcr_share_ci": [max(0.0, share - half), min(1.0, share + half)],
         "passes": share <= DCR_SHARE_LIMIT,
-        "ties": float(ties.mean() / n_chunks),
-        "train_chunks": n_chunks,
-        "median_dcr_train": float(np.median(d_train)),
-        "median_dcr_holdout": float(np.median(d_holdout)),
+        "train_neighbour_rate": q,
+        "train_neighbour_rate_ci": [q_low, q_high],
+        "train_neighbour_baseline": p0,
+        "effective_rows": effective,
+        "share_error_bound": error_bound,
+        "confidence": confidence,
+        "ties": float(tie.mean()),
+        "median_dcr_train": float(np.median(d_train_same)),
+        "median_dcr_holdout": float(np.median(d_holdout_same)),
         "exact_copy_rate": copy_rate,
         "holdout_copy_rate": holdout_copy_rate,
         **_summary(_nndr(to_train), "nndr"),
@@ -169,9 +271,40 @@ def dcr(
         "encoding": encoder.describe(),
     }
     if return_distances:
-        result["distances_to_train"] = d_train.tolist()
-        result["distances_to_holdout"] = d_holdout.tolist()
+        result["distances_to_train"] = d_train_same.tolist()
+        result["distances_to_holdout"] = d_holdout_same.tolist()
     return result
+
+
+def _rescale(q: float, p0: float) -> float:
+    """The training-neighbour rate on the DCR share's scale: ``p0`` -> 0.5 and 1 -> 1, linear (so
+    that noise around ``p0`` averages to 0.5), clipped to [0, 1]."""
+    return float(min(1.0, max(0.0, 0.5 + 0.5 * (q - p0) / (1.0 - p0))))
+
+
+def _counts_of(keys: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """How many times each of ``keys`` occurs in ``reference``."""
+    counts = pd.Series(reference).value_counts()
+    return pd.Series(keys).map(counts).fillna(0).to_numpy(dtype=np.float64)
+
+
+def _equal_size_distances(
+    enc_synth: np.ndarray,
+    enc_train: np.ndarray,
+    enc_holdout: np.ndarray,
+    d_train: np.ndarray,
+    d_holdout: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Closest distances to a training set and a holdout set of the same size (the smaller's)."""
+    n_train, n_holdout = len(enc_train), len(enc_holdout)
+    if n_train > n_holdout:
+        rows = subsample_indices(n_train, n_holdout, rng)
+        return nearest_distances(enc_synth, enc_train[rows], k=1)[0][:, 0], d_holdout
+    if n_holdout > n_train:
+        rows = subsample_indices(n_holdout, n_train, rng)
+        return d_train, nearest_distances(enc_synth, enc_holdout[rows], k=1)[0][:, 0]
+    return d_train, d_holdout
 
 
 def privacy_report(

@@ -20,7 +20,8 @@ from mirage.evaluation._attacks import (
     singling_out_risk,
     wilson_interval,
 )
-from tests.evaluation.conftest import Parts, disjoint_parts
+from mirage.schema import infer_schema
+from tests.evaluation.conftest import Parts, disjoint_parts, population_parts, with_copies
 
 N_ATTACKS = 400
 SECRETS = ["income", "age", "relationship"]
@@ -112,6 +113,20 @@ def test_anonymeter_risks_see_copies(parts: Parts) -> None:
     assert singled["n_attacks"] > 50 and singled["risk"] > 0.5
     assert singled["train_success_rate"] == 1.0
     json.dumps([linked, inferred, singled])
+
+
+@pytest.mark.parametrize("train_fraction", [0.5, 0.8, 0.95])
+def test_membership_inference_sees_a_fifth_of_copies_at_any_split(
+    adult_population: pd.DataFrame, train_fraction: float
+) -> None:
+    train, holdout, fresh = population_parts(adult_population, train_fraction, seed=5)
+    schema = infer_schema(train)
+    honest = membership_inference(train, holdout, fresh, schema, n_targets=800)
+    copying = membership_inference(train, holdout, with_copies(train, fresh, 0.2, 5), schema, n_targets=800)
+    # a copied member sits at distance 0: a fifth of the members copied is worth 0.1 of AUC
+    assert abs(honest["auc"] - 0.5) < 0.04 and honest["advantage"] < 0.1
+    assert copying["auc"] == pytest.approx(0.6, abs=0.04) and copying["auc_ci"][0] > 0.52
+    assert copying["advantage"] == pytest.approx(0.2, abs=0.05)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from mirage.errors import OptionError, SchemaError
 from mirage.evaluation._distance import (
     MixedEncoder,
     nearest_distances,
-    plan_subsample,
     row_keys,
 )
 from mirage.schema import Column, Kind, Schema, infer_schema
@@ -129,16 +128,3 @@ def test_row_keys_compare_values_as_canonical_strings() -> None:
     b = pd.DataFrame({"n": [39.0, 40.0], "c": ["x", np.nan]})
     assert (row_keys(a, columns) == row_keys(b, columns)).all()
     assert row_keys(a, columns)[0] != row_keys(a, columns)[1]
-
-
-def test_plan_subsamples_queries_then_references() -> None:
-    small = plan_subsample(26_000, 26_000)
-    assert not small.subsampled and small.share_error_bound == 0.0
-    big = plan_subsample(1_000_000, 1_000_000, max_pairs=1e11)
-    assert big.n_query_used == 38_415 and big.n_reference_used == 1_000_000
-    assert big.share_error_bound == pytest.approx(0.005, abs=1e-6)
-    huge = plan_subsample(1_000_000, 1_000_000, max_pairs=2e9)
-    assert huge.n_query_used == 38_415 and huge.n_reference_used == int(2e9 // 38_415)
-    assert huge.to_dict()["reference_subsampled"] is True
-    with pytest.raises(OptionError):
-        plan_subsample(10, 10, half_width=0.7)

@@ -1,16 +1,20 @@
-"""DCR share, exact-copy rate and NNDR: copies are caught, fresh rows of the same population are not."""
+"""DCR share, exact-copy rate and NNDR: copies are caught, fresh rows of the same population are not,
+and the share does not depend on the train/holdout ratio."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mirage.errors import SchemaError
-from mirage.evaluation._privacy import dcr
-from tests.evaluation.conftest import Parts, disjoint_parts
+from mirage.errors import OptionError, SchemaError
+from mirage.evaluation._privacy import dcr, plan_dcr
+from mirage.schema import infer_schema
+from tests.conftest import shared_csv
+from tests.evaluation.conftest import Parts, disjoint_parts, population_parts, with_copies
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +47,68 @@ def test_fresh_rows_of_the_same_population_score_one_half(parts: Parts) -> None:
     assert "distances_to_train" not in result
 
 
-def test_training_rows_are_split_into_holdout_sized_chunks(parts: Parts) -> None:
-    train, holdout, fresh, schema = parts
-    result = dcr(train, holdout.iloc[:400], fresh, schema, return_distances=False)
-    assert result["train_chunks"] == 3  # 1300 // 400
-    assert result["plan"]["n_reference_used"] == 400
-    assert abs(result["dcr_share"] - 0.5) <= 0.04
+def test_identical_rows_split_by_their_counts_and_distance_ties_count_the_baseline() -> None:
+    train = pd.DataFrame({"colour": ["red", "red", "blue"], "size": ["s", "s", "m"]})
+    holdout = pd.DataFrame({"colour": ["red", "blue", "green"], "size": ["s", "m", "l"]})
+    # (red, s): 2 training and 1 holdout copies -> 2/3; (blue, l): one mismatch from (blue, m) in
+    # both sets and from (green, l) -> a tie at distance 1, counted as the baseline 3/6
+    synthetic = pd.DataFrame({"colour": ["red", "blue"], "size": ["s", "l"]})
+    result = dcr(train, holdout, synthetic, return_distances=False)
+    assert result["train_neighbour_baseline"] == 0.5
+    assert result["train_neighbour_rate"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert result["dcr_share"] == pytest.approx(0.5 + 0.5 * ((2 / 3 + 1 / 2) / 2 - 0.5) / 0.5)
+    assert result["ties"] == 0.5
 
 
-def test_ties_count_half() -> None:
+def test_rows_found_in_both_sets_count_their_share_of_the_pool() -> None:
     frame = pd.DataFrame({"colour": ["red", "blue", "green"] * 20, "size": ["s", "m"] * 30})
-    result = dcr(frame, frame.copy(), frame.copy(), return_distances=False)
-    assert result["ties"] == 1.0
-    assert result["dcr_share"] == 0.5
+    assert dcr(frame, frame.copy(), frame.copy(), return_distances=False)["dcr_share"] == 0.5
+    # unequal sets: every row has 3 copies in training per copy in the holdout, as the pool has
+    result = dcr(pd.concat([frame] * 3), frame, frame.copy(), return_distances=False)
+    assert result["train_neighbour_baseline"] == pytest.approx(0.75)
+    assert result["dcr_share"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("train_fraction", [0.5, 0.8, 0.95])
+def test_a_verbatim_copy_reads_one_at_any_split(adult: pd.DataFrame, train_fraction: float) -> None:
+    train, holdout, _ = population_parts(adult, train_fraction, seed=1)
+    result = dcr(train, holdout, train.sample(frac=1.0, random_state=2), return_distances=False)
+    assert result["dcr_share"] >= 0.95 and result["passes"] is False
+    assert result["dcr_share_ci"][0] >= 0.9
+
+
+@pytest.mark.parametrize("train_fraction", [0.5, 0.8])
+def test_fresh_rows_read_one_half_and_a_fifth_of_copies_0_6(
+    adult_population: pd.DataFrame, train_fraction: float
+) -> None:
+    train, holdout, fresh = population_parts(adult_population, train_fraction, seed=3)
+    schema = infer_schema(train)
+    honest = dcr(train, holdout, fresh, schema, return_distances=False)
+    assert abs(honest["dcr_share"] - 0.5) <= 0.03
+    assert honest["dcr_share_ci"][0] <= 0.5 <= honest["dcr_share_ci"][1] and honest["passes"] is True
+    assert honest["train_neighbour_baseline"] == pytest.approx(train_fraction, abs=1e-3)
+    # the histograms compare equally large training and holdout sets
+    assert abs(honest["median_dcr_train"] - honest["median_dcr_holdout"]) < 0.1
+    copying = dcr(train, holdout, with_copies(train, fresh, 0.2, seed=3), schema, return_distances=False)
+    assert abs(copying["dcr_share"] - 0.6) <= 0.03
+    assert copying["dcr_share_ci"][0] <= 0.6 <= copying["dcr_share_ci"][1]
+    assert copying["dcr_share_ci"][0] > 0.53 and copying["passes"] is False
+
+
+def test_the_interval_covers_the_expected_share_over_many_splits() -> None:
+    from mirage.io import read_table
+
+    insurance = read_table(shared_csv("insurance.csv"))
+    covered = {0.0: 0, 0.2: 0}
+    for seed in range(12):
+        train, holdout, fresh = population_parts(insurance, 0.8, seed)
+        schema = infer_schema(train)
+        for fraction in covered:
+            synthetic = with_copies(train, fresh, fraction, seed)
+            result = dcr(train, holdout, synthetic, schema, seed=seed, return_distances=False)
+            low, high = result["dcr_share_ci"]
+            covered[fraction] += low <= 0.5 + fraction / 2 <= high
+    assert covered[0.0] >= 10 and covered[0.2] >= 10
 
 
 def test_identifiers_and_pii_are_left_out(parts: Parts) -> None:
@@ -66,6 +119,18 @@ def test_identifiers_and_pii_are_left_out(parts: Parts) -> None:
     result = dcr(with_ids, holdout_ids, synthetic, return_distances=False)
     assert "customer_id" not in result["encoding"]["columns"]
     assert result["exact_copy_rate"] == 1.0 and result["dcr_share"] > 0.99
+
+
+def test_synthetic_rows_are_subsampled_first_then_real_rows_at_one_rate() -> None:
+    assert not plan_dcr(26_000, 26_000, 6_500).subsampled  # Adult at 80/20 is searched exactly
+    plan = plan_dcr(36_000, 36_000, 9_000)  # 45,000 real rows: 22,222 synthetic rows fill 1e9 pairs
+    assert plan.n_query_used == 22_222 and not plan.reference_subsampled
+    huge = plan_dcr(1_000_000, 800_000, 200_000)
+    assert huge.n_query_used == 9_604  # the floor: a 0.01 half-width on the training-neighbour rate
+    assert huge.n_train_used == 83_298 and huge.n_holdout_used == 20_824
+    assert huge.n_query_used * (huge.n_train_used + huge.n_holdout_used) <= 1e9
+    with pytest.raises(OptionError, match="half_width"):
+        plan_dcr(10, 10, 10, half_width=0.7)
 
 
 def test_subsampled_share_is_within_its_bound_of_the_exact_one() -> None:
@@ -81,28 +146,29 @@ def test_subsampled_share_is_within_its_bound_of_the_exact_one() -> None:
         )
 
     train, holdout = population(1500), population(1500)
-    # half copies of training rows, half fresh rows: an exact share near 0.75
+    # half copies of training rows, half fresh rows: a share near 0.75
     synthetic = pd.concat(
         [train.sample(3000, replace=True, random_state=4), population(3000)], ignore_index=True
     )
     exact = dcr(train, holdout, synthetic, return_distances=False)
     sub = dcr(train, holdout, synthetic, max_pairs=5e6, half_width=0.03, return_distances=False)
     assert not exact["plan"]["subsampled"] and exact["share_error_bound"] == 0.0
-    assert sub["plan"]["n_query_used"] == 1068 and sub["plan"]["n_reference_used"] == 1500
-    assert sub["share_error_bound"] == pytest.approx(0.03, abs=1e-4)
+    assert sub["plan"]["n_query_used"] == 1666 and not sub["plan"]["reference_subsampled"]
+    assert sub["share_error_bound"] == pytest.approx(1.96 * 0.5 / math.sqrt(1666), abs=1e-3)
     assert 0.7 < exact["dcr_share"] < 0.8
     assert abs(sub["dcr_share"] - exact["dcr_share"]) <= sub["share_error_bound"]
     # the copy rate is always computed on every synthetic row
     assert sub["exact_copy_rate"] == exact["exact_copy_rate"]
 
 
-def test_reference_subsampling_is_reported() -> None:
+def test_identical_rows_are_found_in_the_full_sets_when_real_rows_are_subsampled() -> None:
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"x": rng.random(800), "c": rng.choice(list("ab"), 800)})
     result = dcr(frame.iloc[:400], frame.iloc[400:], frame.iloc[:400], max_pairs=20_000, half_width=0.1)
     plan = result["plan"]
-    assert plan["reference_subsampled"] is True and plan["n_reference_used"] == 20_000 // plan["n_query_used"]
-    assert result["dcr_share"] > 0.5  # copies still show, on the rows that were kept
+    assert plan["reference_subsampled"] is True and plan["n_query_used"] == 97
+    assert plan["n_train_used"] == plan["n_holdout_used"] == 103
+    assert result["dcr_share"] == 1.0
 
 
 def test_missing_column_is_a_clear_error(parts: Parts) -> None:
