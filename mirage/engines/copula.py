@@ -52,7 +52,9 @@ class CopulaSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         self.subcolumns_ = subcolumns
-        self.marginals_ = [Marginal.fit(s, parts[s.name], self.quantiles) for s in subcolumns]
+        self.marginals_ = [
+            Marginal.fit(s, parts[s.name], self.quantiles, self.rare_min_count) for s in subcolumns
+        ]
         if not subcolumns:
             self.cholesky_ = np.zeros((0, 0))
             return

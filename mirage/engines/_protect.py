@@ -1,0 +1,67 @@
+"""Value protection: a continuous value describes at least ``k`` training rows, never one.
+
+An engine that emits training values (a tree leaf's values, a marginal's quantile knots) plus a
+little noise puts its synthetic values closer to the rows it learned than to fresh rows of the same
+population: a value held by one training row is reproduced around that row, a value held by one
+holdout row never is.  On a rank scale, which is how the privacy check measures distance, a kernel
+narrower than the spacing of the data reads as memorisation even when no row is copied, and rare
+extremes (the largest fare, the one timestamp of a day) come back verbatim.
+
+The protection works on ranks, not on value widths, so it needs no scale: each training value is
+replaced by a uniform draw over the *window* of the ``k`` training values around its rank (its
+``k - 1`` nearest neighbours in the sorted column).  A value that ``k`` or more rows share is a
+window of its own and stays exact (a spike such as a zero balance is not private), while a rare value
+is spread over a stretch that holds ``k`` rows, so the extremes are never emitted as such: the
+largest value becomes a draw between the ``k``-th largest and the largest.  Noise added after the
+draw is clipped to :func:`protected_range`, between the ``k``-th smallest and the ``k``-th largest
+training value, so that clipping to the column's bounds cannot bring a rare extreme back either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["protected_range", "rank_windows"]
+
+
+def rank_windows(values: np.ndarray, column: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` per entry of ``values`` (all drawn from ``column``): the window of ``k`` rows.
+
+    The window of a value is the stretch of sorted ``column`` values spanning ``k`` rows centred on the
+    value's rank (shifted inwards at the ends); a value held by at least ``k`` rows is its own window.
+    With fewer than ``k`` rows the window is the whole column.
+    """
+    x = np.sort(column[np.isfinite(column)])
+    v = np.asarray(values, dtype="float64")
+    lo, hi = v.copy(), v.copy()
+    n = x.size
+    if n == 0 or k <= 1:
+        return lo, hi
+    k = min(k, n)
+    first = np.searchsorted(x, v, side="left")
+    last = np.searchsorted(x, v, side="right")  # one past the value's last copy
+    held = last - first
+    centre = (first + last - 1) // 2
+    start = np.clip(centre - (k - 1) // 2, 0, n - k)
+    rare = np.isfinite(v) & (held < k)
+    lo[rare] = x[start[rare]]
+    hi[rare] = x[start[rare] + k - 1]
+    return lo, hi
+
+
+def protected_range(column: np.ndarray, k: int) -> np.ndarray:
+    """``[low, high]``: the ``k``-th smallest and ``k``-th largest finite values of ``column``.
+
+    Values beyond them are held by fewer than ``k`` rows; a value that ``k`` or more rows share is
+    inside.  With fewer than ``2 k`` rows the range is the column's mean, and with no finite value
+    ``[-inf, inf]`` (nothing to protect).
+    """
+    x = np.sort(column[np.isfinite(column)])
+    if x.size == 0:
+        return np.array([-np.inf, np.inf])
+    if k <= 1:
+        return np.array([x[0], x[-1]])
+    if x.size < 2 * k:
+        middle = float(np.mean(x))
+        return np.array([middle, middle])
+    return np.array([x[k - 1], x[x.size - k]])
