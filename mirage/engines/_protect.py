@@ -53,14 +53,12 @@ def protected_range(column: np.ndarray, k: int) -> np.ndarray:
     """``[low, high]``: the ``k``-th smallest and ``k``-th largest finite values of ``column``.
 
     Values beyond them are held by fewer than ``k`` rows; a value that ``k`` or more rows share is
-    inside.  With fewer than ``2 k`` rows the range is the column's mean, and with no finite value
-    ``[-inf, inf]`` (nothing to protect).
+    inside.  With fewer than ``2 k`` rows the range is the column's mean; with no finite value or
+    ``k <= 1``, ``[-inf, inf]`` (nothing to protect).
     """
     x = np.sort(column[np.isfinite(column)])
-    if x.size == 0:
+    if x.size == 0 or k <= 1:
         return np.array([-np.inf, np.inf])
-    if k <= 1:
-        return np.array([x[0], x[-1]])
     if x.size < 2 * k:
         middle = float(np.mean(x))
         return np.array([middle, middle])
