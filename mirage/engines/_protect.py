@@ -13,15 +13,16 @@ replaced by a uniform draw over the *window* of the ``k`` training values around
 window of its own and stays exact (a spike such as a zero balance is not private), while a rare value
 is spread over a stretch that holds ``k`` rows, so the extremes are never emitted as such: the
 largest value becomes a draw between the ``k``-th largest and the largest.  Noise added after the
-draw is clipped to :func:`protected_range`, between the ``k``-th smallest and the ``k``-th largest
-training value, so that clipping to the column's bounds cannot bring a rare extreme back either.
+draw is kept between the ``k``-th smallest and the ``k``-th largest training value
+(:func:`protected_range`, :func:`fold_into`), so that clipping to the column's bounds cannot bring a
+rare extreme back either.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["protected_range", "rank_windows"]
+__all__ = ["fold_into", "protected_range", "rank_windows"]
 
 
 def rank_windows(values: np.ndarray, column: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,16 +51,28 @@ def rank_windows(values: np.ndarray, column: np.ndarray, k: int) -> tuple[np.nda
 
 
 def protected_range(column: np.ndarray, k: int) -> np.ndarray:
-    """``[low, high]``: the ``k``-th smallest and ``k``-th largest finite values of ``column``.
+    """``[low, a, b, high]``: values past ``[low, high]`` are held by fewer than ``k`` rows.
 
-    Values beyond them are held by fewer than ``k`` rows; a value that ``k`` or more rows share is
-    inside.  With fewer than ``2 k`` rows the range is the column's mean; with no finite value or
-    ``k <= 1``, ``[-inf, inf]`` (nothing to protect).
+    ``low`` and ``high`` are the ``k``-th smallest and ``k``-th largest finite values of ``column``
+    (a value that ``k`` or more rows share is inside); ``[low, a]`` and ``[b, high]`` are the windows
+    of ``k`` rows just inside them (``a`` the ``2k``-th smallest value, ``b`` the ``2k``-th largest),
+    where :func:`fold_into` sends a draw that lands outside, so that no point mass builds up on a
+    training value.  With fewer than ``3 k`` rows every value lands on the column's mean; with no
+    finite value or ``k <= 1``, nothing is protected (infinite bounds).
     """
     x = np.sort(column[np.isfinite(column)])
     if x.size == 0 or k <= 1:
-        return np.array([-np.inf, np.inf])
-    if x.size < 2 * k:
-        middle = float(np.mean(x))
-        return np.array([middle, middle])
-    return np.array([x[k - 1], x[x.size - k]])
+        return np.array([-np.inf, -np.inf, np.inf, np.inf])
+    if x.size < 3 * k:
+        return np.full(4, float(np.mean(x)))
+    n = x.size
+    return np.array([x[k - 1], x[2 * k - 1], x[n - 2 * k], x[n - k]])
+
+
+def fold_into(drawn: np.ndarray, bounds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``drawn`` with the values past ``bounds`` (from :func:`protected_range`) redrawn uniformly
+    within the window of ``k`` rows just inside the bound they passed."""
+    low, a, b, high = (float(v) for v in bounds)
+    u = rng.random(drawn.size)
+    out = np.where(drawn < low, low + u * (a - low), drawn)
+    return np.where(drawn > high, b + u * (high - b), out)

@@ -26,7 +26,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import Synthesizer
 from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, integer, number
-from mirage.engines._protect import protected_range, rank_windows
+from mirage.engines._protect import fold_into, protected_range, rank_windows
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
 
@@ -171,7 +171,7 @@ class CartSynthesizer(Synthesizer):
         noise = rng.standard_normal(leaf.size) * table["bandwidth"][leaf]
         drawn = np.where(table["spike"][idx], values, values + noise)
         if "range" in table:  # rare extremes are never emitted, not even by clipping to the bounds
-            drawn = np.where(table["spike"][idx], drawn, np.clip(drawn, *table["range"]))
+            drawn = np.where(table["spike"][idx], drawn, fold_into(drawn, table["range"], rng))
         return drawn
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -233,9 +233,9 @@ def _leaf_tables(
             raise StateError(f"{prefix}lo", "expected windows lo <= value <= hi", array=True)
         table.update(lo=lo, hi=hi)
     if f"{prefix}range" in arrays:
-        bounds = require_array(arrays, f"{prefix}range", kind="f", shape=(2,), finite=False)
-        if not bounds[0] <= bounds[1]:
-            raise StateError(f"{prefix}range", "expected [low, high] with low <= high", array=True)
+        bounds = require_array(arrays, f"{prefix}range", kind="f", shape=(4,), finite=False)
+        if np.any(np.diff(bounds) < 0):
+            raise StateError(f"{prefix}range", "expected four non-decreasing bounds", array=True)
         table["range"] = bounds
     return table
 

@@ -48,4 +48,4 @@ def test_rank_windows_span_k_rows_and_keep_shared_values_exact() -> None:
     assert lo[0] == hi[0] == 0.0  # held by 12 rows: its own window
     assert (lo[1], hi[1]) == (2.0, 5.0)
     assert (lo[2], hi[2]) == (3.0, 100.0)  # the extreme: a draw over the four largest values
-    assert list(protected_range(column, 4)) == [0.0, 3.0]
+    assert list(protected_range(column, 4)) == [0.0, 0.0, 0.0, 3.0]  # [low, a, b, high]
