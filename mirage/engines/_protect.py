@@ -66,7 +66,8 @@ def protected_range(column: np.ndarray, k: int) -> np.ndarray:
     if x.size < 3 * k:
         return np.full(4, float(np.mean(x)))
     n = x.size
-    return np.array([x[k - 1], x[2 * k - 1], x[n - 2 * k], x[n - k]])
+    # the inner windows stop at the middle when the column has fewer than 4 k rows
+    return np.array([x[k - 1], x[min(2 * k - 1, (n - 1) // 2)], x[max(n - 2 * k, n // 2)], x[n - k]])
 
 
 def fold_into(drawn: np.ndarray, bounds: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -61,3 +61,9 @@ def test_rank_windows_span_k_rows_and_keep_shared_values_exact() -> None:
     assert (lo[1], hi[1]) == (2.0, 5.0)
     assert (lo[2], hi[2]) == (3.0, 100.0)  # the extreme: a draw over the four largest values
     assert list(protected_range(column, 4)) == [0.0, 0.0, 0.0, 3.0]  # [low, a, b, high]
+
+
+@pytest.mark.parametrize("rows", [1, 20, 30, 35, 40, 200])
+def test_protected_range_is_ordered_at_any_size(rows: int) -> None:
+    bounds = protected_range(np.linspace(0.0, 1.0, rows), 10)
+    assert np.all(np.diff(bounds) >= 0)
