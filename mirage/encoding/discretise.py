@@ -10,7 +10,7 @@ and, when any bin is split further, a fine *sub-bin* token within the bin:
 * the other values are cut at their quantiles into intervals, and neighbouring intervals are merged
   until each holds at least ``min_count`` training rows; sub-bins split a bin the same way, within
   the bin's edges.  A handful of leftover values too few to form an interval of their own fold into
-  the nearest point.  The outermost edges are the ``min_count``-th smallest and largest values (value
+  the nearest point.  The outermost edges are the ``protect``-th smallest and largest values (value
   protection: a rare extreme is never drawn; the values beyond belong to the end intervals).
 
 Decoding draws a value uniformly within the sub-bin (an integer when every training value was one),
@@ -106,6 +106,7 @@ def _cut(
     spike_count: int,
     bounds: tuple[float, float] | None = None,
     closed_top: bool = True,
+    protect: int = 1,
 ) -> _Pieces:
     """Points for spikes, quantile intervals (each >= ``min_count`` rows) for the rest of sorted ``x``."""
     uniq, counts = np.unique(x, return_counts=True)
@@ -115,7 +116,7 @@ def _cut(
         rest = rest[:0]  # too few to describe: they fold into the nearest point
     lo, hi, closed = list(spikes), list(spikes), [True] * spikes.size
     if rest.size:
-        a, b = bounds if bounds is not None else _protected_ends(rest, min_count)
+        a, b = bounds if bounds is not None else _protected_ends(rest, protect)
         k = max(1, min(parts - spikes.size, rest.size // max(min_count, 1)))
         inner = _quantile_cuts(rest, k)
         edges = np.unique(np.concatenate([[a], inner[(inner > a) & (inner < b)], [b]]))
@@ -205,8 +206,17 @@ def _weekday(day: np.ndarray) -> np.ndarray:
 class Discretiser:
     """Maps encoded sub-columns to an ``(n, tokens)`` int64 matrix of token codes and back."""
 
-    def __init__(self, *, n_bins: int = 64, sub_bins: int = 16, min_count: int = 10, max_exact: int = 100):
+    def __init__(
+        self,
+        *,
+        n_bins: int = 64,
+        sub_bins: int = 16,
+        min_count: int = 10,
+        max_exact: int = 100,
+        protect: int = 1,
+    ):
         self.n_bins = n_bins
+        self.protect = protect  # fit only: the outer edges leave out values held by fewer rows
         self.sub_bins = sub_bins
         self.min_count = min_count
         self.max_exact = max_exact
@@ -252,7 +262,7 @@ class Discretiser:
         n, m = x.size, self.min_count
         few_values = np.unique(x).size <= self.max_exact
         spike = m if few_values else max(m, int(np.ceil(n / self.n_bins)))
-        bins = _cut(x, parts=self.n_bins, min_count=m, spike_count=spike)
+        bins = _cut(x, parts=self.n_bins, min_count=m, spike_count=spike, protect=self.protect)
         which = bins.assign(x)
         subs: list[_Pieces] = []
         for k in range(bins.lo.size):

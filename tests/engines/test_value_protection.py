@@ -31,14 +31,14 @@ def _argn(seed: int) -> Synthesizer:
     pytest.importorskip("torch")
     from mirage.engines.argn import ArgnSynthesizer
 
-    return ArgnSynthesizer(seed=seed, max_epochs=3, min_bin_count=10)
+    return ArgnSynthesizer(seed=seed, max_epochs=3)
 
 
 @pytest.mark.parametrize("engine", [CartSynthesizer, CopulaSynthesizer, _argn])
 def test_rare_extremes_are_never_emitted(engine: Callable[..., Synthesizer]) -> None:
     frame = _table_with_rare_extremes()
     synth = engine(seed=1).fit(frame).sample(4000, seed=2)
-    k = 10  # the default rare_min_count (argn: min_bin_count)
+    k = 10  # the default rare_min_count
     amount = np.sort(frame["amount"].to_numpy())
     assert synth["amount"].max() <= amount[-k] and synth["amount"].min() >= amount[k - 1]
     assert not synth["amount"].isin(amount[-3:]).any()
