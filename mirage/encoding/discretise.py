@@ -10,7 +10,8 @@ and, when any bin is split further, a fine *sub-bin* token within the bin:
 * the other values are cut at their quantiles into intervals, and neighbouring intervals are merged
   until each holds at least ``min_count`` training rows; sub-bins split a bin the same way, within
   the bin's edges.  A handful of leftover values too few to form an interval of their own fold into
-  the nearest point.
+  the nearest point.  The outermost edges are the ``protect``-th smallest and largest values (value
+  protection: a rare extreme is never drawn; the values beyond belong to the end intervals).
 
 Decoding draws a value uniformly within the sub-bin (an integer when every training value was one),
 so ``encode(decode(tokens)) == tokens`` on the learned support.  Only edges and point values are
@@ -105,6 +106,7 @@ def _cut(
     spike_count: int,
     bounds: tuple[float, float] | None = None,
     closed_top: bool = True,
+    protect: int = 1,
 ) -> _Pieces:
     """Points for spikes, quantile intervals (each >= ``min_count`` rows) for the rest of sorted ``x``."""
     uniq, counts = np.unique(x, return_counts=True)
@@ -114,7 +116,7 @@ def _cut(
         rest = rest[:0]  # too few to describe: they fold into the nearest point
     lo, hi, closed = list(spikes), list(spikes), [True] * spikes.size
     if rest.size:
-        a, b = bounds if bounds is not None else (float(rest[0]), float(rest[-1]))
+        a, b = bounds if bounds is not None else _protected_ends(rest, protect)
         k = max(1, min(parts - spikes.size, rest.size // max(min_count, 1)))
         inner = _quantile_cuts(rest, k)
         edges = np.unique(np.concatenate([[a], inner[(inner > a) & (inner < b)], [b]]))
@@ -141,6 +143,16 @@ def _cut(
     lo_a, hi_a = np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64")
     order = np.lexsort((lo_a != hi_a, lo_a))
     return _Pieces(lo_a[order], hi_a[order], np.asarray(closed, dtype=bool)[order])
+
+
+def _protected_ends(rest: np.ndarray, k: int) -> tuple[float, float]:
+    """The outer edges of a column's intervals: its ``k``-th smallest and largest values (sorted
+    ``rest``), so that no value held by fewer than ``k`` rows (a rare extreme, the one timestamp far
+    from the others) is drawn; values beyond fall in the end intervals.  Below ``3 k`` values, the
+    range itself."""
+    if k > 1 and rest.size >= 3 * k:
+        return float(rest[k - 1]), float(rest[rest.size - k])
+    return float(rest[0]), float(rest[-1])
 
 
 def _quantile_cuts(x: np.ndarray, k: int) -> np.ndarray:
@@ -194,8 +206,17 @@ def _weekday(day: np.ndarray) -> np.ndarray:
 class Discretiser:
     """Maps encoded sub-columns to an ``(n, tokens)`` int64 matrix of token codes and back."""
 
-    def __init__(self, *, n_bins: int = 64, sub_bins: int = 16, min_count: int = 10, max_exact: int = 100):
+    def __init__(
+        self,
+        *,
+        n_bins: int = 64,
+        sub_bins: int = 16,
+        min_count: int = 10,
+        max_exact: int = 100,
+        protect: int = 1,
+    ):
         self.n_bins = n_bins
+        self.protect = protect  # fit only: the outer edges leave out values held by fewer rows
         self.sub_bins = sub_bins
         self.min_count = min_count
         self.max_exact = max_exact
@@ -241,7 +262,7 @@ class Discretiser:
         n, m = x.size, self.min_count
         few_values = np.unique(x).size <= self.max_exact
         spike = m if few_values else max(m, int(np.ceil(n / self.n_bins)))
-        bins = _cut(x, parts=self.n_bins, min_count=m, spike_count=spike)
+        bins = _cut(x, parts=self.n_bins, min_count=m, spike_count=spike, protect=self.protect)
         which = bins.assign(x)
         subs: list[_Pieces] = []
         for k in range(bins.lo.size):

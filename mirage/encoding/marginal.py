@@ -48,11 +48,20 @@ class Marginal:
     table: np.ndarray  # knots (continuous) or cumulative code probabilities (discrete)
 
     @classmethod
-    def fit(cls, sub: SubColumn, x: np.ndarray, n_knots: int) -> Marginal:
+    def fit(cls, sub: SubColumn, x: np.ndarray, n_knots: int, min_count: int = 1) -> Marginal:
+        """``min_count``: the end knots are the ``min_count``-th smallest and largest values, so that no
+        value held by fewer rows (a rare extreme) is emitted (value protection, see
+        :mod:`mirage.engines._protect`); the tails' probability is spread over the rest, not piled up
+        on the end knots.
+        """
         if sub.discrete:
             counts = np.bincount(x.astype("int64"), minlength=max(1, sub.cardinality)).astype("float64")
             return cls(True, np.cumsum(counts) / counts.sum())
-        probs = np.linspace(0.0, 1.0, min(n_knots, max(2, x.size)))
+        n, k = x.size, max(1, min_count)
+        if k > 1 and n < 3 * k:
+            return cls(False, np.array([float(np.mean(x))]) if n else np.zeros(1))
+        low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
+        probs = np.linspace(low, high, min(n_knots, max(2, n)))
         return cls(False, np.quantile(x, probs))
 
     @classmethod

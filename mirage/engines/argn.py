@@ -448,6 +448,7 @@ class ArgnSynthesizer(Synthesizer):
             sub_bins=self.sub_bins,
             min_count=self.min_bin_count or self._auto_min_bin_count(self.n_training_rows_),
             max_exact=self.max_exact_values,
+            protect=self.rare_min_count,
         ).fit(parts, subcolumns, dates=self._date_subcolumns(subcolumns))
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_

@@ -31,6 +31,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import Synthesizer, missing_flags
 from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, integer, number
+from mirage.engines._protect import fold_into, protected_range, rank_windows
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
 
@@ -87,7 +88,7 @@ class CartSynthesizer(Synthesizer):
         if not subcolumns:
             return
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
-        self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles)
+        self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.rare_min_count)
         flags = missing_flags(subcolumns)
         for j in range(1, len(subcolumns)):
             report("fit", j, len(subcolumns) - 1)
@@ -146,7 +147,16 @@ class CartSynthesizer(Synthesizer):
             for k in range(n_leaves):
                 smooth = values[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
                 bandwidth[k] = self.smoothing * _silverman(smooth)
-        return {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
+        lo, hi = rank_windows(values, y, self.rare_min_count)
+        return {
+            "values": values,
+            "offsets": offsets,
+            "spike": spike,
+            "bandwidth": bandwidth,
+            "lo": np.where(spike, values, lo),
+            "hi": np.where(spike, values, hi),
+            "range": protected_range(y, self.rare_min_count),
+        }
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         p = len(self.subcolumns_)
@@ -181,8 +191,14 @@ class CartSynthesizer(Synthesizer):
         start, size = offsets[leaf], offsets[leaf + 1] - offsets[leaf]
         idx = start + np.minimum((u * size).astype("int64"), size - 1)
         values = table["values"][idx]
+        if "lo" in table:  # a rare value is drawn over the window of rows around it (_protect)
+            lo, hi = table["lo"][idx], table["hi"][idx]
+            values = lo + rng.random(leaf.size) * (hi - lo)
         noise = rng.standard_normal(leaf.size) * table["bandwidth"][leaf]
-        return np.where(table["spike"][idx], values, values + noise)
+        drawn = np.where(table["spike"][idx], values, values + noise)
+        if "range" in table:  # rare extremes are never emitted, not even by clipping to the bounds
+            drawn = np.where(table["spike"][idx], drawn, fold_into(drawn, table["range"], rng))
+        return drawn
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state: dict[str, Any] = {
@@ -237,7 +253,19 @@ def _leaf_tables(
     bandwidth = require_array(arrays, f"{prefix}bandwidth", kind="f", shape=(n_leaves,))
     if np.any(bandwidth < 0):
         raise StateError(f"{prefix}bandwidth", "expected bandwidths >= 0", array=True)
-    return {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
+    table = {"values": values, "offsets": offsets, "spike": spike, "bandwidth": bandwidth}
+    if f"{prefix}lo" in arrays or f"{prefix}hi" in arrays:  # files before value protection have none
+        lo = require_array(arrays, f"{prefix}lo", kind="f", shape=(values.size,))
+        hi = require_array(arrays, f"{prefix}hi", kind="f", shape=(values.size,))
+        if np.any(lo > values) or np.any(hi < values):
+            raise StateError(f"{prefix}lo", "expected windows lo <= value <= hi", array=True)
+        table.update(lo=lo, hi=hi)
+    if f"{prefix}range" in arrays:
+        bounds = require_array(arrays, f"{prefix}range", kind="f", shape=(4,), finite=False)
+        if np.any(np.diff(bounds) < 0):
+            raise StateError(f"{prefix}range", "expected four non-decreasing bounds", array=True)
+        table["range"] = bounds
+    return table
 
 
 def _placeholders(state: Mapping[str, Any], n_subcolumns: int) -> dict[int, tuple[int, float]]:

@@ -58,7 +58,7 @@ class CopulaSynthesizer(Synthesizer):
             parts[s.name][present[j]] if j in present else parts[s.name] for j, s in enumerate(subcolumns)
         ]
         self.marginals_ = [
-            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles)
+            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles, self.rare_min_count)
             for s, x in zip(subcolumns, values, strict=True)
         ]
         if not subcolumns:

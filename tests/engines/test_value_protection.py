@@ -1,0 +1,69 @@
+"""Value protection: a numeric or datetime value held by fewer than ``rare_min_count`` training rows
+(a rare extreme above all) is never emitted, neither drawn as it is nor reached by clipping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage.engines import CartSynthesizer, CopulaSynthesizer, Synthesizer
+from mirage.engines._protect import protected_range, rank_windows
+
+
+def _table_with_rare_extremes(rows: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    amount = rng.lognormal(3.0, 0.5, size=rows).round(2)
+    amount[:3] = [25_000.0, 40_000.0, 90_000.0]  # three customers nobody else resembles
+    hours = rng.integers(0, 90 * 24, size=rows)
+    stamps = (np.datetime64("2024-01-01T00:00", "ns") + hours * np.timedelta64(1, "h")).astype(
+        "datetime64[ns]"
+    )
+    stamps[3:5] = np.array(["2031-06-01T03:17", "2032-02-29T23:59"], dtype="datetime64[ns]")
+    return pd.DataFrame(
+        {"segment": rng.choice(["a", "b", "c"], size=rows), "amount": amount, "paid_at": stamps}
+    )
+
+
+def _argn(seed: int) -> Synthesizer:
+    pytest.importorskip("torch")
+    from mirage.engines.argn import ArgnSynthesizer
+
+    return ArgnSynthesizer(seed=seed, max_epochs=3)
+
+
+@pytest.mark.parametrize("engine", [CartSynthesizer, CopulaSynthesizer, _argn])
+def test_rare_extremes_are_never_emitted(engine: Callable[..., Synthesizer]) -> None:
+    frame = _table_with_rare_extremes()
+    synth = engine(seed=1).fit(frame).sample(4000, seed=2)
+    k = 10  # the default rare_min_count
+    amount = np.sort(frame["amount"].to_numpy())
+    assert synth["amount"].max() <= amount[-k] and synth["amount"].min() >= amount[k - 1]
+    assert not synth["amount"].isin(amount[-3:]).any()
+    stamps = np.sort(frame["paid_at"].to_numpy())
+    # argn protects the day and the time of day apart: no day past the k-th largest one
+    assert synth["paid_at"].max() < stamps[-k] + np.timedelta64(1, "D")
+    assert not synth["paid_at"].isin(stamps[-2:]).any()
+
+
+def test_cart_without_protection_emits_training_values() -> None:
+    frame = _table_with_rare_extremes()
+    synth = CartSynthesizer(smoothing=0.0, rare_min_count=1, seed=1).fit(frame).sample(4000, seed=2)
+    assert synth["amount"].isin(frame["amount"]).all()
+
+
+def test_rank_windows_span_k_rows_and_keep_shared_values_exact() -> None:
+    column = np.array([0.0] * 12 + [1.0, 2.0, 3.0, 4.0, 5.0, 100.0])
+    lo, hi = rank_windows(np.array([0.0, 3.0, 100.0]), column, 4)
+    assert lo[0] == hi[0] == 0.0  # held by 12 rows: its own window
+    assert (lo[1], hi[1]) == (2.0, 5.0)
+    assert (lo[2], hi[2]) == (3.0, 100.0)  # the extreme: a draw over the four largest values
+    assert list(protected_range(column, 4)) == [0.0, 0.0, 0.0, 3.0]  # [low, a, b, high]
+
+
+@pytest.mark.parametrize("rows", [1, 20, 30, 35, 40, 200])
+def test_protected_range_is_ordered_at_any_size(rows: int) -> None:
+    bounds = protected_range(np.linspace(0.0, 1.0, rows), 10)
+    assert np.all(np.diff(bounds) >= 0)
