@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
 from mirage.io._encoding import detect_encoding, undecodable
-from mirage.io._numbers import convert_numbers
+from mirage.io._numbers import DECIMAL_ATTR, convert_numbers
 
 __all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
 
@@ -224,9 +225,12 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
                 "pass encoding= to name its encoding"
             )
         raise error from exc
-    return convert_numbers(
+    df = convert_numbers(
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
+    decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
+    df.attrs[CSV_DIALECT] = {"delimiter": delimiter, "decimal": decimal}
+    return df
 
 
 def _raw(source: _Source, options: dict[str, Any], columns: list[str]) -> pd.DataFrame:

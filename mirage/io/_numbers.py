@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
 
-__all__ = ["convert_numbers"]
+DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
+
+__all__ = ["DECIMAL_ATTR", "convert_numbers"]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -99,6 +101,7 @@ def convert_numbers(
         distinct = pd.Series(values.unique())
         if _all_match(distinct, pattern) and distinct.str.contains(_GROUPS).any():
             df[name] = _as_number(df[name], mark)
+            df.attrs[DECIMAL_ATTR] = mark
     if mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype
 
-from mirage.errors import DataError
+from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import write_jsonl
@@ -25,8 +25,26 @@ _TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx")
 _CHUNK_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
 
-def _write_csv(df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool) -> None:
-    df.to_csv(handle, sep="\t" if kind == "tsv" else ",", index=False, header=header, lineterminator="\n")
+def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
+    """``{"delimiter": ..., "decimal": ...}`` checked: one character each, and not the same one."""
+    out = {"delimiter": ",", "decimal": "."}
+    for key, value in (dialect or {}).items():
+        if key not in out:
+            raise OptionError(f"csv dialect: unknown setting {key!r} (known: delimiter, decimal)")
+        if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
+            raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
+        out[key] = value
+    if out["delimiter"] == out["decimal"]:
+        raise OptionError(f"csv dialect: delimiter and decimal mark are both {out['delimiter']!r}")
+    return out
+
+
+def _write_csv(
+    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, str] | None = None
+) -> None:
+    settings = csv_dialect(dialect)
+    sep = "\t" if kind == "tsv" else settings["delimiter"]
+    df.to_csv(handle, sep=sep, decimal=settings["decimal"], index=False, header=header, lineterminator="\n")
 
 
 def _arrow_table(df: pd.DataFrame, target: Path, schema: pa.Schema | None = None) -> pa.Table:
@@ -104,7 +122,13 @@ def _parquet_chunks(chunks: Iterable[pd.DataFrame], temp: Path, target: Path) ->
     return None if writer is None else rows
 
 
-def _text_chunks(chunks: Iterable[pd.DataFrame], temp: Path, target: Path, kind: str) -> int | None:
+def _text_chunks(
+    chunks: Iterable[pd.DataFrame],
+    temp: Path,
+    target: Path,
+    kind: str,
+    dialect: Mapping[str, str] | None = None,
+) -> int | None:
     rows = 0
     columns: list[str] | None = None
     with temp.open("w", encoding="utf-8", newline="") as handle:
@@ -113,7 +137,7 @@ def _text_chunks(chunks: Iterable[pd.DataFrame], temp: Path, target: Path, kind:
             if kind == "jsonl":
                 write_jsonl(chunk, handle, target)
             else:
-                _write_csv(chunk, handle, kind, header=columns is None)
+                _write_csv(chunk, handle, kind, header=columns is None, dialect=dialect)
             columns = list(chunk.columns)
             rows += len(chunk)
     return None if columns is None else rows
@@ -125,12 +149,14 @@ def write_chunks(
     *,
     force: bool = False,
     format: str | None = None,
+    dialect: Mapping[str, str] | None = None,
 ) -> int:
     """Stream DataFrames to one CSV/TSV, Parquet or JSON Lines file, atomically; return the row count.
 
     Only one chunk is held at a time.  The first chunk fixes the columns and (for Parquet) the types;
     later chunks are reordered and cast to them.  If iterating ``chunks`` raises, nothing is written
     and the error propagates; no chunks at all is a ``DataError``.  A lone DataFrame is one chunk.
+    ``dialect`` (``{"delimiter": ";", "decimal": ","}``) sets how a CSV file writes fields and numbers.
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
@@ -139,7 +165,7 @@ def write_chunks(
         if kind == "parquet":
             rows = _parquet_chunks(stream, temp, target)
         else:
-            rows = _text_chunks(stream, temp, target, kind)
+            rows = _text_chunks(stream, temp, target, kind, csv_dialect(dialect))
         if rows is None:
             raise DataError(f"nothing to write to '{target}': no chunks were given")
     return rows

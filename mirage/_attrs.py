@@ -1,0 +1,9 @@
+"""Keys of ``DataFrame.attrs`` that readers set and schema inference reads (no import between them)."""
+
+from __future__ import annotations
+
+__all__ = ["CSV_DIALECT"]
+
+# How a CSV file wrote its fields and numbers ({"delimiter": ";", "decimal": ","}): kept in the schema
+# so that synthetic CSV output is written the way the source was.
+CSV_DIALECT = "mirage.csv"
