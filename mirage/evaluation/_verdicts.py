@@ -91,7 +91,7 @@ def judge(scores: dict[str, Any], reference: dict[str, Any], details: dict[str, 
     verdicts = {}
     for section, findings, missing in (
         ("fidelity", _fidelity(scores, reference, details), "not measured"),
-        ("utility", _utility(details), "not measured (needs a holdout and a --target)"),
+        ("utility", _utility(details), "not measured (needs a holdout and a target column)"),
         ("privacy", _privacy(details), "not measured (needs a holdout)"),
     ):
         if not findings:
