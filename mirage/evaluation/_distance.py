@@ -497,16 +497,20 @@ def rows_within(
     uc, qc = unique - center, q - center
     u_norm, q_norm = np.einsum("ij,ij->i", uc, uc), np.einsum("ij,ij->i", qc, qc)
     budget = min(max(memory_bytes, 1 << 20), MAX_MEMORY_BYTES)
-    rows = max(1, budget // (24 * unique.shape[0]))
+    rows = max(1, budget // (16 * unique.shape[0]))  # one float64 block and its boolean mask
     pair_rows = max(1, budget // (8 * max(1, q.shape[1])))
+    # float64 rounding of |q|^2 + |u|^2 - 2 q.u stays far below this slack
+    threshold = limit**2 + 1e-9 * (1.0 + q_norm + float(u_norm.max()))
     found_q: list[IntArray] = []
     found_g: list[IntArray] = []
     for start in range(0, q.shape[0], rows):
         stop = min(start + rows, q.shape[0])
-        d2 = q_norm[start:stop, None] + u_norm[None, :] - 2.0 * (qc[start:stop] @ uc.T)
-        slack = 1e-9 * (1.0 + q_norm[start:stop, None] + u_norm[None, :])
-        qi, gi = np.nonzero(d2 <= limit[start:stop, None] ** 2 + slack)
-        del d2, slack
+        d2 = qc[start:stop] @ uc.T
+        d2 *= -2.0
+        d2 += q_norm[start:stop, None]
+        d2 += u_norm[None, :]
+        qi, gi = np.nonzero(d2 <= threshold[start:stop, None])
+        del d2
         qi = qi + start
         for p0 in range(0, qi.size, pair_rows):
             pq, pg = qi[p0 : p0 + pair_rows], gi[p0 : p0 + pair_rows]

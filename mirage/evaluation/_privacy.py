@@ -166,7 +166,8 @@ def dcr(
 
     Interval: a Wilson interval on ``q`` mapped through the same rescaling.  Its sample size is the
     effective number of independent rows ``1 / sum_j w_j^2``, where ``w_j`` is real row ``j``'s
-    share of the votes (each synthetic row spreads its vote evenly over its tied real rows):
+    share of the votes (each synthetic row spreads its vote evenly over its tied real rows), at
+    most the number of synthetic rows:
     synthetic rows piling onto the same real rows say less than rows spread over many, and the
     randomness of the train/holdout split itself is covered too (a real row's label is drawn once
     for every synthetic row near it).
@@ -237,7 +238,8 @@ def dcr(
 
     q = float(votes.mean())
     weights = mass / len(votes)
-    effective = float(1.0 / np.sum(weights * weights))
+    # a vote spread over many tied rows can weigh less than one row voting alone, never count for more
+    effective = float(min(1.0 / np.sum(weights * weights), len(votes)))
     _, q_low, q_high = wilson_interval(q * effective, effective, confidence)
     share = _rescale(q, p0)
     error_bound = 0.0

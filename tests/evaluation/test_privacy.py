@@ -69,11 +69,12 @@ def test_a_tie_larger_than_the_candidate_lists_is_counted_in_full() -> None:
         {"colour": ["blue"] * 6 + ["green"] * 3 + ["red"] * 9, "size": ["m"] * 6 + ["l"] * 3 + ["s"] * 9}
     )
     holdout = pd.DataFrame({"colour": ["blue", "blue", "green", "red"], "size": ["m", "m", "l", "s"]})
-    synthetic = pd.DataFrame({"colour": ["blue"], "size": ["l"]})
+    synthetic = pd.DataFrame({"colour": ["blue"] * 12, "size": ["l"] * 12})
     assert TIE_CANDIDATES < 9
     result = dcr(train, holdout, synthetic, return_distances=False)
     assert result["train_neighbour_rate"] == pytest.approx(9 / 12)
-    # the one synthetic row's vote rests on 12 real rows: as much as 12 rows voting alone
+    # the 12 synthetic rows spread their votes over 12 real rows: as much as 12 rows voting alone,
+    # not one (all on the same nearest row)
     assert result["effective_rows"] == pytest.approx(12.0)
 
 
