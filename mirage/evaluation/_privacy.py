@@ -35,6 +35,7 @@ from mirage.evaluation._distance import (
     learned_columns,
     nearest_distances,
     row_keys,
+    rows_within,
     subsample_indices,
 )
 from mirage.schema import Schema, infer_schema
@@ -43,7 +44,10 @@ __all__ = ["DCR_SHARE_LIMIT", "DcrPlan", "dcr", "plan_dcr", "privacy_report"]
 
 DCR_SHARE_LIMIT = 0.53  # the project's bar: a fitted engine's DCR share stays at or below this
 DCR_HALF_WIDTH = 0.01  # subsampled synthetic rows still bound the training-neighbour rate to +-0.01
-TIE_TOLERANCE = 1e-9  # distances closer than this count as a tie
+TIE_TOLERANCE = 1e-9  # distances closer than this (relative, absolute below 1) count as a tie
+# nearest rows looked at per set; a row whose candidates may not hold all of its ties is recounted
+TIE_CANDIDATES = 4
+_FLOAT32_SLACK = 1e-5  # times the squared norms: far above the float32 error of the candidate search
 NNDR_BASELINE_ROWS = 10_000  # holdout rows whose NNDR to train is the yardstick for the synthetic NNDR
 
 
@@ -150,17 +154,23 @@ def dcr(
     of the pool shrinks (its standard error is ``0.5 / (1 - p0)`` times that of ``q``): at 80/20 a
     few hundred holdout rows leave an interval of several hundredths.
 
-    Ties: a synthetic row identical (on the learned columns) to ``k_t`` training and ``k_h`` holdout
-    rows counts ``k_t / (k_t + k_h)``, counted over the full training and holdout sets (under
-    exchangeability its expectation is ``p0``; a copied training row pushes it up); a row whose
-    closest training and holdout rows are at the same non-zero distance counts ``p0`` (no evidence
-    either way).
+    Ties: a synthetic row counts the training share ``t / (t + h)`` of all the real rows at its
+    smallest distance (``t`` training and ``h`` holdout rows, equal within a relative
+    ``TIE_TOLERANCE``), which under exchangeability has expectation ``p0`` however many rows are
+    tied (counting 1 for an all-training tie and ``p0`` for a mixed one would not: it reads well
+    above 0.5 on columns with repeated values).  A synthetic row identical (on the learned columns)
+    to ``k_t`` training and ``k_h`` holdout rows counts ``k_t / (k_t + k_h)`` over the full training
+    and holdout sets (a copied training row pushes it up).  The ``TIE_CANDIDATES`` nearest rows of
+    each set settle most rows; a row whose candidates may not hold all of its tied rows is recounted
+    exactly over the whole set (:func:`mirage.evaluation._distance.rows_within`).
 
     Interval: a Wilson interval on ``q`` mapped through the same rescaling.  Its sample size is the
-    effective number of independent rows ``1 / sum_j w_j^2``, where ``w_j`` is the share of
-    synthetic rows whose nearest row is real row ``j``: synthetic rows piling onto the same real row
-    say less than rows spread over many, and the randomness of the train/holdout split itself is
-    covered too (a real row's label is drawn once for every synthetic row near it).
+    effective number of independent rows ``1 / sum_j w_j^2``, where ``w_j`` is real row ``j``'s
+    share of the votes (each synthetic row spreads its vote evenly over its tied real rows), at
+    most the number of synthetic rows:
+    synthetic rows piling onto the same real rows say less than rows spread over many, and the
+    randomness of the train/holdout split itself is covered too (a real row's label is drawn once
+    for every synthetic row near it).
 
     Subsampling: past ``max_pairs`` (synthetic x real) pairs the synthetic rows are subsampled first,
     down to the number that bounds the 95% half-width of ``q`` by ``half_width`` (0.01: 9,604 rows);
@@ -184,8 +194,9 @@ def dcr(
       their two closest training rows (a low ratio: a row unusually close to one particular real
       record; 1 when d2 is 0), against ``nndr_holdout_p5`` / ``nndr_holdout_mean`` for (up to
       10,000) holdout rows to the same training rows;
-    * ``ties``: the share of synthetic rows counted ``p0`` for a tie; the sizes used (``plan``) and
-      the encoding (``encoding``).
+    * ``ties``: the share of synthetic rows (not identical to a real row) whose nearest real rows
+      include both training and holdout rows; the sizes used (``plan``) and the encoding
+      (``encoding``).
     """
     schema = schema or infer_schema(train)
     columns = learned_columns(schema, ("training", train), ("holdout", holdout), ("synthetic", synthetic))
@@ -207,30 +218,28 @@ def dcr(
     enc_train = encoder.transform(train.iloc[train_rows])
     enc_holdout = encoder.transform(holdout.iloc[holdout_rows])
     enc_synth = encoder.transform(synthetic.iloc[query_rows])
-    to_train, idx_train = nearest_distances(enc_synth, enc_train, k=2)
-    to_holdout, idx_holdout = nearest_distances(enc_synth, enc_holdout, k=1)
+    to_train, idx_train = nearest_distances(enc_synth, enc_train, k=TIE_CANDIDATES)
+    to_holdout, idx_holdout = nearest_distances(enc_synth, enc_holdout, k=TIE_CANDIDATES)
     d_train, d_holdout = to_train[:, 0], to_holdout[:, 0]
 
-    # each synthetic row's vote for "its nearest real row is a training row", and that row's cell
-    tie = np.abs(d_train - d_holdout) <= TIE_TOLERANCE
-    votes = np.where(tie, p0, (d_train < d_holdout).astype(np.float64))
-    n_train_used = plan.n_train_used
-    cells = np.where(d_holdout < d_train, n_train_used + idx_holdout[:, 0], idx_train[:, 0]).astype(np.int64)
+    # each synthetic row's vote for "its nearest real row is a training row": the training share of
+    # all the real rows at its smallest distance, and each real row's share of the votes
+    t_count, h_count, mass = _tied_votes(
+        enc_synth, enc_train, enc_holdout, to_train, idx_train, to_holdout, idx_holdout
+    )
+    votes = t_count / (t_count + h_count)
     keys_train, keys_holdout = row_keys(train, columns), row_keys(holdout, columns)
     keys_synth = row_keys(synthetic.iloc[query_rows], columns)
     k_train = _counts_of(keys_synth, keys_train)
     k_holdout = _counts_of(keys_synth, keys_holdout)
     same = (k_train + k_holdout) > 0
     votes[same] = k_train[same] / (k_train[same] + k_holdout[same])
-    tie &= ~same
-    # identical rows share one cell: the group of real rows with those values
-    _, group = np.unique(keys_synth[same], return_inverse=True)
-    cells[same] = len(train) + len(holdout) + group
+    tie = (t_count > 0) & (h_count > 0) & ~same
 
     q = float(votes.mean())
-    _, counts = np.unique(cells, return_counts=True)
-    weights = counts / len(cells)
-    effective = float(1.0 / np.sum(weights * weights))
+    weights = mass / len(votes)
+    # a vote spread over many tied rows can weigh less than one row voting alone, never count for more
+    effective = float(min(1.0 / np.sum(weights * weights), len(votes)))
     _, q_low, q_high = wilson_interval(q * effective, effective, confidence)
     share = _rescale(q, p0)
     error_bound = 0.0
@@ -280,6 +289,56 @@ def _rescale(q: float, p0: float) -> float:
     """The training-neighbour rate on the DCR share's scale: ``p0`` -> 0.5 and 1 -> 1, linear (so
     that noise around ``p0`` averages to 0.5), clipped to [0, 1]."""
     return float(min(1.0, max(0.0, 0.5 + 0.5 * (q - p0) / (1.0 - p0))))
+
+
+def _tied_votes(
+    enc_synth: np.ndarray,
+    enc_train: np.ndarray,
+    enc_holdout: np.ndarray,
+    to_train: np.ndarray,
+    idx_train: np.ndarray,
+    to_holdout: np.ndarray,
+    idx_holdout: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(t, h, mass)``: the numbers of training and holdout rows at each synthetic row's smallest
+    distance (within ``TIE_TOLERANCE``), and for each real row (training rows first) the sum over
+    the synthetic rows tied to it of ``1 / (t + h)``.
+
+    Most rows are settled by their ``TIE_CANDIDATES`` nearest candidates in each set; a row whose
+    last candidate in a set is within float32 reach of the smallest distance may have more tied rows
+    than candidates (a value repeated many times), and is recounted exactly by :func:`rows_within`.
+    """
+    n_train = len(enc_train)
+    d_min = np.minimum(to_train[:, 0], to_holdout[:, 0])
+    reach = d_min + TIE_TOLERANCE * np.maximum(1.0, d_min)
+    near_train, near_holdout = to_train <= reach[:, None], to_holdout <= reach[:, None]
+    slack = _FLOAT32_SLACK * (
+        1.0
+        + np.einsum("ij,ij->i", enc_synth, enc_synth)
+        + float(np.einsum("ij,ij->i", enc_train, enc_train).max())
+        + float(np.einsum("ij,ij->i", enc_holdout, enc_holdout).max())
+    )
+    recount = np.zeros(len(d_min), dtype=bool)
+    for dist, n_rows in ((to_train, n_train), (to_holdout, len(enc_holdout))):
+        if n_rows > dist.shape[1]:
+            recount |= dist[:, -1] ** 2 <= reach**2 + slack
+    listed = ~recount
+    t_count = np.where(listed, near_train.sum(axis=1), 0).astype(np.float64)
+    h_count = np.where(listed, near_holdout.sum(axis=1), 0).astype(np.float64)
+    rows = np.nonzero(recount)[0]
+    train_matches = rows_within(enc_synth[rows], enc_train, reach[rows])
+    holdout_matches = rows_within(enc_synth[rows], enc_holdout, reach[rows])
+    t_count[rows] = train_matches.counts(len(rows))
+    h_count[rows] = holdout_matches.counts(len(rows))
+
+    share = 1.0 / (t_count + h_count)
+    mass = np.zeros(n_train + len(enc_holdout))
+    for near, idx, offset in ((near_train, idx_train, 0), (near_holdout, idx_holdout, n_train)):
+        hit = near & listed[:, None]
+        np.add.at(mass, idx[hit] + offset, np.broadcast_to(share[:, None], hit.shape)[hit])
+    mass[:n_train] += train_matches.row_mass(share[rows])
+    mass[n_train:] += holdout_matches.row_mass(share[rows])
+    return t_count, h_count, mass
 
 
 def _counts_of(keys: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from mirage.evaluation._distance import (
     MixedEncoder,
     nearest_distances,
     row_keys,
+    rows_within,
 )
 from mirage.schema import Column, Kind, Schema, infer_schema
 
@@ -49,6 +50,20 @@ def test_exact_copies_come_back_first_at_distance_zero() -> None:
     assert distances[1].tolist() == [0.0, 0.0] and sorted(indices[1].tolist()) == [20, 400]
     assert distances[2, 0] == 0.0 and distances[2, 1] > 0.0
     assert (distances[3:, 0] > 0).all()
+
+
+def test_rows_within_a_radius_equal_brute_force_with_repeated_rows() -> None:
+    rng = np.random.default_rng(4)
+    reference = rng.integers(0, 4, (600, 3)).astype(np.float64)  # about 10 copies of each row
+    query = rng.integers(0, 4, (80, 3)) + rng.normal(0.0, 0.05, (80, 3))
+    radius = np.sort(cdist(query, reference), axis=1)[:, 15] + 1e-12
+    # a tiny memory budget forces one query row per block
+    matches = rows_within(query, reference, radius, memory_bytes=1)
+    within = cdist(query, reference) <= radius[:, None]
+    np.testing.assert_array_equal(matches.counts(len(query)), within.sum(axis=1))
+    weights = rng.random(len(query))
+    np.testing.assert_allclose(matches.row_mass(weights), weights @ within)
+    assert len(matches.group_size) < len(reference)  # identical rows are searched once
 
 
 def test_fewer_reference_rows_than_k_are_padded() -> None:

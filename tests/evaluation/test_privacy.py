@@ -3,6 +3,7 @@ and the share does not depend on the train/holdout ratio."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -11,8 +12,8 @@ import pandas as pd
 import pytest
 
 from mirage.errors import OptionError, SchemaError
-from mirage.evaluation._privacy import dcr, plan_dcr
-from mirage.schema import infer_schema
+from mirage.evaluation._privacy import TIE_CANDIDATES, dcr, plan_dcr
+from mirage.schema import Kind, Schema, infer_schema
 from tests.conftest import shared_csv
 from tests.evaluation.conftest import Parts, disjoint_parts, population_parts, with_copies
 
@@ -47,17 +48,56 @@ def test_fresh_rows_of_the_same_population_score_one_half(parts: Parts) -> None:
     assert "distances_to_train" not in result
 
 
-def test_identical_rows_split_by_their_counts_and_distance_ties_count_the_baseline() -> None:
-    train = pd.DataFrame({"colour": ["red", "red", "blue"], "size": ["s", "s", "m"]})
-    holdout = pd.DataFrame({"colour": ["red", "blue", "green"], "size": ["s", "m", "l"]})
+def test_identical_rows_split_by_their_counts_and_distance_ties_by_the_tied_rows() -> None:
+    train = pd.DataFrame({"colour": ["red", "red", "blue", "green"], "size": ["s", "s", "m", "l"]})
+    holdout = pd.DataFrame({"colour": ["red", "blue", "red"], "size": ["s", "m", "m"]})
     # (red, s): 2 training and 1 holdout copies -> 2/3; (blue, l): one mismatch from (blue, m) in
-    # both sets and from (green, l) -> a tie at distance 1, counted as the baseline 3/6
+    # both sets and from (green, l) in training, two from the rest -> 2 training, 1 holdout -> 2/3
     synthetic = pd.DataFrame({"colour": ["red", "blue"], "size": ["s", "l"]})
     result = dcr(train, holdout, synthetic, return_distances=False)
-    assert result["train_neighbour_baseline"] == 0.5
-    assert result["train_neighbour_rate"] == pytest.approx((2 / 3 + 1 / 2) / 2)
-    assert result["dcr_share"] == pytest.approx(0.5 + 0.5 * ((2 / 3 + 1 / 2) / 2 - 0.5) / 0.5)
+    p0 = 4 / 7
+    assert result["train_neighbour_baseline"] == pytest.approx(p0)
+    assert result["train_neighbour_rate"] == pytest.approx(2 / 3)
+    assert result["dcr_share"] == pytest.approx(0.5 + 0.5 * (2 / 3 - p0) / (1 - p0))
     assert result["ties"] == 0.5
+
+
+def test_a_tie_larger_than_the_candidate_lists_is_counted_in_full() -> None:
+    # (blue, l) is one mismatch from 9 training and 3 holdout rows, many more than the candidates
+    # looked at per set: the vote is 9/12 whatever rows the search happens to list first
+    train = pd.DataFrame(
+        {"colour": ["blue"] * 6 + ["green"] * 3 + ["red"] * 9, "size": ["m"] * 6 + ["l"] * 3 + ["s"] * 9}
+    )
+    holdout = pd.DataFrame({"colour": ["blue", "blue", "green", "red"], "size": ["m", "m", "l", "s"]})
+    synthetic = pd.DataFrame({"colour": ["blue"] * 12, "size": ["l"] * 12})
+    assert TIE_CANDIDATES < 9
+    result = dcr(train, holdout, synthetic, return_distances=False)
+    assert result["train_neighbour_rate"] == pytest.approx(9 / 12)
+    # the 12 synthetic rows spread their votes over 12 real rows: as much as 12 rows voting alone,
+    # not one (all on the same nearest row)
+    assert result["effective_rows"] == pytest.approx(12.0)
+
+
+def _small_integer_population(n: int, seed: int) -> tuple[pd.DataFrame, Schema]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": rng.integers(0, 40, n), "b": rng.integers(0, 25, n)}).astype("float64")
+    schema = Schema(columns=[dataclasses.replace(c, kind=Kind.NUMERIC) for c in infer_schema(frame)])
+    return frame, schema
+
+
+def test_fresh_rows_near_repeated_values_read_one_half() -> None:
+    # each value pair occurs about twice in the pool: a fresh row's nearest real rows are often
+    # several identical rows, some training and some holdout; voting 1 for all-training groups and
+    # the baseline for mixed ones read about 0.64 here
+    population, schema = _small_integer_population(3600, seed=0)
+    shares = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        shuffled = population.iloc[rng.permutation(len(population))].reset_index(drop=True)
+        train, holdout = shuffled.iloc[:1600], shuffled.iloc[1600:2000]
+        fresh = shuffled.iloc[2000:] + rng.normal(0.0, 0.01, (1600, 2))
+        shares.append(dcr(train, holdout, fresh, schema, seed=seed, return_distances=False)["dcr_share"])
+    assert abs(float(np.mean(shares)) - 0.5) <= 0.03
 
 
 def test_rows_found_in_both_sets_count_their_share_of_the_pool() -> None:
