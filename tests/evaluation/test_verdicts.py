@@ -121,7 +121,7 @@ def test_utility_verdict_states_tstr_trtr_and_a_low_importance_agreement() -> No
 def test_nothing_measured_says_what_is_missing() -> None:
     verdicts = judge({}, {}, {})
     assert verdicts["privacy"].level == "na" and "holdout" in verdicts["privacy"].text
-    assert "--target" in verdicts["utility"].text
+    assert "target column" in verdicts["utility"].text
 
 
 def test_each_card_shows_its_number_once_its_level_and_the_figures_behind_it() -> None:
