@@ -40,7 +40,12 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
     "detection_auc": ("fidelity", "half", "ROC AUC of a classifier telling real from synthetic (0.5 ideal)"),
     "detection_score": ("fidelity", "higher", "1 - 2 * max(0, detection_auc - 0.5)"),
     "coverage": ("fidelity", "higher", "share of real categories and ranges reached"),
-    "tail_coverage": ("fidelity", "higher", "share of real outlier mass reached"),
+    "tail_coverage": (
+        "fidelity",
+        "higher",
+        "share of real outlier mass (past the 1%/99% quantiles) reached; value protection emits nothing past "
+        "the 10th smallest or largest training value, so tables under about 1,000 rows read low by design",
+    ),
     "tstr": ("utility", "higher", "train on synthetic, test on real holdout"),
     "trtr": ("utility", "higher", "train on real, test on real holdout"),
     "utility_ratio": ("utility", "higher", "tstr / trtr"),
