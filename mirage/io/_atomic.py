@@ -58,13 +58,16 @@ def _fsync_dir(directory: Path) -> None:
 def atomic_path(path: PathLike, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success fsync it and rename it onto ``path``.
 
-    Refuses an existing ``path`` unless ``force``; creates missing parent directories.  If the
+    Refuses an existing ``path`` unless ``force``, and a ``path`` whose folder does not exist (as
+    ``open`` does: a mistyped path must not create a folder tree).  If the
     body raises, the temporary file is removed, ``path`` is left as it was and the error propagates.
     """
     target = Path(path)
     _refuse_existing(target, force)
+    if not target.parent.is_dir():
+        what = "is not a folder" if target.parent.exists() else "does not exist"
+        raise DataError(f"cannot write '{target}': folder '{target.parent}' {what}; create it first")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         temp = _create_temp(target)
     except OSError as exc:
         raise DataError(f"cannot write '{target}': {exc.strerror or exc}") from exc

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mirage.errors import OutputExistsError
+from mirage.errors import DataError, OutputExistsError
 from mirage.io import atomic_path
 
 
@@ -57,8 +57,15 @@ def test_refuses_a_directory_even_with_force(tmp_path: Path) -> None:
         pytest.fail("the body must not run")
 
 
-def test_creates_parents_and_uses_normal_permissions(tmp_path: Path) -> None:
+def test_a_missing_folder_is_refused_and_not_created(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "f.txt"
+    with pytest.raises(DataError, match=r"folder '.*a.b' does not exist"), atomic_path(target):
+        pytest.fail("the body must not run")
+    assert not (tmp_path / "a").exists()
+
+
+def test_uses_normal_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
     with atomic_path(target) as temp:
         temp.write_text("x", encoding="utf-8")
     assert target.read_text(encoding="utf-8") == "x"

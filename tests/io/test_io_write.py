@@ -97,9 +97,10 @@ def test_existing_output_is_refused_then_overwritten_with_force(tmp_path: Path) 
     assert _leftovers(tmp_path) == []
 
 
-def test_parent_directories_are_created(tmp_path: Path) -> None:
-    path = write_table(pd.DataFrame({"a": [1]}), tmp_path / "x" / "y" / "out.parquet")
-    assert read_table(path)["a"].tolist() == [1]
+def test_a_missing_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"folder '.*x.y' does not exist; create it first"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "x" / "y" / "out.parquet")
+    assert not (tmp_path / "x").exists()
 
 
 def test_format_option_overrides_extension(tmp_path: Path) -> None:
