@@ -106,10 +106,24 @@ def run_one(
     }
 
 
+def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the mean over split seeds (the seeds' spread is the noise that matters)."""
+    from scipy import stats
+
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, mean
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1)) * sd / len(values) ** 0.5
+    return mean - half, mean + half
+
+
 def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     headers = ["table", "engine", "seeds"]
     for metric in METRICS:
         headers += [f"{metric} mean", "range"]
+        if metric == "dcr_share":
+            headers += ["95% CI of mean"]
     headers += ["fit s"]
     rows = []
     for table, engine in dict.fromkeys((r["table"], r["engine"]) for r in results):
@@ -119,11 +133,14 @@ def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[st
         for metric in METRICS:
             values = [float(r[metric]) for r in runs if r.get(metric) is not None]
             if not values:
-                row += ["-", "-"]
+                row += ["-", "-", "-"] if metric == "dcr_share" else ["-", "-"]
                 continue
             mean = sum(values) / len(values)
             flag = "!" if metric == "dcr_share" and mean > SHARE_LIMIT else ""
             row += [f"{mean:.3f}{flag}", f"{min(values):.3f}-{max(values):.3f}"]
+            if metric == "dcr_share":
+                low, high = mean_interval(values)
+                row.append(f"{low:.3f}-{high:.3f}{'!' if low > SHARE_LIMIT else ''}")
         fits = [float(r["fit_s"]) for r in runs]
         row.append(f"{sum(fits) / len(fits):.1f}" if fits else "-")
         rows.append(row)
@@ -135,6 +152,8 @@ def show(payload: dict[str, Any]) -> None:
     print(format_table(headers, rows, left=3))
     flagged = [f"{r[1]} x {r[0]}" for r in rows if r[3].endswith("!")]
     print(f"\n! mean DCR share above {SHARE_LIMIT}: {', '.join(flagged) if flagged else 'none'}")
+    beyond = [f"{r[1]} x {r[0]}" for r in rows if r[5].endswith("!")]
+    print(f"! whole 95% interval of the mean above {SHARE_LIMIT}: {', '.join(beyond) if beyond else 'none'}")
     options = payload.get("options", {})
     if options:
         print(f"options: {json.dumps(options)}")
