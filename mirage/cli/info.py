@@ -41,7 +41,17 @@ def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
         grid.add_row("training rows", f"{int(state['n_training_rows']):,}")
     for key, value in _holdout_rows(dict(state.get("training", {}))):
         grid.add_row(key, value)
+    grid.add_row("edited by hand", _edits(manifest))
     return grid
+
+
+def _edits(manifest: dict[str, Any]) -> str:
+    from mirage._manifest import edited_parts
+
+    edited = edited_parts(manifest)
+    if edited is None:
+        return "unknown (written before model files recorded digests)"
+    return ", ".join(sorted(edited)) if edited else "no"
 
 
 def info_command(

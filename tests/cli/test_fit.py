@@ -164,3 +164,24 @@ def test_fit_speaks_of_the_rows_it_learns_from(data_csv: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "picked by auto: 750 rows" in result.output and "1,500 rows" not in result.output
     assert "750 rows kept aside" in result.stdout
+
+
+def test_info_names_the_parts_edited_by_hand(model_path: Path, tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    untouched = invoke("info", model_path).stdout.splitlines()
+    assert next(line for line in untouched if line.startswith("edited by hand")).split()[-1] == "no"
+    edited = tmp_path / "edited.mirage"
+    with zipfile.ZipFile(model_path) as source, zipfile.ZipFile(edited, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "manifest.json":
+                doc = json.loads(data)
+                doc["hyperparameters"]["smoothing"] = 0.5
+                data = json.dumps(doc).encode()
+            target.writestr(name, data)
+    result = invoke("info", edited)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("edited by hand"))
+    assert "hyperparameters" in line
