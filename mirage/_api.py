@@ -26,6 +26,7 @@ def fit(
     holdout: float | None = None,
     split_seed: int = 0,
     read_options: Mapping[str, Any] | None = None,
+    source: str | Path | None = None,
     **hyperparameters: Any,
 ) -> Synthesizer:
     """Learn ``data`` (a DataFrame or a table file) with ``engine`` and return the fitted model.
@@ -33,7 +34,9 @@ def fit(
     ``holdout`` keeps that fraction of the rows aside (never learned) for the privacy checks of
     ``mirage report``; the model records how to rebuild the split, not the rows themselves.
     ``read_options`` (such as ``on_bad_lines``, ``encoding``) go to ``read_table`` when ``data`` is a
-    file, and are recorded with the split so that it is rebuilt from the same rows.
+    file, and are recorded with the split so that it is rebuilt from the same rows.  ``source`` names
+    the file a DataFrame ``data`` was read from (with ``read_options``), so that a caller who has read
+    it already need not read it twice for the split to be recorded.
     """
     from mirage.evaluation._holdout import holdout_record, split_holdout
     from mirage.io import read_any
@@ -42,7 +45,8 @@ def fit(
     frame = read_any(data, **options)
     record = None
     if holdout is not None:
-        source = data if isinstance(data, (str, Path)) else None
+        if isinstance(data, (str, Path)):
+            source = data
         record = holdout_record(source, holdout, split_seed, len(frame), read_options=options)
         frame, kept = split_holdout(frame, holdout, split_seed)
         require_training_rows(len(frame), holdout=holdout, kept=len(kept))

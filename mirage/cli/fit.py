@@ -94,26 +94,24 @@ def fit_command(
     user_schema = Schema.load(schema) if schema is not None else None
     frame = read_table(data, **reading)
     n_rows = len(frame)
-    kept = 0
+    learned = frame
     if holdout is not None:  # auto picks, and the summary speaks, from the rows learned
         from mirage.evaluation._holdout import split_holdout
 
-        frame, aside = split_holdout(frame, holdout, split_seed)
-        kept = len(aside)
-        del aside
-    require_training_rows(len(frame), holdout=holdout, kept=kept)
-    engine_class = resolve_engine(engine, frame, hyperparameters, ui)
-    source = data if holdout is not None else frame
-    del frame
+        learned, _ = split_holdout(frame, holdout, split_seed)
+    require_training_rows(len(learned), holdout=holdout, kept=n_rows - len(learned))
+    engine_class = resolve_engine(engine, learned, hyperparameters, ui)
+    del learned
     start = time.perf_counter()
     with fit_progress(ui):
         model = mirage.fit(
-            source,
+            frame,
             engine=engine_class.name,
             schema=user_schema,
             holdout=holdout,
             split_seed=split_seed,
             read_options=reading,
+            source=data,
             **hyperparameters,
         )
     seconds = time.perf_counter() - start
