@@ -28,6 +28,7 @@ __all__ = [
     "parse_params",
     "resolve_engine",
     "positive_row_count",
+    "read_options",
     "row_count",
 ]
 
@@ -94,6 +95,16 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
         except ValueError:
             params[key] = raw
     return params
+
+
+def read_options(on_bad_lines: str, encoding: str | None) -> dict[str, str]:
+    """The reading options a command passes on: only those the user set, so other formats accept them."""
+    if on_bad_lines not in ("error", "skip"):
+        raise OptionError(f"--on-bad-lines must be 'error' or 'skip', got {on_bad_lines!r}")
+    options = {"on_bad_lines": on_bad_lines} if on_bad_lines != "error" else {}
+    if encoding is not None:
+        options["encoding"] = encoding
+    return options
 
 
 def check_hyperparameters(engine: type[Synthesizer], params: dict[str, Any]) -> None:

@@ -39,7 +39,6 @@ __all__ = [
     "QuietOption",
     "cell",
     "fit_progress",
-    "read_options",
     "row_progress",
 ]
 
@@ -67,18 +66,6 @@ EncodingOption = Annotated[
         "--encoding", help="Text encoding of the input files (default: detected).", rich_help_panel=_READING
     ),
 ]
-
-
-def read_options(on_bad_lines: str, encoding: str | None) -> dict[str, str]:
-    """The reading options a command passes on: only those the user set, so other formats accept them."""
-    from mirage.errors import OptionError
-
-    if on_bad_lines not in ("error", "skip"):
-        raise OptionError(f"--on-bad-lines must be 'error' or 'skip', got {on_bad_lines!r}")
-    options = {"on_bad_lines": on_bad_lines} if on_bad_lines != "error" else {}
-    if encoding is not None:
-        options["encoding"] = encoding
-    return options
 
 
 @dataclass

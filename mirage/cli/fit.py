@@ -15,6 +15,7 @@ from mirage.cli._options import (
     check_output,
     engine_named,
     parse_params,
+    read_options,
     resolve_engine,
 )
 from mirage.cli._ui import (
@@ -24,7 +25,6 @@ from mirage.cli._ui import (
     OnBadLinesOption,
     QuietOption,
     fit_progress,
-    read_options,
 )
 from mirage.engines._registry import ENGINES
 from mirage.errors import OptionError

@@ -8,14 +8,13 @@ from typing import Annotated
 
 import typer
 
-from mirage.cli._options import check_output
+from mirage.cli._options import check_output, read_options
 from mirage.cli._ui import (
     UI,
     DebugOption,
     EncodingOption,
     OnBadLinesOption,
     QuietOption,
-    read_options,
 )
 from mirage.errors import OptionError
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mirage.cli._options import check_output, positive_row_count
+from mirage.cli._options import check_output, positive_row_count, read_options
 from mirage.cli._ui import (
     UI,
     DebugOption,
@@ -17,7 +17,6 @@ from mirage.cli._ui import (
     OnBadLinesOption,
     QuietOption,
     fit_progress,
-    read_options,
     row_progress,
 )
 from mirage.errors import OptionError

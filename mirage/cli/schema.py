@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from mirage.cli._options import check_output
+from mirage.cli._options import check_output, read_options
 from mirage.cli._ui import (
     UI,
     DebugOption,
@@ -16,7 +16,6 @@ from mirage.cli._ui import (
     OnBadLinesOption,
     QuietOption,
     cell,
-    read_options,
 )
 
 if TYPE_CHECKING:
