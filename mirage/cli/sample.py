@@ -81,8 +81,7 @@ def sample_command(
         return
     start = time.perf_counter()
     chunks = row_progress(model.sample_chunks(rows, seed=drawn_seed), rows, ui, "sampling")
-    dialect = model.schema_.extra.get("csv") if output.suffix.lower() in (".csv", ".txt") else None
-    written = write_chunks(chunks, output, force=force, dialect=dialect)
+    written = write_chunks(chunks, output, force=force, dialect=model.schema_.extra.get("csv"))
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")

@@ -25,9 +25,12 @@ _TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx")
 _CHUNK_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
 
+_PLAIN_CSV = {"delimiter": ",", "decimal": "."}
+
+
 def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
     """``{"delimiter": ..., "decimal": ...}`` checked: one character each, and not the same one."""
-    out = {"delimiter": ",", "decimal": "."}
+    out = dict(_PLAIN_CSV)
     for key, value in (dialect or {}).items():
         if key not in out:
             raise OptionError(f"csv dialect: unknown setting {key!r} (known: delimiter, decimal)")
@@ -40,11 +43,11 @@ def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _write_csv(
-    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, str] | None = None
+    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, str] = _PLAIN_CSV
 ) -> None:
-    settings = csv_dialect(dialect)
-    sep = "\t" if kind == "tsv" else settings["delimiter"]
-    df.to_csv(handle, sep=sep, decimal=settings["decimal"], index=False, header=header, lineterminator="\n")
+    """``dialect`` (checked by :func:`csv_dialect`) applies to CSV; TSV is tab-separated with points."""
+    sep, decimal = ("\t", ".") if kind == "tsv" else (dialect["delimiter"], dialect["decimal"])
+    df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
 
 
 def _arrow_table(df: pd.DataFrame, target: Path, schema: pa.Schema | None = None) -> pa.Table:
@@ -127,7 +130,7 @@ def _text_chunks(
     temp: Path,
     target: Path,
     kind: str,
-    dialect: Mapping[str, str] | None = None,
+    dialect: Mapping[str, str],
 ) -> int | None:
     rows = 0
     columns: list[str] | None = None
@@ -156,16 +159,18 @@ def write_chunks(
     Only one chunk is held at a time.  The first chunk fixes the columns and (for Parquet) the types;
     later chunks are reordered and cast to them.  If iterating ``chunks`` raises, nothing is written
     and the error propagates; no chunks at all is a ``DataError``.  A lone DataFrame is one chunk.
-    ``dialect`` (``{"delimiter": ";", "decimal": ","}``) sets how a CSV file writes fields and numbers.
+    ``dialect`` (``{"delimiter": ";", "decimal": ","}``) sets how a CSV file writes fields and numbers;
+    other formats ignore it.
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
+    settings = csv_dialect(dialect) if kind == "csv" else _PLAIN_CSV
     stream: Iterable[pd.DataFrame] = [chunks] if isinstance(chunks, pd.DataFrame) else chunks
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":
             rows = _parquet_chunks(stream, temp, target)
         else:
-            rows = _text_chunks(stream, temp, target, kind, csv_dialect(dialect))
+            rows = _text_chunks(stream, temp, target, kind, settings)
         if rows is None:
             raise DataError(f"nothing to write to '{target}': no chunks were given")
     return rows
