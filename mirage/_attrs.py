@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["CSV_DIALECT"]
+__all__ = ["CSV_DIALECT", "PLAIN_CSV"]
 
 # How a CSV file wrote its fields and numbers ({"delimiter": ";", "decimal": ","}): kept in the schema
 # so that synthetic CSV output is written the way the source was.
 CSV_DIALECT = "mirage.csv"
+# The dialect written when none is recorded: comma-separated, decimal point.
+PLAIN_CSV = {"delimiter": ",", "decimal": "."}

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype
 
+from mirage._attrs import PLAIN_CSV
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._formats import resolve_format
@@ -25,12 +26,9 @@ _TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx")
 _CHUNK_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
 
-_PLAIN_CSV = {"delimiter": ",", "decimal": "."}
-
-
 def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
     """``{"delimiter": ..., "decimal": ...}`` checked: one character each, and not the same one."""
-    out = dict(_PLAIN_CSV)
+    out = dict(PLAIN_CSV)
     for key, value in (dialect or {}).items():
         if key not in out:
             raise OptionError(f"csv dialect: unknown setting {key!r} (known: delimiter, decimal)")
@@ -43,7 +41,7 @@ def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _write_csv(
-    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, str] = _PLAIN_CSV
+    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, str] = PLAIN_CSV
 ) -> None:
     """``dialect`` (checked by :func:`csv_dialect`) applies to CSV; TSV is tab-separated with points."""
     sep, decimal = ("\t", ".") if kind == "tsv" else (dialect["delimiter"], dialect["decimal"])
@@ -164,7 +162,7 @@ def write_chunks(
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
-    settings = csv_dialect(dialect) if kind == "csv" else _PLAIN_CSV
+    settings = csv_dialect(dialect) if kind == "csv" else PLAIN_CSV
     stream: Iterable[pd.DataFrame] = [chunks] if isinstance(chunks, pd.DataFrame) else chunks
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._attrs import CSV_DIALECT
+from mirage._attrs import CSV_DIALECT, PLAIN_CSV
 from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
@@ -26,7 +26,6 @@ __all__ = ["HighCardinality", "high_cardinality", "infer_schema"]
 
 MAX_LOW_CARDINALITY = 10
 TEXT_MIN_MEAN_LENGTH = 40
-_PLAIN_CSV = {"delimiter": ",", "decimal": "."}
 RARE_MIN_COUNT = 10  # the encoders' default: a category seen in fewer rows is never emitted
 MOSTLY_RARE = 0.5  # a categorical column is "mostly rare" when more rows than this are rare
 NEAR_UNIQUE = 0.9  # distinct values per row from which repeated keys are still keys
@@ -44,7 +43,7 @@ def infer_schema(data: pd.DataFrame, *, locale: str = "en_US") -> Schema:
         if column.kind is Kind.PII and column.locale is None:
             column.locale = locale
     dialect = data.attrs.get(CSV_DIALECT)
-    extra = {"csv": dict(dialect)} if isinstance(dialect, dict) and dialect != _PLAIN_CSV else {}
+    extra = {"csv": dict(dialect)} if isinstance(dialect, dict) and dialect != PLAIN_CSV else {}
     return Schema(columns=columns, locale=locale, extra=extra)
 
 
