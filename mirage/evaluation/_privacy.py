@@ -229,7 +229,8 @@ def dcr(
     )
     votes = t_count / (t_count + h_count)
     keys_train, keys_holdout = row_keys(train, columns), row_keys(holdout, columns)
-    keys_synth = row_keys(synthetic.iloc[query_rows], columns)
+    keys_all_synth = row_keys(synthetic, columns)  # per row, so the queried rows' keys are a slice
+    keys_synth = keys_all_synth[query_rows]
     k_train = _counts_of(keys_synth, keys_train)
     k_holdout = _counts_of(keys_synth, keys_holdout)
     same = (k_train + k_holdout) > 0
@@ -254,7 +255,7 @@ def dcr(
     baseline_rows = subsample_indices(len(holdout_rows), min(plan.n_query_used, NNDR_BASELINE_ROWS), rng)
     holdout_to_train, _ = nearest_distances(enc_holdout[baseline_rows], enc_train, k=2)
 
-    copy_rate = float(np.isin(row_keys(synthetic, columns), keys_train).mean())
+    copy_rate = float(np.isin(keys_all_synth, keys_train).mean())
     holdout_copy_rate = float(np.isin(keys_holdout, keys_train).mean())
 
     result: dict[str, Any] = {
