@@ -26,6 +26,26 @@ def _holdout_rows(training: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _guard_row(training: dict[str, Any]) -> str | None:
+    """``min_samples_leaf=50: 0.571; min_samples_leaf=75: 0.523 (kept the last; limit 0.53, 5 folds)``."""
+    from mirage.engines._guard import describe
+
+    record = training.get("guard")
+    if not isinstance(record, dict):
+        return None
+    if "skipped" in record:
+        return f"skipped ({record['skipped']})"
+    readings = "; ".join(
+        f"{describe(r.get('setting', {}))}: DCR share {r.get('dcr_share')}"
+        for r in record.get("readings", [])
+    )
+    kept = "kept the last" if record.get("met", False) else "none met the limit, kept the last"
+    folds = record.get("folds")
+    return (
+        f"{readings} ({kept}; limit {record.get('max_dcr_share')}, {folds} fold{'' if folds == 1 else 's'})"
+    )
+
+
 def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
     state = manifest.get("state", {})
     params = ", ".join(f"{k}={v!r}" for k, v in manifest["hyperparameters"].items())
@@ -41,6 +61,9 @@ def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
         grid.add_row("training rows", f"{int(state['n_training_rows']):,}")
     for key, value in _holdout_rows(dict(state.get("training", {}))):
         grid.add_row(key, value)
+    guard = _guard_row(dict(state.get("training", {})))
+    if guard is not None:
+        grid.add_row("privacy check", guard)
     grid.add_row("edited by hand", _edits(manifest))
     return grid
 

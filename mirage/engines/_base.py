@@ -19,6 +19,7 @@ import pandas as pd
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
+from mirage.engines._guard import PrivacyKnob, guard
 from mirage.engines._params import Param, check_params
 from mirage.errors import DataError, MirageError, ModelFileError, OptionError
 from mirage.schema import Schema, infer_schema
@@ -76,6 +77,9 @@ class Synthesizer:
     name: ClassVar[str] = ""
     # every keyword-only __init__ argument with its type and range (checked by fit and on load)
     params: ClassVar[Mapping[str, Param]] = {}
+    # the hyperparameters the memorisation guard (:mod:`mirage.engines._guard`) may strengthen before
+    # the fit, up to the engine's ``max_dcr_share`` hyperparameter; None: the engine has no such knob
+    privacy_knob: ClassVar[PrivacyKnob | None] = None
 
     # --- hooks for engines --------------------------------------------------------------------
     def _fit(
@@ -121,6 +125,8 @@ class Synthesizer:
         schema.validate(data)
         self._check_params()
         require_training_rows(len(data))
+        knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
+        checked = guard(self, data, schema, knob, limit) if knob is not None and limit is not None else None
         options = EncodingOptions(
             rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale
         )
@@ -129,13 +135,18 @@ class Synthesizer:
         self.schema_ = schema
         self.encoder_ = encoder
         self.n_training_rows_ = len(data)
-        self.training_: dict[str, Any] = {}
+        self.training_: dict[str, Any] = {} if checked is None else {"guard": checked}
         try:
             self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
         except BaseException:
             del self.encoder_  # a failed fit leaves the model unfitted, not half-fitted
             raise
         return self
+
+    def _privacy_setting(self, name: str, default: Any) -> Any:
+        """Hyperparameter ``name`` as the memorisation guard chose it for this fit, else ``default``."""
+        chosen = self.training_.get("guard", {}).get("chosen") or {}
+        return chosen.get(name, default)
 
     def _check_params(self) -> None:
         check_params(self.params, self.get_params())

@@ -12,7 +12,10 @@ orders and the model can later condition on, or impute, any set of columns.
 
 Sampling walks the schema order (conditioned columns first), batched and vectorised on the CPU,
 drawing from the seeded ``numpy`` generator only.  Privacy comes from early stopping on a validation
-split, dropout, weight decay and the discretiser's minimum rows per bin (``min_bin_count``).
+split, dropout, weight decay and the discretiser's minimum rows per bin (``min_bin_count``).  With
+``max_dcr_share`` set (off by default), the memorisation guard (:mod:`mirage.engines._guard`) raises
+the dropout (by 0.15 a step) and the weight decay (three times a step) before the fit, until the
+synthetic rows stop sitting closer to the rows learned than to unseen ones.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import Synthesizer, _resolve_seed
+from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
@@ -58,6 +62,11 @@ SAMPLE_CHUNK = 8_192
 MIN_DELTA = 5e-4  # a validation loss must improve by this share to reset the patience
 LR_DECAY = 0.5  # on every epoch without a better validation loss
 SMALL_TABLE = 5_000  # rows
+# the memorisation guard's steps: dropout up by 0.15 and weight decay times 3, three steps at most
+DROPOUT_STEP = 0.15
+DECAY_GROWTH = 3.0
+GUARD_STEPS = 4
+MAX_DROPOUT = 0.8
 
 
 def _require_torch() -> None:
@@ -343,8 +352,10 @@ class ArgnSynthesizer(Synthesizer):
         "device": text(_is_device, "'auto', 'cpu' or 'cuda[:index]'"),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
         "rare_min_count": RARE_MIN_COUNT,
+        "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
+    privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
 
     def __init__(
         self,
@@ -367,6 +378,7 @@ class ArgnSynthesizer(Synthesizer):
         device: str = "auto",
         cpu_threads: int | None = 1,
         rare_min_count: int = 10,
+        max_dcr_share: float | None = None,
         seed: int = 0,
     ) -> None:
         self.max_training_time = max_training_time
@@ -387,6 +399,7 @@ class ArgnSynthesizer(Synthesizer):
         self.device = device
         self.cpu_threads = cpu_threads
         self.rare_min_count = rare_min_count
+        self.max_dcr_share = max_dcr_share
         self.seed = seed
 
     # --- sizes that need no tuning ----------------------------------------------------------------
@@ -406,6 +419,23 @@ class ArgnSynthesizer(Synthesizer):
     @staticmethod
     def _auto_dropout(n: int) -> float:
         return 0.3 if n < SMALL_TABLE else 0.1
+
+    def _regularisations(self, n: int) -> list[dict[str, float]]:
+        """The dropouts and weight decays the memorisation guard tries, weakest (this fit's own) first.
+
+        Dropout alone does not reach a DCR share of 0.53 on titanic (0.54 at 0.75, six splits); with
+        the weight decay it does (0.53 at dropout 0.6 and weight decay 0.2).
+        """
+        dropout = self._auto_dropout(n) if self.dropout is None else self.dropout
+        decay = self._auto_weight_decay(n) if self.weight_decay is None else self.weight_decay
+        steps = [
+            {
+                "dropout": round(dropout + i * DROPOUT_STEP, 4),
+                "weight_decay": round(decay * DECAY_GROWTH**i, 6),
+            }
+            for i in range(GUARD_STEPS)
+        ]
+        return [steps[0]] + [s for s in steps[1:] if s["dropout"] <= MAX_DROPOUT]
 
     @staticmethod
     def _auto_weight_decay(n: int) -> float:
@@ -453,8 +483,10 @@ class ArgnSynthesizer(Synthesizer):
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_
         self.hidden_ = self.hidden_size or self._auto_hidden(n)
-        self.dropout_ = self._auto_dropout(n) if self.dropout is None else self.dropout
-        self.weight_decay_ = self._auto_weight_decay(n) if self.weight_decay is None else self.weight_decay
+        dropout = self._auto_dropout(n) if self.dropout is None else self.dropout
+        decay = self._auto_weight_decay(n) if self.weight_decay is None else self.weight_decay
+        self.dropout_ = self._privacy_setting("dropout", dropout)
+        self.weight_decay_ = self._privacy_setting("weight_decay", decay)
         self.schema_order_share_ = self._auto_schema_order_share(n)
         if not self.discretiser_.tokens:
             self.network_: _Network | None = None
