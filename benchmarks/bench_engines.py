@@ -19,6 +19,7 @@ split) so that the whole run fits on two cores.  Results go to ``--out`` (JSON) 
     python benchmarks/bench_engines.py                                    # everything
     python benchmarks/bench_engines.py --tables insurance,titanic,diabetes,breast_cancer \\
         --engines copula,cart --seeds 5                                   # the small tables
+    python benchmarks/bench_engines.py --engines cart,cart@max_dcr_share=0.53  # settings as JSON
     python benchmarks/bench_engines.py --show benchmarks/results/engines.json   # the table again
 """
 
@@ -59,6 +60,16 @@ def load_table(name: str, data_dir: Path, max_rows: int | None) -> tuple[Any, in
     return frame, rows
 
 
+def engine_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``cart@max_dcr_share=0.53@min_samples_leaf=100`` -> ``("cart", {...})`` (values as JSON)."""
+    name, *settings = spec.split("@")
+    params = {}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        params[key] = json.loads(value)
+    return name, params
+
+
 def run_one(
     engine: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
 ) -> dict[str, Any]:
@@ -72,7 +83,8 @@ def run_one(
 
     train, held = split_holdout(frame, holdout, seed)
     start = time.perf_counter()
-    model = mirage.fit(train, engine=engine, seed=seed)
+    name, params = engine_spec(engine)
+    model = mirage.fit(train, engine=name, seed=seed, **params)
     fit_s = time.perf_counter() - start
     synthetic = model.sample(factor * len(train), seed=seed)
     first = synthetic.iloc[: len(train)].reset_index(drop=True)
@@ -185,12 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in tables:
         if name not in TARGETS:
             parser.error(f"unknown table {name!r} (known: {', '.join(TARGETS)})")
-    for name in engines:
-        if name not in ENGINES:
-            parser.error(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
+    for spec in engines:
+        if engine_spec(spec)[0] not in ENGINES:
+            parser.error(f"unknown engine {spec!r} (known: {', '.join(ENGINES)})")
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(args.threads)
-    if "argn" in engines:
+    if any(engine_spec(e)[0] == "argn" for e in engines):
         import torch
 
         torch.set_num_threads(args.threads)
