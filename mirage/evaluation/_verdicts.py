@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mirage.evaluation._privacy import DCR_SHARE_LIMIT
+
 __all__ = ["LEVELS", "Verdict", "judge"]
 
 LEVELS = ("good", "attention", "bad")
@@ -51,7 +53,6 @@ MARGINAL_GAP = (0.03, 0.10)
 DETECTION_EXCESS = (0.10, 0.25)
 ABSOLUTE_FIDELITY = (0.9, 0.8)  # (good from, attention from) without a holdout reference
 UTILITY_RATIO = (0.95, 0.85)  # (good from, attention from)
-DCR_SHARE_LIMIT = 0.53
 COPY_EXCESS = (0.01, 0.05)
 MIA_LOW = (0.5, 0.6)  # the interval's low end
 RISK_ATTENTION = 0.1  # a risk this high whose interval excludes 0
