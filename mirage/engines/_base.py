@@ -143,10 +143,17 @@ class Synthesizer:
             raise
         return self
 
-    def _privacy_setting(self, name: str, default: Any) -> Any:
-        """Hyperparameter ``name`` as the memorisation guard chose it for this fit, else ``default``."""
-        chosen = self.training_.get("guard", {}).get("chosen") or {}
-        return chosen.get(name, default)
+    def _guard_choice(self) -> Mapping[str, Any]:
+        """The settings the memorisation guard chose for this fit (empty when it did not run)."""
+        return self.training_.get("guard", {}).get("chosen") or {}
+
+    def _knob_setting(self, name: str) -> Any:
+        """Hyperparameter ``name`` of the privacy knob for this fit: as the guard chose it, else the
+        knob's first setting (the engine's own)."""
+        knob = type(self).privacy_knob
+        assert knob is not None, f"{type(self).__name__} has no privacy knob"
+        chosen = self._guard_choice() or knob.settings(self, self.n_training_rows_)[0]
+        return chosen[name]
 
     def _check_params(self) -> None:
         check_params(self.params, self.get_params())

@@ -94,18 +94,16 @@ def guard(
         record["readings"].append({"setting": dict(setting), "dcr_share": round(share, 4)})
         report(TASK, done, total, f"{describe(setting)}: DCR share {share:.3f}")
         if share <= limit:
-            record["chosen"] = dict(setting)
             break
-    if record["chosen"] is None:
-        record["chosen"] = dict(settings[-1])
-        share = record["readings"][-1]["dcr_share"]
+    # the first setting that met the limit, else the strongest
+    record.update(chosen=dict(setting), met=share <= limit)
+    if not record["met"]:
         warn(
-            f"{engine.name}: even at {describe(settings[-1])} the synthetic rows sit closer to the rows "
+            f"{engine.name}: even at {describe(setting)} the synthetic rows sit closer to the rows "
             f"learned than to unseen rows (DCR share {share:.3f} in the fit's own check, limit {limit}); "
             "the table may be too small to learn without memorising it"
         )
-    report(TASK, total, total, describe(record["chosen"]))
-    record["met"] = record["readings"][-1]["dcr_share"] <= limit
+    report(TASK, total, total, describe(setting))
     return record
 
 

@@ -483,10 +483,8 @@ class ArgnSynthesizer(Synthesizer):
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_
         self.hidden_ = self.hidden_size or self._auto_hidden(n)
-        dropout = self._auto_dropout(n) if self.dropout is None else self.dropout
-        decay = self._auto_weight_decay(n) if self.weight_decay is None else self.weight_decay
-        self.dropout_ = self._privacy_setting("dropout", dropout)
-        self.weight_decay_ = self._privacy_setting("weight_decay", decay)
+        self.dropout_ = self._knob_setting("dropout")
+        self.weight_decay_ = self._knob_setting("weight_decay")
         self.schema_order_share_ = self._auto_schema_order_share(n)
         if not self.discretiser_.tokens:
             self.network_: _Network | None = None

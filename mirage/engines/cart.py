@@ -106,8 +106,7 @@ class CartSynthesizer(Synthesizer):
         self.trees_: list[TreeArrays] = []
         self.leaves_: list[dict[str, np.ndarray]] = []
         self.placeholders_: dict[int, tuple[int, float]] = {}  # sub-column -> (its flag, placeholder)
-        rows = len(next(iter(parts.values()))) if parts else 0
-        self.leaf_size_ = self._privacy_setting("min_samples_leaf", self.min_samples_leaf or _auto_leaf(rows))
+        self.leaf_size_ = self._knob_setting("min_samples_leaf")
         if not subcolumns:
             return
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
@@ -240,9 +239,7 @@ class CartSynthesizer(Synthesizer):
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         subcolumns = self._restore_subcolumns(state)
         self.leaf_size_ = require_int(state, "leaf_size", low=1)
-        if (
-            self._privacy_setting("min_samples_leaf", None) != self.leaf_size_
-        ):  # else the guard raised the leaf size
+        if self._guard_choice().get("min_samples_leaf") != self.leaf_size_:  # else the guard raised it
             self._require_recorded("min_samples_leaf", self.leaf_size_, "state.engine.leaf_size")
         self.placeholders_ = _placeholders(state, len(subcolumns))
         self.trees_, self.leaves_ = [], []
