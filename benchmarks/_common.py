@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "REPO_ROOT",
     "RESULTS_DIR",
+    "TARGET_COLUMNS",
     "Isolated",
     "Timing",
     "environment_info",
@@ -62,6 +63,15 @@ REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 # the shared datasets sit beside the checkout; MIRAGE_SHARED_DATA points elsewhere (as for the tests)
 DEFAULT_DATA_DIR = Path(os.environ.get("MIRAGE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+# each shared table's usual prediction target (for TSTR / TRTR)
+TARGET_COLUMNS = {
+    "adult": "income",
+    "bank_marketing": "y",
+    "insurance": "charges",
+    "titanic": "survived",
+    "diabetes": "target",
+    "breast_cancer": "target",
+}
 
 MIB = 1024 * 1024
 T = TypeVar("T")

@@ -34,15 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import DEFAULT_DATA_DIR, RESULTS_DIR, environment_info, format_table
+from _common import TARGET_COLUMNS as TARGETS
 
-TARGETS = {
-    "adult": "income",
-    "bank_marketing": "y",
-    "insurance": "charges",
-    "titanic": "survived",
-    "diabetes": "target",
-    "breast_cancer": "target",
-}
 ENGINES = ["copula", "cart", "argn"]
 METRICS = ["dcr_share", "quality", "detection_auc", "utility_ratio"]
 SHARE_LIMIT = 0.53

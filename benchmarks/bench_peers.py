@@ -28,16 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_DATA_DIR = BENCH_DIR.parent.parent / "shared" / "data"
-TARGETS = {
-    "adult": "income",
-    "bank_marketing": "y",
-    "insurance": "charges",
-    "titanic": "survived",
-    "diabetes": "target",
-    "breast_cancer": "target",
-}
+from _common import BENCH_DIR, DEFAULT_DATA_DIR
+from _common import TARGET_COLUMNS as TARGETS
+
 SYSTEMS = ["argn", "cart", "mostlyai", "tvae"]
 PEERS = {"mostlyai", "tvae"}
 METRICS = [
