@@ -45,6 +45,9 @@ MIN_LEAF = 50
 LEAF_FRACTION = 250
 LEAF_STEPS = 5  # the guard tries the leaf size and up to four larger ones, each 1.5 times the last
 LEAF_GROWTH = 1.5
+# trees compare float32 values; scikit-learn also sums its inputs, which must not overflow float32
+TREE_INPUT_LIMIT = 1e30
+HUGE = 1e100  # a regression target this large is scaled down, or its squared errors overflow
 
 
 def _auto_leaf(rows: int) -> int:
@@ -112,10 +115,11 @@ class CartSynthesizer(Synthesizer):
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
         self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.rare_min_count)
         flags = missing_flags(subcolumns)
+        inputs = _tree_inputs(x)
         for j in range(1, len(subcolumns)):
             report("fit", j, len(subcolumns) - 1)
             present = self._present_rows(x, j, flags.get(j))
-            tree, leaf_of_row = self._grow(x[present, :j], x[present, j], subcolumns[j], rng)
+            tree, leaf_of_row = self._grow(inputs[present, :j], x[present, j], subcolumns[j], rng)
             self.trees_.append(tree)
             self.leaves_.append(self._leaf_tables(subcolumns[j], x[present, j], leaf_of_row, tree.n_leaves))
 
@@ -145,9 +149,10 @@ class CartSynthesizer(Synthesizer):
             "random_state": int(rng.integers(2**31 - 1)),
         }
         model = DecisionTreeClassifier(**params) if sub.discrete else DecisionTreeRegressor(**params)
-        model.fit(predictors, y)
+        scale = 1.0 if sub.discrete else float(np.max(np.abs(y)))
+        model.fit(predictors, y / scale if scale > HUGE else y)  # the splits do not depend on the scale
         tree = TreeArrays.from_sklearn(model)
-        return tree, tree.leaf_index[model.apply(predictors.astype("float32"))]
+        return tree, tree.leaf_index[model.apply(predictors)]
 
     def _leaf_tables(
         self, sub: SubColumn, y: np.ndarray, leaf: np.ndarray, n_leaves: int
@@ -187,14 +192,14 @@ class CartSynthesizer(Synthesizer):
         out = np.empty((n, p), dtype="float64")
         predictors = np.zeros((n, p), dtype="float32")  # what the trees compare, filled as we go
         out[:, 0] = self.first_.inverse(rng.random(n))
-        predictors[:, 0] = out[:, 0]
+        predictors[:, 0] = _tree_inputs(out[:, 0])
         for j in range(1, p):
             leaf = self.trees_[j - 1].apply(predictors)
             out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - 1], leaf, rng)
             if j in self.placeholders_:
                 flag, placeholder = self.placeholders_[j]
                 out[out[:, flag] != 0, j] = placeholder
-            predictors[:, j] = out[:, j]
+            predictors[:, j] = _tree_inputs(out[:, j])
         return {
             s.name: out[:, j].astype("int64") if s.discrete else out[:, j]
             for j, s in enumerate(self.subcolumns_)
@@ -311,10 +316,20 @@ def _placeholders(state: Mapping[str, Any], n_subcolumns: int) -> dict[int, tupl
     return out
 
 
+def _tree_inputs(x: np.ndarray) -> np.ndarray:
+    """Values as the trees compare them (float32, as scikit-learn does); values past
+    ``TREE_INPUT_LIMIT`` are held at it, where scikit-learn would refuse them as infinite."""
+    return np.clip(x, -TREE_INPUT_LIMIT, TREE_INPUT_LIMIT).astype("float32")
+
+
 def _silverman(values: np.ndarray) -> float:
     if values.size < 2:
         return 0.0
-    sd = float(values.std(ddof=1))
-    iqr = float(np.subtract(*np.percentile(values, [75, 25])))
+    scale = float(np.max(np.abs(values)))
+    if scale == 0.0:
+        return 0.0
+    z = values / scale  # squares of values past 1e154 would overflow
+    sd = float(z.std(ddof=1))
+    iqr = float(np.subtract(*np.percentile(z, [75, 25])))
     spread = min(sd, iqr / 1.34) if iqr > 0 else sd
-    return 0.9 * spread * values.size ** (-0.2)
+    return 0.9 * spread * scale * values.size ** (-0.2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -238,3 +239,24 @@ def test_fit_leaves_the_users_schema_untouched(name: str, adult: pd.DataFrame) -
     before = schema.to_json()
     make(name).fit(frame, schema)
     assert schema.to_json() == before
+
+
+@pytest.mark.parametrize("name", ENGINE_NAMES)
+def test_numbers_past_float32_are_learned_without_overflow(name: str) -> None:
+    """Values near float64's limits (1e300) fit and sample to finite values within the real range."""
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame(
+        {
+            "a": rng.normal(size=200) * 1e300,
+            "g": rng.choice(["x", "y"], size=200),
+            "b": rng.normal(size=200) * 1e300,
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        synth = make(name).fit(data).sample(500, seed=2)
+    for column in ("a", "b"):
+        values = synth[column].to_numpy()
+        assert np.isfinite(values).all(), column
+        assert data[column].min() <= values.min() and values.max() <= data[column].max(), column
+        assert 0.3 < (values / 1e300).std() < 3, column
