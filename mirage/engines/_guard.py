@@ -71,8 +71,15 @@ def guard(
     n = len(data)
     settings = list(knob.settings(engine, n))
     record: dict[str, Any] = {"knob": knob.name, "max_dcr_share": limit, "readings": [], "chosen": None}
-    if n < MIN_ROWS or len(settings) == 0:
-        record["skipped"] = f"fewer than {MIN_ROWS} rows" if n < MIN_ROWS else "no setting to try"
+    skipped = None
+    if n < MIN_ROWS:
+        skipped = f"fewer than {MIN_ROWS} rows"
+    elif not any(c.kind.learned for c in schema):  # identifiers and text only: nothing is learned
+        skipped = "no learned column to compare rows on"
+    elif not settings:
+        skipped = "no setting to try"
+    if skipped is not None:
+        record["skipped"] = skipped
         return record
     seed = int(getattr(engine, "seed", 0))
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6A4D]))

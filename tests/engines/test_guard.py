@@ -102,6 +102,13 @@ def test_small_tables_skip_the_check(table: pd.DataFrame) -> None:
     assert model.training_["guard"]["chosen"] is None
 
 
+def test_a_table_with_nothing_learned_skips_the_check() -> None:
+    frame = pd.DataFrame({"id": [f"ID{i:05d}" for i in range(300)]})
+    model = CartSynthesizer(max_dcr_share=0.53).fit(frame)
+    assert model.training_["guard"]["skipped"] == "no learned column to compare rows on"
+    assert model.sample(5, seed=1)["id"].str.startswith("ID").all()
+
+
 @pytest.mark.parametrize("bad", [0, 1.5, -0.2, "high"])
 def test_the_limit_is_checked(table: pd.DataFrame, bad: object) -> None:
     with pytest.raises(OptionError, match="max_dcr_share must be None or a number in"):
