@@ -1,5 +1,11 @@
 """The codec contract: one reversible codec per column, shared by every engine.
 
+Fitting is split so that it can run over partitions: ``analyze`` reads one partition of the column and
+returns a small frozen stats object, ``reduce`` merges the stats of every partition and learns from the
+merge; ``fit(values)`` is ``reduce([analyze(values)])``.  Fitting on partitions and reducing equals
+fitting on the whole column.  Codecs never write into their ``Column``: what fitting learns stays in
+the codec's state.
+
 A codec turns one column into named *sub-columns* that engines model jointly: continuous ones
 (float64, no NaN) and discrete ones (int64 codes in ``[0, cardinality)``).  ``decode`` is the exact
 inverse on everything the codec learned; columns that are never learned (identifiers, PII, free text)
@@ -9,9 +15,9 @@ are generated at decode time from the codec's own state, the sub-columns and a s
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +25,8 @@ import pandas as pd
 from mirage.schema import Column
 
 __all__ = ["Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
+
+StatsT = TypeVar("StatsT")
 
 MISSING_PART = "missing"
 
@@ -49,8 +57,9 @@ def missing_subcolumn(column: str) -> SubColumn:
     return SubColumn(f"{column}::{MISSING_PART}", column, MISSING_PART, discrete=True, cardinality=2)
 
 
-class Codec(ABC):
-    """Encodes and decodes one column.  ``fit`` learns, ``get_state``/``set_state`` persist."""
+class Codec(ABC, Generic[StatsT]):
+    """Encodes and decodes one column.  ``analyze``/``reduce`` (or ``fit``) learn, ``get_state``/``set_state``
+    persist."""
 
     def __init__(self, column: Column, options: EncodingOptions) -> None:
         self.column = column
@@ -59,9 +68,17 @@ class Codec(ABC):
     def sub(self, part: str, *, discrete: bool, cardinality: int = 0) -> SubColumn:
         return SubColumn(f"{self.column.name}::{part}", self.column.name, part, discrete, cardinality)
 
-    @abstractmethod
     def fit(self, values: pd.Series) -> None:
         """Learn what decoding needs from the training values of this column."""
+        self.reduce([self.analyze(values)])
+
+    @abstractmethod
+    def analyze(self, values: pd.Series) -> StatsT:
+        """What one partition of the training values contributes (frozen; reads no other partition)."""
+
+    @abstractmethod
+    def reduce(self, stats: Sequence[StatsT]) -> StatsT:
+        """Merge the partitions' stats, learn from the merge and return it; a clear error when empty."""
 
     @property
     @abstractmethod

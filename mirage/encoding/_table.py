@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from mirage.schema import Column, Kind, Schema
 __all__ = ["TableEncoder", "codec_for"]
 
 
-def codec_for(column: Column, options: EncodingOptions) -> Codec:
+def codec_for(column: Column, options: EncodingOptions) -> Codec[Any]:
     from mirage.encoding.categorical import BooleanCodec, CategoricalCodec
     from mirage.encoding.datetime import DatetimeCodec
     from mirage.encoding.identifier import IdentifierCodec
@@ -23,7 +23,7 @@ def codec_for(column: Column, options: EncodingOptions) -> Codec:
     from mirage.encoding.pii import PIICodec
     from mirage.encoding.text import TextCodec
 
-    classes: dict[Kind, type[Codec]] = {
+    classes: dict[Kind, type[Codec[Any]]] = {
         Kind.NUMERIC: NumericCodec,
         Kind.CATEGORICAL: CategoricalCodec,
         Kind.BOOLEAN: BooleanCodec,
@@ -51,12 +51,20 @@ class TableEncoder:
     def __init__(self, schema: Schema, options: EncodingOptions | None = None) -> None:
         self.schema = schema
         self.options = options or EncodingOptions(locale=schema.locale)
-        self.codecs = [codec_for(c, self.options) for c in schema.columns]
+        self.codecs: list[Codec[Any]] = [codec_for(c, self.options) for c in schema.columns]
 
     def fit(self, data: pd.DataFrame) -> TableEncoder:
+        return self.reduce([self.analyze(data)])
+
+    def analyze(self, data: pd.DataFrame) -> list[Any]:
+        """One partition's stats, one per codec in schema order (see ``Codec.analyze``)."""
         self.schema.validate(data)
-        for codec in self.codecs:
-            codec.fit(data[codec.column.name])
+        return [codec.analyze(data[codec.column.name]) for codec in self.codecs]
+
+    def reduce(self, partitions: Sequence[Sequence[Any]]) -> TableEncoder:
+        """Fit every codec on the merge of the partitions' stats (each from ``analyze``)."""
+        for i, codec in enumerate(self.codecs):
+            codec.reduce([stats[i] for stats in partitions])
         return self
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from mirage._validate import require_optional_int, require_str, require_time_zone
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
 from mirage.errors import DataError
 from mirage.schema._datetimes import COLON_OFFSET, parse_format
 
@@ -57,15 +58,24 @@ def format_datetimes(stamps: pd.Series, fmt: str) -> pd.Series:
     return text.str.replace(f"{_MARK}([+-]\\d\\d)(\\d\\d){_MARK}", r"\1:\2", regex=True)
 
 
-def _common_offset(values: pd.Series) -> int | None:
-    """The UTC offset in minutes that most text values are written with (None: no offsets)."""
+def _offset_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
+    """Rows per UTC offset (minutes east) that text values are written with, by first appearance."""
     found = values.dropna().astype(str).str.extract(_OFFSET)
     found = found[found["z"].notna() | found["sign"].notna()]
     if found.empty:
-        return None
+        return ()
     sign = np.where(found["sign"] == "-", -1, 1)
     minutes = sign * (found["hours"].fillna(0).astype(int) * 60 + found["minutes"].fillna(0).astype(int))
-    return int(pd.Series(minutes).mode().iloc[0])
+    counts = pd.Series(minutes).value_counts(sort=False)
+    return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
+
+
+def _common_offset(counts: tuple[tuple[int, int], ...]) -> int | None:
+    """The offset most rows are written with (the smallest of a tie); None: no offsets."""
+    if not counts:
+        return None
+    most = max(c for _, c in counts)
+    return min(k for k, c in counts if c == most)
 
 
 def _seconds(parsed: pd.Series) -> np.ndarray:
@@ -81,11 +91,17 @@ class DatetimeCodec(ContinuousCodec):
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
 
-    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
+    def analyze(self, values: pd.Series) -> ContinuousStats:
+        stats = super().analyze(values)
         tz = getattr(getattr(values, "dt", None), "tz", None) if hasattr(values, "dt") else None
-        self.tz = str(tz) if tz is not None else None
         fmt = self.column.datetime_format
-        self.offset = _common_offset(values) if fmt is not None and "%z" in parse_format(fmt) else None
+        offsets = _offset_counts(values) if fmt is not None and "%z" in parse_format(fmt) else ()
+        return replace(stats, tz=str(tz) if tz is not None else None, offsets=offsets)
+
+    def learn(self, stats: ContinuousStats) -> None:
+        self.tz = stats.tz
+        self.offset = _common_offset(stats.offsets)
+        observed = stats.observed.expand()
         if observed.size == 0:
             observed = np.array([0.0])
         self.minimum, self.maximum = float(observed.min()), float(observed.max())

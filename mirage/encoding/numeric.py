@@ -17,7 +17,7 @@ import pandas as pd
 
 from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
 from mirage.encoding._rounding import RoundingPattern
 from mirage.errors import DataError, ModelFileError
 
@@ -44,8 +44,9 @@ class NumericCodec(ContinuousCodec):
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return to_float(values, self.column.name)
 
-    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
+    def learn(self, stats: ContinuousStats) -> None:
         col = self.column
+        observed = stats.observed.expand()
         if np.isinf(observed).any():
             raise DataError(f"column {col.name!r}: infinite values cannot be learned")
         if observed.size == 0:
