@@ -1,6 +1,7 @@
 """Identifier columns: keys regenerated in the source format, never learned, never sampled.
 
-``fit`` infers only the *format* of the keys (unless ``column.id_format`` is set):
+``fit`` infers only the *format* of the keys (unless ``column.id_format`` is set; schema inference sets it),
+and keeps it in the codec's state (``IdentifierCodec.id_format``), never in the column:
 
 * integers: the template ``"{:d}"``, numbered from the smallest key seen;
 * strings made of a constant prefix/suffix around a digit run (``C-000123``): a template such as
@@ -243,7 +244,6 @@ class IdentifierCodec(Codec[IdentifierStats]):
         self.numeric = bool(fmt.plain_integer and numbers)
         self.id_start = (1 if smallest is None else smallest) if fmt.kind == "template" else 0
         self.salt = _salt(name, text)
-        self.column.id_format = text
         return IdentifierStats(missing, text, numbers, smallest)
 
     @property
@@ -333,6 +333,11 @@ class IdentifierCodec(Codec[IdentifierStats]):
         return joined
 
     # state ----------------------------------------------------------------------------------------
+    @property
+    def id_format(self) -> str:
+        """The format keys are written in: the column's, else the one fitting inferred."""
+        return self._fmt().text
+
     def _fmt(self) -> IdentifierFormat:
         if self.format is None:
             raise MirageError(f"column {self.column.name!r}: the identifier codec is not fitted")
@@ -358,7 +363,6 @@ class IdentifierCodec(Codec[IdentifierStats]):
         # numbers come back only for the plain integer format (an edited format writes text)
         self.numeric = require_bool(state, "numeric") and self.format.plain_integer
         self.missing = MissingPart.from_state(self.column.name, state)
-        self.column.id_format = self.format.text
 
 
 def _smallest_number(fmt: IdentifierFormat, present: pd.Series, numbers: bool) -> int | None:

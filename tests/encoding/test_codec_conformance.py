@@ -200,6 +200,41 @@ def test_state_round_trips_through_json_and_arrays(name: str) -> None:
     pd.testing.assert_series_equal(_decode(restored, case.values, 5), _decode(codec, case.values, 5))
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fitting_and_restoring_leave_the_column_untouched(name: str) -> None:
+    """Codecs never write into the schema: what fitting learns stays in the codec's state."""
+    case = CASES[name]
+    column = copy.deepcopy(case.column)
+    before = column.to_dict()
+    codec = codec_for(column, EncodingOptions())
+    codec.fit(case.values)
+    assert column.to_dict() == before
+    state, arrays = codec.get_state()
+    codec_for(column, EncodingOptions()).set_state(json.loads(json.dumps(state)), arrays)
+    assert column.to_dict() == before
+
+
+def test_an_identifier_format_learned_in_fitting_stays_in_the_codec() -> None:
+    case = CASES["identifier-template"]
+    assert case.column.id_format is None
+    codec = _fitted(case)
+    assert codec.column.id_format is None
+    assert codec.id_format == "C-{:06d}"  # type: ignore[attr-defined]
+
+
+def test_fit_leaves_a_schema_without_identifier_formats_untouched(titanic: pd.DataFrame) -> None:
+    """The schema object given to ``fit`` is used as is (no defensive copy) and never written to."""
+    from mirage.engines import ENGINES
+
+    frame = titanic.head(200).assign(key=[f"K-{i:04d}" for i in range(200)])
+    schema = infer_schema(frame)
+    schema["key"].id_format = None  # a schema written by hand names no format
+    before = schema.to_json()
+    model = ENGINES["copula"]().fit(frame, schema)
+    assert schema.to_json() == before
+    assert model.sample(5, seed=1)["key"].str.fullmatch(r"K-\d{4}").all()
+
+
 def _partitions(values: pd.Series) -> list[pd.Series]:
     """Four uneven partitions; the first holds only nulls where the column has any."""
     n = len(values)
