@@ -3,8 +3,9 @@
 Fitting is split so that it can run over partitions: ``analyze`` reads one partition of the column and
 returns a small frozen stats object, ``reduce`` merges the stats of every partition and learns from the
 merge; ``fit(values)`` is ``reduce([analyze(values)])``.  Fitting on partitions and reducing equals
-fitting on the whole column.  Codecs never write into their ``Column``: what fitting learns stays in
-the codec's state.
+fitting on the whole column.  ``reduce`` also takes what is public (bounds and category domains, by
+default those the schema declares) and, for a DP engine later, a privacy budget.  Codecs never write
+into their ``Column``: what fitting learns stays in the codec's state.
 
 A codec turns one column into named *sub-columns* that engines model jointly: continuous ones
 (float64, no NaN) and discrete ones (int64 codes in ``[0, cardinality)``).  ``decode`` is the exact
@@ -22,6 +23,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import pandas as pd
 
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.errors import OptionError
 from mirage.schema import Column
 
 __all__ = ["Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
@@ -61,6 +64,9 @@ class Codec(ABC, Generic[StatsT]):
     """Encodes and decodes one column.  ``analyze``/``reduce`` (or ``fit``) learn, ``get_state``/``set_state``
     persist."""
 
+    #: the ``PublicBounds`` fields ``reduce`` can use for this kind of column
+    public_fields: tuple[str, ...] = ()
+
     def __init__(self, column: Column, options: EncodingOptions) -> None:
         self.column = column
         self.options = options
@@ -77,8 +83,35 @@ class Codec(ABC, Generic[StatsT]):
         """What one partition of the training values contributes (frozen; reads no other partition)."""
 
     @abstractmethod
-    def reduce(self, stats: Sequence[StatsT]) -> StatsT:
-        """Merge the partitions' stats, learn from the merge and return it; a clear error when empty."""
+    def reduce(
+        self,
+        stats: Sequence[StatsT],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> StatsT:
+        """Merge the partitions' stats, learn from the merge and return it; a clear error when empty.
+
+        ``public``: bounds and categories to use instead of the data's (default: what the column declares).
+        ``budget``: the privacy budget for noisy counts, private bounds and quantile edges (not available
+        yet: an ``OptionError``).
+        """
+
+    def public_bounds(self, budget: PrivacyBudget | None, public: PublicBounds | None) -> PublicBounds:
+        """What ``reduce`` takes as public: ``public``, else what the column declares; refuses a budget."""
+        name = self.column.name
+        if budget is not None:
+            raise OptionError(
+                f"column {name!r}: budget: differentially private fitting is not available yet "
+                "(fit without a budget)"
+            )
+        if public is None:
+            return PublicBounds.from_column(self.column)
+        extra = [field for field in public.given() if field not in self.public_fields]
+        if extra:
+            kind = self.column.kind.value
+            raise OptionError(f"column {name!r}: public.{extra[0]} does not apply to a {kind} column")
+        return public
 
     @property
     @abstractmethod

@@ -19,6 +19,7 @@ import pandas as pd
 from mirage._validate import require_bounds, require_float
 from mirage.encoding._base import Codec, SubColumn
 from mirage.encoding._missing import MissingPart, MissingStats
+from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.encoding._stats import ValueCounts, merge_counts, single
 from mirage.errors import DataError
 
@@ -76,18 +77,25 @@ class ContinuousCodec(Codec[ContinuousStats]):
         """Values as float64, NaN where missing; a clear error names the first bad row."""
 
     @abstractmethod
-    def learn(self, stats: ContinuousStats) -> None:
-        """Set ``minimum``, ``maximum``, ``fill`` and anything else from the merged stats."""
+    def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
+        """Set ``minimum``, ``maximum`` (``public``'s where given), ``fill`` and the rest from the stats."""
 
     def analyze(self, values: pd.Series) -> ContinuousStats:
         x = self.to_floats(values)
         return ContinuousStats(MissingStats.of(values), ValueCounts.of(x[~np.isnan(x)]))
 
-    def reduce(self, stats: Sequence[ContinuousStats]) -> ContinuousStats:
+    def reduce(
+        self,
+        stats: Sequence[ContinuousStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> ContinuousStats:
+        bounds = self.public_bounds(budget, public)
         merged = ContinuousStats.merge(stats, self.column.name)
         self.missing = MissingPart(self.column.name)
         self.missing.learn(merged.missing)
-        self.learn(merged)
+        self.learn(merged, bounds)
         return merged
 
     @property

@@ -10,6 +10,8 @@ import pandas as pd
 
 from mirage._validate import StateError, require, require_int, require_mapping, require_str, within
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn, as_dtype
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.errors import OptionError
 from mirage.schema import Column, Kind, Schema
 
 __all__ = ["TableEncoder", "codec_for"]
@@ -61,10 +63,28 @@ class TableEncoder:
         self.schema.validate(data)
         return [codec.analyze(data[codec.column.name]) for codec in self.codecs]
 
-    def reduce(self, partitions: Sequence[Sequence[Any]]) -> TableEncoder:
-        """Fit every codec on the merge of the partitions' stats (each from ``analyze``)."""
+    def reduce(
+        self,
+        partitions: Sequence[Sequence[Any]],
+        *,
+        budgets: Mapping[str, PrivacyBudget] | None = None,
+        public: Mapping[str, PublicBounds] | None = None,
+    ) -> TableEncoder:
+        """Fit every codec on the merge of the partitions' stats (each from ``analyze``).
+
+        ``budgets`` and ``public``: per column name, what its codec's ``reduce`` takes (see ``Codec.reduce``).
+        """
+        for option, given in (("budgets", budgets), ("public", public)):
+            unknown = sorted(set(given or {}) - set(self.schema.names))
+            if unknown:
+                raise OptionError(f"{option}: the schema has no column {unknown[0]!r}")
         for i, codec in enumerate(self.codecs):
-            codec.reduce([stats[i] for stats in partitions])
+            name = codec.column.name
+            codec.reduce(
+                [stats[i] for stats in partitions],
+                budget=(budgets or {}).get(name),
+                public=(public or {}).get(name),
+            )
         return self
 
     @property

@@ -33,6 +33,7 @@ from mirage._validate import (
 )
 from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart, MissingStats
+from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.encoding._stats import OrderedCounts, single
 from mirage.encoding.identifier import parse_id_format, random_codes
 from mirage.errors import DataError
@@ -81,6 +82,8 @@ def _dtype_of(values: pd.Series) -> tuple[tuple[Any, ...] | None, bool]:
 
 
 class CategoricalCodec(Codec[CategoryStats]):
+    public_fields: tuple[str, ...] = ("categories",)
+
     categories: list[Any]  # decoded value of each code
     missing: MissingPart
     numeric: bool
@@ -97,12 +100,20 @@ class CategoricalCodec(Codec[CategoryStats]):
         items = tuple((_python(v), int(c)) for v, c in counts.items())
         return CategoryStats(MissingStats.of(values), OrderedCounts(items), *_dtype_of(values))
 
-    def reduce(self, stats: Sequence[CategoryStats]) -> CategoryStats:
+    def reduce(
+        self,
+        stats: Sequence[CategoryStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> CategoryStats:
+        bounds = self.public_bounds(budget, public)
         merged = CategoryStats.merge(stats, self.column.name)
-        self.learn(merged)
+        self.learn(merged, bounds)
         return merged
 
-    def learn(self, stats: CategoryStats) -> None:
+    def learn(self, stats: CategoryStats, public: PublicBounds) -> None:
+        """Learn from the merged stats; ``public.categories`` is the domain when given (none is rare)."""
         col = self.column
         self.missing = MissingPart(col.name)
         self.missing.learn(stats.missing)
@@ -112,8 +123,8 @@ class CategoricalCodec(Codec[CategoryStats]):
         self.numeric = bool(counts) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in counts
         )
-        if col.categories is not None:
-            declared = [_python(c) for c in col.categories]
+        if public.categories is not None:
+            declared = [_python(c) for c in public.categories]
             counts = {c: counts.get(c, 0) for c in declared}
             frequent = list(declared)
         else:
@@ -264,6 +275,8 @@ class CategoricalCodec(Codec[CategoryStats]):
 class BooleanCodec(CategoricalCodec):
     """Booleans are two categories; neither is ever rare-folded (both values are public)."""
 
+    public_fields = ()
+
     def analyze(self, values: pd.Series) -> CategoryStats:
         present = values.dropna()
         as_bool = present.map(_to_bool)
@@ -274,7 +287,7 @@ class BooleanCodec(CategoricalCodec):
         counts = OrderedCounts(((False, int(as_bool.size) - true), (True, true)))
         return CategoryStats(MissingStats.of(values), counts)
 
-    def learn(self, stats: CategoryStats) -> None:
+    def learn(self, stats: CategoryStats, public: PublicBounds) -> None:
         self.missing = MissingPart(self.column.name)
         self.missing.learn(stats.missing)
         self.numeric = False

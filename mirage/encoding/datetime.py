@@ -20,7 +20,8 @@ import pandas as pd
 from mirage._validate import require_optional_int, require_str, require_time_zone
 from mirage.encoding._base import as_dtype
 from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
-from mirage.errors import DataError
+from mirage.encoding._public import PublicBounds
+from mirage.errors import DataError, OptionError
 from mirage.schema._datetimes import COLON_OFFSET, parse_format
 
 __all__ = ["DatetimeCodec", "format_datetimes", "parse_datetimes"]
@@ -83,7 +84,23 @@ def _seconds(parsed: pd.Series) -> np.ndarray:
     return np.where(parsed.isna().to_numpy(), np.nan, ns / 1e9)
 
 
+def _public_seconds(value: Any, column: str) -> float | None:
+    """A public datetime bound as seconds since the epoch (UTC); a clear error names what cannot be read."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"column {column!r}: public bound {value!r} is not a datetime") from None
+    if stamp is pd.NaT:
+        raise OptionError(f"column {column!r}: public bound {value!r} is not a datetime")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return float(_seconds(pd.Series([stamp]).astype("datetime64[ns]"))[0])
+
+
 class DatetimeCodec(ContinuousCodec):
+    public_fields = ("minimum", "maximum")
     unit: str
     tz: str | None
     offset: int | None = None  # text with offsets: the offset (minutes east of UTC) written back
@@ -98,13 +115,20 @@ class DatetimeCodec(ContinuousCodec):
         offsets = _offset_counts(values) if fmt is not None and "%z" in parse_format(fmt) else ()
         return replace(stats, tz=str(tz) if tz is not None else None, offsets=offsets)
 
-    def learn(self, stats: ContinuousStats) -> None:
+    def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         self.tz = stats.tz
         self.offset = _common_offset(stats.offsets)
         observed = stats.observed.expand()
         if observed.size == 0:
             observed = np.array([0.0])
-        self.minimum, self.maximum = float(observed.min()), float(observed.max())
+        low, high = (
+            _public_seconds(public.minimum, self.column.name),
+            _public_seconds(public.maximum, self.column.name),
+        )
+        self.minimum = low if low is not None else float(observed.min())
+        self.maximum = high if high is not None else float(observed.max())
+        if self.minimum > self.maximum:
+            raise OptionError(f"column {self.column.name!r}: public.minimum is after public.maximum")
         self.unit = next(
             (u for u, step in _UNITS.items() if np.allclose(np.mod(observed, step), 0.0, atol=1e-7)),
             "us",

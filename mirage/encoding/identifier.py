@@ -33,6 +33,7 @@ import pandas as pd
 from mirage._validate import StateError, require_bool, require_int, require_str
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, MissingStats, apply_missing
+from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.errors import DataError, MirageError, SchemaError
 from mirage.schema._column import Column
 from mirage.schema._id_format import CLASSES, UUID, infer_id_format
@@ -221,7 +222,14 @@ class IdentifierCodec(Codec[IdentifierStats]):
         sample = tuple(first)[:_SAMPLE_KEYS]
         return IdentifierStats(MissingStats.of(values), text, bool(numbers), smallest, sample)
 
-    def reduce(self, stats: Sequence[IdentifierStats]) -> IdentifierStats:
+    def reduce(
+        self,
+        stats: Sequence[IdentifierStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> IdentifierStats:
+        self.public_bounds(budget, public)  # nothing public applies; refuses a budget
         name = self.column.name
         if not stats:
             raise DataError(f"column {name!r}: nothing to learn from (no partition was analyzed)")

@@ -34,6 +34,7 @@ from mirage._validate import (
 )
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, MissingStats, apply_missing
+from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.encoding._stats import merge_counts
 from mirage.errors import DataError, MirageError, SchemaError
 from mirage.schema._column import PII_TYPES, Column
@@ -163,7 +164,14 @@ class PIICodec(Codec[PIIStats]):
         first = tuple(dict.fromkeys(digits))[:_SCHEME_SAMPLE]
         return PIIStats(missing, True, tuple(sorted(lengths.items())), heads, first)
 
-    def reduce(self, stats: Sequence[PIIStats]) -> PIIStats:
+    def reduce(
+        self,
+        stats: Sequence[PIIStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> PIIStats:
+        self.public_bounds(budget, public)  # nothing public applies; refuses a budget
         if self.pii_type not in PII_TYPES:
             raise SchemaError(
                 f"column {self.column.name!r}: pii_type must be one of {', '.join(PII_TYPES)}, "

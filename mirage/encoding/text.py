@@ -21,6 +21,7 @@ from faker import Faker
 from mirage._validate import require_bounds, require_float, require_locale
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
 from mirage.encoding._missing import MissingPart, MissingStats, apply_missing, missing_mask
+from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.encoding._stats import ValueCounts
 from mirage.encoding.pii import make_faker
 from mirage.errors import DataError, MirageError
@@ -68,7 +69,14 @@ class TextCodec(Codec[TextStats]):
         lengths = ValueCounts.of(_lengths(values)[~missing_mask(values)])
         return TextStats(MissingStats.of(values), lengths)
 
-    def reduce(self, stats: Sequence[TextStats]) -> TextStats:
+    def reduce(
+        self,
+        stats: Sequence[TextStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> TextStats:
+        self.public_bounds(budget, public)  # nothing public applies; refuses a budget
         merged = TextStats.merge(stats, self.column.name)
         self.missing = MissingPart(self.column.name)
         self.missing.learn(merged.missing)
