@@ -227,3 +227,16 @@ def test_missing_part_present() -> None:
     assert restored.present
     applied = restored.apply(pd.Series(["x", "y", "z"], dtype=object), {"c::missing": np.array([0, 1, 0])})
     assert applied.isna().tolist() == [False, True, False]
+
+
+def test_partitions_that_infer_different_formats_agree_on_the_whole_tables_one() -> None:
+    """Read alone, plain keys look like ``K-{:d}`` and padded ones like ``K-{:04d}``: reduce infers the
+    format from the partitions' first keys, as a fit on the whole column does."""
+    plain = pd.Series([f"K-{i}" for i in range(1, 40)])
+    padded = pd.Series([f"K-{i:04d}" for i in range(1000, 1040)])
+    whole = _codec(pd.concat([plain, padded], ignore_index=True))
+    merged = IdentifierCodec(Column("key", Kind.IDENTIFIER, dtype="object"), EncodingOptions())
+    stats = [merged.analyze(plain), merged.analyze(padded)]
+    assert stats[0].format != stats[1].format
+    merged.reduce(stats)
+    assert merged.get_state() == whole.get_state()
