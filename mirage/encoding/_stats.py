@@ -19,12 +19,21 @@ __all__ = ["OrderedCounts", "ValueCounts", "merge_counts", "single"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ValueCounts:
-    """The distinct finite floats of a partition (sorted) and how many rows hold each."""
+    """The distinct floats of a partition (sorted) and how many rows hold each; read-only."""
 
     values: np.ndarray  # float64, sorted, distinct
     counts: np.ndarray  # int64, same length
+
+    def __post_init__(self) -> None:
+        self.values.flags.writeable = False
+        self.counts.flags.writeable = False
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ValueCounts):
+            return NotImplemented
+        return bool(np.array_equal(self.values, other.values) and np.array_equal(self.counts, other.counts))
 
     @classmethod
     def of(cls, x: np.ndarray) -> ValueCounts:

@@ -260,12 +260,13 @@ def test_fitting_on_partitions_then_reducing_equals_fitting_on_the_whole(name: s
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_stats_are_frozen(name: str) -> None:
+def test_stats_are_frozen_and_compare_by_value(name: str) -> None:
     case = CASES[name]
     stats = _codec(case).analyze(case.values)
-    field = next(iter(vars(stats)))
-    with pytest.raises(AttributeError):
-        setattr(stats, field, None)
+    assert stats == _codec(case).analyze(case.values)
+    for field in vars(stats):
+        with pytest.raises(AttributeError):
+            setattr(stats, field, None)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -289,3 +290,15 @@ def test_a_table_encoder_fitted_on_partitions_equals_one_fitted_on_the_whole(tit
     assert sorted(arrays_a) == sorted(arrays_b)
     for key in arrays_a:
         np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+
+
+def test_value_counts_merge_and_stay_read_only() -> None:
+    from mirage.encoding._stats import ValueCounts
+
+    merged = ValueCounts.merge(
+        [ValueCounts.of(np.array([3.0, 1.0, 3.0])), ValueCounts.of(np.array([2.0, 3.0]))]
+    )
+    assert merged == ValueCounts.of(np.array([1.0, 2.0, 3.0, 3.0, 3.0]))
+    assert merged.expand().tolist() == [1.0, 2.0, 3.0, 3.0, 3.0]
+    with pytest.raises(ValueError, match="read-only"):
+        merged.counts[0] = 7
