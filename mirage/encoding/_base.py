@@ -1,5 +1,12 @@
 """The codec contract: one reversible codec per column, shared by every engine.
 
+Fitting is split so that it can run over partitions: ``analyze`` reads one partition of the column and
+returns a small frozen stats object, ``reduce`` merges the stats of every partition and learns from the
+merge; ``fit(values)`` is ``reduce([analyze(values)])``.  Fitting on partitions and reducing equals
+fitting on the whole column.  ``reduce`` also takes what is public (bounds and category domains, by
+default those the schema declares) and, for a DP engine later, a privacy budget.  Codecs never write
+into their ``Column``: what fitting learns stays in the codec's state.
+
 A codec turns one column into named *sub-columns* that engines model jointly: continuous ones
 (float64, no NaN) and discrete ones (int64 codes in ``[0, cardinality)``).  ``decode`` is the exact
 inverse on everything the codec learned; columns that are never learned (identifiers, PII, free text)
@@ -9,16 +16,20 @@ are generated at decode time from the codec's own state, the sub-columns and a s
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.errors import OptionError
 from mirage.schema import Column
 
 __all__ = ["Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
+
+StatsT = TypeVar("StatsT")
 
 MISSING_PART = "missing"
 
@@ -49,8 +60,12 @@ def missing_subcolumn(column: str) -> SubColumn:
     return SubColumn(f"{column}::{MISSING_PART}", column, MISSING_PART, discrete=True, cardinality=2)
 
 
-class Codec(ABC):
-    """Encodes and decodes one column.  ``fit`` learns, ``get_state``/``set_state`` persist."""
+class Codec(ABC, Generic[StatsT]):
+    """Encodes and decodes one column.  ``analyze``/``reduce`` (or ``fit``) learn, ``get_state``/``set_state``
+    persist."""
+
+    #: the ``PublicBounds`` fields ``reduce`` can use for this kind of column
+    public_fields: tuple[str, ...] = ()
 
     def __init__(self, column: Column, options: EncodingOptions) -> None:
         self.column = column
@@ -59,9 +74,44 @@ class Codec(ABC):
     def sub(self, part: str, *, discrete: bool, cardinality: int = 0) -> SubColumn:
         return SubColumn(f"{self.column.name}::{part}", self.column.name, part, discrete, cardinality)
 
-    @abstractmethod
     def fit(self, values: pd.Series) -> None:
         """Learn what decoding needs from the training values of this column."""
+        self.reduce([self.analyze(values)])
+
+    @abstractmethod
+    def analyze(self, values: pd.Series) -> StatsT:
+        """What one partition of the training values contributes (frozen; reads no other partition)."""
+
+    @abstractmethod
+    def reduce(
+        self,
+        stats: Sequence[StatsT],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> StatsT:
+        """Merge the partitions' stats, learn from the merge and return it; a clear error when empty.
+
+        ``public``: bounds and categories to use instead of the data's (default: what the column declares).
+        ``budget``: the privacy budget for noisy counts, private bounds and quantile edges (not available
+        yet: an ``OptionError``).
+        """
+
+    def public_bounds(self, budget: PrivacyBudget | None, public: PublicBounds | None) -> PublicBounds:
+        """What ``reduce`` takes as public: ``public``, else what the column declares; refuses a budget."""
+        name = self.column.name
+        if budget is not None:
+            raise OptionError(
+                f"column {name!r}: budget: differentially private fitting is not available yet "
+                "(fit without a budget)"
+            )
+        if public is None:
+            return PublicBounds.from_column(self.column)
+        extra = [field for field in public.given() if field not in self.public_fields]
+        if extra:
+            kind = self.column.kind.value
+            raise OptionError(f"column {name!r}: public.{extra[0]} does not apply to a {kind} column")
+        return public
 
     @property
     @abstractmethod

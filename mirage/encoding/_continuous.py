@@ -1,13 +1,16 @@
 """The shape numbers and datetimes share: a missing flag plus one continuous value sub-column.
 
 Missing values are encoded as the median of the observed values, with the flag telling them apart.
-Subclasses say how values become floats, what else they learn, and how floats decode.
+Subclasses say how values become floats, what else they learn, and how floats decode.  A partition's
+stats hold its distinct observed floats with their counts, so bounds, the median and every quantile
+of the merge are exactly those of the whole column.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,9 +18,12 @@ import pandas as pd
 
 from mirage._validate import require_bounds, require_float
 from mirage.encoding._base import Codec, SubColumn
-from mirage.encoding._missing import MissingPart
+from mirage.encoding._missing import MissingPart, MissingStats
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.encoding._stats import ValueCounts, merge_counts, single
+from mirage.errors import DataError
 
-__all__ = ["VALUE_PART", "ContinuousCodec", "reflect"]
+__all__ = ["VALUE_PART", "ContinuousCodec", "ContinuousStats", "reflect"]
 
 VALUE_PART = "value"
 
@@ -39,7 +45,28 @@ def reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.where(outside, folded, x)
 
 
-class ContinuousCodec(Codec):
+@dataclass(frozen=True)
+class ContinuousStats:
+    """One partition of a number or datetime column."""
+
+    missing: MissingStats
+    observed: ValueCounts  # the non-missing values as floats
+    tz: str | None = None  # datetimes: the native column's time zone
+    offsets: tuple[tuple[int, int], ...] = ()  # datetimes as text: (UTC offset in minutes, rows)
+
+    @classmethod
+    def merge(cls, parts: Sequence[ContinuousStats], column: str) -> ContinuousStats:
+        if not parts:
+            raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
+        return cls(
+            MissingStats.merge(p.missing for p in parts),
+            ValueCounts.merge(p.observed for p in parts),
+            single([p.tz for p in parts], "time zone", column),
+            tuple(merge_counts(p.offsets for p in parts).items()),
+        )
+
+
+class ContinuousCodec(Codec[ContinuousStats]):
     missing: MissingPart
     minimum: float
     maximum: float
@@ -50,14 +77,26 @@ class ContinuousCodec(Codec):
         """Values as float64, NaN where missing; a clear error names the first bad row."""
 
     @abstractmethod
-    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
-        """Set ``minimum``, ``maximum``, ``fill`` and anything else from the non-missing floats."""
+    def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
+        """Set ``minimum``, ``maximum`` (``public``'s where given), ``fill`` and the rest from the stats."""
 
-    def fit(self, values: pd.Series) -> None:
-        self.missing = MissingPart(self.column.name)
-        self.missing.fit(values)
+    def analyze(self, values: pd.Series) -> ContinuousStats:
         x = self.to_floats(values)
-        self.learn(values, x[~np.isnan(x)])
+        return ContinuousStats(MissingStats.of(values), ValueCounts.of(x[~np.isnan(x)]))
+
+    def reduce(
+        self,
+        stats: Sequence[ContinuousStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> ContinuousStats:
+        bounds = self.public_bounds(budget, public)
+        merged = ContinuousStats.merge(stats, self.column.name)
+        self.missing = MissingPart(self.column.name)
+        self.missing.learn(merged.missing)
+        self.learn(merged, bounds)
+        return merged
 
     @property
     def value_name(self) -> str:

@@ -7,7 +7,8 @@ rows.  A column without nulls at fit time has no such sub-column and never decod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from mirage._validate import require, require_bool, require_mapping, within
 from mirage.encoding._base import SubColumn, missing_subcolumn
 
-__all__ = ["MissingPart", "apply_missing", "missing_mask"]
+__all__ = ["MissingPart", "MissingStats", "apply_missing", "missing_mask"]
 
 
 def missing_mask(values: pd.Series) -> np.ndarray:
@@ -36,6 +37,21 @@ def apply_missing(values: pd.Series, mask: np.ndarray) -> pd.Series:
     return values.mask(pd.Series(mask, index=values.index))
 
 
+@dataclass(frozen=True)
+class MissingStats:
+    """Whether a partition had nulls."""
+
+    has_nulls: bool
+
+    @classmethod
+    def of(cls, values: pd.Series) -> MissingStats:
+        return cls(bool(missing_mask(values).any()))
+
+    @classmethod
+    def merge(cls, parts: Iterable[MissingStats]) -> MissingStats:
+        return cls(any(p.has_nulls for p in parts))
+
+
 class MissingPart:
     """Learns whether a column has nulls and, if so, encodes and applies the missing flag."""
 
@@ -48,7 +64,10 @@ class MissingPart:
         return missing_subcolumn(self.column).name
 
     def fit(self, values: pd.Series) -> None:
-        self.present = bool(missing_mask(values).any())
+        self.learn(MissingStats.of(values))
+
+    def learn(self, stats: MissingStats) -> None:
+        self.present = stats.has_nulls
 
     @property
     def subcolumns(self) -> list[SubColumn]:

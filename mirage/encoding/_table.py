@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,12 +10,14 @@ import pandas as pd
 
 from mirage._validate import StateError, require, require_int, require_mapping, require_str, within
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn, as_dtype
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.errors import OptionError
 from mirage.schema import Column, Kind, Schema
 
 __all__ = ["TableEncoder", "codec_for"]
 
 
-def codec_for(column: Column, options: EncodingOptions) -> Codec:
+def codec_for(column: Column, options: EncodingOptions) -> Codec[Any]:
     from mirage.encoding.categorical import BooleanCodec, CategoricalCodec
     from mirage.encoding.datetime import DatetimeCodec
     from mirage.encoding.identifier import IdentifierCodec
@@ -23,7 +25,7 @@ def codec_for(column: Column, options: EncodingOptions) -> Codec:
     from mirage.encoding.pii import PIICodec
     from mirage.encoding.text import TextCodec
 
-    classes: dict[Kind, type[Codec]] = {
+    classes: dict[Kind, type[Codec[Any]]] = {
         Kind.NUMERIC: NumericCodec,
         Kind.CATEGORICAL: CategoricalCodec,
         Kind.BOOLEAN: BooleanCodec,
@@ -51,12 +53,38 @@ class TableEncoder:
     def __init__(self, schema: Schema, options: EncodingOptions | None = None) -> None:
         self.schema = schema
         self.options = options or EncodingOptions(locale=schema.locale)
-        self.codecs = [codec_for(c, self.options) for c in schema.columns]
+        self.codecs: list[Codec[Any]] = [codec_for(c, self.options) for c in schema.columns]
 
     def fit(self, data: pd.DataFrame) -> TableEncoder:
+        return self.reduce([self.analyze(data)])
+
+    def analyze(self, data: pd.DataFrame) -> list[Any]:
+        """One partition's stats, one per codec in schema order (see ``Codec.analyze``)."""
         self.schema.validate(data)
-        for codec in self.codecs:
-            codec.fit(data[codec.column.name])
+        return [codec.analyze(data[codec.column.name]) for codec in self.codecs]
+
+    def reduce(
+        self,
+        partitions: Sequence[Sequence[Any]],
+        *,
+        budgets: Mapping[str, PrivacyBudget] | None = None,
+        public: Mapping[str, PublicBounds] | None = None,
+    ) -> TableEncoder:
+        """Fit every codec on the merge of the partitions' stats (each from ``analyze``).
+
+        ``budgets`` and ``public``: per column name, what its codec's ``reduce`` takes (see ``Codec.reduce``).
+        """
+        for option, given in (("budgets", budgets), ("public", public)):
+            unknown = sorted(set(given or {}) - set(self.schema.names))
+            if unknown:
+                raise OptionError(f"{option}: the schema has no column {unknown[0]!r}")
+        for i, codec in enumerate(self.codecs):
+            name = codec.column.name
+            codec.reduce(
+                [stats[i] for stats in partitions],
+                budget=(budgets or {}).get(name),
+                public=(public or {}).get(name),
+            )
         return self
 
     @property

@@ -16,7 +16,8 @@ same order, plus ``RARE_TOKEN`` only if the model can emit it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,12 +32,14 @@ from mirage._validate import (
     show,
 )
 from mirage.encoding._base import Codec, SubColumn, as_dtype
-from mirage.encoding._missing import MissingPart
+from mirage.encoding._missing import MissingPart, MissingStats
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.encoding._stats import OrderedCounts, single
 from mirage.encoding.identifier import parse_id_format, random_codes
 from mirage.errors import DataError
 from mirage.schema._inference import RARE_MIN_COUNT, high_cardinality
 
-__all__ = ["RARE_TOKEN", "BooleanCodec", "CategoricalCodec"]
+__all__ = ["RARE_TOKEN", "BooleanCodec", "CategoricalCodec", "CategoryStats"]
 
 RARE_TOKEN = "_RARE_"
 CODE_PART = "code"
@@ -46,7 +49,41 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-class CategoricalCodec(Codec):
+@dataclass(frozen=True)
+class CategoryStats:
+    """One partition of a categorical or boolean column: rows per value, in first-appearance order."""
+
+    missing: MissingStats
+    counts: OrderedCounts
+    # a pandas Categorical column: its categories and whether they are ordered (None: not Categorical)
+    dtype_categories: tuple[Any, ...] | None = None
+    dtype_ordered: bool = False
+
+    @classmethod
+    def merge(cls, parts: Sequence[CategoryStats], column: str) -> CategoryStats:
+        if not parts:
+            raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
+        dtype = single([(p.dtype_categories, p.dtype_ordered) for p in parts], "categorical dtype", column)
+        return cls(
+            MissingStats.merge(p.missing for p in parts),
+            OrderedCounts.merge(p.counts for p in parts),
+            *dtype,
+        )
+
+
+def _dtype_of(values: pd.Series) -> tuple[tuple[Any, ...] | None, bool]:
+    """The categories and order of a pandas Categorical column of plain values, else (None, False)."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = tuple(_python(c) for c in dtype.categories)
+        if all(isinstance(c, (str, int, float, bool)) for c in categories):
+            return categories, bool(dtype.ordered)
+    return None, False
+
+
+class CategoricalCodec(Codec[CategoryStats]):
+    public_fields: tuple[str, ...] = ("categories",)
+
     categories: list[Any]  # decoded value of each code
     missing: MissingPart
     numeric: bool
@@ -55,27 +92,45 @@ class CategoricalCodec(Codec):
     dtype_categories: list[Any] | None = None
     dtype_ordered: bool = False
 
-    def fit(self, values: pd.Series) -> None:
-        col = self.column
-        self.missing = MissingPart(col.name)
-        self.missing.fit(values)
-        self._record_dtype(values)
+    def analyze(self, values: pd.Series) -> CategoryStats:
         present = values.dropna()
         if isinstance(present.dtype, pd.CategoricalDtype):
             present = present.astype(object)
-        self.numeric = bool(present.size) and all(
-            isinstance(_python(v), (int, float)) and not isinstance(_python(v), bool)
-            for v in present.unique()
-        )
         counts = present.value_counts(sort=False)
-        if col.categories is not None:
-            declared = [_python(c) for c in col.categories]
-            counts = counts.reindex(declared, fill_value=0)
+        items = tuple((_python(v), int(c)) for v, c in counts.items())
+        return CategoryStats(MissingStats.of(values), OrderedCounts(items), *_dtype_of(values))
+
+    def reduce(
+        self,
+        stats: Sequence[CategoryStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> CategoryStats:
+        bounds = self.public_bounds(budget, public)
+        merged = CategoryStats.merge(stats, self.column.name)
+        self.learn(merged, bounds)
+        return merged
+
+    def learn(self, stats: CategoryStats, public: PublicBounds) -> None:
+        """Learn from the merged stats; ``public.categories`` is the domain when given (none is rare)."""
+        col = self.column
+        self.missing = MissingPart(col.name)
+        self.missing.learn(stats.missing)
+        self.dtype_categories = None if stats.dtype_categories is None else list(stats.dtype_categories)
+        self.dtype_ordered = stats.dtype_ordered
+        counts = stats.counts.as_dict()
+        self.numeric = bool(counts) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in counts
+        )
+        if public.categories is not None:
+            declared = [_python(c) for c in public.categories]
+            counts = {c: counts.get(c, 0) for c in declared}
             frequent = list(declared)
         else:
-            frequent = [_python(v) for v, c in counts.items() if c >= self.options.rare_min_count]
+            frequent = [v for v, c in counts.items() if c >= self.options.rare_min_count]
         kept = set(frequent)
-        rare = [_python(v) for v in counts.index if _python(v) not in kept]
+        rare = [v for v in counts if v not in kept]
         rank = self._rank()
         if rank is not None:
             frequent = sorted(frequent, key=rank)
@@ -93,22 +148,15 @@ class CategoricalCodec(Codec):
                     self._fold[v] = frequent[int(np.abs(grid - rank(v)).argmin())]
             elif rank is not None:
                 # Nothing is frequent: the whole column collapses to its most common value.
-                top = counts.sort_values(ascending=False, kind="stable").index[0]
-                self.categories = [_python(top)]
+                most = max(counts.values())
+                top = next(v for v, c in counts.items() if c == most)
+                self.categories = [top]
                 self._fold = {v: self.categories[0] for v in rare}
             else:
                 self.categories.append(RARE_TOKEN)
                 self._fold = {v: RARE_TOKEN for v in rare}
                 self._warn_if_mostly_rare(counts)
         self.counts = [int(counts.get(c, 0)) for c in self.categories]
-
-    def _record_dtype(self, values: pd.Series) -> None:
-        dtype = values.dtype
-        self.dtype_categories, self.dtype_ordered = None, False
-        if isinstance(dtype, pd.CategoricalDtype):
-            categories = [_python(c) for c in dtype.categories]
-            if all(isinstance(c, (str, int, float, bool)) for c in categories):
-                self.dtype_categories, self.dtype_ordered = categories, bool(dtype.ordered)
 
     def _rank(self) -> Callable[[Any], float] | None:
         """Where a category sits when categories are ordinal: numbers by value, an ordered
@@ -120,13 +168,14 @@ class CategoricalCodec(Codec):
             return float
         return None
 
-    def _warn_if_mostly_rare(self, counts: pd.Series) -> None:
+    def _warn_if_mostly_rare(self, counts: dict[Any, int]) -> None:
         """Warn when most rows would decode to ``RARE_TOKEN``, unless rare values get a format, the
         categories were declared (the user chose the domain) or inference already said so."""
         said = self.column.warned and self.options.rare_min_count == RARE_MIN_COUNT
         if self.column.id_format is not None or self.column.categories is not None or said:
             return
-        better = high_cardinality(counts.rename(index=str), self.options.rare_min_count)
+        rows = pd.Series(list(counts.values()), index=[str(v) for v in counts], dtype="int64")
+        better = high_cardinality(rows, self.options.rare_min_count)
         if better is not None:
             better.warn(self.column.name, inferred=False)
 
@@ -226,18 +275,26 @@ class CategoricalCodec(Codec):
 class BooleanCodec(CategoricalCodec):
     """Booleans are two categories; neither is ever rare-folded (both values are public)."""
 
-    def fit(self, values: pd.Series) -> None:
+    public_fields = ()
+
+    def analyze(self, values: pd.Series) -> CategoryStats:
         present = values.dropna()
-        self.missing = MissingPart(self.column.name)
-        self.missing.fit(values)
-        self.numeric = False
         as_bool = present.map(_to_bool)
         bad = as_bool.isna()
         if bad.any():
             raise DataError(f"column {self.column.name!r}: value {present[bad].iloc[0]!r} is not a boolean")
+        true = int(as_bool.astype(bool).sum())
+        counts = OrderedCounts(((False, int(as_bool.size) - true), (True, true)))
+        return CategoryStats(MissingStats.of(values), counts)
+
+    def learn(self, stats: CategoryStats, public: PublicBounds) -> None:
+        self.missing = MissingPart(self.column.name)
+        self.missing.learn(stats.missing)
+        self.numeric = False
         self.dtype_categories, self.dtype_ordered = None, False
         self.categories = [False, True]
-        self.counts = [int((~as_bool.astype(bool)).sum()), int(as_bool.astype(bool).sum())]
+        counts = stats.counts.as_dict()
+        self.counts = [counts.get(False, 0), counts.get(True, 0)]
         self._fold = {}
 
     def encode(self, values: pd.Series) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -18,8 +19,9 @@ import pandas as pd
 
 from mirage._validate import require_optional_int, require_str, require_time_zone
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, reflect
-from mirage.errors import DataError
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
+from mirage.encoding._public import PublicBounds
+from mirage.errors import DataError, OptionError
 from mirage.schema._datetimes import COLON_OFFSET, parse_format
 
 __all__ = ["DatetimeCodec", "format_datetimes", "parse_datetimes"]
@@ -57,15 +59,24 @@ def format_datetimes(stamps: pd.Series, fmt: str) -> pd.Series:
     return text.str.replace(f"{_MARK}([+-]\\d\\d)(\\d\\d){_MARK}", r"\1:\2", regex=True)
 
 
-def _common_offset(values: pd.Series) -> int | None:
-    """The UTC offset in minutes that most text values are written with (None: no offsets)."""
+def _offset_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
+    """Rows per UTC offset (minutes east) that text values are written with, by first appearance."""
     found = values.dropna().astype(str).str.extract(_OFFSET)
     found = found[found["z"].notna() | found["sign"].notna()]
     if found.empty:
-        return None
+        return ()
     sign = np.where(found["sign"] == "-", -1, 1)
     minutes = sign * (found["hours"].fillna(0).astype(int) * 60 + found["minutes"].fillna(0).astype(int))
-    return int(pd.Series(minutes).mode().iloc[0])
+    counts = pd.Series(minutes).value_counts(sort=False)
+    return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
+
+
+def _common_offset(counts: tuple[tuple[int, int], ...]) -> int | None:
+    """The offset most rows are written with (the smallest of a tie); None: no offsets."""
+    if not counts:
+        return None
+    most = max(c for _, c in counts)
+    return min(k for k, c in counts if c == most)
 
 
 def _seconds(parsed: pd.Series) -> np.ndarray:
@@ -73,7 +84,23 @@ def _seconds(parsed: pd.Series) -> np.ndarray:
     return np.where(parsed.isna().to_numpy(), np.nan, ns / 1e9)
 
 
+def _public_seconds(value: Any, column: str) -> float | None:
+    """A public datetime bound as seconds since the epoch (UTC); a clear error names what cannot be read."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"column {column!r}: public bound {value!r} is not a datetime") from None
+    if stamp is pd.NaT:
+        raise OptionError(f"column {column!r}: public bound {value!r} is not a datetime")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return float(_seconds(pd.Series([stamp]).astype("datetime64[ns]"))[0])
+
+
 class DatetimeCodec(ContinuousCodec):
+    public_fields = ("minimum", "maximum")
     unit: str
     tz: str | None
     offset: int | None = None  # text with offsets: the offset (minutes east of UTC) written back
@@ -81,14 +108,27 @@ class DatetimeCodec(ContinuousCodec):
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
 
-    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
+    def analyze(self, values: pd.Series) -> ContinuousStats:
+        stats = super().analyze(values)
         tz = getattr(getattr(values, "dt", None), "tz", None) if hasattr(values, "dt") else None
-        self.tz = str(tz) if tz is not None else None
         fmt = self.column.datetime_format
-        self.offset = _common_offset(values) if fmt is not None and "%z" in parse_format(fmt) else None
+        offsets = _offset_counts(values) if fmt is not None and "%z" in parse_format(fmt) else ()
+        return replace(stats, tz=str(tz) if tz is not None else None, offsets=offsets)
+
+    def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
+        self.tz = stats.tz
+        self.offset = _common_offset(stats.offsets)
+        observed = stats.observed.expand()
         if observed.size == 0:
             observed = np.array([0.0])
-        self.minimum, self.maximum = float(observed.min()), float(observed.max())
+        low, high = (
+            _public_seconds(public.minimum, self.column.name),
+            _public_seconds(public.maximum, self.column.name),
+        )
+        self.minimum = low if low is not None else float(observed.min())
+        self.maximum = high if high is not None else float(observed.max())
+        if self.minimum > self.maximum:
+            raise OptionError(f"column {self.column.name!r}: public.minimum is after public.maximum")
         self.unit = next(
             (u for u, step in _UNITS.items() if np.allclose(np.mod(observed, step), 0.0, atol=1e-7)),
             "us",

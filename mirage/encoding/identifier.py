@@ -1,6 +1,7 @@
 """Identifier columns: keys regenerated in the source format, never learned, never sampled.
 
-``fit`` infers only the *format* of the keys (unless ``column.id_format`` is set):
+``fit`` infers only the *format* of the keys (unless ``column.id_format`` is set; schema inference sets it),
+and keeps it in the codec's state (``IdentifierCodec.id_format``), never in the column:
 
 * integers: the template ``"{:d}"``, numbered from the smallest key seen;
 * strings made of a constant prefix/suffix around a digit run (``C-000123``): a template such as
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +32,22 @@ import pandas as pd
 
 from mirage._validate import StateError, require_bool, require_int, require_str
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
-from mirage.encoding._missing import MissingPart, apply_missing
-from mirage.errors import MirageError, SchemaError
+from mirage.encoding._missing import MissingPart, MissingStats, apply_missing
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.errors import DataError, MirageError, SchemaError
 from mirage.schema._column import Column
 from mirage.schema._id_format import CLASSES, UUID, infer_id_format
 
-__all__ = ["IdentifierCodec", "IdentifierFormat", "infer_id_format", "parse_id_format", "random_codes"]
+__all__ = [
+    "IdentifierCodec",
+    "IdentifierFormat",
+    "IdentifierStats",
+    "infer_id_format",
+    "parse_id_format",
+    "random_codes",
+]
 
+_SAMPLE_KEYS = 1000  # first distinct keys a partition keeps, to infer a format partitions disagree on
 _LOW_LIMIT = 1 << 62  # the permuted positions of a pattern span at most this many keys
 _MASK64 = (1 << 64) - 1
 
@@ -170,7 +180,23 @@ def random_codes(fmt: IdentifierFormat, n: int, rng: np.random.Generator) -> lis
 # ------------------------------------------------------------------------------------------------
 
 
-class IdentifierCodec(Codec):
+@dataclass(frozen=True)
+class IdentifierStats:
+    """One partition of an identifier column: the format its keys share and where their numbers start.
+
+    ``format`` is the column's declared format, else the one the partition's keys have (None: no keys);
+    ``smallest`` the smallest key number under that format (None: no key fits a template); ``sample``
+    the first distinct keys, used only when partitions infer different formats.
+    """
+
+    missing: MissingStats
+    format: str | None
+    numbers: bool  # the partition's keys are held as numbers
+    smallest: int | None = None
+    sample: tuple[str, ...] = ()
+
+
+class IdentifierCodec(Codec[IdentifierStats]):
     """Regenerates unique keys in the source format; learns only the format."""
 
     def __init__(self, column: Column, options: EncodingOptions) -> None:
@@ -182,35 +208,51 @@ class IdentifierCodec(Codec):
         self.missing = MissingPart(column.name)
 
     # fit / encode ---------------------------------------------------------------------------------
-    def fit(self, values: pd.Series) -> None:
-        self.missing = MissingPart(self.column.name)
-        self.missing.fit(values)
-        text = self.column.id_format or infer_id_format(values)
-        self.format = parse_id_format(text)
+    def analyze(self, values: pd.Series) -> IdentifierStats:
         present = values.dropna()
-        self.numeric = bool(
-            self.format.plain_integer
-            and pd.api.types.is_numeric_dtype(present.dtype)
-            and not pd.api.types.is_bool_dtype(present.dtype)
-        )
-        self.id_start = self._first_number(present) if self.format.kind == "template" else 0
-        self.salt = _salt(self.column.name, text)
-        self.column.id_format = text
+        dtype = present.dtype
+        numbers = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        text = self.column.id_format or (infer_id_format(values) if present.size else None)
+        smallest = None
+        if text is not None:
+            fmt = parse_id_format(text)
+            if fmt.kind == "template":
+                smallest = _smallest_number(fmt, present, numbers and fmt.plain_integer)
+        first = dict.fromkeys(str(v) for v in present.iloc[: 4 * _SAMPLE_KEYS].tolist())
+        sample = tuple(first)[:_SAMPLE_KEYS]
+        return IdentifierStats(MissingStats.of(values), text, bool(numbers), smallest, sample)
 
-    def _first_number(self, present: pd.Series) -> int:
-        """The smallest key number seen (1 when no key fits the template)."""
-        fmt = self._fmt()
-        numbers: list[int] = []
-        if self.numeric:
-            x = present.to_numpy(dtype="float64")
-            numbers = [int(v) for v in x[np.isfinite(x)]]
-        else:
-            pattern = re.compile(re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix) + "$")
-            for value in present.tolist():
-                match = pattern.match(str(value))
-                if match is not None:
-                    numbers.append(int(match.group(1)))
-        return min(numbers) if numbers else 1
+    def reduce(
+        self,
+        stats: Sequence[IdentifierStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> IdentifierStats:
+        self.public_bounds(budget, public)  # nothing public applies; refuses a budget
+        name = self.column.name
+        if not stats:
+            raise DataError(f"column {name!r}: nothing to learn from (no partition was analyzed)")
+        missing = MissingStats.merge(p.missing for p in stats)
+        numbers = all(p.numbers for p in stats)
+        formats = list(dict.fromkeys(p.format for p in stats if p.format is not None))
+        if len(formats) <= 1:
+            text = formats[0] if formats else (self.column.id_format or infer_id_format(pd.Series([])))
+            fmt = parse_id_format(text)
+            found = [p.smallest for p in stats if p.smallest is not None]
+            smallest = min(found) if found else None
+        else:  # partitions read alone suggest different formats: infer one from their first keys
+            keys = pd.Series([k for p in stats for k in p.sample], dtype=object)
+            text = infer_id_format(keys)
+            fmt = parse_id_format(text)
+            smallest = _smallest_number(fmt, keys, False) if fmt.kind == "template" else None
+        self.missing = MissingPart(name)
+        self.missing.learn(missing)
+        self.format = fmt
+        self.numeric = bool(fmt.plain_integer and numbers)
+        self.id_start = (1 if smallest is None else smallest) if fmt.kind == "template" else 0
+        self.salt = _salt(name, text)
+        return IdentifierStats(missing, text, numbers, smallest)
 
     @property
     def subcolumns(self) -> list[SubColumn]:
@@ -299,6 +341,11 @@ class IdentifierCodec(Codec):
         return joined
 
     # state ----------------------------------------------------------------------------------------
+    @property
+    def id_format(self) -> str:
+        """The format keys are written in: the column's, else the one fitting inferred."""
+        return self._fmt().text
+
     def _fmt(self) -> IdentifierFormat:
         if self.format is None:
             raise MirageError(f"column {self.column.name!r}: the identifier codec is not fitted")
@@ -324,7 +371,21 @@ class IdentifierCodec(Codec):
         # numbers come back only for the plain integer format (an edited format writes text)
         self.numeric = require_bool(state, "numeric") and self.format.plain_integer
         self.missing = MissingPart.from_state(self.column.name, state)
-        self.column.id_format = self.format.text
+
+
+def _smallest_number(fmt: IdentifierFormat, present: pd.Series, numbers: bool) -> int | None:
+    """The smallest key number of a template seen in ``present`` (None when no key fits)."""
+    found: list[int] = []
+    if numbers:
+        x = present.to_numpy(dtype="float64")
+        found = [int(v) for v in x[np.isfinite(x)]]
+    else:
+        pattern = re.compile(re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix) + "$")
+        for value in present.tolist():
+            match = pattern.match(str(value))
+            if match is not None:
+                found.append(int(match.group(1)))
+    return min(found) if found else None
 
 
 def _salt(column: str, id_format: str) -> int:

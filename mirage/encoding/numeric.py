@@ -17,9 +17,10 @@ import pandas as pd
 
 from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
+from mirage.encoding._public import PublicBounds
 from mirage.encoding._rounding import RoundingPattern
-from mirage.errors import DataError, ModelFileError
+from mirage.errors import DataError, ModelFileError, OptionError
 
 __all__ = ["NumericCodec", "to_float"]
 
@@ -36,7 +37,18 @@ def to_float(values: pd.Series, column: str) -> np.ndarray:
     return numeric.astype("float64").to_numpy()
 
 
+def _public_number(value: Any, column: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise OptionError(
+            f"column {column!r}: public bounds of a number must be finite numbers, got {value!r}"
+        )
+    return float(value)
+
+
 class NumericCodec(ContinuousCodec):
+    public_fields = ("minimum", "maximum")
     integer: bool
     decimals: int | None
     rounding: RoundingPattern | None  # None in models saved before patterns were learned
@@ -44,14 +56,17 @@ class NumericCodec(ContinuousCodec):
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return to_float(values, self.column.name)
 
-    def learn(self, values: pd.Series, observed: np.ndarray) -> None:
+    def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         col = self.column
+        observed = stats.observed.expand()
         if np.isinf(observed).any():
             raise DataError(f"column {col.name!r}: infinite values cannot be learned")
+        low, high = _public_number(public.minimum, col.name), _public_number(public.maximum, col.name)
         if observed.size == 0:
-            observed = np.array([col.minimum if col.minimum is not None else 0.0])
-        self.minimum = float(col.minimum) if col.minimum is not None else float(observed.min())
-        self.maximum = float(col.maximum) if col.maximum is not None else float(observed.max())
+            observed = np.array([low if low is not None else 0.0])
+        self.minimum = low if low is not None else float(observed.min())
+        self.maximum = high if high is not None else float(observed.max())
+
         self.integer = bool(col.integer)
         self.decimals = 0 if self.integer else col.decimals
         self.fill = float(np.median(observed))

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,14 @@ from mirage._validate import (
     show,
 )
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
-from mirage.encoding._missing import MissingPart, apply_missing
-from mirage.errors import MirageError, SchemaError
+from mirage.encoding._missing import MissingPart, MissingStats, apply_missing
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.encoding._stats import merge_counts
+from mirage.errors import DataError, MirageError, SchemaError
 from mirage.schema._column import PII_TYPES, Column
 from mirage.schema._pii import integer_digits, national_id_scheme
 
-__all__ = ["FAKER_METHODS", "POOL_SIZE", "PIICodec", "make_faker"]
+__all__ = ["FAKER_METHODS", "POOL_SIZE", "PIICodec", "PIIStats", "make_faker"]
 
 POOL_SIZE = 5000  # Faker values generated per decode call at most; rows are drawn from them
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")  # reserved (RFC 2606): never real
@@ -68,6 +71,8 @@ _SCHEME_LOCALES = {
     "fr.nir": "fr_FR",
 }
 _INT64_DIGITS = 18  # any number of this many digits fits an int64
+_SCHEME_SAMPLE = 500  # distinct numbers (the first seen) a national-id scheme is recognised from
+_PREFIX_DIGITS = 3  # the longest shared leading digits of phone numbers that are kept
 
 _FAKERS: dict[str, Faker] = {}
 
@@ -93,7 +98,40 @@ def _method(fake: Faker, name: str, locale: str, column: str) -> Callable[[], An
     return method
 
 
-class PIICodec(Codec):
+@dataclass(frozen=True)
+class PIIStats:
+    """One partition of a PII column: never values, only the shape of numbers held as numbers.
+
+    ``whole`` is False when some value is not a non-negative whole number (then no number is learned);
+    ``lengths`` counts rows per digit count, ``heads[k - 1]`` rows per first ``k`` digits among numbers
+    longer than ``k``, ``first`` the first distinct numbers seen (for recognising a national-id scheme).
+    """
+
+    missing: MissingStats
+    whole: bool = True
+    lengths: tuple[tuple[int, int], ...] = ()
+    heads: tuple[tuple[tuple[str, int], ...], ...] = ()
+    first: tuple[str, ...] = ()
+
+    @classmethod
+    def merge(cls, parts: Sequence[PIIStats], column: str) -> PIIStats:
+        if not parts:
+            raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
+        heads = tuple(
+            tuple(merge_counts(p.heads[k] for p in parts if k < len(p.heads)).items())
+            for k in range(max(len(p.heads) for p in parts))
+        )
+        first = tuple(dict.fromkeys(d for p in parts for d in p.first))[:_SCHEME_SAMPLE]
+        return cls(
+            MissingStats.merge(p.missing for p in parts),
+            all(p.whole for p in parts),
+            tuple(sorted(merge_counts(p.lengths for p in parts).items())),
+            heads,
+            first,
+        )
+
+
+class PIICodec(Codec[PIIStats]):
     """Generates Faker values of ``column.pii_type``; learns only the missing rate's sub-column."""
 
     def __init__(self, column: Column, options: EncodingOptions) -> None:
@@ -109,24 +147,47 @@ class PIICodec(Codec):
     def numeric(self) -> bool:
         return bool(self.digits)
 
-    def fit(self, values: pd.Series) -> None:
+    def analyze(self, values: pd.Series) -> PIIStats:
+        missing = MissingStats.of(values)
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        if not numeric:
+            return PIIStats(missing, whole=False)
+        if not values.notna().any():
+            return PIIStats(missing)
+        digits = integer_digits(values)
+        if digits is None:
+            return PIIStats(missing, whole=False)
+        lengths = Counter(len(d) for d in digits)
+        heads = tuple(
+            tuple(Counter(d[:k] for d in digits if len(d) > k).items()) for k in range(1, _PREFIX_DIGITS + 1)
+        )
+        first = tuple(dict.fromkeys(digits))[:_SCHEME_SAMPLE]
+        return PIIStats(missing, True, tuple(sorted(lengths.items())), heads, first)
+
+    def reduce(
+        self,
+        stats: Sequence[PIIStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> PIIStats:
+        self.public_bounds(budget, public)  # nothing public applies; refuses a budget
         if self.pii_type not in PII_TYPES:
             raise SchemaError(
                 f"column {self.column.name!r}: pii_type must be one of {', '.join(PII_TYPES)}, "
                 f"got {self.column.pii_type!r}"
             )
+        merged = PIIStats.merge(stats, self.column.name)
         self.missing = MissingPart(self.column.name)
-        self.missing.fit(values)
+        self.missing.learn(merged.missing)
         self.digits, self.scheme, self.prefix = {}, None, ""
-        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
-        digits = integer_digits(values) if numeric else None
-        if digits:
-            lengths = Counter(len(d) for d in digits)
-            self.digits = {k: lengths[k] for k in sorted(lengths)}
+        if merged.whole and merged.lengths:
+            self.digits = dict(merged.lengths)
             if self.pii_type == "national_id":
-                self.scheme = national_id_scheme(list(dict.fromkeys(digits))[:500])
+                self.scheme = national_id_scheme(list(merged.first))
             if self.pii_type == "phone_number":
-                self.prefix = _shared_prefix(digits)
+                self.prefix = _shared_prefix(merged.heads, sum(self.digits.values()))
+        return merged
 
     @property
     def subcolumns(self) -> list[SubColumn]:
@@ -231,17 +292,19 @@ class PIICodec(Codec):
         self.prefix = require_str(state, "prefix") if "prefix" in state else ""
 
 
-def _shared_prefix(digits: list[str], share: float = 0.5, longest: int = 3) -> str:
-    """The longest leading digits (at most ``longest``) that more than ``share`` of values have."""
+def _shared_prefix(heads: tuple[tuple[tuple[str, int], ...], ...], rows: int, share: float = 0.5) -> str:
+    """The longest leading digits that more than ``share`` of the ``rows`` numbers have.
+
+    ``heads[k - 1]``: rows per first ``k`` digits among numbers longer than ``k``.
+    """
     prefix = ""
-    for k in range(1, longest + 1):
-        heads = pd.Series([d[:k] for d in digits if len(d) > k])
-        if heads.empty:
+    for counts in heads:
+        if not counts:
             break
-        counts = heads.value_counts()
-        if counts.iloc[0] <= share * len(digits):
+        head, most = max(counts, key=lambda item: item[1])
+        if most <= share * rows:
             break
-        prefix = str(counts.index[0])
+        prefix = head
     return prefix
 
 

@@ -10,7 +10,8 @@ sentences starting at a sentence, shorter ones are Faker words cut to length.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,12 +20,14 @@ from faker import Faker
 
 from mirage._validate import require_bounds, require_float, require_locale
 from mirage.encoding._base import Codec, EncodingOptions, SubColumn
-from mirage.encoding._missing import MissingPart, apply_missing, missing_mask
+from mirage.encoding._missing import MissingPart, MissingStats, apply_missing, missing_mask
+from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.encoding._stats import ValueCounts
 from mirage.encoding.pii import make_faker
-from mirage.errors import MirageError
+from mirage.errors import DataError, MirageError
 from mirage.schema._column import Column
 
-__all__ = ["LENGTH_PART", "SHORT_TEXT", "TextCodec"]
+__all__ = ["LENGTH_PART", "SHORT_TEXT", "TextCodec", "TextStats"]
 
 LENGTH_PART = "length"
 SHORT_TEXT = 5  # below this many characters a value is a (cut) word rather than a sentence
@@ -32,7 +35,21 @@ _MIN_CORPUS = 20_000  # characters of Faker sentences generated per decode call 
 _WORDS = 300
 
 
-class TextCodec(Codec):
+@dataclass(frozen=True)
+class TextStats:
+    """One partition of a text column: whether it had nulls and its values' lengths (never the text)."""
+
+    missing: MissingStats
+    lengths: ValueCounts
+
+    @classmethod
+    def merge(cls, parts: Sequence[TextStats], column: str) -> TextStats:
+        if not parts:
+            raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
+        return cls(MissingStats.merge(p.missing for p in parts), ValueCounts.merge(p.lengths for p in parts))
+
+
+class TextCodec(Codec[TextStats]):
     """Learns the length distribution of free text (through the engine) and writes Faker text."""
 
     def __init__(self, column: Column, options: EncodingOptions) -> None:
@@ -48,15 +65,28 @@ class TextCodec(Codec):
     def length_name(self) -> str:
         return f"{self.column.name}::{LENGTH_PART}"
 
-    def fit(self, values: pd.Series) -> None:
+    def analyze(self, values: pd.Series) -> TextStats:
+        lengths = ValueCounts.of(_lengths(values)[~missing_mask(values)])
+        return TextStats(MissingStats.of(values), lengths)
+
+    def reduce(
+        self,
+        stats: Sequence[TextStats],
+        *,
+        budget: PrivacyBudget | None = None,
+        public: PublicBounds | None = None,
+    ) -> TextStats:
+        self.public_bounds(budget, public)  # nothing public applies; refuses a budget
+        merged = TextStats.merge(stats, self.column.name)
         self.missing = MissingPart(self.column.name)
-        self.missing.fit(values)
-        lengths = _lengths(values)[~missing_mask(values)]
+        self.missing.learn(merged.missing)
+        lengths = merged.lengths.expand()
         if lengths.size:
             self.min_length = int(lengths.min())
             self.max_length = int(lengths.max())
             self.fill = float(np.median(lengths))
         self.fitted = True
+        return merged
 
     @property
     def subcolumns(self) -> list[SubColumn]:

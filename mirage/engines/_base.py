@@ -120,8 +120,7 @@ class Synthesizer:
             raise DataError("the data has no rows")
         data = data.reset_index(drop=True)
         data.columns = [str(c) for c in data.columns]
-        # A copy: codecs record what they infer (an identifier's format) in their column.
-        schema = infer_schema(data) if schema is None else Schema.from_dict(schema.to_dict())
+        schema = infer_schema(data) if schema is None else schema
         schema.validate(data)
         self._check_params()
         require_training_rows(len(data))

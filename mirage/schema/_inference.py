@@ -18,7 +18,7 @@ from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
 from mirage.schema._datetimes import datetime_format
-from mirage.schema._id_format import infer_pattern, pattern_regex
+from mirage.schema._id_format import infer_id_format, infer_pattern, pattern_regex
 from mirage.schema._pii import detect_pii
 from mirage.schema._schema import Schema
 
@@ -77,7 +77,7 @@ def _numeric_column(name: str, present: pd.Series, base: dict[str, Any]) -> Colu
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)
     if whole and n_unique == n and n >= 2 and (_ID_NAME.search(name) or x.max() - x.min() + 1 == n):
-        return Column(kind=Kind.IDENTIFIER, **base)
+        return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     if n_unique <= MAX_LOW_CARDINALITY and n >= 5 * n_unique and n_unique < n:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)
     decimals = 0 if whole else _decimals(x)
@@ -110,7 +110,7 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
         return Column(kind=Kind.PII, pii_type=pii, **base)
     n, n_unique = int(counts.sum()), len(counts)
     if n_unique == n and n >= 2 and (_ID_NAME.search(name) or _id_like(distinct)):
-        return Column(kind=Kind.IDENTIFIER, **base)
+        return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     weights = counts.to_numpy() / n
     mean_length = float(distinct.str.len().to_numpy() @ weights)
     mean_words = float((distinct.str.count(r"\s+").to_numpy() + 1) @ weights)
@@ -123,7 +123,8 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     better = high_cardinality(counts)
     if better is not None:
         better.warn(name, inferred=True)
-        return Column(kind=better.kind, id_format=better.id_format, warned=True, **base)
+        id_format = infer_id_format(present) if better.kind is Kind.IDENTIFIER else better.id_format
+        return Column(kind=better.kind, id_format=id_format, warned=True, **base)
     return Column(kind=Kind.CATEGORICAL, **base)
 
 

@@ -74,7 +74,7 @@ def test_permute_index_is_a_bijection() -> None:
 def test_integer_keys_keep_dtype_and_count_up() -> None:
     values = pd.Series([10248, 10250, 10249, 10300], dtype="int64")
     codec = _codec(values)
-    assert codec.column.id_format == "{:d}"
+    assert codec.id_format == "{:d}"
     assert codec.subcolumns == []
     assert codec.encode(values) == {}
     out = codec.decode({}, 5, _rng(), 0)
@@ -105,7 +105,7 @@ def test_chunks_are_unique_and_match_one_decode(values: pd.Series, regex: str | 
     assert len(joined) == 2 * n
     if regex is not None:
         assert all(re.fullmatch(regex, v) for v in joined)
-    if codec.column.id_format == "uuid":
+    if codec.id_format == "uuid":
         assert all(uuid.UUID(v).version == 4 for v in joined)
     if codec.numeric:
         assert joined.dtype == np.dtype("int64")
@@ -129,7 +129,7 @@ def test_large_decode_is_unique() -> None:
 
 def test_pattern_space_exhausted_names_the_column() -> None:
     codec = _codec(pd.Series(["A1", "B2", "C3"]), name="short_code")
-    assert codec.column.id_format == "A9"
+    assert codec.id_format == "A9"
     assert codec.decode({}, 260, _rng(), 0).is_unique
     with pytest.raises(MirageError, match="short_code"):
         codec.decode({}, 261, _rng(), 0)
@@ -167,7 +167,7 @@ def test_state_round_trip() -> None:
     restored_state = json.loads(json.dumps(state))
     fresh = IdentifierCodec(Column("key", Kind.IDENTIFIER), EncodingOptions())
     fresh.set_state(restored_state, {k: np.asarray(v) for k, v in arrays.items()})
-    assert fresh.column.id_format == codec.column.id_format
+    assert fresh.id_format == codec.id_format
     parts = {"key::missing": np.array([0, 1, 0, 0, 1, 0])}
     assert fresh.subcolumns == codec.subcolumns
     pd.testing.assert_series_equal(fresh.decode(parts, 6, _rng(), 3), codec.decode(parts, 6, _rng(), 3))
@@ -227,3 +227,16 @@ def test_missing_part_present() -> None:
     assert restored.present
     applied = restored.apply(pd.Series(["x", "y", "z"], dtype=object), {"c::missing": np.array([0, 1, 0])})
     assert applied.isna().tolist() == [False, True, False]
+
+
+def test_partitions_that_infer_different_formats_agree_on_the_whole_tables_one() -> None:
+    """Read alone, plain keys look like ``K-{:d}`` and padded ones like ``K-{:04d}``: reduce infers the
+    format from the partitions' first keys, as a fit on the whole column does."""
+    plain = pd.Series([f"K-{i}" for i in range(1, 40)])
+    padded = pd.Series([f"K-{i:04d}" for i in range(1000, 1040)])
+    whole = _codec(pd.concat([plain, padded], ignore_index=True))
+    merged = IdentifierCodec(Column("key", Kind.IDENTIFIER, dtype="object"), EncodingOptions())
+    stats = [merged.analyze(plain), merged.analyze(padded)]
+    assert stats[0].format != stats[1].format
+    merged.reduce(stats)
+    assert merged.get_state() == whole.get_state()
