@@ -11,10 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from mirage.engines._registry import ENGINES, get_engine, register_engine
+from mirage.errors import NotFittedError
 
 if TYPE_CHECKING:
     from mirage.engines._auto import choose_engine
-    from mirage.engines._base import BLOCK_ROWS, NotFittedError, Synthesizer
+    from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone
     from mirage.engines.argn import ArgnSynthesizer
     from mirage.engines.cart import CartSynthesizer
     from mirage.engines.copula import CopulaSynthesizer
@@ -28,6 +29,7 @@ __all__ = [
     "NotFittedError",
     "Synthesizer",
     "choose_engine",
+    "clone",
     "get_engine",
     "register_engine",
 ]
@@ -36,8 +38,8 @@ _ENGINE_CLASSES = {"ArgnSynthesizer": "argn", "CartSynthesizer": "cart", "Copula
 _MODULES = {
     "choose_engine": "mirage.engines._auto",
     "BLOCK_ROWS": "mirage.engines._base",
-    "NotFittedError": "mirage.engines._base",
     "Synthesizer": "mirage.engines._base",
+    "clone": "mirage.engines._base",
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,8 +20,8 @@ from mirage._validate import StateError, require, require_int, require_mapping, 
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
 from mirage.engines._guard import PrivacyKnob, guard
-from mirage.engines._params import Param, check_params
-from mirage.errors import DataError, MirageError, ModelFileError, OptionError
+from mirage.engines._params import FIT, Param, check_params, param_problem
+from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
 from mirage.schema import Schema, infer_schema
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "MIN_TRAINING_ROWS",
     "NotFittedError",
     "Synthesizer",
+    "clone",
     "missing_flags",
     "require_training_rows",
 ]
@@ -41,8 +42,7 @@ MAX_REJECTION_ROUNDS = 200
 HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 
 
-class NotFittedError(MirageError):
-    """``sample`` or ``save`` was called before ``fit``."""
+S = TypeVar("S", bound="Synthesizer")
 
 
 def require_training_rows(rows: int, *, holdout: float | None = None, kept: int = 0) -> None:
@@ -97,13 +97,50 @@ class Synthesizer:
         raise NotImplementedError
 
     # --- hyperparameters ----------------------------------------------------------------------
+    def __new__(cls: type[S], *args: Any, **params: Any) -> S:
+        # Runs before __init__ with the same arguments: an unknown keyword is an OptionError naming it
+        # (Python's own TypeError would not list the valid names).  Positional arguments are left to
+        # __init__, which refuses them.
+        cls._check_names(params)
+        return super().__new__(cls)
+
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
 
+    @classmethod
+    def _check_names(cls, params: Mapping[str, Any]) -> None:
+        valid = cls._param_names()
+        unknown = [name for name in params if name not in valid]
+        if unknown:
+            raise OptionError(
+                f"unknown hyperparameter {unknown[0]!r} for the {cls.name or cls.__name__} engine "
+                f"(valid: {', '.join(valid)})"
+            )
+
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self: S, **params: Any) -> S:
+        """Set hyperparameters by name; an unknown name or a value out of range is an ``OptionError``.
+
+        Changing a fit-time hyperparameter (one that shaped the learned state) of a fitted model
+        discards that state: the model is unfitted until the next ``fit``.  Sample-time ones (such as
+        ``temperature``) act on the next draw and keep the fit.
+        """
+        self._check_names(params)
+        for name, value in params.items():
+            problem = param_problem(self.params, name, value)
+            if problem is not None:
+                raise OptionError(f"{name} {problem}")
+        changed = [name for name, value in params.items() if getattr(self, name) != value]
+        for name, value in params.items():
+            setattr(self, name, value)
+        spec = self.params
+        if any(name not in spec or spec[name].stage == FIT for name in changed):
+            self._forget()
+        return self
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -125,6 +162,16 @@ class Synthesizer:
         schema.validate(data)
         self._check_params()
         require_training_rows(len(data))
+        previous = self._learned()
+        try:
+            self._learn(data, schema)
+        except BaseException:
+            self._restore(previous)  # a failed fit leaves the model as it was, never half-fitted
+            raise
+        return self
+
+    def _learn(self, data: pd.DataFrame, schema: Schema) -> None:
+        self._forget()
         knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
         checked = guard(self, data, schema, knob, limit) if knob is not None and limit is not None else None
         options = EncodingOptions(
@@ -136,12 +183,20 @@ class Synthesizer:
         self.encoder_ = encoder
         self.n_training_rows_ = len(data)
         self.training_: dict[str, Any] = {} if checked is None else {"guard": checked}
-        try:
-            self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
-        except BaseException:
-            del self.encoder_  # a failed fit leaves the model unfitted, not half-fitted
-            raise
-        return self
+        self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
+
+    def _learned(self) -> dict[str, Any]:
+        """The learned state: every attribute whose name ends in ``_``."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("__")}
+
+    def _forget(self) -> None:
+        for name in self._learned():
+            delattr(self, name)
+
+    def _restore(self, learned: Mapping[str, Any]) -> None:
+        self._forget()
+        for name, value in learned.items():
+            setattr(self, name, value)
 
     def _guard_choice(self) -> Mapping[str, Any]:
         """The settings the memorisation guard chose for this fit (empty when it did not run)."""
@@ -289,6 +344,8 @@ class Synthesizer:
         with within("encoder"):
             encoder = TableEncoder.from_state(schema, encoder_state, arrays)
         self._require_recorded("rare_min_count", encoder.options.rare_min_count, "state.encoder.options")
+        previous = self._learned()
+        self._forget()
         self.schema_ = schema
         self.encoder_ = encoder
         self.n_training_rows_ = n_training_rows
@@ -298,7 +355,7 @@ class Synthesizer:
             with within("engine", "engine."):
                 self._set_state(dict(engine_state), own)
         except BaseException:
-            del self.encoder_  # a failed load leaves the model unfitted, not half-loaded
+            self._restore(previous)  # a failed load leaves the model as it was, not half-loaded
             raise
 
     def _restore_subcolumns(self, state: Mapping[str, Any]) -> list[SubColumn]:
@@ -335,6 +392,13 @@ class Synthesizer:
                 f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} ({where}); "
                 "a fit-time hyperparameter cannot be changed in a model file: refit the model"
             )
+
+
+def clone(engine: S) -> S:
+    """A new, unfitted engine of the same class with the same hyperparameters."""
+    if not isinstance(engine, Synthesizer):
+        raise OptionError(f"clone expects a Synthesizer, got {type(engine).__name__}")
+    return type(engine)(**engine.get_params())
 
 
 def _resolve_seed(seed: int | None) -> int:
