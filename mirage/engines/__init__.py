@@ -16,6 +16,7 @@ from mirage.errors import NotFittedError
 if TYPE_CHECKING:
     from mirage.engines._auto import choose_engine
     from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone
+    from mirage.engines._tags import EngineTags
     from mirage.engines.argn import ArgnSynthesizer
     from mirage.engines.cart import CartSynthesizer
     from mirage.engines.copula import CopulaSynthesizer
@@ -24,6 +25,7 @@ __all__ = [
     "BLOCK_ROWS",
     "ArgnSynthesizer",
     "ENGINES",
+    "EngineTags",
     "CartSynthesizer",
     "CopulaSynthesizer",
     "NotFittedError",
@@ -38,6 +40,7 @@ _ENGINE_CLASSES = {"ArgnSynthesizer": "argn", "CartSynthesizer": "cart", "Copula
 _MODULES = {
     "choose_engine": "mirage.engines._auto",
     "BLOCK_ROWS": "mirage.engines._base",
+    "EngineTags": "mirage.engines._tags",
     "Synthesizer": "mirage.engines._base",
     "clone": "mirage.engines._base",
 }

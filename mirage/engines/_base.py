@@ -8,6 +8,7 @@ same rows however the blocks are spread over chunks, processes or workers.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,11 +22,14 @@ from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
 from mirage.engines._guard import PrivacyKnob, guard
 from mirage.engines._params import FIT, Param, check_params, param_problem
+from mirage.engines._registry import ENGINES
+from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
 from mirage.schema import Schema, infer_schema
 
 __all__ = [
     "BLOCK_ROWS",
+    "EngineTags",
     "MIN_TRAINING_ROWS",
     "NotFittedError",
     "Synthesizer",
@@ -80,6 +84,8 @@ class Synthesizer:
     # the hyperparameters the memorisation guard (:mod:`mirage.engines._guard`) may strengthen before
     # the fit, up to the engine's ``max_dcr_share`` hyperparameter; None: the engine has no such knob
     privacy_knob: ClassVar[PrivacyKnob | None] = None
+    # what the engine can do beyond fit and sample; read through get_tags()
+    tags: ClassVar[EngineTags] = EngineTags()
 
     # --- hooks for engines --------------------------------------------------------------------
     def _fit(
@@ -95,6 +101,17 @@ class Synthesizer:
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         raise NotImplementedError
+
+    @classmethod
+    def get_tags(cls) -> EngineTags:
+        """The engine's capabilities (``privacy_guard`` follows ``privacy_knob``)."""
+        return dataclasses.replace(cls.tags, privacy_guard=cls.privacy_knob is not None)
+
+    def _unsupported(self, capability: str, what: str) -> OptionError:
+        return OptionError(
+            f"the {self.name or type(self).__name__} engine cannot {what} (its tags say {capability}=False; "
+            f"engines that can: {', '.join(_engines_with(capability)) or 'none'})"
+        )
 
     # --- hyperparameters ----------------------------------------------------------------------
     def __new__(cls: type[S], *args: Any, **params: Any) -> S:
@@ -304,6 +321,21 @@ class Synthesizer:
 
         return accept
 
+    # --- capabilities an engine may declare in its tags ---------------------------------------
+    def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
+        """``data`` with its missing cells in learned columns drawn given the rest of each row.
+
+        Engines tagged ``impute`` implement it; the others raise ``OptionError``.
+        """
+        raise self._unsupported("impute", "impute missing cells")
+
+    def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Per-row log-probability of ``data`` under the model (nats).
+
+        Engines tagged ``log_prob`` implement it; the others raise ``OptionError``.
+        """
+        raise self._unsupported("log_prob", "give log-probabilities")
+
     # --- persistence --------------------------------------------------------------------------
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the model file (manifest plus arrays, no pickle)."""
@@ -392,6 +424,15 @@ class Synthesizer:
                 f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} ({where}); "
                 "a fit-time hyperparameter cannot be changed in a model file: refit the model"
             )
+
+
+def _engines_with(capability: str) -> list[str]:
+    """The registered engines tagged with ``capability`` (without importing their dependencies)."""
+    names = []
+    for name in sorted(ENGINES):
+        if getattr(ENGINES.unchecked(name).get_tags(), capability):
+            names.append(name)
+    return names
 
 
 def clone(engine: S) -> S:
