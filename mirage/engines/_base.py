@@ -12,7 +12,7 @@ import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import IO, Any, ClassVar, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -337,18 +337,28 @@ class Synthesizer:
         raise self._unsupported("log_prob", "give log-probabilities")
 
     # --- persistence --------------------------------------------------------------------------
-    def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the model file (manifest plus arrays, no pickle)."""
-        from mirage.model_file import save_model
+    @overload
+    def save(self, target: str | Path, *, force: bool = False) -> Path: ...
+    @overload
+    def save(self, target: IO[bytes], *, force: bool = False) -> IO[bytes]: ...
+    def save(self, target: str | Path | IO[bytes], *, force: bool = False) -> Path | IO[bytes]:
+        """Write the model file (manifest plus arrays, no pickle) to a path or a binary stream.
+
+        A path is written atomically and an existing file is kept unless ``force``; read the file
+        back with ``mirage.load``.
+        """
+        from mirage._model_archive import write_archive
 
         self._require_fitted()
-        return save_model(self, path, force=force)
-
-    @staticmethod
-    def load(path: str | Path) -> Synthesizer:
-        from mirage.model_file import load_model
-
-        return load_model(path)
+        state, arrays = self.get_state()
+        body = {
+            "engine": self.name,
+            "hyperparameters": self.get_params(),
+            "schema": self.schema_.to_dict(),
+            "state": state,
+        }
+        write_archive(body, arrays, target, force=force)
+        return Path(target) if isinstance(target, str) else target
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self._require_fitted()
