@@ -20,6 +20,7 @@ import pandas as pd
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
+from mirage.engines._conditions import resolve_conditions
 from mirage.engines._guard import PrivacyKnob, guard
 from mirage.engines._params import FIT, Param, check_params, param_problem
 from mirage.engines._registry import ENGINES
@@ -242,7 +243,8 @@ class Synthesizer:
     def sample(
         self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Draw ``n`` rows.  ``conditions`` maps columns to a value or a list of allowed values."""
+        """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
+        a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``)."""
         chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
@@ -275,7 +277,8 @@ class Synthesizer:
         return self._sample(n, rng)
 
     def _sample_rejecting(self, size: int, rng: np.random.Generator, start: int, accept: Any) -> pd.DataFrame:
-        """Bounded rejection sampling; the kept rows are decoded once more so keys stay in the block."""
+        """Bounded rejection sampling: drawn rows are tested on their learned columns, and only the kept
+        rows are decoded whole (so keys stay in the block and generated values are made once)."""
         kept: list[dict[str, np.ndarray]] = []
         have, drawn = 0, 0
         batch = max(size, 1_000)
@@ -283,7 +286,7 @@ class Synthesizer:
             if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
             parts = self._sample_matching(batch, rng, accept)
-            mask = accept(self.encoder_.decode(parts, batch, rng, start)).to_numpy()
+            mask = np.asarray(accept(self._decode_learned(parts, batch, rng)), dtype=bool)
             kept.append({name: values[mask] for name, values in parts.items()})
             have += int(mask.sum())
             drawn += batch
@@ -298,28 +301,30 @@ class Synthesizer:
         return self.encoder_.decode(parts, size, rng, start)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
-        names = set(self.schema_.names)
-        allowed: dict[str, list[Any]] = {}
-        for column, value in conditions.items():
-            if column not in names:
-                raise OptionError(f"condition on unknown column {column!r}")
-            if not self.schema_[column].kind.learned:
-                kind = self.schema_[column].kind.value
-                raise OptionError(
-                    f"condition on column {column!r}: {kind} columns are generated, not learned"
-                )
-            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-            if not values:
-                raise OptionError(f"condition on column {column!r} allows no value")
-            allowed[column] = values
+        """The row filter of ``conditions`` (see :mod:`mirage.engines._conditions`), each condition
+        checked against its column.  Engines tagged ``native_conditions`` override it to add what they
+        need to draw matching rows; equality and sets of values reach them as tuples (``OneOf``)."""
+        resolved = resolve_conditions(conditions, self.schema_)
 
         def accept(frame: pd.DataFrame) -> pd.Series:
-            mask = pd.Series(True, index=frame.index)
-            for column, values in allowed.items():
-                mask &= frame[column].isin(values)
-            return mask
+            mask = np.ones(len(frame), dtype=bool)
+            for column, condition in resolved.items():
+                mask = mask & condition.mask(frame[column])
+            return pd.Series(mask, index=frame.index)
 
         return accept
+
+    def _decode_learned(
+        self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """The learned columns of drawn rows, enough to test conditions (which only name learned columns):
+        keys, Faker values and text are generated for kept rows only."""
+        columns = {}
+        for codec in self.encoder_.codecs:
+            if codec.column.kind.learned:
+                child = np.random.default_rng(rng.integers(2**63))
+                columns[codec.column.name] = codec.decode(parts, n, child, 0).reset_index(drop=True)
+        return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
     # --- capabilities an engine may declare in its tags ---------------------------------------
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mirage.encoding.categorical import RARE_TOKEN
 from mirage.engines._base import BLOCK_ROWS, MIN_TRAINING_ROWS, Synthesizer, clone
+from mirage.engines._conditions import Between, NotNull
 from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, NotFittedError, OptionError
 from mirage.schema import Kind, Schema, infer_schema
@@ -316,6 +317,14 @@ class _EngineChecks:
                 "an impossible condition",
                 "acceptance rate",
             )
+        for name in self.learned(Kind.NUMERIC)[:1]:
+            values = self.train[name].dropna()
+            low, high = float(values.quantile(0.25)), float(values.quantile(0.75))
+            if low < high:
+                synth = self.model.sample(100, seed=13, conditions={name: Between(low, high)})
+                _expect(bool(synth[name].between(low, high).all()), f"{name}: Between({low}, {high}) is met")
+            synth = self.model.sample(50, seed=13, conditions={name: NotNull()})
+            _expect(bool(synth[name].notna().all()), f"{name}: NotNull() is met")
         _raises(
             OptionError, lambda: self.model.sample(5, conditions={"\x00nope": 1}), "unknown column", "nope"
         )
