@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -61,8 +61,9 @@ def fit(
     return model
 
 
-def load(path: str | Path) -> Synthesizer:
-    """Load a model file written by ``Synthesizer.save``; nothing in the file can run code."""
+def load(source: str | Path | bytes | IO[bytes]) -> Synthesizer:
+    """Load a model file written by ``Synthesizer.save`` from a path, bytes or a binary stream;
+    nothing in the file can run code."""
     from mirage.model_file import load_model
 
-    return load_model(path)
+    return load_model(source)

@@ -10,6 +10,7 @@ __all__ = [
     "MirageError",
     "MissingDependencyError",
     "ModelFileError",
+    "NotFittedError",
     "OptionError",
     "OutputExistsError",
     "SchemaError",
@@ -34,6 +35,10 @@ class ModelFileError(MirageError):
 
 class OptionError(MirageError):
     """An option or hyperparameter has an invalid value (names the option)."""
+
+
+class NotFittedError(MirageError):
+    """A model was used (sampled, saved, asked to impute) before ``fit``."""
 
 
 class OutputExistsError(MirageError):

@@ -1,5 +1,8 @@
 """The model file: a zip of ``manifest.json`` and ``arrays.safetensors``; nothing in it can run code.
 
+Persistence sits above the engines: an engine's ``save`` writes through :mod:`mirage._model_archive`
+(the container, which knows no engine), and loading here looks the engine up in the registry.  A
+model file is a path, bytes or a binary stream (a service keeps models in memory or a database).
 The manifest holds the format version, the Mirage version, the engine name, the schema, the
 hyperparameters, the learned JSON state, the SHA-256 of the arrays member, and a short SHA-256 of
 each part of its own content (see :mod:`mirage._manifest`: it tells loading what was edited by hand).
@@ -12,71 +15,71 @@ expected a finite number, got 'abc'``.  Only JSON and safetensors are parsed: no
 
 from __future__ import annotations
 
-import hashlib
-import json
+import io
 import logging
-import re
-import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, overload
 
-import numpy as np
 from safetensors.numpy import load as load_arrays
-from safetensors.numpy import save as save_arrays
 
-from mirage._manifest import DIGEST_KEY, check_schema, content_digests, edited_parts, refuse_edits, settle
+from mirage._manifest import check_schema, edited_parts, refuse_edits, settle
+from mirage._model_archive import (
+    ARRAYS,
+    MODEL_FORMAT_VERSION,
+    ModelSource,
+    ModelTarget,
+    describe,
+    read_archive,
+)
 from mirage._validate import StateError
-from mirage._version import __version__
 from mirage.engines._base import Synthesizer
 from mirage.engines._params import FIT
 from mirage.engines._registry import ENGINES
 from mirage.errors import MissingDependencyError, ModelFileError, SchemaError
-from mirage.io import atomic_path
 from mirage.schema import Schema
 
-__all__ = ["MODEL_FORMAT_VERSION", "load_model", "read_manifest", "save_model"]
+__all__ = [
+    "MODEL_FORMAT_VERSION",
+    "ModelSource",
+    "ModelTarget",
+    "load_model",
+    "model_bytes",
+    "read_manifest",
+    "save_model",
+]
 
-MODEL_FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-ARRAYS = "arrays.safetensors"
 _SHOWN_EDITS = 5
 
 logger = logging.getLogger("mirage")
 
 
-def save_model(model: Synthesizer, path: str | Path, *, force: bool = False) -> Path:
-    state, arrays = model.get_state()
-    payload = save_arrays({k: np.ascontiguousarray(v) for k, v in arrays.items()}) if arrays else b""
-    manifest = {
-        "format": "mirage-model",
-        "format_version": MODEL_FORMAT_VERSION,
-        "mirage_version": __version__,
-        "engine": model.name,
-        "hyperparameters": model.get_params(),
-        "schema": model.schema_.to_dict(),
-        "state": state,
-        "members": {ARRAYS: hashlib.sha256(payload).hexdigest()},
-    }
-    manifest = json.loads(json.dumps(manifest, ensure_ascii=False, default=_json_default))  # as read back
-    manifest[DIGEST_KEY] = content_digests(manifest)
-    target = Path(path)
-    with atomic_path(target, force=force) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False))
-        zf.writestr(ARRAYS, payload)
-    return target
+@overload
+def save_model(model: Synthesizer, target: str | Path, *, force: bool = False) -> Path: ...
+@overload
+def save_model(model: Synthesizer, target: IO[bytes], *, force: bool = False) -> IO[bytes]: ...
+def save_model(model: Synthesizer, target: ModelTarget, *, force: bool = False) -> Path | IO[bytes]:
+    """Write ``model`` to a path (atomically; ``force``: overwrite) or to a binary stream."""
+    return model.save(target, force=force)
 
 
-def read_manifest(path: str | Path) -> dict[str, Any]:
+def model_bytes(model: Synthesizer) -> bytes:
+    """The model file of ``model`` as bytes (what ``save_model`` writes to a path)."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return buffer.getvalue()
+
+
+def read_manifest(source: ModelSource) -> dict[str, Any]:
     """The manifest of a model file, checked for format and version but without loading arrays."""
-    manifest, _ = _open(Path(path), arrays=False)
+    manifest, _ = read_archive(source, arrays=False)
     return manifest
 
 
-def load_model(path: str | Path) -> Synthesizer:
-    """The model in ``path``; every field is checked and an error names the one that cannot be used."""
-    path = Path(path)
-    manifest, payload = _open(path, arrays=True)
-    where = f"model file {path}"
+def load_model(source: ModelSource) -> Synthesizer:
+    """The model in ``source`` (a path, bytes or a binary stream); every field is checked and an
+    error names the one that cannot be used."""
+    manifest, payload = read_archive(source, arrays=True)
+    where = describe(source)
     try:
         model, edited = _restore(manifest, payload)
     except StateError as exc:
@@ -133,68 +136,3 @@ def _restore(manifest: dict[str, Any], payload: bytes) -> tuple[Synthesizer, set
     if edited:
         refuse_edits(edited, {name for name, spec in cls.params.items() if spec.stage == FIT})
     return model, edited
-
-
-def _open(path: Path, *, arrays: bool) -> tuple[dict[str, Any], bytes]:
-    if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} does not exist")
-    where = f"model file {path}"
-    try:
-        with zipfile.ZipFile(path) as zf:
-            listed = zf.namelist()
-            names = set(listed)
-            if len(names) != len(listed):
-                twice = next(n for n in listed if listed.count(n) > 1)
-                raise ModelFileError(f"{where}: member {twice!r} appears twice")
-            if MANIFEST not in names:
-                raise ModelFileError(f"{where}: not a Mirage model file (no {MANIFEST})")
-            manifest = json.loads(zf.read(MANIFEST))
-            _check_manifest(where, manifest)
-            unexpected = names - {MANIFEST, ARRAYS}
-            if unexpected:
-                raise ModelFileError(f"{where}: unexpected member {sorted(unexpected)[0]!r}")
-            if ARRAYS not in names:
-                raise ModelFileError(f"{where}: arrays member {ARRAYS!r} is missing")
-            payload = b""
-            if arrays:
-                payload = zf.read(ARRAYS)
-                if hashlib.sha256(payload).hexdigest() != manifest["members"][ARRAYS]:
-                    raise ModelFileError(f"{where}: member {ARRAYS!r} fails its SHA-256 check")
-    except zipfile.BadZipFile:
-        raise ModelFileError(f"{where}: not a Mirage model file (not a zip archive)") from None
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{where}: {MANIFEST} is not valid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise ModelFileError(f"{where}: {MANIFEST} is not UTF-8 text") from None
-    return manifest, payload
-
-
-def _check_manifest(where: str, manifest: Any) -> None:
-    if not isinstance(manifest, dict) or manifest.get("format") != "mirage-model":
-        raise ModelFileError(f"{where}: not a Mirage model file")
-    version = manifest.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFileError(f"{where}: manifest has no format_version")
-    if version > MODEL_FORMAT_VERSION:
-        raise ModelFileError(
-            f"{where}: model format version {version} is newer than this Mirage reads "
-            f"({MODEL_FORMAT_VERSION}; written by mirage {manifest.get('mirage_version')}); "
-            "upgrade mirage-synth"
-        )
-    for key, kind in (("engine", str), ("hyperparameters", dict), ("schema", dict), ("state", dict)):
-        if key not in manifest:
-            raise ModelFileError(f"{where}: manifest lacks {key!r}")
-        if not isinstance(manifest[key], kind):
-            expected = "a string" if kind is str else "an object"
-            raise ModelFileError(f"{where}: {key}: expected {expected}, got {type(manifest[key]).__name__}")
-    members = manifest.get("members")
-    if not isinstance(members, dict) or set(members) != {ARRAYS}:
-        raise ModelFileError(f"{where}: members: expected the SHA-256 of {ARRAYS!r} only, got {members!r}")
-    if not (isinstance(members[ARRAYS], str) and re.fullmatch(r"[0-9a-f]{64}", members[ARRAYS])):
-        raise ModelFileError(f"{where}: members.{ARRAYS}: expected a SHA-256 (64 hex digits)")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {value!r}")

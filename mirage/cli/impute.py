@@ -46,15 +46,14 @@ def impute_command(
 
     check_output(output, force)
     model = mirage.load(model_path)
-    impute = getattr(model, "impute", None)
-    if impute is None:
+    if not model.get_tags().impute:
         raise OptionError(
             f"the {model.name} engine cannot impute; fit the model with --engine argn to fill missing cells"
         )
     frame = read_table(data, **reading)
     holes = {name: int(frame[name].isna().sum()) for name in model.schema_.names if name in frame.columns}
     used = secrets.randbits(63) if seed is None else seed
-    filled = impute(frame, seed=used)
+    filled = model.impute(frame, seed=used)
     write_table(filled, output, force=force)
     total = sum(holes.values()) - sum(int(filled[name].isna().sum()) for name in holes)
     columns = ", ".join(f"{name} {count:,}" for name, count in holes.items() if count)

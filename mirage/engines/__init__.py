@@ -11,10 +11,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from mirage.engines._registry import ENGINES, get_engine, register_engine
+from mirage.errors import NotFittedError
 
 if TYPE_CHECKING:
     from mirage.engines._auto import choose_engine
-    from mirage.engines._base import BLOCK_ROWS, NotFittedError, Synthesizer
+    from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone
+    from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf
+    from mirage.engines._tags import EngineTags
     from mirage.engines.argn import ArgnSynthesizer
     from mirage.engines.cart import CartSynthesizer
     from mirage.engines.copula import CopulaSynthesizer
@@ -22,12 +25,19 @@ if TYPE_CHECKING:
 __all__ = [
     "BLOCK_ROWS",
     "ArgnSynthesizer",
+    "Between",
+    "Condition",
+    "IsNull",
+    "NotNull",
+    "OneOf",
     "ENGINES",
+    "EngineTags",
     "CartSynthesizer",
     "CopulaSynthesizer",
     "NotFittedError",
     "Synthesizer",
     "choose_engine",
+    "clone",
     "get_engine",
     "register_engine",
 ]
@@ -36,8 +46,14 @@ _ENGINE_CLASSES = {"ArgnSynthesizer": "argn", "CartSynthesizer": "cart", "Copula
 _MODULES = {
     "choose_engine": "mirage.engines._auto",
     "BLOCK_ROWS": "mirage.engines._base",
-    "NotFittedError": "mirage.engines._base",
+    "Between": "mirage.engines._conditions",
+    "Condition": "mirage.engines._conditions",
+    "IsNull": "mirage.engines._conditions",
+    "NotNull": "mirage.engines._conditions",
+    "OneOf": "mirage.engines._conditions",
+    "EngineTags": "mirage.engines._tags",
     "Synthesizer": "mirage.engines._base",
+    "clone": "mirage.engines._base",
 }
 
 

@@ -8,10 +8,11 @@ same rows however the blocks are spread over chunks, processes or workers.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -19,16 +20,21 @@ import pandas as pd
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
+from mirage.engines._conditions import resolve_conditions
 from mirage.engines._guard import PrivacyKnob, guard
-from mirage.engines._params import Param, check_params
-from mirage.errors import DataError, MirageError, ModelFileError, OptionError
+from mirage.engines._params import FIT, Param, check_params, param_problem
+from mirage.engines._registry import ENGINES
+from mirage.engines._tags import EngineTags
+from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
 from mirage.schema import Schema, infer_schema
 
 __all__ = [
     "BLOCK_ROWS",
+    "EngineTags",
     "MIN_TRAINING_ROWS",
     "NotFittedError",
     "Synthesizer",
+    "clone",
     "missing_flags",
     "require_training_rows",
 ]
@@ -41,8 +47,7 @@ MAX_REJECTION_ROUNDS = 200
 HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 
 
-class NotFittedError(MirageError):
-    """``sample`` or ``save`` was called before ``fit``."""
+S = TypeVar("S", bound="Synthesizer")
 
 
 def require_training_rows(rows: int, *, holdout: float | None = None, kept: int = 0) -> None:
@@ -80,6 +85,8 @@ class Synthesizer:
     # the hyperparameters the memorisation guard (:mod:`mirage.engines._guard`) may strengthen before
     # the fit, up to the engine's ``max_dcr_share`` hyperparameter; None: the engine has no such knob
     privacy_knob: ClassVar[PrivacyKnob | None] = None
+    # what the engine can do beyond fit and sample; read through get_tags()
+    tags: ClassVar[EngineTags] = EngineTags()
 
     # --- hooks for engines --------------------------------------------------------------------
     def _fit(
@@ -96,14 +103,62 @@ class Synthesizer:
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         raise NotImplementedError
 
+    @classmethod
+    def get_tags(cls) -> EngineTags:
+        """The engine's capabilities (``privacy_guard`` follows ``privacy_knob``)."""
+        return dataclasses.replace(cls.tags, privacy_guard=cls.privacy_knob is not None)
+
+    def _unsupported(self, capability: str, what: str) -> OptionError:
+        return OptionError(
+            f"the {self.name or type(self).__name__} engine cannot {what} (its tags say {capability}=False; "
+            f"engines that can: {', '.join(_engines_with(capability)) or 'none'})"
+        )
+
     # --- hyperparameters ----------------------------------------------------------------------
+    def __new__(cls: type[S], *args: Any, **params: Any) -> S:
+        # Runs before __init__ with the same arguments: an unknown keyword is an OptionError naming it
+        # (Python's own TypeError would not list the valid names).  Positional arguments are left to
+        # __init__, which refuses them.
+        cls._check_names(params)
+        return super().__new__(cls)
+
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
 
+    @classmethod
+    def _check_names(cls, params: Mapping[str, Any]) -> None:
+        valid = cls._param_names()
+        unknown = [name for name in params if name not in valid]
+        if unknown:
+            raise OptionError(
+                f"unknown hyperparameter {unknown[0]!r} for the {cls.name or cls.__name__} engine "
+                f"(valid: {', '.join(valid)})"
+            )
+
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self: S, **params: Any) -> S:
+        """Set hyperparameters by name; an unknown name or a value out of range is an ``OptionError``.
+
+        Changing a fit-time hyperparameter (one that shaped the learned state) of a fitted model
+        discards that state: the model is unfitted until the next ``fit``.  Sample-time ones (such as
+        ``temperature``) act on the next draw and keep the fit.
+        """
+        self._check_names(params)
+        for name, value in params.items():
+            problem = param_problem(self.params, name, value)
+            if problem is not None:
+                raise OptionError(f"{name} {problem}")
+        changed = [name for name, value in params.items() if getattr(self, name) != value]
+        for name, value in params.items():
+            setattr(self, name, value)
+        spec = self.params
+        if any(name not in spec or spec[name].stage == FIT for name in changed):
+            self._forget()
+        return self
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -124,6 +179,16 @@ class Synthesizer:
         schema.validate(data)
         self._check_params()
         require_training_rows(len(data))
+        previous = self._learned()
+        try:
+            self._learn(data, schema)
+        except BaseException:
+            self._restore(previous)  # a failed fit leaves the model as it was, never half-fitted
+            raise
+        return self
+
+    def _learn(self, data: pd.DataFrame, schema: Schema) -> None:
+        self._forget()
         knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
         checked = guard(self, data, schema, knob, limit) if knob is not None and limit is not None else None
         options = EncodingOptions(
@@ -135,12 +200,20 @@ class Synthesizer:
         self.encoder_ = encoder
         self.n_training_rows_ = len(data)
         self.training_: dict[str, Any] = {} if checked is None else {"guard": checked}
-        try:
-            self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
-        except BaseException:
-            del self.encoder_  # a failed fit leaves the model unfitted, not half-fitted
-            raise
-        return self
+        self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
+
+    def _learned(self) -> dict[str, Any]:
+        """The learned state: every attribute whose name ends in ``_``."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("__")}
+
+    def _forget(self) -> None:
+        for name in self._learned():
+            delattr(self, name)
+
+    def _restore(self, learned: Mapping[str, Any]) -> None:
+        self._forget()
+        for name, value in learned.items():
+            setattr(self, name, value)
 
     def _guard_choice(self) -> Mapping[str, Any]:
         """The settings the memorisation guard chose for this fit (empty when it did not run)."""
@@ -169,7 +242,8 @@ class Synthesizer:
     def sample(
         self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Draw ``n`` rows.  ``conditions`` maps columns to a value or a list of allowed values."""
+        """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
+        a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``)."""
         chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
@@ -202,7 +276,8 @@ class Synthesizer:
         return self._sample(n, rng)
 
     def _sample_rejecting(self, size: int, rng: np.random.Generator, start: int, accept: Any) -> pd.DataFrame:
-        """Bounded rejection sampling; the kept rows are decoded once more so keys stay in the block."""
+        """Bounded rejection sampling: drawn rows are tested on their learned columns, and only the kept
+        rows are decoded whole (so keys stay in the block and generated values are made once)."""
         kept: list[dict[str, np.ndarray]] = []
         have, drawn = 0, 0
         batch = max(size, 1_000)
@@ -210,7 +285,7 @@ class Synthesizer:
             if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
             parts = self._sample_matching(batch, rng, accept)
-            mask = accept(self.encoder_.decode(parts, batch, rng, start)).to_numpy()
+            mask = np.asarray(accept(self._decode_learned(parts, batch, rng)), dtype=bool)
             kept.append({name: values[mask] for name, values in parts.items()})
             have += int(mask.sum())
             drawn += batch
@@ -225,42 +300,69 @@ class Synthesizer:
         return self.encoder_.decode(parts, size, rng, start)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
-        names = set(self.schema_.names)
-        allowed: dict[str, list[Any]] = {}
-        for column, value in conditions.items():
-            if column not in names:
-                raise OptionError(f"condition on unknown column {column!r}")
-            if not self.schema_[column].kind.learned:
-                kind = self.schema_[column].kind.value
-                raise OptionError(
-                    f"condition on column {column!r}: {kind} columns are generated, not learned"
-                )
-            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-            if not values:
-                raise OptionError(f"condition on column {column!r} allows no value")
-            allowed[column] = values
+        """The row filter of ``conditions`` (see :mod:`mirage.engines._conditions`), each condition
+        checked against its column.  Engines tagged ``native_conditions`` override it to add what they
+        need to draw matching rows; equality and sets of values reach them as tuples (``OneOf``)."""
+        resolved = resolve_conditions(conditions, self.schema_)
 
         def accept(frame: pd.DataFrame) -> pd.Series:
-            mask = pd.Series(True, index=frame.index)
-            for column, values in allowed.items():
-                mask &= frame[column].isin(values)
-            return mask
+            mask = np.ones(len(frame), dtype=bool)
+            for column, condition in resolved.items():
+                mask = mask & condition.mask(frame[column])
+            return pd.Series(mask, index=frame.index)
 
         return accept
 
+    def _decode_learned(
+        self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """The learned columns of drawn rows, enough to test conditions (which only name learned columns):
+        keys, Faker values and text are generated for kept rows only."""
+        columns = {}
+        for codec in self.encoder_.codecs:
+            if codec.column.kind.learned:
+                child = np.random.default_rng(rng.integers(2**63))
+                columns[codec.column.name] = codec.decode(parts, n, child, 0).reset_index(drop=True)
+        return pd.DataFrame(columns, index=pd.RangeIndex(n))
+
+    # --- capabilities an engine may declare in its tags ---------------------------------------
+    def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
+        """``data`` with its missing cells in learned columns drawn given the rest of each row.
+
+        Engines tagged ``impute`` implement it; the others raise ``OptionError``.
+        """
+        raise self._unsupported("impute", "impute missing cells")
+
+    def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Per-row log-probability of ``data`` under the model (nats).
+
+        Engines tagged ``log_prob`` implement it; the others raise ``OptionError``.
+        """
+        raise self._unsupported("log_prob", "give log-probabilities")
+
     # --- persistence --------------------------------------------------------------------------
-    def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the model file (manifest plus arrays, no pickle)."""
-        from mirage.model_file import save_model
+    @overload
+    def save(self, target: str | Path, *, force: bool = False) -> Path: ...
+    @overload
+    def save(self, target: IO[bytes], *, force: bool = False) -> IO[bytes]: ...
+    def save(self, target: str | Path | IO[bytes], *, force: bool = False) -> Path | IO[bytes]:
+        """Write the model file (manifest plus arrays, no pickle) to a path or a binary stream.
+
+        A path is written atomically and an existing file is kept unless ``force``; read the file
+        back with ``mirage.load``.
+        """
+        from mirage._model_archive import write_archive
 
         self._require_fitted()
-        return save_model(self, path, force=force)
-
-    @staticmethod
-    def load(path: str | Path) -> Synthesizer:
-        from mirage.model_file import load_model
-
-        return load_model(path)
+        state, arrays = self.get_state()
+        body = {
+            "engine": self.name,
+            "hyperparameters": self.get_params(),
+            "schema": self.schema_.to_dict(),
+            "state": state,
+        }
+        write_archive(body, arrays, target, force=force)
+        return Path(target) if isinstance(target, str) else target
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self._require_fitted()
@@ -288,6 +390,8 @@ class Synthesizer:
         with within("encoder"):
             encoder = TableEncoder.from_state(schema, encoder_state, arrays)
         self._require_recorded("rare_min_count", encoder.options.rare_min_count, "state.encoder.options")
+        previous = self._learned()
+        self._forget()
         self.schema_ = schema
         self.encoder_ = encoder
         self.n_training_rows_ = n_training_rows
@@ -297,7 +401,7 @@ class Synthesizer:
             with within("engine", "engine."):
                 self._set_state(dict(engine_state), own)
         except BaseException:
-            del self.encoder_  # a failed load leaves the model unfitted, not half-loaded
+            self._restore(previous)  # a failed load leaves the model as it was, not half-loaded
             raise
 
     def _restore_subcolumns(self, state: Mapping[str, Any]) -> list[SubColumn]:
@@ -334,6 +438,22 @@ class Synthesizer:
                 f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} ({where}); "
                 "a fit-time hyperparameter cannot be changed in a model file: refit the model"
             )
+
+
+def _engines_with(capability: str) -> list[str]:
+    """The registered engines tagged with ``capability`` (without importing their dependencies)."""
+    names = []
+    for name in sorted(ENGINES):
+        if getattr(ENGINES.unchecked(name).get_tags(), capability):
+            names.append(name)
+    return names
+
+
+def clone(engine: S) -> S:
+    """A new, unfitted engine of the same class with the same hyperparameters."""
+    if not isinstance(engine, Synthesizer):
+        raise OptionError(f"clone expects a Synthesizer, got {type(engine).__name__}")
+    return type(engine)(**engine.get_params())
 
 
 def _resolve_seed(seed: int | None) -> int:

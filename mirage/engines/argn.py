@@ -44,7 +44,8 @@ from mirage._validate import (
 from mirage.encoding import SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
-from mirage.engines._base import Synthesizer, _resolve_seed
+from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
+from mirage.engines._conditions import Condition, OneOf
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
@@ -356,6 +357,7 @@ class ArgnSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
+    tags = EngineTags(native_conditions=True, impute=True, log_prob=True)
 
     def __init__(
         self,
@@ -647,6 +649,8 @@ class ArgnSynthesizer(Synthesizer):
         accept = super()._condition_filter(conditions)
         allowed: dict[int, np.ndarray] = {}
         for column, value in conditions.items():
+            if isinstance(value, Condition) and not isinstance(value, OneOf):
+                continue  # ranges and null tests are met by rejection
             values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
             allowed.update(self._allowed_tokens(column, values))
         return _Conditions(accept, allowed) if allowed else accept
