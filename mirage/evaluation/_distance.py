@@ -59,6 +59,7 @@ from mirage.schema import Column, Kind, Schema
 __all__ = [
     "DEFAULT_MAX_PAIRS",
     "DEFAULT_MEMORY_BYTES",
+    "EncodedFrames",
     "MixedEncoder",
     "canonical_strings",
     "learned_columns",
@@ -280,6 +281,47 @@ class MixedEncoder:
             "columns": [c.name for c in self.columns],
             "width": self.width,
         }
+
+
+class EncodedFrames:
+    """The training, holdout and synthetic rows of one evaluation, encoded once by one encoder.
+
+    The encoder (:class:`MixedEncoder` on ``columns``, fitted on the training rows) is fitted on first
+    use and each frame is encoded whole on first use, so the attacks of one call share a single fit
+    and a single encoding of each frame, and take their sampled rows by position.  Encoding is row by
+    row, so ``encoded("training")[rows]`` equals encoding ``training.iloc[rows]``.
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        columns: Sequence[str],
+        training: pd.DataFrame,
+        holdout: pd.DataFrame,
+        synthetic: pd.DataFrame,
+    ) -> None:
+        self.schema = schema
+        self.columns = list(columns)
+        self.frames = {"training": training, "holdout": holdout, "synthetic": synthetic}
+        self._encoder: MixedEncoder | None = None
+        self._encoded: dict[str, FloatArray] = {}
+
+    @property
+    def encoder(self) -> MixedEncoder:
+        if self._encoder is None:
+            self._encoder = MixedEncoder(self.schema, self.columns).fit(self.frames["training"])
+        return self._encoder
+
+    def encoded(self, name: str) -> FloatArray:
+        """Every row of the named frame (training, holdout or synthetic), encoded."""
+        if name not in self._encoded:
+            self._encoded[name] = self.encoder.transform(self.frames[name])
+        return self._encoded[name]
+
+    def holds(self, training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame) -> bool:
+        """Whether these are the very frames this encoding was made of."""
+        given = {"training": training, "holdout": holdout, "synthetic": synthetic}
+        return all(self.frames[name] is frame for name, frame in given.items())
 
 
 # ------------------------------------------------------------------------------------------------

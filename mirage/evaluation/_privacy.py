@@ -31,6 +31,7 @@ from mirage.errors import OptionError
 from mirage.evaluation._attacks import wilson_interval
 from mirage.evaluation._distance import (
     DEFAULT_MAX_PAIRS,
+    EncodedFrames,
     MixedEncoder,
     learned_columns,
     nearest_distances,
@@ -387,10 +388,14 @@ def privacy_report(
     )
 
     schema = schema or infer_schema(train)
-    return {
-        "dcr": dcr(train, holdout, synthetic, schema, seed=seed, return_distances=return_distances),
-        "membership_inference": membership_inference(train, holdout, synthetic, schema, seed=seed),
-        "singling_out": singling_out_risk(train, holdout, synthetic, schema, n_attacks=n_attacks, seed=seed),
-        "linkability": linkability_risk(train, holdout, synthetic, schema, n_attacks=n_attacks, seed=seed),
-        "inference": inference_risk(train, holdout, synthetic, schema, n_attacks=n_attacks, seed=seed),
-    }
+    result = {"dcr": dcr(train, holdout, synthetic, schema, seed=seed, return_distances=return_distances)}
+    # the attacks measure distances on the training rows' scale (DCR's is fitted on training and
+    # holdout rows together): one fit and one encoding of each frame serve all of them
+    names = [c.name for c in learned_columns(schema)]
+    encoding = EncodedFrames(schema, names, train, holdout, synthetic)
+    frames = (train, holdout, synthetic, schema)
+    result["membership_inference"] = membership_inference(*frames, seed=seed, encoding=encoding)
+    result["singling_out"] = singling_out_risk(*frames, n_attacks=n_attacks, seed=seed, encoding=encoding)
+    result["linkability"] = linkability_risk(*frames, n_attacks=n_attacks, seed=seed, encoding=encoding)
+    result["inference"] = inference_risk(*frames, n_attacks=n_attacks, seed=seed, encoding=encoding)
+    return result
