@@ -52,33 +52,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_curve
 
 from mirage.errors import OptionError, SchemaError
+from mirage.evaluation._columns import MISSING_TOKEN, canonical_strings, learned_columns, numeric_values
 from mirage.evaluation._distance import (
     DEFAULT_MAX_PAIRS,
-    MISSING_TOKEN,
     EncodedFrames,
     MixedEncoder,
-    canonical_strings,
-    learned_columns,
     nearest_distances,
-    numeric_values,
     subsample_indices,
 )
+from mirage.evaluation._stats import hanley_mcneil_interval, roc_auc, wilson_centre, wilson_interval, z_value
 from mirage.schema import Column, Kind, Schema, infer_schema
 
-__all__ = [
-    "attack_risk",
-    "hanley_mcneil_interval",
-    "inference_risk",
-    "linkability_risk",
-    "membership_inference",
-    "roc_auc",
-    "singling_out_risk",
-    "wilson_interval",
-]
+__all__ = ["attack_risk", "inference_risk", "linkability_risk", "membership_inference", "singling_out_risk"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -90,37 +78,6 @@ _CATEGORICAL_OPS = ("==", "!=")
 # ------------------------------------------------------------------------------------------------
 # statistics
 # ------------------------------------------------------------------------------------------------
-
-
-def _z(confidence: float) -> float:
-    if not 0.0 < confidence < 1.0:
-        raise OptionError(f"confidence must be between 0 and 1, got {confidence!r}")
-    return float(norm.ppf(0.5 + confidence / 2.0))
-
-
-def _wilson(successes: float, n: float, z: float) -> tuple[float, float]:
-    """Wilson centre and half-width (Wilson 1927); the interval always lies within [0, 1]."""
-    z2 = z * z
-    centre = (successes + z2 / 2.0) / (n + z2)
-    half = z / (n + z2) * math.sqrt(successes * (n - successes) / n + z2 / 4.0)
-    return centre, half
-
-
-def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float, float]:
-    """The Wilson score interval of a binomial rate: ``(centre, low, high)``.
-
-    ``centre = (s + z^2/2) / (n + z^2)`` and the half-width is
-    ``z / (n + z^2) * sqrt(s (n - s) / n + z^2 / 4)`` (Wilson 1927); with no trials the interval
-    is the whole of [0, 1] around 0.5.
-    """
-    if n <= 0:
-        return 0.5, 0.0, 1.0
-    if not 0 <= successes <= n:
-        raise OptionError(f"successes must be between 0 and n={n}, got {successes!r}")
-    centre, half = _wilson(successes, n, _z(confidence))
-    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends, despite rounding
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return centre, low, high
 
 
 def attack_risk(
@@ -144,9 +101,9 @@ def attack_risk(
     _, c_lo, c_hi = wilson_interval(n_control, n_attacks, confidence)
     _, b_lo, b_hi = wilson_interval(n_baseline, n_base, confidence)
     if n_attacks > 0:
-        z = _z(confidence)
-        a, ea = _wilson(n_train, n_attacks, z)
-        c, ec = _wilson(n_control, n_attacks, z)
+        z = z_value(confidence)
+        a, ea = wilson_centre(n_train, n_attacks, z)
+        c, ec = wilson_centre(n_control, n_attacks, z)
         residual = (a - c) / (1.0 - c)
         error = math.sqrt((ea / (1.0 - c)) ** 2 + (ec * (a - 1.0) / (1.0 - c) ** 2) ** 2)
     else:
@@ -171,27 +128,6 @@ def attack_risk(
         "attack_beats_baseline": bool(n_attacks > 0 and rate(n_train, n_attacks) > rate(n_baseline, n_base)),
         "confidence": confidence,
     }
-
-
-def roc_auc(scores: NDArray[np.float64], labels: NDArray[np.bool_]) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties counted half): P(member scores higher)."""
-    pos, neg = int(labels.sum()), int((~labels).sum())
-    if pos == 0 or neg == 0:
-        raise OptionError("the AUC needs both members and non-members")
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
-
-
-def hanley_mcneil_interval(
-    auc: float, n_pos: int, n_neg: int, confidence: float = 0.95
-) -> tuple[float, float]:
-    """Hanley & McNeil (1982) normal interval for an AUC, clipped to [0, 1]."""
-    q1, q2 = auc / (2.0 - auc), 2.0 * auc * auc / (1.0 + auc)
-    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
-        n_pos * n_neg
-    )
-    half = _z(confidence) * math.sqrt(max(var, 0.0))
-    return max(0.0, auc - half), min(1.0, auc + half)
 
 
 # ------------------------------------------------------------------------------------------------

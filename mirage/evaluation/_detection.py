@@ -23,8 +23,8 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from mirage.errors import DataError, OptionError
+from mirage.evaluation._columns import scored_columns
 from mirage.evaluation._features import FeatureEncoder, gradient_boosting
-from mirage.evaluation._shapes import learned_columns
 from mirage.schema import Schema
 
 __all__ = ["detection_scores", "grouped_folds"]
@@ -99,7 +99,7 @@ def detection_scores(
         raise OptionError(f"folds must be at least 2, got {folds!r}")
     if max_rows < folds:
         raise OptionError(f"max_rows must be at least folds ({folds}), got {max_rows!r}")
-    schema, _ = learned_columns(real, synthetic, schema)
+    schema, _ = scored_columns(real, synthetic, schema)
     n = min(len(real), len(synthetic), max_rows)
     if n < folds:
         raise DataError(f"detection needs at least {folds} real and {folds} synthetic rows, got {n}")

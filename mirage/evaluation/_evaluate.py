@@ -23,6 +23,7 @@ from mirage.evaluation._marginals import kway_marginal_accuracy
 from mirage.evaluation._pairs import column_pair_scores
 from mirage.evaluation._report import Report, clean_json
 from mirage.evaluation._shapes import column_shape_scores
+from mirage.evaluation._stats import is_finite_number
 from mirage.evaluation._verdicts import judge
 from mirage.schema import Schema, infer_schema
 
@@ -187,10 +188,10 @@ def _summary(scores: dict[str, Any], details: dict[str, Any]) -> dict[str, float
 
     fidelity = _fidelity_blend(scores)
     utility = None
-    if _number(scores.get("utility_ratio")):
+    if is_finite_number(scores.get("utility_ratio")):
         utility = max(0.0, min(1.0, scores["utility_ratio"]))
     privacy = None
-    if _number(scores.get("dcr_share")):
+    if is_finite_number(scores.get("dcr_share")):
         parts = [
             1.0 - 2.0 * max(0.0, scores["dcr_share"] - 0.5),
             1.0 - 2.0 * max(0.0, scores["mia_auc"] - 0.5),
@@ -206,10 +207,8 @@ def _summary(scores: dict[str, Any], details: dict[str, Any]) -> dict[str, float
 
 def _fidelity_blend(scores: dict[str, Any]) -> float | None:
     values = [
-        scores[n] for n in ("quality", "marginal_accuracy", "detection_score") if _number(scores.get(n))
+        scores[n]
+        for n in ("quality", "marginal_accuracy", "detection_score")
+        if is_finite_number(scores.get(n))
     ]
     return sum(values) / len(values) if values else None
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from mirage.errors import DataError, OptionError
-from mirage.evaluation._shapes import NUMERIC_KINDS, as_numbers, category_keys
+from mirage.evaluation._columns import NUMERIC_KINDS, as_numbers, category_keys
 from mirage.schema import Column, Kind, Schema, infer_schema
 
 __all__ = ["FeatureEncoder", "gradient_boosting"]

@@ -91,3 +91,39 @@ def test_the_html_page_does_not_import_the_report() -> None:
     html = import_graph()["mirage.evaluation._html"]
     assert "mirage.evaluation._report" not in html
     assert "mirage.evaluation._evaluate" not in html
+
+
+# each shared helper is defined in its one home module and nowhere else in the package
+HOMES = {
+    "mirage.evaluation._stats": {
+        "z_value",
+        "wilson_centre",
+        "wilson_interval",
+        "roc_auc",
+        "hanley_mcneil_interval",
+        "is_finite_number",
+    },
+    "mirage.evaluation._columns": {
+        "learned_columns",
+        "scored_columns",
+        "require_columns",
+        "category_keys",
+        "as_numbers",
+        "numeric_values",
+        "canonical_strings",
+    },
+}
+# the names these helpers had in the modules that each kept a copy
+FORMER_COPIES = {"_z", "_wilson", "binary_auc", "_number"}
+
+
+def test_shared_helpers_have_one_home() -> None:
+    root = Path(mirage.evaluation.__file__).parent
+    homes = {name: module for module, names in HOMES.items() for name in names}
+    for path in root.rglob("*.py"):
+        module = _module_name(path, root)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        strays = sorted(name for name in defined if homes.get(name, module) != module)
+        assert not strays, f"{module} defines {strays}, whose home is elsewhere"
+        assert not defined & FORMER_COPIES, f"{module} keeps a copy: {sorted(defined & FORMER_COPIES)}"
