@@ -48,9 +48,11 @@ def evaluate(
         if frame is not None and len(frame) == 0:
             raise DataError(f"the {name} data has no rows")
     if target is not None and target not in schema.names:
-        raise OptionError(f"--target {target!r} is not a column (columns: {', '.join(schema.names)})")
+        raise OptionError(f"target {target!r} is not a column (columns: {', '.join(schema.names)})")
     if target is not None and holdout is None:
-        raise OptionError("utility (--target) needs a holdout: real rows the model never saw")
+        raise OptionError(
+            f"the utility scores (target={target!r}) need a holdout: real rows the model never saw"
+        )
     details: dict[str, Any] = {}
     runs = {
         "fidelity": True,
