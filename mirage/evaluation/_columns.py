@@ -20,6 +20,7 @@ __all__ = [
     "learned_columns",
     "numeric_values",
     "require_columns",
+    "require_present",
     "scored_columns",
 ]
 
@@ -41,11 +42,16 @@ def scored_columns(
     return schema, columns
 
 
-def require_columns(frame: pd.DataFrame, columns: list[Column], which: str) -> None:
-    """Raise DataError naming the first of ``columns`` that ``frame`` lacks, or if it has no rows."""
+def require_present(frame: pd.DataFrame, columns: list[Column], which: str) -> None:
+    """Raise DataError naming the first of ``columns`` that ``frame`` lacks."""
     missing = [c.name for c in columns if c.name not in frame.columns]
     if missing:
         raise DataError(f"column {missing[0]!r} is in the schema but not in the {which} data")
+
+
+def require_columns(frame: pd.DataFrame, columns: list[Column], which: str) -> None:
+    """Raise DataError naming the first of ``columns`` that ``frame`` lacks, or if it has no rows."""
+    require_present(frame, columns, which)
     if len(frame) == 0:
         raise DataError(f"the {which} data has no rows")
 

@@ -87,6 +87,7 @@ def detection_scores(
     top: int = 10,
     seed: int = 0,
     n_threads: int | None = None,
+    features: FeatureEncoder | None = None,
 ) -> dict[str, Any]:
     """Classifier two-sample test of real against synthetic rows.
 
@@ -94,6 +95,8 @@ def detection_scores(
     (1 = best, 0 = separable), ``fold_aucs``, ``rows_per_class`` and ``top_features`` (a list of
     ``{"feature", "importance"}``, the drop in AUC when that feature is shuffled, highest first).
     ``n_threads`` caps the model's OpenMP threads (None: all cores; 1 is far faster on a busy machine).
+    ``features``: a :class:`FeatureEncoder` of ``schema`` already fitted on ``real`` (fitted here if None),
+    so that scoring several tables against the same real rows fits it once.
     """
     if folds < 2:
         raise OptionError(f"folds must be at least 2, got {folds!r}")
@@ -104,7 +107,7 @@ def detection_scores(
     if n < folds:
         raise DataError(f"detection needs at least {folds} real and {folds} synthetic rows, got {n}")
     rng = np.random.default_rng(seed)
-    encoder = FeatureEncoder(schema).fit(real)
+    encoder = features if features is not None else FeatureEncoder(schema).fit(real)
     x = np.vstack(
         [
             encoder.transform(_draw(real, n, rng), "real"),

@@ -19,6 +19,7 @@ from mirage.errors import DataError, OptionError
 from mirage.evaluation._coverage import coverage_scores
 from mirage.evaluation._detection import detection_scores
 from mirage.evaluation._directions import DIRECTIONS
+from mirage.evaluation._features import FeatureEncoder
 from mirage.evaluation._marginals import kway_marginal_accuracy
 from mirage.evaluation._pairs import column_pair_scores
 from mirage.evaluation._report import Report, clean_json
@@ -66,11 +67,12 @@ def evaluate(
         report_progress("scoring", stages.index(name) if name in stages else len(stages), len(stages), name)
 
     stage("fidelity")
-    scores = _fidelity(real, synthetic, schema, seed, n_threads, details)
+    features = FeatureEncoder(schema).fit(real)  # the detection's coding of the real rows, fitted once
+    scores = _fidelity(real, synthetic, schema, seed, n_threads, features, details)
     ref: dict[str, float | None] = {}
     if holdout is not None and reference:
         stage("reference")
-        ref = _fidelity(real, holdout, schema, seed, n_threads, {})
+        ref = _fidelity(real, holdout, schema, seed, n_threads, features, {})
     if holdout is not None and target is not None:
         stage("utility")
         from mirage.evaluation._utility import utility_scores
@@ -151,12 +153,13 @@ def _fidelity(
     schema: Schema,
     seed: int,
     n_threads: int | None,
+    features: FeatureEncoder,
     details: dict[str, Any],
 ) -> dict[str, float | None]:
     shapes = column_shape_scores(real, other, schema)
     pairs, pair_mean = column_pair_scores(real, other, schema)
     marginals = kway_marginal_accuracy(real, other, schema, seed=seed)
-    detection = detection_scores(real, other, schema, seed=seed, n_threads=n_threads)
+    detection = detection_scores(real, other, schema, seed=seed, n_threads=n_threads, features=features)
     coverage_table, coverage = coverage_scores(real, other, schema)
     details.update(
         column_shapes=shapes.to_dict(orient="records"),

@@ -107,6 +107,7 @@ HOMES = {
         "learned_columns",
         "scored_columns",
         "require_columns",
+        "require_present",
         "category_keys",
         "as_numbers",
         "numeric_values",

@@ -11,6 +11,7 @@ from mirage.errors import OptionError
 from mirage.evaluation import evaluate
 from mirage.evaluation._attacks import linkability_risk, membership_inference
 from mirage.evaluation._distance import EncodedFrames, MixedEncoder
+from mirage.evaluation._features import FeatureEncoder
 from mirage.evaluation._privacy import privacy_report
 from tests.evaluation.conftest import Parts, disjoint_parts, with_copies
 
@@ -21,19 +22,28 @@ def parts(adult: pd.DataFrame) -> tuple[Parts, pd.DataFrame]:
     return (train, holdout, fresh, schema), with_copies(train, fresh, 0.2, seed=5)
 
 
-def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str, cls: type = MixedEncoder) -> list[int]:
     calls: list[int] = []
-    original = getattr(MixedEncoder, name)
+    original = getattr(cls, name)
 
-    def counted(self: MixedEncoder, frame: pd.DataFrame) -> Any:
+    def counted(self: Any, frame: pd.DataFrame, *args: Any) -> Any:
         calls.append(len(frame))
-        return original(self, frame)
+        return original(self, frame, *args)
 
-    monkeypatch.setattr(MixedEncoder, name, counted)
+    monkeypatch.setattr(cls, name, counted)
     return calls
 
 
-def test_evaluate_fits_one_encoder_for_dcr_and_one_for_every_attack(
+def test_evaluate_fits_the_detection_features_once_for_synthetic_and_reference(
+    parts: tuple[Parts, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (train, holdout, _, schema), synthetic = parts
+    fits = _count_calls(monkeypatch, "fit", FeatureEncoder)
+    evaluate(train, synthetic, holdout=holdout, schema=schema, n_attacks=200, reference=True)
+    assert fits == [len(train)]  # before: once for the synthetic rows, again for the reference
+
+
+def test_evaluate_fits_one_encoder_for_dcr_and_one_shared_by_the_attacks(
     parts: tuple[Parts, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (train, holdout, _, schema), synthetic = parts
