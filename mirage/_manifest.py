@@ -147,7 +147,7 @@ def refuse_edits(edited: set[str], fit_time: set[str]) -> None:
         if name in fit_time:
             raise ModelFileError(
                 f"{path}: edited after the model was fitted; it shapes what fit learns, so the edit "
-                f"cannot take effect: refit the model (mirage fit ... --param {name}=VALUE)"
+                f"cannot take effect: refit the model (mirage.fit(..., {name}=VALUE))"
             )
         if path == TRAINING:
             raise ModelFileError(

@@ -22,6 +22,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from mirage.cli._ui import UI
+from mirage.cli._wording import cli_message
 from mirage.errors import MirageError
 
 __all__ = [
@@ -98,7 +99,7 @@ class MirageGroup(TyperGroup):
         except _PASS_THROUGH:
             raise
         except MirageError as exc:
-            _fail(ctx, exc, str(exc), EXIT_ERROR)
+            _fail(ctx, exc, cli_message(str(exc)), EXIT_ERROR)
         except KeyboardInterrupt as exc:
             _fail(ctx, exc, "interrupted", EXIT_INTERRUPTED)
         except Terminated as exc:

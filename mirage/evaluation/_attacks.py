@@ -52,32 +52,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_curve
 
 from mirage.errors import OptionError, SchemaError
+from mirage.evaluation._columns import MISSING_TOKEN, canonical_strings, learned_columns, numeric_values
 from mirage.evaluation._distance import (
     DEFAULT_MAX_PAIRS,
-    MISSING_TOKEN,
+    EncodedFrames,
     MixedEncoder,
-    canonical_strings,
-    learned_columns,
     nearest_distances,
-    numeric_values,
     subsample_indices,
 )
+from mirage.evaluation._stats import hanley_mcneil_interval, roc_auc, wilson_centre, wilson_interval, z_value
 from mirage.schema import Column, Kind, Schema, infer_schema
 
-__all__ = [
-    "attack_risk",
-    "hanley_mcneil_interval",
-    "inference_risk",
-    "linkability_risk",
-    "membership_inference",
-    "roc_auc",
-    "singling_out_risk",
-    "wilson_interval",
-]
+__all__ = ["attack_risk", "inference_risk", "linkability_risk", "membership_inference", "singling_out_risk"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
 
 _NUMERIC_OPS = ("==", "!=", "<", ">", "<=", ">=")
 _CATEGORICAL_OPS = ("==", "!=")
@@ -86,37 +78,6 @@ _CATEGORICAL_OPS = ("==", "!=")
 # ------------------------------------------------------------------------------------------------
 # statistics
 # ------------------------------------------------------------------------------------------------
-
-
-def _z(confidence: float) -> float:
-    if not 0.0 < confidence < 1.0:
-        raise OptionError(f"confidence must be between 0 and 1, got {confidence!r}")
-    return float(norm.ppf(0.5 + confidence / 2.0))
-
-
-def _wilson(successes: float, n: float, z: float) -> tuple[float, float]:
-    """Wilson centre and half-width (Wilson 1927); the interval always lies within [0, 1]."""
-    z2 = z * z
-    centre = (successes + z2 / 2.0) / (n + z2)
-    half = z / (n + z2) * math.sqrt(successes * (n - successes) / n + z2 / 4.0)
-    return centre, half
-
-
-def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float, float]:
-    """The Wilson score interval of a binomial rate: ``(centre, low, high)``.
-
-    ``centre = (s + z^2/2) / (n + z^2)`` and the half-width is
-    ``z / (n + z^2) * sqrt(s (n - s) / n + z^2 / 4)`` (Wilson 1927); with no trials the interval
-    is the whole of [0, 1] around 0.5.
-    """
-    if n <= 0:
-        return 0.5, 0.0, 1.0
-    if not 0 <= successes <= n:
-        raise OptionError(f"successes must be between 0 and n={n}, got {successes!r}")
-    centre, half = _wilson(successes, n, _z(confidence))
-    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends, despite rounding
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return centre, low, high
 
 
 def attack_risk(
@@ -140,9 +101,9 @@ def attack_risk(
     _, c_lo, c_hi = wilson_interval(n_control, n_attacks, confidence)
     _, b_lo, b_hi = wilson_interval(n_baseline, n_base, confidence)
     if n_attacks > 0:
-        z = _z(confidence)
-        a, ea = _wilson(n_train, n_attacks, z)
-        c, ec = _wilson(n_control, n_attacks, z)
+        z = z_value(confidence)
+        a, ea = wilson_centre(n_train, n_attacks, z)
+        c, ec = wilson_centre(n_control, n_attacks, z)
         residual = (a - c) / (1.0 - c)
         error = math.sqrt((ea / (1.0 - c)) ** 2 + (ec * (a - 1.0) / (1.0 - c) ** 2) ** 2)
     else:
@@ -169,27 +130,6 @@ def attack_risk(
     }
 
 
-def roc_auc(scores: NDArray[np.float64], labels: NDArray[np.bool_]) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties counted half): P(member scores higher)."""
-    pos, neg = int(labels.sum()), int((~labels).sum())
-    if pos == 0 or neg == 0:
-        raise OptionError("the AUC needs both members and non-members")
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
-
-
-def hanley_mcneil_interval(
-    auc: float, n_pos: int, n_neg: int, confidence: float = 0.95
-) -> tuple[float, float]:
-    """Hanley & McNeil (1982) normal interval for an AUC, clipped to [0, 1]."""
-    q1, q2 = auc / (2.0 - auc), 2.0 * auc * auc / (1.0 + auc)
-    var = (auc * (1.0 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (
-        n_pos * n_neg
-    )
-    half = _z(confidence) * math.sqrt(max(var, 0.0))
-    return max(0.0, auc - half), min(1.0, auc + half)
-
-
 # ------------------------------------------------------------------------------------------------
 # shared set-up
 # ------------------------------------------------------------------------------------------------
@@ -198,11 +138,30 @@ def hanley_mcneil_interval(
 @dataclass
 class _Setup:
     columns: list[Column]
-    encoder: MixedEncoder
+    encoding: EncodedFrames
     train: pd.DataFrame  # training targets
     control: pd.DataFrame  # holdout targets, as many as training ones
     synthetic: pd.DataFrame
     rng: np.random.Generator
+    train_rows: IntArray  # positions of the targets and of the used synthetic rows in their frames
+    control_rows: IntArray
+    synthetic_rows: IntArray
+
+    @property
+    def encoder(self) -> MixedEncoder:
+        return self.encoding.encoder
+
+    def encoded_targets(self) -> FloatArray:
+        """The training targets then the holdout targets, encoded (as ``train`` then ``control``)."""
+        return np.concatenate(
+            [
+                self.encoding.encoded("training")[self.train_rows],
+                self.encoding.encoded("holdout")[self.control_rows],
+            ]
+        )
+
+    def encoded_synthetic(self) -> FloatArray:
+        return self.encoding.encoded("synthetic")[self.synthetic_rows]
 
 
 def _setup(
@@ -214,6 +173,7 @@ def _setup(
     seed: int,
     salt: int,
     max_synthetic: int | None = None,
+    encoding: EncodedFrames | None = None,
 ) -> _Setup:
     schema = schema or infer_schema(train)
     columns = learned_columns(schema, ("training", train), ("holdout", holdout), ("synthetic", synthetic))
@@ -224,13 +184,26 @@ def _setup(
     if n < 1:
         raise OptionError(f"the number of attacks must be at least 1, got {n_targets}")
     names = [c.name for c in columns]
-    encoder = MixedEncoder(schema, names).fit(train)
-    targets = train.iloc[subsample_indices(len(train), n, rng)].reset_index(drop=True)
-    control = holdout.iloc[subsample_indices(len(holdout), n, rng)].reset_index(drop=True)
-    synth = synthetic
+    if encoding is None:
+        encoding = EncodedFrames(schema, names, train, holdout, synthetic)
+    elif not encoding.holds(train, holdout, synthetic) or encoding.columns != names:
+        raise OptionError("the encoding given to an attack was made of other frames or columns")
+    train_rows = subsample_indices(len(train), n, rng)
+    control_rows = subsample_indices(len(holdout), n, rng)
+    synthetic_rows = np.arange(len(synthetic), dtype=np.intp)
     if max_synthetic is not None and len(synthetic) > max_synthetic:
-        synth = synthetic.iloc[subsample_indices(len(synthetic), max_synthetic, rng)]
-    return _Setup(columns, encoder, targets, control, synth.reset_index(drop=True), rng)
+        synthetic_rows = subsample_indices(len(synthetic), max_synthetic, rng)
+    return _Setup(
+        columns,
+        encoding,
+        train.iloc[train_rows].reset_index(drop=True),
+        holdout.iloc[control_rows].reset_index(drop=True),
+        synthetic.iloc[synthetic_rows].reset_index(drop=True),
+        rng,
+        train_rows,
+        control_rows,
+        synthetic_rows,
+    )
 
 
 def _max_reference(n_query: int, max_pairs: float) -> int:
@@ -252,6 +225,7 @@ def membership_inference(
     seed: int = 0,
     confidence: float = 0.95,
     max_pairs: float = DEFAULT_MAX_PAIRS,
+    encoding: EncodedFrames | None = None,
 ) -> dict[str, Any]:
     """Distance-based membership inference: can the synthetic data tell members from non-members?
 
@@ -264,14 +238,19 @@ def membership_inference(
     """
     n_query = 2 * min(n_targets, len(train), len(holdout))
     setup = _setup(
-        train, holdout, synthetic, schema, n_targets, seed, 0x31A, _max_reference(n_query, max_pairs)
+        train,
+        holdout,
+        synthetic,
+        schema,
+        n_targets,
+        seed,
+        0x31A,
+        _max_reference(n_query, max_pairs),
+        encoding,
     )
-    candidates = pd.concat([setup.train, setup.control], ignore_index=True)
-    labels = np.zeros(len(candidates), dtype=bool)
+    labels = np.zeros(len(setup.train) + len(setup.control), dtype=bool)
     labels[: len(setup.train)] = True
-    distances, _ = nearest_distances(
-        setup.encoder.transform(candidates), setup.encoder.transform(setup.synthetic), k=1
-    )
+    distances, _ = nearest_distances(setup.encoded_targets(), setup.encoded_synthetic(), k=1)
     scores = -distances[:, 0]
     auc = roc_auc(scores, labels)
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
@@ -404,6 +383,7 @@ def singling_out_risk(
     n_attacks: int = 500,
     seed: int = 0,
     confidence: float = 0.95,
+    encoding: EncodedFrames | None = None,
 ) -> dict[str, Any]:
     """Univariate singling-out risk (Anonymeter's ``SinglingOutEvaluator(mode="univariate")``).
 
@@ -415,7 +395,7 @@ def singling_out_risk(
     the number of distinct predicates found, at most the requested number; datasets without rare
     values give few predicates and wide intervals.
     """
-    setup = _setup(train, holdout, synthetic, schema, None, seed, 0x5160)
+    setup = _setup(train, holdout, synthetic, schema, None, seed, 0x5160, encoding=encoding)
     columns = setup.columns
     candidates = _univariate_predicates(setup.synthetic, columns)
     order = setup.rng.permutation(len(candidates))
@@ -481,6 +461,7 @@ def linkability_risk(
     seed: int = 0,
     confidence: float = 0.95,
     max_pairs: float = DEFAULT_MAX_PAIRS,
+    encoding: EncodedFrames | None = None,
 ) -> dict[str, Any]:
     """Linkability risk (Anonymeter's ``LinkabilityEvaluator``).
 
@@ -493,7 +474,7 @@ def linkability_risk(
     """
     n = min(n_attacks, len(train), len(holdout))
     setup = _setup(
-        train, holdout, synthetic, schema, n_attacks, seed, 0x11AC, _max_reference(2 * n, max_pairs)
+        train, holdout, synthetic, schema, n_attacks, seed, 0x11AC, _max_reference(2 * n, max_pairs), encoding
     )
     names = [c.name for c in setup.columns]
     if aux_columns is None:
@@ -510,8 +491,8 @@ def linkability_risk(
         )
     if n_neighbors < 1:
         raise OptionError(f"n_neighbors must be at least 1, got {n_neighbors}")
-    targets = setup.encoder.transform(pd.concat([setup.train, setup.control], ignore_index=True))
-    synth = setup.encoder.transform(setup.synthetic)
+    targets = setup.encoded_targets()
+    synth = setup.encoded_synthetic()
     k = min(n_neighbors, synth.shape[0])
     linked = _share_a_row(
         _neighbours(setup.encoder, targets, synth, first, k, setup.rng),
@@ -565,6 +546,7 @@ def inference_risk(
     seed: int = 0,
     confidence: float = 0.95,
     max_pairs: float = DEFAULT_MAX_PAIRS,
+    encoding: EncodedFrames | None = None,
 ) -> dict[str, Any]:
     """Attribute-inference risk (Anonymeter's ``InferenceEvaluator`` with its nearest-neighbour guesser).
 
@@ -579,7 +561,7 @@ def inference_risk(
     """
     n = min(n_attacks, len(train), len(holdout))
     setup = _setup(
-        train, holdout, synthetic, schema, n_attacks, seed, 0x1F3, _max_reference(2 * n, max_pairs)
+        train, holdout, synthetic, schema, n_attacks, seed, 0x1F3, _max_reference(2 * n, max_pairs), encoding
     )
     names = [c.name for c in setup.columns]
     secrets = names if secret is None else [secret] if isinstance(secret, str) else list(secret)
@@ -591,8 +573,8 @@ def inference_risk(
     if not 0.0 <= tolerance <= 1.0:
         raise OptionError(f"tolerance must be between 0 and 1, got {tolerance!r}")
     targets_frame = pd.concat([setup.train, setup.control], ignore_index=True)
-    targets = setup.encoder.transform(targets_frame)
-    synth = setup.encoder.transform(setup.synthetic)
+    targets = setup.encoded_targets()
+    synth = setup.encoded_synthetic()
     n_train = len(setup.train)
     per_secret: dict[str, dict[str, Any]] = {}
     for name in secrets:

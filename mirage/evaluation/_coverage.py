@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mirage.errors import OptionError
-from mirage.evaluation._shapes import NUMERIC_KINDS, as_numbers, category_keys, learned_columns
+from mirage.evaluation._columns import NUMERIC_KINDS, as_numbers, category_keys, scored_columns
 from mirage.schema import Schema
 
 __all__ = ["coverage_scores", "range_coverage", "tail_coverage"]
@@ -85,7 +85,7 @@ def coverage_scores(
         raise OptionError(f"tail must be a quantile between 0 and 0.5, got {tail!r}")
     if not 0.0 < rare < 1.0:
         raise OptionError(f"rare must be a frequency between 0 and 1, got {rare!r}")
-    _, columns = learned_columns(real, synthetic, schema)
+    _, columns = scored_columns(real, synthetic, schema)
     rows = []
     for column in columns:
         if column.kind in NUMERIC_KINDS:

@@ -23,8 +23,8 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from mirage.errors import DataError, OptionError
+from mirage.evaluation._columns import scored_columns
 from mirage.evaluation._features import FeatureEncoder, gradient_boosting
-from mirage.evaluation._shapes import learned_columns
 from mirage.schema import Schema
 
 __all__ = ["detection_scores", "grouped_folds"]
@@ -87,6 +87,7 @@ def detection_scores(
     top: int = 10,
     seed: int = 0,
     n_threads: int | None = None,
+    features: FeatureEncoder | None = None,
 ) -> dict[str, Any]:
     """Classifier two-sample test of real against synthetic rows.
 
@@ -94,17 +95,19 @@ def detection_scores(
     (1 = best, 0 = separable), ``fold_aucs``, ``rows_per_class`` and ``top_features`` (a list of
     ``{"feature", "importance"}``, the drop in AUC when that feature is shuffled, highest first).
     ``n_threads`` caps the model's OpenMP threads (None: all cores; 1 is far faster on a busy machine).
+    ``features``: a :class:`FeatureEncoder` of ``schema`` already fitted on ``real`` (fitted here if None),
+    so that scoring several tables against the same real rows fits it once.
     """
     if folds < 2:
         raise OptionError(f"folds must be at least 2, got {folds!r}")
     if max_rows < folds:
         raise OptionError(f"max_rows must be at least folds ({folds}), got {max_rows!r}")
-    schema, _ = learned_columns(real, synthetic, schema)
+    schema, _ = scored_columns(real, synthetic, schema)
     n = min(len(real), len(synthetic), max_rows)
     if n < folds:
         raise DataError(f"detection needs at least {folds} real and {folds} synthetic rows, got {n}")
     rng = np.random.default_rng(seed)
-    encoder = FeatureEncoder(schema).fit(real)
+    encoder = features if features is not None else FeatureEncoder(schema).fit(real)
     x = np.vstack(
         [
             encoder.transform(_draw(real, n, rng), "real"),

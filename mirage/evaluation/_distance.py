@@ -52,18 +52,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from mirage.encoding.datetime import parse_datetimes
 from mirage.errors import OptionError, SchemaError
+from mirage.evaluation._columns import canonical_strings, numeric_values
 from mirage.schema import Column, Kind, Schema
 
 __all__ = [
     "DEFAULT_MAX_PAIRS",
     "DEFAULT_MEMORY_BYTES",
+    "EncodedFrames",
     "MixedEncoder",
-    "canonical_strings",
-    "learned_columns",
     "nearest_distances",
-    "numeric_values",
     "row_keys",
     "rows_within",
     "subsample_indices",
@@ -72,7 +70,6 @@ __all__ = [
 DEFAULT_MAX_PAIRS = 1e9
 DEFAULT_MEMORY_BYTES = 128 * 2**20
 MAX_MEMORY_BYTES = 256 * 2**20
-MISSING_TOKEN = "\x00<NA>"
 _ONE_HOT = 1.0 / math.sqrt(2.0)
 _MISSING_FILL = 0.5
 _GROUP = 64  # reference columns are scanned in groups of this many for the block minima
@@ -87,45 +84,6 @@ IntArray = NDArray[np.intp]
 # ------------------------------------------------------------------------------------------------
 # column values
 # ------------------------------------------------------------------------------------------------
-
-
-def learned_columns(schema: Schema, *frames: tuple[str, pd.DataFrame]) -> list[Column]:
-    """The schema's learned columns, checked to be present in every named frame."""
-    columns = [c for c in schema if c.kind.learned]
-    if not columns:
-        raise SchemaError("no learned (numeric, categorical, boolean or datetime) column to compare rows on")
-    for label, frame in frames:
-        missing = [c.name for c in columns if c.name not in frame.columns]
-        if missing:
-            raise SchemaError(f"column {missing[0]!r} is in the schema but not in the {label} data")
-    return columns
-
-
-def numeric_values(values: pd.Series, column: Column) -> FloatArray:
-    """Float64 values of a numeric or datetime column (datetimes as ns since the epoch), NaN if missing."""
-    if column.kind is Kind.DATETIME:
-        parsed = parse_datetimes(values, column.name, column.datetime_format)
-        ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        return np.asarray(np.where(parsed.isna().to_numpy(), np.nan, ns), dtype=np.float64)
-    out = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(copy=True)
-    out[~np.isfinite(out)] = np.nan
-    return np.asarray(out, dtype=np.float64)
-
-
-def canonical_strings(values: pd.Series, column: Column) -> NDArray[np.object_]:
-    """Each value as a canonical string, so 39, 39.0 and "39.0" agree; missing is a token of its own."""
-    missing = values.isna().to_numpy()
-    if column.kind in (Kind.NUMERIC, Kind.DATETIME):
-        text = numeric_values(values, column).astype(str).astype(object)
-        missing = missing | (text == "nan")
-    elif pd.api.types.is_bool_dtype(values.dtype):
-        text = values.astype(str).to_numpy(dtype=object)
-    elif pd.api.types.is_numeric_dtype(values.dtype):
-        text = values.astype("float64").to_numpy().astype(str).astype(object)
-    else:
-        text = values.astype(str).to_numpy(dtype=object)
-    text[missing] = MISSING_TOKEN
-    return text
 
 
 def row_keys(frame: pd.DataFrame, columns: Sequence[Column]) -> NDArray[np.uint64]:
@@ -280,6 +238,47 @@ class MixedEncoder:
             "columns": [c.name for c in self.columns],
             "width": self.width,
         }
+
+
+class EncodedFrames:
+    """The training, holdout and synthetic rows of one evaluation, encoded once by one encoder.
+
+    The encoder (:class:`MixedEncoder` on ``columns``, fitted on the training rows) is fitted on first
+    use and each frame is encoded whole on first use, so the attacks of one call share a single fit
+    and a single encoding of each frame, and take their sampled rows by position.  Encoding is row by
+    row, so ``encoded("training")[rows]`` equals encoding ``training.iloc[rows]``.
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        columns: Sequence[str],
+        training: pd.DataFrame,
+        holdout: pd.DataFrame,
+        synthetic: pd.DataFrame,
+    ) -> None:
+        self.schema = schema
+        self.columns = list(columns)
+        self.frames = {"training": training, "holdout": holdout, "synthetic": synthetic}
+        self._encoder: MixedEncoder | None = None
+        self._encoded: dict[str, FloatArray] = {}
+
+    @property
+    def encoder(self) -> MixedEncoder:
+        if self._encoder is None:
+            self._encoder = MixedEncoder(self.schema, self.columns).fit(self.frames["training"])
+        return self._encoder
+
+    def encoded(self, name: str) -> FloatArray:
+        """Every row of the named frame (training, holdout or synthetic), encoded."""
+        if name not in self._encoded:
+            self._encoded[name] = self.encoder.transform(self.frames[name])
+        return self._encoded[name]
+
+    def holds(self, training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame) -> bool:
+        """Whether these are the very frames this encoding was made of."""
+        given = {"training": training, "holdout": holdout, "synthetic": synthetic}
+        return all(self.frames[name] is frame for name, frame in given.items())
 
 
 # ------------------------------------------------------------------------------------------------

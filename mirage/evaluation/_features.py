@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from mirage.errors import DataError, OptionError
-from mirage.evaluation._shapes import NUMERIC_KINDS, as_numbers, category_keys
+from mirage.errors import OptionError
+from mirage.evaluation._columns import NUMERIC_KINDS, as_numbers, category_keys, require_present
 from mirage.schema import Column, Kind, Schema, infer_schema
 
 __all__ = ["FeatureEncoder", "gradient_boosting"]
@@ -62,7 +62,7 @@ class FeatureEncoder:
         schema = self.schema if self.schema is not None else infer_schema(real)
         self.schema = schema
         self.columns = [c for c in schema if c.kind.learned and c.name not in self.exclude]
-        self._check(real, "real")
+        require_present(real, self.columns, "real")
         self.codes = {}
         for column in self.columns:
             if column.kind in NUMERIC_KINDS:
@@ -76,14 +76,9 @@ class FeatureEncoder:
                 self.codes[column.name] = pd.Index(kept)
         return self
 
-    def _check(self, data: pd.DataFrame, which: str) -> None:
-        missing = [c.name for c in self.columns if c.name not in data.columns]
-        if missing:
-            raise DataError(f"column {missing[0]!r} is in the schema but not in the {which} data")
-
     def transform(self, data: pd.DataFrame, which: str = "input") -> np.ndarray:
         """The ``(rows, features)`` float64 matrix of ``data`` under the fitted coding."""
-        self._check(data, which)
+        require_present(data, self.columns, which)
         out = np.empty((len(data), len(self.columns)), dtype="float64")
         for j, column in enumerate(self.columns):
             values = data[column.name]

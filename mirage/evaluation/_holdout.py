@@ -71,7 +71,10 @@ def recover_split(
     from mirage.io import read_table
 
     if "holdout_fraction" not in training:
-        raise DataError("the model was fitted without --holdout; give the real and holdout data instead")
+        raise DataError(
+            "the model was fitted without a holdout (fit(..., holdout=0.2) keeps one); "
+            "give the real and holdout data instead"
+        )
     path = source or training.get("source")
     if path is None:
         raise DataError("the model was fitted from a DataFrame; give the path of its source data")

@@ -1,21 +1,23 @@
-"""The self-contained HTML report: plotly.js embedded once, no network needed to view it."""
+"""The self-contained HTML report: plotly.js embedded once, no network needed to view it.
+
+The page is a one-way function of a report's fields (:class:`ReportFields`); this module imports
+nothing of the report itself, so :meth:`mirage.evaluation.Report.to_html` can call it without a cycle.
+"""
 
 from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from mirage.encoding.datetime import parse_datetimes
-from mirage.schema import Kind
+from mirage.evaluation._directions import DIRECTIONS
+from mirage.schema import Kind, Schema
 
-if TYPE_CHECKING:
-    from mirage.evaluation._evaluate import Report
-
-__all__ = ["render_html"]
+__all__ = ["ReportFields", "render_html", "report_figures"]
 
 MAX_COLUMN_PLOTS = 40
 MAX_LABEL = 16  # category labels longer than this are shortened on the axis (in full on hover)
@@ -45,7 +47,26 @@ THREAT_MODELS = {
 }
 
 
-def render_html(report: Report) -> str:
+class ReportFields(Protocol):
+    """What the page reads of a report (:class:`mirage.evaluation.Report` has all of it)."""
+
+    @property
+    def scores(self) -> dict[str, float | None]: ...
+    @property
+    def reference(self) -> dict[str, float | None]: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+    @property
+    def verdicts(self) -> dict[str, str]: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]: ...
+    @property
+    def schema(self) -> Schema | None: ...
+
+
+def render_html(report: ReportFields) -> str:
     import plotly
 
     divs = [
@@ -70,7 +91,7 @@ def render_html(report: Report) -> str:
     )
 
 
-def report_figures(report: Report) -> list[tuple[str, Any]]:
+def report_figures(report: ReportFields) -> list[tuple[str, Any]]:
     """Every plot of the report as ``(section, plotly figure)``, in page order."""
     figures: list[tuple[str, Any]] = []
     real, synth = report.frames.get("real"), report.frames.get("synthetic")
@@ -152,7 +173,7 @@ def _dcr_figure(dcr: dict[str, Any]) -> Any:
     return fig
 
 
-def _column_figures(report: Report, real: pd.DataFrame, synth: pd.DataFrame) -> list[Any]:
+def _column_figures(report: ReportFields, real: pd.DataFrame, synth: pd.DataFrame) -> list[Any]:
     import plotly.graph_objects as go
 
     assert report.schema is not None
@@ -218,7 +239,7 @@ def _bins(edges: np.ndarray) -> dict[str, float] | None:
     return {"start": float(edges[0]), "end": float(edges[-1]), "size": float(edges[1] - edges[0]) or 1.0}
 
 
-def _heatmaps(report: Report, real: pd.DataFrame, synth: pd.DataFrame) -> Any:
+def _heatmaps(report: ReportFields, real: pd.DataFrame, synth: pd.DataFrame) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -264,7 +285,7 @@ LEVEL_CLASS = {"good": "good", "attention": "ok", "bad": "bad", "na": "na"}
 LEVEL_WORD = {"good": "good", "attention": "attention", "bad": "problem", "na": "not measured"}
 
 
-def _summary_html(report: Report) -> str:
+def _summary_html(report: ReportFields) -> str:
     """One card per section: the overall score once, the verdict's headline and the figures behind it."""
     structured = report.details.get("verdicts", {})
     cards = []
@@ -286,7 +307,7 @@ def _summary_html(report: Report) -> str:
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-def _detection_html(report: Report) -> str:
+def _detection_html(report: ReportFields) -> str:
     auc = report.scores.get("detection_auc")
     if not isinstance(auc, float):
         return ""
@@ -300,7 +321,7 @@ def _detection_html(report: Report) -> str:
     )
 
 
-def _utility_html(report: Report) -> str:
+def _utility_html(report: ReportFields) -> str:
     utility = report.details.get("utility")
     if not utility:
         return ""
@@ -327,9 +348,7 @@ def _utility_html(report: Report) -> str:
     return "".join(f'<p class="explain">{html.escape(p)}</p>' for p in parts)
 
 
-def _scores_html(report: Report) -> str:
-    from mirage.evaluation._evaluate import DIRECTIONS
-
+def _scores_html(report: ReportFields) -> str:
     rows = []
     for name, (section, better, meaning) in DIRECTIONS.items():
         if section == "summary" or name not in report.scores:
@@ -345,7 +364,7 @@ def _scores_html(report: Report) -> str:
     )
 
 
-def _privacy_html(report: Report) -> str:
+def _privacy_html(report: ReportFields) -> str:
     privacy = report.details.get("privacy")
     if not privacy:
         return "<p>Not measured: privacy checks need a holdout (real rows the model never saw).</p>"
@@ -389,7 +408,7 @@ def _privacy_html(report: Report) -> str:
     )
 
 
-def _meta_line(report: Report) -> str:
+def _meta_line(report: ReportFields) -> str:
     rows = report.meta.get("rows", {})
     parts = [f"{k}: {v:,} rows" for k, v in rows.items() if v is not None]
     if report.meta.get("target"):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mirage.errors import OptionError
-from mirage.evaluation._shapes import NUMERIC_KINDS, as_numbers, category_keys, learned_columns
+from mirage.evaluation._columns import NUMERIC_KINDS, as_numbers, category_keys, scored_columns
 from mirage.schema import Column, Schema
 
 __all__ = ["Discretised", "discretise", "joint_tvd", "kway_marginal_accuracy"]
@@ -142,7 +142,7 @@ def kway_marginal_accuracy(
         raise OptionError(f"max_subsets must be at least 1, got {max_subsets!r}")
     if any(int(k) < 1 for k in ks):
         raise OptionError(f"ks must be positive subset sizes, got {list(ks)!r}")
-    _, columns = learned_columns(real, synthetic, schema)
+    _, columns = scored_columns(real, synthetic, schema)
     codes = discretise(real, synthetic, columns, bins)
     d = len(columns)
     rng = np.random.default_rng(seed)

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from mirage.evaluation._columns import NUMERIC_KINDS, as_numbers, scored_columns
 from mirage.evaluation._marginals import discretise, joint_tvd
-from mirage.evaluation._shapes import NUMERIC_KINDS, as_numbers, learned_columns
 from mirage.schema import Schema
 
 __all__ = ["association_matrices", "column_pair_scores"]
@@ -81,7 +81,7 @@ class _PairAnalysis:
 
 
 def _analyse(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema | None, bins: int) -> _PairAnalysis:
-    _, columns = learned_columns(real, synthetic, schema)
+    _, columns = scored_columns(real, synthetic, schema)
     names = [c.name for c in columns]
     d = len(columns)
     is_number = np.array([c.kind in NUMERIC_KINDS for c in columns], dtype=bool)

@@ -25,19 +25,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from mirage.errors import OptionError
-from mirage.evaluation._attacks import wilson_interval
+from mirage.evaluation._columns import learned_columns
 from mirage.evaluation._distance import (
     DEFAULT_MAX_PAIRS,
+    EncodedFrames,
     MixedEncoder,
-    learned_columns,
     nearest_distances,
     row_keys,
     rows_within,
     subsample_indices,
 )
+from mirage.evaluation._stats import wilson_interval, z_value
 from mirage.schema import Schema, infer_schema
 
 __all__ = ["DCR_SHARE_LIMIT", "DcrPlan", "dcr", "plan_dcr", "privacy_report"]
@@ -100,7 +100,7 @@ def plan_dcr(
     n_ref = n_train + n_holdout
     n_q, n_t, n_h = int(n_query), int(n_train), int(n_holdout)
     if n_q * n_ref > max_pairs:
-        floor = math.ceil((float(norm.ppf(0.975)) * 0.5 / half_width) ** 2)
+        floor = math.ceil((z_value(0.95) * 0.5 / half_width) ** 2)
         n_q = min(n_q, max(floor, int(max_pairs // n_ref)))
     if n_q * n_ref > max_pairs:
         rate = max_pairs / (n_q * n_ref)
@@ -204,7 +204,7 @@ def dcr(
     if min(len(train), len(holdout), len(synthetic)) == 0:
         raise ValueError("dcr needs at least one training, holdout and synthetic row")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDC2]))
-    z = float(norm.ppf(0.5 + confidence / 2.0))
+    z = z_value(confidence)
 
     plan = plan_dcr(len(synthetic), len(train), len(holdout), max_pairs=max_pairs, half_width=half_width)
     query_rows = subsample_indices(len(synthetic), plan.n_query_used, rng)
@@ -387,10 +387,14 @@ def privacy_report(
     )
 
     schema = schema or infer_schema(train)
-    return {
-        "dcr": dcr(train, holdout, synthetic, schema, seed=seed, return_distances=return_distances),
-        "membership_inference": membership_inference(train, holdout, synthetic, schema, seed=seed),
-        "singling_out": singling_out_risk(train, holdout, synthetic, schema, n_attacks=n_attacks, seed=seed),
-        "linkability": linkability_risk(train, holdout, synthetic, schema, n_attacks=n_attacks, seed=seed),
-        "inference": inference_risk(train, holdout, synthetic, schema, n_attacks=n_attacks, seed=seed),
-    }
+    result = {"dcr": dcr(train, holdout, synthetic, schema, seed=seed, return_distances=return_distances)}
+    # the attacks measure distances on the training rows' scale (DCR's is fitted on training and
+    # holdout rows together): one fit and one encoding of each frame serve all of them
+    names = [c.name for c in learned_columns(schema)]
+    encoding = EncodedFrames(schema, names, train, holdout, synthetic)
+    frames = (train, holdout, synthetic, schema)
+    result["membership_inference"] = membership_inference(*frames, seed=seed, encoding=encoding)
+    result["singling_out"] = singling_out_risk(*frames, n_attacks=n_attacks, seed=seed, encoding=encoding)
+    result["linkability"] = linkability_risk(*frames, n_attacks=n_attacks, seed=seed, encoding=encoding)
+    result["inference"] = inference_risk(*frames, n_attacks=n_attacks, seed=seed, encoding=encoding)
+    return result

@@ -6,8 +6,6 @@ frequencies (SDMetrics' TVComplement, including categories only the synthetic da
 values are left out of both, as SDMetrics does.  Identifier, PII and text columns are replaced
 rather than learned, so they get no shape score.
 
-The small helpers here (learned columns, category keys, numbers from numeric or datetime columns)
-are shared by the other fidelity and utility modules.
 """
 
 from __future__ import annotations
@@ -16,59 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from mirage.encoding.datetime import parse_datetimes
-from mirage.errors import DataError
-from mirage.schema import Column, Kind, Schema, infer_schema
+from mirage.evaluation._columns import NUMERIC_KINDS, as_numbers, category_keys, scored_columns
+from mirage.schema import Schema
 
-__all__ = [
-    "as_numbers",
-    "category_keys",
-    "column_shape_scores",
-    "ks_complement",
-    "learned_columns",
-    "require_columns",
-    "tv_complement",
-]
-
-NUMERIC_KINDS = (Kind.NUMERIC, Kind.DATETIME)
-
-
-def learned_columns(
-    real: pd.DataFrame, synthetic: pd.DataFrame | None, schema: Schema | None
-) -> tuple[Schema, list[Column]]:
-    """The schema (inferred from ``real`` when None) and its learned columns, checked in both frames."""
-    schema = schema if schema is not None else infer_schema(real)
-    columns = [c for c in schema if c.kind.learned]
-    require_columns(real, columns, "real")
-    if synthetic is not None:
-        require_columns(synthetic, columns, "synthetic")
-    return schema, columns
-
-
-def require_columns(frame: pd.DataFrame, columns: list[Column], which: str) -> None:
-    """Raise DataError naming the first of ``columns`` that ``frame`` lacks, or if it has no rows."""
-    missing = [c.name for c in columns if c.name not in frame.columns]
-    if missing:
-        raise DataError(f"column {missing[0]!r} is in the schema but not in the {which} data")
-    if len(frame) == 0:
-        raise DataError(f"the {which} data has no rows")
-
-
-def category_keys(values: pd.Series) -> pd.Series:
-    """Comparable category labels: strings, numbers as floats first (1 and 1.0 agree), NaN kept."""
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        values = values.astype("float64")
-    return values.astype(str)
-
-
-def as_numbers(values: pd.Series, column: Column) -> np.ndarray:
-    """Float values of a numeric column, or seconds since the epoch of a datetime one; NaN if missing."""
-    if column.kind is Kind.DATETIME:
-        parsed = parse_datetimes(values, column.name, column.datetime_format)
-        ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-        return np.where(parsed.isna().to_numpy(), np.nan, ns / 1e9)
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
-    return np.asarray(numbers, dtype="float64")
+__all__ = ["column_shape_scores", "ks_complement", "tv_complement"]
 
 
 def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float:
@@ -95,7 +44,7 @@ def column_shape_scores(
     real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema | None = None
 ) -> pd.DataFrame:
     """One row per learned column: ``column``, ``kind``, ``metric`` and ``score`` in [0, 1] (1 = best)."""
-    _, columns = learned_columns(real, synthetic, schema)
+    _, columns = scored_columns(real, synthetic, schema)
     rows = []
     for column in columns:
         if column.kind in NUMERIC_KINDS:

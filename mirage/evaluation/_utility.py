@@ -21,18 +21,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import f1_score, r2_score
 from threadpoolctl import threadpool_limits
 
 from mirage.errors import DataError, OptionError
+from mirage.evaluation._columns import as_numbers, category_keys, require_columns, scored_columns
 from mirage.evaluation._features import FeatureEncoder, gradient_boosting
-from mirage.evaluation._shapes import as_numbers, category_keys, learned_columns, require_columns
+from mirage.evaluation._stats import roc_auc
 from mirage.schema import Column, Kind, Schema
 
-__all__ = ["binary_auc", "macro_ovr_auc", "utility_scores"]
+__all__ = ["macro_ovr_auc", "utility_scores"]
 
 IMPORTANCE_ROWS = 5_000  # holdout rows used for the permutation importances
 
@@ -70,16 +71,6 @@ def _present(y: np.ndarray, classification: bool) -> np.ndarray:
     return np.asarray(np.isfinite(y.astype("float64")), dtype=bool)
 
 
-def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC from the Mann-Whitney rank sum (ties count half); NaN without both classes."""
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
 def macro_ovr_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
     """Mean one-vs-rest ROC AUC over the classes of ``y`` that have both positives and negatives."""
     aucs = []
@@ -89,7 +80,7 @@ def macro_ovr_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> floa
             continue
         hit = np.flatnonzero(classes == label)
         scores = proba[:, hit[0]] if hit.size else np.zeros(len(y))
-        aucs.append(binary_auc(positive, scores))
+        aucs.append(roc_auc(scores, positive))
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
@@ -137,7 +128,7 @@ def utility_scores(
     """
     if not isinstance(target, str) or not target:
         raise OptionError(f"target must be a column name, got {target!r}")
-    schema, columns = learned_columns(train, None, schema)
+    schema, columns = scored_columns(train, None, schema)
     column = _target_column(schema, target)
     require_columns(synthetic, columns, "synthetic")
     require_columns(holdout, columns, "holdout")

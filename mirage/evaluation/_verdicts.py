@@ -19,12 +19,12 @@ not, with a risk of 0.1 or more).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mirage.evaluation._privacy import DCR_SHARE_LIMIT
+from mirage.evaluation._stats import is_finite_number
 
 __all__ = ["LEVELS", "Verdict", "judge"]
 
@@ -104,14 +104,10 @@ def judge(scores: dict[str, Any], reference: dict[str, Any], details: dict[str, 
     return verdicts
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _value(mapping: dict[str, Any], name: str) -> float | None:
     """The named figure as a float, or None where it is missing or not a finite number."""
     value: Any = mapping.get(name)
-    return float(value) if _number(value) else None
+    return float(value) if is_finite_number(value) else None
 
 
 def _level(value: float, limits: Sequence[float]) -> str:
@@ -120,7 +116,7 @@ def _level(value: float, limits: Sequence[float]) -> str:
 
 
 def _interval(ci: Sequence[float] | None) -> str:
-    if not ci or len(ci) != 2 or not all(_number(x) for x in ci):
+    if not ci or len(ci) != 2 or not all(is_finite_number(x) for x in ci):
         return ""
     return f" (95% interval {ci[0]:.2f}-{ci[1]:.2f})"
 
@@ -173,7 +169,7 @@ def _fidelity(scores: dict[str, Any], reference: dict[str, Any], details: dict[s
 
 def _utility(details: dict[str, Any]) -> list[Finding]:
     utility = details.get("utility")
-    if not utility or not _number(utility.get("ratio")):
+    if not utility or not is_finite_number(utility.get("ratio")):
         return []
     ratio = float(utility["ratio"])
     good, attention = UTILITY_RATIO
@@ -187,7 +183,7 @@ def _utility(details: dict[str, Any]) -> list[Finding]:
         )
     ]
     agreement = utility.get("importance_agreement")
-    if _number(agreement) and agreement < 0.5:
+    if is_finite_number(agreement) and agreement < 0.5:
         findings.append(
             Finding(
                 "good" if level == "good" else level,
@@ -216,8 +212,8 @@ def _privacy(details: dict[str, Any]) -> list[Finding]:
     findings = []
     dcr = privacy.get("dcr", {})
     share, ci = dcr.get("dcr_share"), dcr.get("dcr_share_ci")
-    if _number(share):
-        low = ci[0] if ci and _number(ci[0]) else share
+    if is_finite_number(share):
+        low = ci[0] if ci and is_finite_number(ci[0]) else share
         level = "bad" if low > DCR_SHARE_LIMIT else "attention" if share > DCR_SHARE_LIMIT else "good"
         text = f"DCR share {share:.2f}{_interval(ci)}"
         text += (
@@ -225,7 +221,7 @@ def _privacy(details: dict[str, Any]) -> list[Finding]:
         )
         findings.append(Finding(level, text))
     copies, chance = dcr.get("exact_copy_rate"), dcr.get("holdout_copy_rate")
-    if _number(copies) and _number(chance):
+    if is_finite_number(copies) and is_finite_number(chance):
         excess = copies - chance
         level = _level(excess, COPY_EXCESS)
         if level != "good" or copies > 0:
@@ -234,17 +230,17 @@ def _privacy(details: dict[str, Any]) -> list[Finding]:
             )
     mia = privacy.get("membership_inference", {})
     auc, auc_ci = mia.get("auc"), mia.get("auc_ci")
-    if _number(auc):
-        low = auc_ci[0] if auc_ci and _number(auc_ci[0]) else auc
+    if is_finite_number(auc):
+        low = auc_ci[0] if auc_ci and is_finite_number(auc_ci[0]) else auc
         level = "bad" if low > MIA_LOW[1] else "attention" if low > MIA_LOW[0] else "good"
         findings.append(Finding(level, f"membership-inference AUC {auc:.2f}{_interval(auc_ci)}"))
     quiet = []
     for key, label in ATTACKS.items():
         result = privacy.get(key)
-        if not result or not _number(result.get("risk")):
+        if not result or not is_finite_number(result.get("risk")):
             continue
         risk, risk_ci = float(result["risk"]), result.get("risk_ci") or [0.0, 1.0]
-        low = float(risk_ci[0]) if _number(risk_ci[0]) else 0.0
+        low = float(risk_ci[0]) if is_finite_number(risk_ci[0]) else 0.0
         level = (
             "bad" if low >= RISK_BAD_LOW else "attention" if low > 0 and risk >= RISK_ATTENTION else "good"
         )

@@ -19,7 +19,7 @@ def _refuse_existing(target: Path, force: bool) -> None:
     if target.is_dir():
         raise OutputExistsError(f"output path '{target}' is a directory; give a file path")
     if target.exists() and not force:
-        raise OutputExistsError(f"output file '{target}' already exists; pass --force to overwrite it")
+        raise OutputExistsError(f"output file '{target}' already exists; pass force=True to overwrite it")
 
 
 def _create_temp(target: Path) -> Path:

@@ -12,14 +12,12 @@ import pytest
 from mirage.errors import OptionError, SchemaError
 from mirage.evaluation._attacks import (
     attack_risk,
-    hanley_mcneil_interval,
     inference_risk,
     linkability_risk,
     membership_inference,
-    roc_auc,
     singling_out_risk,
-    wilson_interval,
 )
+from mirage.evaluation._stats import hanley_mcneil_interval, roc_auc, wilson_interval
 from mirage.schema import infer_schema
 from tests.evaluation.conftest import Parts, disjoint_parts, population_parts, with_copies
 

@@ -89,7 +89,7 @@ def test_csv_has_no_index_and_is_utf8(tmp_path: Path) -> None:
 def test_existing_output_is_refused_then_overwritten_with_force(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     path.write_text("old\n", encoding="utf-8")
-    with pytest.raises(OutputExistsError, match=r"out\.csv' already exists; pass --force"):
+    with pytest.raises(OutputExistsError, match=r"out\.csv' already exists; pass force=True"):
         write_table(pd.DataFrame({"a": [1]}), path)
     assert path.read_text(encoding="utf-8") == "old\n"
     write_table(pd.DataFrame({"a": [1]}), path, force=True)
@@ -231,7 +231,7 @@ def test_write_chunks_refuses_existing_without_consuming(tmp_path: Path) -> None
         consumed.append(1)
         yield pd.DataFrame({"a": [1]})
 
-    with pytest.raises(OutputExistsError, match="--force"):
+    with pytest.raises(OutputExistsError, match="force=True"):
         write_chunks(chunks(), path)
     assert consumed == []
     assert path.read_bytes() == b"keep"
