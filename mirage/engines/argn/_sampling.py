@@ -1,0 +1,105 @@
+"""Partial-row sampling: one routine draws the unknown tokens of rows given their known ones.
+
+Unconditioned sampling (nothing known), conditions (the conditioned columns drawn first, their codes
+restricted) and imputation (the observed cells known) all go through :func:`fill_tokens`.  Rows are
+drawn in chunks, vectorised on the CPU, from the seeded ``numpy`` generator only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mirage.engines.argn._runtime import torch_scope
+
+if TYPE_CHECKING:
+    from mirage.engines.argn._network import ArgnNetwork
+
+__all__ = ["SAMPLE_CHUNK", "fill_tokens", "sampling_order"]
+
+SAMPLE_CHUNK = 8_192
+
+
+def sampling_order(groups: Sequence[int], first: set[int]) -> list[int]:
+    """Token indices in the schema order, those of the column groups ``first`` ahead of the others."""
+    order = [j for j, g in enumerate(groups) if g in first]
+    return order + [j for j, g in enumerate(groups) if g not in first]
+
+
+def fill_tokens(
+    network: ArgnNetwork,
+    tokens: np.ndarray,
+    known: np.ndarray,
+    order: Sequence[int],
+    allowed: Mapping[int, np.ndarray],
+    temperature: float,
+    rng: np.random.Generator,
+    threads: int | None,
+) -> np.ndarray:
+    """``tokens`` with the cells ``known`` marks False drawn in ``order``, given the known and drawn ones.
+
+    ``allowed[j]`` marks the codes token ``j`` may take.  Rows with nothing to draw are left as they
+    are and draw nothing from ``rng``.
+    """
+    import torch
+
+    out = tokens.copy()
+    rows = np.flatnonzero(~known.all(axis=1)) if known.any() else np.arange(tokens.shape[0])
+    with torch.inference_mode(), torch_scope(threads):
+        for lo in range(0, rows.size, SAMPLE_CHUNK):
+            chunk = rows[lo : lo + SAMPLE_CHUNK]
+            out[chunk] = _draw(network, out[chunk], known[chunk], order, allowed, temperature, rng)
+    return out
+
+
+def _draw(
+    network: ArgnNetwork,
+    tokens: np.ndarray,
+    known: np.ndarray,
+    order: Sequence[int],
+    allowed: Mapping[int, np.ndarray],
+    temperature: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One chunk of :func:`fill_tokens`: the trunk at inference, in place, no dropout, no autograd."""
+    import torch
+
+    from mirage.engines.argn._network import MASK_BIAS
+
+    n = tokens.shape[0]
+    x = torch.as_tensor(tokens, dtype=torch.long)
+    free = torch.as_tensor(~known)
+    bias = {j: torch.as_tensor(np.where(a, 0.0, MASK_BIAS), dtype=torch.float32) for j, a in allowed.items()}
+    context = torch.zeros(n, network.hidden)
+    partial = bool(known.any())
+    if partial:
+        context = (network.embed(x + network.offsets) * (~free).unsqueeze(-1).float()).sum(dim=1)
+    for j in order:
+        weight, head_bias = network.head(j)
+        card = network.cardinalities[j]
+        h = network.norm(context + network.target.weight[j]).relu_()
+        for block in network.blocks:
+            h = h.add_(block(h).relu_())
+        logits = torch.addmm(head_bias, h, weight)
+        if temperature != 1.0:
+            logits = logits.div_(temperature)
+        if j in network.sub_bin_tokens:
+            logits = logits.add_(network.sub_bias(j)[x[:, j - 1]])
+        if j in network.code_tokens:
+            logits = logits.add_(network.code_bias(j))
+        if j in bias:
+            logits = logits.add_(bias[j])
+        # unnormalised: the uniform draw is scaled by the total instead
+        cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
+        u = torch.from_numpy(rng.random(n, dtype=np.float32)).unsqueeze(1).mul_(cdf[:, -1:])
+        code = torch.searchsorted(cdf, u).squeeze(1).clamp_(max=card - 1)
+        if partial:
+            code = torch.where(free[:, j], code, x[:, j])
+            context = context + network.embed(code + network.offsets[j]) * free[:, j : j + 1].float()
+        else:
+            context = context + network.embed(code + network.offsets[j])
+        x[:, j] = code
+    out: np.ndarray = x.numpy()
+    return out
