@@ -227,10 +227,7 @@ class ArgnSynthesizer(Synthesizer):
         tokens = np.zeros((n, len(disc.tokens)), dtype="int64")
         if self.network_ is not None and n:
             order = sampling_order(disc.groups, {disc.groups[j] for j in allowed})
-            known = np.zeros(tokens.shape, dtype=bool)
-            tokens = fill_tokens(
-                self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads
-            )
+            fill_tokens(self.network_, tokens, None, order, allowed, self.temperature, rng, self.cpu_threads)
         return disc.decode(tokens, rng)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
@@ -311,9 +308,7 @@ class ArgnSynthesizer(Synthesizer):
                 allowed[j] = np.arange(token.cardinality) == 0  # an imputed cell is present
         rows = np.flatnonzero(~known.all(axis=1))
         order = sampling_order(disc.groups, set())
-        tokens = fill_tokens(
-            self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads
-        )
+        fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
         for name in holes:
             hole = nulls[name][rows]

@@ -15,6 +15,8 @@ import numpy as np
 from mirage.engines.argn._runtime import torch_scope
 
 if TYPE_CHECKING:
+    import torch
+
     from mirage.engines.argn._network import ArgnNetwork
 
 __all__ = ["SAMPLE_CHUNK", "fill_tokens", "sampling_order"]
@@ -31,51 +33,54 @@ def sampling_order(groups: Sequence[int], first: set[int]) -> list[int]:
 def fill_tokens(
     network: ArgnNetwork,
     tokens: np.ndarray,
-    known: np.ndarray,
+    known: np.ndarray | None,
     order: Sequence[int],
     allowed: Mapping[int, np.ndarray],
     temperature: float,
     rng: np.random.Generator,
     threads: int | None,
-) -> np.ndarray:
-    """``tokens`` with the cells ``known`` marks False drawn in ``order``, given the known and drawn ones.
+) -> None:
+    """Draw, in place, the cells of ``tokens`` that ``known`` marks False (None: every cell).
 
-    ``allowed[j]`` marks the codes token ``j`` may take.  Rows with nothing to draw are left as they
-    are and draw nothing from ``rng``.
+    Tokens are drawn in ``order``, each given the known and the drawn ones; ``allowed[j]`` marks the
+    codes token ``j`` may take.  Rows with nothing to draw are left as they are and draw nothing from
+    ``rng``.
     """
     import torch
 
-    out = tokens.copy()
-    rows = np.flatnonzero(~known.all(axis=1)) if known.any() else np.arange(tokens.shape[0])
+    from mirage.engines.argn._network import MASK_BIAS
+
+    rows = None if known is None else np.flatnonzero(~known.all(axis=1))
+    n = tokens.shape[0] if rows is None else rows.size
     with torch.inference_mode(), torch_scope(threads):
-        for lo in range(0, rows.size, SAMPLE_CHUNK):
-            chunk = rows[lo : lo + SAMPLE_CHUNK]
-            out[chunk] = _draw(network, out[chunk], known[chunk], order, allowed, temperature, rng)
-    return out
+        bias = {
+            j: torch.as_tensor(np.where(a, 0.0, MASK_BIAS), dtype=torch.float32) for j, a in allowed.items()
+        }
+        for lo in range(0, n, SAMPLE_CHUNK):
+            part = slice(lo, lo + SAMPLE_CHUNK) if rows is None else rows[lo : lo + SAMPLE_CHUNK]
+            chunk_known = None if known is None else known[part]
+            tokens[part] = _draw(network, tokens[part], chunk_known, order, bias, temperature, rng)
 
 
 def _draw(
     network: ArgnNetwork,
     tokens: np.ndarray,
-    known: np.ndarray,
+    known: np.ndarray | None,
     order: Sequence[int],
-    allowed: Mapping[int, np.ndarray],
+    bias: Mapping[int, torch.Tensor],
     temperature: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """One chunk of :func:`fill_tokens`: the trunk at inference, in place, no dropout, no autograd."""
     import torch
 
-    from mirage.engines.argn._network import MASK_BIAS
-
     n = tokens.shape[0]
     x = torch.as_tensor(tokens, dtype=torch.long)
-    free = torch.as_tensor(~known)
-    bias = {j: torch.as_tensor(np.where(a, 0.0, MASK_BIAS), dtype=torch.float32) for j, a in allowed.items()}
     context = torch.zeros(n, network.hidden)
-    partial = bool(known.any())
-    if partial:
+    free = torch.as_tensor(~known) if known is not None and known.any() else None
+    if free is not None:
         context = (network.embed(x + network.offsets) * (~free).unsqueeze(-1).float()).sum(dim=1)
+    sub_bin_tokens, code_tokens = network.sub_bin_tokens, network.code_tokens
     for j in order:
         weight, head_bias = network.head(j)
         card = network.cardinalities[j]
@@ -85,9 +90,9 @@ def _draw(
         logits = torch.addmm(head_bias, h, weight)
         if temperature != 1.0:
             logits = logits.div_(temperature)
-        if j in network.sub_bin_tokens:
+        if j in sub_bin_tokens:
             logits = logits.add_(network.sub_bias(j)[x[:, j - 1]])
-        if j in network.code_tokens:
+        if j in code_tokens:
             logits = logits.add_(network.code_bias(j))
         if j in bias:
             logits = logits.add_(bias[j])
@@ -95,7 +100,7 @@ def _draw(
         cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
         u = torch.from_numpy(rng.random(n, dtype=np.float32)).unsqueeze(1).mul_(cdf[:, -1:])
         code = torch.searchsorted(cdf, u).squeeze(1).clamp_(max=card - 1)
-        if partial:
+        if free is not None:
             code = torch.where(free[:, j], code, x[:, j])
             context = context + network.embed(code + network.offsets[j]) * free[:, j : j + 1].float()
         else:
