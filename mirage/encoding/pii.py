@@ -69,6 +69,7 @@ _SCHEME_LOCALES = {
 }
 _INT64_DIGITS = 18  # any number of this many digits fits an int64
 
+
 def make_faker(locale: str, column: str, rng: np.random.Generator) -> Faker:
     """A new Faker for ``locale`` seeded from ``rng``, for one decode call.
 
