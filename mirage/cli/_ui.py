@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from mirage._progress import progress_to
+from mirage._progress import ProgressEvent, describe, progress_events_to
 from mirage.cli._tables import print_table
 
 if TYPE_CHECKING:
@@ -120,7 +120,11 @@ def cell(value: Any) -> Text:
 
 @contextmanager
 def fit_progress(ui: UI) -> Iterator[None]:
-    """Show what the work reports through ``mirage._progress`` as bars with the elapsed time."""
+    """Show the events the work reports through ``mirage._progress`` as bars with the elapsed time.
+
+    A bar per task; its detail column is the event's line (an epoch's losses, the best epoch so far and
+    the time left while a model trains).
+    """
     bars = ui.progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -130,12 +134,13 @@ def fit_progress(ui: UI) -> Iterator[None]:
     )
     tasks: dict[str, TaskID] = {}
 
-    def update(task: str, done: int, total: int, detail: str) -> None:
-        if task not in tasks:
-            tasks[task] = bars.add_task(task, total=max(total, 1), detail=detail)
-        bars.update(tasks[task], completed=done, total=max(total, 1), detail=detail)
+    def show(event: ProgressEvent) -> None:
+        total, detail = max(event.total, 1), describe(event)
+        if event.task not in tasks:
+            tasks[event.task] = bars.add_task(event.task, total=total, detail=detail)
+        bars.update(tasks[event.task], completed=event.done, total=total, detail=detail)
 
-    with bars, progress_to(update):
+    with bars, progress_events_to(show):
         yield
 
 

@@ -1,0 +1,394 @@
+"""The ``argn`` engine: settings, fitting, conditions, imputation, likelihood and state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mirage._progress import report
+from mirage._validate import StateError, require, require_bool, require_int, require_mapping, within
+from mirage.encoding import SubColumn
+from mirage.encoding._base import missing_subcolumn
+from mirage.encoding.discretise import Discretiser
+from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
+from mirage.engines._conditions import Condition, OneOf
+from mirage.engines._guard import PrivacyKnob
+from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
+from mirage.engines._registry import register_engine
+from mirage.engines._registry import require as require_dependencies
+from mirage.engines.argn import _defaults
+from mirage.engines.argn._runtime import torch_scope
+from mirage.engines.argn._sampling import fill_tokens, sampling_order
+from mirage.engines.argn._state import load_weights, weight_arrays
+from mirage.errors import DataError, MirageError, OptionError
+from mirage.schema import Kind
+
+if TYPE_CHECKING:
+    from mirage.engines.argn._network import ArgnNetwork
+
+__all__ = ["ArgnSynthesizer"]
+
+LOG_PROB_BATCH = 4096
+
+
+def _require_torch() -> None:
+    require_dependencies("argn")  # MissingDependencyError naming the extra that installs PyTorch
+
+
+def _is_device(value: str) -> bool:
+    return value in ("auto", "cpu") or value.startswith("cuda")
+
+
+@dataclass
+class _Conditions:
+    """The base class's row filter plus, per token, the codes the conditions allow."""
+
+    accept: Callable[[pd.DataFrame], pd.Series]
+    allowed: dict[int, np.ndarray]
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        return self.accept(frame)
+
+
+@register_engine
+class ArgnSynthesizer(Synthesizer):
+    name = "argn"
+    params: ClassVar[Mapping[str, Param]] = {
+        "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
+        "max_epochs": integer(1),
+        "patience": integer(1),
+        "batch_size": integer(1, optional=True),
+        "hidden_size": integer(1, optional=True),
+        "depth": integer(0),
+        "dropout": number(0, 1, high_open=True, optional=True),
+        "learning_rate": number(0, low_open=True),
+        "weight_decay": number(0, optional=True),
+        "validation_share": number(0, 0.5, high_open=True),
+        "n_bins": integer(1),
+        "sub_bins": integer(1),
+        "min_bin_count": integer(1, optional=True),
+        "max_exact_values": integer(0),
+        "temperature": number(0, low_open=True, stage=SAMPLE),
+        "device": text(_is_device, "'auto', 'cpu' or 'cuda[:index]'"),
+        "cpu_threads": integer(1, optional=True, stage=SAMPLE),
+        "rare_min_count": RARE_MIN_COUNT,
+        "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
+        "seed": SEED,
+    }
+    privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
+    tags = EngineTags(native_conditions=True, impute=True, log_prob=True)
+
+    def __init__(
+        self,
+        *,
+        max_training_time: float = 600.0,
+        max_epochs: int = 200,
+        patience: int = 4,
+        batch_size: int | None = None,
+        hidden_size: int | None = None,
+        depth: int = 1,
+        dropout: float | None = None,
+        learning_rate: float = 5e-3,
+        weight_decay: float | None = None,
+        validation_share: float = 0.1,
+        n_bins: int = 64,
+        sub_bins: int = 16,
+        min_bin_count: int | None = None,
+        max_exact_values: int = 100,
+        temperature: float = 1.0,
+        device: str = "auto",
+        cpu_threads: int | None = 1,
+        rare_min_count: int = 10,
+        max_dcr_share: float | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.max_training_time = max_training_time
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.hidden_size = hidden_size
+        self.depth = depth
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_share = validation_share
+        self.n_bins = n_bins
+        self.sub_bins = sub_bins
+        self.min_bin_count = min_bin_count
+        self.max_exact_values = max_exact_values
+        self.temperature = temperature
+        self.device = device
+        self.cpu_threads = cpu_threads
+        self.rare_min_count = rare_min_count
+        self.max_dcr_share = max_dcr_share
+        self.seed = seed
+
+    # --- sizes that need no tuning (mirage.engines.argn._defaults has the measurements) ------------
+    def _regularisations(self, n: int) -> list[dict[str, float]]:
+        """The dropouts and weight decays the memorisation guard tries, weakest (this fit's own) first."""
+        return _defaults.regularisations(n, self.dropout, self.weight_decay)
+
+    def _resolve_device(self) -> Any:
+        _require_torch()
+        import torch
+
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise OptionError(f"device={self.device!r} but no CUDA device is available")
+        return torch.device(self.device)
+
+    # --- learning ---------------------------------------------------------------------------------
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        _require_torch()
+        self.subcolumns_ = subcolumns
+        self.discretiser_ = Discretiser(
+            n_bins=self.n_bins,
+            sub_bins=self.sub_bins,
+            min_count=self.min_bin_count or _defaults.auto_min_bin_count(self.n_training_rows_),
+            max_exact=self.max_exact_values,
+            protect=self.rare_min_count,
+        ).fit(parts, subcolumns, dates=self._date_subcolumns(subcolumns))
+        self.history_: list[dict[str, float]] = []
+        n = self.n_training_rows_
+        self.hidden_ = self.hidden_size or _defaults.auto_hidden(n)
+        self.dropout_ = self._knob_setting("dropout")
+        self.weight_decay_ = self._knob_setting("weight_decay")
+        self.schema_order_share_ = _defaults.auto_schema_order_share(n)
+        if not self.discretiser_.tokens:
+            self.network_: ArgnNetwork | None = None
+            report("fit", 1, 1)
+            return
+        tokens = self.discretiser_.encode(parts)
+        import torch
+
+        from mirage.engines.argn._training import TrainingSettings, train
+
+        device = self._resolve_device()
+        settings = TrainingSettings(
+            max_training_time=self.max_training_time,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay_,
+            validation_share=self.validation_share,
+            schema_order_share=self.schema_order_share_,
+            seed=self.seed,
+        )
+        devices = [device] if device.type == "cuda" else []
+        with torch_scope(self.cpu_threads, devices, device.type):
+            torch.manual_seed(self.seed)
+            network = self._new_network(self.depth, self.dropout_).to(device)
+            result = train(network, tokens, settings, rng, device, self.history_)
+        self.network_ = network.to("cpu")
+        self.network_.train(False)
+        self.training_.update(
+            {
+                "stopped": result.stopped,
+                "best_val_loss": result.best_val_loss,
+                "best_epoch": result.best_epoch,
+                "epochs": len(self.history_),
+                "history": self.history_,
+                "hidden": self.hidden_,
+                "dropout": self.dropout_,
+                "weight_decay": self.weight_decay_,
+                "schema_order_share": self.schema_order_share_,
+                "min_bin_count": self.discretiser_.min_count,
+                "device": str(device),
+            }
+        )
+
+    def _date_subcolumns(self, subcolumns: list[SubColumn]) -> list[str]:
+        """Continuous sub-columns holding a datetime column's seconds: tokenised by parts."""
+        return [s.name for s in subcolumns if not s.discrete and self.schema_[s.column].kind is Kind.DATETIME]
+
+    def _new_network(self, depth: int, dropout: float) -> ArgnNetwork:
+        from mirage.engines.argn._network import ArgnNetwork
+
+        disc = self.discretiser_
+        valid = {j: v for j in range(len(disc.tokens)) if (v := disc.sub_bin_valid(j)) is not None}
+        codes = {j: v for j in range(len(disc.tokens)) if (v := disc.code_valid(j)) is not None}
+        return ArgnNetwork(disc.cardinalities, disc.groups, valid, codes, self.hidden_, depth, dropout)
+
+    # --- sampling ---------------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self._sample_conditioned(n, rng, {})
+
+    def _sample_conditioned(
+        self, n: int, rng: np.random.Generator, allowed: Mapping[int, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """``n`` rows whose token ``j`` takes only the codes ``allowed[j]`` marks (drawn first)."""
+        disc = self.discretiser_
+        tokens = np.zeros((n, len(disc.tokens)), dtype="int64")
+        if self.network_ is not None and n:
+            order = sampling_order(disc.groups, {disc.groups[j] for j in allowed})
+            fill_tokens(self.network_, tokens, None, order, allowed, self.temperature, rng, self.cpu_threads)
+        return disc.decode(tokens, rng)
+
+    def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
+        accept = super()._condition_filter(conditions)
+        allowed: dict[int, np.ndarray] = {}
+        for column, value in conditions.items():
+            if isinstance(value, Condition) and not isinstance(value, OneOf):
+                continue  # ranges and null tests are met by rejection
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            allowed.update(self._allowed_tokens(column, values))
+        return _Conditions(accept, allowed) if allowed else accept
+
+    def _allowed_tokens(self, column: str, values: list[Any]) -> dict[int, np.ndarray]:
+        """The token codes of ``column`` whose decoded value is one of ``values``."""
+        disc = self.discretiser_
+        codec = next(c for c in self.encoder_.codecs if c.column.name == column)
+        own = [j for j, t in enumerate(disc.tokens) if t.column == column]
+        if not own:
+            return {}
+        try:
+            candidates = pd.Series(values, dtype=object)
+            parts = codec.encode(candidates)
+            decoded = codec.decode(parts, len(values), np.random.default_rng(0), 0)
+        except (MirageError, ValueError, TypeError):
+            return {}  # left to the row filter
+        present = candidates.notna().to_numpy()
+        ok = (decoded.isin(values).to_numpy() & present) | (decoded.isna().to_numpy() & ~present)
+        if not ok.any():
+            raise MirageError(
+                f"conditions cannot be met: column {column!r} never takes {values!r} in this model "
+                "(acceptance rate 0)"
+            )
+        full = {s.name: np.zeros(len(values)) for s in disc.subcolumns}
+        full.update(parts)
+        tokens = disc.encode(full)[ok]
+        allowed = {}
+        for j in own:
+            mask = np.zeros(disc.tokens[j].cardinality, dtype=bool)
+            mask[tokens[:, j]] = True
+            allowed[j] = mask
+        return allowed
+
+    def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
+        """Conditions on learned columns are drawn natively (conditioned columns first), then checked."""
+        if isinstance(accept, _Conditions):
+            return self._sample_conditioned(n, rng, accept.allowed)
+        return self._sample(n, rng)
+
+    # --- imputation -------------------------------------------------------------------------------
+    def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
+        """``data`` with its missing cells in learned columns drawn given the row's other cells.
+
+        Every row keeps its observed cells exactly; a missing cell gets a value (never a null) from the
+        model's distribution of that column given the observed cells of the row, under the same
+        any-order training that conditional sampling uses.  Generated columns (keys, PII, free text)
+        are left as they are.  The same seed gives the same imputations.
+        """
+        self._require_fitted()
+        if not isinstance(data, pd.DataFrame):
+            raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
+        missing = [name for name in self.schema_.names if name not in data.columns]
+        if missing:
+            raise DataError(f"impute: the data lacks the model's column(s) {missing}")
+        rng = np.random.default_rng(_resolve_seed(seed))
+        out = data.copy()
+        disc = self.discretiser_
+        modelled = {t.column for t in disc.tokens}
+        nulls = {name: data[name].isna().to_numpy() for name in self.schema_.names if name in modelled}
+        holes = [name for name, mask in nulls.items() if mask.any()]
+        if not holes or self.network_ is None:
+            return out
+        frame = data[self.schema_.names].reset_index(drop=True)
+        tokens = disc.encode(self.encoder_.encode(frame))
+        known = np.ones(tokens.shape, dtype=bool)
+        allowed: dict[int, np.ndarray] = {}
+        for j, token in enumerate(disc.tokens):
+            if token.column in nulls:
+                known[:, j] = ~nulls[token.column]
+            if token.subcolumn == missing_subcolumn(token.column).name:
+                allowed[j] = np.arange(token.cardinality) == 0  # an imputed cell is present
+        rows = np.flatnonzero(~known.all(axis=1))
+        order = sampling_order(disc.groups, set())
+        fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
+        drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
+        for name in holes:
+            hole = nulls[name][rows]
+            values = out[name].astype(object) if out[name].dtype != drawn[name].dtype else out[name]
+            position = rows[hole]
+            values.iloc[position] = drawn[name].to_numpy()[hole]
+            values = values.infer_objects() if values.dtype == object else values
+            if self.schema_[name].integer and pd.api.types.is_float_dtype(values.dtype):
+                values = values.astype(drawn[name].dtype)  # float only because of the holes
+            out[name] = values
+        return out
+
+    # --- likelihood -------------------------------------------------------------------------------
+    def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Per-row log-probability of the rows' tokens under the schema order (nats).
+
+        ``data`` is a DataFrame (encoded with the fitted encoder) or already encoded sub-columns.
+        Continuous values count through their bin and sub-bin, so this is the log-probability of the
+        discretised row, comparable across rows and models with the same discretisation.
+        """
+        self._require_fitted()
+        parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
+        tokens = self.discretiser_.encode(parts)
+        n = tokens.shape[0]
+        if self.network_ is None or n == 0:
+            return np.zeros(n)
+        import torch
+
+        network = self.network_
+        out = np.empty(n)
+        with torch.inference_mode(), torch_scope(self.cpu_threads):
+            for lo in range(0, n, LOG_PROB_BATCH):
+                x = torch.as_tensor(tokens[lo : lo + LOG_PROB_BATCH], dtype=torch.long)
+                mask = network.schema_mask(x.shape[0])
+                out[lo : lo + x.shape[0]] = network.log_likelihood(x, mask, sub_bins=True).double().numpy()
+        return out
+
+    # --- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        disc_state, disc_arrays = self.discretiser_.get_state()
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "discretiser": disc_state,
+            "hidden": self.hidden_,
+            "depth": self.depth,
+            "network": self.network_ is not None,
+        }
+        arrays = {f"discretiser.{k}": v for k, v in disc_arrays.items()}
+        if self.network_ is not None:
+            arrays.update(weight_arrays(self.network_))
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.subcolumns_ = self._restore_subcolumns(state)
+        prefix = "discretiser."
+        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        with within("discretiser", prefix):
+            self.discretiser_ = Discretiser.from_state(require_mapping(require(state, "discretiser")), own)
+        if self.discretiser_.subcolumns != self.subcolumns_:
+            raise StateError("discretiser.subcolumns", "differ from state.engine.subcolumns")
+        disc = self.discretiser_
+        self.hidden_ = require_int(state, "hidden", low=1)
+        depth = require_int(state, "depth", low=0)
+        has_network = require_bool(state, "network")
+        self._require_recorded("depth", depth, "state.engine.depth")
+        self._require_recorded("hidden_size", self.hidden_, "state.engine.hidden")
+        self._require_recorded("n_bins", disc.n_bins, "state.engine.discretiser.n_bins")
+        self._require_recorded("sub_bins", disc.sub_bins, "state.engine.discretiser.sub_bins")
+        self._require_recorded("min_bin_count", disc.min_count, "state.engine.discretiser.min_count")
+        self._require_recorded("max_exact_values", disc.max_exact, "state.engine.discretiser.max_exact")
+        if has_network != bool(disc.tokens):
+            raise StateError("network", f"expected {str(bool(disc.tokens)).lower()} for this discretiser")
+        self.history_ = list(self.training_.get("history", []))
+        self.network_ = None
+        if has_network:
+            with torch_scope(None):  # the network's initial weights must not draw from torch's global RNG
+                network = self._new_network(depth, 0.0)
+            load_weights(network, arrays)
+            self.network_ = network

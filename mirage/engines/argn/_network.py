@@ -1,0 +1,175 @@
+"""The network: token embeddings, a masked context sum, a residual trunk and one softmax head per token.
+
+A real ``torch.nn.Module`` (``parameters()`` are what the optimiser trains, ``forward`` gives the
+per-token log-likelihood), so wrappers such as ``torch.compile`` or Opacus' ``GradSampleModule`` can
+take it.  The masks and index tables are non-persistent buffers: they follow ``.to(device)`` but stay
+out of ``state_dict()``, whose keys are the ``net.*`` arrays of the model file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["MASK_BIAS", "ArgnNetwork"]
+
+MASK_BIAS = -1e9  # added to the logits of tokens that cannot occur
+
+
+class ArgnNetwork(nn.Module):
+    """Token embeddings, a shared residual trunk and one softmax head per token column.
+
+    Heads of similar cardinality are stacked into one padded weight (a bucket per power of two), so a
+    training step costs a few large operations rather than a few per token column.
+    """
+
+    offsets: torch.Tensor  # buffers: each token's first row in the embedding table
+    group: torch.Tensor  # the column group of each token
+    within: torch.Tensor  # each token's place within its group
+
+    def __init__(
+        self,
+        cardinalities: Sequence[int],
+        groups: Sequence[int],
+        sub_bin_valid: Mapping[int, np.ndarray],
+        code_valid: Mapping[int, np.ndarray],
+        hidden: int,
+        depth: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.cardinalities = [int(c) for c in cardinalities]
+        self.hidden = hidden
+        self.dropout = dropout
+        n_tokens = len(self.cardinalities)
+        offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]])
+        self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.long), persistent=False)
+        group = np.asarray(groups, dtype="int64")
+        within = np.array([int(np.sum(group[:j] == group[j])) for j in range(n_tokens)], dtype="int64")
+        self.register_buffer("group", torch.as_tensor(group), persistent=False)
+        self.register_buffer("within", torch.as_tensor(within), persistent=False)
+        self.n_groups = int(group.max()) + 1 if n_tokens else 0
+        self.stride = int(within.max()) + 1 if n_tokens else 1
+        # a sub-bin token follows its bin token; its logits are masked to the sub-bins the bin has
+        self.sub_bin_tokens = frozenset(int(j) for j in sub_bin_valid)
+        for j, valid in sub_bin_valid.items():
+            self._mask_buffer(f"sub_bias_{j}", valid)
+        # a token whose codes are not all allowed (a weekday too rare in the data) never takes them
+        self.code_tokens = frozenset(int(j) for j in code_valid)
+        for j, valid in code_valid.items():
+            self._mask_buffer(f"code_bias_{j}", valid)
+        width = np.ceil(np.log2(np.maximum(self.cardinalities, 2))).astype("int64")
+        self.buckets = [np.flatnonzero(width == w) for w in np.unique(width)]
+        self.where = {int(j): (b, i) for b, members in enumerate(self.buckets) for i, j in enumerate(members)}
+        weights, biases = [], []
+        bound = 1.0 / math.sqrt(hidden)
+        for b, members in enumerate(self.buckets):
+            cards = np.asarray(self.cardinalities)[members]
+            pad = int(cards.max())
+            self._mask_buffer(f"pad_bias_{b}", np.arange(pad)[None, :] < cards[:, None])
+            self.register_buffer(f"index_{b}", torch.as_tensor(members, dtype=torch.long), persistent=False)
+            weights.append(nn.Parameter(torch.empty(members.size, hidden, pad).uniform_(-bound, bound)))
+            biases.append(nn.Parameter(torch.zeros(members.size, pad)))
+        # registered in the order (and under the names) of the model file's net.* arrays
+        self.embed = nn.Embedding(sum(self.cardinalities), hidden)
+        self.target = nn.Embedding(n_tokens, hidden)
+        self.norm = nn.LayerNorm(hidden)
+        self.blocks = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
+        self.head_weight = nn.ParameterList(weights)
+        self.head_bias = nn.ParameterList(biases)
+        nn.init.normal_(self.embed.weight, std=0.1)
+        nn.init.normal_(self.target.weight, std=0.1)
+        self._heads: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.train(False)
+
+    def _mask_buffer(self, name: str, valid: np.ndarray) -> None:
+        bias = torch.as_tensor(np.where(valid, 0.0, MASK_BIAS), dtype=torch.float32)
+        self.register_buffer(name, bias, persistent=False)
+
+    def sub_bias(self, j: int) -> torch.Tensor:
+        """Sub-bin token ``j``'s logit bias per bin code (rows) and sub-bin (columns)."""
+        return self.get_buffer(f"sub_bias_{j}")
+
+    def code_bias(self, j: int) -> torch.Tensor:
+        return self.get_buffer(f"code_bias_{j}")
+
+    def train(self, mode: bool = True) -> ArgnNetwork:
+        self._heads = {}
+        super().train(mode)
+        return self
+
+    def trunk(self, context: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Residual ReLU layers over the normalised context; dropout masks whole hidden units of a row."""
+        relu = torch.nn.functional.relu
+        h = relu(self.norm(context + target))
+        if self.training and self.dropout > 0:
+            keep = torch.rand(h.shape[0], *([1] * (h.dim() - 2)), h.shape[-1], device=h.device) > self.dropout
+            h = h * keep.to(h.dtype) / (1.0 - self.dropout)
+        for block in self.blocks:
+            h = h + relu(block(h))
+        return h
+
+    def context_mask(
+        self, n: int, schema_share: float, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``mask[b, j, i] = 1`` when token ``i`` precedes token ``j`` in row ``b``'s column order."""
+        device = self.offsets.device
+        keys = torch.rand(n, self.n_groups, device=device, generator=generator)
+        schema = torch.rand(n, 1, device=device, generator=generator) < schema_share
+        keys = torch.where(schema, torch.arange(self.n_groups, device=device, dtype=keys.dtype), keys)
+        rank = keys.argsort(dim=1).argsort(dim=1)
+        return self._mask(rank)
+
+    def schema_mask(self, n: int) -> torch.Tensor:
+        """The context mask of the schema order for ``n`` rows (draws nothing)."""
+        rank = torch.arange(self.n_groups, device=self.offsets.device).expand(n, self.n_groups)
+        return self._mask(rank)
+
+    def _mask(self, rank: torch.Tensor) -> torch.Tensor:
+        position = rank[:, self.group] * self.stride + self.within
+        mask: torch.Tensor = (position[:, None, :] < position[:, :, None]).float()
+        return mask
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, sub_bins: bool = False) -> torch.Tensor:
+        """``log p(x[b, j] | context)`` for every row ``b`` and token ``j``, in one parallel pass.
+
+        ``mask`` is a :meth:`context_mask`.  ``sub_bins`` renormalises sub-bin tokens over the
+        sub-bins their bin has, as sampling does; training leaves that to the model, which never sees
+        an invalid sub-bin.
+        """
+        u = self.embed(x + self.offsets)
+        h = self.trunk(torch.bmm(mask, u), self.target.weight)
+        out = torch.zeros(x.shape, device=x.device, dtype=h.dtype)
+        for b, members in enumerate(self.buckets):
+            index = self.get_buffer(f"index_{b}")
+            logits = torch.einsum("bnh,nhc->bnc", h[:, index], self.head_weight[b])
+            logits = logits + self.head_bias[b] + self.get_buffer(f"pad_bias_{b}")
+            if sub_bins:
+                for i, j in enumerate(members.tolist()):
+                    if j in self.sub_bin_tokens:
+                        bias = self.sub_bias(j)[x[:, j - 1]]
+                        logits[:, i, : bias.shape[1]] += bias
+                    if j in self.code_tokens:
+                        logits[:, i, : self.code_bias(j).shape[0]] += self.code_bias(j)
+            logp = torch.log_softmax(logits, dim=-1)
+            out = out.index_copy(1, index, logp.gather(2, x[:, index].unsqueeze(2)).squeeze(2))
+        return out
+
+    def log_likelihood(self, x: torch.Tensor, mask: torch.Tensor, sub_bins: bool = False) -> torch.Tensor:
+        """Per row, the sum over tokens of ``log p(x_j | context_j)``."""
+        total: torch.Tensor = self(x, mask, sub_bins).sum(dim=1)
+        return total
+
+    def head(self, j: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ``j``'s head weight (hidden, cardinality) and bias, contiguous, cached until trained."""
+        cached = self._heads.get(j)
+        if cached is None:
+            b, i = self.where[j]
+            card = self.cardinalities[j]
+            weight = self.head_weight[b][i, :, :card].detach().contiguous()
+            cached = self._heads[j] = (weight, self.head_bias[b][i, :card].detach().contiguous())
+        return cached
