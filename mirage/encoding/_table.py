@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,13 +99,29 @@ class TableEncoder:
         return out
 
     def decode(
-        self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int = 0
+        self,
+        parts: Mapping[str, np.ndarray],
+        n: int,
+        rng: np.random.Generator,
+        start: int = 0,
+        *,
+        only: Collection[str] | None = None,
+        known: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
+        """``n`` rows from the engine's ``parts``.  ``only``: decode just these columns; ``known``:
+        columns already decoded from the same parts, taken as they are (so a value a condition was
+        tested on is the value returned, not a second draw of its rounding)."""
         columns = {}
         for codec in self.codecs:
-            child = np.random.default_rng(rng.integers(2**63))
-            values = codec.decode(parts, n, child, start).reset_index(drop=True)
-            columns[codec.column.name] = _restore_string_dtype(values, codec.column.dtype)
+            child = np.random.default_rng(rng.integers(2**63))  # drawn for every column, decoded or not
+            name = codec.column.name
+            if only is not None and name not in only:
+                continue
+            if known is not None and name in known.columns:
+                values = known[name].reset_index(drop=True)
+            else:
+                values = codec.decode(parts, n, child, start).reset_index(drop=True)
+            columns[name] = _restore_string_dtype(values, codec.column.dtype)
         return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

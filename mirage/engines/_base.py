@@ -279,14 +279,17 @@ class Synthesizer:
         """Bounded rejection sampling: drawn rows are tested on their learned columns, and only the kept
         rows are decoded whole (so keys stay in the block and generated values are made once)."""
         kept: list[dict[str, np.ndarray]] = []
+        tested: list[pd.DataFrame] = []  # the kept rows' learned columns, as the conditions saw them
         have, drawn = 0, 0
         batch = max(size, 1_000)
         for attempt in range(MAX_REJECTION_ROUNDS):
             if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
             parts = self._sample_matching(batch, rng, accept)
-            mask = np.asarray(accept(self._decode_learned(parts, batch, rng)), dtype=bool)
+            learned = self._decode_learned(parts, batch, rng)
+            mask = np.asarray(accept(learned), dtype=bool)
             kept.append({name: values[mask] for name, values in parts.items()})
+            tested.append(learned[mask])
             have += int(mask.sum())
             drawn += batch
         if have < size:
@@ -297,7 +300,8 @@ class Synthesizer:
             )
         names = kept[0].keys() if kept else []
         parts = {name: np.concatenate([k[name] for k in kept])[:size] for name in names}
-        return self.encoder_.decode(parts, size, rng, start)
+        known = pd.concat(tested, ignore_index=True).iloc[:size] if tested else None
+        return self.encoder_.decode(parts, size, rng, start, known=known)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
         """The row filter of ``conditions`` (see :mod:`mirage.engines._conditions`), each condition
@@ -318,12 +322,8 @@ class Synthesizer:
     ) -> pd.DataFrame:
         """The learned columns of drawn rows, enough to test conditions (which only name learned columns):
         keys, Faker values and text are generated for kept rows only."""
-        columns = {}
-        for codec in self.encoder_.codecs:
-            if codec.column.kind.learned:
-                child = np.random.default_rng(rng.integers(2**63))
-                columns[codec.column.name] = codec.decode(parts, n, child, 0).reset_index(drop=True)
-        return pd.DataFrame(columns, index=pd.RangeIndex(n))
+        learned = [c.name for c in self.schema_ if c.kind.learned]
+        return self.encoder_.decode(parts, n, rng, 0, only=learned)
 
     # --- capabilities an engine may declare in its tags ---------------------------------------
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:

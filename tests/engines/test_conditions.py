@@ -93,3 +93,22 @@ def test_generated_columns_are_made_for_kept_rows_only() -> None:
     key_codec.decode = counting  # type: ignore[method-assign]
     synth = model.sample(40, seed=1, conditions={"level": "high"})
     assert decoded == [40] and synth["key"].is_unique
+
+
+@pytest.mark.parametrize("name", ENGINE_NAMES)
+def test_a_range_holds_for_every_row_returned_when_decoding_rounds_at_random(name: str) -> None:
+    """Values written with one, two or three decimals are decoded with a random rounding: the value
+    returned must be the one the range was tested on, not a second draw of its rounding."""
+    rng = np.random.default_rng(4)
+    raw = rng.uniform(16, 48, 1200)
+    decimals = rng.choice([1, 2, 3], size=raw.size)
+    frame = pd.DataFrame(
+        {
+            "bmi": [round(float(v), int(d)) for v, d in zip(raw, decimals, strict=True)],
+            "smoker": rng.choice(["yes", "no"], raw.size),
+        }
+    )
+    model = ENGINES[name]().fit(frame)
+    for low, high in ((30.0, 30.55), (25.01, 26.33)):
+        bmi = model.sample(800, seed=1, conditions={"bmi": Between(low, high)})["bmi"]
+        assert bmi.between(low, high).all(), sorted(set(bmi[~bmi.between(low, high)]))[:5]
