@@ -47,8 +47,11 @@ def impute_command(
     check_output(output, force)
     model = mirage.load(model_path)
     if not model.get_tags().impute:
+        from mirage.engines import engines_with
+
+        able = " or ".join(f"--engine {name}" for name in engines_with("impute"))
         raise OptionError(
-            f"the {model.name} engine cannot impute; fit the model with --engine argn to fill missing cells"
+            f"the {model.name} engine cannot impute; fit the model with {able} to fill missing cells"
         )
     frame = read_table(data, **reading)
     holes = {name: int(frame[name].isna().sum()) for name in model.schema_.names if name in frame.columns}

@@ -15,7 +15,7 @@ from mirage.errors import NotFittedError
 
 if TYPE_CHECKING:
     from mirage.engines._auto import choose_engine
-    from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone
+    from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone, engines_with
     from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf
     from mirage.engines._tags import EngineTags
     from mirage.engines.argn import ArgnSynthesizer
@@ -38,6 +38,7 @@ __all__ = [
     "Synthesizer",
     "choose_engine",
     "clone",
+    "engines_with",
     "get_engine",
     "register_engine",
 ]
@@ -54,6 +55,7 @@ _MODULES = {
     "EngineTags": "mirage.engines._tags",
     "Synthesizer": "mirage.engines._base",
     "clone": "mirage.engines._base",
+    "engines_with": "mirage.engines._base",
 }
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "NotFittedError",
     "Synthesizer",
     "clone",
+    "engines_with",
     "missing_flags",
     "require_training_rows",
 ]
@@ -111,7 +112,7 @@ class Synthesizer:
     def _unsupported(self, capability: str, what: str) -> OptionError:
         return OptionError(
             f"the {self.name or type(self).__name__} engine cannot {what} (its tags say {capability}=False; "
-            f"engines that can: {', '.join(_engines_with(capability)) or 'none'})"
+            f"engines that can: {', '.join(engines_with(capability)) or 'none'})"
         )
 
     # --- hyperparameters ----------------------------------------------------------------------
@@ -440,7 +441,7 @@ class Synthesizer:
             )
 
 
-def _engines_with(capability: str) -> list[str]:
+def engines_with(capability: str) -> list[str]:
     """The registered engines tagged with ``capability`` (without importing their dependencies)."""
     names = []
     for name in sorted(ENGINES):

@@ -52,6 +52,7 @@ def test_refuses_an_engine_that_cannot_impute_and_existing_output(
     out = tmp_path / "filled.csv"
     result = invoke("impute", model_path, holed_csv, "-o", out)
     assert result.exit_code == 2 and "cannot impute" in error_line(result)
+    assert "fit the model with --engine argn to fill" in error_line(result)  # read from the engines' tags
     assert not out.exists()
     out.write_text("keep me")
     result = invoke("impute", argn_path, holed_csv, "-o", out)
