@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.encoding._sketch import EXACT_VALUES_LIMIT
 from mirage.errors import OptionError
 from mirage.schema import Column
 
@@ -45,6 +46,14 @@ class EncodingOptions:
 
     rare_min_count: int = 10  # a category seen in fewer rows is never emitted verbatim
     locale: str = "en_US"  # Faker locale for PII and text when the column names none
+    #: distinct values a number or datetime column counts exactly; past it a KLL sketch summarises them
+    #: (needs ``mirage-synth[scale]``).  A fit-time setting: model files do not store it.
+    exact_values_limit: int = EXACT_VALUES_LIMIT
+
+    def __post_init__(self) -> None:
+        limit = self.exact_values_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise OptionError(f"exact_values_limit: expected an integer >= 1, got {limit!r}")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from mirage._validate import require_optional_int, require_str, require_time_zone
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
 from mirage.encoding._public import PublicBounds
 from mirage.errors import DataError, OptionError
 from mirage.schema._datetimes import COLON_OFFSET, parse_format
@@ -118,7 +118,7 @@ class DatetimeCodec(ContinuousCodec):
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         self.tz = stats.tz
         self.offset = _common_offset(stats.offsets)
-        observed = stats.observed.expand()
+        observed = observed_values(stats.observed)
         if observed.size == 0:
             observed = np.array([0.0])
         low, high = (

@@ -17,7 +17,7 @@ import pandas as pd
 
 from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
 from mirage.encoding._public import PublicBounds
 from mirage.encoding._rounding import RoundingPattern
 from mirage.errors import DataError, ModelFileError, OptionError
@@ -58,7 +58,7 @@ class NumericCodec(ContinuousCodec):
 
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         col = self.column
-        observed = stats.observed.expand()
+        observed = observed_values(stats.observed)
         if np.isinf(observed).any():
             raise DataError(f"column {col.name!r}: infinite values cannot be learned")
         low, high = _public_number(public.minimum, col.name), _public_number(public.maximum, col.name)
