@@ -12,6 +12,7 @@ that error.  datasketches is optional: ``pip install "mirage-synth[scale]"``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from mirage.errors import MissingDependencyError, ModelFileError
 
 __all__ = [
     "EXACT_VALUES_LIMIT",
+    "ITEMS_PER_PIECE",
     "KLL_K",
     "KLL_RANK_ERROR",
     "SKETCH_SAMPLE",
@@ -36,6 +38,7 @@ EXACT_VALUES_LIMIT = 1_000_000  # distinct values a column's stats count exactly
 KLL_K = 200  # DataSketches' default: about 1.3% rank error, a few kilobytes per sketch
 KLL_RANK_ERROR = 0.0133  # kll_doubles_sketch.get_normalized_rank_error(200, False), rounded up
 SKETCH_SAMPLE = 100_000  # evenly ranked values read from a sketch where a fit needs values, not quantiles
+ITEMS_PER_PIECE = 100  # distinct sketch items a piece of a sketched column's rounding pattern learns from
 INSTALL = 'pip install "mirage-synth[scale]"'
 
 
@@ -111,6 +114,11 @@ class ValueSketch:
         x = self.quantiles((np.arange(m) + 0.5) / m)
         x[0], x[-1] = self.minimum, self.maximum
         return np.sort(x)
+
+    def piece_rows(self, sample_size: int) -> int:
+        """Rows of a ``sample`` of ``sample_size`` that span ``ITEMS_PER_PIECE`` of the items the sketch
+        keeps: a piece learnt from fewer would miss the rarer precisions (its shares would be noise)."""
+        return math.ceil(sample_size * ITEMS_PER_PIECE / max(1, int(self.sketch.num_retained)))
 
     def to_bytes(self) -> bytes:
         return bytes(self.sketch.serialize())
