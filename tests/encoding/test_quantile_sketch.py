@@ -289,3 +289,16 @@ def test_a_bad_limit_is_an_option_error(limit: object) -> None:
 def test_stats_types_are_what_the_codec_returns() -> None:
     codec = _codec(SERIES["count"], EXACT_VALUES_LIMIT)
     assert isinstance(codec.analyze(SERIES["count"]), ContinuousStats)
+
+
+def test_datasketches_is_in_the_scale_and_dev_extras() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from mirage.encoding._sketch import INSTALL
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = project["project"]["optional-dependencies"]
+    for extra in ("scale", "dev"):
+        assert any(req.startswith("datasketches") for req in extras[extra])
+    assert INSTALL == 'pip install "mirage-synth[scale]"'
