@@ -7,6 +7,7 @@ error for k = 200, 1.33%, since KLL compacts at random and takes no seed) of its
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 
 from mirage.encoding import EncodingOptions, TableEncoder, codec_for
 from mirage.encoding._continuous import SKETCH_ARRAY, ContinuousCodec, ContinuousStats
-from mirage.encoding._sketch import EXACT_VALUES_LIMIT, KLL_K, KLL_RANK_ERROR, ValueSketch
+from mirage.encoding._sketch import EXACT_VALUES_LIMIT, INSTALL, KLL_K, KLL_RANK_ERROR, ValueSketch
 from mirage.encoding._stats import ValueCounts
 from mirage.encoding.numeric import NumericCodec
 from mirage.errors import MissingDependencyError, ModelFileError, OptionError
@@ -292,11 +293,7 @@ def test_stats_types_are_what_the_codec_returns() -> None:
 
 
 def test_datasketches_is_in_the_scale_and_dev_extras() -> None:
-    import tomllib
-    from pathlib import Path
-
-    from mirage.encoding._sketch import INSTALL
-
+    tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     extras = project["project"]["optional-dependencies"]
     for extra in ("scale", "dev"):
