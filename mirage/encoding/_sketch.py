@@ -24,6 +24,7 @@ from mirage.errors import MissingDependencyError, ModelFileError
 
 __all__ = [
     "EXACT_VALUES_LIMIT",
+    "INSTALL",
     "ITEMS_PER_PIECE",
     "KLL_K",
     "KLL_RANK_ERROR",
@@ -138,6 +139,9 @@ class ValueSketch:
         a = np.asarray(array)
         if a.dtype != np.uint8 or a.ndim != 1:
             raise ModelFileError(f"column {column!r}: the quantile sketch is not a 1-d uint8 array")
+        problem = _layout_problem(a.tobytes())
+        if problem is not None:
+            raise ModelFileError(f"column {column!r}: the quantile sketch cannot be read ({problem})")
         try:
             sketch = kll.deserialize(a.tobytes())
         except (RuntimeError, ValueError) as exc:
@@ -150,6 +154,59 @@ class ValueSketch:
 
 
 Observed = ValueCounts | ValueSketch
+
+_KLL_FAMILY = 15
+_MAX_LEVELS = 61
+
+
+def _level_capacity(k: int, depth: int) -> int:
+    """DataSketches' ``int_cap_aux``: the items a level ``depth`` below the top holds, ``k (2/3)^depth``."""
+    if depth > 30:
+        return _level_capacity(_level_capacity(k, depth // 2), depth - depth // 2)
+    return (((2 * k) << depth) // 3**depth + 1) >> 1
+
+
+def _layout_problem(b: bytes) -> str | None:
+    """What is wrong with a serialised ``kll_doubles_sketch``'s layout (None: its sizes add up).
+
+    DataSketches reads past a buffer whose header does not match its length (a crash, not an error), so
+    the header is checked against the length before the bytes are handed to it.
+    """
+    if len(b) < 8 or b[2] != _KLL_FAMILY:
+        return "not a KLL sketch"
+    preamble, version, flags, k, m = b[0], b[1], b[3], int.from_bytes(b[4:6], "little"), b[6]
+    if not (8 <= k <= 65535 and m == 8):
+        return f"k={k}, m={m}"
+    if flags & 1:  # empty
+        return None if (preamble, len(b)) == (2, 8) else "an empty sketch of the wrong size"
+    if flags & 4:  # a single item
+        return None if (preamble, version, len(b)) == (2, 2, 16) else "a one-item sketch of the wrong size"
+    if preamble != 5 or len(b) < 20:
+        return "a truncated header"
+    levels = b[18]
+    if not 1 <= levels <= _MAX_LEVELS:
+        return f"{levels} levels"
+    capacity = sum(max(m, _level_capacity(k, levels - h - 1)) for h in range(levels))
+    head = 20 + 4 * levels
+    if len(b) < head:
+        return "truncated level offsets"
+    offsets = np.frombuffer(b[20:head], dtype="<u4").astype(np.int64)
+    if np.any(np.diff(np.append(offsets, capacity)) < 0) or offsets[0] >= capacity:
+        return "level offsets out of order"
+    expected = head + 16 + 8 * (capacity - int(offsets[0]))
+    if len(b) != expected:
+        return f"{len(b)} bytes where the header says {expected}"
+    per_level = np.diff(np.append(offsets, capacity))
+    n, min_k = int.from_bytes(b[8:16], "little"), int.from_bytes(b[16:18], "little")
+    if not 8 <= min_k <= k or n != sum(int(c) << h for h, c in enumerate(per_level.tolist())):
+        return "a row count its items do not add up to"
+    low, high = np.frombuffer(b[head : head + 16], dtype="<f8")
+    items = np.frombuffer(b[head + 16 :], dtype="<f8")
+    if not (np.isfinite(low) and np.isfinite(high) and np.all(np.isfinite(items))):
+        return "values that are not finite"
+    if not (low <= items.min() and items.max() <= high):
+        return "values outside its minimum and maximum"
+    return None
 
 
 def observe(x: np.ndarray, column: str, limit: int) -> Observed:

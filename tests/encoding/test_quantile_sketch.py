@@ -299,3 +299,27 @@ def test_datasketches_is_in_the_scale_and_dev_extras() -> None:
     for extra in ("scale", "dev"):
         assert any(req.startswith("datasketches") for req in extras[extra])
     assert INSTALL == 'pip install "mirage-synth[scale]"'
+
+
+@needs_kll
+@pytest.mark.parametrize("cut", [8, 20, 21, 100, -1])
+def test_a_truncated_sketch_is_refused_before_datasketches_reads_it(cut: int) -> None:
+    """DataSketches reads past the end of a buffer whose header promises more (the process crashes)."""
+    values = SERIES["count"]
+    codec = _codec(values)
+    codec.fit(values)
+    state, arrays = codec.get_state()
+    with pytest.raises(ModelFileError, match="'count'.*cannot be read"):
+        _codec(values).set_state(state, {**arrays, SKETCH_ARRAY: arrays[SKETCH_ARRAY][:cut]})
+
+
+@needs_kll
+def test_a_sketch_whose_row_count_was_changed_is_refused() -> None:
+    values = SERIES["count"]
+    codec = _codec(values)
+    codec.fit(values)
+    state, arrays = codec.get_state()
+    changed = arrays[SKETCH_ARRAY].copy()
+    changed[15] = 0xD0  # the top byte of n: rows the items no longer add up to
+    with pytest.raises(ModelFileError, match="row count"):
+        _codec(values).set_state(state, {**arrays, SKETCH_ARRAY: changed})
