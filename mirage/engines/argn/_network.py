@@ -2,14 +2,16 @@
 
 A real ``torch.nn.Module`` (``parameters()`` are what the optimiser trains, ``forward`` gives the
 per-token log-likelihood), so wrappers such as ``torch.compile`` or Opacus' ``GradSampleModule`` can
-take it.  The masks and index tables are non-persistent buffers: they follow ``.to(device)`` but stay
-out of ``state_dict()``, whose keys are the ``net.*`` arrays of the model file.
+take it: every parameter is used through the forward of the module that holds it.  The masks and index
+tables are non-persistent buffers: they follow ``.to(device)`` but stay out of ``state_dict()``, whose
+keys are the ``net.*`` arrays of the model file (the heads under older names, see ``_state.py``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -205,8 +207,7 @@ class ArgnNetwork(nn.Module):
         if cached is None:
             b, i = self.where[j]
             card = self.cardinalities[j]
-            heads = self.heads[b]
-            assert isinstance(heads, TokenHeads)
+            heads = cast(TokenHeads, self.heads[b])
             weight = heads.weight[i, :, :card].detach().contiguous()
             cached = self._heads[j] = (weight, heads.bias[i, :card].detach().contiguous())
         return cached
