@@ -123,6 +123,20 @@ def test_a_model_file_written_before_the_package_samples_the_same_rows() -> None
     pd.testing.assert_frame_equal(_round_trip(model.sample(100, seed=2, conditions=conditions)), expected)
 
 
+def test_a_model_file_written_before_the_package_is_written_back_with_the_same_arrays() -> None:
+    from safetensors.numpy import load
+
+    from mirage._model_archive import read_archive
+
+    path = FIXTURES / "argn_titanic_before_split.mirage"
+    before = load(read_archive(path, arrays=True)[1])
+    after = mirage.load(path).get_state()[1]
+    assert any(key.startswith("engine.net.head_weight.") for key in after)
+    assert sorted(after) == sorted(before)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
+
+
 def _round_trip(frame: pd.DataFrame) -> pd.DataFrame:
     import io
 
