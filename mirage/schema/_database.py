@@ -216,6 +216,36 @@ class DatabaseSchema:
             except SchemaError as exc:
                 raise SchemaError(f"table {name!r}: {exc}") from None
 
+    def integrity_problems(self, data: Mapping[str, pd.DataFrame]) -> list[str]:
+        """Every broken key in ``data``, one line each: a primary or unique key with a null or a repeated
+        value, a foreign key whose value no parent row has (or a null where the key is not nullable).
+        An empty list means full referential integrity."""
+        problems: list[str] = []
+        for name, table in self.tables.items():
+            frame = data[name]
+            for key in [table.primary_key, *table.unique] if table.primary_key else table.unique:
+                values = frame[list(key)]
+                nulls = int(values.isna().any(axis=1).sum())
+                if nulls and key == table.primary_key:
+                    problems.append(f"{name}({', '.join(key)}): {nulls} row(s) with a null primary key")
+                repeated = int(values.dropna().duplicated().sum())
+                if repeated:
+                    problems.append(f"{name}({', '.join(key)}): {repeated} repeated key value(s)")
+        for fk in self.foreign_keys:
+            child = data[fk.child][list(fk.columns)]
+            null = child.isna().any(axis=1)
+            if null.any() and not fk.nullable:
+                problems.append(
+                    f"{fk.name}: {int(null.sum())} null reference(s) in a key that is not nullable"
+                )
+            parent = data[fk.parent][list(fk.parent_columns)].dropna()
+            parent_keys = set(parent.itertuples(index=False, name=None))
+            referenced = child[~null].itertuples(index=False, name=None)
+            dangling = sum(1 for key in referenced if key not in parent_keys)
+            if dangling:
+                problems.append(f"{fk.name}: {dangling} reference(s) to no parent row")
+        return problems
+
     # JSON round trip -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -130,3 +130,21 @@ def test_validate_names_missing_tables_and_columns() -> None:
     frames["orders"] = frames["orders"].drop(columns="total")
     with pytest.raises(SchemaError, match="table 'orders': column 'total'"):
         db.validate(frames)
+
+
+def test_integrity_problems_names_each_broken_key() -> None:
+    db = _shop()
+    frames = {
+        "customers": pd.DataFrame({"id": [1, 2], "age": [30.0, 40.0]}),
+        "orders": pd.DataFrame({"id": [10, 11], "customer_id": [1, 2], "total": [5.0, 6.0]}),
+        "products": pd.DataFrame({"id": [7], "price": [1.0]}),
+        "lines": pd.DataFrame({"id": [1, 2], "order_id": [10, 11], "product_id": [7, 7], "qty": [1.0, 2.0]}),
+    }
+    assert db.integrity_problems(frames) == []
+    frames["orders"] = pd.DataFrame({"id": [10, 10], "customer_id": [1, 3], "total": [5.0, 6.0]})
+    problems = db.integrity_problems(frames)
+    assert problems == [
+        "orders(id): 1 repeated key value(s)",
+        "lines(order_id) -> orders(id): 1 reference(s) to no parent row",
+        "orders(customer_id) -> customers(id): 1 reference(s) to no parent row",
+    ]
