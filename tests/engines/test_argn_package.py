@@ -100,7 +100,7 @@ def test_the_partial_row_sampler_keeps_known_cells_and_fills_the_others(small: A
     tokens = disc.encode(small.encoder_.encode(small.sample(300, seed=4)))
     known = np.random.default_rng(0).random(tokens.shape) < 0.5
     known[:10] = True  # complete rows draw nothing
-    order = sampling_order(disc.groups, set())
+    order = sampling_order(disc.domain.groups, set())
     out, again = tokens.copy(), tokens.copy()
     fill_tokens(network, out, known, order, {}, 1.0, np.random.default_rng(1), 1)
     np.testing.assert_array_equal(out[known], tokens[known])

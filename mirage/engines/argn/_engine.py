@@ -161,7 +161,7 @@ class ArgnSynthesizer(Synthesizer):
         self.dropout_ = self._knob_setting("dropout")
         self.weight_decay_ = self._knob_setting("weight_decay")
         self.schema_order_share_ = _defaults.auto_schema_order_share(n)
-        if not self.discretiser_.tokens:
+        if not self.discretiser_.domain:
             self.network_: ArgnNetwork | None = None
             report("fit", 1, 1)
             return
@@ -212,10 +212,10 @@ class ArgnSynthesizer(Synthesizer):
     def _new_network(self, depth: int, dropout: float) -> ArgnNetwork:
         from mirage.engines.argn._network import ArgnNetwork
 
-        disc = self.discretiser_
-        valid = {j: v for j in range(len(disc.tokens)) if (v := disc.sub_bin_valid(j)) is not None}
-        codes = {j: v for j in range(len(disc.tokens)) if (v := disc.code_valid(j)) is not None}
-        return ArgnNetwork(disc.cardinalities, disc.groups, valid, codes, self.hidden_, depth, dropout)
+        disc, domain = self.discretiser_, self.discretiser_.domain
+        valid = {j: v for j in range(len(domain)) if (v := disc.sub_bin_valid(j)) is not None}
+        codes = {j: v for j in range(len(domain)) if (v := disc.code_valid(j)) is not None}
+        return ArgnNetwork(domain.cardinalities, domain.groups, valid, codes, self.hidden_, depth, dropout)
 
     # --- sampling ---------------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -226,9 +226,9 @@ class ArgnSynthesizer(Synthesizer):
     ) -> dict[str, np.ndarray]:
         """``n`` rows whose token ``j`` takes only the codes ``allowed[j]`` marks (drawn first)."""
         disc = self.discretiser_
-        tokens = np.zeros((n, len(disc.tokens)), dtype="int64")
+        tokens = np.zeros((n, len(disc.domain)), dtype="int64")
         if self.network_ is not None and n:
-            order = sampling_order(disc.groups, {disc.groups[j] for j in allowed})
+            order = sampling_order(disc.domain.groups, {disc.domain.groups[j] for j in allowed})
             fill_tokens(self.network_, tokens, None, order, allowed, self.temperature, rng, self.cpu_threads)
         return disc.decode(tokens, rng)
 
@@ -246,7 +246,7 @@ class ArgnSynthesizer(Synthesizer):
         """The token codes of ``column`` whose decoded value is one of ``values``."""
         disc = self.discretiser_
         codec = next(c for c in self.encoder_.codecs if c.column.name == column)
-        own = [j for j, t in enumerate(disc.tokens) if t.column == column]
+        own = [j for j, t in enumerate(disc.domain) if t.column == column]
         if not own:
             return {}
         try:
@@ -267,7 +267,7 @@ class ArgnSynthesizer(Synthesizer):
         tokens = disc.encode(full)[ok]
         allowed = {}
         for j in own:
-            mask = np.zeros(disc.tokens[j].cardinality, dtype=bool)
+            mask = np.zeros(disc.domain[j].cardinality, dtype=bool)
             mask[tokens[:, j]] = True
             allowed[j] = mask
         return allowed
@@ -296,7 +296,7 @@ class ArgnSynthesizer(Synthesizer):
         rng = np.random.default_rng(_resolve_seed(seed))
         out = data.copy()
         disc = self.discretiser_
-        modelled = {t.column for t in disc.tokens}
+        modelled = set(disc.domain.columns)
         nulls = {name: data[name].isna().to_numpy() for name in self.schema_.names if name in modelled}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes or self.network_ is None:
@@ -305,13 +305,13 @@ class ArgnSynthesizer(Synthesizer):
         tokens = disc.encode(self.encoder_.encode(frame))
         known = np.ones(tokens.shape, dtype=bool)
         allowed: dict[int, np.ndarray] = {}
-        for j, token in enumerate(disc.tokens):
+        for j, token in enumerate(disc.domain):
             if token.column in nulls:
                 known[:, j] = ~nulls[token.column]
             if token.subcolumn == missing_subcolumn(token.column).name:
                 allowed[j] = np.arange(token.cardinality) == 0  # an imputed cell is present
         rows = np.flatnonzero(~known.all(axis=1))
-        order = sampling_order(disc.groups, set())
+        order = sampling_order(disc.domain.groups, set())
         fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
         for name in holes:
@@ -383,8 +383,8 @@ class ArgnSynthesizer(Synthesizer):
         self._require_recorded("sub_bins", disc.sub_bins, "state.engine.discretiser.sub_bins")
         self._require_recorded("min_bin_count", disc.min_count, "state.engine.discretiser.min_count")
         self._require_recorded("max_exact_values", disc.max_exact, "state.engine.discretiser.max_exact")
-        if has_network != bool(disc.tokens):
-            raise StateError("network", f"expected {str(bool(disc.tokens)).lower()} for this discretiser")
+        if has_network != bool(disc.domain):
+            raise StateError("network", f"expected {str(bool(disc.domain)).lower()} for this discretiser")
         self.history_ = list(self.training_.get("history", []))
         self.network_ = None
         if has_network:
