@@ -30,6 +30,19 @@ ENV = "MIRAGE_TEST_POSTGRES_URL"
 
 _server: dict[str, str] = {}
 
+# Northwind's keys as a database declares them
+FOREIGN_KEYS = {
+    ("orders", ("customer_id",), "customers", ("customer_id",)),
+    ("order_details", ("order_id",), "orders", ("order_id",)),
+    ("order_details", ("product_id",), "products", ("product_id",)),
+}
+PRIMARY_KEYS = {
+    "customers": ("customer_id",),
+    "orders": ("order_id",),
+    "order_details": ("order_id", "product_id"),
+    "products": ("product_id",),
+}
+
 
 def northwind() -> dict[str, pd.DataFrame]:
     """The four Northwind tables as mirage reads them (a fresh copy each call)."""

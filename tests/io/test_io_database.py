@@ -14,19 +14,7 @@ import pytest
 from mirage.errors import DataError, OutputExistsError
 from mirage.io import read_database, write_database
 from mirage.schema import DatabaseSchema, Kind
-from tests.databases import northwind, northwind_schema
-
-FOREIGN_KEYS = {
-    ("orders", ("customer_id",), "customers", ("customer_id",)),
-    ("order_details", ("order_id",), "orders", ("order_id",)),
-    ("order_details", ("product_id",), "products", ("product_id",)),
-}
-PRIMARY_KEYS = {
-    "customers": ("customer_id",),
-    "orders": ("order_id",),
-    "order_details": ("order_id", "product_id"),
-    "products": ("product_id",),
-}
+from tests.databases import FOREIGN_KEYS, PRIMARY_KEYS, northwind, northwind_schema
 
 
 def _read(url: str, **options: int) -> tuple[DatabaseSchema, dict[str, pd.DataFrame]]:
