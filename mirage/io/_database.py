@@ -272,7 +272,7 @@ def read_database(
         frames[name].attrs[SOURCE_ATTR] = source
         tables[name] = Table(
             name=name,
-            schema=keyed_schema(frames[name], keys, locale=locale),
+            schema=keyed_schema(frames[name], keys, locale=locale, table=name),
             primary_key=info["primary_key"],
             unique=info["unique"],
             sql_types=info["sql_types"],

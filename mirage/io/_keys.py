@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from mirage._warnings import MirageWarning, warn
 from mirage.errors import SchemaError
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind, Schema, Table, infer_schema
 from mirage.schema._id_format import infer_id_format
@@ -42,10 +44,19 @@ def singular(name: str) -> str:
     return name
 
 
-def keyed_schema(frame: pd.DataFrame, key_columns: Iterable[str], *, locale: str = "en_US") -> Schema:
+def keyed_schema(
+    frame: pd.DataFrame, key_columns: Iterable[str], *, locale: str = "en_US", table: str | None = None
+) -> Schema:
     """``infer_schema(frame)`` with every key column (primary, unique or foreign) made an identifier:
-    keys are regenerated, never learned as values."""
-    schema = infer_schema(frame, locale=locale)
+    keys are regenerated, never learned as values.  Inference's warnings name ``table``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MirageWarning)
+        schema = infer_schema(frame, locale=locale)
+    for warning in caught:
+        if issubclass(warning.category, MirageWarning) and table is not None:
+            warn(f"table {table!r}: {warning.message}", stacklevel=3)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     keys = set(key_columns)
     columns = [
         column
@@ -149,7 +160,7 @@ def infer_database_schema(frames: Mapping[str, pd.DataFrame], *, locale: str = "
         key_columns = [*keys[name], *(c for fk in foreign_keys if fk.child == name for c in fk.columns)]
         tables[name] = Table(
             name=name,
-            schema=keyed_schema(frame, key_columns, locale=locale),
+            schema=keyed_schema(frame, key_columns, locale=locale, table=name),
             primary_key=keys[name],
         )
     return _acyclic(tables, foreign_keys)

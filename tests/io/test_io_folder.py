@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError, OutputExistsError
 from mirage.io import infer_database_schema, read_folder, write_folder
 from mirage.schema import DatabaseSchema, Kind
@@ -164,3 +165,13 @@ def test_read_folder_errors_name_the_folder_or_file(tmp_path: Path) -> None:
         read_folder(tmp_path)
     with pytest.raises(DataError, match="is not a folder"):
         read_folder(tmp_path / "a.csv")
+
+
+def test_inference_warnings_name_the_table(northwind_folder: Path) -> None:
+    frames = read_folder(northwind_folder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        infer_database_schema(frames)
+    messages = [str(w.message) for w in caught if issubclass(w.category, MirageWarning)]
+    assert any(m.startswith("table 'customers': column 'company_name'") for m in messages)
+    assert all(m.startswith(("table 'customers'", "table 'products'", "table 'orders'")) for m in messages)
