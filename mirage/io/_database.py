@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -435,6 +435,7 @@ def write_database(
     *,
     force: bool = False,
     chunk_size: int = 10_000,
+    sources: Sequence[str] = (),
 ) -> None:
     """Write ``frames`` as a new database at ``url`` with the tables, keys and constraints of
     ``database``.
@@ -444,7 +445,8 @@ def write_database(
     ``database.deferred()`` lists are checked at commit).  Rows go in parents first, ``chunk_size`` at
     a time, in one transaction: on any failure nothing is left behind.  Refuses (``OutputExistsError``)
     a target that already has tables unless ``force`` (which replaces the tables of the same names),
-    and always the database the frames were read from.
+    and always the database the frames were read from (recorded by :func:`read_database`) or any of
+    ``sources`` (database URLs the data was learned from).
     """
     sa = _sqlalchemy()
     database.validate(frames)
@@ -455,6 +457,9 @@ def write_database(
             raise OutputExistsError(
                 f"{shown(parsed)} is the database table {name!r} was read from; write to a new database"
             )
+    for source in sources:
+        if is_database_url(source) and source_id(_url(source)) == target:
+            raise OutputExistsError(f"{shown(parsed)} is the source database; write to a new database")
     path = _sqlite_path(parsed)
     created_file = False
     if parsed.get_backend_name() == "sqlite":

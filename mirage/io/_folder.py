@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +68,15 @@ def write_folder(
     *,
     format: str = "csv",
     force: bool = False,
+    sources: Sequence[PathLike] = (),
 ) -> Path:
     """Write each table of ``database`` as ``<table>.csv`` (or ``.parquet``) in a new folder ``path``;
     a CSV file keeps the delimiter and decimal mark its source table had (``schema.extra["csv"]``).
 
     The files are written into a temporary folder beside ``path`` that is renamed onto it at the end,
     so ``path`` is never seen half-written.  An existing ``path`` is refused (``OutputExistsError``)
-    unless ``force``, which replaces it; the folder the tables were read from is refused always.
+    unless ``force``, which replaces it; the folder the tables were read from (recorded by
+    :func:`read_folder`) or any of ``sources`` (folders the data was learned from) is refused always.
     """
     if format not in FOLDER_FORMATS:
         raise OptionError(f"format must be one of {', '.join(FOLDER_FORMATS)}, got {format!r}")
@@ -85,6 +87,8 @@ def write_folder(
             raise OutputExistsError(
                 f"'{target}' is the folder table {name!r} was read from; write to a new folder"
             )
+    if any(_folder_id(Path(source)) == _folder_id(target) for source in sources):
+        raise OutputExistsError(f"'{target}' is the source folder; write to a new folder")
     if target.exists() and not force:
         raise OutputExistsError(f"output folder '{target}' already exists; pass force=True to replace it")
     if target.exists() and not target.is_dir():

@@ -102,6 +102,11 @@ def test_source_is_untouched_and_never_written_into(northwind_db: Path, tmp_path
         with pytest.raises(OutputExistsError, match="read from") as caught:
             write_database(_sqlite(tmp_path / "." / northwind_db.name), database, frames, force=force)
         assert str(northwind_db.name) in str(caught.value)
+    plain = {name: frame.copy() for name, frame in frames.items()}
+    for frame in plain.values():
+        frame.attrs.clear()  # data that does not say where it came from, as a model's samples
+    with pytest.raises(OutputExistsError, match="is the source database"):
+        write_database(_sqlite(northwind_db), database, plain, force=True, sources=[_sqlite(northwind_db)])
     assert _digest(northwind_db) == before
 
 

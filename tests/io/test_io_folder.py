@@ -138,6 +138,11 @@ def test_write_folder_refuses_existing_and_source_folders(northwind_folder: Path
     for force in (False, True):
         with pytest.raises(OutputExistsError, match="read from"):
             write_folder(northwind_folder, database, frames, force=force)
+    plain = {name: frame.copy() for name, frame in frames.items()}
+    for frame in plain.values():
+        frame.attrs.clear()
+    with pytest.raises(OutputExistsError, match="is the source folder"):
+        write_folder(northwind_folder / ".", database, plain, force=True, sources=[northwind_folder])
     assert sorted(p.name for p in northwind_folder.iterdir()) == before
     with pytest.raises(OptionError, match="format"):
         write_folder(tmp_path / "x", database, frames, format="xlsx")
