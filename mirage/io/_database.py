@@ -12,6 +12,7 @@ from is refused always.  SQLAlchemy is imported only when a database is used.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -141,7 +142,6 @@ def _connected(engine: sa.Engine, url: sa.URL) -> Iterator[sa.Connection]:
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Driver objects as pandas values: decimals as floats, dates as datetimes, UUIDs as text."""
-    import datetime
     import decimal
     import uuid
 
@@ -169,7 +169,11 @@ def _float_or_none(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _read_rows(connection: sa.Connection, name: str, columns: list[str], chunk_size: int) -> pd.DataFrame:
+def _read_rows(
+    connection: sa.Connection, name: str, columns: list[str], booleans: list[str], chunk_size: int
+) -> pd.DataFrame:
+    """The rows of table ``name``, fetched ``chunk_size`` at a time; ``booleans``: columns declared
+    BOOLEAN, which SQLite returns as 0/1."""
     sa = _sqlalchemy()
     query = sa.select(*[sa.column(c) for c in columns]).select_from(sa.table(name))
     if connection.dialect.name == "postgresql":
@@ -179,6 +183,11 @@ def _read_rows(connection: sa.Connection, name: str, columns: list[str], chunk_s
     if not chunks:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+    for column in booleans:
+        values = frame[column]
+        if values.dtype != bool and values.dropna().isin([0, 1]).all():
+            flags: Any = values.map(lambda v: None if pd.isna(v) else bool(v))
+            frame[column] = flags.astype(bool) if flags.notna().all() else flags.astype(object)
     return _plain(frame)
 
 
@@ -188,6 +197,11 @@ def _sql_type(column: Mapping[str, Any], dialect: Any) -> str | None:
     except Exception:  # NullType and types the dialect cannot spell: the DDL falls back to the dtype
         return None
     return text or None
+
+
+def _is_boolean(sql_type: Any) -> bool:
+    sa = _sqlalchemy()
+    return isinstance(sql_type, sa.Boolean)
 
 
 def _reflect_table(inspector: Any, name: str, dialect: Any) -> dict[str, Any]:
@@ -203,6 +217,7 @@ def _reflect_table(inspector: Any, name: str, dialect: Any) -> dict[str, Any]:
         "columns": [str(c["name"]) for c in columns],
         "nullable": {str(c["name"]): bool(c.get("nullable", True)) for c in columns},
         "sql_types": {str(c["name"]): t for c in columns if (t := _sql_type(c, dialect)) is not None},
+        "booleans": [str(c["name"]) for c in columns if _is_boolean(c["type"])],
         "primary_key": primary,
         "unique": unique,
         "foreign_keys": inspector.get_foreign_keys(name),
@@ -255,7 +270,12 @@ def read_database(
                 inspector = sa.inspect(connection)
                 names = [str(n) for n in inspector.get_table_names()]
                 reflected = {n: _reflect_table(inspector, n, connection.dialect) for n in names}
-                frames = {n: _read_rows(connection, n, reflected[n]["columns"], chunk_size) for n in names}
+                frames = {
+                    n: _read_rows(
+                        connection, n, reflected[n]["columns"], reflected[n]["booleans"], chunk_size
+                    )
+                    for n in names
+                }
             except sa.exc.DBAPIError as exc:
                 raise DataError(f"cannot read {shown(parsed)}: {_reason(exc)}") from None
     finally:
@@ -308,6 +328,8 @@ def _type_from_sql(text: str) -> Any:
         return sa.CHAR(size)
     if name in ("NUMERIC", "DECIMAL"):
         return sa.Numeric(size, scale)
+    if name == "UUID":  # SQLite has no UUID type: text in the canonical 36-character form
+        return sa.String(36).with_variant(sa.Uuid(as_uuid=False), "postgresql")
     if name in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
         return sa.DateTime(timezone=True)
     simple = {
@@ -340,7 +362,6 @@ def _type_from_sql(text: str) -> Any:
         "TIME WITHOUT TIME ZONE": sa.Time,
         "BLOB": sa.LargeBinary,
         "BYTEA": sa.LargeBinary,
-        "UUID": sa.Uuid,
     }
     kind = simple.get(name)
     return kind() if kind is not None else None
@@ -412,15 +433,36 @@ def _python(value: Any, sqlite: bool) -> Any:
     return value
 
 
-def _rows(frame: pd.DataFrame, integer_columns: set[str], sqlite: bool) -> list[dict[str, Any]]:
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "t", "f", "1", "0"):
+        return value.strip().lower() in ("true", "t", "1")
+    return value
+
+
+def _rows(frame: pd.DataFrame, converters: Mapping[str, Any], sqlite: bool) -> list[dict[str, Any]]:
     columns: dict[str, list[Any]] = {}
     for name in frame.columns:
         values = [_python(v, sqlite) for v in frame[name].tolist()]
-        if name in integer_columns:
-            values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
-        columns[str(name)] = values
+        convert = converters.get(str(name))
+        columns[str(name)] = values if convert is None else [convert(v) for v in values]
     names = list(columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str) and value.endswith(" 00:00:00"):
+        return value[: -len(" 00:00:00")]
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    return value
+
+
+def _as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _existing_tables(connection: sa.Connection) -> list[str]:
@@ -511,8 +553,17 @@ def _insert(
 ) -> None:
     sa = _sqlalchemy()
     names = [c.name for c in table.columns]
-    integer_columns = {c.name for c in table.columns if isinstance(c.type, sa.Integer)}
+    # values as the column's type takes them: whole floats (an integer column with nulls) as integers,
+    # 0/1 as booleans (SQLite stores booleans as integers), dates without a time of day
+    converters: dict[str, Any] = {}
+    for column in table.columns:
+        if isinstance(column.type, sa.Boolean):
+            converters[column.name] = _as_bool
+        elif isinstance(column.type, sa.Integer):
+            converters[column.name] = _as_int
+        elif isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime):
+            converters[column.name] = _as_date
     statement = sa.table(table.name, *[sa.column(n) for n in names]).insert()
     for start in range(0, len(frame), chunk_size):
-        rows = _rows(frame.iloc[start : start + chunk_size][names], integer_columns, sqlite)
+        rows = _rows(frame.iloc[start : start + chunk_size][names], converters, sqlite)
         connection.execute(statement, rows)

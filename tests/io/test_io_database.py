@@ -262,3 +262,44 @@ def test_postgres_failed_write_rolls_back_and_existing_tables_are_refused(postgr
     with pytest.raises(DataError):
         write_database(postgres_url, database, broken, force=True)
     assert _row_counts(postgres_url) == {name: len(frame) for name, frame in frames.items()}
+
+
+def test_postgres_types_survive_a_trip_through_sqlite_and_back(postgres_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(
+            """
+            CREATE TABLE "Order" ("select" INTEGER PRIMARY KEY, ok BOOLEAN, day DATE, at TIMESTAMP,
+                                  amount NUMERIC(8, 2), token UUID, note VARCHAR(20));
+            CREATE TABLE line (id SERIAL PRIMARY KEY, "select" INTEGER REFERENCES "Order" ("select"),
+                               q SMALLINT);
+            INSERT INTO "Order" VALUES
+                (1, TRUE, '2020-01-02', '2020-01-02 03:04:05', 12.50,
+                 'd72d0dcc-4ed5-4842-8788-a66e766328df', 'x'),
+                (2, NULL, NULL, NULL, NULL, NULL, NULL), (3, FALSE, '2021-05-06', NULL, 1.25, NULL, 'y');
+            INSERT INTO line ("select", q) VALUES (1, 3), (1, 4), (2, 5), (NULL, 1);
+            """
+        )
+    database, frames = _read(postgres_url)
+    order = frames["Order"]
+    assert database["Order"].sql_types["amount"] == "NUMERIC(8, 2)"
+    assert order["amount"].tolist()[0] == 12.5 and order["ok"].tolist()[::2] == [True, False]
+    assert order["day"].dtype.kind == "M" and order["token"][0] == "d72d0dcc-4ed5-4842-8788-a66e766328df"
+    line_key = database.foreign_keys[0]
+    assert (line_key.child, line_key.columns, line_key.nullable) == ("line", ("select",), True)
+
+    lite = tmp_path / "copy.db"
+    write_database(_sqlite(lite), database, frames)
+    with sqlite3.connect(lite) as connection:
+        assert connection.execute('SELECT day FROM "Order" WHERE "select" = 1').fetchone() == ("2020-01-02",)
+    middle, middle_frames = _read(_sqlite(lite))
+    assert middle_frames["Order"]["ok"].tolist()[::2] == [True, False]
+
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute('DROP TABLE line; DROP TABLE "Order"')  # the source emptied, then filled again
+    write_database(postgres_url, middle, middle_frames)
+    again, back = _read(postgres_url)
+    assert again["Order"].sql_types == database["Order"].sql_types | {"token": "VARCHAR(36)"}
+    for name in ("Order", "line"):
+        pd.testing.assert_frame_equal(back[name], frames[name], check_dtype=False)
