@@ -100,9 +100,13 @@ def _write(output: Path, text: str, force: bool) -> None:
 def _database_command(
     ui: UI, source: str, output: Path | None, force: bool, locale: str, reading: dict[str, str]
 ) -> None:
+    from mirage.errors import OptionError
     from mirage.io import infer_database_schema, is_database_url, read_database, read_folder
 
     if is_database_url(source):
+        if reading:
+            flag = "--on-bad-lines" if "on_bad_lines" in reading else "--encoding"
+            raise OptionError(f"{flag} applies to files, not to the database {source}")
         database, frames = read_database(source, locale=locale)
     else:
         frames = read_folder(source, **reading)

@@ -79,3 +79,9 @@ def test_bad_sources_give_one_error_line(source: str, expected: str, tmp_path: P
     result = invoke("schema", source.format(tmp=tmp_path))
     assert result.exit_code == 2
     assert expected in error_line(result)
+
+
+def test_file_reading_options_are_refused_for_a_database(shop_db: Path) -> None:
+    result = invoke("schema", f"sqlite:///{shop_db}", "--encoding", "latin-1")
+    assert result.exit_code == 2
+    assert "--encoding applies to files" in error_line(result)

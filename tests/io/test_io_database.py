@@ -303,3 +303,15 @@ def test_postgres_types_survive_a_trip_through_sqlite_and_back(postgres_url: str
     assert again["Order"].sql_types == database["Order"].sql_types | {"token": "VARCHAR(36)"}
     for name in ("Order", "line"):
         pd.testing.assert_frame_equal(back[name], frames[name], check_dtype=False)
+
+
+def test_sqlalchemy_is_imported_only_when_a_database_is_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mirage, mirage.io, mirage.cli; "
+        "print('sqlalchemy' in sys.modules, 'psycopg' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
