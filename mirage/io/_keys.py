@@ -5,7 +5,9 @@ A primary key is a column with no null and no repeated value whose name says it 
 ``<table>_id``, ``<singular>_id``, or a name ending in ``id``/``code``/``key``); failing that, a pair
 of such columns that is unique together (an order line: ``order_id, product_id``).  A foreign key is a
 column named after another table's primary key (``customer_id`` -> ``customers(customer_id)``,
-``customer_id`` -> ``customers(id)``) whose every non-null value is one of that key's values.  The
+``customer_id`` -> ``customers(id)``, ``billing_customer_id`` -> ``customers(customer_id)``; within its
+own table ``manager_id``, ``parent_id``, ``reports_to``) whose every non-null value is one of that key's
+values, or the columns of another table's composite key, by name, whose every combination is one.  The
 result is a guess to edit: the JSON says what was found and ``mirage fit --schema`` takes it back.
 """
 
@@ -111,9 +113,18 @@ def _primary_key(name: str, frame: pd.DataFrame) -> tuple[str, ...]:
     return ()
 
 
-def _refers_by_name(column: str, parent: str, parent_key: str) -> bool:
+_GENERIC_KEYS = ("id", "code", "key", "uuid")
+_SELF_NAMES = ("parent_id", "manager_id", "reports_to", "supervisor_id", "boss_id")
+
+
+def _refers_by_name(column: str, child: str, parent: str, parent_key: str) -> bool:
+    """Whether ``child.column``'s name says it refers to ``parent(parent_key)``: the key's own name
+    (``customer_id``), the parent's singular with the key (``customer_id`` -> ``customers(id)``), or
+    a role before the key (``billing_customer_id``; ``manager_id`` within its own table)."""
     lower, key, one = column.lower(), parent_key.lower(), singular(parent).lower()
-    if lower == key and key not in ("id", "code", "key", "uuid"):
+    if key not in _GENERIC_KEYS and (lower == key or lower.endswith(f"_{key}")):
+        return True
+    if parent == child and (lower in _SELF_NAMES or lower in (f"parent_{key}", f"parent_{one}_id")):
         return True
     return lower in (f"{one}_{key}", f"{parent.lower()}_{key}", f"{one}{key}") or (
         key == "id" and lower in (f"{one}_id", f"{one}id")
@@ -129,8 +140,34 @@ def _contained(child: pd.Series, parent: pd.Series) -> bool:
     return bool(present.isin(set(parent.dropna().tolist())).all())
 
 
+def _rows_contained(child: pd.DataFrame, parent: pd.DataFrame) -> bool:
+    present = child.dropna()
+    if present.empty:
+        return False
+    keys = set(parent.dropna().itertuples(index=False, name=None))
+    return all(row in keys for row in present.itertuples(index=False, name=None))
+
+
+def _composite_keys(frames: Mapping[str, pd.DataFrame], keys: dict[str, tuple[str, ...]]) -> list[ForeignKey]:
+    """A child holding every column of another table's composite key, by name, with every (non-null)
+    combination one of that table's keys."""
+    found = []
+    for parent, parent_key in keys.items():
+        if len(parent_key) < 2:
+            continue
+        for child, frame in frames.items():
+            if child == parent or not set(parent_key) <= set(map(str, frame.columns)):
+                continue
+            if keys[child] == parent_key:  # the same key: a 1:1 extension, left for the user to say
+                continue
+            if _rows_contained(frame[list(parent_key)], frames[parent][list(parent_key)]):
+                nullable = bool(frame[list(parent_key)].isna().any().any())
+                found.append(ForeignKey(child, parent_key, parent, parent_key, nullable=nullable))
+    return found
+
+
 def _foreign_keys(frames: Mapping[str, pd.DataFrame], keys: dict[str, tuple[str, ...]]) -> list[ForeignKey]:
-    found: list[ForeignKey] = []
+    found = _composite_keys(frames, keys)
     for child, frame in frames.items():
         own_key = keys[child]
         for column in map(str, frame.columns):
@@ -139,7 +176,7 @@ def _foreign_keys(frames: Mapping[str, pd.DataFrame], keys: dict[str, tuple[str,
             for parent, parent_key in keys.items():
                 if len(parent_key) != 1 or (parent == child and column == parent_key[0]):
                     continue
-                if not _refers_by_name(column, parent, parent_key[0]):
+                if not _refers_by_name(column, child, parent, parent_key[0]):
                     continue
                 if _contained(frame[column], frames[parent][parent_key[0]]):
                     nullable = bool(frame[column].isna().any())

@@ -180,3 +180,28 @@ def test_inference_warnings_name_the_table(northwind_folder: Path) -> None:
     messages = [str(w.message) for w in caught if issubclass(w.category, MirageWarning)]
     assert any(m.startswith("table 'customers': column 'company_name'") for m in messages)
     assert all(m.startswith(("table 'customers'", "table 'products'", "table 'orders'")) for m in messages)
+
+
+def test_self_references_roles_and_composite_keys_are_inferred() -> None:
+    frames = {
+        "employees": pd.DataFrame(
+            {"employee_id": [1, 2, 3, 4], "manager_id": [np.nan, 1, 1, 2], "pay": [9.0, 5.0, 4.0, 3.0]}
+        ),
+        "shifts": pd.DataFrame(
+            {"store_id": ["A", "A", "B"], "shift_id": [1, 2, 1], "lead_employee_id": [2, 3, 2]}
+        ),
+        "hours": pd.DataFrame({"hour_id": [1, 2, 3], "store_id": ["A", "B", "A"], "shift_id": [1, 1, 2]}),
+    }
+    database = _infer(frames)
+    assert database["shifts"].primary_key == ("store_id", "shift_id")
+    assert _keys(database) == {
+        ("employees", ("manager_id",), "employees", ("employee_id",)),
+        ("shifts", ("lead_employee_id",), "employees", ("employee_id",)),
+        ("hours", ("store_id", "shift_id"), "shifts", ("store_id", "shift_id")),
+    }
+    manager = next(fk for fk in database.foreign_keys if fk.self_reference)
+    assert manager.nullable and database.deferred() == [manager]
+    frames["hours"].loc[2, "shift_id"] = 9  # (A, 9) is no shift
+    assert ("hours", ("store_id", "shift_id"), "shifts", ("store_id", "shift_id")) not in _keys(
+        _infer(frames)
+    )
