@@ -2,15 +2,14 @@
 server for the tests, started by ``scripts/start-postgres``; no mocks.
 
 ``scripts/check`` (and so ``.ci/run``) starts one server and exports its URL as
-``MIRAGE_TEST_POSTGRES_URL``; a test process without it starts its own on first use and stops it when
-the process exits.  Each test gets a database of its own (``fresh_database``), so that tests running
-in parallel never see each other's tables.  Where no server can be started, the tests that need one
-skip with the script's one-line reason.
+``MIRAGE_TEST_POSTGRES_URL``; a test session without it starts its own on first use (the session
+fixture ``postgres_server``) and stops it at the end.  Each test gets a database of its own
+(``postgres_url``), so that tests running in parallel never see each other's tables.  Where no server
+can be started, the tests that need one skip with the script's one-line reason.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import subprocess
 import uuid
@@ -61,12 +60,8 @@ def northwind_schema() -> DatabaseSchema:
         return infer_database_schema(northwind())
 
 
-def server_url() -> str:
-    """The URL of a running server's ``postgres`` database (starting one if needed), or skip."""
-    if os.environ.get(ENV):
-        return os.environ[ENV]
-    if "url" in _server:
-        return _server["url"]
+def _start() -> str:
+    """Start a server with scripts/start-postgres and return its URL, or skip with the script's reason."""
     if "error" in _server:
         pytest.skip(_server["error"])
     done = subprocess.run([str(SCRIPT)], capture_output=True, text=True, check=False, timeout=600)
@@ -74,10 +69,21 @@ def server_url() -> str:
         lines = (done.stderr or "").strip().splitlines() or ["scripts/start-postgres failed"]
         _server["error"] = f"PostgreSQL is not available: {lines[-1]}"
         pytest.skip(_server["error"])
-    url = done.stdout.strip().splitlines()[-1]
-    _server["url"] = url
-    atexit.register(subprocess.run, [str(SCRIPT), "--stop", url], check=False, capture_output=True)
-    return url
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a running server's ``postgres`` database: the one ``scripts/check`` started, else one
+    started here and stopped at the end of the test session."""
+    if os.environ.get(ENV):
+        yield os.environ[ENV]
+        return
+    url = _start()
+    try:
+        yield url
+    finally:
+        subprocess.run([str(SCRIPT), "--stop", url], check=False, capture_output=True, timeout=120)
 
 
 def _admin(url: str, statement: str) -> None:
@@ -88,9 +94,9 @@ def _admin(url: str, statement: str) -> None:
 
 
 @pytest.fixture()
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_server: str) -> Iterator[str]:
     """The URL of a new, empty database on the test server; dropped after the test."""
-    server = server_url()
+    server = postgres_server
     name = f"mirage_{uuid.uuid4().hex[:12]}"
     _admin(server, f'CREATE DATABASE "{name}"')
     yield server.rsplit("/", 1)[0] + "/" + name

@@ -10,9 +10,17 @@ import pytest
 from mirage.io import write_database
 from mirage.schema import DatabaseSchema
 from tests.cli.helpers import error_line, invoke
-from tests.databases import FOREIGN_KEYS, NORTHWIND, PRIMARY_KEYS, northwind, northwind_schema, postgres_url
+from tests.databases import (
+    FOREIGN_KEYS,
+    NORTHWIND,
+    PRIMARY_KEYS,
+    northwind,
+    northwind_schema,
+    postgres_server,
+    postgres_url,
+)
 
-__all__ = ["postgres_url"]
+__all__ = ["postgres_server", "postgres_url"]
 
 
 def _keys(database: DatabaseSchema) -> tuple[dict[str, tuple[str, ...]], set[object]]:
