@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mirage._warnings import warn
-from mirage.errors import DataError, MissingDependencyError, OutputExistsError, SchemaError
+from mirage.errors import DataError, MissingDependencyError, OptionError, OutputExistsError, SchemaError
 from mirage.io._keys import SOURCE_ATTR, keyed_schema
 from mirage.io._read import _normalise as normalise_text
 from mirage.schema import DatabaseSchema, ForeignKey, Table
@@ -258,6 +258,7 @@ def read_database(
     cannot be reached.
     """
     sa = _sqlalchemy()
+    _check_chunk_size(chunk_size)
     parsed = _url(url)
     path = _sqlite_path(parsed)
     if parsed.get_backend_name() == "sqlite" and (path is None or not path.is_file()):
@@ -302,6 +303,11 @@ def read_database(
     except SchemaError as exc:
         raise SchemaError(f"{shown(parsed)}: {exc}") from None
     return database, frames
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise OptionError(f"chunk_size must be a positive number of rows, got {chunk_size!r}")
 
 
 def _reason(exc: Any) -> str:
@@ -491,6 +497,7 @@ def write_database(
     ``sources`` (database URLs the data was learned from).
     """
     sa = _sqlalchemy()
+    _check_chunk_size(chunk_size)
     database.validate(frames)
     parsed = _url(url)
     target = source_id(parsed)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mirage.errors import DataError, OutputExistsError
+from mirage.errors import DataError, OptionError, OutputExistsError
 from mirage.io import read_database, write_database
 from mirage.schema import DatabaseSchema, Kind
 from tests.databases import FOREIGN_KEYS, PRIMARY_KEYS, northwind, northwind_schema
@@ -198,6 +198,54 @@ def test_bad_sources_give_one_line_naming_the_url(url: str, expected: str, tmp_p
     assert expected in message and "\n" not in message
     assert url.split("///")[-1] in message or url in message
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_self_reference_to_no_row_fails_at_commit_and_leaves_nothing(tmp_path: Path) -> None:
+    frames = {"staff": pd.DataFrame({"staff_id": [1, 2, 3], "manager_id": [None, 1, 7]})}
+    database = DatabaseSchema.from_dict(
+        {
+            "tables": {
+                "staff": {
+                    "primary_key": ["staff_id"],
+                    "schema": {
+                        "columns": [
+                            {"name": "staff_id", "kind": "identifier", "dtype": "int64"},
+                            {
+                                "name": "manager_id",
+                                "kind": "identifier",
+                                "dtype": "float64",
+                                "nullable": True,
+                            },
+                        ]
+                    },
+                }
+            },
+            "foreign_keys": [
+                {
+                    "child": "staff",
+                    "columns": ["manager_id"],
+                    "parent": "staff",
+                    "parent_columns": ["staff_id"],
+                    "nullable": True,
+                }
+            ],
+        }
+    )
+    target = tmp_path / "staff.db"
+    with pytest.raises(DataError, match="FOREIGN KEY"):
+        write_database(_sqlite(target), database, frames)
+    assert not target.exists()
+    frames["staff"].loc[2, "manager_id"] = 2
+    write_database(_sqlite(target), database, frames)
+    assert _read(_sqlite(target))[1]["staff"]["manager_id"].tolist()[1:] == [1, 2]
+
+
+@pytest.mark.parametrize("chunk_size", [0, -5, 2.5])
+def test_chunk_size_must_be_a_positive_row_count(chunk_size: int, tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="chunk_size"):
+        write_database(_sqlite(tmp_path / "x.db"), northwind_schema(), northwind(), chunk_size=chunk_size)
+    with pytest.raises(OptionError, match="chunk_size"):
+        read_database(_sqlite(tmp_path / "x.db"), chunk_size=chunk_size)
 
 
 def test_write_refuses_a_missing_folder(tmp_path: Path) -> None:
