@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 
 from mirage.errors import DataError, OptionError, OutputExistsError
+from mirage.io._formats import resolve_format
 from mirage.io._keys import SOURCE_ATTR
-from mirage.io._read import read_table
+from mirage.io._read import TEXT_OPTIONS, read_table
 from mirage.io._write import write_chunks
 from mirage.schema import DatabaseSchema
 
@@ -32,8 +33,9 @@ def _folder_id(path: Path) -> str:
 
 def read_folder(path: PathLike, **options: Any) -> dict[str, pd.DataFrame]:
     """Every table file directly in the folder ``path``, by file stem (``orders.csv`` -> ``orders``),
-    in name order.  Files are read by :func:`read_table` (``options`` go to it), so CSV encodings,
-    delimiters and decimal commas are detected as for one table.  Other files (a schema's JSON, a
+    in name order.  Files are read by :func:`read_table` (``options`` go to it; those for delimited
+    text only to text files), so CSV encodings, delimiters and decimal commas are detected as for one
+    table.  Other files (a schema's JSON, a
     README) are left alone.  Raises ``DataError`` naming the folder or the file at fault."""
     folder = Path(path)
     if not folder.is_dir():
@@ -55,7 +57,9 @@ def read_folder(path: PathLike, **options: Any) -> dict[str, pd.DataFrame]:
                 f"{file.stem!r}; keep one"
             )
         seen[file.stem] = file
-        frame = read_table(file, **options)
+        # options for delimited text (on_bad_lines, encoding) apply to the text files only
+        refused = TEXT_OPTIONS.get(resolve_format(file, None), ())
+        frame = read_table(file, **{k: v for k, v in options.items() if k not in refused})
         frame.attrs[SOURCE_ATTR] = _folder_id(folder)
         frames[file.stem] = frame
     return frames

@@ -205,3 +205,12 @@ def test_self_references_roles_and_composite_keys_are_inferred() -> None:
     assert ("hours", ("store_id", "shift_id"), "shifts", ("store_id", "shift_id")) not in _keys(
         _infer(frames)
     )
+
+
+def test_text_options_apply_to_the_text_files_of_a_mixed_folder(tmp_path: Path) -> None:
+    pd.DataFrame({"shop_id": [1, 2]}).to_parquet(tmp_path / "shops.parquet")
+    (tmp_path / "sales.csv").write_text("sale_id,shop_id\n1,1\n2,2,extra\n3,2\n", encoding="latin-1")
+    with pytest.warns(MirageWarning, match="line 3"):
+        frames = read_folder(tmp_path, on_bad_lines="skip", encoding="latin-1")
+    assert frames["sales"]["sale_id"].tolist() == [1, 3]
+    assert frames["shops"]["shop_id"].tolist() == [1, 2]
