@@ -198,3 +198,12 @@ def test_missing_and_unseen_context_values_are_conditioned_on(name: str) -> None
     assert len(synth) == 400 and synth["y"].notna().all()
     far = synth["y"].to_numpy().reshape(100, 4)
     assert far[:, 2].mean() > 3.0 and far[:, 3].mean() < -3.0  # beyond the range learned: its ends
+
+
+def test_argn_refuses_imputation_and_likelihood_of_a_model_fitted_with_context() -> None:
+    model = fitted("argn")
+    data, _ = related(50)
+    with pytest.raises(OptionError, match="impute of a model fitted with a context is not supported"):
+        model.impute(data)
+    with pytest.raises(OptionError, match="log_prob of a model fitted with a context is not supported"):
+        model.log_prob(data)
