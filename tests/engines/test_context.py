@@ -125,7 +125,7 @@ def test_mirage_info_shows_a_model_fitted_with_context(tmp_path: Any) -> None:
     path = fitted("cart").save(tmp_path / "child.mirage")
     result = CliRunner().invoke(app, ["info", str(path)])
     assert result.exit_code == 0, result.output
-    assert "cart" in result.output
+    assert "cart" in result.output and "given a context row of x, g" in result.output
 
 
 @pytest.mark.parametrize("name", CONTEXT_ENGINES)
