@@ -36,6 +36,7 @@ from mirage._progress import progress_to, report
 from mirage._warnings import warn
 
 if TYPE_CHECKING:
+    from mirage.encoding import EncodingOptions
     from mirage.engines._base import Synthesizer
     from mirage.schema import Schema
 
@@ -70,6 +71,7 @@ def guard(
     *,
     context: pd.DataFrame | None = None,
     context_schema: Schema | None = None,
+    options: EncodingOptions | None = None,
 ) -> dict[str, Any]:
     """Read the DCR share of each of ``knob``'s settings on folds of ``data``; the record of the check.
 
@@ -104,7 +106,7 @@ def guard(
             rows_in = np.concatenate([folds[g] for g in range(FOLDS) if g != f])
             train, held = data.iloc[rows_in], data.iloc[folds[f]]
             given = None if context is None else (context.iloc[rows_in], context_schema)
-            shares.append(_reading(engine, setting, train, held, schema, seed + f, given))
+            shares.append(_reading(engine, setting, train, held, schema, seed + f, given, options))
             done += 1
             report(TASK, done, total, describe(setting))
         share = float(np.mean(shares))
@@ -137,6 +139,7 @@ def _reading(
     schema: Schema,
     seed: int,
     context: tuple[pd.DataFrame, Schema | None] | None = None,
+    options: EncodingOptions | None = None,
 ) -> float:
     from mirage.evaluation._privacy import dcr  # the evaluation's own figure, read inside the fit
 
@@ -144,10 +147,10 @@ def _reading(
     trial = type(engine)(**params)
     with progress_to(_silent):
         if context is None:
-            trial.fit(train, schema)
+            trial.fit(train, schema, encoding_options=options)
             synthetic = trial.sample(len(train), seed=seed)
         else:
-            trial.fit(train, schema, context=context[0], context_schema=context[1])
+            trial.fit(train, schema, context=context[0], context_schema=context[1], encoding_options=options)
             synthetic = trial.sample(seed=seed, context=context[0])
     return float(dcr(train, held, synthetic, schema, seed=seed, return_distances=False)["dcr_share"])
 
