@@ -8,6 +8,7 @@ same rows however the blocks are spread over chunks, processes or workers.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
@@ -223,14 +224,15 @@ class Synthesizer:
             raise DataError("the data has no rows")
         data = data.reset_index(drop=True)
         data.columns = [str(c) for c in data.columns]
-        schema = infer_schema(data) if schema is None else schema
+        # the model keeps its own copy: editing the caller's schema afterwards must not change it
+        schema = infer_schema(data) if schema is None else copy.deepcopy(schema)
         schema.validate(data)
         if context is None and context_schema is not None:
             raise OptionError("context_schema is given without a context")
         if context is not None:
             if not self.get_tags().context:
                 raise self._unsupported("context", "condition on a context (fit(data, context=...))")
-            context, context_schema = prepare_fit_context(context, context_schema, data)
+            context, context_schema = prepare_fit_context(context, copy.deepcopy(context_schema), data)
         options = resolve_encoding_options(encoding_options, schema)
         self._check_params()
         require_training_rows(len(data))
