@@ -415,9 +415,12 @@ class Synthesizer:
         rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
         start = index * BLOCK_ROWS
         if context is not None:
-            if len(context) != size:
-                raise OptionError(f"sample_block: size is {size} but the context has {len(context)} rows")
-            given = self._encode_context(context.reset_index(drop=True))
+            if self.context_schema_ is None:
+                raise OptionError("this model was fitted without a context; it cannot sample given one")
+            rows = prepare_sample_context(context, None, self.context_schema_)
+            if len(rows) != size:
+                raise OptionError(f"sample_block: size is {size} but the context has {len(rows)} rows")
+            given = self._encode_context(rows)
             return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
         if accept is None:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)

@@ -105,7 +105,9 @@ def guard(
         for f in range(used):
             rows_in = np.concatenate([folds[g] for g in range(FOLDS) if g != f])
             train, held = data.iloc[rows_in], data.iloc[folds[f]]
-            given = None if context is None else (context.iloc[rows_in], context_schema)
+            given = (
+                None if context is None else (context.iloc[rows_in], context.iloc[folds[f]], context_schema)
+            )
             shares.append(_reading(engine, setting, train, held, schema, seed + f, given, options))
             done += 1
             report(TASK, done, total, describe(setting))
@@ -138,9 +140,16 @@ def _reading(
     held: pd.DataFrame,
     schema: Schema,
     seed: int,
-    context: tuple[pd.DataFrame, Schema | None] | None = None,
+    context: tuple[pd.DataFrame, pd.DataFrame, Schema | None] | None = None,
     options: EncodingOptions | None = None,
 ) -> float:
+    """The DCR share of one setting: learn ``train``, read the synthetic rows against ``held``.
+
+    ``context``: the train and held rows' contexts and its schema.  The synthetic rows are then drawn
+    given the contexts of both, one row each: rows drawn given the training rows' contexts alone
+    would sit near those rows (a child near the child of the same parent) without copying anything;
+    given every context, a model that copies nothing reads 0.5 as without a context.
+    """
     from mirage.evaluation._privacy import dcr  # the evaluation's own figure, read inside the fit
 
     params = {**engine.get_params(), **setting, "max_dcr_share": None, "seed": seed}
@@ -150,8 +159,9 @@ def _reading(
             trial.fit(train, schema, encoding_options=options)
             synthetic = trial.sample(len(train), seed=seed)
         else:
-            trial.fit(train, schema, context=context[0], context_schema=context[1], encoding_options=options)
-            synthetic = trial.sample(seed=seed, context=context[0])
+            trained, unseen, context_schema = context
+            trial.fit(train, schema, context=trained, context_schema=context_schema, encoding_options=options)
+            synthetic = trial.sample(seed=seed, context=pd.concat([trained, unseen], ignore_index=True))
     return float(dcr(train, held, synthetic, schema, seed=seed, return_distances=False)["dcr_share"])
 
 
