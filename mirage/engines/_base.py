@@ -3,7 +3,8 @@
 ``__init__`` takes keyword-only hyperparameters and only stores them; ``fit`` learns state into
 attributes ending in ``_``; ``sample`` draws rows.  Randomness is organised in fixed blocks of
 ``BLOCK_ROWS`` rows: block ``i`` draws from ``SeedSequence([seed, i])``, so the same seed gives the
-same rows however the blocks are spread over chunks, processes or workers.
+same rows however the blocks are spread over chunks, processes or workers.  With a context
+(:mod:`mirage.engines._context`) the blocks are blocks of context rows, seeded alike.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def missing_flags(subcolumns: list[SubColumn]) -> dict[int, int]:
 
 
 class Synthesizer:
-    """Base class of every engine.  Subclasses implement the four ``_`` hooks."""
+    """Base class of every engine.  Subclasses implement the four ``_`` hooks (``_fit``, ``_sample``,
+    ``_get_state``, ``_set_state``), and ``_fit_given`` and ``_sample_given`` when tagged ``context``."""
 
     name: ClassVar[str] = ""
     # every keyword-only __init__ argument with its type and range (checked by fit and on load)
