@@ -636,8 +636,9 @@ def _restore_context(
             if not column.kind.learned:
                 raise StateError(f"schema.{column.name}", f"a context column cannot be {column.kind.value}")
         own = {k[len(CONTEXT_PREFIX) :]: v for k, v in arrays.items() if k.startswith(CONTEXT_PREFIX)}
+        encoder_state = require(saved, "encoder")
         with within("encoder", CONTEXT_PREFIX):
-            encoder = TableEncoder.from_state(schema, require(saved, "encoder"), own)
+            encoder = TableEncoder.from_state(schema, encoder_state, own)
     return schema, encoder
 
 

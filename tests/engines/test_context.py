@@ -233,3 +233,41 @@ def test_engine_writers_get_the_encoded_context() -> None:
     assert isinstance(given, ContextParts) and given.n == 5
     assert given.matrix().shape == (5, len(given.subcolumns))
     assert {s.column for s in given.subcolumns} == {"x", "g"}
+
+
+def test_a_broken_context_in_a_model_file_is_named() -> None:
+    import json
+    import zipfile
+
+    from mirage.errors import ModelFileError
+
+    buffer = io.BytesIO()
+    fitted("cart").save(buffer)
+
+    def edited(edit: Any) -> bytes:
+        source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+        manifest = json.loads(source.read("manifest.json"))
+        edit(manifest)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            target.writestr("manifest.json", json.dumps(manifest))
+            target.writestr("arrays.safetensors", source.read("arrays.safetensors"))
+        return out.getvalue()
+
+    def no_encoder(manifest: dict[str, Any]) -> None:
+        del manifest["state"]["context"]["encoder"]
+
+    with pytest.raises(ModelFileError, match=r"state\.context\.encoder: missing"):
+        mirage.load(edited(no_encoder))
+
+    def text_column(manifest: dict[str, Any]) -> None:
+        manifest["state"]["context"]["schema"]["columns"][1]["kind"] = "text"
+
+    with pytest.raises(ModelFileError, match=r"state\.context\.schema\.g: a context column cannot be text"):
+        mirage.load(edited(text_column))
+
+    def no_context(manifest: dict[str, Any]) -> None:
+        del manifest["state"]["context"]
+
+    with pytest.raises(ModelFileError, match=r"state\.engine\.context_width: expected 0"):
+        mirage.load(edited(no_context))
