@@ -1,0 +1,149 @@
+"""Which generated parent row a child row refers to, for every foreign key that is not the table's
+primary parent (a second parent, a self-reference, a key that breaks a cycle).
+
+The child learned the referenced parent's columns as its own (denormalised), so each generated child
+row says what kind of parent it wants; it gets the nearest generated parent row on those columns
+(numbers standardised, categories one-hot), within a bounded reuse: each parent row takes at most its
+capacity (the number of children it drew for this key, rescaled to the rows to place), so popular
+products stay popular and no parent is used far more than the model said.  Where a key must be unique
+within a group (an order's lines each name a different product), a parent already used in the row's
+group is skipped.  Rows are placed in random order, in rounds over each row's nearest candidates,
+vectorised; the few left over take the nearest parent with room, then any parent the group allows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["feature_matrix", "match_rows"]
+
+NEIGHBOURS = 32  # candidate parents per child row before the fallback
+TOP_CATEGORIES = 32  # a categorical feature is one-hot over its most frequent parent values
+JITTER = 1e-6  # breaks ties between identical parents at random, not by row order
+
+
+def feature_matrix(child: pd.DataFrame, parent: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The child and parent rows as numbers on one scale (the frames have the same columns)."""
+    child_parts: list[np.ndarray] = []
+    parent_parts: list[np.ndarray] = []
+    for name in parent.columns:
+        p, c = parent[name], child[name]
+        if _is_number(p) and _is_number(c):
+            pv, cv = _as_float(p), _as_float(c)
+            present = pv[np.isfinite(pv)]
+            centre = float(present.mean()) if present.size else 0.0
+            scale = float(present.std()) if present.size else 0.0
+            scale = scale if scale > 0 else 1.0
+            pz, cz = (pv - centre) / scale, (cv - centre) / scale
+            p_missing, c_missing = ~np.isfinite(pz), ~np.isfinite(cz)
+            parent_parts.append(np.where(p_missing, 0.0, pz))
+            child_parts.append(np.where(c_missing, 0.0, cz))
+            if p_missing.any() or c_missing.any():
+                parent_parts.append(p_missing.astype(float))
+                child_parts.append(c_missing.astype(float))
+            continue
+        ptext, ctext = p.astype(object).where(p.notna(), None), c.astype(object).where(c.notna(), None)
+        top = ptext.value_counts(dropna=False).index[:TOP_CATEGORIES]
+        for value in top:
+            parent_parts.append((ptext == value).to_numpy(dtype=float) / np.sqrt(2))
+            child_parts.append((ctext == value).to_numpy(dtype=float) / np.sqrt(2))
+    if not parent_parts:
+        return np.zeros((len(child), 0)), np.zeros((len(parent), 0))
+    return np.column_stack(child_parts), np.column_stack(parent_parts)
+
+
+def _is_number(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return bool(
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    )
+
+
+def _as_float(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = pd.to_datetime(values)
+        days = (stamps - pd.Timestamp(0, tz=stamps.dt.tz)).dt.total_seconds() / 86_400.0
+        return days.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+
+
+def match_rows(
+    child: np.ndarray,
+    parent: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    capacity: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """For each child row, the index of its parent row (-1 where its group has used every parent).
+
+    ``child`` and ``parent`` are feature matrices (:func:`feature_matrix`); ``capacity`` the most child
+    rows each parent takes (None: no bound; a bound the rows cannot fit in is exceeded where needed);
+    ``groups`` an integer per child row within which parents must differ (None: no such rule).
+    """
+    n_child, n_parent = child.shape[0], parent.shape[0]
+    out = np.full(n_child, -1, dtype=np.int64)
+    if n_child == 0 or n_parent == 0:
+        return out
+    room = np.full(n_parent, n_child, dtype=np.int64) if capacity is None else capacity.astype(np.int64)
+    order = rng.permutation(n_child)
+    k = min(n_parent, NEIGHBOURS)
+    candidates = _candidates(child[order], parent, k, room, rng)
+    used = np.empty(0, dtype=np.int64)  # group * n_parent + parent, for pairs already placed
+    todo = np.arange(n_child)  # positions in ``order`` still without a parent
+    for r in range(k):
+        if todo.size == 0:
+            break
+        proposed = candidates[todo, r]
+        ok = room[proposed] > 0
+        if groups is not None:
+            pairs = groups[order[todo]].astype(np.int64) * n_parent + proposed
+            ok &= ~np.isin(pairs, used)
+            ok &= ~pd.Series(pairs).duplicated().to_numpy()
+        # within a round, a parent takes the first rows that proposed it, up to its room
+        rank = pd.Series(proposed[ok]).groupby(proposed[ok]).cumcount().to_numpy()
+        ok[ok] = rank < room[proposed[ok]]
+        taken = todo[ok]
+        out[order[taken]] = proposed[ok]
+        np.subtract.at(room, proposed[ok], 1)
+        if groups is not None:
+            used = np.concatenate([used, pairs[ok]])
+        todo = todo[~ok]
+    placed = set(used.tolist()) if todo.size else set()
+    everyone = np.arange(n_parent, dtype=np.int64)
+    for position in todo.tolist():
+        row = order[position]
+        banned = np.zeros(n_parent, dtype=bool)
+        if groups is not None:
+            base = int(groups[row]) * n_parent
+            banned = np.fromiter((base + j in placed for j in everyone.tolist()), dtype=bool, count=n_parent)
+        distance = ((parent - child[row]) ** 2).sum(axis=1) if parent.shape[1] else rng.random(n_parent)
+        open_ = ~banned & (room > 0)
+        allowed = open_ if open_.any() else ~banned
+        if not allowed.any():
+            continue
+        choice = int(np.flatnonzero(allowed)[np.argmin(distance[allowed])])
+        out[row] = choice
+        room[choice] -= 1
+        if groups is not None:
+            placed.add(int(groups[row]) * n_parent + choice)
+    return out
+
+
+def _candidates(
+    child: np.ndarray, parent: np.ndarray, k: int, room: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each child row's ``k`` candidate parents, nearest first (random by room without features)."""
+    if parent.shape[1] == 0:
+        weight = np.clip(room, 0, None).astype(float)
+        weight = weight / weight.sum() if weight.sum() > 0 else None
+        return rng.choice(parent.shape[0], size=(child.shape[0], k), p=weight)
+    from sklearn.neighbors import NearestNeighbors
+
+    jittered = parent + rng.normal(0.0, JITTER, size=parent.shape)
+    index = NearestNeighbors(n_neighbors=k).fit(jittered)
+    found: np.ndarray = index.kneighbors(child, return_distance=False)
+    return found.astype(np.int64)
