@@ -62,11 +62,20 @@ class PrivacyKnob:
 
 
 def guard(
-    engine: Synthesizer, data: pd.DataFrame, schema: Schema, knob: PrivacyKnob, limit: float
+    engine: Synthesizer,
+    data: pd.DataFrame,
+    schema: Schema,
+    knob: PrivacyKnob,
+    limit: float,
+    *,
+    context: pd.DataFrame | None = None,
+    context_schema: Schema | None = None,
 ) -> dict[str, Any]:
     """Read the DCR share of each of ``knob``'s settings on folds of ``data``; the record of the check.
 
-    The record's ``chosen`` is the setting to fit with (None when the check was skipped).
+    The record's ``chosen`` is the setting to fit with (None when the check was skipped).  With a
+    ``context`` (one row per data row), each trial learns and samples given the context rows of its
+    training folds.
     """
     n = len(data)
     settings = list(knob.settings(engine, n))
@@ -92,9 +101,10 @@ def guard(
     for setting in settings:
         shares = []
         for f in range(used):
-            train = data.iloc[np.concatenate([folds[g] for g in range(FOLDS) if g != f])]
-            held = data.iloc[folds[f]]
-            shares.append(_reading(engine, setting, train, held, schema, seed + f))
+            rows_in = np.concatenate([folds[g] for g in range(FOLDS) if g != f])
+            train, held = data.iloc[rows_in], data.iloc[folds[f]]
+            given = None if context is None else (context.iloc[rows_in], context_schema)
+            shares.append(_reading(engine, setting, train, held, schema, seed + f, given))
             done += 1
             report(TASK, done, total, describe(setting))
         share = float(np.mean(shares))
@@ -126,14 +136,19 @@ def _reading(
     held: pd.DataFrame,
     schema: Schema,
     seed: int,
+    context: tuple[pd.DataFrame, Schema | None] | None = None,
 ) -> float:
     from mirage.evaluation._privacy import dcr  # the evaluation's own figure, read inside the fit
 
     params = {**engine.get_params(), **setting, "max_dcr_share": None, "seed": seed}
     trial = type(engine)(**params)
     with progress_to(_silent):
-        trial.fit(train, schema)
-        synthetic = trial.sample(len(train), seed=seed)
+        if context is None:
+            trial.fit(train, schema)
+            synthetic = trial.sample(len(train), seed=seed)
+        else:
+            trial.fit(train, schema, context=context[0], context_schema=context[1])
+            synthetic = trial.sample(seed=seed, context=context[0])
     return float(dcr(train, held, synthetic, schema, seed=seed, return_distances=False)["dcr_share"])
 
 
