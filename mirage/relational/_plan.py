@@ -61,6 +61,7 @@ class TablePlan:
     counts: dict[str, int] = field(default_factory=dict)  # count column -> largest real count
     features: dict[str, list[str]] = field(default_factory=dict)  # fk name -> parent columns learned
     presence: dict[str, str] = field(default_factory=dict)  # fk name -> its presence column
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)  # fk name -> feature -> weight
     base: str | None = None  # the primary parent's datetime column the offsets start from
     offsets: dict[str, DateOffset] = field(default_factory=dict)
     keys: dict[str, KeyGenerator] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class TablePlan:
             "counts": dict(self.counts),
             "features": {k: list(v) for k, v in self.features.items()},
             "presence": dict(self.presence),
+            "weights": {k: dict(v) for k, v in self.weights.items()},
             "base": self.base,
             "offsets": {k: {"unit": v.unit, "never_before": v.never_before} for k, v in self.offsets.items()},
             "keys": {k: v.get_state() for k, v in self.keys.items()},
@@ -94,6 +96,10 @@ class TablePlan:
             counts={str(k): int(v) for k, v in require_mapping(data["counts"], "counts").items()},
             features={str(k): [str(c) for c in v] for k, v in require_mapping(data["features"]).items()},
             presence={str(k): str(v) for k, v in require_mapping(data["presence"]).items()},
+            weights={
+                str(k): {str(c): float(w) for c, w in require_mapping(v).items()}
+                for k, v in require_mapping(data.get("weights", {})).items()
+            },
             base=None if data.get("base") is None else str(data["base"]),
             offsets={
                 str(k): DateOffset(str(v["unit"]), bool(v["never_before"])) for k, v in offsets.items()

@@ -21,10 +21,9 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from mirage.engines import Synthesizer, get_engine
+from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
-from mirage.relational._conditioning import fit_given, sample_given
-from mirage.relational._matching import feature_matrix, match_rows
+from mirage.relational._matching import feature_matrix, feature_weights, match_rows
 from mirage.relational._plan import (
     DateOffset,
     TablePlan,
@@ -118,6 +117,7 @@ class RelationalSynthesizer:
         if problems:
             raise DataError(f"the data breaks its keys: {problems[0]}" + _more(problems))
         plans = plan_tables(database, frames)
+        self._check_context_engines(plans)
         learned: dict[str, pd.DataFrame] = {}  # each table's learned columns, dates absolute
         engines: dict[str, Synthesizer | None] = {}
         for index, name in enumerate(database.order()):
@@ -138,16 +138,25 @@ class RelationalSynthesizer:
             if data.shape[1]:
                 engine = self._new_engine(name, index)
                 try:
-                    if context is None or context_schema is None or not context.shape[1]:
-                        engine.fit(data, schema)
-                    else:
-                        fit_given(engine, data, schema, context, context_schema)
+                    engine.fit(data, schema, context=context, context_schema=context_schema)
                 except MirageError as exc:
                     raise type(exc)(f"table {name!r}: {exc}") from None
                 engines[name] = engine
         self.plans_ = plans
         self.engines_ = engines
         return self
+
+    def _check_context_engines(self, plans: Mapping[str, TablePlan]) -> None:
+        """A child table is learned given its parent row: its engine must condition on a context."""
+        for name, plan in plans.items():
+            if plan.primary is None:
+                continue
+            cls = get_engine(self._engine_for(name))
+            if not cls.get_tags().context:
+                raise OptionError(
+                    f"engine: table {name!r} is learned given its parent row ({plan.primary.name}), which "
+                    f"the {cls.name} engine cannot do; engines that can: {', '.join(engines_with('context'))}"
+                )
 
     def _training_frame(
         self, plan: TablePlan, frames: Mapping[str, pd.DataFrame]
@@ -169,6 +178,10 @@ class RelationalSynthesizer:
             parent = frames[fk.parent]
             positions = row_positions(parent, fk.parent_columns, frame, fk.columns)
             present = positions >= 0
+            if fk.name in plan.presence:  # before the parent's columns: whether there is a parent at all
+                name = plan.presence[fk.name]
+                columns[name] = pd.Series(present)
+                specs.append(Column(name=name, kind=Kind.BOOLEAN, dtype="bool"))
             for column in plan.features[fk.name]:
                 values = parent[column].iloc[np.where(present, positions, 0)].reset_index(drop=True)
                 name = feature_prefix(fk) + column
@@ -176,10 +189,10 @@ class RelationalSynthesizer:
                 spec = Column.from_dict({**database[fk.parent].schema[column].to_dict(), "name": name})
                 spec.nullable = spec.nullable or not present.all()
                 specs.append(spec)
-            if fk.name in plan.presence:
-                name = plan.presence[fk.name]
-                columns[name] = pd.Series(present)
-                specs.append(Column(name=name, kind=Kind.BOOLEAN, dtype="bool"))
+            own = frame[[c for c in plan.own if table_schema[c].kind.learned]]
+            plan.weights[fk.name] = feature_weights(
+                parent[plan.features[fk.name]].iloc[positions[present]], own[present]
+            )
         data = pd.DataFrame(columns, index=range(len(frame)))
         return data, Schema(specs, locale=table_schema.locale)
 
@@ -288,13 +301,9 @@ class RelationalSynthesizer:
         engine = self.engines_[name]
         if engine is None:
             return pd.DataFrame(index=range(n))
-        if n == 0:
-            names = [c.name for c in engine.schema_ if not c.name.startswith(PARENT)]
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in names})
-        if context is None or not context.shape[1]:
+        if context is None:
             return engine.sample(n, seed=seed).reset_index(drop=True)
-        own = [c.name for c in engine.schema_ if not c.name.startswith(PARENT)]
-        return sample_given(engine, context, seed, own)
+        return engine.sample(seed=seed, context=context).reset_index(drop=True)
 
     def _sampled_context(self, parent: str, rows: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
         plan = self.plans_[parent]
@@ -372,7 +381,9 @@ class RelationalSynthesizer:
         features = plan.features[fk.name]
         child_features = child_rows[[feature_prefix(fk) + c for c in features]].copy()
         child_features.columns = features
-        child_matrix, parent_matrix = feature_matrix(child_features[wanted], parent_rows[features])
+        child_matrix, parent_matrix = feature_matrix(
+            child_features[wanted], parent_rows[features], plan.weights.get(fk.name)
+        )
         capacity = _capacity(parent_rows[count_column(fk)].to_numpy(dtype=float), int(wanted.sum()))
         groups = self._groups(plan, fk, child)
         if groups is None and _is_unique_key(self.database, plan.name, fk.columns):
@@ -383,6 +394,7 @@ class RelationalSynthesizer:
             rng,
             capacity=capacity,
             groups=None if groups is None else groups[wanted],
+            exclude=np.flatnonzero(wanted) if fk.self_reference else None,
         )
         rows = np.full(n, -1, dtype=np.int64)
         rows[wanted] = chosen

@@ -41,7 +41,7 @@ def deep_frames(scale: int = 1, seed: int = 0) -> dict[str, pd.DataFrame]:
     in stores and serve visits (a nullable second parent).  Dates: a store opens, visits follow the
     opening, purchases are delivered after their visit."""
     rng = np.random.default_rng(seed)
-    n_regions = 12 * scale
+    n_regions = 60 * scale
     regions = pd.DataFrame(
         {
             "region_code": [f"R-{i:03d}" for i in range(n_regions)],
@@ -66,7 +66,7 @@ def deep_frames(scale: int = 1, seed: int = 0) -> dict[str, pd.DataFrame]:
         {
             "employee_id": np.arange(1, n_employees + 1),
             "store_id": rng.choice(stores["store_id"].to_numpy(), n_employees),
-            "title": rng.choice(["clerk", "manager", "director"], n_employees, p=[0.7, 0.25, 0.05]),
+            "title": rng.choice(["clerk", "manager", "director"], n_employees, p=[0.65, 0.25, 0.1]),
             "salary": rng.normal(40_000, 8_000, n_employees).round(),
         }
     )
