@@ -182,7 +182,9 @@ def match_rows(
             banned = np.fromiter((base + j in placed for j in everyone.tolist()), dtype=bool, count=n_parent)
         if exclude is not None and exclude[row] >= 0:
             banned[exclude[row]] = True
-        distance = ((parent - child[row]) ** 2).sum(axis=1) if parent.shape[1] else rng.random(n_parent)
+        distance = np.asarray(
+            ((parent - child[row]) ** 2).sum(axis=1) if parent.shape[1] else rng.random(n_parent)
+        )
         open_ = ~banned & (room > 0)
         allowed = open_ if open_.any() else ~banned
         if not allowed.any():

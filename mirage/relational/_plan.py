@@ -101,9 +101,7 @@ class TablePlan:
                 for k, v in require_mapping(data.get("weights", {})).items()
             },
             base=None if data.get("base") is None else str(data["base"]),
-            offsets={
-                str(k): DateOffset(str(v["unit"]), bool(v["never_before"])) for k, v in offsets.items()
-            },
+            offsets={str(k): DateOffset(str(v["unit"]), bool(v["never_before"])) for k, v in offsets.items()},
             keys={
                 str(k): KeyGenerator.from_state(str(k), v)
                 for k, v in require_mapping(data["keys"], "keys").items()
@@ -191,6 +189,6 @@ def format_dates(stamps: pd.Series, column: Column) -> pd.Series:
         text = stamps.dt.strftime(column.datetime_format)
         return text.astype(object).where(stamps.notna(), None)
     try:
-        return stamps.astype(column.dtype)
+        return stamps.astype(pd.api.types.pandas_dtype(column.dtype))
     except (TypeError, ValueError):
         return stamps

@@ -13,7 +13,7 @@ integrity: a row that could not be given a valid parent is dropped with its desc
 
 from __future__ import annotations
 
-import math
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -126,7 +126,10 @@ class RelationalSynthesizer:
             context, context_schema = None, None
             if plan.primary is not None:
                 positions = row_positions(
-                    frames[plan.primary.parent], plan.primary.parent_columns, frames[name], plan.primary.columns
+                    frames[plan.primary.parent],
+                    plan.primary.parent_columns,
+                    frames[name],
+                    plan.primary.columns,
                 )
                 context, context_schema = self._context(plan.primary.parent, learned, positions)
                 if plan.base is not None:
@@ -311,9 +314,7 @@ class RelationalSynthesizer:
         if engine is None:
             return pd.DataFrame(index=range(len(positions)))
         learned = [
-            c.name
-            for c in engine.schema_
-            if c.kind.learned and (c.name in plan.own or c.name in plan.counts)
+            c.name for c in engine.schema_ if c.kind.learned and (c.name in plan.own or c.name in plan.counts)
         ]
         context = rows[learned].iloc[positions].reset_index(drop=True)
         context.columns = [PARENT + c for c in learned]
@@ -482,13 +483,17 @@ class RelationalSynthesizer:
         manifest, payload = read_archive(source, arrays=True)
         where = describe(source)
         if manifest.get("engine") != RELATIONAL:
-            raise ModelFileError(f"{where}: holds a single-table model ({manifest.get('engine')!r}); use mirage.load")
+            raise ModelFileError(
+                f"{where}: holds a single-table model ({manifest.get('engine')!r}); use mirage.load"
+            )
         try:
             return cls._from_manifest(manifest, payload)
         except ModelFileError as exc:
             raise ModelFileError(f"{where}: {exc}") from None
         except (MirageError, KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{where}: the model state is inconsistent ({type(exc).__name__}: {exc})") from None
+            raise ModelFileError(
+                f"{where}: the model state is inconsistent ({type(exc).__name__}: {exc})"
+            ) from None
 
     @classmethod
     def _from_manifest(cls, manifest: Mapping[str, Any], payload: bytes) -> RelationalSynthesizer:
@@ -498,7 +503,9 @@ class RelationalSynthesizer:
 
         database = DatabaseSchema.from_dict(manifest["schema"])
         hyper = require_mapping(manifest["hyperparameters"], "hyperparameters")
-        model = cls(database, engine=hyper["engine"], params=hyper.get("params"), seed=int(hyper.get("seed", 0)))
+        model = cls(
+            database, engine=hyper["engine"], params=hyper.get("params"), seed=int(hyper.get("seed", 0))
+        )
         arrays = load_arrays(payload) if payload else {}
         tables = require_mapping(require_mapping(manifest["state"], "state")["tables"], "state.tables")
         plans: dict[str, TablePlan] = {}
@@ -582,10 +589,8 @@ def _in_source_form(schema: Schema, frame: pd.DataFrame) -> pd.DataFrame:
         values = out[column.name]
         if values.dtype == object and column.dtype not in ("object", "str", "string"):
             try:
-                out[column.name] = values.astype(column.dtype)
+                out[column.name] = values.astype(pd.api.types.pandas_dtype(column.dtype))
             except (TypeError, ValueError):
-                try:
+                with contextlib.suppress(TypeError, ValueError):
                     out[column.name] = pd.to_numeric(values)
-                except (TypeError, ValueError):
-                    pass
     return out

@@ -47,6 +47,7 @@ def test_northwind_sample_has_full_integrity_and_every_table(northwind) -> None:
 def test_primary_keys_are_new_and_in_the_source_format(northwind) -> None:
     frames, database, model = northwind
     synthetic = model.sample(seed=1)
+    assert database.integrity_problems(synthetic) == []
     customers = synthetic["customers"]["customer_id"]
     assert customers.is_unique
     assert all(re.fullmatch(r"[A-Z]{5}", key) for key in customers)
@@ -85,8 +86,9 @@ def test_big_parents_have_many_children(deep) -> None:
     """The parent's columns condition its number of children, at every depth: large stores have three
     times as many visits as small ones, online visits four times as many lines as walk-ins (on
     average, 4 against 2)."""
-    frames, _, model = deep
+    frames, database, model = deep
     synthetic = model.sample(seed=2)
+    assert database.integrity_problems(synthetic) == []
 
     def per_parent(data: dict[str, pd.DataFrame], parent: str, key: str, child: str, by: str) -> pd.Series:
         counts = data[child][key].value_counts().reindex(data[parent][key], fill_value=0)
@@ -125,7 +127,7 @@ def test_same_seed_same_database(northwind) -> None:
 
 def test_the_second_parent_is_matched_not_drawn_at_random(northwind) -> None:
     """An order line's price follows its product's price (the line learned the product's columns)."""
-    frames, database, model = northwind
+    _, database, model = northwind
     synthetic = model.sample(seed=4)
     assert database.integrity_problems(synthetic) == []
 
@@ -156,8 +158,10 @@ def test_deep_database_keeps_integrity_at_every_depth(deep) -> None:
 
 
 def test_self_reference_keeps_its_null_share_and_who_has_none(deep) -> None:
-    frames, _, model = deep
-    employees = model.sample(seed=2)["employees"]
+    frames, database, model = deep
+    synthetic = model.sample(seed=2)
+    assert database.integrity_problems(synthetic) == []
+    employees = synthetic["employees"]
     real_null = frames["employees"]["reports_to"].isna().mean()
     assert abs(employees["reports_to"].isna().mean() - real_null) < 0.05
     # in the real data exactly the directors report to no one
@@ -168,16 +172,19 @@ def test_self_reference_keeps_its_null_share_and_who_has_none(deep) -> None:
 
 
 def test_nullable_second_parent_keeps_its_null_share(deep) -> None:
-    frames, _, model = deep
-    visits = model.sample(seed=3)["visits"]
+    frames, database, model = deep
+    synthetic = model.sample(seed=3)
+    assert database.integrity_problems(synthetic) == []
+    visits = synthetic["visits"]
     assert abs(visits["served_by"].isna().mean() - frames["visits"]["served_by"].isna().mean()) < 0.05
 
 
 def test_child_dates_follow_their_parent_dates(deep) -> None:
-    frames, _, model = deep
+    _, database, model = deep
     plan = model.plans_["purchases"]
     assert plan.base == "visited" and plan.offsets["delivered"].unit == "days"
     synthetic = model.sample(seed=4)
+    assert database.integrity_problems(synthetic) == []
     visits = synthetic["visits"].merge(synthetic["stores"], on="store_id")
     assert (pd.to_datetime(visits["visited"]) > pd.to_datetime(visits["opened"])).all()
     purchases = synthetic["purchases"].merge(synthetic["visits"], on="visit_id")
@@ -200,7 +207,10 @@ def test_many_to_many_link_table_and_a_nullable_key() -> None:
     courses = pd.DataFrame(
         {"course_id": [f"C{i:03d}" for i in range(30)], "dept_id": rng.integers(0, 20, 30)}
     )
-    pairs = {(int(s), f"C{int(c):03d}") for s, c in zip(rng.integers(0, 200, 900), rng.integers(0, 30, 900))}
+    pairs = {
+        (int(s), f"C{int(c):03d}")
+        for s, c in zip(rng.integers(0, 200, 900), rng.integers(0, 30, 900), strict=True)
+    }
     enrolments = pd.DataFrame(sorted(pairs), columns=["student_id", "course_id"])
     heads = rng.choice(students["student_id"].to_numpy(), 20, replace=False).astype(float)
     heads[:4] = np.nan
