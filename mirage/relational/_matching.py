@@ -8,7 +8,8 @@ capacity (the number of children it drew for this key, rescaled to the rows to p
 products stay popular and no parent is used far more than the model said.  Where a key must be unique
 within a group (an order's lines each name a different product), a parent already used in the row's
 group is skipped.  Rows are placed in random order, in rounds over each row's nearest candidates,
-vectorised; the few left over take the nearest parent with room, then any parent the group allows.
+vectorised, then again among the parents that still have room; the few left over take the nearest
+parent with room, then any parent the group allows.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import pandas as pd
 
 __all__ = ["feature_matrix", "match_rows"]
 
-NEIGHBOURS = 32  # candidate parents per child row before the fallback
+NEIGHBOURS = 16  # candidate parents per child row and phase
+PHASES = 6  # searches among the parents with room left, before the row-by-row fallback
 TOP_CATEGORIES = 32  # a categorical feature is one-hot over its most frequent parent values
 BASE_WEIGHT = 0.2  # a parent column the child's own columns say nothing about still counts this much
-JITTER = 1e-6  # breaks ties between identical parents at random, not by row order
+JITTER = 1e-6
+KD_TREE_DIMENSIONS = 16  # up to this many features a k-d tree finds neighbours faster than brute force  # breaks ties between identical parents at random, not by row order
 
 
 def feature_weights(parent: pd.DataFrame, own: pd.DataFrame, rows: int = 20_000) -> dict[str, float]:
@@ -148,30 +151,38 @@ def match_rows(
         return out
     room = np.full(n_parent, n_child, dtype=np.int64) if capacity is None else capacity.astype(np.int64)
     order = rng.permutation(n_child)
-    k = min(n_parent, NEIGHBOURS)
-    candidates = _candidates(child[order], parent, k, room, rng)
     used = np.empty(0, dtype=np.int64)  # group * n_parent + parent, for pairs already placed
     todo = np.arange(n_child)  # positions in ``order`` still without a parent
-    for r in range(k):
-        if todo.size == 0:
+    for _ in range(PHASES):  # each phase looks among the parents that still have room
+        open_parents = np.flatnonzero(room > 0)
+        if todo.size == 0 or open_parents.size == 0:
             break
-        proposed = candidates[todo, r]
-        ok = room[proposed] > 0
-        if exclude is not None:
-            ok &= proposed != exclude[order[todo]]
-        if groups is not None:
-            pairs = groups[order[todo]].astype(np.int64) * n_parent + proposed
-            ok &= ~np.isin(pairs, used)
-            ok &= ~pd.Series(pairs).duplicated().to_numpy()
-        # within a round, a parent takes the first rows that proposed it, up to its room
-        rank = pd.Series(proposed[ok]).groupby(proposed[ok]).cumcount().to_numpy()
-        ok[ok] = rank < room[proposed[ok]]
-        taken = todo[ok]
-        out[order[taken]] = proposed[ok]
-        np.subtract.at(room, proposed[ok], 1)
-        if groups is not None:
-            used = np.concatenate([used, pairs[ok]])
-        todo = todo[~ok]
+        k = min(open_parents.size, NEIGHBOURS)
+        local = _candidates(child[order[todo]], parent[open_parents], k, room[open_parents], rng)
+        candidates = open_parents[local]
+        pending = np.arange(todo.size)  # rows of ``candidates`` still without a parent
+        for r in range(k):
+            if pending.size == 0:
+                break
+            rows = order[todo[pending]]
+            proposed = candidates[pending, r]
+            ok = room[proposed] > 0
+            if exclude is not None:
+                ok &= proposed != exclude[rows]
+            pairs = np.empty(0, dtype=np.int64)
+            if groups is not None:
+                pairs = groups[rows].astype(np.int64) * n_parent + proposed
+                ok &= ~np.isin(pairs, used)
+                ok &= ~pd.Series(pairs).duplicated().to_numpy()
+            # within a round, a parent takes the first rows that proposed it, up to its room
+            rank = pd.Series(proposed[ok]).groupby(proposed[ok]).cumcount().to_numpy()
+            ok[ok] = rank < room[proposed[ok]]
+            out[rows[ok]] = proposed[ok]
+            np.subtract.at(room, proposed[ok], 1)
+            if groups is not None:
+                used = np.concatenate([used, pairs[ok]])
+            pending = pending[~ok]
+        todo = todo[pending]
     placed = set(used.tolist()) if todo.size else set()
     everyone = np.arange(n_parent, dtype=np.int64)
     for position in todo.tolist():
@@ -208,6 +219,7 @@ def _candidates(
     from sklearn.neighbors import NearestNeighbors
 
     jittered = parent + rng.normal(0.0, JITTER, size=parent.shape)
-    index = NearestNeighbors(n_neighbors=k).fit(jittered)
+    algorithm = "kd_tree" if parent.shape[1] <= KD_TREE_DIMENSIONS else "auto"
+    index = NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(jittered)
     found: np.ndarray = index.kneighbors(child, return_distance=False)
     return found.astype(np.int64)
