@@ -151,7 +151,14 @@ def main() -> None:
     table: list[list[str]] = []
     for dataset in args.datasets.split(","):
         run = run_isolated(
-            measure, dataset, args.rows, args.deep_scale, args.engine, args.scale, args.seed, timeout=args.timeout
+            measure,
+            dataset,
+            args.rows,
+            args.deep_scale,
+            args.engine,
+            args.scale,
+            args.seed,
+            timeout=args.timeout,
         )
         results[dataset] = run.as_dict()
         if not run.ok:
@@ -171,7 +178,17 @@ def main() -> None:
                 str(len(r["integrity_problems"])),
             ]
         )
-    headers = ["dataset", "rows", "fit s", "sample s", "rows/s", "peak GiB", "card min", "card per key", "problems"]
+    headers = [
+        "dataset",
+        "rows",
+        "fit s",
+        "sample s",
+        "rows/s",
+        "peak GiB",
+        "card min",
+        "card per key",
+        "problems",
+    ]
     print(format_table(headers, table))
     payload = {"args": vars(args), "environment": environment_info(), "results": results}
     for path in write_results("relational", payload):

@@ -23,8 +23,8 @@ NEIGHBOURS = 16  # candidate parents per child row and phase
 PHASES = 6  # searches among the parents with room left, before the row-by-row fallback
 TOP_CATEGORIES = 32  # a categorical feature is one-hot over its most frequent parent values
 BASE_WEIGHT = 0.2  # a parent column the child's own columns say nothing about still counts this much
-JITTER = 1e-6
-KD_TREE_DIMENSIONS = 16  # up to this many features a k-d tree finds neighbours faster than brute force  # breaks ties between identical parents at random, not by row order
+JITTER = 1e-6  # breaks ties between identical parents at random, not by row order
+KD_TREE_DIMENSIONS = 16  # up to this many features a k-d tree finds neighbours faster than brute force
 
 
 def feature_weights(parent: pd.DataFrame, own: pd.DataFrame, rows: int = 20_000) -> dict[str, float]:

@@ -1,7 +1,9 @@
 """What each table learns besides its own columns, decided once at fit and saved with the model.
 
 * Key columns (primary and foreign) are never learned.  A primary key column that is no foreign key is
-  regenerated (:class:`~mirage.relational._keys.KeyGenerator`).
+  regenerated (:class:`~mirage.relational._keys.KeyGenerator`), or, where it numbers the rows of each
+  primary parent (the rest of the primary key is the parent's key: an order's lines 1, 2, 3), numbered
+  again from the same first number.
 * The *primary parent* is the table's first foreign key that is not deferred (see
   :meth:`DatabaseSchema.deferred`) and has no null in the data: the table is learned given that parent's
   row, and each parent row draws how many children it has.
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mirage._validate import require_mapping
+from mirage.errors import SchemaError
 from mirage.relational._keys import KeyGenerator
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind
 
@@ -65,6 +68,8 @@ class TablePlan:
     base: str | None = None  # the primary parent's datetime column the offsets start from
     offsets: dict[str, DateOffset] = field(default_factory=dict)
     keys: dict[str, KeyGenerator] = field(default_factory=dict)
+    # a key column numbering the rows of each parent (an order's line 1, 2, ...): its first number
+    counters: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +84,7 @@ class TablePlan:
             "base": self.base,
             "offsets": {k: {"unit": v.unit, "never_before": v.never_before} for k, v in self.offsets.items()},
             "keys": {k: v.get_state() for k, v in self.keys.items()},
+            "counters": dict(self.counters),
         }
 
     @classmethod
@@ -106,6 +112,36 @@ class TablePlan:
                 str(k): KeyGenerator.from_state(str(k), v)
                 for k, v in require_mapping(data["keys"], "keys").items()
             },
+            counters={str(k): int(v) for k, v in require_mapping(data.get("counters", {})).items()},
+        )
+
+
+def _counter_start(
+    frame: pd.DataFrame, column: str, primary_key: tuple[str, ...], primary: ForeignKey | None
+) -> int | None:
+    """Where a key column numbers the rows of each primary parent (the rest of the primary key is that
+    parent's key, the column holds integers and starts again for each parent), its first number."""
+    values = frame[column]
+    others = [c for c in primary_key if c != column]
+    if primary is None or not others or set(others) != set(primary.columns) or values.is_unique:
+        return None
+    if not pd.api.types.is_integer_dtype(values.dtype) or values.isna().any():
+        return None
+    return int(values.groupby([frame[c] for c in others], sort=False).min().min())
+
+
+def check_names(plan: TablePlan, columns: list[str]) -> None:
+    """The columns the relational model adds must not take a name the table has."""
+    taken = set(columns)
+    added = [*plan.counts, *plan.presence.values()]
+    for fk in plan.matched:
+        added.extend(f"{'.'.join(fk.columns)}->{c}" for c in plan.features[fk.name])
+    clash = next((name for name in added if name in taken), None)
+    if clash is not None:
+        raise SchemaError(
+            f"table {plan.name!r}: column {clash!r} has a name the relational model gives a column it "
+            "adds (children counts start with '#', a matched parent's columns are '<key>-><column>'); "
+            "rename it"
         )
 
 
@@ -155,7 +191,12 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
         plan = TablePlan(name=name, rows=len(frame), own=own, primary=primary, matched=matched)
         foreign = {c for fk in database.parents(name) for c in fk.columns}
         for column in table.primary_key:
-            if column not in foreign:
+            if column in foreign:
+                continue
+            start = _counter_start(frame, column, table.primary_key, primary)
+            if start is not None:
+                plan.counters[column] = start
+            else:
                 plan.keys[column] = KeyGenerator.fit(frame[column])
         for fk in matched:
             parent = database[fk.parent].schema
@@ -173,6 +214,8 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
         plans[name] = plan
     for fk in database.foreign_keys:
         plans[fk.parent].counts[count_column(fk)] = 0
+    for name, plan in plans.items():
+        check_names(plan, database[name].schema.names)
     return plans
 
 

@@ -346,6 +346,13 @@ class RelationalSynthesizer:
         columns: dict[str, Any] = {c: rows[c].reset_index(drop=True) for c in plan.own if c in rows}
         for column, generator in plan.keys.items():
             columns[column] = generator.generate(n)
+        for column, start in plan.counters.items():
+            within = np.zeros(n, dtype=np.int64)
+            if positions is not None and n:  # rows of one parent are consecutive
+                first = np.r_[True, positions[1:] != positions[:-1]]
+                run_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+                within = np.arange(n) - run_start
+            columns[column] = pd.Series(start + within, dtype="int64")
         if plan.primary is not None and positions is not None:
             parent = out[plan.primary.parent]
             for child_column, parent_column in zip(

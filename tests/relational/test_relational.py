@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mirage.errors import DataError, OptionError
+from mirage.errors import DataError, OptionError, SchemaError
 from mirage.relational import RelationalSynthesizer
 from mirage.relational._cardinality import cardinality_similarity
 from mirage.schema import DatabaseSchema, ForeignKey, Table, infer_schema
@@ -291,3 +291,63 @@ def test_data_that_breaks_its_keys_is_refused(northwind) -> None:
         RelationalSynthesizer(database).fit(broken)
     with pytest.raises(Exception, match="table 'products' is in the schema but not in the data"):
         RelationalSynthesizer(database).fit({k: v for k, v in frames.items() if k != "products"})
+
+
+def test_composite_keys_a_line_number_and_a_composite_foreign_key() -> None:
+    """lines(order_id, line_no) numbers each order's lines from 1; notes refer to a line by both
+    columns."""
+    rng = np.random.default_rng(2)
+    orders = pd.DataFrame({"order_id": np.arange(500, 800), "rush": rng.random(300) < 0.3})
+    per_order = 1 + rng.poisson(np.where(orders["rush"], 4, 1))
+    order_of_line = np.repeat(orders["order_id"].to_numpy(), per_order)
+    lines = pd.DataFrame(
+        {
+            "order_id": order_of_line,
+            "line_no": pd.Series(order_of_line).groupby(order_of_line).cumcount().to_numpy() + 1,
+            "amount": rng.gamma(2, 10, order_of_line.size).round(2),
+        }
+    )
+    noted = lines.sample(frac=0.5, random_state=0)
+    notes = pd.DataFrame(
+        {
+            "note_id": [f"N-{i:05d}" for i in range(len(noted))],
+            "order_id": noted["order_id"].to_numpy(),
+            "line_no": noted["line_no"].to_numpy(),
+            "urgent": rng.random(len(noted)) < 0.2,
+        }
+    )
+    frames = {"orders": orders, "lines": lines, "notes": notes}
+    keys = {"orders": ("order_id",), "lines": ("order_id", "line_no"), "notes": ("note_id",)}
+    database = DatabaseSchema(
+        tables={n: Table(n, infer_schema(f), primary_key=keys[n]) for n, f in frames.items()},
+        foreign_keys=[
+            ForeignKey("lines", ("order_id",), "orders", ("order_id",)),
+            ForeignKey("notes", ("order_id", "line_no"), "lines", ("order_id", "line_no")),
+        ],
+    )
+    model = RelationalSynthesizer(database).fit(frames)
+    assert model.plans_["lines"].counters == {"line_no": 1}
+    synthetic = model.sample(seed=0)
+    assert database.integrity_problems(synthetic) == []
+    lines_out = synthetic["lines"]
+    numbering = lines_out.groupby("order_id")["line_no"].apply(
+        lambda s: list(s) == list(range(1, len(s) + 1))
+    )
+    assert numbering.all()
+    assert pd.api.types.is_integer_dtype(lines_out["line_no"].dtype)
+    assert synthetic["notes"]["note_id"].str.fullmatch(r"N-\d{5}").all()
+    assert cardinality_similarity(frames, synthetic, database.foreign_keys[0]) >= 0.85
+
+
+def test_a_column_named_like_an_added_one_is_refused() -> None:
+    parents = pd.DataFrame({"id": np.arange(50), "#kids.parent": np.zeros(50, dtype=int)})
+    kids = pd.DataFrame({"kid": np.arange(100), "parent": np.arange(100) % 50, "x": np.arange(100.0)})
+    database = DatabaseSchema(
+        tables={
+            "parents": Table("parents", infer_schema(parents), primary_key=("id",)),
+            "kids": Table("kids", infer_schema(kids), primary_key=("kid",)),
+        },
+        foreign_keys=[ForeignKey("kids", ("parent",), "parents", ("id",))],
+    )
+    with pytest.raises(SchemaError, match=r"table 'parents': column '#kids.parent' has a name"):
+        RelationalSynthesizer(database).fit({"parents": parents, "kids": kids})
