@@ -16,6 +16,7 @@ from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
 from mirage.engines._conditions import Condition, OneOf
+from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
@@ -80,7 +81,7 @@ class ArgnSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
-    tags = EngineTags(native_conditions=True, impute=True, log_prob=True)
+    tags = EngineTags(native_conditions=True, impute=True, log_prob=True, context=True)
 
     def __init__(
         self,
@@ -146,6 +147,26 @@ class ArgnSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
+        self._learn_tokens(parts, subcolumns, [], rng)
+
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        """The context's sub-columns are tokenised ahead of the own ones and learned with them; at
+        sampling their tokens are known and only the own ones are drawn (partial-row sampling)."""
+        self._learn_tokens({**context.parts, **parts}, subcolumns, list(context.subcolumns), rng)
+
+    def _learn_tokens(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: list[SubColumn],
+        rng: np.random.Generator,
+    ) -> None:
         _require_torch()
         self.subcolumns_ = subcolumns
         self.discretiser_ = Discretiser(
@@ -154,7 +175,7 @@ class ArgnSynthesizer(Synthesizer):
             min_count=self.min_bin_count or _defaults.auto_min_bin_count(self.n_training_rows_),
             max_exact=self.max_exact_values,
             protect=self.rare_min_count,
-        ).fit(parts, subcolumns, dates=self._date_subcolumns(subcolumns))
+        ).fit(parts, context + subcolumns, dates=self._date_subcolumns(context + subcolumns))
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_
         self.hidden_ = self.hidden_size or _defaults.auto_hidden(n)
@@ -207,7 +228,15 @@ class ArgnSynthesizer(Synthesizer):
 
     def _date_subcolumns(self, subcolumns: list[SubColumn]) -> list[str]:
         """Continuous sub-columns holding a datetime column's seconds: tokenised by parts."""
-        return [s.name for s in subcolumns if not s.discrete and self.schema_[s.column].kind is Kind.DATETIME]
+        kinds = {c.name: c.kind for c in self.schema_}
+        if self.context_schema_ is not None:
+            kinds.update({c.name: c.kind for c in self.context_schema_})
+        return [s.name for s in subcolumns if not s.discrete and kinds[s.column] is Kind.DATETIME]
+
+    def _context_tokens(self) -> int:
+        """How many tokens, the first ones, the context's columns have (0 without a context)."""
+        names = set(self.context_schema_.names) if self.context_schema_ is not None else set()
+        return sum(1 for t in self.discretiser_.tokens if t.column in names)
 
     def _new_network(self, depth: int, dropout: float) -> ArgnNetwork:
         from mirage.engines.argn._network import ArgnNetwork
@@ -231,6 +260,26 @@ class ArgnSynthesizer(Synthesizer):
             order = sampling_order(disc.groups, {disc.groups[j] for j in allowed})
             fill_tokens(self.network_, tokens, None, order, allowed, self.temperature, rng, self.cpu_threads)
         return disc.decode(tokens, rng)
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Rows whose context tokens are known and whose own tokens are drawn given them, in the schema
+        order."""
+        disc = self.discretiser_
+        full = {s.name: np.zeros(context.n) for s in self.subcolumns_}  # placeholders for the drawn ones
+        full.update(context.parts)
+        tokens = disc.encode(full)
+        first = self._context_tokens()
+        if self.network_ is not None and context.n and first < tokens.shape[1]:
+            known = np.zeros(tokens.shape, dtype=bool)
+            known[:, :first] = True
+            order = list(range(first, tokens.shape[1]))
+            fill_tokens(self.network_, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
+        parts = disc.decode(tokens, rng)
+        return {s.name: parts[s.name] for s in self.subcolumns_}
+
+    def _refuse_context(self, what: str) -> None:
+        if self.context_schema_ is not None:
+            raise OptionError(f"{what} of a model fitted with a context is not supported yet")
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
         accept = super()._condition_filter(conditions)
@@ -288,6 +337,7 @@ class ArgnSynthesizer(Synthesizer):
         are left as they are.  The same seed gives the same imputations.
         """
         self._require_fitted()
+        self._refuse_context("impute")
         if not isinstance(data, pd.DataFrame):
             raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
         missing = [name for name in self.schema_.names if name not in data.columns]
@@ -334,6 +384,7 @@ class ArgnSynthesizer(Synthesizer):
         discretised row, comparable across rows and models with the same discretisation.
         """
         self._require_fitted()
+        self._refuse_context("log_prob")
         parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
         tokens = self.discretiser_.encode(parts)
         n = tokens.shape[0]
@@ -371,8 +422,11 @@ class ArgnSynthesizer(Synthesizer):
         own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
         with within("discretiser", prefix):
             self.discretiser_ = Discretiser.from_state(require_mapping(require(state, "discretiser")), own)
-        if self.discretiser_.subcolumns != self.subcolumns_:
-            raise StateError("discretiser.subcolumns", "differ from state.engine.subcolumns")
+        context = list(self.context_encoder_.subcolumns) if self.context_encoder_ is not None else []
+        if self.discretiser_.subcolumns != context + self.subcolumns_:
+            raise StateError(
+                "discretiser.subcolumns", "differ from the context encoder's and state.engine.subcolumns"
+            )
         disc = self.discretiser_
         self.hidden_ = require_int(state, "hidden", low=1)
         depth = require_int(state, "depth", low=0)
