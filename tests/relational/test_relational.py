@@ -3,12 +3,15 @@ second parents, self-references, dates after their parent's, determinism."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from mirage.engines import CartSynthesizer, EngineTags
+from mirage.engines._registry import ENGINES
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.relational import RelationalSynthesizer
 from mirage.relational._cardinality import cardinality_similarity
@@ -275,10 +278,34 @@ def test_params_globally_or_per_table(northwind) -> None:
         RelationalSynthesizer(database, params={"orders": {"leafs": 3}}).fit(frames)
 
 
-def test_a_child_table_needs_an_engine_that_conditions_on_a_context(northwind) -> None:
+@pytest.mark.parametrize(("engine", "params"), [("copula", {}), ("argn", {"max_epochs": 2})])
+def test_every_engine_with_context_learns_child_tables(deep, engine: str, params: dict[str, int]) -> None:
+    frames, database, _ = deep
+    model = RelationalSynthesizer(database, engine=engine, params=params).fit(frames)
+    synthetic = model.sample(seed=0)
+    assert database.integrity_problems(synthetic) == []
+    visits_purchases = database.foreign_keys[5]
+    assert cardinality_similarity(frames, synthetic, visits_purchases) >= 0.85
+    buffer = io.BytesIO()
+    model.save(buffer)
+    loaded = RelationalSynthesizer.load(buffer.getvalue())
+    for name, frame in loaded.sample(seed=0).items():
+        pd.testing.assert_frame_equal(frame, synthetic[name])
+
+
+def test_a_child_table_needs_an_engine_that_conditions_on_a_context(northwind, monkeypatch) -> None:
+    """A user's engine without the context tag can learn root tables only."""
     frames, database, _ = northwind
+
+    class NoContext(CartSynthesizer):
+        name = "cart_without_context"
+        tags = EngineTags()
+
+    monkeypatch.setitem(ENGINES._classes, NoContext.name, NoContext)
     with pytest.raises(OptionError, match=r"table 'orders' is learned given its parent row.*cart"):
-        RelationalSynthesizer(database, engine="copula").fit(frames)
+        RelationalSynthesizer(database, engine=NoContext.name).fit(frames)
+    model = RelationalSynthesizer(database, engine={"customers": NoContext.name, "products": NoContext.name})
+    assert database.integrity_problems(model.fit(frames).sample(seed=0)) == []
     with pytest.raises(OptionError, match="engine: no table 'shops'"):
         RelationalSynthesizer(database, engine={"shops": "cart"})
 
