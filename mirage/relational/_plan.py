@@ -13,8 +13,10 @@
 * Every other foreign key (a second parent, a self-reference, a key that breaks a cycle, a key with
   nulls) is *matched*: the child learns the parent's learned columns as its own
   (``<columns>-><parent column>``) and, where the key had nulls, whether it is set (``<columns>?``).
-* Datetime columns of a child whose primary parent has a datetime column are learned as offsets from
-  the parent's first one (days when every value is a midnight, else seconds).
+* Datetimes are learned as offsets (days when every value is a midnight, else seconds): in a table with
+  several, each from the table's first datetime column without nulls (the anchor: an order's ship date
+  after its order date); in a child whose primary parent has a datetime column, the anchor (or, without
+  one, every datetime column) from the parent's first one.
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ def presence_column(fk: ForeignKey) -> str:
 
 @dataclass
 class DateOffset:
-    """A child datetime column learned as ``unit``s after the parent's ``base`` column."""
+    """A datetime column learned as ``unit``s after ``start`` (a datetime column of its own table),
+    or after the primary parent's ``base`` column when ``start`` is None."""
 
     unit: str  # "days" or "seconds"
-    never_before: bool  # no real value preceded the parent's, so no synthetic one does
+    never_before: bool  # no real value preceded its start, so no synthetic one does
+    start: str | None = None
 
 
 @dataclass
@@ -66,6 +70,7 @@ class TablePlan:
     presence: dict[str, str] = field(default_factory=dict)  # fk name -> its presence column
     weights: dict[str, dict[str, float]] = field(default_factory=dict)  # fk name -> feature -> weight
     base: str | None = None  # the primary parent's datetime column the offsets start from
+    anchor: str | None = None  # the table's first datetime column without nulls: the others follow it
     offsets: dict[str, DateOffset] = field(default_factory=dict)
     keys: dict[str, KeyGenerator] = field(default_factory=dict)
     # a key column numbering the rows of each parent (an order's line 1, 2, ...): its first number
@@ -82,7 +87,11 @@ class TablePlan:
             "presence": dict(self.presence),
             "weights": {k: dict(v) for k, v in self.weights.items()},
             "base": self.base,
-            "offsets": {k: {"unit": v.unit, "never_before": v.never_before} for k, v in self.offsets.items()},
+            "anchor": self.anchor,
+            "offsets": {
+                k: {"unit": v.unit, "never_before": v.never_before, "start": v.start}
+                for k, v in self.offsets.items()
+            },
             "keys": {k: v.get_state() for k, v in self.keys.items()},
             "counters": dict(self.counters),
         }
@@ -204,11 +213,14 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
             plan.features[fk.name] = [c.name for c in parent if c.kind.learned and c.name not in parent_keys]
             if frame[list(fk.columns)].isna().any(axis=None):
                 plan.presence[fk.name] = presence_column(fk)
+        mine = [c.name for c in table.schema if c.kind is Kind.DATETIME and c.name in own]
+        complete = [c for c in mine if not frame[c].isna().any()]
+        if len(mine) > 1 and complete:
+            plan.anchor = complete[0]
         if primary is not None:
             parent = database[primary.parent].schema
             parent_keys = set(database.key_columns(primary.parent))
             dates = [c.name for c in parent if c.kind is Kind.DATETIME and c.name not in parent_keys]
-            mine = [c.name for c in table.schema if c.kind is Kind.DATETIME and c.name in own]
             if dates and mine:
                 plan.base = dates[0]
         plans[name] = plan

@@ -124,6 +124,7 @@ class RelationalSynthesizer:
             plan = plans[name]
             data, schema = self._training_frame(plan, frames)
             context, context_schema = None, None
+            positions: np.ndarray | None = None
             if plan.primary is not None:
                 positions = row_positions(
                     frames[plan.primary.parent],
@@ -132,10 +133,9 @@ class RelationalSynthesizer:
                     plan.primary.columns,
                 )
                 context, context_schema = self._context(plan.primary.parent, learned, positions)
-                if plan.base is not None:
-                    self._learn_offsets(plan, frames, positions, data, schema)
+            self._learn_offsets(plan, frames, positions, data, schema)
             learned[name] = self._learned_part(name, data, schema, plan)
-            if plan.base is not None:
+            if plan.offsets:
                 learned[name] = self._absolute(plan, frames[name], learned[name])
             engines[name] = None
             if data.shape[1]:
@@ -222,26 +222,36 @@ class RelationalSynthesizer:
         self,
         plan: TablePlan,
         frames: Mapping[str, pd.DataFrame],
-        positions: np.ndarray,
+        positions: np.ndarray | None,
         data: pd.DataFrame,
         schema: Schema,
     ) -> None:
-        """Replace the child's datetime columns in ``data`` by offsets from the parent's base date."""
-        assert plan.primary is not None and plan.base is not None
-        parent_schema = self.database[plan.primary.parent].schema
-        base = parse_dates(frames[plan.primary.parent][plan.base], parent_schema[plan.base])
-        base = base.iloc[positions].reset_index(drop=True)
+        """Replace datetime columns in ``data`` by offsets: the anchor (the table's first datetime
+        column without nulls) from the parent's base date, the others from the anchor (or, without
+        one, from the parent's base date)."""
+        parent_base: pd.Series | None = None
+        if plan.primary is not None and plan.base is not None and positions is not None:
+            parent_schema = self.database[plan.primary.parent].schema
+            parent_base = parse_dates(frames[plan.primary.parent][plan.base], parent_schema[plan.base])
+            parent_base = parent_base.iloc[positions].reset_index(drop=True)
+        table_schema = self.database[plan.name].schema
+        anchor = None
+        if plan.anchor is not None:
+            anchor = parse_dates(data[plan.anchor], table_schema[plan.anchor]).reset_index(drop=True)
         for index, spec in enumerate(schema.columns):
             if spec.kind is not Kind.DATETIME or spec.name not in plan.own:
+                continue
+            start = plan.anchor if anchor is not None and spec.name != plan.anchor else None
+            base = anchor if start is not None else parent_base
+            if base is None:
                 continue
             stamps = parse_dates(data[spec.name], spec).reset_index(drop=True)
             seconds = _seconds_between(base, stamps)
             midnight = _all_midnight(stamps) and _all_midnight(base)
-            unit = "days" if midnight else "seconds"
             values = seconds / SECONDS_PER_DAY if midnight else seconds
             present = values[np.isfinite(values)]
             never_before = bool(present.size == 0 or present.min() >= 0)
-            plan.offsets[spec.name] = DateOffset(unit, never_before)
+            plan.offsets[spec.name] = DateOffset("days" if midnight else "seconds", never_before, start)
             data[spec.name] = values
             schema.columns[index] = Column(
                 name=spec.name,
@@ -293,8 +303,9 @@ class RelationalSynthesizer:
                 if column in rows.columns:
                     values = pd.to_numeric(rows[column], errors="coerce").fillna(0).to_numpy(dtype=float)
                     rows[column] = np.clip(np.round(values), 0, largest).astype(np.int64)
-            if plan.base is not None and plan.primary is not None and positions is not None:
-                self._add_offsets(plan, drawn[plan.primary.parent], positions, rows)
+            if plan.offsets:
+                parent_rows = None if plan.primary is None else drawn[plan.primary.parent]
+                self._add_offsets(plan, parent_rows, positions, rows)
             drawn[name] = rows
             out[name] = self._with_keys(plan, rows, positions, out)
         self._match(drawn, out, seed)
@@ -321,18 +332,25 @@ class RelationalSynthesizer:
         return context
 
     def _add_offsets(
-        self, plan: TablePlan, parent: pd.DataFrame, positions: np.ndarray, rows: pd.DataFrame
+        self, plan: TablePlan, parent: pd.DataFrame | None, positions: np.ndarray | None, rows: pd.DataFrame
     ) -> None:
-        assert plan.primary is not None and plan.base is not None
-        parent_spec = self.database[plan.primary.parent].schema[plan.base]
-        base = parse_dates(parent[plan.base], parent_spec).iloc[positions].reset_index(drop=True)
-        for name, offset in plan.offsets.items():
+        """Offsets back to dates: those from the parent's base date first (the anchor), then the
+        others from the anchor."""
+        table_schema = self.database[plan.name].schema
+        for name, offset in sorted(plan.offsets.items(), key=lambda item: item[1].start is not None):
+            if offset.start is not None:
+                base = parse_dates(rows[offset.start], table_schema[offset.start]).reset_index(drop=True)
+            else:
+                assert plan.primary is not None and plan.base is not None
+                assert parent is not None and positions is not None
+                parent_spec = self.database[plan.primary.parent].schema[plan.base]
+                base = parse_dates(parent[plan.base], parent_spec).iloc[positions].reset_index(drop=True)
             values = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float)
             if offset.never_before:
                 values = np.where(np.isnan(values), values, np.clip(values, 0, None))
             seconds = np.round(values) * SECONDS_PER_DAY if offset.unit == "days" else values
             stamps = base + pd.to_timedelta(seconds, unit="s")
-            rows[name] = format_dates(stamps, self.database[plan.name].schema[name])
+            rows[name] = format_dates(stamps, table_schema[name])
 
     def _with_keys(
         self,
@@ -594,7 +612,7 @@ def _in_source_form(schema: Schema, frame: pd.DataFrame) -> pd.DataFrame:
         if column.name not in out.columns:
             continue
         values = out[column.name]
-        if values.dtype == object and column.dtype not in ("object", "str", "string"):
+        if values.dtype == object and column.dtype != "object":
             try:
                 out[column.name] = values.astype(pd.api.types.pandas_dtype(column.dtype))
             except (TypeError, ValueError):

@@ -196,10 +196,27 @@ def test_child_dates_follow_their_parent_dates(deep) -> None:
     assert synthetic["purchases"]["delivered"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
 
 
-def test_dates_without_a_parent_date_are_learned_as_they_are(northwind) -> None:
-    _, _, model = northwind
-    assert model.plans_["orders"].base is None  # customers have no date
-    assert model.plans_["orders"].offsets == {}
+def test_dates_within_a_table_follow_its_first_date(northwind) -> None:
+    """An order is required and shipped after it is placed (customers have no date to follow)."""
+    frames, database, model = northwind
+    plan = model.plans_["orders"]
+    assert plan.base is None and plan.anchor == "order_date"
+    assert {name: offset.start for name, offset in plan.offsets.items()} == {
+        "required_date": "order_date",
+        "shipped_date": "order_date",
+    }
+    synthetic = model.sample(seed=5)
+    assert database.integrity_problems(synthetic) == []
+    orders = synthetic["orders"]
+    placed = pd.to_datetime(orders["order_date"])
+    for column in ("required_date", "shipped_date"):
+        real = pd.to_datetime(frames["orders"][column]) - pd.to_datetime(frames["orders"]["order_date"])
+        delay = (pd.to_datetime(orders[column]) - placed).dt.days.dropna()
+        assert delay.min() >= 0 and delay.max() <= real.dt.days.max() + 7
+    assert orders["shipped_date"].isna().any()  # the null share survives the offset
+    assert orders["order_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert orders["order_id"].dtype == frames["orders"]["order_id"].dtype
+    assert synthetic["customers"]["customer_id"].dtype == frames["customers"]["customer_id"].dtype
 
 
 def test_many_to_many_link_table_and_a_nullable_key() -> None:
