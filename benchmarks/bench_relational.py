@@ -7,7 +7,7 @@
 * ``deep``: the depth-4 database of the tests (regions <- stores <- visits <- purchases -> items;
   employees with a self-reference; a nullable second parent), at ``--deep-scale`` times its size.
 * ``generated``: customers <- orders <- lines -> products, about ``--rows`` rows in all over three
-  levels (customers 4%, orders 20%, lines 76%, 2,000 products), with children that depend on their
+  levels (customers 4%, orders 20%, lines 76%, plus 2,000 products), with children that depend on their
   parent's columns and dates that follow their parent's.
 
 Each dataset is fitted and sampled in its own spawned process, so its peak memory (``ru_maxrss``) is
@@ -35,7 +35,7 @@ def generated_frames(rows: int, seed: int = 0) -> dict[str, Any]:
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    n_customers = max(50, int(rows * 0.04))
+    n_customers = max(50, round(rows / 23))  # 1 customer, 4.6 orders, 17.4 lines: 23 rows
     segment = rng.choice(["retail", "business", "vip"], n_customers, p=[0.7, 0.25, 0.05])
     signup = pd.Timestamp("2018-01-01") + pd.to_timedelta(rng.integers(0, 1500, n_customers), unit="D")
     customers = pd.DataFrame(
