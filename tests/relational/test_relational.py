@@ -287,8 +287,8 @@ def test_a_table_with_a_cycle_breaks_it_on_the_nullable_key() -> None:
 def test_params_globally_or_per_table(northwind) -> None:
     frames, database, _ = northwind
     per_table = RelationalSynthesizer(database, params={"orders": {"min_samples_leaf": 20}}).fit(frames)
-    assert per_table.engines_["orders"].min_samples_leaf == 20  # type: ignore[union-attr]
-    assert per_table.engines_["customers"].min_samples_leaf is None  # type: ignore[union-attr]
+    assert per_table.engines_["orders"].min_samples_leaf == 20
+    assert per_table.engines_["customers"].min_samples_leaf is None
     with pytest.raises(OptionError, match="'min_samples_leaf' is no table"):
         RelationalSynthesizer(database, params={"orders": {}, "min_samples_leaf": 20})
     with pytest.raises(OptionError, match="table 'orders'.*unknown hyperparameter 'leafs'"):
