@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, choose_engine, get_engine
 from mirage.engines._base import require_training_rows
 from mirage.schema import Schema
@@ -30,6 +31,7 @@ def fit(
     split_seed: int = 0,
     read_options: Mapping[str, Any] | None = None,
     source: str | Path | None = None,
+    encoding_options: EncodingOptions | None = None,
     **hyperparameters: Any,
 ) -> Synthesizer:
     """Learn ``data`` (a DataFrame or a table file) with ``engine`` and return the fitted model.
@@ -39,7 +41,8 @@ def fit(
     ``read_options`` (such as ``on_bad_lines``, ``encoding``) go to ``read_table`` when ``data`` is a
     file, and are recorded with the split so that it is rebuilt from the same rows.  ``source`` names
     the file a DataFrame ``data`` was read from (with ``read_options``), so that a caller who has read
-    it already need not read it twice for the split to be recorded.
+    it already need not read it twice for the split to be recorded.  ``encoding_options`` (an
+    ``EncodingOptions``, such as ``EncodingOptions(rare_min_count=5)``) go to the engine's ``fit``.
     """
     from mirage.evaluation._holdout import holdout_record, split_holdout
     from mirage.io import read_any
@@ -58,7 +61,7 @@ def fit(
     if engine == "auto":
         engine, reason = choose_engine(frame)
         logger.info("engine=auto picked %r: %s", engine, reason)
-    model = get_engine(engine)(**hyperparameters).fit(frame, schema)
+    model = get_engine(engine)(**hyperparameters).fit(frame, schema, encoding_options=encoding_options)
     if record is not None:
         model.training_.update(record)
     return model

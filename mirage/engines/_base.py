@@ -8,6 +8,7 @@ same rows however the blocks are spread over chunks, processes or workers.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,7 @@ from mirage.encoding._base import MISSING_PART
 from mirage.engines._conditions import resolve_conditions
 from mirage.engines._context import ContextParts, prepare_fit_context, prepare_sample_context
 from mirage.engines._guard import PrivacyKnob, guard
-from mirage.engines._params import FIT, Param, check_params, param_problem
+from mirage.engines._params import FIT, RARE_MIN_COUNT, Param, check_params, param_problem
 from mirage.engines._registry import ENGINES
 from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
@@ -40,6 +41,7 @@ __all__ = [
     "engines_with",
     "missing_flags",
     "require_training_rows",
+    "resolve_encoding_options",
 ]
 
 BLOCK_ROWS = 50_000
@@ -49,6 +51,8 @@ MIN_TRAINING_ROWS = 10
 MAX_REJECTION_ROUNDS = 200
 HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
 CONTEXT_PREFIX = "context."  # the context encoder's arrays in the model file
+# fields of EncodingOptions a user sets (the locale is the schema's); once engine hyperparameters
+ENCODING_OPTIONS = ("rare_min_count",)
 
 
 S = TypeVar("S", bound="Synthesizer")
@@ -150,6 +154,12 @@ class Synthesizer:
     def _check_names(cls, params: Mapping[str, Any]) -> None:
         valid = cls._param_names()
         unknown = [name for name in params if name not in valid]
+        moved = [name for name in unknown if name in ENCODING_OPTIONS]
+        if moved:
+            raise OptionError(
+                f"{moved[0]} is an encoding option, not a hyperparameter of the {cls.name or cls.__name__} "
+                f"engine: pass fit(..., encoding_options=EncodingOptions({moved[0]}=...))"
+            )
         if unknown:
             raise OptionError(
                 f"unknown hyperparameter {unknown[0]!r} for the {cls.name or cls.__name__} engine "
@@ -191,8 +201,14 @@ class Synthesizer:
         *,
         context: pd.DataFrame | None = None,
         context_schema: Schema | None = None,
+        encoding_options: EncodingOptions | None = None,
     ) -> Synthesizer:
         """Learn ``data`` (a DataFrame) under ``schema`` (inferred when not given).
+
+        ``encoding_options``: how columns are encoded for every engine alike (an ``EncodingOptions``:
+        ``rare_min_count``, the fewest rows a category or an extreme value needs to be emitted,
+        default 10); its Faker locale is the schema's (``schema.locale``).  The fit's options are
+        ``model.encoding_``.
 
         ``context`` (engines tagged ``context``): a DataFrame with one row per data row, row ``i`` being
         what data row ``i`` is conditioned on (say its parent row's columns); its columns must not share
@@ -208,19 +224,21 @@ class Synthesizer:
             raise DataError("the data has no rows")
         data = data.reset_index(drop=True)
         data.columns = [str(c) for c in data.columns]
-        schema = infer_schema(data) if schema is None else schema
+        # the model keeps its own copy: editing the caller's schema afterwards must not change it
+        schema = infer_schema(data) if schema is None else copy.deepcopy(schema)
         schema.validate(data)
         if context is None and context_schema is not None:
             raise OptionError("context_schema is given without a context")
         if context is not None:
             if not self.get_tags().context:
                 raise self._unsupported("context", "condition on a context (fit(data, context=...))")
-            context, context_schema = prepare_fit_context(context, context_schema, data)
+            context, context_schema = prepare_fit_context(context, copy.deepcopy(context_schema), data)
+        options = resolve_encoding_options(encoding_options, schema)
         self._check_params()
         require_training_rows(len(data))
         previous = self._learned()
         try:
-            self._learn(data, schema, context, context_schema)
+            self._learn(data, schema, context, context_schema, options)
         except BaseException:
             self._restore(previous)  # a failed fit leaves the model as it was, never half-fitted
             raise
@@ -232,15 +250,23 @@ class Synthesizer:
         schema: Schema,
         context: pd.DataFrame | None = None,
         context_schema: Schema | None = None,
+        options: EncodingOptions | None = None,
     ) -> None:
         self._forget()
+        options = options or EncodingOptions(locale=schema.locale)
         knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
         checked = None
         if knob is not None and limit is not None:
-            checked = guard(self, data, schema, knob, limit, context=context, context_schema=context_schema)
-        options = EncodingOptions(
-            rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale
-        )
+            checked = guard(
+                self,
+                data,
+                schema,
+                knob,
+                limit,
+                context=context,
+                context_schema=context_schema,
+                options=options,
+            )
         encoder = TableEncoder(schema, options).fit(data)
         parts = encoder.encode(data)
         self.schema_ = schema
@@ -290,6 +316,13 @@ class Synthesizer:
 
     def _check_params(self) -> None:
         check_params(self.params, self.get_params())
+
+    @property
+    def encoding_(self) -> EncodingOptions:
+        """The encoding options the model was fitted with (``rare_min_count``, locale)."""
+        self._require_fitted()
+        options: EncodingOptions = self.encoder_.options
+        return options
 
     @property
     def is_fitted(self) -> bool:
@@ -382,9 +415,12 @@ class Synthesizer:
         rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
         start = index * BLOCK_ROWS
         if context is not None:
-            if len(context) != size:
-                raise OptionError(f"sample_block: size is {size} but the context has {len(context)} rows")
-            given = self._encode_context(context.reset_index(drop=True))
+            if self.context_schema_ is None:
+                raise OptionError("this model was fitted without a context; it cannot sample given one")
+            rows = prepare_sample_context(context, None, self.context_schema_)
+            if len(rows) != size:
+                raise OptionError(f"sample_block: size is {size} but the context has {len(rows)} rows")
+            given = self._encode_context(rows)
             return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
         if accept is None:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)
@@ -512,7 +548,6 @@ class Synthesizer:
         n_training_rows = require_int(state, "n_training_rows", low=1)
         with within("encoder"):
             encoder = TableEncoder.from_state(schema, encoder_state, arrays)
-        self._require_recorded("rare_min_count", encoder.options.rare_min_count, "state.encoder.options")
         context_schema, context_encoder = _restore_context(state, arrays)
         previous = self._learned()
         self._forget()
@@ -564,6 +599,23 @@ class Synthesizer:
                 f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} ({where}); "
                 "a fit-time hyperparameter cannot be changed in a model file: refit the model"
             )
+
+
+def resolve_encoding_options(given: EncodingOptions | None, schema: Schema) -> EncodingOptions:
+    """The fit's encoding options: ``given`` checked, with the schema's locale."""
+    if given is None:
+        return EncodingOptions(locale=schema.locale)
+    if not isinstance(given, EncodingOptions):
+        raise OptionError(f"encoding_options must be an EncodingOptions, got {type(given).__name__}")
+    problem = RARE_MIN_COUNT.problem(given.rare_min_count)
+    if problem is not None:
+        raise OptionError(f"rare_min_count {problem}")
+    if given.locale not in (EncodingOptions.locale, schema.locale):
+        raise OptionError(
+            f"encoding_options.locale is {given.locale!r} but the schema's is {schema.locale!r}: the Faker "
+            "locale is the schema's (set schema.locale)"
+        )
+    return dataclasses.replace(given, rare_min_count=int(given.rare_min_count), locale=schema.locale)
 
 
 def _restore_context(

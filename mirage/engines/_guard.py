@@ -36,6 +36,7 @@ from mirage._progress import progress_to, report
 from mirage._warnings import warn
 
 if TYPE_CHECKING:
+    from mirage.encoding import EncodingOptions
     from mirage.engines._base import Synthesizer
     from mirage.schema import Schema
 
@@ -70,6 +71,7 @@ def guard(
     *,
     context: pd.DataFrame | None = None,
     context_schema: Schema | None = None,
+    options: EncodingOptions | None = None,
 ) -> dict[str, Any]:
     """Read the DCR share of each of ``knob``'s settings on folds of ``data``; the record of the check.
 
@@ -103,8 +105,10 @@ def guard(
         for f in range(used):
             rows_in = np.concatenate([folds[g] for g in range(FOLDS) if g != f])
             train, held = data.iloc[rows_in], data.iloc[folds[f]]
-            given = None if context is None else (context.iloc[rows_in], context_schema)
-            shares.append(_reading(engine, setting, train, held, schema, seed + f, given))
+            given = (
+                None if context is None else (context.iloc[rows_in], context.iloc[folds[f]], context_schema)
+            )
+            shares.append(_reading(engine, setting, train, held, schema, seed + f, given, options))
             done += 1
             report(TASK, done, total, describe(setting))
         share = float(np.mean(shares))
@@ -136,19 +140,28 @@ def _reading(
     held: pd.DataFrame,
     schema: Schema,
     seed: int,
-    context: tuple[pd.DataFrame, Schema | None] | None = None,
+    context: tuple[pd.DataFrame, pd.DataFrame, Schema | None] | None = None,
+    options: EncodingOptions | None = None,
 ) -> float:
+    """The DCR share of one setting: learn ``train``, read the synthetic rows against ``held``.
+
+    ``context``: the train and held rows' contexts and its schema.  The synthetic rows are then drawn
+    given the contexts of both, one row each: rows drawn given the training rows' contexts alone
+    would sit near those rows (a child near the child of the same parent) without copying anything;
+    given every context, a model that copies nothing reads 0.5 as without a context.
+    """
     from mirage.evaluation._privacy import dcr  # the evaluation's own figure, read inside the fit
 
     params = {**engine.get_params(), **setting, "max_dcr_share": None, "seed": seed}
     trial = type(engine)(**params)
     with progress_to(_silent):
         if context is None:
-            trial.fit(train, schema)
+            trial.fit(train, schema, encoding_options=options)
             synthetic = trial.sample(len(train), seed=seed)
         else:
-            trial.fit(train, schema, context=context[0], context_schema=context[1])
-            synthetic = trial.sample(seed=seed, context=context[0])
+            trained, unseen, context_schema = context
+            trial.fit(train, schema, context=trained, context_schema=context_schema, encoding_options=options)
+            synthetic = trial.sample(seed=seed, context=pd.concat([trained, unseen], ignore_index=True))
     return float(dcr(train, held, synthetic, schema, seed=seed, return_distances=False)["dcr_share"])
 
 

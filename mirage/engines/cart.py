@@ -6,7 +6,7 @@ leaf the synthetic row falls in (shrunk towards the column's overall frequencies
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a
 share of at least ``spike_share`` of the rows, such as a zero balance, and at least ``rare_min_count``
-rows) are kept exact.
+rows, the encoding option) are kept exact.
 
 Where a column's missing flag says missing, its other sub-columns hold a placeholder, not a value:
 their trees and leaves learn from the rows where the column is present only, and a sampled row
@@ -35,7 +35,7 @@ from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
-from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, integer, number
+from mirage.engines._params import QUANTILES, SEED, Param, integer, number
 from mirage.engines._protect import fold_into, protected_range, rank_windows
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
@@ -73,7 +73,6 @@ class CartSynthesizer(Synthesizer):
         "smoothing": number(0, note="(0 turns it off)"),
         "prior_weight": number(0),
         "spike_share": number(0, 1, low_open=True),
-        "rare_min_count": RARE_MIN_COUNT,
         "quantiles": QUANTILES,
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
@@ -89,7 +88,6 @@ class CartSynthesizer(Synthesizer):
         smoothing: float = 1.0,
         prior_weight: float = 0.0,
         spike_share: float = 0.05,
-        rare_min_count: int = 10,
         quantiles: int = 1000,
         max_dcr_share: float | None = None,
         seed: int = 0,
@@ -99,7 +97,6 @@ class CartSynthesizer(Synthesizer):
         self.smoothing = smoothing
         self.prior_weight = prior_weight
         self.spike_share = spike_share
-        self.rare_min_count = rare_min_count
         self.quantiles = quantiles
         self.max_dcr_share = max_dcr_share
         self.seed = seed
@@ -139,7 +136,7 @@ class CartSynthesizer(Synthesizer):
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
         c = self.context_width_
         if c == 0:
-            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.rare_min_count)
+            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.encoding_.rare_min_count)
         flags = missing_flags(subcolumns)
         inputs = _tree_inputs(np.hstack([context, x]))
         first = self._first_tree()
@@ -200,13 +197,14 @@ class CartSynthesizer(Synthesizer):
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         # A spike also needs as many rows as a category does, or on a small table every value
         # (one row in twenty is 5%) would be given back exactly.
-        spike = ((counts / y.size >= self.spike_share) & (counts >= self.rare_min_count))[inverse][order]
+        rare = self.encoding_.rare_min_count
+        spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
             for k in range(n_leaves):
                 smooth = values[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
                 bandwidth[k] = self.smoothing * _silverman(smooth)
-        lo, hi = rank_windows(values, y, self.rare_min_count)
+        lo, hi = rank_windows(values, y, rare)
         return {
             "values": values,
             "offsets": offsets,
@@ -214,7 +212,7 @@ class CartSynthesizer(Synthesizer):
             "bandwidth": bandwidth,
             "lo": np.where(spike, values, lo),
             "hi": np.where(spike, values, hi),
-            "range": protected_range(y, self.rare_min_count),
+            "range": protected_range(y, rare),
         }
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal, normal_scores
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._context import ContextParts
-from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, number
+from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
 
 __all__ = ["CopulaSynthesizer"]
@@ -35,7 +35,6 @@ __all__ = ["CopulaSynthesizer"]
 class CopulaSynthesizer(Synthesizer):
     name = "copula"
     params: ClassVar[Mapping[str, Param]] = {
-        "rare_min_count": RARE_MIN_COUNT,
         "quantiles": QUANTILES,
         "shrinkage": number(0, 1, high_open=True),
         "seed": SEED,
@@ -45,12 +44,10 @@ class CopulaSynthesizer(Synthesizer):
     def __init__(
         self,
         *,
-        rare_min_count: int = 10,
         quantiles: int = 1000,
         shrinkage: float = 0.01,
         seed: int = 0,
     ) -> None:
-        self.rare_min_count = rare_min_count
         self.quantiles = quantiles
         self.shrinkage = shrinkage
         self.seed = seed
@@ -108,7 +105,7 @@ class CopulaSynthesizer(Synthesizer):
             parts[s.name][present[j]] if j in present else parts[s.name] for j, s in enumerate(subcolumns)
         ]
         self.marginals_ = [
-            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles, self.rare_min_count)
+            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles, self.encoding_.rare_min_count)
             for s, x in zip(subcolumns, values, strict=True)
         ]
         if not subcolumns:

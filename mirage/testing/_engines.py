@@ -120,7 +120,7 @@ class _EngineChecks:
     def kept_categories(self, column: str) -> pd.Series:
         """The training counts of the categories the model may emit (frequent enough), most frequent first."""
         counts = self.train[column].value_counts()
-        return counts[counts >= int(getattr(self.model, "rare_min_count", 1))]
+        return counts[counts >= self.model.encoding_.rare_min_count]
 
     # --- the contract ----------------------------------------------------------------------------
     def check_init_stores_keyword_only_hyperparameters(self) -> None:

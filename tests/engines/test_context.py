@@ -207,3 +207,29 @@ def test_argn_refuses_imputation_and_likelihood_of_a_model_fitted_with_context()
         model.impute(data)
     with pytest.raises(OptionError, match="log_prob of a model fitted with a context is not supported"):
         model.log_prob(data)
+
+
+def test_the_memorisation_guard_reads_its_folds_given_their_context() -> None:
+    data, context = related(600, seed=6)
+    model = ENGINES["cart"](min_samples_leaf=1, smoothing=0.0, max_dcr_share=0.53).fit(data, context=context)
+    record = model.training_["guard"]
+    readings = record["readings"]
+    assert readings[0]["setting"] == {"min_samples_leaf": 1} and readings[0]["dcr_share"] > 0.6  # copies
+    # drawn given the held rows' contexts too, a model that stops copying reads under the limit (drawn
+    # given the training rows' contexts only, every leaf size read about 0.57: children sit near the
+    # children of the same parent without copying them)
+    assert record["met"] and readings[-1]["dcr_share"] <= 0.53
+    assert model.leaf_size_ == record["chosen"]["min_samples_leaf"]
+    synth = model.sample(context=context, seed=1)
+    assert np.corrcoef(context["x"], synth["y"])[0, 1] > 0.8
+
+
+def test_engine_writers_get_the_encoded_context() -> None:
+    from mirage.engines import ContextParts
+
+    model = fitted("cart")
+    _, context = related(5, seed=9)
+    given = model._encode_context(context)
+    assert isinstance(given, ContextParts) and given.n == 5
+    assert given.matrix().shape == (5, len(given.subcolumns))
+    assert {s.column for s in given.subcolumns} == {"x", "g"}

@@ -18,7 +18,7 @@ from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
 from mirage.engines._conditions import Condition, OneOf
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
-from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
+from mirage.engines._params import SAMPLE, SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
 from mirage.engines.argn import _defaults
@@ -76,7 +76,6 @@ class ArgnSynthesizer(Synthesizer):
         "temperature": number(0, low_open=True, stage=SAMPLE),
         "device": text(_is_device, "'auto', 'cpu' or 'cuda[:index]'"),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
-        "rare_min_count": RARE_MIN_COUNT,
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
@@ -103,7 +102,6 @@ class ArgnSynthesizer(Synthesizer):
         temperature: float = 1.0,
         device: str = "auto",
         cpu_threads: int | None = 1,
-        rare_min_count: int = 10,
         max_dcr_share: float | None = None,
         seed: int = 0,
     ) -> None:
@@ -124,7 +122,6 @@ class ArgnSynthesizer(Synthesizer):
         self.temperature = temperature
         self.device = device
         self.cpu_threads = cpu_threads
-        self.rare_min_count = rare_min_count
         self.max_dcr_share = max_dcr_share
         self.seed = seed
 
@@ -174,7 +171,7 @@ class ArgnSynthesizer(Synthesizer):
             sub_bins=self.sub_bins,
             min_count=self.min_bin_count or _defaults.auto_min_bin_count(self.n_training_rows_),
             max_exact=self.max_exact_values,
-            protect=self.rare_min_count,
+            protect=self.encoding_.rare_min_count,
         ).fit(parts, context + subcolumns, dates=self._date_subcolumns(context + subcolumns))
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_
