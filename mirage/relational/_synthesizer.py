@@ -21,6 +21,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
@@ -108,10 +109,21 @@ class RelationalSynthesizer:
             raise type(exc)(f"table {table!r}: {exc}") from None
 
     # --- learning -------------------------------------------------------------------------------
-    def fit(self, frames: Mapping[str, pd.DataFrame]) -> RelationalSynthesizer:
-        """Learn every table of ``frames`` (table name -> DataFrame), which must have full integrity."""
+    def fit(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        encoding_options: EncodingOptions | Mapping[str, EncodingOptions] | None = None,
+    ) -> RelationalSynthesizer:
+        """Learn every table of ``frames`` (table name -> DataFrame), which must have full integrity.
+
+        ``encoding_options`` (for every table, or a table -> options mapping) go to each table's
+        engine: a lower ``rare_min_count`` keeps rarer categories and more of the extremes, the
+        numbers of children included, at a cost in privacy.
+        """
         database = self.database
         database.validate(frames)
+        options = self._encoding_options(encoding_options)
         frames = {name: frame.reset_index(drop=True) for name, frame in frames.items()}
         problems = database.integrity_problems(frames)
         if problems:
@@ -141,13 +153,40 @@ class RelationalSynthesizer:
             if data.shape[1]:
                 engine = self._new_engine(name, index)
                 try:
-                    engine.fit(data, schema, context=context, context_schema=context_schema)
+                    engine.fit(
+                        data,
+                        schema,
+                        context=context,
+                        context_schema=context_schema,
+                        encoding_options=options.get(name),
+                    )
                 except MirageError as exc:
                     raise type(exc)(f"table {name!r}: {exc}") from None
                 engines[name] = engine
         self.plans_ = plans
         self.engines_ = engines
         return self
+
+    def _encoding_options(
+        self, given: EncodingOptions | Mapping[str, EncodingOptions] | None
+    ) -> dict[str, EncodingOptions]:
+        if given is None:
+            return {}
+        if isinstance(given, EncodingOptions):
+            return dict.fromkeys(self.database.tables, given)
+        if not isinstance(given, Mapping):
+            raise OptionError(
+                f"encoding_options must be an EncodingOptions or a table -> EncodingOptions mapping, "
+                f"got {type(given).__name__}"
+            )
+        for table, options in given.items():
+            if table not in self.database.tables:
+                raise OptionError(
+                    f"encoding_options: no table {table!r} (tables: {', '.join(self.database.tables)})"
+                )
+            if not isinstance(options, EncodingOptions):
+                raise OptionError(f"encoding_options: {table!r}: expected an EncodingOptions")
+        return dict(given)
 
     def _check_context_engines(self, plans: Mapping[str, TablePlan]) -> None:
         """A child table is learned given its parent row: its engine must condition on a context."""

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mirage.encoding import EncodingOptions
 from mirage.engines import CartSynthesizer, EngineTags
 from mirage.engines._registry import ENGINES
 from mirage.errors import DataError, OptionError, SchemaError
@@ -83,6 +84,27 @@ def test_children_per_parent_are_reproduced(northwind) -> None:
     mean = np.mean(scores, axis=0)
     assert mean[0] >= 0.88
     assert mean[1] >= 0.93
+
+
+def test_encoding_options_trade_privacy_for_the_tails_of_children_per_parent(northwind) -> None:
+    """With rare_min_count 3 instead of 10, customers with 0 to 3 orders and those with 16 or more are
+    no longer folded into the protected range: the children-per-parent distribution comes closer."""
+    frames, database, default = northwind
+    customers_orders = database.foreign_keys[0]
+    looser = RelationalSynthesizer(database, seed=0).fit(
+        frames, encoding_options={"customers": EncodingOptions(rare_min_count=3)}
+    )
+    assert looser.engines_["customers"].encoding_.rare_min_count == 3
+    assert looser.engines_["orders"].encoding_.rare_min_count == 10
+
+    def similarity(model: RelationalSynthesizer) -> float:
+        samples = [model.sample(seed=seed, scale=3.0) for seed in range(3)]
+        assert all(database.integrity_problems(s) == [] for s in samples)
+        return float(np.mean([cardinality_similarity(frames, s, customers_orders) for s in samples]))
+
+    assert similarity(looser) >= 0.92 > similarity(default)
+    with pytest.raises(OptionError, match="encoding_options: no table 'shops'"):
+        RelationalSynthesizer(database).fit(frames, encoding_options={"shops": EncodingOptions()})
 
 
 def test_big_parents_have_many_children(deep) -> None:
