@@ -150,7 +150,7 @@ class RelationalSynthesizer:
             if plan.offsets:
                 learned[name] = self._absolute(plan, frames[name], learned[name])
             engines[name] = None
-            if data.shape[1]:
+            if data.shape[1] and len(data):  # an empty table stays empty
                 engine = self._new_engine(name, index)
                 try:
                     engine.fit(
@@ -440,6 +440,8 @@ class RelationalSynthesizer:
         child_rows, parent_rows = drawn[plan.name], drawn[fk.parent]
         child, parent = out[plan.name], out[fk.parent]
         n = len(child)
+        if n == 0:
+            return
         wanted = np.ones(n, dtype=bool)
         if fk.name in plan.presence:
             wanted = child_rows[plan.presence[fk.name]].fillna(False).to_numpy(dtype=bool)
@@ -648,8 +650,8 @@ def _in_source_form(schema: Schema, frame: pd.DataFrame) -> pd.DataFrame:
     """The table's columns in schema order, keys in the dtype the source had where they fit it."""
     out = frame[[c for c in schema.names if c in frame.columns]].copy()
     for column in schema:
-        if column.name not in out.columns:
-            continue
+        if column.name not in out.columns:  # a table learned empty has none of its own columns
+            out[column.name] = pd.Series([None] * len(out), dtype=object)
         values = out[column.name]
         if values.dtype == object and column.dtype != "object":
             try:
@@ -657,4 +659,4 @@ def _in_source_form(schema: Schema, frame: pd.DataFrame) -> pd.DataFrame:
             except (TypeError, ValueError):
                 with contextlib.suppress(TypeError, ValueError):
                     out[column.name] = pd.to_numeric(values)
-    return out
+    return out[schema.names]

@@ -417,3 +417,13 @@ def test_a_column_named_like_an_added_one_is_refused() -> None:
     )
     with pytest.raises(SchemaError, match=r"table 'parents': column '#kids.parent' has a name"):
         RelationalSynthesizer(database).fit({"parents": parents, "kids": kids})
+
+
+def test_empty_tables_stay_empty(northwind) -> None:
+    frames, database, _ = northwind
+    empty = {**frames, "order_details": frames["order_details"].iloc[:0]}
+    synthetic = RelationalSynthesizer(database).fit(empty).sample(seed=0)
+    assert database.integrity_problems(synthetic) == []
+    assert len(synthetic["order_details"]) == 0
+    assert list(synthetic["order_details"].columns) == list(frames["order_details"].columns)
+    assert len(synthetic["orders"]) > 0
