@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -13,6 +13,9 @@ from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, choose_engine, get_engine
 from mirage.engines._base import require_training_rows
 from mirage.schema import Schema
+
+if TYPE_CHECKING:
+    from mirage.relational import RelationalSynthesizer
 
 __all__ = ["fit", "load"]
 
@@ -64,9 +67,25 @@ def fit(
     return model
 
 
-def load(source: str | Path | bytes | IO[bytes]) -> Synthesizer:
-    """Load a model file written by ``Synthesizer.save`` from a path, bytes or a binary stream;
-    nothing in the file can run code."""
-    from mirage.model_file import load_model
+def load(source: str | Path | bytes | IO[bytes]) -> Synthesizer | RelationalSynthesizer:
+    """Load a model file written by ``Synthesizer.save`` (or ``RelationalSynthesizer.save``: a whole
+    database's model) from a path, bytes or a binary stream; nothing in the file can run code."""
+    from mirage.model_file import load_model, read_manifest
+    from mirage.relational import RELATIONAL, RelationalSynthesizer
 
+    if not isinstance(source, (str, Path, bytes, bytearray, memoryview)) and hasattr(source, "read"):
+        source = source.read()  # read twice below: the manifest first, then the whole model
+    if read_manifest(source).get("engine") == RELATIONAL:
+        return RelationalSynthesizer.load(source)
     return load_model(source)
+
+
+def single_table(model: Synthesizer | RelationalSynthesizer, source: object) -> Synthesizer:
+    """``model`` where a command works on one table's model; a database's model is an ``OptionError``."""
+    from mirage.errors import OptionError
+
+    if not isinstance(model, Synthesizer):
+        raise OptionError(
+            f"{source} holds a model of several related tables; this command works on a single table's model"
+        )
+    return model
