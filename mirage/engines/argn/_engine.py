@@ -233,7 +233,7 @@ class ArgnSynthesizer(Synthesizer):
     def _context_tokens(self) -> int:
         """How many tokens, the first ones, the context's columns have (0 without a context)."""
         names = set(self.context_schema_.names) if self.context_schema_ is not None else set()
-        return sum(1 for t in self.discretiser_.tokens if t.column in names)
+        return sum(1 for t in self.discretiser_.domain if t.column in names)
 
     def _new_network(self, depth: int, dropout: float) -> ArgnNetwork:
         from mirage.engines.argn._network import ArgnNetwork
