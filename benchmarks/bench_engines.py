@@ -8,7 +8,10 @@ steadier DCR share; the other scores use the first ``len(train)`` rows) and scor
   0.53), with its 95% interval;
 * ``quality``: mean of the column-shape and column-pair scores (as ``mirage.evaluate``);
 * ``detection_auc``: the classifier two-sample test (0.5 ideal);
-* ``utility_ratio``: TSTR / TRTR on the table's usual target.
+* ``utility_ratio``: TSTR / TRTR on the table's usual target;
+* ``marginal_accuracy``: the mean 1-, 2- and 3-way marginal accuracy (1 - TVD of the joint
+  histograms, 10 bins; :func:`mirage.evaluation._marginals.kway_marginal_accuracy`);
+* ``fit s`` and ``sample rows/s`` (the ``--factor`` times ``len(train)`` rows drawn in one call).
 
 The table shows, per engine and table, the mean and the range (min-max) over the seeds, and flags
 (``!``) every mean DCR share above 0.53.  Tables under ``--small-rows`` rows get ``--seeds`` split
@@ -37,7 +40,7 @@ from _common import DEFAULT_DATA_DIR, RESULTS_DIR, environment_info, format_tabl
 from _common import TARGET_COLUMNS as TARGETS
 
 ENGINES = ["copula", "cart", "argn"]
-METRICS = ["dcr_share", "quality", "detection_auc", "utility_ratio"]
+METRICS = ["dcr_share", "quality", "detection_auc", "utility_ratio", "marginal_accuracy"]
 SHARE_LIMIT = 0.53
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -69,6 +72,7 @@ def run_one(
     import mirage
     from mirage.evaluation import split_holdout
     from mirage.evaluation._detection import detection_scores
+    from mirage.evaluation._marginals import kway_marginal_accuracy
     from mirage.evaluation._pairs import column_pair_scores
     from mirage.evaluation._privacy import dcr
     from mirage.evaluation._shapes import column_shape_scores
@@ -79,7 +83,9 @@ def run_one(
     name, params = engine_spec(engine)
     model = mirage.fit(train, engine=name, seed=seed, **params)
     fit_s = time.perf_counter() - start
+    start = time.perf_counter()
     synthetic = model.sample(factor * len(train), seed=seed)
+    sample_s = time.perf_counter() - start
     first = synthetic.iloc[: len(train)].reset_index(drop=True)
     schema = model.schema_
     start = time.perf_counter()
@@ -90,6 +96,7 @@ def run_one(
     parts = [p for p in parts if p == p]  # NaN where a table has no pairs
     detection = detection_scores(train, first, schema, seed=seed, n_threads=threads)
     utility = utility_scores(train, first, held, TARGETS[table], schema, seed=seed, n_threads=threads)
+    marginals = kway_marginal_accuracy(train, first, schema, seed=seed)
     return {
         "table": table,
         "engine": engine,
@@ -98,6 +105,7 @@ def run_one(
         "train_rows": len(train),
         "synthetic_rows": len(synthetic),
         "fit_s": fit_s,
+        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
         "score_s": time.perf_counter() - start,
         "dcr_share": privacy["dcr_share"],
         "dcr_share_ci": privacy["dcr_share_ci"],
@@ -106,6 +114,7 @@ def run_one(
         "quality": sum(parts) / len(parts) if parts else None,
         "detection_auc": detection["detection_auc"],
         "utility_ratio": utility["ratio"],
+        "marginal_accuracy": marginals["overall"],
         "tstr": utility["tstr"],
         "trtr": utility["trtr"],
     }
@@ -129,7 +138,7 @@ def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[st
         headers += [f"{metric} mean", "range"]
         if metric == "dcr_share":
             headers += ["95% CI of mean"]
-    headers += ["fit s"]
+    headers += ["fit s", "sample rows/s"]
     rows = []
     for table, engine in dict.fromkeys((r["table"], r["engine"]) for r in results):
         runs = [r for r in results if (r["table"], r["engine"]) == (table, engine) and "error" not in r]
@@ -148,6 +157,8 @@ def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[st
                 row.append(f"{low:.3f}-{high:.3f}{'!' if low > SHARE_LIMIT else ''}")
         fits = [float(r["fit_s"]) for r in runs]
         row.append(f"{sum(fits) / len(fits):.1f}" if fits else "-")
+        rates = [float(r["sample_rows_per_s"]) for r in runs if r.get("sample_rows_per_s")]
+        row.append(f"{sum(rates) / len(rates):,.0f}" if rates else "-")
         rows.append(row)
     return headers, rows
 

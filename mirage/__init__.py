@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         choose_engine,
     )
     from mirage.evaluation import Report, evaluate
-    from mirage.schema import Column, Kind, Schema, infer_schema
+    from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind, Schema, Table, infer_schema
 
 _LAZY = {
     "fit": "mirage._api",
@@ -44,6 +44,9 @@ _LAZY = {
     "evaluate": "mirage.evaluation",
     "Report": "mirage.evaluation",
     "Column": "mirage.schema",
+    "DatabaseSchema": "mirage.schema",
+    "ForeignKey": "mirage.schema",
+    "Table": "mirage.schema",
     "Kind": "mirage.schema",
     "Schema": "mirage.schema",
     "infer_schema": "mirage.schema",
@@ -66,6 +69,8 @@ __all__ = [
     "Column",
     "CopulaSynthesizer",
     "DataError",
+    "DatabaseSchema",
+    "ForeignKey",
     "Kind",
     "MirageError",
     "MissingDependencyError",
@@ -77,6 +82,7 @@ __all__ = [
     "Schema",
     "SchemaError",
     "Synthesizer",
+    "Table",
     "__version__",
     "choose_engine",
     "evaluate",

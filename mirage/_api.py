@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, choose_engine, get_engine
 from mirage.engines._base import require_training_rows
 from mirage.schema import Schema
+
+if TYPE_CHECKING:
+    from mirage.relational import RelationalSynthesizer
 
 __all__ = ["fit", "load"]
 
@@ -27,6 +31,7 @@ def fit(
     split_seed: int = 0,
     read_options: Mapping[str, Any] | None = None,
     source: str | Path | None = None,
+    encoding_options: EncodingOptions | None = None,
     **hyperparameters: Any,
 ) -> Synthesizer:
     """Learn ``data`` (a DataFrame or a table file) with ``engine`` and return the fitted model.
@@ -36,7 +41,8 @@ def fit(
     ``read_options`` (such as ``on_bad_lines``, ``encoding``) go to ``read_table`` when ``data`` is a
     file, and are recorded with the split so that it is rebuilt from the same rows.  ``source`` names
     the file a DataFrame ``data`` was read from (with ``read_options``), so that a caller who has read
-    it already need not read it twice for the split to be recorded.
+    it already need not read it twice for the split to be recorded.  ``encoding_options`` (an
+    ``EncodingOptions``, such as ``EncodingOptions(rare_min_count=5)``) go to the engine's ``fit``.
     """
     from mirage.evaluation._holdout import holdout_record, split_holdout
     from mirage.io import read_any
@@ -55,15 +61,31 @@ def fit(
     if engine == "auto":
         engine, reason = choose_engine(frame)
         logger.info("engine=auto picked %r: %s", engine, reason)
-    model = get_engine(engine)(**hyperparameters).fit(frame, schema)
+    model = get_engine(engine)(**hyperparameters).fit(frame, schema, encoding_options=encoding_options)
     if record is not None:
         model.training_.update(record)
     return model
 
 
-def load(source: str | Path | bytes | IO[bytes]) -> Synthesizer:
-    """Load a model file written by ``Synthesizer.save`` from a path, bytes or a binary stream;
-    nothing in the file can run code."""
-    from mirage.model_file import load_model
+def load(source: str | Path | bytes | IO[bytes]) -> Synthesizer | RelationalSynthesizer:
+    """Load a model file written by ``Synthesizer.save`` (or ``RelationalSynthesizer.save``: a whole
+    database's model) from a path, bytes or a binary stream; nothing in the file can run code."""
+    from mirage.model_file import load_model, read_manifest
+    from mirage.relational import RELATIONAL, RelationalSynthesizer
 
+    if not isinstance(source, (str, Path, bytes, bytearray, memoryview)) and hasattr(source, "read"):
+        source = source.read()  # read twice below: the manifest first, then the whole model
+    if read_manifest(source).get("engine") == RELATIONAL:
+        return RelationalSynthesizer.load(source)
     return load_model(source)
+
+
+def single_table(model: Synthesizer | RelationalSynthesizer, source: object) -> Synthesizer:
+    """``model`` where a command works on one table's model; a database's model is an ``OptionError``."""
+    from mirage.errors import OptionError
+
+    if not isinstance(model, Synthesizer):
+        raise OptionError(
+            f"{source} holds a model of several related tables; this command works on a single table's model"
+        )
+    return model

@@ -32,7 +32,7 @@ from mirage._model_archive import (
     read_archive,
 )
 from mirage._validate import StateError
-from mirage.engines._base import Synthesizer
+from mirage.engines._base import ENCODING_OPTIONS, Synthesizer
 from mirage.engines._params import FIT
 from mirage.engines._registry import ENGINES
 from mirage.errors import MissingDependencyError, ModelFileError, SchemaError
@@ -113,7 +113,13 @@ def _restore(manifest: dict[str, Any], payload: bytes) -> tuple[Synthesizer, set
     if cls is None:
         known = ", ".join(sorted(ENGINES))
         raise ModelFileError(f"unknown engine {manifest['engine']!r} (this Mirage knows: {known})")
-    hyperparameters = manifest["hyperparameters"]
+    hyperparameters = dict(manifest["hyperparameters"])
+    # files written while rare_min_count was a hyperparameter: the value is in state.encoder.options
+    legacy = {
+        name: hyperparameters.pop(name)
+        for name in ENCODING_OPTIONS
+        if name in hyperparameters and name not in cls.params
+    }
     for name, value in hyperparameters.items():
         if name not in cls.params:
             valid = ", ".join(cls.params)
@@ -133,6 +139,14 @@ def _restore(manifest: dict[str, Any], payload: bytes) -> tuple[Synthesizer, set
         raise ModelFileError(f"{ARRAYS}: not a valid safetensors file ({exc})") from None
     model = cls(**hyperparameters)
     model.set_state(schema, manifest["state"], arrays)
+    for name, value in legacy.items():
+        learned = getattr(model.encoding_, name)
+        if value != learned:
+            raise ModelFileError(
+                f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} "
+                "(state.encoder.options); an encoding option cannot be changed in a model file: "
+                "refit the model"
+            )
     if edited:
         refuse_edits(edited, {name for name, spec in cls.params.items() if spec.stage == FIT})
     return model, edited

@@ -18,6 +18,7 @@ from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
 import mirage
+from mirage.encoding import EncodingOptions
 from mirage.engines import ENGINES, Synthesizer
 from mirage.errors import ModelFileError, OptionError
 
@@ -201,7 +202,9 @@ def test_a_widened_bound_lets_values_past_the_old_one(tmp_path) -> None:
     # cart smooths leaf values with a kernel, so near the top some draws land above the observed
     # maximum: the bound clips them, and a wider bound keeps them (with value protection switched
     # off: by default nothing beyond the 10th largest value comes out)
-    path = mirage.fit(table(), engine="cart", rare_min_count=1).save(tmp_path / "cart.mirage")
+    path = mirage.fit(table(), engine="cart", encoding_options=EncodingOptions(rare_min_count=1)).save(
+        tmp_path / "cart.mirage"
+    )
     old = mirage.load(path).schema_["age"].maximum
     assert old is not None
 

@@ -108,7 +108,10 @@ def read_options(on_bad_lines: str, encoding: str | None) -> dict[str, str]:
 
 
 def check_hyperparameters(engine: type[Synthesizer], params: dict[str, Any]) -> None:
-    valid = engine._param_names()
+    """``--param`` names an engine's hyperparameter or an encoding option (``rare_min_count``)."""
+    from mirage.engines._base import ENCODING_OPTIONS
+
+    valid = engine._param_names() + [name for name in ENCODING_OPTIONS if name not in engine._param_names()]
     for key in params:
         if key not in valid:
             raise OptionError(

@@ -31,7 +31,7 @@ from mirage.errors import OptionError
 
 __all__ = ["register"]
 
-PARAM_HELP = "Engine hyperparameter as key=value (repeatable)."
+PARAM_HELP = "Engine hyperparameter, or the encoding option rare_min_count, as key=value (repeatable)."
 
 
 def _engine_params() -> str:
@@ -87,6 +87,7 @@ def fit_command(
 
     check_output(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
+    encoding_options = _encoding_options(hyperparameters)
     if engine != "auto":
         check_hyperparameters(engine_named(engine), hyperparameters)
     if holdout is not None and not 0.0 < holdout < 1.0:
@@ -112,6 +113,7 @@ def fit_command(
             split_seed=split_seed,
             read_options=reading,
             source=data,
+            encoding_options=encoding_options,
             **hyperparameters,
         )
     seconds = time.perf_counter() - start
@@ -127,6 +129,24 @@ def fit_command(
     summary.add_row("seconds", f"{seconds:.2f}")
     summary.add_row("model", str(output))
     ui.table(summary)
+
+
+def _encoding_options(params: dict[str, Any]) -> Any:
+    """The ``EncodingOptions`` that ``--param rare_min_count=N`` sets, taken out of ``params`` (None when
+    no --param names an encoding option)."""
+    from mirage.engines._base import ENCODING_OPTIONS
+
+    given = {k: params.pop(k) for k in ENCODING_OPTIONS if k in params}
+    if not given:
+        return None
+    from mirage.encoding import EncodingOptions
+    from mirage.engines._params import RARE_MIN_COUNT
+
+    for name, value in given.items():
+        problem = RARE_MIN_COUNT.problem(value)
+        if problem is not None:
+            raise OptionError(f"--param {name} {problem}")
+    return EncodingOptions(**given)
 
 
 def _hyperparameters(items: list[str], seed: int | None) -> dict[str, Any]:

@@ -42,10 +42,11 @@ def impute_command(
     reading = read_options(on_bad_lines, encoding)
 
     import mirage
+    from mirage._api import single_table
     from mirage.io import read_table, write_table
 
     check_output(output, force)
-    model = mirage.load(model_path)
+    model = single_table(mirage.load(model_path), model_path)
     if not model.get_tags().impute:
         from mirage.engines import engines_with
 

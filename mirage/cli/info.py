@@ -59,6 +59,10 @@ def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
     grid.add_row("hyperparameters", params or "none")
     if "n_training_rows" in state:
         grid.add_row("training rows", f"{int(state['n_training_rows']):,}")
+    context = state.get("context")
+    if isinstance(context, dict) and isinstance(context.get("schema"), dict):
+        names = [str(c.get("name")) for c in context["schema"].get("columns", []) if isinstance(c, dict)]
+        grid.add_row("context", f"each row drawn given a context row of {', '.join(names)}")
     for key, value in _holdout_rows(dict(state.get("training", {}))):
         grid.add_row(key, value)
     guard = _guard_row(dict(state.get("training", {})))

@@ -93,6 +93,7 @@ def report_command(
     import pandas as pd
 
     import mirage
+    from mirage._api import single_table
     from mirage._progress import report as report_progress
     from mirage.evaluation import evaluate, recover_split
     from mirage.io import read_table
@@ -106,7 +107,7 @@ def report_command(
     check_output(json_path, force)
     held: pd.DataFrame | None
     if len(inputs) == 1:
-        model = mirage.load(inputs[0])
+        model = single_table(mirage.load(inputs[0]), inputs[0])
         if holdout is not None:
             if data is None:
                 raise OptionError("with --holdout and a model, pass --data: the real rows the model learned")

@@ -65,6 +65,7 @@ def sample_command(
     ui = UI.of(ctx, debug=debug, quiet=quiet)
 
     import mirage
+    from mirage._api import single_table
     from mirage.io import write_chunks
 
     if output is None and rows > PREVIEW_MAX_ROWS:
@@ -73,7 +74,7 @@ def sample_command(
         )
     if output is not None:
         check_output(output, force)
-    model = mirage.load(model_path)
+    model = single_table(mirage.load(model_path), model_path)
     drawn_seed = secrets.randbits(63) if seed is None else seed
     if output is None:
         ui.table(rows_table(model.sample(rows, seed=drawn_seed), f"{rows:,} synthetic rows"))

@@ -1,4 +1,4 @@
-"""``mirage schema``: infer the editable JSON schema of a table."""
+"""``mirage schema``: infer the editable JSON schema of a table, of a folder of tables or of a database."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from mirage.cli._ui import (
 )
 
 if TYPE_CHECKING:
-    from mirage.schema import Column, Schema
+    import pandas as pd
 
-__all__ = ["register", "schema_table"]
+    from mirage.schema import Column, DatabaseSchema, Schema
+
+__all__ = ["database_table", "register", "schema_table"]
 
 
 def _number(value: float | None) -> str:
@@ -67,9 +69,71 @@ def schema_table(schema: Schema, title: str = "schema") -> Table:
     return table
 
 
+def database_table(database: DatabaseSchema, frames: dict[str, pd.DataFrame], title: str = "tables") -> Table:
+    """One row per table: its rows, columns, primary key and the foreign keys that leave it."""
+    table = Table(title=title)
+    for header in ("table", "rows", "columns", "primary key", "foreign keys"):
+        table.add_column(header)
+    for name in database.order():
+        entry = database[name]
+        references = [
+            f"{', '.join(fk.columns)} -> {fk.parent}" + (" (nullable)" if fk.nullable else "")
+            for fk in database.parents(name)
+        ]
+        table.add_row(
+            cell(name),
+            str(len(frames[name])),
+            str(len(entry.schema)),
+            cell(", ".join(entry.primary_key) or "none"),
+            cell("; ".join(references) or "none"),
+        )
+    return table
+
+
+def _write(output: Path, text: str, force: bool) -> None:
+    from mirage.io import atomic_path
+
+    with atomic_path(output, force=force) as temp:
+        temp.write_text(text, encoding="utf-8")
+
+
+def _database_command(
+    ui: UI, source: str, output: Path | None, force: bool, locale: str, reading: dict[str, str]
+) -> None:
+    from mirage.errors import OptionError
+    from mirage.io import infer_database_schema, is_database_url, read_database, read_folder
+
+    if is_database_url(source):
+        if reading:
+            flag = "--on-bad-lines" if "on_bad_lines" in reading else "--encoding"
+            raise OptionError(f"{flag} applies to files, not to the database {source}")
+        database, frames = read_database(source, locale=locale)
+    else:
+        frames = read_folder(source, **reading)
+        database = infer_database_schema(frames, locale=locale)
+    text = database.to_json() + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        if not ui.quiet:
+            ui.table(database_table(database, frames), err=True)
+        return
+    _write(output, text, force)
+    if not ui.quiet:
+        ui.table(database_table(database, frames))
+    ui.say(f"wrote {output}; edit it (keys, foreign keys, column kinds), then pass it back with --schema")
+
+
 def schema_command(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Argument(help="Table to describe (.csv, .tsv, .parquet, .jsonl, .xlsx).")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Table to describe (.csv, .tsv, .parquet, .jsonl, .xlsx), a folder of such files (one "
+            "table each; keys and foreign keys inferred), or a database URL (sqlite:///shop.db, "
+            "postgresql://user@host:port/shop; keys and foreign keys reflected).",
+            show_default=False,
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of to stdout.")
     ] = None,
@@ -80,18 +144,22 @@ def schema_command(
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Infer the schema of a table as editable JSON.
+    """Infer the schema of a table, a folder of tables or a database as editable JSON.
 
-    Edit the JSON (a column's kind, its bounds) and pass it to mirage fit with --schema.
+    Edit the JSON (a column's kind, its bounds; a database's keys and foreign keys) and pass it to
+    mirage fit with --schema.
     """
     ui = UI.of(ctx, debug=debug, quiet=quiet)
     reading = read_options(on_bad_lines, encoding)
 
-    from mirage.io import atomic_path, read_table
+    from mirage.io import is_database_url, read_table
     from mirage.schema import infer_schema
 
     if output is not None:
         check_output(output, force)
+    if is_database_url(data) or Path(data).is_dir():
+        _database_command(ui, data, output, force, locale, reading)
+        return
     schema = infer_schema(read_table(data, **reading), locale=locale)
     text = schema.to_json() + "\n"
     if output is None:
@@ -99,8 +167,7 @@ def schema_command(
         if not ui.quiet:
             ui.table(schema_table(schema), err=True)
         return
-    with atomic_path(output, force=force) as temp:
-        temp.write_text(text, encoding="utf-8")
+    _write(output, text, force)
     if not ui.quiet:
         ui.table(schema_table(schema))
     ui.say(f"wrote {output}; edit it, then: mirage fit {data} --schema {output} -o model.mirage")

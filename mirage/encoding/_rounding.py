@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from mirage.encoding.discretise import _cut, _Pieces
+from mirage.encoding._pieces import Pieces, cut
 
 __all__ = ["RoundingPattern"]
 
@@ -69,7 +69,7 @@ def _shares(counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 class RoundingPattern:
     steps: np.ndarray  # (grids,) the step of each grid, coarsest first; 0.0 for "on no grid"
     coarser: np.ndarray  # (grids,) the step whose multiples a grid excludes (0.0: none)
-    pieces: _Pieces
+    pieces: Pieces
     mix: np.ndarray  # (pieces, grids) shares of the grids among the training values of each piece
 
     @classmethod
@@ -86,7 +86,7 @@ class RoundingPattern:
         steps = np.array([chain[i] if i < len(chain) else 0.0 for i in used])
         coarser = np.array([chain[i - 1] if 0 < i < len(chain) else 0.0 for i in used])
         n = x.size
-        pieces = _cut(x, parts=PIECES, min_count=max(min_count, math.ceil(n / PIECES)), spike_count=n + 1)
+        pieces = cut(x, parts=PIECES, min_count=max(min_count, math.ceil(n / PIECES)), spike_count=n + 1)
         counts = np.zeros((pieces.lo.size, used.size))
         np.add.at(counts, (pieces.assign(x), np.searchsorted(used, grid)), 1.0)
         totals = counts.sum(axis=1, keepdims=True)
@@ -173,7 +173,7 @@ class RoundingPattern:
             bad = ["values (not finite)"]
         if bad:
             raise ValueError(f"the rounding pattern's {', '.join(bad)} do not fit together")
-        return cls(a["steps"], a["coarser"], _Pieces(a["lo"], a["hi"], a["closed"]), a["mix"])
+        return cls(a["steps"], a["coarser"], Pieces(a["lo"], a["hi"], a["closed"]), a["mix"])
 
 
 def _snap(x: np.ndarray, step: float, coarser: float, lo: float, hi: float) -> np.ndarray:

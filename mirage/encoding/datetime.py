@@ -4,27 +4,59 @@ Text datetimes keep their strftime format so written output looks like the input
 offset written with a colon, ``+01:00``); native datetime columns come back with their dtype (unit
 and time zone).  Time zones are converted to UTC for learning and restored: a native column gets its
 zone back, text with offsets is written at the offset most of its values had.
+
+A datetime's *parts* are the codec's to define (:class:`DateParts`): the day (whole days since the
+epoch), the day of the week (when the data spans at least a week) and the time of day (when any value
+has one).  Engines that model categories (through :mod:`mirage.encoding.discretise`) split seconds
+into these parts and join them back, drawing a day on the drawn weekday, so that weekly rhythms (no
+orders on Sundays) and daily ones (card payments by day, not at 3 a.m.) survive.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mirage._validate import require_optional_int, require_str, require_time_zone
+from mirage._validate import (
+    StateError,
+    require_bool,
+    require_list,
+    require_mapping,
+    require_optional_int,
+    require_str,
+    require_time_zone,
+    show,
+)
 from mirage.encoding._base import as_dtype
 from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
+from mirage.encoding._pieces import draw_within
 from mirage.encoding._public import PublicBounds
 from mirage.errors import DataError, OptionError
 from mirage.schema._datetimes import COLON_OFFSET, parse_format
 
-__all__ = ["DatetimeCodec", "format_datetimes", "parse_datetimes"]
+__all__ = [
+    "DAY",
+    "SECONDS_PER_DAY",
+    "TIME",
+    "WEEKDAY",
+    "DateParts",
+    "DatetimeCodec",
+    "days_and_times",
+    "format_datetimes",
+    "parse_datetimes",
+    "weekdays_of",
+]
+
+SECONDS_PER_DAY = 86_400.0
+EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
+WEEKDAYS = 7
+DAY, WEEKDAY, TIME = "day", "weekday", "time"
 
 _UNITS = {"D": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
 _OFFSET = re.compile(r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))\s*$")
@@ -57,6 +89,119 @@ def format_datetimes(stamps: pd.Series, fmt: str) -> pd.Series:
         return stamps.dt.strftime(fmt)
     text = stamps.dt.strftime(fmt.replace(COLON_OFFSET, f"{_MARK}%z{_MARK}"))
     return text.str.replace(f"{_MARK}([+-]\\d\\d)(\\d\\d){_MARK}", r"\1:\2", regex=True)
+
+
+def days_and_times(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole days since the epoch and seconds into the day of ``seconds`` (since the epoch)."""
+    day = np.floor(seconds / SECONDS_PER_DAY)
+    return day, seconds - day * SECONDS_PER_DAY
+
+
+def weekdays_of(day: np.ndarray) -> np.ndarray:
+    """The day of the week (Monday 0) of whole days since the epoch."""
+    return ((day.astype("int64") + EPOCH_WEEKDAY) % WEEKDAYS).astype("int64")
+
+
+@dataclass(frozen=True)
+class DateParts:
+    """The parts a datetime column (seconds since the epoch) is split into besides its day.
+
+    ``weekday``: the day of the week is a part (the data spans at least a week); ``time``: the time
+    of day is a part (some value has one); ``weekdays``: the weekdays a drawn day may fall on (those
+    seen in at least ``min_count`` rows).
+    """
+
+    weekday: bool
+    time: bool
+    weekdays: tuple[bool, ...] = (True,) * WEEKDAYS
+
+    @classmethod
+    def learn(cls, seconds: np.ndarray, *, min_count: int) -> DateParts:
+        """The parts of the finite values of ``seconds``."""
+        day, time = days_and_times(seconds[np.isfinite(seconds)])
+        counts = np.bincount(weekdays_of(day), minlength=WEEKDAYS)
+        return cls(
+            weekday=bool(day.size and day.max() - day.min() >= WEEKDAYS),
+            time=bool(np.any(time != 0)),
+            weekdays=tuple(bool(c >= min_count) for c in counts)
+            if counts.max() >= min_count
+            else (True,) * WEEKDAYS,
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The parts in order: ``day``, then ``weekday`` and ``time`` where the column has them."""
+        return (DAY,) + ((WEEKDAY,) if self.weekday else ()) + ((TIME,) if self.time else ())
+
+    def split(self, seconds: np.ndarray) -> dict[str, np.ndarray]:
+        """Each part of ``seconds``: whole days and seconds into the day (float64), weekdays (int64 codes
+        in ``[0, 7)``)."""
+        day, time = days_and_times(seconds)
+        parts = {DAY: day, WEEKDAY: weekdays_of(day), TIME: time}
+        return {name: parts[name] for name in self.names}
+
+    def draw_day(
+        self,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        closed: np.ndarray,
+        weekday: np.ndarray | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """A whole day uniformly within each piece of days ``[lo, hi)`` (``closed``: ``[lo, hi]``), on
+        ``weekday`` where the column has weekdays (see :meth:`split`)."""
+        day = draw_within(lo, hi, closed, True, rng)
+        if not self.weekday:
+            return day
+        if weekday is None:
+            raise ValueError("this datetime column has weekdays: draw_day needs one a row")
+        return _on_weekday(day, lo, hi, closed, weekday, np.array(self.weekdays, dtype=bool), rng)
+
+    @staticmethod
+    def join(day: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
+        """Seconds since the epoch from whole days and seconds into the day (None: midnight)."""
+        return day * SECONDS_PER_DAY + (np.zeros_like(day) if time is None else time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, state: Any) -> DateParts:
+        """Restore :meth:`to_dict`'s output; every field is checked (a saved state is untrusted)."""
+        state = require_mapping(state)
+        weekdays = require_list(state, "weekdays", length=WEEKDAYS)
+        if not all(isinstance(w, bool) for w in weekdays):
+            raise StateError("weekdays", f"expected 7 booleans, got {show(weekdays)}")
+        return cls(require_bool(state, "weekday"), require_bool(state, "time"), tuple(weekdays))
+
+
+def _on_weekday(
+    day: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    closed: np.ndarray,
+    weekday: np.ndarray,
+    allowed: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A day drawn uniformly among the days of ``[lo, hi]`` on ``weekday``.
+
+    Where the piece (shorter than a week) has no such day, a day of the piece on a weekday the data
+    has (``allowed``); ``day`` itself for point pieces and where neither exists.
+    """
+    first = np.ceil(lo)
+    last = np.where(closed, np.floor(hi), np.ceil(hi) - 1.0)
+    start = first + np.mod(weekday - weekdays_of(first), WEEKDAYS)
+    count = np.floor((last - start) / 7.0) + 1.0
+    u = rng.random(day.size)
+    pick = np.minimum(start + 7.0 * np.floor(u * np.maximum(count, 1.0)), last)
+    candidates = first[:, None] + np.arange(7.0)[None, :]
+    valid = (candidates <= last[:, None]) & allowed[weekdays_of(candidates)]
+    n_valid = valid.sum(axis=1)
+    rank = np.minimum(np.floor(u * np.maximum(n_valid, 1)), np.maximum(n_valid - 1, 0))
+    nth = np.argmax(np.cumsum(valid, axis=1) > rank[:, None], axis=1)
+    fallback = np.where(n_valid > 0, candidates[np.arange(day.size), nth], day)
+    return np.where(lo == hi, day, np.where(count >= 1, pick, fallback))
 
 
 def _offset_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:

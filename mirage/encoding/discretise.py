@@ -17,11 +17,12 @@ Decoding draws a value uniformly within the sub-bin (an integer when every train
 so ``encode(decode(tokens)) == tokens`` on the learned support.  Only edges and point values are
 kept, never rows, and every piece describes at least ``min_count`` training rows.
 
-Datetimes (sub-columns named in ``fit(..., dates=...)``, seconds since the epoch) are split by parts:
-the day (a continuous piece as above, in whole days), the day of the week (a token of 7 codes, when
-the data spans at least a week) and the time of day (a continuous piece, when any value has one).
-A date is decoded within its day sub-bin on the drawn weekday, so weekly rhythms (no orders on
-Sundays) and daily ones (card payments by day, not at 3 a.m.) survive discretisation.
+Datetimes (sub-columns named in ``fit(..., dates=...)``, seconds since the epoch) are split into the
+parts the datetime codec defines (:class:`~mirage.encoding.datetime.DateParts`): the day and the time
+of day are continuous pieces as above, the day of the week a token of 7 codes; the codec joins them
+back, drawing the day within its sub-bin on the drawn weekday.
+
+What the token matrix's columns are is the discretiser's :class:`~mirage.encoding.Domain`.
 """
 
 from __future__ import annotations
@@ -38,137 +39,23 @@ from mirage._validate import (
     require_array,
     require_bool,
     require_int,
-    require_list,
     require_mapping,
     require_subcolumns,
-    show,
     within,
 )
 from mirage.encoding._base import SubColumn
+from mirage.encoding._domain import ROLE_BIN, ROLE_CODE, ROLE_SUB, ROLE_WEEKDAY, Domain, Token
+from mirage.encoding._pieces import Pieces, cut, draw_within
+from mirage.encoding.datetime import DAY, TIME, WEEKDAY, DateParts
 
-__all__ = ["Discretiser", "Token"]
-
-ROLE_CODE = "code"
-ROLE_BIN = "bin"
-ROLE_SUB = "sub"
-ROLE_WEEKDAY = "weekday"
-SECONDS_PER_DAY = 86_400.0
-EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
-
-
-@dataclass(frozen=True)
-class Token:
-    """One categorical token column: codes in ``[0, cardinality)``."""
-
-    name: str  # "<sub-column>#<role>"
-    subcolumn: str
-    column: str  # the schema column: tokens of one column move together in any order
-    role: str  # "code" (a discrete sub-column), "bin" or "sub" (a continuous piece), "weekday"
-    cardinality: int
-    piece: str = ""  # for "bin" and "sub": the continuous piece (a sub-column, or a date's day or time)
-
-
-@dataclass
-class _Pieces:
-    """Sorted pieces ``[lo, hi)`` (``closed``: ``[lo, hi]``) of a line; ``lo == hi`` is a point."""
-
-    lo: np.ndarray
-    hi: np.ndarray
-    closed: np.ndarray
-
-    def assign(self, x: np.ndarray) -> np.ndarray:
-        """The piece of each value: its point if it has one, else the interval holding it."""
-        point = self.lo == self.hi
-        out = np.zeros(x.size, dtype="int64")
-        intervals = np.flatnonzero(~point)
-        points = np.flatnonzero(point)
-        if intervals.size:
-            k = np.searchsorted(self.lo[intervals], x, side="right") - 1
-            out = intervals[np.clip(k, 0, intervals.size - 1)]
-        if points.size:
-            values = self.lo[points]
-            j = np.clip(np.searchsorted(values, x), 0, points.size - 1)
-            if intervals.size:
-                hit = values[j] == x
-                out[hit] = points[j[hit]]
-            else:
-                left = np.clip(j - 1, 0, points.size - 1)
-                nearer_left = np.abs(values[left] - x) <= np.abs(values[j] - x)
-                out = points[np.where(nearer_left, left, j)]
-        return out
-
-
-def _cut(
-    x: np.ndarray,
-    *,
-    parts: int,
-    min_count: int,
-    spike_count: int,
-    bounds: tuple[float, float] | None = None,
-    closed_top: bool = True,
-    protect: int = 1,
-) -> _Pieces:
-    """Points for spikes, quantile intervals (each >= ``min_count`` rows) for the rest of sorted ``x``."""
-    uniq, counts = np.unique(x, return_counts=True)
-    spikes = uniq[counts >= spike_count]
-    rest = x[~np.isin(x, spikes)] if spikes.size else x
-    if 0 < rest.size < min_count and spikes.size:
-        rest = rest[:0]  # too few to describe: they fold into the nearest point
-    lo, hi, closed = list(spikes), list(spikes), [True] * spikes.size
-    if rest.size:
-        a, b = bounds if bounds is not None else _protected_ends(rest, protect)
-        k = max(1, min(parts - spikes.size, rest.size // max(min_count, 1)))
-        inner = _quantile_cuts(rest, k)
-        edges = np.unique(np.concatenate([[a], inner[(inner > a) & (inner < b)], [b]]))
-        if edges.size == 1:
-            lo.append(a)
-            hi.append(a)
-            closed.append(True)
-        else:
-            m = edges.size - 1
-            cell = np.clip(np.searchsorted(edges, rest, side="right") - 1, 0, m - 1)
-            held = np.bincount(cell, minlength=m)
-            keep, acc = [0], 0
-            for i in range(m - 1):
-                acc += int(held[i])
-                if acc >= min_count:
-                    keep.append(i + 1)
-                    acc = 0
-            if acc + int(held[m - 1]) < min_count and len(keep) > 1:
-                keep.pop()
-            edges = edges[[*keep, m]]
-            lo.extend(edges[:-1])
-            hi.extend(edges[1:])
-            closed.extend([False] * (edges.size - 2) + [closed_top])
-    lo_a, hi_a = np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64")
-    order = np.lexsort((lo_a != hi_a, lo_a))
-    return _Pieces(lo_a[order], hi_a[order], np.asarray(closed, dtype=bool)[order])
-
-
-def _protected_ends(rest: np.ndarray, k: int) -> tuple[float, float]:
-    """The outer edges of a column's intervals: its ``k``-th smallest and largest values (sorted
-    ``rest``), so that no value held by fewer than ``k`` rows (a rare extreme, the one timestamp far
-    from the others) is drawn; values beyond fall in the end intervals.  Below ``3 k`` values, the
-    range itself."""
-    if k > 1 and rest.size >= 3 * k:
-        return float(rest[k - 1]), float(rest[rest.size - k])
-    return float(rest[0]), float(rest[-1])
-
-
-def _quantile_cuts(x: np.ndarray, k: int) -> np.ndarray:
-    """``k - 1`` cuts splitting sorted ``x`` into ``k`` equal-count parts, each halfway between two rows."""
-    if k < 2 or x.size < 2:
-        return np.zeros(0)
-    m = np.clip(np.round(np.linspace(0.0, x.size, k + 1)[1:-1]).astype("int64"), 1, x.size - 1)
-    cuts: np.ndarray = (x[m - 1] + x[m]) / 2.0
-    return cuts
+__all__ = ["Discretiser", "Domain", "Token"]
 
 
 @dataclass
 class _Continuous:
     """The token layout of one continuous sub-column: bins, and sub-bins padded to one width."""
 
-    bins: _Pieces
+    bins: Pieces
     lo: np.ndarray  # (bins, sub-bins) lower edges of the sub-bins, NaN past a bin's own count
     hi: np.ndarray
     closed: np.ndarray
@@ -179,28 +66,9 @@ class _Continuous:
     def width(self) -> int:
         return int(self.lo.shape[1])
 
-    def sub_pieces(self, k: int) -> _Pieces:
+    def sub_pieces(self, k: int) -> Pieces:
         n = int(self.n_sub[k])
-        return _Pieces(self.lo[k, :n], self.hi[k, :n], self.closed[k, :n])
-
-
-@dataclass(frozen=True)
-class _DateLayout:
-    """Which parts of a datetime sub-column have tokens besides the day."""
-
-    weekday: bool
-    time: bool
-    weekdays: tuple[bool, ...] = (True,) * 7  # weekdays with at least min_count training rows
-
-
-def _date_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whole days since the epoch and seconds into the day of ``x`` (seconds since the epoch)."""
-    day = np.floor(x / SECONDS_PER_DAY)
-    return day, x - day * SECONDS_PER_DAY
-
-
-def _weekday(day: np.ndarray) -> np.ndarray:
-    return ((day.astype("int64") + EPOCH_WEEKDAY) % 7).astype("int64")
+        return Pieces(self.lo[k, :n], self.hi[k, :n], self.closed[k, :n])
 
 
 class Discretiser:
@@ -221,9 +89,9 @@ class Discretiser:
         self.min_count = min_count
         self.max_exact = max_exact
         self.subcolumns: list[SubColumn] = []
-        self.tokens: list[Token] = []
+        self.domain = Domain()
         self._continuous: dict[str, _Continuous] = {}  # by piece: a sub-column, "<sub>@day", "<sub>@time"
-        self._dates: dict[str, _DateLayout] = {}
+        self._dates: dict[str, DateParts] = {}
 
     # --- learning -------------------------------------------------------------------------------
     def fit(
@@ -239,19 +107,11 @@ class Discretiser:
             if sub.name not in dates:
                 self._continuous[sub.name] = self._fit_continuous(x)
                 continue
-            day, time = _date_parts(x[np.isfinite(x)])
-            counts = np.bincount(_weekday(day), minlength=7)
-            layout = _DateLayout(
-                weekday=bool(day.size and day.max() - day.min() >= 7),
-                time=bool(np.any(time != 0)),
-                weekdays=tuple(bool(c >= self.min_count) for c in counts)
-                if counts.max() >= self.min_count
-                else (True,) * 7,
-            )
-            self._dates[sub.name] = layout
-            self._continuous[f"{sub.name}@day"] = self._fit_continuous(day)
-            if layout.time:
-                self._continuous[f"{sub.name}@time"] = self._fit_continuous(time)
+            x = x[np.isfinite(x)]
+            layout = self._dates[sub.name] = DateParts.learn(x, min_count=self.min_count)
+            for part, values in layout.split(x).items():
+                if part != WEEKDAY:
+                    self._continuous[f"{sub.name}@{part}"] = self._fit_continuous(values)
         self._layout()
         return self
 
@@ -262,20 +122,20 @@ class Discretiser:
         n, m = x.size, self.min_count
         few_values = np.unique(x).size <= self.max_exact
         spike = m if few_values else max(m, int(np.ceil(n / self.n_bins)))
-        bins = _cut(x, parts=self.n_bins, min_count=m, spike_count=spike, protect=self.protect)
+        bins = cut(x, parts=self.n_bins, min_count=m, spike_count=spike, protect=self.protect)
         which = bins.assign(x)
-        subs: list[_Pieces] = []
+        subs: list[Pieces] = []
         for k in range(bins.lo.size):
             if bins.lo[k] == bins.hi[k]:
-                subs.append(_Pieces(bins.lo[k : k + 1], bins.hi[k : k + 1], np.ones(1, dtype=bool)))
+                subs.append(Pieces(bins.lo[k : k + 1], bins.hi[k : k + 1], np.ones(1, dtype=bool)))
                 continue
             inside = x[which == k]
             if inside.size == 0:
-                subs.append(_Pieces(bins.lo[k : k + 1], bins.hi[k : k + 1], bins.closed[k : k + 1]))
+                subs.append(Pieces(bins.lo[k : k + 1], bins.hi[k : k + 1], bins.closed[k : k + 1]))
                 continue
             spike_k = max(m, int(np.ceil(inside.size / self.sub_bins)))
             subs.append(
-                _cut(
+                cut(
                     inside,
                     parts=self.sub_bins,
                     min_count=m,
@@ -303,14 +163,19 @@ class Discretiser:
                 )
             elif sub.name in self._dates:
                 layout = self._dates[sub.name]
-                tokens.extend(self._piece_tokens(sub, f"{sub.name}@day"))
-                if layout.weekday:
-                    tokens.append(Token(f"{sub.name}#{ROLE_WEEKDAY}", sub.name, sub.column, ROLE_WEEKDAY, 7))
-                if layout.time:
-                    tokens.extend(self._piece_tokens(sub, f"{sub.name}@time"))
+                for part in layout.names:
+                    if part == WEEKDAY:
+                        cardinality = len(layout.weekdays)
+                        tokens.append(
+                            Token(
+                                f"{sub.name}#{ROLE_WEEKDAY}", sub.name, sub.column, ROLE_WEEKDAY, cardinality
+                            )
+                        )
+                    else:
+                        tokens.extend(self._piece_tokens(sub, f"{sub.name}@{part}"))
             else:
                 tokens.extend(self._piece_tokens(sub, sub.name))
-        self.tokens = tokens
+        self.domain = Domain(tuple(tokens))
 
     def _piece_tokens(self, sub: SubColumn, piece: str) -> list[Token]:
         """The bin token of a continuous piece and, when any bin is split, its sub-bin token."""
@@ -320,27 +185,17 @@ class Discretiser:
             out.append(Token(f"{piece}#{ROLE_SUB}", sub.name, sub.column, ROLE_SUB, cont.width, piece))
         return out
 
-    # --- the layout, for engines -----------------------------------------------------------------
-    @property
-    def cardinalities(self) -> list[int]:
-        return [t.cardinality for t in self.tokens]
-
-    @property
-    def groups(self) -> list[int]:
-        """The group index of each token: tokens of one schema column share a group."""
-        index: dict[str, int] = {}
-        return [index.setdefault(t.column, len(index)) for t in self.tokens]
-
+    # --- the codes each token may take, for engines (the tokens themselves: ``domain``) ------------
     def code_valid(self, j: int) -> np.ndarray | None:
         """For a weekday token ``j``: the weekdays it may take (seen in >= min_count rows); else None."""
-        token = self.tokens[j]
+        token = self.domain[j]
         if token.role != ROLE_WEEKDAY:
             return None
         return np.array(self._dates[token.subcolumn].weekdays, dtype=bool)
 
     def sub_bin_valid(self, j: int) -> np.ndarray | None:
         """For a sub-bin token ``j``: a (bins, sub-bins) mask of the sub-bins each bin has; else None."""
-        token = self.tokens[j]
+        token = self.domain[j]
         if token.role != ROLE_SUB:
             return None
         cont = self._continuous[token.piece]
@@ -361,12 +216,11 @@ class Discretiser:
             if sub.name not in self._dates:
                 columns.extend(_encode_piece(self._continuous[sub.name], x))
                 continue
-            day, time = _date_parts(x)
-            columns.extend(_encode_piece(self._continuous[f"{sub.name}@day"], day))
-            if self._dates[sub.name].weekday:
-                columns.append(_weekday(day))
-            if self._dates[sub.name].time:
-                columns.extend(_encode_piece(self._continuous[f"{sub.name}@time"], time))
+            for part, values in self._dates[sub.name].split(x).items():
+                if part == WEEKDAY:
+                    columns.append(values)
+                else:
+                    columns.extend(_encode_piece(self._continuous[f"{sub.name}@{part}"], values))
         if not columns:
             return np.zeros((n, 0), dtype="int64")
         return np.column_stack(columns).astype("int64")
@@ -382,21 +236,20 @@ class Discretiser:
                 continue
             if sub.name not in self._dates:
                 lo, hi, closed, j = _decode_piece(self._continuous[sub.name], tokens, j)
-                out[sub.name] = _draw(lo, hi, closed, self._continuous[sub.name].integer, rng)
+                out[sub.name] = draw_within(lo, hi, closed, self._continuous[sub.name].integer, rng)
                 continue
             layout = self._dates[sub.name]
-            lo, hi, closed, j = _decode_piece(self._continuous[f"{sub.name}@day"], tokens, j)
-            day = _draw(lo, hi, closed, True, rng)
+            lo, hi, closed, j = _decode_piece(self._continuous[f"{sub.name}@{DAY}"], tokens, j)
+            weekday = None
             if layout.weekday:
-                allowed = np.array(layout.weekdays, dtype=bool)
-                day = _on_weekday(day, lo, hi, closed, tokens[:, j], allowed, rng)
-                j += 1
-            time = np.zeros_like(day)
+                weekday, j = tokens[:, j], j + 1
+            day = layout.draw_day(lo, hi, closed, weekday, rng)
+            time = None
             if layout.time:
-                cont = self._continuous[f"{sub.name}@time"]
+                cont = self._continuous[f"{sub.name}@{TIME}"]
                 lo, hi, closed, j = _decode_piece(cont, tokens, j)
-                time = _draw(lo, hi, closed, cont.integer, rng)
-            out[sub.name] = day * SECONDS_PER_DAY + time
+                time = draw_within(lo, hi, closed, cont.integer, rng)
+            out[sub.name] = layout.join(day, time)
         return out
 
     # --- persistence -----------------------------------------------------------------------------
@@ -408,7 +261,7 @@ class Discretiser:
             "max_exact": self.max_exact,
             "subcolumns": [asdict(s) for s in self.subcolumns],
             "integer": {name: c.integer for name, c in self._continuous.items()},
-            "dates": {name: asdict(layout) for name, layout in self._dates.items()},
+            "dates": {name: layout.to_dict() for name, layout in self._dates.items()},
         }
         arrays: dict[str, np.ndarray] = {}
         for prefix, piece in self._array_prefixes():
@@ -429,9 +282,8 @@ class Discretiser:
             if sub.name not in self._dates:
                 out.append((f"{i}.", sub.name))
                 continue
-            out.append((f"{i}.day.", f"{sub.name}@day"))
-            if self._dates[sub.name].time:
-                out.append((f"{i}.time.", f"{sub.name}@time"))
+            parts = [part for part in self._dates[sub.name].names if part != WEEKDAY]
+            out.extend((f"{i}.{part}.", f"{sub.name}@{part}") for part in parts)
         return out
 
     @classmethod
@@ -450,12 +302,7 @@ class Discretiser:
             with within(f"dates.{name}"):
                 if name not in continuous:
                     raise StateError("", "not a continuous sub-column of this discretiser")
-                layout = require_mapping(layout)
-                weekdays = require_list(layout, "weekdays", length=7)
-                if not all(isinstance(w, bool) for w in weekdays):
-                    raise StateError("weekdays", f"expected 7 booleans, got {show(weekdays)}")
-                weekday, time = require_bool(layout, "weekday"), require_bool(layout, "time")
-                self._dates[name] = _DateLayout(weekday, time, tuple(weekdays))
+                self._dates[name] = DateParts.from_dict(layout)
         integer = require_mapping(require(state, "integer"), "integer")
         for prefix, piece in self._array_prefixes():
             with within("integer"):
@@ -485,7 +332,7 @@ def _restore_piece(arrays: Mapping[str, np.ndarray], prefix: str, integer: bool)
     used = np.arange(width)[None, :] < n_sub[:, None]
     if not (np.all(np.isfinite(lo[used])) and np.all(np.isfinite(hi[used])) and np.all(lo[used] <= hi[used])):
         raise StateError(f"{prefix}lo", "expected finite sub-bins with lo <= hi", array=True)
-    return _Continuous(_Pieces(bin_lo, bin_hi, bin_closed), lo, hi, closed, n_sub, integer)
+    return _Continuous(Pieces(bin_lo, bin_hi, bin_closed), lo, hi, closed, n_sub, integer)
 
 
 def _encode_piece(cont: _Continuous, x: np.ndarray) -> list[np.ndarray]:
@@ -512,46 +359,3 @@ def _decode_piece(
     else:
         f = np.zeros_like(k)
     return cont.lo[k, f], cont.hi[k, f], cont.closed[k, f], j
-
-
-def _on_weekday(
-    day: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    closed: np.ndarray,
-    weekday: np.ndarray,
-    allowed: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """A day drawn uniformly among the days of ``[lo, hi]`` on ``weekday``.
-
-    Where the piece (shorter than a week) has no such day, a day of the piece on a weekday the data
-    has (``allowed``); ``day`` itself for point pieces and where neither exists.
-    """
-    first = np.ceil(lo)
-    last = np.where(closed, np.floor(hi), np.ceil(hi) - 1.0)
-    start = first + np.mod(weekday - _weekday(first), 7)
-    count = np.floor((last - start) / 7.0) + 1.0
-    u = rng.random(day.size)
-    pick = np.minimum(start + 7.0 * np.floor(u * np.maximum(count, 1.0)), last)
-    candidates = first[:, None] + np.arange(7.0)[None, :]
-    valid = (candidates <= last[:, None]) & allowed[_weekday(candidates)]
-    n_valid = valid.sum(axis=1)
-    rank = np.minimum(np.floor(u * np.maximum(n_valid, 1)), np.maximum(n_valid - 1, 0))
-    nth = np.argmax(np.cumsum(valid, axis=1) > rank[:, None], axis=1)
-    fallback = np.where(n_valid > 0, candidates[np.arange(day.size), nth], day)
-    return np.where(lo == hi, day, np.where(count >= 1, pick, fallback))
-
-
-def _draw(
-    lo: np.ndarray, hi: np.ndarray, closed: np.ndarray, integer: bool, rng: np.random.Generator
-) -> np.ndarray:
-    """A value uniformly within each piece: exact for points, an integer of the piece when ``integer``."""
-    u = rng.random(lo.size)
-    if not integer:
-        return np.where(lo == hi, lo, lo + u * (hi - lo))
-    first = np.ceil(lo)
-    last = np.where(closed, np.floor(hi), np.ceil(hi) - 1.0)
-    span = np.maximum(last - first + 1.0, 1.0)
-    drawn = first + np.minimum(np.floor(u * span), span - 1.0)
-    return np.where((lo == hi) | (last < first), np.round(lo), drawn)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mirage.engines._auto import choose_engine
     from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone, engines_with
     from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf
+    from mirage.engines._context import ContextParts
     from mirage.engines._tags import EngineTags
     from mirage.engines.argn import ArgnSynthesizer
     from mirage.engines.cart import CartSynthesizer
@@ -27,6 +28,7 @@ __all__ = [
     "ArgnSynthesizer",
     "Between",
     "Condition",
+    "ContextParts",
     "IsNull",
     "NotNull",
     "OneOf",
@@ -49,6 +51,7 @@ _MODULES = {
     "BLOCK_ROWS": "mirage.engines._base",
     "Between": "mirage.engines._conditions",
     "Condition": "mirage.engines._conditions",
+    "ContextParts": "mirage.engines._context",
     "IsNull": "mirage.engines._conditions",
     "NotNull": "mirage.engines._conditions",
     "OneOf": "mirage.engines._conditions",

@@ -3,11 +3,13 @@
 ``__init__`` takes keyword-only hyperparameters and only stores them; ``fit`` learns state into
 attributes ending in ``_``; ``sample`` draws rows.  Randomness is organised in fixed blocks of
 ``BLOCK_ROWS`` rows: block ``i`` draws from ``SeedSequence([seed, i])``, so the same seed gives the
-same rows however the blocks are spread over chunks, processes or workers.
+same rows however the blocks are spread over chunks, processes or workers.  With a context
+(:mod:`mirage.engines._context`) the blocks are blocks of context rows, seeded alike.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
@@ -21,15 +23,17 @@ from mirage._validate import StateError, require, require_int, require_mapping, 
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
 from mirage.engines._conditions import resolve_conditions
+from mirage.engines._context import ContextParts, prepare_fit_context, prepare_sample_context
 from mirage.engines._guard import PrivacyKnob, guard
-from mirage.engines._params import FIT, Param, check_params, param_problem
+from mirage.engines._params import FIT, RARE_MIN_COUNT, Param, check_params, param_problem
 from mirage.engines._registry import ENGINES
 from mirage.engines._tags import EngineTags
-from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
+from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.schema import Schema, infer_schema
 
 __all__ = [
     "BLOCK_ROWS",
+    "ContextParts",
     "EngineTags",
     "MIN_TRAINING_ROWS",
     "NotFittedError",
@@ -38,6 +42,7 @@ __all__ = [
     "engines_with",
     "missing_flags",
     "require_training_rows",
+    "resolve_encoding_options",
 ]
 
 BLOCK_ROWS = 50_000
@@ -46,6 +51,9 @@ BLOCK_ROWS = 50_000
 MIN_TRAINING_ROWS = 10
 MAX_REJECTION_ROUNDS = 200
 HOPELESS_ROUNDS = 20  # stop early when this many rounds matched nothing
+CONTEXT_PREFIX = "context."  # the context encoder's arrays in the model file
+# fields of EncodingOptions a user sets (the locale is the schema's); once engine hyperparameters
+ENCODING_OPTIONS = ("rare_min_count",)
 
 
 S = TypeVar("S", bound="Synthesizer")
@@ -78,7 +86,8 @@ def missing_flags(subcolumns: list[SubColumn]) -> dict[int, int]:
 
 
 class Synthesizer:
-    """Base class of every engine.  Subclasses implement the four ``_`` hooks."""
+    """Base class of every engine.  Subclasses implement the four ``_`` hooks (``_fit``, ``_sample``,
+    ``_get_state``, ``_set_state``), and ``_fit_given`` and ``_sample_given`` when tagged ``context``."""
 
     name: ClassVar[str] = ""
     # every keyword-only __init__ argument with its type and range (checked by fit and on load)
@@ -96,6 +105,21 @@ class Synthesizer:
         raise NotImplementedError
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    # engines tagged ``context`` implement these two instead of ``_fit`` and ``_sample`` when a context
+    # is given: the engine's own sub-columns learned and drawn given the encoded context rows
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        raise NotImplementedError
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One row of the engine's own sub-columns per context row (``context.n`` rows)."""
         raise NotImplementedError
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -132,6 +156,12 @@ class Synthesizer:
     def _check_names(cls, params: Mapping[str, Any]) -> None:
         valid = cls._param_names()
         unknown = [name for name in params if name not in valid]
+        moved = [name for name in unknown if name in ENCODING_OPTIONS]
+        if moved:
+            raise OptionError(
+                f"{moved[0]} is an encoding option, not a hyperparameter of the {cls.name or cls.__name__} "
+                f"engine: pass fit(..., encoding_options=EncodingOptions({moved[0]}=...))"
+            )
         if unknown:
             raise OptionError(
                 f"unknown hyperparameter {unknown[0]!r} for the {cls.name or cls.__name__} engine "
@@ -166,8 +196,28 @@ class Synthesizer:
         return f"{type(self).__name__}({params})"
 
     # --- learning -----------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, schema: Schema | None = None) -> Synthesizer:
-        """Learn ``data`` (a DataFrame) under ``schema`` (inferred when not given)."""
+    def fit(
+        self,
+        data: pd.DataFrame,
+        schema: Schema | None = None,
+        *,
+        context: pd.DataFrame | None = None,
+        context_schema: Schema | None = None,
+        encoding_options: EncodingOptions | None = None,
+    ) -> Synthesizer:
+        """Learn ``data`` (a DataFrame) under ``schema`` (inferred when not given).
+
+        ``encoding_options``: how columns are encoded for every engine alike (an ``EncodingOptions``:
+        ``rare_min_count``, the fewest rows a category or an extreme value needs to be emitted,
+        default 10); its Faker locale is the schema's (``schema.locale``).  The fit's options are
+        ``model.encoding_``.
+
+        ``context`` (engines tagged ``context``): a DataFrame with one row per data row, row ``i`` being
+        what data row ``i`` is conditioned on (say its parent row's columns); its columns must not share
+        a name with the data's and must be learned kinds (numeric, categorical, boolean, datetime).
+        It is encoded with its own encoder under ``context_schema`` (inferred when not given); its
+        values are never generated: ``sample(context=...)`` then draws rows given context rows.
+        """
         if not isinstance(data, pd.DataFrame):
             raise DataError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
         if data.shape[1] == 0:
@@ -176,32 +226,70 @@ class Synthesizer:
             raise DataError("the data has no rows")
         data = data.reset_index(drop=True)
         data.columns = [str(c) for c in data.columns]
-        schema = infer_schema(data) if schema is None else schema
+        # the model keeps its own copy: editing the caller's schema afterwards must not change it
+        schema = infer_schema(data) if schema is None else copy.deepcopy(schema)
         schema.validate(data)
+        if context is None and context_schema is not None:
+            raise OptionError("context_schema is given without a context")
+        if context is not None:
+            if not self.get_tags().context:
+                raise self._unsupported("context", "condition on a context (fit(data, context=...))")
+            context, context_schema = prepare_fit_context(context, copy.deepcopy(context_schema), data)
+        options = resolve_encoding_options(encoding_options, schema)
         self._check_params()
         require_training_rows(len(data))
         previous = self._learned()
         try:
-            self._learn(data, schema)
+            self._learn(data, schema, context, context_schema, options)
         except BaseException:
             self._restore(previous)  # a failed fit leaves the model as it was, never half-fitted
             raise
         return self
 
-    def _learn(self, data: pd.DataFrame, schema: Schema) -> None:
+    def _learn(
+        self,
+        data: pd.DataFrame,
+        schema: Schema,
+        context: pd.DataFrame | None = None,
+        context_schema: Schema | None = None,
+        options: EncodingOptions | None = None,
+    ) -> None:
         self._forget()
+        options = options or EncodingOptions(locale=schema.locale)
         knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
-        checked = guard(self, data, schema, knob, limit) if knob is not None and limit is not None else None
-        options = EncodingOptions(
-            rare_min_count=int(getattr(self, "rare_min_count", 10)), locale=schema.locale
-        )
+        checked = None
+        if knob is not None and limit is not None:
+            checked = guard(
+                self,
+                data,
+                schema,
+                knob,
+                limit,
+                context=context,
+                context_schema=context_schema,
+                options=options,
+            )
         encoder = TableEncoder(schema, options).fit(data)
         parts = encoder.encode(data)
         self.schema_ = schema
         self.encoder_ = encoder
+        self.context_schema_: Schema | None = None
+        self.context_encoder_: TableEncoder | None = None
         self.n_training_rows_ = len(data)
         self.training_: dict[str, Any] = {} if checked is None else {"guard": checked}
-        self._fit(parts, encoder.subcolumns, np.random.default_rng(getattr(self, "seed", 0)))
+        rng = np.random.default_rng(getattr(self, "seed", 0))
+        if context is None or context_schema is None:
+            self._fit(parts, encoder.subcolumns, rng)
+            return
+        self.context_schema_ = context_schema
+        self.context_encoder_ = TableEncoder(context_schema, options).fit(context)
+        self._fit_given(parts, encoder.subcolumns, self._encode_context(context), rng)
+
+    def _encode_context(self, context: pd.DataFrame) -> ContextParts:
+        encoder = self.context_encoder_
+        if encoder is None:
+            raise OptionError("this model was fitted without a context; it cannot sample given one")
+        return ContextParts(encoder.encode(context), tuple(encoder.subcolumns), len(context))
 
     def _learned(self) -> dict[str, Any]:
         """The learned state: every attribute whose name ends in ``_``."""
@@ -232,6 +320,13 @@ class Synthesizer:
         check_params(self.params, self.get_params())
 
     @property
+    def encoding_(self) -> EncodingOptions:
+        """The encoding options the model was fitted with (``rare_min_count``, locale)."""
+        self._require_fitted()
+        options: EncodingOptions = self.encoder_.options
+        return options
+
+    @property
     def is_fitted(self) -> bool:
         return hasattr(self, "encoder_")
 
@@ -241,21 +336,47 @@ class Synthesizer:
 
     # --- sampling -----------------------------------------------------------------------------
     def sample(
-        self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None
+        self,
+        n: int | None = None,
+        *,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        context: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
-        a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``)."""
-        chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions))
+        a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``).
+
+        A model fitted with a context samples given one: ``context`` is a DataFrame holding the
+        context columns it was fitted with (others are ignored), and the result has one row per
+        context row, in its order, row ``i`` drawn given context row ``i``; ``n`` is then left out (or
+        equals the number of context rows).  The output holds the model's own columns only.  Context
+        and ``conditions`` cannot be combined yet (``OptionError``).
+        """
+        chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions, context=context))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
     def sample_chunks(
-        self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None
+        self,
+        n: int | None = None,
+        *,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        context: pd.DataFrame | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Yield the rows of ``sample(n, seed=seed)`` in blocks of at most ``BLOCK_ROWS`` rows.
+        """Yield the rows of ``sample(n, seed=seed, ...)`` in blocks of at most ``BLOCK_ROWS`` rows.
 
-        ``n == 0`` yields one empty frame with the right columns and dtypes.
+        ``n == 0`` (or an empty context) yields one empty frame with the right columns and dtypes.
+        With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.
         """
         self._require_fitted()
+        if context is not None:
+            yield from self._sample_chunks_given(context, n, seed, conditions)
+            return
+        if self.context_schema_ is not None:
+            raise OptionError(
+                f"this model was fitted with a context (columns {', '.join(self.context_schema_.names)}): "
+                "pass context=<a DataFrame of context rows> to sample, one row is drawn per context row"
+            )
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise OptionError(f"n must be a non-negative integer, got {n!r}")
         seed = _resolve_seed(seed)
@@ -264,10 +385,45 @@ class Synthesizer:
             size = min(BLOCK_ROWS, int(n) - start)
             yield self.sample_block(index, size, seed=seed, accept=accept)
 
-    def sample_block(self, index: int, size: int, *, seed: int, accept: Any = None) -> pd.DataFrame:
-        """Block ``index`` of a seeded sample: the unit executors distribute."""
+    def _sample_chunks_given(
+        self, context: pd.DataFrame, n: int | None, seed: int | None, conditions: Mapping[str, Any] | None
+    ) -> Iterator[pd.DataFrame]:
+        if self.context_schema_ is None:
+            raise OptionError(
+                "this model was fitted without a context: sample without context=..., or fit with "
+                "fit(data, context=...) to draw rows given context rows"
+            )
+        if conditions:
+            raise OptionError("conditions cannot be combined with a context yet; sample with one of them")
+        frame = prepare_sample_context(context, n, self.context_schema_)
+        seed = _resolve_seed(seed)
+        for index, start in enumerate(range(0, max(len(frame), 1), BLOCK_ROWS)):
+            rows = frame.iloc[start : start + BLOCK_ROWS]
+            yield self.sample_block(index, len(rows), seed=seed, context=rows)
+
+    def sample_block(
+        self,
+        index: int,
+        size: int,
+        *,
+        seed: int,
+        accept: Any = None,
+        context: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Block ``index`` of a seeded sample: the unit executors distribute.
+
+        ``context``: the block's context rows (``size`` of them), for a model fitted with a context.
+        """
         rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
         start = index * BLOCK_ROWS
+        if context is not None:
+            if self.context_schema_ is None:
+                raise OptionError("this model was fitted without a context; it cannot sample given one")
+            rows = prepare_sample_context(context, None, self.context_schema_)
+            if len(rows) != size:
+                raise OptionError(f"sample_block: size is {size} but the context has {len(rows)} rows")
+            given = self._encode_context(rows)
+            return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
         if accept is None:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)
         return self._sample_rejecting(size, rng, start, accept)
@@ -379,6 +535,10 @@ class Synthesizer:
         }
         arrays = dict(encoder_arrays)
         arrays.update({f"engine.{k}": v for k, v in engine_arrays.items()})
+        if self.context_encoder_ is not None and self.context_schema_ is not None:
+            context_state, context_arrays = self.context_encoder_.get_state()
+            state["context"] = {"schema": self.context_schema_.to_dict(), "encoder": context_state}
+            arrays.update({f"{CONTEXT_PREFIX}{k}": v for k, v in context_arrays.items()})
         return state, arrays
 
     def set_state(self, schema: Schema, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -390,11 +550,13 @@ class Synthesizer:
         n_training_rows = require_int(state, "n_training_rows", low=1)
         with within("encoder"):
             encoder = TableEncoder.from_state(schema, encoder_state, arrays)
-        self._require_recorded("rare_min_count", encoder.options.rare_min_count, "state.encoder.options")
+        context_schema, context_encoder = _restore_context(state, arrays)
         previous = self._learned()
         self._forget()
         self.schema_ = schema
         self.encoder_ = encoder
+        self.context_schema_ = context_schema
+        self.context_encoder_ = context_encoder
         self.n_training_rows_ = n_training_rows
         self.training_ = dict(training)
         own = {k[len("engine.") :]: v for k, v in arrays.items() if k.startswith("engine.")}
@@ -439,6 +601,45 @@ class Synthesizer:
                 f"hyperparameters.{name}: is {value!r} but the model was fitted with {learned!r} ({where}); "
                 "a fit-time hyperparameter cannot be changed in a model file: refit the model"
             )
+
+
+def resolve_encoding_options(given: EncodingOptions | None, schema: Schema) -> EncodingOptions:
+    """The fit's encoding options: ``given`` checked, with the schema's locale."""
+    if given is None:
+        return EncodingOptions(locale=schema.locale)
+    if not isinstance(given, EncodingOptions):
+        raise OptionError(f"encoding_options must be an EncodingOptions, got {type(given).__name__}")
+    problem = RARE_MIN_COUNT.problem(given.rare_min_count)
+    if problem is not None:
+        raise OptionError(f"rare_min_count {problem}")
+    if given.locale not in (EncodingOptions.locale, schema.locale):
+        raise OptionError(
+            f"encoding_options.locale is {given.locale!r} but the schema's is {schema.locale!r}: the Faker "
+            "locale is the schema's (set schema.locale)"
+        )
+    return dataclasses.replace(given, rare_min_count=int(given.rare_min_count), locale=schema.locale)
+
+
+def _restore_context(
+    state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+) -> tuple[Schema | None, TableEncoder | None]:
+    """The context schema and encoder saved in ``state.context`` (None, None: fitted without one)."""
+    if "context" not in state:
+        return None, None
+    with within("context"):
+        saved = require_mapping(require(state, "context"))
+        try:
+            schema = Schema.from_dict(dict(require_mapping(require(saved, "schema"), "schema")))
+        except SchemaError as exc:
+            raise StateError("schema", str(exc)) from None
+        for column in schema:
+            if not column.kind.learned:
+                raise StateError(f"schema.{column.name}", f"a context column cannot be {column.kind.value}")
+        own = {k[len(CONTEXT_PREFIX) :]: v for k, v in arrays.items() if k.startswith(CONTEXT_PREFIX)}
+        encoder_state = require(saved, "encoder")
+        with within("encoder", CONTEXT_PREFIX):
+            encoder = TableEncoder.from_state(schema, encoder_state, own)
+    return schema, encoder
 
 
 def engines_with(capability: str) -> list[str]:

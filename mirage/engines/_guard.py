@@ -36,6 +36,7 @@ from mirage._progress import progress_to, report
 from mirage._warnings import warn
 
 if TYPE_CHECKING:
+    from mirage.encoding import EncodingOptions
     from mirage.engines._base import Synthesizer
     from mirage.schema import Schema
 
@@ -62,11 +63,21 @@ class PrivacyKnob:
 
 
 def guard(
-    engine: Synthesizer, data: pd.DataFrame, schema: Schema, knob: PrivacyKnob, limit: float
+    engine: Synthesizer,
+    data: pd.DataFrame,
+    schema: Schema,
+    knob: PrivacyKnob,
+    limit: float,
+    *,
+    context: pd.DataFrame | None = None,
+    context_schema: Schema | None = None,
+    options: EncodingOptions | None = None,
 ) -> dict[str, Any]:
     """Read the DCR share of each of ``knob``'s settings on folds of ``data``; the record of the check.
 
-    The record's ``chosen`` is the setting to fit with (None when the check was skipped).
+    The record's ``chosen`` is the setting to fit with (None when the check was skipped).  With a
+    ``context`` (one row per data row), each trial learns and samples given the context rows of its
+    training folds.
     """
     n = len(data)
     settings = list(knob.settings(engine, n))
@@ -92,9 +103,12 @@ def guard(
     for setting in settings:
         shares = []
         for f in range(used):
-            train = data.iloc[np.concatenate([folds[g] for g in range(FOLDS) if g != f])]
-            held = data.iloc[folds[f]]
-            shares.append(_reading(engine, setting, train, held, schema, seed + f))
+            rows_in = np.concatenate([folds[g] for g in range(FOLDS) if g != f])
+            train, held = data.iloc[rows_in], data.iloc[folds[f]]
+            given = (
+                None if context is None else (context.iloc[rows_in], context.iloc[folds[f]], context_schema)
+            )
+            shares.append(_reading(engine, setting, train, held, schema, seed + f, given, options))
             done += 1
             report(TASK, done, total, describe(setting))
         share = float(np.mean(shares))
@@ -126,14 +140,28 @@ def _reading(
     held: pd.DataFrame,
     schema: Schema,
     seed: int,
+    context: tuple[pd.DataFrame, pd.DataFrame, Schema | None] | None = None,
+    options: EncodingOptions | None = None,
 ) -> float:
+    """The DCR share of one setting: learn ``train``, read the synthetic rows against ``held``.
+
+    ``context``: the train and held rows' contexts and its schema.  The synthetic rows are then drawn
+    given the contexts of both, one row each: rows drawn given the training rows' contexts alone
+    would sit near those rows (a child near the child of the same parent) without copying anything;
+    given every context, a model that copies nothing reads 0.5 as without a context.
+    """
     from mirage.evaluation._privacy import dcr  # the evaluation's own figure, read inside the fit
 
     params = {**engine.get_params(), **setting, "max_dcr_share": None, "seed": seed}
     trial = type(engine)(**params)
     with progress_to(_silent):
-        trial.fit(train, schema)
-        synthetic = trial.sample(len(train), seed=seed)
+        if context is None:
+            trial.fit(train, schema, encoding_options=options)
+            synthetic = trial.sample(len(train), seed=seed)
+        else:
+            trained, unseen, context_schema = context
+            trial.fit(train, schema, context=trained, context_schema=context_schema, encoding_options=options)
+            synthetic = trial.sample(seed=seed, context=pd.concat([trained, unseen], ignore_index=True))
     return float(dcr(train, held, synthetic, schema, seed=seed, return_distances=False)["dcr_share"])
 
 

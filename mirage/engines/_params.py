@@ -90,7 +90,7 @@ def text(accept: Callable[[str], bool], expected: str, **kw: Any) -> Param:
     return Param("str", accept=accept, expected=expected, **kw)
 
 
-# shared by every engine
+# shared by every engine (RARE_MIN_COUNT checks the encoding option of fit, once a hyperparameter)
 RARE_MIN_COUNT = integer(1)
 SEED = integer(0)
 QUANTILES = integer(2)

@@ -15,7 +15,8 @@ class EngineTags:
       filtering unconditioned ones (every engine accepts conditions; the others reject rows).
     * ``impute``: ``impute(data)`` fills missing cells given the rest of each row (partial-row sampling).
     * ``log_prob``: ``log_prob(data)`` gives each row's log-probability under the model.
-    * ``context``: conditions on related rows (a parent table's row, an entity's history).
+    * ``context``: ``fit(data, context=...)`` learns each row given a context row (a parent table's
+      row, later an entity's history) and ``sample(context=...)`` draws one row given each.
     * ``differential_privacy``: the fit spends a differential privacy budget.
     * ``privacy_guard``: the engine has a privacy knob the memorisation guard can strengthen
       (``max_dcr_share``); ``get_tags`` derives it from the class's ``privacy_knob``.

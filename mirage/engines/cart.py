@@ -6,7 +6,7 @@ leaf the synthetic row falls in (shrunk towards the column's overall frequencies
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a
 share of at least ``spike_share`` of the rows, such as a zero balance, and at least ``rare_min_count``
-rows) are kept exact.
+rows, the encoding option) are kept exact.
 
 Where a column's missing flag says missing, its other sub-columns hold a placeholder, not a value:
 their trees and leaves learn from the rows where the column is present only, and a sampled row
@@ -32,9 +32,10 @@ from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
-from mirage.engines._base import Synthesizer, missing_flags
+from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
-from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, integer, number
+from mirage.engines._params import QUANTILES, SEED, Param, integer, number
 from mirage.engines._protect import fold_into, protected_range, rank_windows
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
@@ -72,12 +73,12 @@ class CartSynthesizer(Synthesizer):
         "smoothing": number(0, note="(0 turns it off)"),
         "prior_weight": number(0),
         "spike_share": number(0, 1, low_open=True),
-        "rare_min_count": RARE_MIN_COUNT,
         "quantiles": QUANTILES,
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("leaf size", _leaf_sizes)
+    tags = EngineTags(context=True)
 
     def __init__(
         self,
@@ -87,7 +88,6 @@ class CartSynthesizer(Synthesizer):
         smoothing: float = 1.0,
         prior_weight: float = 0.0,
         spike_share: float = 0.05,
-        rare_min_count: int = 10,
         quantiles: int = 1000,
         max_dcr_share: float | None = None,
         seed: int = 0,
@@ -97,7 +97,6 @@ class CartSynthesizer(Synthesizer):
         self.smoothing = smoothing
         self.prior_weight = prior_weight
         self.spike_share = spike_share
-        self.rare_min_count = rare_min_count
         self.quantiles = quantiles
         self.max_dcr_share = max_dcr_share
         self.seed = seed
@@ -105,7 +104,29 @@ class CartSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
+        n = len(parts[subcolumns[0].name]) if subcolumns else 0
+        self._grow_all(parts, subcolumns, np.zeros((n, 0)), rng)
+
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        self._grow_all(parts, subcolumns, context.matrix(), rng)
+
+    def _grow_all(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """One tree per sub-column, on the context's sub-columns (never drawn) and the sub-columns before
+        it.  Without a context the first sub-column is drawn from its marginal instead."""
         self.subcolumns_ = subcolumns
+        self.context_width_ = context.shape[1]
         self.trees_: list[TreeArrays] = []
         self.leaves_: list[dict[str, np.ndarray]] = []
         self.placeholders_: dict[int, tuple[int, float]] = {}  # sub-column -> (its flag, placeholder)
@@ -113,15 +134,23 @@ class CartSynthesizer(Synthesizer):
         if not subcolumns:
             return
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
-        self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.rare_min_count)
+        c = self.context_width_
+        if c == 0:
+            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.encoding_.rare_min_count)
         flags = missing_flags(subcolumns)
-        inputs = _tree_inputs(x)
-        for j in range(1, len(subcolumns)):
-            report("fit", j, len(subcolumns) - 1)
+        inputs = _tree_inputs(np.hstack([context, x]))
+        first = self._first_tree()
+        for j in range(first, len(subcolumns)):
+            report("fit", j - first + 1, len(subcolumns) - first)
             present = self._present_rows(x, j, flags.get(j))
-            tree, leaf_of_row = self._grow(inputs[present, :j], x[present, j], subcolumns[j], rng)
+            tree, leaf_of_row = self._grow(inputs[present, : c + j], x[present, j], subcolumns[j], rng)
             self.trees_.append(tree)
             self.leaves_.append(self._leaf_tables(subcolumns[j], x[present, j], leaf_of_row, tree.n_leaves))
+
+    def _first_tree(self) -> int:
+        """The first sub-column drawn from a tree: 1 (the first comes from its marginal), or 0 with a
+        context."""
+        return 0 if self.context_width_ else 1
 
     def _present_rows(self, x: np.ndarray, j: int, flag: int | None) -> np.ndarray:
         """The rows whose sub-column ``j`` holds a value (all rows but those its flag says missing).
@@ -168,13 +197,14 @@ class CartSynthesizer(Synthesizer):
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
         # A spike also needs as many rows as a category does, or on a small table every value
         # (one row in twenty is 5%) would be given back exactly.
-        spike = ((counts / y.size >= self.spike_share) & (counts >= self.rare_min_count))[inverse][order]
+        rare = self.encoding_.rare_min_count
+        spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
             for k in range(n_leaves):
                 smooth = values[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
                 bandwidth[k] = self.smoothing * _silverman(smooth)
-        lo, hi = rank_windows(values, y, self.rare_min_count)
+        lo, hi = rank_windows(values, y, rare)
         return {
             "values": values,
             "offsets": offsets,
@@ -182,24 +212,33 @@ class CartSynthesizer(Synthesizer):
             "bandwidth": bandwidth,
             "lo": np.where(spike, values, lo),
             "hi": np.where(spike, values, hi),
-            "range": protected_range(y, self.rare_min_count),
+            "range": protected_range(y, rare),
         }
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        p = len(self.subcolumns_)
+        return self._draw_all(np.zeros((n, 0)), rng)
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self._draw_all(context.matrix(), rng)
+
+    def _draw_all(self, context: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        p, n, c = len(self.subcolumns_), int(context.shape[0]), int(context.shape[1])
         if p == 0:
             return {}
         out = np.empty((n, p), dtype="float64")
-        predictors = np.zeros((n, p), dtype="float32")  # what the trees compare, filled as we go
-        out[:, 0] = self.first_.inverse(rng.random(n))
-        predictors[:, 0] = _tree_inputs(out[:, 0])
-        for j in range(1, p):
-            leaf = self.trees_[j - 1].apply(predictors)
-            out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - 1], leaf, rng)
+        predictors = np.zeros((n, c + p), dtype="float32")  # what the trees compare, filled as we go
+        predictors[:, :c] = _tree_inputs(context)
+        first = self._first_tree()
+        if first:
+            out[:, 0] = self.first_.inverse(rng.random(n))
+            predictors[:, 0] = _tree_inputs(out[:, 0])
+        for j in range(first, p):
+            leaf = self.trees_[j - first].apply(predictors)
+            out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - first], leaf, rng)
             if j in self.placeholders_:
                 flag, placeholder = self.placeholders_[j]
                 out[out[:, flag] != 0, j] = placeholder
-            predictors[:, j] = _tree_inputs(out[:, j])
+            predictors[:, c + j] = _tree_inputs(out[:, j])
         return {
             s.name: out[:, j].astype("int64") if s.discrete else out[:, j]
             for j, s in enumerate(self.subcolumns_)
@@ -233,8 +272,10 @@ class CartSynthesizer(Synthesizer):
             "leaf_size": self.leaf_size_,
             "placeholders": [[j, flag, value] for j, (flag, value) in self.placeholders_.items()],
         }
+        if self.context_width_:
+            state["context_width"] = self.context_width_
         arrays: dict[str, np.ndarray] = {}
-        if self.subcolumns_:
+        if self.subcolumns_ and not self.context_width_:
             arrays["first"] = self.first_.table
         for j, (tree, table) in enumerate(zip(self.trees_, self.leaves_, strict=True)):
             arrays.update(tree.to_arrays(f"tree.{j}"))
@@ -247,13 +288,19 @@ class CartSynthesizer(Synthesizer):
         if self._guard_choice().get("min_samples_leaf") != self.leaf_size_:  # else the guard raised it
             self._require_recorded("min_samples_leaf", self.leaf_size_, "state.engine.leaf_size")
         self.placeholders_ = _placeholders(state, len(subcolumns))
+        c = len(self.context_encoder_.subcolumns) if self.context_encoder_ is not None else 0
+        width = require_int(state, "context_width", low=0) if "context_width" in state else 0
+        if width != c:
+            raise StateError("context_width", f"expected {c}, the context encoder's number of sub-columns")
+        self.context_width_ = c
         self.trees_, self.leaves_ = [], []
-        if subcolumns:
+        first = self._first_tree()
+        if subcolumns and first:
             self.first_ = Marginal.from_arrays(subcolumns[0], arrays, "first")
-        for j in range(len(subcolumns) - 1):
-            tree = TreeArrays.from_arrays(arrays, f"tree.{j}", n_features=j + 1)
+        for k, j in enumerate(range(first, len(subcolumns))):
+            tree = TreeArrays.from_arrays(arrays, f"tree.{k}", n_features=c + j)
             self.trees_.append(tree)
-            self.leaves_.append(_leaf_tables(subcolumns[j + 1], arrays, f"leaves.{j}.", tree.n_leaves))
+            self.leaves_.append(_leaf_tables(subcolumns[j], arrays, f"leaves.{k}.", tree.n_leaves))
         self.subcolumns_ = subcolumns
 
 

@@ -3,6 +3,11 @@
 Each sub-column is mapped to normal scores through its ranks (ties broken at random, so discrete
 codes become intervals of the normal line); the correlation of the scores is the copula.  Sampling
 draws correlated normals and maps them back through each marginal's quantile function.
+
+With a context, the context's sub-columns join the copula (scored through their own marginals, the
+same way at fit and at sampling), and rows are drawn from the conditional Gaussian of the own scores
+given the context's: mean ``B z_context`` (``B``, the regression, from the correlation's blocks) and
+the covariance that is left.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from scipy.special import ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
 from mirage._progress import report
-from mirage._validate import StateError, require_array, require_list
+from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal, normal_scores
-from mirage.engines._base import Synthesizer, missing_flags
-from mirage.engines._params import QUANTILES, RARE_MIN_COUNT, SEED, Param, number
+from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._context import ContextParts
+from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
 
 __all__ = ["CopulaSynthesizer"]
@@ -29,21 +35,19 @@ __all__ = ["CopulaSynthesizer"]
 class CopulaSynthesizer(Synthesizer):
     name = "copula"
     params: ClassVar[Mapping[str, Param]] = {
-        "rare_min_count": RARE_MIN_COUNT,
         "quantiles": QUANTILES,
         "shrinkage": number(0, 1, high_open=True),
         "seed": SEED,
     }
+    tags = EngineTags(context=True)
 
     def __init__(
         self,
         *,
-        rare_min_count: int = 10,
         quantiles: int = 1000,
         shrinkage: float = 0.01,
         seed: int = 0,
     ) -> None:
-        self.rare_min_count = rare_min_count
         self.quantiles = quantiles
         self.shrinkage = shrinkage
         self.seed = seed
@@ -51,6 +55,49 @@ class CopulaSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
+        self.context_marginals_: list[Marginal] = []
+        self.regression_ = np.zeros((len(subcolumns), 0))
+        corr = self._own_correlation(parts, subcolumns, np.zeros((self._rows(parts, subcolumns), 0)))
+        if corr is None:
+            self.cholesky_ = np.zeros((0, 0))
+            return
+        self.cholesky_ = _safe_cholesky(corr)
+        report("fit", 1, 1)
+
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        given = context.matrix()
+        # every value a context holds is conditioned on, so no end of its range is held back (min_count 1)
+        self.context_marginals_ = [
+            Marginal.fit(s, given[:, i], self.quantiles) for i, s in enumerate(context.subcolumns)
+        ]
+        c, p = given.shape[1], len(subcolumns)
+        corr = self._own_correlation(parts, subcolumns, self._context_scores(given))
+        if corr is None:
+            self.regression_, self.cholesky_ = np.zeros((0, c)), np.zeros((0, 0))
+            return
+        with threadpool_limits(1, "blas"):
+            # the conditional Gaussian of the own scores given the context's
+            regression = np.linalg.solve(corr[:c, :c], corr[:c, c:]).T
+            remaining = corr[c:, c:] - regression @ corr[:c, c:]
+        self.regression_ = regression.reshape(p, c)
+        self.cholesky_ = _safe_cholesky((remaining + remaining.T) / 2.0)
+        report("fit", 1, 1)
+
+    @staticmethod
+    def _rows(parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn]) -> int:
+        return len(parts[subcolumns[0].name]) if subcolumns else 0
+
+    def _own_correlation(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], context_scores: np.ndarray
+    ) -> np.ndarray | None:
+        """Fit the own marginals; the copula's correlation over the context's scores (first) and the
+        own sub-columns' (None when there is no own sub-column)."""
         self.subcolumns_ = subcolumns
         flags = missing_flags(subcolumns)
         present = {j: parts[subcolumns[f].name] == 0 for j, f in flags.items()}
@@ -58,33 +105,51 @@ class CopulaSynthesizer(Synthesizer):
             parts[s.name][present[j]] if j in present else parts[s.name] for j, s in enumerate(subcolumns)
         ]
         self.marginals_ = [
-            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles, self.rare_min_count)
+            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles, self.encoding_.rare_min_count)
             for s, x in zip(subcolumns, values, strict=True)
         ]
         if not subcolumns:
-            self.cholesky_ = np.zeros((0, 0))
-            return
-        n = len(parts[subcolumns[0].name])
-        scores = np.full((n, len(subcolumns)), np.nan)
+            return None
+        n, c = self._rows(parts, subcolumns), context_scores.shape[1]
+        scores = np.full((n, c + len(subcolumns)), np.nan)
+        scores[:, :c] = context_scores
         for j, (s, x) in enumerate(zip(subcolumns, values, strict=True)):
             if x.size:
-                scores[present[j] if j in present else slice(None), j] = normal_scores(x, s.discrete)
+                scores[present[j] if j in present else slice(None), c + j] = normal_scores(x, s.discrete)
         with threadpool_limits(1, "blas"):  # a second BLAS thread costs more than it saves here
             if present:
                 corr = _pairwise_correlation(scores)
                 for j, f in flags.items():
-                    _keep_links_where_present(corr, j, f, float(present[j].mean()))
+                    _keep_links_where_present(corr, c + j, c + f, float(present[j].mean()))
                 corr = _nearest_correlation(corr)
             else:
                 corr = _correlation(scores)
-        corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(len(subcolumns))
+        corr = (1.0 - self.shrinkage) * corr + self.shrinkage * np.eye(corr.shape[0])
         np.fill_diagonal(corr, 1.0)
-        self.cholesky_ = _safe_cholesky(corr)
-        report("fit", 1, 1)
+        return corr
+
+    def _context_scores(self, given: np.ndarray) -> np.ndarray:
+        """The normal score of each context value, through its sub-column's marginal."""
+        scores = np.empty(given.shape)
+        for i, marginal in enumerate(self.context_marginals_):
+            scores[:, i] = _scores(marginal, given[:, i])
+        return scores
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         with threadpool_limits(1, "blas"):
             z = rng.standard_normal((n, len(self.subcolumns_))) @ self.cholesky_.T
+        return self._values(z)
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        given = self._context_scores(context.matrix())
+        with threadpool_limits(1, "blas"):
+            z = (
+                given @ self.regression_.T
+                + rng.standard_normal((context.n, len(self.subcolumns_))) @ self.cholesky_.T
+            )
+        return self._values(z)
+
+    def _values(self, z: np.ndarray) -> dict[str, np.ndarray]:
         u = ndtr(z)
         return {
             s.name: m.inverse(u[:, j])
@@ -98,6 +163,10 @@ class CopulaSynthesizer(Synthesizer):
         }
         arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.marginals_)}
         arrays["cholesky"] = self.cholesky_
+        if self.context_marginals_:
+            state["context_width"] = len(self.context_marginals_)
+            arrays.update({f"context_marginal.{i}": m.table for i, m in enumerate(self.context_marginals_)})
+            arrays["regression"] = self.regression_
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -107,8 +176,51 @@ class CopulaSynthesizer(Synthesizer):
             raise StateError("discrete", "does not match the sub-columns' kinds (state.engine.subcolumns)")
         marginals = [Marginal.from_arrays(s, arrays, f"marginal.{j}") for j, s in enumerate(subcolumns)]
         p = len(subcolumns)
+        context = list(self.context_encoder_.subcolumns) if self.context_encoder_ is not None else []
+        width = require_int(state, "context_width", low=0) if "context_width" in state else 0
+        if width != len(context):
+            raise StateError("context_width", f"expected {len(context)}, the context encoder's sub-columns")
+        self.context_marginals_ = [
+            Marginal.from_arrays(s, arrays, f"context_marginal.{i}") for i, s in enumerate(context)
+        ]
+        self.regression_ = (
+            require_array(arrays, "regression", kind="f", shape=(p, len(context)))
+            if context
+            else np.zeros((p, 0))
+        )
         self.subcolumns_, self.marginals_ = subcolumns, marginals
         self.cholesky_ = require_array(arrays, "cholesky", kind="f", shape=(p, p))
+
+
+def _scores(marginal: Marginal, x: np.ndarray) -> np.ndarray:
+    """Normal scores of ``x`` through ``marginal``: a code's is the mean of the normal over its
+    probability interval (as :func:`normal_scores` gives it); a value's is the normal quantile of its
+    interpolated probability, kept off the infinite ends."""
+    table = marginal.table
+    if marginal.discrete:
+        upper = np.clip(table, 0.0, 1.0)
+        lower = np.concatenate([[0.0], upper[:-1]])
+        a, b = ndtri(lower), ndtri(upper)
+        mass = upper - lower
+        means = np.where(
+            mass > 1e-12,
+            (_pdf(a) - _pdf(b)) / np.maximum(mass, 1e-12),
+            ndtri(np.clip((lower + upper) / 2.0, 1e-12, 1.0 - 1e-12)),
+        )
+        return np.asarray(means[np.clip(x.astype("int64"), 0, table.size - 1)], dtype="float64")
+    values, inverse = np.unique(table, return_inverse=True)
+    if values.size == 1:
+        return np.zeros(x.shape)
+    grid = np.linspace(0.0, 1.0, table.size)
+    middle = np.bincount(inverse, weights=grid) / np.bincount(inverse)  # tied knots share one probability
+    edge = 0.5 / table.size
+    return np.asarray(ndtri(np.clip(np.interp(x, values, middle), edge, 1.0 - edge)), dtype="float64")
+
+
+def _pdf(z: np.ndarray) -> np.ndarray:
+    return np.where(
+        np.isfinite(z), np.exp(-0.5 * np.square(np.where(np.isfinite(z), z, 0.0))), 0.0
+    ) / np.sqrt(2.0 * np.pi)
 
 
 def _correlation(scores: np.ndarray) -> np.ndarray:

@@ -1,7 +1,23 @@
-"""Reading and writing tables: CSV/TSV, Parquet, JSON Lines and Excel, with atomic writes."""
+"""Reading and writing tables: CSV/TSV, Parquet, JSON Lines and Excel, with atomic writes; databases
+(SQLite, PostgreSQL) and folders of files as sets of related tables."""
 
 from mirage.io._atomic import atomic_path
+from mirage.io._database import is_database_url, read_database, write_database
+from mirage.io._folder import read_folder, write_folder
+from mirage.io._keys import infer_database_schema
 from mirage.io._read import read_any, read_table
 from mirage.io._write import write_chunks, write_table
 
-__all__ = ["atomic_path", "read_any", "read_table", "write_chunks", "write_table"]
+__all__ = [
+    "atomic_path",
+    "infer_database_schema",
+    "is_database_url",
+    "read_any",
+    "read_database",
+    "read_folder",
+    "read_table",
+    "write_chunks",
+    "write_database",
+    "write_folder",
+    "write_table",
+]

@@ -32,6 +32,10 @@ NULL_RATE_TOLERANCE = 0.05
 COPY_TOLERANCE = 0.005
 IMPUTE_ROWS = 200
 HOLE_SHARE = 0.15
+# a column drawn given a copy of itself as context agrees with it this much more than by chance
+# (the share of the way from the chance agreement to full agreement)
+CONTEXT_AGREEMENT = 0.5
+CONTEXT_CORRELATION = 0.7
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -116,7 +120,7 @@ class _EngineChecks:
     def kept_categories(self, column: str) -> pd.Series:
         """The training counts of the categories the model may emit (frequent enough), most frequent first."""
         counts = self.train[column].value_counts()
-        return counts[counts >= int(getattr(self.model, "rare_min_count", 1))]
+        return counts[counts >= self.model.encoding_.rare_min_count]
 
     # --- the contract ----------------------------------------------------------------------------
     def check_init_stores_keyword_only_hyperparameters(self) -> None:
@@ -374,6 +378,84 @@ class _EngineChecks:
             bool(np.isfinite(values).all()) and bool((values <= 1e-9).all()), "log_prob is finite and <= 0"
         )
         np.testing.assert_array_equal(np.asarray(self.model.log_prob(rows)), values)
+
+    # --- context ------------------------------------------------------------------------------------
+    def _context_source(self) -> str | None:
+        """The column the context check copies into the context: a category with two or more kept values,
+        else a numeric column, else none."""
+        columns = self._condition_columns() or [
+            name for name in self.learned(Kind.NUMERIC) if self.train[name].nunique() > 1
+        ]
+        return columns[0] if columns else None
+
+    def check_context(self) -> None:
+        """Rows drawn given a context holding a copy of one of their columns follow that copy."""
+        source = self._context_source() or self.train.columns[0]
+        name = "context: " + source
+        while name in self.train.columns:
+            name += "'"
+        context = self.train[[source]].rename(columns={source: name})
+        if not self.tags.context:
+            _raises(
+                OptionError,
+                lambda: self.new().fit(self.train, self.schema, context=context),
+                "fit(context=...) without the context tag",
+                "context",
+            )
+            return
+        if self._context_source() is None:
+            return  # nothing learned to condition on
+        model = self.new().fit(self.train, self.schema, context=context)
+        synth = model.sample(context=context, seed=17)
+        _expect(
+            len(synth) == len(context), f"sample(context=...) gives one row per context row, got {len(synth)}"
+        )
+        _expect(list(synth.columns) == list(self.train.columns), "sample(context=...) gives the own columns")
+        for column in self.train.columns:
+            _expect(synth[column].dtype == self.train[column].dtype, f"{column}: dtype {synth[column].dtype}")
+        given, drawn = context[name], synth[source]
+        known = given.notna() & drawn.notna()
+        if self.schema[source].kind is Kind.NUMERIC:
+            r = float(np.corrcoef(given[known].astype(float), drawn[known].astype(float))[0, 1])
+            _expect(r >= CONTEXT_CORRELATION, f"{source} drawn given a copy of itself: correlation {r:.2f}")
+        else:
+            a, b = given[known].astype(str), drawn[known].astype(str)
+            agree = float((a.to_numpy() == b.to_numpy()).mean())
+            shares = a.value_counts(normalize=True).mul(b.value_counts(normalize=True), fill_value=0.0)
+            chance = float(shares.sum())
+            _expect(
+                agree >= chance + CONTEXT_AGREEMENT * (1.0 - chance),
+                f"{source} drawn given a copy of itself agrees with it in {agree:.2f} of the rows "
+                f"(by chance: {chance:.2f})",
+            )
+        pd.testing.assert_frame_equal(model.sample(context=context, seed=17), synth)
+        _expect(
+            not synth.equals(model.sample(context=context, seed=18)) or len(synth.drop_duplicates()) < 2,
+            "another seed gives other rows",
+        )
+        empty = model.sample(context=context.head(0), seed=1)
+        _expect(list(empty.columns) == list(self.train.columns) and len(empty) == 0, "an empty context")
+        _raises(OptionError, lambda: model.sample(10, seed=1), "sample without the context", "context=")
+        _raises(
+            OptionError,
+            lambda: model.sample(3, context=context, seed=1),
+            "n other than the context's rows",
+            "n",
+        )
+        _raises(
+            OptionError,
+            lambda: self.model.sample(context=context, seed=1),
+            "sample(context=...) of a model fitted without one",
+            "without a context",
+        )
+        import io
+
+        from mirage.model_file import load_model
+
+        buffer = io.BytesIO()
+        model.save(buffer)
+        loaded = load_model(buffer.getvalue())
+        pd.testing.assert_frame_equal(loaded.sample(context=context, seed=17), synth)
 
 
 ENGINE_CHECKS: tuple[str, ...] = tuple(name for name in vars(_EngineChecks) if name.startswith("check_"))

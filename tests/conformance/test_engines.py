@@ -71,7 +71,7 @@ def test_values_stay_within_bounds_and_learned_categories(fitted) -> None:
                 assert np.all(np.mod(fake.to_numpy(dtype=float), 1) == 0), column.name
         if column.kind is Kind.CATEGORICAL:
             counts = real.value_counts()
-            allowed = set(counts[counts >= model.rare_min_count].index) | {RARE_TOKEN}
+            allowed = set(counts[counts >= model.encoding_.rare_min_count].index) | {RARE_TOKEN}
             assert set(fake.unique()) <= allowed, column.name
 
 
@@ -79,7 +79,7 @@ def test_rare_categories_are_never_emitted(fitted) -> None:
     model, train, _ = fitted
     synth = model.sample(5000, seed=3)
     counts = train["native_country"].value_counts()
-    rare = set(counts[counts < model.rare_min_count].index)
+    rare = set(counts[counts < model.encoding_.rare_min_count].index)
     assert rare, "the fixture should contain rare countries"
     assert not rare & set(synth["native_country"].dropna())
 

@@ -1,5 +1,6 @@
-"""Every codec keeps the codec contract: round trip on the learned support, state through the model file's
-JSON and arrays, dtypes restored, and fitting on partitions then reducing equals fitting on the whole.
+"""Every built-in codec passes the public codec conformance checks (``mirage.testing.codec_checks``):
+round trip on the learned support, state through the model file's JSON and arrays, dtypes restored,
+fitting on partitions then reducing equals fitting on the whole, the column never written to.
 
 Cases cover each kind with nulls, rare categories, spikes, mixed precisions, datetimes with offsets and
 time zones, and partitions that hold no value at all.
@@ -12,14 +13,15 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mirage.encoding import Codec, EncodingOptions, codec_for
-from mirage.encoding.categorical import RARE_TOKEN
 from mirage.schema import Column, Kind, infer_schema
+from mirage.testing import CODEC_CHECKS, codec_checks
 
 N = 600
 
@@ -28,8 +30,6 @@ N = 600
 class Case:
     values: pd.Series
     column: Column
-    # how decode(encode(x)) must compare with x on what the codec learns
-    support: Callable[[pd.Series, pd.Series, Codec], None]
 
 
 def _inferred(values: pd.Series) -> Column:
@@ -38,48 +38,6 @@ def _inferred(values: pd.Series) -> Column:
 
 def _nulls(rng: np.random.Generator, values: pd.Series, share: float = 0.1) -> pd.Series:
     return values.mask(pd.Series(rng.random(len(values)) < share, index=values.index))
-
-
-def _same_nulls(x: pd.Series, y: pd.Series) -> None:
-    np.testing.assert_array_equal(x.isna().to_numpy(), y.isna().to_numpy())
-
-
-def _equal(x: pd.Series, y: pd.Series, codec: Codec) -> None:
-    _same_nulls(x, y)
-    assert x.dropna().tolist() == y.dropna().tolist()
-
-
-def _categories(x: pd.Series, y: pd.Series, codec: Codec) -> None:
-    """Frequent categories come back as themselves, rare ones as the rare token or a frequent neighbour."""
-    _same_nulls(x, y)
-    learned = set(codec.categories)
-    for a, b in zip(x.dropna().tolist(), y.dropna().tolist(), strict=True):
-        if a in learned:
-            assert b == a
-        else:
-            assert b == RARE_TOKEN or b in learned
-
-
-def _instants(x: pd.Series, y: pd.Series, codec: Codec) -> None:
-    """The same instants (text with offsets is written at the column's most common offset)."""
-    _same_nulls(x, y)
-    if pd.api.types.is_datetime64_any_dtype(x.dtype):
-        a, b = x, y
-    else:
-        a, b = pd.to_datetime(x, utc=True, format="mixed"), pd.to_datetime(y, utc=True, format="mixed")
-    np.testing.assert_array_equal(a.dropna().to_numpy(), b.dropna().to_numpy())
-
-
-def _regenerated(x: pd.Series, y: pd.Series, codec: Codec) -> None:
-    """Never learned: only where values are missing comes back, and keys stay unique."""
-    _same_nulls(x, y)
-    if codec.column.kind is Kind.IDENTIFIER:
-        assert y.dropna().is_unique
-
-
-def _lengths(x: pd.Series, y: pd.Series, codec: Codec) -> None:
-    _same_nulls(x, y)
-    assert x.dropna().str.len().tolist() == y.dropna().str.len().tolist()
 
 
 def _cases() -> dict[str, Case]:
@@ -118,21 +76,19 @@ def _cases() -> dict[str, Case]:
         return Column(str(values.name), Kind.PII, dtype=str(values.dtype), pii_type=pii_type)
 
     return {
-        "numeric-spikes-nulls": Case(amount, _inferred(amount), _equal),
-        "numeric-integers": Case(count, _inferred(count), _equal),
-        "categorical-rare-nulls": Case(colour, _inferred(colour), _categories),
-        "categorical-numbers-rare": Case(
-            grade, Column("grade", Kind.CATEGORICAL, dtype="int64"), _categories
-        ),
-        "categorical-ordered-dtype": Case(level, _inferred(level), _categories),
-        "boolean-nulls": Case(flag, Column("flag", Kind.BOOLEAN, dtype="object"), _equal),
-        "datetime-text-offsets": Case(text_times, _inferred(text_times), _instants),
-        "datetime-native-zone": Case(zoned, _inferred(zoned), _instants),
-        "identifier-template": Case(keys, Column("key", Kind.IDENTIFIER, dtype="object"), _regenerated),
-        "identifier-integers": Case(numbers, Column("number", Kind.IDENTIFIER, dtype="int64"), _regenerated),
-        "pii-phone-numbers": Case(phones, pii(phones, "phone_number"), _regenerated),
-        "pii-email": Case(emails, pii(emails, "email"), _regenerated),
-        "text": Case(notes, Column("note", Kind.TEXT, dtype="object"), _lengths),
+        "numeric-spikes-nulls": Case(amount, _inferred(amount)),
+        "numeric-integers": Case(count, _inferred(count)),
+        "categorical-rare-nulls": Case(colour, _inferred(colour)),
+        "categorical-numbers-rare": Case(grade, Column("grade", Kind.CATEGORICAL, dtype="int64")),
+        "categorical-ordered-dtype": Case(level, _inferred(level)),
+        "boolean-nulls": Case(flag, Column("flag", Kind.BOOLEAN, dtype="object")),
+        "datetime-text-offsets": Case(text_times, _inferred(text_times)),
+        "datetime-native-zone": Case(zoned, _inferred(zoned)),
+        "identifier-template": Case(keys, Column("key", Kind.IDENTIFIER, dtype="object")),
+        "identifier-integers": Case(numbers, Column("number", Kind.IDENTIFIER, dtype="int64")),
+        "pii-phone-numbers": Case(phones, pii(phones, "phone_number")),
+        "pii-email": Case(emails, pii(emails, "email")),
+        "text": Case(notes, Column("note", Kind.TEXT, dtype="object")),
     }
 
 
@@ -144,80 +100,28 @@ def _codec(case: Case) -> Codec:
     return codec_for(copy.deepcopy(case.column), EncodingOptions())
 
 
-def _fitted(case: Case) -> Codec:
-    codec = _codec(case)
-    codec.fit(case.values)
-    return codec
-
-
-def _state(codec: Codec) -> tuple[str, dict[str, np.ndarray]]:
-    state, arrays = codec.get_state()
-    return json.dumps(state, sort_keys=True), arrays
-
-
-def _assert_same_state(a: Codec, b: Codec) -> None:
-    (state_a, arrays_a), (state_b, arrays_b) = _state(a), _state(b)
-    assert state_a == state_b
-    assert sorted(arrays_a) == sorted(arrays_b)
-    for key in arrays_a:
-        np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
-
-
-def _decode(codec: Codec, values: pd.Series, seed: int = 0) -> pd.Series:
-    parts = codec.encode(values)
-    return codec.decode(parts, len(values), np.random.default_rng(seed), 0)
+@cache
+def _checks(name: str) -> dict[str, Callable[[], None]]:
+    """The public conformance checks of the case's codec, sharing one fit."""
+    case = CASES[name]
+    return codec_checks(lambda: _codec(case), case.values)
 
 
 def test_every_kind_has_a_case() -> None:
     assert set(Kind) == KINDS_COVERED
 
 
+@pytest.mark.parametrize("check", CODEC_CHECKS)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_decode_inverts_encode_on_the_learned_support(name: str) -> None:
-    case = CASES[name]
-    codec = _fitted(case)
-    decoded = _decode(codec, case.values)
-    assert len(decoded) == len(case.values)
-    case.support(case.values.reset_index(drop=True), decoded, codec)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_decode_restores_the_dtype(name: str) -> None:
-    case = CASES[name]
-    decoded = _decode(_fitted(case), case.values)
-    assert decoded.dtype == case.values.dtype
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_state_round_trips_through_json_and_arrays(name: str) -> None:
-    case = CASES[name]
-    codec = _fitted(case)
-    state, arrays = codec.get_state()
-    restored = _codec(case)
-    restored.set_state(json.loads(json.dumps(state)), {k: np.array(v) for k, v in arrays.items()})
-    _assert_same_state(codec, restored)
-    assert restored.subcolumns == codec.subcolumns
-    pd.testing.assert_series_equal(_decode(restored, case.values, 5), _decode(codec, case.values, 5))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_fitting_and_restoring_leave_the_column_untouched(name: str) -> None:
-    """Codecs never write into the schema: what fitting learns stays in the codec's state."""
-    case = CASES[name]
-    column = copy.deepcopy(case.column)
-    before = column.to_dict()
-    codec = codec_for(column, EncodingOptions())
-    codec.fit(case.values)
-    assert column.to_dict() == before
-    state, arrays = codec.get_state()
-    codec_for(column, EncodingOptions()).set_state(json.loads(json.dumps(state)), arrays)
-    assert column.to_dict() == before
+def test_every_codec_passes_the_conformance_checks(name: str, check: str) -> None:
+    _checks(name)[check]()
 
 
 def test_an_identifier_format_learned_in_fitting_stays_in_the_codec() -> None:
     case = CASES["identifier-template"]
     assert case.column.id_format is None
-    codec = _fitted(case)
+    codec = _codec(case)
+    codec.fit(case.values)
     assert codec.column.id_format is None
     assert codec.id_format == "C-{:06d}"
 
@@ -233,48 +137,6 @@ def test_fit_leaves_a_schema_without_identifier_formats_untouched(titanic: pd.Da
     model = ENGINES["copula"]().fit(frame, schema)
     assert schema.to_json() == before
     assert model.sample(5, seed=1)["key"].str.fullmatch(r"K-\d{4}").all()
-
-
-def _partitions(values: pd.Series) -> list[pd.Series]:
-    """Four uneven partitions; the first holds only nulls where the column has any."""
-    n = len(values)
-    if not values.isna().any():
-        cut = [0, n // 10, n // 3, (2 * n) // 3, n]
-        return [values.iloc[a:b] for a, b in itertools.pairwise(cut)]
-    nulls = values[values.isna()].iloc[:5]
-    rest = values.drop(nulls.index)
-    cut = [0, len(rest) // 10, len(rest) // 2, len(rest)]
-    return [nulls, *(rest.iloc[a:b] for a, b in itertools.pairwise(cut))]
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_fitting_on_partitions_then_reducing_equals_fitting_on_the_whole(name: str) -> None:
-    case = CASES[name]
-    whole = _fitted(case)
-    merged = _codec(case)
-    parts = _partitions(case.values)
-    merged.reduce([merged.analyze(part) for part in parts])
-    _assert_same_state(whole, merged)
-    for key, array in whole.encode(case.values).items():
-        np.testing.assert_array_equal(merged.encode(case.values)[key], array, err_msg=key)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_stats_are_frozen_and_compare_by_value(name: str) -> None:
-    case = CASES[name]
-    stats = _codec(case).analyze(case.values)
-    assert stats == _codec(case).analyze(case.values)
-    for field in vars(stats):
-        with pytest.raises(AttributeError):
-            setattr(stats, field, None)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_reducing_nothing_is_a_clear_error(name: str) -> None:
-    from mirage.errors import MirageError
-
-    with pytest.raises(MirageError, match="no partition"):
-        _codec(CASES[name]).reduce([])
 
 
 def test_a_table_encoder_fitted_on_partitions_equals_one_fitted_on_the_whole(titanic: pd.DataFrame) -> None:

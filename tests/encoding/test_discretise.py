@@ -29,8 +29,8 @@ def test_floats_decode_within_their_sub_bin_and_the_bounds() -> None:
     x = np.random.default_rng(0).lognormal(size=20_000)
     disc = fit(x)
     tokens, decoded = round_trip(disc, x)
-    assert [t.role for t in disc.tokens] == ["bin", "sub"]
-    assert disc.tokens[0].cardinality <= 64 and disc.tokens[1].cardinality <= 16
+    assert [t.role for t in disc.domain] == ["bin", "sub"]
+    assert disc.domain[0].cardinality <= 64 and disc.domain[1].cardinality <= 16
     assert decoded.dtype == np.float64
     assert decoded.min() >= x.min() and decoded.max() <= x.max()
     np.testing.assert_array_equal(disc.encode({"x::value": decoded}), tokens)
@@ -41,7 +41,7 @@ def test_integers_with_few_values_come_back_exact() -> None:
     x = np.random.default_rng(1).integers(0, 40, size=5_000).astype(float)
     disc = fit(x)
     _, decoded = round_trip(disc, x)
-    assert len(disc.tokens) == 1 and disc.tokens[0].cardinality == 40
+    assert len(disc.domain) == 1 and disc.domain[0].cardinality == 40
     np.testing.assert_array_equal(decoded, x)
 
 
@@ -83,7 +83,7 @@ def test_discrete_sub_columns_pass_through() -> None:
     values = np.random.default_rng(5).integers(0, 5, size=100)
     disc = Discretiser().fit({code.name: values}, [code])
     tokens = disc.encode({code.name: values})
-    assert disc.cardinalities == [5]
+    assert disc.domain.cardinalities == (5,)
     np.testing.assert_array_equal(tokens[:, 0], values)
     decoded = disc.decode(tokens, np.random.default_rng(0))[code.name]
     assert decoded.dtype == np.int64
@@ -103,10 +103,10 @@ def test_groups_keep_the_tokens_of_one_column_together() -> None:
         "b::code": rng.integers(0, 3, size=2_000),
     }
     disc = Discretiser().fit(parts, subs)
-    assert [t.role for t in disc.tokens] == ["code", "bin", "sub", "code"]
-    assert disc.groups == [0, 0, 0, 1]
+    assert [t.role for t in disc.domain] == ["code", "bin", "sub", "code"]
+    assert disc.domain.groups == (0, 0, 0, 1)
     valid = disc.sub_bin_valid(2)
-    assert valid is not None and valid.shape == (disc.tokens[1].cardinality, disc.tokens[2].cardinality)
+    assert valid is not None and valid.shape == (disc.domain[1].cardinality, disc.domain[2].cardinality)
     assert disc.sub_bin_valid(0) is None
 
 
@@ -117,7 +117,7 @@ def test_state_round_trip_is_json_and_arrays_and_decodes_identically() -> None:
     json.dumps(state)
     assert all(isinstance(v, np.ndarray) and v.dtype != object for v in arrays.values())
     again = Discretiser.from_state(json.loads(json.dumps(state)), arrays)
-    assert again.tokens == disc.tokens
+    assert again.domain == disc.domain
     tokens = disc.encode({"x::value": x})
     np.testing.assert_array_equal(again.encode({"x::value": x}), tokens)
     a = disc.decode(tokens, np.random.default_rng(1))["x::value"]
@@ -149,7 +149,7 @@ def test_constant_and_tiny_columns() -> None:
 
 def test_no_sub_columns_gives_an_empty_token_matrix() -> None:
     disc = Discretiser().fit({}, [])
-    assert disc.tokens == [] and disc.encode({}).shape == (0, 0)
+    assert len(disc.domain) == 0 and disc.encode({}).shape == (0, 0)
     assert disc.decode(np.zeros((4, 0), dtype="int64"), np.random.default_rng(0)) == {}
 
 
@@ -166,7 +166,7 @@ def test_datetimes_are_tokenised_by_day_weekday_and_time_of_day() -> None:
     x = office_hours(20_000)
     sub = continuous("x")
     disc = Discretiser().fit({sub.name: x}, [sub], dates=[sub.name])
-    assert [t.name for t in disc.tokens] == [
+    assert [t.name for t in disc.domain] == [
         "x::value@day#bin",
         "x::value@day#sub",
         "x::value#weekday",
@@ -192,6 +192,6 @@ def test_dates_without_times_or_a_week_of_span_have_no_extra_tokens() -> None:
     sub = continuous("x")
     days = np.repeat(np.arange(19_000, 19_005), 30).astype("float64") * 86_400
     disc = Discretiser().fit({sub.name: days}, [sub], dates=[sub.name])
-    assert [t.role for t in disc.tokens] == ["bin"]
+    assert [t.role for t in disc.domain] == ["bin"]
     decoded = disc.decode(disc.encode({sub.name: days}), np.random.default_rng(0))[sub.name]
     np.testing.assert_array_equal(np.sort(decoded), np.sort(days))  # few days: exact

@@ -100,7 +100,7 @@ def test_the_partial_row_sampler_keeps_known_cells_and_fills_the_others(small: A
     tokens = disc.encode(small.encoder_.encode(small.sample(300, seed=4)))
     known = np.random.default_rng(0).random(tokens.shape) < 0.5
     known[:10] = True  # complete rows draw nothing
-    order = sampling_order(disc.groups, set())
+    order = sampling_order(disc.domain.groups, set())
     out, again = tokens.copy(), tokens.copy()
     fill_tokens(network, out, known, order, {}, 1.0, np.random.default_rng(1), 1)
     np.testing.assert_array_equal(out[known], tokens[known])
@@ -121,6 +121,20 @@ def test_a_model_file_written_before_the_package_samples_the_same_rows() -> None
     # same rows as the single-module argn drew, with another draw of age's rounding)
     expected = pd.read_csv(FIXTURES / "argn_titanic_before_split_cond.csv")
     pd.testing.assert_frame_equal(_round_trip(model.sample(100, seed=2, conditions=conditions)), expected)
+
+
+def test_a_model_file_written_before_the_package_is_written_back_with_the_same_arrays() -> None:
+    from safetensors.numpy import load
+
+    from mirage._model_archive import read_archive
+
+    path = FIXTURES / "argn_titanic_before_split.mirage"
+    before = load(read_archive(path, arrays=True)[1])
+    after = mirage.load(path).get_state()[1]
+    assert any(key.startswith("engine.net.head_weight.") for key in after)
+    assert sorted(after) == sorted(before)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
 
 
 def _round_trip(frame: pd.DataFrame) -> pd.DataFrame:

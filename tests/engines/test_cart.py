@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mirage.encoding import EncodingOptions
 from mirage.engines import CartSynthesizer
 from mirage.errors import OptionError
 
@@ -22,7 +23,8 @@ def test_smoothing_moves_numeric_draws_off_the_training_values() -> None:
     frame = pd.DataFrame({"g": rng.choice(["a", "b"], size=3000), "v": rng.normal(size=3000).round(6)})
     seen = set(frame["v"])
     smooth = CartSynthesizer().fit(frame).sample(3000, seed=2)
-    raw = CartSynthesizer(smoothing=0.0, rare_min_count=1).fit(frame).sample(3000, seed=2)  # no protection
+    no_protection = EncodingOptions(rare_min_count=1)
+    raw = CartSynthesizer(smoothing=0.0).fit(frame, encoding_options=no_protection).sample(3000, seed=2)
     assert np.mean([v in seen for v in smooth["v"]]) < 0.05
     assert np.mean([v in seen for v in raw["v"]]) == 1.0
 

@@ -11,6 +11,7 @@ import pytest
 
 import mirage
 from mirage._warnings import MirageWarning
+from mirage.encoding import EncodingOptions
 from mirage.engines import ArgnSynthesizer, CartSynthesizer
 from mirage.engines._guard import MIN_ROWS
 from mirage.errors import OptionError
@@ -18,7 +19,10 @@ from mirage.errors import OptionError
 
 def _copying_cart(**params: object) -> CartSynthesizer:
     """A cart with every protection off: leaves of one row, exact values, nothing rare held back."""
-    return CartSynthesizer(min_samples_leaf=1, smoothing=0.0, rare_min_count=1, spike_share=1.0, **params)
+    return CartSynthesizer(min_samples_leaf=1, smoothing=0.0, spike_share=1.0, **params)
+
+
+NOTHING_HELD_BACK = EncodingOptions(rare_min_count=1)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,7 @@ def test_off_by_default(table: pd.DataFrame) -> None:
 
 
 def test_a_copying_setting_is_strengthened_until_it_reads_under_the_limit(table: pd.DataFrame) -> None:
-    model = _copying_cart(max_dcr_share=0.53).fit(table)
+    model = _copying_cart(max_dcr_share=0.53).fit(table, encoding_options=NOTHING_HELD_BACK)
     record = model.training_["guard"]
     readings = record["readings"]
     assert readings[0]["setting"] == {"min_samples_leaf": 1} and readings[0]["dcr_share"] > 0.7
@@ -62,7 +66,7 @@ def test_the_chosen_setting_lowers_the_share_on_unseen_rows(table: pd.DataFrame)
     train, held = table.iloc[:480], table.iloc[480:]
     shares = {}
     for limit in (None, 0.53):
-        model = _copying_cart(max_dcr_share=limit).fit(train)
+        model = _copying_cart(max_dcr_share=limit).fit(train, encoding_options=NOTHING_HELD_BACK)
         shares[limit] = dcr(train, held, model.sample(1500, seed=1), return_distances=False)["dcr_share"]
     assert shares[None] > 0.7
     assert shares[0.53] < shares[None] - 0.15
@@ -88,8 +92,8 @@ def test_an_unreachable_limit_keeps_the_strongest_setting_with_a_warning(table: 
     "ignore::mirage._warnings.MirageWarning"
 )  # whether seed 3 meets it is not the point
 def test_the_check_is_seeded(table: pd.DataFrame) -> None:
-    first = _copying_cart(max_dcr_share=0.53, seed=3).fit(table)
-    again = _copying_cart(max_dcr_share=0.53, seed=3).fit(table)
+    first = _copying_cart(max_dcr_share=0.53, seed=3).fit(table, encoding_options=NOTHING_HELD_BACK)
+    again = _copying_cart(max_dcr_share=0.53, seed=3).fit(table, encoding_options=NOTHING_HELD_BACK)
     assert first.training_["guard"] == again.training_["guard"]
     pd.testing.assert_frame_equal(first.sample(200, seed=1), again.sample(200, seed=1))
 
@@ -116,7 +120,7 @@ def test_the_limit_is_checked(table: pd.DataFrame, bad: object) -> None:
 
 
 def test_a_strengthened_model_saves_and_loads(table: pd.DataFrame, tmp_path) -> None:
-    model = _copying_cart(max_dcr_share=0.53).fit(table)
+    model = _copying_cart(max_dcr_share=0.53).fit(table, encoding_options=NOTHING_HELD_BACK)
     path = model.save(tmp_path / "m.mirage")
     loaded = mirage.load(path)
     assert loaded.training_["guard"] == json.loads(json.dumps(model.training_["guard"]))
@@ -126,7 +130,11 @@ def test_a_strengthened_model_saves_and_loads(table: pd.DataFrame, tmp_path) -> 
 def test_a_leaf_size_edited_by_hand_is_still_refused(table: pd.DataFrame, tmp_path) -> None:
     from tests.test_model_file_checks import copy_with, load_error
 
-    path = _copying_cart(max_dcr_share=0.53).fit(table).save(tmp_path / "m.mirage")
+    path = (
+        _copying_cart(max_dcr_share=0.53)
+        .fit(table, encoding_options=NOTHING_HELD_BACK)
+        .save(tmp_path / "m.mirage")
+    )
 
     def edit(doc: dict) -> None:
         del doc["content_sha256"]  # as a file written before the digests, so the field checks speak

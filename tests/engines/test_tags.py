@@ -29,9 +29,11 @@ def test_tags_are_frozen_and_default_to_nothing_beyond_fit_and_sample() -> None:
 
 def test_each_built_in_engine_declares_what_it_can_do() -> None:
     tags = {name: ENGINES.unchecked(name).get_tags() for name in ENGINE_NAMES}
-    assert tags["argn"] == EngineTags(native_conditions=True, impute=True, log_prob=True, privacy_guard=True)
-    assert tags["cart"] == EngineTags(privacy_guard=True)
-    assert tags["copula"] == EngineTags()
+    assert tags["argn"] == EngineTags(
+        native_conditions=True, impute=True, log_prob=True, context=True, privacy_guard=True
+    )
+    assert tags["cart"] == EngineTags(context=True, privacy_guard=True)
+    assert tags["copula"] == EngineTags(context=True)
 
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)

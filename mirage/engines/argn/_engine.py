@@ -16,8 +16,9 @@ from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
 from mirage.engines._conditions import Condition, OneOf
+from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
-from mirage.engines._params import RARE_MIN_COUNT, SAMPLE, SEED, Param, integer, number, text
+from mirage.engines._params import SAMPLE, SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
 from mirage.engines.argn import _defaults
@@ -75,12 +76,11 @@ class ArgnSynthesizer(Synthesizer):
         "temperature": number(0, low_open=True, stage=SAMPLE),
         "device": text(_is_device, "'auto', 'cpu' or 'cuda[:index]'"),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
-        "rare_min_count": RARE_MIN_COUNT,
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
-    tags = EngineTags(native_conditions=True, impute=True, log_prob=True)
+    tags = EngineTags(native_conditions=True, impute=True, log_prob=True, context=True)
 
     def __init__(
         self,
@@ -102,7 +102,6 @@ class ArgnSynthesizer(Synthesizer):
         temperature: float = 1.0,
         device: str = "auto",
         cpu_threads: int | None = 1,
-        rare_min_count: int = 10,
         max_dcr_share: float | None = None,
         seed: int = 0,
     ) -> None:
@@ -123,7 +122,6 @@ class ArgnSynthesizer(Synthesizer):
         self.temperature = temperature
         self.device = device
         self.cpu_threads = cpu_threads
-        self.rare_min_count = rare_min_count
         self.max_dcr_share = max_dcr_share
         self.seed = seed
 
@@ -146,6 +144,26 @@ class ArgnSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
+        self._learn_tokens(parts, subcolumns, [], rng)
+
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        """The context's sub-columns are tokenised ahead of the own ones and learned with them; at
+        sampling their tokens are known and only the own ones are drawn (partial-row sampling)."""
+        self._learn_tokens({**context.parts, **parts}, subcolumns, list(context.subcolumns), rng)
+
+    def _learn_tokens(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: list[SubColumn],
+        rng: np.random.Generator,
+    ) -> None:
         _require_torch()
         self.subcolumns_ = subcolumns
         self.discretiser_ = Discretiser(
@@ -153,15 +171,15 @@ class ArgnSynthesizer(Synthesizer):
             sub_bins=self.sub_bins,
             min_count=self.min_bin_count or _defaults.auto_min_bin_count(self.n_training_rows_),
             max_exact=self.max_exact_values,
-            protect=self.rare_min_count,
-        ).fit(parts, subcolumns, dates=self._date_subcolumns(subcolumns))
+            protect=self.encoding_.rare_min_count,
+        ).fit(parts, context + subcolumns, dates=self._date_subcolumns(context + subcolumns))
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_
         self.hidden_ = self.hidden_size or _defaults.auto_hidden(n)
         self.dropout_ = self._knob_setting("dropout")
         self.weight_decay_ = self._knob_setting("weight_decay")
         self.schema_order_share_ = _defaults.auto_schema_order_share(n)
-        if not self.discretiser_.tokens:
+        if not self.discretiser_.domain:
             self.network_: ArgnNetwork | None = None
             report("fit", 1, 1)
             return
@@ -207,15 +225,23 @@ class ArgnSynthesizer(Synthesizer):
 
     def _date_subcolumns(self, subcolumns: list[SubColumn]) -> list[str]:
         """Continuous sub-columns holding a datetime column's seconds: tokenised by parts."""
-        return [s.name for s in subcolumns if not s.discrete and self.schema_[s.column].kind is Kind.DATETIME]
+        kinds = {c.name: c.kind for c in self.schema_}
+        if self.context_schema_ is not None:
+            kinds.update({c.name: c.kind for c in self.context_schema_})
+        return [s.name for s in subcolumns if not s.discrete and kinds[s.column] is Kind.DATETIME]
+
+    def _context_tokens(self) -> int:
+        """How many tokens, the first ones, the context's columns have (0 without a context)."""
+        names = set(self.context_schema_.names) if self.context_schema_ is not None else set()
+        return sum(1 for t in self.discretiser_.domain if t.column in names)
 
     def _new_network(self, depth: int, dropout: float) -> ArgnNetwork:
         from mirage.engines.argn._network import ArgnNetwork
 
-        disc = self.discretiser_
-        valid = {j: v for j in range(len(disc.tokens)) if (v := disc.sub_bin_valid(j)) is not None}
-        codes = {j: v for j in range(len(disc.tokens)) if (v := disc.code_valid(j)) is not None}
-        return ArgnNetwork(disc.cardinalities, disc.groups, valid, codes, self.hidden_, depth, dropout)
+        disc, domain = self.discretiser_, self.discretiser_.domain
+        valid = {j: v for j in range(len(domain)) if (v := disc.sub_bin_valid(j)) is not None}
+        codes = {j: v for j in range(len(domain)) if (v := disc.code_valid(j)) is not None}
+        return ArgnNetwork(domain.cardinalities, domain.groups, valid, codes, self.hidden_, depth, dropout)
 
     # --- sampling ---------------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -226,11 +252,31 @@ class ArgnSynthesizer(Synthesizer):
     ) -> dict[str, np.ndarray]:
         """``n`` rows whose token ``j`` takes only the codes ``allowed[j]`` marks (drawn first)."""
         disc = self.discretiser_
-        tokens = np.zeros((n, len(disc.tokens)), dtype="int64")
+        tokens = np.zeros((n, len(disc.domain)), dtype="int64")
         if self.network_ is not None and n:
-            order = sampling_order(disc.groups, {disc.groups[j] for j in allowed})
+            order = sampling_order(disc.domain.groups, {disc.domain.groups[j] for j in allowed})
             fill_tokens(self.network_, tokens, None, order, allowed, self.temperature, rng, self.cpu_threads)
         return disc.decode(tokens, rng)
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Rows whose context tokens are known and whose own tokens are drawn given them, in the schema
+        order."""
+        disc = self.discretiser_
+        full = {s.name: np.zeros(context.n) for s in self.subcolumns_}  # placeholders for the drawn ones
+        full.update(context.parts)
+        tokens = disc.encode(full)
+        first = self._context_tokens()
+        if self.network_ is not None and context.n and first < tokens.shape[1]:
+            known = np.zeros(tokens.shape, dtype=bool)
+            known[:, :first] = True
+            order = list(range(first, tokens.shape[1]))
+            fill_tokens(self.network_, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
+        parts = disc.decode(tokens, rng)
+        return {s.name: parts[s.name] for s in self.subcolumns_}
+
+    def _refuse_context(self, what: str) -> None:
+        if self.context_schema_ is not None:
+            raise OptionError(f"{what} of a model fitted with a context is not supported yet")
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
         accept = super()._condition_filter(conditions)
@@ -246,7 +292,7 @@ class ArgnSynthesizer(Synthesizer):
         """The token codes of ``column`` whose decoded value is one of ``values``."""
         disc = self.discretiser_
         codec = next(c for c in self.encoder_.codecs if c.column.name == column)
-        own = [j for j, t in enumerate(disc.tokens) if t.column == column]
+        own = [j for j, t in enumerate(disc.domain) if t.column == column]
         if not own:
             return {}
         try:
@@ -267,7 +313,7 @@ class ArgnSynthesizer(Synthesizer):
         tokens = disc.encode(full)[ok]
         allowed = {}
         for j in own:
-            mask = np.zeros(disc.tokens[j].cardinality, dtype=bool)
+            mask = np.zeros(disc.domain[j].cardinality, dtype=bool)
             mask[tokens[:, j]] = True
             allowed[j] = mask
         return allowed
@@ -288,6 +334,7 @@ class ArgnSynthesizer(Synthesizer):
         are left as they are.  The same seed gives the same imputations.
         """
         self._require_fitted()
+        self._refuse_context("impute")
         if not isinstance(data, pd.DataFrame):
             raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
         missing = [name for name in self.schema_.names if name not in data.columns]
@@ -296,7 +343,7 @@ class ArgnSynthesizer(Synthesizer):
         rng = np.random.default_rng(_resolve_seed(seed))
         out = data.copy()
         disc = self.discretiser_
-        modelled = {t.column for t in disc.tokens}
+        modelled = set(disc.domain.columns)
         nulls = {name: data[name].isna().to_numpy() for name in self.schema_.names if name in modelled}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes or self.network_ is None:
@@ -305,13 +352,13 @@ class ArgnSynthesizer(Synthesizer):
         tokens = disc.encode(self.encoder_.encode(frame))
         known = np.ones(tokens.shape, dtype=bool)
         allowed: dict[int, np.ndarray] = {}
-        for j, token in enumerate(disc.tokens):
+        for j, token in enumerate(disc.domain):
             if token.column in nulls:
                 known[:, j] = ~nulls[token.column]
             if token.subcolumn == missing_subcolumn(token.column).name:
                 allowed[j] = np.arange(token.cardinality) == 0  # an imputed cell is present
         rows = np.flatnonzero(~known.all(axis=1))
-        order = sampling_order(disc.groups, set())
+        order = sampling_order(disc.domain.groups, set())
         fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
         for name in holes:
@@ -334,6 +381,7 @@ class ArgnSynthesizer(Synthesizer):
         discretised row, comparable across rows and models with the same discretisation.
         """
         self._require_fitted()
+        self._refuse_context("log_prob")
         parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
         tokens = self.discretiser_.encode(parts)
         n = tokens.shape[0]
@@ -371,8 +419,11 @@ class ArgnSynthesizer(Synthesizer):
         own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
         with within("discretiser", prefix):
             self.discretiser_ = Discretiser.from_state(require_mapping(require(state, "discretiser")), own)
-        if self.discretiser_.subcolumns != self.subcolumns_:
-            raise StateError("discretiser.subcolumns", "differ from state.engine.subcolumns")
+        context = list(self.context_encoder_.subcolumns) if self.context_encoder_ is not None else []
+        if self.discretiser_.subcolumns != context + self.subcolumns_:
+            raise StateError(
+                "discretiser.subcolumns", "differ from the context encoder's and state.engine.subcolumns"
+            )
         disc = self.discretiser_
         self.hidden_ = require_int(state, "hidden", low=1)
         depth = require_int(state, "depth", low=0)
@@ -383,8 +434,8 @@ class ArgnSynthesizer(Synthesizer):
         self._require_recorded("sub_bins", disc.sub_bins, "state.engine.discretiser.sub_bins")
         self._require_recorded("min_bin_count", disc.min_count, "state.engine.discretiser.min_count")
         self._require_recorded("max_exact_values", disc.max_exact, "state.engine.discretiser.max_exact")
-        if has_network != bool(disc.tokens):
-            raise StateError("network", f"expected {str(bool(disc.tokens)).lower()} for this discretiser")
+        if has_network != bool(disc.domain):
+            raise StateError("network", f"expected {str(bool(disc.domain)).lower()} for this discretiser")
         self.history_ = list(self.training_.get("history", []))
         self.network_ = None
         if has_network:

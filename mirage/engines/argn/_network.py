@@ -2,22 +2,57 @@
 
 A real ``torch.nn.Module`` (``parameters()`` are what the optimiser trains, ``forward`` gives the
 per-token log-likelihood), so wrappers such as ``torch.compile`` or Opacus' ``GradSampleModule`` can
-take it.  The masks and index tables are non-persistent buffers: they follow ``.to(device)`` but stay
-out of ``state_dict()``, whose keys are the ``net.*`` arrays of the model file.
+take it: every parameter is used through the forward of the module that holds it.  The masks and index
+tables are non-persistent buffers: they follow ``.to(device)`` but stay out of ``state_dict()``, whose
+keys are the ``net.*`` arrays of the model file (the heads under older names, see ``_state.py``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MASK_BIAS", "ArgnNetwork"]
+__all__ = ["MASK_BIAS", "ArgnNetwork", "TargetEmbedding", "TokenHeads"]
 
 MASK_BIAS = -1e9  # added to the logits of tokens that cannot occur
+
+
+class TargetEmbedding(nn.Module):
+    """A learned vector per token, added to that token's context: ``forward(c)[b, j] = c[b, j] + weight[j]``.
+
+    A module of its own (not a bare ``nn.Embedding`` weight) so that per-row gradient wrappers such as
+    Opacus' ``GradSampleModule`` see its input and output.  Initialised as ``nn.Embedding`` is.
+    """
+
+    def __init__(self, n_tokens: int, hidden: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_tokens, hidden).normal_())
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        return context + self.weight
+
+
+class TokenHeads(nn.Module):
+    """The softmax heads of one cardinality bucket, stacked and padded to its largest cardinality.
+
+    ``forward(h)[b, i] = h[b, i] @ weight[i] + bias[i]``: the logits of the bucket's ``i``-th token.
+    Holds no buffers (the padding mask stays with the network), so Opacus computes its per-row
+    gradients through ``torch.func``.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = torch.einsum("bnh,nhc->bnc", h, self.weight) + self.bias
+        return logits
 
 
 class ArgnNetwork(nn.Module):
@@ -65,22 +100,22 @@ class ArgnNetwork(nn.Module):
         width = np.ceil(np.log2(np.maximum(self.cardinalities, 2))).astype("int64")
         self.buckets = [np.flatnonzero(width == w) for w in np.unique(width)]
         self.where = {int(j): (b, i) for b, members in enumerate(self.buckets) for i, j in enumerate(members)}
-        weights, biases = [], []
+        heads = []
         bound = 1.0 / math.sqrt(hidden)
         for b, members in enumerate(self.buckets):
             cards = np.asarray(self.cardinalities)[members]
             pad = int(cards.max())
             self._mask_buffer(f"pad_bias_{b}", np.arange(pad)[None, :] < cards[:, None])
             self.register_buffer(f"index_{b}", torch.as_tensor(members, dtype=torch.long), persistent=False)
-            weights.append(nn.Parameter(torch.empty(members.size, hidden, pad).uniform_(-bound, bound)))
-            biases.append(nn.Parameter(torch.zeros(members.size, pad)))
-        # registered in the order (and under the names) of the model file's net.* arrays
+            weight = torch.empty(members.size, hidden, pad).uniform_(-bound, bound)
+            heads.append(TokenHeads(weight, torch.zeros(members.size, pad)))
+        # created in this order so that a seed gives the weights it always gave; the model file's
+        # net.* arrays are this state_dict, with the heads under their older names (_state.py)
         self.embed = nn.Embedding(sum(self.cardinalities), hidden)
-        self.target = nn.Embedding(n_tokens, hidden)
+        self.target = TargetEmbedding(n_tokens, hidden)
         self.norm = nn.LayerNorm(hidden)
         self.blocks = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
-        self.head_weight = nn.ParameterList(weights)
-        self.head_bias = nn.ParameterList(biases)
+        self.heads = nn.ModuleList(heads)
         nn.init.normal_(self.embed.weight, std=0.1)
         nn.init.normal_(self.target.weight, std=0.1)
         self._heads: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -102,10 +137,13 @@ class ArgnNetwork(nn.Module):
         super().train(mode)
         return self
 
-    def trunk(self, context: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Residual ReLU layers over the normalised context; dropout masks whole hidden units of a row."""
+    def trunk(self, context: torch.Tensor) -> torch.Tensor:
+        """Residual ReLU layers over the normalised context (plus each token's target vector).
+
+        Dropout masks whole hidden units of a row.
+        """
         relu = torch.nn.functional.relu
-        h = relu(self.norm(context + target))
+        h = relu(self.norm(self.target(context)))
         if self.training and self.dropout > 0:
             keep = torch.rand(h.shape[0], *([1] * (h.dim() - 2)), h.shape[-1], device=h.device) > self.dropout
             h = h * keep.to(h.dtype) / (1.0 - self.dropout)
@@ -142,12 +180,11 @@ class ArgnNetwork(nn.Module):
         an invalid sub-bin.
         """
         u = self.embed(x + self.offsets)
-        h = self.trunk(torch.bmm(mask, u), self.target.weight)
+        h = self.trunk(torch.bmm(mask, u))
         out = torch.zeros(x.shape, device=x.device, dtype=h.dtype)
         for b, members in enumerate(self.buckets):
             index = self.get_buffer(f"index_{b}")
-            logits = torch.einsum("bnh,nhc->bnc", h[:, index], self.head_weight[b])
-            logits = logits + self.head_bias[b] + self.get_buffer(f"pad_bias_{b}")
+            logits = self.heads[b](h[:, index]) + self.get_buffer(f"pad_bias_{b}")
             if sub_bins:
                 for i, j in enumerate(members.tolist()):
                     if j in self.sub_bin_tokens:
@@ -170,6 +207,7 @@ class ArgnNetwork(nn.Module):
         if cached is None:
             b, i = self.where[j]
             card = self.cardinalities[j]
-            weight = self.head_weight[b][i, :, :card].detach().contiguous()
-            cached = self._heads[j] = (weight, self.head_bias[b][i, :card].detach().contiguous())
+            heads = cast(TokenHeads, self.heads[b])
+            weight = heads.weight[i, :, :card].detach().contiguous()
+            cached = self._heads[j] = (weight, heads.bias[i, :card].detach().contiguous())
         return cached

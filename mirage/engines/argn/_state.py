@@ -1,7 +1,13 @@
-"""The network's weights in the model file: one ``net.<state_dict key>`` float32 array per weight."""
+"""The network's weights in the model file: one ``net.<state_dict key>`` float32 array per weight.
+
+The heads keep the names they had before they became modules: ``heads.<b>.weight`` and
+``heads.<b>.bias`` are stored as ``net.head_weight.<b>`` and ``net.head_bias.<b>``, so model files
+written before and after read alike.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -15,10 +21,17 @@ if TYPE_CHECKING:
 __all__ = ["PREFIX", "load_weights", "weight_arrays"]
 
 PREFIX = "net."
+_HEAD_KEY = re.compile(r"heads\.(\d+)\.(weight|bias)")
+
+
+def _file_key(key: str) -> str:
+    """The model-file array name of the state_dict entry ``key``."""
+    head = _HEAD_KEY.fullmatch(key)
+    return f"{PREFIX}head_{head[2]}.{head[1]}" if head else f"{PREFIX}{key}"
 
 
 def weight_arrays(network: ArgnNetwork) -> dict[str, np.ndarray]:
-    return {f"{PREFIX}{key}": tensor.detach().cpu().numpy() for key, tensor in network.state_dict().items()}
+    return {_file_key(key): tensor.detach().cpu().numpy() for key, tensor in network.state_dict().items()}
 
 
 def load_weights(network: ArgnNetwork, arrays: Mapping[str, np.ndarray]) -> None:
@@ -28,9 +41,10 @@ def load_weights(network: ArgnNetwork, arrays: Mapping[str, np.ndarray]) -> None
     expected = network.state_dict()
     weights = {}
     for key, tensor in expected.items():
-        value = require_array(arrays, f"{PREFIX}{key}", kind="f", shape=tuple(tensor.shape))
+        value = require_array(arrays, _file_key(key), kind="f", shape=tuple(tensor.shape))
         weights[key] = torch.from_numpy(value.astype(np.float32))
-    extra = sorted(k for k in arrays if k.startswith(PREFIX) and k[len(PREFIX) :] not in expected)
+    file_keys = {_file_key(key) for key in expected}
+    extra = sorted(k for k in arrays if k.startswith(PREFIX) and k not in file_keys)
     if extra:
         raise StateError(extra[0], "not a weight of this network", array=True)
     network.load_state_dict(weights)

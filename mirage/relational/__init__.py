@@ -1,0 +1,5 @@
+"""Related tables: a whole database learned with the single-table engines, every key kept valid."""
+
+from mirage.relational._synthesizer import RELATIONAL, RelationalSynthesizer
+
+__all__ = ["RELATIONAL", "RelationalSynthesizer"]
