@@ -46,8 +46,8 @@ class EncodingOptions:
 
     rare_min_count: int = 10  # a category seen in fewer rows is never emitted verbatim
     locale: str = "en_US"  # Faker locale for PII and text when the column names none
-    #: distinct values a number or datetime column counts exactly; past it a KLL sketch summarises them
-    #: (needs ``mirage-synth[scale]``).  A fit-time setting: model files do not store it.
+    #: distinct values a number or datetime column counts exactly; past it a deterministic quantile sketch
+    #: summarises them (``mirage.encoding._sketch``).  A fit-time setting: model files do not store it.
     exact_values_limit: int = EXACT_VALUES_LIMIT
 
     def __post_init__(self) -> None:

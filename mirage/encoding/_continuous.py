@@ -4,8 +4,9 @@ Missing values are encoded as the median of the observed values, with the flag t
 Subclasses say how values become floats, what else they learn, and how floats decode.  A partition's
 stats hold its distinct observed floats with their counts, so bounds, the median and every quantile
 of the merge are exactly those of the whole column.  Past ``EncodingOptions.exact_values_limit``
-distinct values they hold a KLL sketch instead (:mod:`mirage.encoding._sketch`): counts and bounds stay
-exact, quantiles are within the sketch's rank error, and the codec keeps the sketch in its state.
+distinct values they hold a deterministic quantile sketch instead (:mod:`mirage.encoding._sketch`):
+counts and bounds stay exact, quantiles are within the sketch's certified rank error, and the codec keeps
+the sketch in its state.
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._validate import require_bounds, require_float
+from mirage._validate import StateError, require_bounds, require_float, require_mapping, within
 from mirage.encoding._base import Codec, SubColumn
 from mirage.encoding._missing import MissingPart, MissingStats
 from mirage.encoding._public import PrivacyBudget, PublicBounds
-from mirage.encoding._sketch import Observed, ValueSketch, merge_observed, observe
+from mirage.encoding._sketch import SKETCH_ARRAY, Observed, ValueSketch, merge_observed, observe
 from mirage.encoding._stats import merge_counts, single
 from mirage.errors import DataError
 
-__all__ = ["SKETCH_ARRAY", "VALUE_PART", "ContinuousCodec", "ContinuousStats", "observed_values", "reflect"]
+__all__ = ["VALUE_PART", "ContinuousCodec", "ContinuousStats", "observed_values", "reflect"]
 
 VALUE_PART = "value"
-SKETCH_ARRAY = "observed.kll"  # the serialised KLL sketch (uint8), only when the values were sketched
 
 
 def reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -70,7 +70,7 @@ class ContinuousStats:
             raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
         return cls(
             MissingStats.merge(p.missing for p in parts),
-            merge_observed((p.observed for p in parts), column, limit),
+            merge_observed((p.observed for p in parts), limit),
             single([p.tz for p in parts], "time zone", column),
             tuple(merge_counts(p.offsets for p in parts).items()),
         )
@@ -94,7 +94,7 @@ class ContinuousCodec(Codec[ContinuousStats]):
     def analyze(self, values: pd.Series) -> ContinuousStats:
         x = self.to_floats(values)
         limit = self.options.exact_values_limit
-        return ContinuousStats(MissingStats.of(values), observe(x[~np.isnan(x)], self.column.name, limit))
+        return ContinuousStats(MissingStats.of(values), observe(x[~np.isnan(x)], limit))
 
     def reduce(
         self,
@@ -132,13 +132,18 @@ class ContinuousCodec(Codec[ContinuousStats]):
             "fill": self.fill,
             "missing": self.missing.get_state(),
         }
-        arrays = {} if self.sketch is None else {SKETCH_ARRAY: self.sketch.to_array()}
-        return state, arrays
+        if self.sketch is None:
+            return state, {}
+        state["sketch"], items = self.sketch.get_state()
+        return state, {SKETCH_ARRAY: items}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.minimum, self.maximum = require_bounds(state, "minimum", "maximum")
         self.fill = require_float(state, "fill")
         self.missing = MissingPart.from_state(self.column.name, state)
         self.sketch = None
-        if SKETCH_ARRAY in arrays:
-            self.sketch = ValueSketch.from_array(arrays[SKETCH_ARRAY], self.column.name)
+        if "sketch" in state:
+            with within("sketch"):
+                self.sketch = ValueSketch.from_state(require_mapping(state["sketch"]), arrays)
+        elif SKETCH_ARRAY in arrays:
+            raise StateError(SKETCH_ARRAY, "sketch items without the state's sketch field", array=True)
