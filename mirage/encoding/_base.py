@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 
 from mirage.encoding._public import PrivacyBudget, PublicBounds
-from mirage.encoding._sketch import EXACT_VALUES_LIMIT
 from mirage.errors import OptionError
 from mirage.schema import Column
 
-__all__ = ["Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
+__all__ = ["EXACT_VALUES_LIMIT", "Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
 
 StatsT = TypeVar("StatsT")
 
 MISSING_PART = "missing"
+EXACT_VALUES_LIMIT = 1_000_000  # distinct values a column's stats count exactly before sketching
 
 
 def as_dtype(values: pd.Series, dtype: str) -> pd.Series:

@@ -37,7 +37,6 @@ from mirage._validate import StateError, require_array, require_float, require_i
 from mirage.encoding._stats import ValueCounts
 
 __all__ = [
-    "EXACT_VALUES_LIMIT",
     "ITEMS_PER_PIECE",
     "MAX_LEVELS",
     "PASS_RANK_ERROR",
@@ -51,7 +50,6 @@ __all__ = [
     "observe",
 ]
 
-EXACT_VALUES_LIMIT = 1_000_000  # distinct values a column's stats count exactly before sketching
 SKETCH_ITEMS = 4096  # items a summary keeps at most (32 KiB of float64)
 MAX_LEVELS = 60  # an item weighs at most 2**59 rows
 PASS_RANK_ERROR = 2 / (SKETCH_ITEMS - MAX_LEVELS)  # what one compaction pass adds, as a share of the rows

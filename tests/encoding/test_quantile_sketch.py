@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from mirage.encoding import EncodingOptions, TableEncoder, codec_for
+from mirage.encoding._base import EXACT_VALUES_LIMIT
 from mirage.encoding._continuous import ContinuousCodec, ContinuousStats
 from mirage.encoding._sketch import (
-    EXACT_VALUES_LIMIT,
     PASS_RANK_ERROR,
     SKETCH_ARRAY,
     SKETCH_ITEMS,
