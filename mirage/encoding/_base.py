@@ -27,11 +27,12 @@ from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.errors import OptionError
 from mirage.schema import Column
 
-__all__ = ["Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
+__all__ = ["EXACT_VALUES_LIMIT", "Codec", "EncodingOptions", "SubColumn", "as_dtype", "missing_subcolumn"]
 
 StatsT = TypeVar("StatsT")
 
 MISSING_PART = "missing"
+EXACT_VALUES_LIMIT = 1_000_000  # distinct values a column's stats count exactly before sketching
 
 
 def as_dtype(values: pd.Series, dtype: str) -> pd.Series:
@@ -45,6 +46,14 @@ class EncodingOptions:
 
     rare_min_count: int = 10  # a category seen in fewer rows is never emitted verbatim
     locale: str = "en_US"  # Faker locale for PII and text when the column names none
+    #: distinct values a number or datetime column counts exactly; past it a deterministic quantile sketch
+    #: summarises them (``mirage.encoding._sketch``).  A fit-time setting: model files do not store it.
+    exact_values_limit: int = EXACT_VALUES_LIMIT
+
+    def __post_init__(self) -> None:
+        limit = self.exact_values_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise OptionError(f"exact_values_limit: expected an integer >= 1, got {limit!r}")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 Missing values are encoded as the median of the observed values, with the flag telling them apart.
 Subclasses say how values become floats, what else they learn, and how floats decode.  A partition's
 stats hold its distinct observed floats with their counts, so bounds, the median and every quantile
-of the merge are exactly those of the whole column.
+of the merge are exactly those of the whole column.  Past ``EncodingOptions.exact_values_limit``
+distinct values they hold a deterministic quantile sketch instead (:mod:`mirage.encoding._sketch`):
+counts and bounds stay exact, quantiles are within the sketch's certified rank error, and the codec keeps
+the sketch in its state.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._validate import require_bounds, require_float
+from mirage._validate import StateError, require_bounds, require_float, require_mapping, within
 from mirage.encoding._base import Codec, SubColumn
 from mirage.encoding._missing import MissingPart, MissingStats
 from mirage.encoding._public import PrivacyBudget, PublicBounds
-from mirage.encoding._stats import ValueCounts, merge_counts, single
+from mirage.encoding._sketch import SKETCH_ARRAY, Observed, ValueSketch, merge_observed, observe
+from mirage.encoding._stats import merge_counts, single
 from mirage.errors import DataError
 
-__all__ = ["VALUE_PART", "ContinuousCodec", "ContinuousStats", "reflect"]
+__all__ = ["VALUE_PART", "ContinuousCodec", "ContinuousStats", "observed_values", "reflect"]
 
 VALUE_PART = "value"
 
@@ -45,22 +49,28 @@ def reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.where(outside, folded, x)
 
 
+def observed_values(observed: Observed) -> np.ndarray:
+    """The values a fit learns from, sorted: every row's when counted; when sketched, values at evenly
+    spaced ranks (``ValueSketch.sample``) that keep the exact minimum and maximum."""
+    return observed.sample() if isinstance(observed, ValueSketch) else observed.expand()
+
+
 @dataclass(frozen=True)
 class ContinuousStats:
     """One partition of a number or datetime column."""
 
     missing: MissingStats
-    observed: ValueCounts  # the non-missing values as floats
+    observed: Observed  # the non-missing values as floats: counted, or sketched past the limit
     tz: str | None = None  # datetimes: the native column's time zone
     offsets: tuple[tuple[int, int], ...] = ()  # datetimes as text: (UTC offset in minutes, rows)
 
     @classmethod
-    def merge(cls, parts: Sequence[ContinuousStats], column: str) -> ContinuousStats:
+    def merge(cls, parts: Sequence[ContinuousStats], column: str, limit: int) -> ContinuousStats:
         if not parts:
             raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
         return cls(
             MissingStats.merge(p.missing for p in parts),
-            ValueCounts.merge(p.observed for p in parts),
+            merge_observed((p.observed for p in parts), limit),
             single([p.tz for p in parts], "time zone", column),
             tuple(merge_counts(p.offsets for p in parts).items()),
         )
@@ -71,6 +81,7 @@ class ContinuousCodec(Codec[ContinuousStats]):
     minimum: float
     maximum: float
     fill: float
+    sketch: ValueSketch | None = None  # the observed values' summary when they were too many to count
 
     @abstractmethod
     def to_floats(self, values: pd.Series) -> np.ndarray:
@@ -82,7 +93,8 @@ class ContinuousCodec(Codec[ContinuousStats]):
 
     def analyze(self, values: pd.Series) -> ContinuousStats:
         x = self.to_floats(values)
-        return ContinuousStats(MissingStats.of(values), ValueCounts.of(x[~np.isnan(x)]))
+        limit = self.options.exact_values_limit
+        return ContinuousStats(MissingStats.of(values), observe(x[~np.isnan(x)], limit))
 
     def reduce(
         self,
@@ -92,7 +104,8 @@ class ContinuousCodec(Codec[ContinuousStats]):
         public: PublicBounds | None = None,
     ) -> ContinuousStats:
         bounds = self.public_bounds(budget, public)
-        merged = ContinuousStats.merge(stats, self.column.name)
+        merged = ContinuousStats.merge(stats, self.column.name, self.options.exact_values_limit)
+        self.sketch = merged.observed if isinstance(merged.observed, ValueSketch) else None
         self.missing = MissingPart(self.column.name)
         self.missing.learn(merged.missing)
         self.learn(merged, bounds)
@@ -119,9 +132,18 @@ class ContinuousCodec(Codec[ContinuousStats]):
             "fill": self.fill,
             "missing": self.missing.get_state(),
         }
-        return state, {}
+        if self.sketch is None:
+            return state, {}
+        state["sketch"], items = self.sketch.get_state()
+        return state, {SKETCH_ARRAY: items}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self.minimum, self.maximum = require_bounds(state, "minimum", "maximum")
         self.fill = require_float(state, "fill")
         self.missing = MissingPart.from_state(self.column.name, state)
+        self.sketch = None
+        if "sketch" in state:
+            with within("sketch"):
+                self.sketch = ValueSketch.from_state(require_mapping(state["sketch"]), arrays)
+        elif SKETCH_ARRAY in arrays:
+            raise StateError(SKETCH_ARRAY, "sketch items without the state's sketch field", array=True)

@@ -132,7 +132,8 @@ class TableEncoder:
             states[codec.column.name] = state
             for key, value in codec_arrays.items():
                 arrays[f"encoder.{i}.{key}"] = value
-        return {"options": vars(self.options).copy(), "codecs": states}, arrays
+        options = {"rare_min_count": self.options.rare_min_count, "locale": self.options.locale}
+        return {"options": options, "codecs": states}, arrays
 
     @classmethod
     def from_state(

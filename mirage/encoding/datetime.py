@@ -34,7 +34,7 @@ from mirage._validate import (
     show,
 )
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
 from mirage.encoding._pieces import draw_within
 from mirage.encoding._public import PublicBounds
 from mirage.errors import DataError, OptionError
@@ -263,7 +263,7 @@ class DatetimeCodec(ContinuousCodec):
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         self.tz = stats.tz
         self.offset = _common_offset(stats.offsets)
-        observed = stats.observed.expand()
+        observed = observed_values(stats.observed)
         if observed.size == 0:
             observed = np.array([0.0])
         low, high = (

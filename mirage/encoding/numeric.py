@@ -17,9 +17,10 @@ import pandas as pd
 
 from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, reflect
+from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
 from mirage.encoding._public import PublicBounds
 from mirage.encoding._rounding import RoundingPattern
+from mirage.encoding._sketch import ValueSketch
 from mirage.errors import DataError, ModelFileError, OptionError
 
 __all__ = ["NumericCodec", "to_float"]
@@ -58,7 +59,7 @@ class NumericCodec(ContinuousCodec):
 
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         col = self.column
-        observed = stats.observed.expand()
+        observed = observed_values(stats.observed)
         if np.isinf(observed).any():
             raise DataError(f"column {col.name!r}: infinite values cannot be learned")
         low, high = _public_number(public.minimum, col.name), _public_number(public.maximum, col.name)
@@ -70,9 +71,10 @@ class NumericCodec(ContinuousCodec):
         self.integer = bool(col.integer)
         self.decimals = 0 if self.integer else col.decimals
         self.fill = float(np.median(observed))
-        self.rounding = RoundingPattern.learn(
-            observed, decimals=self.decimals, min_count=self.options.rare_min_count
-        )
+        min_count = self.options.rare_min_count
+        if isinstance(stats.observed, ValueSketch):
+            min_count = max(min_count, stats.observed.piece_rows(observed.size))
+        self.rounding = RoundingPattern.learn(observed, decimals=self.decimals, min_count=min_count)
 
     def finish(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Reflect into the bounds and round as the training values were rounded."""
