@@ -6,6 +6,8 @@ and :func:`sample_fair`; :func:`augment` tops up a minority class of a real tabl
 ``mirage sample --where`` grammar into typed conditions.
 """
 
+from mirage.control._augment import SYNTHETIC_FLAG, augment
 from mirage.control._rebalance import sample_fair, sample_rebalanced
+from mirage.control._tails import sample_tails
 
-__all__ = ["sample_fair", "sample_rebalanced"]
+__all__ = ["SYNTHETIC_FLAG", "augment", "sample_fair", "sample_rebalanced", "sample_tails"]
