@@ -9,5 +9,6 @@ and :func:`sample_fair`; :func:`augment` tops up a minority class of a real tabl
 from mirage.control._augment import SYNTHETIC_FLAG, augment
 from mirage.control._rebalance import sample_fair, sample_rebalanced
 from mirage.control._tails import sample_tails
+from mirage.control._where import parse_where
 
-__all__ = ["SYNTHETIC_FLAG", "augment", "sample_fair", "sample_rebalanced", "sample_tails"]
+__all__ = ["SYNTHETIC_FLAG", "augment", "parse_where", "sample_fair", "sample_rebalanced", "sample_tails"]
