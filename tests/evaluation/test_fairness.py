@@ -85,3 +85,12 @@ def test_bad_fairness_is_named(adult: pd.DataFrame) -> None:
     for fairness, message in cases:
         with pytest.raises(OptionError, match=message):
             mirage.evaluate(real, real, fairness=fairness)
+
+
+def test_a_fairness_gate_without_the_section_says_what_it_needs() -> None:
+    from mirage.evaluation import Report
+
+    report = Report(scores={}, reference={}, details={}, verdicts={})
+    assert report.check(fail_over={"parity_difference": 0.1}) == [
+        "parity_difference was not computed (needs fairness)"
+    ]
