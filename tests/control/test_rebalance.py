@@ -134,3 +134,11 @@ def test_cell_counts_keep_every_margin() -> None:
             assert counts.sum(axis=other).tolist() == largest_remainder(n, column).tolist()
         exact = n * np.einsum("i,j,k->ijk", *shares)
         assert np.abs(counts - exact).max() < 2
+
+
+def test_no_rows_gives_the_columns() -> None:
+    model = ENGINES["cart"]().fit(table())
+    empty = model.sample(0, seed=1, rebalance={"income": {">50K": 0.5}})
+    assert len(empty) == 0 and list(empty.columns) == list(table().columns)
+    with pytest.raises(OptionError, match="n must be a non-negative integer, got -1"):
+        model.sample(-1, seed=1, fair={"outcome": "income", "protected": "sex"})
