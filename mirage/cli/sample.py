@@ -90,7 +90,7 @@ def sample_command(
         str | None,
         typer.Option(
             help='Conditions every row meets, e.g. "is_fraud == true and age >= 30" (==, !=, >=, <=, >, <, '
-            "in [a, b], between a and b, is null, is not null, joined by and).",
+            "in a list of values, between a and b, is null, is not null, joined by and).",
         ),
     ] = None,
     rebalance: Annotated[
