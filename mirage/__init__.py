@@ -23,6 +23,7 @@ from mirage.errors import (
 
 if TYPE_CHECKING:
     from mirage._api import fit, load
+    from mirage.control import augment
     from mirage.engines import (
         ArgnSynthesizer,
         CartSynthesizer,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "fit": "mirage._api",
     "load": "mirage._api",
+    "augment": "mirage.control",
     "ArgnSynthesizer": "mirage.engines",
     "CartSynthesizer": "mirage.engines",
     "CopulaSynthesizer": "mirage.engines",
@@ -84,6 +86,7 @@ __all__ = [
     "Synthesizer",
     "Table",
     "__version__",
+    "augment",
     "choose_engine",
     "evaluate",
     "fit",

@@ -26,7 +26,18 @@ if TYPE_CHECKING:
 
     from mirage.evaluation import Report
 
-__all__ = ["parse_gates", "register"]
+__all__ = ["parse_fairness", "parse_gates", "register"]
+
+
+def parse_fairness(item: str) -> dict[str, str]:
+    """``OUTCOME:PROTECTED[:POSITIVE]`` as the ``fairness`` of :func:`mirage.evaluate`."""
+    parts = item.split(":", 2)
+    if len(parts) < 2 or not all(parts):
+        raise OptionError(f"--fair {item!r}: expected OUTCOME:PROTECTED[:POSITIVE], e.g. income:sex")
+    fairness = {"outcome": parts[0], "protected": parts[1]}
+    if len(parts) == 3:
+        fairness["positive"] = parts[2]
+    return fairness
 
 
 def parse_gates(items: list[str], option: str) -> dict[str, float]:
@@ -74,6 +85,14 @@ def report_command(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed for sampling and for the scores.")] = 0,
+    fair: Annotated[
+        str | None,
+        typer.Option(
+            metavar="OUTCOME:PROTECTED[:POSITIVE]",
+            help="Add the fairness section, e.g. income:sex (POSITIVE: the outcome value counted, by default "
+            "its rarest): outcome rates per group, parity difference, equalised-odds gap.",
+        ),
+    ] = None,
     fail_under: Annotated[
         list[str] | None, typer.Option("--fail-under", help="Gate NAME=VALUE: exit 1 if the score is lower.")
     ] = None,
@@ -98,6 +117,7 @@ def report_command(
     from mirage.evaluation import evaluate, recover_split
     from mirage.io import read_table
 
+    fairness = parse_fairness(fair) if fair is not None else None
     under = parse_gates(fail_under or [], "--fail-under")
     over = parse_gates(fail_over or [], "--fail-over")
     if output.suffix.lower() not in (".html", ".htm"):
@@ -132,7 +152,9 @@ def report_command(
         raise OptionError("give one model file, or a real and a synthetic data file")
     ui.note("scoring fidelity, utility and privacy (detection and attack models take a few seconds)")
     with fit_progress(ui):
-        report = evaluate(real, synthetic, holdout=held, target=target, schema=schema, seed=seed)
+        report = evaluate(
+            real, synthetic, holdout=held, target=target, schema=schema, seed=seed, fairness=fairness
+        )
         report_progress("writing", 0, 1, output.name)
         report.to_html(str(output), force=force)
         report.to_json(str(json_path), force=force)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,7 +17,7 @@ from mirage.errors import OptionError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PREVIEW_MAX_ROWS", "register", "rows_table"]
+__all__ = ["PREVIEW_MAX_ROWS", "parse_fair", "parse_rebalance", "register", "rows_table"]
 
 PREVIEW_MAX_ROWS = 1000
 
@@ -29,6 +29,34 @@ def rows_table(frame: pd.DataFrame, title: str) -> Table:
     for row in frame.itertuples(index=False, name=None):
         table.add_row(*(cell(value) for value in row))
     return table
+
+
+def parse_rebalance(items: list[str]) -> dict[str, dict[str, float]]:
+    """``COLUMN:VALUE=SHARE`` items (``income:>50K=0.5``) as ``{column: {value: share}}``."""
+    shares: dict[str, dict[str, float]] = {}
+    for item in items:
+        column, colon, rest = item.partition(":")
+        value, equals, share = rest.rpartition("=")
+        if not colon or not equals or not column or not value:
+            raise OptionError(f"--rebalance {item!r}: expected COLUMN:VALUE=SHARE, e.g. income:>50K=0.5")
+        try:
+            number = float(share)
+        except ValueError:
+            raise OptionError(f"--rebalance {item!r}: the share {share!r} is not a number") from None
+        shares.setdefault(column, {})[value] = number
+    return shares
+
+
+def parse_fair(item: str) -> dict[str, str]:
+    """``OUTCOME:PROTECTED`` (``income:sex``) as ``{"outcome": ..., "protected": ...}``."""
+    outcome, colon, protected = item.partition(":")
+    if not colon or not outcome or not protected or ":" in protected:
+        raise OptionError(f"--fair {item!r}: expected OUTCOME:PROTECTED, e.g. income:sex")
+    return {"outcome": outcome, "protected": protected}
+
+
+def _with_flag(error: OptionError, flag: str) -> OptionError:
+    return OptionError(f"{flag}: {error}")
 
 
 def sample_command(
@@ -58,11 +86,36 @@ def sample_command(
         typer.Option(min=0, help="Same seed, same rows (random when not given)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help='Conditions every row meets, e.g. "is_fraud == true and age >= 30" (==, !=, >=, <=, >, <, '
+            "in a list of values, between a and b, is null, is not null, joined by and).",
+        ),
+    ] = None,
+    rebalance: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="COLUMN:VALUE=SHARE",
+            help="Exact share of the rows for a value, e.g. income:>50K=0.5 (repeatable); the column's other "
+            "values share the rest as learned.",
+        ),
+    ] = None,
+    fair: Annotated[
+        str | None,
+        typer.Option(
+            metavar="OUTCOME:PROTECTED",
+            help="Draw OUTCOME independent of PROTECTED, e.g. income:sex (each pair of values gets "
+            "n * P(protected) * P(outcome) rows).",
+        ),
+    ] = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Draw synthetic rows from a model file, to a file or as a table."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    import pandas as pd
 
     import mirage
     from mirage._api import single_table
@@ -72,16 +125,38 @@ def sample_command(
         raise OptionError(
             f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"
         )
+    shares = parse_rebalance(rebalance) if rebalance else None
+    fairness = parse_fair(fair) if fair is not None else None
+    if shares is not None and fairness is not None:
+        raise OptionError("--rebalance and --fair cannot be combined; give one of them")
     if output is not None:
         check_output(output, force)
     model = single_table(mirage.load(model_path), model_path)
+    control: dict[str, Any] = {}
+    if where is not None:
+        from mirage.control import parse_where
+
+        try:
+            control["conditions"] = parse_where(where, model)
+        except OptionError as exc:
+            raise _with_flag(exc, "--where") from None
     drawn_seed = secrets.randbits(63) if seed is None else seed
+    if shares is not None or fairness is not None:
+        flag = "--rebalance" if shares is not None else "--fair"
+        try:
+            frame = model.sample(rows, seed=drawn_seed, rebalance=shares, fair=fairness, **control)
+        except OptionError as exc:
+            raise _with_flag(exc, flag) from None
+        sampled: Any = iter([frame])
+    else:
+        sampled = model.sample_chunks(rows, seed=drawn_seed, **control)
     if output is None:
-        ui.table(rows_table(model.sample(rows, seed=drawn_seed), f"{rows:,} synthetic rows"))
+        frame = pd.concat(list(sampled), ignore_index=True)
+        ui.table(rows_table(frame, f"{rows:,} synthetic rows"))
         _tell_seed(ui, seed, drawn_seed)
         return
     start = time.perf_counter()
-    chunks = row_progress(model.sample_chunks(rows, seed=drawn_seed), rows, ui, "sampling")
+    chunks = row_progress(sampled, rows, ui, "sampling")
     written = write_chunks(chunks, output, force=force, dialect=model.schema_.extra.get("csv"))
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")

@@ -342,9 +342,15 @@ class Synthesizer:
         seed: int | None = None,
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
+        rebalance: Mapping[str, Mapping[Any, float]] | None = None,
+        fair: Mapping[str, str] | None = None,
     ) -> pd.DataFrame:
         """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
         a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``).
+
+        ``rebalance`` ({column: {value: share}}) gives values exact shares of the rows; ``fair``
+        ({"outcome": column, "protected": column}) draws the outcome independent of the protected
+        column (see :mod:`mirage.control`).
 
         A model fitted with a context samples given one: ``context`` is a DataFrame holding the
         context columns it was fitted with (others are ignored), and the result has one row per
@@ -352,6 +358,12 @@ class Synthesizer:
         equals the number of context rows).  The output holds the model's own columns only.  Context
         and ``conditions`` cannot be combined yet (``OptionError``).
         """
+        if rebalance is not None or fair is not None:
+            from mirage.control._rebalance import sample_controlled
+
+            return sample_controlled(
+                self, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair
+            )
         chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions, context=context))
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 

@@ -47,6 +47,18 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
     "singling_out_risk": ("privacy", "lower", "Anonymeter-style singling-out risk"),
     "linkability_risk": ("privacy", "lower", "Anonymeter-style linkability risk"),
     "inference_risk": ("privacy", "lower", "Anonymeter-style attribute-inference risk (worst column)"),
+    "parity_difference": (
+        "fairness",
+        "lower",
+        "demographic parity difference: the largest gap in the positive-outcome rate between protected "
+        "groups (reference: the real rows)",
+    ),
+    "equalised_odds_gap": (
+        "fairness",
+        "lower",
+        "the largest gap in true- or false-positive rate between protected groups of a model trained on "
+        "the rows and tested on the real holdout (reference: trained on the real rows)",
+    ),
     "fidelity": ("summary", "higher", "mean of quality, marginal_accuracy and detection_score"),
     "utility": ("summary", "higher", "utility_ratio, clipped to [0, 1]"),
     "privacy": ("summary", "higher", "the weakest privacy check on a 0-1 scale (1: no sign of a leak)"),

@@ -10,6 +10,7 @@ holdout in place of the synthetic data, the best a perfect generator can do at t
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -42,14 +43,24 @@ def evaluate(
     n_threads: int | None = 1,
     n_attacks: int = 1000,
     reference: bool = True,
+    fairness: Mapping[str, Any] | None = None,
 ) -> Report:
-    """Score ``synthetic`` against ``real`` (and ``holdout`` for utility, privacy and the reference)."""
+    """Score ``synthetic`` against ``real`` (and ``holdout`` for utility, privacy and the reference).
+
+    ``fairness`` ({"outcome": column, "protected": column, "positive": value (optional)}) adds the
+    fairness section: outcome rates per protected group, their demographic parity difference and,
+    with a holdout, the equalised-odds gap of a model trained on each (:mod:`mirage.evaluation._fairness`).
+    """
     schema = schema or infer_schema(real)
     for name, frame in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
         if frame is not None and len(frame) == 0:
             raise DataError(f"the {name} data has no rows")
     if target is not None and target not in schema.names:
         raise OptionError(f"target {target!r} is not a column (columns: {', '.join(schema.names)})")
+    if fairness is not None:
+        from mirage.evaluation._fairness import resolve_fairness
+
+        resolve_fairness(fairness, schema)  # before the long scores, not after them
     if target is not None and holdout is None:
         raise OptionError(
             f"the utility scores (target={target!r}) need a holdout: real rows the model never saw"
@@ -60,6 +71,7 @@ def evaluate(
         "reference": holdout is not None and reference,
         "utility": holdout is not None and target is not None,
         "privacy": holdout is not None,
+        "fairness": fairness is not None,
     }
     stages = [name for name, run in runs.items() if run]
 
@@ -117,6 +129,17 @@ def evaluate(
             linkability_risk=0.0,
             inference_risk=0.0,
         )
+    if fairness is not None:
+        stage("fairness")
+        from mirage.evaluation._fairness import fairness_scores
+
+        fair = fairness_scores(real, synthetic, holdout, fairness, schema, seed=seed, n_threads=n_threads)
+        details["fairness"] = fair
+        scores["parity_difference"] = fair["synthetic"]["parity_difference"]
+        ref["parity_difference"] = fair["real"]["parity_difference"]
+        if "model" in fair["synthetic"]:
+            scores["equalised_odds_gap"] = fair["synthetic"]["model"]["equalised_odds_gap"]
+            ref["equalised_odds_gap"] = fair["real"]["model"]["equalised_odds_gap"]
     stage("done")
     scores.update(_summary(scores, details))
     if ref:
@@ -130,6 +153,7 @@ def evaluate(
             "holdout": None if holdout is None else len(holdout),
         },
         "target": target,
+        "fairness": None if fairness is None else dict(fairness),
         "seed": seed,
         "columns": [{"name": c.name, "kind": c.kind.value} for c in schema],
     }

@@ -87,6 +87,7 @@ def render_html(report: ReportFields) -> str:
         utility=sections.get("utility", "<p>Not measured: give a holdout and a target column.</p>")
         + _utility_html(report),
         privacy=sections.get("privacy", "") + _privacy_html(report),
+        fairness=_fairness_html(report),
         meta=html.escape(_meta_line(report)),
     )
 
@@ -348,6 +349,46 @@ def _utility_html(report: ReportFields) -> str:
     return "".join(f'<p class="explain">{html.escape(p)}</p>' for p in parts)
 
 
+def _fairness_html(report: ReportFields) -> str:
+    """Outcome rates per protected group, real beside synthetic, with the parity and odds gaps."""
+    fair = report.details.get("fairness")
+    if not fair:
+        return ""
+    real, synth = fair["real"], fair["synthetic"]
+    groups = sorted(set(real["rates"]) | set(synth["rates"]))
+    rows = "".join(
+        f"<tr><td>{html.escape(g)}</td><td>{_fmt(real['rates'].get(g))}</td>"
+        f"<td>{_fmt(synth['rates'].get(g))}</td><td>{real['rows'].get(g, 0):,}</td>"
+        f"<td>{synth['rows'].get(g, 0):,}</td></tr>"
+        for g in groups
+    )
+    totals = [("demographic parity difference", real["parity_difference"], synth["parity_difference"])]
+    if "model" in real and "model" in synth:
+        totals.append(
+            (
+                "equalised-odds gap of a model trained on the rows",
+                real["model"]["equalised_odds_gap"],
+                synth["model"]["equalised_odds_gap"],
+            )
+        )
+    rows += "".join(
+        f"<tr><td><b>{html.escape(name)}</b></td><td>{_fmt(a)}</td><td>{_fmt(b)}</td><td></td><td></td></tr>"
+        for name, a, b in totals
+    )
+    explain = (
+        f"Share of rows with {fair['outcome']} = {fair['positive']} in each group of {fair['protected']}, "
+        "in the real and the synthetic rows. The parity difference is the largest gap between two groups' "
+        "rates (0: equal); the equalised-odds gap is the largest gap in true- or false-positive rate "
+        "between groups of a classifier trained on the rows and tested on the real holdout (0: equal errors)."
+    )
+    return (
+        "<h2>Fairness</h2><table><thead><tr><th>group</th><th>real rate</th><th>synthetic rate</th>"
+        "<th>real rows</th><th>synthetic rows</th></tr></thead><tbody>"
+        + rows
+        + f'</tbody></table><p class="explain">{html.escape(explain)}</p>'
+    )
+
+
 def _scores_html(report: ReportFields) -> str:
     rows = []
     for name, (section, better, meaning) in DIRECTIONS.items():
@@ -453,5 +494,6 @@ th, td {{ border-bottom: 1px solid #e5e5e5; padding: 6px 8px; text-align: left; 
 {utility}
 <h2>Privacy</h2>
 {privacy}
+{fairness}
 </body></html>
 """

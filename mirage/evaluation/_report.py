@@ -73,7 +73,8 @@ class Report:
                     raise OptionError(f"unknown score {name!r} in a gate (known: {', '.join(DIRECTIONS)})")
                 value = self.scores.get(name)
                 if value is None:
-                    failures.append(f"{name} was not computed (needs a holdout or a target)")
+                    needs = "fairness" if DIRECTIONS[name][0] == "fairness" else "a holdout or a target"
+                    failures.append(f"{name} was not computed (needs {needs})")
                 elif (value < threshold) if word == "under" else (value > threshold):
                     failures.append(f"{name} = {value:.4f} is {word} {threshold}")
         return failures

@@ -1,0 +1,209 @@
+"""Exact row counts for groups of column values, and the draw of each group with the conditions API.
+
+A *group* is a set of values of one categorical or boolean column with a target share of the rows.
+Several columns' groups combine into *cells* (every combination, its share the product of its groups'
+shares): each cell is drawn with ``model.sample(count, conditions=...)`` on all its columns at once,
+then the cells' rows are shuffled together.  Counts are whole rows: each column's groups get their
+counts by the largest-remainder method, and the cells are rounded so that every column's group counts
+are met exactly (a controlled rounding: an integral transportation problem, solved as a linear
+programme whose vertex solutions are whole numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mirage.engines._conditions import OneOf
+from mirage.errors import MirageError, OptionError
+from mirage.schema import Kind
+
+if TYPE_CHECKING:
+    from mirage.encoding.categorical import CategoricalCodec
+    from mirage.engines import Synthesizer
+
+__all__ = [
+    "Group",
+    "ValuesOf",
+    "cell_counts",
+    "largest_remainder",
+    "learned_values",
+    "resolve_seed",
+    "sample_cells",
+]
+
+SHARE_TOLERANCE = 1e-9
+
+
+class ValuesOf(OneOf):
+    """Any of ``values``, where ``None`` stands for a missing value (``OneOf`` compares values only)."""
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        present = [v for v in self if v is not None]
+        mask = values.isin(present).to_numpy(dtype=bool, copy=True)
+        if len(present) < len(self):
+            mask |= values.isna().to_numpy()
+        return mask
+
+
+@dataclass(frozen=True)
+class Group:
+    """Rows of ``column`` whose value is one of ``values`` (None: missing), ``share`` of the rows."""
+
+    column: str
+    values: tuple[Any, ...]
+    share: float
+    label: str
+
+
+def resolve_seed(seed: int | None) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def require_rows(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise OptionError(f"n must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def learned_values(model: Synthesizer, column: str, option: str) -> CategoricalCodec:
+    """The fitted codec of ``column``, which must be a learned categorical or boolean column."""
+    from mirage.encoding.categorical import CategoricalCodec
+
+    schema = model.schema_
+    if column not in schema.names:
+        raise OptionError(f"{option}: unknown column {column!r} (columns: {', '.join(schema.names)})")
+    kind = schema[column].kind
+    if kind in (Kind.NUMERIC, Kind.DATETIME):
+        raise OptionError(
+            f"{option}: column {column!r} is {kind.value}; shares are given per category: bin it into a "
+            "categorical column before fitting, or draw a range with "
+            f"conditions={{{column!r}: Between(low, high)}}"
+        )
+    codec = next((c for c in model.encoder_.codecs if c.column.name == column), None)
+    if not kind.learned or not isinstance(codec, CategoricalCodec):
+        raise OptionError(f"{option}: column {column!r} is {kind.value}, not a learned categorical column")
+    return codec
+
+
+def match_value(value: Any, codec: CategoricalCodec, option: str) -> Any:
+    """The category ``value`` names: itself, or the one category written the same way (``"True"``)."""
+    from mirage.encoding.categorical import RARE_TOKEN
+
+    column = codec.column.name
+    if value is None:
+        if not codec.missing.present:
+            raise OptionError(f"{option}: column {column!r} has no missing values in this model")
+        return None
+    for category in codec.categories:
+        if category == value and isinstance(category, bool) == isinstance(value, bool):
+            if category == RARE_TOKEN:
+                break
+            return category
+    written = [c for c in codec.categories if str(c) == str(value) and c != RARE_TOKEN]
+    if len(written) == 1:
+        return written[0]
+    known = ", ".join(repr(c) for c in codec.categories if c != RARE_TOKEN)
+    raise OptionError(
+        f"{option}: column {column!r} has no value {value!r} this model can generate (never seen, or seen "
+        f"in fewer than rare_min_count rows and folded into the rare class); known values: {known}"
+    )
+
+
+def largest_remainder(n: int, shares: Sequence[float]) -> np.ndarray:
+    """Whole counts summing to ``n``, each the floor of ``n * share`` plus one for the largest remainders."""
+    weights = np.asarray(shares, dtype="float64")
+    total = weights.sum()
+    exact = n * weights / total if total > 0 else np.zeros_like(weights)
+    counts = np.floor(exact + SHARE_TOLERANCE).astype("int64")
+    left = n - int(counts.sum())
+    if left > 0:
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[:left]] += 1
+    return counts
+
+
+def _controlled_rounding(exact: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Whole numbers, each the floor or ceiling of ``exact`` (a matrix), with the given row and column
+    sums (whole numbers, the rounded sums of ``exact``)."""
+    from scipy.optimize import linprog
+
+    floor = np.floor(exact + SHARE_TOLERANCE)
+    fraction = np.clip(exact - floor, 0.0, 1.0)
+    k, m = exact.shape
+    a_rows = np.kron(np.eye(k), np.ones((1, m)))
+    a_columns = np.kron(np.ones((1, k)), np.eye(m))
+    need = np.concatenate([rows - floor.sum(axis=1), columns - floor.sum(axis=0)])
+    bounds = [(0.0, 1.0 if f > SHARE_TOLERANCE else 0.0) for f in fraction.ravel()]
+    # the cost of rounding a cell up rather than down: the matrix is totally unimodular, so the
+    # simplex's optimal vertex is whole
+    result = linprog(
+        1.0 - 2.0 * fraction.ravel(),
+        A_eq=np.vstack([a_rows, a_columns]),
+        b_eq=need,
+        bounds=bounds,
+        method="highs",
+    )
+    if result.status != 0:
+        raise MirageError(f"no whole row counts meet every share ({result.message})")
+    counts = floor + np.rint(result.x).reshape(k, m)
+    if not (np.array_equal(counts.sum(axis=1), rows) and np.array_equal(counts.sum(axis=0), columns)):
+        raise MirageError("no whole row counts meet every share")
+    return counts.astype("int64")
+
+
+def cell_counts(n: int, shares: Sequence[Sequence[float]]) -> np.ndarray:
+    """Rows per cell (an array with one axis per column): the cells' shares are the products of their
+    groups' shares, and every column's group counts are exactly its ``largest_remainder`` counts."""
+    counts = largest_remainder(n, shares[0])
+    for axis_shares in shares[1:]:
+        weights = np.asarray(axis_shares, dtype="float64")
+        weights = weights / weights.sum()
+        flat = counts.reshape(-1)
+        exact = np.outer(flat, weights)
+        targets = largest_remainder(n, weights)
+        counts = _controlled_rounding(exact, flat, targets).reshape(*counts.shape, len(weights))
+    return counts
+
+
+def sample_cells(
+    model: Synthesizer,
+    n: int,
+    columns: Sequence[Sequence[Group]],
+    *,
+    seed: int,
+    conditions: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """``n`` rows, the cells of ``columns``' groups drawn with the conditions API in their exact counts,
+    then shuffled; ``conditions`` (on other columns) hold in every row."""
+    conditions = dict(conditions or {})
+    clash = [groups[0].column for groups in columns if groups[0].column in conditions]
+    if clash:
+        raise OptionError(
+            f"column {clash[0]!r} is both conditioned and given shares; give it one or the other"
+        )
+    counts = cell_counts(n, [[g.share for g in groups] for groups in columns])
+    frames = []
+    for index, cell in enumerate(np.ndindex(counts.shape)):
+        size = int(counts[cell])
+        if size == 0:
+            continue
+        given = dict(conditions)
+        for groups, g in zip(columns, cell, strict=True):
+            group = groups[g]
+            given[group.column] = ValuesOf(group.values)
+        cell_seed = int(np.random.SeedSequence([seed, 1, index]).generate_state(1)[0])
+        frames.append(model.sample(size, seed=cell_seed, conditions=given))
+    if not frames:
+        return model.sample(0, seed=seed)
+    rows = pd.concat(frames, ignore_index=True)
+    order = np.random.default_rng(np.random.SeedSequence([seed, 2])).permutation(len(rows))
+    return rows.iloc[order].reset_index(drop=True)
