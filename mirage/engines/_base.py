@@ -22,7 +22,7 @@ import pandas as pd
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
-from mirage.engines._conditions import resolve_conditions
+from mirage.engines._conditions import ConditionFilter, condition_box, resolve_conditions
 from mirage.engines._context import ContextParts, prepare_fit_context, prepare_sample_context
 from mirage.engines._guard import PrivacyKnob, guard
 from mirage.engines._params import FIT, RARE_MIN_COUNT, Param, check_params, param_problem
@@ -40,6 +40,7 @@ __all__ = [
     "Synthesizer",
     "clone",
     "engines_with",
+    "fill_holes",
     "missing_flags",
     "require_training_rows",
     "resolve_encoding_options",
@@ -443,7 +444,8 @@ class Synthesizer:
             if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
             parts = self._sample_matching(batch, rng, accept)
-            learned = self._decode_learned(parts, batch, rng)
+            rows = _rows(parts, batch)  # a native engine may return fewer rows than asked, all in the box
+            learned = self._decode_learned(parts, rows, rng)
             mask = np.asarray(accept(learned), dtype=bool)
             kept.append({name: values[mask] for name, values in parts.items()})
             tested.append(learned[mask])
@@ -461,18 +463,11 @@ class Synthesizer:
         return self.encoder_.decode(parts, size, rng, start, known=known)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
-        """The row filter of ``conditions`` (see :mod:`mirage.engines._conditions`), each condition
-        checked against its column.  Engines tagged ``native_conditions`` override it to add what they
-        need to draw matching rows; equality and sets of values reach them as tuples (``OneOf``)."""
+        """The row filter of ``conditions`` (a :class:`ConditionFilter`, see
+        :mod:`mirage.engines._conditions`), each condition checked against its column and an impossible
+        one refused; its ``box`` is what engines tagged ``native_conditions`` draw inside."""
         resolved = resolve_conditions(conditions, self.schema_)
-
-        def accept(frame: pd.DataFrame) -> pd.Series:
-            mask = np.ones(len(frame), dtype=bool)
-            for column, condition in resolved.items():
-                mask = mask & condition.mask(frame[column])
-            return pd.Series(mask, index=frame.index)
-
-        return accept
+        return ConditionFilter(resolved, condition_box(resolved, self.encoder_))
 
     def _decode_learned(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator
@@ -486,8 +481,48 @@ class Synthesizer:
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
         """``data`` with its missing cells in learned columns drawn given the rest of each row.
 
-        Engines tagged ``impute`` implement it; the others raise ``OptionError``.
+        Every row keeps its observed cells exactly; a missing cell gets a value (never a null) drawn
+        from the model given the row's observed cells.  Generated columns (keys, PII, free text) are
+        left as they are.  The same seed gives the same imputations.  Engines tagged ``impute``
+        implement it (through ``_impute_parts``); the others raise ``OptionError``.
         """
+        if not self.get_tags().impute:
+            raise self._unsupported("impute", "impute missing cells")
+        self._require_fitted()
+        if self.context_schema_ is not None:
+            raise OptionError("impute of a model fitted with a context is not supported yet")
+        if not isinstance(data, pd.DataFrame):
+            raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
+        absent = [name for name in self.schema_.names if name not in data.columns]
+        if absent:
+            raise DataError(f"impute: the data lacks the model's column(s) {absent}")
+        rng = np.random.default_rng(_resolve_seed(seed))
+        learned = [c.name for c in self.schema_ if c.kind.learned]
+        nulls = {name: data[name].isna().to_numpy() for name in learned}
+        holes = [name for name, mask in nulls.items() if mask.any()]
+        if not holes:
+            return data.copy()
+        rows = np.flatnonzero(np.any([nulls[name] for name in holes], axis=0))
+        frame = data[self.schema_.names].iloc[rows].reset_index(drop=True)
+        parts = self.encoder_.encode(frame)
+        known: dict[str, np.ndarray] = {}
+        for sub in self.encoder_.subcolumns:
+            if sub.part == MISSING_PART:  # an imputed cell is present: every flag is known, and 0
+                parts[sub.name] = np.zeros(rows.size, dtype="int64")
+                known[sub.name] = np.ones(rows.size, dtype=bool)
+            else:
+                known[sub.name] = ~nulls[sub.column][rows] if sub.column in nulls else np.ones(rows.size, bool)
+        drawn_parts = self._impute_parts(parts, known, rng)
+        for name, mask in known.items():
+            drawn_parts[name] = np.where(mask, parts[name], drawn_parts[name])
+        drawn = self.encoder_.decode(drawn_parts, rows.size, rng)
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
+
+    def _impute_parts(
+        self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Encoded rows with every sub-column whose ``known`` mask is False drawn given the known ones
+        (engines tagged ``impute`` that use the base class's ``impute``)."""
         raise self._unsupported("impute", "impute missing cells")
 
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -656,6 +691,28 @@ def clone(engine: S) -> S:
     if not isinstance(engine, Synthesizer):
         raise OptionError(f"clone expects a Synthesizer, got {type(engine).__name__}")
     return type(engine)(**engine.get_params())
+
+
+def fill_holes(
+    data: pd.DataFrame, drawn: pd.DataFrame, rows: np.ndarray, nulls: Mapping[str, np.ndarray], schema: Schema
+) -> pd.DataFrame:
+    """``data`` with the cells ``nulls`` marks taken from ``drawn`` (row ``i`` of ``drawn`` is row
+    ``rows[i]`` of ``data``); columns keep their dtype where the filled values allow it."""
+    out = data.copy()
+    for name, mask in nulls.items():
+        hole = mask[rows]
+        values = out[name].astype(object) if out[name].dtype != drawn[name].dtype else out[name]
+        values.iloc[rows[hole]] = drawn[name].to_numpy()[hole]
+        values = values.infer_objects() if values.dtype == object else values
+        if schema[name].integer and pd.api.types.is_float_dtype(values.dtype):
+            values = values.astype(drawn[name].dtype)  # float only because of the holes
+        out[name] = values
+    return out
+
+
+def _rows(parts: Mapping[str, np.ndarray], default: int) -> int:
+    """The number of rows of encoded ``parts`` (``default`` when there is no sub-column)."""
+    return len(next(iter(parts.values()))) if parts else default
 
 
 def _resolve_seed(seed: int | None) -> int:
