@@ -511,7 +511,9 @@ class Synthesizer:
                 parts[sub.name] = np.zeros(rows.size, dtype="int64")
                 known[sub.name] = np.ones(rows.size, dtype=bool)
             else:
-                known[sub.name] = ~nulls[sub.column][rows] if sub.column in nulls else np.ones(rows.size, bool)
+                known[sub.name] = (
+                    ~nulls[sub.column][rows] if sub.column in nulls else np.ones(rows.size, bool)
+                )
         drawn_parts = self._impute_parts(parts, known, rng)
         for name, mask in known.items():
             drawn_parts[name] = np.where(mask, parts[name], drawn_parts[name])

@@ -41,6 +41,7 @@ __all__ = [
     "SubColumnBox",
     "condition_box",
     "impossible",
+    "knot_probability",
     "resolve_conditions",
     "round_trips",
 ]
@@ -226,8 +227,9 @@ def condition_box(conditions: Mapping[str, Condition], encoder: TableEncoder) ->
             kept, parts = round_trips(codec, condition)
             if not kept:
                 raise impossible(
-                    column, f"never takes {list(condition)!r} in this model (a value never seen, or seen too "
-                    "rarely and folded into the rare class)"
+                    column,
+                    f"never takes {list(condition)!r} in this model (a value never seen, or seen too "
+                    "rarely and folded into the rare class)",
                 )
             nulls = any(bool(pd.isna(v)) for v in kept if np.ndim(v) == 0)
             for s in subs:
@@ -279,7 +281,9 @@ def _encoded_range(codec: Codec[Any], condition: Between) -> tuple[str, tuple[fl
 
 
 def _show(condition: Between) -> str:
-    return f"[{'' if condition.low is None else condition.low}, {'' if condition.high is None else condition.high}]"
+    low = "" if condition.low is None else condition.low
+    high = "" if condition.high is None else condition.high
+    return f"[{low}, {high}]"
 
 
 def _show_value(codec: Codec[Any], value: float) -> str:
@@ -290,3 +294,20 @@ def _show_value(codec: Codec[Any], value: float) -> str:
         except (MirageError, ValueError, TypeError, KeyError):
             return f"{value:g}"
     return f"{value:g}"
+
+
+def knot_probability(knots: np.ndarray, x: float, side: str) -> float:
+    """The probability at which a quantile function given by ``knots`` (on an even probability grid, as
+    :class:`mirage.encoding.marginal.Marginal` keeps them) reaches ``x``: the first such probability
+    for a low end (``side="left"``), the last for a high end (``"right"``)."""
+    size = knots.size
+    if size == 1:
+        return 0.0 if side == "left" else 1.0
+    k = int(np.searchsorted(knots, x, side="left" if side == "left" else "right"))
+    if k == 0:
+        return 0.0
+    if k >= size:
+        return 1.0
+    step = knots[k] - knots[k - 1]
+    fraction = 0.0 if step <= 0 else float(np.clip((x - knots[k - 1]) / step, 0.0, 1.0))
+    return (k - 1 + fraction) / (size - 1)

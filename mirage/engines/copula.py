@@ -36,10 +36,10 @@ from threadpoolctl import threadpool_limits
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
-from mirage.encoding.marginal import Marginal, normal_scores
 from mirage.encoding._base import MISSING_PART
+from mirage.encoding.marginal import Marginal, normal_scores
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
-from mirage.engines._conditions import SubColumnBox, impossible
+from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
 from mirage.engines._context import ContextParts
 from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
@@ -189,7 +189,9 @@ class CopulaSynthesizer(Synthesizer):
         if not keep.any():
             s = self.subcolumns_[j]
             what = "missing flag" if s.part == MISSING_PART else "values"
-            raise impossible(s.column, f"has no probability for the {what} the conditions allow in this model")
+            raise impossible(
+                s.column, f"has no probability for the {what} the conditions allow in this model"
+            )
         starts = np.flatnonzero(keep & ~np.concatenate([[False], keep[:-1]]))
         ends = np.flatnonzero(keep & ~np.concatenate([keep[1:], [False]]))
         return ndtri(lower[starts])[None, :], ndtri(upper[ends])[None, :]
@@ -200,9 +202,10 @@ class CopulaSynthesizer(Synthesizer):
         if low > knots[-1] or high < knots[0]:
             raise impossible(
                 self.subcolumns_[j].column,
-                f"takes no value from {low:g} to {high:g} in this model (it draws {knots[0]:g} to {knots[-1]:g})",
+                f"takes no value from {low:g} to {high:g} in this model (it draws {knots[0]:g} to "
+                f"{knots[-1]:g})",
             )
-        u = _knot_probability(knots, low, "left"), _knot_probability(knots, high, "right")
+        u = knot_probability(knots, low, "left"), knot_probability(knots, high, "right")
         return np.array([[ndtri(u[0])]]), np.array([[ndtri(u[1])]])
 
     def _conditional_scores(
@@ -251,8 +254,9 @@ class CopulaSynthesizer(Synthesizer):
         patterns, group = np.unique(mask, axis=0, return_inverse=True)
         for g, pattern in enumerate(patterns):
             rows = np.flatnonzero(group.reshape(-1) == g)
-            fixed, sets = {}, {}
-            for j in np.flatnonzero(pattern):
+            fixed: dict[int, np.ndarray] = {}
+            sets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            for j in map(int, np.flatnonzero(pattern)):
                 values = parts[subs[j].name][rows]
                 if subs[j].discrete:
                     sets[j] = self._code_bounds(j, values.astype("int64"))
@@ -318,22 +322,6 @@ def _rows(parts: Mapping[str, np.ndarray]) -> int:
     return len(next(iter(parts.values()))) if parts else 0
 
 
-def _knot_probability(knots: np.ndarray, x: float, side: str) -> float:
-    """The probability at which the marginal's quantile function reaches ``x`` (knots on an even grid):
-    the first such probability for a low end (``side="left"``), the last for a high end."""
-    size = knots.size
-    if size == 1:
-        return 0.0 if side == "left" else 1.0
-    k = int(np.searchsorted(knots, x, side=side))  # type: ignore[call-overload]
-    if k == 0:
-        return 0.0
-    if k >= size:
-        return 1.0
-    step = knots[k] - knots[k - 1]
-    fraction = 0.0 if step <= 0 else float(np.clip((x - knots[k - 1]) / step, 0.0, 1.0))
-    return (k - 1 + fraction) / (size - 1)
-
-
 def _given(
     cov: np.ndarray, known: list[int], other: list[int], z_known: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +343,7 @@ def _gibbs(
 ) -> np.ndarray:
     """Draws of a normal (per-row ``mean``, shared ``cov``) truncated to ``sets`` (one union of intervals
     per dimension) by Gibbs sampling: each dimension from its normal given the others, truncated."""
-    n, k = mean.shape
+    k = mean.shape[1]
     spread = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
     z = np.column_stack([_truncated_normal(mean[:, i], spread[i], *sets[i], rng) for i in range(k)])
     if k == 1:
