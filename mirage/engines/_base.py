@@ -27,6 +27,7 @@ from mirage.engines._context import ContextParts, prepare_fit_context, prepare_s
 from mirage.engines._guard import PrivacyKnob, guard
 from mirage.engines._params import FIT, RARE_MIN_COUNT, Param, check_params, param_problem
 from mirage.engines._registry import ENGINES
+from mirage.engines._scenario import Scenario, intervene, resolve_scenario
 from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.schema import Schema, infer_schema
@@ -343,9 +344,14 @@ class Synthesizer:
         seed: int | None = None,
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
+        scenario: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
         a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``).
+
+        ``scenario`` draws the rows under an intervention and redraws what depends on it through the
+        model's learned dependencies (see :mod:`mirage.engines._scenario`): ``{"shift": {column:
+        delta}}``, ``{"set": {column: value}}``, ``{"share": {column: {value: share}}}``.
 
         A model fitted with a context samples given one: ``context`` is a DataFrame holding the
         context columns it was fitted with (others are ignored), and the result has one row per
@@ -353,7 +359,9 @@ class Synthesizer:
         equals the number of context rows).  The output holds the model's own columns only.  Context
         and ``conditions`` cannot be combined yet (``OptionError``).
         """
-        chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions, context=context))
+        chunks = list(
+            self.sample_chunks(n, seed=seed, conditions=conditions, context=context, scenario=scenario)
+        )
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
     def sample_chunks(
@@ -363,6 +371,7 @@ class Synthesizer:
         seed: int | None = None,
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
+        scenario: Mapping[str, Any] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows of ``sample(n, seed=seed, ...)`` in blocks of at most ``BLOCK_ROWS`` rows.
 
@@ -370,6 +379,10 @@ class Synthesizer:
         With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.
         """
         self._require_fitted()
+        if scenario is not None and (conditions or context is not None):
+            raise OptionError(
+                "a scenario cannot be combined with conditions or a context yet; pass one of them"
+            )
         if context is not None:
             yield from self._sample_chunks_given(context, n, seed, conditions)
             return
@@ -382,9 +395,10 @@ class Synthesizer:
             raise OptionError(f"n must be a non-negative integer, got {n!r}")
         seed = _resolve_seed(seed)
         accept = self._condition_filter(conditions) if conditions else None
+        plan = None if scenario is None else resolve_scenario(scenario, self.schema_, self.encoder_)
         for index, start in enumerate(range(0, max(int(n), 1), BLOCK_ROWS)):
             size = min(BLOCK_ROWS, int(n) - start)
-            yield self.sample_block(index, size, seed=seed, accept=accept)
+            yield self.sample_block(index, size, seed=seed, accept=accept, scenario=plan)
 
     def _sample_chunks_given(
         self, context: pd.DataFrame, n: int | None, seed: int | None, conditions: Mapping[str, Any] | None
@@ -410,10 +424,12 @@ class Synthesizer:
         seed: int,
         accept: Any = None,
         context: pd.DataFrame | None = None,
+        scenario: Scenario | None = None,
     ) -> pd.DataFrame:
         """Block ``index`` of a seeded sample: the unit executors distribute.
 
         ``context``: the block's context rows (``size`` of them), for a model fitted with a context.
+        ``scenario``: a resolved scenario (``resolve_scenario``) applied to the block's rows.
         """
         rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
         start = index * BLOCK_ROWS
@@ -425,9 +441,19 @@ class Synthesizer:
                 raise OptionError(f"sample_block: size is {size} but the context has {len(rows)} rows")
             given = self._encode_context(rows)
             return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
+        if scenario is not None:
+            parts, fixed = intervene(scenario, self._sample(size, rng), self.encoder_, rng)
+            return self.encoder_.decode(self._propagate(parts, fixed, rng), size, rng, start)
         if accept is None:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)
         return self._sample_rejecting(size, rng, start, accept)
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Drawn rows whose ``fixed`` sub-columns a scenario set: the sub-columns that depend on them in
+        the engine's learned dependencies redrawn given them (see :mod:`mirage.engines._scenario`)."""
+        raise OptionError(f"the {self.name or type(self).__name__} engine cannot sample a scenario")
 
     def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
         """Candidate rows for conditions; engines that can condition natively draw them here."""

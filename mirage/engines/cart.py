@@ -419,6 +419,31 @@ class CartSynthesizer(Synthesizer):
                 predictors[rows[take], j] = moved[take, j]
         return self._parts(out)
 
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The sub-columns after the first intervened one in the tree order redrawn given the new values
+        (those before it keep theirs)."""
+        subs = self.subcolumns_
+        intervened = [j for j, s in enumerate(subs) if s.name in fixed]
+        if not intervened:
+            return parts
+        n = len(parts[subs[0].name])
+        out, predictors = self._start(n, np.zeros((n, 0)))
+        for j, s in enumerate(subs):
+            out[:, j] = parts[s.name]
+            predictors[:, j] = _tree_inputs(out[:, j])
+        for j in range(min(intervened) + 1, len(subs)):
+            if j in intervened:
+                continue
+            values, _ = self._draw_column(j, predictors, rng)
+            if j in self.placeholders_:
+                flag, placeholder = self.placeholders_[j]
+                values[out[:, flag] != 0] = placeholder
+            out[:, j] = values
+            predictors[:, j] = _tree_inputs(values)
+        return self._parts(out)
+
     def _gibbs_codes(
         self,
         j: int,

@@ -268,6 +268,14 @@ class CopulaSynthesizer(Synthesizer):
                     out[s.name][rows] = drawn[s.name]
         return out
 
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Every other sub-column redrawn from the conditional Gaussian given the intervened scores."""
+        n = _rows(parts)
+        known = {s.name: np.full(n, s.name in fixed) for s in self.subcolumns_}
+        return self._impute_parts(parts, known, rng)
+
     def _code_bounds(self, j: int, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the normal-score interval of its code of sub-column ``j`` (shape ``(n, 1)`` each)."""
         upper = np.clip(self.marginals_[j].table, 0.0, 1.0)

@@ -324,6 +324,25 @@ class ArgnSynthesizer(Synthesizer):
             return self._sample_conditioned(n, rng, accept.allowed)
         return self._sample(n, rng)
 
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The tokens after the first intervened one in the schema order redrawn given the ones before
+        it and the intervened ones (partial-row sampling)."""
+        disc = self.discretiser_
+        tokens = disc.encode(parts)
+        intervened = [j for j, t in enumerate(disc.domain) if t.subcolumn in fixed]
+        if self.network_ is None or not intervened or tokens.shape[0] == 0:
+            return parts
+        known = np.zeros(tokens.shape, dtype=bool)
+        known[:, : min(intervened)] = True
+        known[:, intervened] = True
+        order = [j for j in range(tokens.shape[1]) if not known[0, j]]
+        fill_tokens(self.network_, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
+        drawn = disc.decode(tokens, rng)
+        # the intervened sub-columns keep their exact values, not their tokens' decoding
+        return {name: parts[name] if name in fixed else values for name, values in drawn.items()}
+
     # --- imputation -------------------------------------------------------------------------------
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
         """``data`` with its missing cells in learned columns drawn given the row's other cells.
