@@ -443,7 +443,10 @@ class Synthesizer:
             return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
         if scenario is not None:
             parts, fixed = intervene(scenario, self._sample(size, rng), self.encoder_, rng)
-            return self.encoder_.decode(self._propagate(parts, fixed, rng), size, rng, start)
+            frame = self.encoder_.decode(self._propagate(parts, fixed, rng), size, rng, start)
+            for column, value in scenario.set.items():  # exactly the value set, not a rounding of it
+                frame[column] = pd.Series([value] * size, dtype=object).astype(frame[column].dtype)
+            return frame
         if accept is None:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)
         return self._sample_rejecting(size, rng, start, accept)

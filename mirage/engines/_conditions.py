@@ -198,8 +198,13 @@ def round_trips(codec: Codec[Any], values: Iterable[Any]) -> tuple[list[Any], di
     A value never seen, or seen too rarely and folded into the rare class, decodes to something else.
     """
     kept: list[Any] = []
+    continuous = getattr(codec, "value_name", None) is not None
     for value in values:
         candidate = pd.Series([value], dtype=object)
+        if continuous:  # decoding rounds numbers at random: a value within the learned range is drawn
+            if _within(codec, candidate):
+                kept.append(value)
+            continue
         try:
             parts = codec.encode(candidate)
             decoded = codec.decode(parts, 1, np.random.default_rng(0), 0)
@@ -211,6 +216,17 @@ def round_trips(codec: Codec[Any], values: Iterable[Any]) -> tuple[list[Any], di
     if not kept:
         return [], {}
     return kept, codec.encode(pd.Series(kept, dtype=object))
+
+
+def _within(codec: Any, candidate: pd.Series) -> bool:
+    """Whether a number or date column's codec can give the one value of ``candidate``."""
+    if bool(candidate.isna().iloc[0]):
+        return bool(codec.missing.subcolumns)
+    try:
+        value = float(codec.to_floats(candidate)[0])
+    except (MirageError, ValueError, TypeError, OverflowError):
+        return False
+    return bool(codec.minimum <= value <= codec.maximum)
 
 
 def condition_box(conditions: Mapping[str, Condition], encoder: TableEncoder) -> SubColumnBox:
