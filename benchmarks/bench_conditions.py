@@ -22,6 +22,7 @@ from _common import format_table
 
 from mirage.demo import load_demo
 from mirage.engines import ENGINES, Between, Synthesizer
+from mirage.engines._conditions import resolve_conditions
 
 PARAMS: dict[str, dict[str, object]] = {"argn": {"max_epochs": 5}}
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -63,7 +64,7 @@ def main() -> None:
         model = ENGINES[name](**PARAMS.get(name, {})).fit(data)
         for label, conditions in CONDITIONS.items():
             mask = pd.Series(True, index=data.index)
-            for column, condition in model._condition_filter(conditions).conditions.items():
+            for column, condition in resolve_conditions(conditions, model.schema_).items():
                 mask &= condition.mask(data[column])
             native = model.sample(args.rows, seed=1, conditions=conditions)
             rejected = by_rejection(model, args.rows, conditions)
