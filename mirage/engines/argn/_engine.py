@@ -14,7 +14,7 @@ from mirage._validate import StateError, require, require_bool, require_int, req
 from mirage.encoding import SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
-from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
+from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed, fill_holes
 from mirage.engines._conditions import Condition, OneOf
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
@@ -340,8 +340,9 @@ class ArgnSynthesizer(Synthesizer):
         order = [j for j in range(tokens.shape[1]) if not known[0, j]]
         fill_tokens(self.network_, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
         drawn = disc.decode(tokens, rng)
-        # the intervened sub-columns keep their exact values, not their tokens' decoding
-        return {name: parts[name] if name in fixed else values for name, values in drawn.items()}
+        # sub-columns left as they were keep their exact values, not a new decoding of their tokens
+        kept = {t.subcolumn for j, t in enumerate(disc.domain) if known[0, j]}
+        return {name: parts[name] if name in kept else values for name, values in drawn.items()}
 
     # --- imputation -------------------------------------------------------------------------------
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
@@ -380,16 +381,7 @@ class ArgnSynthesizer(Synthesizer):
         order = sampling_order(disc.domain.groups, set())
         fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
-        for name in holes:
-            hole = nulls[name][rows]
-            values = out[name].astype(object) if out[name].dtype != drawn[name].dtype else out[name]
-            position = rows[hole]
-            values.iloc[position] = drawn[name].to_numpy()[hole]
-            values = values.infer_objects() if values.dtype == object else values
-            if self.schema_[name].integer and pd.api.types.is_float_dtype(values.dtype):
-                values = values.astype(drawn[name].dtype)  # float only because of the holes
-            out[name] = values
-        return out
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
 
     # --- likelihood -------------------------------------------------------------------------------
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
