@@ -25,6 +25,11 @@ def _stats(frame: pd.DataFrame) -> dict[str, float]:
 CASES: dict[str, tuple[dict[str, object], Callable[[pd.DataFrame], pd.Series]]] = {
     "sex": ({"sex": "Female"}, lambda f: f["sex"] == "Female"),
     "age": ({"age": Between(20, 29)}, lambda f: f["age"].between(20, 29)),
+    # two conditioned columns: copula's Gibbs sweeps, cart's prefix through both
+    "both": (
+        {"age": Between(30, 45), "sex": "Female"},
+        lambda f: f["age"].between(30, 45) & (f["sex"] == "Female"),
+    ),
 }
 
 
