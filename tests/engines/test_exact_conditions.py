@@ -113,10 +113,17 @@ def test_impute_draws_a_cell_given_the_columns_after_it_too(name: str, adult: pd
     pd.testing.assert_frame_equal(model.impute(holed, seed=4), filled)
 
 
+@pytest.fixture(scope="module")
+def argn(adult: pd.DataFrame) -> Synthesizer:
+    return ENGINES["argn"](seed=0).fit(adult)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_argn_conditioned_sample_moves_towards_the_real_conditional(adult: pd.DataFrame, case: str) -> None:
-    model = ENGINES["argn"](seed=0).fit(adult)
+def test_argn_conditioned_sample_moves_towards_the_real_conditional(
+    argn: Synthesizer, adult: pd.DataFrame, case: str
+) -> None:
+    model = argn
     conditions, where = CASES[case]
     native = _stats(model.sample(3_000, seed=2, conditions=conditions))
     real, marginal = _stats(adult[where(adult)]), _stats(adult)
