@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from _common import format_table
+from _common import environment_info, format_table, write_results
 
 from mirage.demo import load_demo
 from mirage.engines import ENGINES, Between, Synthesizer
@@ -93,6 +93,10 @@ def main() -> None:
         "hours gap",
     ]
     print(format_table(header, rows))
+    records = [dict(zip(header, row, strict=True)) for row in rows]
+    write_results(
+        "bench_conditions", {"rows": args.rows, "results": records, "environment": environment_info()}
+    )
 
 
 if __name__ == "__main__":
