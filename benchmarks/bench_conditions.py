@@ -47,7 +47,7 @@ def best(work: Callable[[], object], repeat: int = 3) -> float:
 
 def by_rejection(model: Synthesizer, n: int, conditions: dict[str, Any]) -> pd.DataFrame:
     """The old path: unconditioned rows drawn and filtered (the base class's bounded rejection)."""
-    model._sample_matching = lambda size, rng, accept: model._sample(size, rng)  # type: ignore[method-assign]
+    model._sample_matching = lambda size, rng, accept: model._sample(size, rng)  # type: ignore[method-assign,assignment]
     try:
         return model.sample(n, seed=1, conditions=conditions)
     finally:
