@@ -22,11 +22,12 @@ import pandas as pd
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
-from mirage.engines._conditions import resolve_conditions
+from mirage.engines._conditions import ConditionFilter, condition_box, resolve_conditions
 from mirage.engines._context import ContextParts, prepare_fit_context, prepare_sample_context
 from mirage.engines._guard import PrivacyKnob, guard
 from mirage.engines._params import FIT, RARE_MIN_COUNT, Param, check_params, param_problem
 from mirage.engines._registry import ENGINES
+from mirage.engines._scenario import Scenario, intervene, resolve_scenario
 from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.schema import Schema, infer_schema
@@ -40,6 +41,7 @@ __all__ = [
     "Synthesizer",
     "clone",
     "engines_with",
+    "fill_holes",
     "missing_flags",
     "require_training_rows",
     "resolve_encoding_options",
@@ -344,6 +346,7 @@ class Synthesizer:
         context: pd.DataFrame | None = None,
         rebalance: Mapping[str, Mapping[Any, float]] | None = None,
         fair: Mapping[str, str] | None = None,
+        scenario: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
         a condition object (``OneOf``, ``Between``, ``IsNull``, ``NotNull``).
@@ -352,6 +355,10 @@ class Synthesizer:
         ({"outcome": column, "protected": column}) draws the outcome independent of the protected
         column (see :mod:`mirage.control`).
 
+        ``scenario`` draws the rows under an intervention and redraws what depends on it through the
+        model's learned dependencies (see :mod:`mirage.engines._scenario`): ``{"shift": {column:
+        delta}}``, ``{"set": {column: value}}``, ``{"share": {column: {value: share}}}``.
+
         A model fitted with a context samples given one: ``context`` is a DataFrame holding the
         context columns it was fitted with (others are ignored), and the result has one row per
         context row, in its order, row ``i`` drawn given context row ``i``; ``n`` is then left out (or
@@ -359,12 +366,16 @@ class Synthesizer:
         and ``conditions`` cannot be combined yet (``OptionError``).
         """
         if rebalance is not None or fair is not None:
+            if scenario is not None:
+                raise OptionError("a scenario cannot be combined with rebalance or fair yet")
             from mirage.control._rebalance import sample_controlled
 
             return sample_controlled(
                 self, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair
             )
-        chunks = list(self.sample_chunks(n, seed=seed, conditions=conditions, context=context))
+        chunks = list(
+            self.sample_chunks(n, seed=seed, conditions=conditions, context=context, scenario=scenario)
+        )
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
     def sample_chunks(
@@ -374,6 +385,7 @@ class Synthesizer:
         seed: int | None = None,
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
+        scenario: Mapping[str, Any] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows of ``sample(n, seed=seed, ...)`` in blocks of at most ``BLOCK_ROWS`` rows.
 
@@ -381,6 +393,10 @@ class Synthesizer:
         With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.
         """
         self._require_fitted()
+        if scenario is not None and (conditions or context is not None):
+            raise OptionError(
+                "a scenario cannot be combined with conditions or a context yet; pass one of them"
+            )
         if context is not None:
             yield from self._sample_chunks_given(context, n, seed, conditions)
             return
@@ -393,9 +409,10 @@ class Synthesizer:
             raise OptionError(f"n must be a non-negative integer, got {n!r}")
         seed = _resolve_seed(seed)
         accept = self._condition_filter(conditions) if conditions else None
+        plan = None if scenario is None else resolve_scenario(scenario, self.schema_, self.encoder_)
         for index, start in enumerate(range(0, max(int(n), 1), BLOCK_ROWS)):
             size = min(BLOCK_ROWS, int(n) - start)
-            yield self.sample_block(index, size, seed=seed, accept=accept)
+            yield self.sample_block(index, size, seed=seed, accept=accept, scenario=plan)
 
     def _sample_chunks_given(
         self, context: pd.DataFrame, n: int | None, seed: int | None, conditions: Mapping[str, Any] | None
@@ -421,10 +438,12 @@ class Synthesizer:
         seed: int,
         accept: Any = None,
         context: pd.DataFrame | None = None,
+        scenario: Scenario | None = None,
     ) -> pd.DataFrame:
         """Block ``index`` of a seeded sample: the unit executors distribute.
 
         ``context``: the block's context rows (``size`` of them), for a model fitted with a context.
+        ``scenario``: a resolved scenario (``resolve_scenario``) applied to the block's rows.
         """
         rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
         start = index * BLOCK_ROWS
@@ -436,9 +455,22 @@ class Synthesizer:
                 raise OptionError(f"sample_block: size is {size} but the context has {len(rows)} rows")
             given = self._encode_context(rows)
             return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
+        if scenario is not None:
+            parts, fixed = intervene(scenario, self._sample(size, rng), self.encoder_, rng)
+            frame = self.encoder_.decode(self._propagate(parts, fixed, rng), size, rng, start)
+            for column, value in scenario.set.items():  # exactly the value set, not a rounding of it
+                frame[column] = pd.Series([value] * size, dtype=object).astype(frame[column].dtype)
+            return frame
         if accept is None:
             return self.encoder_.decode(self._sample(size, rng), size, rng, start)
         return self._sample_rejecting(size, rng, start, accept)
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Drawn rows whose ``fixed`` sub-columns a scenario set: the sub-columns that depend on them in
+        the engine's learned dependencies redrawn given them (see :mod:`mirage.engines._scenario`)."""
+        raise OptionError(f"the {self.name or type(self).__name__} engine cannot sample a scenario")
 
     def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
         """Candidate rows for conditions; engines that can condition natively draw them here."""
@@ -455,7 +487,8 @@ class Synthesizer:
             if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
             parts = self._sample_matching(batch, rng, accept)
-            learned = self._decode_learned(parts, batch, rng)
+            rows = _rows(parts, batch)  # a native engine may return fewer rows than asked, all in the box
+            learned = self._decode_learned(parts, rows, rng)
             mask = np.asarray(accept(learned), dtype=bool)
             kept.append({name: values[mask] for name, values in parts.items()})
             tested.append(learned[mask])
@@ -473,18 +506,11 @@ class Synthesizer:
         return self.encoder_.decode(parts, size, rng, start, known=known)
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
-        """The row filter of ``conditions`` (see :mod:`mirage.engines._conditions`), each condition
-        checked against its column.  Engines tagged ``native_conditions`` override it to add what they
-        need to draw matching rows; equality and sets of values reach them as tuples (``OneOf``)."""
+        """The row filter of ``conditions`` (a :class:`ConditionFilter`, see
+        :mod:`mirage.engines._conditions`), each condition checked against its column and an impossible
+        one refused; its ``box`` is what engines tagged ``native_conditions`` draw inside."""
         resolved = resolve_conditions(conditions, self.schema_)
-
-        def accept(frame: pd.DataFrame) -> pd.Series:
-            mask = np.ones(len(frame), dtype=bool)
-            for column, condition in resolved.items():
-                mask = mask & condition.mask(frame[column])
-            return pd.Series(mask, index=frame.index)
-
-        return accept
+        return ConditionFilter(resolved, condition_box(resolved, self.encoder_))
 
     def _decode_learned(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator
@@ -498,8 +524,50 @@ class Synthesizer:
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
         """``data`` with its missing cells in learned columns drawn given the rest of each row.
 
-        Engines tagged ``impute`` implement it; the others raise ``OptionError``.
+        Every row keeps its observed cells exactly; a missing cell gets a value (never a null) drawn
+        from the model given the row's observed cells.  Generated columns (keys, PII, free text) are
+        left as they are.  The same seed gives the same imputations.  Engines tagged ``impute``
+        implement it (through ``_impute_parts``); the others raise ``OptionError``.
         """
+        if not self.get_tags().impute:
+            raise self._unsupported("impute", "impute missing cells")
+        self._require_fitted()
+        if self.context_schema_ is not None:
+            raise OptionError("impute of a model fitted with a context is not supported yet")
+        if not isinstance(data, pd.DataFrame):
+            raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
+        absent = [name for name in self.schema_.names if name not in data.columns]
+        if absent:
+            raise DataError(f"impute: the data lacks the model's column(s) {absent}")
+        rng = np.random.default_rng(_resolve_seed(seed))
+        learned = [c.name for c in self.schema_ if c.kind.learned]
+        nulls = {name: data[name].isna().to_numpy() for name in learned}
+        holes = [name for name, mask in nulls.items() if mask.any()]
+        if not holes:
+            return data.copy()
+        rows = np.flatnonzero(np.any([nulls[name] for name in holes], axis=0))
+        frame = data[self.schema_.names].iloc[rows].reset_index(drop=True)
+        parts = self.encoder_.encode(frame)
+        known: dict[str, np.ndarray] = {}
+        for sub in self.encoder_.subcolumns:
+            if sub.part == MISSING_PART:  # an imputed cell is present: every flag is known, and 0
+                parts[sub.name] = np.zeros(rows.size, dtype="int64")
+                known[sub.name] = np.ones(rows.size, dtype=bool)
+            else:
+                known[sub.name] = (
+                    ~nulls[sub.column][rows] if sub.column in nulls else np.ones(rows.size, bool)
+                )
+        drawn_parts = self._impute_parts(parts, known, rng)
+        for name, mask in known.items():
+            drawn_parts[name] = np.where(mask, parts[name], drawn_parts[name])
+        drawn = self.encoder_.decode(drawn_parts, rows.size, rng)
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
+
+    def _impute_parts(
+        self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Encoded rows with every sub-column whose ``known`` mask is False drawn given the known ones
+        (engines tagged ``impute`` that use the base class's ``impute``)."""
         raise self._unsupported("impute", "impute missing cells")
 
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -668,6 +736,28 @@ def clone(engine: S) -> S:
     if not isinstance(engine, Synthesizer):
         raise OptionError(f"clone expects a Synthesizer, got {type(engine).__name__}")
     return type(engine)(**engine.get_params())
+
+
+def fill_holes(
+    data: pd.DataFrame, drawn: pd.DataFrame, rows: np.ndarray, nulls: Mapping[str, np.ndarray], schema: Schema
+) -> pd.DataFrame:
+    """``data`` with the cells ``nulls`` marks taken from ``drawn`` (row ``i`` of ``drawn`` is row
+    ``rows[i]`` of ``data``); columns keep their dtype where the filled values allow it."""
+    out = data.copy()
+    for name, mask in nulls.items():
+        hole = mask[rows]
+        values = out[name].astype(object) if out[name].dtype != drawn[name].dtype else out[name]
+        values.iloc[rows[hole]] = drawn[name].to_numpy()[hole]
+        values = values.infer_objects() if values.dtype == object else values
+        if schema[name].integer and pd.api.types.is_float_dtype(values.dtype):
+            values = values.astype(drawn[name].dtype)  # float only because of the holes
+        out[name] = values
+    return out
+
+
+def _rows(parts: Mapping[str, np.ndarray], default: int) -> int:
+    """The number of rows of encoded ``parts`` (``default`` when there is no sub-column)."""
+    return len(next(iter(parts.values()))) if parts else default
 
 
 def _resolve_seed(seed: int | None) -> int:

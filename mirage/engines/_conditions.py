@@ -5,6 +5,16 @@ them), or one of the objects here: ``OneOf(values)``, ``Between(low, high)`` (nu
 ends included, either end open with None), ``IsNull()`` and ``NotNull()``.  Engines tagged
 ``native_conditions`` draw matching rows directly where they can; every other condition is met by
 bounded rejection of drawn rows.
+
+What a native engine draws from is :class:`SubColumnBox`, the conditions translated onto the encoded
+sub-columns: allowed codes of discrete sub-columns (a category's code, a missing flag) and a closed
+interval of continuous ones (a range of numbers or dates).  The box holds every matching row and
+possibly a few more (a value that decoding rounds across a range's end; a set mixing nulls and
+values constrains only the missing flag), so an engine draws from its model restricted to the box and
+the row filter then keeps the matching rows: the kept rows follow the model's distribution given the
+conditions exactly, and almost every drawn row is kept.  An impossible condition (a value the model
+never emits, seen too rarely and folded into the rare class, a range outside the learned values, a
+null in a column never missing) is refused up front by :func:`condition_box`.
 """
 
 from __future__ import annotations
@@ -16,10 +26,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.errors import OptionError
+from mirage.encoding import TableEncoder
+from mirage.encoding._base import MISSING_PART, Codec
+from mirage.errors import MirageError, OptionError
 from mirage.schema import Column, Kind, Schema
 
-__all__ = ["Between", "Condition", "IsNull", "NotNull", "OneOf", "resolve_conditions"]
+__all__ = [
+    "Between",
+    "Condition",
+    "ConditionFilter",
+    "IsNull",
+    "NotNull",
+    "OneOf",
+    "SubColumnBox",
+    "condition_box",
+    "impossible",
+    "knot_probability",
+    "resolve_conditions",
+    "round_trips",
+]
 
 
 class Condition:
@@ -133,3 +158,172 @@ def resolve_conditions(conditions: Mapping[str, Any], schema: Schema) -> dict[st
             raise OptionError(f"condition on column {column!r}: {kind} columns are generated, not learned")
         resolved[column] = as_condition(value).resolved(schema[column])
     return resolved
+
+
+def impossible(column: str, what: str) -> MirageError:
+    """The error of a condition no drawn row can meet (rejection would accept none of them)."""
+    return MirageError(f"conditions cannot be met: column {column!r} {what} (acceptance rate 0)")
+
+
+@dataclass(frozen=True)
+class SubColumnBox:
+    """Conditions on the encoded sub-columns: ``codes`` maps a discrete sub-column to the mask of its
+    allowed codes, ``ranges`` a continuous one to its allowed closed interval (encoded units)."""
+
+    codes: Mapping[str, np.ndarray]
+    ranges: Mapping[str, tuple[float, float]]
+
+    def __bool__(self) -> bool:
+        return bool(self.codes or self.ranges)
+
+
+@dataclass(frozen=True)
+class ConditionFilter:
+    """The row filter of resolved conditions (callable on a frame of decoded learned columns), with their
+    box on the sub-columns for engines that draw inside it."""
+
+    conditions: Mapping[str, Condition]
+    box: SubColumnBox
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        mask = np.ones(len(frame), dtype=bool)
+        for column, condition in self.conditions.items():
+            mask = mask & condition.mask(frame[column])
+        return pd.Series(mask, index=frame.index)
+
+
+def round_trips(codec: Codec[Any], values: Iterable[Any]) -> tuple[list[Any], dict[str, np.ndarray]]:
+    """The ``values`` the codec decodes back to themselves (a null to a null), with their encodings.
+
+    A value never seen, or seen too rarely and folded into the rare class, decodes to something else.
+    """
+    kept: list[Any] = []
+    continuous = getattr(codec, "value_name", None) is not None
+    for value in values:
+        candidate = pd.Series([value], dtype=object)
+        if continuous:  # decoding rounds numbers at random: a value within the learned range is drawn
+            if _within(codec, candidate):
+                kept.append(value)
+            continue
+        try:
+            parts = codec.encode(candidate)
+            decoded = codec.decode(parts, 1, np.random.default_rng(0), 0)
+        except (MirageError, ValueError, TypeError, OverflowError):
+            continue
+        null = bool(pd.isna(value)) if np.ndim(value) == 0 else False
+        if (null and bool(decoded.isna().iloc[0])) or (not null and bool(decoded.isin([value]).iloc[0])):
+            kept.append(value)
+    if not kept:
+        return [], {}
+    return kept, codec.encode(pd.Series(kept, dtype=object))
+
+
+def _within(codec: Any, candidate: pd.Series) -> bool:
+    """Whether a number or date column's codec can give the one value of ``candidate``."""
+    if bool(candidate.isna().iloc[0]):
+        return bool(codec.missing.subcolumns)
+    try:
+        value = float(codec.to_floats(candidate)[0])
+    except (MirageError, ValueError, TypeError, OverflowError):
+        return False
+    return bool(codec.minimum <= value <= codec.maximum)
+
+
+def condition_box(conditions: Mapping[str, Condition], encoder: TableEncoder) -> SubColumnBox:
+    """The box on the sub-columns that holds every row meeting ``conditions`` (resolved ones); an
+    impossible condition is a ``MirageError`` naming it."""
+    codecs = {codec.column.name: codec for codec in encoder.codecs}
+    codes: dict[str, np.ndarray] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    for column, condition in conditions.items():
+        codec = codecs[column]
+        subs = codec.subcolumns
+        flag = next((s for s in subs if s.part == MISSING_PART), None)
+        if isinstance(condition, OneOf):
+            kept, parts = round_trips(codec, condition)
+            if not kept:
+                raise impossible(
+                    column,
+                    f"never takes {list(condition)!r} in this model (a value never seen, or seen too "
+                    "rarely and folded into the rare class)",
+                )
+            nulls = any(bool(pd.isna(v)) for v in kept if np.ndim(v) == 0)
+            for s in subs:
+                if s.discrete and (s is flag or not nulls):
+                    mask = np.zeros(max(1, s.cardinality), dtype=bool)
+                    mask[np.asarray(parts[s.name], dtype="int64")] = True
+                    codes[s.name] = mask
+        elif isinstance(condition, IsNull):
+            if flag is None:
+                raise impossible(column, "is never missing in this model, so IsNull() cannot hold")
+            codes[flag.name] = np.array([False, True])
+        elif isinstance(condition, (NotNull, Between)):
+            if flag is not None:
+                codes[flag.name] = np.array([True, False])
+            if isinstance(condition, Between):
+                interval = _encoded_range(codec, condition)
+                if interval is not None:
+                    ranges[interval[0]] = interval[1]
+    return SubColumnBox(codes, ranges)
+
+
+def _encoded_range(codec: Codec[Any], condition: Between) -> tuple[str, tuple[float, float]] | None:
+    """The value sub-column of a number or date column with the range in its encoded units (None when
+    the bounds cannot be encoded: the row filter then does all the work)."""
+    name = getattr(codec, "value_name", None)
+    minimum, maximum = getattr(codec, "minimum", None), getattr(codec, "maximum", None)
+    if name is None or minimum is None or maximum is None:
+        return None
+    bounds = []
+    for bound, default in ((condition.low, -np.inf), (condition.high, np.inf)):
+        if bound is None:
+            bounds.append(default)
+            continue
+        try:
+            bounds.append(float(codec.to_floats(pd.Series([bound]))[0]))  # type: ignore[attr-defined]
+        except (MirageError, ValueError, TypeError, OverflowError):
+            return None
+    low, high = bounds
+    if np.isnan(low) or np.isnan(high):
+        return None
+    if low > maximum or high < minimum:
+        column = codec.column.name
+        raise impossible(
+            column,
+            f"takes no value in the range {_show(condition)}: the model learned values from "
+            f"{_show_value(codec, minimum)} to {_show_value(codec, maximum)}",
+        )
+    return name, (float(low), float(high))
+
+
+def _show(condition: Between) -> str:
+    low = "" if condition.low is None else condition.low
+    high = "" if condition.high is None else condition.high
+    return f"[{low}, {high}]"
+
+
+def _show_value(codec: Codec[Any], value: float) -> str:
+    if codec.column.kind is Kind.DATETIME:
+        try:
+            parts = {codec.value_name: np.array([value])}  # type: ignore[attr-defined]
+            return str(codec.decode(parts, 1, np.random.default_rng(0), 0).iloc[0])
+        except (MirageError, ValueError, TypeError, KeyError):
+            return f"{value:g}"
+    return f"{value:g}"
+
+
+def knot_probability(knots: np.ndarray, x: float, side: str) -> float:
+    """The probability at which a quantile function given by ``knots`` (on an even probability grid, as
+    :class:`mirage.encoding.marginal.Marginal` keeps them) reaches ``x``: the first such probability
+    for a low end (``side="left"``), the last for a high end (``"right"``)."""
+    size = knots.size
+    if size == 1:
+        return 0.0 if side == "left" else 1.0
+    k = int(np.searchsorted(knots, x, side="left" if side == "left" else "right"))
+    if k == 0:
+        return 0.0
+    if k >= size:
+        return 1.0
+    step = knots[k] - knots[k - 1]
+    fraction = 0.0 if step <= 0 else float(np.clip((x - knots[k - 1]) / step, 0.0, 1.0))
+    return (k - 1 + fraction) / (size - 1)

@@ -12,6 +12,29 @@ Where a column's missing flag says missing, its other sub-columns hold a placeho
 their trees and leaves learn from the rows where the column is present only, and a sampled row
 whose flag says missing gets the placeholder back, as the training rows had it, for the trees after.
 
+Conditions are drawn natively (tag ``native_conditions``), without refitting and without copying
+rows: the sub-columns up to the last conditioned one (the *prefix*) are drawn in the tree order, each
+conditioned discrete sub-column from its leaf's frequencies restricted to the allowed codes (its
+first-column marginal likewise, and a conditioned range of the first column by inverting its
+marginal), a conditioned continuous one from its leaf and kept only inside its range.  A prefix so
+drawn is over-represented where the leaves gave the allowed codes little mass, so it is kept with
+probability ``prod(w) / prod(w_max)`` (``w``: the mass its leaves gave the allowed codes, ``w_max``:
+the largest any leaf of that tree gives): rejection sampling with the truncated draw as proposal,
+exact, and its acceptance is ``E[w] / w_max`` rather than the condition's prevalence.  Only the kept
+prefixes get the later sub-columns, drawn forward given them.  A conditioned column early in the order
+is cheapest (the first: every proposal is kept); a late one costs the prefix draws it rejects.
+
+``impute`` fills any missing pattern: the missing sub-columns are first drawn forward in the tree
+order given the values before them (known or already drawn), then ``IMPUTE_SWEEPS``
+Gibbs sweeps redraw each missing sub-column given all the others.  ``L``, the likelihood of every
+later sub-column of the row under its tree, is a discrete one's leaf frequency and a continuous one's
+density in its leaf (the share of the leaf's values within a window of the column's median
+bandwidth).  A discrete sub-column of at most ``GIBBS_CODES`` codes is drawn from its full
+conditional (each code weighted by its tree's probability times ``L``); any other is redrawn by
+Metropolis-within-Gibbs: a proposal from its own tree, kept with probability ``min(1, L'/L)``.  So a
+missing cell is drawn given the known cells after it too, not only those before it; the window makes
+the continuous likelihood an approximation.
+
 ``min_samples_leaf`` is the privacy knob: no leaf describes fewer rows.  Its default grows with the
 data (at least 50 rows, and 1/250 of the rows above 12,500); at that default the DCR share reads
 0.53-0.57 on small tables (titanic, insurance, 2,000 rows of Adult).  With ``max_dcr_share`` set
@@ -33,12 +56,14 @@ from mirage._validate import StateError, require_array, require_int, require_lis
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import QUANTILES, SEED, Param, integer, number
 from mirage.engines._protect import fold_into, protected_range, rank_windows
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
+from mirage.errors import MirageError
 
 __all__ = ["CartSynthesizer"]
 
@@ -49,6 +74,9 @@ LEAF_GROWTH = 1.5
 # trees compare float32 values; scikit-learn also sums its inputs, which must not overflow float32
 TREE_INPUT_LIMIT = 1e30
 HUGE = 1e100  # a regression target this large is scaled down, or its squared errors overflow
+PROPOSAL_ROUNDS = 20  # prefix batches drawn per call for conditions before giving back fewer rows
+IMPUTE_SWEEPS = 5
+GIBBS_CODES = 16  # a discrete sub-column with at most this many codes is imputed from its full conditional
 
 
 def _auto_leaf(rows: int) -> int:
@@ -78,7 +106,7 @@ class CartSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("leaf size", _leaf_sizes)
-    tags = EngineTags(context=True)
+    tags = EngineTags(context=True, native_conditions=True, impute=True)
 
     def __init__(
         self,
@@ -222,27 +250,260 @@ class CartSynthesizer(Synthesizer):
         return self._draw_all(context.matrix(), rng)
 
     def _draw_all(self, context: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        p, n, c = len(self.subcolumns_), int(context.shape[0]), int(context.shape[1])
-        if p == 0:
+        n, c = int(context.shape[0]), int(context.shape[1])
+        if not self.subcolumns_:
             return {}
+        out, predictors = self._start(n, context)
+        self._draw_range(out, predictors, c, 0, len(self.subcolumns_), rng)
+        return self._parts(out)
+
+    def _start(self, n: int, context: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Empty rows to draw into, and the predictors the trees compare (the context filled in)."""
+        p, c = len(self.subcolumns_), int(context.shape[1])
         out = np.empty((n, p), dtype="float64")
         predictors = np.zeros((n, c + p), dtype="float32")  # what the trees compare, filled as we go
         predictors[:, :c] = _tree_inputs(context)
-        first = self._first_tree()
-        if first:
-            out[:, 0] = self.first_.inverse(rng.random(n))
-            predictors[:, 0] = _tree_inputs(out[:, 0])
-        for j in range(first, p):
-            leaf = self.trees_[j - first].apply(predictors)
-            out[:, j] = self._draw(self.subcolumns_[j], self.leaves_[j - first], leaf, rng)
-            if j in self.placeholders_:
-                flag, placeholder = self.placeholders_[j]
-                out[out[:, flag] != 0, j] = placeholder
-            predictors[:, c + j] = _tree_inputs(out[:, j])
+        return out, predictors
+
+    def _parts(self, out: np.ndarray) -> dict[str, np.ndarray]:
         return {
             s.name: out[:, j].astype("int64") if s.discrete else out[:, j]
             for j, s in enumerate(self.subcolumns_)
         }
+
+    def _draw_range(
+        self,
+        out: np.ndarray,
+        predictors: np.ndarray,
+        c: int,
+        start: int,
+        stop: int,
+        rng: np.random.Generator,
+        box: Mapping[int, Any] | None = None,
+    ) -> np.ndarray:
+        """Draw sub-columns ``start`` to ``stop - 1`` of every row in the tree order.  ``box`` maps a
+        sub-column to its allowed codes (a mask) or range (low, high); returns each row's weight: the
+        product of the masses its leaves gave the allowed codes, 0 where a range was missed."""
+        weight = np.ones(out.shape[0])
+        for j in range(start, stop):
+            allowed = None if box is None else box.get(j)
+            values, mass = self._draw_column(j, predictors, rng, allowed)
+            if j in self.placeholders_:
+                flag, placeholder = self.placeholders_[j]
+                values[out[:, flag] != 0] = placeholder
+            if isinstance(allowed, tuple) and not self.subcolumns_[j].discrete:
+                mass = mass * ((values >= allowed[0]) & (values <= allowed[1]))
+            out[:, j] = values
+            predictors[:, c + j] = _tree_inputs(values)
+            weight *= mass
+        return weight
+
+    def _draw_column(
+        self, j: int, predictors: np.ndarray, rng: np.random.Generator, allowed: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sub-column ``j`` for each row given the predictors, and the mass its draw had: with allowed
+        codes (a mask) a discrete sub-column is drawn among them, the mass being theirs; the first
+        sub-column's marginal is drawn within an allowed range too."""
+        n, sub, first = int(predictors.shape[0]), self.subcolumns_[j], self._first_tree()
+        ones = np.ones(n)
+        if j < first:
+            if allowed is None:
+                return self.first_.inverse(np.asarray(rng.random(n))).astype("float64"), ones
+            if sub.discrete:
+                return _draw_allowed(self.first_.table[None, :], np.zeros(n, dtype="int64"), allowed, rng)
+            lo, hi = _probability_range(self.first_.table, allowed)
+            u = lo + np.asarray(rng.random(n)) * (hi - lo)
+            return self.first_.inverse(u).astype("float64"), ones * (hi - lo)
+        table, leaf = self.leaves_[j - first], self.trees_[j - first].apply(predictors)
+        if allowed is not None and sub.discrete:
+            return _draw_allowed(table["cumulative"], leaf, allowed, rng)
+        return self._draw(sub, table, leaf, rng), ones
+
+    def _envelope(self, j: int, allowed: Any) -> float:
+        """The most mass any leaf of sub-column ``j``'s tree gives its allowed codes (1 for a range:
+        its draws are kept or not); the first sub-column's marginal needs none (every row alike)."""
+        first = self._first_tree()
+        sub = self.subcolumns_[j]
+        if j < first:
+            if sub.discrete:
+                mass = float(_allowed_mass(self.first_.table[None, :], allowed)[0])
+            else:
+                lo, hi = _probability_range(self.first_.table, allowed)
+                mass = hi - lo
+            if mass <= 0:
+                raise impossible(sub.column, "has no probability for what the conditions allow in this model")
+            return mass
+        if not sub.discrete:
+            return 1.0
+        best = float(_allowed_mass(self.leaves_[j - first]["cumulative"], allowed).max())
+        if best <= 0:
+            what = "missing flag" if sub.part == "missing" else "values"
+            raise impossible(sub.column, f"has no probability for the {what} the conditions allow")
+        return best
+
+    def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
+        """Rows drawn inside the conditions' box: prefixes proposed with truncated draws and kept by
+        their weight over the envelope (exact rejection), then the later sub-columns drawn given them."""
+        box: SubColumnBox | None = getattr(accept, "box", None)
+        if not box or not self.subcolumns_:
+            return self._sample(n, rng)
+        constraints: dict[int, Any] = {}
+        for j, s in enumerate(self.subcolumns_):
+            if s.name in box.codes:
+                constraints[j] = box.codes[s.name]
+            elif s.name in box.ranges:
+                constraints[j] = box.ranges[s.name]
+        if not constraints:
+            return self._sample(n, rng)
+        envelope = float(np.prod([self._envelope(j, a) for j, a in constraints.items()]))
+        stop = max(constraints) + 1
+        batch = max(n, 1_000)
+        kept_out, kept_predictors, have, proposed = [], [], 0, 0
+        for _ in range(PROPOSAL_ROUNDS):
+            out, predictors = self._start(batch, np.zeros((batch, 0)))
+            weight = self._draw_range(out, predictors, 0, 0, stop, rng, constraints)
+            keep = rng.random(batch) * envelope < weight
+            kept_out.append(out[keep])
+            kept_predictors.append(predictors[keep])
+            have += int(keep.sum())
+            proposed += batch
+            if have >= n:
+                break
+        if have == 0:
+            column = self.subcolumns_[stop - 1].column
+            raise MirageError(
+                f"conditions are too rare to sample: none of {proposed:,} rows drawn up to column "
+                f"{column!r} matched (acceptance rate 0); relax the conditions"
+            )
+        out = np.concatenate(kept_out)[:n]
+        predictors = np.concatenate(kept_predictors)[:n]
+        self._draw_range(out, predictors, 0, stop, len(self.subcolumns_), rng)
+        return self._parts(out)
+
+    def _impute_parts(
+        self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Missing sub-columns drawn forward in the tree order, then Metropolis-within-Gibbs sweeps
+        that condition each on the known sub-columns after it too (see the module's docstring)."""
+        subs = self.subcolumns_
+        if not subs:
+            return dict(parts)
+        n = len(parts[subs[0].name])
+        given = np.column_stack([np.asarray(parts[s.name], dtype="float64") for s in subs])
+        observed = np.column_stack([np.asarray(known[s.name], dtype=bool) for s in subs])
+        out, predictors = self._start(n, np.zeros((n, 0)))
+        for j in range(len(subs)):
+            values, _ = self._draw_column(j, predictors, rng)
+            out[:, j] = np.where(observed[:, j], given[:, j], values)
+            predictors[:, j] = _tree_inputs(out[:, j])
+        windows = [self._density_window(k) for k in range(len(subs))]
+        for _ in range(IMPUTE_SWEEPS):
+            for j in range(len(subs)):
+                rows = np.flatnonzero(~observed[:, j])
+                if rows.size == 0:
+                    continue
+                now, row_values = predictors[rows], out[rows]
+                if subs[j].discrete and subs[j].cardinality <= GIBBS_CODES:
+                    codes = self._gibbs_codes(j, now, row_values, windows, rng)
+                    out[rows, j] = codes
+                    predictors[rows, j] = _tree_inputs(codes)
+                    continue
+                proposal, _ = self._draw_column(j, now, rng)
+                moved, moved_values = now.copy(), row_values.copy()
+                moved[:, j], moved_values[:, j] = _tree_inputs(proposal), proposal
+                gain = self._later_log_likelihood(
+                    j, moved, moved_values, windows
+                ) - self._later_log_likelihood(j, now, row_values, windows)
+                take = np.log(np.maximum(rng.random(rows.size), 1e-300)) < gain
+                out[rows[take], j] = proposal[take]
+                predictors[rows[take], j] = moved[take, j]
+        return self._parts(out)
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The sub-columns after the first intervened one in the tree order redrawn given the new values
+        (those before it keep theirs)."""
+        subs = self.subcolumns_
+        intervened = [j for j, s in enumerate(subs) if s.name in fixed]
+        if not intervened:
+            return parts
+        n = len(parts[subs[0].name])
+        out, predictors = self._start(n, np.zeros((n, 0)))
+        for j, s in enumerate(subs):
+            out[:, j] = parts[s.name]
+            predictors[:, j] = _tree_inputs(out[:, j])
+        for j in range(min(intervened) + 1, len(subs)):
+            if j in intervened:
+                continue
+            values, _ = self._draw_column(j, predictors, rng)
+            if j in self.placeholders_:
+                flag, placeholder = self.placeholders_[j]
+                values[out[:, flag] != 0] = placeholder
+            out[:, j] = values
+            predictors[:, j] = _tree_inputs(values)
+        return self._parts(out)
+
+    def _gibbs_codes(
+        self,
+        j: int,
+        predictors: np.ndarray,
+        values: np.ndarray,
+        windows: list[float],
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Discrete sub-column ``j`` drawn from its full conditional: each code weighted by its tree's
+        probability times the likelihood of the later sub-columns given it."""
+        first = self._first_tree()
+        if j < first:
+            cumulative = np.broadcast_to(self.first_.table, (predictors.shape[0], self.first_.table.size))
+        else:
+            cumulative = self.leaves_[j - first]["cumulative"][self.trees_[j - first].apply(predictors)]
+        log_weight = np.log(np.maximum(np.diff(cumulative, axis=1, prepend=0.0), 1e-300))
+        moved, moved_values = predictors.copy(), values.copy()
+        for code in range(cumulative.shape[1]):
+            moved[:, j], moved_values[:, j] = code, code
+            log_weight[:, code] += self._later_log_likelihood(j, moved, moved_values, windows)
+        weight = np.exp(log_weight - log_weight.max(axis=1, keepdims=True))
+        cumulative = np.cumsum(weight, axis=1)
+        u = rng.random(weight.shape[0]) * cumulative[:, -1]
+        return np.minimum((u[:, None] >= cumulative).sum(axis=1), weight.shape[1] - 1).astype("float64")
+
+    def _density_window(self, k: int) -> float:
+        """Half-width of the window a continuous sub-column's leaf density is read over: the median
+        positive kernel bandwidth of its leaves, else a thousandth of its values' span."""
+        first = self._first_tree()
+        if k < first or self.subcolumns_[k].discrete:
+            return 0.0
+        table = self.leaves_[k - first]
+        positive = table["bandwidth"][table["bandwidth"] > 0]
+        if positive.size:
+            return float(np.median(positive))
+        span = float(np.ptp(table["values"])) if table["values"].size else 0.0
+        return max(span * 1e-3, 1e-9)
+
+    def _later_log_likelihood(
+        self, j: int, predictors: np.ndarray, values: np.ndarray, windows: list[float]
+    ) -> np.ndarray:
+        """Per row, the log-likelihood of sub-columns ``j + 1`` onwards under their trees."""
+        first = self._first_tree()
+        total = np.zeros(predictors.shape[0])
+        for k in range(max(j + 1, first), len(self.subcolumns_)):
+            table, leaf = self.leaves_[k - first], self.trees_[k - first].apply(predictors)
+            if self.subcolumns_[k].discrete:
+                cumulative = table["cumulative"][leaf]
+                code = np.clip(values[:, k].astype("int64"), 0, cumulative.shape[1] - 1)
+                rows = np.arange(leaf.size)
+                below = np.where(code > 0, cumulative[rows, np.maximum(code - 1, 0)], 0.0)
+                total += np.log(np.maximum(cumulative[rows, code] - below, 1e-12))
+                continue
+            offsets, h = table["offsets"], windows[k]
+            start, stop = offsets[leaf], offsets[leaf + 1]
+            inside = _count_before(table["values"], start, stop, values[:, k] + h, "right") - _count_before(
+                table["values"], start, stop, values[:, k] - h, "left"
+            )
+            total += np.log((inside + 0.5) / (stop - start + 1.0) / (2.0 * h))
+        return total
 
     @staticmethod
     def _draw(
@@ -302,6 +563,51 @@ class CartSynthesizer(Synthesizer):
             self.trees_.append(tree)
             self.leaves_.append(_leaf_tables(subcolumns[j], arrays, f"leaves.{k}.", tree.n_leaves))
         self.subcolumns_ = subcolumns
+
+
+def _count_before(
+    values: np.ndarray, start: np.ndarray, stop: np.ndarray, x: np.ndarray, side: str
+) -> np.ndarray:
+    """Per row, how many of the sorted ``values[start:stop]`` lie below ``x`` (``side="left"``) or at
+    or below it (``"right"``): a binary search run for every row at once."""
+    lo, hi = start.astype("int64"), stop.astype("int64")
+    last = max(values.size - 1, 0)
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo - start
+        middle = (lo + hi) // 2
+        probe = values[np.minimum(middle, last)]
+        right = active & ((probe < x) if side == "left" else (probe <= x))
+        lo = np.where(right, middle + 1, lo)
+        hi = np.where(active & ~right, middle, hi)
+
+
+def _probability_range(knots: np.ndarray, bounds: tuple[float, float]) -> tuple[float, float]:
+    """The probabilities between which a marginal's quantile function stays within ``bounds``."""
+    return knot_probability(knots, bounds[0], "left"), knot_probability(knots, bounds[1], "right")
+
+
+def _allowed_mass(cumulative: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Per row of cumulative code probabilities, the probability of the allowed codes."""
+    probs = np.diff(cumulative, axis=1, prepend=0.0)
+    k = min(probs.shape[1], allowed.size)
+    return np.asarray(probs[:, :k] @ allowed[:k].astype("float64"))
+
+
+def _draw_allowed(
+    cumulative: np.ndarray, leaf: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes drawn from each row's leaf frequencies restricted to the allowed codes, with the mass
+    those codes had in the leaf (0: none allowed; the code drawn is then meaningless)."""
+    probs = np.diff(cumulative[leaf], axis=1, prepend=0.0)
+    k = min(probs.shape[1], allowed.size)
+    probs[:, :k] *= allowed[:k]
+    probs[:, k:] = 0.0
+    mass = probs.sum(axis=1)
+    u = rng.random(leaf.size) * mass
+    codes = np.minimum((u[:, None] >= np.cumsum(probs, axis=1)).sum(axis=1), probs.shape[1] - 1)
+    return codes.astype("float64"), mass
 
 
 def _leaf_tables(

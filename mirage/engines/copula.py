@@ -8,6 +8,20 @@ With a context, the context's sub-columns join the copula (scored through their 
 same way at fit and at sampling), and rows are drawn from the conditional Gaussian of the own scores
 given the context's: mean ``B z_context`` (``B``, the regression, from the correlation's blocks) and
 the covariance that is left.
+
+Conditions are met by conditioning the Gaussian (tag ``native_conditions``).  Each condition becomes
+a set of allowed scores: the normal-score intervals of a categorical's allowed codes, the scores of a
+numeric or date range (through the marginal's quantile knots), the interval of a missing flag's code.
+The conditioned scores are drawn from the multivariate normal truncated to those sets by Gibbs
+sampling over the conditioned dimensions only: each one in turn from its univariate normal given the
+others, truncated to its set by inverting the normal's distribution function (exact, no rejection);
+with one conditioned dimension that single draw is exact, with several ``GIBBS_SWEEPS`` sweeps from
+independent truncated starts let the few dimensions mix.  Gibbs rather than drawing the dimensions
+one after the other from their truncated marginals: the latter ignores how truncating one dimension
+moves the others and is not the truncated joint.  The other scores are then drawn from the
+conditional Gaussian given the conditioned ones.  ``impute`` is the same draw per missing pattern:
+observed numbers fixed at their scores, observed codes truncated to their code's interval, and the
+missing cells' scores drawn given them.
 """
 
 from __future__ import annotations
@@ -22,13 +36,17 @@ from threadpoolctl import threadpool_limits
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
+from mirage.encoding._base import MISSING_PART
 from mirage.encoding.marginal import Marginal, normal_scores
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
 from mirage.engines._context import ContextParts
 from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
 
 __all__ = ["CopulaSynthesizer"]
+
+GIBBS_SWEEPS = 30  # sweeps over the conditioned dimensions (only when two or more are conditioned)
 
 
 @register_engine
@@ -39,7 +57,7 @@ class CopulaSynthesizer(Synthesizer):
         "shrinkage": number(0, 1, high_open=True),
         "seed": SEED,
     }
-    tags = EngineTags(context=True)
+    tags = EngineTags(context=True, native_conditions=True, impute=True)
 
     def __init__(
         self,
@@ -149,6 +167,122 @@ class CopulaSynthesizer(Synthesizer):
             )
         return self._values(z)
 
+    # --- conditions, imputation, scenarios -------------------------------------------------------
+    def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
+        box: SubColumnBox | None = getattr(accept, "box", None)
+        if not box:
+            return self._sample(n, rng)
+        sets = {}
+        for j, s in enumerate(self.subcolumns_):
+            if s.name in box.codes:
+                sets[j] = self._code_intervals(j, box.codes[s.name])
+            elif s.name in box.ranges:
+                sets[j] = self._range_interval(j, *box.ranges[s.name])
+        return self._values(self._conditional_scores(n, {}, sets, rng))
+
+    def _code_intervals(self, j: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The normal-score intervals of sub-column ``j``'s allowed codes (adjacent ones merged), shape
+        ``(1, m)`` each; a set the model gives no probability is impossible."""
+        upper = np.clip(self.marginals_[j].table, 0.0, 1.0)
+        lower = np.concatenate([[0.0], upper[:-1]])
+        keep = allowed[: upper.size] & (upper - lower > 0)
+        if not keep.any():
+            s = self.subcolumns_[j]
+            what = "missing flag" if s.part == MISSING_PART else "values"
+            raise impossible(
+                s.column, f"has no probability for the {what} the conditions allow in this model"
+            )
+        starts = np.flatnonzero(keep & ~np.concatenate([[False], keep[:-1]]))
+        ends = np.flatnonzero(keep & ~np.concatenate([keep[1:], [False]]))
+        return ndtri(lower[starts])[None, :], ndtri(upper[ends])[None, :]
+
+    def _range_interval(self, j: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        """The normal-score interval of values from ``low`` to ``high`` through sub-column ``j``'s knots."""
+        knots = self.marginals_[j].table
+        if low > knots[-1] or high < knots[0]:
+            raise impossible(
+                self.subcolumns_[j].column,
+                f"takes no value from {low:g} to {high:g} in this model (it draws {knots[0]:g} to "
+                f"{knots[-1]:g})",
+            )
+        u = knot_probability(knots, low, "left"), knot_probability(knots, high, "right")
+        return np.array([[ndtri(u[0])]]), np.array([[ndtri(u[1])]])
+
+    def _conditional_scores(
+        self,
+        n: int,
+        fixed: Mapping[int, np.ndarray],
+        sets: Mapping[int, tuple[np.ndarray, np.ndarray]],
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """``n`` rows of scores with dimensions ``fixed`` (each an array of ``n`` scores), dimensions
+        ``sets`` truncated to unions of intervals (lows, highs: shape ``(1 or n, m)``) and the others
+        drawn from the conditional Gaussian given them."""
+        p = len(self.subcolumns_)
+        z = np.zeros((n, p))
+        with threadpool_limits(1, "blas"):
+            cov = self.cholesky_ @ self.cholesky_.T
+            f, c = sorted(fixed), sorted(sets)
+            free = [j for j in range(p) if j not in fixed]
+            for j in f:
+                z[:, j] = fixed[j]
+            mean, cov_free = _given(cov, f, free, z[:, f])  # the free dimensions given the fixed
+            position = {j: i for i, j in enumerate(free)}
+            ci = [position[j] for j in c]
+            rest = [i for i in range(len(free)) if free[i] not in sets]
+            if ci:
+                z_c = _gibbs(mean[:, ci], cov_free[np.ix_(ci, ci)], [sets[j] for j in c], rng)
+                z[:, c] = z_c
+                mean_r, cov_r = _given(cov_free, ci, rest, z_c - mean[:, ci])
+                mean_r = mean_r + mean[:, rest]
+            else:
+                mean_r, cov_r = mean[:, rest], cov_free[np.ix_(rest, rest)]
+            if rest:
+                noise = rng.standard_normal((n, len(rest))) @ _safe_cholesky(cov_r).T
+                z[:, [free[i] for i in rest]] = mean_r + noise
+        return z
+
+    def _impute_parts(
+        self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The missing sub-columns drawn from the conditional Gaussian given each row's known ones,
+        one draw per missing pattern."""
+        subs = self.subcolumns_
+        n = _rows(parts)
+        mask = np.column_stack([known[s.name] for s in subs]) if subs else np.zeros((n, 0), dtype=bool)
+        out = {s.name: np.array(parts[s.name], copy=True) for s in subs}
+        patterns, group = np.unique(mask, axis=0, return_inverse=True)
+        for g, pattern in enumerate(patterns):
+            rows = np.flatnonzero(group.reshape(-1) == g)
+            fixed: dict[int, np.ndarray] = {}
+            sets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            for j in map(int, np.flatnonzero(pattern)):
+                values = parts[subs[j].name][rows]
+                if subs[j].discrete:
+                    sets[j] = self._code_bounds(j, values.astype("int64"))
+                else:
+                    fixed[j] = _scores(self.marginals_[j], values.astype("float64"))
+            drawn = self._values(self._conditional_scores(rows.size, fixed, sets, rng))
+            for j, s in enumerate(subs):
+                if not pattern[j]:
+                    out[s.name][rows] = drawn[s.name]
+        return out
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Every other sub-column redrawn from the conditional Gaussian given the intervened scores."""
+        n = _rows(parts)
+        known = {s.name: np.full(n, s.name in fixed) for s in self.subcolumns_}
+        return self._impute_parts(parts, known, rng)
+
+    def _code_bounds(self, j: int, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the normal-score interval of its code of sub-column ``j`` (shape ``(n, 1)`` each)."""
+        upper = np.clip(self.marginals_[j].table, 0.0, 1.0)
+        lower = np.concatenate([[0.0], upper[:-1]])
+        codes = np.clip(codes, 0, upper.size - 1)
+        return ndtri(lower[codes])[:, None], ndtri(upper[codes])[:, None]
+
     def _values(self, z: np.ndarray) -> dict[str, np.ndarray]:
         u = ndtr(z)
         return {
@@ -190,6 +324,77 @@ class CopulaSynthesizer(Synthesizer):
         )
         self.subcolumns_, self.marginals_ = subcolumns, marginals
         self.cholesky_ = require_array(arrays, "cholesky", kind="f", shape=(p, p))
+
+
+def _rows(parts: Mapping[str, np.ndarray]) -> int:
+    return len(next(iter(parts.values()))) if parts else 0
+
+
+def _given(
+    cov: np.ndarray, known: list[int], other: list[int], z_known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (one row per row of ``z_known``) and covariance of dimensions ``other`` given ``known``."""
+    n = z_known.shape[0]
+    if not known:
+        return np.zeros((n, len(other))), cov[np.ix_(other, other)]
+    kk, ko = cov[np.ix_(known, known)], cov[np.ix_(known, other)]
+    regression = np.linalg.solve(kk + 1e-10 * np.eye(len(known)), ko).T
+    remaining = cov[np.ix_(other, other)] - regression @ ko
+    return z_known @ regression.T, (remaining + remaining.T) / 2.0
+
+
+def _gibbs(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    sets: list[tuple[np.ndarray, np.ndarray]],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draws of a normal (per-row ``mean``, shared ``cov``) truncated to ``sets`` (one union of intervals
+    per dimension) by Gibbs sampling: each dimension from its normal given the others, truncated."""
+    k = mean.shape[1]
+    spread = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
+    z = np.column_stack([_truncated_normal(mean[:, i], spread[i], *sets[i], rng) for i in range(k)])
+    if k == 1:
+        return z
+    precision = np.linalg.inv(cov + 1e-10 * np.eye(k))
+    sd = 1.0 / np.sqrt(np.clip(np.diag(precision), 1e-12, None))
+    for _ in range(GIBBS_SWEEPS):
+        for i in range(k):
+            others = [o for o in range(k) if o != i]
+            shift = (z[:, others] - mean[:, others]) @ precision[i, others] / precision[i, i]
+            z[:, i] = _truncated_normal(mean[:, i] - shift, sd[i], *sets[i], rng)
+    return z
+
+
+def _truncated_normal(
+    mu: np.ndarray, sigma: float, lows: np.ndarray, highs: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """One draw per row of ``N(mu, sigma^2)`` truncated to the union of ``[lows, highs]`` (shape
+    ``(1 or n, m)``), by inverting the distribution function: an interval picked by its mass, then a
+    point within it (on the upper tail's side of the normal, where the other side has no precision)."""
+    n = mu.size
+    a = (lows - mu[:, None]) / sigma
+    b = (highs - mu[:, None]) / sigma
+    a, b = np.broadcast_arrays(a, b)
+    upper = a > 0
+    fa, fb, sa, sb = ndtr(a), ndtr(b), ndtr(-a), ndtr(-b)
+    mass = np.clip(np.where(upper, sa - sb, fb - fa), 0.0, None)
+    total = mass.sum(axis=1)
+    pick_u, point_u = rng.random(n), rng.random(n)
+    rows = np.arange(n)
+    cumulative = np.cumsum(mass, axis=1)
+    pick = np.minimum((cumulative < (pick_u * total)[:, None]).sum(axis=1), a.shape[1] - 1)
+    # rows whose allowed set lies past double precision's reach take its nearest point
+    distance = np.where(upper, a, np.where(b < 0, -b, 0.0))
+    pick = np.where(total > 0, pick, np.argmin(distance, axis=1))
+    lo, hi = a[rows, pick], b[rows, pick]
+    side = upper[rows, pick]
+    f_lo, f_hi, s_lo, s_hi = fa[rows, pick], fb[rows, pick], sa[rows, pick], sb[rows, pick]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(side, -ndtri(s_lo - point_u * (s_lo - s_hi)), ndtri(f_lo + point_u * (f_hi - f_lo)))
+    nearest = np.clip(0.0, lo, hi)
+    t = np.where((total > 0) & np.isfinite(t), t, nearest)
+    return mu + sigma * np.clip(t, lo, hi)
 
 
 def _scores(marginal: Marginal, x: np.ndarray) -> np.ndarray:

@@ -362,6 +362,27 @@ class _EngineChecks:
             )
         pd.testing.assert_frame_equal(self.model.impute(holed, seed=3), filled)
 
+    def check_scenario(self) -> None:
+        """A scenario keeps the columns and dtypes, sets a value exactly, and is reproducible by seed."""
+        numeric = [name for name in self.learned(Kind.NUMERIC) if self.train[name].nunique() > 1]
+        columns = self._condition_columns()
+        if columns:
+            name = columns[0]
+            value = self.kept_categories(name).index[0]
+            synth = self.model.sample(100, seed=19, scenario={"set": {name: value}})
+            _expect(bool((synth[name] == value).all()), f"scenario set {name}={value!r} holds")
+            _expect(list(synth.columns) == list(self.train.columns), "a scenario keeps the columns")
+        if numeric:
+            name = numeric[0]
+            spread = float(self.train[name].std())
+            shift = {"shift": {name: spread / 2}}
+            synth = self.model.sample(300, seed=19, scenario=shift)
+            for column in self.train.columns:
+                _expect(synth[column].dtype == self.train[column].dtype, f"scenario: {column} dtype")
+            pd.testing.assert_frame_equal(self.model.sample(300, seed=19, scenario=shift), synth)
+            base = self.model.sample(300, seed=19)
+            _expect(bool(synth[name].mean() > base[name].mean()), f"scenario shift of {name} raises its mean")
+
     def check_log_prob(self) -> None:
         rows = self.train.head(100)
         if not self.tags.log_prob:

@@ -46,14 +46,17 @@ def test_fills_every_hole_and_keeps_observed_cells(argn_path: Path, holed_csv: P
     assert again.read_bytes() == out.read_bytes()
 
 
-def test_refuses_an_engine_that_cannot_impute_and_existing_output(
+def test_every_engine_imputes_and_existing_output_is_kept(
     model_path: Path, argn_path: Path, holed_csv: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "filled.csv"
-    result = invoke("impute", model_path, holed_csv, "-o", out)
-    assert result.exit_code == 2 and "cannot impute" in error_line(result)
-    assert "fit the model with --engine argn to fill" in error_line(result)  # read from the engines' tags
-    assert not out.exists()
+    result = invoke("impute", model_path, holed_csv, "-o", out, "--seed", "2")  # the default engine
+    assert result.exit_code == 0, result.output
+    holed, filled = read_table(holed_csv), read_table(out)
+    assert filled.shape == holed.shape and not filled.isna().any().any()
+    observed = holed.notna()
+    pd.testing.assert_frame_equal(filled.where(observed), holed.where(observed), check_dtype=False)
+    out = tmp_path / "kept.csv"
     out.write_text("keep me")
     result = invoke("impute", argn_path, holed_csv, "-o", out)
     assert result.exit_code == 2 and "--force" in error_line(result)

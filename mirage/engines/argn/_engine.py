@@ -14,7 +14,7 @@ from mirage._validate import StateError, require, require_bool, require_int, req
 from mirage.encoding import SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding.discretise import Discretiser
-from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed
+from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed, fill_holes
 from mirage.engines._conditions import Condition, OneOf
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
@@ -324,6 +324,26 @@ class ArgnSynthesizer(Synthesizer):
             return self._sample_conditioned(n, rng, accept.allowed)
         return self._sample(n, rng)
 
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The tokens after the first intervened one in the schema order redrawn given the ones before
+        it and the intervened ones (partial-row sampling)."""
+        disc = self.discretiser_
+        tokens = disc.encode(parts)
+        intervened = [j for j, t in enumerate(disc.domain) if t.subcolumn in fixed]
+        if self.network_ is None or not intervened or tokens.shape[0] == 0:
+            return parts
+        known = np.zeros(tokens.shape, dtype=bool)
+        known[:, : min(intervened)] = True
+        known[:, intervened] = True
+        order = [j for j in range(tokens.shape[1]) if not known[0, j]]
+        fill_tokens(self.network_, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
+        drawn = disc.decode(tokens, rng)
+        # sub-columns left as they were keep their exact values, not a new decoding of their tokens
+        kept = {t.subcolumn for j, t in enumerate(disc.domain) if known[0, j]}
+        return {name: parts[name] if name in kept else values for name, values in drawn.items()}
+
     # --- imputation -------------------------------------------------------------------------------
     def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
         """``data`` with its missing cells in learned columns drawn given the row's other cells.
@@ -361,16 +381,7 @@ class ArgnSynthesizer(Synthesizer):
         order = sampling_order(disc.domain.groups, set())
         fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
-        for name in holes:
-            hole = nulls[name][rows]
-            values = out[name].astype(object) if out[name].dtype != drawn[name].dtype else out[name]
-            position = rows[hole]
-            values.iloc[position] = drawn[name].to_numpy()[hole]
-            values = values.infer_objects() if values.dtype == object else values
-            if self.schema_[name].integer and pd.api.types.is_float_dtype(values.dtype):
-                values = values.astype(drawn[name].dtype)  # float only because of the holes
-            out[name] = values
-        return out
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
 
     # --- likelihood -------------------------------------------------------------------------------
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:

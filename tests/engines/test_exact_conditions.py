@@ -1,0 +1,131 @@
+"""Exact conditions: a conditioned sample keeps the conditional distribution of the other columns, an
+impossible condition is refused naming it, and imputation draws missing cells given the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage.engines import ENGINES, Between, IsNull, Synthesizer
+from mirage.errors import MirageError
+
+NATIVE = ["cart", "copula"]  # fast enough to fit on Adult in the default suite; argn is marked slow
+
+
+def _stats(frame: pd.DataFrame) -> dict[str, float]:
+    return {
+        "hours": float(frame["hours_per_week"].mean()),
+        "rich": float((frame["income"] == ">50K").mean()),
+    }
+
+
+CASES: dict[str, tuple[dict[str, object], Callable[[pd.DataFrame], pd.Series]]] = {
+    "sex": ({"sex": "Female"}, lambda f: f["sex"] == "Female"),
+    "age": ({"age": Between(20, 29)}, lambda f: f["age"].between(20, 29)),
+    # two conditioned columns: copula's Gibbs sweeps, cart's prefix through both
+    "both": (
+        {"age": Between(30, 45), "sex": "Female"},
+        lambda f: f["age"].between(30, 45) & (f["sex"] == "Female"),
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=NATIVE)
+def fitted(request: pytest.FixtureRequest, adult: pd.DataFrame) -> Synthesizer:
+    return ENGINES[request.param](seed=0).fit(adult)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_conditioned_sample_is_the_models_conditional(fitted: Synthesizer, case: str) -> None:
+    """Drawn natively, the other columns follow the model's own conditional distribution: the same as
+    its unconditioned rows filtered on the condition (rejection), within sampling error."""
+    assert fitted.get_tags().native_conditions
+    conditions, where = CASES[case]
+    native = fitted.sample(3_000, seed=1, conditions=conditions)
+    assert len(native) == 3_000 and where(native).all()
+    unconditioned = fitted.sample(30_000, seed=9)
+    filtered = unconditioned[where(unconditioned)]
+    got, expected = _stats(native), _stats(filtered)
+    assert abs(got["hours"] - expected["hours"]) < 1.0, (got, expected)
+    assert abs(got["rich"] - expected["rich"]) < 0.03, (got, expected)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_conditioned_sample_moves_towards_the_real_conditional(
+    fitted: Synthesizer, adult: pd.DataFrame, case: str
+) -> None:
+    """Women work fewer hours and earn >50K less often; so do people in their twenties.  The
+    conditioned sample sits closer to the real conditional than the real marginal does."""
+    conditions, where = CASES[case]
+    native = _stats(fitted.sample(3_000, seed=2, conditions=conditions))
+    real, marginal = _stats(adult[where(adult)]), _stats(adult)
+    for name in ("hours", "rich"):
+        assert abs(native[name] - real[name]) < abs(marginal[name] - real[name]), (name, native, real)
+
+
+def test_a_condition_of_one_percent_is_drawn_without_running_out(
+    fitted: Synthesizer, adult: pd.DataFrame
+) -> None:
+    rare = {"age": Between(70, None), "sex": "Female"}
+    share = float((adult["age"].ge(70) & adult["sex"].eq("Female")).mean())
+    assert share < 0.01
+    synth = fitted.sample(500, seed=3, conditions=rare)
+    assert len(synth) == 500 and (synth["age"] >= 70).all() and (synth["sex"] == "Female").all()
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_an_impossible_condition_is_an_error_naming_it(name: str) -> None:
+    rng = np.random.default_rng(0)
+    rows = 400
+    frame = pd.DataFrame(
+        {
+            "colour": rng.choice(["red", "blue"], rows).astype(object),
+            "size": rng.normal(10.0, 2.0, rows).round(2),
+        }
+    )
+    frame.loc[:4, "colour"] = "violet"  # five rows: folded into the rare class
+    model = ENGINES[name]().fit(frame)
+    cases = [
+        ({"colour": "green"}, r"column 'colour' never takes \['green'\]"),
+        ({"colour": "violet"}, r"column 'colour' never takes \['violet'\].*folded into the rare class"),
+        ({"size": Between(100, 200)}, r"column 'size' takes no value in the range \[100.0, 200.0\]"),
+        ({"size": IsNull()}, r"column 'size' is never missing in this model"),
+    ]
+    for conditions, message in cases:
+        with pytest.raises(MirageError, match=message):
+            model.sample(10, seed=1, conditions=conditions)
+
+
+@pytest.mark.parametrize("name", NATIVE)
+def test_impute_draws_a_cell_given_the_columns_after_it_too(name: str, adult: pd.DataFrame) -> None:
+    """``sex`` comes before ``relationship`` in cart's order; imputed given a known Husband or Wife,
+    it follows the relationship all the same."""
+    model = ENGINES[name](seed=0).fit(adult)
+    rows = adult[adult["relationship"].isin(["Husband", "Wife"])].head(400).copy()
+    holed = rows.assign(sex=None)
+    filled = model.impute(holed, seed=4)
+    husband = filled["relationship"] == "Husband"
+    assert (filled.loc[husband, "sex"] == "Male").mean() > 0.8
+    assert (filled.loc[~husband, "sex"] == "Female").mean() > 0.5
+    pd.testing.assert_frame_equal(model.impute(holed, seed=4), filled)
+
+
+@pytest.fixture(scope="module")
+def argn(adult: pd.DataFrame) -> Synthesizer:
+    return ENGINES["argn"](seed=0).fit(adult)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_argn_conditioned_sample_moves_towards_the_real_conditional(
+    argn: Synthesizer, adult: pd.DataFrame, case: str
+) -> None:
+    model = argn
+    conditions, where = CASES[case]
+    native = _stats(model.sample(3_000, seed=2, conditions=conditions))
+    real, marginal = _stats(adult[where(adult)]), _stats(adult)
+    for name in ("hours", "rich"):
+        assert abs(native[name] - real[name]) < abs(marginal[name] - real[name]), (name, native, real)

@@ -1,0 +1,83 @@
+"""Scenarios: an intervention on a column propagates to the columns learned to depend on it and leaves
+independent ones as they were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+
+from mirage.engines import ENGINES, Synthesizer
+from mirage.errors import OptionError
+
+ENGINE_NAMES = sorted(ENGINES)
+
+
+def table(rows: int = 2_000) -> pd.DataFrame:
+    """``rate`` drives ``spend`` (1.5 per unit) and ``big``; ``noise`` and ``segment`` are independent."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1.0, rows)
+    frame = pd.DataFrame(
+        {
+            "rate": (5.0 + 2.0 * x).round(2),
+            "spend": (10.0 + 3.0 * x + rng.normal(0.0, 1.0, rows)).round(2),
+            "noise": rng.normal(0.0, 1.0, rows).round(2),
+            "segment": rng.choice(["a", "b", "c"], rows),
+        }
+    )
+    frame["big"] = np.where(frame["spend"] > 13, "yes", "no")
+    return frame
+
+
+@pytest.fixture(scope="module", params=ENGINE_NAMES)
+def model(request: pytest.FixtureRequest) -> Synthesizer:
+    return ENGINES[request.param](seed=0).fit(table())
+
+
+def test_a_shift_moves_what_depends_on_it_and_nothing_else(model: Synthesizer) -> None:
+    base = model.sample(4_000, seed=1)
+    shifted = model.sample(4_000, seed=1, scenario={"shift": {"rate": 2.0}})
+    assert shifted["rate"].mean() - base["rate"].mean() == pytest.approx(2.0, abs=0.15)
+    # spend rises by about 1.5 per unit of rate: 3 for a shift of 2
+    assert 2.0 < shifted["spend"].mean() - base["spend"].mean() < 4.0
+    assert (shifted["big"] == "yes").mean() > (base["big"] == "yes").mean() + 0.15
+    assert ks_2samp(shifted["noise"], base["noise"]).pvalue > 0.001
+    counts = pd.crosstab(
+        np.r_[np.zeros(len(base)), np.ones(len(shifted))], pd.concat([base["segment"], shifted["segment"]])
+    )
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    assert (shares.iloc[1] - shares.iloc[0]).abs().max() < 0.04
+
+
+def test_set_and_share(model: Synthesizer) -> None:
+    fixed = model.sample(1_000, seed=2, scenario={"set": {"segment": "b"}})
+    assert (fixed["segment"] == "b").all()
+    shared = model.sample(4_000, seed=2, scenario={"share": {"segment": {"a": 0.6}}})
+    assert (shared["segment"] == "a").mean() == pytest.approx(0.6, abs=0.03)
+    assert set(shared["segment"]) == {"a", "b", "c"}
+    low = model.sample(2_000, seed=2, scenario={"set": {"big": "no"}})
+    assert (low["big"] == "no").all()
+    one = model.sample(500, seed=2, scenario={"set": {"rate": 1.0}})
+    assert (one["rate"] == 1.0).all()  # the value set, not a rounding of it
+    assert one["spend"].mean() < fixed["spend"].mean() - 3.0  # rate 1 is four below its mean
+    same = model.sample(1_000, seed=2, scenario={"set": {"segment": "b"}})
+    pd.testing.assert_frame_equal(same, fixed)
+
+
+def test_bad_scenarios_name_the_intervention(model: Synthesizer) -> None:
+    cases = [
+        ({"move": {"rate": 1}}, "unknown intervention 'move'"),
+        ({"shift": {"segment": 1}}, "scenario.shift.segment: a shift needs a numeric column"),
+        ({"shift": {"rate": "up"}}, "scenario.shift.rate: a shift must be a finite number"),
+        ({"set": {"segment": "z"}}, "scenario.set.segment: the model never draws 'z'"),
+        ({"share": {"segment": {"a": 0.7, "b": 0.6}}}, "the shares add up to 1.3"),
+        ({"share": {"rate": {1: 0.5}}}, "shares need a categorical or boolean column"),
+        ({"set": {"nope": 1}}, "unknown column 'nope'"),
+        ({"set": {"rate": 1.0}, "shift": {"rate": 1.0}}, "a column takes one intervention"),
+    ]
+    for scenario, message in cases:
+        with pytest.raises(OptionError, match=message):
+            model.sample(10, seed=1, scenario=scenario)
+    with pytest.raises(OptionError, match="cannot be combined"):
+        model.sample(10, seed=1, scenario={"set": {"segment": "a"}}, conditions={"segment": "a"})
