@@ -90,6 +90,13 @@ def comparable(values: pd.Series, column: Column | None) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
+def _numeric_dtype(dtype: str) -> bool:
+    try:
+        return bool(pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(dtype)))
+    except TypeError:
+        return False
+
+
 def _column(schema: Any, name: str) -> Column | None:
     return schema[name] if schema is not None and name in schema.names else None
 
@@ -438,8 +445,12 @@ class Formula(Rule):
 
     def check(self, schema: Any) -> None:
         super().check(schema)
-        for name in self.used_columns:
-            _kind_check(self, schema[name], (Kind.NUMERIC,), "a formula")
+        _kind_check(self, schema[self.column], (Kind.NUMERIC,), "a formula's result")
+        for name in self.parts:
+            column = schema[name]
+            if column.kind is Kind.CATEGORICAL and _numeric_dtype(column.dtype):
+                continue  # a few numbers learned as categories (tolls of 0, 2.5 or 5) are still numbers
+            _kind_check(self, column, (Kind.NUMERIC,), "a formula")
 
 
 @dataclass(frozen=True)
