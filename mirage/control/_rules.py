@@ -90,7 +90,7 @@ def comparable(values: pd.Series, column: Column | None) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-def _numeric_dtype(dtype: str) -> bool:
+def numeric_dtype(dtype: str) -> bool:
     try:
         return bool(pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(dtype)))
     except TypeError:
@@ -448,7 +448,7 @@ class Formula(Rule):
         _kind_check(self, schema[self.column], (Kind.NUMERIC,), "a formula's result")
         for name in self.parts:
             column = schema[name]
-            if column.kind is Kind.CATEGORICAL and _numeric_dtype(column.dtype):
+            if column.kind is Kind.CATEGORICAL and numeric_dtype(column.dtype):
                 continue  # a few numbers learned as categories (tolls of 0, 2.5 or 5) are still numbers
             _kind_check(self, column, (Kind.NUMERIC,), "a formula")
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage.control._rules import AllowedCombinations, Formula, Inequality, Rule, comparable
+from mirage.control._rules import AllowedCombinations, Formula, Inequality, Rule, comparable, numeric_dtype
 from mirage.schema._column import Kind
 
 __all__ = ["suggest_rules"]
@@ -34,8 +34,13 @@ def suggest_rules(data: pd.DataFrame, schema: Any) -> list[Rule]:
     for a, b in combinations(ordered, 2):
         if a.kind is b.kind:
             found.extend(_inequality(a.name, b.name, values[a.name], values[b.name]))
-    numeric = [c.name for c in ordered if c.kind is Kind.NUMERIC]
-    found.extend(_sums({n: values[n] for n in numeric}))
+    targets = [c.name for c in ordered if c.kind is Kind.NUMERIC]
+    # numbers learned as categories (tolls of 0, 2.5 or 5) can be parts of a sum, not its result
+    parts = targets + [c.name for c in learned if c.kind is Kind.CATEGORICAL and numeric_dtype(c.dtype)]
+    numbers = {
+        n: pd.to_numeric(data[n], errors="coerce").astype("float64").reset_index(drop=True) for n in parts
+    }
+    found.extend(_sums(numbers, targets))
     discrete = [c.name for c in learned if c.kind in (Kind.CATEGORICAL, Kind.BOOLEAN)]
     found.extend(_determined(data.reset_index(drop=True), discrete))
     return found
@@ -55,12 +60,12 @@ def _inequality(a: str, b: str, x: pd.Series, y: pd.Series) -> list[Rule]:
     return []
 
 
-def _sums(values: dict[str, pd.Series]) -> list[Rule]:
+def _sums(values: dict[str, pd.Series], targets: list[str]) -> list[Rule]:
     names = list(values)
     arrays = {n: values[n].to_numpy(dtype="float64", na_value=np.nan) for n in names}
     sizes = [2, 3] if len(names) <= MAX_TRIPLE_COLUMNS else [2]
     found: list[Rule] = []
-    for target in names:
+    for target in targets:
         total = arrays[target]
         present = ~np.isnan(total)
         if int(present.sum()) < MIN_ROWS:
