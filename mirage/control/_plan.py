@@ -163,27 +163,28 @@ class RulePlan:
         ``seen``: the values of unique columns in earlier blocks of the same sample, updated.
         """
         out = self.restore(frame)
-        bad = self.breaking(out, seen)
+        unknown = self.unknown_combinations(frame)
+        bad = self.breaking(out, seen) | unknown
         rounds, stuck = 0, 0
+        keep = [name for name in out.columns if name in self._kept_columns()]
         while bad.any() and rounds < MAX_REDRAW_ROUNDS and stuck < HOPELESS_REDRAWS:
             rows = np.flatnonzero(bad)
-            fresh = self.restore(redraw(rows))
-            fresh.index = rows
-            keep = self._kept_columns()
-            for name in out.columns:
-                if name not in keep:
-                    out.loc[rows, name] = fresh[name].to_numpy() if len(fresh) else []
+            drawn = redraw(rows)
+            unknown[rows] = self.unknown_combinations(drawn)
+            fresh = self.restore(drawn).set_axis(out.index[rows])
+            fresh[keep] = out.loc[out.index[rows], keep]
+            out = pd.concat([out.drop(index=out.index[rows]), fresh]).sort_index()
             before = int(bad.sum())
-            bad = self.breaking(out, seen)
+            bad = self.breaking(out, seen) | unknown
             stuck = stuck + 1 if int(bad.sum()) >= before else 0
             rounds += 1
         if bad.any():
-            raise MirageError(self._failure(out, bad, seen))
+            raise MirageError(self._failure(out, unknown, seen))
         if seen is not None:
             for i, rule in enumerate(self.rules):
                 if isinstance(rule, Unique):
                     seen.setdefault(i, set()).update(_unique_keys(out, rule))
-        return out
+        return out.reset_index(drop=True)
 
     def _kept_columns(self) -> set[str]:
         """Columns a redrawn row keeps (keys, made unique for the block's positions)."""
@@ -207,9 +208,22 @@ class RulePlan:
             found = found | np.array([k in earlier for k in _row_keys(frame, rule)], dtype=bool)
         return np.asarray(found, dtype=bool)
 
-    def _failure(self, frame: pd.DataFrame, bad: np.ndarray, seen: Mapping[int, set[Any]] | None) -> str:
+    def unknown_combinations(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows of drawn engine columns whose joint column holds no learned combination (a rare one,
+        folded by value protection)."""
+        bad = np.zeros(len(frame), dtype=bool)
+        for d in self.derivations:
+            if d.kind == "joint":
+                codes = pd.to_numeric(frame[d.target].astype(object), errors="coerce")
+                bad |= ~codes.between(0, len(d.combinations) - 1).to_numpy(dtype=bool)
+        return bad
+
+    def _failure(self, frame: pd.DataFrame, unknown: np.ndarray, seen: Mapping[int, set[Any]] | None) -> str:
         for i, rule in enumerate(self.rules):
-            rows = np.flatnonzero(self._violations(i, rule, frame, seen))
+            found = self._violations(i, rule, frame, seen)
+            if isinstance(rule, AllowedCombinations) and any(d.rule == i for d in self.derivations):
+                found = found | unknown
+            rows = np.flatnonzero(found)
             if len(rows):
                 return (
                     f"rule {rule.describe()}: {len(rows):,} of {len(frame):,} drawn rows still break it "
@@ -358,6 +372,7 @@ def learn_rules(data: pd.DataFrame, schema: Any) -> tuple[RulePlan | None, pd.Da
     rules = list(schema.rules)
     if not rules:
         return None, data, schema
+    schema.check_rules()  # rules added after the schema was made are checked here
     data = _report_violations(rules, data, schema)
     frame = data.copy()  # the kept rows' index: a context is matched to it
     columns = {c.name: c for c in schema}
