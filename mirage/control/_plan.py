@@ -79,6 +79,8 @@ class Derivation:
     step: float = 0.0  # strict inequality: the smallest difference allowed
     expression: str = ""
     combinations: list[tuple[Any, ...]] = field(default_factory=list)
+    learned_as: str = ""  # the engine's column (difference, joint); a name of its own, so that a model
+    # file's schema column and codec of the same name never describe different values
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -214,7 +216,7 @@ class RulePlan:
         bad = np.zeros(len(frame), dtype=bool)
         for d in self.derivations:
             if d.kind == "joint":
-                codes = pd.to_numeric(frame[d.target].astype(object), errors="coerce")
+                codes = pd.to_numeric(frame[d.learned_as].astype(object), errors="coerce")
                 bad |= ~codes.between(0, len(d.combinations) - 1).to_numpy(dtype=bool)
         return bad
 
@@ -329,7 +331,7 @@ def _cast(values: pd.Series, column: Column) -> pd.Series:
 
 
 def _split_joint(out: pd.DataFrame, d: Derivation, schema: Any) -> None:
-    codes = pd.to_numeric(out[d.target], errors="coerce")
+    codes = pd.to_numeric(out[d.learned_as].astype(object), errors="coerce")
     ok = codes.notna() & codes.between(0, len(d.combinations) - 1)
     index = codes.where(ok, 0).astype("int64").to_numpy()
     for j, name in enumerate(d.sources):
@@ -340,7 +342,7 @@ def _split_joint(out: pd.DataFrame, d: Derivation, schema: Any) -> None:
 
 def _add_difference(out: pd.DataFrame, d: Derivation, schema: Any) -> None:
     column, base_column = schema[d.target], schema[d.sources[0]]
-    diff = pd.to_numeric(out[d.target], errors="coerce").astype("float64")
+    diff = pd.to_numeric(out[d.learned_as], errors="coerce").astype("float64")
     diff = diff.clip(lower=d.step)
     if d.unit:
         base = as_datetime(out[d.sources[0]], base_column)
@@ -378,6 +380,7 @@ def learn_rules(data: pd.DataFrame, schema: Any) -> tuple[RulePlan | None, pd.Da
     columns = {c.name: c for c in schema}
     derivations: list[Derivation] = []
     claimed: set[str] = set()  # columns a derivation rewrites or removes
+    taken = set(schema.names)  # names the engine's columns cannot have
     learned: dict[int, list[tuple[Any, ...]]] = {}
     order = sorted(range(len(rules)), key=lambda i: _PRIORITY.get(type(rules[i]), 9))
     for i in order:
@@ -387,9 +390,10 @@ def learn_rules(data: pd.DataFrame, schema: Any) -> tuple[RulePlan | None, pd.Da
             learned[i] = sorted(set(keys), key=repr)
             if claimed & set(rule.columns):
                 continue
-            d = _joint(i, rule, keys, learned[i])
-            frame = frame.drop(columns=list(rule.columns[1:]))
-            frame[d.target] = [str(learned[i].index(k)) for k in keys] if keys else []
+            d = _joint(i, rule, learned[i], _fresh(" & ".join(rule.columns), taken))
+            index = {k: str(j) for j, k in enumerate(learned[i])}
+            frame = frame.drop(columns=list(rule.columns))
+            frame[d.learned_as] = [index[k] for k in keys]
         elif isinstance(rule, Formula):
             if rule.column in claimed or _cycle(derivations, rule.column, rule.parts):
                 continue
@@ -398,10 +402,13 @@ def learn_rules(data: pd.DataFrame, schema: Any) -> tuple[RulePlan | None, pd.Da
         elif isinstance(rule, Inequality):
             if rule.high in claimed or rule.low in claimed or _cycle(derivations, rule.high, [rule.low]):
                 continue
-            d, frame[rule.high] = _difference(i, rule, data, columns)
+            d, diff = _difference(i, rule, data, columns, _fresh(f"{rule.high} - {rule.low}", taken))
+            frame = frame.drop(columns=[rule.high])
+            frame[d.learned_as] = diff
         else:
             continue
         derivations.append(d)
+        taken.add(d.learned_as)
         claimed.update((d.target, *d.sources) if d.kind == "joint" else (d.target,))
     engine_schema = _engine_schema(schema, derivations, frame)
     clip = {
@@ -430,12 +437,20 @@ def _cycle(derivations: Sequence[Derivation], target: str, sources: Sequence[str
     return False
 
 
-def _joint(i: int, rule: AllowedCombinations, keys: list[Any], combos: list[tuple[Any, ...]]) -> Derivation:
-    return Derivation("joint", rule.columns[0], tuple(rule.columns), i, combinations=combos)
+def _fresh(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with a number when a column has it already."""
+    fresh, k = name, 2
+    while fresh in taken:
+        fresh, k = f"{name} ({k})", k + 1
+    return fresh
+
+
+def _joint(i: int, rule: AllowedCombinations, combos: list[tuple[Any, ...]], name: str) -> Derivation:
+    return Derivation("joint", rule.columns[0], tuple(rule.columns), i, combinations=combos, learned_as=name)
 
 
 def _difference(
-    i: int, rule: Inequality, data: pd.DataFrame, columns: Mapping[str, Column]
+    i: int, rule: Inequality, data: pd.DataFrame, columns: Mapping[str, Column], name: str
 ) -> tuple[Derivation, np.ndarray]:
     high_column, low_column = columns[rule.high], columns[rule.low]
     high = comparable(data[rule.high], high_column).reset_index(drop=True)
@@ -452,7 +467,7 @@ def _difference(
         whole = high_column.integer and low_column.integer
         positive = diff[diff > 0]
         step = (1.0 if whole else float(positive.min()) if len(positive) else 1e-9) if rule.strict else 0.0
-    d = Derivation("difference", rule.high, (rule.low,), i, unit=unit, step=step)
+    d = Derivation("difference", rule.high, (rule.low,), i, unit=unit, step=step, learned_as=name)
     return d, diff.to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -466,16 +481,15 @@ def _engine_schema(schema: Any, derivations: Sequence[Derivation], frame: pd.Dat
         elif d.kind == "joint":
             for name in d.sources[1:]:
                 replaced[name] = None
-            categories = [str(k) for k in range(len(d.combinations))]
-            replaced[d.target] = Column(d.target, Kind.CATEGORICAL, dtype="object", categories=categories)
+            replaced[d.target] = Column(d.learned_as, Kind.CATEGORICAL, dtype="object")
         else:
-            values = frame[d.target]
+            values = frame[d.learned_as]
             present = values.dropna()
             whole = bool(len(present)) and bool(np.all(np.mod(present.to_numpy(), 1) == 0))
             source = schema[d.target]
             decimals = None if whole or d.unit else source.decimals
             replaced[d.target] = Column(
-                d.target,
+                d.learned_as,
                 Kind.NUMERIC,
                 dtype="float64",
                 nullable=bool(values.isna().any()),

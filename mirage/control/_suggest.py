@@ -21,6 +21,7 @@ __all__ = ["suggest_rules"]
 MIN_ROWS = 10  # a rule seen on fewer rows (both values present) is not worth proposing
 MAX_TRIPLE_COLUMNS = 12  # sums of three columns only when the table has at most this many numeric ones
 MAX_CATEGORIES = 1_000  # a categorical column with more values is too close to a key to determine others
+MIN_OVERLAP = 0.05  # an inequality only when each column has this share of its values in the other's range
 
 
 def suggest_rules(data: pd.DataFrame, schema: Any) -> list[Rule]:
@@ -51,13 +52,18 @@ def _inequality(a: str, b: str, x: pd.Series, y: pd.Series) -> list[Rule]:
     if int(both.sum()) < MIN_ROWS:
         return []
     x, y = x[both], y[both]
-    if x.min() >= y.max() or y.min() >= x.max():
-        return []  # ranges apart: true of any values the columns could take, not worth a rule
+    if _inside(x, y) < MIN_OVERLAP or _inside(y, x) < MIN_OVERLAP:
+        return []  # ranges (nearly) apart: true of almost any values the columns could take
     if bool((x >= y).all()) and not bool((x == y).all()):
         return [Inequality(a, ">=", b)]
     if bool((y >= x).all()) and not bool((x == y).all()):
         return [Inequality(b, ">=", a)]
     return []
+
+
+def _inside(x: pd.Series, y: pd.Series) -> float:
+    """The share of ``x``'s values within ``y``'s range."""
+    return float(x.between(y.min(), y.max()).mean())
 
 
 def _sums(values: dict[str, pd.Series], targets: list[str]) -> list[Rule]:

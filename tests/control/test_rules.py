@@ -292,7 +292,13 @@ def test_a_bad_rule_names_the_rule_and_column(
 
 def test_a_model_file_keeps_the_rules_as_json(table: pd.DataFrame, tmp_path: Path) -> None:
     schema = ruled_schema(
-        table, [Inequality("ship_date", ">=", "order_date"), Formula("total", "fare + tip + tolls")]
+        table,
+        [
+            Inequality("ship_date", ">=", "order_date"),
+            Formula("total", "fare + tip + tolls"),
+            Inequality("fare", ">=", "tip"),  # numeric columns whose bounds the schema states
+            AllowedCombinations(["country", "city"]),
+        ],
     )
     model = fit_quietly(table, schema, "copula")
     path = model.save(tmp_path / "model.mirage")
