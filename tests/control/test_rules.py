@@ -343,3 +343,16 @@ def test_rules_edited_in_a_model_file_are_refused(table: pd.DataFrame, tmp_path:
             target.writestr(name, data)
     with pytest.raises(ModelFileError, match="rules: differ from the schema's rules"):
         mirage.load(edited)
+
+
+def test_rules_on_related_tables_are_refused_not_ignored() -> None:
+    from mirage.relational import RelationalSynthesizer
+    from tests.relational.schemas import northwind_database, northwind_frames
+
+    frames = northwind_frames()
+    database = northwind_database(frames)
+    database["orders"].schema.rules = [Inequality("shipped_date", ">=", "order_date")]
+    with pytest.raises(
+        OptionError, match="table 'orders': business rules .* are not applied to related tables"
+    ):
+        RelationalSynthesizer(database).fit(frames)
