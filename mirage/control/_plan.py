@@ -137,20 +137,22 @@ class RulePlan:
         return out
 
     def check_conditions(self, names: Sequence[str]) -> None:
-        derived = set(self.derived_columns)
+        """Refuse a condition on a column the engine does not learn as it is (``OptionError``)."""
         for name in names:
-            if name in derived:
-                raise OptionError(
-                    f"condition on {name!r}: a rule of the schema derives this column "
-                    f"({self.how_column(name)}), so the model cannot condition on it; condition on the "
-                    "columns it is derived from"
-                )
-
-    def how_column(self, name: str) -> str:
-        for d in self.derivations:
-            if name == d.target or (d.kind == "joint" and name in d.sources):
-                return self.rules[d.rule].describe()
-        return ""
+            for d in self.derivations:
+                rule = self.rules[d.rule].describe()
+                if d.kind == "joint" and name in d.sources:
+                    raise OptionError(
+                        f"condition on {name!r}: the rule {rule} has it learned jointly with "
+                        f"{', '.join(c for c in d.sources if c != name)}, and conditions on such a column "
+                        "are not supported yet; remove the rule to condition on it"
+                    )
+                if d.kind != "joint" and name == d.target:
+                    raise OptionError(
+                        f"condition on {name!r}: the rule {rule} derives this column from "
+                        f"{', '.join(d.sources)}, so the model cannot condition on it; condition on "
+                        f"{', '.join(d.sources)}, or remove the rule"
+                    )
 
     # --- sampling -----------------------------------------------------------------------------
     def apply(

@@ -235,8 +235,11 @@ def test_a_condition_keeps_the_rules_and_a_derived_column_cannot_be_conditioned(
     rows = model.sample(100, seed=0, conditions={"tolls": 5.0})
     assert (rows["tolls"] == 5.0).all()
     assert_rules_hold(rows, schema)
-    with pytest.raises(OptionError, match="condition on 'total': a rule of the schema derives this column"):
+    with pytest.raises(OptionError, match="condition on 'total': the rule total = .* derives this column"):
         model.sample(10, seed=0, conditions={"total": 10.0})
+    schema = ruled_schema(table, [AllowedCombinations(["country", "city"])])
+    with pytest.raises(OptionError, match="condition on 'city': .* learned jointly with country"):
+        fit_quietly(table, schema, "cart").sample(10, seed=0, conditions={"city": "Paris"})
 
 
 # --- JSON and model files -------------------------------------------------------------------------
