@@ -81,6 +81,7 @@ class Derivation:
     combinations: list[tuple[Any, ...]] = field(default_factory=list)
     learned_as: str = ""  # the engine's column (difference, joint); a name of its own, so that a model
     # file's schema column and codec of the same name never describe different values
+    alone: str = ""  # difference: the engine's column of the later value where the earlier one is missing
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -352,6 +353,9 @@ def _add_difference(out: pd.DataFrame, d: Derivation, schema: Any) -> None:
         values = base + pd.to_timedelta(seconds, unit="s")
     else:
         values = comparable(out[d.sources[0]], base_column) + diff
+    if d.alone:
+        missing = out[d.sources[0]].isna()
+        values = values.where(~missing, comparable(out[d.alone], column))
     out[d.target] = _cast(values, column)
 
 
@@ -405,6 +409,11 @@ def learn_rules(data: pd.DataFrame, schema: Any) -> tuple[RulePlan | None, pd.Da
             if rule.high in claimed or rule.low in claimed or _cycle(derivations, rule.high, [rule.low]):
                 continue
             d, diff = _difference(i, rule, data, columns, _fresh(f"{rule.high} - {rule.low}", taken))
+            alone = (data[rule.low].isna() & data[rule.high].notna()).to_numpy()
+            if alone.any():  # no difference to take there: the later value is learned as it is
+                d.alone = _fresh(f"{rule.high} without {rule.low}", taken | {d.learned_as})
+                taken.add(d.alone)
+                frame[d.alone] = data[rule.high].where(alone, None)
             frame = frame.drop(columns=[rule.high])
             frame[d.learned_as] = diff
         else:
@@ -476,21 +485,21 @@ def _difference(
 def _engine_schema(schema: Any, derivations: Sequence[Derivation], frame: pd.DataFrame) -> Any:
     from mirage.schema import Schema
 
-    replaced: dict[str, Column | None] = {}
+    replaced: dict[str, list[Column]] = {}  # a user's column -> the engine's columns in its place
     for d in derivations:
         if d.kind == "formula":
-            replaced[d.target] = None
+            replaced[d.target] = []
         elif d.kind == "joint":
             for name in d.sources[1:]:
-                replaced[name] = None
-            replaced[d.target] = Column(d.learned_as, Kind.CATEGORICAL, dtype="object")
+                replaced[name] = []
+            replaced[d.target] = [Column(d.learned_as, Kind.CATEGORICAL, dtype="object")]
         else:
             values = frame[d.learned_as]
             present = values.dropna()
             whole = bool(len(present)) and bool(np.all(np.mod(present.to_numpy(), 1) == 0))
             source = schema[d.target]
             decimals = None if whole or d.unit else source.decimals
-            replaced[d.target] = Column(
+            difference = Column(
                 d.learned_as,
                 Kind.NUMERIC,
                 dtype="float64",
@@ -498,12 +507,11 @@ def _engine_schema(schema: Any, derivations: Sequence[Derivation], frame: pd.Dat
                 integer=whole,
                 decimals=decimals,
             )
+            alone = [dataclasses.replace(source, name=d.alone, nullable=True)] if d.alone else []
+            replaced[d.target] = [difference, *alone]
     columns = []
     for column in schema:
-        if column.name not in replaced:
-            columns.append(column)
-        elif replaced[column.name] is not None:
-            columns.append(replaced[column.name])
+        columns.extend(replaced.get(column.name, [column]))
     return Schema(columns=columns, locale=schema.locale, extra=dict(schema.extra))
 
 

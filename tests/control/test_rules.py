@@ -359,3 +359,25 @@ def test_rules_on_related_tables_are_refused_not_ignored() -> None:
         OptionError, match="table 'orders': business rules .* are not applied to related tables"
     ):
         RelationalSynthesizer(database).fit(frames)
+
+
+def test_a_later_value_without_its_earlier_one_is_kept(table: pd.DataFrame) -> None:
+    """Where the earlier date is missing there is no difference to learn: the later date is learned as
+    it is there, so those rows keep their share and their values."""
+    data = table.copy()
+    data.loc[data.index % 5 == 0, "order_date"] = None
+    schema = ruled_schema(data, [Inequality("ship_date", ">=", "order_date")])
+    model = fit_quietly(data, schema, "cart")
+    assert model.rules_.how()["ship_date >= order_date"].startswith("by construction")
+    rows = model.sample(1000, seed=0)
+    assert_rules_hold(rows, schema)
+    alone = rows["order_date"].isna() & rows["ship_date"].notna()
+    assert alone.mean() == pytest.approx(0.2, abs=0.05)
+    real_alone = pd.to_datetime(data.loc[data["order_date"].isna(), "ship_date"])
+    assert (
+        abs(
+            pd.to_datetime(rows.loc[alone, "ship_date"]).dt.day_of_year.mean()
+            - real_alone.dt.day_of_year.mean()
+        )
+        < 20
+    )
