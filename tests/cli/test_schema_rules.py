@@ -62,6 +62,9 @@ def test_the_cli_writes_suggested_rules_then_fit_and_sample_obey_the_accepted_on
     sampled = invoke("sample", model, "-n", 500, "--seed", 1, "-o", out)
     assert sampled.exit_code == 0, sampled.output
     rows = pd.read_csv(out)
+    info = invoke("info", model)
+    assert info.exit_code == 0, info.output
+    assert "shipped_date >= order_date" in " ".join(info.stdout.split())
     schema = Schema.load(schema_path)
     for rule in schema.rules:
         assert not rule.violations(rows, schema).any(), rule.describe()
