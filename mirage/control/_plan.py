@@ -111,14 +111,6 @@ class RulePlan:
     def rules(self) -> list[Rule]:
         return list(self.schema.rules)
 
-    @property
-    def derived_columns(self) -> list[str]:
-        """Columns the engine does not learn as they are (a condition on them is refused)."""
-        out: list[str] = []
-        for d in self.derivations:
-            out.extend(d.sources if d.kind == "joint" else (d.target,))
-        return out
-
     def how(self) -> dict[str, str]:
         """Each rule's description -> how it is made to hold."""
         out = {}
