@@ -381,3 +381,16 @@ def test_a_later_value_without_its_earlier_one_is_kept(table: pd.DataFrame) -> N
         )
         < 20
     )
+
+
+def test_unique_holds_across_the_blocks_of_one_sample(
+    table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mirage.engines._base as base
+
+    monkeypatch.setattr(base, "BLOCK_ROWS", 20)
+    schema = ruled_schema(table, [Unique("age")])  # 72 ages for 60 rows in 3 blocks
+    model = fit_quietly(table, schema, "cart")
+    chunks = list(model.sample_chunks(60, seed=0))
+    assert len(chunks) == 3
+    assert pd.concat(chunks)["age"].is_unique
