@@ -38,7 +38,7 @@ from mirage.control._rules import (
     comparable,
     evaluate_formula,
 )
-from mirage.errors import DataError, MirageError, OptionError
+from mirage.errors import DataError, MirageError
 from mirage.schema._column import Column, Kind
 
 __all__ = ["RulePlan", "learn_rules", "rule_violations"]
@@ -129,23 +129,38 @@ class RulePlan:
                 out[rule.describe()] = "rows that break it are drawn again (bounded)"
         return out
 
-    def check_conditions(self, names: Sequence[str]) -> None:
-        """Refuse a condition on a column the engine does not learn as it is (``OptionError``)."""
-        for name in names:
-            for d in self.derivations:
-                rule = self.rules[d.rule].describe()
-                if d.kind == "joint" and name in d.sources:
-                    raise OptionError(
-                        f"condition on {name!r}: the rule {rule} has it learned jointly with "
-                        f"{', '.join(c for c in d.sources if c != name)}, and conditions on such a column "
-                        "are not supported yet; remove the rule to condition on it"
-                    )
-                if d.kind != "joint" and name == d.target:
-                    raise OptionError(
-                        f"condition on {name!r}: the rule {rule} derives this column from "
-                        f"{', '.join(d.sources)}, so the model cannot condition on it; condition on "
-                        f"{', '.join(d.sources)}, or remove the rule"
-                    )
+    def condition_filter(self, conditions: Mapping[str, Any], engine_filter: Callable[[Any], Any]) -> Any:
+        """The row filter of ``conditions`` for a model with rules.
+
+        Conditions on columns the engine learns as they are go to ``engine_filter`` (the engine's own,
+        native where it can); those on a column a rule derives (an inequality's later column, a
+        formula's result, a column of a joint combination) are tested on the rebuilt columns of the
+        drawn rows: the bounded rejection fallback, which reports its acceptance rate when it fails.
+        """
+        from mirage.engines._conditions import Between, resolve_conditions
+
+        derived = {c for d in self.derivations for c in (d.sources if d.kind == "joint" else (d.target,))}
+        plain = {name: value for name, value in conditions.items() if name not in derived}
+        ruled = resolve_conditions(
+            {name: value for name, value in conditions.items() if name in derived}, self.schema
+        )
+        if not ruled:
+            return engine_filter(plain)
+        engine_accept = engine_filter(plain) if plain else None
+
+        def accept(frame: pd.DataFrame) -> pd.Series:
+            mask = np.ones(len(frame), dtype=bool)
+            if engine_accept is not None:
+                mask &= np.asarray(engine_accept(frame), dtype=bool)
+            rebuilt = self.restore(frame)
+            for column, condition in ruled.items():
+                values = rebuilt[column]
+                if isinstance(condition, Between) and self.schema[column].kind is Kind.DATETIME:
+                    values = as_datetime(values, self.schema[column])  # text dates against date bounds
+                mask &= condition.mask(values)
+            return pd.Series(mask, index=frame.index)
+
+        return accept
 
     # --- sampling -----------------------------------------------------------------------------
     def apply(
@@ -243,7 +258,8 @@ class RulePlan:
         for i, rule in enumerate(self.rules):
             if isinstance(rule, Range) and self.clip.get(i):
                 out[rule.column] = _clip(out[rule.column], rule, self.schema[rule.column])
-        return out[self.schema.names]
+        return out[[name for name in self.schema.names if name in out.columns]]  # all but keys and
+        # generated values when only the learned columns were drawn (conditions test those)
 
     # --- model file ---------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -392,9 +392,10 @@ class Synthesizer:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise OptionError(f"n must be a non-negative integer, got {n!r}")
         seed = _resolve_seed(seed)
-        if conditions and self.rules_ is not None:
-            self.rules_.check_conditions(list(conditions))
-        accept = self._condition_filter(conditions) if conditions else None
+        if conditions and self.rules_ is not None:  # conditions on columns a rule derives: by rejection
+            accept = self.rules_.condition_filter(conditions, self._condition_filter)
+        else:
+            accept = self._condition_filter(conditions) if conditions else None
         seen: dict[int, set[Any]] = {}  # values of unique columns in the blocks drawn so far
         for index, start in enumerate(range(0, max(int(n), 1), BLOCK_ROWS)):
             size = min(BLOCK_ROWS, int(n) - start)
@@ -516,7 +517,7 @@ class Synthesizer:
     ) -> pd.DataFrame:
         """The learned columns of drawn rows, enough to test conditions (which only name learned columns):
         keys, Faker values and text are generated for kept rows only."""
-        learned = [c.name for c in self.schema_ if c.kind.learned]
+        learned = [c.name for c in self.encoder_.schema if c.kind.learned]
         return self.encoder_.decode(parts, n, rng, 0, only=learned)
 
     # --- capabilities an engine may declare in its tags ---------------------------------------

@@ -24,6 +24,7 @@ from mirage.control import (
     Unique,
     rule_from_dict,
 )
+from mirage.engines import Between
 from mirage.errors import DataError, MirageError, ModelFileError, OptionError, SchemaError
 from mirage.schema import Schema, infer_schema
 
@@ -226,20 +227,26 @@ def test_training_rows_that_break_a_rule_are_named() -> None:
     assert model.n_training_rows_ == 197
 
 
-def test_a_condition_keeps_the_rules_and_a_derived_column_cannot_be_conditioned(table: pd.DataFrame) -> None:
-    schema = ruled_schema(
-        table, [Inequality("ship_date", ">=", "order_date"), Formula("total", "fare + tip")]
-    )
-    schema.rules[1] = Formula("total", "fare + tip + tolls")
-    model = fit_quietly(table, schema, "cart")
-    rows = model.sample(100, seed=0, conditions={"tolls": 5.0})
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_conditions_keep_the_rules_also_on_a_derived_column(table: pd.DataFrame, engine: str) -> None:
+    rules = [
+        Inequality("ship_date", ">=", "order_date"),
+        Formula("total", "fare + tip + tolls"),
+        AllowedCombinations(["country", "city"]),
+    ]
+    schema = ruled_schema(table, rules)
+    model = fit_quietly(table, schema, engine)
+    rows = model.sample(100, seed=0, conditions={"tolls": 5.0})  # a column the engine learns as it is
     assert (rows["tolls"] == 5.0).all()
     assert_rules_hold(rows, schema)
-    with pytest.raises(OptionError, match="condition on 'total': the rule total = .* derives this column"):
-        model.sample(10, seed=0, conditions={"total": 10.0})
-    schema = ruled_schema(table, [AllowedCombinations(["country", "city"])])
-    with pytest.raises(OptionError, match="condition on 'city': .* learned jointly with country"):
-        fit_quietly(table, schema, "cart").sample(10, seed=0, conditions={"city": "Paris"})
+    # columns a rule derives: the later date, a formula's result, a column of a joint combination
+    rows = model.sample(100, seed=0, conditions={"city": "Paris", "total": Between(20, 30), "tolls": 0.0})
+    assert (rows["city"] == "Paris").all() and (rows["country"] == "FR").all()
+    assert rows["total"].between(20, 30).all() and (rows["tolls"] == 0.0).all()
+    assert_rules_hold(rows, schema)
+    late = model.sample(50, seed=0, conditions={"ship_date": Between("2024-06-01", "2024-12-31")})
+    assert pd.to_datetime(late["ship_date"]).between("2024-06-01", "2024-12-31").all()
+    assert_rules_hold(late, schema)
 
 
 # --- JSON and model files -------------------------------------------------------------------------
