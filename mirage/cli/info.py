@@ -68,8 +68,26 @@ def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
     guard = _guard_row(dict(state.get("training", {})))
     if guard is not None:
         grid.add_row("privacy check", guard)
+    rules = _rules_row(manifest)
+    if rules is not None:
+        grid.add_row("rules", rules)
     grid.add_row("edited by hand", _edits(manifest))
     return grid
+
+
+def _rules_row(manifest: dict[str, Any]) -> str | None:
+    """The business rules every drawn row satisfies, one after another (None: no rules)."""
+    from mirage.control import rule_from_dict
+    from mirage.errors import SchemaError
+
+    schema = manifest.get("schema")
+    rules = schema.get("rules") if isinstance(schema, dict) else None
+    if not isinstance(rules, list) or not rules:
+        return None
+    try:
+        return "; ".join(rule_from_dict(rule).describe() for rule in rules)
+    except SchemaError as exc:
+        return f"{len(rules)} (unreadable: {exc})"
 
 
 def _edits(manifest: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from mirage.schema import Column, DatabaseSchema, Schema
 
-__all__ = ["database_table", "register", "schema_table"]
+__all__ = ["database_table", "register", "rules_table", "schema_table"]
 
 
 def _number(value: float | None) -> str:
@@ -66,6 +66,18 @@ def schema_table(schema: Schema, title: str = "schema") -> Table:
             "yes" if column.nullable else "no",
             cell(_details(column)),
         )
+    return table
+
+
+def rules_table(schema: Schema, title: str = "suggested rules (hold on every row)") -> Table:
+    """The schema's suggested rules, one a row, to accept by moving them into ``rules``."""
+    table = Table(title=title)
+    table.add_column("rule")
+    table.add_column("kind")
+    for rule in schema.suggested_rules:
+        table.add_row(cell(rule.describe()), rule.name)
+    if not schema.suggested_rules:
+        table.add_row("none found", "")
     return table
 
 
@@ -139,6 +151,15 @@ def schema_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     locale: Annotated[str, typer.Option(help="Locale of the fake values for personal data.")] = "en_US",
+    suggest_rules: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-rules",
+            help="Propose business rules that hold on every row (inequalities between numeric or date "
+            "columns, sums, a category that determines another) under suggested_rules; move those you "
+            "accept into rules.",
+        ),
+    ] = False,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -158,18 +179,33 @@ def schema_command(
     if output is not None:
         check_output(output, force)
     if is_database_url(data) or Path(data).is_dir():
+        if suggest_rules:
+            from mirage.errors import OptionError
+
+            raise OptionError(
+                "--suggest-rules works on one table; give a table file, not a folder or database"
+            )
         _database_command(ui, data, output, force, locale, reading)
         return
-    schema = infer_schema(read_table(data, **reading), locale=locale)
+    frame = read_table(data, **reading)
+    schema = infer_schema(frame, locale=locale)
+    if suggest_rules:
+        from mirage.control import suggest_rules as suggest
+
+        schema.suggested_rules = suggest(frame, schema)
     text = schema.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)
         if not ui.quiet:
             ui.table(schema_table(schema), err=True)
+            if suggest_rules:
+                ui.table(rules_table(schema), err=True)
         return
     _write(output, text, force)
     if not ui.quiet:
         ui.table(schema_table(schema))
+        if suggest_rules:
+            ui.table(rules_table(schema))
     ui.say(f"wrote {output}; edit it, then: mirage fit {data} --schema {output} -o model.mirage")
 
 

@@ -256,36 +256,48 @@ class Synthesizer:
         context_schema: Schema | None = None,
         options: EncodingOptions | None = None,
     ) -> None:
+        from mirage.control._plan import learn_rules
+
         self._forget()
         options = options or EncodingOptions(locale=schema.locale)
+        # the schema's rules: training rows that break one reported, the frame rewritten so that most hold
+        # by construction (mirage.control); the engine learns ``learned`` under ``learned_schema``
+        rules, learned, learned_schema = learn_rules(data, schema)
         knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
         checked = None
         if knob is not None and limit is not None:
             checked = guard(
                 self,
-                data,
-                schema,
+                learned,
+                learned_schema,
                 knob,
                 limit,
                 context=context,
                 context_schema=context_schema,
                 options=options,
             )
-        encoder = TableEncoder(schema, options).fit(data)
-        parts = encoder.encode(data)
-        self.schema_ = schema
+        if context is not None and len(learned) != len(data):
+            context = context.iloc[np.flatnonzero(data.index.isin(learned.index))]  # rows that broke a rule
+        learned = learned.reset_index(drop=True)
+        encoder = TableEncoder(learned_schema, options).fit(learned)
+        parts = encoder.encode(learned)
+        self.schema_ = learned_schema  # what the engine sees while it learns; the user's schema after
+        self.rules_ = rules
         self.encoder_ = encoder
         self.context_schema_: Schema | None = None
         self.context_encoder_: TableEncoder | None = None
-        self.n_training_rows_ = len(data)
+        self.n_training_rows_ = len(learned)
         self.training_: dict[str, Any] = {} if checked is None else {"guard": checked}
         rng = np.random.default_rng(getattr(self, "seed", 0))
         if context is None or context_schema is None:
             self._fit(parts, encoder.subcolumns, rng)
-            return
-        self.context_schema_ = context_schema
-        self.context_encoder_ = TableEncoder(context_schema, options).fit(context)
-        self._fit_given(parts, encoder.subcolumns, self._encode_context(context), rng)
+        else:
+            self.context_schema_ = context_schema
+            self.context_encoder_ = TableEncoder(context_schema, options).fit(context)
+            self._fit_given(
+                parts, encoder.subcolumns, self._encode_context(context.reset_index(drop=True)), rng
+            )
+        self.schema_ = schema
 
     def _encode_context(self, context: pd.DataFrame) -> ContextParts:
         encoder = self.context_encoder_
@@ -408,11 +420,15 @@ class Synthesizer:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise OptionError(f"n must be a non-negative integer, got {n!r}")
         seed = _resolve_seed(seed)
-        accept = self._condition_filter(conditions) if conditions else None
+        if conditions and self.rules_ is not None:  # conditions on columns a rule derives: by rejection
+            accept = self.rules_.condition_filter(conditions, self._condition_filter)
+        else:
+            accept = self._condition_filter(conditions) if conditions else None
         plan = None if scenario is None else resolve_scenario(scenario, self.schema_, self.encoder_)
+        seen: dict[int, set[Any]] = {}  # values of unique columns in the blocks drawn so far
         for index, start in enumerate(range(0, max(int(n), 1), BLOCK_ROWS)):
             size = min(BLOCK_ROWS, int(n) - start)
-            yield self.sample_block(index, size, seed=seed, accept=accept, scenario=plan)
+            yield self.sample_block(index, size, seed=seed, accept=accept, scenario=plan, seen=seen)
 
     def _sample_chunks_given(
         self, context: pd.DataFrame, n: int | None, seed: int | None, conditions: Mapping[str, Any] | None
@@ -426,9 +442,10 @@ class Synthesizer:
             raise OptionError("conditions cannot be combined with a context yet; sample with one of them")
         frame = prepare_sample_context(context, n, self.context_schema_)
         seed = _resolve_seed(seed)
+        seen: dict[int, set[Any]] = {}
         for index, start in enumerate(range(0, max(len(frame), 1), BLOCK_ROWS)):
             rows = frame.iloc[start : start + BLOCK_ROWS]
-            yield self.sample_block(index, len(rows), seed=seed, context=rows)
+            yield self.sample_block(index, len(rows), seed=seed, context=rows, seen=seen)
 
     def sample_block(
         self,
@@ -439,14 +456,38 @@ class Synthesizer:
         accept: Any = None,
         context: pd.DataFrame | None = None,
         scenario: Scenario | None = None,
+        seen: dict[int, set[Any]] | None = None,
     ) -> pd.DataFrame:
         """Block ``index`` of a seeded sample: the unit executors distribute.
 
         ``context``: the block's context rows (``size`` of them), for a model fitted with a context.
         ``scenario``: a resolved scenario (``resolve_scenario``) applied to the block's rows.
+        ``seen``: values of the schema's unique columns in earlier blocks (updated with this block's).
         """
         rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
         start = index * BLOCK_ROWS
+        if self.rules_ is not None and scenario is not None:
+            raise OptionError("a scenario cannot be sampled from a model with business rules yet")
+        if self.rules_ is not None:  # drawn as the engine learned them, then made to obey the rules
+            frame = self._draw_block(size, rng, start, accept, context)
+            return self.rules_.apply(
+                frame, lambda rows: self._draw_block(len(rows), rng, start, accept, context, rows), seen
+            )
+        return self._draw_block(size, rng, start, accept, context, scenario=scenario)
+
+    def _draw_block(
+        self,
+        size: int,
+        rng: np.random.Generator,
+        start: int,
+        accept: Any,
+        context: pd.DataFrame | None,
+        subset: np.ndarray | None = None,
+        scenario: Scenario | None = None,
+    ) -> pd.DataFrame:
+        """``size`` rows of the engine's own columns (``subset``: given only these rows of the context)."""
+        if context is not None and subset is not None:
+            context = context.iloc[subset]
         if context is not None:
             if self.context_schema_ is None:
                 raise OptionError("this model was fitted without a context; it cannot sample given one")
@@ -517,7 +558,7 @@ class Synthesizer:
     ) -> pd.DataFrame:
         """The learned columns of drawn rows, enough to test conditions (which only name learned columns):
         keys, Faker values and text are generated for kept rows only."""
-        learned = [c.name for c in self.schema_ if c.kind.learned]
+        learned = [c.name for c in self.encoder_.schema if c.kind.learned]
         return self.encoder_.decode(parts, n, rng, 0, only=learned)
 
     # --- capabilities an engine may declare in its tags ---------------------------------------
@@ -613,6 +654,8 @@ class Synthesizer:
             "n_training_rows": self.n_training_rows_,
             "training": self.training_,
         }
+        if self.rules_ is not None:
+            state["rules"] = self.rules_.get_state()
         arrays = dict(encoder_arrays)
         arrays.update({f"engine.{k}": v for k, v in engine_arrays.items()})
         if self.context_encoder_ is not None and self.context_schema_ is not None:
@@ -628,12 +671,16 @@ class Synthesizer:
         engine_state = require_mapping(require(state, "engine"), "engine")
         training = require_mapping(state.get("training", {}), "training")
         n_training_rows = require_int(state, "n_training_rows", low=1)
+        rules = restore_rules(schema, state)
         with within("encoder"):
-            encoder = TableEncoder.from_state(schema, encoder_state, arrays)
+            encoder = TableEncoder.from_state(
+                schema if rules is None else rules.engine_schema, encoder_state, arrays
+            )
         context_schema, context_encoder = _restore_context(state, arrays)
         previous = self._learned()
         self._forget()
-        self.schema_ = schema
+        self.schema_ = schema if rules is None else rules.engine_schema  # the user's once restored
+        self.rules_ = rules
         self.encoder_ = encoder
         self.context_schema_ = context_schema
         self.context_encoder_ = context_encoder
@@ -646,6 +693,7 @@ class Synthesizer:
         except BaseException:
             self._restore(previous)  # a failed load leaves the model as it was, not half-loaded
             raise
+        self.schema_ = schema
 
     def _restore_subcolumns(self, state: Mapping[str, Any]) -> list[SubColumn]:
         """The engine's saved ``subcolumns``, which must be the ones its encoder's codecs give."""
@@ -698,6 +746,16 @@ def resolve_encoding_options(given: EncodingOptions | None, schema: Schema) -> E
             "locale is the schema's (set schema.locale)"
         )
     return dataclasses.replace(given, rare_min_count=int(given.rare_min_count), locale=schema.locale)
+
+
+def restore_rules(schema: Schema, state: Mapping[str, Any]) -> Any:
+    """The rules' plan saved in ``state.rules`` (None: fitted without rules)."""
+    from mirage.control._plan import RulePlan
+
+    if "rules" not in state and not schema.rules:
+        return None
+    with within("rules"):
+        return RulePlan.from_state(schema, require_mapping(state.get("rules", {})))
 
 
 def _restore_context(

@@ -123,6 +123,12 @@ class RelationalSynthesizer:
         """
         database = self.database
         database.validate(frames)
+        ruled = [name for name, table in database.tables.items() if table.schema.rules]
+        if ruled:  # the tables' engines learn other columns (counts, parents', dates as offsets)
+            raise OptionError(
+                f"table {ruled[0]!r}: business rules (schema rules) are not applied to related tables yet; "
+                "remove them, or fit the table on its own with mirage.fit to apply them"
+            )
         options = self._encoding_options(encoding_options)
         frames = {name: frame.reset_index(drop=True) for name, frame in frames.items()}
         problems = database.integrity_problems(frames)

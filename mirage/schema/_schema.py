@@ -6,23 +6,40 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mirage.errors import SchemaError
 from mirage.schema._column import Column, Kind
 
+if TYPE_CHECKING:
+    from mirage.control._rules import Rule
+
 __all__ = ["SCHEMA_FORMAT_VERSION", "Schema"]
 
 SCHEMA_FORMAT_VERSION = 1
 
 
+ON_RULE_VIOLATION = ("warn", "error", "drop")
+
+
 @dataclass
 class Schema:
+    """The columns of a table in order, with the business rules its rows satisfy.
+
+    ``rules`` (see :mod:`mirage.control`) hold on every row a model fitted with this schema draws;
+    ``suggested_rules`` (written by ``mirage schema --suggest-rules``) are not enforced until moved
+    into ``rules``.  ``on_rule_violation``: what fit does with training rows that break a rule,
+    ``"warn"`` (learn them, naming the rows), ``"error"`` or ``"drop"`` (leave them out).
+    """
+
     columns: list[Column]
     locale: str = "en_US"
     extra: dict[str, Any] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+    suggested_rules: list[Rule] = field(default_factory=list)
+    on_rule_violation: str = "warn"
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -30,6 +47,21 @@ class Schema:
             if column.name in seen:
                 raise SchemaError(f"column {column.name!r} appears twice in the schema")
             seen.add(column.name)
+        self.check_rules()
+
+    def check_rules(self) -> None:
+        """Raise ``SchemaError`` naming the first rule that is malformed or names a column it cannot use."""
+        from mirage.control._rules import check_rules
+
+        if self.on_rule_violation not in ON_RULE_VIOLATION:
+            raise SchemaError(
+                f"on_rule_violation must be one of {', '.join(ON_RULE_VIOLATION)}, "
+                f"got {self.on_rule_violation!r}"
+            )
+        self.rules = list(self.rules)
+        self.suggested_rules = list(self.suggested_rules)
+        check_rules(self.rules, self, "rules")
+        check_rules(self.suggested_rules, self, "suggested_rules")
 
     @property
     def names(self) -> list[str]:
@@ -68,6 +100,12 @@ class Schema:
         }
         if self.extra:
             out["extra"] = self.extra
+        for name in ("rules", "suggested_rules"):
+            rules = getattr(self, name)
+            if rules:
+                out[name] = [rule.to_dict() for rule in rules]
+        if self.on_rule_violation != "warn":
+            out["on_rule_violation"] = self.on_rule_violation
         return out
 
     @classmethod
@@ -80,8 +118,17 @@ class Schema:
                 f"schema format version {version} is newer than this Mirage reads "
                 f"({SCHEMA_FORMAT_VERSION}); upgrade mirage-synth"
             )
+        from mirage.control._rules import rules_from_list
+
         columns = [Column.from_dict(c) for c in data["columns"]]
-        return cls(columns=columns, locale=data.get("locale", "en_US"), extra=data.get("extra", {}))
+        return cls(
+            columns=columns,
+            locale=data.get("locale", "en_US"),
+            extra=data.get("extra", {}),
+            rules=rules_from_list(data.get("rules", []), "rules"),
+            suggested_rules=rules_from_list(data.get("suggested_rules", []), "suggested_rules"),
+            on_rule_violation=data.get("on_rule_violation", "warn"),
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=_json_default)
