@@ -1,0 +1,441 @@
+"""Synthea's GMF semantics, one small module each (the list is in mirage/simulate/_gmf.py's docstring).
+
+Patients here are born at 1970-01-01 00:00 UTC (time 0), so a record's time is its age in ms.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from mirage.errors import DataError
+from mirage.simulate import DAY_MS, STEP_MS, Patient, load_module
+from mirage.simulate._patients import live
+
+YEAR_MS = 365 * DAY_MS
+CODE = [{"system": "SNOMED-CT", "code": "1234", "display": "Something (disorder)"}]
+VISIT = [{"system": "SNOMED-CT", "code": "185345009", "display": "Encounter for symptom"}]
+MED = [{"system": "RxNorm", "code": "42", "display": "Pill"}]
+
+
+def module(states: dict[str, Any], name: str = "Test") -> Any:
+    return load_module({"name": name, "states": {"Terminal": {"type": "Terminal"}, **states}})
+
+
+def patient(seed: int = 0, gender: str = "F") -> Patient:
+    return Patient(0, random.Random(seed), 0, {"GENDER": gender})
+
+
+def run(states: dict[str, Any], *, years: float = 2, seed: int = 0, gender: str = "F") -> Patient:
+    return live(patient(seed, gender), [module(states)], round(years * YEAR_MS))
+
+
+def encounter(states_after: str) -> dict[str, Any]:
+    return {
+        "type": "Encounter",
+        "encounter_class": "ambulatory",
+        "codes": VISIT,
+        "direct_transition": states_after,
+    }
+
+
+def test_a_guard_is_checked_at_every_7_day_step() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Wait"},
+            "Wait": {
+                "type": "Guard",
+                "allow": {"condition_type": "Age", "operator": ">=", "quantity": 10, "unit": "days"},
+                "direct_transition": "Visit",
+            },
+            "Visit": encounter("Terminal"),
+        }
+    )
+    assert STEP_MS == 7 * DAY_MS
+    assert [e.start for e in p.encounters if e.encounter_class == "ambulatory"] == [14 * DAY_MS]
+
+
+def test_a_delay_ends_at_its_entry_time_plus_its_duration_not_at_the_step() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Wait"},
+            "Wait": {
+                "type": "Delay",
+                "exact": {"quantity": 10, "unit": "days"},
+                "direct_transition": "Visit",
+            },
+            "Visit": encounter("Terminal"),
+        }
+    )
+    assert [e.start for e in p.encounters if e.encounter_class == "ambulatory"] == [10 * DAY_MS]
+
+
+def test_states_run_instantly_within_a_step_through_a_chain_of_short_delays() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Three"},
+            "Three": {
+                "type": "Delay",
+                "exact": {"quantity": 3, "unit": "days"},
+                "direct_transition": "First",
+            },
+            "First": encounter("End_First"),
+            "End_First": {"type": "EncounterEnd", "direct_transition": "Two"},
+            "Two": {"type": "Delay", "exact": {"quantity": 2, "unit": "days"}, "direct_transition": "Second"},
+            "Second": encounter("Terminal"),
+        }
+    )
+    # both delays are over by the first step after birth (day 7): the records keep days 3 and 5
+    assert [e.start for e in p.encounters if e.encounter_class == "ambulatory"] == [3 * DAY_MS, 5 * DAY_MS]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "days"),
+    [(1, "years", 365), (2, "months", 60), (3, "weeks", 21), (36, "hours", 1.5), (90, "minutes", 90 / 1440)],
+)
+def test_delay_units(quantity: int, unit: str, days: float) -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Wait"},
+            "Wait": {
+                "type": "Delay",
+                "exact": {"quantity": quantity, "unit": unit},
+                "direct_transition": "Visit",
+            },
+            "Visit": encounter("Terminal"),
+        }
+    )
+    assert [e.start for e in p.encounters if e.encounter_class == "ambulatory"] == [round(days * DAY_MS)]
+
+
+def test_a_delay_range_draws_between_low_and_high() -> None:
+    states = {
+        "Initial": {"type": "Initial", "direct_transition": "Wait"},
+        "Wait": {
+            "type": "Delay",
+            "range": {"low": 20, "high": 40, "unit": "days"},
+            "direct_transition": "Visit",
+        },
+        "Visit": encounter("Terminal"),
+    }
+    starts = [
+        next(e.start for e in run(states, seed=s).encounters if e.encounter_class == "ambulatory") / DAY_MS
+        for s in range(300)
+    ]
+    assert 20 <= min(starts) < 21 and 39 < max(starts) <= 40
+    assert abs(sum(starts) / len(starts) - 30) < 1
+
+
+def test_a_distribution_summing_below_one_leaves_the_rest_to_the_last_option() -> None:
+    states = {
+        "Initial": {
+            "type": "Initial",
+            "distributed_transition": [
+                {"distribution": 0.5, "transition": "A"},
+                {"distribution": 0.3, "transition": "B"},
+            ],
+        },
+        "A": {"type": "SetAttribute", "attribute": "path", "value": "A", "direct_transition": "Terminal"},
+        "B": {"type": "SetAttribute", "attribute": "path", "value": "B", "direct_transition": "Terminal"},
+    }
+    paths = [run(states, seed=s, years=0.1).attributes["path"] for s in range(2000)]
+    share_b = paths.count("B") / len(paths)
+    assert abs(share_b - 0.5) < 4 * (0.25 / 2000) ** 0.5
+
+
+def test_a_diagnosis_is_recorded_at_its_target_encounter() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Onset"},
+            "Onset": {
+                "type": "ConditionOnset",
+                "codes": CODE,
+                "target_encounter": "Visit",
+                "assign_to_attribute": "thing",
+                "direct_transition": "Before",
+            },
+            "Before": {
+                "type": "Simple",
+                "conditional_transition": [
+                    {
+                        "condition": {"condition_type": "Active Condition", "codes": CODE},
+                        "transition": "Terminal",
+                    },
+                    {"transition": "Wait"},
+                ],
+            },
+            "Wait": {
+                "type": "Delay",
+                "exact": {"quantity": 20, "unit": "days"},
+                "direct_transition": "Visit",
+            },
+            "Visit": {
+                "type": "Encounter",
+                "encounter_class": "ambulatory",
+                "codes": VISIT,
+                "reason": "thing",
+                "direct_transition": "Terminal",
+            },
+        }
+    )
+    visit = next(e for e in p.encounters if e.encounter_class == "ambulatory")
+    assert visit.start == 20 * DAY_MS  # "Before" found no active condition: not diagnosed yet
+    [condition] = p.entries["conditions"]
+    assert condition.start == visit.start and condition.encounter is visit
+    assert visit.reason is not None and visit.reason.code == "1234"
+    assert p.attributes["thing"] is condition
+
+
+def test_a_wellness_encounter_waits_for_the_next_wellness_visit() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Wait"},
+            "Wait": {
+                "type": "Delay",
+                "exact": {"quantity": 1, "unit": "days"},
+                "direct_transition": "Checkup",
+            },
+            "Checkup": {"type": "Encounter", "wellness": "true", "direct_transition": "Found"},
+            "Found": {
+                "type": "ConditionOnset",
+                "codes": CODE,
+                "target_encounter": "Checkup",
+                "direct_transition": "Terminal",
+            },
+        }
+    )
+    wellness = [e for e in p.encounters if e.encounter_class == "wellness"]
+    # the first visit is at one month of age (30.4 days), held at the next step: day 35
+    assert wellness[0].start == 35 * DAY_MS
+    [condition] = p.entries["conditions"]
+    assert condition.encounter is wellness[0] and condition.start == wellness[0].start
+
+
+def test_referenced_by_attribute_ends_the_record_assigned_to_the_attribute() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Visit"},
+            "Visit": encounter("Order"),
+            "Order": {
+                "type": "MedicationOrder",
+                "codes": MED,
+                "assign_to_attribute": "pill",
+                "direct_transition": "Course",
+            },
+            "Course": {
+                "type": "Delay",
+                "exact": {"quantity": 10, "unit": "days"},
+                "direct_transition": "Stop",
+            },
+            "Stop": {
+                "type": "MedicationEnd",
+                "referenced_by_attribute": "pill",
+                "direct_transition": "Terminal",
+            },
+        }
+    )
+    [medication] = p.entries["medications"]
+    assert medication.start == 0 and medication.stop == 10 * DAY_MS
+    assert p.active["medications"] == {}
+
+
+def test_conditions_read_symptoms_observations_attributes_and_history() -> None:
+    def check(name: str, condition: dict[str, Any], then: str) -> dict[str, Any]:
+        return {
+            "type": "Simple",
+            "conditional_transition": [
+                {"condition": condition, "transition": f"{name}_yes"},
+                {"transition": f"{name}_no"},
+            ],
+        }
+
+    conditions: dict[str, dict[str, Any]] = {
+        "symptom": {"condition_type": "Symptom", "symptom": "Cough", "operator": ">=", "value": 40},
+        "observation": {
+            "condition_type": "Observation",
+            "codes": [{"system": "LOINC", "code": "8310-5"}],
+            "operator": ">",
+            "value": 38,
+        },
+        "attribute": {"condition_type": "Attribute", "attribute": "level", "operator": "==", "value": 5},
+        "nil": {"condition_type": "Attribute", "attribute": "smoker", "operator": "is nil"},
+        "gender": {"condition_type": "Gender", "gender": "F"},
+        "date": {"condition_type": "Date", "operator": "<", "year": 1971},
+        "age": {"condition_type": "Age", "operator": "<", "quantity": 1, "unit": "years"},
+        "prior": {"condition_type": "PriorState", "name": "Measure"},
+        "prior_within": {
+            "condition_type": "PriorState",
+            "name": "Initial",
+            "within": {"quantity": 1, "unit": "days"},
+        },
+        "and": {
+            "condition_type": "And",
+            "conditions": [{"condition_type": "Gender", "gender": "F"}, {"condition_type": "True"}],
+        },
+        "or": {
+            "condition_type": "Or",
+            "conditions": [{"condition_type": "Gender", "gender": "M"}, {"condition_type": "False"}],
+        },
+        "not": {"condition_type": "Not", "condition": {"condition_type": "Gender", "gender": "M"}},
+        "at_least": {
+            "condition_type": "At Least",
+            "minimum": 2,
+            "conditions": [
+                {"condition_type": "Gender", "gender": "F"},
+                {"condition_type": "Gender", "gender": "M"},
+                {"condition_type": "True"},
+            ],
+        },
+        "at_most": {
+            "condition_type": "At Most",
+            "maximum": 1,
+            "conditions": [{"condition_type": "True"}, {"condition_type": "True"}],
+        },
+        "active_medication": {"condition_type": "Active Medication", "codes": MED},
+        "active_careplan": {"condition_type": "Active CarePlan", "referenced_by_attribute": "plan"},
+        "active_allergy": {"condition_type": "Active Allergy", "codes": MED},
+    }
+    names = list(conditions)
+    states: dict[str, Any] = {
+        "Initial": {"type": "Initial", "direct_transition": "Later"},
+        "Later": {"type": "Delay", "exact": {"quantity": 2, "unit": "days"}, "direct_transition": "Cough"},
+        "Cough": {
+            "type": "Symptom",
+            "symptom": "Cough",
+            "exact": {"quantity": 45},
+            "direct_transition": "Visit",
+        },
+        "Visit": encounter("Measure"),
+        "Measure": {
+            "type": "Observation",
+            "category": "vital-signs",
+            "unit": "Cel",
+            "codes": [{"system": "LOINC", "code": "8310-5", "display": "Body temperature"}],
+            "exact": {"quantity": 38.5},
+            "direct_transition": "Level",
+        },
+        "Level": {"type": "SetAttribute", "attribute": "level", "value": 5, "direct_transition": "Plan"},
+        "Plan": {
+            "type": "CarePlanStart",
+            "codes": CODE,
+            "assign_to_attribute": "plan",
+            "direct_transition": names[0],
+        },
+    }
+    for i, name in enumerate(names):
+        following = names[i + 1] if i + 1 < len(names) else "Terminal"
+        states[name] = check(name, conditions[name], following)
+        for answer in ("yes", "no"):
+            states[f"{name}_{answer}"] = {
+                "type": "SetAttribute",
+                "attribute": f"is_{name}",
+                "value": answer == "yes",
+                "direct_transition": following,
+            }
+    p = run(states, gender="F")
+    got = {name: p.attributes[f"is_{name}"] for name in names}
+    assert got == {
+        "symptom": True,
+        "observation": True,
+        "attribute": True,
+        "nil": True,
+        "gender": True,
+        "date": True,
+        "age": True,
+        "prior": True,
+        "prior_within": False,  # Initial was left two days before
+        "and": True,
+        "or": False,
+        "not": True,
+        "at_least": True,
+        "at_most": False,
+        "active_medication": False,
+        "active_careplan": True,
+        "active_allergy": False,
+    }
+    [observation] = p.observation_rows
+    assert observation[4] == 38.5 and observation[1] is not None
+
+
+def test_a_complex_transition_takes_the_distributions_of_the_first_condition_that_holds() -> None:
+    states = {
+        "Initial": {
+            "type": "Initial",
+            "complex_transition": [
+                {
+                    "condition": {"condition_type": "Gender", "gender": "M"},
+                    "distributions": [{"distribution": 1.0, "transition": "A"}],
+                },
+                {
+                    "distributions": [
+                        {"distribution": 0.0, "transition": "A"},
+                        {"distribution": 1.0, "transition": "B"},
+                    ]
+                },
+            ],
+        },
+        "A": {"type": "SetAttribute", "attribute": "path", "value": "A", "direct_transition": "Terminal"},
+        "B": {"type": "SetAttribute", "attribute": "path", "value": "B", "direct_transition": "Terminal"},
+    }
+    assert run(states, gender="M", years=0.1).attributes["path"] == "A"
+    assert run(states, gender="F", years=0.1).attributes["path"] == "B"
+
+
+def test_death_ends_the_patients_life() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Wait"},
+            "Wait": {"type": "Delay", "exact": {"quantity": 30, "unit": "days"}, "direct_transition": "Die"},
+            "Die": {"type": "Death", "direct_transition": "Terminal"},
+        },
+        years=3,
+    )
+    assert p.death == 30 * DAY_MS
+    # the wellness visit of the step that ran the Death state (day 35) is the last record
+    assert max(e.start for e in p.encounters) == 35 * DAY_MS
+
+
+@pytest.mark.parametrize(
+    ("states", "message"),
+    [
+        (
+            {"Initial": {"type": "Initial", "direct_transition": "X"}, "X": {"type": "Vaccine"}},
+            "module 'Broken' (<mapping>), state 'X': unknown state type 'Vaccine'",
+        ),
+        (
+            {
+                "Initial": {
+                    "type": "Initial",
+                    "conditional_transition": [
+                        {"condition": {"condition_type": "Race", "race": "x"}, "transition": "Terminal"}
+                    ],
+                }
+            },
+            "module 'Broken' (<mapping>), state 'Initial': unknown condition type 'Race'",
+        ),
+        (
+            {"Initial": {"type": "Initial", "direct_transition": "Nowhere"}},
+            "module 'Broken' (<mapping>), state 'Initial': transition to 'Nowhere'",
+        ),
+        (
+            {
+                "Initial": {"type": "Initial", "direct_transition": "Wait"},
+                "Wait": {
+                    "type": "Delay",
+                    "exact": {"quantity": 1, "unit": "fortnights"},
+                    "direct_transition": "Terminal",
+                },
+            },
+            "state 'Wait': Delay: unknown time unit 'fortnights'",
+        ),
+    ],
+)
+def test_an_unknown_type_is_an_error_naming_module_state_and_type(
+    states: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DataError) as caught:
+        module(states, name="Broken")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
