@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from mirage.errors import OptionError
+from mirage.errors import DataError, OptionError
 from mirage.simulate._core import DAY_MS, Agent, Clock, agent_random, population_blocks, run_blocks
 from mirage.simulate._gmf import Code, EncounterRecord, Entry, GMFModule, ModuleRun, load_module, load_modules
 from mirage.simulate._population import YEAR_DAYS, demographics, make_faker, wellness_ages
@@ -295,8 +295,11 @@ class _BlockSimulator:
 
 
 def _modules(modules: ModuleSource | Sequence[ModuleSource]) -> list[GMFModule]:
-    if isinstance(modules, (str, Path)) and Path(modules).is_dir():
-        return load_modules(modules)
+    if isinstance(modules, (str, Path)):
+        if Path(modules).is_dir():
+            return load_modules(modules)
+        if not Path(modules).exists():
+            raise DataError(f"modules '{modules}': no such folder or module file")
     items: Sequence[ModuleSource] = (
         [modules] if isinstance(modules, (str, Path, Mapping, GMFModule)) else modules
     )
