@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_DATA_DIR, REPO_ROOT, environment_info, format_table, write_results  # noqa: E402
+from _common import DEFAULT_DATA_DIR, REPO_ROOT, environment_info, format_table, write_results
 
 
 def _modules() -> Path:

@@ -131,6 +131,7 @@ class ModuleRun:
         "encounter",
         "encounter_state",
         "entered",
+        "forced",
         "history",
         "module",
         "next",
@@ -144,6 +145,7 @@ class ModuleRun:
         self.state: State = module.states["Initial"]
         self.entered: int | None = None
         self.next: int | None = None  # a Delay's end
+        self.forced: str | None = None  # the transition out of the current state, already drawn
         self.history: list[tuple[str, int]] = []  # (state, exit time) of the states left, oldest first
         self.encounter: EncounterRecord | None = None
         self.encounter_state: str | None = None  # the Encounter state that started ``encounter``
@@ -176,7 +178,11 @@ class ModuleRun:
                 continue
             exited: int = self.next if state.is_delay else now  # type: ignore[assignment]
             transition = state.transition
-            target = transition.follow(patient, self, now) if transition is not None else None
+            if self.forced is not None:
+                target: str | None = self.forced
+                self.forced = None
+            else:
+                target = transition.follow(patient, self, now) if transition is not None else None
             self.history.append((state.name, exited))
             if target is None:
                 self.state = self.module.terminal
@@ -443,11 +449,23 @@ def _age(spec: Mapping[str, Any], where: _Where) -> Condition:
     unit = spec.get("unit")
     if unit not in AGE_UNIT_MS:
         raise where.error(f"condition 'Age': unknown unit {unit!r}")
-    threshold = float(spec["quantity"]) * AGE_UNIT_MS[unit]
-    if op in _NUMERIC:
-        test = _NUMERIC[op]
-        return lambda p, r, t: test(t - p.birth, threshold)
-    return lambda p, r, t: compare(t - p.birth, op, threshold)
+    return _AgeTest(op, float(spec["quantity"]) * AGE_UNIT_MS[unit])
+
+
+class _AgeTest:
+    """An Age condition: it depends on the time only (so a loop can look ahead, see ``Delay.loop``)."""
+
+    __slots__ = ("operator", "test", "threshold")
+
+    def __init__(self, operator: str, threshold: float) -> None:
+        self.operator = operator
+        self.threshold = threshold
+        self.test = _NUMERIC.get(operator)
+
+    def __call__(self, p: Patient, r: ModuleRun, t: int) -> bool:
+        if self.test is not None:
+            return self.test(t - p.birth, self.threshold)
+        return compare(t - p.birth, self.operator, self.threshold)
 
 
 def _date(spec: Mapping[str, Any], where: _Where) -> Condition:
@@ -574,7 +592,10 @@ CONDITION_TYPES: dict[str, Callable[[Mapping[str, Any], _Where], Condition]] = {
 
 
 class Transition:
-    """Picks the next state's name (None: no option applies, the module ends)."""
+    """Picks the next state's name (None: no option applies, the module ends).  ``time_only``: the
+    choice depends on the time and the draw only (no attribute, record or history)."""
+
+    time_only = False
 
     def __init__(self, targets: list[str]) -> None:
         self.targets = targets
@@ -584,6 +605,8 @@ class Transition:
 
 
 class Direct(Transition):
+    time_only = True
+
     def __init__(self, target: str) -> None:
         super().__init__([target])
         self.target = target
@@ -632,6 +655,7 @@ class Distributed(Transition):
         self.constant = (
             list(accumulate(float(v) for v in raw)) if all(isinstance(v, (int, float)) for v in raw) else None
         )
+        self.time_only = self.constant is not None
         super().__init__([t for _, t in self.options])
 
     def follow(self, patient: Patient, run: ModuleRun, time: int) -> str | None:
@@ -670,6 +694,11 @@ class Complex(Transition):
                 raise where.error("a complex transition option needs 'distributions' or 'transition'")
             self.options.append((condition, then))
         super().__init__([t for _, then in self.options for t in then.targets])
+        self.time_only = all(
+            (condition is None or isinstance(condition, _AgeTest))
+            and (isinstance(then, Direct) or then.time_only)
+            for condition, then in self.options
+        )
 
     def follow(self, patient: Patient, run: ModuleRun, time: int) -> str | None:
         for condition, then in self.options:
@@ -712,6 +741,7 @@ class State:
     is_guard = False
     is_wellness = False
     needs_transition = True
+    loop: int | None = None  # a looping Delay's exact duration (see ``Delay``)
 
     def __init__(self, name: str, spec: Mapping[str, Any], where: _Where) -> None:
         self.name = name
@@ -755,6 +785,13 @@ class Delay(State):
     def __init__(self, name: str, spec: Mapping[str, Any], where: _Where) -> None:
         super().__init__(name, spec, where)
         self.duration = duration_ms(spec, where, "Delay")
+        # A loop: an exact delay whose transition may come back to it and depends on the time and the
+        # draw only (Synthea's "Potential_Onset" pattern, checked every month for life).  Nothing else
+        # can see its turns, so the patient runs them ahead in a tight loop (``Patient.loop_ahead``)
+        # instead of one scheduled event per turn: same checks at the same times, same probabilities.
+        transition = self.transition
+        if "exact" in spec and transition is not None and transition.time_only and name in transition.targets:
+            self.loop = self.duration(None)
 
 
 class Guard(State):

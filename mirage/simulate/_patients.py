@@ -76,6 +76,8 @@ class Patient(Agent):
         self.wellness_tick: int | None = None
         self.wellness_encounter: EncounterRecord | None = None
         self.waiting: list[tuple[Callable[[int], None], int]] = []  # modules waiting for a wellness visit
+        self.end = 0  # when the life stops being simulated (set by ``live``)
+        self.fast_loops = True  # run looping delays ahead (``loop_ahead``); False: one event per turn
 
     def new_id(self) -> str:
         return str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
@@ -139,13 +141,42 @@ class Patient(Agent):
             if self.death is not None:
                 self.schedule(self.death, self._die, -1)
             if state.is_delay:
-                self.schedule(run.next, step, priority)  # type: ignore[arg-type]
+                if state.loop is not None and state.loop >= STEP_MS and self.fast_loops:
+                    self.loop_ahead(run, state.loop, step, priority)
+                else:
+                    self.schedule(run.next, step, priority)  # type: ignore[arg-type]
             elif state.is_guard:
                 self.schedule(tick + STEP_MS, step, priority)
             elif state.is_wellness:
                 self.waiting.append((step, priority))
 
         return step
+
+    def loop_ahead(self, run: ModuleRun, duration: int, step: Callable[[int], None], priority: int) -> None:
+        """Turn ``run``'s looping Delay until its transition leaves it, without an event per turn.
+
+        Each turn ends at the last one's end plus ``duration`` (at least a step, so one turn per tick)
+        and its transition is drawn at the tick that would have noticed it, as the step-by-step run
+        does; the first draw that leaves is kept for the event scheduled at that turn's end.  A loop
+        still turning at the end of the life schedules nothing."""
+        state = run.state
+        assert state.transition is not None
+        name = state.name
+        end = run.next
+        assert end is not None
+        start, step_ms, until = self.birth, STEP_MS, self.end
+        follow, history = state.transition.follow, run.history
+        while True:
+            tick = start - ((start - end) // step_ms) * step_ms
+            if tick >= until:
+                return
+            target = follow(self, run, tick)
+            if target != name:
+                run.entered, run.next, run.forced = end - duration, end, target
+                self.schedule(end, step, priority)
+                return
+            history.append((name, end))
+            end += duration
 
     def _die(self, tick: int) -> None:
         self.clear()
@@ -255,9 +286,12 @@ def new_patient(seed: int, index: int, end: int, fake: Any) -> Patient:
     return Patient(index, rng, birth, person)
 
 
-def live(patient: Patient, modules: Sequence[GMFModule], end: int) -> Patient:
-    """Run ``patient``'s life from birth to ``end`` (ms) through ``modules``, with wellness visits."""
+def live(patient: Patient, modules: Sequence[GMFModule], end: int, *, fast_loops: bool = True) -> Patient:
+    """Run ``patient``'s life from birth to ``end`` (ms) through ``modules``, with wellness visits
+    (``fast_loops=False``: every turn of a looping delay as its own event, for comparison)."""
     birth = patient.birth
+    patient.end = end
+    patient.fast_loops = fast_loops
     for age in wellness_ages((end - birth) / DAY_MS):
         patient.schedule(birth + round(age * DAY_MS), patient.wellness_visit, 0)
     for priority, module in enumerate(modules, start=1):

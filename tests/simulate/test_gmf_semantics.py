@@ -439,3 +439,58 @@ def test_an_unknown_type_is_an_error_naming_module_state_and_type(
         module(states, name="Broken")
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+LOOP = {
+    "Initial": {"type": "Initial", "direct_transition": "Potential_Onset"},
+    "Potential_Onset": {
+        "type": "Delay",
+        "exact": {"quantity": 1, "unit": "months"},
+        "complex_transition": [
+            {
+                "condition": {"condition_type": "Age", "operator": "<", "quantity": 1, "unit": "years"},
+                "distributions": [
+                    {"distribution": 0.05, "transition": "Visit"},
+                    {"distribution": 0.95, "transition": "Potential_Onset"},
+                ],
+            },
+            {
+                "distributions": [
+                    {"distribution": 0.02, "transition": "Visit"},
+                    {"distribution": 0.0, "transition": "Potential_Onset"},
+                ]
+            },
+        ],
+    },
+    "Visit": {
+        "type": "Encounter",
+        "encounter_class": "ambulatory",
+        "codes": VISIT,
+        "direct_transition": "Terminal",
+    },
+}
+
+
+@pytest.mark.parametrize("fast_loops", [True, False])
+def test_a_monthly_loop_checks_every_30_days_with_the_age_of_each_check(fast_loops: bool) -> None:
+    """A looping Delay (Synthea's "Potential_Onset") turns every 30 days from birth; the first year's
+    checks (12 of them, the last at day 360) leave with 5%, later ones with 2% (the other 98% go to
+    the last option, listed with 0).  Runs ahead in one loop or turn by turn:
+    the same law."""
+    loop = module(LOOP)
+    n = 3000
+    exits = []
+    for seed in range(n):
+        p = live(patient(seed), [loop], 6 * YEAR_MS, fast_loops=fast_loops)
+        visits = [e.start for e in p.encounters if e.encounter_class == "ambulatory"]
+        exits.append(visits[0] // DAY_MS if visits else None)
+    left = [e for e in exits if e is not None]
+    assert all(e % 30 == 0 for e in left)
+    first_year = sum(1 for e in left if e <= 360)
+    q = 1 - 0.95**12
+    assert abs(first_year - n * q) <= 4 * (n * q * (1 - q)) ** 0.5
+    # after the first year 2% a month: of those still in the loop, 1 - 0.98^12 leave in the second year
+    second_year = sum(1 for e in left if 360 < e <= 720)
+    stayed = n - first_year
+    q2 = 1 - 0.98**12
+    assert abs(second_year - stayed * q2) <= 4 * (stayed * q2 * (1 - q2)) ** 0.5
