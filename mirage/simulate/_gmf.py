@@ -38,6 +38,7 @@ supplies, imaging, vital signs, counters, physiology; ``type_of_care`` and table
 from __future__ import annotations
 
 import json
+import math
 import operator
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
@@ -603,6 +604,13 @@ class Transition:
     def follow(self, patient: Patient, run: ModuleRun, time: int) -> str | None:
         raise NotImplementedError
 
+    def phase(
+        self, patient: Patient, run: ModuleRun, time: int
+    ) -> tuple[Direct | Distributed | None, int | None]:
+        """For a ``time_only`` transition: what applies at ``time`` (a direct or distributed choice, None
+        when no option does) and the first time after which that may change (None: never)."""
+        raise NotImplementedError
+
 
 class Direct(Transition):
     time_only = True
@@ -613,6 +621,11 @@ class Direct(Transition):
 
     def follow(self, patient: Patient, run: ModuleRun, time: int) -> str | None:
         return self.target
+
+    def phase(
+        self, patient: Patient, run: ModuleRun, time: int
+    ) -> tuple[Direct | Distributed | None, int | None]:
+        return self, None
 
 
 Probability = Callable[["Patient"], float]
@@ -661,6 +674,21 @@ class Distributed(Transition):
     def follow(self, patient: Patient, run: ModuleRun, time: int) -> str | None:
         return _pick(self.options, self.constant, patient)
 
+    def phase(
+        self, patient: Patient, run: ModuleRun, time: int
+    ) -> tuple[Direct | Distributed | None, int | None]:
+        return self, None
+
+    def split(self, stay: str) -> tuple[float, list[tuple[float, str]]]:
+        """With constant probabilities: the chance of going to ``stay`` and the chances of the other
+        options (each option's share of [0, 1) as ``_pick`` sees it, the rest to the last one)."""
+        assert self.constant is not None
+        bounds = [min(max(c, 0.0), 1.0) for c in self.constant[:-1]] + [1.0]
+        shares = [high - low for low, high in zip([0.0, *bounds[:-1]], bounds, strict=True)]
+        targets = [t for _, t in self.options]
+        stay_share = sum(p for p, t in zip(shares, targets, strict=True) if t == stay)
+        return stay_share, [(p, t) for p, t in zip(shares, targets, strict=True) if t != stay and p > 0]
+
 
 class Conditional(Transition):
     def __init__(self, spec: Any, where: _Where) -> None:
@@ -705,6 +733,24 @@ class Complex(Transition):
             if condition is None or condition(patient, run, time):
                 return then.follow(patient, run, time)
         return None
+
+    def phase(
+        self, patient: Patient, run: ModuleRun, time: int
+    ) -> tuple[Direct | Distributed | None, int | None]:
+        chosen: Direct | Distributed | None = None
+        for condition, then in self.options:
+            if condition is None or condition(patient, run, time):
+                chosen = then
+                break
+        change: int | None = None
+        for condition, _ in self.options:
+            if isinstance(condition, _AgeTest):
+                # an age test can only change where the age crosses its threshold
+                crossing = patient.birth + condition.threshold
+                at = math.ceil(crossing) if crossing > time else time + 1 if crossing == time else None
+                if at is not None and (change is None or at < change):
+                    change = at
+        return chosen, change
 
 
 TRANSITION_TYPES = (

@@ -13,6 +13,7 @@ spawn_key=(i % 1000,))``), so a population cut into any blocks gives the same ta
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,16 @@ import pandas as pd
 
 from mirage.errors import DataError, OptionError
 from mirage.simulate._core import DAY_MS, Agent, Clock, agent_random, population_blocks, run_blocks
-from mirage.simulate._gmf import Code, EncounterRecord, Entry, GMFModule, ModuleRun, load_module, load_modules
+from mirage.simulate._gmf import (
+    Code,
+    Direct,
+    EncounterRecord,
+    Entry,
+    GMFModule,
+    ModuleRun,
+    load_module,
+    load_modules,
+)
 from mirage.simulate._population import YEAR_DAYS, demographics, make_faker, wellness_ages
 from mirage.simulate._tables import PATIENT_TABLES, table_frames
 
@@ -155,28 +165,60 @@ class Patient(Agent):
     def loop_ahead(self, run: ModuleRun, duration: int, step: Callable[[int], None], priority: int) -> None:
         """Turn ``run``'s looping Delay until its transition leaves it, without an event per turn.
 
-        Each turn ends at the last one's end plus ``duration`` (at least a step, so one turn per tick)
-        and its transition is drawn at the tick that would have noticed it, as the step-by-step run
-        does; the first draw that leaves is kept for the event scheduled at that turn's end.  A loop
-        still turning at the end of the life schedules nothing."""
+        Turn ``j`` ends at the first end plus ``j * duration`` (a step or more, so one turn per tick)
+        and its transition is chosen at the tick that notices it, as the step-by-step run does.  While
+        the same choice applies (an age test has not crossed its threshold), the turns are Bernoulli
+        trials with the chance of staying ``s``: the number of turns before leaving is drawn at once
+        (geometric), then where it goes, in proportion to the other options.  The leaving turn is
+        scheduled with its target already drawn; a loop still turning at the end of the life schedules
+        nothing.  Only the last turn of a run of stays is kept in the module's history (``PriorState``
+        looks for the latest one)."""
         state = run.state
-        assert state.transition is not None
+        transition = state.transition
+        assert transition is not None and run.next is not None
         name = state.name
         end = run.next
-        assert end is not None
         start, step_ms, until = self.birth, STEP_MS, self.end
-        follow, history = state.transition.follow, run.history
+        rng = self.random
         while True:
             tick = start - ((start - end) // step_ms) * step_ms
             if tick >= until:
                 return
-            target = follow(self, run, tick)
-            if target != name:
-                run.entered, run.next, run.forced = end - duration, end, target
-                self.schedule(end, step, priority)
-                return
-            history.append((name, end))
-            end += duration
+            choice, change = transition.phase(self, run, tick)
+            limit = until if change is None else min(until, change)
+            last_tick = start - ((start - limit) // step_ms) * step_ms - step_ms  # the last tick before limit
+            turns = (last_tick - end) // duration + 1  # turns whose tick is before the limit (>= 1)
+            if choice is None or isinstance(choice, Direct):
+                if choice is not None and choice.target == name:
+                    leave, target = turns, None
+                else:  # the first turn leaves (or ends the module): the scheduled step follows it
+                    self.schedule(end, step, priority)
+                    return
+            else:
+                stay, others = choice.split(name)
+                if stay >= 1.0 or not others:
+                    leave, target = turns, None
+                else:
+                    leave = 0 if stay <= 0.0 else int(math.log(1.0 - rng.random()) / math.log(stay))
+                    target = None
+                    if leave < turns:
+                        u = rng.random() * sum(p for p, _ in others)
+                        target = others[-1][1]
+                        for p, option in others:
+                            u -= p
+                            if u < 0:
+                                target = option
+                                break
+            if target is None:  # stays through every turn of this choice
+                end += turns * duration
+                run.history.append((name, end - duration))
+                continue
+            if leave > 0:
+                run.history.append((name, end + (leave - 1) * duration))
+            end += leave * duration
+            run.entered, run.next, run.forced = end - duration, end, target
+            self.schedule(end, step, priority)
+            return
 
     def _die(self, tick: int) -> None:
         self.clear()
