@@ -16,7 +16,7 @@ from mirage.simulate._core import (
     run_blocks,
 )
 from mirage.simulate._gmf import CONDITION_TYPES, STATE_TYPES, GMFModule, load_module, load_modules
-from mirage.simulate._patients import DEFAULT_END, STEP_MS, Patient, simulate_patients
+from mirage.simulate._patients import DEFAULT_END, STEP_MS, Patient, live, new_patient, simulate_patients
 from mirage.simulate._tables import PATIENT_TABLES, SYNTHEA_CSV_VERSION, patients_database
 
 __all__ = [
@@ -33,8 +33,10 @@ __all__ = [
     "GMFModule",
     "Patient",
     "agent_random",
+    "live",
     "load_module",
     "load_modules",
+    "new_patient",
     "patients_database",
     "population_blocks",
     "run_blocks",

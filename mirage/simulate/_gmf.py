@@ -833,7 +833,7 @@ class Delay(State):
         self.duration = duration_ms(spec, where, "Delay")
         # A loop: an exact delay whose transition may come back to it and depends on the time and the
         # draw only (Synthea's "Potential_Onset" pattern, checked every month for life).  Nothing else
-        # can see its turns, so the patient runs them ahead in a tight loop (``Patient.loop_ahead``)
+        # can see its turns, so the patient draws how many turns it stays (``Patient.loop_ahead``)
         # instead of one scheduled event per turn: same checks at the same times, same probabilities.
         transition = self.transition
         if "exact" in spec and transition is not None and transition.time_only and name in transition.targets:
