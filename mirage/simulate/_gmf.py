@@ -909,8 +909,6 @@ class Encounter(State):
             run.wellness = False
             encounter = patient.wellness_encounter
         else:
-            if run.encounter is not None and run.encounter.stop is None:
-                patient.end_encounter(run.encounter, time)
             encounter = patient.new_encounter(time, self.encounter_class, self.code)
         run.encounter = encounter
         run.encounter_state = self.name

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mirage.errors import DataError
-from mirage.simulate import DAY_MS, STEP_MS, Patient, load_module
+from mirage.simulate import DAY_MS, PATIENT_TABLES, STEP_MS, Patient, load_module
 from mirage.simulate._patients import live
 
 YEAR_MS = 365 * DAY_MS
@@ -25,7 +25,8 @@ def module(states: dict[str, Any], name: str = "Test") -> Any:
 
 
 def patient(seed: int = 0, gender: str = "F") -> Patient:
-    return Patient(0, random.Random(seed), 0, {"GENDER": gender})
+    person: dict[str, Any] = {column: None for column, _ in PATIENT_TABLES["patients"]}
+    return Patient(0, random.Random(seed), 0, {**person, "GENDER": gender})
 
 
 def run(states: dict[str, Any], *, years: float = 2, seed: int = 0, gender: str = "F") -> Patient:
@@ -494,3 +495,29 @@ def test_a_monthly_loop_checks_every_30_days_with_the_age_of_each_check(fast_loo
     stayed = n - first_year
     q2 = 1 - 0.98**12
     assert abs(second_year - stayed * q2) <= 4 * (stayed * q2 * (1 - q2)) ** 0.5
+
+
+def test_an_encounter_no_encounter_end_closes_lasts_15_minutes() -> None:
+    """A module that joins a wellness visit and never ends it (asthma's ``Next_Adult_Welness_Encounter``)
+    leaves the visit 15 minutes long, even when its next encounter comes months later."""
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Checkup"},
+            "Checkup": {"type": "Encounter", "wellness": True, "direct_transition": "Wait"},
+            "Wait": {
+                "type": "Delay",
+                "exact": {"quantity": 3, "unit": "months"},
+                "direct_transition": "Visit",
+            },
+            "Visit": encounter("Done"),
+            "Done": {"type": "EncounterEnd", "direct_transition": "Terminal"},
+        }
+    )
+    checkup = next(e for e in p.encounters if e.encounter_class == "wellness")
+    visit = next(e for e in p.encounters if e.encounter_class == "ambulatory")
+    assert checkup.stop is None  # written as START + 15 minutes
+    assert visit.start == checkup.start + 90 * DAY_MS and visit.stop == visit.start + 15 * 60_000
+    table: dict[str, list[tuple[object, ...]]] = {name: [] for name in PATIENT_TABLES}
+    p.rows(table, None)
+    starts_stops = {row[0]: (row[1], row[2]) for row in table["encounters"]}
+    assert starts_stops[checkup.id] == (checkup.start, checkup.start + 15 * 60_000)
