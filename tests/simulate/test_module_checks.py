@@ -194,7 +194,9 @@ def test_sore_throat_monthly_risk_in_childhood_and_strep_share(six: dict[str, pd
     first = _first_infection_check(six, kinds, 0.00583 + 0.00292, 120, "sore throat by ten")
     _share(int((first["CODE"] == "43878008").sum()), len(first), 0.00292 / 0.00875, "strep share")
     # a child's strep throat meets at least 3 of the 6 criteria (no cough, young, under 45), so it is
-    # treated at once or cultured and then treated: every one has a children's antibiotic at its visit
+    # treated at once or cultured and then treated: a children's antibiotic at its visit.  Only a cough
+    # of another module (symptoms are the highest of their causes: a sinusitis not yet diagnosed, say)
+    # can take "no cough" away, which is rare.
     people = _ages(six)
     strep = _having(six, {"43878008"})
     days = (pd.to_datetime(strep["START"]) - people.loc[strep["PATIENT"], "birth"].to_numpy()).dt.days
@@ -202,7 +204,7 @@ def test_sore_throat_monthly_risk_in_childhood_and_strep_share(six: dict[str, pd
     medications = six["medications"]
     treated = medications[medications["CODE"].isin({"834061", "284215"})]["ENCOUNTER"]
     assert len(children) > 20
-    assert children["ENCOUNTER"].isin(set(treated)).all()
+    assert children["ENCOUNTER"].isin(set(treated)).mean() >= 0.99
 
 
 @pytest.mark.slow
