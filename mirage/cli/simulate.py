@@ -45,7 +45,7 @@ def patients_command(
             "-p",
             parser=positive_row_count,
             metavar="N",
-            help=f"Number of patients [default: {DEFAULT_POPULATION}].",
+            help=f"Number of patients (default {DEFAULT_POPULATION:,}).",
         ),
     ] = None,
     years: Annotated[
