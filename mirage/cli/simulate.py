@@ -10,7 +10,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,7 +69,7 @@ def patients_command(
     ui = UI.of(ctx, debug=debug, quiet=quiet)
 
     from mirage.io import write_folder
-    from mirage.simulate import patients_database, simulate_patients
+    from mirage.simulate import BLOCK_AGENTS, patients_database, population_blocks, simulate_patients
 
     if years <= 0:
         raise OptionError(f"--years must be positive, got {years:g}")
@@ -80,15 +80,17 @@ def patients_command(
     population = DEFAULT_POPULATION if population is None else population
     drawn_seed = secrets.randbits(63) if seed is None else seed
     start = time.perf_counter()
+    options: dict[str, Any] = {"years": years, "seed": drawn_seed, "end": end, "locale": locale}
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
+        # blocks small enough for every worker to get several (the output does not depend on them)
+        size = max(1, min(BLOCK_AGENTS, -(-population // (4 * workers))))
         with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-            frames = simulate_patients(
-                modules, population, years=years, seed=drawn_seed, end=end, locale=locale, executor=pool
-            )
+            blocks = population_blocks(population, size)
+            frames = simulate_patients(modules, population, blocks=blocks, executor=pool, **options)
     else:
-        frames = simulate_patients(modules, population, years=years, seed=drawn_seed, end=end, locale=locale)
+        frames = simulate_patients(modules, population, **options)
     seconds = time.perf_counter() - start
     write_folder(output, patients_database(), frames, format=file_format, force=force)
     rate = population / seconds if seconds > 0 else float("inf")

@@ -42,7 +42,11 @@ def test_simulate_patients_writes_synthea_tables_to_a_new_folder(tmp_path: Path)
     again = invoke(*args, "-o", out)
     assert again.exit_code == 2
     assert "--force" in error_line(again)
-    forced = invoke(*args[:-2], "--seed", 8, "-o", out, "--force", "--workers", 2)
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    spread = invoke(*args, "-o", out, "--force", "--workers", 2)  # blocks in two processes: same files
+    assert spread.exit_code == 0, spread.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    forced = invoke(*args[:-2], "--seed", 8, "-o", out, "--force")
     assert forced.exit_code == 0, forced.output
     assert pd.read_csv(out / "patients.csv")["Id"].tolist() != written["patients"]["Id"].tolist()
     assert not list(tmp_path.glob(".*tmp"))
