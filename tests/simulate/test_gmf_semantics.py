@@ -521,3 +521,73 @@ def test_an_encounter_no_encounter_end_closes_lasts_15_minutes() -> None:
     p.rows(table, None)
     starts_stops = {row[0]: (row[1], row[2]) for row in table["encounters"]}
     assert starts_stops[checkup.id] == (checkup.start, checkup.start + 15 * 60_000)
+
+
+def test_records_end_by_the_state_that_started_them_and_death_can_be_delayed() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Visit"},
+            "Visit": encounter("Onset"),
+            "Onset": {"type": "ConditionOnset", "codes": CODE, "direct_transition": "Order"},
+            "Order": {
+                "type": "MedicationOrder",
+                "codes": MED,
+                "reason": "Onset",
+                "direct_transition": "Plan",
+            },
+            "Plan": {"type": "CarePlanStart", "codes": CODE, "reason": "Onset", "direct_transition": "Wait"},
+            "Wait": {"type": "Delay", "exact": {"quantity": 3, "unit": "weeks"}, "direct_transition": "End1"},
+            "End1": {"type": "ConditionEnd", "condition_onset": "Onset", "direct_transition": "End2"},
+            "End2": {"type": "MedicationEnd", "medication_order": "Order", "direct_transition": "End3"},
+            "End3": {"type": "CarePlanEnd", "careplan": "Plan", "direct_transition": "Die"},
+            "Die": {"type": "Death", "range": {"low": 10, "high": 20, "unit": "days"}},
+        },
+        years=5,
+    )
+    for table in ("conditions", "medications", "careplans"):
+        [entry] = p.entries[table]
+        assert (entry.start, entry.stop) == (0, 21 * DAY_MS), table
+    assert p.entries["medications"][0].reason == p.entries["conditions"][0].code  # reason: the onset state
+    assert p.death is not None and 31 * DAY_MS <= p.death <= 41 * DAY_MS
+    assert max(e.start for e in p.encounters) <= p.death + STEP_MS
+
+
+def test_prior_state_since_and_symptom_probability() -> None:
+    states = {
+        "Initial": {"type": "Initial", "direct_transition": "A"},
+        "A": {"type": "Simple", "direct_transition": "B"},
+        "B": {"type": "Simple", "direct_transition": "Maybe"},
+        "Maybe": {
+            "type": "Symptom",
+            "symptom": "Itch",
+            "exact": {"quantity": 10},
+            "probability": 0.25,
+            "direct_transition": "Check",
+        },
+        "Check": {
+            "type": "Simple",
+            "conditional_transition": [
+                {
+                    "condition": {"condition_type": "PriorState", "name": "A", "since": "B"},
+                    "transition": "Yes",
+                },
+                {"transition": "No"},
+            ],
+        },
+        "Yes": {
+            "type": "SetAttribute",
+            "attribute": "a_since_b",
+            "value": True,
+            "direct_transition": "Terminal",
+        },
+        "No": {
+            "type": "SetAttribute",
+            "attribute": "a_since_b",
+            "value": False,
+            "direct_transition": "Terminal",
+        },
+    }
+    patients = [run(states, seed=s, years=0.1) for s in range(1200)]
+    assert all(p.attributes["a_since_b"] is False for p in patients)  # B came after A
+    itchy = sum(1 for p in patients if p.symptom("Itch") == 10)
+    assert abs(itchy - 300) <= 4 * (1200 * 0.25 * 0.75) ** 0.5
