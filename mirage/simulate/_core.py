@@ -77,9 +77,9 @@ class Agent:
     index: int
     random: random.Random
     attributes: dict[str, Any] = field(default_factory=dict)
-    _events: list[tuple[int, int, int, Action]] = field(default_factory=list, repr=False)
-    _scheduled: int = field(default=0, repr=False)
-    _clock: Clock | None = field(default=None, repr=False)
+    _events: list[tuple[int, int, int, Action]] = field(default_factory=list, init=False, repr=False)
+    _scheduled: int = field(default=0, init=False, repr=False)
+    _clock: Clock | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def seeded(cls, seed: int, index: int, attributes: dict[str, Any] | None = None) -> Agent:

@@ -30,7 +30,7 @@ def make_faker(locale: str) -> Any:
     try:
         return Faker(locale)
     except AttributeError:
-        raise OptionError(f"--locale: unknown Faker locale {locale!r}") from None
+        raise OptionError(f"locale: unknown Faker locale {locale!r}") from None
 
 
 def _choice(rng: random.Random, weights: dict[str, float]) -> str:
