@@ -407,4 +407,4 @@ def test_a_scenario_on_a_model_with_rules_is_refused_clearly(table: pd.DataFrame
     schema = ruled_schema(table, [Inequality("ship_date", ">=", "order_date")])
     model = fit_quietly(table, schema, "cart")
     with pytest.raises(OptionError, match="scenario cannot be sampled from a model with business rules"):
-        model.sample(10, seed=0, scenario={"shift": {"tolls": 1.0}})
+        model.sample(10, seed=0, scenario={"shift": {"fare": 1.0}})
