@@ -116,7 +116,15 @@ class TablePlan:
                 for k, v in require_mapping(data.get("weights", {})).items()
             },
             base=None if data.get("base") is None else str(data["base"]),
-            offsets={str(k): DateOffset(str(v["unit"]), bool(v["never_before"])) for k, v in offsets.items()},
+            anchor=None if data.get("anchor") is None else str(data["anchor"]),
+            offsets={
+                str(k): DateOffset(
+                    str(v["unit"]),
+                    bool(v["never_before"]),
+                    None if v.get("start") is None else str(v["start"]),
+                )
+                for k, v in offsets.items()
+            },
             keys={
                 str(k): KeyGenerator.from_state(str(k), v)
                 for k, v in require_mapping(data["keys"], "keys").items()

@@ -49,7 +49,9 @@ class RelationalSynthesizer:
 
     ``params``: engine hyperparameters, for every table (``{"min_samples_leaf": 20}``) or per table
     (``{"orders": {...}}``).  ``seed`` seeds the fits (each table's engine gets its own seed from it
-    unless its params set one).
+    unless its params set one).  After ``fit``, ``training_`` holds what the model file records of the
+    data: the holdout's fraction and seed, and what the caller adds (``mirage fit`` adds ``source``,
+    the URL or folder the tables were read from).
     """
 
     def __init__(
@@ -114,12 +116,17 @@ class RelationalSynthesizer:
         frames: Mapping[str, pd.DataFrame],
         *,
         encoding_options: EncodingOptions | Mapping[str, EncodingOptions] | None = None,
+        holdout: float | None = None,
+        split_seed: int = 0,
     ) -> RelationalSynthesizer:
         """Learn every table of ``frames`` (table name -> DataFrame), which must have full integrity.
 
         ``encoding_options`` (for every table, or a table -> options mapping) go to each table's
         engine: a lower ``rare_min_count`` keeps rarer categories and more of the extremes, the
-        numbers of children included, at a cost in privacy.
+        numbers of children included, at a cost in privacy.  ``holdout`` keeps that fraction of the
+        root rows aside with their descendants (:func:`mirage.relational.split_database` with
+        ``split_seed``), never learned, for the privacy checks of the report; ``training_`` records
+        the fraction and the seed, not the rows.
         """
         database = self.database
         database.validate(frames)
@@ -128,6 +135,18 @@ class RelationalSynthesizer:
         problems = database.integrity_problems(frames)
         if problems:
             raise DataError(f"the data breaks its keys: {problems[0]}" + _more(problems))
+        training: dict[str, Any] = {}
+        if holdout is not None:
+            from mirage.relational._holdout import split_database
+
+            learned_frames, held = split_database(database, frames, holdout, split_seed)
+            training = {
+                "holdout_fraction": float(holdout),
+                "split_seed": int(split_seed),
+                "source_rows": {name: len(frame) for name, frame in frames.items()},
+                "holdout_rows": {name: len(frame) for name, frame in held.items()},
+            }
+            frames = learned_frames
         plans = plan_tables(database, frames)
         self._check_context_engines(plans)
         learned: dict[str, pd.DataFrame] = {}  # each table's learned columns, dates absolute
@@ -165,6 +184,7 @@ class RelationalSynthesizer:
                 engines[name] = engine
         self.plans_ = plans
         self.engines_ = engines
+        self.training_: dict[str, Any] = training
         return self
 
     def _encoding_options(
@@ -536,7 +556,7 @@ class RelationalSynthesizer:
             "engine": RELATIONAL,
             "hyperparameters": {"engine": self.engine, "params": self.params, "seed": self.seed},
             "schema": self.database.to_dict(),
-            "state": {"tables": tables},
+            "state": {"tables": tables, "training": dict(getattr(self, "training_", {}))},
         }
         write_archive(body, arrays, target, force=force)
         return Path(target) if isinstance(target, str) else target
@@ -601,6 +621,7 @@ class RelationalSynthesizer:
                 engines[name] = engine
         model.plans_ = plans
         model.engines_ = engines
+        model.training_ = dict(require_mapping(manifest["state"].get("training", {}), "state.training"))
         return model
 
 
