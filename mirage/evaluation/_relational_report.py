@@ -199,7 +199,7 @@ def evaluate_database(
     synthetic = model.sample(scale=1.0, seed=seed)
     tables: dict[str, Report] = {}
     for name in database.order():
-        if name in getattr(model, "reference_tables_", ()):
+        if database[name].reference:
             notes.append(f"table {name!r}: reference data, copied as is; not scored")
             continue
         schema = database[name].schema

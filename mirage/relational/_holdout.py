@@ -3,10 +3,11 @@
 A share of each root table's rows is held out with every row that descends from them along the primary
 parents (a customer with its orders and their lines); a root table that other tables are matched to
 (products, which order lines point to as a second parent) is kept whole, since holding its rows out would
-leave learned rows pointing nowhere.  A learned row whose other keys point to a held row is held too,
-with its descendants, so that the learned part keeps full integrity.  The split depends on the key values,
-not on the order the rows were read in (a database returns them in any order), so the report rebuilds it
-from the source and the fraction and seed the model records.
+leave learned rows pointing nowhere, and so is a reference table (copied as is, never learned).  A
+learned row whose other keys point to a held row is held too, with its descendants, so that the learned
+part keeps full integrity.  The split depends on the key values, not on the order the rows were read in
+(a database returns them in any order), so the report rebuilds it from the source and the fraction and
+seed the model records.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def held_rows(
         plan = plans[name]
         if plan.primary is None:
             mask = np.zeros(len(frame), dtype=bool)
-            if name not in matched_parents and len(frame) > 1:
+            if name not in matched_parents and not database[name].reference and len(frame) > 1:
                 mask[_chosen(frame, database[name].primary_key, fraction, seed, index)] = True
         else:
             fk = plan.primary
