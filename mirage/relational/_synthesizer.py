@@ -26,6 +26,7 @@ from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.engines._base import MIN_TRAINING_ROWS
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
+from mirage.relational._cardinality import count_shape, shape_counts
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
 from mirage.relational._plan import (
     DateOffset,
@@ -157,7 +158,7 @@ class RelationalSynthesizer:
         engines: dict[str, Synthesizer | None] = {}
         for index, name in enumerate(database.order()):
             plan = plans[name]
-            data, schema = self._training_frame(plan, frames)
+            data, schema = self._training_frame(plan, frames, options.get(name))
             context, context_schema = None, None
             positions: np.ndarray | None = None
             if plan.primary is not None:
@@ -246,7 +247,7 @@ class RelationalSynthesizer:
                 )
 
     def _training_frame(
-        self, plan: TablePlan, frames: Mapping[str, pd.DataFrame]
+        self, plan: TablePlan, frames: Mapping[str, pd.DataFrame], options: EncodingOptions | None = None
     ) -> tuple[pd.DataFrame, Schema]:
         """The table's own columns, its count columns and the columns of the parents it is matched to."""
         database = self.database
@@ -259,6 +260,7 @@ class RelationalSynthesizer:
             positions = row_positions(frame, fk.parent_columns, frames[fk.child], fk.columns)
             counts = np.bincount(positions[positions >= 0], minlength=len(frame)).astype(np.int64)
             plan.counts[name] = int(counts.max()) if counts.size else 0
+            plan.count_shapes[name] = count_shape(counts, (options or EncodingOptions()).rare_min_count)
             columns[name] = pd.Series(counts)
             specs.append(Column(name=name, kind=Kind.NUMERIC, dtype="int64", integer=True))
         for fk in plan.matched:
@@ -386,10 +388,12 @@ class RelationalSynthesizer:
                 positions = np.repeat(np.arange(len(parent)), counts)
                 context = self._sampled_context(plan.primary.parent, parent, positions)
                 rows = self._draw(name, len(positions), table_seed, context)
+            shaping = np.random.default_rng(np.random.SeedSequence([int(seed), index, 3]))
             for column, largest in plan.counts.items():
                 if column in rows.columns:
                     values = pd.to_numeric(rows[column], errors="coerce").fillna(0).to_numpy(dtype=float)
-                    rows[column] = np.clip(np.round(values), 0, largest).astype(np.int64)
+                    counts = np.clip(np.round(values), 0, largest).astype(np.int64)
+                    rows[column] = shape_counts(counts, plan.count_shapes.get(column, []), shaping)
             if plan.offsets:
                 parent_rows = None if plan.primary is None else drawn[plan.primary.parent]
                 self._add_offsets(plan, parent_rows, positions, rows)
