@@ -277,7 +277,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def _number(value: Any) -> str:
+def _cell_text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -290,9 +290,9 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="n">{_number(v)}</td>'
+            f'<td class="n">{_cell_text(v)}</td>'
             if isinstance(v, (int, float)) or v is None
-            else f"<td>{_number(v)}</td>"
+            else f"<td>{_cell_text(v)}</td>"
             for v in row
         )
         + "</tr>"
