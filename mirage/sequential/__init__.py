@@ -1,0 +1,19 @@
+"""Event sequences per entity: a schema with an entity key and an order, and a model of histories."""
+
+from mirage.sequential._model import ENTITY_BLOCK, SEQUENTIAL, SequenceSynthesizer
+from mirage.sequential._schema import (
+    SEQUENCE_SCHEMA,
+    SequenceSchema,
+    infer_sequence_schema,
+    is_sequence_schema,
+)
+
+__all__ = [
+    "ENTITY_BLOCK",
+    "SEQUENCE_SCHEMA",
+    "SEQUENTIAL",
+    "SequenceSchema",
+    "SequenceSynthesizer",
+    "infer_sequence_schema",
+    "is_sequence_schema",
+]
