@@ -25,11 +25,26 @@ __all__ = ["ENTITY_BLOCK", "SEQUENTIAL", "SequenceSynthesizer"]
 SEQUENTIAL = "sequential"  # the engine field of a sequence model file
 ENTITY_BLOCK = 4096
 LENGTH, FIRST, GAP, STEP, LEFT = "_length", "_first", "_gap", "_step", "_left"
+DOW, DOM, HOUR = "_weekday", "_monthday", "_hour"
+DAYS, TOD = "_days", "_time_of_day"
+_DAY = 86_400.0
 _NONE = "<none>"  # a categorical lag before the entity's first event
 
 
 def _derive(*words: int) -> int:
     return int(np.random.SeedSequence(list(words)).generate_state(1, dtype=np.uint32)[0])
+
+
+def _calendar(seconds: np.ndarray) -> dict[str, np.ndarray]:
+    """Day of week, day of month and hour of the time of an entity's previous event, which the next
+    event's gap and values are drawn given (weekly rhythms, paydays)."""
+    stamps = np.floor(seconds).astype("int64").astype("datetime64[s]")
+    days = stamps.astype("datetime64[D]")
+    return {
+        DOW: ((days.astype("int64") + 3) % 7).astype("int64"),
+        DOM: ((days - days.astype("datetime64[M]")).astype("int64") + 1).astype("int64"),
+        HOUR: (seconds % 86_400) / 3_600,
+    }
 
 
 def _lag(column: str, j: int) -> str:
@@ -62,7 +77,18 @@ class SequenceSynthesizer:
             raise OptionError(f"schema must be a SequenceSchema, got {type(schema).__name__}")
         schema.validate(events)
         for name in events.columns:
-            if str(name).startswith("_lag") or name in (LENGTH, FIRST, GAP, STEP, LEFT):
+            if str(name).startswith("_lag") or name in (
+                LENGTH,
+                FIRST,
+                GAP,
+                STEP,
+                LEFT,
+                DOW,
+                DOM,
+                HOUR,
+                DAYS,
+                TOD,
+            ):
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
         events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
@@ -86,15 +112,29 @@ class SequenceSynthesizer:
 
         entities = events.iloc[starts][static].reset_index(drop=True)
         entities[LENGTH] = lengths.astype("int64")
-        entities[FIRST] = order[starts]
+        if schema.timestamped:  # the first day and the time of day apart, so that hours stay real ones
+            entities[FIRST] = np.floor(order[starts] / _DAY).astype("int64")
+            entities[TOD] = order[starts] % _DAY
+        else:
+            entities[FIRST] = order[starts]
         self.entity_engine_ = CartSynthesizer(min_samples_leaf=self.min_samples_leaf, seed=self.seed)
         self.entity_engine_.fit(entities, self._sub_schema(schema, static, entities), context=entity_context)
 
         self.static_, self.dynamic_ = static, dynamic
         self.lagged_ = [c for c in dynamic if schema.columns[c].kind in (Kind.NUMERIC, Kind.CATEGORICAL)]
-        data = events[dynamic].copy()
-        data[GAP] = gap
+        data = pd.DataFrame(index=events.index)  # the timing first: an event's kind often follows from it
         given = self._history(events[self.lagged_], gap, starts, lengths)
+        if schema.timestamped:
+            clock = np.r_[order[0], order[:-1]]
+            clock[starts] = order[starts]
+            given = given.assign(**_calendar(clock))
+            # a gap is drawn as the days it crosses and the event's time of day (never a night hour
+            # no real event has), the gap in seconds following from both
+            data[DAYS] = (np.floor(order / _DAY) - np.floor(clock / _DAY)).astype("int64")
+            data[TOD] = order % _DAY
+        else:
+            data[GAP] = gap
+        data = pd.concat([data, events[dynamic]], axis=1)
         entity_rows = np.repeat(np.arange(len(starts)), lengths)
         for name in static:
             given[name] = events[name].to_numpy()
@@ -233,6 +273,7 @@ class SequenceSynthesizer:
                 np.zeros(m) if numeric else np.full(m, _NONE, dtype=object) for _ in range(self.lags)
             ]
         lag_gaps = [np.zeros(m) for _ in range(self.lags)]
+        clock = self._firsts(entities)  # the time of each entity's last event
         fixed = {name: entities[name].to_numpy() for name in self.static_}
         if context is not None:
             fixed.update({name: context[name].to_numpy() for name in self.context_columns_})
@@ -248,12 +289,23 @@ class SequenceSynthesizer:
                 for name in self.lagged_:
                     given[_lag(name, j + 1)] = lag_values[name][j][active]
                 given[_lag(GAP, j + 1)] = lag_gaps[j][active]
+            if schema.timestamped:
+                given.update(_calendar(clock[active]))
             for name, value in fixed.items():
                 given[name] = value[active]
             drawn = self.event_engine_.sample(context=pd.DataFrame(given), seed=_derive(seed, t + 1))
-            gap = np.maximum(0.0, drawn[GAP].to_numpy(dtype="float64"))
-            if t == 0:
-                gap[:] = 0.0
+            if schema.timestamped:
+                if t == 0:
+                    gap = np.zeros(len(active))
+                else:
+                    days = np.maximum(0, np.rint(drawn[DAYS].to_numpy(dtype="float64")))
+                    then = clock[active]
+                    moment = (np.floor(then / _DAY) + days) * _DAY + drawn[TOD].to_numpy(dtype="float64")
+                    gap = np.maximum(0.0, moment - then)
+            else:
+                gap = np.maximum(0.0, drawn[GAP].to_numpy(dtype="float64"))
+                if t == 0:
+                    gap[:] = 0.0
             drawn[GAP] = gap
             for name in self.lagged_:
                 lag_values[name].insert(0, lag_values[name].pop().copy())
@@ -263,9 +315,17 @@ class SequenceSynthesizer:
                 lag_values[name][0][active] = current
             lag_gaps.insert(0, lag_gaps.pop().copy())
             lag_gaps[0][active] = gap
+            clock[active] += gap
             pieces.append(drawn)
             rows.append(active)
         return self._assemble(schema, start, entities, lengths, pieces, rows, context)
+
+    def _firsts(self, entities: pd.DataFrame) -> np.ndarray:
+        """Each drawn entity's first order value."""
+        first = entities[FIRST].to_numpy(dtype="float64")
+        if self.schema_ is not None and self.schema_.timestamped:
+            return np.rint(first) * _DAY + np.clip(entities[TOD].to_numpy(dtype="float64"), 0.0, _DAY - 1)
+        return first.copy()
 
     def _assemble(
         self,
@@ -286,7 +346,7 @@ class SequenceSynthesizer:
         gaps = drawn[GAP].to_numpy(dtype="float64")
         firsts = np.repeat(np.cumsum(np.r_[0, lengths[:-1]]), lengths)
         running = np.cumsum(gaps)  # each entity's first gap is 0, so its own running sum starts there
-        order = entities[FIRST].to_numpy(dtype="float64")[entity_of] + running - running[firsts]
+        order = self._firsts(entities)[entity_of] + running - running[firsts]
         out: dict[str, Any] = {}
         for column in schema.columns:
             name = column.name
