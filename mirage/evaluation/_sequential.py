@@ -162,7 +162,7 @@ def _dcr(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
     to_real = NearestNeighbors(n_neighbors=1).fit(r).kneighbors(s)[0][:, 0]
     within = NearestNeighbors(n_neighbors=2).fit(r).kneighbors(r)[0][:, 1]
     return {
-        "copied_share": float(np.mean(to_real < 1e-8)),
+        "copied_share": float(np.mean(to_real < 1e-6)),
         "closer_than_real_share": float(np.mean(to_real < np.median(within))),
         "median_dcr": float(np.median(to_real)),
         "median_real_nn": float(np.median(within)),

@@ -7,13 +7,16 @@ from mirage.sequential._schema import (
     infer_sequence_schema,
     is_sequence_schema,
 )
+from mirage.sequential._transactions import PAYDAYS, make_transactions
 
 __all__ = [
     "ENTITY_BLOCK",
+    "PAYDAYS",
     "SEQUENCE_SCHEMA",
     "SEQUENTIAL",
     "SequenceSchema",
     "SequenceSynthesizer",
     "infer_sequence_schema",
     "is_sequence_schema",
+    "make_transactions",
 ]

@@ -169,7 +169,7 @@ class SequenceSynthesizer:
         aligned = context.set_index(schema.entity).reindex(pd.Index(uniques))
         missing = aligned.isna().all(axis=1).to_numpy()
         if missing.any():
-            raise DataError(f"entity {uniques[int(np.flatnonzero(missing)[0])]!r} has no row in the context")
+            raise DataError(f"entity {uniques[int(np.flatnonzero(missing)[0])]} has no row in the context")
         if aligned.shape[1] == 0:
             raise DataError("the context has no column besides the entity key")
         return aligned.reset_index(drop=True)
