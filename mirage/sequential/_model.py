@@ -144,7 +144,7 @@ class SequenceSynthesizer:
         self.event_engine_ = CartSynthesizer(min_samples_leaf=self.min_samples_leaf, seed=self.seed)
         self.event_engine_.fit(data, self._sub_schema(schema, dynamic, data), context=given)
         self.schema_ = schema
-        self.training_ = {"entities": len(starts), "events": len(events)}
+        self.training_: dict[str, Any] = {"entities": len(starts), "events": len(events)}
         return self
 
     @staticmethod
