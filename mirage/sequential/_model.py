@@ -23,7 +23,7 @@ from mirage.sequential._schema import SequenceSchema
 __all__ = ["ENTITY_BLOCK", "SEQUENTIAL", "SequenceSynthesizer"]
 
 SEQUENTIAL = "sequential"  # the engine field of a sequence model file
-ENTITY_BLOCK = 4096
+ENTITY_BLOCK = 16_384
 LENGTH, FIRST, GAP, STEP, LEFT = "_length", "_first", "_gap", "_step", "_left"
 DOW, DOM, HOUR = "_weekday", "_monthday", "_hour"
 DAYS, TOD = "_days", "_time_of_day"
@@ -137,7 +137,7 @@ class SequenceSynthesizer:
         data = pd.concat([data, events[dynamic]], axis=1)
         entity_rows = np.repeat(np.arange(len(starts)), lengths)
         for name in static:
-            given[name] = events[name].to_numpy()
+            given[name] = self._as_drawn(events[name], entities[name], schema.columns[name].kind)
         for name in self.context_columns_:
             assert entity_context is not None
             given[name] = entity_context[name].to_numpy()[entity_rows]
@@ -173,6 +173,19 @@ class SequenceSynthesizer:
         if aligned.shape[1] == 0:
             raise DataError("the context has no column besides the entity key")
         return aligned.reset_index(drop=True)
+
+    @staticmethod
+    def _as_drawn(values: pd.Series, per_entity: pd.Series, kind: Kind) -> np.ndarray:
+        """An entity attribute as the entity model draws it: a category held by too few entities to
+        be generated verbatim comes out as the rare token, so events learn it as that token too."""
+        from mirage.encoding import EncodingOptions
+        from mirage.encoding.categorical import RARE_TOKEN
+
+        if kind is not Kind.CATEGORICAL:
+            return values.to_numpy()
+        counts = per_entity.value_counts()
+        rare = counts.index[counts < EncodingOptions().rare_min_count]
+        return values.astype(object).where(~values.isin(rare), RARE_TOKEN).to_numpy()
 
     @staticmethod
     def _sub_schema(schema: SequenceSchema, declared: list[str], frame: pd.DataFrame) -> Schema:
@@ -309,10 +322,10 @@ class SequenceSynthesizer:
             drawn[GAP] = gap
             for name in self.lagged_:
                 lag_values[name].insert(0, lag_values[name].pop().copy())
-                current = drawn[name].to_numpy()
+                column = drawn[name]
                 if lag_values[name][0].dtype == object:
-                    current = np.asarray([_NONE if v is None or v != v else str(v) for v in current], object)
-                lag_values[name][0][active] = current
+                    column = column.astype(object).where(column.notna(), _NONE).astype(str).astype(object)
+                lag_values[name][0][active] = column.to_numpy()
             lag_gaps.insert(0, lag_gaps.pop().copy())
             lag_gaps[0][active] = gap
             clock[active] += gap
