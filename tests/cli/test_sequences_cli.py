@@ -88,3 +88,11 @@ def test_sequence_options_are_refused_where_they_do_not_apply(tmp_path: Path) ->
     assert "--context goes with a sequence schema" in error_line(result)
     result = invoke("schema", FMRI, "--entity", "patient", "--order", "timepoint")
     assert "--entity: no column 'patient'" in error_line(result)
+
+
+def test_sample_of_a_single_table_model_still_needs_rows(tmp_path: Path) -> None:
+    model = tmp_path / "cart.mirage"
+    assert invoke("fit", FMRI, "--engine", "cart", "-o", model).exit_code == 0
+    assert "give --rows N" in error_line(invoke("sample", model, "-o", tmp_path / "s.csv"))
+    result = invoke("sample", model, "--entities", "5", "-o", tmp_path / "s.csv")
+    assert "--entities and --context go with a sequence model" in error_line(result)
