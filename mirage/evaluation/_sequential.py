@@ -216,9 +216,9 @@ def evaluate_sequences(
     result["transitions"] = transitions
     coherence: dict[str, float] = {}
     for column in _categorical(schema):
-        seen = _category_sets(real, schema, column)
+        seen = set(_category_sets(real, schema, column))
         drawn = _category_sets(synthetic, schema, column)
-        coherence[column] = float(np.mean([d in set(seen) for d in drawn])) if drawn else float("nan")
+        coherence[column] = float(np.mean([d in seen for d in drawn])) if drawn else float("nan")
     result["coherence"] = coherence
     real_features, synthetic_features = entity_features(real, schema), entity_features(synthetic, schema)
     result["detection_auc"] = _detection(real_features, synthetic_features, seed)
