@@ -79,6 +79,12 @@ def fit_command(
     ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=PARAM_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model file.")] = False,
+    context: Annotated[
+        Path | None,
+        typer.Option(
+            help="With a sequence schema: one row per entity (its key and the columns to condition on)."
+        ),
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -89,10 +95,16 @@ def fit_command(
     reading = read_options(on_bad_lines, encoding)
 
     import mirage
+    from mirage.cli._sequential import fit_sequences, is_sequence_schema_file
     from mirage.engines._base import require_training_rows
     from mirage.io import read_table
     from mirage.schema import Schema
 
+    if schema is not None and is_sequence_schema_file(schema):
+        fit_sequences(ui, data, schema, context, output, seed, param or [], force, reading)
+        return
+    if context is not None:
+        raise OptionError("--context goes with a sequence schema (mirage schema --entity ID --order TIME)")
     check_output(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
     encoding_options = _encoding_options(hyperparameters)

@@ -105,6 +105,9 @@ def report_command(
         list[str] | None, typer.Option("--fail-over", help="Gate NAME=VALUE: exit 1 if the score is higher.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing report files.")] = False,
+    context: Annotated[
+        Path | None, typer.Option(help="A sequence model: the entities' context rows, if they have moved.")
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -140,6 +143,11 @@ def report_command(
     check_output(output, force)
     check_output(json_path, force)
     held: pd.DataFrame | None
+    from mirage.cli._sequential import is_sequence_model, report_sequences
+
+    if len(inputs) == 1 and is_sequence_model(inputs[0]):
+        report_sequences(ui, inputs[0], data, context, output, seed, force, reading)
+        return
     if len(inputs) == 1:
         model = single_table(mirage.load(inputs[0]), inputs[0])
         if holdout is not None:

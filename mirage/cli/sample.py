@@ -120,12 +120,36 @@ def sample_command(
             "n * P(protected) * P(outcome) rows).",
         ),
     ] = None,
+    entities: Annotated[
+        int | None,
+        typer.Option(
+            parser=row_count, metavar="N", help="A sequence model: number of whole histories to draw."
+        ),
+    ] = None,
+    context: Annotated[
+        Path | None,
+        typer.Option(
+            help="A sequence model fitted with --context: one row per entity to draw a history for."
+        ),
+    ] = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Draw synthetic rows from a model file, to a file or as a table; a whole database from a database's
     model."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    from mirage.cli._sequential import is_sequence_model, sample_sequences
+
+    if is_sequence_model(model_path):
+        drawn = secrets.randbits(63) if seed is None else seed
+        sample_sequences(ui, model_path, entities, context, output, drawn, force)
+        _tell_seed(ui, seed, drawn)
+        return
+    if entities is not None or context is not None:
+        raise OptionError("--entities and --context go with a sequence model; give --rows")
+    if rows is None:
+        raise OptionError("give --rows N: the number of rows to draw")
 
     import pandas as pd
 
