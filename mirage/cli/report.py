@@ -146,7 +146,9 @@ def report_command(
     from mirage.cli._sequential import is_sequence_model, report_sequences
 
     if len(inputs) == 1 and is_sequence_model(inputs[0]):
-        report_sequences(ui, inputs[0], data, context, output, seed, force, reading)
+        report_sequences(
+            ui, inputs[0], None if data is None else Path(data), context, output, seed, force, reading
+        )
         return
     if len(inputs) == 1:
         model = single_table(mirage.load(inputs[0]), inputs[0])

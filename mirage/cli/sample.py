@@ -143,7 +143,9 @@ def sample_command(
 
     if is_sequence_model(model_path):
         drawn = secrets.randbits(63) if seed is None else seed
-        sample_sequences(ui, model_path, entities, context, output, drawn, force)
+        sample_sequences(
+            ui, model_path, entities, context, None if output is None else Path(output), drawn, force
+        )
         _tell_seed(ui, seed, drawn)
         return
     if entities is not None or context is not None:
