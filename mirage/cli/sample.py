@@ -150,8 +150,6 @@ def sample_command(
         return
     if entities is not None or context is not None:
         raise OptionError("--entities and --context go with a sequence model; give --rows")
-    if rows is None:
-        raise OptionError("give --rows N: the number of rows to draw")
 
     import pandas as pd
 
@@ -181,7 +179,7 @@ def sample_command(
                 f"{flag} applies to a database's model; {model_path} holds a table's (use --rows)"
             )
     if rows is None:
-        raise OptionError("pass --rows N: how many rows to draw")
+        raise OptionError("give --rows N: the number of rows to draw")
     if output is None and rows > PREVIEW_MAX_ROWS:
         raise OptionError(
             f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"

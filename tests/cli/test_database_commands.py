@@ -137,7 +137,7 @@ def test_sample_options_that_do_not_fit_a_database_model(shop, tmp_path: Path, a
 def test_scale_and_format_are_refused_for_a_table_model(model_path: Path, tmp_path: Path) -> None:
     line = error_line(invoke("sample", model_path, "-n", "5", "--scale", "2"))
     assert "--scale applies to a database's model" in line
-    assert "pass --rows" in error_line(invoke("sample", model_path, "-o", tmp_path / "x.csv"))
+    assert "give --rows N" in error_line(invoke("sample", model_path, "-o", tmp_path / "x.csv"))
 
 
 def test_info_shows_the_tables_and_exits_zero(shop) -> None:
