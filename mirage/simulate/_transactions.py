@@ -280,7 +280,7 @@ def _merchants(seed: int, count: int) -> dict[str, np.ndarray]:
 def _day_factors(start: dt.date, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per day: weekday (0 Monday), purchases multiplier per payday option, salary per payday option."""
     dates = pd.date_range(start, periods=days, freq="D")
-    weekday = dates.weekday.to_numpy()
+    weekday = dates.day_of_week.to_numpy()
     since_payday = dates.day.to_numpy()[None, :] - _PAYDAYS[:, None]
     after = np.where((since_payday >= 0) & (since_payday < 3), _AFTER_PAYDAY, 1.0)
     return weekday, _WEEKDAY[weekday][None, :] * after, since_payday == 0
@@ -526,7 +526,8 @@ def _incidents(
             _CATEGORY[category, 0] * scale[incident] * (3 + 7 * row_draws(incident, number, 3)),
             limit[incident] * 0.5,
         )
-        online = row_draws(incident, number, 4) < 0.5
+        # in a shop only where the far city has one of that category (else online, from there)
+        online = (row_draws(incident, number, 4) < 0.5) | (merchants["city"][merchant] != far)
         return [
             emit(
                 incident,
@@ -551,10 +552,11 @@ def _incidents(
         time = np.where(
             in_build,
             start[incident] + (step * ramp).astype(np.int64),
-            start[incident] + ramp + (row_draws(incident, number, 0) * DAY_MS).astype(np.int64),
+            start[incident] + ramp + ((0.5 + 0.5 * row_draws(incident, number, 0)) * DAY_MS).astype(np.int64),
         )
         small = 20.0 * (np.maximum(0.1 * limit[incident], 20.0) / 20.0) ** np.minimum(step, 1.0)
-        large = 0.95 * limit[incident] / bust[incident] * (0.8 + 0.4 * row_draws(incident, number, 1))
+        weight = np.where(in_build, 0.0, 0.8 + 0.4 * row_draws(incident, number, 1))
+        large = 0.95 * limit[incident] * weight / np.bincount(incident, weight, v)[incident]
         category = np.array([5, 3, 6])[(row_draws(incident, number, 2) * 3).astype(np.int64)]
         merchant = _in_city(plan, category, home[incident], row_draws(incident, number, 3))
         return [
@@ -575,7 +577,7 @@ def _incidents(
     everyone = np.arange(v)
     exposure = emit(
         everyone,
-        time=exposed + 11 * 3_600_000,
+        time=exposed,
         amount=_CATEGORY[merchants["category"][shop], 0] * scale,
         merchant=shop,
         category=merchants["category"][shop],
