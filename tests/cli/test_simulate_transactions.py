@@ -53,7 +53,7 @@ def test_simulate_transactions_to_a_folder_with_a_scenario(tmp_path: Path) -> No
     tables = read_folder(out)
     assert sorted(tables) == ["customers", "merchants", "transactions"]
     tx = tables["transactions"]
-    late = pd.to_datetime(tx["time"]) >= "2025-01-15"
+    late = pd.to_datetime(tx["time"]) >= pd.Timestamp("2025-01-15")
     assert set(tx.loc[late & (tx["is_fraud"].astype(str) == "True"), "fraud_pattern"]) == {"card_testing"}
 
 
