@@ -189,6 +189,8 @@ def transactions_command(
     from mirage.io import write_folder, write_table
     from mirage.simulate import BLOCK_AGENTS, population_blocks, simulate_transactions, transactions_database
 
+    if not 0 <= fraud_rate < 0.5:
+        raise OptionError(f"--fraud-rate must be at least 0 and below 0.5, got {fraud_rate:g}")
     mix = _fraud_mix(fraud_mix)
     paths = _table_paths(output) if output.suffix else {}
     targets = list(paths.values()) or [output]

@@ -128,7 +128,7 @@ def load_scenario(path: str | Path) -> Scenario:
     ``fraud_rate`` and ``fraud_mix`` (pattern -> share)."""
     source = Path(path)
     if not source.is_file():
-        raise OptionError(f"--scenario '{source}': no such file")
+        raise OptionError(f"scenario file '{source}': no such file")
     text = source.read_text(encoding="utf-8")
     try:
         if source.suffix.lower() in (".yaml", ".yml"):
@@ -387,7 +387,7 @@ def _legit(plan: _Plan, local: np.ndarray) -> list[dict[str, np.ndarray]]:
     )
     device_u = uniforms(keys, counter + 7)
     device = ids[row_local] * 4 + (device_u >= 0.8)
-    device = np.where(device_u >= 0.99, _fresh_devices(keys, counter + 9), device)
+    device = np.where(device_u >= 0.99, _fresh_devices(keys, counter + 11), device)
     lat = np.where(
         online,
         np.where(travelling, _CITY_LAT[shop_city], cust["home_lat"][local][row_local]),
@@ -633,10 +633,10 @@ def _plan(
     if count < 1:
         raise OptionError(f"customers must be 1 or more, got {count}")
     if days < 1:
-        raise OptionError(f"--days must be 1 or more, got {days}")
+        raise OptionError(f"days must be 1 or more, got {days}")
     if not 0 <= fraud_rate < 0.5:
-        raise OptionError(f"--fraud-rate must be at least 0 and below 0.5, got {fraud_rate:g}")
-    mix = _check_mix(DEFAULT_FRAUD_MIX if fraud_mix is None else fraud_mix, "--fraud-mix")
+        raise OptionError(f"fraud_rate must be at least 0 and below 0.5, got {fraud_rate:g}")
+    mix = _check_mix(DEFAULT_FRAUD_MIX if fraud_mix is None else fraud_mix, "fraud_mix")
     scenario_day = days
     if scenario is not None:
         scenario_day = min(max((scenario.start - start).days, 0), days)
@@ -653,7 +653,7 @@ def _plan(
     n_merchants = max(len(CATEGORIES) * 4, count // 25) if merchants is None else merchants
     if n_merchants < len(CATEGORIES):
         raise OptionError(
-            f"--merchants must be at least {len(CATEGORIES)} (one per category), got {n_merchants}"
+            f"merchants must be at least {len(CATEGORIES)} (one per category), got {n_merchants}"
         )
     shops = _merchants(seed, n_merchants)
     cells = shops["category"] * len(CITIES) + shops["city"]
@@ -749,7 +749,7 @@ def _parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise OptionError(f"--start must be a date (YYYY-MM-DD), got '{text}'") from exc
+        raise OptionError(f"start must be a date (YYYY-MM-DD), got '{text}'") from exc
 
 
 def _categorical(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical[str]:

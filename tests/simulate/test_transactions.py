@@ -235,11 +235,11 @@ def test_customers_from_a_dataframe() -> None:
 
 
 def test_bad_options_are_named(tmp_path: Path) -> None:
-    with pytest.raises(OptionError, match="--fraud-rate"):
+    with pytest.raises(OptionError, match="fraud_rate must be"):
         simulate_transactions(10, 5, fraud_rate=0.7)
     with pytest.raises(OptionError, match="unknown fraud pattern 'phishing'"):
         simulate_transactions(10, 5, fraud_mix={"phishing": 1})
-    with pytest.raises(OptionError, match="--days"):
+    with pytest.raises(OptionError, match="days must be"):
         simulate_transactions(10, 0)
     with pytest.raises(OptionError, match="blocks must cover"):
         simulate_transactions(10, 5, blocks=[range(0, 5)])
