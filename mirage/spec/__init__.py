@@ -1,0 +1,12 @@
+"""Data without real data: tables generated from a declared spec (YAML or JSON).
+
+A spec declares tables, row counts or children per parent row, columns with a distribution, a formula,
+bins, a provider (Faker) or an identifier pattern, a Gaussian copula between columns, conditional
+distributions, nulls, keys and the business rules of :mod:`mirage.control`.  See the README's section
+"Data from a spec" and ``spec.schema.json`` beside this file.
+"""
+
+from mirage.spec._generate import BLOCK_ROWS, generate, generate_chunks
+from mirage.spec._spec import SPEC_VERSION, Spec, load_spec, spec_from_dict
+
+__all__ = ["BLOCK_ROWS", "SPEC_VERSION", "Spec", "generate", "generate_chunks", "load_spec", "spec_from_dict"]
