@@ -11,8 +11,24 @@ import numpy as np
 
 from mirage.errors import SchemaError
 
-__all__ = ["check_provider", "provider_pool", "provider_values"]
+__all__ = ["ROW_PROVIDERS", "check_provider", "faker_method", "provider_pool", "provider_values"]
 
+# providers whose values should rarely repeat: drawn row by row, not from a pool
+ROW_PROVIDERS = {"iban", "credit_card", "account_number", "national_id", "phone_number", "bban", "ssn"}
+_FAKER_NAMES = {
+    "phone_number": "phone_number",
+    "person_name": "name",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "street_address": "street_address",
+    "city": "city",
+    "postal_code": "postcode",
+    "national_id": "ssn",
+    "credit_card": "credit_card_number",
+    "iban": "iban",
+    "ip_address": "ipv4",
+    "account_number": "bban",
+}
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")  # reserved (RFC 2606): never real
 
 
@@ -23,10 +39,9 @@ def _faker(locale: str) -> Any:
     return Faker(locale)
 
 
-def _method_name(name: str) -> str:
-    from mirage.spec._spec import Provider
-
-    return Provider(name, "en_US", 0).faker_method
+def faker_method(name: str) -> str:
+    """The Faker method behind a provider name (a Mirage PII type or a Faker method's own name)."""
+    return _FAKER_NAMES.get(name, name)
 
 
 def check_provider(name: str, locale: str, where: str) -> None:
@@ -37,7 +52,7 @@ def check_provider(name: str, locale: str, where: str) -> None:
         raise SchemaError(f"{where}.locale: unknown Faker locale {locale!r}") from None
     if name == "email":
         return
-    method = getattr(fake, _method_name(name), None)
+    method = getattr(fake, faker_method(name), None)
     if not callable(method):
         raise SchemaError(f"{where}.name: Faker ({locale}) has no provider {name!r}")
 
@@ -49,7 +64,7 @@ def _generate(name: str, locale: str, n: int, seed: int) -> list[str]:
     fake.seed_instance(seed)
     if name == "email":
         return _emails(fake, n, np.random.default_rng(seed))
-    method = getattr(fake, _method_name(name))
+    method = getattr(fake, faker_method(name))
     return [str(method()) for _ in range(n)]
 
 

@@ -23,6 +23,7 @@ from mirage.errors import DataError, SchemaError
 from mirage.schema import PII_TYPES, Column, DatabaseSchema, ForeignKey, Kind, Schema, Table
 from mirage.spec._copula import Copula, copula_from_dict
 from mirage.spec._distributions import Distribution, Truncated, Uniform, distribution_from_dict
+from mirage.spec._providers import ROW_PROVIDERS, check_provider, faker_method
 
 __all__ = [
     "SPEC_VERSION",
@@ -42,23 +43,6 @@ DEFAULT_POOL = 5000
 EPOCH = pd.Timestamp("1970-01-01")
 SECONDS_PER_DAY = 86400.0
 KINDS = ("numeric", "categorical", "boolean", "datetime", "identifier", "pii", "text")
-# providers whose values should rarely repeat: drawn row by row, not from a pool
-ROW_PROVIDERS = {"iban", "credit_card", "account_number", "national_id", "phone_number", "bban", "ssn"}
-_FAKER_NAMES = {
-    "phone_number": "phone_number",
-    "person_name": "name",
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "street_address": "street_address",
-    "city": "city",
-    "postal_code": "postcode",
-    "national_id": "ssn",
-    "credit_card": "credit_card_number",
-    "iban": "iban",
-    "ip_address": "ipv4",
-    "account_number": "bban",
-}
-
 _TOP_FIELDS = {"spec_version", "locale", "description", "tables"}
 _TABLE_FIELDS = {
     "description",
@@ -99,7 +83,7 @@ class Provider:
 
     @property
     def faker_method(self) -> str:
-        return _FAKER_NAMES.get(self.name, self.name)
+        return faker_method(self.name)
 
 
 @dataclass(frozen=True)
@@ -661,8 +645,6 @@ def _provider(data: Any, locale: str, where: str) -> Provider:
         raise SchemaError(f"{where}.locale: expected a Faker locale such as de_DE")
     default_pool = 0 if name in ROW_PROVIDERS else DEFAULT_POOL
     pool = _count(raw.get("pool", default_pool), f"{where}.pool")
-    from mirage.spec._providers import check_provider
-
     check_provider(name, here_locale, where)
     return Provider(name=name, locale=here_locale, pool=pool)
 
