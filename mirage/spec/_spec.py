@@ -321,6 +321,9 @@ def _table(name: str, data: Any, locale: str, where: str) -> TableSpec:
         if key not in table.columns:
             table.columns = {key: ColumnSpec(key, Kind.IDENTIFIER, f"{where}.columns.{key}"), **table.columns}
         key_column = table.columns[key]
+        declared_values = key_column.sampled or key_column.formula or key_column.bins or key_column.provider
+        if key_column.kind is Kind.NUMERIC and not declared_values and not key_column.conditional:
+            key_column.kind = Kind.IDENTIFIER  # a key declared without values: integers 1, 2, ...
         if key_column.kind is not Kind.IDENTIFIER:
             raise SchemaError(
                 f"{where}.primary_key: column {key!r} is {key_column.kind.value}; a key is an identifier"
@@ -654,6 +657,7 @@ def _link(tables: dict[str, TableSpec]) -> None:
     """Check the references between columns and tables; add key columns a table did not declare."""
     for table in tables.values():
         where = table.path
+        added_keys: list[str] = []
         for fk in table.foreign_keys:
             here = f"{where}.foreign_keys.{fk.columns[0]}"
             if fk.parent not in tables:
@@ -672,8 +676,13 @@ def _link(tables: dict[str, TableSpec]) -> None:
             table.foreign_keys[index] = ForeignKey(fk.child, fk.columns, fk.parent, (parent_column,))
             key = fk.columns[0]
             template = parent.columns[parent_column]
-            if key not in table.columns:
-                table.columns[key] = ColumnSpec(key, template.kind, f"{where}.columns.{key}")
+            if key not in table.columns:  # after the primary key and the keys added before it
+                added = ColumnSpec(key, template.kind, f"{where}.columns.{key}")
+                names = list(table.columns)
+                at = max([names.index(c) + 1 for c in (*table.primary_key, *added_keys)], default=0)
+                items = list(table.columns.items())
+                table.columns = dict([*items[:at], (key, added), *items[at:]])
+                added_keys.append(key)
             table.columns[key].kind = template.kind
             table.columns[key].pattern = template.pattern
             table.columns[key].key = True
