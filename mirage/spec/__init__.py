@@ -6,7 +6,19 @@ distributions, nulls, keys and the business rules of :mod:`mirage.control`.  See
 "Data from a spec" and ``spec.schema.json`` beside this file.
 """
 
+from mirage.spec._examples import EXAMPLES, example_path, resolve_spec_path
 from mirage.spec._generate import BLOCK_ROWS, generate, generate_chunks
 from mirage.spec._spec import SPEC_VERSION, Spec, load_spec, spec_from_dict
 
-__all__ = ["BLOCK_ROWS", "SPEC_VERSION", "Spec", "generate", "generate_chunks", "load_spec", "spec_from_dict"]
+__all__ = [
+    "BLOCK_ROWS",
+    "EXAMPLES",
+    "SPEC_VERSION",
+    "Spec",
+    "example_path",
+    "generate",
+    "generate_chunks",
+    "load_spec",
+    "resolve_spec_path",
+    "spec_from_dict",
+]
