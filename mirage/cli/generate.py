@@ -172,5 +172,55 @@ def _tell_seed(ui: UI, given: int | None, used: int) -> None:
         ui.note(f"seed {used} (pass --seed {used} to generate the same data again)")
 
 
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def is_spec_argument(path: Path) -> bool:
+    """Whether a command's first argument is a spec: a YAML or JSON file, or a shipped example's name."""
+    from mirage.spec import EXAMPLES
+
+    return path.suffix.lower() in SPEC_SUFFIXES or (not path.is_file() and str(path) in EXAMPLES)
+
+
+def report_spec(ui: UI, inputs: list[str], output: Path | None, *, force: bool, seed: int) -> None:
+    """``mirage report SPEC DATA [-o checks.json]``: does the data match what the spec declares?"""
+    from mirage.spec import check_spec, load_spec, read_spec_data, resolve_spec_path
+
+    if len(inputs) != 2:
+        raise OptionError("give a spec and the data generated from it: mirage report SPEC DATA")
+    if output is not None:
+        if output.suffix.lower() != ".json":
+            raise OptionError(f"--output {str(output)!r}: the checks of a spec are JSON; name it with .json")
+        check_output(output, force)
+    spec = load_spec(resolve_spec_path(inputs[0]))
+    report = check_spec(spec, read_spec_data(spec, inputs[1]), seed=seed)
+    if output is not None:
+        report.to_json(output, force=force)
+    if not ui.quiet:
+        table = RichTable(title=f"checks of {inputs[1]} against {inputs[0]}")
+        for name in ("check", "table", "subject", "test", "rows", "statistic", "p-value", "result"):
+            table.add_column(name)
+        for check in report.checks:
+            result = {True: "pass", False: "FAIL", None: "skipped"}[check.passed]
+            table.add_row(
+                check.kind,
+                check.table,
+                check.subject,
+                check.test,
+                f"{check.n:,}" if check.n else "",
+                "" if check.statistic is None else f"{check.statistic:.4g}",
+                "" if check.p_value is None else f"{check.p_value:.3g}",
+                result if not check.detail else f"{result}: {check.detail}",
+            )
+        ui.table(table)
+    for note in report.notes:
+        ui.note(note)
+    ui.say(report.summary())
+    if output is not None:
+        ui.say(f"wrote {output}")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("generate")(generate_command)

@@ -6,19 +6,24 @@ distributions, nulls, keys and the business rules of :mod:`mirage.control`.  See
 "Data from a spec" and ``spec.schema.json`` beside this file.
 """
 
+from mirage.spec._check import Check, SpecReport, check_spec, read_spec_data
 from mirage.spec._examples import EXAMPLES, example_path, resolve_spec_path
 from mirage.spec._generate import BLOCK_ROWS, generate, generate_chunks
 from mirage.spec._spec import SPEC_VERSION, Spec, load_spec, spec_from_dict
 
 __all__ = [
     "BLOCK_ROWS",
+    "Check",
     "EXAMPLES",
     "SPEC_VERSION",
     "Spec",
+    "SpecReport",
+    "check_spec",
     "example_path",
     "generate",
     "generate_chunks",
     "load_spec",
+    "read_spec_data",
     "resolve_spec_path",
     "spec_from_dict",
 ]

@@ -22,7 +22,7 @@ def example_path(name: str) -> Path:
 def resolve_spec_path(text: str | Path) -> Path:
     """A spec file as given, or a shipped example named by its name when no such file exists."""
     path = Path(text)
-    if not path.exists() and str(text) in EXAMPLES:
+    if not path.is_file() and str(text) in EXAMPLES:
         return example_path(str(text))
     if not path.exists():
         raise DataError(f"spec file '{path}' does not exist (or name an example: {', '.join(EXAMPLES)})")
