@@ -8,6 +8,7 @@ distributions, nulls, keys and the business rules of :mod:`mirage.control`.  See
 
 from mirage.spec._check import Check, SpecReport, check_spec, read_spec_data
 from mirage.spec._examples import EXAMPLES, example_path, resolve_spec_path
+from mirage.spec._export import spec_from_model, spec_from_schema, write_spec
 from mirage.spec._generate import BLOCK_ROWS, generate, generate_chunks
 from mirage.spec._spec import SPEC_VERSION, Spec, load_spec, spec_from_dict
 
@@ -26,4 +27,7 @@ __all__ = [
     "read_spec_data",
     "resolve_spec_path",
     "spec_from_dict",
+    "spec_from_model",
+    "spec_from_schema",
+    "write_spec",
 ]

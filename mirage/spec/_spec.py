@@ -675,6 +675,11 @@ def _link(tables: dict[str, TableSpec]) -> None:
             index = table.foreign_keys.index(fk)
             table.foreign_keys[index] = ForeignKey(fk.child, fk.columns, fk.parent, (parent_column,))
             key = fk.columns[0]
+            if key in table.primary_key:
+                raise SchemaError(
+                    f"{here}: column {key!r} is also in the primary key; a spec's primary key is a column "
+                    "of its own (composite keys are not supported yet)"
+                )
             template = parent.columns[parent_column]
             if key not in table.columns:  # after the primary key and the keys added before it
                 added = ColumnSpec(key, template.kind, f"{where}.columns.{key}")
