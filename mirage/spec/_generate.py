@@ -21,6 +21,7 @@ import pandas as pd
 from mirage.control._rules import Formula, Rule, Unique, evaluate_formula
 from mirage.errors import OptionError, SchemaError
 from mirage.schema import Kind
+from mirage.spec._copula import correlate
 from mirage.spec._distributions import Distribution, Truncated, Uniform
 from mirage.spec._providers import provider_values
 from mirage.spec._spec import SECONDS_PER_DAY, ColumnSpec, Spec, TableSpec, generation_order
@@ -65,11 +66,11 @@ class TableGenerator:
         columns = self.table.columns
         values: dict[str, np.ndarray] = {}
         if self.copula is not None:
-            z = rng.standard_normal((m, len(self.copula.columns))) @ self.copula.factor.T
+            z = correlate(self.copula.factor, rng.standard_normal((len(self.copula.columns), m)))
             for j, name in enumerate(self.copula.columns):
                 column = columns[name]
                 assert column.distribution is not None
-                values[name] = self._finish(column, column.distribution.from_normal(z[:, j]), rng)
+                values[name] = self._finish(column, column.distribution.from_normal(z[j]), rng)
         for name in self.order:
             column = columns[name]
             if name in values or column.key or column.kind is Kind.IDENTIFIER:
