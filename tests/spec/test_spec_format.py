@@ -224,3 +224,18 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     wrong.write_text(yaml.safe_dump(edited("tables.people.rows", "many")), encoding="utf-8")
     with pytest.raises(SchemaError, match=r"wrong.spec.yaml: tables.people.rows"):
         load_spec(wrong)
+
+
+def test_readme_example_spec_parses_validates_and_generates() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Data from a spec") :]
+    block = section[
+        section.index("```yaml") + len("```yaml") : section.index("```", section.index("```yaml") + 7)
+    ]
+    data = yaml.safe_load(block)
+    jsonschema.validate(plain(data), schema())
+    data["tables"]["customers"]["rows"] = 200
+    from mirage.spec import generate
+
+    frames = generate(spec_from_dict(data), seed=1)
+    assert isinstance(frames, dict) and (frames["orders"]["total"] >= frames["orders"]["price"]).all()
