@@ -59,16 +59,23 @@ def parse_gates(items: list[str], option: str) -> dict[str, float]:
 
 def report_command(
     ctx: typer.Context,
-    inputs: Annotated[
-        list[Path],
+    arguments: Annotated[
+        list[str],
         typer.Argument(
-            metavar="MODEL | REAL SYNTHETIC",
-            help="A model file fitted with --holdout, or a real and a synthetic data file.",
+            metavar="MODEL | REAL SYNTHETIC | SPEC DATA",
+            help="A model file fitted with --holdout, a real and a synthetic data file, or a spec and the "
+            "data generated from it (a folder, a database URL or a file).",
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="HTML report to write; JSON goes beside it.")
-    ],
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="HTML report to write; JSON goes beside it.  With a spec: the checks' JSON file (optional).",
+            show_default=False,
+        ),
+    ] = None,
     holdout: Annotated[
         Path | None, typer.Option(help="Real rows the model never saw (needed for utility and privacy).")
     ] = None,
@@ -116,6 +123,14 @@ def report_command(
     """Score synthetic data against real data: fidelity, utility, privacy; write HTML and JSON."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
     reading = read_options(on_bad_lines, encoding)
+    from mirage.cli.generate import is_spec_argument, report_spec
+
+    if arguments and is_spec_argument(Path(arguments[0])):
+        report_spec(ui, arguments, output, force=force, seed=seed)  # data may be a URL: kept as text
+        return
+    inputs = [Path(a) for a in arguments]
+    if output is None:
+        raise OptionError("give --output REPORT.html: the report to write")
 
     import pandas as pd
 

@@ -1,0 +1,102 @@
+"""A spec from a fitted model (coarsened statistics of its own samples) or from a schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import mirage
+from mirage.errors import OptionError
+from mirage.evaluation._pairs import column_pair_scores
+from mirage.evaluation._shapes import column_shape_scores
+from mirage.spec import generate, load_spec, spec_from_dict, spec_from_model, spec_from_schema, write_spec
+from mirage.spec._export import QUANTILES
+from tests.cli.helpers import error_line, invoke
+from tests.conftest import shared_csv
+
+
+@pytest.fixture(scope="module")
+def insurance() -> pd.DataFrame:
+    return pd.read_csv(shared_csv("insurance.csv"))
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema: mirage.Schema) -> float:
+    shapes = column_shape_scores(real, synthetic, schema)
+    _, pairs = column_pair_scores(real, synthetic, schema)
+    return float((shapes["score"].mean() + pairs) / 2)
+
+
+@pytest.mark.parametrize("engine", ["copula", "cart"])
+def test_regenerated_data_scores_within_005_of_the_models_own_samples(
+    insurance: pd.DataFrame, engine: str
+) -> None:
+    model = (mirage.CopulaSynthesizer if engine == "copula" else mirage.CartSynthesizer)().fit(insurance)
+    spec = spec_from_model(model, rows=len(insurance))
+    regenerated = generate(spec_from_dict(spec), seed=1)
+    assert isinstance(regenerated, pd.DataFrame)
+    own = quality(insurance, model.sample(len(insurance), seed=1), model.schema_)
+    assert quality(insurance, regenerated, model.schema_) >= own - 0.05
+    table = spec["tables"]["table"]
+    assert table["copula"]["columns"] and table["columns"]["children"]["kind"] == "numeric"
+
+
+def test_statistics_are_coarsened(insurance: pd.DataFrame) -> None:
+    frame = insurance.copy()
+    frame.loc[:4, "region"] = "atlantis"  # 5 of 1338 rows: under the 1% share
+    model = mirage.CopulaSynthesizer().fit(frame)
+    spec = spec_from_model(model, rows=100)
+    columns = spec["tables"]["table"]["columns"]
+    assert "atlantis" not in columns["region"]["distribution"]["weights"]
+    charges = columns["charges"]["distribution"]
+    assert len(charges["quantiles"]) == len(QUANTILES) < 30
+    assert all(float(f"{q:.4g}") == q for q in charges["quantiles"])  # 4 significant digits
+    assert charges["quantiles"][-1] < frame["charges"].max()  # the extremes are cut
+    assert all(round(w, 3) == w for w in columns["sex"]["distribution"]["weights"].values())
+    assert spec["tables"]["table"]["rows"] == 100
+
+
+def test_only_copula_and_cart_models_export() -> None:
+    with pytest.raises(OptionError, match="copula or cart"):
+        spec_from_model(object())
+
+
+def test_spec_from_a_database_schema_generates_with_valid_keys() -> None:
+    from tests.databases import northwind_schema
+
+    spec = spec_from_dict(spec_from_schema(northwind_schema(), rows=30))
+    frames = generate(spec, seed=1)
+    assert isinstance(frames, dict) and set(frames) == {"customers", "orders", "products", "order_details"}
+    assert spec.database.integrity_problems(frames) == []
+
+
+def test_write_spec_round_trips_yaml_and_json(tmp_path: Path, insurance: pd.DataFrame) -> None:
+    spec = spec_from_schema(mirage.infer_schema(insurance), rows=10)
+    for name in ("s.yaml", "s.json"):
+        write_spec(spec, tmp_path / name)
+        assert len(generate(load_spec(tmp_path / name), seed=1)) == 10
+    with pytest.raises(Exception, match="pass force=True"):
+        write_spec(spec, tmp_path / "s.yaml")
+
+
+def test_spec_command_from_a_model_and_from_a_schema(tmp_path: Path) -> None:
+    data = shared_csv("insurance.csv")
+    model = tmp_path / "insurance.mirage"
+    assert invoke("fit", data, "-o", model, "--engine", "copula").exit_code == 0
+    out = tmp_path / "insurance.spec.yaml"
+    result = invoke("spec", model, "-o", out, "-n", 500)
+    assert result.exit_code == 0, result.output
+    assert "no training rows read" in result.stdout
+    assert yaml.safe_load(out.read_text(encoding="utf-8"))["tables"]["insurance"]["rows"] == 500
+    assert invoke("generate", out, "-o", tmp_path / "regenerated.csv", "--seed", 1).exit_code == 0
+    assert len(pd.read_csv(tmp_path / "regenerated.csv")) == 500
+    schema = tmp_path / "insurance.schema.json"
+    schema.write_text(mirage.infer_schema(pd.read_csv(data)).to_json(), encoding="utf-8")
+    result = invoke("spec", "--from-schema", schema, "-o", tmp_path / "start.spec.json")
+    assert result.exit_code == 0, result.output
+    assert load_spec(tmp_path / "start.spec.json").single
+    assert "one of them" in error_line(invoke("spec", "-o", tmp_path / "x.yaml"))
+    assert "pass --force" in error_line(invoke("spec", model, "-o", out))
+    assert ".yaml, .yml or .json" in error_line(invoke("spec", model, "-o", tmp_path / "x.txt"))
