@@ -35,6 +35,7 @@ __all__ = ["PublicFrame", "numeric_grid", "private_public_frame", "restrict"]
 
 FALSE_BUCKETS = 0.01  # the chance that some empty bucket of a range histogram passes its threshold
 GRID_POINTS = 64  # rows of the public frame spanning a numeric or datetime range
+MAX_MERGED = 32  # the most grid buckets merged into one (3 decades of numbers, 2.7 years of months)
 R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
 
 
@@ -101,6 +102,7 @@ def private_public_frame(
             columns[column.name] = [c for c in kept for _ in range(rare_min_count)]
             if _holds_text(values) and (
                 column.categories is not None
+                or not kept  # nothing released: every value is drawn as the rare class
                 or _outside(values, kept, ledger, rho_each / 2, column.name)
                 >= 1.0 + 3.0 * GaussianMechanism(rho=rho_each / 2).sigma
             ):
@@ -192,7 +194,7 @@ def _private_range(
     values: np.ndarray, edges: np.ndarray, ledger: Ledger, rho: float, name: str
 ) -> tuple[tuple[float, float], bool]:
     """The inner edges of the outermost buckets (of ``edges``, coarsened as needed) whose noisy count
-    passes the threshold; the grid's middle bucket pair if none ever does."""
+    passes the threshold; a ``DataError`` if none does."""
     from scipy.stats import norm
 
     present = values[~np.isnan(values)]
@@ -203,20 +205,27 @@ def _private_range(
     noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
     noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= 1.0 + 3.0 * mechanism.sigma)
     width = 1
-    while width <= noisy.size:
+    while width <= MAX_MERGED:
         buckets = noisy[: noisy.size // width * width].reshape(-1, width).sum(axis=1)
         # post-processing (no delta, only utility): an empty bucket passes with probability 1% at most
         cut = 1.0 + float(norm.isf(FALSE_BUCKETS / buckets.size)) * mechanism.sigma * math.sqrt(width)
         passing = np.flatnonzero(buckets >= cut)
         if passing.size >= 2:
             first, last = int(passing[0]), int(passing[-1])
-            return (float(edges[(first + 1) * width]), float(edges[last * width])), has_missing
+            if last > first + 1:
+                return (float(edges[(first + 1) * width]), float(edges[last * width])), has_missing
+            # neighbouring buckets: their inner edges meet, so the range runs between their middles
+            low = (edges[first * width] + edges[(first + 1) * width]) / 2
+            high = (edges[last * width] + edges[(last + 1) * width]) / 2
+            return (float(low), float(high)), has_missing
         if passing.size == 1:
             bucket = int(passing[0])
             return (float(edges[bucket * width]), float(edges[(bucket + 1) * width])), has_missing
         width *= 2
-    middle = edges.size // 2
-    return (float(edges[middle - 1]), float(edges[middle + 1])), has_missing
+    raise DataError(
+        f"column {name!r}: too few rows to estimate its range privately at epsilon {ledger.epsilon:g}: "
+        "declare its minimum and maximum in the schema, or raise epsilon"
+    )
 
 
 def _holds_text(values: pd.Series) -> bool:
