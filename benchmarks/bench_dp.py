@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.show:
         return bench_engines.main(["--show", args.show])
+    if "dp" not in bench_engines.ENGINES:
+        bench_engines.ENGINES.append("dp")
     engines = ["cart"] + [f"dp@epsilon={float(e)}" for e in args.epsilons.split(",")]
     return bench_engines.main(
         [
