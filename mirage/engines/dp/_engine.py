@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from mirage._validate import StateError, require_list, require_mapping, within
+from mirage._validate import StateError, require_array, require_list, require_mapping, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.engines._base import Synthesizer
 from mirage.engines._params import SEED, Param, integer, number
@@ -213,11 +213,8 @@ class DPSynthesizer(Synthesizer):
             key = f"table.{a}"
             if key not in arrays:
                 raise StateError(key, "is missing", array=True)
-            table = np.asarray(arrays[key], dtype="float64")
             shape = (cards[a],) if parents[a] < 0 else (cards[parents[a]], cards[a])
-            if table.shape != shape:
-                raise StateError(key, f"has shape {table.shape}, expected {shape}", array=True)
-            tables.append(table)
+            tables.append(require_array(arrays, key, kind="f", shape=shape))
         self.model_ = TreeModel(cards, order, parents, tables)
         self.ledger_ = ledger
         self.measured_columns_ = [str(c) for c in require_list(state, "measured_columns")]
