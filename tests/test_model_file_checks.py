@@ -292,7 +292,7 @@ FIT_TIME_EDIT = {
     "copula": ("shrinkage", 0.2),
     "cart": ("smoothing", 0.5),
     "argn": ("dropout", 0.2),
-    "dp": ("bins", 8),
+    "dp": ("epsilon", 2.0),
 }
 
 
