@@ -33,7 +33,7 @@ from mirage.schema import Column, Kind, Schema
 
 __all__ = ["PublicFrame", "numeric_grid", "private_public_frame", "restrict"]
 
-FALSE_BUCKETS = 1e-6  # the chance that some empty bucket of a range histogram passes its threshold
+FALSE_BUCKETS = 0.01  # the chance that some empty bucket of a range histogram passes its threshold
 GRID_POINTS = 64  # rows of the public frame spanning a numeric or datetime range
 MAX_MERGED = 32  # the most grid buckets merged into one (3 decades of numbers, 2.7 years of months)
 R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
@@ -209,7 +209,7 @@ def _private_range(
     width = 1
     while width <= MAX_MERGED:
         buckets = noisy[: noisy.size // width * width].reshape(-1, width).sum(axis=1)
-        # post-processing (no delta, only utility): an empty bucket passes with probability 1e-6 at most
+        # post-processing (no delta, only utility): an empty bucket passes with probability 1% at most
         cut = 1.0 + float(norm.isf(FALSE_BUCKETS / buckets.size)) * mechanism.sigma * math.sqrt(width)
         passing = np.flatnonzero(buckets >= cut)
         if passing.size >= 2:
