@@ -1,26 +1,46 @@
-"""Related tables: fit and sample seconds, peak memory, children-per-parent similarity and integrity.
+"""Related tables: fit and sample seconds, peak memory, children-per-parent similarity and integrity,
+per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--sdv``.
 
     python benchmarks/bench_relational.py [--datasets northwind,deep,generated] [--rows 1000000]
                                           [--engine cart] [--scale 1.0] [--seed 0] [--timeout 3600]
+                                          [--sdv] [--sdv-python /tmp/sdvenv/bin/python]
 
 * ``northwind``: customers <- orders <- order_details -> products (tests/fixtures/northwind).
+* ``northwind2``: the same without customers (depth 2, which SDV 2's HMA accepts).
 * ``deep``: the depth-4 database of the tests (regions <- stores <- visits <- purchases -> items;
   employees with a self-reference; a nullable second parent), at ``--deep-scale`` times its size.
 * ``generated``: customers <- orders <- lines -> products, about ``--rows`` rows in all over three
   levels (customers 4%, orders 20%, lines 76%, plus 2,000 products), with children that depend on their
   parent's columns and dates that follow their parent's.
 
-Each dataset is fitted and sampled in its own spawned process, so its peak memory (``ru_maxrss``) is
-its own.  ``card min`` is the smallest cardinality similarity over the foreign keys (1 - the KS
-distance between the children-per-parent distributions); ``problems`` the number of integrity
-problems of the sample (0: full referential integrity).  Writes JSON to ``benchmarks/results/``.
+Each system fits and samples in its own process, so its peak memory (``ru_maxrss``) is its own; the
+samples are scored afterwards in this process, the same way for both: ``card min`` is the smallest
+cardinality similarity over the foreign keys (1 - the KS distance between the children-per-parent
+distributions), ``quality`` each table's single-table quality score (key columns left out; mean and
+lowest), ``joined AUC`` the detection AUC on parent rows joined with aggregates of their children (the
+highest over the parent tables; 0.5 = indistinguishable), ``problems`` the number of integrity problems
+of the sample (0: full referential integrity).
+
+``--sdv`` runs SDV's ``HMASynthesizer`` (the optional ``bench`` extra) on the same data in
+``--sdv-python`` (default: this interpreter), through ``benchmarks/sdv_hma.py``; SDV pins pandas < 3,
+so it usually lives in its own virtual environment
+(``python -m venv /tmp/sdvenv --system-site-packages && /tmp/sdvenv/bin/pip install sdv``).  Keys
+are declared to HMA as ``id`` columns; a composite primary key (an order line's order and product) is
+left undeclared, since SDV has none; where HMA refuses the schema (a self-reference), the refusal is
+the result, and HMA is run again without the self-referencing keys (``hma-noself``).  Writes JSON to
+``benchmarks/results/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from _common import REPO_ROOT, environment_info, format_table, run_isolated, write_results
@@ -100,23 +120,41 @@ def generated_database(frames: dict[str, Any]) -> Any:
     )
 
 
-def measure(dataset: str, rows: int, deep_scale: int, engine: str, scale: float, seed: int) -> dict[str, Any]:
+def load(dataset: str, rows: int, deep_scale: int, seed: int) -> tuple[Any, dict[str, Any]]:
+    from tests.relational.schemas import deep_database, deep_frames, northwind_database, northwind_frames
+
+    if dataset in ("northwind", "northwind2"):
+        frames = northwind_frames()
+        database = northwind_database(frames)
+        if dataset == "northwind2":  # depth 2, which SDV 2's HMA accepts: orders <- lines -> products
+            from mirage.schema import DatabaseSchema, Schema, Table
+
+            del frames["customers"]
+            frames["orders"] = frames["orders"].drop(columns="customer_id")
+            orders = database["orders"]
+            tables = {n: t for n, t in database.tables.items() if n not in ("customers", "orders")}
+            kept = [c for c in orders.schema if c.name != "customer_id"]
+            tables["orders"] = Table("orders", Schema(kept, locale=orders.schema.locale), orders.primary_key)
+            keys = [fk for fk in database.foreign_keys if fk.parent != "customers"]
+            database = DatabaseSchema(tables=tables, foreign_keys=keys)
+        return database, frames
+    if dataset == "deep":
+        frames = deep_frames(scale=deep_scale)
+        return deep_database(frames), frames
+    frames = generated_frames(rows, seed)
+    return generated_database(frames), frames
+
+
+def measure(
+    dataset: str, rows: int, deep_scale: int, engine: str, scale: float, seed: int, out: str | None = None
+) -> dict[str, Any]:
     import warnings
 
     warnings.simplefilter("ignore")
     from mirage.relational import RelationalSynthesizer
     from mirage.relational._cardinality import cardinality_similarity
-    from tests.relational.schemas import deep_database, deep_frames, northwind_database, northwind_frames
 
-    if dataset == "northwind":
-        frames = northwind_frames()
-        database = northwind_database(frames)
-    elif dataset == "deep":
-        frames = deep_frames(scale=deep_scale)
-        database = deep_database(frames)
-    else:
-        frames = generated_frames(rows, seed)
-        database = generated_database(frames)
+    database, frames = load(dataset, rows, deep_scale, seed)
     start = time.perf_counter()
     model = RelationalSynthesizer(database, engine=engine, seed=seed).fit(frames)
     fit_s = time.perf_counter() - start
@@ -125,6 +163,10 @@ def measure(dataset: str, rows: int, deep_scale: int, engine: str, scale: float,
     sample_s = time.perf_counter() - start
     sampled = sum(len(f) for f in synthetic.values())
     cardinality = {fk.name: cardinality_similarity(frames, synthetic, fk) for fk in database.foreign_keys}
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        for name, frame in synthetic.items():
+            frame.to_parquet(Path(out) / f"{name}.parquet", index=False)
     return {
         "tables": len(frames),
         "real_rows": sum(len(f) for f in frames.values()),
@@ -137,6 +179,135 @@ def measure(dataset: str, rows: int, deep_scale: int, engine: str, scale: float,
     }
 
 
+def score(database: Any, real: dict[str, Any], synthetic: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The same scores for any system's sample: per-table quality, cardinality, joined-view AUC."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from mirage.evaluation import evaluate, evaluate_relational
+    from mirage.schema import Schema
+
+    quality: dict[str, float | None] = {}
+    for name in database.order():
+        keys = set(database.key_columns(name))
+        columns = [c for c in database[name].schema if c.name not in keys]
+        if not columns or not len(synthetic[name]):
+            continue
+        names = [c.name for c in columns]
+        report = evaluate(
+            real[name][names], synthetic[name][names], schema=Schema(columns), seed=seed, reference=False
+        )
+        quality[name] = report.scores.get("quality")
+    relational = evaluate_relational(database, real, synthetic, seed=seed, n_threads=1)
+    per_key = relational.cardinality["per_foreign_key"]
+    values = [v for v in quality.values() if v is not None]
+    return {
+        "quality": quality,
+        "quality_mean": sum(values) / len(values) if values else None,
+        "quality_min": min(values) if values else None,
+        "cardinality": {k: v["score"] for k, v in per_key.items()},
+        "cardinality_min": min(v["score"] for v in per_key.values()),
+        "joined_detection_auc": relational.detection["detection_auc"],
+        "integrity_problems": len(relational.integrity["problems"]),
+    }
+
+
+def sdv_metadata(database: Any, drop_self_references: bool = False) -> dict[str, Any]:
+    """The database as SDV's metadata (V1): key columns ``id``, the rest by kind."""
+    from mirage.schema import Kind
+
+    tables: dict[str, Any] = {}
+    for name in database.order():
+        keys = set(database.key_columns(name))
+        columns: dict[str, Any] = {}
+        for column in database[name].schema:
+            if column.name in keys:
+                columns[column.name] = {"sdtype": "id"}
+            elif column.kind is Kind.NUMERIC:
+                columns[column.name] = {"sdtype": "numerical"}
+            elif column.kind is Kind.BOOLEAN:
+                columns[column.name] = {"sdtype": "boolean"}
+            elif column.kind is Kind.DATETIME:
+                columns[column.name] = {"sdtype": "datetime"}
+                if column.datetime_format:
+                    columns[column.name]["datetime_format"] = column.datetime_format
+            else:
+                columns[column.name] = {"sdtype": "categorical"}
+        entry: dict[str, Any] = {"columns": columns}
+        if len(database[name].primary_key) == 1:
+            entry["primary_key"] = database[name].primary_key[0]
+        tables[name] = entry
+    relationships = [
+        {
+            "parent_table_name": fk.parent,
+            "child_table_name": fk.child,
+            "parent_primary_key": fk.parent_columns[0],
+            "child_foreign_key": fk.columns[0],
+        }
+        for fk in database.foreign_keys
+        if not (drop_self_references and fk.self_reference)
+    ]
+    return {"METADATA_SPEC_VERSION": "V1", "tables": tables, "relationships": relationships}
+
+
+def run_sdv(
+    python: str, database: Any, frames: dict[str, Any], seed: int, timeout: float, drop_self: bool
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """HMA in ``python`` on ``frames``: its timings and memory, and its sample (None when it failed)."""
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory() as folder:
+        real, out = Path(folder) / "real", Path(folder) / "out"
+        real.mkdir()
+        for name, frame in frames.items():
+            frame.to_parquet(real / f"{name}.parquet", index=False)
+        spec = Path(folder) / "metadata.json"
+        spec.write_text(json.dumps(sdv_metadata(database, drop_self)), encoding="utf-8")
+        script = str(Path(__file__).with_name("sdv_hma.py"))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        try:
+            done = subprocess.run(
+                [python, script, str(real), str(spec), str(out), str(seed)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "error": f"timed out after {timeout:.0f} s"}, None
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            tail = (done.stderr or "").strip().splitlines()[-1:] or ["no output"]
+            return {"ok": False, "error": f"exit {done.returncode}: {tail[0]}"}, None
+        result = dict(json.loads(lines[-1]))
+        if not result.get("ok"):
+            return result, None
+        synthetic = {name: pd.read_parquet(out / f"{name}.parquet") for name in frames}
+    return result, synthetic
+
+
+def _row(
+    system: str, dataset: str, r: dict[str, Any], peak_mib: float | None, scores: dict[str, Any]
+) -> list[str]:
+    def number(value: Any, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    return [
+        system,
+        dataset,
+        f"{r.get('real_rows', 0):,}",
+        number(r.get("fit_s"), 1),
+        number(r.get("sample_s"), 1),
+        number((peak_mib or 0) / 1024, 2),
+        number(scores.get("quality_mean")),
+        number(scores.get("quality_min")),
+        number(scores.get("cardinality_min")),
+        number(scores.get("joined_detection_auc")),
+        str(scores.get("integrity_problems", "-")),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="northwind,deep,generated")
@@ -146,50 +317,70 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--sdv", action="store_true", help="run SDV's HMASynthesizer beside mirage")
+    parser.add_argument("--sdv-python", default=sys.executable, help="the interpreter that has SDV")
+    parser.add_argument(
+        "--score-max-rows", type=int, default=200_000, help="score samples of databases up to this size"
+    )
     args = parser.parse_args()
+    import pandas as pd
+
     results: dict[str, Any] = {}
     table: list[list[str]] = []
     for dataset in args.datasets.split(","):
-        run = run_isolated(
-            measure,
-            dataset,
-            args.rows,
-            args.deep_scale,
-            args.engine,
-            args.scale,
-            args.seed,
-            timeout=args.timeout,
-        )
-        results[dataset] = run.as_dict()
-        if not run.ok:
-            table.append([dataset, "failed", "", "", "", "", "", "", str(run.error).splitlines()[-1]])
-            continue
-        r = run.result
-        table.append(
-            [
+        database, frames = load(dataset, args.rows, args.deep_scale, args.seed)
+        scored = sum(len(f) for f in frames.values()) <= args.score_max_rows
+        with tempfile.TemporaryDirectory() as folder:
+            run = run_isolated(
+                measure,
                 dataset,
-                f"{r['real_rows']:,}",
-                f"{r['fit_s']:.1f}",
-                f"{r['sample_s']:.1f}",
-                f"{r['rows_per_s']:,.0f}",
-                f"{(run.peak_rss_mib or 0) / 1024:.2f}",
-                f"{min(r['cardinality'].values()):.3f}",
-                " ".join(f"{v:.2f}" for v in r["cardinality"].values()),
-                str(len(r["integrity_problems"])),
-            ]
-        )
+                args.rows,
+                args.deep_scale,
+                args.engine,
+                args.scale,
+                args.seed,
+                folder if scored else None,
+                timeout=args.timeout,
+            )
+            scores: dict[str, Any] = {}
+            if run.ok and scored:
+                synthetic = {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in frames}
+                scores = score(database, frames, synthetic, args.seed)
+        results[dataset] = {"mirage": {**run.as_dict(), "scores": scores}}
+        if not run.ok:
+            table.append(["mirage", dataset, "failed: " + str(run.error).splitlines()[-1]])
+        else:
+            table.append(_row("mirage", dataset, run.result, run.peak_rss_mib, scores))
+        if not args.sdv:
+            continue
+        attempts = [("hma", False)]
+        if any(fk.self_reference for fk in database.foreign_keys):
+            attempts.append(("hma-noself", True))
+        for label, drop_self in attempts:
+            result, synthetic = run_sdv(args.sdv_python, database, frames, args.seed, args.timeout, drop_self)
+            result["real_rows"] = sum(len(f) for f in frames.values())
+            sdv_scores = score(database, frames, synthetic, args.seed) if synthetic and scored else {}
+            results[dataset][label] = {**result, "scores": sdv_scores}
+            if synthetic is None:
+                table.append([label, dataset, f"refused: {result.get('error')}"])
+            else:
+                table.append(_row(label, dataset, result, result.get("peak_rss_mib"), sdv_scores))
+            if synthetic is not None:
+                break  # a second attempt only where HMA refused the whole schema
     headers = [
+        "system",
         "dataset",
         "rows",
         "fit s",
         "sample s",
-        "rows/s",
         "peak GiB",
+        "quality mean",
+        "quality min",
         "card min",
-        "card per key",
+        "joined AUC",
         "problems",
     ]
-    print(format_table(headers, table))
+    print(format_table(headers, [row + [""] * (len(headers) - len(row)) for row in table]))
     payload = {"args": vars(args), "environment": environment_info(), "results": results}
     for path in write_results("relational", payload):
         print(f"wrote {path}")

@@ -52,13 +52,21 @@ class _FitCommand(TyperCommand):
 
 def fit_command(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Argument(help="Table to learn (.csv, .tsv, .parquet, .jsonl, .xlsx).")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Table to learn (.csv, .tsv, .parquet, .jsonl, .xlsx), or a whole database: a URL "
+            "(sqlite:///shop.db, postgresql://user@host/shop) or a folder of table files.",
+            show_default=False,
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write, e.g. model.mirage.")],
     engine: Annotated[
         str, typer.Option(help=f"Engine: auto or one of {', '.join(sorted(ENGINES))}.")
     ] = "auto",
     schema: Annotated[
-        Path | None, typer.Option(help="Schema JSON from mirage schema (inferred when not given).")
+        Path | None,
+        typer.Option(help="Schema JSON from mirage schema (inferred, or reflected, when not given)."),
     ] = None,
     holdout: Annotated[
         float | None,
@@ -79,20 +87,32 @@ def fit_command(
         float | None, typer.Option(help="Differential privacy delta (engine dp; default 1e-9).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model file.")] = False,
+    context: Annotated[
+        Path | None,
+        typer.Option(
+            help="With a sequence schema: one row per entity (its key and the columns to condition on)."
+        ),
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Learn a table and save the model file."""
+    """Learn a table, or a whole database of related tables, and save the model file."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
     reading = read_options(on_bad_lines, encoding)
 
     import mirage
+    from mirage.cli._sequential import fit_sequences, is_sequence_schema_file
     from mirage.engines._base import require_training_rows
     from mirage.io import read_table
     from mirage.schema import Schema
 
+    if schema is not None and is_sequence_schema_file(schema):
+        fit_sequences(ui, Path(data), schema, context, output, seed, param or [], force, reading)
+        return
+    if context is not None:
+        raise OptionError("--context goes with a sequence schema (mirage schema --entity ID --order TIME)")
     check_output(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
     for name, value in (("epsilon", epsilon), ("delta", delta)):
@@ -107,6 +127,23 @@ def fit_command(
         check_hyperparameters(engine_named(engine), hyperparameters)
     if holdout is not None and not 0.0 < holdout < 1.0:
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
+    from mirage.cli._database import fit_database, is_database_source
+
+    if is_database_source(data):
+        fit_database(
+            ui,
+            data,
+            output,
+            engine=engine,
+            schema_path=schema,
+            hyperparameters=hyperparameters,
+            encoding_options=encoding_options,
+            holdout=holdout,
+            split_seed=split_seed,
+            force=force,
+            reading=reading,
+        )
+        return
     user_schema = Schema.load(schema) if schema is not None else None
     frame = read_table(data, **reading)
     n_rows = len(frame)

@@ -116,6 +116,13 @@ def info_command(
     from mirage.schema import Schema
 
     manifest = read_manifest(model_path)
+    from mirage.relational import RELATIONAL
+
+    if manifest.get("engine") == RELATIONAL:
+        from mirage.cli._database import info_database
+
+        info_database(ui, model_path, manifest)
+        return
     ui.table(summary_table(model_path, manifest))
     ui.table(schema_table(Schema.from_dict(manifest["schema"]), title="columns"))
 

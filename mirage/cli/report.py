@@ -74,7 +74,12 @@ def report_command(
     ] = None,
     target: Annotated[str | None, typer.Option(help="Column to predict for the utility scores.")] = None,
     data: Annotated[
-        Path | None, typer.Option(help="Where the model's training data is now, if it has moved.")
+        str | None,
+        typer.Option(
+            help="Where the model's training data is now, if it has moved (a database's model: a URL or "
+            "a folder).",
+            show_default=False,
+        ),
     ] = None,
     rows: Annotated[
         int | None,
@@ -100,6 +105,9 @@ def report_command(
         list[str] | None, typer.Option("--fail-over", help="Gate NAME=VALUE: exit 1 if the score is higher.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing report files.")] = False,
+    context: Annotated[
+        Path | None, typer.Option(help="A sequence model: the entities' context rows, if they have moved.")
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -114,9 +122,18 @@ def report_command(
     import mirage
     from mirage._api import single_table
     from mirage._progress import report as report_progress
+    from mirage.cli._database import is_relational_model, report_database
     from mirage.evaluation import evaluate, recover_split
     from mirage.io import read_table
 
+    if len(inputs) == 1 and inputs[0].is_file() and is_relational_model(inputs[0]):
+        if holdout is not None or target is not None or rows is not None or fair is not None:
+            flag = "--holdout" if holdout is not None else "--target" if target is not None else "--rows"
+            flag = "--fair" if fair is not None else flag
+            raise OptionError(f"{flag} applies to a table's model; {inputs[0]} holds a database's")
+        gates = {"fail_under": fail_under or [], "fail_over": fail_over or []}
+        report_database(ui, inputs[0], output, data=data, seed=seed, force=force, reading=reading, **gates)
+        return
     fairness = parse_fairness(fair) if fair is not None else None
     under = parse_gates(fail_under or [], "--fail-under")
     over = parse_gates(fail_over or [], "--fail-over")
@@ -126,6 +143,13 @@ def report_command(
     check_output(output, force)
     check_output(json_path, force)
     held: pd.DataFrame | None
+    from mirage.cli._sequential import is_sequence_model, report_sequences
+
+    if len(inputs) == 1 and is_sequence_model(inputs[0]):
+        report_sequences(
+            ui, inputs[0], None if data is None else Path(data), context, output, seed, force, reading
+        )
+        return
     if len(inputs) == 1:
         model = single_table(mirage.load(inputs[0]), inputs[0])
         if holdout is not None:

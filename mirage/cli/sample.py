@@ -63,23 +63,34 @@ def sample_command(
     ctx: typer.Context,
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file written by mirage fit.")],
     rows: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--rows",
             "-n",
             parser=row_count,
             metavar="ROWS",
-            help="Number of rows to draw: 1000000, 1_000_000, 1,000,000 or 1e6.",
+            help="Number of rows to draw: 1000000, 1_000_000, 1,000,000 or 1e6 (a table's model).",
+            show_default=False,
         ),
-    ],
+    ] = None,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--output",
             "-o",
             help=f"File to write (.csv, .tsv, .parquet, .jsonl); without it up to {PREVIEW_MAX_ROWS} rows "
-            "are shown as a table.",
+            "are shown as a table.  A database's model: a new database (sqlite:///out.db, "
+            "postgresql://user@host/db) or a folder.",
+            show_default=False,
         ),
+    ] = None,
+    scale: Annotated[
+        float | None,
+        typer.Option(help="A database's model: root rows as a multiple of the learned ones (default 1.0)."),
+    ] = None,
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="A database's model written to a folder: csv (default) or parquet."),
     ] = None,
     seed: Annotated[
         int | None,
@@ -109,18 +120,66 @@ def sample_command(
             "n * P(protected) * P(outcome) rows).",
         ),
     ] = None,
+    entities: Annotated[
+        int | None,
+        typer.Option(
+            parser=row_count, metavar="N", help="A sequence model: number of whole histories to draw."
+        ),
+    ] = None,
+    context: Annotated[
+        Path | None,
+        typer.Option(
+            help="A sequence model fitted with --context: one row per entity to draw a history for."
+        ),
+    ] = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Draw synthetic rows from a model file, to a file or as a table."""
+    """Draw synthetic rows from a model file, to a file or as a table; a whole database from a database's
+    model."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
+
+    from mirage.cli._sequential import is_sequence_model, sample_sequences
+
+    if is_sequence_model(model_path):
+        drawn = secrets.randbits(63) if seed is None else seed
+        sample_sequences(
+            ui, model_path, entities, context, None if output is None else Path(output), drawn, force
+        )
+        _tell_seed(ui, seed, drawn)
+        return
+    if entities is not None or context is not None:
+        raise OptionError("--entities and --context go with a sequence model; give --rows")
 
     import pandas as pd
 
     import mirage
     from mirage._api import single_table
+    from mirage.cli._database import is_relational_model, sample_database
     from mirage.io import write_chunks
 
+    if model_path.is_file() and is_relational_model(model_path):
+        drawn = secrets.randbits(63) if seed is None else seed
+        given = seed is not None
+        sample_database(
+            ui,
+            model_path,
+            output,
+            scale=scale,
+            rows=rows,
+            seed=drawn,
+            seed_given=given,
+            force=force,
+            file_format=file_format,
+        )
+        return
+    for flag, value in (("--scale", scale), ("--format", file_format)):
+        if value is not None:
+            raise OptionError(
+                f"{flag} applies to a database's model; {model_path} holds a table's (use --rows)"
+            )
+    if rows is None:
+        raise OptionError("give --rows N: the number of rows to draw")
     if output is None and rows > PREVIEW_MAX_ROWS:
         raise OptionError(
             f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"
@@ -129,8 +188,9 @@ def sample_command(
     fairness = parse_fair(fair) if fair is not None else None
     if shares is not None and fairness is not None:
         raise OptionError("--rebalance and --fair cannot be combined; give one of them")
-    if output is not None:
-        check_output(output, force)
+    out = None if output is None else Path(output)
+    if out is not None:
+        check_output(out, force)
     model = single_table(mirage.load(model_path), model_path)
     control: dict[str, Any] = {}
     if where is not None:
@@ -150,14 +210,14 @@ def sample_command(
         sampled: Any = iter([frame])
     else:
         sampled = model.sample_chunks(rows, seed=drawn_seed, **control)
-    if output is None:
+    if out is None:
         frame = pd.concat(list(sampled), ignore_index=True)
         ui.table(rows_table(frame, f"{rows:,} synthetic rows"))
         _tell_seed(ui, seed, drawn_seed)
         return
     start = time.perf_counter()
     chunks = row_progress(sampled, rows, ui, "sampling")
-    written = write_chunks(chunks, output, force=force, dialect=model.schema_.extra.get("csv"))
+    written = write_chunks(chunks, out, force=force, dialect=model.schema_.extra.get("csv"))
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")

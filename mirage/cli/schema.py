@@ -160,6 +160,12 @@ def schema_command(
             "accept into rules.",
         ),
     ] = False,
+    entity: Annotated[
+        str | None, typer.Option(help="Events per entity: the column naming the entity (with --order).")
+    ] = None,
+    order: Annotated[
+        str | None, typer.Option(help="Events per entity: the timestamp or step column ordering them.")
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -178,6 +184,11 @@ def schema_command(
 
     if output is not None:
         check_output(output, force)
+    if entity is not None or order is not None:
+        from mirage.cli._sequential import write_sequence_schema
+
+        write_sequence_schema(ui, data, entity, order, output, force, locale, reading)
+        return
     if is_database_url(data) or Path(data).is_dir():
         if suggest_rules:
             from mirage.errors import OptionError

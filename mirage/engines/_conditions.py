@@ -86,11 +86,14 @@ class Between(Condition):
     high: Any = None
 
     def mask(self, values: pd.Series) -> np.ndarray:
+        low, high = self.low, self.high
+        if isinstance(low, pd.Timestamp) or isinstance(high, pd.Timestamp):
+            values, low, high = _comparable_dates(values, low, high)
         keep = values.notna().to_numpy(copy=True)
-        if self.low is not None:
-            keep &= (values >= self.low).fillna(False).to_numpy(dtype=bool)
-        if self.high is not None:
-            keep &= (values <= self.high).fillna(False).to_numpy(dtype=bool)
+        if low is not None:
+            keep &= (values >= low).fillna(False).to_numpy(dtype=bool)
+        if high is not None:
+            keep &= (values <= high).fillna(False).to_numpy(dtype=bool)
         return keep
 
     def resolved(self, column: Column) -> Condition:
@@ -119,6 +122,25 @@ class Between(Condition):
             raise OptionError(f"{where}: a range bound must be {expected}, got {value!r}") from None
 
 
+def _comparable_dates(values: pd.Series, low: Any, high: Any) -> tuple[pd.Series, Any, Any]:
+    """Dates a range's Timestamp bounds can be compared with: a column of date text (as sampled from a
+    table that stored dates as text) parsed, and naive bounds read in the column's time zone."""
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = pd.to_datetime(values, errors="coerce", format="mixed")
+    zone = getattr(values.dt, "tz", None)
+
+    def aligned(bound: Any) -> Any:
+        if not isinstance(bound, pd.Timestamp):
+            return bound
+        if zone is not None and bound.tzinfo is None:
+            return bound.tz_localize(zone)
+        if zone is None and bound.tzinfo is not None:
+            return bound.tz_convert(None)
+        return bound
+
+    return values, aligned(low), aligned(high)
+
+
 @dataclass(frozen=True)
 class IsNull(Condition):
     """The value is missing."""
@@ -135,10 +157,19 @@ class NotNull(Condition):
         return values.notna().to_numpy()
 
 
-def as_condition(value: Any) -> Condition:
-    """A condition object for a value given in ``conditions``."""
+def as_condition(value: Any, column: Column | None = None) -> Condition:
+    """A condition object for a value given in ``conditions``: a list or set is any of its values; a
+    ``(low, high)`` tuple on a numeric or datetime column is the range between them, both included
+    (``None``: no bound), and on other columns any of its values; anything else is equality."""
     if isinstance(value, Condition):
         return value
+    if isinstance(value, tuple) and column is not None and column.kind in (Kind.NUMERIC, Kind.DATETIME):
+        if len(value) != 2:
+            raise OptionError(
+                f"condition on column {column.name!r}: a tuple is a range (low, high), got {len(value)} "
+                "values (pass a list for a set of values)"
+            )
+        return Between(*value)
     if isinstance(value, (list, tuple, set, frozenset)):
         return OneOf(value)
     return OneOf((value,))
@@ -156,7 +187,7 @@ def resolve_conditions(conditions: Mapping[str, Any], schema: Schema) -> dict[st
         if not schema[column].kind.learned:
             kind = schema[column].kind.value
             raise OptionError(f"condition on column {column!r}: {kind} columns are generated, not learned")
-        resolved[column] = as_condition(value).resolved(schema[column])
+        resolved[column] = as_condition(value, schema[column]).resolved(schema[column])
     return resolved
 
 

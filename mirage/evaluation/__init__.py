@@ -11,16 +11,19 @@ from mirage.evaluation._relational import (
     referential_integrity,
     relational_detection,
 )
+from mirage.evaluation._relational_report import DatabaseReport, evaluate_database
 from mirage.evaluation._shapes import column_shape_scores, ks_complement, tv_complement
 
 __all__ = [
     "DIRECTIONS",
+    "DatabaseReport",
     "RelationalScores",
     "Report",
     "cardinality_similarity",
     "column_shape_scores",
     "denormalise",
     "evaluate",
+    "evaluate_database",
     "evaluate_relational",
     "ks_complement",
     "parent_child_correlations",

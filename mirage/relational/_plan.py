@@ -66,6 +66,8 @@ class TablePlan:
     primary: ForeignKey | None
     matched: list[ForeignKey]
     counts: dict[str, int] = field(default_factory=dict)  # count column -> largest real count
+    # count column -> the shape of its distribution (see _cardinality.count_shape)
+    count_shapes: dict[str, list[list[float]]] = field(default_factory=dict)
     features: dict[str, list[str]] = field(default_factory=dict)  # fk name -> parent columns learned
     presence: dict[str, str] = field(default_factory=dict)  # fk name -> its presence column
     weights: dict[str, dict[str, float]] = field(default_factory=dict)  # fk name -> feature -> weight
@@ -83,6 +85,7 @@ class TablePlan:
             "primary": None if self.primary is None else self.primary.name,
             "matched": [fk.name for fk in self.matched],
             "counts": dict(self.counts),
+            "count_shapes": {k: [list(p) for p in v] for k, v in self.count_shapes.items()},
             "features": {k: list(v) for k, v in self.features.items()},
             "presence": dict(self.presence),
             "weights": {k: dict(v) for k, v in self.weights.items()},
@@ -109,6 +112,10 @@ class TablePlan:
             primary=None if primary is None else by_name[str(primary)],
             matched=[by_name[str(n)] for n in data["matched"]],
             counts={str(k): int(v) for k, v in require_mapping(data["counts"], "counts").items()},
+            count_shapes={
+                str(k): [[float(q), float(m)] for q, m in v]
+                for k, v in require_mapping(data.get("count_shapes", {}), "count_shapes").items()
+            },
             features={str(k): [str(c) for c in v] for k, v in require_mapping(data["features"]).items()},
             presence={str(k): str(v) for k, v in require_mapping(data["presence"]).items()},
             weights={
@@ -116,7 +123,15 @@ class TablePlan:
                 for k, v in require_mapping(data.get("weights", {})).items()
             },
             base=None if data.get("base") is None else str(data["base"]),
-            offsets={str(k): DateOffset(str(v["unit"]), bool(v["never_before"])) for k, v in offsets.items()},
+            anchor=None if data.get("anchor") is None else str(data["anchor"]),
+            offsets={
+                str(k): DateOffset(
+                    str(v["unit"]),
+                    bool(v["never_before"]),
+                    None if v.get("start") is None else str(v["start"]),
+                )
+                for k, v in offsets.items()
+            },
             keys={
                 str(k): KeyGenerator.from_state(str(k), v)
                 for k, v in require_mapping(data["keys"], "keys").items()

@@ -14,6 +14,7 @@ integrity: a row that could not be given a valid parent is dropped with its desc
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -23,7 +24,9 @@ import pandas as pd
 
 from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, engines_with, get_engine
-from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError
+from mirage.engines._base import MIN_TRAINING_ROWS
+from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
+from mirage.relational._cardinality import count_shape, shape_counts
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
 from mirage.relational._plan import (
     DateOffset,
@@ -49,7 +52,9 @@ class RelationalSynthesizer:
 
     ``params``: engine hyperparameters, for every table (``{"min_samples_leaf": 20}``) or per table
     (``{"orders": {...}}``).  ``seed`` seeds the fits (each table's engine gets its own seed from it
-    unless its params set one).
+    unless its params set one).  After ``fit``, ``training_`` holds what the model file records of the
+    data: the holdout's fraction and seed, and what the caller adds (``mirage fit`` adds ``source``,
+    the URL or folder the tables were read from).
     """
 
     def __init__(
@@ -114,12 +119,17 @@ class RelationalSynthesizer:
         frames: Mapping[str, pd.DataFrame],
         *,
         encoding_options: EncodingOptions | Mapping[str, EncodingOptions] | None = None,
+        holdout: float | None = None,
+        split_seed: int = 0,
     ) -> RelationalSynthesizer:
         """Learn every table of ``frames`` (table name -> DataFrame), which must have full integrity.
 
         ``encoding_options`` (for every table, or a table -> options mapping) go to each table's
         engine: a lower ``rare_min_count`` keeps rarer categories and more of the extremes, the
-        numbers of children included, at a cost in privacy.
+        numbers of children included, at a cost in privacy.  ``holdout`` keeps that fraction of the
+        root rows aside with their descendants (:func:`mirage.relational.split_database` with
+        ``split_seed``), never learned, for the privacy checks of the report; ``training_`` records
+        the fraction and the seed, not the rows.
         """
         database = self.database
         database.validate(frames)
@@ -134,13 +144,27 @@ class RelationalSynthesizer:
         problems = database.integrity_problems(frames)
         if problems:
             raise DataError(f"the data breaks its keys: {problems[0]}" + _more(problems))
+        training: dict[str, Any] = {}
+        if holdout is not None:
+            from mirage.relational._holdout import split_database
+
+            learned_frames, held = split_database(database, frames, holdout, split_seed)
+            training = {
+                "holdout_fraction": float(holdout),
+                "split_seed": int(split_seed),
+                "source_rows": {name: len(frame) for name, frame in frames.items()},
+                "holdout_rows": {name: len(frame) for name, frame in held.items()},
+            }
+            frames = learned_frames
+        self._check_reference_tables()
         plans = plan_tables(database, frames)
         self._check_context_engines(plans)
+        reference_rows: dict[str, pd.DataFrame] = {}
         learned: dict[str, pd.DataFrame] = {}  # each table's learned columns, dates absolute
         engines: dict[str, Synthesizer | None] = {}
         for index, name in enumerate(database.order()):
             plan = plans[name]
-            data, schema = self._training_frame(plan, frames)
+            data, schema = self._training_frame(plan, frames, options.get(name))
             context, context_schema = None, None
             positions: np.ndarray | None = None
             if plan.primary is not None:
@@ -156,6 +180,16 @@ class RelationalSynthesizer:
             if plan.offsets:
                 learned[name] = self._absolute(plan, frames[name], learned[name])
             engines[name] = None
+            if database[name].reference:  # public reference data: copied as is, with its counts
+                counts = [c for c in plan.counts if c in data.columns]
+                reference_rows[name] = pd.concat([frames[name], data[counts]], axis=1)
+                continue
+            if 0 < len(data) < MIN_TRAINING_ROWS:
+                raise DataError(
+                    f"table {name!r} has {len(data)} row{'' if len(data) == 1 else 's'}, too few to learn "
+                    f"(at least {MIN_TRAINING_ROWS}); if it is public reference data (a lookup table such as "
+                    'shippers), mark it "reference": true in the database schema to copy it as is'
+                )
             if data.shape[1] and len(data):  # an empty table stays empty
                 engine = self._new_engine(name, index)
                 try:
@@ -171,7 +205,19 @@ class RelationalSynthesizer:
                 engines[name] = engine
         self.plans_ = plans
         self.engines_ = engines
+        self.reference_rows_ = reference_rows
+        self.training_: dict[str, Any] = training
         return self
+
+    def _check_reference_tables(self) -> None:
+        """A reference table is copied as is, so its own foreign keys must point to reference tables."""
+        for fk in self.database.foreign_keys:
+            if self.database[fk.child].reference and not self.database[fk.parent].reference:
+                raise SchemaError(
+                    f"table {fk.child!r} is reference data, copied as is, but its key {fk.name} points to "
+                    f"{fk.parent!r}, which is learned; mark {fk.parent!r} as reference too, or not "
+                    f"{fk.child!r}"
+                )
 
     def _encoding_options(
         self, given: EncodingOptions | Mapping[str, EncodingOptions] | None
@@ -207,7 +253,7 @@ class RelationalSynthesizer:
                 )
 
     def _training_frame(
-        self, plan: TablePlan, frames: Mapping[str, pd.DataFrame]
+        self, plan: TablePlan, frames: Mapping[str, pd.DataFrame], options: EncodingOptions | None = None
     ) -> tuple[pd.DataFrame, Schema]:
         """The table's own columns, its count columns and the columns of the parents it is matched to."""
         database = self.database
@@ -220,6 +266,7 @@ class RelationalSynthesizer:
             positions = row_positions(frame, fk.parent_columns, frames[fk.child], fk.columns)
             counts = np.bincount(positions[positions >= 0], minlength=len(frame)).astype(np.int64)
             plan.counts[name] = int(counts.max()) if counts.size else 0
+            plan.count_shapes[name] = count_shape(counts, (options or EncodingOptions()).rare_min_count)
             columns[name] = pd.Series(counts)
             specs.append(Column(name=name, kind=Kind.NUMERIC, dtype="int64", integer=True))
         for fk in plan.matched:
@@ -335,6 +382,9 @@ class RelationalSynthesizer:
             plan = self.plans_[name]
             table_seed = _derive_seed(int(seed), index)
             positions: np.ndarray | None = None
+            if name in self.reference_rows_:
+                drawn[name], out[name] = self._reference(name, scale)
+                continue
             if plan.primary is None:
                 n = round(scale * plan.rows)
                 rows = self._draw(name, n, table_seed, None)
@@ -344,10 +394,12 @@ class RelationalSynthesizer:
                 positions = np.repeat(np.arange(len(parent)), counts)
                 context = self._sampled_context(plan.primary.parent, parent, positions)
                 rows = self._draw(name, len(positions), table_seed, context)
+            shaping = np.random.default_rng(np.random.SeedSequence([int(seed), index, 3]))
             for column, largest in plan.counts.items():
                 if column in rows.columns:
                     values = pd.to_numeric(rows[column], errors="coerce").fillna(0).to_numpy(dtype=float)
-                    rows[column] = np.clip(np.round(values), 0, largest).astype(np.int64)
+                    counts = np.clip(np.round(values), 0, largest).astype(np.int64)
+                    rows[column] = shape_counts(counts, plan.count_shapes.get(column, []), shaping)
             if plan.offsets:
                 parent_rows = None if plan.primary is None else drawn[plan.primary.parent]
                 self._add_offsets(plan, parent_rows, positions, rows)
@@ -355,6 +407,14 @@ class RelationalSynthesizer:
             out[name] = self._with_keys(plan, rows, positions, out)
         self._match(drawn, out, seed)
         return self._finish(out)
+
+    def _reference(self, name: str, scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """A reference table's rows as they were (keys too); its children per row scaled by ``scale``."""
+        stored = self.reference_rows_[name]
+        drawn = stored.copy()
+        for column in self.plans_[name].counts:
+            drawn[column] = np.round(stored[column].to_numpy(dtype=float) * scale).astype(np.int64)
+        return drawn, stored[self.database[name].schema.names].copy()
 
     def _draw(self, name: str, n: int, seed: int, context: pd.DataFrame | None) -> pd.DataFrame:
         engine = self.engines_[name]
@@ -367,11 +427,17 @@ class RelationalSynthesizer:
     def _sampled_context(self, parent: str, rows: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
         plan = self.plans_[parent]
         engine = self.engines_[parent]
-        if engine is None:
+        if parent in self.reference_rows_:  # the columns its children were learned given, in that order
+            own = self.database[parent].schema
+            learned = [c for c in plan.own if own[c].kind.learned] + list(plan.counts)
+        elif engine is None:
             return pd.DataFrame(index=range(len(positions)))
-        learned = [
-            c.name for c in engine.schema_ if c.kind.learned and (c.name in plan.own or c.name in plan.counts)
-        ]
+        else:
+            learned = [
+                c.name
+                for c in engine.schema_
+                if c.kind.learned and (c.name in plan.own or c.name in plan.counts)
+            ]
         context = rows[learned].iloc[positions].reset_index(drop=True)
         context.columns = [PARENT + c for c in learned]
         return context
@@ -527,6 +593,10 @@ class RelationalSynthesizer:
         arrays: dict[str, np.ndarray] = {}
         for name in self.database.order():
             entry: dict[str, Any] = {"plan": self.plans_[name].to_dict(), "engine": None}
+            if name in self.reference_rows_:
+                entry["reference_rows"] = json.loads(
+                    self.reference_rows_[name].to_json(orient="split", index=False, date_format="iso")
+                )
             engine = self.engines_[name]
             if engine is not None:
                 state, engine_arrays = engine.get_state()
@@ -542,7 +612,7 @@ class RelationalSynthesizer:
             "engine": RELATIONAL,
             "hyperparameters": {"engine": self.engine, "params": self.params, "seed": self.seed},
             "schema": self.database.to_dict(),
-            "state": {"tables": tables},
+            "state": {"tables": tables, "training": dict(getattr(self, "training_", {}))},
         }
         write_archive(body, arrays, target, force=force)
         return Path(target) if isinstance(target, str) else target
@@ -582,12 +652,15 @@ class RelationalSynthesizer:
         tables = require_mapping(require_mapping(manifest["state"], "state")["tables"], "state.tables")
         plans: dict[str, TablePlan] = {}
         engines: dict[str, Synthesizer | None] = {}
+        reference_rows: dict[str, pd.DataFrame] = {}
         for name in database.order():
             if name not in tables:
                 raise ModelFileError(f"state.tables: no entry for table {name!r}")
             entry = require_mapping(tables[name], f"state.tables.{name}")
             plans[name] = TablePlan.from_dict(name, entry["plan"], database)
             engines[name] = None
+            if database[name].reference:
+                reference_rows[name] = _reference_frame(database, name, plans[name], entry)
             if entry.get("engine") is not None:
                 saved = require_mapping(entry["engine"], f"state.tables.{name}.engine")
                 engine_cls = get_engine(str(saved["engine"]))
@@ -607,7 +680,30 @@ class RelationalSynthesizer:
                 engines[name] = engine
         model.plans_ = plans
         model.engines_ = engines
+        model.reference_rows_ = reference_rows
+        model.training_ = dict(require_mapping(manifest["state"].get("training", {}), "state.training"))
         return model
+
+
+def _reference_frame(
+    database: DatabaseSchema, name: str, plan: TablePlan, entry: Mapping[str, Any]
+) -> pd.DataFrame:
+    """A reference table's saved rows (JSON, split orientation), in the source's dtypes."""
+    from io import StringIO
+
+    saved = entry.get("reference_rows")
+    if not isinstance(saved, Mapping) or "columns" not in saved or "data" not in saved:
+        raise ModelFileError(f"state.tables.{name}.reference_rows: missing or not a table of rows")
+    frame = pd.read_json(StringIO(json.dumps(saved)), orient="split", dtype=False)
+    expected = [*database[name].schema.names, *plan.counts]
+    if list(frame.columns) != expected:
+        raise ModelFileError(
+            f"state.tables.{name}.reference_rows: columns {list(frame.columns)}, not {expected}"
+        )
+    rows = _in_source_form(database[name].schema, frame)
+    for column in plan.counts:
+        rows[column] = frame[column].astype(np.int64)
+    return rows
 
 
 def _derive_seed(seed: int, index: int) -> int:

@@ -82,6 +82,10 @@ class Table:
 
     ``sql_types`` keeps each column's SQL type as reflected from a database (``"VARCHAR(40)"``), so a
     synthetic database can be created with the same DDL; empty for tables read from files.
+
+    ``reference`` marks public reference data (a lookup table such as shippers or categories): it is
+    not learned but copied as is, rows and keys, into every synthetic database; the user says so
+    explicitly (``"reference": true`` in the JSON), since whatever such a table holds is published.
     """
 
     name: str
@@ -89,6 +93,7 @@ class Table:
     primary_key: tuple[str, ...] = ()
     unique: list[tuple[str, ...]] = field(default_factory=list)
     sql_types: dict[str, str] = field(default_factory=dict)
+    reference: bool = False
 
     def __post_init__(self) -> None:
         self.primary_key = tuple(self.primary_key)
@@ -103,6 +108,8 @@ class Table:
             out["unique"] = [list(u) for u in self.unique]
         if self.sql_types:
             out["sql_types"] = dict(self.sql_types)
+        if self.reference:
+            out["reference"] = True
         return out
 
     @classmethod
@@ -119,7 +126,14 @@ class Table:
             primary_key=tuple(data.get("primary_key", ())),
             unique=[tuple(u) for u in data.get("unique", [])],
             sql_types=dict(data.get("sql_types", {})),
+            reference=_flag(name, data.get("reference", False)),
         )
+
+
+def _flag(table: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SchemaError(f"table {table!r}: reference must be true or false, got {value!r}")
+    return value
 
 
 @dataclass

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mirage
 from mirage.engines import ENGINES, Between, IsNull, Synthesizer
-from mirage.errors import MirageError
+from mirage.errors import MirageError, OptionError
 from tests.conformance.test_check_engine import PARAMS
 
 NATIVE = ["cart", "copula"]  # fast enough to fit on Adult in the default suite; argn is marked slow
@@ -130,3 +131,31 @@ def test_argn_conditioned_sample_moves_towards_the_real_conditional(
     real, marginal = _stats(adult[where(adult)]), _stats(adult)
     for name in ("hours", "rich"):
         assert abs(native[name] - real[name]) < abs(marginal[name] - real[name]), (name, native, real)
+
+
+def test_a_tuple_is_a_range_on_numbers_and_a_set_elsewhere() -> None:
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, 600),
+            "country": rng.choice(["FR", "DE", "ES", "IT"], 600),
+        }
+    )
+    model = mirage.fit(data, engine="cart", seed=0)
+    rows = model.sample(300, seed=1, conditions={"age": (30, 40), "country": ("FR", "DE")})
+    assert rows["age"].between(30, 40).all()
+    assert set(rows["country"]) <= {"FR", "DE"}
+    assert rows["age"].nunique() > 2  # a range, not the two values 30 and 40
+    with pytest.raises(OptionError, match="a tuple is a range \\(low, high\\), got 3 values"):
+        model.sample(10, seed=1, conditions={"age": (30, 35, 40)})
+
+
+@pytest.mark.parametrize("engine", ["cart", "copula"])
+def test_a_date_range_on_dates_stored_as_text(engine: str) -> None:
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, 500), unit="D")
+    data = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "x": rng.normal(size=500)})
+    model = mirage.fit(data, engine=engine, seed=0)
+    rows = model.sample(200, seed=1, conditions={"day": Between("2024-03-01", "2024-06-30")})
+    parsed = pd.to_datetime(rows["day"])
+    assert parsed.between("2024-03-01", "2024-06-30").all()

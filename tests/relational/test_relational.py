@@ -88,7 +88,8 @@ def test_children_per_parent_are_reproduced(northwind) -> None:
 
 def test_encoding_options_trade_privacy_for_the_tails_of_children_per_parent(northwind) -> None:
     """With rare_min_count 3 instead of 10, customers with 0 to 3 orders and those with 16 or more are
-    no longer folded into the protected range: the children-per-parent distribution comes closer."""
+    no longer folded into the protected range; with the default, the count's learned shape (means of
+    runs of 10 customers) brings the tails back all the same (0.896 before it)."""
     frames, database, default = northwind
     customers_orders = database.foreign_keys[0]
     looser = RelationalSynthesizer(database, seed=0).fit(
@@ -102,7 +103,8 @@ def test_encoding_options_trade_privacy_for_the_tails_of_children_per_parent(nor
         assert all(database.integrity_problems(s) == [] for s in samples)
         return float(np.mean([cardinality_similarity(frames, s, customers_orders) for s in samples]))
 
-    assert similarity(looser) >= 0.92 > similarity(default)
+    assert similarity(looser) >= 0.92
+    assert similarity(default) >= 0.93
     with pytest.raises(OptionError, match="encoding_options: no table 'shops'"):
         RelationalSynthesizer(database).fit(frames, encoding_options={"shops": EncodingOptions()})
 

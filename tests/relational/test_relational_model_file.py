@@ -17,7 +17,7 @@ from mirage.model_file import load_model
 from mirage.relational import RelationalSynthesizer
 from mirage.schema import DatabaseSchema
 from tests.cli.helpers import error_line, invoke
-from tests.relational.schemas import deep_database, deep_frames
+from tests.relational.schemas import deep_database, deep_frames, northwind_database, northwind_frames
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -45,6 +45,29 @@ def test_saved_and_loaded_model_samples_the_same_database(fitted, tmp_path: Path
     synthetic = loaded.sample(seed=11)
     assert database.integrity_problems(synthetic) == []
     _same(synthetic, model.sample(seed=11))
+
+
+def test_dates_that_follow_another_date_of_their_row_survive_the_model_file(tmp_path: Path) -> None:
+    """Northwind's orders: required and shipped dates follow the order date (their offsets' start and
+    the table's anchor are saved), so a loaded model samples what the fitted one does."""
+    frames = northwind_frames()
+    model = RelationalSynthesizer(northwind_database(frames)).fit(frames)
+    assert model.plans_["orders"].offsets["shipped_date"].start == "order_date"
+    loaded = RelationalSynthesizer.load(model.save(tmp_path / "northwind.mirage"))
+    assert loaded.plans_["orders"].anchor == model.plans_["orders"].anchor == "order_date"
+    assert loaded.plans_["orders"].offsets == model.plans_["orders"].offsets
+    _same(loaded.sample(seed=3), model.sample(seed=3))
+
+
+def test_the_training_record_survives_the_model_file(fitted, tmp_path: Path) -> None:
+    database, model = fitted
+    frames = deep_frames()
+    held = RelationalSynthesizer(database).fit(frames, holdout=0.25, split_seed=4)
+    held.training_["source"] = "sqlite:////data/shop.db"
+    loaded = RelationalSynthesizer.load(held.save(tmp_path / "held.mirage"))
+    assert loaded.training_ == held.training_
+    assert loaded.training_["holdout_fraction"] == 0.25 and loaded.training_["split_seed"] == 4
+    assert RelationalSynthesizer.load(model.save(tmp_path / "plain.mirage")).training_ == {}
 
 
 def test_the_file_is_a_manifest_and_prefixed_arrays_only(fitted, tmp_path: Path) -> None:

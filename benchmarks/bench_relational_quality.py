@@ -1,0 +1,119 @@
+"""Northwind's relational quality gaps over several seeds: children per parent (cardinality similarity
+per foreign key), the correlation of an order line's price with its product's, and privacy (each
+table's DCR share and the joined view's, against a holdout of whole families).
+
+    python benchmarks/bench_relational_quality.py [--seeds 0,1,2,3,4] [--holdout 0.2]
+
+Per seed: ``split_database`` keeps ``--holdout`` of the customers aside with their orders and lines
+(products are matched to, so kept whole: their DCR share is measured against a random fifth of the
+products held out of a second fit), the model is fitted on the rest with that seed and sampled with it;
+the scores are against the learned part.  Prints the mean and the range over the seeds; writes JSON to
+``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from typing import Any
+
+from _common import REPO_ROOT, environment_info, format_table, write_results
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def _price_correlation(frames: dict[str, Any]) -> float:
+    lines = frames["order_details"].merge(frames["products"], on="product_id", suffixes=("", "_product"))
+    return float(lines["unit_price"].corr(lines["unit_price_product"], method="pearson"))
+
+
+def _unkeyed(database: Any, table: str, frame: Any) -> Any:
+    keys = set(database.key_columns(table))
+    return frame[[c for c in frame.columns if c not in keys]]
+
+
+def one_seed(seed: int, fraction: float) -> dict[str, Any]:
+    from mirage.evaluation import cardinality_similarity
+    from mirage.evaluation._privacy import dcr
+    from mirage.evaluation._relational_report import _joined_privacy
+    from mirage.relational import RelationalSynthesizer, split_database
+    from mirage.schema import Schema
+    from tests.relational.schemas import northwind_database, northwind_frames
+
+    frames = northwind_frames()
+    database = northwind_database(frames)
+    train, held = split_database(database, frames, fraction, seed)
+    model = RelationalSynthesizer(database, seed=seed).fit(train)
+    synthetic = model.sample(seed=seed)
+    out: dict[str, Any] = {
+        "cardinality": {
+            k: v["score"]
+            for k, v in cardinality_similarity(database, train, synthetic)["per_foreign_key"].items()
+        },
+        "price_correlation": _price_correlation(synthetic),
+        "price_correlation_real": _price_correlation(train),
+        "dcr_share": {},
+    }
+    for table in ("customers", "orders", "order_details"):
+        columns = [c for c in database[table].schema if c.name not in set(database.key_columns(table))]
+        result = dcr(
+            _unkeyed(database, table, train[table]),
+            _unkeyed(database, table, held[table]),
+            _unkeyed(database, table, synthetic[table]),
+            Schema(columns),
+            seed=seed,
+            return_distances=False,
+        )
+        out["dcr_share"][table] = result["dcr_share"]
+    joined = _joined_privacy(database, train, held, synthetic, seed)
+    out["dcr_share"].update({f"joined {t}": v["dcr_share"] for t, v in joined.items()})
+    # products: kept whole above; a fifth held out of the products table alone, fitted as a root
+    products = frames["products"].sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    cut = len(products) // 5
+    small = {**frames, "products": products.iloc[cut:].reset_index(drop=True)}
+    small["order_details"] = frames["order_details"][
+        frames["order_details"]["product_id"].isin(small["products"]["product_id"])
+    ].reset_index(drop=True)
+    alone = RelationalSynthesizer(database, seed=seed).fit(small).sample(seed=seed)
+    columns = [c for c in database["products"].schema if c.name not in set(database.key_columns("products"))]
+    out["dcr_share"]["products"] = dcr(
+        _unkeyed(database, "products", small["products"]),
+        _unkeyed(database, "products", products.iloc[:cut]),
+        _unkeyed(database, "products", alone["products"]),
+        Schema(columns),
+        seed=seed,
+        return_distances=False,
+    )["dcr_share"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--holdout", type=float, default=0.2)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    runs = [one_seed(seed, args.holdout) for seed in seeds]
+    rows: list[list[str]] = []
+
+    def add(name: str, values: list[float]) -> None:
+        mean = sum(values) / len(values)
+        rows.append([name, f"{mean:.3f}", f"{min(values):.3f}", f"{max(values):.3f}"])
+
+    for key in runs[0]["cardinality"]:
+        add(f"cardinality {key}", [r["cardinality"][key] for r in runs])
+    add("line price ~ product price (real)", [r["price_correlation_real"] for r in runs])
+    add("line price ~ product price", [r["price_correlation"] for r in runs])
+    for key in runs[0]["dcr_share"]:
+        add(f"DCR share {key}", [r["dcr_share"][key] for r in runs])
+    print(format_table(["measure", "mean", "min", "max"], rows))
+    payload = {"args": vars(args), "environment": environment_info(), "runs": runs}
+    for path in write_results("relational_quality", payload):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

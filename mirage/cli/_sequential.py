@@ -1,0 +1,207 @@
+"""The event-sequence side of ``mirage schema``, ``fit``, ``sample`` and ``report``: a schema with an
+entity key and an order column, a model of whole histories, histories drawn per entity."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from mirage.cli._options import check_output
+from mirage.cli._ui import UI, row_progress
+from mirage.errors import OptionError
+
+__all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "report_sequences"]
+__all__ += ["sample_sequences", "write_sequence_schema"]
+
+
+def is_sequence_schema_file(path: Path) -> bool:
+    """Whether the schema JSON at ``path`` is a sequence schema (unreadable files are not: the
+    single-table path reports them)."""
+    from mirage.sequential import is_sequence_schema
+
+    try:
+        return is_sequence_schema(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return False
+
+
+def is_sequence_model(path: Path) -> bool:
+    """Whether the model file at ``path`` holds a sequence model."""
+    from mirage.model_file import read_manifest
+    from mirage.sequential import SEQUENTIAL
+
+    return bool(read_manifest(path).get("engine") == SEQUENTIAL)
+
+
+def write_sequence_schema(
+    ui: UI,
+    data: str,
+    entity: str | None,
+    order: str | None,
+    output: Path | None,
+    force: bool,
+    locale: str,
+    reading: dict[str, str],
+) -> None:
+    """``mirage schema events.csv --entity ID --order TIME``."""
+    from mirage.io import atomic_path, read_table
+    from mirage.sequential import infer_sequence_schema
+
+    if entity is None or order is None:
+        raise OptionError("--entity and --order go together: give the entity key and the order column")
+    frame = read_table(data, **reading)
+    schema = infer_sequence_schema(frame, entity, order, locale=locale)
+    text = schema.to_json() + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    with atomic_path(output, force=force) as temp:
+        temp.write_text(text, encoding="utf-8")
+    entities = frame[entity].nunique()
+    ui.say(f"wrote {output}: {len(frame):,} events of {entities:,} entities ({entity}), ordered by {order}")
+    ui.say(f"then: mirage fit {data} --schema {output} -o events.mirage")
+
+
+def fit_sequences(
+    ui: UI,
+    data: Path,
+    schema_path: Path,
+    context: Path | None,
+    output: Path,
+    seed: int | None,
+    params: list[str],
+    force: bool,
+    reading: dict[str, str],
+) -> None:
+    """``mirage fit events.csv --schema events.schema.json [--context entities.csv]``."""
+    from mirage.io import read_table
+    from mirage.sequential import SequenceSchema, SequenceSynthesizer
+
+    check_output(output, force)
+    options: dict[str, Any] = {}
+    for item in params:
+        name, _, value = item.partition("=")
+        if name not in ("lags", "min_samples_leaf") or not value.lstrip("-").isdigit():
+            raise OptionError(f"--param {item!r}: a sequence model takes lags=N and min_samples_leaf=N")
+        options[name] = int(value)
+    schema = SequenceSchema.load(schema_path)
+    events = read_table(data, **reading)
+    entities = read_table(context, **reading) if context is not None else None
+    start = time.perf_counter()
+    model = SequenceSynthesizer(seed=seed or 0, **options).fit(events, schema, context=entities)
+    seconds = time.perf_counter() - start
+    model.training_["source"] = str(data.resolve())
+    if context is not None:
+        model.training_["context_source"] = str(context.resolve())
+    model.save(output, force=force)
+    if ui.quiet:
+        return
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("entities", f"{model.training_['entities']:,}")
+    summary.add_row("events", f"{model.training_['events']:,}")
+    summary.add_row("per entity", ", ".join(model.static_ + model.context_columns_) or "none")
+    summary.add_row("per event", ", ".join(model.dynamic_) or "none")
+    summary.add_row("engine", "sequential (cart per step)")
+    summary.add_row("seconds", f"{seconds:.2f}")
+    summary.add_row("model", str(output))
+    ui.table(summary)
+
+
+def sample_sequences(
+    ui: UI,
+    model_path: Path,
+    entities: int | None,
+    context: Path | None,
+    output: Path | None,
+    seed: int,
+    force: bool,
+) -> None:
+    """``mirage sample events.mirage --entities N [--context entities.csv] -o synth.parquet``."""
+    from mirage.io import read_table, write_chunks
+    from mirage.sequential import SequenceSynthesizer
+
+    if output is None:
+        raise OptionError("pass -o FILE: a sequence model writes whole histories to a file")
+    check_output(output, force)
+    model = SequenceSynthesizer.load(model_path)
+    given = read_table(context) if context is not None else None
+    if given is None and entities is None:
+        raise OptionError("give --entities N (or --context FILE, one row per entity)")
+    n = len(given) if given is not None else int(entities or 0)
+    start = time.perf_counter()
+    chunks = model.sample_chunks(entities, seed=seed, context=given)
+    written = write_chunks(row_progress(chunks, n, ui, "sampling entities"), output, force=force)
+    seconds = time.perf_counter() - start
+    rate = written / seconds if seconds > 0 else float("inf")
+    ui.say(
+        f"wrote {written:,} events of {n:,} entities to {output} in {seconds:.2f} s ({rate:,.0f} events/s)"
+    )
+
+
+def report_sequences(
+    ui: UI,
+    model_path: Path,
+    data: Path | None,
+    context: Path | None,
+    output: Path,
+    seed: int,
+    force: bool,
+    reading: dict[str, str],
+) -> None:
+    """``mirage report events.mirage -o report.html``: the sequence metrics, HTML and JSON."""
+    from mirage.evaluation._sequential import evaluate_sequences
+    from mirage.io import atomic_path, read_table
+    from mirage.sequential import SequenceSynthesizer
+
+    model = SequenceSynthesizer.load(model_path)
+    source = data or (Path(model.training_["source"]) if "source" in model.training_ else None)
+    if source is None or not Path(source).exists():
+        raise OptionError(f"the training events are not at {source}; pass --data EVENTS.csv")
+    real = read_table(source, **reading)
+    given = None
+    if model.context_columns_:
+        place = context or Path(str(model.training_.get("context_source", "")))
+        if not place.is_file():
+            raise OptionError(f"the entities' context is not at {place}; pass --context ENTITIES.csv")
+        given = read_table(place, **reading)
+    json_path = output.with_suffix(".json")
+    check_output(output, force)
+    check_output(json_path, force)
+    n = int(model.training_["entities"]) if given is None else None
+    synthetic = model.sample(n, seed=seed, context=given)
+    schema = model._require_fitted()
+    result = evaluate_sequences(real, synthetic, schema, seed=seed)
+    text = json.dumps(result, indent=2, default=str)
+    with atomic_path(json_path, force=force) as temp:
+        temp.write_text(text + "\n", encoding="utf-8")
+    with atomic_path(output, force=force) as temp:
+        temp.write_text(_html(result, str(model_path)), encoding="utf-8")
+    summary = Table(title="sequence report")
+    summary.add_column("score")
+    summary.add_column("value")
+    for name in ("length_ks_complement", "gap_ks_complement", "detection_auc"):
+        summary.add_row(name, f"{result[name]:.3f}")
+    for column, lags in result["autocorrelation"].items():
+        real_value, synthetic_value = lags[1]
+        summary.add_row(f"lag-1 autocorrelation {column}", f"{synthetic_value:.3f} (real {real_value:.3f})")
+    summary.add_row("DCR: synthetic entities copied", f"{result['dcr']['copied_share']:.3f}")
+    ui.table(summary)
+    ui.say(f"wrote {output} and {json_path}")
+
+
+def _html(result: dict[str, Any], title: str) -> str:
+    rows = "".join(
+        f"<tr><th>{html.escape(name)}</th><td><pre>{html.escape(json.dumps(value, indent=1, default=str))}"
+        "</pre></td></tr>"
+        for name, value in result.items()
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>Sequence report: {html.escape(title)}</h1><table>{rows}</table></body></html>\n"
+    )

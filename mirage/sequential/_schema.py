@@ -1,0 +1,97 @@
+"""The schema of an event table: which column names the entity, which orders its events.
+
+Each entity's events are ordered by ``order`` (a timestamp or a step number); the model learns the
+gaps between consecutive events and each entity's first value, never absolute positions.  Columns
+constant within every entity (a subject's group, a customer's segment) are entity attributes: drawn
+once per entity, so they stay consistent along its history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mirage.errors import DataError, OptionError, SchemaError
+from mirage.schema import Kind, Schema, infer_schema
+
+__all__ = ["SEQUENCE_SCHEMA", "SequenceSchema", "infer_sequence_schema", "is_sequence_schema"]
+
+SEQUENCE_SCHEMA = "sequence"  # the "kind" field of a sequence schema's JSON
+
+
+@dataclass
+class SequenceSchema:
+    """An event table's columns (``columns``), its entity key and its order column."""
+
+    entity: str
+    order: str
+    columns: Schema
+
+    def __post_init__(self) -> None:
+        for option, name in (("entity", self.entity), ("order", self.order)):
+            if name not in self.columns.names:
+                raise SchemaError(f"{option} column {name!r} is not a column of the event table")
+        if self.entity == self.order:
+            raise SchemaError(f"the entity and order columns are both {self.entity!r}")
+        kind = self.columns[self.order].kind
+        if kind not in (Kind.NUMERIC, Kind.DATETIME):
+            raise SchemaError(
+                f"order column {self.order!r} is {kind.value}: it must be a timestamp or a step number"
+            )
+
+    @property
+    def timestamped(self) -> bool:
+        return self.columns[self.order].kind is Kind.DATETIME
+
+    @property
+    def value_columns(self) -> list[str]:
+        """The columns learned per event or per entity: all but the entity key and the order."""
+        return [c.name for c in self.columns if c.name not in (self.entity, self.order)]
+
+    def validate(self, events: pd.DataFrame) -> None:
+        self.columns.validate(events)
+        if events[self.entity].isna().any():
+            raise DataError(f"entity column {self.entity!r} has missing values")
+        if events[self.order].isna().any():
+            raise DataError(f"order column {self.order!r} has missing values")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": SEQUENCE_SCHEMA, "entity": self.entity, "order": self.order} | {
+            "columns": self.columns.to_dict()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SequenceSchema:
+        if not is_sequence_schema(data):
+            raise SchemaError('not a sequence schema (no "kind": "sequence")')
+        return cls(str(data["entity"]), str(data["order"]), Schema.from_dict(dict(data["columns"])))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SequenceSchema:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SchemaError(f"cannot read the schema {path}: {exc}") from None
+        return cls.from_dict(data)
+
+
+def is_sequence_schema(data: object) -> bool:
+    """Whether parsed schema JSON is a sequence schema."""
+    return isinstance(data, dict) and data.get("kind") == SEQUENCE_SCHEMA
+
+
+def infer_sequence_schema(
+    events: pd.DataFrame, entity: str, order: str, *, locale: str = "en_US"
+) -> SequenceSchema:
+    """The sequence schema of ``events``: its columns inferred (the entity key is never learned)."""
+    for option, name in (("--entity", entity), ("--order", order)):
+        if name not in events.columns:
+            raise OptionError(f"{option}: no column {name!r} in the event table")
+    return SequenceSchema(entity, order, infer_schema(events, locale=locale))

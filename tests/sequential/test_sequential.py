@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mirage.sequential._model as sequential_model
+from mirage.errors import DataError, ModelFileError, OptionError, OutputExistsError, SchemaError
+from mirage.evaluation._sequential import autocorrelation, evaluate_sequences, ks_complement, sequence_lengths
+from mirage.sequential import (
+    SequenceSchema,
+    SequenceSynthesizer,
+    infer_sequence_schema,
+    is_sequence_schema,
+    make_transactions,
+)
+
+FMRI = Path(__file__).resolve().parents[1] / "fixtures" / "fmri_sequences_small.csv"
+
+
+@pytest.fixture(scope="module")
+def fmri() -> pd.DataFrame:
+    return pd.read_csv(FMRI)
+
+
+@pytest.fixture(scope="module")
+def fmri_schema(fmri: pd.DataFrame) -> SequenceSchema:
+    return infer_sequence_schema(fmri, "seq_id", "timepoint")
+
+
+@pytest.fixture(scope="module")
+def fmri_model(fmri: pd.DataFrame, fmri_schema: SequenceSchema) -> SequenceSynthesizer:
+    return SequenceSynthesizer(seed=3).fit(fmri, fmri_schema)
+
+
+@pytest.fixture(scope="module")
+def transactions() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return make_transactions(200, seed=0)
+
+
+@pytest.fixture(scope="module")
+def transactions_model(transactions: tuple[pd.DataFrame, pd.DataFrame]) -> SequenceSynthesizer:
+    events, customers = transactions
+    schema = infer_sequence_schema(events, "customer_id", "timestamp")
+    return SequenceSynthesizer().fit(events, schema, context=customers)
+
+
+def _ordered(frame: pd.DataFrame, entity: str, order: str) -> bool:
+    keys = frame[entity].to_numpy()
+    same = keys[1:] == keys[:-1]
+    values = frame[order].to_numpy()
+    return bool(np.all(values[1:][same] >= values[:-1][same]))
+
+
+def test_schema_round_trips_through_json(fmri_schema: SequenceSchema) -> None:
+    data = fmri_schema.to_dict()
+    assert is_sequence_schema(data)
+    again = SequenceSchema.from_dict(data)
+    assert (again.entity, again.order, again.columns.names) == (
+        "seq_id",
+        "timepoint",
+        fmri_schema.columns.names,
+    )
+    assert fmri_schema.value_columns == ["subject", "event", "region", "signal"]
+
+
+def test_schema_refuses_unknown_columns_and_a_text_order(fmri: pd.DataFrame) -> None:
+    with pytest.raises(OptionError, match="--entity: no column 'patient'"):
+        infer_sequence_schema(fmri, "patient", "timepoint")
+    with pytest.raises(SchemaError, match="order column 'region' is categorical"):
+        infer_sequence_schema(fmri, "seq_id", "region")
+    assert not is_sequence_schema({"columns": []})
+
+
+def test_fmri_histories_are_ordered_consistent_and_autocorrelated(
+    fmri: pd.DataFrame, fmri_schema: SequenceSchema, fmri_model: SequenceSynthesizer
+) -> None:
+    synthetic = fmri_model.sample(300, seed=1)
+    assert synthetic.columns.tolist() == fmri.columns.tolist()
+    assert synthetic["seq_id"].nunique() == 300
+    assert _ordered(synthetic, "seq_id", "timepoint")
+    # the steps run 0, 1, 2, ... per entity as in the real table
+    steps = synthetic.groupby("seq_id", sort=False).cumcount().to_numpy()
+    assert np.array_equal(synthetic["timepoint"].to_numpy(), steps)
+    # a subject, event and region belong to the whole sequence
+    assert synthetic.groupby("seq_id")[["subject", "event", "region"]].nunique().max().max() == 1
+    real_lag1 = autocorrelation(fmri, fmri_schema, "signal", 1)
+    assert abs(autocorrelation(synthetic, fmri_schema, "signal", 1) - real_lag1) < 0.1
+    assert (
+        ks_complement(sequence_lengths(fmri, fmri_schema), sequence_lengths(synthetic, fmri_schema)) >= 0.95
+    )
+
+
+def test_same_seed_same_histories_and_blocks_stand_alone(
+    fmri_model: SequenceSynthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = fmri_model.sample(20, seed=5)
+    pd.testing.assert_frame_equal(first, fmri_model.sample(20, seed=5))
+    assert not first["signal"].equals(fmri_model.sample(20, seed=6)["signal"])
+    monkeypatch.setattr(sequential_model, "ENTITY_BLOCK", 8)
+    chunks = list(fmri_model.sample_chunks(20, seed=5))
+    assert [c["seq_id"].nunique() for c in chunks] == [8, 8, 4]
+    # entity i's history depends on the seed and its block only, not on how many entities follow
+    shorter = fmri_model.sample(16, seed=5)
+    pd.testing.assert_frame_equal(pd.concat(chunks[:2], ignore_index=True), shorter)
+
+
+def test_model_file_round_trip_gives_the_same_histories(
+    fmri_model: SequenceSynthesizer, tmp_path: Path
+) -> None:
+    path = fmri_model.save(tmp_path / "fmri.mirage")
+    loaded = SequenceSynthesizer.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(10, seed=2), fmri_model.sample(10, seed=2))
+    with pytest.raises(OutputExistsError, match="already exists"):
+        fmri_model.save(tmp_path / "fmri.mirage")
+
+
+def test_loading_a_single_table_model_as_a_sequence_model_is_refused(tmp_path: Path) -> None:
+    from mirage.engines.cart import CartSynthesizer
+
+    frame = pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40) % 3})
+    CartSynthesizer().fit(frame).save(tmp_path / "cart.mirage")
+    with pytest.raises(ModelFileError, match="not a sequence model"):
+        SequenceSynthesizer.load(tmp_path / "cart.mirage")
+
+
+def test_transactions_keep_context_rhythm_and_paydays(
+    transactions: tuple[pd.DataFrame, pd.DataFrame], transactions_model: SequenceSynthesizer
+) -> None:
+    _, customers = transactions
+    synthetic = transactions_model.sample(context=customers, seed=1)
+    assert _ordered(synthetic, "customer_id", "timestamp")
+    # every event carries its entity's context row
+    joined = synthetic.merge(customers, on="customer_id", suffixes=("", "_given"))
+    assert len(joined) == len(synthetic)
+    assert (joined["age"] == joined["age_given"]).all() and (
+        joined["segment"] == joined["segment_given"]
+    ).all()
+    purchases = synthetic[synthetic["kind"] == "purchase"]
+    salaries = synthetic[synthetic["kind"] == "salary"]
+    # ground truth: purchases cluster on Saturdays (40% of them; 14% if days were uniform)
+    assert (purchases["timestamp"].dt.dayofweek == 5).mean() > 0.25
+    # ground truth: salaries come on the 1st and the 15th (6.6% of days if uniform)
+    assert salaries["timestamp"].dt.day.isin([1, 15]).mean() > 0.3
+    # ground truth: no event at night
+    assert synthetic["timestamp"].dt.hour.between(9, 21).all()
+    assert salaries["amount"].median() > 10 * purchases["amount"].median()
+
+
+def test_histories_condition_on_the_context(
+    transactions: tuple[pd.DataFrame, pd.DataFrame], transactions_model: SequenceSynthesizer
+) -> None:
+    _, customers = transactions
+    over_60 = pd.DataFrame({"customer_id": np.arange(100), "age": 70, "segment": "retired"})
+    synthetic = transactions_model.sample(context=over_60, seed=4)
+    salaries = synthetic[synthetic["kind"] == "salary"]
+    assert (salaries["timestamp"].dt.day == 15).sum() > 3 * (salaries["timestamp"].dt.day == 1).sum()
+    assert (synthetic["age"] == 70).all()
+    with pytest.raises(OptionError, match="fitted with a context"):
+        transactions_model.sample(10)
+    with pytest.raises(OptionError, match="no column 'segment'"):
+        transactions_model.sample(context=customers[["customer_id", "age"]])
+
+
+def test_fit_refuses_bad_context(transactions: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    events, customers = transactions
+    schema = infer_sequence_schema(events, "customer_id", "timestamp")
+    with pytest.raises(DataError, match="entity 5 has no row in the context"):
+        SequenceSynthesizer().fit(events, schema, context=customers[customers["customer_id"] != 5])
+    with pytest.raises(DataError, match="no entity column 'customer_id'"):
+        SequenceSynthesizer().fit(events, schema, context=customers.drop(columns="customer_id"))
+    with pytest.raises(OptionError, match="lags must be an integer"):
+        SequenceSynthesizer(lags=0)
+
+
+def test_evaluation_of_real_against_itself_is_perfect(
+    fmri: pd.DataFrame, fmri_schema: SequenceSchema
+) -> None:
+    result = evaluate_sequences(fmri, fmri, fmri_schema)
+    assert result["length_ks_complement"] == 1.0 and result["gap_ks_complement"] == 1.0
+    real, again = result["autocorrelation"]["signal"][1]
+    assert real == again and real > 0.7
+    assert result["transitions"] == {"subject": 1.0, "event": 1.0, "region": 1.0}
+    assert result["coherence"]["region"] == 1.0
+    assert result["dcr"]["copied_share"] == 1.0
+
+
+def test_autocorrelation_of_a_known_process() -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for entity in range(200):
+        x = 0.0
+        for step in range(30):
+            x = 0.6 * x + rng.normal()
+            rows.append((entity, step, x))
+    frame = pd.DataFrame(rows, columns=["id", "t", "x"])
+    schema = infer_sequence_schema(frame, "id", "t")
+    assert autocorrelation(frame, schema, "x", 1) == pytest.approx(0.6, abs=0.05)
+    assert autocorrelation(frame, schema, "x", 2) == pytest.approx(0.36, abs=0.05)
