@@ -16,6 +16,7 @@ from mirage.schema import Schema
 
 if TYPE_CHECKING:
     from mirage.relational import RelationalSynthesizer
+    from mirage.sequential import SequenceSynthesizer
 
 __all__ = ["fit", "load"]
 
@@ -67,25 +68,40 @@ def fit(
     return model
 
 
-def load(source: str | Path | bytes | IO[bytes]) -> Synthesizer | RelationalSynthesizer:
+def load(
+    source: str | Path | bytes | IO[bytes],
+) -> Synthesizer | RelationalSynthesizer | SequenceSynthesizer:
     """Load a model file written by ``Synthesizer.save`` (or ``RelationalSynthesizer.save``: a whole
-    database's model) from a path, bytes or a binary stream; nothing in the file can run code."""
+    database's model; ``SequenceSynthesizer.save``: event sequences per entity) from a path, bytes or a
+    binary stream; nothing in the file can run code."""
     from mirage.model_file import load_model, read_manifest
     from mirage.relational import RELATIONAL, RelationalSynthesizer
+    from mirage.sequential import SEQUENTIAL, SequenceSynthesizer
 
     if not isinstance(source, (str, Path, bytes, bytearray, memoryview)) and hasattr(source, "read"):
         source = source.read()  # read twice below: the manifest first, then the whole model
-    if read_manifest(source).get("engine") == RELATIONAL:
+    engine = read_manifest(source).get("engine")
+    if engine == RELATIONAL:
         return RelationalSynthesizer.load(source)
+    if engine == SEQUENTIAL:
+        return SequenceSynthesizer.load(source)
     return load_model(source)
 
 
-def single_table(model: Synthesizer | RelationalSynthesizer, source: object) -> Synthesizer:
-    """``model`` where a command works on one table's model; a database's model is an ``OptionError``."""
+def single_table(
+    model: Synthesizer | RelationalSynthesizer | SequenceSynthesizer, source: object
+) -> Synthesizer:
+    """``model`` where a command works on one table's model; a database's or a sequence model is an
+    ``OptionError``."""
     from mirage.errors import OptionError
+    from mirage.relational import RelationalSynthesizer
 
-    if not isinstance(model, Synthesizer):
+    if isinstance(model, RelationalSynthesizer):
         raise OptionError(
             f"{source} holds a model of several related tables; this command works on a single table's model"
+        )
+    if not isinstance(model, Synthesizer):
+        raise OptionError(
+            f"{source} holds a model of event sequences; this command works on a single table's model"
         )
     return model

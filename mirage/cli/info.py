@@ -124,7 +124,12 @@ def info_command(
         info_database(ui, model_path, manifest)
         return
     ui.table(summary_table(model_path, manifest))
-    ui.table(schema_table(Schema.from_dict(manifest["schema"]), title="columns"))
+    schema = manifest["schema"]
+    if isinstance(schema, dict) and schema.get("kind") == "sequence":  # event sequences per entity
+        ui.say(f"sequences of entity {schema.get('entity')!r}, ordered by {schema.get('order')!r}")
+        ui.table(schema_table(Schema.from_dict(schema["columns"]), title="columns"))
+        return
+    ui.table(schema_table(Schema.from_dict(schema), title="columns"))
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,12 @@ def parse_rebalance(items: list[str]) -> dict[str, dict[str, float]]:
         column, colon, rest = item.partition(":")
         value, equals, share = rest.rpartition("=")
         if not colon or not equals or not column or not value:
-            raise OptionError(f"--rebalance {item!r}: expected COLUMN:VALUE=SHARE, e.g. income:>50K=0.5")
+            # an unquoted '>' in a shell makes "income:" of "income:>50K=0.5" and a file named 50K=0.5
+            redirected = colon and not rest
+            hint = "; quote it, a > outside quotes redirects the output in a shell" if redirected else ""
+            raise OptionError(
+                f"--rebalance {item!r}: expected COLUMN:VALUE=SHARE, e.g. 'income:>50K=0.5'{hint}"
+            )
         try:
             number = float(share)
         except ValueError:
@@ -108,8 +113,8 @@ def sample_command(
         list[str] | None,
         typer.Option(
             metavar="COLUMN:VALUE=SHARE",
-            help="Exact share of the rows for a value, e.g. income:>50K=0.5 (repeatable); the column's other "
-            "values share the rest as learned.",
+            help="Exact share of the rows for a value, e.g. 'income:>50K=0.5' (repeatable); the column's "
+            "other values share the rest as learned.",
         ),
     ] = None,
     fair: Annotated[

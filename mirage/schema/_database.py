@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from mirage.errors import SchemaError
-from mirage.schema._schema import Schema
+from mirage.schema._schema import Schema, load_json_file, parse_json
 
 __all__ = ["DATABASE_FORMAT_VERSION", "DatabaseSchema", "ForeignKey", "Table"]
 
@@ -287,25 +287,11 @@ class DatabaseSchema:
 
     @classmethod
     def from_json(cls, text: str) -> DatabaseSchema:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SchemaError(f"database schema is not valid JSON: line {exc.lineno}: {exc.msg}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "database schema"))
 
     @classmethod
     def load(cls, path: str | Path) -> DatabaseSchema:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SchemaError(f"cannot read database schema file {str(path)!r}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise SchemaError(f"database schema file {str(path)!r} is not UTF-8 JSON text") from None
-        try:
-            return cls.from_json(text)
-        except SchemaError as exc:
-            raise SchemaError(f"{path}: {exc}") from None
+        return load_json_file(path, "database schema", cls.from_json)
 
 
 def _topological(tables: list[str], edges: list[ForeignKey]) -> tuple[list[str], set[str]]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -16,7 +16,9 @@ from mirage.schema._column import Column, Kind
 if TYPE_CHECKING:
     from mirage.control._rules import Rule
 
-__all__ = ["SCHEMA_FORMAT_VERSION", "Schema"]
+__all__ = ["SCHEMA_FORMAT_VERSION", "Schema", "load_json_file", "parse_json"]
+
+T = TypeVar("T")
 
 SCHEMA_FORMAT_VERSION = 1
 
@@ -135,25 +137,34 @@ class Schema:
 
     @classmethod
     def from_json(cls, text: str) -> Schema:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SchemaError(f"schema is not valid JSON: line {exc.lineno}: {exc.msg}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "schema"))
 
     @classmethod
     def load(cls, path: str | Path) -> Schema:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SchemaError(f"cannot read schema file {str(path)!r}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise SchemaError(f"schema file {str(path)!r} is not UTF-8 JSON text") from None
-        try:
-            return cls.from_json(text)
-        except SchemaError as exc:
-            raise SchemaError(f"{path}: {exc}") from None
+        return load_json_file(path, "schema", cls.from_json)
+
+
+def parse_json(text: str, what: str) -> Any:
+    """``text`` parsed as JSON; invalid JSON is a ``SchemaError`` naming ``what`` and the line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{what} is not valid JSON: line {exc.lineno}: {exc.msg}") from None
+
+
+def load_json_file(path: str | Path, what: str, build: Callable[[str], T]) -> T:
+    """``build`` applied to the UTF-8 text of ``path``; every ``SchemaError`` names the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SchemaError(f"cannot read {what} file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SchemaError(f"{what} file {str(path)!r} is not UTF-8 JSON text") from None
+    try:
+        return build(text)
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
 
 
 def _json_default(value: Any) -> Any:

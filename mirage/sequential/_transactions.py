@@ -43,7 +43,7 @@ def make_transactions(
                 for minutes in np.sort(rng.integers(10, 180, 3)):
                     amount = round(float(rng.lognormal(4.0, 0.6)), 2)
                     rows.append((customer, stamp + pd.Timedelta(minutes=int(minutes)), "purchase", amount))
-            rate = 2.0 if date.dayofweek == 5 else 0.4
+            rate = 2.0 if date.day_of_week == 5 else 0.4
             for _ in range(rng.poisson(rate)):
                 stamp = date + pd.Timedelta(minutes=int(rng.integers(10 * 60, 21 * 60)))
                 rows.append((customer, stamp, "purchase", round(float(rng.lognormal(3.0, 0.8)), 2)))

@@ -88,6 +88,7 @@ def test_bad_flags_are_named(model_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "x.csv"
     cases = [
         (["--rebalance", "income>50K=0.5"], "--rebalance 'income>50K=0.5': expected COLUMN:VALUE=SHARE"),
+        (["--rebalance", "income:"], "quote it, a > outside quotes redirects the output in a shell"),
         (
             ["--rebalance", "income:>50K=half"],
             "--rebalance 'income:>50K=half': the share 'half' is not a number",

@@ -96,3 +96,24 @@ def test_sample_of_a_single_table_model_still_needs_rows(tmp_path: Path) -> None
     assert "give --rows N" in error_line(invoke("sample", model, "-o", tmp_path / "s.csv"))
     result = invoke("sample", model, "--entities", "5", "-o", tmp_path / "s.csv")
     assert "--entities and --context go with a sequence model" in error_line(result)
+
+
+def test_info_load_and_single_table_commands_know_a_sequence_model(tmp_path: Path) -> None:
+    import mirage
+    from mirage.sequential import SequenceSynthesizer
+
+    schema = tmp_path / "events.schema.json"
+    model = tmp_path / "events.mirage"
+    assert invoke("schema", FMRI, "--entity", "seq_id", "--order", "timepoint", "-o", schema).exit_code == 0
+    assert invoke("fit", FMRI, "--schema", schema, "-o", model, "--seed", "1").exit_code == 0
+    result = invoke("info", model)
+    assert result.exit_code == 0, result.output
+    assert "sequences of entity 'seq_id', ordered by 'timepoint'" in result.output
+    assert "signal" in result.output
+    loaded = mirage.load(model)
+    assert isinstance(loaded, SequenceSynthesizer)
+    assert loaded.sample(5, seed=3).equals(SequenceSynthesizer.load(model).sample(5, seed=3))
+    gaps = tmp_path / "gaps.csv"
+    pd.read_csv(FMRI).head(20).to_csv(gaps, index=False)
+    line = error_line(invoke("impute", model, gaps, "-o", tmp_path / "filled.csv"))
+    assert "holds a model of event sequences; this command works on a single table's model" in line

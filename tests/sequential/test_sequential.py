@@ -141,7 +141,7 @@ def test_transactions_keep_context_rhythm_and_paydays(
     purchases = synthetic[synthetic["kind"] == "purchase"]
     salaries = synthetic[synthetic["kind"] == "salary"]
     # ground truth: purchases cluster on Saturdays (40% of them; 14% if days were uniform)
-    assert (purchases["timestamp"].dt.dayofweek == 5).mean() > 0.25
+    assert (purchases["timestamp"].dt.day_of_week == 5).mean() > 0.25
     # ground truth: salaries come on the 1st and the 15th (6.6% of days if uniform)
     assert salaries["timestamp"].dt.day.isin([1, 15]).mean() > 0.3
     # ground truth: no event at night
