@@ -33,7 +33,9 @@ from mirage.schema import Column, Kind, Schema
 
 __all__ = ["PublicFrame", "numeric_grid", "private_public_frame", "restrict"]
 
-FALSE_BUCKETS = 0.01  # the chance that some empty bucket of a range histogram passes its threshold
+# the chance that some empty bucket of a range histogram passes its threshold (a range then reaches past
+# the data's): small enough that no test or user ever sees it
+FALSE_BUCKETS = 1e-9
 GRID_POINTS = 64  # rows of the public frame spanning a numeric or datetime range
 MAX_MERGED = 32  # the most grid buckets merged into one (3 decades of numbers, 2.7 years of months)
 R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
@@ -62,6 +64,15 @@ def needs_budget(column: Column) -> bool:
     if column.kind is Kind.NUMERIC:
         return column.minimum is None or column.maximum is None
     return column.kind is Kind.DATETIME
+
+
+def false_release_cut(sigma: float, floor: float, tests: int = 1) -> float:
+    """A noisy count of a bucket holding fewer than ``floor`` rows passes this with probability at most
+    ``FALSE_BUCKETS / tests`` (post-processing: what a DP model releases, kept true with overwhelming
+    probability, such as no category of fewer than ``rare_min_count`` rows)."""
+    from scipy.stats import norm
+
+    return floor + float(norm.isf(FALSE_BUCKETS / max(tests, 1))) * sigma + 1.0  # +1: the lattice
 
 
 def threshold(sigma: float, delta: float, scale: float = 1.0) -> float:
@@ -104,7 +115,7 @@ def private_public_frame(
                 column.categories is not None
                 or not kept  # nothing released: every value is drawn as the rare class
                 or _outside(values, kept, ledger, rho_each / 2, column.name)
-                >= 1.0 + 3.0 * GaussianMechanism(rho=rho_each / 2).sigma
+                >= false_release_cut(GaussianMechanism(rho=rho_each / 2).sigma, 1.0)
             ):
                 columns[column.name].append(RARE_TOKEN)
             elif not kept and _can_be_missing(values):
@@ -122,8 +133,6 @@ def private_public_frame(
                 )
                 low = found[0] if low is None else low
                 high = found[1] if high is None else high
-            if column.integer:  # whole numbers past 2**53 are not exact in float64
-                low, high = max(float(low), -(2.0**53)), min(float(high), 2.0**53)
             grid = np.linspace(float(low), float(high), GRID_POINTS)
             columns[column.name] = list(np.unique(np.round(grid))) if column.integer else list(grid)
         else:  # datetime
@@ -133,7 +142,11 @@ def private_public_frame(
                 stamps.to_numpy(), datetime_grid(), ledger, rho_each, column.name
             )
             stamps_grid = pd.to_datetime(np.linspace(low_ns, high_ns, GRID_POINTS).astype("int64"))
-            columns[column.name] = list(stamps_grid.floor("D") if _whole_days(values) else stamps_grid)
+            stamps_grid = stamps_grid.floor("D") if _whole_days(values) else stamps_grid
+            if column.datetime_format is not None and _holds_text(values):  # the source held text
+                columns[column.name] = list(stamps_grid.strftime(column.datetime_format))
+            else:
+                columns[column.name] = list(stamps_grid)
     length = max(len(v) for v in columns.values()) + 1
     frame = pd.DataFrame(
         {
@@ -187,9 +200,10 @@ def _private_categories(
     ledger.spend(f"categories of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma, delta=delta)
     # the missing cells are one more bucket, public (every column may have them), noised alike
     noisy = mechanism(np.append(counts.to_numpy(), int(values.isna().sum())))
-    cut = max(float(rare_min_count), threshold(mechanism.sigma, delta))
+    # each category of fewer than rare_min_count rows is released with probability 1e-9 at most
+    cut = max(false_release_cut(mechanism.sigma, rare_min_count - 1.0), threshold(mechanism.sigma, delta))
     kept = [value for value, count in zip(counts.index, noisy[:-1], strict=True) if count >= cut]
-    return sorted(kept, key=str), bool(noisy[-1] >= 1.0 + 3.0 * mechanism.sigma)
+    return sorted(kept, key=str), bool(noisy[-1] >= false_release_cut(mechanism.sigma, 0.0))
 
 
 def _private_range(
@@ -205,11 +219,11 @@ def _private_range(
     mechanism = GaussianMechanism(rho=rho)
     ledger.spend(f"range of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma)
     noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
-    noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= 1.0 + 3.0 * mechanism.sigma)
+    noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= false_release_cut(mechanism.sigma, 0.0))
     width = 1
     while width <= MAX_MERGED:
         buckets = noisy[: noisy.size // width * width].reshape(-1, width).sum(axis=1)
-        # post-processing (no delta, only utility): an empty bucket passes with probability 1% at most
+        # post-processing (no delta, only utility): some empty bucket passes w.p. FALSE_BUCKETS at most
         cut = 1.0 + float(norm.isf(FALSE_BUCKETS / buckets.size)) * mechanism.sigma * math.sqrt(width)
         passing = np.flatnonzero(buckets >= cut)
         if passing.size >= 2:
@@ -255,6 +269,9 @@ def _fill(values: Sequence[object], length: int, like: pd.Series, missing: bool)
     cells: list[object] = [values[i % len(values)] for i in range(full)] if len(values) else []
     cells += [None] * (length - len(cells))
     series = pd.Series(cells, dtype=object)
+    if not series.notna().any() and pd.api.types.is_numeric_dtype(like.dtype):
+        # an unmeasured column (a numeric key): only its dtype, public, says it holds numbers
+        return series.astype("float64")
     try:
         return series.astype(like.dtype) if series.notna().all() else series.infer_objects()
     except (TypeError, ValueError):
