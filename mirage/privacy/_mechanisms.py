@@ -8,6 +8,7 @@ user's ``seed`` never reaches this module; it only fixes sampling from the fitte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,14 +16,12 @@ from mirage.errors import MissingDependencyError
 from mirage.privacy._accounting import gaussian_sigma
 from mirage.privacy._ledger import Ledger
 
-__all__ = ["GaussianMechanism", "secure_discrete_gaussian"]
+__all__ = ["ExponentialMechanism", "GaussianMechanism", "secure_discrete_gaussian"]
 
 INSTALL = 'pip install "mirage-synth[dp]"'
 
 
-def secure_discrete_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
-    """``values`` (integers) plus independent discrete Gaussian noise of scale ``sigma``
-    (OpenDP, from the operating system's secure generator)."""
+def _opendp() -> Any:
     try:
         import opendp.prelude as dp
     except ImportError:
@@ -30,6 +29,13 @@ def secure_discrete_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
             f"differential privacy needs OpenDP, which is not installed: {INSTALL}"
         ) from None
     dp.enable_features("contrib")
+    return dp
+
+
+def secure_discrete_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+    """``values`` (integers) plus independent discrete Gaussian noise of scale ``sigma``
+    (OpenDP, from the operating system's secure generator)."""
+    dp = _opendp()
     flat = np.asarray(values, dtype=np.int64).ravel()
     if flat.size == 0:
         return flat.reshape(np.shape(values))
@@ -59,3 +65,30 @@ class GaussianMechanism:
         if ledger is not None:
             ledger.spend(what or "counts", self.rho, mechanism="gaussian", sigma=self.sigma)
         return secure_discrete_gaussian(counts, self.sigma)
+
+
+@dataclass(frozen=True)
+class ExponentialMechanism:
+    """The index of the (noisily) largest score, each score of sensitivity ``sensitivity`` (a row added or
+    removed moves every score by at most that much), charged ``rho`` on a ledger.
+
+    OpenDP's report-noisy-max with Gumbel noise (the exponential mechanism), its scale calibrated so
+    that OpenDP's own zCDP accounting of it is ``rho``: ``scale = sensitivity / sqrt(2 rho)``.
+    """
+
+    rho: float
+    sensitivity: float = 1.0
+
+    @property
+    def scale(self) -> float:
+        return gaussian_sigma(self.rho, self.sensitivity)
+
+    def __call__(self, scores: np.ndarray, *, ledger: Ledger | None = None, what: str = "") -> int:
+        dp = _opendp()
+        space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.linf_distance(T=float)
+        measurement = space >> dp.m.then_noisy_max(dp.zero_concentrated_divergence(), scale=self.scale)
+        # the charge is what OpenDP's accountant says of the calibrated scale (equal to rho up to rounding)
+        rho = float(measurement.map(float(self.sensitivity)))
+        if ledger is not None:
+            ledger.spend(what or "selection", max(rho, self.rho), mechanism="exponential", sigma=self.scale)
+        return int(measurement([float(v) for v in np.asarray(scores, dtype="float64").ravel()]))

@@ -161,3 +161,24 @@ def test_a_budget_for_an_engine_without_one_names_the_option(tmp_path: Path, mon
     result = invoke("fit", "t.csv", "-o", "c.mirage", "--engine", "cart", "--epsilon", "1")
     assert result.exit_code != 0
     assert "epsilon" in error_line(result)
+
+
+def test_spikes_and_whole_numbers_keep_their_shape() -> None:
+    """A spike at zero (no capital gain) and a spike inside an integer range (40 hours a week) come back
+    as exact values in about their real shares; at epsilon 10 on 4000 rows the noisy shares are within
+    0.05 of the real ones except with probability far below 1e-9."""
+    rng = np.random.default_rng(1)
+    rows = 4000
+    gain = np.where(rng.random(rows) < 0.9, 0.0, np.round(rng.gamma(2.0, 3000.0, rows)))
+    hours = np.where(rng.random(rows) < 0.5, 40, rng.integers(1, 99, rows))
+    data = pd.DataFrame({"gain": gain, "hours": hours})
+    schema = Schema(
+        [
+            Column("gain", Kind.NUMERIC, dtype="float64", minimum=0.0, maximum=60_000.0),
+            Column("hours", Kind.NUMERIC, dtype="int64", integer=True, minimum=1, maximum=99),
+        ]
+    )
+    synth = DPSynthesizer(epsilon=10.0).fit(data, schema).sample(rows, seed=0)
+    assert abs((synth["gain"] == 0).mean() - (gain == 0).mean()) < 0.05
+    assert abs((synth["hours"] == 40).mean() - (hours == 40).mean()) < 0.05
+    assert synth["hours"].between(1, 99).all()

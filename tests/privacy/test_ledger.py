@@ -8,6 +8,7 @@ import pytest
 from mirage.errors import OptionError
 from mirage.privacy import (
     BudgetExceededError,
+    ExponentialMechanism,
     GaussianMechanism,
     Ledger,
     epsilon_to_rho,
@@ -69,3 +70,14 @@ def test_a_bad_budget_is_a_clear_error() -> None:
         Ledger(0.0, 1e-6)
     with pytest.raises(OptionError, match="delta"):
         Ledger(1.0, 0.0)
+
+
+def test_the_exponential_mechanism_is_charged_what_opendp_accounts_and_picks_a_clear_winner() -> None:
+    pytest.importorskip("opendp")
+    ledger = Ledger(10.0, 1e-6)
+    select = ExponentialMechanism(rho=0.02)
+    assert select.scale == pytest.approx(5.0)  # sensitivity / sqrt(2 rho), as the Gaussian's sigma
+    # a score 200 scale units ahead loses with probability below 1e-80: the pick is certain
+    assert select(np.array([0.0, 1000.0, 3.0]), ledger=ledger, what="edge 1") == 1
+    assert ledger.entries[-1].what == "edge 1" and ledger.entries[-1].mechanism == "exponential"
+    assert ledger.entries[-1].rho == pytest.approx(0.02)

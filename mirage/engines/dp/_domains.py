@@ -220,24 +220,34 @@ def _private_range(
     ledger.spend(f"range of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma)
     noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
     noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= false_release_cut(mechanism.sigma, 0.0))
+    # every coarsening is post-processing: the widest range any of them supports (wider buckets see the
+    # thin tails that single buckets miss)
+    ranges: list[tuple[float, float]] = []
+    fallback: tuple[float, float] | None = None
     width = 1
     while width <= MAX_MERGED:
         buckets = noisy[: noisy.size // width * width].reshape(-1, width).sum(axis=1)
-        # post-processing (no delta, only utility): some empty bucket passes w.p. FALSE_BUCKETS at most
+        # some empty bucket passes w.p. FALSE_BUCKETS at most (per coarsening; 6 of them)
         cut = 1.0 + float(norm.isf(FALSE_BUCKETS / buckets.size)) * mechanism.sigma * math.sqrt(width)
         passing = np.flatnonzero(buckets >= cut)
-        if passing.size >= 2:
+        if passing.size >= 2 and int(passing[-1]) > int(passing[0]) + 1:
             first, last = int(passing[0]), int(passing[-1])
-            if last > first + 1:
-                return (float(edges[(first + 1) * width]), float(edges[last * width])), has_missing
-            # neighbouring buckets: their inner edges meet, so the range runs between their middles
-            low = (edges[first * width] + edges[(first + 1) * width]) / 2
-            high = (edges[last * width] + edges[(last + 1) * width]) / 2
-            return (float(low), float(high)), has_missing
-        if passing.size == 1:
-            bucket = int(passing[0])
-            return (float(edges[bucket * width]), float(edges[(bucket + 1) * width])), has_missing
+            ranges.append((float(edges[(first + 1) * width]), float(edges[last * width])))
+        elif passing.size >= 1 and fallback is None:
+            # one bucket or two neighbours: their outer edges, or the middles of two neighbours (whose
+            # inner edges meet); only when no coarsening finds a range within the passing buckets
+            first, last = int(passing[0]), int(passing[-1])
+            if last > first:
+                low = (edges[first * width] + edges[(first + 1) * width]) / 2
+                high = (edges[last * width] + edges[(last + 1) * width]) / 2
+                fallback = (float(low), float(high))
+            else:
+                fallback = (float(edges[first * width]), float(edges[(first + 1) * width]))
         width *= 2
+    if ranges:
+        return (min(r[0] for r in ranges), max(r[1] for r in ranges)), has_missing
+    if fallback is not None:
+        return fallback, has_missing
     raise DataError(
         f"column {name!r}: too few rows to estimate its range privately at epsilon {ledger.epsilon:g}: "
         "declare its minimum and maximum in the schema, or raise epsilon"

@@ -22,6 +22,7 @@ from mirage.engines._base import Synthesizer
 from mirage.engines._params import SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._tags import EngineTags
+from mirage.engines.dp._bins import FineGrid, fine_grid
 from mirage.engines.dp._domains import private_public_frame, restrict
 from mirage.engines.dp._tree import TreeModel, fit_tree
 from mirage.errors import OptionError
@@ -30,7 +31,7 @@ from mirage.schema import Schema, infer_schema
 
 __all__ = ["DPSynthesizer"]
 
-PREPROCESS_SHARE = 0.1  # of rho, spent on the domains the schema does not declare
+PREPROCESS_SHARE = 0.5  # of rho, spent on the domains the schema does not declare
 
 
 @register_engine
@@ -115,7 +116,7 @@ class DPSynthesizer(Synthesizer):
         """The category counts the codecs keep (read by rebalancing and fairness) made the model's own
         estimates: the public frame's counts say nothing of the data."""
         marginals = self.model_.marginals()
-        index = {s.name: j for j, s in enumerate(self.subcolumns_)}
+        index = {s.name: j for j, s in enumerate(self._modelled())}
         for codec in self.encoder_.codecs:
             counts = getattr(codec, "counts", None)
             j = index.get(f"{codec.column.name}::code")
@@ -128,26 +129,48 @@ class DPSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         """Measure and estimate the model from the encoded rows; ``rng`` is unused (the noise is OpenDP's)."""
-        codes = self._tokens(parts)
+        self.grids_ = self._grids()
+        fine = self._tokens(parts)
         self.model_ = fit_tree(
-            codes, self._cardinalities(), self.ledger_, self.ledger_.rho_left, int(self.max_cells)
+            fine,
+            self._fine_cardinalities(),
+            [not s.discrete for s in self._modelled()],
+            self.ledger_,
+            self.ledger_.rho_left,
+            int(self.max_cells),
+            int(self.bins),
+            [s.name for s in self._modelled()],
         )
         # the row count is not released exactly: the total of a noisy marginal stands for it
         self.n_training_rows_ = max(1, round(self.model_.rows))
 
-    def _cardinalities(self) -> list[int]:
-        return [s.cardinality if s.discrete else int(self.bins) for s in self.subcolumns_]
+    def _grids(self) -> dict[str, FineGrid]:
+        """Each continuous sub-column's fine grid, made from its public range only."""
+        out = {}
+        for s in self._modelled():
+            if not s.discrete:
+                low, high = self.ranges_[s.name]
+                column = self.schema_[s.column] if s.column in self.schema_.names else None
+                out[s.name] = fine_grid(low, high, bool(column is not None and column.integer))
+        return out
+
+    def _fine_cardinalities(self) -> list[int]:
+        return [s.cardinality if s.discrete else self.grids_[s.name].size for s in self._modelled()]
+
+    def _modelled(self) -> list[SubColumn]:
+        """The sub-columns the model measures: a generated column's (a key's missing flag) never is."""
+        learned = {c.name for c in self.schema_ if c.kind.learned}
+        return [s for s in self.subcolumns_ if s.column in learned]
 
     def _tokens(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The fine codes of the encoded rows (a continuous value's bucket on its fine grid)."""
         columns = []
-        for s in self.subcolumns_:
+        for s in self._modelled():
             values = np.asarray(parts[s.name])
             if s.discrete:
                 columns.append(np.clip(values.astype(np.int64), 0, s.cardinality - 1))
             else:
-                low, high = self.ranges_[s.name]
-                scaled = (values - low) / (high - low) * self.bins if high > low else np.zeros(values.size)
-                columns.append(np.clip(np.floor(scaled), 0, self.bins - 1).astype(np.int64))
+                columns.append(self.grids_[s.name].index(values))
         return np.stack(columns, axis=1) if columns else np.zeros((0, 0), dtype=np.int64)
 
     # --- sampling -----------------------------------------------------------------------------
@@ -155,25 +178,28 @@ class DPSynthesizer(Synthesizer):
         return self._parts(self.model_.sample(n, rng), rng)
 
     def _parts(self, codes: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for j, s in enumerate(self.subcolumns_):
+        """The model's coarse codes to encoded parts (a fine bucket drawn within each coarse bin)."""
+        fine = self.model_.refine(codes, rng)
+        out: dict[str, np.ndarray] = {
+            s.name: np.zeros(codes.shape[0], dtype=np.int64 if s.discrete else "float64")
+            for s in self.subcolumns_
+        }
+        for j, s in enumerate(self._modelled()):
             if s.discrete:
-                out[s.name] = codes[:, j].astype(np.int64)
+                out[s.name] = fine[:, j].astype(np.int64)
             else:
-                low, high = self.ranges_[s.name]
-                width = (high - low) / self.bins
-                out[s.name] = low + (codes[:, j] + rng.random(codes.shape[0])) * width
+                out[s.name] = self.grids_[s.name].draw(fine[:, j], rng)
         return out
 
     def _codes(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
-        return self._tokens(parts)
+        return self.model_.coarse(self._tokens(parts))
 
     def _propagate(
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
         """The attributes below the intervened ones in the tree redrawn given them."""
         codes = self._codes(parts)
-        roots = {j for j, s in enumerate(self.subcolumns_) if s.name in fixed}
+        roots = {j for j, s in enumerate(self._modelled()) if s.name in fixed}
         rows = np.ones(codes.shape[0], dtype=bool)
         for a in self.model_.descendants(roots):
             self.model_.draw(codes, a, rng, rows)
@@ -191,11 +217,15 @@ class DPSynthesizer(Synthesizer):
             "ledger": self.ledger_.to_dict(),
         }
         arrays = {f"table.{a}": t for a, t in enumerate(self.model_.tables)}
+        for a in range(len(self.model_.tables)):
+            arrays[f"coarse.{a}"] = self.model_.to_coarse[a]
+            arrays[f"within.{a}"] = self.model_.within[a]
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         subcolumns = self._restore_subcolumns(state)
-        d = len(subcolumns)
+        self.subcolumns_ = subcolumns
+        d = len(self._modelled())
         order = [int(a) for a in require_list(state, "order", length=d)]
         parents = [int(p) for p in require_list(state, "parents", length=d)]
         if sorted(order) != list(range(d)) or any(not -1 <= p < d for p in parents):
@@ -207,7 +237,22 @@ class DPSynthesizer(Synthesizer):
             ledger = Ledger.from_dict(require_mapping(state.get("ledger", {})))
         self.subcolumns_ = subcolumns
         self.ranges_ = ranges
-        cards = self._cardinalities()
+        if any(not s.discrete and s.name not in ranges for s in subcolumns):
+            raise StateError("ranges", "lacks a continuous sub-column")
+        self.grids_ = self._grids()
+        fine_cards = self._fine_cardinalities()
+        to_coarse, shares = [], []
+        for a in range(d):
+            mapping = require_array(arrays, f"coarse.{a}", kind="i", shape=(fine_cards[a],))
+            bins = int(mapping.max(initial=-1)) + 1
+            if mapping.size == 0 or mapping.min() < 0 or np.unique(mapping).size != bins:
+                raise StateError(f"coarse.{a}", "does not map the fine codes onto 0, 1, ...", array=True)
+            to_coarse.append(mapping)
+            weights = require_array(arrays, f"within.{a}", kind="f", shape=(fine_cards[a],))
+            if (weights < 0).any():
+                raise StateError(f"within.{a}", "holds a negative probability", array=True)
+            shares.append(weights)
+        cards = [int(m.max()) + 1 for m in to_coarse]
         tables = []
         for a in range(d):
             key = f"table.{a}"
@@ -215,7 +260,7 @@ class DPSynthesizer(Synthesizer):
                 raise StateError(key, "is missing", array=True)
             shape = (cards[a],) if parents[a] < 0 else (cards[parents[a]], cards[a])
             tables.append(require_array(arrays, key, kind="f", shape=shape))
-        self.model_ = TreeModel(cards, order, parents, tables)
+        self.model_ = TreeModel(cards, order, parents, tables, 0.0, to_coarse, shares)
         self.ledger_ = ledger
         self.measured_columns_ = [str(c) for c in require_list(state, "measured_columns")]
 
