@@ -89,6 +89,20 @@ class Ledger:
             )
         self.entries.append(LedgerEntry(what, mechanism, float(rho), float(sigma), float(delta)))
 
+    def summary(self) -> dict[str, Any]:
+        """The ledger as a report shows it: the budget, what was spent, and each mechanism's share of
+        the budget's rho."""
+        total = self.rho_budget
+        return {
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "rho": total,
+            "epsilon_spent": self.epsilon_spent,
+            "rho_spent": self.rho_spent,
+            "delta_spent": self.delta_spent,
+            "mechanisms": [{**asdict(e), "share": e.rho / total if total > 0 else 0.0} for e in self.entries],
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "epsilon": self.epsilon,

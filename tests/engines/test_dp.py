@@ -182,3 +182,31 @@ def test_spikes_and_whole_numbers_keep_their_shape() -> None:
     assert abs((synth["gain"] == 0).mean() - (gain == 0).mean()) < 0.05
     assert abs((synth["hours"] == 40).mean() - (hours == 40).mean()) < 0.05
     assert synth["hours"].between(1, 99).all()
+
+
+def test_the_report_of_a_dp_model_shows_its_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    table(rows=1500).to_csv("t.csv", index=False)
+    fitted = invoke("fit", "t.csv", "-o", "t.mirage", "--epsilon", "2", "--holdout", "0.25")
+    assert fitted.exit_code == 0, fitted.output
+    result = invoke("report", "t.mirage", "-o", "r.html")
+    assert result.exit_code == 0, result.output
+    ledger = json.loads((tmp_path / "r.json").read_text())["meta"]["privacy_ledger"]
+    assert ledger["epsilon"] == 2.0 and ledger["epsilon_spent"] <= 2.0 * (1 + 1e-9)
+    shares = [m["share"] for m in ledger["mechanisms"]]
+    assert all(s > 0 for s in shares) and sum(shares) == pytest.approx(ledger["rho_spent"] / ledger["rho"])
+    assert {"categories of city", "range of amount"} <= {m["what"] for m in ledger["mechanisms"]}
+    html = (tmp_path / "r.html").read_text()
+    assert "Differential privacy: epsilon" in html and "categories of city" in html
+
+
+@pytest.mark.slow
+def test_the_report_of_a_model_without_privacy_has_no_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    table(rows=600).to_csv("t.csv", index=False)
+    assert invoke("fit", "t.csv", "-o", "t.mirage", "--engine", "cart", "--holdout", "0.25").exit_code == 0
+    assert invoke("report", "t.mirage", "-o", "r.html").exit_code == 0
+    assert "privacy_ledger" not in json.loads((tmp_path / "r.json").read_text())["meta"]
+    assert "Differential privacy: epsilon" not in (tmp_path / "r.html").read_text()
