@@ -139,10 +139,11 @@ def private_public_frame(
             stamps = pd.to_datetime(values).dt.as_unit("ns").astype("int64").astype("float64")
             stamps[values.isna().to_numpy()] = np.nan
             (low_ns, high_ns), missing[column.name] = _private_range(
-                stamps.to_numpy(), datetime_grid(), ledger, rho_each, column.name
+                stamps.to_numpy(), datetime_grid(), ledger, rho_each * 0.9, column.name
             )
             stamps_grid = pd.to_datetime(np.linspace(low_ns, high_ns, GRID_POINTS).astype("int64"))
-            stamps_grid = stamps_grid.floor("D") if _whole_days(values) else stamps_grid
+            if _whole_days(values, ledger, rho_each * 0.1, column.name):
+                stamps_grid = stamps_grid.floor("D")
             if column.datetime_format is not None and _holds_text(values):  # the source held text
                 columns[column.name] = list(stamps_grid.strftime(column.datetime_format))
             else:
@@ -263,9 +264,14 @@ def _can_be_missing(values: pd.Series) -> bool:
     return not (pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype))
 
 
-def _whole_days(values: pd.Series) -> bool:
+def _whole_days(values: pd.Series, ledger: Ledger, rho: float, name: str) -> bool:
+    """Whether the column holds dates without a time of day: unless the noisy number of rows with one
+    passes the false-release cut (a column of whole days is taken for one with times w.p. 1e-9)."""
     stamps = pd.to_datetime(values.dropna())
-    return bool((stamps == stamps.dt.floor("D")).all()) if len(stamps) else True
+    timed = int((stamps != stamps.dt.floor("D")).sum())
+    mechanism = GaussianMechanism(rho=rho)
+    noisy = mechanism(np.array([timed]), ledger=ledger, what=f"times of day of {name}")
+    return bool(noisy[0] < false_release_cut(mechanism.sigma, 0.0))
 
 
 def _placeholder(values: pd.Series) -> list[object]:
