@@ -1,11 +1,12 @@
 """Two resolutions for a continuous sub-column: fine buckets for its 1-way shape, coarse bins for pairs.
 
 The fine grid is public (made from the column's public range only): one point per whole number when an
-integer range is short, else a point at 0 (a common spike: a zero balance, no capital gain) and equal
-widths.  The 1-way marginal is measured on the fine grid; the coarse bins the tree model uses are runs
-of fine buckets cut at the noisy 1-way's quantiles (post-processing, free), a fine bucket heavy enough
-to fill a bin by itself a bin of its own.  Decoding draws a coarse bin from the model, a fine bucket
-within it from the noisy 1-way, then the bucket's point or a uniform value within its edges.
+integer range is short, else points at 0 and at an integer range's ends (common spikes: a zero
+balance, a sentinel -1) and equal widths.  The 1-way marginal is measured on the fine grid; the coarse
+bins the tree model uses are runs of fine buckets cut at the noisy 1-way's quantiles (post-processing,
+free), a fine bucket heavy enough to fill a bin by itself a bin of its own.  Decoding draws a coarse
+bin from the model, a fine bucket within it from the noisy 1-way, then the bucket's point or a uniform
+value within its edges.
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ def fine_grid(low: float, high: float, integer: bool) -> FineGrid:
         edges = np.append(values - 0.5, values[-1] + 0.5)
         return FineGrid(edges, values)
     edges = np.linspace(low, high, FINE_BUCKETS + 1)
-    points = np.full(FINE_BUCKETS, np.nan)
-    if low <= 0.0 < high:  # zero, a point bucket of its own
-        width = (high - low) / FINE_BUCKETS
-        tiny = width * 1e-6
-        inner = edges[(edges > tiny) | (edges < 0.0)]
-        edges = np.unique(np.concatenate([inner, [0.0, tiny]]))
-        points = np.full(edges.size - 1, np.nan)
-        points[int(np.searchsorted(edges, 0.0))] = 0.0
+    width = (high - low) / FINE_BUCKETS
+    # spikes get point buckets: zero (no capital gain), and an integer range's ends (a sentinel such as
+    # -1 for "never contacted", or values piled at a bound)
+    spikes = [0.0] if low <= 0.0 < high else []
+    if integer:
+        spikes = sorted({float(np.ceil(low)), float(np.floor(high)), *spikes})
+    if not spikes:
+        return FineGrid(edges, np.full(FINE_BUCKETS, np.nan))
+    tiny = width * 1e-6
+    for spike in spikes:  # a point bucket [spike, spike + tiny), the buckets around it cut back
+        edges = np.concatenate([edges[(edges < spike) | (edges >= spike + tiny)], [spike, spike + tiny]])
+    edges = np.unique(edges)
+    if spikes[-1] >= high:  # a point at high: its bucket [high, high + tiny) closes the grid
+        edges = np.unique(np.append(edges, high + tiny))
+    points = np.full(edges.size - 1, np.nan)
+    for spike in spikes:
+        points[int(np.searchsorted(edges, spike, side="right")) - 1] = spike
     return FineGrid(edges, points)
 
 
