@@ -49,7 +49,7 @@ def saved(model: DPSynthesizer) -> tuple[str, dict[str, np.ndarray]]:
 
 
 def test_the_model_file_holds_no_value_that_only_the_data_shows() -> None:
-    """Holds unless the noise lets an empty range bucket pass (at most 1e-9 per coarsening step, 6 steps)
+    """Holds unless the noise lets an empty range bucket pass (at most 1e-9 per coarsening step, 7 steps)
     or releases the category of one row (at most delta / 2 = 5e-10): below 1e-8 in all."""
     data = table()
     model = DPSynthesizer(epsilon=1.0).fit(data)

@@ -37,8 +37,29 @@ __all__ = ["PublicFrame", "numeric_grid", "private_public_frame", "restrict"]
 # the data's): small enough that no test or user ever sees it
 FALSE_BUCKETS = 1e-9
 GRID_POINTS = 64  # rows of the public frame spanning a numeric or datetime range
-MAX_MERGED = 32  # the most grid buckets merged into one (3 decades of numbers, 2.7 years of months)
-R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
+MAX_MERGED = 64  # the most grid buckets merged into one (3 decades of numbers, 5 years of months)
+R20 = (
+    1.0,
+    1.12,
+    1.25,
+    1.4,
+    1.6,
+    1.8,
+    2.0,
+    2.24,
+    2.5,
+    2.8,
+    3.15,
+    3.55,
+    4.0,
+    4.5,
+    5.0,
+    5.6,
+    6.3,
+    7.1,
+    8.0,
+    9.0,
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +69,8 @@ class PublicFrame:
 
 
 def numeric_grid() -> np.ndarray:
-    """The public bucket edges for numbers: 0, then +-m * 10**k (m the R10 series, k in -6..307)."""
-    positive = np.array([m * 10.0**k for k in range(-6, 308) for m in R10])
+    """The public bucket edges for numbers: 0, then +-m * 10**k (m the R20 series, k in -6..307)."""
+    positive = np.array([m * 10.0**k for k in range(-6, 308) for m in R20])
     return np.concatenate([-positive[::-1], [0.0], positive])
 
 
@@ -228,7 +249,7 @@ def _private_range(
     width = 1
     while width <= MAX_MERGED:
         buckets = noisy[: noisy.size // width * width].reshape(-1, width).sum(axis=1)
-        # some empty bucket passes w.p. FALSE_BUCKETS at most (per coarsening; 6 of them)
+        # some empty bucket passes w.p. FALSE_BUCKETS at most (per coarsening; 7 of them)
         cut = 1.0 + float(norm.isf(FALSE_BUCKETS / buckets.size)) * mechanism.sigma * math.sqrt(width)
         passing = np.flatnonzero(buckets >= cut)
         if passing.size >= 2 and int(passing[-1]) > int(passing[0]) + 1:
