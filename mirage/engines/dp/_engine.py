@@ -2,9 +2,10 @@
 
 ``fit`` spends the user's (epsilon, delta) and nothing more: a share (``PREPROCESS_SHARE``) on the
 columns' domains that the schema does not declare (:mod:`._domains`), the rest on noisy marginals of
-the token matrix (:mod:`._tree`).  Every charge is on the model's ledger (``model.ledger_``), saved in
-the model file and shown by ``mirage budget``.  The noise comes from OpenDP's secure sampler; ``seed``
-fixes only the sampling from the fitted model (two fits of the same data differ, by design).
+the token matrix (:mod:`._tree`; continuous columns on the fine grids of :mod:`._bins`).  Every charge
+is on the model's ledger (``model.ledger_``), saved in the model file and shown by ``mirage budget``.
+The noise comes from OpenDP's secure sampler; ``seed`` fixes only the sampling from the fitted model
+(two fits of the same data differ, by design).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ PREPROCESS_SHARE = 0.5  # of rho, spent on the domains the schema does not decla
 class DPSynthesizer(Synthesizer):
     """Marginal-based differentially private engine (rho-zCDP Gaussian mechanism, MST-style tree model).
 
-    ``epsilon``, ``delta``: the privacy budget of the whole fit.  ``bins``: buckets of each continuous
-    sub-column (over its public or privately estimated range).  ``max_cells``: the largest 2-way marginal
-    measured.  ``seed``: the sampling after fitting (never the noise).
+    ``epsilon``, ``delta``: the privacy budget of the whole fit.  ``bins``: about how many coarse bins
+    the model pairs a continuous sub-column's fine grid into (cut at its noisy 1-way's quantiles).
+    ``max_cells``: the largest 2-way marginal measured.  ``seed``: the sampling after fitting (never
+    the noise).
     """
 
     name = "dp"
