@@ -63,6 +63,7 @@ COMMANDS = [
     "impute",
     "report",
     "info",
+    "budget",
     "demo",
     "simulate",
     "generate",

@@ -26,6 +26,7 @@ from mirage.cli._ui import (
     QuietOption,
     fit_progress,
 )
+from mirage.cli.budget import budget_line
 from mirage.engines._registry import ENGINES
 from mirage.errors import OptionError
 
@@ -78,6 +79,13 @@ def fit_command(
         int | None, typer.Option(min=0, help="Seed of the engine's randomness (engine default: 0).")
     ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help=PARAM_HELP)] = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option(help="Differential privacy budget of the fit (engine dp; with auto, picks dp)."),
+    ] = None,
+    delta: Annotated[
+        float | None, typer.Option(help="Differential privacy delta (engine dp; default 1e-9).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model file.")] = False,
     context: Annotated[
         Path | None,
@@ -107,6 +115,13 @@ def fit_command(
         raise OptionError("--context goes with a sequence schema (mirage schema --entity ID --order TIME)")
     check_output(output, force)
     hyperparameters = _hyperparameters(param or [], seed)
+    for name, value in (("epsilon", epsilon), ("delta", delta)):
+        if value is not None:
+            if name in hyperparameters and hyperparameters[name] != value:
+                raise OptionError(f"--{name} and --param {name}=... disagree; give only one")
+            hyperparameters[name] = value
+    if engine == "auto" and (epsilon is not None or delta is not None):
+        engine = "dp"  # a privacy budget asks for the engine that spends one
     encoding_options = _encoding_options(hyperparameters)
     if engine != "auto":
         check_hyperparameters(engine_named(engine), hyperparameters)
@@ -163,6 +178,9 @@ def fit_command(
         summary.add_row("holdout", f"{n_rows - model.n_training_rows_:,} rows kept aside")
     summary.add_row("columns", str(len(model.schema_)))
     summary.add_row("engine", engine_class.name)
+    ledger = getattr(model, "ledger_", None)
+    if ledger is not None:
+        summary.add_row("privacy", budget_line(ledger.to_dict()))
     summary.add_row("seconds", f"{seconds:.2f}")
     summary.add_row("model", str(output))
     ui.table(summary)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from mirage.cli._ui import UI, DebugOption, QuietOption
+from mirage.cli.budget import budget_line
 from mirage.cli.schema import schema_table
 
 __all__ = ["register", "summary_table"]
@@ -71,6 +72,9 @@ def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
     rules = _rules_row(manifest)
     if rules is not None:
         grid.add_row("rules", rules)
+    ledger = dict(state.get("engine", {})).get("ledger")
+    if isinstance(ledger, dict):
+        grid.add_row("privacy budget", budget_line(ledger) + " (details: mirage budget)")
     grid.add_row("edited by hand", _edits(manifest))
     return grid
 

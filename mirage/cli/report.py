@@ -184,6 +184,7 @@ def report_command(
         synthetic = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]  # as sample()
         schema = model.schema_
     elif len(inputs) == 2:
+        model = None
         real, synthetic = read_table(inputs[0], **reading), read_table(inputs[1], **reading)
         held = read_table(holdout, **reading) if holdout is not None else None
         schema = None
@@ -194,6 +195,8 @@ def report_command(
         report = evaluate(
             real, synthetic, holdout=held, target=target, schema=schema, seed=seed, fairness=fairness
         )
+        if (ledger := getattr(model, "ledger_", None)) is not None:  # a DP model: its privacy ledger
+            report.meta["privacy_ledger"] = ledger.summary()
         report_progress("writing", 0, 1, output.name)
         report.to_html(str(output), force=force)
         report.to_json(str(json_path), force=force)

@@ -41,8 +41,10 @@ _BUILT_IN = {
     "argn": "mirage.engines.argn",
     "cart": "mirage.engines.cart",
     "copula": "mirage.engines.copula",
+    "dp": "mirage.engines.dp",
 }
-_REQUIREMENTS = {"argn": NEURAL}
+DIFFERENTIAL_PRIVACY = Requirement(module="opendp", package="OpenDP", extra="dp")
+_REQUIREMENTS = {"argn": NEURAL, "dp": DIFFERENTIAL_PRIVACY}
 
 
 class _Registry(Mapping[str, "type[Synthesizer]"]):

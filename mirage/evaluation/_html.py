@@ -86,7 +86,7 @@ def render_html(report: ReportFields) -> str:
         detection=sections.get("detection", "") + _detection_html(report),
         utility=sections.get("utility", "<p>Not measured: give a holdout and a target column.</p>")
         + _utility_html(report),
-        privacy=sections.get("privacy", "") + _privacy_html(report),
+        privacy=sections.get("privacy", "") + _privacy_html(report) + _ledger_html(report),
         fairness=_fairness_html(report),
         meta=html.escape(_meta_line(report)),
     )
@@ -446,6 +446,28 @@ def _privacy_html(report: ReportFields) -> str:
     return (
         "<table><thead><tr><th>check</th><th>result (95% interval)</th><th>threat model</th></tr>"
         "</thead><tbody>" + body + "</tbody></table>"
+    )
+
+
+def _ledger_html(report: ReportFields) -> str:
+    """A differentially private model's ledger: its budget and every mechanism's charge."""
+    ledger = report.meta.get("privacy_ledger")
+    if not ledger:
+        return ""
+    head = (
+        f"<p>Differential privacy: epsilon {_fmt(ledger['epsilon_spent'])} spent of "
+        f"{_fmt(ledger['epsilon'])} "
+        f"at delta {ledger['delta']:g} (zCDP rho {ledger['rho_spent']:.4g} of {ledger['rho']:.4g}; "
+        f"delta {ledger['delta_spent']:.3g} spent on thresholds).</p>"
+    )
+    rows = "".join(
+        f"<tr><td>{html.escape(str(m['what']))}</td><td>{html.escape(str(m['mechanism']))}</td>"
+        f"<td>{m['rho']:.4g}</td><td>{m['share']:.2%}</td><td>{m['sigma']:.4g}</td></tr>"
+        for m in ledger["mechanisms"]
+    )
+    return (
+        head + "<table><thead><tr><th>measured</th><th>mechanism</th><th>rho</th><th>share of budget</th>"
+        "<th>noise scale</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
 
 

@@ -13,7 +13,18 @@ from mirage.cli import COMMANDS, main
 from mirage.errors import ModelFileError
 from tests.cli.helpers import error_line, invoke, python
 
-COMMAND_NAMES = ["schema", "fit", "sample", "augment", "impute", "report", "info", "demo", "simulate"]
+COMMAND_NAMES = [
+    "schema",
+    "fit",
+    "sample",
+    "augment",
+    "impute",
+    "report",
+    "info",
+    "budget",
+    "demo",
+    "simulate",
+]
 
 
 def test_help_lists_every_command_with_a_description() -> None:

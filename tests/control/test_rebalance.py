@@ -10,6 +10,7 @@ from mirage.control import sample_fair, sample_rebalanced
 from mirage.control._cells import cell_counts, largest_remainder
 from mirage.engines import ENGINES, Between, Synthesizer
 from mirage.errors import OptionError
+from tests.conformance.test_check_engine import PARAMS
 
 ENGINE_NAMES = sorted(ENGINES)
 
@@ -33,7 +34,7 @@ def table(rows: int = 800) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
 def model(request: pytest.FixtureRequest) -> Synthesizer:
-    return ENGINES[request.param]().fit(table())
+    return ENGINES[request.param](**PARAMS.get(request.param, {})).fit(table())
 
 
 def test_a_share_is_met_exactly(model: Synthesizer) -> None:

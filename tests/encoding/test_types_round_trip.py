@@ -17,7 +17,7 @@ LEVELS = ["low", "medium", "high", "extreme"]  # "extreme" is never used
 
 def _engine(name: str) -> Synthesizer:
     cls = ENGINES[name]
-    quick = {"max_epochs": 2, "max_training_time": 20.0}
+    quick = {"max_epochs": 2, "max_training_time": 20.0, "epsilon": 1000.0}
     return cls(**{k: v for k, v in quick.items() if k in cls._param_names()})
 
 

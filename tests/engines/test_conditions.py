@@ -8,6 +8,7 @@ import pytest
 
 from mirage.engines import ENGINES, Between, IsNull, NotNull, OneOf, Synthesizer
 from mirage.errors import MirageError, OptionError
+from tests.conformance.test_check_engine import PARAMS
 
 ENGINE_NAMES = sorted(ENGINES)
 
@@ -27,7 +28,7 @@ def table(rows: int = 600) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
 def model(request: pytest.FixtureRequest) -> Synthesizer:
-    return ENGINES[request.param]().fit(table())
+    return ENGINES[request.param](**PARAMS.get(request.param, {})).fit(table())
 
 
 def test_ranges_on_numbers_and_dates(model: Synthesizer) -> None:

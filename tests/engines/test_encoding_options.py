@@ -21,7 +21,7 @@ from mirage.schema import infer_schema
 from tests.conftest import FIXTURES
 
 ENGINE_NAMES = sorted(ENGINES)
-FAST: dict[str, dict[str, Any]] = {"argn": {"max_epochs": 3}}
+FAST: dict[str, dict[str, Any]] = {"argn": {"max_epochs": 3}, "dp": {"epsilon": 1000.0}}
 
 
 def table() -> pd.DataFrame:

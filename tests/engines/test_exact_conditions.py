@@ -12,6 +12,7 @@ import pytest
 import mirage
 from mirage.engines import ENGINES, Between, IsNull, Synthesizer
 from mirage.errors import MirageError, OptionError
+from tests.conformance.test_check_engine import PARAMS
 
 NATIVE = ["cart", "copula"]  # fast enough to fit on Adult in the default suite; argn is marked slow
 
@@ -36,7 +37,7 @@ CASES: dict[str, tuple[dict[str, object], Callable[[pd.DataFrame], pd.Series]]] 
 
 @pytest.fixture(scope="module", params=NATIVE)
 def fitted(request: pytest.FixtureRequest, adult: pd.DataFrame) -> Synthesizer:
-    return ENGINES[request.param](seed=0).fit(adult)
+    return ENGINES[request.param](seed=0, **PARAMS.get(request.param, {})).fit(adult)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -88,7 +89,7 @@ def test_an_impossible_condition_is_an_error_naming_it(name: str) -> None:
         }
     )
     frame.loc[:4, "colour"] = "violet"  # five rows: folded into the rare class
-    model = ENGINES[name]().fit(frame)
+    model = ENGINES[name](**PARAMS.get(name, {})).fit(frame)
     cases = [
         ({"colour": "green"}, r"column 'colour' never takes \['green'\]"),
         ({"colour": "violet"}, r"column 'colour' never takes \['violet'\].*folded into the rare class"),

@@ -11,6 +11,7 @@ import mirage.engines
 import mirage.errors
 from mirage.engines import ENGINES, Synthesizer, clone
 from mirage.errors import NotFittedError, OptionError
+from tests.conformance.test_check_engine import PARAMS
 
 ENGINE_NAMES = sorted(ENGINES)
 
@@ -71,7 +72,7 @@ def test_sample_time_hyperparameter_keeps_the_fit() -> None:
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)
 def test_clone_is_a_fresh_unfitted_model_with_the_same_hyperparameters(name: str) -> None:
-    model = ENGINES[name](seed=3).fit(table())
+    model = ENGINES[name](seed=3, **PARAMS.get(name, {})).fit(table())
     copy = clone(model)
     assert type(copy) is type(model) and copy is not model
     assert copy.get_params() == model.get_params()
@@ -95,7 +96,7 @@ def failing_fit(model: Synthesizer) -> None:
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)
 def test_a_failed_first_fit_leaves_no_learned_attribute(name: str) -> None:
-    model = ENGINES[name]()
+    model = ENGINES[name](**PARAMS.get(name, {}))
     failing_fit(model)
     with pytest.raises(Boom):
         model.fit(table())

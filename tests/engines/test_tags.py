@@ -11,6 +11,7 @@ import pytest
 from mirage.engines import ENGINES, EngineTags, Synthesizer
 from mirage.engines.copula import CopulaSynthesizer
 from mirage.errors import OptionError
+from tests.conformance.test_check_engine import PARAMS
 
 ENGINE_NAMES = sorted(ENGINES)
 
@@ -60,7 +61,7 @@ def test_an_engine_without_impute_says_so_by_name() -> None:
 
 @pytest.mark.parametrize("name", [n for n in ENGINE_NAMES if not ENGINES.unchecked(n).get_tags().log_prob])
 def test_an_engine_without_a_capability_says_so_by_name(name: str) -> None:
-    model = ENGINES[name]().fit(table())
+    model = ENGINES[name](**PARAMS.get(name, {})).fit(table())
     no_log_prob = rf"the {name} engine cannot give log-probabilities .*log_prob=False"
     with pytest.raises(OptionError, match=no_log_prob):
         model.log_prob(table())

@@ -1,0 +1,92 @@
+"""Two resolutions for a continuous sub-column: fine buckets for its 1-way shape, coarse bins for pairs.
+
+The fine grid is public (made from the column's public range only): one point per whole number when an
+integer range is short, else points at 0 and at an integer range's ends (common spikes: a zero
+balance, a sentinel -1) and equal widths.  The 1-way marginal is measured on the fine grid; the coarse
+bins the tree model uses are runs of fine buckets cut at the noisy 1-way's quantiles (post-processing,
+free), a fine bucket heavy enough to fill a bin by itself a bin of its own.  Decoding draws a coarse
+bin from the model, a fine bucket within it from the noisy 1-way, then the bucket's point or a uniform
+value within its edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FineGrid", "coarse_bins", "fine_grid"]
+
+FINE_BUCKETS = 128  # equal-width buckets of a range that is not a short integer one
+MAX_POINTS = 256  # an integer range of at most this many whole numbers gets one bucket per number
+
+
+@dataclass
+class FineGrid:
+    edges: np.ndarray  # F + 1 increasing edges; bucket i is [edges[i], edges[i + 1])
+    points: np.ndarray  # F values: the point a bucket stands for, NaN for a uniform draw within it
+
+    @property
+    def size(self) -> int:
+        return int(self.points.size)
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        found = np.searchsorted(self.edges, np.asarray(values, dtype="float64"), side="right") - 1
+        return np.clip(found, 0, self.size - 1).astype(np.int64)
+
+    def draw(self, buckets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        low, high = self.edges[buckets], self.edges[buckets + 1]
+        uniform = low + rng.random(buckets.size) * (high - low)
+        point = self.points[buckets]
+        return np.where(np.isnan(point), uniform, point)
+
+
+def fine_grid(low: float, high: float, integer: bool) -> FineGrid:
+    """The public fine grid over ``[low, high]``."""
+    if not high > low:
+        return FineGrid(np.array([low, low + 1.0]), np.array([low]))
+    if integer and np.ceil(low) <= np.floor(high) and np.floor(high) - np.ceil(low) < MAX_POINTS:
+        values = np.arange(np.ceil(low), np.floor(high) + 1.0)
+        edges = np.append(values - 0.5, values[-1] + 0.5)
+        return FineGrid(edges, values)
+    edges = np.linspace(low, high, FINE_BUCKETS + 1)
+    width = (high - low) / FINE_BUCKETS
+    # spikes get point buckets: zero (no capital gain), and an integer range's ends (a sentinel such as
+    # -1 for "never contacted", or values piled at a bound)
+    spikes = [0.0] if low <= 0.0 < high else []
+    if integer:
+        spikes = sorted({float(np.ceil(low)), float(np.floor(high)), *spikes})
+    if not spikes:
+        return FineGrid(edges, np.full(FINE_BUCKETS, np.nan))
+    tiny = width * 1e-6
+    for spike in spikes:  # a point bucket [spike, spike + tiny), the buckets around it cut back
+        edges = np.concatenate([edges[(edges < spike) | (edges >= spike + tiny)], [spike, spike + tiny]])
+    edges = np.unique(edges)
+    if spikes[-1] >= high:  # a point at high: its bucket [high, high + tiny) closes the grid
+        edges = np.unique(np.append(edges, high + tiny))
+    points = np.full(edges.size - 1, np.nan)
+    for spike in spikes:
+        points[int(np.searchsorted(edges, spike, side="right")) - 1] = spike
+    return FineGrid(edges, points)
+
+
+def coarse_bins(noisy: np.ndarray, bins: int) -> np.ndarray:
+    """For each fine bucket, its coarse bin (0, 1, ...): runs of buckets of about 1/``bins`` of the
+    (noisy, clipped) mass each; a bucket of that much by itself is a bin of its own."""
+    mass = np.clip(np.asarray(noisy, dtype="float64"), 0.0, None)
+    total = float(mass.sum())
+    if total <= 0.0 or mass.size <= bins:
+        return np.arange(mass.size, dtype=np.int64) if mass.size <= bins else _even(mass.size, bins)
+    target = total / bins
+    out = np.zeros(mass.size, dtype=np.int64)
+    current, filled = 0, 0.0
+    for i, m in enumerate(mass):
+        if filled > 0.0 and (filled >= target or m >= target):
+            current, filled = current + 1, 0.0
+        out[i] = current
+        filled += m
+    return out
+
+
+def _even(size: int, bins: int) -> np.ndarray:
+    return (np.arange(size) * bins // size).astype(np.int64)

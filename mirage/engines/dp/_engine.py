@@ -1,0 +1,290 @@
+"""The ``dp`` engine: differentially private synthetic data by select-measure-generate.
+
+``fit`` spends the user's (epsilon, delta) and nothing more: a share (``PREPROCESS_SHARE``) on the
+columns' domains that the schema does not declare (:mod:`._domains`), the rest on noisy marginals of
+the token matrix (:mod:`._tree`; continuous columns on the fine grids of :mod:`._bins`).  Every charge
+is on the model's ledger (``model.ledger_``), saved in the model file and shown by ``mirage budget``.
+The noise comes from OpenDP's secure sampler; ``seed`` fixes only the sampling from the fitted model
+(two fits of the same data differ, by design).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mirage._validate import StateError, require_array, require_list, require_mapping, within
+from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
+from mirage.engines._base import Synthesizer
+from mirage.engines._params import SEED, Param, integer, number
+from mirage.engines._registry import register_engine
+from mirage.engines._tags import EngineTags
+from mirage.engines.dp._bins import FineGrid, fine_grid
+from mirage.engines.dp._domains import private_public_frame, restrict
+from mirage.engines.dp._tree import TreeModel, fit_tree
+from mirage.errors import OptionError
+from mirage.privacy import Ledger
+from mirage.schema import Schema, infer_schema
+
+__all__ = ["DPSynthesizer"]
+
+PREPROCESS_SHARE = 0.5  # of rho, spent on the domains the schema does not declare
+
+
+@register_engine
+class DPSynthesizer(Synthesizer):
+    """Marginal-based differentially private engine (rho-zCDP Gaussian mechanism, MST-style tree model).
+
+    ``epsilon``, ``delta``: the privacy budget of the whole fit.  ``bins``: about how many coarse bins
+    the model pairs a continuous sub-column's fine grid into (cut at its noisy 1-way's quantiles).
+    ``max_cells``: the largest 2-way marginal measured.  ``seed``: the sampling after fitting (never
+    the noise).
+    """
+
+    name = "dp"
+    params: ClassVar[Mapping[str, Param]] = {
+        "epsilon": number(0, low_open=True),
+        "delta": number(0, 1, low_open=True, high_open=True),
+        "bins": integer(2, 256),
+        "max_cells": integer(4),
+        "seed": SEED,
+    }
+    tags = EngineTags(differential_privacy=True)
+
+    def __init__(
+        self,
+        *,
+        epsilon: float = 1.0,
+        delta: float = 1e-9,
+        bins: int = 16,
+        max_cells: int = 10_000,
+        seed: int = 0,
+    ) -> None:
+        self.epsilon = epsilon
+        self.delta = delta
+        self.bins = bins
+        self.max_cells = max_cells
+        self.seed = seed
+
+    # --- fitting ------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema | None = None, **options: Any) -> DPSynthesizer:
+        """As ``Synthesizer.fit``; a schema inferred here keeps no value read from the data (bounds,
+        categories, decimals): those come from the budget."""
+        if schema is None and isinstance(data, pd.DataFrame) and data.shape[1] and len(data):
+            frame = data.reset_index(drop=True)
+            frame.columns = [str(c) for c in frame.columns]
+            schema = public_schema(infer_schema(frame))
+        super().fit(data, schema, **options)
+        return self
+
+    def _learn(
+        self,
+        data: pd.DataFrame,
+        schema: Schema,
+        context: pd.DataFrame | None = None,
+        context_schema: Schema | None = None,
+        options: EncodingOptions | None = None,
+    ) -> None:
+        self._forget()
+        if schema.rules:
+            raise OptionError("the dp engine cannot learn business rules yet: fit without the schema's rules")
+        options = options or EncodingOptions(locale=schema.locale)
+        ledger = Ledger(float(self.epsilon), float(self.delta))
+        rho = ledger.rho_budget
+        public = private_public_frame(
+            data, schema, ledger, rho * PREPROCESS_SHARE, self.delta / 2, options.rare_min_count
+        )
+        encoder = TableEncoder(schema, options).fit(public.frame)
+        self.schema_ = schema
+        self.rules_ = None
+        self.encoder_ = encoder
+        self.context_schema_: Schema | None = None
+        self.context_encoder_: TableEncoder | None = None
+        self.training_: dict[str, Any] = {}
+        self.ledger_ = ledger
+        self.measured_columns_ = list(public.measured)
+        self.subcolumns_ = list(encoder.subcolumns)
+        self.ranges_ = _ranges(encoder.encode(public.frame), self.subcolumns_)
+        self._fit(
+            encoder.encode(restrict(data, public.frame, schema)), self.subcolumns_, np.random.default_rng(0)
+        )
+        self._publish_counts()
+
+    def _publish_counts(self) -> None:
+        """The category counts the codecs keep (read by rebalancing and fairness) made the model's own
+        estimates: the public frame's counts say nothing of the data."""
+        marginals = self.model_.marginals()
+        index = {s.name: j for j, s in enumerate(self._modelled())}
+        for codec in self.encoder_.codecs:
+            counts = getattr(codec, "counts", None)
+            j = index.get(f"{codec.column.name}::code")
+            if counts is None or j is None:
+                continue
+            shares = marginals[j][: len(counts)]
+            codec.counts = [round(float(s) * self.n_training_rows_) for s in shares]  # type: ignore[attr-defined]
+
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        """Measure and estimate the model from the encoded rows; ``rng`` is unused (the noise is OpenDP's)."""
+        self.grids_ = self._grids()
+        fine = self._tokens(parts)
+        self.model_ = fit_tree(
+            fine,
+            self._fine_cardinalities(),
+            [not s.discrete for s in self._modelled()],
+            self.ledger_,
+            self.ledger_.rho_left,
+            int(self.max_cells),
+            int(self.bins),
+            [s.name for s in self._modelled()],
+        )
+        # the row count is not released exactly: the total of a noisy marginal stands for it
+        self.n_training_rows_ = max(1, round(self.model_.rows))
+
+    def _grids(self) -> dict[str, FineGrid]:
+        """Each continuous sub-column's fine grid, made from its public range only."""
+        out = {}
+        for s in self._modelled():
+            if not s.discrete:
+                low, high = self.ranges_[s.name]
+                column = self.schema_[s.column] if s.column in self.schema_.names else None
+                out[s.name] = fine_grid(low, high, bool(column is not None and column.integer))
+        return out
+
+    def _fine_cardinalities(self) -> list[int]:
+        return [s.cardinality if s.discrete else self.grids_[s.name].size for s in self._modelled()]
+
+    def _modelled(self) -> list[SubColumn]:
+        """The sub-columns the model measures: a generated column's (a key's missing flag) never is."""
+        learned = {c.name for c in self.schema_ if c.kind.learned}
+        return [s for s in self.subcolumns_ if s.column in learned]
+
+    def _tokens(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The fine codes of the encoded rows (a continuous value's bucket on its fine grid)."""
+        columns = []
+        for s in self._modelled():
+            values = np.asarray(parts[s.name])
+            if s.discrete:
+                columns.append(np.clip(values.astype(np.int64), 0, s.cardinality - 1))
+            else:
+                columns.append(self.grids_[s.name].index(values))
+        return np.stack(columns, axis=1) if columns else np.zeros((0, 0), dtype=np.int64)
+
+    # --- sampling -----------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self._parts(self.model_.sample(n, rng), rng)
+
+    def _parts(self, codes: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The model's coarse codes to encoded parts (a fine bucket drawn within each coarse bin)."""
+        fine = self.model_.refine(codes, rng)
+        out: dict[str, np.ndarray] = {
+            s.name: np.zeros(codes.shape[0], dtype=np.int64 if s.discrete else "float64")
+            for s in self.subcolumns_
+        }
+        for j, s in enumerate(self._modelled()):
+            if s.discrete:
+                out[s.name] = fine[:, j].astype(np.int64)
+            else:
+                out[s.name] = self.grids_[s.name].draw(fine[:, j], rng)
+        return out
+
+    def _codes(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self.model_.coarse(self._tokens(parts))
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The attributes below the intervened ones in the tree redrawn given them."""
+        codes = self._codes(parts)
+        roots = {j for j, s in enumerate(self._modelled()) if s.name in fixed}
+        rows = np.ones(codes.shape[0], dtype=bool)
+        for a in self.model_.descendants(roots):
+            self.model_.draw(codes, a, rng, rows)
+        redrawn = self._parts(codes, rng)
+        return {s.name: parts[s.name] if s.name in fixed else redrawn[s.name] for s in self.subcolumns_}
+
+    # --- persistence --------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "ranges": {name: list(bounds) for name, bounds in self.ranges_.items()},
+            "order": self.model_.order,
+            "parents": self.model_.parents,
+            "measured_columns": self.measured_columns_,
+            "ledger": self.ledger_.to_dict(),
+        }
+        arrays = {f"table.{a}": t for a, t in enumerate(self.model_.tables)}
+        for a in range(len(self.model_.tables)):
+            arrays[f"coarse.{a}"] = self.model_.to_coarse[a]
+            arrays[f"within.{a}"] = self.model_.within[a]
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        subcolumns = self._restore_subcolumns(state)
+        self.subcolumns_ = subcolumns
+        d = len(self._modelled())
+        order = [int(a) for a in require_list(state, "order", length=d)]
+        parents = [int(p) for p in require_list(state, "parents", length=d)]
+        if sorted(order) != list(range(d)) or any(not -1 <= p < d for p in parents):
+            raise StateError("order", "is not a tree over the sub-columns")
+        ranges = {
+            name: (float(b[0]), float(b[1])) for name, b in require_mapping(state.get("ranges", {})).items()
+        }
+        with within("ledger"):
+            ledger = Ledger.from_dict(require_mapping(state.get("ledger", {})))
+        self.subcolumns_ = subcolumns
+        self.ranges_ = ranges
+        if any(not s.discrete and s.name not in ranges for s in subcolumns):
+            raise StateError("ranges", "lacks a continuous sub-column")
+        self.grids_ = self._grids()
+        fine_cards = self._fine_cardinalities()
+        to_coarse, shares = [], []
+        for a in range(d):
+            mapping = require_array(arrays, f"coarse.{a}", kind="i", shape=(fine_cards[a],))
+            bins = int(mapping.max(initial=-1)) + 1
+            if mapping.size == 0 or mapping.min() < 0 or np.unique(mapping).size != bins:
+                raise StateError(f"coarse.{a}", "does not map the fine codes onto 0, 1, ...", array=True)
+            to_coarse.append(mapping)
+            weights = require_array(arrays, f"within.{a}", kind="f", shape=(fine_cards[a],))
+            if (weights < 0).any():
+                raise StateError(f"within.{a}", "holds a negative probability", array=True)
+            shares.append(weights)
+        cards = [int(m.max()) + 1 for m in to_coarse]
+        tables = []
+        for a in range(d):
+            key = f"table.{a}"
+            if key not in arrays:
+                raise StateError(key, "is missing", array=True)
+            shape = (cards[a],) if parents[a] < 0 else (cards[parents[a]], cards[a])
+            tables.append(require_array(arrays, key, kind="f", shape=shape))
+        self.model_ = TreeModel(cards, order, parents, tables, 0.0, to_coarse, shares)
+        self.ledger_ = ledger
+        self.measured_columns_ = [str(c) for c in require_list(state, "measured_columns")]
+
+
+def public_schema(schema: Schema) -> Schema:
+    """``schema`` without what inference read from the data's values: every learned column's bounds,
+    categories and decimals cleared, and missing values allowed (whether a column has one is measured)."""
+    columns = [
+        dataclasses.replace(c, minimum=None, maximum=None, categories=None, decimals=None, nullable=True)
+        if c.kind.learned
+        else c
+        for c in schema
+    ]
+    return dataclasses.replace(schema, columns=columns)
+
+
+def _ranges(parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn]) -> dict[str, tuple[float, float]]:
+    """Each continuous sub-column's range over the public frame: public, so its bins are too."""
+    out = {}
+    for s in subcolumns:
+        if not s.discrete:
+            values = np.asarray(parts[s.name], dtype="float64")
+            values = values[np.isfinite(values)]
+            out[s.name] = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    return out

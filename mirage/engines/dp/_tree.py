@@ -1,0 +1,257 @@
+"""Select, measure, estimate: a tree-shaped graphical model from noisy 1- and 2-way marginals (MST-style).
+
+McKenna, Miklau and Sheldon's MST (2021), with the estimation step done in closed form on the tree:
+
+* measure every attribute's 1-way marginal (Gaussian, zCDP), a continuous one on its fine grid, then
+  cut it into coarse bins at the noisy marginal's quantiles (post-processing, :mod:`._bins`);
+* select the tree's edges one at a time as Kruskal's algorithm does, each by the exponential mechanism
+  (OpenDP's report-noisy-max) among the pairs that join two components, scored by how far the pair's
+  true 2-way marginal is from the independent model of the noisy 1-ways (L1 distance, sensitivity 1);
+* measure the selected edges' 2-way marginals (Gaussian);
+* estimate: each attribute's 1-way marginal as the inverse-variance weighted mean of its own noisy
+  measurement and the margins of its measured edges, made non-negative; each edge's joint raked
+  (iterative proportional fitting) to the estimated 1-ways of its two ends; rooted, the tree is a
+  Bayesian network whose every table agrees with its neighbours' (a consistent distribution),
+  sampled ancestrally with the user's seed.
+
+Everything that reads the data goes through ``GaussianMechanism`` or ``ExponentialMechanism`` and is
+charged on the ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mirage.engines.dp._bins import coarse_bins
+from mirage.privacy import ExponentialMechanism, GaussianMechanism, Ledger
+
+__all__ = ["TreeModel", "fit_tree"]
+
+ONE_WAY_SHARE, SELECT_SHARE = 0.2, 0.1  # of the marginals' rho; the tree's edges get the rest
+RAKE_ROUNDS = 20
+
+
+@dataclass
+class TreeModel:
+    cardinalities: list[int]  # coarse codes of each attribute
+    order: list[int]  # attributes, each after its parent
+    parents: list[int]  # parent of each attribute, -1 for the root
+    tables: list[np.ndarray]  # P(attribute) for the root, P(attribute | parent) (parent x attribute) else
+    rows: float = 0.0  # the noisy number of rows (a 1-way marginal's total)
+    # per attribute: the coarse code of each fine code, and P(fine code | its coarse code)
+    to_coarse: list[np.ndarray] = field(default_factory=list)
+    within: list[np.ndarray] = field(default_factory=list)
+
+    def coarse(self, fine: np.ndarray) -> np.ndarray:
+        """Fine codes (rows x attributes) to the model's coarse codes."""
+        if not self.to_coarse:
+            return fine
+        return np.stack([self.to_coarse[a][fine[:, a]] for a in range(fine.shape[1])], axis=1)
+
+    def refine(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Coarse codes to fine codes, each drawn within its coarse bin from the noisy 1-way shape."""
+        if not self.to_coarse:
+            return codes
+        out = np.empty_like(codes)
+        for a in range(codes.shape[1]):
+            order = np.argsort(self.to_coarse[a], kind="stable")  # fine codes grouped by coarse bin
+            grouped = self.to_coarse[a][order]
+            bins = np.arange(self.cardinalities[a])
+            starts, ends = np.searchsorted(grouped, bins), np.searchsorted(grouped, bins, side="right")
+            cdf = np.cumsum(self.within[a][order])
+            base = np.where(starts > 0, cdf[np.maximum(starts - 1, 0)], 0.0)
+            mass = cdf[np.maximum(ends - 1, 0)] - base
+            c = codes[:, a]
+            u = base[c] + rng.random(c.size) * mass[c]
+            picked = np.clip(np.searchsorted(cdf, u, side="right"), starts[c], ends[c] - 1)
+            out[:, a] = order[picked]
+        return out
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.zeros((n, len(self.cardinalities)), dtype=np.int64)
+        for a in self.order:
+            self.draw(out, a, rng, np.ones(n, dtype=bool))
+        return out
+
+    def draw(self, out: np.ndarray, a: int, rng: np.random.Generator, rows: np.ndarray) -> None:
+        """Redraw attribute ``a`` in ``rows`` given its parent's values in ``out``."""
+        n = int(rows.sum())
+        table = self.tables[a]
+        u = rng.random(n)
+        if self.parents[a] < 0:
+            cdf = np.cumsum(table)
+            out[rows, a] = np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), table.size - 1)
+            return
+        cdf = np.cumsum(table, axis=1)[out[rows, self.parents[a]]]
+        codes = (u[:, None] * cdf[:, -1:] >= cdf).sum(axis=1)
+        out[rows, a] = np.minimum(codes, table.shape[1] - 1)
+
+    def marginals(self) -> list[np.ndarray]:
+        """Each attribute's distribution (over its coarse codes) under the model."""
+        out: list[np.ndarray] = [np.zeros(0)] * len(self.cardinalities)
+        for a in self.order:
+            p = self.parents[a]
+            out[a] = self.tables[a] if p < 0 else out[p] @ self.tables[a]
+        return out
+
+    def descendants(self, roots: set[int]) -> list[int]:
+        """Attributes below any of ``roots`` (not the roots), in sampling order."""
+        below: set[int] = set()
+        for a in self.order:
+            if a not in roots and (self.parents[a] in roots or self.parents[a] in below):
+                below.add(a)
+        return [a for a in self.order if a in below]
+
+
+def _two_way(x: np.ndarray, y: np.ndarray, cx: int, cy: int) -> np.ndarray:
+    return np.bincount(x * cy + y, minlength=cx * cy).reshape(cx, cy)
+
+
+def _components(d: int, edges: list[tuple[int, int]]) -> list[int]:
+    label = list(range(d))
+    for i, j in edges:
+        old, new = label[j], label[i]
+        label = [new if x == old else x for x in label]
+    return label
+
+
+def _rake(joint: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    table = np.clip(joint, 0, None) + 1e-9
+    for _ in range(RAKE_ROUNDS):
+        table *= (rows / np.maximum(table.sum(1), 1e-12))[:, None]
+        table *= (cols / np.maximum(table.sum(0), 1e-12))[None, :]
+    return table
+
+
+def fit_tree(
+    fine: np.ndarray,
+    fine_cardinalities: list[int],
+    continuous: list[bool],
+    ledger: Ledger,
+    rho: float,
+    max_cells: int,
+    bins: int,
+    names: list[str] | None = None,
+) -> TreeModel:
+    """Fit the tree model to the fine token matrix ``fine`` (rows x attributes), spending ``rho`` on
+    ``ledger``; a continuous attribute's fine codes are cut into at most about ``bins`` coarse ones."""
+    d = len(fine_cardinalities)
+    names = names or [str(a) for a in range(d)]
+    rho_one = rho * (ONE_WAY_SHARE if d > 1 else 1.0) / d
+    one_way = GaussianMechanism(rho=rho_one)
+    noisy_fine, to_coarse, within, coarse_one, variance_one = [], [], [], [], []
+    for a in range(d):
+        noisy = one_way(
+            np.bincount(fine[:, a], minlength=fine_cardinalities[a]),
+            ledger=ledger,
+            what=f"1-way marginal {names[a]}",
+        ).astype("float64")
+        noisy_fine.append(noisy)
+        mapping = coarse_bins(noisy, bins) if continuous[a] else np.arange(noisy.size, dtype=np.int64)
+        count = int(mapping.max()) + 1
+        clipped = np.clip(noisy, 0.0, None)
+        mass = np.bincount(mapping, weights=clipped, minlength=count)
+        # P(fine | coarse): the noisy shape within the bin, uniform where the bin has no mass
+        size = np.bincount(mapping, minlength=count).astype("float64")
+        within.append(
+            np.where(mass[mapping] > 0, clipped / np.where(mass > 0, mass, 1.0)[mapping], 1.0 / size[mapping])
+        )
+        to_coarse.append(mapping)
+        coarse_one.append(np.bincount(mapping, weights=noisy, minlength=count))
+        variance_one.append(size * one_way.sigma**2)
+    cards = [int(m.max()) + 1 for m in to_coarse]
+    codes = np.stack([to_coarse[a][fine[:, a]] for a in range(d)], axis=1) if d else fine
+    total = max(float(np.mean([m.sum() for m in coarse_one])), 1.0)
+    independent = [np.clip(m, 0, None) for m in coarse_one]
+    independent = [m / m.sum() if m.sum() > 0 else np.full(m.size, 1.0 / m.size) for m in independent]
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d) if cards[i] * cards[j] <= max_cells]
+    # L1 distance of each pair's true 2-way marginal from the independent model of the noisy 1-ways
+    scores = {
+        (i, j): float(
+            np.abs(
+                _two_way(codes[:, i], codes[:, j], cards[i], cards[j])
+                - total * np.outer(independent[i], independent[j])
+            ).sum()
+        )
+        for i, j in pairs
+    }
+    rounds = max(d - 1, 1)
+    select = ExponentialMechanism(rho=rho * SELECT_SHARE / rounds)
+    edges: list[tuple[int, int]] = []
+    selections = 0
+    for _ in range(rounds):
+        label = _components(d, edges)
+        candidates = [p for p in pairs if label[p[0]] != label[p[1]]]
+        if not candidates:
+            break
+        if len(candidates) == 1:
+            edges.append(candidates[0])
+            continue
+        selections += 1
+        picked = select(
+            np.array([scores[p] for p in candidates]),
+            ledger=ledger,
+            what=f"selection of edge {len(edges) + 1}",
+        )
+        edges.append(candidates[picked])
+    joints: dict[tuple[int, int], np.ndarray] = {}
+    # the tree's edges get what the 1-ways and the selections left (selections skipped leave more)
+    edge_mechanism = GaussianMechanism(
+        rho=max(rho - rho_one * d - select.rho * selections, 1e-12) / max(len(edges), 1)
+    )
+    if edges:
+        for i, j in edges:
+            joints[(i, j)] = edge_mechanism(
+                _two_way(codes[:, i], codes[:, j], cards[i], cards[j]),
+                ledger=ledger,
+                what=f"2-way marginal {names[i]} x {names[j]}",
+            ).astype("float64")
+    # each attribute's 1-way: inverse-variance weighted mean of its measurement and its edges' margins
+    estimates = []
+    for a in range(d):
+        weighted, weights = coarse_one[a] / variance_one[a], 1.0 / variance_one[a]
+        for (i, j), joint in joints.items():
+            if a in (i, j):
+                margin = joint.sum(axis=1) if a == i else joint.sum(axis=0)
+                other = cards[j] if a == i else cards[i]
+                variance = other * edge_mechanism.sigma**2
+                weighted, weights = weighted + margin / variance, weights + 1.0 / variance
+        estimate = np.clip(weighted / weights, 0, None)
+        estimates.append(
+            estimate / estimate.sum() * total
+            if estimate.sum() > 0
+            else np.full(estimate.size, total / estimate.size)
+        )
+    neighbours: dict[int, list[int]] = {a: [] for a in range(d)}
+    for i, j in edges:
+        neighbours[i].append(j)
+        neighbours[j].append(i)
+    order: list[int] = []
+    parents = [-1] * d
+    seen: set[int] = set()
+    for root in range(d):  # a forest when pairs were too large to measure
+        if root in seen:
+            continue
+        stack, seen = [root], seen | {root}
+        while stack:
+            a = stack.pop(0)
+            order.append(a)
+            for b in sorted(neighbours[a]):
+                if b not in seen:
+                    seen.add(b)
+                    parents[b] = a
+                    stack.append(b)
+    tables: list[np.ndarray] = [np.zeros(0)] * d
+    for a in range(d):
+        p = parents[a]
+        if p < 0:
+            tables[a] = estimates[a] / estimates[a].sum()
+            continue
+        joint = joints[(p, a)] if (p, a) in joints else joints[(a, p)].T
+        raked = _rake(joint, estimates[p], estimates[a])
+        sums = raked.sum(axis=1, keepdims=True)
+        fallback = estimates[a] / estimates[a].sum()  # a parent value with no mass: the 1-way marginal
+        tables[a] = np.where(sums > 0, raked / np.where(sums > 0, sums, 1.0), fallback[None, :])
+    return TreeModel(cards, order, parents, tables, total, to_coarse, within)
