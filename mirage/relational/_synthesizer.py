@@ -27,6 +27,7 @@ from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.engines._base import MIN_TRAINING_ROWS
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.relational._cardinality import count_shape, shape_counts
+from mirage.relational._derived import from_parent, to_learned
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
 from mirage.relational._plan import (
     DateOffset,
@@ -259,8 +260,21 @@ class RelationalSynthesizer:
         database = self.database
         frame = frames[plan.name]
         table_schema = database[plan.name].schema
-        columns: dict[str, pd.Series] = {c: frame[c] for c in plan.own}
-        specs: list[Column] = [table_schema[c] for c in plan.own]
+        columns: dict[str, pd.Series] = {}
+        specs: list[Column] = []
+        for column in plan.learned_own():
+            derived = plan.derived.get(column)
+            if derived is None:
+                columns[column] = frame[column]
+                specs.append(table_schema[column])
+                continue
+            fk = next(fk for fk in database.parents(plan.name) if fk.name == derived.fk)
+            positions = row_positions(frames[fk.parent], fk.parent_columns, frame, fk.columns)
+            parent_values = frames[fk.parent][derived.parent_column].iloc[np.maximum(positions, 0)]
+            parent_values = parent_values.reset_index(drop=True).where(pd.Series(positions >= 0))
+            columns[column] = to_learned(frame[column], parent_values, derived.how)
+            nullable = bool(columns[column].isna().any())
+            specs.append(Column(name=column, kind=Kind.NUMERIC, dtype="float64", nullable=nullable))
         for fk in database.children(plan.name):
             name = count_column(fk)
             positions = row_positions(frame, fk.parent_columns, frames[fk.child], fk.columns)
@@ -488,6 +502,11 @@ class RelationalSynthesizer:
                 plan.primary.columns, plan.primary.parent_columns, strict=True
             ):
                 columns[child_column] = parent[parent_column].iloc[positions].reset_index(drop=True)
+            schema = self.database[plan.name].schema
+            for column, derived in plan.derived.items():
+                if derived.fk == plan.primary.name:
+                    values = parent[derived.parent_column].iloc[positions]
+                    columns[column] = from_parent(rows.get(column), values, derived.how, schema[column])
         for fk in plan.matched:
             for column in fk.columns:
                 columns.setdefault(column, pd.Series([None] * n, dtype=object))
@@ -541,6 +560,12 @@ class RelationalSynthesizer:
         for child_column, parent_column in zip(fk.columns, fk.parent_columns, strict=True):
             values = parent[parent_column].iloc[np.where(valid, rows, 0)].reset_index(drop=True)
             child[child_column] = values.where(pd.Series(valid), None) if not valid.all() else values
+        schema = self.database[plan.name].schema
+        for column, derived in plan.derived.items():
+            if derived.fk == fk.name:
+                values = parent[derived.parent_column].iloc[np.where(valid, rows, 0)]
+                found = from_parent(child_rows.get(column), values, derived.how, schema[column])
+                child[column] = found.where(pd.Series(valid), None) if not valid.all() else found
 
     def _groups(self, plan: TablePlan, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray | None:
         """Where ``fk``'s columns with others form a unique key: each child row's group of those others."""
