@@ -111,6 +111,8 @@ def find_derived(
                 if parent_column in parent_keys or parent_spec.kind is Kind.DATETIME:
                     continue
                 parent_values = parent_frame[parent_column].iloc[positions[present]].reset_index(drop=True)
+                if parent_values.isna().any() and not child_values.isna().any():
+                    continue  # taken from the parent, a column that never had a null would get some
                 parent_text = _canonical(parent_values)
                 share = float((child_text == parent_text).mean())
                 if _chance(child_text, parent_text) >= CHANCE_SHARE:
