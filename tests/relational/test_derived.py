@@ -110,3 +110,29 @@ def test_derived_columns_survive_the_model_file(northwind) -> None:
     assert database.integrity_problems(again) == []
     for name in before:
         pd.testing.assert_frame_equal(again[name], before[name])
+
+
+def test_rules_on_a_related_table_are_refused_with_one_line_that_says_what_to_do() -> None:
+    from mirage.control import Inequality
+    from mirage.errors import OptionError
+
+    frames = northwind_frames()
+    data = northwind_database(frames).to_dict()
+    database = DatabaseSchema.from_dict(data)
+    database["orders"].schema.rules = [
+        Inequality("shipped_date", ">=", "order_date"),
+        Inequality("required_date", ">=", "order_date"),
+    ]
+    assert database.integrity_problems(frames) == []
+    with pytest.raises(OptionError) as caught:
+        RelationalSynthesizer(database).fit(frames)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "business rules are not applied to related tables yet: table 'orders' (2 rules) of the database"
+    )
+    assert '"suggested_rules"' in message and "mirage fit TABLE --schema" in message
+    database["orders"].schema.suggested_rules = database["orders"].schema.rules
+    database["orders"].schema.rules = []
+    model = RelationalSynthesizer(database, seed=0).fit(frames)  # suggested rules are kept, not enforced
+    assert database.integrity_problems(model.sample(seed=0)) == []
