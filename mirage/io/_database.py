@@ -297,7 +297,11 @@ def read_database(
             primary_key=info["primary_key"],
             unique=info["unique"],
             sql_types=info["sql_types"],
-            not_null=tuple(c for c in info["columns"] if not info["nullable"].get(c, True)),
+            not_null=tuple(
+                c
+                for c in info["columns"]
+                if not info["nullable"].get(c, True) and c not in info["primary_key"]
+            ),
         )
     try:
         database = DatabaseSchema(tables=tables, foreign_keys=foreign_keys)

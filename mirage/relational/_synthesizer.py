@@ -138,12 +138,13 @@ class RelationalSynthesizer:
             name: len(table.schema.rules) for name, table in database.tables.items() if table.schema.rules
         }
         if ruled:  # the tables' engines learn other columns (counts, parents', dates as offsets)
-            which = ", ".join(f"{name!r} ({n} rule{'' if n == 1 else 's'})" for name, n in ruled.items())
+            (first, count), *others = ruled.items()
+            also = f" (nor those of {', '.join(repr(n) for n, _ in others)})" if others else ""
             raise OptionError(
-                f"business rules are not applied to related tables yet: table {which} of the database "
-                'schema; move them to "suggested_rules" (kept, not enforced) or remove them, or fit the '
-                "table on its own (mirage fit TABLE --schema) to enforce them; an order's dates already "
-                "follow its first date"
+                f"table {first!r}: business rules ({count} rule{'' if count == 1 else 's'}) are not applied "
+                f'to related tables yet{also}; move them to "suggested_rules" (kept, not enforced) or '
+                "remove them, or fit the table on its own with mirage.fit to enforce them; an order's dates "
+                "already follow its first date"
             )
         options = self._encoding_options(encoding_options)
         frames = {name: frame.reset_index(drop=True) for name, frame in frames.items()}

@@ -83,8 +83,8 @@ class Table:
     ``sql_types`` keeps each column's SQL type as reflected from a database (``"VARCHAR(40)"``), so a
     synthetic database can be created with the same DDL; empty for tables read from files.
 
-    ``not_null`` names the columns declared ``NOT NULL`` in the source database (reflected), so the
-    synthetic database declares them so too; key columns are ``NOT NULL`` anyway.
+    ``not_null`` names the columns other than the primary key's declared ``NOT NULL`` in the source
+    database (reflected), so the synthetic database declares them so too (primary key columns always are).
 
     ``reference`` marks public reference data (a lookup table such as shippers or categories): it is
     not learned but copied as is, rows and keys, into every synthetic database; the user says so

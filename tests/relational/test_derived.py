@@ -113,7 +113,7 @@ def test_derived_columns_survive_the_model_file(northwind) -> None:
 
 
 def test_rules_on_a_related_table_are_refused_with_one_line_that_says_what_to_do() -> None:
-    from mirage.control import Inequality
+    from mirage.control import AllowedCombinations, Inequality
     from mirage.errors import OptionError
 
     frames = northwind_frames()
@@ -129,9 +129,15 @@ def test_rules_on_a_related_table_are_refused_with_one_line_that_says_what_to_do
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(
-        "business rules are not applied to related tables yet: table 'orders' (2 rules) of the database"
+        "table 'orders': business rules (2 rules) are not applied to related tables yet; move them to"
     )
-    assert '"suggested_rules"' in message and "mirage fit TABLE --schema" in message
+    assert '"suggested_rules"' in message and "mirage.fit" in message
+    database["customers"].schema.rules = [AllowedCombinations(["city", "country"])]
+    with pytest.raises(
+        OptionError, match=r"^table 'customers': .* related tables yet \(nor those of 'orders'\);"
+    ):
+        RelationalSynthesizer(database).fit(frames)
+    database["customers"].schema.rules = []
     database["orders"].schema.suggested_rules = database["orders"].schema.rules
     database["orders"].schema.rules = []
     model = RelationalSynthesizer(database, seed=0).fit(frames)  # suggested rules are kept, not enforced
