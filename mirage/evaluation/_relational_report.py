@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from mirage.relational import RelationalSynthesizer
     from mirage.schema import DatabaseSchema
 
-__all__ = ["DATABASE_DIRECTIONS", "DatabaseReport", "check_gate_names", "evaluate_database"]
+__all__ = [
+    "DATABASE_DIRECTIONS",
+    "DatabaseReport",
+    "all_rare_columns",
+    "all_rare_notes",
+    "check_gate_names",
+    "evaluate_database",
+]
 
 # Database-wide score -> (direction, meaning), as DIRECTIONS for one table.
 DATABASE_DIRECTIONS: dict[str, tuple[str, str]] = {
@@ -103,6 +110,8 @@ class DatabaseReport:
             return self.summary()[name]
         table, _, score = name.rpartition(".")
         if table:
+            if table in self.meta.get("reference_tables", ()):
+                return None
             if table not in self.tables:
                 raise OptionError(f"gate {name!r}: no table {table!r} (tables: {', '.join(self.tables)})")
             return self.tables[table].scores.get(score)
@@ -120,7 +129,13 @@ class DatabaseReport:
             check_gate_names(gates)
             for name, threshold in gates.items():
                 value = self.value(name, word)
-                if value is None:
+                table = name.rpartition(".")[0]
+                if value is None and table in self.meta.get("reference_tables", ()):
+                    failures.append(
+                        f"{name}: table {table!r} is reference data, copied as is on purpose, and has no "
+                        "scores; remove the gate, or unmark the table to learn it"
+                    )
+                elif value is None:
                     failures.append(f"{name} was not computed (privacy needs a model fitted with --holdout)")
                 elif (value < threshold) if word == "under" else (value > threshold):
                     failures.append(f"{name} = {value:.4f} is {word} {threshold}")
@@ -197,10 +212,14 @@ def evaluate_database(
             "whole families of rows aside for them)"
         )
     synthetic = model.sample(scale=1.0, seed=seed)
+    notes.extend(all_rare_notes(database, synthetic))
     tables: dict[str, Report] = {}
     for name in database.order():
         if database[name].reference:
-            notes.append(f"table {name!r}: reference data, copied as is; not scored")
+            notes.append(
+                f"table {name!r}: reference data (lookup rows), copied as is on purpose; not scored, and "
+                "excluded from the privacy gates (dcr_share and the other no-copy scores)"
+            )
             continue
         schema = database[name].schema
         columns = [c for c in schema if c.name not in set(database.key_columns(name))]
@@ -231,11 +250,43 @@ def evaluate_database(
         notes=notes,
         meta={
             "seed": seed,
+            "reference_tables": [n for n in database.order() if database[n].reference],
+            "all_rare_columns": all_rare_columns(database, synthetic),
             "real_rows": {n: len(f) for n, f in real.items()},
             "synthetic_rows": {n: len(f) for n, f in synthetic.items()},
             "holdout_rows": None if held is None else {n: len(f) for n, f in held.items()},
         },
     )
+
+
+def all_rare_columns(database: DatabaseSchema, synthetic: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """Per table, the categorical columns whose every present synthetic value is the rare token."""
+    from mirage.encoding.categorical import RARE_TOKEN
+    from mirage.schema import Kind
+
+    out: dict[str, list[str]] = {}
+    for name in database.order():
+        frame = synthetic[name]
+        for column in database[name].schema:
+            if column.kind is not Kind.CATEGORICAL or column.name not in frame.columns:
+                continue
+            present = frame[column.name].dropna()
+            if len(present) and (present.astype(str) == RARE_TOKEN).all():
+                out.setdefault(name, []).append(column.name)
+    return out
+
+
+def all_rare_notes(database: DatabaseSchema, synthetic: Mapping[str, pd.DataFrame]) -> list[str]:
+    """One line per column that came out all ``_RARE_``: value protection withheld every value."""
+    from mirage.encoding.categorical import RARE_TOKEN
+
+    return [
+        f"table {name!r}: column {column!r} came out all {RARE_TOKEN} (every value is rarer than "
+        "rare_min_count in the learned rows, so value protection withheld them all); a lower "
+        "rare_min_count keeps more values, at a cost in privacy"
+        for name, columns in all_rare_columns(database, synthetic).items()
+        for column in columns
+    ]
 
 
 def _joined_privacy(

@@ -297,6 +297,11 @@ def read_database(
             primary_key=info["primary_key"],
             unique=info["unique"],
             sql_types=info["sql_types"],
+            not_null=tuple(
+                c
+                for c in info["columns"]
+                if not info["nullable"].get(c, True) and c not in info["primary_key"]
+            ),
         )
     try:
         database = DatabaseSchema(tables=tables, foreign_keys=foreign_keys)
@@ -412,7 +417,7 @@ def _metadata(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) -> s
     deferred = set(database.deferred())
     for name in database.order():
         table = database[name]
-        required = set(table.primary_key)
+        required = set(table.primary_key) | set(table.not_null)
         required.update(c for fk in database.parents(name) if not fk.nullable for c in fk.columns)
         columns = [sa.Column(c, types[(name, c)], nullable=c not in required) for c in table.schema.names]
         constraints: list[Any] = []

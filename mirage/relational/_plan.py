@@ -13,6 +13,9 @@
 * Every other foreign key (a second parent, a self-reference, a key that breaks a cycle, a key with
   nulls) is *matched*: the child learns the parent's learned columns as its own
   (``<columns>-><parent column>``) and, where the key had nulls, whether it is set (``<columns>?``).
+* A column that follows a parent's column (an order's ship city is its customer's city, a line's price
+  its product's price in most rows) is copied from the generated parent row, or learned as a ratio or
+  difference to it (:mod:`mirage.relational._derived`).
 * Datetimes are learned as offsets (days when every value is a midnight, else seconds): in a table with
   several, each from the table's first datetime column without nulls (the anchor: an order's ship date
   after its order date); in a child whose primary parent has a datetime column, the anchor (or, without
@@ -30,6 +33,7 @@ import pandas as pd
 
 from mirage._validate import require_mapping
 from mirage.errors import SchemaError
+from mirage.relational._derived import Derived, find_derived
 from mirage.relational._keys import KeyGenerator
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind
 
@@ -77,6 +81,12 @@ class TablePlan:
     keys: dict[str, KeyGenerator] = field(default_factory=dict)
     # a key column numbering the rows of each parent (an order's line 1, 2, ...): its first number
     counters: dict[str, int] = field(default_factory=dict)
+    # own column -> the parent column it follows (see _derived): copied, or learned as a ratio/difference
+    derived: dict[str, Derived] = field(default_factory=dict)
+
+    def learned_own(self) -> list[str]:
+        """The own columns the table's engine learns: all but those copied from a parent."""
+        return [c for c in self.own if c not in self.derived or self.derived[c].how != "copy"]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +107,7 @@ class TablePlan:
             },
             "keys": {k: v.get_state() for k, v in self.keys.items()},
             "counters": dict(self.counters),
+            "derived": {k: v.to_dict() for k, v in self.derived.items()},
         }
 
     @classmethod
@@ -137,6 +148,10 @@ class TablePlan:
                 for k, v in require_mapping(data["keys"], "keys").items()
             },
             counters={str(k): int(v) for k, v in require_mapping(data.get("counters", {})).items()},
+            derived={
+                str(k): Derived.from_dict(require_mapping(v))
+                for k, v in require_mapping(data.get("derived", {}), "derived").items()
+            },
         )
 
 
@@ -228,6 +243,14 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
             plan.features[fk.name] = [c.name for c in parent if c.kind.learned and c.name not in parent_keys]
             if frame[list(fk.columns)].isna().any(axis=None):
                 plan.presence[fk.name] = presence_column(fk)
+        followed = [fk for fk in [primary, *matched] if fk is not None and not fk.self_reference]
+        plan.derived = find_derived(
+            database,
+            frames,
+            name,
+            own,
+            [(fk, row_positions(frames[fk.parent], fk.parent_columns, frame, fk.columns)) for fk in followed],
+        )
         mine = [c.name for c in table.schema if c.kind is Kind.DATETIME and c.name in own]
         complete = [c for c in mine if not frame[c].isna().any()]
         if len(mine) > 1 and complete:

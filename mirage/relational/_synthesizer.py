@@ -27,6 +27,7 @@ from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.engines._base import MIN_TRAINING_ROWS
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.relational._cardinality import count_shape, shape_counts
+from mirage.relational._derived import from_parent, to_learned
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
 from mirage.relational._plan import (
     DateOffset,
@@ -133,11 +134,17 @@ class RelationalSynthesizer:
         """
         database = self.database
         database.validate(frames)
-        ruled = [name for name, table in database.tables.items() if table.schema.rules]
+        ruled = {
+            name: len(table.schema.rules) for name, table in database.tables.items() if table.schema.rules
+        }
         if ruled:  # the tables' engines learn other columns (counts, parents', dates as offsets)
+            (first, count), *others = ruled.items()
+            also = f" (nor those of {', '.join(repr(n) for n, _ in others)})" if others else ""
             raise OptionError(
-                f"table {ruled[0]!r}: business rules (schema rules) are not applied to related tables yet; "
-                "remove them, or fit the table on its own with mirage.fit to apply them"
+                f"table {first!r}: business rules ({count} rule{'' if count == 1 else 's'}) are not applied "
+                f'to related tables yet{also}; move them to "suggested_rules" (kept, not enforced) or '
+                "remove them, or fit the table on its own with mirage.fit to enforce them; an order's dates "
+                "already follow its first date"
             )
         options = self._encoding_options(encoding_options)
         frames = {name: frame.reset_index(drop=True) for name, frame in frames.items()}
@@ -259,8 +266,21 @@ class RelationalSynthesizer:
         database = self.database
         frame = frames[plan.name]
         table_schema = database[plan.name].schema
-        columns: dict[str, pd.Series] = {c: frame[c] for c in plan.own}
-        specs: list[Column] = [table_schema[c] for c in plan.own]
+        columns: dict[str, pd.Series] = {}
+        specs: list[Column] = []
+        for column in plan.learned_own():
+            derived = plan.derived.get(column)
+            if derived is None:
+                columns[column] = frame[column]
+                specs.append(table_schema[column])
+                continue
+            fk = next(fk for fk in database.parents(plan.name) if fk.name == derived.fk)
+            positions = row_positions(frames[fk.parent], fk.parent_columns, frame, fk.columns)
+            parent_values = frames[fk.parent][derived.parent_column].iloc[np.maximum(positions, 0)]
+            parent_values = parent_values.reset_index(drop=True).where(pd.Series(positions >= 0))
+            columns[column] = to_learned(frame[column], parent_values, derived.how)
+            nullable = bool(columns[column].isna().any())
+            specs.append(Column(name=column, kind=Kind.NUMERIC, dtype="float64", nullable=nullable))
         for fk in database.children(plan.name):
             name = count_column(fk)
             positions = row_positions(frame, fk.parent_columns, frames[fk.child], fk.columns)
@@ -488,6 +508,11 @@ class RelationalSynthesizer:
                 plan.primary.columns, plan.primary.parent_columns, strict=True
             ):
                 columns[child_column] = parent[parent_column].iloc[positions].reset_index(drop=True)
+            schema = self.database[plan.name].schema
+            for column, derived in plan.derived.items():
+                if derived.fk == plan.primary.name:
+                    values = parent[derived.parent_column].iloc[positions]
+                    columns[column] = from_parent(rows.get(column), values, derived.how, schema[column])
         for fk in plan.matched:
             for column in fk.columns:
                 columns.setdefault(column, pd.Series([None] * n, dtype=object))
@@ -541,6 +566,12 @@ class RelationalSynthesizer:
         for child_column, parent_column in zip(fk.columns, fk.parent_columns, strict=True):
             values = parent[parent_column].iloc[np.where(valid, rows, 0)].reset_index(drop=True)
             child[child_column] = values.where(pd.Series(valid), None) if not valid.all() else values
+        schema = self.database[plan.name].schema
+        for column, derived in plan.derived.items():
+            if derived.fk == fk.name:
+                values = parent[derived.parent_column].iloc[np.where(valid, rows, 0)]
+                found = from_parent(child_rows.get(column), values, derived.how, schema[column])
+                child[column] = found.where(pd.Series(valid), None) if not valid.all() else found
 
     def _groups(self, plan: TablePlan, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray | None:
         """Where ``fk``'s columns with others form a unique key: each child row's group of those others."""

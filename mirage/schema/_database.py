@@ -83,6 +83,9 @@ class Table:
     ``sql_types`` keeps each column's SQL type as reflected from a database (``"VARCHAR(40)"``), so a
     synthetic database can be created with the same DDL; empty for tables read from files.
 
+    ``not_null`` names the columns other than the primary key's declared ``NOT NULL`` in the source
+    database (reflected), so the synthetic database declares them so too (primary key columns always are).
+
     ``reference`` marks public reference data (a lookup table such as shippers or categories): it is
     not learned but copied as is, rows and keys, into every synthetic database; the user says so
     explicitly (``"reference": true`` in the JSON), since whatever such a table holds is published.
@@ -94,11 +97,18 @@ class Table:
     unique: list[tuple[str, ...]] = field(default_factory=list)
     sql_types: dict[str, str] = field(default_factory=dict)
     reference: bool = False
+    not_null: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.primary_key = tuple(self.primary_key)
         self.unique = [tuple(u) for u in self.unique]
-        for column in [*self.primary_key, *(c for u in self.unique for c in u), *self.sql_types]:
+        self.not_null = tuple(self.not_null)
+        for column in [
+            *self.primary_key,
+            *(c for u in self.unique for c in u),
+            *self.sql_types,
+            *self.not_null,
+        ]:
             if column not in self.schema.names:
                 raise SchemaError(f"table {self.name!r}: key column {column!r} is not one of its columns")
 
@@ -110,6 +120,8 @@ class Table:
             out["sql_types"] = dict(self.sql_types)
         if self.reference:
             out["reference"] = True
+        if self.not_null:
+            out["not_null"] = list(self.not_null)
         return out
 
     @classmethod
@@ -127,6 +139,7 @@ class Table:
             unique=[tuple(u) for u in data.get("unique", [])],
             sql_types=dict(data.get("sql_types", {})),
             reference=_flag(name, data.get("reference", False)),
+            not_null=tuple(str(c) for c in data.get("not_null", ())),
         )
 
 
