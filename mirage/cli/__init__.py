@@ -55,7 +55,7 @@ def _root(
 
 
 # Each module mirage/cli/<name>.py defines ``register(app: typer.Typer) -> None``, called in this order.
-COMMANDS = ["schema", "fit", "sample", "augment", "impute", "report", "info", "demo", "simulate"]
+COMMANDS = ["schema", "fit", "sample", "augment", "impute", "report", "info", "demo", "simulate", "serve"]
 for _name in COMMANDS:
     importlib.import_module(f"mirage.cli.{_name}").register(app)
 
