@@ -217,6 +217,11 @@ class Runner:
         self._thread = threading.Thread(target=self._loop, name="mirage-jobs", daemon=True)
 
     def start(self) -> None:
+        """Start the dispatching thread (again, after ``stop``: an app's lifespan may run twice)."""
+        if self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="mirage-jobs", daemon=True)
         self._thread.start()
 
     def submit(self) -> None:
