@@ -10,6 +10,7 @@ parent-death signal, and a watch on the parent as a fallback).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,6 +51,8 @@ def _die_with_parent(parent: int) -> None:
 def run_job(db_path: str, data_dir: str, job_id: str, parent: int) -> None:
     """The worker process's body: run one job and record its outcome in the store."""
     _die_with_parent(parent)
+    with contextlib.suppress(OSError, AttributeError):  # the server's answers come before the jobs' work
+        os.nice(10)
     store = Store(db_path)
     try:
         job = store.job(job_id)
