@@ -7,8 +7,6 @@ any answer; the cookie is ``SameSite=Strict``, so they cannot post with it eithe
 
 from __future__ import annotations
 
-import asyncio
-import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -26,13 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mirage._version import __version__
 from mirage.errors import MirageError
+from mirage.server._access import token_matches, token_of, watch_job
 from mirage.server._jobs import error_message
 from mirage.server._service import Limits, Service, UploadTooLarge
-from mirage.server._store import FINISHED
 
-__all__ = ["COOKIE", "create_app"]
+__all__ = ["create_app"]
 
-COOKIE = "mirage_token"
 ID = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$", description="A record's id (16 hex digits).")]
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,21 +37,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _OPEN_PATHS = ("/login",)
-
-
-def token_of(headers: dict[str, str]) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE:
-            return value
-    return None
-
-
-def token_matches(given: str | None, token: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
 
 
 class _Guard:
@@ -319,20 +301,6 @@ def _api(service: Service) -> APIRouter:
         return FileResponse(service.report_file(model_id), media_type="text/html")
 
     return router
-
-
-async def watch_job(service: Service, job_id: str, request: Request) -> AsyncIterator[dict[str, Any]]:
-    """The job each time it changes, until it finishes (or the client goes)."""
-    last: tuple[Any, ...] | None = None
-    while True:
-        job = await run_in_threadpool(service.job, job_id)
-        key = (job["state"], job["task"], job["done"], job["total"], job["detail"])
-        if key != last:
-            last = key
-            yield job
-        if job["state"] in FINISHED or await request.is_disconnected():
-            return
-        await asyncio.sleep(0.25)
 
 
 def create_app(

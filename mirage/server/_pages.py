@@ -26,7 +26,7 @@ _HERE = Path(__file__).parent
 
 
 def add_pages(app: FastAPI, service: Service, token: str) -> None:
-    from mirage.server._app import COOKIE, token_matches, watch_job
+    from mirage.server._access import COOKIE, token_matches, watch_job
     from mirage.server._jobs import error_message
 
     templates = Jinja2Templates(directory=str(_HERE / "templates"))

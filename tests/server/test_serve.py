@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from mirage.cli import app as cli_app
+from mirage.cli.serve import read_token
 from tests.server.conftest import TOKEN, table_bytes
 
 LINK = re.compile(r"http://(127\.0\.0\.1|\[::1\]|localhost):(\d+)/login\?token=(\S+)")
@@ -63,19 +66,16 @@ def test_serve_prints_a_login_link_and_guards_every_request(tmp_path: Path) -> N
 
 
 def test_serve_makes_a_token_when_none_is_given_and_refuses_a_weak_one(tmp_path: Path) -> None:
-    with serving(tmp_path / "data") as (_, base, token):
-        assert len(token) >= 40
-        assert httpx.get(f"{base}/api/jobs", headers={"Authorization": f"Bearer {token}"}).json() == []
+    assert len(read_token(None)) >= 40 and read_token(None) != read_token(None)
     weak = tmp_path / "weak.txt"
-    weak.write_text("short\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "mirage.cli", "serve", "--token-file", str(weak), "--data-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    assert result.returncode == 2
-    assert "the token must be one line of at least 16 printable characters" in result.stderr
+    for text in ("short\n", "a token with spaces in it\n", "x" * 20 + ";y\n"):
+        weak.write_text(text)
+        args = ["serve", "--token-file", str(weak), "--data-dir", str(tmp_path)]
+        result = CliRunner().invoke(cli_app, args)
+        assert result.exit_code == 2
+        output = " ".join(result.output.split())
+        assert "the token must be one line of at least 16 printable characters" in output
+    assert not (tmp_path / "mirage.db").exists()  # refused before anything is written
 
 
 def _wait(client: httpx.Client, job_id: str, states: tuple[str, ...], timeout: float = 120) -> dict[str, Any]:
