@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -300,3 +301,32 @@ def test_the_openapi_description_lists_every_resource(client: TestClient) -> Non
     ):
         assert path in paths
     assert not any(not p.startswith("/api/") for p in paths)  # the pages are not part of the API
+
+
+@pytest.mark.slow
+def test_report_job_cancel_while_running_and_a_failing_sample(
+    client: TestClient, model: dict[str, Any], dataset: dict[str, Any], tmp_path: Path
+) -> None:
+    job = client.post("/api/jobs", json={"kind": "report", "model_id": model["id"]}, headers=AUTH).json()
+    done = wait_for(client, job["id"], timeout=300)
+    assert done["state"] == "succeeded", done
+    assert client.get(f"/api/models/{model['id']}", headers=AUTH).json()["report"] is True
+    page = client.get(f"/api/models/{model['id']}/report", headers=AUTH)
+    assert page.headers["content-type"].startswith("text/html") and "plotly" in page.text.lower()
+
+    bad = {"kind": "sample", "model_id": model["id"], "rows": 5, "conditions": {"nope": 1}}
+    failed = wait_for(client, client.post("/api/jobs", json=bad, headers=AUTH).json()["id"])
+    assert failed["state"] == "failed" and "'nope'" in failed["error"] and "\n" not in failed["error"]
+
+    fit = {"kind": "fit", "dataset_id": dataset["id"], "engine": "cart"}
+    running = client.post("/api/jobs", json=fit, headers=AUTH).json()
+    for _ in range(600):
+        if client.get(f"/api/jobs/{running['id']}", headers=AUTH).json()["state"] == "running":
+            break
+        time.sleep(0.05)
+    cancelled = client.post(f"/api/jobs/{running['id']}/cancel", headers=AUTH).json()
+    assert cancelled["state"] == "cancelled"
+    time.sleep(1.0)
+    assert wait_for(client, running["id"])["state"] == "cancelled"  # the killed worker does not overwrite it
+    assert [m["id"] for m in client.get("/api/models", headers=AUTH).json()] == [model["id"]]
+    assert {p.name for p in (tmp_path / "data" / "models").iterdir()} == {model["id"]}
