@@ -23,6 +23,12 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# every form control has a name a screen reader reads out (a <label for>, or aria-label)
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)"""
+
+
 def _output() -> Path:
     folder = Path(os.environ.get("MIRAGE_TEST_OUTPUT", ROOT / "test-output")) / "browser"
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,6 +71,7 @@ def test_upload_edit_fit_report_sample_download_in_chromium(browser_page: Any, t
     page.goto(f"{base}/login?token={token}")
     assert page.url == f"{base}/"  # the token left the address bar
     page.screenshot(path=str(shots / "01-home.png"), full_page=True)
+    assert page.evaluate(UNLABELLED) == []
 
     page.get_by_label("CSV, TSV, Parquet, JSON Lines or Excel file").set_input_files(str(csv))
     page.get_by_role("button", name="Upload").click()
@@ -79,6 +86,7 @@ def test_upload_edit_fit_report_sample_download_in_chromium(browser_page: Any, t
     page.wait_for_selector("text=schema saved")
     assert page.get_by_label("Kind of education_num").input_value() == "categorical"
     page.screenshot(path=str(shots / "02-schema-edited.png"), full_page=True)
+    assert page.evaluate(UNLABELLED) == []
 
     page.get_by_label("Engine", exact=True).select_option("cart")
     page.get_by_role("button", name="Train").click()
@@ -92,6 +100,7 @@ def test_upload_edit_fit_report_sample_download_in_chromium(browser_page: Any, t
     page.wait_for_function("document.querySelector('#job-progress').value === 100")  # pushed by SSE
     assert page.locator("#job-state").text_content() == "succeeded"
     assert page.locator("#job-percent").text_content() == "100%"
+    assert page.get_by_role("button", name="Cancel the job").count() == 0
     page.screenshot(path=str(shots / "04-fit-done.png"), full_page=True)
 
     page.get_by_role("link", name="Open the model: report, sampling, download").click()
@@ -105,6 +114,7 @@ def test_upload_edit_fit_report_sample_download_in_chromium(browser_page: Any, t
     page.locator("iframe.report").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "05-report.png"), full_page=True)
 
+    assert page.evaluate(UNLABELLED) == []
     page.get_by_label("Rows", exact=True).fill("120")
     page.get_by_label("Conditions (optional)").fill("sex=Female")
     page.get_by_role("button", name="Sample").click()
