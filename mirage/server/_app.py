@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
@@ -135,6 +135,9 @@ class JobIn(BaseModel):
     )
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     rows: int | None = Field(default=None, ge=0, description="sample: how many rows")
+    target: str | None = Field(
+        default=None, max_length=500, description="report: the column to predict for the utility scores"
+    )
     conditions: dict[str, Scalar | list[Scalar]] | None = Field(
         default=None, description="sample: column -> a value or a list of allowed values"
     )
@@ -197,8 +200,12 @@ def _api(service: Service) -> APIRouter:
     @router.post("/datasets", response_model=DatasetOut, status_code=201, tags=["datasets"])
     def upload_dataset(
         file: Annotated[UploadFile, File(description="CSV, TSV, Parquet, JSONL or Excel")],
+        on_bad_lines: Annotated[
+            Literal["error", "skip"], Query(description="skip: leave out malformed lines of delimited text")
+        ] = "error",
     ) -> dict[str, Any]:
-        return _dataset_out(service.add_upload(file.filename or "upload.csv", file.file))
+        name = file.filename or "upload.csv"
+        return _dataset_out(service.add_upload(name, file.file, on_bad_lines=on_bad_lines))
 
     @router.post("/datasets/database", response_model=DatasetOut, status_code=201, tags=["datasets"])
     def add_database(body: DatabaseIn) -> dict[str, Any]:

@@ -121,7 +121,8 @@ def _fit(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     source = data_dir / dataset["file"]
     schema = Schema.load(source.parent / "schema.json")
     engine = params.get("engine", "auto")
-    frame = read_table(source)
+    options = dataset.get("read_options") or {}
+    frame = read_table(source, **options)
     if engine == "auto":
         engine, _ = mirage.choose_engine(frame)
     hyperparameters: dict[str, Any] = {"seed": int(params.get("seed", 0))}
@@ -135,6 +136,7 @@ def _fit(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
         holdout=params.get("holdout", 0.2),
         split_seed=int(params.get("seed", 0)),
         source=source,
+        read_options=options,
         **hyperparameters,
     )
     model_id = new_id()
@@ -192,7 +194,8 @@ def _report(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     real, held = recover_split(model.training_)
     seed = int(params.get("seed", 0))
     synthetic = model.sample(len(real), seed=seed)
-    report = evaluate(real, synthetic, holdout=held, schema=model.schema_, seed=seed)
+    target = params.get("target")
+    report = evaluate(real, synthetic, holdout=held, target=target, schema=model.schema_, seed=seed)
     name = f"report-{job['id']}.html"
     report_progress("writing", 0, 1, name)
     report.to_html(str(path.parent / name))

@@ -65,9 +65,12 @@ def add_pages(app: FastAPI, service: Service, token: str) -> None:
         return home(request)
 
     @app.post("/datasets", include_in_schema=False)
-    def upload(request: Request, file: Annotated[UploadFile, File()]) -> Response:
+    def upload(
+        request: Request, file: Annotated[UploadFile, File()], skip_bad_lines: Annotated[str, Form()] = ""
+    ) -> Response:
         try:
-            dataset = service.add_upload(file.filename or "upload.csv", file.file)
+            skip = "skip" if skip_bad_lines else "error"
+            dataset = service.add_upload(file.filename or "upload.csv", file.file, on_bad_lines=skip)
         except MirageError as exc:
             return home(request, error_message(exc), 400)
         return RedirectResponse(f"/datasets/{dataset['id']}", status_code=303)
@@ -169,13 +172,19 @@ def add_pages(app: FastAPI, service: Service, token: str) -> None:
     def model(request: Request, model_id: str) -> HTMLResponse:
         model = service.model(model_id)
         samples = [j for j in service.store.jobs() if j["model_id"] == model_id and j["kind"] == "sample"]
+        dataset = service.store.dataset(model["dataset_id"]) if model["dataset_id"] else None
         return page(
-            request, "model.html", model=model, samples=samples, error=request.query_params.get("error")
+            request,
+            "model.html",
+            model=model,
+            samples=samples,
+            columns=dataset["columns"] if dataset else [],
+            error=request.query_params.get("error"),
         )
 
     @app.post("/models/{model_id}/report", include_in_schema=False)
-    def report(model_id: str) -> Response:
-        job = service.submit("report", {"model_id": model_id})
+    def report(model_id: str, target: Annotated[str, Form()] = "") -> Response:
+        job = service.submit("report", {"model_id": model_id, "target": target.strip() or None})
         return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
 
     @app.post("/models/{model_id}/sample", include_in_schema=False)

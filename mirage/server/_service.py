@@ -81,8 +81,14 @@ class Service:
                     )
                 out.write(chunk)
 
-    def add_upload(self, filename: str, stream: IO[bytes]) -> dict[str, Any]:
+    def add_upload(self, filename: str, stream: IO[bytes], *, on_bad_lines: str = "error") -> dict[str, Any]:
+        """Take in an uploaded table; ``on_bad_lines="skip"`` leaves out malformed lines of delimited
+        text (as ``mirage fit --on-bad-lines skip``), and fits read the file the same way."""
+        if on_bad_lines not in ("error", "skip"):
+            raise OptionError(f"on_bad_lines must be error or skip, got {on_bad_lines!r}")
         name = sanitise_filename(filename)
+        text = Path(name).suffix.lower() in (".csv", ".tsv", ".txt")
+        options = {"on_bad_lines": on_bad_lines} if text and on_bad_lines != "error" else {}
         dataset_id = new_id()
         folder = inside(self.data_dir, "datasets", dataset_id)
         folder.mkdir()
@@ -90,7 +96,7 @@ class Service:
         try:
             self._receive(iter(lambda: stream.read(_CHUNK), b""), target)
             check_expansion(target, self.limits.expanded_bytes)
-            return self._take_in(dataset_id, name, target)
+            return self._take_in(dataset_id, name, target, options)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -118,25 +124,30 @@ class Service:
         name = sanitise_filename(f"{table}.parquet")
         try:
             write_table(tables[table], folder / name)
-            return self._take_in(dataset_id, name, folder / name)
+            return self._take_in(dataset_id, name, folder / name, {})
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
 
-    def _take_in(self, dataset_id: str, name: str, path: Path) -> dict[str, Any]:
+    def _take_in(self, dataset_id: str, name: str, path: Path, options: dict[str, str]) -> dict[str, Any]:
         from mirage.engines._base import require_training_rows
         from mirage.io import read_table
         from mirage.schema import infer_schema
 
         try:
-            frame = read_table(path)
+            frame = read_table(path, **options)
             require_training_rows(len(frame))
             schema = infer_schema(frame)
         except MirageError as exc:  # the message names the file as the user knows it
             raise type(exc)(str(exc).replace(str(path), name)) from exc
         (path.parent / "schema.json").write_text(schema.to_json(), encoding="utf-8")
         return self.store.add_dataset(
-            dataset_id, name, f"datasets/{dataset_id}/{name}", len(frame), [str(c) for c in frame.columns]
+            dataset_id,
+            name,
+            f"datasets/{dataset_id}/{name}",
+            len(frame),
+            [str(c) for c in frame.columns],
+            options,
         )
 
     def dataset(self, dataset_id: str) -> dict[str, Any]:
@@ -225,7 +236,7 @@ class Service:
                     )
                 keep: tuple[str, ...] = ("rows", "seed", "conditions")
             else:
-                keep = ("seed",)
+                keep = ("seed", "target")
             job = self.store.add_job(
                 kind, {k: params[k] for k in keep if params.get(k) is not None}, model_id=model_id
             )

@@ -29,6 +29,7 @@ _DATASETS = sa.Table(
     sa.Column("file", sa.String, nullable=False),  # relative to the data directory
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("columns", sa.Text, nullable=False),  # JSON list of names
+    sa.Column("read_options", sa.Text, nullable=False, default="{}"),  # JSON: how to read the file again
     sa.Column("created", sa.Float, nullable=False),
 )
 _JOBS = sa.Table(
@@ -90,13 +91,16 @@ class Store:
         self.engine.dispose()
 
     # datasets ---------------------------------------------------------------------------------
-    def add_dataset(self, id: str, name: str, file: str, rows: int, columns: list[str]) -> dict[str, Any]:
+    def add_dataset(
+        self, id: str, name: str, file: str, rows: int, columns: list[str], read_options: dict[str, str]
+    ) -> dict[str, Any]:
         record = {
             "id": id,
             "name": name,
             "file": file,
             "rows": rows,
             "columns": json.dumps(columns),
+            "read_options": json.dumps(read_options),
             "created": time.time(),
         }
         with self.engine.begin() as db:
@@ -219,7 +223,7 @@ class Store:
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
-    for name in ("columns", "params", "result"):
+    for name in ("columns", "params", "result", "read_options"):
         if name in row and isinstance(row[name], str):
             row[name] = json.loads(row[name])
     return row

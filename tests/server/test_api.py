@@ -23,6 +23,7 @@ from mirage.server import Limits, create_app
 from tests.server.conftest import AUTH, TOKEN, table_bytes, wait_for
 
 SOME_ID = "0123456789abcdef"
+SKIPPABLE = b"".join(f"{i},{i % 3},{i % 5}\n".encode() for i in range(20))
 
 
 def _paths(client: TestClient) -> list[tuple[str, str]]:
@@ -99,6 +100,10 @@ def test_a_bad_csv_shows_the_clis_one_line_error(client: TestClient, tmp_path: P
     assert " ".join(cli.output.split()) == "error: " + error.replace("'bad.csv'", f"'{tmp_path / 'bad.csv'}'")
     assert client.get("/api/datasets", headers=AUTH).json() == []
     assert list((tmp_path / "data" / "datasets").iterdir()) == []
+    skipped = client.post(
+        "/api/datasets?on_bad_lines=skip", files={"file": ("bad.csv", bad + SKIPPABLE)}, headers=AUTH
+    )
+    assert skipped.status_code == 201 and skipped.json()["rows"] == 22  # the malformed line left out
 
 
 def test_a_path_in_a_file_name_stays_inside_the_data_directory(client: TestClient, tmp_path: Path) -> None:
@@ -307,12 +312,23 @@ def test_the_openapi_description_lists_every_resource(client: TestClient) -> Non
 def test_report_job_cancel_while_running_and_a_failing_sample(
     client: TestClient, model: dict[str, Any], dataset: dict[str, Any], tmp_path: Path
 ) -> None:
-    job = client.post("/api/jobs", json={"kind": "report", "model_id": model["id"]}, headers=AUTH).json()
+    body = {"kind": "report", "model_id": model["id"], "target": "income"}
+    job = client.post("/api/jobs", json=body, headers=AUTH).json()
     done = wait_for(client, job["id"], timeout=300)
     assert done["state"] == "succeeded", done
     assert client.get(f"/api/models/{model['id']}", headers=AUTH).json()["report"] is True
     page = client.get(f"/api/models/{model['id']}/report", headers=AUTH)
     assert page.headers["content-type"].startswith("text/html") and "plotly" in page.text.lower()
+    assert "needs a holdout and a target column" not in page.text  # the utility scores were measured
+    body["target"] = "nope"
+    failed = wait_for(client, client.post("/api/jobs", json=body, headers=AUTH).json()["id"])
+    assert failed["error"].startswith("--target 'nope' is not a column")  # the CLI's words
+
+    lines = b"a,b,c\n1,2,3\n4,5\n" + SKIPPABLE
+    skipping = client.post("/api/datasets?on_bad_lines=skip", files={"file": ("s.csv", lines)}, headers=AUTH)
+    fit = {"kind": "fit", "dataset_id": skipping.json()["id"], "engine": "cart"}
+    fitted = wait_for(client, client.post("/api/jobs", json=fit, headers=AUTH).json()["id"])
+    assert fitted["state"] == "succeeded", fitted  # the worker reads the file as the upload was read
 
     bad = {"kind": "sample", "model_id": model["id"], "rows": 5, "conditions": {"nope": 1}}
     failed = wait_for(client, client.post("/api/jobs", json=bad, headers=AUTH).json()["id"])
@@ -328,5 +344,6 @@ def test_report_job_cancel_while_running_and_a_failing_sample(
     assert cancelled["state"] == "cancelled"
     time.sleep(1.0)
     assert wait_for(client, running["id"])["state"] == "cancelled"  # the killed worker does not overwrite it
-    assert [m["id"] for m in client.get("/api/models", headers=AUTH).json()] == [model["id"]]
-    assert {p.name for p in (tmp_path / "data" / "models").iterdir()} == {model["id"]}
+    kept = {model["id"], fitted["result"]["model_id"]}
+    assert {m["id"] for m in client.get("/api/models", headers=AUTH).json()} == kept
+    assert {p.name for p in (tmp_path / "data" / "models").iterdir()} == kept
