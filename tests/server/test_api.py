@@ -184,6 +184,20 @@ def test_a_zip_bomb_workbook_is_refused_before_it_is_read(tmp_path: Path) -> Non
     }
 
 
+def test_a_parquet_file_that_expands_too_far_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.parquet"
+    pd.DataFrame({"a": [0] * 2_000_000}).to_parquet(path, compression="zstd", use_dictionary=False)
+    assert path.stat().st_size < 100_000
+    app = create_app(tmp_path / "data", TOKEN, limits=Limits(expanded_bytes=10_000_000))
+    with TestClient(app) as client:
+        answer = client.post(
+            "/api/datasets", files={"file": ("zeros.parquet", path.read_bytes())}, headers=AUTH
+        )
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith("'zeros.parquet' expands to 16,")
+    assert answer.json()["error"].endswith("bytes, over the server's limit of 10,000,000 bytes")
+
+
 def test_a_pickle_model_file_is_refused_and_runs_nothing(client: TestClient, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
 

@@ -109,8 +109,12 @@ def test_a_restart_after_kill_9_during_a_fit_marks_it_failed_and_leaves_no_parti
                 "/api/jobs", json={"kind": "fit", "dataset_id": dataset["id"], "engine": "cart"}
             )
             running = _wait(client, job.json()["id"], ("running",))
-            time.sleep(2.0)  # well into the fit
-            assert client.get(f"/api/jobs/{running['id']}").json()["state"] == "running"
+            for _ in range(1200):  # until the engine reports its first step: the model is being learned
+                now = client.get(f"/api/jobs/{running['id']}").json()
+                if (now["task"] == "fit" and now["done"] >= 1) or now["state"] != "running":
+                    break
+                time.sleep(0.05)
+            assert now["state"] == "running" and now["task"] == "fit", now
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     time.sleep(1.0)  # the worker follows its parent (parent-death signal)
