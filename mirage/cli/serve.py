@@ -71,7 +71,11 @@ def serve_command(
     )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     shown = f"[{shown}]" if ":" in shown else shown
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    # keep-alive longer than clients keep idle connections (httpx: 5 s, browsers: more), so that a
+    # client never sends a request on a connection the server is closing at the same moment
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=75
+    )
     server = uvicorn.Server(config)
     if host not in ("127.0.0.1", "localhost", "::1"):
         ui.say(f"listening on {host}: anyone who can reach this port and has the token can use the server")
