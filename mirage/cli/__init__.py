@@ -68,6 +68,7 @@ COMMANDS = [
     "simulate",
     "generate",
     "spec",
+    "serve",
 ]
 for _name in COMMANDS:
     importlib.import_module(f"mirage.cli.{_name}").register(app)
