@@ -430,6 +430,37 @@ class Synthesizer:
             size = min(BLOCK_ROWS, int(n) - start)
             yield self.sample_block(index, size, seed=seed, accept=accept, scenario=plan, seen=seen)
 
+    def sample_to(
+        self,
+        path: str | Path,
+        n: int,
+        *,
+        format: str = "parquet",
+        seed: int | None = None,
+        block_rows: int | None = None,
+        workers: int | None = None,
+        cluster: str | None = None,
+        client: Any = None,
+        force: bool = False,
+    ) -> Any:
+        """Draw ``n`` rows into the folder ``path`` as partitioned Parquet or CSV, in parallel on Dask
+        (``workers``, ``cluster`` or ``client``) or here; see :func:`mirage.scale.sample_to`."""
+        from mirage.scale._sample import FILE_ROWS, sample_to
+
+        return sample_to(
+            self,
+            path,
+            n,
+            seed=_resolve_seed(seed),
+            block=BLOCK_ROWS,
+            format=format,
+            block_rows=FILE_ROWS if block_rows is None else block_rows,
+            workers=workers,
+            cluster=cluster,
+            client=client,
+            force=force,
+        )
+
     def _sample_chunks_given(
         self, context: pd.DataFrame, n: int | None, seed: int | None, conditions: Mapping[str, Any] | None
     ) -> Iterator[pd.DataFrame]:
