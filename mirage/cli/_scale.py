@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from mirage.cli._ui import UI
 from mirage.errors import OptionError
 
-__all__ = ["sample_partitioned"]
+__all__ = ["fit_partitioned", "sample_partitioned"]
 
 
 def sample_partitioned(
@@ -56,3 +57,60 @@ def sample_partitioned(
     ui.say(f"wrote {done.rows:,} rows to {where} in {done.seconds:.2f} s ({rate:,.0f} rows/s)")
     if seed is None:
         ui.note(f"seed {drawn} (pass --seed {drawn} to draw the same rows again)")
+
+
+def fit_partitioned(
+    ui: UI,
+    data: str,
+    output: Path,
+    *,
+    engine: str,
+    schema_path: Path | None,
+    hyperparameters: dict[str, Any],
+    encoding_options: Any,
+    holdout: float | None,
+    force: bool,
+    reading: dict[str, Any],
+    workers: int | None,
+    cluster: str | None,
+    sample_rows: int | None,
+) -> None:
+    """Learn files (a glob pattern or one file), partition by partition, here or on Dask."""
+    import time
+
+    from rich.table import Table
+
+    from mirage.scale import SAMPLE_ROWS, fit_partitions
+    from mirage.schema import Schema
+
+    if holdout is not None:
+        raise OptionError("--holdout does not apply to partitioned data yet; fit without it")
+    if workers is not None and cluster is not None:
+        raise OptionError("give --workers N (a local Dask cluster) or --cluster ADDRESS, not both")
+    chosen = "copula" if engine == "auto" else engine
+    start = time.perf_counter()
+    model = fit_partitions(
+        data,
+        engine=chosen,
+        schema=Schema.load(schema_path) if schema_path is not None else None,
+        sample_rows=SAMPLE_ROWS if sample_rows is None else sample_rows,
+        workers=workers,
+        cluster=cluster,
+        read_options=reading,
+        encoding_options=encoding_options,
+        **hyperparameters,
+    )
+    seconds = time.perf_counter() - start
+    model.save(output, force=force)
+    if ui.quiet:
+        return
+    record = model.training_["partitioned"]
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("rows", f"{record['rows_seen']:,} in {record['partitions']:,} partitions")
+    if "sample_rows" in record:
+        summary.add_row("learned from", f"a uniform sample of {record['sample_rows']:,} rows")
+    summary.add_row("columns", str(len(model.schema_)))
+    summary.add_row("engine", chosen)
+    summary.add_row("seconds", f"{seconds:.2f}")
+    summary.add_row("model", str(output))
+    ui.table(summary)

@@ -39,7 +39,7 @@ class Executor(Protocol):
     def map_frames(
         self, fn: Callable[..., R], frames: Sequence[Any], shared: Mapping[str, Any] | None = None
     ) -> list[R]:
-        """``fn(frame, **shared)`` for every partition of a Dask DataFrame (``to_delayed()`` items)."""
+        """``fn(index, frame, **shared)`` for every partition of a Dask DataFrame (``to_delayed()`` items)."""
 
     def close(self) -> None:
         """Release what the executor started (a local cluster); an existing cluster is left running."""
@@ -58,7 +58,7 @@ class LocalExecutor:
     def map_frames(
         self, fn: Callable[..., R], frames: Sequence[Any], shared: Mapping[str, Any] | None = None
     ) -> list[R]:
-        return [fn(frame.compute(scheduler="sync"), **(shared or {})) for frame in frames]
+        return [fn(i, frame.compute(scheduler="sync"), **(shared or {})) for i, frame in enumerate(frames)]
 
     def close(self) -> None:
         pass
@@ -117,7 +117,10 @@ class DaskExecutor:
         return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
 
     def _scatter(self, shared: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {name: self.client.scatter(value, broadcast=True) for name, value in (shared or {}).items()}
+        # in a list: Dask scatters a dict's (or a list's) items one by one, the value is wanted whole
+        return {
+            name: self.client.scatter([value], broadcast=True)[0] for name, value in (shared or {}).items()
+        }
 
     def map(
         self, fn: Callable[..., R], tasks: Sequence[Any], shared: Mapping[str, Any] | None = None
@@ -129,7 +132,7 @@ class DaskExecutor:
         self, fn: Callable[..., R], frames: Sequence[Any], shared: Mapping[str, Any] | None = None
     ) -> list[R]:
         parts = self.client.compute(list(frames))  # each partition stays on the worker that made it
-        futures = self.client.map(fn, parts, pure=False, **self._scatter(shared))
+        futures = self.client.map(fn, list(range(len(parts))), parts, pure=False, **self._scatter(shared))
         results = list(self.client.gather(futures))
         del parts
         return results
