@@ -114,3 +114,48 @@ def fit_partitioned(
     summary.add_row("seconds", f"{seconds:.2f}")
     summary.add_row("model", str(output))
     ui.table(summary)
+
+
+def sampled_inputs(
+    ui: UI,
+    inputs: list[Path],
+    data: str | None,
+    holdout: Path | None,
+    rows: int,
+    seed: int,
+    reading: dict[str, Any],
+) -> tuple[Any, Any, Any, Any, str]:
+    """``mirage report --sample ROWS``: uniform samples of the real, holdout and synthetic rows (a model's
+    are drawn), the schema (a model's, else None) and the sentence that states the sample."""
+    import mirage
+    from mirage._api import single_table
+    from mirage.scale import LocalExecutor
+    from mirage.scale._partitions import Partitions
+    from mirage.scale._reservoir import uniform_sample
+
+    def drawn(source: str | Path, what: str) -> tuple[Any, int]:
+        ui.note(f"drawing a uniform sample of {rows:,} {what} rows from {source}")
+        return uniform_sample(Partitions.of(str(source), reading), LocalExecutor(), rows, seed)
+
+    if len(inputs) == 1:
+        if data is None:
+            raise OptionError("--sample with a model needs --data: the real rows (a file or a glob of them)")
+        model = single_table(mirage.load(inputs[0]), inputs[0])
+        real, seen = drawn(data, "real")
+        ui.note(f"sampling {rows:,} rows from {inputs[0]}")
+        synthetic, schema = model.sample(rows, seed=seed), model.schema_
+        made = f"{rows:,} synthetic rows drawn from the model"
+    elif len(inputs) == 2:
+        if data is not None:
+            raise OptionError("--data goes with a model file; with REAL SYNTHETIC files give neither")
+        real, seen = drawn(inputs[0], "real")
+        synthetic, total = drawn(inputs[1], "synthetic")
+        schema, made = None, f"{len(synthetic):,} of {total:,} synthetic rows"
+    else:
+        raise OptionError("give one model file, or a real and a synthetic data file")
+    held = None
+    stated = f"a uniform sample (seed {seed}): {len(real):,} of {seen:,} real rows, {made}"
+    if holdout is not None:
+        held, kept = drawn(holdout, "holdout")
+        stated += f", {len(held):,} of {kept:,} holdout rows"
+    return real, held, synthetic, schema, stated

@@ -89,6 +89,16 @@ def report_command(
             help="Synthetic rows to draw from a model (default: training size).",
         ),
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            parser=positive_row_count,
+            metavar="ROWS",
+            help="Score a uniform sample: ROWS real rows drawn across the files of --data (a file or a "
+            "glob such as 'data/*.parquet') or of REAL, ROWS synthetic rows, and as many of --holdout; "
+            "the report states it.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed for sampling and for the scores.")] = 0,
     fair: Annotated[
         str | None,
@@ -150,7 +160,16 @@ def report_command(
             ui, inputs[0], None if data is None else Path(data), context, output, seed, force, reading
         )
         return
-    if len(inputs) == 1:
+    stated: str | None = None
+    if sample is not None:
+        from mirage.cli._scale import sampled_inputs
+
+        if rows is not None:
+            raise OptionError("--rows and --sample cannot be combined: --sample sets the synthetic rows too")
+        real, held, synthetic, schema, stated = sampled_inputs(
+            ui, inputs, data, holdout, sample, seed, reading
+        )
+    elif len(inputs) == 1:
         model = single_table(mirage.load(inputs[0]), inputs[0])
         if holdout is not None:
             if data is None:
@@ -179,6 +198,8 @@ def report_command(
         report = evaluate(
             real, synthetic, holdout=held, target=target, schema=schema, seed=seed, fairness=fairness
         )
+        if stated is not None:
+            report.meta["sample"] = stated
         report_progress("writing", 0, 1, output.name)
         report.to_html(str(output), force=force)
         report.to_json(str(json_path), force=force)

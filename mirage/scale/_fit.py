@@ -1,18 +1,17 @@
 """Fitting from partitioned data: statistics computed where the partitions lie, reduced here.
 
-Every engine: each partition's codec statistics (``TableEncoder.analyze``) on the workers, merged by
-``reduce`` here, so the encoder is the one a fit on all rows gives.  The copula then makes two more
-passes: per sub-column value counts of the encoded rows (merged exactly up to
-``EncodingOptions.exact_values_limit`` distinct values, sketched past it), from which its marginals
-and each value's normal score follow as they do in memory; and per partition the sums of the normal
+The copula: each partition's codec statistics (``TableEncoder.analyze``) on the workers, merged by
+``reduce`` here, so the encoder is the one a fit on all rows gives; then two more passes: per
+sub-column value counts of the encoded rows (merged exactly up to ``EncodingOptions.exact_values_limit``
+distinct values, sketched past it), from which its marginals and each value's normal score follow as
+they do in memory; and per partition the sums of the normal
 scores, their squares and cross products, and the counts of rows where both of a pair are present,
 which add up to the correlation.  Nothing row-sized reaches the client.
 
 Engines that learn from rows in memory (cart, argn) fit on a uniform random sample of ``sample_rows``
-rows drawn across the partitions: every row gets a uniform key from ``SeedSequence([seed,
-partition])``, each partition reports its smallest ``sample_rows`` keys, and the rows whose keys are
-among the smallest ``sample_rows`` of all are fetched (priority sampling: uniform without replacement
-whatever the partition sizes).  The model records how it was fitted in ``training_["partitioned"]``:
+rows drawn across the partitions (:mod:`mirage.scale._reservoir`: uniform without replacement
+whatever the partition sizes); the engine's ``fit`` learns the sample, its encoder included.  The
+model records how it was fitted in ``training_["partitioned"]``:
 partitions, rows seen, the sample's size and seed (``sample_rows`` is absent for the copula, which
 learns from every row).
 """
@@ -34,6 +33,7 @@ from mirage.engines._base import missing_flags, require_training_rows, resolve_e
 from mirage.errors import OptionError
 from mirage.scale._executor import DaskExecutor, LocalExecutor, executor_for
 from mirage.scale._partitions import Partitions, is_dask_frame
+from mirage.scale._reservoir import rows_at_or_below, sample_threshold, smallest_keys
 from mirage.schema import Schema, infer_schema
 
 __all__ = ["SAMPLE_ROWS", "fit_partitions"]
@@ -113,10 +113,6 @@ def _options_state(options: EncodingOptions) -> dict[str, Any]:
     }
 
 
-def _keys(index: int, n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(np.random.SeedSequence([seed, index])).random(n)
-
-
 def _analyze(
     index: int,
     frame: pd.DataFrame,
@@ -130,14 +126,8 @@ def _analyze(
     table = Schema.from_dict(schema)
     frame = frame.reset_index(drop=True)
     stats = TableEncoder(table, EncodingOptions(**options)).analyze(frame)
-    smallest = np.sort(_keys(index, len(frame), seed))[:sample] if sample else np.empty(0)
+    smallest = smallest_keys(index, frame, sample=sample, seed=seed)[1] if sample else np.empty(0)
     return len(frame), stats, smallest
-
-
-def _sampled_rows(index: int, frame: pd.DataFrame, *, threshold: float, seed: int) -> pd.DataFrame:
-    """The partition's rows whose keys are at most ``threshold``; on a worker."""
-    keep = _keys(index, len(frame), seed) <= threshold
-    return frame.reset_index(drop=True).loc[keep]
 
 
 def _fit_sample(
@@ -151,11 +141,9 @@ def _fit_sample(
     seed: int,
     record: dict[str, Any],
 ) -> Synthesizer:
-    keys = np.concatenate([k for _, _, k in analyzed])
-    size = min(sample_rows, keys.size)
-    threshold = float(np.partition(keys, size - 1)[size - 1])
+    threshold = sample_threshold([k for _, _, k in analyzed], sample_rows)
     sample = pd.concat(
-        parts.map(executor, _sampled_rows, {"threshold": threshold, "seed": seed}), ignore_index=True
+        parts.map(executor, rows_at_or_below, {"threshold": threshold, "seed": seed}), ignore_index=True
     )
     model.fit(sample, schema, encoding_options=options)
     model.training_["partitioned"] = {**record, "sample_rows": len(sample), "sample_seed": seed}

@@ -13,7 +13,7 @@ import pytest
 import mirage
 from mirage.errors import DataError, OptionError
 from mirage.scale import fit_partitions
-from mirage.scale._fit import _analyze
+from mirage.scale._reservoir import smallest_keys
 from mirage.schema import Schema, infer_schema
 from tests.cli.helpers import invoke
 
@@ -110,15 +110,10 @@ def test_cart_fits_on_a_uniform_sample_and_says_so(folder: Path, schema: Schema)
 def test_the_sample_is_uniform_whatever_the_partition_sizes() -> None:
     """Priority sampling: each row is kept with probability k / n, so a partition of 10 rows beside
     one of 990 gives about 10 * k / n of the k rows, not half of them."""
-    table = Schema.from_dict(infer_schema(pd.DataFrame({"x": [1.0, 2.0]})).to_dict())
-    options = {"rare_min_count": 10, "locale": "en_US", "exact_values_limit": 1_000_000}
     small, large = pd.DataFrame({"x": np.arange(10.0)}), pd.DataFrame({"x": np.arange(990.0)})
     k, counts = 100, []
     for seed in range(200):
-        keys = [
-            _analyze(i, frame, schema=table.to_dict(), options=options, sample=k, seed=seed)[2]
-            for i, frame in enumerate((small, large))
-        ]
+        keys = [smallest_keys(i, frame, sample=k, seed=seed)[1] for i, frame in enumerate((small, large))]
         threshold = np.sort(np.concatenate(keys))[k - 1]
         counts.append(int((keys[0] <= threshold).sum()))
     assert abs(np.mean(counts) - 1.0) < 0.3  # expected 10 * 100 / 1000 = 1 row per sample
