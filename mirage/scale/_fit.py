@@ -18,7 +18,7 @@ learns from every row).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ from mirage.schema import Schema, infer_schema
 __all__ = ["SAMPLE_ROWS", "fit_partitions"]
 
 SAMPLE_ROWS = 100_000  # rows an engine that learns from rows in memory fits on (cart, argn)
+CHUNK_ROWS = 100_000  # rows a task encodes at a time
 SCORE_GRID = 4_096  # ranks a sketched sub-column's normal scores are interpolated between
 ROWS_ENGINES = ("copula",)  # engines fitted from every row's statistics; the others from a sample
 
@@ -163,22 +164,32 @@ def _present(parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn]) -> di
     return {j: parts[subcolumns[f].name] == 0 for j, f in missing_flags(subcolumns).items()}
 
 
+def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The partition in slices of ``CHUNK_ROWS`` rows, so that a task's memory does not grow with it."""
+    frame = frame.reset_index(drop=True)
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        yield frame.iloc[start : start + CHUNK_ROWS].reset_index(drop=True)
+
+
 def _value_counts(
     index: int, frame: pd.DataFrame, *, schema: dict[str, Any], encoder: Any, limit: int
 ) -> list[tuple[Observed, Observed | None]]:
     """Per sub-column: the present rows' values and (a sub-column with a flag) the others'; on a worker."""
     table = _encoder(schema, encoder)
-    parts = table.encode(frame.reset_index(drop=True))
     subcolumns = table.subcolumns
-    present = _present(parts, subcolumns)
-    out: list[tuple[Observed, Observed | None]] = []
-    for j, s in enumerate(subcolumns):
-        x = parts[s.name]
-        if j in present:
-            out.append((observe(x[present[j]], limit), observe(x[~present[j]], limit)))
-        else:
-            out.append((observe(x, limit), None))
-    return out
+    seen: list[list[Observed]] = [[] for _ in subcolumns]
+    others: list[list[Observed]] = [[] for _ in subcolumns]
+    for chunk in _chunks(frame):
+        parts = table.encode(chunk)
+        present = _present(parts, subcolumns)
+        for j, s in enumerate(subcolumns):
+            x = parts[s.name]
+            if j in present:
+                seen[j] = [merge_observed([*seen[j], observe(x[present[j]], limit)], limit)]
+                others[j] = [merge_observed([*others[j], observe(x[~present[j]], limit)], limit)]
+            else:
+                seen[j] = [merge_observed([*seen[j], observe(x, limit)], limit)]
+    return [(a[0], b[0] if b else None) for a, b in zip(seen, others, strict=True)]
 
 
 def _score_sums(
@@ -191,26 +202,33 @@ def _score_sums(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The partition's normal scores summed: pair counts, sums, squares and cross products; on a worker."""
     table = _encoder(schema, encoder)
-    parts = table.encode(frame.reset_index(drop=True))
     subcolumns = table.subcolumns
-    present = _present(parts, subcolumns)
-    n = len(frame)
-    x = np.zeros((n, len(subcolumns)))
-    known = np.ones((n, len(subcolumns)))
-    for j, s in enumerate(subcolumns):
-        values, scores = tables[j]
-        rows = present.get(j)
-        v = parts[s.name] if rows is None else parts[s.name][rows]
-        if s.discrete:
-            score = scores[np.clip(v.astype("int64"), 0, scores.size - 1)]
-        else:
-            score = _lookup(values, scores, v.astype("float64"))
-        if rows is None:
-            x[:, j] = score
-        else:
-            x[rows, j] = score
-            known[~rows, j] = 0.0
-    return known.T @ known, x.T @ known, np.square(x).T @ known, x.T @ x
+    p = len(subcolumns)
+    sums = [np.zeros((p, p)) for _ in range(4)]
+    for chunk in _chunks(frame):
+        parts = table.encode(chunk)
+        present = _present(parts, subcolumns)
+        n = len(chunk)
+        x = np.zeros((n, p))
+        known = np.ones((n, p))
+        for j, s in enumerate(subcolumns):
+            values, scores = tables[j]
+            rows = present.get(j)
+            v = parts[s.name] if rows is None else parts[s.name][rows]
+            if s.discrete:
+                score = scores[np.clip(v.astype("int64"), 0, scores.size - 1)]
+            else:
+                score = _lookup(values, scores, v.astype("float64"))
+            if rows is None:
+                x[:, j] = score
+            else:
+                x[rows, j] = score
+                known[~rows, j] = 0.0
+        for total, part in zip(
+            sums, (known.T @ known, x.T @ known, np.square(x).T @ known, x.T @ x), strict=True
+        ):
+            total += part
+    return sums[0], sums[1], sums[2], sums[3]
 
 
 def _lookup(values: np.ndarray, scores: np.ndarray, x: np.ndarray) -> np.ndarray:
