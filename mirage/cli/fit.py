@@ -130,7 +130,8 @@ def fit_command(
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
     from mirage.scale._partitions import is_pattern
 
-    if workers is not None or cluster is not None or is_pattern(data) or sample_rows is not None:
+    globbed = is_pattern(data) and "://" not in data and not Path(data).exists()  # not a URL, not a file
+    if workers is not None or cluster is not None or globbed or sample_rows is not None:
         from mirage.cli._scale import fit_partitioned
 
         fit_partitioned(

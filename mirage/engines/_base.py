@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, ClassVar, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from mirage.engines._scenario import Scenario, intervene, resolve_scenario
 from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.schema import Schema, infer_schema
+
+if TYPE_CHECKING:
+    from mirage.scale import SampledFolder
 
 __all__ = [
     "BLOCK_ROWS",
@@ -442,7 +445,7 @@ class Synthesizer:
         cluster: str | None = None,
         client: Any = None,
         force: bool = False,
-    ) -> Any:
+    ) -> SampledFolder:
         """Draw ``n`` rows into the folder ``path`` as partitioned Parquet or CSV, in parallel on Dask
         (``workers``, ``cluster`` or ``client``) or here; see :func:`mirage.scale.sample_to`."""
         from mirage.scale._sample import FILE_ROWS, sample_to

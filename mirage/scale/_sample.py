@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mirage.errors import OptionError, OutputExistsError
+from mirage.errors import MirageError, OptionError, OutputExistsError
 from mirage.scale._executor import executor_for
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def sample_to(
             _write_part, tasks, {"model_file": buffer, "folder": str(folder.resolve()), "options": options}
         )
     if sum(written) != n:
-        raise OptionError(f"sample_to: the files hold {sum(written):,} rows, not {n:,}")  # pragma: no cover
+        raise MirageError(f"sample_to: the files hold {sum(written):,} rows, not {n:,}")  # pragma: no cover
     files = tuple(part_name(index, format) for index, _, _ in tasks)
     _write_success(folder, model, n, seed, format, block_rows, files)
     return SampledFolder(folder, n, files, seed, time.perf_counter() - start)
