@@ -124,3 +124,10 @@ def test_bad_partitioned_input_is_named(tmp_path: Path) -> None:
         fit_partitions(str(tmp_path / "*.parquet"))
     with pytest.raises(OptionError, match="sample_rows must be an integer >= 1"):
         fit_partitions(str(tmp_path / "*.parquet"), sample_rows=0)
+
+
+def test_mirage_fit_of_a_dask_dataframe_without_a_cluster(
+    adult: pd.DataFrame, schema: Schema, in_memory: mirage.Synthesizer
+) -> None:
+    frame = dd.from_pandas(adult, npartitions=3)  # no client: each partition computed here in turn
+    assert_same_copula(mirage.fit(frame, engine="copula", schema=schema), in_memory)
