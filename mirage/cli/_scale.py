@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mirage.cli._ui import UI
-from mirage.errors import OptionError
+from mirage.errors import OptionError, OutputExistsError
 
 __all__ = ["fit_partitioned", "sample_partitioned"]
 
@@ -48,8 +48,10 @@ def sample_partitioned(
             cluster=cluster,
             force=force,
         )
+    except OutputExistsError as exc:
+        raise OutputExistsError(str(exc).replace("force=True", "--force")) from None
     except OptionError as exc:
-        if str(exc).startswith("format "):
+        if str(exc).startswith(("format ", "cluster ")):
             raise OptionError(f"--{exc}") from None
         raise
     rate = done.rows / done.seconds if done.seconds > 0 else float("inf")
@@ -80,26 +82,28 @@ def fit_partitioned(
 
     from rich.table import Table
 
-    from mirage.scale import SAMPLE_ROWS, fit_partitions
-    from mirage.schema import Schema
-
     if holdout is not None:
         raise OptionError("--holdout does not apply to partitioned data yet; fit without it")
     if workers is not None and cluster is not None:
         raise OptionError("give --workers N (a local Dask cluster) or --cluster ADDRESS, not both")
     chosen = "copula" if engine == "auto" else engine
     start = time.perf_counter()
-    model = fit_partitions(
-        data,
-        engine=chosen,
-        schema=Schema.load(schema_path) if schema_path is not None else None,
-        sample_rows=SAMPLE_ROWS if sample_rows is None else sample_rows,
-        workers=workers,
-        cluster=cluster,
-        read_options=reading,
-        encoding_options=encoding_options,
-        **hyperparameters,
-    )
+    try:
+        model = _fit(
+            data,
+            chosen,
+            schema_path,
+            sample_rows,
+            workers,
+            cluster,
+            reading,
+            encoding_options,
+            hyperparameters,
+        )
+    except OptionError as exc:
+        if str(exc).startswith("cluster "):
+            raise OptionError(f"--{exc}") from None
+        raise
     seconds = time.perf_counter() - start
     model.save(output, force=force)
     if ui.quiet:
@@ -159,3 +163,30 @@ def sampled_inputs(
         held, kept = drawn(holdout, "holdout")
         stated += f", {len(held):,} of {kept:,} holdout rows"
     return real, held, synthetic, schema, stated
+
+
+def _fit(
+    data: str,
+    engine: str,
+    schema_path: Path | None,
+    sample_rows: int | None,
+    workers: int | None,
+    cluster: str | None,
+    reading: dict[str, Any],
+    encoding_options: Any,
+    hyperparameters: dict[str, Any],
+) -> Any:
+    from mirage.scale import SAMPLE_ROWS, fit_partitions
+    from mirage.schema import Schema
+
+    return fit_partitions(
+        data,
+        engine=engine,
+        schema=Schema.load(schema_path) if schema_path is not None else None,
+        sample_rows=SAMPLE_ROWS if sample_rows is None else sample_rows,
+        workers=workers,
+        cluster=cluster,
+        read_options=reading,
+        encoding_options=encoding_options,
+        **hyperparameters,
+    )

@@ -99,7 +99,7 @@ class DaskExecutor:
             try:
                 self.client = distributed.Client(address, timeout="30s")
             except OSError as exc:
-                raise OptionError(f"--cluster {address}: cannot reach the Dask scheduler ({exc})") from None
+                raise OptionError(f"cluster {address}: cannot reach the Dask scheduler ({exc})") from None
         else:
             if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
                 raise OptionError(f"workers must be an integer >= 1, got {workers!r}")

@@ -115,7 +115,7 @@ def _prepare_folder(folder: Path, file_format: str, force: bool) -> None:
     if folder.is_dir() and any(folder.iterdir()):
         if not force:
             raise OutputExistsError(
-                f"output folder '{folder}' is not empty; pass --force to replace its files"
+                f"output folder '{folder}' is not empty; pass force=True to replace its files"
             )
         (folder / SUCCESS).unlink(missing_ok=True)  # first: the folder stops looking complete
         for old in folder.iterdir():

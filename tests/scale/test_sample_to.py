@@ -87,7 +87,7 @@ def test_csv_files_read_back_to_n_rows(model: mirage.Synthesizer, tmp_path: Path
 def test_an_existing_output_is_refused_without_force(model: mirage.Synthesizer, tmp_path: Path) -> None:
     out = tmp_path / "out"
     model.sample_to(out, 100, seed=1)
-    with pytest.raises(OutputExistsError, match="not empty; pass --force"):
+    with pytest.raises(OutputExistsError, match="not empty; pass force=True"):
         model.sample_to(out, 100, seed=2)
     (out / "notes.txt").write_text("kept")
     model.sample_to(out, 10, seed=2, force=True)
