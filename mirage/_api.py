@@ -12,6 +12,7 @@ import pandas as pd
 from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, choose_engine, get_engine
 from mirage.engines._base import require_training_rows
+from mirage.errors import OptionError
 from mirage.schema import Schema
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ def fit(
     encoding_options: EncodingOptions | None = None,
     **hyperparameters: Any,
 ) -> Synthesizer:
-    """Learn ``data`` (a DataFrame or a table file) with ``engine`` and return the fitted model.
+    """Learn ``data`` (a DataFrame, a table file or a Dask DataFrame) with ``engine`` and return the fitted
+    model.  A Dask DataFrame is learned partition by partition (see :func:`mirage.scale.fit_partitions`;
+    ``engine="auto"`` is the copula there).
 
     ``holdout`` keeps that fraction of the rows aside (never learned) for the privacy checks of
     ``mirage report``; the model records how to rebuild the split, not the rows themselves.
@@ -48,6 +51,18 @@ def fit(
     from mirage.evaluation._holdout import holdout_record, split_holdout
     from mirage.io import read_any
 
+    if type(data).__module__.split(".")[0] == "dask":  # a Dask DataFrame: fitted where its partitions lie
+        from mirage.scale import fit_partitions
+
+        if holdout is not None or read_options or source is not None:
+            raise OptionError("holdout, read_options and source do not apply to a Dask DataFrame")
+        return fit_partitions(
+            data,
+            engine="copula" if engine == "auto" else engine,
+            schema=Schema.load(schema) if isinstance(schema, (str, Path)) else schema,
+            encoding_options=encoding_options,
+            **hyperparameters,
+        )
     options = dict(read_options or {})
     frame = read_any(data, **options)
     record = None

@@ -93,6 +93,22 @@ def fit_command(
             help="With a sequence schema: one row per entity (its key and the columns to condition on)."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Fit on a local Dask cluster of N processes (a file or a glob of them)."),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(metavar="ADDRESS", help="Fit on the Dask cluster at ADDRESS (tcp://scheduler:8786)."),
+    ] = None,
+    sample_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Partitioned data (a glob, --workers, --cluster): the uniform sample of rows an engine "
+            "other than copula fits on (default 100,000).",
+        ),
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -127,6 +143,28 @@ def fit_command(
         check_hyperparameters(engine_named(engine), hyperparameters)
     if holdout is not None and not 0.0 < holdout < 1.0:
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
+    from mirage.scale._partitions import is_pattern
+
+    globbed = is_pattern(data) and "://" not in data and not Path(data).exists()  # not a URL, not a file
+    if workers is not None or cluster is not None or globbed or sample_rows is not None:
+        from mirage.cli._scale import fit_partitioned
+
+        fit_partitioned(
+            ui,
+            data,
+            output,
+            engine=engine,
+            schema_path=schema,
+            hyperparameters=hyperparameters,
+            encoding_options=encoding_options,
+            holdout=holdout,
+            force=force,
+            reading=reading,
+            workers=workers,
+            cluster=cluster,
+            sample_rows=sample_rows,
+        )
+        return
     from mirage.cli._database import fit_database, is_database_source
 
     if is_database_source(data):

@@ -96,6 +96,16 @@ def report_command(
             help="Synthetic rows to draw from a model (default: training size).",
         ),
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            parser=positive_row_count,
+            metavar="ROWS",
+            help="Score a uniform sample: ROWS real rows drawn across the files of --data (a file or a "
+            "glob such as 'data/*.parquet') or of REAL, ROWS synthetic rows, and as many of --holdout; "
+            "the report states it.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed for sampling and for the scores.")] = 0,
     fair: Annotated[
         str | None,
@@ -165,7 +175,17 @@ def report_command(
             ui, inputs[0], None if data is None else Path(data), context, output, seed, force, reading
         )
         return
-    if len(inputs) == 1:
+    stated: str | None = None
+    model = None  # a model file's model: its privacy ledger goes into the report
+    if sample is not None:
+        from mirage.cli._scale import sampled_inputs
+
+        if rows is not None:
+            raise OptionError("--rows and --sample cannot be combined: --sample sets the synthetic rows too")
+        real, held, synthetic, schema, stated = sampled_inputs(
+            ui, inputs, data, holdout, sample, seed, reading
+        )
+    elif len(inputs) == 1:
         model = single_table(mirage.load(inputs[0]), inputs[0])
         if holdout is not None:
             if data is None:
@@ -184,7 +204,6 @@ def report_command(
         synthetic = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]  # as sample()
         schema = model.schema_
     elif len(inputs) == 2:
-        model = None
         real, synthetic = read_table(inputs[0], **reading), read_table(inputs[1], **reading)
         held = read_table(holdout, **reading) if holdout is not None else None
         schema = None
@@ -197,6 +216,8 @@ def report_command(
         )
         if (ledger := getattr(model, "ledger_", None)) is not None:  # a DP model: its privacy ledger
             report.meta["privacy_ledger"] = ledger.summary()
+        if stated is not None:
+            report.meta["sample"] = stated
         report_progress("writing", 0, 1, output.name)
         report.to_html(str(output), force=force)
         report.to_json(str(json_path), force=force)

@@ -95,7 +95,25 @@ def sample_command(
     ] = None,
     file_format: Annotated[
         str | None,
-        typer.Option("--format", help="A database's model written to a folder: csv (default) or parquet."),
+        typer.Option(
+            "--format",
+            help="Write a folder: a database's model, csv (default) or parquet; a table's model, partitioned "
+            "parquet (default) or csv, one file per million rows and _SUCCESS last.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="A table's model: draw on a local Dask cluster of N processes, to the folder -o."
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="A table's model: draw on the Dask cluster at ADDRESS (tcp://scheduler:8786), to the "
+            "folder -o.",
+        ),
     ] = None,
     seed: Annotated[
         int | None,
@@ -178,13 +196,22 @@ def sample_command(
             file_format=file_format,
         )
         return
-    for flag, value in (("--scale", scale), ("--format", file_format)):
-        if value is not None:
-            raise OptionError(
-                f"{flag} applies to a database's model; {model_path} holds a table's (use --rows)"
-            )
+    if scale is not None:
+        raise OptionError(f"--scale applies to a database's model; {model_path} holds a table's (use --rows)")
     if rows is None:
         raise OptionError("give --rows N: the number of rows to draw")
+    if file_format is not None or workers is not None or cluster is not None:
+        from mirage.cli._scale import sample_partitioned
+
+        extra = [
+            flag
+            for flag, value in (("--where", where), ("--rebalance", rebalance), ("--fair", fair))
+            if value
+        ]
+        sample_partitioned(
+            ui, model_path, rows, output, file_format, seed, force, workers, cluster, refused=extra
+        )
+        return
     if output is None and rows > PREVIEW_MAX_ROWS:
         raise OptionError(
             f"{rows:,} rows is too many to show (at most {PREVIEW_MAX_ROWS:,}); pass -o FILE to write them"

@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, ClassVar, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from mirage.engines._scenario import Scenario, intervene, resolve_scenario
 from mirage.engines._tags import EngineTags
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.schema import Schema, infer_schema
+
+if TYPE_CHECKING:
+    from mirage.scale import SampledFolder
 
 __all__ = [
     "BLOCK_ROWS",
@@ -429,6 +432,37 @@ class Synthesizer:
         for index, start in enumerate(range(0, max(int(n), 1), BLOCK_ROWS)):
             size = min(BLOCK_ROWS, int(n) - start)
             yield self.sample_block(index, size, seed=seed, accept=accept, scenario=plan, seen=seen)
+
+    def sample_to(
+        self,
+        path: str | Path,
+        n: int,
+        *,
+        format: str = "parquet",
+        seed: int | None = None,
+        block_rows: int | None = None,
+        workers: int | None = None,
+        cluster: str | None = None,
+        client: Any = None,
+        force: bool = False,
+    ) -> SampledFolder:
+        """Draw ``n`` rows into the folder ``path`` as partitioned Parquet or CSV, in parallel on Dask
+        (``workers``, ``cluster`` or ``client``) or here; see :func:`mirage.scale.sample_to`."""
+        from mirage.scale._sample import FILE_ROWS, sample_to
+
+        return sample_to(
+            self,
+            path,
+            n,
+            seed=_resolve_seed(seed),
+            block=BLOCK_ROWS,
+            format=format,
+            block_rows=FILE_ROWS if block_rows is None else block_rows,
+            workers=workers,
+            cluster=cluster,
+            client=client,
+            force=force,
+        )
 
     def _sample_chunks_given(
         self, context: pd.DataFrame, n: int | None, seed: int | None, conditions: Mapping[str, Any] | None

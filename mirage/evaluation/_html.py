@@ -476,6 +476,8 @@ def _meta_line(report: ReportFields) -> str:
     parts = [f"{k}: {v:,} rows" for k, v in rows.items() if v is not None]
     if report.meta.get("target"):
         parts.append(f"target: {report.meta['target']}")
+    if report.meta.get("sample"):
+        parts.append(str(report.meta["sample"]))
     return " · ".join(parts)
 
 

@@ -1,0 +1,192 @@
+"""What ``mirage sample``, ``fit`` and ``report`` do on partitioned data or a Dask cluster (--workers,
+--cluster): kept here so that those commands only import it when asked."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from mirage.cli._ui import UI
+from mirage.errors import OptionError, OutputExistsError
+
+__all__ = ["fit_partitioned", "sample_partitioned"]
+
+
+def sample_partitioned(
+    ui: UI,
+    model_path: Path,
+    rows: int,
+    output: str | None,
+    file_format: str | None,
+    seed: int | None,
+    force: bool,
+    workers: int | None,
+    cluster: str | None,
+    *,
+    refused: list[str],
+) -> None:
+    """Rows of a table's model to a folder of partitioned files, here or on Dask."""
+    import mirage
+    from mirage._api import single_table
+
+    if refused:
+        raise OptionError(f"{refused[0]} cannot be combined with --format, --workers or --cluster yet")
+    if output is None:
+        raise OptionError("--format, --workers and --cluster write a folder: give it with -o FOLDER")
+    if workers is not None and cluster is not None:
+        raise OptionError("give --workers N (a local Dask cluster) or --cluster ADDRESS, not both")
+    model = single_table(mirage.load(model_path), model_path)
+    drawn = secrets.randbits(63) if seed is None else seed
+    try:
+        done = model.sample_to(
+            output,
+            rows,
+            format=file_format or "parquet",
+            seed=drawn,
+            workers=workers,
+            cluster=cluster,
+            force=force,
+        )
+    except OutputExistsError as exc:
+        raise OutputExistsError(str(exc).replace("force=True", "--force")) from None
+    except OptionError as exc:
+        if str(exc).startswith(("format ", "cluster ")):
+            raise OptionError(f"--{exc}") from None
+        raise
+    rate = done.rows / done.seconds if done.seconds > 0 else float("inf")
+    where = f"{len(done.files)} file{'' if len(done.files) == 1 else 's'} in {output}"
+    ui.say(f"wrote {done.rows:,} rows to {where} in {done.seconds:.2f} s ({rate:,.0f} rows/s)")
+    if seed is None:
+        ui.note(f"seed {drawn} (pass --seed {drawn} to draw the same rows again)")
+
+
+def fit_partitioned(
+    ui: UI,
+    data: str,
+    output: Path,
+    *,
+    engine: str,
+    schema_path: Path | None,
+    hyperparameters: dict[str, Any],
+    encoding_options: Any,
+    holdout: float | None,
+    force: bool,
+    reading: dict[str, Any],
+    workers: int | None,
+    cluster: str | None,
+    sample_rows: int | None,
+) -> None:
+    """Learn files (a glob pattern or one file), partition by partition, here or on Dask."""
+    import time
+
+    from rich.table import Table
+
+    if holdout is not None:
+        raise OptionError("--holdout does not apply to partitioned data yet; fit without it")
+    if workers is not None and cluster is not None:
+        raise OptionError("give --workers N (a local Dask cluster) or --cluster ADDRESS, not both")
+    chosen = "copula" if engine == "auto" else engine
+    start = time.perf_counter()
+    try:
+        model = _fit(
+            data,
+            chosen,
+            schema_path,
+            sample_rows,
+            workers,
+            cluster,
+            reading,
+            encoding_options,
+            hyperparameters,
+        )
+    except OptionError as exc:
+        if str(exc).startswith("cluster "):
+            raise OptionError(f"--{exc}") from None
+        raise
+    seconds = time.perf_counter() - start
+    model.save(output, force=force)
+    if ui.quiet:
+        return
+    record = model.training_["partitioned"]
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("rows", f"{record['rows_seen']:,} in {record['partitions']:,} partitions")
+    if "sample_rows" in record:
+        summary.add_row("learned from", f"a uniform sample of {record['sample_rows']:,} rows")
+    summary.add_row("columns", str(len(model.schema_)))
+    summary.add_row("engine", chosen)
+    summary.add_row("seconds", f"{seconds:.2f}")
+    summary.add_row("model", str(output))
+    ui.table(summary)
+
+
+def sampled_inputs(
+    ui: UI,
+    inputs: list[Path],
+    data: str | None,
+    holdout: Path | None,
+    rows: int,
+    seed: int,
+    reading: dict[str, Any],
+) -> tuple[Any, Any, Any, Any, str]:
+    """``mirage report --sample ROWS``: uniform samples of the real, holdout and synthetic rows (a model's
+    are drawn), the schema (a model's, else None) and the sentence that states the sample."""
+    import mirage
+    from mirage._api import single_table
+    from mirage.scale import LocalExecutor
+    from mirage.scale._partitions import Partitions
+    from mirage.scale._reservoir import uniform_sample
+
+    def drawn(source: str | Path, what: str) -> tuple[Any, int]:
+        ui.note(f"drawing a uniform sample of {rows:,} {what} rows from {source}")
+        return uniform_sample(Partitions.of(str(source), reading), LocalExecutor(), rows, seed)
+
+    if len(inputs) == 1:
+        if data is None:
+            raise OptionError("--sample with a model needs --data: the real rows (a file or a glob of them)")
+        model = single_table(mirage.load(inputs[0]), inputs[0])
+        real, seen = drawn(data, "real")
+        ui.note(f"sampling {rows:,} rows from {inputs[0]}")
+        synthetic, schema = model.sample(rows, seed=seed), model.schema_
+        made = f"{rows:,} synthetic rows drawn from the model"
+    elif len(inputs) == 2:
+        if data is not None:
+            raise OptionError("--data goes with a model file; with REAL SYNTHETIC files give neither")
+        real, seen = drawn(inputs[0], "real")
+        synthetic, total = drawn(inputs[1], "synthetic")
+        schema, made = None, f"{len(synthetic):,} of {total:,} synthetic rows"
+    else:
+        raise OptionError("give one model file, or a real and a synthetic data file")
+    held = None
+    stated = f"a uniform sample (seed {seed}): {len(real):,} of {seen:,} real rows, {made}"
+    if holdout is not None:
+        held, kept = drawn(holdout, "holdout")
+        stated += f", {len(held):,} of {kept:,} holdout rows"
+    return real, held, synthetic, schema, stated
+
+
+def _fit(
+    data: str,
+    engine: str,
+    schema_path: Path | None,
+    sample_rows: int | None,
+    workers: int | None,
+    cluster: str | None,
+    reading: dict[str, Any],
+    encoding_options: Any,
+    hyperparameters: dict[str, Any],
+) -> Any:
+    from mirage.scale import SAMPLE_ROWS, fit_partitions
+    from mirage.schema import Schema
+
+    return fit_partitions(
+        data,
+        engine=engine,
+        schema=Schema.load(schema_path) if schema_path is not None else None,
+        sample_rows=SAMPLE_ROWS if sample_rows is None else sample_rows,
+        workers=workers,
+        cluster=cluster,
+        read_options=reading,
+        encoding_options=encoding_options,
+        **hyperparameters,
+    )

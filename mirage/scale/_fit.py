@@ -1,0 +1,380 @@
+"""Fitting from partitioned data: statistics computed where the partitions lie, reduced here.
+
+The copula: each partition's codec statistics (``TableEncoder.analyze``) on the workers, merged by
+``reduce`` here, so the encoder is the one a fit on all rows gives; then two more passes: per
+sub-column value counts of the encoded rows (merged exactly up to ``EncodingOptions.exact_values_limit``
+distinct values, sketched past it), from which its marginals and each value's normal score follow as
+they do in memory; and per partition the sums of the normal
+scores, their squares and cross products, and the counts of rows where both of a pair are present,
+which add up to the correlation.  Nothing row-sized reaches the client.
+
+Engines that learn from rows in memory (cart, argn) fit on a uniform random sample of ``sample_rows``
+rows drawn across the partitions (:mod:`mirage.scale._reservoir`: uniform without replacement
+whatever the partition sizes); the engine's ``fit`` learns the sample, its encoder included.  The
+model records how it was fitted in ``training_["partitioned"]``:
+partitions, rows seen, the sample's size and seed (``sample_rows`` is absent for the copula, which
+learns from every row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
+from mirage.encoding._sketch import Observed, ValueSketch, merge_observed, observe
+from mirage.encoding._stats import ValueCounts
+from mirage.engines import Synthesizer, get_engine
+from mirage.engines._base import missing_flags, require_training_rows, resolve_encoding_options
+from mirage.errors import OptionError
+from mirage.scale._executor import DaskExecutor, LocalExecutor, executor_for
+from mirage.scale._partitions import Partitions, is_dask_frame
+from mirage.scale._reservoir import rows_at_or_below, sample_threshold, smallest_keys
+from mirage.schema import Schema, infer_schema
+
+__all__ = ["SAMPLE_ROWS", "fit_partitions"]
+
+SAMPLE_ROWS = 100_000  # rows an engine that learns from rows in memory fits on (cart, argn)
+CHUNK_ROWS = 100_000  # rows a task encodes at a time
+SCORE_GRID = 4_096  # ranks a sketched sub-column's normal scores are interpolated between
+ROWS_ENGINES = ("copula",)  # engines fitted from every row's statistics; the others from a sample
+
+
+def fit_partitions(
+    data: Any,
+    *,
+    engine: str = "copula",
+    schema: Schema | None = None,
+    sample_rows: int = SAMPLE_ROWS,
+    sample_seed: int = 0,
+    workers: int | None = None,
+    cluster: str | None = None,
+    client: Any = None,
+    read_options: Mapping[str, Any] | None = None,
+    encoding_options: EncodingOptions | None = None,
+    **hyperparameters: Any,
+) -> Synthesizer:
+    """Learn partitioned ``data`` (a Dask DataFrame, a glob pattern such as ``data/*.parquet``, or a list
+    of files) with ``engine``, here or on Dask (``workers``, ``cluster`` or ``client``; a Dask
+    DataFrame without them uses the default ``distributed`` client if there is one).
+
+    The schema, when not given, is inferred from the first partition.  ``sample_rows`` (default
+    100,000) and ``sample_seed``: the uniform sample an engine other than the copula fits on.
+    """
+    if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 1:
+        raise OptionError(f"sample_rows must be an integer >= 1, got {sample_rows!r}")
+    parts = Partitions.of(data, read_options)
+    if schema is None:
+        schema = infer_schema(parts.first())
+    if schema.rules:
+        raise OptionError("a schema with rules cannot be fitted from partitions yet; fit it in memory")
+    options = resolve_encoding_options(encoding_options, schema)
+    model = get_engine(engine)(**hyperparameters)
+    model._check_params()
+    if client is None and workers is None and cluster is None and is_dask_frame(data):
+        client = _default_client()
+    with executor_for(workers=workers, cluster=cluster, client=client) as executor:
+        shared = {"schema": schema.to_dict(), "options": _options_state(options)}
+        analyzed = parts.map(
+            executor,
+            _analyze,
+            {**shared, "sample": 0 if engine in ROWS_ENGINES else sample_rows, "seed": sample_seed},
+        )
+        rows = sum(n for n, _, _ in analyzed)
+        require_training_rows(rows)
+        record: dict[str, Any] = {"partitions": len(parts), "rows_seen": rows}
+        if engine not in ROWS_ENGINES:
+            return _fit_sample(
+                model, parts, executor, analyzed, schema, options, sample_rows, sample_seed, record
+            )
+        encoder = TableEncoder(schema, options).reduce([stats for _, stats, _ in analyzed])
+        return _fit_copula(model, parts, executor, encoder, rows, record)
+
+
+def _default_client() -> Any:
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _options_state(options: EncodingOptions) -> dict[str, Any]:
+    return {
+        "rare_min_count": options.rare_min_count,
+        "locale": options.locale,
+        "exact_values_limit": options.exact_values_limit,
+    }
+
+
+def _analyze(
+    index: int,
+    frame: pd.DataFrame,
+    *,
+    schema: dict[str, Any],
+    options: dict[str, Any],
+    sample: int,
+    seed: int,
+) -> tuple[int, list[Any], np.ndarray]:
+    """A partition's rows, codec statistics and (``sample``) its smallest ``sample`` keys; on a worker."""
+    table = Schema.from_dict(schema)
+    frame = frame.reset_index(drop=True)
+    stats = TableEncoder(table, EncodingOptions(**options)).analyze(frame)
+    smallest = smallest_keys(index, frame, sample=sample, seed=seed)[1] if sample else np.empty(0)
+    return len(frame), stats, smallest
+
+
+def _fit_sample(
+    model: Synthesizer,
+    parts: Partitions,
+    executor: LocalExecutor | DaskExecutor,
+    analyzed: Sequence[tuple[int, list[Any], np.ndarray]],
+    schema: Schema,
+    options: EncodingOptions,
+    sample_rows: int,
+    seed: int,
+    record: dict[str, Any],
+) -> Synthesizer:
+    threshold = sample_threshold([k for _, _, k in analyzed], sample_rows)
+    sample = pd.concat(
+        parts.map(executor, rows_at_or_below, {"threshold": threshold, "seed": seed}), ignore_index=True
+    )
+    model.fit(sample, schema, encoding_options=options)
+    model.training_["partitioned"] = {**record, "sample_rows": len(sample), "sample_seed": seed}
+    return model
+
+
+# --- the copula from partition statistics ---------------------------------------------------------------
+
+
+def _encoder(schema: dict[str, Any], encoder: tuple[dict[str, Any], dict[str, np.ndarray]]) -> TableEncoder:
+    state, arrays = encoder
+    return TableEncoder.from_state(Schema.from_dict(schema), state, arrays)
+
+
+def _present(parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn]) -> dict[int, np.ndarray]:
+    """Sub-column index -> the rows its missing flag says are present (for sub-columns with a flag)."""
+    return {j: parts[subcolumns[f].name] == 0 for j, f in missing_flags(subcolumns).items()}
+
+
+def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The partition in slices of ``CHUNK_ROWS`` rows, so that a task's memory does not grow with it."""
+    frame = frame.reset_index(drop=True)
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        yield frame.iloc[start : start + CHUNK_ROWS].reset_index(drop=True)
+
+
+def _value_counts(
+    index: int, frame: pd.DataFrame, *, schema: dict[str, Any], encoder: Any, limit: int
+) -> list[tuple[Observed, Observed | None]]:
+    """Per sub-column: the present rows' values and (a sub-column with a flag) the others'; on a worker."""
+    table = _encoder(schema, encoder)
+    subcolumns = table.subcolumns
+    seen: list[list[Observed]] = [[] for _ in subcolumns]
+    others: list[list[Observed]] = [[] for _ in subcolumns]
+    for chunk in _chunks(frame):
+        parts = table.encode(chunk)
+        present = _present(parts, subcolumns)
+        for j, s in enumerate(subcolumns):
+            x = parts[s.name]
+            if j in present:
+                seen[j] = [merge_observed([*seen[j], observe(x[present[j]], limit)], limit)]
+                others[j] = [merge_observed([*others[j], observe(x[~present[j]], limit)], limit)]
+            else:
+                seen[j] = [merge_observed([*seen[j], observe(x, limit)], limit)]
+    return [(a[0], b[0] if b else None) for a, b in zip(seen, others, strict=True)]
+
+
+def _score_sums(
+    index: int,
+    frame: pd.DataFrame,
+    *,
+    schema: dict[str, Any],
+    encoder: Any,
+    tables: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The partition's normal scores summed: pair counts, sums, squares and cross products; on a worker."""
+    table = _encoder(schema, encoder)
+    subcolumns = table.subcolumns
+    p = len(subcolumns)
+    sums = [np.zeros((p, p)) for _ in range(4)]
+    for chunk in _chunks(frame):
+        parts = table.encode(chunk)
+        present = _present(parts, subcolumns)
+        n = len(chunk)
+        x = np.zeros((n, p))
+        known = np.ones((n, p))
+        for j, s in enumerate(subcolumns):
+            values, scores = tables[j]
+            rows = present.get(j)
+            v = parts[s.name] if rows is None else parts[s.name][rows]
+            if s.discrete:
+                score = scores[np.clip(v.astype("int64"), 0, scores.size - 1)]
+            else:
+                score = _lookup(values, scores, v.astype("float64"))
+            if rows is None:
+                x[:, j] = score
+            else:
+                x[rows, j] = score
+                known[~rows, j] = 0.0
+        for total, part in zip(
+            sums, (known.T @ known, x.T @ known, np.square(x).T @ known, x.T @ x), strict=True
+        ):
+            total += part
+    return sums[0], sums[1], sums[2], sums[3]
+
+
+def _lookup(values: np.ndarray, scores: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Scores of ``x``: exact where ``values`` holds every value, interpolated between ranks otherwise."""
+    at = np.clip(np.searchsorted(values, x), 0, values.size - 1)
+    exact = values[at] == x
+    if exact.all():
+        return scores[at]
+    return np.where(exact, scores[at], np.interp(x, values, scores))
+
+
+def _interval_means(counts: np.ndarray, discrete: bool) -> np.ndarray:
+    """Each distinct value's normal score from the rows holding it (as ``normal_scores`` gives it)."""
+    from mirage.encoding.marginal import _pdf
+
+    n = counts.sum()
+    upper = np.cumsum(counts) / n
+    lower = upper - counts / n
+    a, b = ndtri(np.clip(lower, 0.0, 1.0)), ndtri(np.clip(upper, 0.0, 1.0))
+    mass = np.maximum(upper - lower, 1e-300)
+    means = (_pdf(a) - _pdf(b)) / mass
+    if not discrete:
+        means = np.where(counts == 1, ndtri((lower + upper) / 2.0), means)
+    return np.asarray(means, dtype="float64")
+
+
+def _order_statistics(counts: ValueCounts, positions: np.ndarray) -> np.ndarray:
+    """The values at (0-based, integer) sorted positions of the counted rows."""
+    cumulative = np.cumsum(counts.counts)
+    return counts.values[np.searchsorted(cumulative, positions, side="right")]
+
+
+def _quantiles(observed: Observed, probs: np.ndarray) -> np.ndarray:
+    """``np.quantile`` of the observed rows (linear interpolation, as numpy computes it)."""
+    if isinstance(observed, ValueSketch):
+        knots = observed.quantiles(probs)
+        knots[probs <= 0.0], knots[probs >= 1.0] = observed.minimum, observed.maximum
+        return knots
+    position = probs * (observed.size - 1)
+    low = np.floor(position)
+    t = position - low
+    a = _order_statistics(observed, low.astype("int64"))
+    b = _order_statistics(observed, np.minimum(low + 1, observed.size - 1).astype("int64"))
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
+
+
+def _marginal_table(s: SubColumn, observed: Observed, n_knots: int, min_count: int) -> np.ndarray:
+    """What ``Marginal.fit`` learns from the observed rows."""
+    if s.discrete:
+        assert isinstance(observed, ValueCounts)
+        counts = np.zeros(max(1, s.cardinality))
+        codes = observed.values.astype("int64")
+        counts[codes] = observed.counts
+        return np.cumsum(counts) / counts.sum()
+    n, k = observed.size, max(1, min_count)
+    if k > 1 and n < 3 * k:
+        if not n:
+            return np.zeros(1)
+        assert isinstance(observed, ValueCounts)
+        return np.array([float(np.mean(observed.expand()))])
+    low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
+    return _quantiles(observed, np.linspace(low, high, min(n_knots, max(2, n))))
+
+
+def _score_table(s: SubColumn, observed: Observed) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and their normal scores (a discrete sub-column: per code)."""
+    if isinstance(observed, ValueSketch):
+        ranks = (np.arange(SCORE_GRID) + 0.5) / SCORE_GRID
+        return observed.quantiles(ranks), ndtri(ranks)
+    held = observed.counts > 0
+    values, means = observed.values[held], _interval_means(observed.counts[held], s.discrete)
+    if not s.discrete:
+        return values, means
+    scores = np.zeros(max(1, s.cardinality, int(values.max()) + 1 if values.size else 1))
+    scores[values.astype("int64")] = means
+    return values, scores
+
+
+def _fit_copula(
+    model: Synthesizer,
+    parts: Partitions,
+    executor: LocalExecutor | DaskExecutor,
+    encoder: TableEncoder,
+    rows: int,
+    record: dict[str, Any],
+) -> Synthesizer:
+    from mirage.engines.copula import _keep_links_where_present, _nearest_correlation, _safe_cholesky
+
+    schema = encoder.schema
+    subcolumns = encoder.subcolumns
+    limit = encoder.options.exact_values_limit
+    shared = {"schema": schema.to_dict(), "encoder": encoder.get_state()}
+    counted = parts.map(executor, _value_counts, {**shared, "limit": limit})
+    flags = missing_flags(subcolumns)
+    tables, marginals, shares = [], [], {}
+    quantiles, shrinkage = model.get_params()["quantiles"], model.get_params()["shrinkage"]
+    for j, s in enumerate(subcolumns):
+        present = merge_observed([c[j][0] for c in counted], limit)
+        if j in flags:
+            shares[j] = present.size / rows
+        if present.size == 0:  # never present: the placeholders, as an in-memory fit takes them
+            present = merge_observed(
+                [other for _, other in (c[j] for c in counted) if other is not None], limit
+            )
+        marginals.append(_marginal_table(s, present, quantiles, encoder.options.rare_min_count))
+        tables.append(_score_table(s, present))
+    p = len(subcolumns)
+    if p:
+        summed = parts.map(executor, _score_sums, {**shared, "tables": tables})
+        count, sums, squares, cross = (np.sum([part[i] for part in summed], axis=0) for i in range(4))
+        corr = _correlation_from_sums(count, sums, squares, cross)
+        if flags:
+            for j, f in flags.items():
+                _keep_links_where_present(corr, j, f, shares[j])
+            corr = _nearest_correlation(corr)
+        corr = (1.0 - shrinkage) * corr + shrinkage * np.eye(p)
+        np.fill_diagonal(corr, 1.0)
+        cholesky = _safe_cholesky(corr)
+    else:
+        cholesky = np.zeros((0, 0))
+    encoder_state, encoder_arrays = encoder.get_state()
+    state = {
+        "encoder": encoder_state,
+        "engine": {"subcolumns": [vars(s) for s in subcolumns], "discrete": [s.discrete for s in subcolumns]},
+        "n_training_rows": rows,
+        "training": {"partitioned": record},
+    }
+    arrays = dict(encoder_arrays)
+    arrays.update({f"engine.marginal.{j}": table for j, table in enumerate(marginals)})
+    arrays["engine.cholesky"] = cholesky
+    model.set_state(schema, state, arrays)  # the loader's checks: the state is what a file would hold
+    return model
+
+
+def _correlation_from_sums(
+    count: np.ndarray, sums: np.ndarray, squares: np.ndarray, cross: np.ndarray
+) -> np.ndarray:
+    """Pearson correlation of each pair over the rows where both are present (``_pairwise_correlation``)."""
+    safe = np.maximum(count, 1.0)
+    mean_a, mean_b = sums / safe, sums.T / safe
+    cov = cross / safe - mean_a * mean_b
+    var_a = np.maximum(squares / safe - np.square(mean_a), 0.0)
+    var_b = var_a.T
+    ok = (count >= 2) & (var_a > 1e-12) & (var_b > 1e-12)
+    corr = np.where(ok, cov / np.sqrt(np.where(ok, var_a * var_b, 1.0)), 0.0)
+    corr = np.clip((corr + corr.T) / 2.0, -1.0, 1.0)
+    np.fill_diagonal(corr, 1.0)
+    return corr

@@ -1,0 +1,98 @@
+"""Partitioned data: files matched by a glob (or listed) and read on the workers, or the partitions of
+a Dask DataFrame, each computed where it lies; either way a task gets its partition's index and rows."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from mirage.errors import DataError, OptionError
+from mirage.scale._executor import DaskExecutor, LocalExecutor
+
+__all__ = ["Partitions", "is_dask_frame", "is_pattern"]
+
+R = TypeVar("R")
+
+
+def is_dask_frame(data: object) -> bool:
+    """Whether ``data`` is a Dask DataFrame (told without importing Dask)."""
+    kind = type(data)
+    return (
+        kind.__module__.split(".")[0] == "dask"
+        and hasattr(data, "to_delayed")
+        and hasattr(data, "npartitions")
+    )
+
+
+def is_pattern(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
+
+
+def _on_file(fn: Callable[..., R], task: tuple[int, str], *, reading: Mapping[str, Any], **shared: Any) -> R:
+    from mirage.io import read_table
+
+    index, path = task
+    return fn(index, read_table(path, **reading), **shared)
+
+
+@dataclass
+class Partitions:
+    """Files (read on the workers with ``read_options``) or a Dask DataFrame's partitions."""
+
+    files: list[str] = field(default_factory=list)
+    frame: Any = None
+    read_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: Any, read_options: Mapping[str, Any] | None = None) -> Partitions:
+        """``data``: a Dask DataFrame, a glob pattern (``data/*.parquet``), or a list of file paths."""
+        if is_dask_frame(data):
+            return cls(frame=data)
+        if isinstance(data, (str, os.PathLike)):
+            text = os.fspath(data)
+            files = sorted(glob.glob(text)) if is_pattern(text) else [text]
+            if not files:
+                raise DataError(f"no file matches '{text}'")
+        elif isinstance(data, Sequence) and data and all(isinstance(p, (str, os.PathLike)) for p in data):
+            files = [os.fspath(p) for p in data]
+        else:
+            raise OptionError(
+                "partitioned data is a Dask DataFrame, a glob pattern or a list of files, got "
+                f"{type(data).__name__}"
+            )
+        for path in files:
+            if not Path(path).is_file():
+                raise DataError(f"partition '{path}' is not a file")
+        return cls(files=files, read_options=dict(read_options or {}))
+
+    def __len__(self) -> int:
+        return len(self.files) if self.frame is None else int(self.frame.npartitions)
+
+    def first(self) -> pd.DataFrame:
+        """The first partition, read here (to infer a schema from)."""
+        if self.frame is not None:
+            return self.frame.get_partition(0).compute()
+        from mirage.io import read_table
+
+        return read_table(self.files[0], **self.read_options)
+
+    def map(
+        self,
+        executor: LocalExecutor | DaskExecutor,
+        fn: Callable[..., R],
+        shared: Mapping[str, Any] | None = None,
+    ) -> list[R]:
+        """``fn(index, rows, **shared)`` for every partition, in the partitions' order."""
+        if self.frame is None:
+            tasks = list(enumerate(self.files))
+            return executor.map(
+                partial(_on_file, fn), tasks, {**(shared or {}), "reading": self.read_options}
+            )
+        return executor.map_frames(fn, list(self.frame.to_delayed()), shared)

@@ -1,0 +1,211 @@
+"""Sampling to a folder of partitioned files, in parallel: one file per range of seeded blocks.
+
+Block ``i`` of a sample draws from ``SeedSequence([seed, i])`` (:mod:`mirage.engines._base`), so the
+rows of a range of blocks do not depend on which worker draws them or on what else it drew.  The
+output folder holds ``part-00000.parquet``, ``part-00001.parquet``, ... (file ``k`` holds the blocks
+of rows ``k * block_rows`` to ``(k + 1) * block_rows``), each written by the worker that drew it
+through a temporary file renamed into place, and ``_SUCCESS`` last, written by the client once every
+file is in: a folder without ``_SUCCESS`` is not a complete dataset.  The files are the same bytes
+whatever the executor and the number of workers.
+
+Workers get the model as its model file's bytes (manifest and safetensors arrays, sent once to each
+worker) and load it with the validated loader, once per worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mirage.errors import MirageError, OptionError, OutputExistsError
+from mirage.scale._executor import executor_for
+
+if TYPE_CHECKING:
+    from mirage.engines._base import Synthesizer
+
+__all__ = ["FILE_ROWS", "FORMATS", "SUCCESS", "SampledFolder", "part_name", "sample_to", "shipped_model"]
+
+SUCCESS = "_SUCCESS"  # written last; readers (pyarrow, pandas, Dask) skip names starting with _ or .
+FORMATS = ("parquet", "csv")
+FILE_ROWS = 1_000_000  # rows per file unless block_rows says otherwise
+# Named, not imported: Synthesizer.sample_to calls this module, so it imports no engine module and no
+# persistence (which sits above the engines, tests/test_import_graph.py); workers import the loader.
+LOADER = "mirage.model_file:load_model"
+
+_loaded: dict[str, Any] = {}  # per worker process: the last model loaded, by the SHA-256 of its bytes
+
+
+@dataclass(frozen=True)
+class SampledFolder:
+    """What ``sample_to`` wrote."""
+
+    path: Path
+    rows: int
+    files: tuple[str, ...]
+    seed: int
+    seconds: float
+
+
+def part_name(index: int, file_format: str) -> str:
+    return f"part-{index:05d}.{file_format}"
+
+
+def shipped_model(model_file: bytes) -> Synthesizer:
+    """The model in ``model_file`` (bytes), loaded once per process by the validated loader."""
+    digest = hashlib.sha256(model_file).hexdigest()
+    model = _loaded.get(digest)
+    if model is None:
+        module, _, name = LOADER.partition(":")
+        model = getattr(importlib.import_module(module), name)(model_file)
+        _loaded.clear()
+        _loaded[digest] = model
+    return model
+
+
+def _write_part(
+    task: tuple[int, int, int], *, model_file: bytes, folder: str, options: dict[str, Any]
+) -> int:
+    """Write file ``index`` (blocks from ``first_block``, ``rows`` rows); runs on a worker."""
+    from mirage.io import write_chunks
+
+    index, first_block, rows = task
+    model = shipped_model(model_file)
+    block = options["block"]
+
+    def blocks() -> Iterator[Any]:
+        for offset, start in enumerate(range(0, max(rows, 1), block)):
+            size = min(block, rows - start)
+            yield model.sample_block(first_block + offset, size, seed=options["seed"])
+
+    target = Path(folder) / part_name(index, options["format"])
+    return write_chunks(
+        blocks(), target, force=True, format=options["format"], dialect=model.schema_.extra.get("csv")
+    )
+
+
+def _check_model(model: Synthesizer) -> None:
+    from mirage.control._rules import Unique
+
+    model._require_fitted()
+    if model.context_schema_ is not None:
+        raise OptionError("sample_to: a model fitted with a context samples given context rows; use sample")
+    if model.rules_ is not None and any(isinstance(rule, Unique) for rule in model.rules_.rules):
+        raise OptionError(
+            "sample_to: a unique rule needs every earlier block's values, so its blocks cannot be drawn "
+            "apart; sample to one file (mirage sample -o FILE)"
+        )
+
+
+def _prepare_folder(folder: Path, file_format: str, force: bool) -> None:
+    """Refuse an existing output unless ``force``; with it, remove what an earlier run wrote there."""
+    if not folder.parent.is_dir():
+        raise OptionError(
+            f"cannot write '{folder}': folder '{folder.parent}' does not exist; create it first"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"output '{folder}' is a file; partitioned output goes to a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not force:
+            raise OutputExistsError(
+                f"output folder '{folder}' is not empty; pass force=True to replace its files"
+            )
+        (folder / SUCCESS).unlink(missing_ok=True)  # first: the folder stops looking complete
+        for old in folder.iterdir():
+            if old.name.startswith("part-") and old.suffix in {f".{f}" for f in FORMATS}:
+                old.unlink()
+    folder.mkdir(exist_ok=True)
+
+
+def sample_to(
+    model: Synthesizer,
+    path: str | os.PathLike[str],
+    n: int,
+    *,
+    seed: int,
+    block: int,
+    format: str = "parquet",
+    block_rows: int = FILE_ROWS,
+    workers: int | None = None,
+    cluster: str | None = None,
+    client: Any = None,
+    force: bool = False,
+) -> SampledFolder:
+    """Draw ``n`` rows of ``model`` into the folder ``path``, one file per ``block_rows`` rows.
+
+    ``seed``: the sample's seed; ``block``: the rows of a seeded block (``BLOCK_ROWS``, given by the
+    engine, whose method calls this).  ``format``: ``parquet`` or ``csv``.  ``block_rows``: rows per
+    file, a multiple of ``block`` (default 1,000,000).  Runs here (the default), on a local Dask
+    cluster of ``workers`` processes, on the cluster at ``cluster`` (a scheduler address) or through
+    ``client`` (a ``distributed.Client``).  The rows are those of ``model.sample(n, seed=seed)`` and
+    the files the same bytes however they are run.  An existing, non-empty folder is refused unless ``force``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise OptionError(f"n must be a non-negative integer, got {n!r}")
+    if format not in FORMATS:
+        raise OptionError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if (
+        isinstance(block_rows, bool)
+        or not isinstance(block_rows, int)
+        or block_rows < block
+        or block_rows % block
+    ):
+        raise OptionError(f"block_rows must be a positive multiple of {block:,}, got {block_rows!r}")
+    _check_model(model)
+    folder = Path(path)
+    _prepare_folder(folder, format, force)
+    per_file = block_rows // block
+    tasks = [
+        (index, index * per_file, min(block_rows, n - index * block_rows))
+        for index in range(max(1, math.ceil(n / block_rows)))
+    ]
+    buffer = _model_file(model)
+    options = {"seed": seed, "format": format, "block": block}
+    start = time.perf_counter()
+    with executor_for(workers=workers, cluster=cluster, client=client) as executor:
+        written = executor.map(
+            _write_part, tasks, {"model_file": buffer, "folder": str(folder.resolve()), "options": options}
+        )
+    if sum(written) != n:
+        raise MirageError(f"sample_to: the files hold {sum(written):,} rows, not {n:,}")  # pragma: no cover
+    files = tuple(part_name(index, format) for index, _, _ in tasks)
+    _write_success(folder, model, n, seed, format, block_rows, files)
+    return SampledFolder(folder, n, files, seed, time.perf_counter() - start)
+
+
+def _model_file(model: Synthesizer) -> bytes:
+    import io
+
+    stream = io.BytesIO()
+    model.save(stream)
+    return stream.getvalue()
+
+
+def _write_success(
+    folder: Path,
+    model: Synthesizer,
+    rows: int,
+    seed: int,
+    file_format: str,
+    block_rows: int,
+    files: tuple[str, ...],
+) -> None:
+    from mirage.io import atomic_path
+
+    manifest = {
+        "rows": rows,
+        "files": list(files),
+        "format": file_format,
+        "block_rows": block_rows,
+        "seed": seed,
+        "engine": model.name,
+    }
+    with atomic_path(folder / SUCCESS, force=True) as temp:
+        temp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
