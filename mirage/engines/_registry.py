@@ -41,8 +41,9 @@ _BUILT_IN = {
     "argn": "mirage.engines.argn",
     "cart": "mirage.engines.cart",
     "copula": "mirage.engines.copula",
+    "vae": "mirage.engines.vae",
 }
-_REQUIREMENTS = {"argn": NEURAL}
+_REQUIREMENTS = {"argn": NEURAL, "vae": NEURAL}
 
 
 class _Registry(Mapping[str, "type[Synthesizer]"]):

@@ -11,10 +11,11 @@ import pytest
 
 from mirage.engines import ENGINES, Synthesizer
 from mirage.testing import ENGINE_CHECKS, check_engine, engine_checks
+from tests.conformance import FAST
 from tests.conftest import FIXTURES
 
-# every engine with its default hyperparameters
-PARAMS: dict[str, dict[str, object]] = {}
+# every engine with its default hyperparameters (the neural ones with bounded training)
+PARAMS: dict[str, dict[str, object]] = FAST
 
 
 def mixed_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
