@@ -43,7 +43,7 @@ _BUILT_IN = {
     "copula": "mirage.engines.copula",
     "vae": "mirage.engines.vae",
 }
-_REQUIREMENTS = {"argn": NEURAL, "vae": NEURAL}
+_REQUIREMENTS = {"argn": NEURAL, "gan": NEURAL, "vae": NEURAL}  # gan: not registered yet
 
 
 class _Registry(Mapping[str, "type[Synthesizer]"]):

@@ -3,6 +3,5 @@
 # The neural engines train for minutes by default; the default suite bounds their epochs so that it
 # stays fast (their default-length fits are measured in benchmarks/bench_classic.py).
 FAST: dict[str, dict[str, object]] = {
-    "gan": {"max_epochs": 25, "hidden_size": 64},
     "vae": {"max_epochs": 40},
 }

@@ -32,6 +32,7 @@ def model(table: pd.DataFrame) -> VaeSynthesizer:
     return VaeSynthesizer(**FAST).fit(table)
 
 
+@pytest.mark.slow
 def test_the_dependence_between_columns_is_learned(table: pd.DataFrame) -> None:
     model = VaeSynthesizer(max_epochs=100, latent_size=16).fit(table)
     synth = model.sample(4_000, seed=1)
