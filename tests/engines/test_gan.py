@@ -10,7 +10,6 @@ from mirage._progress import EpochProgress, TrainingDone, progress_events_to
 from mirage.errors import ModelFileError
 
 pytest.importorskip("torch")
-pytestmark = pytest.mark.slow  # each fit trains a GAN for seconds to a minute on two shared cores
 
 from mirage.engines.gan import GanSynthesizer
 from mirage.engines.gan._training import ConditionSampler
