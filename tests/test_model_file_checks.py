@@ -23,7 +23,7 @@ from mirage.engines import ENGINES, Synthesizer
 from mirage.errors import ModelFileError, OptionError
 
 ENGINE_NAMES = sorted(ENGINES)
-FAST = {"argn": {"max_epochs": 3}}  # argn's quality does not matter here, only its state
+FAST = {"argn": {"max_epochs": 3}, "vae": {"max_epochs": 3}}  # quality does not matter here, only the state
 
 
 def table() -> pd.DataFrame:
@@ -255,7 +255,12 @@ def test_without_digests_a_bound_edited_in_one_place_is_refused(saved, tmp_path)
     assert "schema.columns.age.maximum is 50.0 but state.encoder.codecs.age.maximum is" in message
 
 
-BAD_HYPERPARAMETER = {"copula": ("shrinkage", 1.5), "cart": ("smoothing", -1), "argn": ("temperature", 0)}
+BAD_HYPERPARAMETER = {
+    "copula": ("shrinkage", 1.5),
+    "cart": ("smoothing", -1),
+    "argn": ("temperature", 0),
+    "vae": ("learning_rate", 0),
+}
 
 
 def test_a_bad_hyperparameter_is_refused_by_name(saved, tmp_path) -> None:
@@ -279,7 +284,12 @@ def test_an_unknown_hyperparameter_is_refused(saved, tmp_path) -> None:
     assert f"hyperparameters.rm_rf: engine {engine!r} has no such hyperparameter" in message
 
 
-FIT_TIME_EDIT = {"copula": ("shrinkage", 0.2), "cart": ("smoothing", 0.5), "argn": ("dropout", 0.2)}
+FIT_TIME_EDIT = {
+    "copula": ("shrinkage", 0.2),
+    "cart": ("smoothing", 0.5),
+    "argn": ("dropout", 0.2),
+    "vae": ("learning_rate", 0.5),
+}
 
 
 def test_an_edited_fit_time_hyperparameter_is_refused(saved, tmp_path) -> None:
@@ -405,16 +415,19 @@ TRUNCATE = {
     "copula": r"engine\.marginal\.0",
     "cart": r"engine\.leaves\.0\.cumulative",
     "argn": r"engine\.net\.embed\.weight",
+    "vae": r"engine\.net\.out\.weight",
 }
 WRONG_DTYPE = {
     "copula": r"engine\.cholesky",
     "cart": r"engine\.tree\.\d+\.left",
     "argn": r"engine\.discretiser\.\d+\.n_sub",
+    "vae": r"engine\.patterns",
 }
 WRONG_SHAPE = {
     "copula": r"engine\.cholesky",
     "cart": r"engine\.leaves\.\d+\.offsets",
     "argn": r"engine\.net\.target\.weight",
+    "vae": r"engine\.net\.sigma",
 }
 
 
@@ -475,6 +488,7 @@ def test_a_non_finite_array_value_is_named(saved, tmp_path) -> None:
         "copula": r"engine\.cholesky",
         "cart": r"engine\.first",
         "argn": r"engine\.net\.embed\.weight",
+        "vae": r"engine\.net\.out\.weight",
     }[engine]
     bad, key = edit_array(path, tmp_path / "m.mirage", pattern, poison)
     assert f"array '{key}': holds a value that is not finite" in load_error(bad)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["VaeSynthesizer"]
 
 ENCODER_PREFIX = "encoder."  # the encoder's weights in the model file (the decoder's: "net.")
+PROPAGATION_ROUNDS = 5  # encode-decode rounds of a scenario, each moving the rest towards the new values
 MIN_VALIDATION = 20  # held-out rows needed for early stopping; fewer: train for max_epochs
 MAX_VALIDATION = 5_000
 
@@ -159,8 +160,8 @@ class VaeSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
         """Each row with its intervened sub-columns set, encoded to a latent point drawn from the
-        posterior and decoded: the other sub-columns are redrawn given the new values through the
-        latent space; the intervened ones keep their values."""
+        posterior and decoded, ``PROPAGATION_ROUNDS`` times (a Gibbs-like chain): the other sub-columns
+        are redrawn given the new values through the latent space; the intervened ones keep theirs."""
         if self.decoder_ is None or self.encoder_network_ is None or not parts:
             return parts
         import torch
@@ -168,14 +169,17 @@ class VaeSynthesizer(Synthesizer):
         from mirage.engines.argn._runtime import torch_scope
         from mirage.engines.vae._training import generate
 
+        current = dict(parts)
         with torch_scope(self.cpu_threads), torch.inference_mode():
-            x = torch.from_numpy(self.layout_.encode(parts, rng))
-            mean, log_var = self.encoder_network_(x)
-            eps = torch.from_numpy(rng.standard_normal(tuple(mean.shape), dtype=np.float32))
-            latents = mean + eps * (0.5 * log_var).exp()
-            rows = generate(self.decoder_, self.layout_, 0, self.latent_size, rng, latents=latents)
-        drawn = self.layout_.decode(rows, rng)
-        return {name: parts[name] if name in fixed else values for name, values in drawn.items()}
+            for _ in range(PROPAGATION_ROUNDS):
+                x = torch.from_numpy(self.layout_.encode(current, rng))
+                mean, log_var = self.encoder_network_(x)
+                eps = torch.from_numpy(rng.standard_normal(tuple(mean.shape), dtype=np.float32))
+                latents = mean + eps * (0.5 * log_var).exp()
+                rows = generate(self.decoder_, self.layout_, 0, self.latent_size, rng, latents=latents)
+                drawn = self.layout_.decode(rows, rng)
+                current = {name: parts[name] if name in fixed else values for name, values in drawn.items()}
+        return current
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
