@@ -71,12 +71,6 @@ def run_one(
 ) -> dict[str, Any]:
     import mirage
     from mirage.evaluation import split_holdout
-    from mirage.evaluation._detection import detection_scores
-    from mirage.evaluation._marginals import kway_marginal_accuracy
-    from mirage.evaluation._pairs import column_pair_scores
-    from mirage.evaluation._privacy import dcr
-    from mirage.evaluation._shapes import column_shape_scores
-    from mirage.evaluation._utility import utility_scores
 
     train, held = split_holdout(frame, holdout, seed)
     start = time.perf_counter()
@@ -86,8 +80,32 @@ def run_one(
     start = time.perf_counter()
     synthetic = model.sample(factor * len(train), seed=seed)
     sample_s = time.perf_counter() - start
+    return {
+        "table": table,
+        "engine": engine,
+        "seed": seed,
+        "rows": len(frame),
+        "train_rows": len(train),
+        "synthetic_rows": len(synthetic),
+        "fit_s": fit_s,
+        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
+        **score_sample(table, train, held, synthetic, model.schema_, seed, threads),
+    }
+
+
+def score_sample(
+    table: str, train: Any, held: Any, synthetic: Any, schema: Any, seed: int, threads: int
+) -> dict[str, Any]:
+    """Every score of ``synthetic`` against the split: the DCR share on all its rows, the others on its
+    first ``len(train)`` rows (also used by bench_classic.py for the peers' samples)."""
+    from mirage.evaluation._detection import detection_scores
+    from mirage.evaluation._marginals import kway_marginal_accuracy
+    from mirage.evaluation._pairs import column_pair_scores
+    from mirage.evaluation._privacy import dcr
+    from mirage.evaluation._shapes import column_shape_scores
+    from mirage.evaluation._utility import utility_scores
+
     first = synthetic.iloc[: len(train)].reset_index(drop=True)
-    schema = model.schema_
     start = time.perf_counter()
     privacy = dcr(train, held, synthetic, schema, seed=seed, return_distances=False)
     shapes = column_shape_scores(train, first, schema)
@@ -98,14 +116,6 @@ def run_one(
     utility = utility_scores(train, first, held, TARGETS[table], schema, seed=seed, n_threads=threads)
     marginals = kway_marginal_accuracy(train, first, schema, seed=seed)
     return {
-        "table": table,
-        "engine": engine,
-        "seed": seed,
-        "rows": len(frame),
-        "train_rows": len(train),
-        "synthetic_rows": len(synthetic),
-        "fit_s": fit_s,
-        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
         "score_s": time.perf_counter() - start,
         "dcr_share": privacy["dcr_share"],
         "dcr_share_ci": privacy["dcr_share_ci"],
@@ -115,6 +125,9 @@ def run_one(
         "detection_auc": detection["detection_auc"],
         "utility_ratio": utility["ratio"],
         "marginal_accuracy": marginals["overall"],
+        "marginal_k1": marginals.get("k1"),
+        "marginal_k2": marginals.get("k2"),
+        "marginal_k3": marginals.get("k3"),
         "tstr": utility["tstr"],
         "trtr": utility["trtr"],
     }

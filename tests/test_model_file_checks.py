@@ -23,7 +23,8 @@ from mirage.engines import ENGINES, Synthesizer
 from mirage.errors import ModelFileError, OptionError
 
 ENGINE_NAMES = sorted(ENGINES)
-FAST = {"argn": {"max_epochs": 3}, "dp": {"epsilon": 1000.0}}  # quality does not matter here, only the state
+# quality does not matter here, only the state
+FAST = {"argn": {"max_epochs": 3}, "dp": {"epsilon": 1000.0}, "vae": {"max_epochs": 3}}
 
 
 def table() -> pd.DataFrame:
@@ -264,6 +265,7 @@ BAD_HYPERPARAMETER = {
     "cart": ("smoothing", -1),
     "argn": ("temperature", 0),
     "dp": ("epsilon", -1.0),
+    "vae": ("learning_rate", 0),
 }
 
 
@@ -293,6 +295,7 @@ FIT_TIME_EDIT = {
     "cart": ("smoothing", 0.5),
     "argn": ("dropout", 0.2),
     "dp": ("epsilon", 2.0),
+    "vae": ("learning_rate", 0.5),
 }
 
 
@@ -420,18 +423,21 @@ TRUNCATE = {
     "cart": r"engine\.leaves\.0\.cumulative",
     "argn": r"engine\.net\.embed\.weight",
     "dp": r"engine\.table\.0",
+    "vae": r"engine\.net\.out\.weight",
 }
 WRONG_DTYPE = {
     "copula": r"engine\.cholesky",
     "cart": r"engine\.tree\.\d+\.left",
     "argn": r"engine\.discretiser\.\d+\.n_sub",
     "dp": r"engine\.table\.0",
+    "vae": r"engine\.patterns",
 }
 WRONG_SHAPE = {
     "copula": r"engine\.cholesky",
     "cart": r"engine\.leaves\.\d+\.offsets",
     "argn": r"engine\.net\.target\.weight",
     "dp": r"engine\.table\.0",
+    "vae": r"engine\.net\.sigma",
 }
 
 
@@ -493,6 +499,7 @@ def test_a_non_finite_array_value_is_named(saved, tmp_path) -> None:
         "cart": r"engine\.first",
         "argn": r"engine\.net\.embed\.weight",
         "dp": r"engine\.table\.0",
+        "vae": r"engine\.net\.out\.weight",
     }[engine]
     bad, key = edit_array(path, tmp_path / "m.mirage", pattern, poison)
     assert f"array '{key}': holds a value that is not finite" in load_error(bad)

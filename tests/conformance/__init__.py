@@ -1,0 +1,10 @@
+"""Engine conformance: every registered engine, with ``FAST`` settings where its defaults train long."""
+
+# The neural engines train for minutes by default; the default suite bounds their epochs so that it
+# stays fast (their default-length fits are measured in benchmarks/bench_classic.py).
+# The dp engine runs at an epsilon where 320 rows keep their categories: its privacy is tested in
+# tests/privacy.
+FAST: dict[str, dict[str, object]] = {
+    "dp": {"epsilon": 1000.0},
+    "vae": {"max_epochs": 40},
+}

@@ -11,11 +11,11 @@ import pytest
 
 from mirage.engines import ENGINES, Synthesizer
 from mirage.testing import ENGINE_CHECKS, check_engine, engine_checks
+from tests.conformance import FAST
 from tests.conftest import FIXTURES
 
-# every engine with its default hyperparameters
-# (the dp engine at an epsilon where 320 rows keep their categories: its privacy is tested in tests/privacy)
-PARAMS: dict[str, dict[str, object]] = {"dp": {"epsilon": 1000.0}}
+# every engine with its default hyperparameters (the neural ones with bounded training)
+PARAMS: dict[str, dict[str, object]] = FAST
 
 
 def mixed_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:

@@ -15,13 +15,13 @@ from mirage.engines import ENGINES, NotFittedError, Synthesizer
 from mirage.engines._base import MIN_TRAINING_ROWS
 from mirage.errors import DataError, MirageError, OptionError
 from mirage.schema import Kind
-from tests.conformance.test_check_engine import PARAMS
+from tests.conformance import FAST
 
 ENGINE_NAMES = sorted(ENGINES)
 
 
 def make(name: str, **params: object) -> Synthesizer:
-    return ENGINES[name](**{**PARAMS.get(name, {}), **params})
+    return ENGINES[name](**{**FAST.get(name, {}), **params})
 
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)

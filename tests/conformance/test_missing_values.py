@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import ks_2samp
 
 from mirage.engines import ENGINES, Synthesizer
-from tests.conformance.test_check_engine import PARAMS
+from tests.conformance import FAST
 
 ENGINE_NAMES = sorted(ENGINES)
 ROWS = 3000
@@ -31,7 +31,7 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
 def synthetic(request: pytest.FixtureRequest, table: pd.DataFrame) -> pd.DataFrame:
-    model: Synthesizer = ENGINES[request.param](**PARAMS.get(request.param, {})).fit(table)
+    model: Synthesizer = ENGINES[request.param](**FAST.get(request.param, {})).fit(table)
     return model.sample(ROWS, seed=1)
 
 

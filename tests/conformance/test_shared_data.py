@@ -8,9 +8,9 @@ import pytest
 from mirage.engines import ENGINES
 from mirage.io import read_table
 from mirage.schema import Kind
-from tests.conformance.test_check_engine import PARAMS
 
 from ..conftest import shared_csv
+from . import FAST
 
 SMALL = [
     "titanic.csv",
@@ -30,7 +30,7 @@ CHANCE_MATCHES = {"person_name", "first_name", "last_name", "city", "postal_code
 def check(name: str, engine: str, reader: str) -> None:
     path = shared_csv(name)
     real = read_table(path) if reader == "mirage" else pd.read_csv(path)
-    model = ENGINES[engine](**PARAMS.get(engine, {})).fit(real)
+    model = ENGINES[engine](**FAST.get(engine, {})).fit(real)
     synth = model.sample(700, seed=3)
     assert list(synth.columns) == list(real.columns)
     for column in model.schema_:

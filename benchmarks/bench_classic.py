@@ -1,0 +1,224 @@
+"""The classic techniques side by side (issue 22): every registered Mirage engine and SDV's CTGAN, TVAE
+and GaussianCopula on the shared tables over several split seeds.
+
+Each run splits the table with ``split_holdout`` (seeded), fits on the training rows, samples as many
+rows and scores them exactly as ``bench_engines.py`` does (``score_sample``): quality, 1-, 2- and
+3-way marginal accuracy, detection AUC, TSTR ratio, DCR share, fit seconds and sampled rows/s.
+Mirage engines are named as in ``bench_engines.py`` (``gan@max_epochs=50``); by default every engine
+the registry lists, so engines registered later join without a change here.  The SDV peers
+(``sdv_ctgan``, ``sdv_tvae``, ``sdv_copula``, settings alike: ``sdv_ctgan@epochs=100``) run when
+``sdv`` is importable, i.e. in a venv that has it (pandas 2.3; see benchmarks/README.md); elsewhere
+they are skipped with a note.  Every run has one thread (``--threads``).
+
+Results go to ``--out`` (JSON, after every run; ``--resume`` skips the runs in it) and the markdown
+table of means over the seeds to ``--markdown``.
+
+    /tmp/sdvvenv/bin/python benchmarks/bench_classic.py --tables adult,insurance \\
+        --engines gan,vae --register mirage.engines.gan:GanSynthesizer \\
+        --peers sdv_ctgan,sdv_tvae --max-rows 5000 --big-seeds 2
+    python benchmarks/bench_classic.py --show benchmarks/results/classic.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import DEFAULT_DATA_DIR, RESULTS_DIR, environment_info
+from _common import TARGET_COLUMNS as TARGETS
+from bench_engines import THREAD_VARIABLES, engine_spec, load_table, run_one, score_sample
+
+PEERS = {
+    "sdv_ctgan": "CTGANSynthesizer",
+    "sdv_tvae": "TVAESynthesizer",
+    "sdv_copula": "GaussianCopulaSynthesizer",
+}
+COLUMNS = [
+    ("quality", "quality"),
+    ("marginal_k1", "1-way"),
+    ("marginal_k2", "2-way"),
+    ("marginal_k3", "3-way"),
+    ("detection_auc", "detection AUC"),
+    ("utility_ratio", "TSTR ratio"),
+    ("dcr_share", "DCR share"),
+    ("fit_s", "fit s"),
+    ("sample_rows_per_s", "rows/s"),
+]
+SHARE_LIMIT = 0.53
+
+
+def run_peer(
+    spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
+) -> dict[str, Any]:
+    """Fit one SDV synthesizer at its defaults (or ``@`` settings) and score its sample like ours."""
+    import sdv.single_table
+    from bench_peers import align
+    from sdv.metadata import Metadata
+
+    import mirage
+    from mirage.evaluation import split_holdout
+
+    name, params = engine_spec(spec)
+    train, held = split_holdout(frame, holdout, seed)
+    metadata = Metadata.detect_from_dataframes({"table": train})
+    model = getattr(sdv.single_table, PEERS[name])(metadata, **params)
+    start = time.perf_counter()
+    model.fit({"table": train}) if _takes_dict() else model.fit(train)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    synthetic = model.sample(num_rows=factor * len(train))
+    sample_s = time.perf_counter() - start
+    if isinstance(synthetic, dict):
+        synthetic = synthetic["table"]
+    synthetic = align(synthetic, train)
+    return {
+        "table": table,
+        "engine": spec,
+        "seed": seed,
+        "rows": len(frame),
+        "train_rows": len(train),
+        "synthetic_rows": len(synthetic),
+        "fit_s": fit_s,
+        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
+        **score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads),
+    }
+
+
+def _takes_dict() -> bool:
+    """SDV 2.x fits on ``{table name: frame}``; 1.x on the frame."""
+    import sdv
+
+    return int(sdv.__version__.split(".")[0]) >= 2
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    """The markdown table: per table and engine, each figure's mean over the seeds."""
+    headers = ["table", "engine", "seeds", *[label for _, label in COLUMNS]]
+    rows = []
+    for table, engine in dict.fromkeys((r["table"], r["engine"]) for r in results):
+        runs = [r for r in results if (r["table"], r["engine"]) == (table, engine) and "error" not in r]
+        failed = len([r for r in results if (r["table"], r["engine"]) == (table, engine) and "error" in r])
+        row = [table, engine, f"{len(runs)}" + (f" (+{failed} failed)" if failed else "")]
+        for key, _ in COLUMNS:
+            values = [float(r[key]) for r in runs if r.get(key) is not None]
+            if not values:
+                row.append("-")
+                continue
+            mean = sum(values) / len(values)
+            if key == "fit_s":
+                row.append(f"{mean:.1f}")
+            elif key == "sample_rows_per_s":
+                row.append(f"{mean:,.0f}")
+            else:
+                row.append(f"{mean:.3f}" + ("!" if key == "dcr_share" and mean > SHARE_LIMIT else ""))
+        rows.append(row)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + f"\n\n! mean DCR share above {SHARE_LIMIT}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tables", default=",".join(TARGETS), help="comma-separated: " + ",".join(TARGETS))
+    parser.add_argument(
+        "--engines", default="", help="comma-separated Mirage engines (default: every registered)"
+    )
+    parser.add_argument(
+        "--peers", default=",".join(PEERS), help="comma-separated: " + ",".join(PEERS) + " ('' none)"
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="split seeds 0..N-1 for small tables")
+    parser.add_argument("--big-seeds", type=int, default=2, help="split seeds for tables of --small-rows+")
+    parser.add_argument("--small-rows", type=int, default=2000, help="a table under this many rows is small")
+    parser.add_argument("--max-rows", type=int, default=10_000, help="subsample larger tables (0: never)")
+    parser.add_argument("--holdout", type=float, default=0.2, help="holdout fraction of each split")
+    parser.add_argument("--factor", type=int, default=1, help="synthetic rows per training row")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS, OpenMP and torch threads")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "classic.json")
+    parser.add_argument("--markdown", type=Path, help="the markdown table (default: --out with .md)")
+    parser.add_argument(
+        "--register",
+        default="",
+        help="comma-separated module:Class of engines to register first (one not built in, e.g. "
+        "mirage.engines.gan:GanSynthesizer)",
+    )
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in --out, skip them")
+    parser.add_argument("--show", type=Path, help="print the table of an earlier run; measure nothing")
+    args = parser.parse_args(argv)
+    if args.show is not None:
+        print(summary(json.loads(args.show.read_text())["results"]))
+        return 0
+    from mirage.engines import ENGINES
+    from mirage.engines._registry import register_engine
+
+    for target in [t for t in args.register.split(",") if t]:
+        module, _, name = target.partition(":")
+        register_engine(getattr(importlib.import_module(module), name))
+
+    tables = [t for t in args.tables.split(",") if t]
+    engines = [e for e in args.engines.split(",") if e] or sorted(ENGINES)
+    peers = [p for p in args.peers.split(",") if p]
+    for name in tables:
+        if name not in TARGETS:
+            parser.error(f"unknown table {name!r} (known: {', '.join(TARGETS)})")
+    for spec in engines:
+        if engine_spec(spec)[0] not in ENGINES:
+            parser.error(f"unknown engine {spec!r} (known: {', '.join(sorted(ENGINES))})")
+    for spec in peers:
+        if engine_spec(spec)[0] not in PEERS:
+            parser.error(f"unknown peer {spec!r} (known: {', '.join(PEERS)})")
+    if peers and importlib.util.find_spec("sdv") is None:
+        print(f"note: sdv is not importable here; skipping {', '.join(peers)}", file=sys.stderr)
+        peers = []
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(args.threads)
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "show"}
+    results: list[dict[str, Any]] = []
+    if args.resume and args.out.exists():
+        results = [r for r in json.loads(args.out.read_text())["results"] if "error" not in r]
+    done = {(r["table"], r["engine"], r["seed"]) for r in results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    markdown = args.markdown or args.out.with_suffix(".md")
+    for table in tables:
+        frame, full_rows = load_table(table, args.data, args.max_rows or None)
+        n_seeds = args.seeds if full_rows < args.small_rows else args.big_seeds
+        for seed in range(n_seeds):
+            for spec in [*engines, *peers]:
+                if (table, spec, seed) in done:
+                    continue
+                run = run_peer if engine_spec(spec)[0] in PEERS else run_one
+                start = time.perf_counter()
+                try:
+                    record = run(spec, table, frame, seed, args.holdout, args.factor, args.threads)
+                except Exception as exc:  # one failed fit must not lose the others' figures
+                    record = {"table": table, "engine": spec, "seed": seed, "error": repr(exc)}
+                record["wall_s"] = time.perf_counter() - start
+                record["full_rows"] = full_rows
+                results.append(record)
+                shown = ("table", "engine", "seed", "error", "fit_s", *[k for k, _ in COLUMNS[:-2]])
+                print(
+                    json.dumps({k: v for k, v in record.items() if k in shown}, default=str), file=sys.stderr
+                )
+                payload = {"environment": environment_info(), "options": options, "results": results}
+                args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+                markdown.write_text(summary(results))
+    print(summary(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Mode-specific normalisation of continuous sub-columns, for engines that model rows as vectors.
+
+As in CTGAN (arXiv 1907.00503): each continuous sub-column is scaled into ``[-1, 1]`` by its own range,
+then a variational Gaussian mixture (a Dirichlet-process prior, so unneeded components get no weight)
+finds its modes.  A value becomes a *mode* code and a *scalar*, its distance from the mode's mean in
+units of four of the mode's standard deviations, clipped to ``[-1, 1]``; the mode is drawn from the
+value's posterior over the modes (seeded), so neighbouring modes share their overlap as the mixture
+does.  Decoding is ``mean + 4 * std * scalar``, scaled back.
+
+Fitting follows the codecs' shape: ``analyze`` reads one partition's values into a bounded, seeded
+sample (never every row), ``reduce`` merges the samples and learns the modes.  A mode needs at least
+``min_rows`` training values (as many as a category needs to be emitted), so a small table gets few
+modes and no mode ever sits on one row's value.  Only means, standard deviations and the scaling are
+kept.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mirage._validate import StateError, require_array, require_int, require_list, require_mapping
+from mirage.encoding._base import SubColumn
+from mirage.encoding._continuous import reflect
+
+__all__ = ["FIT_ROWS", "ModeNormaliser", "Modes", "ModeStats"]
+
+FIT_ROWS = 2_000  # values the mixture is fitted on (a seeded sample past that)
+MAX_MODES = 10
+MIN_WEIGHT = 0.005  # a component with less of the mass is dropped
+MIN_STD = 1e-3  # in the scaled units (the range is 2): a spike stays a narrow mode, not a point
+SPREAD = 4.0  # the scalar is the distance from the mode's mean in SPREAD standard deviations
+
+
+@dataclass(frozen=True)
+class ModeStats:
+    """One partition of one sub-column: a seeded sample of its values, its count and extremes."""
+
+    sample: np.ndarray
+    count: int
+    low: float
+    high: float
+
+
+@dataclass
+class Modes:
+    """One sub-column's scaling and modes (in the scaled units)."""
+
+    mid: float  # half the sum of the extremes (halved first, so 1e308 does not overflow)
+    half: float  # half the range
+    means: np.ndarray
+    stds: np.ndarray
+    weights: np.ndarray
+    # value protection: decoded values are folded into [low, high] (scaled), the ``min_rows``-th smallest
+    # and largest values, so a rare extreme is never emitted; one value (their mean) below 3 * min_rows
+    low: float = -1.0
+    high: float = 1.0
+
+    def scale(self, x: np.ndarray) -> np.ndarray:
+        if not self.half > 0.0:
+            return np.zeros(x.shape)
+        return (x / 2.0 - self.mid / 2.0) / (self.half / 2.0)
+
+    def unscale(self, z: np.ndarray) -> np.ndarray:
+        if not self.half > 0.0:
+            return np.full(z.shape, self.mid)
+        return (np.clip(z, -1.0, 1.0) * (self.half / 2.0) + self.mid / 2.0) * 2.0
+
+
+class ModeNormaliser:
+    """Maps the continuous sub-columns of encoded rows to (mode, scalar) pairs and back."""
+
+    def __init__(self, *, max_modes: int = MAX_MODES, min_rows: int = 10, seed: int = 0) -> None:
+        self.max_modes = max_modes
+        self.min_rows = min_rows
+        self.seed = seed
+        self.modes: dict[str, Modes] = {}
+
+    # --- learning -------------------------------------------------------------------------------
+    def analyze(self, x: np.ndarray, rng: np.random.Generator) -> ModeStats:
+        x = np.asarray(x, dtype="float64")
+        if x.size == 0:
+            return ModeStats(x, 0, np.inf, -np.inf)
+        sample = x if x.size <= FIT_ROWS else rng.choice(x, FIT_ROWS, replace=False)
+        return ModeStats(np.sort(sample), int(x.size), float(x.min()), float(x.max()))
+
+    def reduce(self, name: str, stats: Sequence[ModeStats], rng: np.random.Generator) -> Modes:
+        count = sum(s.count for s in stats)
+        if count == 0:
+            modes = Modes(0.0, 0.0, np.zeros(1), np.ones(1), np.ones(1))
+            self.modes[name] = modes
+            return modes
+        low, high = min(s.low for s in stats), max(s.high for s in stats)
+        mid, half = low / 2.0 + high / 2.0, high / 2.0 - low / 2.0
+        sample = np.concatenate([s.sample for s in stats])
+        if sample.size > FIT_ROWS:
+            sample = rng.choice(sample, FIT_ROWS, replace=False)
+        modes = Modes(mid, half, np.zeros(1), np.ones(1), np.ones(1))
+        z = modes.scale(sample)
+        k = self.min_rows
+        if count < 3 * k:
+            modes.low = modes.high = float(np.clip(z.mean(), -1.0, 1.0))
+        elif k > 1:
+            share = (k - 1) / (count - 1)
+            modes.low, modes.high = (float(v) for v in np.quantile(z, [share, 1.0 - share]))
+        k = int(min(self.max_modes, max(1, count // (2 * self.min_rows))))  # modes
+        if half > 0.0 and k > 1 and np.unique(z).size > 1:
+            modes.means, modes.stds, modes.weights = self._mixture(z, k, int(rng.integers(2**31)))
+        else:
+            modes.means = np.array([float(z.mean())])
+            modes.stds = np.array([max(float(z.std()), MIN_STD)])
+        self.modes[name] = modes
+        return modes
+
+    def _mixture(self, z: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.mixture import BayesianGaussianMixture
+        from threadpoolctl import threadpool_limits
+
+        mixture = BayesianGaussianMixture(
+            n_components=k,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=1e-3,
+            max_iter=100,
+            random_state=seed,
+        )
+        with warnings.catch_warnings(), threadpool_limits(1):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mixture.fit(z.reshape(-1, 1))
+        weights = np.asarray(mixture.weights_, dtype="float64")
+        # a mode must describe at least min_rows of the values seen
+        keep = (weights > max(MIN_WEIGHT, self.min_rows / z.size)) | (weights == weights.max())
+        means = np.asarray(mixture.means_, dtype="float64").ravel()[keep]
+        stds = np.sqrt(np.asarray(mixture.covariances_, dtype="float64").ravel()[keep])
+        order = np.argsort(means, kind="stable")
+        w = weights[keep][order]
+        return means[order], np.maximum(stds[order], MIN_STD), w / w.sum()
+
+    def fit(
+        self,
+        parts: Mapping[str, np.ndarray],
+        subcolumns: Sequence[SubColumn],
+        present: Mapping[str, np.ndarray],
+    ) -> ModeNormaliser:
+        """Learn the modes of every continuous sub-column from its values where ``present`` (default:
+        every row) marks them real, not a missing cell's placeholder."""
+        rng = np.random.default_rng(self.seed)
+        self.modes = {}
+        for s in subcolumns:
+            if s.discrete:
+                continue
+            x = np.asarray(parts[s.name], dtype="float64")
+            if s.name in present:
+                x = x[present[s.name]]
+            self.reduce(s.name, [self.analyze(x, rng)], rng)
+        return self
+
+    # --- encoding ---------------------------------------------------------------------------------
+    def encode(self, name: str, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The mode (int64) and scalar (float64 in ``[-1, 1]``) of each value, the mode drawn from the
+        value's posterior over the modes."""
+        m = self.modes[name]
+        z = m.scale(np.asarray(x, dtype="float64"))
+        if m.means.size == 1:
+            mode = np.zeros(z.size, dtype="int64")
+        else:
+            log_p = np.log(m.weights) - np.log(m.stds) - 0.5 * ((z[:, None] - m.means) / m.stds) ** 2
+            p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+            cdf = np.cumsum(p, axis=1)
+            u = rng.random(z.size) * cdf[:, -1]
+            mode = np.minimum((cdf < u[:, None]).sum(axis=1), m.means.size - 1).astype("int64")
+        scalar = np.clip((z - m.means[mode]) / (SPREAD * m.stds[mode]), -1.0, 1.0)
+        return mode, scalar
+
+    def decode(self, name: str, mode: np.ndarray, scalar: np.ndarray) -> np.ndarray:
+        m = self.modes[name]
+        mode = np.clip(mode, 0, m.means.size - 1)
+        z = m.means[mode] + SPREAD * m.stds[mode] * np.clip(scalar, -1.0, 1.0)
+        return m.unscale(reflect(z, m.low, m.high))
+
+    def n_modes(self, name: str) -> int:
+        return int(self.modes[name].means.size)
+
+    # --- persistence ------------------------------------------------------------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "max_modes": self.max_modes,
+            "min_rows": self.min_rows,
+            "subcolumns": list(self.modes),
+            "scaling": {name: [m.mid, m.half, m.low, m.high] for name, m in self.modes.items()},
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for name, m in self.modes.items():
+            arrays[f"{name}.means"] = m.means
+            arrays[f"{name}.stds"] = m.stds
+            arrays[f"{name}.weights"] = m.weights
+        return state, arrays
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> ModeNormaliser:
+        normaliser = cls(
+            max_modes=require_int(state, "max_modes", low=1), min_rows=require_int(state, "min_rows", low=1)
+        )
+        scaling = require_mapping(state.get("scaling"), "scaling")
+        for name in require_list(state, "subcolumns"):
+            pair = scaling.get(name)
+            if not (
+                isinstance(pair, list) and len(pair) == 4 and all(isinstance(v, (int, float)) for v in pair)
+            ):
+                raise StateError(f"scaling.{name}", "expected [mid, half, low, high]")
+            means = require_array(arrays, f"{name}.means", kind="f", shape=(None,))
+            if means.ndim != 1 or means.size == 0:
+                raise StateError(f"{name}.means", "expected a non-empty 1-d array", array=True)
+            stds = require_array(arrays, f"{name}.stds", kind="f", shape=means.shape)
+            weights = require_array(arrays, f"{name}.weights", kind="f", shape=means.shape)
+            if not (np.all(stds > 0) and np.all(weights > 0)):
+                raise StateError(
+                    f"{name}.stds", "expected positive standard deviations and weights", array=True
+                )
+            mid, half, low, high = (float(v) for v in pair)
+            normaliser.modes[str(name)] = Modes(mid, half, means, stds, weights, low, high)
+        return normaliser

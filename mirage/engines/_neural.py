@@ -1,0 +1,318 @@
+"""What the vector-based neural engines (``gan``, ``vae``) share: rows as vectors, and a detection score.
+
+:class:`RowLayout` turns encoded sub-columns into one float vector per row: a discrete sub-column is a
+one-hot span (softmax), a continuous one a scalar (tanh) followed by a one-hot span of its mode
+(:mod:`mirage.encoding.modes`).  Networks emit one logit per vector entry; ``activate`` applies each
+span's activation in torch, and ``RowLayout.decode`` turns activated outputs back into sub-columns,
+drawing each discrete code from its softmax with the seeded ``numpy`` generator.
+
+:func:`detection_auc` is the validation score early stopping reads: how well a small gradient-boosted
+classifier tells held-out real rows from generated ones (0.5: not at all).  PyTorch and scikit-learn
+are imported only inside functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mirage._validate import StateError, require_array
+from mirage.encoding import SubColumn
+from mirage.encoding._base import MISSING_PART
+from mirage.encoding.modes import ModeNormaliser
+from mirage.engines._base import missing_flags
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DETECTION_ROWS",
+    "PREFIX",
+    "RowLayout",
+    "Span",
+    "Activation",
+    "detection_auc",
+    "fill_placeholders",
+    "load_weights",
+    "missing_patterns",
+    "present_masks",
+    "weight_arrays",
+]
+
+PREFIX = "net."
+PATTERN = -1  # the sub-column index of the span of missing patterns
+COUNTER = "num_batches_tracked"  # batch norm's training counter: not needed to sample, not saved
+DETECTION_ROWS = 2_000  # real and as many generated rows per detection score, at most
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    width: int
+    softmax: bool  # else one tanh scalar
+    subcolumn: int  # index into the layout's sub-columns
+
+
+def fill_placeholders(
+    parts: Mapping[str, np.ndarray], subcolumns: Sequence[SubColumn], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """``parts`` with the placeholder of every missing cell (a median, the most frequent category)
+    replaced by a value drawn from the column's present cells, so that no model learns the placeholder
+    as a spike that reappears in rows that are not missing."""
+    out = dict(parts)
+    for name, present in present_masks(parts, subcolumns).items():
+        values = np.asarray(parts[name])
+        if present.any() and not present.all():
+            filled = values.copy()
+            filled[~present] = rng.choice(values[present], size=int((~present).sum()))
+            out[name] = filled
+    return out
+
+
+def present_masks(parts: Mapping[str, np.ndarray], subcolumns: Sequence[SubColumn]) -> dict[str, np.ndarray]:
+    """Per sub-column with a missing flag: where its values are real, not a missing cell's placeholder."""
+    return {
+        subcolumns[j].name: parts[subcolumns[f].name] == 0 for j, f in missing_flags(list(subcolumns)).items()
+    }
+
+
+def missing_patterns(parts: Mapping[str, np.ndarray], flags: Sequence[str], min_rows: int) -> np.ndarray:
+    """The patterns of missing flags (rows of 0/1) seen in at least ``min_rows`` rows, the commonest first
+    (the all-present pattern always among them)."""
+    if not flags:
+        return np.zeros((1, 0), dtype="int64")
+    matrix = np.column_stack([np.asarray(parts[f], dtype="int64") for f in flags])
+    patterns, counts = np.unique(matrix, axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    kept = patterns[order][counts[order] >= min_rows]
+    present = np.zeros((1, len(flags)), dtype="int64")
+    if not any(np.array_equal(row, present[0]) for row in kept):
+        kept = np.concatenate([present, kept])
+    return np.ascontiguousarray(kept)
+
+
+class RowLayout:
+    """Where each sub-column sits in a row vector.
+
+    The missing flags of all columns form one span together, a code per *pattern* of missing cells
+    (``patterns``: one row of 0/1 per code, from :func:`missing_patterns`), so columns that are missing
+    together stay missing together; a pattern seen in fewer than ``min_rows`` rows is encoded as the
+    nearest kept one (fewest flags changed).
+    """
+
+    def __init__(
+        self, subcolumns: Sequence[SubColumn], normaliser: ModeNormaliser, patterns: np.ndarray
+    ) -> None:
+        self.subcolumns = list(subcolumns)
+        self.normaliser = normaliser
+        self.flags = [s.name for s in self.subcolumns if s.part == MISSING_PART]
+        self.patterns = patterns
+        self.spans: list[Span] = []
+        start = 0
+        if self.flags:
+            self.spans.append(Span(start, patterns.shape[0], True, PATTERN))
+            start += patterns.shape[0]
+        for j, s in enumerate(self.subcolumns):
+            if s.part == MISSING_PART:
+                continue
+            if s.discrete:
+                self.spans.append(Span(start, max(1, s.cardinality), True, j))
+                start += max(1, s.cardinality)
+            else:
+                k = normaliser.n_modes(s.name)
+                self.spans += [Span(start, 1, False, j), Span(start + 1, k, True, j)]
+                start += 1 + k
+        self.width = start
+
+    def _discrete(self, span: Span) -> bool:
+        return span.subcolumn == PATTERN or self.subcolumns[span.subcolumn].discrete
+
+    @property
+    def code_spans(self) -> list[Span]:
+        """The one-hot spans of discrete sub-columns (and of the missing patterns) with two codes or more
+        (what a condition picks)."""
+        return [span for span in self.spans if span.softmax and self._discrete(span) and span.width > 1]
+
+    def encode(self, parts: Mapping[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+        """Rows as float32 vectors (modes drawn from each value's posterior)."""
+        n = len(next(iter(parts.values()))) if parts else 0
+        out = np.zeros((n, self.width), dtype="float32")
+        rows = np.arange(n)
+        for span in self.spans:
+            if span.subcolumn == PATTERN:
+                flags = np.column_stack([np.asarray(parts[f], dtype="int64") for f in self.flags])
+                distance = np.abs(flags[:, None, :] - self.patterns[None, :, :]).sum(axis=2)
+                out[rows, span.start + distance.argmin(axis=1)] = 1.0
+                continue
+            s = self.subcolumns[span.subcolumn]
+            if s.discrete:
+                out[rows, span.start + np.asarray(parts[s.name], dtype="int64")] = 1.0
+            elif not span.softmax:
+                mode, scalar = self.normaliser.encode(s.name, parts[s.name], rng)
+                out[:, span.start] = scalar
+                out[rows, span.start + 1 + mode] = 1.0
+        return out
+
+    def decode(self, vectors: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Sub-columns from activated outputs: every code drawn from its span's probabilities."""
+        n = vectors.shape[0]
+        codes: dict[int, np.ndarray] = {}
+        u = rng.random((n, sum(1 for span in self.spans if span.softmax)))
+        i = 0
+        for span in self.spans:
+            if span.softmax:
+                p = np.asarray(vectors[:, span.start : span.start + span.width], dtype="float64")
+                cdf = np.cumsum(np.maximum(p, 0.0), axis=1)
+                draw = u[:, i] * cdf[:, -1]
+                codes[span.start] = np.minimum((cdf < draw[:, None]).sum(axis=1), span.width - 1)
+                i += 1
+        parts: dict[str, np.ndarray] = {}
+        for span in self.spans:
+            if span.subcolumn == PATTERN:
+                pattern = self.patterns[codes[span.start]]
+                parts.update({f: pattern[:, k].astype("int64") for k, f in enumerate(self.flags)})
+                continue
+            s = self.subcolumns[span.subcolumn]
+            if s.discrete:
+                parts[s.name] = codes[span.start].astype("int64")
+            elif not span.softmax:
+                scalar = np.asarray(vectors[:, span.start], dtype="float64")
+                parts[s.name] = self.normaliser.decode(s.name, codes[span.start + 1], scalar)
+        return {sub.name: parts[sub.name] for sub in self.subcolumns}
+
+
+class Activation:
+    """Each span's activation at once: tanh for scalars, softmax (Gumbel-softmax at temperature ``tau``)
+    for one-hots, the one-hots gathered into one padded tensor so that a wide table costs one call."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        import torch
+
+        soft = [span for span in spans if span.softmax]
+        width = max((span.start + span.width for span in spans), default=0)
+        longest = max((span.width for span in soft), default=1)
+        padded = np.full((len(soft), longest), width, dtype="int64")  # the padding column: -inf
+        for i, span in enumerate(soft):
+            padded[i, : span.width] = np.arange(span.start, span.start + span.width)
+        self.width = width
+        self.padded = torch.from_numpy(padded)
+        self.scalar_cols = torch.tensor([span.start for span in spans if not span.softmax], dtype=torch.long)
+        self.soft_cols = torch.from_numpy(np.concatenate([padded[i, : s.width] for i, s in enumerate(soft)]))
+        self.soft_span = torch.from_numpy(np.concatenate([np.full(s.width, i) for i, s in enumerate(soft)]))
+        self.soft_pos = torch.from_numpy(np.concatenate([np.arange(s.width) for s in soft]))
+        self.soft_index = {span.start: i for i, span in enumerate(soft)}  # a span's row in ``padded``
+
+    def grouped_log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """``(n, spans, longest)`` log-probabilities of every one-hot span (padding at -inf)."""
+        import torch
+
+        n = logits.shape[0]
+        extended = torch.cat([logits, torch.full((n, 1), -torch.inf, dtype=logits.dtype)], dim=1)
+        return torch.log_softmax(extended[:, self.padded], dim=2)
+
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, spans)`` the code each one-hot span of row vectors ``x`` holds."""
+        import torch
+
+        extended = torch.cat([x, torch.zeros(x.shape[0], 1, dtype=x.dtype)], dim=1)
+        return extended[:, self.padded].argmax(dim=2)
+
+    def reconstruction(self, logits: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """Per row: the cross-entropy of every one-hot span of ``x`` plus the Gaussian negative
+        log-likelihood (up to a constant) of its scalars around ``tanh(logits)`` with scales ``sigma``."""
+        import torch
+
+        total = torch.zeros(x.shape[0], dtype=logits.dtype)
+        if self.soft_cols.numel():
+            log_p = self.grouped_log_softmax(logits).gather(2, self.codes(x).unsqueeze(2)).squeeze(2)
+            total = total - log_p.sum(dim=1)
+        if self.scalar_cols.numel():
+            s = sigma[self.scalar_cols]
+            error = (x[:, self.scalar_cols] - torch.tanh(logits[:, self.scalar_cols])) ** 2 / 2 / s**2
+            total = total + (error + torch.log(s)).sum(dim=1)
+        return total
+
+    def __call__(self, logits: torch.Tensor, tau: float | None = None) -> torch.Tensor:
+        import torch
+
+        n = logits.shape[0]
+        out = torch.zeros(n, self.width, dtype=logits.dtype)
+        if self.scalar_cols.numel():
+            out = out.index_copy(1, self.scalar_cols, torch.tanh(logits[:, self.scalar_cols]))
+        if self.soft_cols.numel():
+            if tau is not None:
+                logits = (logits - torch.empty_like(logits).exponential_().log()) / tau
+            extended = torch.cat([logits, torch.full((n, 1), -torch.inf, dtype=logits.dtype)], dim=1)
+            p = torch.softmax(extended[:, self.padded], dim=2)
+            out = out.index_copy(1, self.soft_cols, p[:, self.soft_span, self.soft_pos])
+        return out
+
+
+def _parts_matrix(parts: Mapping[str, np.ndarray], subcolumns: Sequence[SubColumn]) -> np.ndarray:
+    return np.column_stack([np.asarray(parts[s.name], dtype="float64") for s in subcolumns])
+
+
+def detection_auc(
+    real: Mapping[str, np.ndarray], fake: Mapping[str, np.ndarray], subcolumns: Sequence[SubColumn], seed: int
+) -> float:
+    """The AUC of a classifier telling ``real`` rows from ``fake`` ones (sub-columns), trained on one half
+    of each and scored on the other; 0.5 is the best a generator can reach."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from threadpoolctl import threadpool_limits
+
+    x_real, x_fake = _parts_matrix(real, subcolumns), _parts_matrix(fake, subcolumns)
+    rng = np.random.default_rng(seed)
+    n = min(x_real.shape[0], x_fake.shape[0], DETECTION_ROWS)
+    if n < 10:
+        return 0.5
+    x_real = x_real[rng.permutation(x_real.shape[0])[:n]]
+    x_fake = x_fake[rng.permutation(x_fake.shape[0])[:n]]
+    x = np.concatenate([x_real, x_fake])
+    y = np.concatenate([np.ones(n), np.zeros(n)])
+    half = np.concatenate([np.arange(n) % 2 == 0, np.arange(n) % 2 == 0])
+    categorical = np.array([s.discrete and 1 < s.cardinality <= 255 for s in subcolumns])
+    classifier = HistGradientBoostingClassifier(
+        max_iter=40,
+        max_depth=4,
+        learning_rate=0.2,
+        categorical_features=categorical if categorical.any() else None,
+        early_stopping=False,
+        random_state=seed,
+    )
+    with threadpool_limits(1):
+        classifier.fit(x[half], y[half])
+        score = classifier.predict_proba(x[~half])[:, 1]
+    auc = float(roc_auc_score(y[~half], score))
+    return max(auc, 1.0 - auc)
+
+
+def weight_arrays(network: torch.nn.Module, prefix: str = PREFIX) -> dict[str, np.ndarray]:
+    """One ``net.<state_dict key>`` array per weight or buffer of ``network``."""
+    return {
+        f"{prefix}{key}": tensor.detach().cpu().numpy()
+        for key, tensor in network.state_dict().items()
+        if not key.endswith(COUNTER)
+    }
+
+
+def load_weights(network: torch.nn.Module, arrays: Mapping[str, np.ndarray], prefix: str = PREFIX) -> None:
+    """Load ``arrays`` into ``network``, each checked for its key, kind and shape; no extra ones allowed."""
+    import torch
+
+    weights = {}
+    for key, tensor in network.state_dict().items():
+        if key.endswith(COUNTER):
+            weights[key] = tensor
+            continue
+        kind = "f" if tensor.is_floating_point() else "i"
+        value = require_array(arrays, f"{prefix}{key}", kind=kind, shape=tuple(tensor.shape))
+        weights[key] = torch.from_numpy(np.ascontiguousarray(value)).to(tensor.dtype)
+    extra = sorted(k for k in arrays if k.startswith(prefix) and k[len(prefix) :] not in weights)
+    if extra:
+        raise StateError(extra[0], "not a weight of this network", array=True)
+    network.load_state_dict(weights)
+    network.train(False)

@@ -1,0 +1,281 @@
+"""The ``gan`` engine: settings, fitting, sampling and state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from mirage._progress import report
+from mirage._validate import (
+    StateError,
+    require,
+    require_array,
+    require_bool,
+    require_int,
+    require_mapping,
+    within,
+)
+from mirage.encoding import SubColumn
+from mirage.encoding._base import MISSING_PART
+from mirage.encoding.modes import ModeNormaliser
+from mirage.engines._base import EngineTags, Synthesizer
+from mirage.engines._neural import (
+    DETECTION_ROWS,
+    RowLayout,
+    detection_auc,
+    fill_placeholders,
+    load_weights,
+    missing_patterns,
+    present_masks,
+    weight_arrays,
+)
+from mirage.engines._params import SAMPLE, SEED, Param, integer, number
+from mirage.engines._registry import require as require_dependencies
+
+if TYPE_CHECKING:
+    from mirage.engines.gan._network import Generator
+    from mirage.engines.gan._training import ConditionSampler
+
+__all__ = ["GanSynthesizer"]
+
+SMALL_TABLE = 5_000  # rows; below, narrower networks (they train faster and memorise less)
+MIN_VALIDATION = 20  # held-out rows needed to score detection; fewer: train for max_epochs
+
+
+def auto_batch(n: int) -> int:
+    """About a tenth of the rows, between 50 and 500 (CTGAN's batch)."""
+    return int(min(500, max(50, round(n / 100) * 10)))
+
+
+def auto_hidden(n: int) -> int:
+    return 128 if n < SMALL_TABLE else 256
+
+
+class GanSynthesizer(Synthesizer):
+    name = "gan"
+    params: ClassVar[Mapping[str, Param]] = {
+        "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
+        "max_epochs": integer(1),
+        "patience": integer(1),
+        "batch_size": integer(2, optional=True),
+        "pac": integer(1),
+        "hidden_size": integer(1, optional=True),
+        "noise_size": integer(1),
+        "learning_rate": number(0, low_open=True),
+        "validation_share": number(0, 0.5, high_open=True),
+        "cpu_threads": integer(1, optional=True, stage=SAMPLE),
+        "seed": SEED,
+    }
+    tags = EngineTags()
+
+    def __init__(
+        self,
+        *,
+        max_training_time: float = 600.0,
+        max_epochs: int = 300,
+        patience: int = 4,
+        batch_size: int | None = None,
+        pac: int = 10,
+        hidden_size: int | None = None,
+        noise_size: int = 128,
+        learning_rate: float = 2e-4,
+        validation_share: float = 0.1,
+        cpu_threads: int | None = 1,
+        seed: int = 0,
+    ) -> None:
+        self.max_training_time = max_training_time
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.pac = pac
+        self.hidden_size = hidden_size
+        self.noise_size = noise_size
+        self.learning_rate = learning_rate
+        self.validation_share = validation_share
+        self.cpu_threads = cpu_threads
+        self.seed = seed
+
+    # --- learning ---------------------------------------------------------------------------------
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        require_dependencies(self.name)
+        self.subcolumns_ = subcolumns
+        min_rows = self.encoding_.rare_min_count
+        self.modes_ = ModeNormaliser(min_rows=min_rows, seed=self.seed).fit(
+            parts, subcolumns, present_masks(parts, subcolumns)
+        )
+        flags = [s.name for s in subcolumns if s.part == MISSING_PART]
+        patterns = missing_patterns(parts, flags, self.encoding_.rare_min_count)
+        self.layout_ = RowLayout(subcolumns, self.modes_, patterns)
+        parts = fill_placeholders(parts, subcolumns, rng)
+        n = self.n_training_rows_
+        self.hidden_ = self.hidden_size or auto_hidden(n)
+        if self.layout_.width == 0:
+            self.generator_: Generator | None = None
+            self.sampler_: ConditionSampler | None = None
+            report("fit", 1, 1)
+            return
+        import torch
+
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.gan._network import Critic, Generator
+        from mirage.engines.gan._training import ConditionSampler, TrainingSettings, generate, train
+
+        data = self.layout_.encode(parts, rng)
+        order = rng.permutation(n)
+        n_val = min(round(n * self.validation_share), DETECTION_ROWS)
+        n_val = n_val if n_val >= MIN_VALIDATION else 0
+        held = {name: values[order[:n_val]] for name, values in parts.items()}
+        train_rows = data[order[n_val:]]
+        sampler = ConditionSampler(self.layout_, train_rows)
+        batch = min(self.batch_size or auto_batch(train_rows.shape[0]), train_rows.shape[0])
+        pac = self.pac if batch >= 2 * self.pac else 1
+        batch = batch // pac * pac
+        settings = TrainingSettings(
+            max_training_time=self.max_training_time,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            batch_size=batch,
+            pac=pac,
+            noise_size=self.noise_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+        )
+        layout = self.layout_
+
+        def score(generator: Generator) -> float:
+            draw = np.random.default_rng([self.seed, 1])
+            fake = layout.decode(generate(generator, sampler, layout, n_val, self.noise_size, draw), draw)
+            return detection_auc(held, fake, subcolumns, self.seed)
+
+        hidden = (self.hidden_, self.hidden_)
+        with torch_scope(self.cpu_threads):
+            torch.manual_seed(self.seed)
+            generator = Generator(self.noise_size + sampler.width, hidden, layout.width)
+            critic = Critic(layout.width + sampler.width, hidden, pac)
+            result = train(
+                generator, critic, layout, sampler, train_rows, settings, rng, score if n_val else None
+            )
+        self.generator_ = generator
+        self.sampler_ = sampler
+        self.training_.update(
+            {
+                "stopped": result.stopped,
+                "best_detection_auc": result.best_score if n_val else None,
+                "best_epoch": result.best_epoch,
+                "epochs": len(result.history),
+                "history": result.history,
+                "hidden": self.hidden_,
+                "batch_size": batch,
+                "pac": pac,
+                "validation_rows": n_val,
+            }
+        )
+
+    # --- sampling ---------------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if self.generator_ is None or self.sampler_ is None:
+            return {}
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.gan._training import generate
+
+        with torch_scope(self.cpu_threads):
+            rows = generate(self.generator_, self.sampler_, self.layout_, n, self.noise_size, rng)
+        return self.layout_.decode(rows, rng)
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Rows redrawn by the generator conditioned on the first intervened discrete sub-column's new
+        code (the conditional vector), the intervened sub-columns keeping their values.  An intervention
+        on numbers only changes those numbers (the generator cannot be conditioned on them)."""
+        if self.generator_ is None or self.sampler_ is None or not parts:
+            return parts
+        spans = self.sampler_.spans
+        picked = next(
+            (
+                i
+                for i, span in enumerate(spans)
+                if span.subcolumn >= 0 and self.subcolumns_[span.subcolumn].name in fixed
+            ),
+            None,
+        )
+        if picked is None:
+            return parts
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.gan._training import generate
+
+        codes = np.asarray(parts[self.subcolumns_[spans[picked].subcolumn].name], dtype="int64")
+        with torch_scope(self.cpu_threads):
+            rows = generate(
+                self.generator_,
+                self.sampler_,
+                self.layout_,
+                codes.size,
+                self.noise_size,
+                rng,
+                given=(picked, codes),
+            )
+        drawn = self.layout_.decode(rows, rng)
+        return {name: parts[name] if name in fixed else values for name, values in drawn.items()}
+
+    # --- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        modes_state, modes_arrays = self.modes_.get_state()
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "modes": modes_state,
+            "hidden": self.hidden_,
+            "network": self.generator_ is not None,
+        }
+        arrays = {f"modes.{k}": v for k, v in modes_arrays.items()}
+        arrays["patterns"] = self.layout_.patterns
+        if self.generator_ is not None and self.sampler_ is not None:
+            arrays.update(weight_arrays(self.generator_))
+            arrays.update({f"frequency.{i}": p for i, p in enumerate(self.sampler_.frequency)})
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.subcolumns_ = self._restore_subcolumns(state)
+        own = {k[len("modes.") :]: v for k, v in arrays.items() if k.startswith("modes.")}
+        with within("modes", "modes."):
+            self.modes_ = ModeNormaliser.from_state(require_mapping(require(state, "modes")), own)
+        continuous = [s.name for s in self.subcolumns_ if not s.discrete]
+        if sorted(self.modes_.modes) != sorted(continuous):
+            raise StateError("modes.subcolumns", f"expected the continuous sub-columns {continuous}")
+        flags = [s for s in self.subcolumns_ if s.part == MISSING_PART]
+        patterns = require_array(arrays, "patterns", kind="i", shape=(None, len(flags)))
+        if patterns.shape[0] < 1 or not np.isin(patterns, (0, 1)).all():
+            raise StateError("patterns", "expected at least one row of 0/1 flags", array=True)
+        self.layout_ = RowLayout(self.subcolumns_, self.modes_, patterns.astype("int64"))
+        self.hidden_ = require_int(state, "hidden", low=1)
+        self._require_recorded("hidden_size", self.hidden_, "state.engine.hidden")
+        has_network = require_bool(state, "network")
+        if has_network != (self.layout_.width > 0):
+            raise StateError(
+                "network", f"expected {str(self.layout_.width > 0).lower()} for these sub-columns"
+            )
+        self.generator_ = None
+        self.sampler_ = None
+        if not has_network:
+            return
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.gan._network import Generator
+        from mirage.engines.gan._training import ConditionSampler
+
+        sampler = ConditionSampler(self.layout_)
+        for i, span in enumerate(sampler.spans):
+            p = require_array(arrays, f"frequency.{i}", kind="f", shape=(span.width,))
+            if np.any(p < 0) or abs(float(p.sum()) - 1.0) > 1e-6:
+                raise StateError(f"frequency.{i}", "expected probabilities summing to 1", array=True)
+            sampler.frequency.append(p)
+        with torch_scope(None):  # the initial weights must not draw from torch's global random state
+            generator = Generator(
+                self.noise_size + sampler.width, (self.hidden_, self.hidden_), self.layout_.width
+            )
+        load_weights(generator, arrays)
+        self.generator_ = generator
+        self.sampler_ = sampler

@@ -1,0 +1,311 @@
+"""Training-by-sampling and the WGAN-GP loop, with early stopping on a validation detection score.
+
+Every batch picks, per row, a discrete sub-column uniformly and one of its codes with probability
+proportional to the log of its count (so rare categories are trained on far more often than they
+occur), and a real row that has that code; the generator is told the pick through the conditional
+vector and penalised when its output does not honour it.  Sampling picks codes by their real
+frequency instead, so the marginals come back as learned.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from mirage._progress import EpochProgress, TrainingDone, report_event
+from mirage.engines._neural import Activation, RowLayout
+from mirage.engines.gan._network import Critic, Generator, gradient_penalty
+
+__all__ = ["ConditionSampler", "TrainingResult", "TrainingSettings", "generate", "train"]
+
+GUMBEL_TAU = 0.2
+MIN_DELTA = 0.002  # a detection AUC must drop by this much to count as better
+CHECK_STEPS = 100  # optimiser steps between two detection scores, about
+MARGINAL_WEIGHT = 20.0  # of the marginal loss against the critic's
+
+
+class ConditionSampler:
+    """Conditional vectors over the layout's code spans, and real rows that match them."""
+
+    def __init__(self, layout: RowLayout, data: np.ndarray | None = None) -> None:
+        """``data``: the training rows as vectors (None: only sampling, once ``frequency`` is set)."""
+        self.spans = layout.code_spans
+        self.width = sum(span.width for span in self.spans)
+        self.offsets = np.cumsum([0] + [span.width for span in self.spans])[:-1].astype("int64")
+        soft = [span.start for span in layout.spans if span.softmax]
+        self.soft_index = torch.tensor([soft.index(span.start) for span in self.spans], dtype=torch.long)
+        self.frequency: list[np.ndarray] = []
+        if data is None:
+            return
+        self.log_frequency: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []  # row indices sorted by code
+        self.starts: list[np.ndarray] = []
+        for span in self.spans:
+            codes = data[:, span.start : span.start + span.width].argmax(axis=1)
+            counts = np.bincount(codes, minlength=span.width).astype("float64")
+            self.frequency.append(counts / counts.sum())
+            log = np.log(counts + 1.0) * (counts > 0)
+            self.log_frequency.append(log / log.sum())
+            self.rows.append(np.argsort(codes, kind="stable"))
+            self.starts.append(np.concatenate([[0], np.cumsum(counts)]).astype("int64"))
+
+    def draw(
+        self, n: int, rng: np.random.Generator, training: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` conditional vectors (float32), the span each picked and the code in that span."""
+        cond = np.zeros((n, self.width), dtype="float32")
+        if not self.spans:
+            return cond, np.zeros(n, "int64"), np.zeros(n, "int64")
+        which = rng.integers(len(self.spans), size=n)
+        codes = np.zeros(n, dtype="int64")
+        u = rng.random(n)
+        for i in range(len(self.spans)):
+            chosen = which == i
+            p = self.log_frequency[i] if training else self.frequency[i]
+            codes[chosen] = np.minimum(np.searchsorted(np.cumsum(p), u[chosen], side="right"), p.size - 1)
+        cond[np.arange(n), self.offsets[which] + codes] = 1.0
+        return cond, which, codes
+
+    def matching_rows(self, which: np.ndarray, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For each pick, a random training row that has the picked code."""
+        out = np.zeros(which.size, dtype="int64")
+        if not self.spans:
+            return out
+        u = rng.random(which.size)
+        for i in range(len(self.spans)):
+            chosen = np.flatnonzero(which == i)
+            lo, hi = self.starts[i][codes[chosen]], self.starts[i][codes[chosen] + 1]
+            out[chosen] = self.rows[i][lo + np.minimum((u[chosen] * (hi - lo)).astype("int64"), hi - lo - 1)]
+        return out
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    max_training_time: float
+    max_epochs: int
+    patience: int
+    batch_size: int
+    pac: int
+    noise_size: int
+    learning_rate: float
+    seed: int
+
+
+@dataclass
+class TrainingResult:
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped: str = "max_epochs"
+    best_score: float = math.inf
+    best_epoch: int = 0
+
+
+def generate(
+    generator: Generator,
+    sampler: ConditionSampler,
+    layout: RowLayout,
+    n: int,
+    noise_size: int,
+    rng: np.random.Generator,
+    chunk: int = 8_192,
+    given: tuple[int, np.ndarray] | None = None,
+) -> np.ndarray:
+    """``n`` activated row vectors, noise and conditions drawn from ``rng`` (real code frequencies);
+    ``given``: (a code span's index, one code per row) to condition every row on instead."""
+    generator.train(False)
+    activation = Activation(layout.spans)
+    out = np.zeros((n, layout.width), dtype="float32")
+    with torch.inference_mode():
+        for lo in range(0, n, chunk):
+            m = min(chunk, n - lo)
+            noise = rng.standard_normal((m, noise_size), dtype=np.float32)
+            cond, _, _ = sampler.draw(m, rng, training=False)
+            if given is not None:
+                cond[:] = 0.0
+                cond[np.arange(m), sampler.offsets[given[0]] + given[1][lo : lo + m]] = 1.0
+            x = torch.from_numpy(np.concatenate([noise, cond], axis=1))
+            out[lo : lo + m] = activation(generator(x)).numpy()
+    return out
+
+
+def train(
+    generator: Generator,
+    critic: Critic,
+    layout: RowLayout,
+    sampler: ConditionSampler,
+    data: np.ndarray,
+    settings: TrainingSettings,
+    rng: np.random.Generator,
+    score: Callable[[Generator], float] | None,
+) -> TrainingResult:
+    """Train in place and load the generator of the best validation ``score`` (None: the last one).
+
+    Noise and dropout draw from torch's global random state (the caller forks and seeds it); the
+    conditions and the real rows from ``rng``.
+    """
+    start = time.perf_counter()
+    n = data.shape[0]
+    batch = settings.batch_size
+    steps = max(1, n // batch)
+    check_every = max(1, round(CHECK_STEPS / steps))
+    g_opt = torch.optim.Adam(
+        generator.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
+    )
+    c_opt = torch.optim.Adam(
+        critic.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
+    )
+    x_all = torch.from_numpy(data)
+    result = TrainingResult()
+    best_state: Mapping[str, Any] = copy.deepcopy(generator.state_dict())
+    bad = 0
+    activation = Activation(layout.spans)
+    targets = None
+    if activation.soft_cols.numel():
+        codes = activation.codes(x_all)
+        frequencies = torch.zeros(activation.padded.shape, dtype=torch.float32)
+        for i in range(activation.padded.shape[0]):
+            frequencies[i] = torch.bincount(codes[:, i], minlength=activation.padded.shape[1]).float() / n
+        targets = frequencies
+    for epoch in range(1, settings.max_epochs + 1):
+        generator.train(True)
+        critic.train(True)
+        c_total = g_total = 0.0
+        out_of_time = False
+        for _ in range(steps):
+            c_loss, g_loss = _step(
+                generator, critic, activation, sampler, x_all, batch, settings, rng, g_opt, c_opt, targets
+            )
+            c_total, g_total = c_total + c_loss, g_total + g_loss
+            if time.perf_counter() - start > settings.max_training_time:
+                out_of_time = True
+                break
+        entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
+        checked = score is not None and (
+            epoch % check_every == 0 or out_of_time or epoch == settings.max_epochs
+        )
+        if checked and score is not None:
+            auc = score(generator)
+            entry["detection_auc"] = auc
+            if auc < result.best_score - MIN_DELTA:
+                result.best_score, result.best_epoch, bad = auc, epoch, 0
+                best_state = copy.deepcopy(generator.state_dict())
+            else:
+                bad += 1
+        elapsed = time.perf_counter() - start
+        entry["seconds"] = elapsed
+        result.history.append(entry)
+        left = min(settings.max_training_time - elapsed, (settings.max_epochs - epoch) * elapsed / epoch)
+        report_event(
+            EpochProgress(
+                "fit",
+                epoch,
+                settings.max_epochs,
+                g_total / steps,
+                entry.get("detection_auc", math.nan),
+                result.best_epoch,
+                elapsed,
+                max(left, 0.0),
+            )
+        )
+        if out_of_time:
+            result.stopped = "max_training_time"
+            break
+        if bad >= settings.patience:
+            result.stopped = "early_stopping"
+            break
+    if score is not None and result.best_epoch:
+        generator.load_state_dict(best_state)
+    else:
+        result.best_epoch = len(result.history)
+    generator.train(False)
+    report_event(TrainingDone("fit", len(result.history), result.best_epoch, result.stopped))
+    return result
+
+
+def _step(
+    generator: Generator,
+    critic: Critic,
+    activation: Activation,
+    sampler: ConditionSampler,
+    x_all: torch.Tensor,
+    batch: int,
+    settings: TrainingSettings,
+    rng: np.random.Generator,
+    g_opt: Any,
+    c_opt: Any,
+    targets: torch.Tensor | None,
+) -> tuple[float, float]:
+    """One critic step and one generator step; their losses."""
+    cond, which, codes = sampler.draw(batch, rng, training=True)
+    shuffled = rng.permutation(batch)  # real rows match a shuffled copy of the conditions
+    real_rows = (
+        sampler.matching_rows(which[shuffled], codes[shuffled], rng)
+        if sampler.spans
+        else rng.integers(x_all.shape[0], size=batch)
+    )
+    c_fake = torch.from_numpy(cond)
+    c_real = torch.from_numpy(cond[shuffled])
+    noise = torch.randn(batch, settings.noise_size)
+    fake = activation(generator(torch.cat([noise, c_fake], dim=1)), GUMBEL_TAU)
+    real = torch.cat([x_all[torch.from_numpy(real_rows)], c_real], dim=1)
+    fake_in = torch.cat([fake, c_fake], dim=1).detach()
+    c_loss = critic(fake_in).mean() - critic(real).mean()
+    penalty = gradient_penalty(critic, real, fake_in)
+    c_opt.zero_grad(set_to_none=True)
+    (c_loss + penalty).backward()
+    c_opt.step()
+
+    cond, which, codes = sampler.draw(batch, rng, training=True)
+    c_fake = torch.from_numpy(cond)
+    noise = torch.randn(batch, settings.noise_size)
+    logits = generator(torch.cat([noise, c_fake], dim=1))
+    fake = activation(logits, GUMBEL_TAU)
+    g_loss = -critic(torch.cat([fake, c_fake], dim=1)).mean()
+    if sampler.spans:
+        g_loss = g_loss + _condition_loss(
+            logits, activation, sampler.soft_index[torch.from_numpy(which)], codes
+        )
+    if targets is not None:
+        g_loss = g_loss + _marginal_loss(generator, activation, sampler, batch, settings, rng, targets)
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+    return float(c_loss.detach()), float(g_loss.detach())
+
+
+def _marginal_loss(
+    generator: Generator,
+    activation: Activation,
+    sampler: ConditionSampler,
+    batch: int,
+    settings: TrainingSettings,
+    rng: np.random.Generator,
+    targets: torch.Tensor,
+) -> torch.Tensor:
+    """How far a batch drawn as sampling draws it (conditions by their real frequency) is from the real
+    one-hot frequencies: the Kullback-Leibler divergence of each span's mean probabilities, summed.
+
+    Training-by-sampling skews every training batch towards rare codes; this keeps the marginals the
+    generator gives when sampling where the data has them.
+    """
+    cond, _, _ = sampler.draw(batch, rng, training=False)
+    noise = torch.randn(batch, settings.noise_size)
+    log_p = activation.grouped_log_softmax(generator(torch.cat([noise, torch.from_numpy(cond)], dim=1)))
+    mean_p = log_p.exp().mean(dim=0).clamp_min(1e-8)
+    kl: torch.Tensor = MARGINAL_WEIGHT * (targets * (targets.clamp_min(1e-8).log() - mean_p.log())).sum()
+    return kl
+
+
+def _condition_loss(
+    logits: torch.Tensor, activation: Activation, picked: torch.Tensor, codes: np.ndarray
+) -> torch.Tensor:
+    """Cross-entropy of each row's picked span (its row in ``activation.padded``) against its code."""
+    log_p = activation.grouped_log_softmax(logits)
+    rows = torch.arange(logits.shape[0])
+    return -log_p[rows, picked, torch.from_numpy(codes)].mean()

@@ -1,0 +1,231 @@
+"""The ``vae`` engine: settings, fitting, sampling and state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from mirage._progress import report
+from mirage._validate import StateError, require, require_array, require_bool, require_mapping, within
+from mirage.encoding import SubColumn
+from mirage.encoding._base import MISSING_PART
+from mirage.encoding.modes import ModeNormaliser
+from mirage.engines._base import EngineTags, Synthesizer
+from mirage.engines._neural import (
+    RowLayout,
+    fill_placeholders,
+    load_weights,
+    missing_patterns,
+    present_masks,
+    weight_arrays,
+)
+from mirage.engines._params import SAMPLE, SEED, Param, integer, number
+from mirage.engines._registry import register_engine
+from mirage.engines._registry import require as require_dependencies
+
+if TYPE_CHECKING:
+    from mirage.engines.vae._training import Decoder, Encoder
+
+__all__ = ["VaeSynthesizer"]
+
+ENCODER_PREFIX = "encoder."  # the encoder's weights in the model file (the decoder's: "net.")
+PROPAGATION_ROUNDS = 5  # encode-decode rounds of a scenario, each moving the rest towards the new values
+MIN_VALIDATION = 20  # held-out rows needed for early stopping; fewer: train for max_epochs
+MAX_VALIDATION = 5_000
+
+
+def auto_batch(n: int) -> int:
+    """About a tenth of the rows, between 50 and 500 (TVAE's batch)."""
+    return int(min(500, max(50, round(n / 10))))
+
+
+@register_engine
+class VaeSynthesizer(Synthesizer):
+    name = "vae"
+    params: ClassVar[Mapping[str, Param]] = {
+        "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
+        "max_epochs": integer(1),
+        "patience": integer(1),
+        "batch_size": integer(1, optional=True),
+        "hidden_size": integer(1),
+        "latent_size": integer(1),
+        "learning_rate": number(0, low_open=True),
+        "weight_decay": number(0),
+        "validation_share": number(0, 0.5, high_open=True),
+        "cpu_threads": integer(1, optional=True, stage=SAMPLE),
+        "seed": SEED,
+    }
+    tags = EngineTags()
+
+    def __init__(
+        self,
+        *,
+        max_training_time: float = 600.0,
+        max_epochs: int = 300,
+        patience: int = 3,
+        batch_size: int | None = None,
+        hidden_size: int = 128,
+        latent_size: int = 128,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-5,
+        validation_share: float = 0.1,
+        cpu_threads: int | None = 1,
+        seed: int = 0,
+    ) -> None:
+        self.max_training_time = max_training_time
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.hidden_size = hidden_size
+        self.latent_size = latent_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_share = validation_share
+        self.cpu_threads = cpu_threads
+        self.seed = seed
+
+    # --- learning ---------------------------------------------------------------------------------
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        require_dependencies(self.name)
+        self.subcolumns_ = subcolumns
+        self.modes_ = ModeNormaliser(min_rows=self.encoding_.rare_min_count, seed=self.seed).fit(
+            parts, subcolumns, present_masks(parts, subcolumns)
+        )
+        flags = [s.name for s in subcolumns if s.part == MISSING_PART]
+        patterns = missing_patterns(parts, flags, self.encoding_.rare_min_count)
+        self.layout_ = RowLayout(subcolumns, self.modes_, patterns)
+        parts = fill_placeholders(parts, subcolumns, rng)
+        if self.layout_.width == 0:
+            self.decoder_: Decoder | None = None
+            self.encoder_network_: Encoder | None = None
+            report("fit", 1, 1)
+            return
+        import torch
+
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.vae._training import Decoder, Encoder, TrainingSettings, train
+
+        n = self.n_training_rows_
+        data = self.layout_.encode(parts, rng)
+        order = rng.permutation(n)
+        n_val = min(round(n * self.validation_share), MAX_VALIDATION)
+        n_val = n_val if n_val >= MIN_VALIDATION else 0
+        held, rows = data[order[:n_val]], data[order[n_val:]]
+        batch = min(self.batch_size or auto_batch(rows.shape[0]), rows.shape[0])
+        settings = TrainingSettings(
+            max_training_time=self.max_training_time,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            batch_size=batch,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            seed=self.seed,
+        )
+        hidden = (self.hidden_size, self.hidden_size)
+        with torch_scope(self.cpu_threads):
+            torch.manual_seed(self.seed)
+            encoder = Encoder(self.layout_.width, hidden, self.latent_size)
+            decoder = Decoder(self.latent_size, hidden, self.layout_.width)
+            result = train(encoder, decoder, self.layout_, rows, held, settings)
+        self.decoder_ = decoder
+        self.encoder_network_ = encoder
+        self.training_.update(
+            {
+                "stopped": result.stopped,
+                "best_val_loss": result.best_val_loss if n_val else None,
+                "best_epoch": result.best_epoch,
+                "epochs": len(result.history),
+                "history": result.history,
+                "batch_size": batch,
+                "validation_rows": n_val,
+            }
+        )
+
+    # --- sampling ---------------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if self.decoder_ is None:
+            return {}
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.vae._training import generate
+
+        with torch_scope(self.cpu_threads):
+            rows = generate(self.decoder_, self.layout_, n, self.latent_size, rng)
+        return self.layout_.decode(rows, rng)
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Each row with its intervened sub-columns set, encoded to a latent point drawn from the
+        posterior and decoded, ``PROPAGATION_ROUNDS`` times (a Gibbs-like chain): the other sub-columns
+        are redrawn given the new values through the latent space; the intervened ones keep theirs."""
+        if self.decoder_ is None or self.encoder_network_ is None or not parts:
+            return parts
+        import torch
+
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.vae._training import generate
+
+        current = dict(parts)
+        with torch_scope(self.cpu_threads), torch.inference_mode():
+            for _ in range(PROPAGATION_ROUNDS):
+                x = torch.from_numpy(self.layout_.encode(current, rng))
+                mean, log_var = self.encoder_network_(x)
+                eps = torch.from_numpy(rng.standard_normal(tuple(mean.shape), dtype=np.float32))
+                latents = mean + eps * (0.5 * log_var).exp()
+                rows = generate(self.decoder_, self.layout_, 0, self.latent_size, rng, latents=latents)
+                drawn = self.layout_.decode(rows, rng)
+                current = {name: parts[name] if name in fixed else values for name, values in drawn.items()}
+        return current
+
+    # --- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        modes_state, modes_arrays = self.modes_.get_state()
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "modes": modes_state,
+            "network": self.decoder_ is not None,
+        }
+        arrays = {f"modes.{k}": v for k, v in modes_arrays.items()}
+        arrays["patterns"] = self.layout_.patterns
+        if self.decoder_ is not None and self.encoder_network_ is not None:
+            arrays.update(weight_arrays(self.decoder_))
+            arrays.update(weight_arrays(self.encoder_network_, ENCODER_PREFIX))
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.subcolumns_ = self._restore_subcolumns(state)
+        own = {k[len("modes.") :]: v for k, v in arrays.items() if k.startswith("modes.")}
+        with within("modes", "modes."):
+            self.modes_ = ModeNormaliser.from_state(require_mapping(require(state, "modes")), own)
+        continuous = [s.name for s in self.subcolumns_ if not s.discrete]
+        if sorted(self.modes_.modes) != sorted(continuous):
+            raise StateError("modes.subcolumns", f"expected the continuous sub-columns {continuous}")
+        flags = [s for s in self.subcolumns_ if s.part == MISSING_PART]
+        patterns = require_array(arrays, "patterns", kind="i", shape=(None, len(flags)))
+        if patterns.shape[0] < 1 or not np.isin(patterns, (0, 1)).all():
+            raise StateError("patterns", "expected at least one row of 0/1 flags", array=True)
+        self.layout_ = RowLayout(self.subcolumns_, self.modes_, patterns.astype("int64"))
+        has_network = require_bool(state, "network")
+        if has_network != (self.layout_.width > 0):
+            raise StateError(
+                "network", f"expected {str(self.layout_.width > 0).lower()} for these sub-columns"
+            )
+        self.decoder_ = None
+        self.encoder_network_ = None
+        if not has_network:
+            return
+        from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.vae._training import Decoder, Encoder
+
+        hidden = (self.hidden_size, self.hidden_size)
+        with torch_scope(None):  # the initial weights must not draw from torch's global random state
+            decoder = Decoder(self.latent_size, hidden, self.layout_.width)
+            encoder = Encoder(self.layout_.width, hidden, self.latent_size)
+        load_weights(decoder, arrays)
+        load_weights(encoder, arrays, ENCODER_PREFIX)
+        self.decoder_ = decoder
+        self.encoder_network_ = encoder

@@ -1,0 +1,214 @@
+"""The autoencoder and its training loop, with early stopping on the held-out rows' loss."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mirage._progress import EpochProgress, TrainingDone, report_event
+from mirage.engines._neural import Activation, RowLayout
+
+__all__ = ["Decoder", "Encoder", "TrainingResult", "TrainingSettings", "generate", "train"]
+
+LOSS_FACTOR = 2.0  # the reconstruction's weight against the KL divergence, as in TVAE
+MIN_DELTA = 2e-3  # a validation loss must improve by this share to count as better
+CHECK_STEPS = 50  # optimiser steps between two validation losses, about
+SIGMA_RANGE = (0.05, 1.0)  # TVAE floors at 0.01; 0.05 keeps a 10-row table from being given back
+
+
+def _mlp(width_in: int, hidden: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+    layers: list[nn.Module] = []
+    width = width_in
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    return nn.Sequential(*layers), width
+
+
+class Encoder(nn.Module):
+    def __init__(self, width_in: int, hidden: tuple[int, ...], latent: int) -> None:
+        super().__init__()
+        self.body, width = _mlp(width_in, hidden)
+        self.mean = nn.Linear(width, latent)
+        self.log_var = nn.Linear(width, latent)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.mean(h), self.log_var(h)
+
+
+class Decoder(nn.Module):
+    """A latent point in, one logit per row-vector entry out, plus a noise scale per entry."""
+
+    def __init__(self, latent: int, hidden: tuple[int, ...], width_out: int) -> None:
+        super().__init__()
+        self.body, width = _mlp(latent, hidden)
+        self.out = nn.Linear(width, width_out)
+        self.sigma = nn.Parameter(torch.full((width_out,), 0.1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.out(self.body(z))
+        return out
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    max_training_time: float
+    max_epochs: int
+    patience: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    seed: int
+
+
+@dataclass
+class TrainingResult:
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped: str = "max_epochs"
+    best_val_loss: float = math.inf
+    best_epoch: int = 0
+
+
+def _loss(
+    encoder: Encoder, decoder: Decoder, x: torch.Tensor, activation: Activation, eps: torch.Tensor
+) -> torch.Tensor:
+    """Per row, the negative evidence lower bound (the reconstruction weighted by ``LOSS_FACTOR``)."""
+    mean, log_var = encoder(x)
+    logits = decoder(mean + eps * torch.exp(0.5 * log_var))
+    kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(dim=1)
+    result: torch.Tensor = LOSS_FACTOR * activation.reconstruction(logits, x, decoder.sigma) + kl
+    return result
+
+
+def train(
+    encoder: Encoder,
+    decoder: Decoder,
+    layout: RowLayout,
+    data: np.ndarray,
+    held: np.ndarray,
+    settings: TrainingSettings,
+) -> TrainingResult:
+    """Train in place and load the weights of the best held-out loss (``held`` empty: the last ones).
+
+    Batches, latent noise and the held-out noise (the same every check) draw from torch's global random
+    state, which the caller forks and seeds.
+    """
+    start = time.perf_counter()
+    x_all, x_held = torch.from_numpy(data), torch.from_numpy(held)
+    n = x_all.shape[0]
+    batch = settings.batch_size
+    steps = max(1, math.ceil(n / batch))
+    check_every = max(1, round(CHECK_STEPS / steps))
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    optimizer = torch.optim.Adam(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    held_eps = torch.randn(x_held.shape[0], encoder.mean.out_features)
+    result = TrainingResult()
+    best: tuple[Mapping[str, Any], Mapping[str, Any]] = (
+        copy.deepcopy(encoder.state_dict()),
+        copy.deepcopy(decoder.state_dict()),
+    )
+    bad = 0
+    activation = Activation(layout.spans)
+    for epoch in range(1, settings.max_epochs + 1):
+        encoder.train(True)
+        decoder.train(True)
+        permutation = torch.randperm(n)
+        total, out_of_time = 0.0, False
+        for first in range(0, n, batch):
+            xb = x_all[permutation[first : first + batch]]
+            loss = _loss(
+                encoder, decoder, xb, activation, torch.randn(xb.shape[0], encoder.mean.out_features)
+            ).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                decoder.sigma.clamp_(*SIGMA_RANGE)
+            total += float(loss.detach()) * xb.shape[0]
+            if time.perf_counter() - start > settings.max_training_time:
+                out_of_time = True
+                break
+        entry: dict[str, float] = {"epoch": epoch, "train_loss": total / n}
+        if x_held.shape[0] and (epoch % check_every == 0 or out_of_time or epoch == settings.max_epochs):
+            encoder.train(False)
+            decoder.train(False)
+            with torch.no_grad():
+                val = float(_loss(encoder, decoder, x_held, activation, held_eps).mean())
+            entry["val_loss"] = val
+            if val < result.best_val_loss - MIN_DELTA * abs(result.best_val_loss) or not result.best_epoch:
+                result.best_val_loss, result.best_epoch, bad = val, epoch, 0
+                best = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(decoder.state_dict()))
+            else:
+                bad += 1
+        elapsed = time.perf_counter() - start
+        entry["seconds"] = elapsed
+        result.history.append(entry)
+        left = min(settings.max_training_time - elapsed, (settings.max_epochs - epoch) * elapsed / epoch)
+        report_event(
+            EpochProgress(
+                "fit",
+                epoch,
+                settings.max_epochs,
+                entry["train_loss"],
+                entry.get("val_loss", math.nan),
+                result.best_epoch,
+                elapsed,
+                max(left, 0.0),
+            )
+        )
+        if out_of_time:
+            result.stopped = "max_training_time"
+            break
+        if bad >= settings.patience:
+            result.stopped = "early_stopping"
+            break
+    if result.best_epoch:
+        encoder.load_state_dict(best[0])
+        decoder.load_state_dict(best[1])
+    else:
+        result.best_epoch = len(result.history)
+    encoder.train(False)
+    decoder.train(False)
+    report_event(TrainingDone("fit", len(result.history), result.best_epoch, result.stopped))
+    return result
+
+
+def generate(
+    decoder: Decoder,
+    layout: RowLayout,
+    n: int,
+    latent: int,
+    rng: np.random.Generator,
+    chunk: int = 8_192,
+    latents: torch.Tensor | None = None,
+) -> np.ndarray:
+    """``n`` activated row vectors from standard normal latents (or the given ``latents``), each scalar
+    with its learned noise."""
+    if latents is not None:
+        n = latents.shape[0]
+    decoder.train(False)
+    activation = Activation(layout.spans)
+    sigma = decoder.sigma.detach().numpy()
+    scalars = np.array([span.start for span in layout.spans if not span.softmax], dtype="int64")
+    out = np.zeros((n, layout.width), dtype="float32")
+    with torch.inference_mode():
+        for lo in range(0, n, chunk):
+            m = min(chunk, n - lo)
+            if latents is None:
+                z = torch.from_numpy(rng.standard_normal((m, latent), dtype=np.float32))
+            else:
+                z = latents[lo : lo + m]
+            rows = activation(decoder(z)).numpy()
+            noise = rng.standard_normal((m, scalars.size), dtype=np.float32) * sigma[scalars]
+            rows[:, scalars] = np.clip(rows[:, scalars] + noise, -1.0, 1.0)
+            out[lo : lo + m] = rows
+    return out

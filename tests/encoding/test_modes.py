@@ -1,0 +1,82 @@
+"""Mode-specific normalisation: modes found by a variational mixture, values back through their modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mirage.encoding import SubColumn
+from mirage.encoding.modes import ModeNormaliser
+from mirage.errors import ModelFileError
+
+VALUE = SubColumn("x::value", "x", "value", discrete=False)
+
+
+def _bimodal(n: int = 2000) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.normal(-50, 2, n // 2), rng.normal(100, 5, n - n // 2)])
+
+
+def test_two_separated_bumps_are_two_modes_and_values_come_back() -> None:
+    x = _bimodal()
+    normaliser = ModeNormaliser(seed=1).fit({VALUE.name: x}, [VALUE], {})
+    modes = normaliser.modes[VALUE.name]
+    centres = modes.unscale(modes.means)
+    assert normaliser.n_modes(VALUE.name) >= 2
+    assert np.min(np.abs(centres - -50)) < 2 and np.min(np.abs(centres - 100)) < 3
+    mode, scalar = normaliser.encode(VALUE.name, x, np.random.default_rng(2))
+    assert np.all(np.abs(scalar) <= 1)
+    low, high = modes.unscale(np.array([modes.low, modes.high]))
+    # the only values not given back: those clipped, and the extremes beyond the 10th (value protection)
+    inside = (np.abs(scalar) < 1) & (x >= low) & (x <= high)
+    assert inside.mean() > 0.98
+    np.testing.assert_allclose([low, high], [np.sort(x)[9], np.sort(x)[-10]], rtol=1e-12)
+    np.testing.assert_allclose(
+        normaliser.decode(VALUE.name, mode, scalar)[inside], x[inside], rtol=1e-9, atol=1e-9
+    )
+
+
+def test_a_small_table_gets_one_mode_and_gives_back_one_value() -> None:
+    x = np.linspace(0, 1, 10)
+    normaliser = ModeNormaliser(min_rows=10).fit({VALUE.name: x}, [VALUE], {})
+    assert normaliser.n_modes(VALUE.name) == 1
+    back = normaliser.decode(VALUE.name, np.zeros(5, "int64"), np.linspace(-1, 1, 5))
+    np.testing.assert_allclose(back, 0.5)  # under 3 * min_rows rows, no value of its own is emitted
+
+
+def test_placeholders_of_missing_cells_are_not_learned() -> None:
+    x = np.where(np.arange(1000) < 500, 7.0, np.random.default_rng(0).normal(100, 1, 1000))
+    present = {VALUE.name: np.arange(1000) >= 500}
+    normaliser = ModeNormaliser().fit({VALUE.name: x}, [VALUE], present)
+    modes = normaliser.modes[VALUE.name]
+    assert modes.unscale(np.array([-1.0]))[0] > 90  # the range is that of the present values
+
+
+def test_values_near_float64_limits_do_not_overflow() -> None:
+    x = np.random.default_rng(0).normal(size=500) * 1e300
+    with np.errstate(over="raise", invalid="raise"):
+        normaliser = ModeNormaliser().fit({VALUE.name: x}, [VALUE], {})
+        mode, scalar = normaliser.encode(VALUE.name, x, np.random.default_rng(0))
+        back = normaliser.decode(VALUE.name, mode, scalar)
+    assert np.isfinite(back).all() and x.min() <= back.min() and back.max() <= x.max()
+
+
+def test_state_round_trip_and_a_bad_state_is_a_clear_error() -> None:
+    x = _bimodal()
+    normaliser = ModeNormaliser(seed=3).fit({VALUE.name: x}, [VALUE], {})
+    state, arrays = normaliser.get_state()
+    again = ModeNormaliser.from_state(state, arrays)
+    mode, scalar = normaliser.encode(VALUE.name, x, np.random.default_rng(4))
+    np.testing.assert_array_equal(
+        again.decode(VALUE.name, mode, scalar), normaliser.decode(VALUE.name, mode, scalar)
+    )
+    arrays[f"{VALUE.name}.stds"] = -arrays[f"{VALUE.name}.stds"]
+    with pytest.raises(ModelFileError, match="stds"):
+        ModeNormaliser.from_state(state, arrays)
+
+
+def test_same_seed_same_modes() -> None:
+    x = _bimodal()
+    a = ModeNormaliser(seed=5).fit({VALUE.name: x}, [VALUE], {}).get_state()[1]
+    b = ModeNormaliser(seed=5).fit({VALUE.name: x}, [VALUE], {}).get_state()[1]
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)

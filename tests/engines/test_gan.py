@@ -1,0 +1,99 @@
+"""The ``gan`` engine: training-by-sampling, PacGAN packs, early stopping on detection, budgets, state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage._progress import EpochProgress, TrainingDone, progress_events_to
+from mirage.errors import ModelFileError
+
+pytest.importorskip("torch")
+
+from mirage.engines.gan import GanSynthesizer
+from mirage.engines.gan._training import ConditionSampler
+
+FAST = {"max_epochs": 20, "hidden_size": 32, "noise_size": 16}
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    """A rare category (3% of rows) that changes the amount, and a bimodal number."""
+    rng = np.random.default_rng(0)
+    n = 600
+    kind = rng.choice(["common", "usual", "rare"], size=n, p=[0.6, 0.37, 0.03])
+    amount = np.where(kind == "rare", 500.0, 0.0) + np.where(rng.random(n) < 0.5, 10.0, 60.0)
+    return pd.DataFrame({"kind": kind, "amount": np.round(amount + rng.normal(0, 2, n), 2)})
+
+
+@pytest.fixture(scope="module")
+def model(table: pd.DataFrame) -> GanSynthesizer:
+    return GanSynthesizer(**FAST).fit(table)
+
+
+def test_training_by_sampling_picks_rare_codes_by_log_frequency(
+    model: GanSynthesizer, table: pd.DataFrame
+) -> None:
+    layout = model.layout_
+    data = layout.encode(model.encoder_.encode(table), np.random.default_rng(0))
+    sampler = ConditionSampler(layout, data)
+    rng = np.random.default_rng(1)
+    cond, which, codes = sampler.draw(20_000, rng, training=True)
+    span = next(i for i, s in enumerate(sampler.spans) if layout.subcolumns[s.subcolumn].column == "kind")
+    rare = model.encoder_.encode(pd.DataFrame({"kind": ["rare"], "amount": [0.0]}))["kind::code"][0]
+    picked = codes[which == span]
+    # by frequency the rare code is 3% of picks; by the log of its count it is about a fifth
+    assert 0.12 < np.mean(picked == rare) < 0.3
+    rows = sampler.matching_rows(which, codes, rng)
+    start = sampler.spans[span].start
+    chosen = which == span
+    assert np.all(data[rows[chosen], start + codes[chosen]] == 1.0)  # each real row has the picked code
+    assert np.all(cond.sum(axis=1) == 1.0)
+    _, which, codes = sampler.draw(20_000, rng, training=False)
+    assert np.mean(codes[which == span] == rare) < 0.06  # sampling follows the real frequency
+
+
+def test_the_rare_category_and_both_modes_are_learned(model: GanSynthesizer, table: pd.DataFrame) -> None:
+    synth = model.sample(4_000, seed=1)
+    assert 0.005 < (synth["kind"] == "rare").mean() < 0.2  # emitted, though 20 epochs are few
+    assert model.modes_.n_modes("amount::value") >= 2
+    low = synth["amount"].between(0, 30).mean()
+    assert 0.2 < low < 0.8
+
+
+def test_early_stopping_reads_a_validation_detection_score(table: pd.DataFrame) -> None:
+    model = GanSynthesizer(**{**FAST, "max_epochs": 500, "patience": 1}).fit(table)
+    training = model.training_
+    assert training["stopped"] == "early_stopping" and training["epochs"] < 500
+    scores = [h["detection_auc"] for h in training["history"] if "detection_auc" in h]
+    assert len(scores) >= 2 and 0.5 <= min(scores) <= 1.0
+    assert training["best_detection_auc"] == min(scores)
+    assert training["pac"] == 10 and training["batch_size"] % 10 == 0
+
+
+def test_the_time_budget_stops_training_and_progress_is_reported(table: pd.DataFrame) -> None:
+    events: list[object] = []
+    with progress_events_to(events.append):
+        model = GanSynthesizer(**{**FAST, "max_epochs": 10_000, "max_training_time": 0.5}).fit(table)
+    assert model.training_["stopped"] == "max_training_time"
+    assert any(isinstance(e, EpochProgress) for e in events)
+    assert isinstance(events[-1], TrainingDone) or any(isinstance(e, TrainingDone) for e in events)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(table: pd.DataFrame, model: GanSynthesizer) -> None:
+    again = GanSynthesizer(**FAST).fit(table)
+    a, b = model.get_state()[1], again.get_state()[1]
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    other = GanSynthesizer(**FAST, seed=1).fit(table).get_state()[1]
+    assert not all(np.array_equal(a[k], other[k]) for k in a)
+
+
+def test_the_state_round_trips_and_a_changed_hidden_size_is_refused(model: GanSynthesizer) -> None:
+    state, arrays = model.get_state()
+    loaded = GanSynthesizer(**FAST)
+    loaded.set_state(model.schema_, state, arrays)
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=3), model.sample(200, seed=3))
+    other = GanSynthesizer(**{**FAST, "hidden_size": 33})
+    with pytest.raises(ModelFileError, match="hidden_size"):
+        other.set_state(model.schema_, state, arrays)
