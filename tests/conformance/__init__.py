@@ -3,8 +3,6 @@
 # The neural engines train for minutes by default; the default suite bounds their epochs so that it
 # stays fast (their default-length fits are measured in benchmarks/bench_classic.py).
 # The dp engine runs at an epsilon where 320 rows keep their categories: its privacy is tested in
-# tests/privacy.
-FAST: dict[str, dict[str, object]] = {
-    "dp": {"epsilon": 1000.0},
-    "vae": {"max_epochs": 40},
-}
+# tests/privacy.  Tests of what a fully trained model does (scenarios) use only these settings.
+FULL: dict[str, dict[str, object]] = {"dp": {"epsilon": 1000.0}}
+FAST: dict[str, dict[str, object]] = {**FULL, "vae": {"max_epochs": 40}}

@@ -10,7 +10,7 @@ from scipy.stats import ks_2samp
 
 from mirage.engines import ENGINES, Synthesizer
 from mirage.errors import OptionError
-from tests.conformance.test_check_engine import PARAMS
+from tests.conformance import FULL
 
 ENGINE_NAMES = sorted(ENGINES)
 
@@ -33,7 +33,7 @@ def table(rows: int = 2_000) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
 def model(request: pytest.FixtureRequest) -> Synthesizer:
-    return ENGINES[request.param](seed=0, **PARAMS.get(request.param, {})).fit(table())
+    return ENGINES[request.param](seed=0, **FULL.get(request.param, {})).fit(table())
 
 
 def test_a_shift_moves_what_depends_on_it_and_nothing_else(model: Synthesizer) -> None:
