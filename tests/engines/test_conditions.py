@@ -109,7 +109,7 @@ def test_a_range_holds_for_every_row_returned_when_decoding_rounds_at_random(nam
             "smoker": rng.choice(["yes", "no"], raw.size),
         }
     )
-    model = ENGINES[name]().fit(frame)
+    model = ENGINES[name](**PARAMS.get(name, {})).fit(frame)
     for low, high in ((30.0, 30.55), (25.01, 26.33)):
         bmi = model.sample(800, seed=1, conditions={"bmi": Between(low, high)})["bmi"]
         assert bmi.between(low, high).all(), sorted(set(bmi[~bmi.between(low, high)]))[:5]
