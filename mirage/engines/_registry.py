@@ -39,8 +39,11 @@ NEURAL = Requirement(module="torch", package="PyTorch", extra="neural")
 # name -> module that registers it when imported (the built-in engines, imported on first use)
 _BUILT_IN = {
     "argn": "mirage.engines.argn",
+    "bayesnet": "mirage.engines.bayesnet",
     "cart": "mirage.engines.cart",
     "copula": "mirage.engines.copula",
+    "gmm": "mirage.engines.gmm",
+    "kde": "mirage.engines.kde",
 }
 _REQUIREMENTS = {"argn": NEURAL}
 
