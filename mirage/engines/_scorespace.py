@@ -1,12 +1,17 @@
-"""Encoded sub-columns as a real matrix of normal scores and back, for the ``gmm`` and ``kde`` engines.
+"""Encoded sub-columns as a matrix of normal scores and back, for the ``gmm`` and ``kde`` engines.
 
 Each continuous sub-column goes through its :class:`~mirage.encoding.marginal.Marginal` (quantile
-knots, the ``rare_min_count``-th smallest and largest values at the ends, so a rare extreme is never
-given back): a value's score is the normal quantile of its probability between the knots, and a score
-maps back through the knots, so a spike (tied knots, say a zero balance) comes back exact.  A discrete
-sub-column (a category's code, a missing flag) is either kept as its codes or scored like the copula
-scores it: each code is the mean of the standard normal over its probability interval, and a score
-maps back to the code whose interval holds it.
+knots, at most one per ``rare_min_count`` rows, the ``rare_min_count``-th smallest and largest values
+at the ends, so a rare extreme is never given back): a value's score is the normal quantile of its
+probability between the knots, and a score maps back through the knots, so a spike (tied knots, say
+a zero balance) comes back exact.  A discrete sub-column (a category's code, a missing flag) is
+either kept as its codes or scored like the copula scores it, and a score maps back to the code whose
+probability interval holds it.
+
+Learning, a tie (a code, a spike) is spread over the central ``SPREAD`` share of its probability
+interval, at one position per row shared by every column, so that a mixture sees continuous columns
+instead of point masses, and two columns whose ties always coincide (two columns missing together)
+keep a correlation of one.
 
 Where a column's missing flag says missing, its other sub-columns hold a placeholder: their marginals
 learn from the present rows only, and the missing rows' scores are standard normal draws, so that the
@@ -26,6 +31,8 @@ from mirage.encoding.marginal import Marginal
 from mirage.engines._base import missing_flags
 
 __all__ = ["ScoreSpace"]
+
+SPREAD = 0.5  # the share of a tie's probability interval its spread scores cover (centred)
 
 
 @dataclass
@@ -53,7 +60,13 @@ class ScoreSpace:
             if j in flags:
                 present = np.asarray(parts[subcolumns[flags[j]].name]) == 0
                 x = x[present] if present.any() else x
-            marginals.append(Marginal.fit(s, x, quantiles, 1 if s.discrete else rare_min_count))
+            if s.discrete:
+                marginals.append(Marginal.fit(s, x, quantiles))
+            else:
+                # a knot per rare_min_count rows at most: knots at (nearly) every training value would
+                # send draws between neighbouring training values, nearer to them than to unseen rows
+                knots = max(2, min(quantiles, x.size // max(1, rare_min_count)))
+                marginals.append(Marginal.fit(s, x, knots, rare_min_count))
         return cls(list(subcolumns), marginals, discrete_scores)
 
     @property
@@ -97,12 +110,14 @@ class ScoreSpace:
 
 def spread_scores(marginal: Marginal, x: np.ndarray, position: np.ndarray) -> np.ndarray:
     """Normal scores of ``x`` with ties spread: a code's, or a spike's (a value the knots repeat), is at
-    ``position`` (uniform in [0, 1), per row) of its probability interval, so that every score column
-    is a continuous standard normal and a mixture does not spend its components on point masses."""
+    ``position`` (uniform in [0, 1), per row) of the central ``SPREAD`` share of its probability
+    interval, so that a mixture does not spend its components on point masses."""
     lower, upper = _probability_interval(marginal, x)
-    u = lower + position * (upper - lower)
+    u = lower + (0.5 + SPREAD * (position - 0.5)) * (upper - lower)
     edge = 0.5 / max(marginal.table.size, 2)
-    return np.asarray(ndtri(np.clip(u, edge if not marginal.discrete else 1e-12, 1.0 - 1e-12)), dtype="float64")
+    return np.asarray(
+        ndtri(np.clip(u, edge if not marginal.discrete else 1e-12, 1.0 - 1e-12)), dtype="float64"
+    )
 
 
 def _probability_interval(marginal: Marginal, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -96,7 +96,9 @@ class BayesNetSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         self.subcolumns_ = subcolumns
-        dates = [s.name for s in subcolumns if not s.discrete and self.schema_[s.column].kind is Kind.DATETIME]
+        dates = [
+            s.name for s in subcolumns if not s.discrete and self.schema_[s.column].kind is Kind.DATETIME
+        ]
         k = self.encoding_.rare_min_count
         self.discretiser_ = Discretiser(
             n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k
@@ -159,7 +161,11 @@ class BayesNetSynthesizer(Synthesizer):
         for j in self.order_:
             if j not in wanted:
                 continue
-            config = out[:, list(self.parents_[j])] @ self.strides_[j] if self.parents_[j] else np.zeros(n, "int64")
+            config = (
+                out[:, list(self.parents_[j])] @ self.strides_[j]
+                if self.parents_[j]
+                else np.zeros(n, "int64")
+            )
             cumulative = self.cumulative_[j][config]
             u = rng.random(n)
             if masks is not None and j in masks:
@@ -249,7 +255,9 @@ class BayesNetSynthesizer(Synthesizer):
         self._require_recorded("sub_bins", discretiser.sub_bins, "state.engine.discretiser.sub_bins")
         domain = discretiser.domain
         with within("graph"):
-            parents = _parents_from_edges(require_list(require_mapping(require(state, "graph")), "edges"), domain)
+            parents = _parents_from_edges(
+                require_list(require_mapping(require(state, "graph")), "edges"), domain
+            )
         tables = []
         for j, token in enumerate(domain):
             q = math.prod(domain[p].cardinality for p in parents[j])
@@ -333,7 +341,9 @@ def learn_structure(
     return [tuple(sorted(p)) for p in parents]
 
 
-def count_families(tokens: np.ndarray, cards: np.ndarray, parents: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+def count_families(
+    tokens: np.ndarray, cards: np.ndarray, parents: Sequence[tuple[int, ...]]
+) -> list[np.ndarray]:
     """Per node, its counts: an ``(parent configurations, codes)`` array (last parent fastest)."""
     out = []
     n = tokens.shape[0]
@@ -378,14 +388,16 @@ class _FamilyScores:
         n = self.tokens.shape[0]
         r = int(self.cards[j])
         q = math.prod(int(self.cards[p]) for p in parents)
-        config = self.tokens[:, list(parents)] @ _strides(self.cards[list(parents)]) if parents else np.zeros(n, "int64")
+        config = (
+            self.tokens[:, list(parents)] @ _strides(self.cards[list(parents)])
+            if parents
+            else np.zeros(n, "int64")
+        )
         counts = np.bincount(config * r + self.tokens[:, j], minlength=q * r).reshape(q, r)
         totals = counts.sum(axis=1)
         if self.score == "k2":
             seen = totals > 0
-            return float(
-                np.sum(gammaln(r) - gammaln(totals[seen] + r)) + np.sum(gammaln(counts[seen] + 1.0))
-            )
+            return float(np.sum(gammaln(r) - gammaln(totals[seen] + r)) + np.sum(gammaln(counts[seen] + 1.0)))
         nonzero = counts > 0
         rows = np.broadcast_to(totals[:, None], counts.shape)[nonzero]
         likelihood = float(np.sum(counts[nonzero] * np.log(counts[nonzero] / rows)))
@@ -457,7 +469,9 @@ def _chow_liu(tokens: np.ndarray, cards: np.ndarray, required: Sequence[int | No
             joint = joint.reshape(int(cards[a]), rb) / n
             outer = np.outer(marginals[a], marginals[b])
             nonzero = joint > 0
-            information[a, b] = information[b, a] = float(np.sum(joint[nonzero] * np.log(joint[nonzero] / outer[nonzero])))
+            information[a, b] = information[b, a] = float(
+                np.sum(joint[nonzero] * np.log(joint[nonzero] / outer[nonzero]))
+            )
     parents: list[set[int]] = [set() for _ in range(d)]
     if d:
         in_tree = np.zeros(d, dtype=bool)
@@ -487,8 +501,12 @@ def _parents_from_edges(edges: list[Any], domain: Domain) -> list[tuple[int, ...
     names = {t.name: j for j, t in enumerate(domain)}
     parents: list[set[int]] = [set() for _ in domain]
     for i, edge in enumerate(edges):
-        if not (isinstance(edge, list) and len(edge) == 2 and all(isinstance(e, str) and e in names for e in edge)):
-            raise StateError(f"edges.{i}", f"expected [parent token, child token] of this model, got {edge!r}")
+        if not (
+            isinstance(edge, list) and len(edge) == 2 and all(isinstance(e, str) and e in names for e in edge)
+        ):
+            raise StateError(
+                f"edges.{i}", f"expected [parent token, child token] of this model, got {edge!r}"
+            )
         p, c = names[edge[0]], names[edge[1]]
         if p == c:
             raise StateError(f"edges.{i}", f"a token cannot be its own parent ({edge[0]!r})")

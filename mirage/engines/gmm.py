@@ -1,4 +1,4 @@
-"""``gmm``: a Gaussian mixture over the encoded sub-columns' normal scores (scikit-learn's ``GaussianMixture``).
+"""``gmm``: a Gaussian mixture (scikit-learn's ``GaussianMixture``) over the sub-columns' normal scores.
 
 Every sub-column becomes one dimension of normal scores (:mod:`mirage.engines._scorespace`): a
 continuous one through its quantile knots, a discrete one (a category's code, a missing flag) as the
@@ -160,7 +160,10 @@ class GmmSynthesizer(Synthesizer):
             return parts
         n = len(parts[subs[known[0]].name])
         z_known = np.column_stack(
-            [to_scores(self.space_.marginals[j], np.asarray(parts[subs[j].name], dtype="float64")) for j in known]
+            [
+                to_scores(self.space_.marginals[j], np.asarray(parts[subs[j].name], dtype="float64"))
+                for j in known
+            ]
         )
         with threadpool_limits(1, "blas"):
             z_other = _conditional_draw(
@@ -214,7 +217,9 @@ class GmmSynthesizer(Synthesizer):
 
 def _choose(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     cumulative = np.cumsum(weights)
-    return np.minimum(np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right"), weights.size - 1)
+    return np.minimum(
+        np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right"), weights.size - 1
+    )
 
 
 def _cholesky(covariances: np.ndarray) -> np.ndarray:

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from safetensors.numpy import load
+
+from mirage.engines import KdeSynthesizer
+from mirage.errors import DataError, OptionError
+
+
+def table(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    kind = rng.choice(["a", "b", "c"], rows, p=[0.5, 0.3, 0.2])
+    x = rng.gamma(2.0, 10.0, rows) + np.where(kind == "a", 0.0, 30.0)
+    return pd.DataFrame({"kind": kind, "x": np.round(x, 4), "y": np.round(x / 3 + rng.normal(size=rows), 4)})
+
+
+def test_the_bandwidth_passes_the_dcr_check_and_the_readings_are_kept() -> None:
+    model = KdeSynthesizer().fit(table())
+    record = model.training_["kde"]
+    assert record["readings"], record
+    assert record["readings"][-1]["dcr_share"] <= 0.53
+    assert record["bandwidth"] == pytest.approx(model.bandwidth_, rel=1e-5)
+    # widening only ever grows the bandwidth chosen on the validation split
+    bandwidths = [r["bandwidth"] for r in record["readings"]]
+    assert bandwidths == sorted(bandwidths)
+
+
+def test_the_model_file_holds_jittered_centres_not_training_rows() -> None:
+    real = table()
+    model = KdeSynthesizer().fit(real)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    arrays = load(zipfile.ZipFile(io.BytesIO(buffer.getvalue())).read("arrays.safetensors"))
+    centres = model.space_.from_matrix(arrays["engine.centres"])
+    assert len(arrays["engine.centres"]) == len(real)
+    values = model.encoder_.decode(centres, len(real), np.random.default_rng(0))
+    rows = set(map(tuple, real[["x", "y"]].to_numpy()))
+    assert not any(tuple(r) in rows for r in values[["x", "y"]].to_numpy())
+    for column in ("x", "y"):
+        # only the ends of the value range (the rare_min_count-th smallest and largest) can recur
+        assert values[column].isin(set(real[column])).mean() < 0.05, column
+
+
+def test_a_table_it_cannot_learn_without_memorising_is_refused() -> None:
+    # every row unique on three fine numbers and a limit of 0.5 less the margin: no width passes
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(300, 3)).round(6), columns=["p", "q", "r"])
+    with pytest.raises(DataError, match="kde: even at bandwidth .* max_dcr_share 0.5"):
+        KdeSynthesizer(max_dcr_share=0.5, bandwidth=0.01, code_bandwidth=0.0).fit(frame)
+
+
+def test_without_the_check_the_given_bandwidths_are_kept() -> None:
+    model = KdeSynthesizer(bandwidth=0.3, code_bandwidth=0.2, max_dcr_share=None).fit(table())
+    assert (model.bandwidth_, model.code_bandwidth_) == (0.3, 0.2)
+    assert model.training_["kde"]["readings"] == []
+
+
+@pytest.mark.parametrize("params", [{"bandwidth": 0}, {"code_bandwidth": 1.5}, {"max_dcr_share": 0.4}])
+def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
+    with pytest.raises(OptionError, match=next(iter(params))):
+        KdeSynthesizer(**params).fit(table(50))
