@@ -79,8 +79,8 @@ class BayesNetSynthesizer(Synthesizer):
         score: str = "bic",
         max_parents: int = 2,
         smoothing: float = 0.5,
-        n_bins: int = 32,
-        sub_bins: int = 4,
+        n_bins: int = 10,
+        sub_bins: int = 8,
         seed: int = 0,
     ) -> None:
         self.structure = structure
