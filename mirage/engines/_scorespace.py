@@ -9,9 +9,10 @@ either kept as its codes or scored like the copula scores it, and a score maps b
 probability interval holds it.
 
 Learning, a tie (a code, a spike) is spread over the central ``SPREAD`` share of its probability
-interval, at one position per row shared by every column, so that a mixture sees continuous columns
-instead of point masses, and two columns whose ties always coincide (two columns missing together)
-keep a correlation of one.
+interval (all of it: a narrower band leaves gaps that a mixture fills unevenly, which moves the
+rates of codes such as missing flags), at one position per row shared by every column, so that a
+mixture sees continuous columns instead of point masses, and two columns whose ties always coincide
+(two columns missing together) keep a correlation of one.
 
 Where a column's missing flag says missing, its other sub-columns hold a placeholder: their marginals
 learn from the present rows only, and the missing rows' scores are standard normal draws, so that the
@@ -32,7 +33,7 @@ from mirage.engines._base import missing_flags
 
 __all__ = ["ScoreSpace"]
 
-SPREAD = 0.5  # the share of a tie's probability interval its spread scores cover (centred)
+SPREAD = 1.0  # the share of a tie's probability interval its spread scores cover (centred)
 
 
 @dataclass

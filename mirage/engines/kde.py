@@ -21,8 +21,10 @@ must pass the DCR check before the fit goes on: rows drawn from the model of the
 by :func:`mirage.evaluation._privacy.dcr` (the figure the report reads), with the rest and with the
 validation rows; while the DCR share reads above ``max_dcr_share - DCR_MARGIN`` (the margin for the
 noise of a reading on a few hundred rows), ``h`` grows by ``WIDEN`` and ``1 - lam`` shrinks by it,
-at most ``WIDEN_STEPS`` times; a table that still reads above is refused with a ``DataError``.  The
-readings are recorded in the model file (``state.training.kde``).  ``max_dcr_share=None`` turns the
+at most ``WIDEN_STEPS`` times.  A table that still reads above gets the last resort with a warning:
+independent columns (every score a standard normal draw, every code from its marginal; the missing
+patterns still those of training rows), which reproduce no row.  The readings (and a fallback) are
+recorded in the model file (``state.training.kde``).  ``max_dcr_share=None`` turns the
 check off; below ``CHECK_MIN_ROWS`` rows there is too little to read it on, and the widest setting of
 the grid is used instead.
 
@@ -50,6 +52,7 @@ from scipy.special import logsumexp
 
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_float
+from mirage._warnings import warn
 from mirage.encoding import SubColumn
 from mirage.encoding._base import MISSING_PART
 from mirage.encoding.marginal import Marginal
@@ -57,7 +60,6 @@ from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
-from mirage.errors import DataError
 
 __all__ = ["KdeSynthesizer"]
 
@@ -73,7 +75,9 @@ DCR_MARGIN = 0.02
 WIDEN = 1.4
 WIDEN_STEPS = 6
 SMALL_TABLE = (1.0, 0.5)  # (h, lam) below CHECK_MIN_ROWS rows
-PROPAGATE_ROWS = 2_000  # rows whose centre weights are computed at once in a scenario
+PROPAGATE_ROWS = 2_000
+# (h, lam) of the last resort: scores ~ N(0, 1) and codes from their marginals, whatever the centre
+INDEPENDENT = (1e6, 1.0)  # rows whose centre weights are computed at once in a scenario
 
 
 @register_engine
@@ -184,8 +188,8 @@ class KdeSynthesizer(Synthesizer):
         rng: np.random.Generator,
     ) -> tuple[float, float]:
         """Widen ``(h, lam)`` until the DCR share, read for each fold against rows drawn from the model
-        of the other folds and averaged, is at most ``max_dcr_share - DCR_MARGIN``; ``DataError`` when
-        even the widest setting reads above."""
+        of the other folds and averaged, is at most ``max_dcr_share - DCR_MARGIN``; ``INDEPENDENT``,
+        with a warning, when even the widest setting reads above."""
         from mirage.evaluation._privacy import dcr
 
         assert self.max_dcr_share is not None
@@ -219,12 +223,15 @@ class KdeSynthesizer(Synthesizer):
             if share <= limit:
                 return h, lam
             h, lam = h * WIDEN, 1.0 - (1.0 - lam) / WIDEN
-        raise DataError(
+        warn(
             f"kde: even at bandwidth {h / WIDEN:.3g} the synthetic rows sit closer to the rows learned than "
             f"to unseen rows (DCR share {share:.3f} over {READ_FOLDS} folds of the training rows, above "
-            f"max_dcr_share {self.max_dcr_share} less a margin of {DCR_MARGIN}); use another engine (copula, "
-            "cart, bayesnet) for this table, or pass max_dcr_share=None to keep the widest kernel unchecked"
+            f"max_dcr_share {self.max_dcr_share} less a margin of {DCR_MARGIN}); the model falls back to "
+            "independent columns (each drawn from its marginal, missing patterns kept): use another engine "
+            "(copula, cart, bayesnet) for this table"
         )
+        record["fallback"] = "independent columns"
+        return INDEPENDENT
 
     def _jitter(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``z`` moved by half a kernel: the centres the model keeps."""

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from safetensors.numpy import load
 
+from mirage._warnings import MirageWarning
 from mirage.engines import KdeSynthesizer
-from mirage.errors import DataError, OptionError
+from mirage.errors import OptionError
 
 
 def table(rows: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -46,12 +47,16 @@ def test_the_model_file_holds_jittered_centres_not_training_rows() -> None:
         assert values[column].isin(set(real[column])).mean() < 0.05, column
 
 
-def test_a_table_it_cannot_learn_without_memorising_is_refused() -> None:
-    # every row unique on three fine numbers and a limit of 0.5 less the margin: no width passes
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame(rng.normal(size=(300, 3)).round(6), columns=["p", "q", "r"])
-    with pytest.raises(DataError, match="kde: even at bandwidth .* max_dcr_share 0.5"):
-        KdeSynthesizer(max_dcr_share=0.5, bandwidth=0.01, code_bandwidth=0.0).fit(frame)
+def test_a_table_it_cannot_learn_without_memorising_falls_back_to_independent_columns() -> None:
+    # a limit of 0.5 less the margin: no kernel width reads below it, the last resort is kept
+    frame = table(300, seed=1)
+    with pytest.warns(MirageWarning, match="kde: even at bandwidth .* falls back to independent columns"):
+        model = KdeSynthesizer(max_dcr_share=0.5, bandwidth=0.01, code_bandwidth=0.0).fit(frame)
+    assert model.training_["kde"]["fallback"] == "independent columns"
+    assert model.code_bandwidth_ == 1.0
+    synth = model.sample(3000, seed=2)
+    # independent columns: kind no longer moves x
+    assert abs(synth.loc[synth["kind"] == "a", "x"].mean() - synth.loc[synth["kind"] != "a", "x"].mean()) < 3
 
 
 def test_without_the_check_the_given_bandwidths_are_kept() -> None:
