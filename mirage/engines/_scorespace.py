@@ -93,12 +93,20 @@ class ScoreSpace:
                 out[missing, j] = rng.standard_normal(int(missing.sum()))
         return out
 
-    def from_matrix(self, z: np.ndarray) -> dict[str, np.ndarray]:
-        """Sub-column arrays (int64 codes, float64 values) of a matrix of :meth:`to_matrix`'s layout."""
+    def from_matrix(self, z: np.ndarray, calibration: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Sub-column arrays (int64 codes, float64 values) of a matrix of :meth:`to_matrix`'s layout.
+
+        ``calibration``: per scored column, the quantiles (at ``CALIBRATION_GRID`` probabilities) of the
+        scores a model draws; a score is then read at its probability among them instead of the normal
+        one, so that each column's marginal is the data's whatever the model's own marginal is.
+        """
         out = {}
+        grid = np.linspace(0.0, 1.0, calibration.shape[1]) if calibration is not None else None
         for j, (s, m) in enumerate(zip(self.subcolumns, self.marginals, strict=True)):
             if s.discrete and not self.discrete_scores:
                 out[s.name] = np.clip(np.rint(z[:, j]), 0, max(1, s.cardinality) - 1).astype("int64")
+            elif calibration is not None and grid is not None:
+                out[s.name] = m.inverse(np.interp(z[:, j], calibration[j], grid))
             else:
                 out[s.name] = m.inverse(ndtr(z[:, j]))
         return out

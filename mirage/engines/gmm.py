@@ -10,9 +10,13 @@ follow what one copula cannot (a category whose rows cluster elsewhere on a numb
 
 The number of components is chosen by BIC among ``1 .. max_components`` (1, 2, 3, 4, 6, 8, 12, 16, ...
 up to it), on at most ``SELECTION_ROWS`` rows, stopping once BIC has worsened twice in a row; the
-chosen count is then fitted on every row.  The model file holds the weights, means and covariances
-as arrays (never a pickled estimator); sampling draws a component and a correlated normal per row
-with the block's own generator.
+chosen count is then fitted on every row.  Calibration: a mixture's own marginal of a dimension is
+close to, not exactly, the standard normal the scores were made to be, which would move a rate (a
+missing flag's share) by a few points; so ``CALIBRATION_ROWS`` draws of the mixture give each
+dimension's quantiles, and a drawn score decodes at its probability among them, which keeps every
+column's marginal the data's.  The model file holds the weights, means, covariances and
+calibration quantiles as arrays (never a pickled estimator); sampling draws a component and a
+correlated normal per row with the block's own generator.
 
 Conditions are met by the shared rejection fallback.  A scenario redraws the other sub-columns from
 the mixture conditioned on the intervened scores (each row's component drawn from its posterior given
@@ -25,13 +29,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import ndtr
 from threadpoolctl import threadpool_limits
 
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_mapping
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
-from mirage.engines._base import EngineTags, Synthesizer
+from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._params import QUANTILES, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
@@ -40,6 +45,8 @@ __all__ = ["GmmSynthesizer"]
 
 SELECTION_ROWS = 2_000  # rows the BIC comparison of component counts is read on
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+CALIBRATION_ROWS = 20_000
+CALIBRATION_KNOTS = 512
 TOLERANCE = 1e-2  # EM stops when the mean log-likelihood gains less than this (scikit-learn's tol)
 WORSE_STEPS = 2  # stop the search after this many counts in a row that did not improve BIC
 
@@ -90,6 +97,7 @@ class GmmSynthesizer(Synthesizer):
         if d == 0:
             self.weights_, self.means_, self.covariances_ = np.ones(1), np.zeros((1, 0)), np.zeros((1, 0, 0))
             self.cholesky_ = self.covariances_
+            self.calibration_ = np.zeros((0, CALIBRATION_KNOTS))
             return
         z = self.space_.to_matrix(parts, rng)
         seed = int(rng.integers(2**31 - 1))
@@ -104,7 +112,27 @@ class GmmSynthesizer(Synthesizer):
         self.means_ = np.asarray(mixture.means_, dtype="float64")
         self.covariances_ = np.asarray(mixture.covariances_, dtype="float64")
         self.cholesky_ = _cholesky(self.covariances_)
+        self.calibration_ = self._calibrate(rng)
         report("fit", 1, 1)
+
+    def _calibrate(self, rng: np.random.Generator) -> np.ndarray:
+        """Per dimension, the quantiles of the mixture's own scores (``CALIBRATION_ROWS`` draws)."""
+        z = self._draw(CALIBRATION_ROWS, rng)
+        grid = np.linspace(0.0, 1.0, CALIBRATION_KNOTS)
+        table = np.quantile(z, grid, axis=0).T
+        # a value's marginal is the data's in the rows its flag says present (as the marginals were fitted)
+        for j, f in missing_flags(self.subcolumns_).items():
+            flag = self.space_.marginals[f].inverse(np.interp(z[:, f], table[f], grid))
+            present = flag == 0
+            if present.sum() >= CALIBRATION_KNOTS:
+                table[j] = np.quantile(z[present, j], grid)
+        return np.asarray(np.maximum.accumulate(table, axis=1), dtype="float64")
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        d = len(self.subcolumns_)
+        component = _choose(self.weights_, n, rng)
+        noise = rng.standard_normal((n, d))
+        return np.asarray(self.means_[component] + np.einsum("nij,nj->ni", self.cholesky_[component], noise))
 
     def _mixture(self, k: int, seed: int) -> Any:
         from sklearn.mixture import GaussianMixture
@@ -144,11 +172,7 @@ class GmmSynthesizer(Synthesizer):
         return int(self.weights_.size)
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        d = len(self.subcolumns_)
-        component = _choose(self.weights_, n, rng)
-        noise = rng.standard_normal((n, d))
-        z = self.means_[component] + np.einsum("nij,nj->ni", self.cholesky_[component], noise)
-        return self.space_.from_matrix(z)
+        return self.space_.from_matrix(self._draw(n, rng), self.calibration_)
 
     def _propagate(
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
@@ -159,9 +183,17 @@ class GmmSynthesizer(Synthesizer):
         if not known or not other:
             return parts
         n = len(parts[subs[known[0]].name])
+        grid = np.linspace(0.0, 1.0, CALIBRATION_KNOTS)
+        # each known value's probability under the data's marginal, read as the mixture's own score there
         z_known = np.column_stack(
             [
-                to_scores(self.space_.marginals[j], np.asarray(parts[subs[j].name], dtype="float64"))
+                np.interp(
+                    ndtr(
+                        to_scores(self.space_.marginals[j], np.asarray(parts[subs[j].name], dtype="float64"))
+                    ),
+                    grid,
+                    self.calibration_[j],
+                )
                 for j in known
             ]
         )
@@ -171,7 +203,7 @@ class GmmSynthesizer(Synthesizer):
             )
         z = np.zeros((n, len(subs)))
         z[:, known], z[:, other] = z_known, z_other
-        drawn = self.space_.from_matrix(z)
+        drawn = self.space_.from_matrix(z, self.calibration_)
         out = dict(parts)
         for j in other:
             out[subs[j].name] = drawn[subs[j].name]
@@ -186,6 +218,7 @@ class GmmSynthesizer(Synthesizer):
         }
         arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.space_.marginals)}
         arrays.update(weights=self.weights_, means=self.means_, covariances=self.covariances_)
+        arrays["calibration"] = self.calibration_
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -208,7 +241,11 @@ class GmmSynthesizer(Synthesizer):
         bic = require_mapping(state.get("bic", {}), "bic")
         self.subcolumns_ = subcolumns
         self.space_ = ScoreSpace(subcolumns, marginals, discrete_scores=True)
+        calibration = require_array(arrays, "calibration", kind="f", shape=(d, CALIBRATION_KNOTS))
+        if np.any(np.diff(calibration, axis=1) < 0):
+            raise StateError("calibration", "expected non-decreasing quantiles per dimension", array=True)
         self.weights_, self.means_, self.covariances_, self.cholesky_ = weights, means, covariances, cholesky
+        self.calibration_ = calibration
         try:
             self.bic_ = {int(key): float(value) for key, value in bic.items()}
         except (TypeError, ValueError):
