@@ -255,7 +255,14 @@ def test_without_digests_a_bound_edited_in_one_place_is_refused(saved, tmp_path)
     assert "schema.columns.age.maximum is 50.0 but state.encoder.codecs.age.maximum is" in message
 
 
-BAD_HYPERPARAMETER = {"copula": ("shrinkage", 1.5), "cart": ("smoothing", -1), "argn": ("temperature", 0)}
+BAD_HYPERPARAMETER = {
+    "copula": ("shrinkage", 1.5),
+    "cart": ("smoothing", -1),
+    "argn": ("temperature", 0),
+    "bayesnet": ("smoothing", -1),
+    "gmm": ("reg_covar", 0),
+    "kde": ("widen", 1),
+}
 
 
 def test_a_bad_hyperparameter_is_refused_by_name(saved, tmp_path) -> None:
@@ -279,7 +286,14 @@ def test_an_unknown_hyperparameter_is_refused(saved, tmp_path) -> None:
     assert f"hyperparameters.rm_rf: engine {engine!r} has no such hyperparameter" in message
 
 
-FIT_TIME_EDIT = {"copula": ("shrinkage", 0.2), "cart": ("smoothing", 0.5), "argn": ("dropout", 0.2)}
+FIT_TIME_EDIT = {
+    "copula": ("shrinkage", 0.2),
+    "cart": ("smoothing", 0.5),
+    "argn": ("dropout", 0.2),
+    "bayesnet": ("smoothing", 0.7),
+    "gmm": ("reg_covar", 0.01),
+    "kde": ("quantiles", 500),
+}
 
 
 def test_an_edited_fit_time_hyperparameter_is_refused(saved, tmp_path) -> None:
@@ -405,16 +419,25 @@ TRUNCATE = {
     "copula": r"engine\.marginal\.0",
     "cart": r"engine\.leaves\.0\.cumulative",
     "argn": r"engine\.net\.embed\.weight",
+    "bayesnet": r"engine\.table\.0",
+    "gmm": r"engine\.weights",
+    "kde": r"engine\.centres",
 }
 WRONG_DTYPE = {
     "copula": r"engine\.cholesky",
     "cart": r"engine\.tree\.\d+\.left",
     "argn": r"engine\.discretiser\.\d+\.n_sub",
+    "bayesnet": r"engine\.table\.\d+",
+    "gmm": r"engine\.means",
+    "kde": r"engine\.centres",
 }
 WRONG_SHAPE = {
     "copula": r"engine\.cholesky",
     "cart": r"engine\.leaves\.\d+\.offsets",
     "argn": r"engine\.net\.target\.weight",
+    "bayesnet": r"engine\.table\.\d+",
+    "gmm": r"engine\.means",
+    "kde": r"engine\.centres",
 }
 
 
@@ -475,6 +498,9 @@ def test_a_non_finite_array_value_is_named(saved, tmp_path) -> None:
         "copula": r"engine\.cholesky",
         "cart": r"engine\.first",
         "argn": r"engine\.net\.embed\.weight",
+        "bayesnet": r"engine\.table\.\d+",
+        "gmm": r"engine\.means",
+        "kde": r"engine\.centres",
     }[engine]
     bad, key = edit_array(path, tmp_path / "m.mirage", pattern, poison)
     assert f"array '{key}': holds a value that is not finite" in load_error(bad)

@@ -19,12 +19,12 @@ that gives the highest log-likelihood to a validation split (the first of ``FOLD
 Memorisation: a kernel narrower than the spacing of the data gives rows back, so the chosen pair
 must pass the DCR check before the fit goes on: rows drawn from the model of the rest are compared,
 by :func:`mirage.evaluation._privacy.dcr` (the figure the report reads), with the rest and with the
-validation rows; while the DCR share reads above ``max_dcr_share - DCR_MARGIN`` (the margin for the
-noise of a reading on a few hundred rows), ``h`` grows by ``WIDEN`` and ``1 - lam`` shrinks by it,
+validation rows; while the DCR share reads above ``dcr_share_limit - DCR_MARGIN`` (the margin for the
+noise of a reading on a few hundred rows), ``h`` grows by ``widen`` (1.4) and ``1 - lam`` shrinks by it,
 at most ``WIDEN_STEPS`` times.  A table that still reads above gets the last resort with a warning:
 independent columns (every score a standard normal draw, every code from its marginal; the missing
 patterns still those of training rows), which reproduce no row.  The readings (and a fallback) are
-recorded in the model file (``state.training.kde``).  ``max_dcr_share=None`` turns the
+recorded in the model file (``state.training.kde``).  ``dcr_share_limit=None`` turns the
 check off; below ``CHECK_MIN_ROWS`` rows there is too little to read it on, and the widest setting of
 the grid is used instead.
 
@@ -72,7 +72,6 @@ CODE_BANDWIDTHS = (0.05, 0.15, 0.3, 0.5)
 FOLDS = 5  # the rows are cut in this many folds: a model of four fifths is read against the fifth held out
 READ_FOLDS = 3  # the DCR share is the mean of this many readings, each of the first folds held out in turn
 DCR_MARGIN = 0.02
-WIDEN = 1.4
 WIDEN_STEPS = 6
 SMALL_TABLE = (1.0, 0.5)  # (h, lam) below CHECK_MIN_ROWS rows
 PROPAGATE_ROWS = 2_000
@@ -86,7 +85,8 @@ class KdeSynthesizer(Synthesizer):
     params: ClassVar[Mapping[str, Param]] = {
         "bandwidth": number(0, low_open=True, optional=True),
         "code_bandwidth": number(0, 1, optional=True),
-        "max_dcr_share": number(0.5, 1, optional=True),
+        "dcr_share_limit": number(0.5, 1, optional=True),
+        "widen": number(1, low_open=True),
         "quantiles": QUANTILES,
         "seed": SEED,
     }
@@ -97,13 +97,15 @@ class KdeSynthesizer(Synthesizer):
         *,
         bandwidth: float | None = None,
         code_bandwidth: float | None = None,
-        max_dcr_share: float | None = 0.53,
+        dcr_share_limit: float | None = 0.53,
+        widen: float = 1.4,
         quantiles: int = 1000,
         seed: int = 0,
     ) -> None:
         self.bandwidth = bandwidth
         self.code_bandwidth = code_bandwidth
-        self.max_dcr_share = max_dcr_share
+        self.dcr_share_limit = dcr_share_limit
+        self.widen = widen
         self.quantiles = quantiles
         self.seed = seed
 
@@ -130,7 +132,7 @@ class KdeSynthesizer(Synthesizer):
             folds = np.array_split(rows, FOLDS)
             held, rest = folds[0][:VALIDATION_ROWS], np.concatenate(folds[1:])
             h, lam = self._choose_bandwidths(z[rest], z[held])
-            if self.max_dcr_share is not None:
+            if self.dcr_share_limit is not None:
                 h, lam = self._check(parts, z, folds, h, lam, record, rng)
         self.bandwidth_, self.code_bandwidth_ = float(h), float(lam)
         record.update(bandwidth=round(self.bandwidth_, 6), code_bandwidth=round(self.code_bandwidth_, 6))
@@ -188,12 +190,12 @@ class KdeSynthesizer(Synthesizer):
         rng: np.random.Generator,
     ) -> tuple[float, float]:
         """Widen ``(h, lam)`` until the DCR share, read for each fold against rows drawn from the model
-        of the other folds and averaged, is at most ``max_dcr_share - DCR_MARGIN``; ``INDEPENDENT``,
+        of the other folds and averaged, is at most ``dcr_share_limit - DCR_MARGIN``; ``INDEPENDENT``,
         with a warning, when even the widest setting reads above."""
         from mirage.evaluation._privacy import dcr
 
-        assert self.max_dcr_share is not None
-        limit = self.max_dcr_share - DCR_MARGIN
+        assert self.dcr_share_limit is not None
+        limit = self.dcr_share_limit - DCR_MARGIN
         learned = [c.name for c in self.encoder_.schema if c.kind.learned]
         rows = np.concatenate(folds)
         subset = {name: np.asarray(values)[rows] for name, values in parts.items()}
@@ -222,11 +224,11 @@ class KdeSynthesizer(Synthesizer):
             report("privacy check", step + 1, WIDEN_STEPS + 1, f"bandwidth {h:.3f}: DCR share {share:.3f}")
             if share <= limit:
                 return h, lam
-            h, lam = h * WIDEN, 1.0 - (1.0 - lam) / WIDEN
+            h, lam = h * self.widen, 1.0 - (1.0 - lam) / self.widen
         warn(
-            f"kde: even at bandwidth {h / WIDEN:.3g} the synthetic rows sit closer to the rows learned than "
-            f"to unseen rows (DCR share {share:.3f} over {READ_FOLDS} folds of the training rows, above "
-            f"max_dcr_share {self.max_dcr_share} less a margin of {DCR_MARGIN}); the model falls back to "
+            f"kde: even at bandwidth {h / self.widen:.3g} the synthetic rows sit closer to the rows learned "
+            f"than to unseen rows (DCR share {share:.3f} over {READ_FOLDS} folds of the training rows, above "
+            f"dcr_share_limit {self.dcr_share_limit} less a margin of {DCR_MARGIN}); the model falls back to "
             "independent columns (each drawn from its marginal, missing patterns kept): use another engine "
             "(copula, cart, bayesnet) for this table"
         )
@@ -344,7 +346,7 @@ class KdeSynthesizer(Synthesizer):
         lam = require_float(state, "code_bandwidth", low=0.0)
         if lam > 1.0:
             raise StateError("code_bandwidth", f"expected a number in [0, 1], got {lam!r}")
-        centres = require_array(arrays, "centres", kind="f", shape=(None, len(subcolumns)))
+        centres = require_array(arrays, "centres", kind="f", shape=(self.n_training_rows_, len(subcolumns)))
         if len(centres) == 0:
             raise StateError("centres", "expected at least one centre", array=True)
         space = ScoreSpace(subcolumns, marginals, discrete_scores=False)

@@ -51,7 +51,7 @@ def test_a_table_it_cannot_learn_without_memorising_falls_back_to_independent_co
     # a limit of 0.5 less the margin: no kernel width reads below it, the last resort is kept
     frame = table(300, seed=1)
     with pytest.warns(MirageWarning, match="kde: even at bandwidth .* falls back to independent columns"):
-        model = KdeSynthesizer(max_dcr_share=0.5, bandwidth=0.01, code_bandwidth=0.0).fit(frame)
+        model = KdeSynthesizer(dcr_share_limit=0.5, bandwidth=0.01, code_bandwidth=0.0).fit(frame)
     assert model.training_["kde"]["fallback"] == "independent columns"
     assert model.code_bandwidth_ == 1.0
     synth = model.sample(3000, seed=2)
@@ -60,12 +60,12 @@ def test_a_table_it_cannot_learn_without_memorising_falls_back_to_independent_co
 
 
 def test_without_the_check_the_given_bandwidths_are_kept() -> None:
-    model = KdeSynthesizer(bandwidth=0.3, code_bandwidth=0.2, max_dcr_share=None).fit(table())
+    model = KdeSynthesizer(bandwidth=0.3, code_bandwidth=0.2, dcr_share_limit=None).fit(table())
     assert (model.bandwidth_, model.code_bandwidth_) == (0.3, 0.2)
     assert model.training_["kde"]["readings"] == []
 
 
-@pytest.mark.parametrize("params", [{"bandwidth": 0}, {"code_bandwidth": 1.5}, {"max_dcr_share": 0.4}])
+@pytest.mark.parametrize("params", [{"bandwidth": 0}, {"code_bandwidth": 1.5}, {"dcr_share_limit": 0.4}])
 def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
     with pytest.raises(OptionError, match=next(iter(params))):
         KdeSynthesizer(**params).fit(table(50))
