@@ -28,7 +28,9 @@ drawn in topological order, a conditioned node from its table restricted to the 
 the row is kept with probability ``w / w_max`` (``w``: the product of the mass the restricted tables
 had, ``w_max``: its largest value over the parent configurations), which makes the draw exact.  Evidence
 on root-side nodes (no unconditioned ancestor) is kept every time.  Ranges of numbers are left to the
-shared row filter.  A scenario redraws the descendants of the intervened tokens given them.
+shared row filter.  A scenario redraws every other token given the intervened ones (the evidence), by
+the same clamped draw and acceptance per row, so a column moves with the evidence whichever way the
+learned edges between them run.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ STRUCTURES = ("hill_climb", "chow_liu")
 SCORES = ("bic", "k2")
 MAX_CELLS = 1 << 16  # cells of one node's conditional table (parent configurations x codes)
 PROPOSAL_ROUNDS = 20  # batches drawn per call for conditions before giving back fewer rows
+SCENARIO_ROUNDS = 50  # redraws of a scenario's rows before a row keeps its last (weighted) draw
 
 
 @register_engine
@@ -70,7 +73,7 @@ class BayesNetSynthesizer(Synthesizer):
         "sub_bins": integer(1, 1000),
         "seed": SEED,
     }
-    tags = EngineTags(native_conditions=True)
+    tags = EngineTags(native_conditions=True, scenario=True)
 
     def __init__(
         self,
@@ -150,22 +153,28 @@ class BayesNetSynthesizer(Synthesizer):
         tokens: np.ndarray | None = None,
         only: Sequence[int] | None = None,
         masks: Mapping[int, np.ndarray] | None = None,
+        evidence: Sequence[int] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Token rows drawn in topological order (``only``: just these nodes, the others kept from
         ``tokens``), conditioned nodes (``masks``) restricted to their allowed codes; with the product
-        of the restricted mass per row."""
+        of the restricted mass per row, times the probability of each kept ``evidence`` node's token
+        given its parents."""
         d = len(self.parents_)
         out = np.zeros((n, d), dtype="int64") if tokens is None else tokens.copy()
         weight = np.ones(n)
         wanted = set(range(d)) if only is None else set(only)
+        weighed = set(evidence)
         for j in self.order_:
-            if j not in wanted:
+            if j not in wanted and j not in weighed:
                 continue
             config = (
                 out[:, list(self.parents_[j])] @ self.strides_[j]
                 if self.parents_[j]
                 else np.zeros(n, "int64")
             )
+            if j not in wanted:
+                weight *= self.tables_[j][config, out[:, j]]
+                continue
             cumulative = self.cumulative_[j][config]
             u = rng.random(n)
             if masks is not None and j in masks:
@@ -216,19 +225,47 @@ class BayesNetSynthesizer(Synthesizer):
     def _propagate(
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
-        """The descendants of the intervened tokens redrawn given them; the other cells kept."""
+        """Every other token redrawn from the network given the intervened ones (the evidence), exactly:
+        each row is drawn ancestrally with its evidence clamped and kept with probability ``w / w_max``
+        (``w``: the evidence's probability given its drawn parents, ``w_max``: its largest value over
+        the parents not clamped), so a column moves with the evidence whichever way its edges run and
+        a column independent of it keeps its distribution."""
         domain = self.discretiser_.domain
-        sources = {j for j, t in enumerate(domain) if t.subcolumn in fixed}
-        redraw = descendants(self.parents_, sources) - sources
-        if not redraw:
+        evidence = [j for j, t in enumerate(domain) if t.subcolumn in fixed]
+        others = [j for j in range(len(domain)) if j not in set(evidence)]
+        if not evidence or not others:
             return parts
-        n = len(next(iter(parts.values())))
-        tokens, _ = self._draw(n, rng, tokens=self.discretiser_.encode(parts), only=sorted(redraw))
-        drawn = self.discretiser_.decode(tokens, rng)
+        given = self.discretiser_.encode(parts)
+        n = len(given)
+        ceiling = np.ones(n)
+        for j in evidence:
+            ceiling *= self._evidence_ceiling(j, given, set(evidence))
+        tokens = given.copy()
+        pending = np.arange(n)
+        for _ in range(SCENARIO_ROUNDS):
+            drawn, weight = self._draw(
+                len(pending), rng, tokens=given[pending], only=others, evidence=evidence
+            )
+            keep = rng.random(len(pending)) * ceiling[pending] < weight
+            tokens[pending] = drawn  # a row never kept keeps its last draw (weighted, not exact)
+            pending = pending[~keep]
+            if not pending.size:
+                break
+        decoded = self.discretiser_.decode(tokens, rng)
         out = dict(parts)
-        for j in redraw:
-            out[domain[j].subcolumn] = drawn[domain[j].subcolumn]
+        for j in others:
+            out[domain[j].subcolumn] = decoded[domain[j].subcolumn]
         return out
+
+    def _evidence_ceiling(self, j: int, given: np.ndarray, evidence: set[int]) -> np.ndarray:
+        """Per row, the largest probability of evidence token ``j``'s value over its parents that are not
+        evidence (those that are take the row's values)."""
+        cards = [self.discretiser_.domain[p].cardinality for p in self.parents_[j]]
+        table = self.tables_[j].reshape(*cards, -1)
+        free = tuple(i for i, p in enumerate(self.parents_[j]) if p not in evidence)
+        best = table.max(axis=free) if free else table
+        index = tuple(given[:, p] for p in self.parents_[j] if p in evidence)
+        return np.asarray(best[(*index, given[:, j])], dtype="float64")
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -62,7 +62,7 @@ class GmmSynthesizer(Synthesizer):
         "quantiles": QUANTILES,
         "seed": SEED,
     }
-    tags = EngineTags()
+    tags = EngineTags(scenario=True)
 
     def __init__(
         self,

@@ -37,8 +37,10 @@ KDE's, while the file never holds a training row verbatim: its numbers are train
 noise of the kernel's own width, still close to them (that closeness is what the DCR check bounds).
 Do not share a kde model file where a training row's neighbourhood is itself sensitive.
 
-Conditions are met by the shared rejection fallback.  A scenario redraws the other sub-columns from
-the kernels of centres weighted by how well they explain the intervened scores.
+Conditions are met by the shared rejection fallback.  Scenarios are refused (tag ``scenario`` off): the
+kernel the DCR check leaves is wide enough to weaken the links between columns (a variance-kept kernel
+of width ``h`` scales every correlation by ``1 / (1 + h^2)``), so an intervention would move what
+depends on it by too little to read as its effect.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
-from mirage.engines._scorespace import ScoreSpace, to_scores
+from mirage.engines._scorespace import ScoreSpace
 
 __all__ = ["KdeSynthesizer"]
 
@@ -74,9 +76,8 @@ READ_FOLDS = 3  # the DCR share is the mean of this many readings, each of the f
 DCR_MARGIN = 0.02
 WIDEN_STEPS = 6
 SMALL_TABLE = (1.0, 0.5)  # (h, lam) below CHECK_MIN_ROWS rows
-PROPAGATE_ROWS = 2_000
 # (h, lam) of the last resort: scores ~ N(0, 1) and codes from their marginals, whatever the centre
-INDEPENDENT = (1e6, 1.0)  # rows whose centre weights are computed at once in a scenario
+INDEPENDENT = (1e6, 1.0)
 
 
 @register_engine
@@ -283,50 +284,6 @@ class KdeSynthesizer(Synthesizer):
     # --- sampling -----------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return self.space_.from_matrix(self._draw(n, rng))
-
-    def _propagate(
-        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
-    ) -> dict[str, np.ndarray]:
-        """The other sub-columns drawn from the kernel of a centre picked by its kernel weight at the
-        intervened values (the KDE's conditional)."""
-        subs = self.subcolumns_
-        known = [j for j, s in enumerate(subs) if s.name in fixed]
-        other = [j for j, s in enumerate(subs) if s.name not in fixed]
-        if not known or not other:
-            return parts
-        n = len(parts[subs[known[0]].name])
-        scored = self.space_.scored
-        x = np.zeros((n, len(subs)))
-        for j in known:
-            values = np.asarray(parts[subs[j].name], dtype="float64")
-            x[:, j] = to_scores(self.space_.marginals[j], values) if scored[j] else values
-        h, shrink = _half_bandwidth(self.bandwidth_)
-        h, lam = h / shrink, 1.0 - math.sqrt(1.0 - self.code_bandwidth_)
-        chosen = np.empty(n, dtype="int64")
-        for lo in range(0, n, PROPAGATE_ROWS):
-            block = x[lo : lo + PROPAGATE_ROWS]
-            log_w = np.zeros((len(block), len(self.centres_)))
-            for j in known:
-                if scored[j]:
-                    centre = self.centres_[:, j][None, :] / shrink
-                    log_w -= 0.5 * np.square(block[:, j][:, None] - centre) / (h * h)
-                else:
-                    p = self.space_.code_probabilities(j)
-                    p_x = p[np.clip(block[:, j].astype("int64"), 0, p.size - 1)][:, None]
-                    same = block[:, j][:, None] == self.centres_[:, j][None, :]
-                    log_w += np.log(np.where(same, (1.0 - lam) + lam * p_x, np.maximum(lam * p_x, 1e-300)))
-            w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
-            cumulative = np.cumsum(w, axis=1)
-            u = rng.random(len(block)) * cumulative[:, -1]
-            chosen[lo : lo + len(block)] = np.minimum(
-                (cumulative < u[:, None]).sum(axis=1), len(self.centres_) - 1
-            )
-        z = self._half_kernel(self.centres_[chosen], self.centres_, rng)
-        drawn = self.space_.from_matrix(z)
-        out = dict(parts)
-        for j in other:
-            out[subs[j].name] = drawn[subs[j].name]
-        return out
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -69,3 +69,10 @@ def test_without_the_check_the_given_bandwidths_are_kept() -> None:
 def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
     with pytest.raises(OptionError, match=next(iter(params))):
         KdeSynthesizer(**params).fit(table(50))
+
+
+def test_a_scenario_is_refused_by_its_tag() -> None:
+    model = KdeSynthesizer(dcr_share_limit=None).fit(table(200))
+    assert not model.get_tags().scenario
+    with pytest.raises(OptionError, match=r"the kde engine cannot sample a scenario .*scenario=False"):
+        model.sample(10, seed=1, scenario={"set": {"kind": "a"}})

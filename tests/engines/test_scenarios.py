@@ -11,7 +11,7 @@ from scipy.stats import ks_2samp
 from mirage.engines import ENGINES, Synthesizer
 from mirage.errors import OptionError
 
-ENGINE_NAMES = sorted(ENGINES)
+ENGINE_NAMES = [name for name in sorted(ENGINES) if ENGINES.unchecked(name).get_tags().scenario]
 
 
 def table(rows: int = 2_000) -> pd.DataFrame:
