@@ -76,3 +76,11 @@ def test_a_scenario_is_refused_by_its_tag() -> None:
     assert not model.get_tags().scenario
     with pytest.raises(OptionError, match=r"the kde engine cannot sample a scenario .*scenario=False"):
         model.sample(10, seed=1, scenario={"set": {"kind": "a"}})
+
+
+def test_a_width_one_fold_reads_far_above_the_limit_is_widened_without_the_other_folds() -> None:
+    # a kernel far narrower than the data's spacing: its first fold reads clearly above the limit
+    model = KdeSynthesizer(bandwidth=0.001, code_bandwidth=0.0, widen=4.0).fit(table())
+    readings = model.training_["kde"]["readings"]
+    assert readings[0]["dcr_share"] > 0.6 and readings[0]["folds"] == 1, readings
+    assert readings[-1]["folds"] == 3 and readings[-1]["dcr_share"] <= 0.51, readings
