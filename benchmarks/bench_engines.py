@@ -39,7 +39,7 @@ from typing import Any
 from _common import DEFAULT_DATA_DIR, RESULTS_DIR, environment_info, format_table
 from _common import TARGET_COLUMNS as TARGETS
 
-ENGINES = ["copula", "cart", "argn"]
+ENGINES = ["copula", "cart", "argn", "bayesnet", "gmm", "kde"]
 METRICS = ["dcr_share", "quality", "detection_auc", "utility_ratio", "marginal_accuracy"]
 SHARE_LIMIT = 0.53
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")

@@ -266,6 +266,9 @@ BAD_HYPERPARAMETER = {
     "argn": ("temperature", 0),
     "dp": ("epsilon", -1.0),
     "vae": ("learning_rate", 0),
+    "bayesnet": ("smoothing", -1),
+    "gmm": ("reg_covar", 0),
+    "kde": ("widen", 1),
 }
 
 
@@ -296,6 +299,9 @@ FIT_TIME_EDIT = {
     "argn": ("dropout", 0.2),
     "dp": ("epsilon", 2.0),
     "vae": ("learning_rate", 0.5),
+    "bayesnet": ("smoothing", 0.7),
+    "gmm": ("reg_covar", 0.01),
+    "kde": ("quantiles", 500),
 }
 
 
@@ -424,6 +430,9 @@ TRUNCATE = {
     "argn": r"engine\.net\.embed\.weight",
     "dp": r"engine\.table\.0",
     "vae": r"engine\.net\.out\.weight",
+    "bayesnet": r"engine\.table\.0",
+    "gmm": r"engine\.weights",
+    "kde": r"engine\.centres",
 }
 WRONG_DTYPE = {
     "copula": r"engine\.cholesky",
@@ -431,6 +440,9 @@ WRONG_DTYPE = {
     "argn": r"engine\.discretiser\.\d+\.n_sub",
     "dp": r"engine\.table\.0",
     "vae": r"engine\.patterns",
+    "bayesnet": r"engine\.table\.\d+",
+    "gmm": r"engine\.means",
+    "kde": r"engine\.centres",
 }
 WRONG_SHAPE = {
     "copula": r"engine\.cholesky",
@@ -438,6 +450,9 @@ WRONG_SHAPE = {
     "argn": r"engine\.net\.target\.weight",
     "dp": r"engine\.table\.0",
     "vae": r"engine\.net\.sigma",
+    "bayesnet": r"engine\.table\.\d+",
+    "gmm": r"engine\.means",
+    "kde": r"engine\.centres",
 }
 
 
@@ -500,6 +515,9 @@ def test_a_non_finite_array_value_is_named(saved, tmp_path) -> None:
         "argn": r"engine\.net\.embed\.weight",
         "dp": r"engine\.table\.0",
         "vae": r"engine\.net\.out\.weight",
+        "bayesnet": r"engine\.table\.\d+",
+        "gmm": r"engine\.means",
+        "kde": r"engine\.centres",
     }[engine]
     bad, key = edit_array(path, tmp_path / "m.mirage", pattern, poison)
     assert f"array '{key}': holds a value that is not finite" in load_error(bad)

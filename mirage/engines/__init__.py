@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     from mirage.engines._context import ContextParts
     from mirage.engines._tags import EngineTags
     from mirage.engines.argn import ArgnSynthesizer
+    from mirage.engines.bayesnet import BayesNetSynthesizer
     from mirage.engines.cart import CartSynthesizer
     from mirage.engines.copula import CopulaSynthesizer
+    from mirage.engines.gmm import GmmSynthesizer
+    from mirage.engines.kde import KdeSynthesizer
 
 __all__ = [
     "BLOCK_ROWS",
     "ArgnSynthesizer",
+    "BayesNetSynthesizer",
     "Between",
     "Condition",
     "ContextParts",
@@ -36,6 +40,8 @@ __all__ = [
     "EngineTags",
     "CartSynthesizer",
     "CopulaSynthesizer",
+    "GmmSynthesizer",
+    "KdeSynthesizer",
     "NotFittedError",
     "Synthesizer",
     "choose_engine",
@@ -45,7 +51,14 @@ __all__ = [
     "register_engine",
 ]
 
-_ENGINE_CLASSES = {"ArgnSynthesizer": "argn", "CartSynthesizer": "cart", "CopulaSynthesizer": "copula"}
+_ENGINE_CLASSES = {
+    "ArgnSynthesizer": "argn",
+    "BayesNetSynthesizer": "bayesnet",
+    "CartSynthesizer": "cart",
+    "CopulaSynthesizer": "copula",
+    "GmmSynthesizer": "gmm",
+    "KdeSynthesizer": "kde",
+}
 _MODULES = {
     "choose_engine": "mirage.engines._auto",
     "BLOCK_ROWS": "mirage.engines._base",

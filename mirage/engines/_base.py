@@ -408,6 +408,8 @@ class Synthesizer:
         With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.
         """
         self._require_fitted()
+        if scenario is not None and not self.get_tags().scenario:
+            raise self._unsupported("scenario", "sample a scenario")
         if scenario is not None and (conditions or context is not None):
             raise OptionError(
                 "a scenario cannot be combined with conditions or a context yet; pass one of them"

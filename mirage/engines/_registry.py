@@ -39,9 +39,12 @@ NEURAL = Requirement(module="torch", package="PyTorch", extra="neural")
 # name -> module that registers it when imported (the built-in engines, imported on first use)
 _BUILT_IN = {
     "argn": "mirage.engines.argn",
+    "bayesnet": "mirage.engines.bayesnet",
     "cart": "mirage.engines.cart",
     "copula": "mirage.engines.copula",
     "dp": "mirage.engines.dp",
+    "gmm": "mirage.engines.gmm",
+    "kde": "mirage.engines.kde",
     "vae": "mirage.engines.vae",
 }
 DIFFERENTIAL_PRIVACY = Requirement(module="opendp", package="OpenDP", extra="dp")

@@ -13,7 +13,9 @@ Each engine draws a row as usual, the intervention replaces the intervened cells
 redraws the cells that depend on them given the new values (``Synthesizer._propagate``): cart the
 sub-columns after the first intervened one in its tree order, argn the columns after it in the schema
 order (partial-row sampling), copula every other column from the conditional Gaussian given the
-intervened scores.  What propagates is the association the engine learned along its order: columns
+intervened scores, gmm from the mixture's conditional, bayesnet every other token with the intervened
+ones as evidence.  An engine without the ``scenario`` tag (kde) refuses a scenario.
+What propagates is the association the engine learned along its order: columns
 before the intervened one in that order keep their values, and a column learned as a predictor of
 the intervened one is not changed by it.  It is not causal identification: an association learned
 from confounded data propagates as if it were an effect.  Pick an order (the schema's column order)

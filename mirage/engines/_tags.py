@@ -20,6 +20,8 @@ class EngineTags:
     * ``differential_privacy``: the fit spends a differential privacy budget.
     * ``privacy_guard``: the engine has a privacy knob the memorisation guard can strengthen
       (``max_dcr_share``); ``get_tags`` derives it from the class's ``privacy_knob``.
+    * ``scenario``: ``sample(scenario=...)`` redraws what depends on the intervened columns given them
+      (see :mod:`mirage.engines._scenario`); the others refuse a scenario.
     """
 
     native_conditions: bool = False
@@ -28,3 +30,4 @@ class EngineTags:
     context: bool = False
     differential_privacy: bool = False
     privacy_guard: bool = False
+    scenario: bool = False

@@ -106,7 +106,7 @@ class CartSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("leaf size", _leaf_sizes)
-    tags = EngineTags(context=True, native_conditions=True, impute=True)
+    tags = EngineTags(context=True, native_conditions=True, impute=True, scenario=True)
 
     def __init__(
         self,

@@ -57,7 +57,7 @@ class CopulaSynthesizer(Synthesizer):
         "shrinkage": number(0, 1, high_open=True),
         "seed": SEED,
     }
-    tags = EngineTags(context=True, native_conditions=True, impute=True)
+    tags = EngineTags(context=True, native_conditions=True, impute=True, scenario=True)
 
     def __init__(
         self,

@@ -365,7 +365,18 @@ class _EngineChecks:
         pd.testing.assert_frame_equal(self.model.impute(holed, seed=3), filled)
 
     def check_scenario(self) -> None:
-        """A scenario keeps the columns and dtypes, sets a value exactly, and is reproducible by seed."""
+        """A scenario keeps the columns and dtypes, sets a value exactly, and is reproducible by seed;
+        an engine without the ``scenario`` tag refuses one."""
+        if not self.tags.scenario:
+            column = self.learned()[0]
+            value = self.train[column].dropna().iloc[0]
+            _raises(
+                OptionError,
+                lambda: self.model.sample(10, seed=19, scenario={"set": {column: value}}),
+                "a scenario without the scenario tag",
+                "scenario",
+            )
+            return
         numeric = [name for name in self.learned(Kind.NUMERIC) if self.train[name].nunique() > 1]
         columns = self._condition_columns()
         if columns:

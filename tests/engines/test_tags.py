@@ -32,10 +32,12 @@ def test_tags_are_frozen_and_default_to_nothing_beyond_fit_and_sample() -> None:
 def test_each_built_in_engine_declares_what_it_can_do() -> None:
     tags = {name: ENGINES.unchecked(name).get_tags() for name in ENGINE_NAMES}
     assert tags["argn"] == EngineTags(
-        native_conditions=True, impute=True, log_prob=True, context=True, privacy_guard=True
+        native_conditions=True, impute=True, log_prob=True, context=True, privacy_guard=True, scenario=True
     )
-    assert tags["cart"] == EngineTags(native_conditions=True, impute=True, context=True, privacy_guard=True)
-    assert tags["copula"] == EngineTags(native_conditions=True, impute=True, context=True)
+    assert tags["cart"] == EngineTags(
+        native_conditions=True, impute=True, context=True, privacy_guard=True, scenario=True
+    )
+    assert tags["copula"] == EngineTags(native_conditions=True, impute=True, context=True, scenario=True)
 
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)

@@ -80,7 +80,7 @@ class ArgnSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
-    tags = EngineTags(native_conditions=True, impute=True, log_prob=True, context=True)
+    tags = EngineTags(native_conditions=True, impute=True, log_prob=True, context=True, scenario=True)
 
     def __init__(
         self,

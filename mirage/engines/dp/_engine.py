@@ -53,7 +53,7 @@ class DPSynthesizer(Synthesizer):
         "max_cells": integer(4),
         "seed": SEED,
     }
-    tags = EngineTags(differential_privacy=True)
+    tags = EngineTags(differential_privacy=True, scenario=True)
 
     def __init__(
         self,

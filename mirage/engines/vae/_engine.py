@@ -57,7 +57,7 @@ class VaeSynthesizer(Synthesizer):
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
         "seed": SEED,
     }
-    tags = EngineTags()
+    tags = EngineTags(scenario=True)
 
     def __init__(
         self,

@@ -1,0 +1,314 @@
+"""``gmm``: a Gaussian mixture (scikit-learn's ``GaussianMixture``) over the sub-columns' normal scores.
+
+Every sub-column becomes one dimension of normal scores (:mod:`mirage.engines._scorespace`): a
+continuous one through its quantile knots, a discrete one (a category's code, a missing flag) as the
+mean of the standard normal over its code's probability interval, the copula's embedding; a drawn
+score decodes to the value between the knots, or to the code whose interval holds it.  So one
+dimension per column, not a one-hot block per category: with ``k`` components of full covariance the
+mixture is ``k`` Gaussian copulas, each with its own correlations and centre, which is what lets it
+follow what one copula cannot (a category whose rows cluster elsewhere on a number).
+
+The number of components is chosen by BIC among ``1 .. max_components`` (1, 2, 3, 4, 6, 8, 12, 16, ...
+up to it), on at most ``SELECTION_ROWS`` rows, stopping once BIC has worsened twice in a row; the
+chosen count is then fitted on every row.  Calibration: a mixture's own marginal of a dimension is
+close to, not exactly, the standard normal the scores were made to be, which would move a rate (a
+missing flag's share) by a few points; so ``CALIBRATION_ROWS`` draws of the mixture give each
+dimension's quantiles, and a drawn score decodes at its probability among them, which keeps every
+column's marginal the data's.  The model file holds the weights, means, covariances and
+calibration quantiles as arrays (never a pickled estimator); sampling draws a component and a
+correlated normal per row with the block's own generator.
+
+Conditions are met by the shared rejection fallback.  A scenario redraws the other sub-columns from
+the mixture conditioned on the intervened scores (each row's component drawn from its posterior given
+them, then the conditional Gaussian of that component).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import ndtr
+from threadpoolctl import threadpool_limits
+
+from mirage._progress import report
+from mirage._validate import StateError, require_array, require_int, require_mapping
+from mirage.encoding import SubColumn
+from mirage.encoding.marginal import Marginal
+from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._params import QUANTILES, SEED, Param, integer, number
+from mirage.engines._registry import register_engine
+from mirage.engines._scorespace import ScoreSpace, to_scores
+
+__all__ = ["GmmSynthesizer"]
+
+SELECTION_ROWS = 2_000  # rows the BIC comparison of component counts is read on
+CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+CALIBRATION_ROWS = 20_000
+CALIBRATION_KNOTS = 512
+TOLERANCE = 1e-2  # EM stops when the mean log-likelihood gains less than this (scikit-learn's tol)
+WORSE_STEPS = 2  # stop the search after this many counts in a row that did not improve BIC
+
+
+@register_engine
+class GmmSynthesizer(Synthesizer):
+    name = "gmm"
+    params: ClassVar[Mapping[str, Param]] = {
+        "max_components": integer(1, 64),
+        "n_components": integer(1, 64, optional=True),
+        "reg_covar": number(0, low_open=True),
+        "max_iter": integer(1),
+        "quantiles": QUANTILES,
+        "seed": SEED,
+    }
+    tags = EngineTags(scenario=True)
+
+    def __init__(
+        self,
+        *,
+        max_components: int = 16,
+        n_components: int | None = None,
+        reg_covar: float = 1e-3,
+        max_iter: int = 100,
+        quantiles: int = 1000,
+        seed: int = 0,
+    ) -> None:
+        self.max_components = max_components
+        self.n_components = n_components
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.quantiles = quantiles
+        self.seed = seed
+
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        self.subcolumns_ = subcolumns
+        self.space_ = ScoreSpace.fit(
+            parts,
+            subcolumns,
+            quantiles=self.quantiles,
+            rare_min_count=self.encoding_.rare_min_count,
+            discrete_scores=True,
+        )
+        d = len(subcolumns)
+        self.bic_: dict[int, float] = {}
+        if d == 0:
+            self.weights_, self.means_, self.covariances_ = np.ones(1), np.zeros((1, 0)), np.zeros((1, 0, 0))
+            self.cholesky_ = self.covariances_
+            self.calibration_ = np.zeros((0, CALIBRATION_KNOTS))
+            return
+        z = self.space_.to_matrix(parts, rng)
+        seed = int(rng.integers(2**31 - 1))
+        with threadpool_limits(1, "blas"):
+            if self.n_components is not None:
+                mixture = self._mixture(min(self.n_components, len(z)), seed).fit(z)
+            else:
+                k, mixture = self._select(z, seed)
+                if len(z) > SELECTION_ROWS:  # chosen on a sample of the rows: fitted on all of them
+                    mixture = self._mixture(k, seed).fit(z)
+        self.weights_ = np.asarray(mixture.weights_, dtype="float64")
+        self.means_ = np.asarray(mixture.means_, dtype="float64")
+        self.covariances_ = np.asarray(mixture.covariances_, dtype="float64")
+        self.cholesky_ = _cholesky(self.covariances_)
+        self.calibration_ = self._calibrate(rng)
+        report("fit", 1, 1)
+
+    def _calibrate(self, rng: np.random.Generator) -> np.ndarray:
+        """Per dimension, the quantiles of the mixture's own scores (``CALIBRATION_ROWS`` draws)."""
+        z = self._draw(CALIBRATION_ROWS, rng)
+        grid = np.linspace(0.0, 1.0, CALIBRATION_KNOTS)
+        table = np.quantile(z, grid, axis=0).T
+        # a value's marginal is the data's in the rows its flag says present (as the marginals were fitted)
+        for j, f in missing_flags(self.subcolumns_).items():
+            flag = self.space_.marginals[f].inverse(np.interp(z[:, f], table[f], grid))
+            present = flag == 0
+            if present.sum() >= CALIBRATION_KNOTS:
+                table[j] = np.quantile(z[present, j], grid)
+        return np.asarray(np.maximum.accumulate(table, axis=1), dtype="float64")
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        d = len(self.subcolumns_)
+        component = _choose(self.weights_, n, rng)
+        noise = rng.standard_normal((n, d))
+        return np.asarray(self.means_[component] + np.einsum("nij,nj->ni", self.cholesky_[component], noise))
+
+    def _mixture(self, k: int, seed: int) -> Any:
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture(
+            n_components=k,
+            covariance_type="full",
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            random_state=seed,
+            init_params="k-means++",
+            tol=TOLERANCE,
+        )
+
+    def _select(self, z: np.ndarray, seed: int) -> tuple[int, Any]:
+        """The component count with the lowest BIC (read on at most ``SELECTION_ROWS`` rows), and its
+        mixture fitted on those rows."""
+        rows = np.random.default_rng(seed).permutation(len(z))[:SELECTION_ROWS]
+        x = z[rows]
+        best, best_bic, worse, chosen = 1, np.inf, 0, None
+        counts = [k for k in CANDIDATES if k <= min(self.max_components, max(1, len(x) // 10))] or [1]
+        for done, k in enumerate(counts, start=1):
+            mixture = self._mixture(k, seed).fit(x)
+            bic = float(mixture.bic(x))
+            self.bic_[k] = round(bic, 3)
+            report("components", done, len(counts), f"{k}: BIC {bic:.1f}")
+            if bic < best_bic:
+                best, best_bic, worse, chosen = k, bic, 0, mixture
+            else:
+                worse += 1
+                if worse >= WORSE_STEPS:
+                    break
+        return best, chosen
+
+    @property
+    def n_components_(self) -> int:
+        return int(self.weights_.size)
+
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.space_.from_matrix(self._draw(n, rng), self.calibration_)
+
+    def _propagate(
+        self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        subs = self.subcolumns_
+        known = [j for j, s in enumerate(subs) if s.name in fixed]
+        other = [j for j, s in enumerate(subs) if s.name not in fixed]
+        if not known or not other:
+            return parts
+        n = len(parts[subs[known[0]].name])
+        grid = np.linspace(0.0, 1.0, CALIBRATION_KNOTS)
+        # each known value's probability under the data's marginal, read as the mixture's own score there
+        z_known = np.column_stack(
+            [
+                np.interp(
+                    ndtr(
+                        to_scores(self.space_.marginals[j], np.asarray(parts[subs[j].name], dtype="float64"))
+                    ),
+                    grid,
+                    self.calibration_[j],
+                )
+                for j in known
+            ]
+        )
+        with threadpool_limits(1, "blas"):
+            z_other = _conditional_draw(
+                self.weights_, self.means_, self.covariances_, known, other, z_known, n, rng
+            )
+        z = np.zeros((n, len(subs)))
+        z[:, known], z[:, other] = z_known, z_other
+        drawn = self.space_.from_matrix(z, self.calibration_)
+        out = dict(parts)
+        for j in other:
+            out[subs[j].name] = drawn[subs[j].name]
+        return out
+
+    # --- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "components": self.n_components_,
+            "bic": {str(k): v for k, v in self.bic_.items()},
+        }
+        arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.space_.marginals)}
+        arrays.update(weights=self.weights_, means=self.means_, covariances=self.covariances_)
+        arrays["calibration"] = self.calibration_
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        subcolumns = self._restore_subcolumns(state)
+        d = len(subcolumns)
+        k = require_int(state, "components", low=1)
+        self._require_recorded("n_components", k, "state.engine.components")
+        marginals = [Marginal.from_arrays(s, arrays, f"marginal.{j}") for j, s in enumerate(subcolumns)]
+        weights = require_array(arrays, "weights", kind="f", shape=(k,))
+        if np.any(weights < 0) or abs(float(weights.sum()) - 1.0) > 1e-6:
+            raise StateError("weights", "expected non-negative weights summing to 1", array=True)
+        means = require_array(arrays, "means", kind="f", shape=(k, d))
+        covariances = require_array(arrays, "covariances", kind="f", shape=(k, d, d))
+        if not np.allclose(covariances, np.transpose(covariances, (0, 2, 1))):
+            raise StateError("covariances", "expected symmetric matrices", array=True)
+        try:
+            cholesky = np.linalg.cholesky(covariances) if d else covariances
+        except np.linalg.LinAlgError:
+            raise StateError("covariances", "expected positive definite matrices", array=True) from None
+        bic = require_mapping(state.get("bic", {}), "bic")
+        self.subcolumns_ = subcolumns
+        self.space_ = ScoreSpace(subcolumns, marginals, discrete_scores=True)
+        calibration = require_array(arrays, "calibration", kind="f", shape=(d, CALIBRATION_KNOTS))
+        if np.any(np.diff(calibration, axis=1) < 0):
+            raise StateError("calibration", "expected non-decreasing quantiles per dimension", array=True)
+        self.weights_, self.means_, self.covariances_, self.cholesky_ = weights, means, covariances, cholesky
+        self.calibration_ = calibration
+        try:
+            self.bic_ = {int(key): float(value) for key, value in bic.items()}
+        except (TypeError, ValueError):
+            raise StateError("bic", "expected component counts mapped to numbers") from None
+
+
+def _choose(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    cumulative = np.cumsum(weights)
+    return np.minimum(
+        np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right"), weights.size - 1
+    )
+
+
+def _cholesky(covariances: np.ndarray) -> np.ndarray:
+    out = np.empty_like(covariances)
+    for i, cov in enumerate(covariances):
+        for jitter in (0.0, 1e-8, 1e-6, 1e-4):
+            try:
+                out[i] = np.linalg.cholesky(cov + jitter * np.eye(cov.shape[0]))
+                break
+            except np.linalg.LinAlgError:
+                continue
+        else:
+            eigval, eigvec = np.linalg.eigh(cov)
+            out[i] = eigvec @ np.diag(np.sqrt(np.clip(eigval, 1e-6, None)))
+    return out
+
+
+def _conditional_draw(
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    known: list[int],
+    other: list[int],
+    z_known: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draws of dimensions ``other`` from the mixture given dimensions ``known`` at ``z_known``."""
+    k = weights.size
+    log_post = np.empty((n, k))
+    regressions, remaining = [], []
+    for c in range(k):
+        cov = covariances[c]
+        kk = cov[np.ix_(known, known)] + 1e-9 * np.eye(len(known))
+        ko = cov[np.ix_(known, other)]
+        centred = z_known - means[c, known]
+        solved = np.linalg.solve(kk, centred.T).T
+        _, logdet = np.linalg.slogdet(kk)
+        log_post[:, c] = np.log(max(weights[c], 1e-300)) - 0.5 * (np.sum(centred * solved, axis=1) + logdet)
+        regression = np.linalg.solve(kk, ko).T
+        regressions.append(regression)
+        rest = cov[np.ix_(other, other)] - regression @ ko
+        remaining.append(_cholesky(((rest + rest.T) / 2.0)[None])[0])
+    post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    u = rng.random(n)
+    component = np.minimum((np.cumsum(post, axis=1) < u[:, None]).sum(axis=1), k - 1)
+    noise = rng.standard_normal((n, len(other)))
+    out = np.empty((n, len(other)))
+    for c in range(k):
+        rows = component == c
+        if rows.any():
+            mean = means[c, other] + (z_known[rows] - means[c, known]) @ regressions[c].T
+            out[rows] = mean + noise[rows] @ remaining[c].T
+    return out

@@ -1,0 +1,340 @@
+"""``kde``: kernel density estimation over the encoded sub-columns, with a bandwidth that must pass a
+memorisation check before the model is kept.
+
+Continuous sub-columns are normal scores (:mod:`mirage.engines._scorespace`: through quantile knots
+whose ends leave the rarest extremes out, ties spread over their probability interval); discrete ones
+(codes, missing flags) stay codes.  The kernel around a centre row ``c`` is, on the scores, the
+variance-kept Gaussian of Silverman's smoothed bootstrap, ``(c + h e) / sqrt(1 + h^2)`` (each score
+keeps its unit variance however wide the kernel, so widening tends to the marginals instead of
+piling draws on the end knots), and, on every code, the Aitchison-Aitken kernel: the centre's code with
+probability ``1 - lam``, else a draw from the code's marginal.  The missing flags move together
+instead: with probability ``lam`` all of them are another centre's (a pattern of columns missing
+together stays one; a column that becomes present draws its value from its marginal).  A synthetic
+row is a centre drawn at random plus one draw of its kernel.
+
+Bandwidths: unless given, ``(h, lam)`` is the pair of a small grid (``h`` around Scott's factor)
+that gives the highest log-likelihood to a validation split (the first of ``FOLDS`` folds of at most
+``CHECK_ROWS`` rows, at most ``VALIDATION_ROWS`` of them), learned from the other folds.
+
+Memorisation: a kernel narrower than the spacing of the data gives rows back, so the chosen pair
+must pass the DCR check before the fit goes on: rows drawn from the model of the rest are compared,
+by :func:`mirage.evaluation._privacy.dcr` (the figure the report reads), with the rest and with the
+validation rows; while the DCR share reads above ``dcr_share_limit - DCR_MARGIN`` (the margin for the
+noise of a reading on a few hundred rows), ``h`` grows by ``widen`` (1.4) and ``1 - lam`` shrinks by it,
+at most ``WIDEN_STEPS`` times (a step one fold already reads above, its interval wholly over the
+limit, is widened without reading the others; a setting is kept only on the mean of all).  A table
+that still reads above gets the last resort with a warning:
+independent columns (every score a standard normal draw, every code from its marginal; the missing
+patterns still those of training rows), which reproduce no row.  The readings (and a fallback) are
+recorded in the model file (``state.training.kde``).  ``dcr_share_limit=None`` turns the
+check off; below ``CHECK_MIN_ROWS`` rows there is too little to read it on, and the widest setting of
+the grid is used instead.
+
+Centres: a KDE is its centres, and those are derived from training rows.  The model file holds them
+*jittered*: each centre is one draw of half the kernel around its training row (on scores
+``(c + h1 e) / s1`` with ``s1 = (1 + h^2)^(1/4)``, ``h1 = sqrt(s1^2 - 1)``; the code kernels with
+``lam' = 1 - sqrt(1 - lam)``), and
+sampling adds the other half.  Two half-kernels make one kernel, so the sampled distribution is the
+KDE's, while the file never holds a training row verbatim: its numbers are training values moved by
+noise of the kernel's own width, still close to them (that closeness is what the DCR check bounds).
+Do not share a kde model file where a training row's neighbourhood is itself sensitive.
+
+Conditions are met by the shared rejection fallback.  Scenarios are refused (tag ``scenario`` off): the
+kernel the DCR check leaves is wide enough to weaken the links between columns (a variance-kept kernel
+of width ``h`` scales every correlation by ``1 / (1 + h^2)``), so an intervention would move what
+depends on it by too little to read as its effect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import logsumexp
+
+from mirage._progress import report
+from mirage._validate import StateError, require_array, require_float
+from mirage._warnings import warn
+from mirage.encoding import SubColumn
+from mirage.encoding._base import MISSING_PART
+from mirage.encoding.marginal import Marginal
+from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._params import QUANTILES, SEED, Param, number
+from mirage.engines._registry import register_engine
+from mirage.engines._scorespace import ScoreSpace
+
+__all__ = ["KdeSynthesizer"]
+
+CHECK_ROWS = 4_000
+VALIDATION_ROWS = 1_000
+CHECK_MIN_ROWS = 100
+CHECK_SYNTHETIC_ROWS = 2_000  # synthetic rows per reading: fewer read too noisily on tied tables
+SCOTT_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0)
+CODE_BANDWIDTHS = (0.05, 0.15, 0.3, 0.5)
+FOLDS = 5  # the rows are cut in this many folds: a model of four fifths is read against the fifth held out
+READ_FOLDS = 3  # the DCR share is the mean of this many readings, each of the first folds held out in turn
+DCR_MARGIN = 0.02
+WIDEN_STEPS = 6
+SMALL_TABLE = (1.0, 0.5)  # (h, lam) below CHECK_MIN_ROWS rows
+# (h, lam) of the last resort: scores ~ N(0, 1) and codes from their marginals, whatever the centre
+INDEPENDENT = (1e6, 1.0)
+
+
+@register_engine
+class KdeSynthesizer(Synthesizer):
+    name = "kde"
+    params: ClassVar[Mapping[str, Param]] = {
+        "bandwidth": number(0, low_open=True, optional=True),
+        "code_bandwidth": number(0, 1, optional=True),
+        "dcr_share_limit": number(0.5, 1, optional=True),
+        "widen": number(1, low_open=True),
+        "quantiles": QUANTILES,
+        "seed": SEED,
+    }
+    tags = EngineTags()
+
+    def __init__(
+        self,
+        *,
+        bandwidth: float | None = None,
+        code_bandwidth: float | None = None,
+        dcr_share_limit: float | None = 0.53,
+        widen: float = 1.4,
+        quantiles: int = 1000,
+        seed: int = 0,
+    ) -> None:
+        self.bandwidth = bandwidth
+        self.code_bandwidth = code_bandwidth
+        self.dcr_share_limit = dcr_share_limit
+        self.widen = widen
+        self.quantiles = quantiles
+        self.seed = seed
+
+    # --- learning -----------------------------------------------------------------------------
+    def _fit(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
+    ) -> None:
+        self.subcolumns_ = subcolumns
+        self.space_ = ScoreSpace.fit(
+            parts,
+            subcolumns,
+            quantiles=self.quantiles,
+            rare_min_count=self.encoding_.rare_min_count,
+            discrete_scores=False,
+        )
+        z = self.space_.to_matrix(parts, rng)
+        n = len(z)
+        record: dict[str, Any] = {"readings": []}
+        if n < CHECK_MIN_ROWS:
+            h, lam = self.bandwidth or SMALL_TABLE[0], self.code_bandwidth or SMALL_TABLE[1]
+            record["skipped"] = f"fewer than {CHECK_MIN_ROWS} rows"
+        else:
+            rows = rng.permutation(n)[:CHECK_ROWS]
+            folds = np.array_split(rows, FOLDS)
+            held, rest = folds[0][:VALIDATION_ROWS], np.concatenate(folds[1:])
+            h, lam = self._choose_bandwidths(z[rest], z[held])
+            if self.dcr_share_limit is not None:
+                h, lam = self._check(parts, z, folds, h, lam, record, rng)
+        self.bandwidth_, self.code_bandwidth_ = float(h), float(lam)
+        record.update(bandwidth=round(self.bandwidth_, 6), code_bandwidth=round(self.code_bandwidth_, 6))
+        self.training_["kde"] = record
+        self.centres_ = self._jitter(z, rng)
+        report("fit", 1, 1)
+
+    def _choose_bandwidths(self, centres: np.ndarray, held: np.ndarray) -> tuple[float, float]:
+        """The given bandwidths, else the grid pair with the highest validation log-likelihood."""
+        scored = self.space_.scored
+        d = int(scored.sum())
+        scott = len(centres) ** (-1.0 / (d + 4)) if d else 1.0
+        hs = [self.bandwidth] if self.bandwidth is not None else [scott * f for f in SCOTT_FACTORS]
+        lams = [self.code_bandwidth] if self.code_bandwidth is not None else list(CODE_BANDWIDTHS)
+        if len(hs) == 1 and len(lams) == 1:
+            return float(hs[0]), float(lams[0])
+        a, b = centres[:, scored], held[:, scored]
+        best, best_ll = (float(hs[0]), float(lams[0])), -np.inf
+        for lam in lams:
+            codes = self._code_log_kernel(centres, held, lam)
+            for h in hs:
+                # the variance-kept kernel: centre c / s, spread h / s (s = sqrt(1 + h^2))
+                s = math.sqrt(1.0 + h * h)
+                squared = (
+                    np.square(b).sum(axis=1)[:, None]
+                    + np.square(a / s).sum(axis=1)[None, :]
+                    - 2.0 * (b @ (a / s).T)
+                ).clip(0.0)
+                log_k = codes - 0.5 * squared * (s * s) / (h * h) - d * math.log(h / s)
+                ll = float(np.mean(logsumexp(log_k, axis=1)))
+                if ll > best_ll:
+                    best, best_ll = (float(h), float(lam)), ll
+        return best
+
+    def _code_log_kernel(self, centres: np.ndarray, held: np.ndarray, lam: float) -> np.ndarray:
+        """Per held row and centre, the log of the code kernels' product (each code: the centre's with
+        probability ``1 - lam``, else a draw from the code's marginal)."""
+        out = np.zeros((len(held), len(centres)))
+        for j in np.flatnonzero(~self.space_.scored):
+            p = self.space_.code_probabilities(int(j))
+            x = np.clip(held[:, j].astype("int64"), 0, p.size - 1)
+            other = np.log(np.maximum(lam * p[x], 1e-300))
+            same = np.log((1.0 - lam) + lam * p[x])
+            out += np.where(held[:, j][:, None] == centres[:, j][None, :], same[:, None], other[:, None])
+        return out
+
+    def _check(
+        self,
+        parts: Mapping[str, np.ndarray],
+        z: np.ndarray,
+        folds: list[np.ndarray],
+        h: float,
+        lam: float,
+        record: dict[str, Any],
+        rng: np.random.Generator,
+    ) -> tuple[float, float]:
+        """Widen ``(h, lam)`` until the DCR share, read for each fold against rows drawn from the model
+        of the other folds and averaged, is at most ``dcr_share_limit - DCR_MARGIN``; ``INDEPENDENT``,
+        with a warning, when even the widest setting reads above."""
+        from mirage.evaluation._privacy import dcr
+
+        assert self.dcr_share_limit is not None
+        limit = self.dcr_share_limit - DCR_MARGIN
+        learned = [c.name for c in self.encoder_.schema if c.kind.learned]
+        rows = np.concatenate(folds)
+        subset = {name: np.asarray(values)[rows] for name, values in parts.items()}
+        frame = self.encoder_.decode(subset, len(rows), rng, 0, only=learned)
+        position = {int(r): i for i, r in enumerate(rows)}
+        share = 1.0
+        for step in range(WIDEN_STEPS + 1):
+            self.bandwidth_, self.code_bandwidth_ = h, lam
+            shares: list[float] = []
+            above = False
+            for f, held in enumerate(folds[:READ_FOLDS]):
+                rest = np.concatenate([folds[g] for g in range(len(folds)) if g != f])
+                size = min(len(rest), CHECK_SYNTHETIC_ROWS)
+                self.centres_ = self._jitter(z[rest], rng)
+                drawn = self.space_.from_matrix(self._draw(size, rng))
+                synthetic = self.encoder_.decode(drawn, size, rng, 0, only=learned)
+                train = frame.iloc[[position[int(r)] for r in rest]]
+                unseen = frame.iloc[[position[int(r)] for r in held]]
+                result = dcr(
+                    train, unseen, synthetic, self.schema_, seed=self.seed + f, return_distances=False
+                )
+                shares.append(float(result["dcr_share"]))
+                # a fold whose interval lies wholly above the limit settles the step: it is widened
+                # without reading the other folds (a setting is only kept on all of them)
+                above = float(result["dcr_share_ci"][0]) > limit
+                if above:
+                    break
+            share = float(np.mean(shares))
+            record["readings"].append(
+                {
+                    "bandwidth": round(h, 6),
+                    "code_bandwidth": round(lam, 6),
+                    "dcr_share": round(share, 4),
+                    "folds": len(shares),
+                }
+            )
+            report("privacy check", step + 1, WIDEN_STEPS + 1, f"bandwidth {h:.3f}: DCR share {share:.3f}")
+            if not above and share <= limit:
+                return h, lam
+            h, lam = h * self.widen, 1.0 - (1.0 - lam) / self.widen
+        warn(
+            f"kde: even at bandwidth {h / self.widen:.3g} the synthetic rows sit closer to the rows learned "
+            f"than to unseen rows (DCR share {share:.3f} over {READ_FOLDS} folds of the training rows, above "
+            f"dcr_share_limit {self.dcr_share_limit} less a margin of {DCR_MARGIN}); the model falls back to "
+            "independent columns (each drawn from its marginal, missing patterns kept): use another engine "
+            "(copula, cart, bayesnet) for this table"
+        )
+        record["fallback"] = "independent columns"
+        return INDEPENDENT
+
+    def _jitter(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``z`` moved by half a kernel: the centres the model keeps."""
+        return self._half_kernel(z, z, rng)
+
+    def _half_kernel(self, z: np.ndarray, donors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw of half the kernel around each row of ``z``: scores ``(z + h1 e) / s1``; each code,
+        with probability ``lam'``, a draw from its marginal; the missing flags, with probability
+        ``lam'``, all taken from a random row of ``donors`` (a pattern of columns missing together
+        stays one), a column that becomes present getting a value from its marginal."""
+        scored = self.space_.scored
+        subs = self.subcolumns_
+        out = z.copy()
+        n = len(z)
+        h, shrink = _half_bandwidth(self.bandwidth_)
+        lam = 1.0 - math.sqrt(1.0 - self.code_bandwidth_)
+        out[:, scored] = (out[:, scored] + h * rng.standard_normal((n, int(scored.sum())))) / shrink
+        flags = np.array([j for j, s in enumerate(subs) if s.part == MISSING_PART], dtype="int64")
+        for j in map(int, np.flatnonzero(~scored)):
+            if j not in flags:
+                swap = rng.random(n) < lam
+                out[swap, j] = self._marginal_codes(j, int(swap.sum()), rng)
+        if flags.size:
+            rows = np.flatnonzero(rng.random(n) < lam)
+            donor = rng.integers(0, len(donors), rows.size)
+            out[np.ix_(rows, flags)] = donors[np.ix_(donor, flags)]
+            for j, f in missing_flags(subs).items():
+                appeared = (z[:, f] != 0) & (out[:, f] == 0)
+                count = int(appeared.sum())
+                if count:
+                    out[appeared, j] = (
+                        rng.standard_normal(count) if scored[j] else self._marginal_codes(j, count, rng)
+                    )
+        return out
+
+    def _marginal_codes(self, j: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        cumulative = np.cumsum(self.space_.code_probabilities(j))
+        codes = np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
+        return np.minimum(codes, cumulative.size - 1).astype("float64")
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        picked = (
+            self.centres_[rng.integers(0, len(self.centres_), n)] if len(self.centres_) else np.zeros((n, 0))
+        )
+        return self._half_kernel(picked, self.centres_, rng)
+
+    # --- sampling -----------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.space_.from_matrix(self._draw(n, rng))
+
+    # --- persistence ------------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "bandwidth": self.bandwidth_,
+            "code_bandwidth": self.code_bandwidth_,
+        }
+        arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.space_.marginals)}
+        arrays["centres"] = self.centres_
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        subcolumns = self._restore_subcolumns(state)
+        marginals = [Marginal.from_arrays(s, arrays, f"marginal.{j}") for j, s in enumerate(subcolumns)]
+        h = require_float(state, "bandwidth", low=0.0)
+        lam = require_float(state, "code_bandwidth", low=0.0)
+        if lam > 1.0:
+            raise StateError("code_bandwidth", f"expected a number in [0, 1], got {lam!r}")
+        centres = require_array(arrays, "centres", kind="f", shape=(self.n_training_rows_, len(subcolumns)))
+        if len(centres) == 0:
+            raise StateError("centres", "expected at least one centre", array=True)
+        space = ScoreSpace(subcolumns, marginals, discrete_scores=False)
+        for j in np.flatnonzero(~space.scored):
+            codes = centres[:, j]
+            if (
+                np.any(codes != np.round(codes))
+                or np.any(codes < 0)
+                or np.any(codes >= max(1, subcolumns[j].cardinality))
+            ):
+                raise StateError("centres", f"column {j} ({subcolumns[j].name}) expected codes", array=True)
+        self.subcolumns_, self.space_ = subcolumns, space
+        self.bandwidth_, self.code_bandwidth_, self.centres_ = h, lam, centres
+
+
+def _half_bandwidth(h: float) -> tuple[float, float]:
+    """``(h1, s1)``: two steps ``y = (x + h1 e) / s1`` make one of the variance-kept kernel
+    ``y = (x + h e) / sqrt(1 + h^2)`` (Silverman's smoothed bootstrap, whose draws keep each score's
+    unit variance however wide the kernel, so a wide one tends to the marginals, never past the ends)."""
+    s1 = (1.0 + h * h) ** 0.25
+    return math.sqrt(s1 * s1 - 1.0), s1

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mirage
+from mirage.engines import BayesNetSynthesizer
+from mirage.engines.bayesnet import conditional_tables, count_families, learn_structure
+from mirage.errors import ModelFileError, OptionError
+
+
+def linked(rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """``a`` causes ``b`` (90% agreement), ``x`` is a number that follows ``a``; ``noise`` is independent."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(["p", "q"], rows)
+    b = np.where(rng.random(rows) < 0.9, a, np.where(a == "p", "q", "p"))
+    x = np.round(np.where(a == "p", 10.0, 30.0) + rng.normal(size=rows), 3)
+    noise = rng.choice(["u", "v", "w"], rows)
+    return pd.DataFrame({"a": a, "b": b, "x": x, "noise": noise})
+
+
+def test_the_graph_links_what_depends_and_is_json() -> None:
+    model = BayesNetSynthesizer().fit(linked())
+    graph = json.loads(json.dumps(model.graph_))
+    pairs = {frozenset(e) for e in graph["column_edges"]}
+    assert frozenset({"a", "b"}) in pairs
+    assert frozenset({"a", "x"}) in pairs or frozenset({"b", "x"}) in pairs
+    assert not any("noise" in e for e in graph["column_edges"])
+    # a continuous column's bin is always the parent of its sub-bin
+    assert ["x::value#bin", "x::value#sub"] in graph["edges"]
+    synth = model.sample(4000, seed=1)
+    assert (synth["a"] == synth["b"]).mean() == pytest.approx(0.9, abs=0.03)
+    assert synth.loc[synth["a"] == "p", "x"].mean() == pytest.approx(10.0, abs=1.0)
+    assert synth.loc[synth["a"] == "q", "x"].mean() == pytest.approx(30.0, abs=1.0)
+
+
+def test_the_graph_is_in_the_model_file_and_survives_a_round_trip() -> None:
+    model = BayesNetSynthesizer(structure="chow_liu").fit(linked())
+    buffer = io.BytesIO()
+    model.save(buffer)
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(buffer.getvalue())).read("manifest.json"))
+    assert manifest["state"]["engine"]["graph"]["edges"] == model.graph_["edges"]
+    loaded = mirage.load(buffer.getvalue())
+    assert loaded.graph_ == model.graph_
+    pd.testing.assert_frame_equal(loaded.sample(300, seed=4), model.sample(300, seed=4))
+
+
+def test_chow_liu_gives_a_tree_over_the_columns() -> None:
+    model = BayesNetSynthesizer(structure="chow_liu").fit(linked())
+    parents = model.parents_
+    assert sum(len(p) for p in parents) == len(parents) - 1 + 1  # the tree, plus x's bin -> sub-bin
+    assert all(len(p) <= 2 for p in parents)
+
+
+def test_a_cycle_in_an_edited_model_file_is_refused() -> None:
+    buffer = io.BytesIO()
+    BayesNetSynthesizer().fit(linked()).save(buffer)
+
+    def edited(edit: Any) -> bytes:
+        source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+        manifest = json.loads(source.read("manifest.json"))
+        edit(manifest["state"]["engine"]["graph"])
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            target.writestr("manifest.json", json.dumps(manifest))
+            target.writestr("arrays.safetensors", source.read("arrays.safetensors"))
+        return out.getvalue()
+
+    def cycle(graph: dict[str, Any]) -> None:
+        graph["edges"].append(list(reversed(graph["edges"][0])))
+
+    with pytest.raises(ModelFileError, match=r"state\.engine\.graph\.edges"):
+        mirage.load(edited(cycle))
+
+    def unknown(graph: dict[str, Any]) -> None:
+        graph["edges"].append(["nope#code", "a::code#code"])
+
+    with pytest.raises(ModelFileError, match=r"edges\.\d+.*parent token, child token"):
+        mirage.load(edited(unknown))
+
+
+def test_conditions_on_a_child_are_exact() -> None:
+    # conditioning b (a child of a, or its parent) must give P(a | b) as learned, not P(a)
+    model = BayesNetSynthesizer().fit(linked())
+    synth = model.sample(3000, seed=2, conditions={"b": "p"})
+    assert (synth["b"] == "p").all()
+    assert (synth["a"] == "p").mean() == pytest.approx(0.9, abs=0.03)
+
+
+def test_a_scenario_redraws_the_linked_column_whichever_way_the_edge_runs() -> None:
+    model = BayesNetSynthesizer().fit(linked())
+    for source, other in (("a", "b"), ("b", "a")):
+        synth = model.sample(2000, seed=3, scenario={"set": {source: "q"}})
+        assert (synth[source] == "q").all()
+        assert (synth[other] == "q").mean() == pytest.approx(0.9, abs=0.04)
+
+
+def test_the_three_steps_are_separate_functions() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 3, 2000)
+    tokens = np.column_stack([a, (a + (rng.random(2000) < 0.1)) % 3, rng.integers(0, 2, 2000)])
+    cards = np.array([3, 3, 2])
+    parents = learn_structure(tokens, cards, [None, None, None], score="k2", max_parents=1)
+    assert parents[1] == (0,) or parents[0] == (1,)
+    assert parents[2] == ()
+    assert learn_structure(tokens, cards, [None, None, None], max_parents=0) == [(), (), ()]
+    counts = count_families(tokens, cards, parents)
+    assert sum(c.sum() for c in counts) == 3 * 2000
+    tables = conditional_tables(counts, 1.0)
+    assert all(np.allclose(t.sum(axis=1), 1.0) for t in tables)
+    # a parent configuration never seen draws from the node's marginal; a code never seen stays unseen
+    empty = conditional_tables([np.array([[5.0, 0.0, 5.0], [0.0, 0.0, 0.0]])], 1.0)[0]
+    assert empty[1].tolist() == [0.5, 0.0, 0.5]
+
+
+@pytest.mark.parametrize(
+    "params", [{"structure": "tree"}, {"score": "aic"}, {"max_parents": -1}, {"smoothing": 0}]
+)
+def test_bad_hyperparameters_name_the_option(params: dict[str, Any]) -> None:
+    with pytest.raises(OptionError, match=next(iter(params))):
+        BayesNetSynthesizer(**params).fit(linked(50))

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from safetensors.numpy import load
+
+import mirage
+from mirage.engines import GmmSynthesizer
+from mirage.errors import ModelFileError, OptionError
+
+
+def clusters(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """Two groups, each with its own centre and its own sign of correlation between x and y."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["left", "right"], rows)
+    x = rng.normal(size=rows)
+    y = np.where(group == "left", x, -x) + 0.3 * rng.normal(size=rows)
+    return pd.DataFrame({"group": group, "x": np.where(group == "left", x - 4, x + 4), "y": y})
+
+
+def test_bic_picks_several_components_and_each_group_keeps_its_own_sign_of_correlation() -> None:
+    # one Gaussian (a copula) would give the two groups one correlation, near zero here
+    model = GmmSynthesizer().fit(clusters())
+    assert model.n_components_ > 1
+    assert min(model.bic_, key=model.bic_.__getitem__) == model.n_components_
+    synth = model.sample(3000, seed=1)
+    for group, sign in (("left", 1), ("right", -1)):
+        rows = synth[synth["group"] == group]
+        assert sign * rows[["x", "y"]].corr().iloc[0, 1] > 0.3, group
+    assert synth.loc[synth["group"] == "left", "x"].mean() == pytest.approx(-4, abs=0.6)
+
+
+def test_the_model_file_holds_the_mixture_as_arrays() -> None:
+    model = GmmSynthesizer(n_components=3).fit(clusters())
+    buffer = io.BytesIO()
+    model.save(buffer)
+    archive = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    assert sorted(archive.namelist()) == ["arrays.safetensors", "manifest.json"]
+    arrays = load(archive.read("arrays.safetensors"))
+    assert arrays["engine.weights"].shape == (3,)
+    assert arrays["engine.means"].shape == (3, 3)
+    assert arrays["engine.covariances"].shape == (3, 3, 3)
+    loaded = mirage.load(buffer.getvalue())
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=2), model.sample(200, seed=2))
+
+    manifest = json.loads(archive.read("manifest.json"))
+    manifest["state"]["engine"]["components"] = 4
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        target.writestr("manifest.json", json.dumps(manifest))
+        target.writestr("arrays.safetensors", archive.read("arrays.safetensors"))
+    with pytest.raises(ModelFileError, match="components"):
+        mirage.load(out.getvalue())
+
+
+def test_a_scenario_moves_the_linked_columns() -> None:
+    model = GmmSynthesizer().fit(clusters())
+    assert abs(model.sample(1000, seed=3)["x"].mean()) < 1.0
+    synth = model.sample(1000, seed=3, scenario={"set": {"group": "right"}})
+    assert (synth["group"] == "right").all()
+    assert synth["x"].mean() > 3.0  # the right group's centre is 4
+
+
+@pytest.mark.parametrize("params", [{"max_components": 0}, {"n_components": 100}, {"reg_covar": 0}])
+def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
+    with pytest.raises(OptionError, match=next(iter(params))):
+        GmmSynthesizer(**params).fit(clusters(50))  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from safetensors.numpy import load
+
+from mirage._warnings import MirageWarning
+from mirage.engines import KdeSynthesizer
+from mirage.errors import OptionError
+
+
+def table(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    kind = rng.choice(["a", "b", "c"], rows, p=[0.5, 0.3, 0.2])
+    x = rng.gamma(2.0, 10.0, rows) + np.where(kind == "a", 0.0, 30.0)
+    return pd.DataFrame({"kind": kind, "x": np.round(x, 4), "y": np.round(x / 3 + rng.normal(size=rows), 4)})
+
+
+def test_the_bandwidth_passes_the_dcr_check_and_the_readings_are_kept() -> None:
+    model = KdeSynthesizer().fit(table())
+    record = model.training_["kde"]
+    assert record["readings"], record
+    assert record["readings"][-1]["dcr_share"] <= 0.53
+    assert record["bandwidth"] == pytest.approx(model.bandwidth_, rel=1e-5)
+    # widening only ever grows the bandwidth chosen on the validation split
+    bandwidths = [r["bandwidth"] for r in record["readings"]]
+    assert bandwidths == sorted(bandwidths)
+
+
+def test_the_model_file_holds_jittered_centres_not_training_rows() -> None:
+    real = table()
+    model = KdeSynthesizer().fit(real)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    arrays = load(zipfile.ZipFile(io.BytesIO(buffer.getvalue())).read("arrays.safetensors"))
+    centres = model.space_.from_matrix(arrays["engine.centres"])
+    assert len(arrays["engine.centres"]) == len(real)
+    values = model.encoder_.decode(centres, len(real), np.random.default_rng(0))
+    rows = set(map(tuple, real[["x", "y"]].to_numpy()))
+    assert not any(tuple(r) in rows for r in values[["x", "y"]].to_numpy())
+    for column in ("x", "y"):
+        # only the ends of the value range (the rare_min_count-th smallest and largest) can recur
+        assert values[column].isin(set(real[column])).mean() < 0.05, column
+
+
+def test_a_table_it_cannot_learn_without_memorising_falls_back_to_independent_columns() -> None:
+    # a limit of 0.5 less the margin: no kernel width reads below it, the last resort is kept
+    frame = table(300, seed=1)
+    with pytest.warns(MirageWarning, match="kde: even at bandwidth .* falls back to independent columns"):
+        model = KdeSynthesizer(dcr_share_limit=0.5, bandwidth=0.01, code_bandwidth=0.0).fit(frame)
+    assert model.training_["kde"]["fallback"] == "independent columns"
+    assert model.code_bandwidth_ == 1.0
+    synth = model.sample(3000, seed=2)
+    # independent columns: kind no longer moves x
+    assert abs(synth.loc[synth["kind"] == "a", "x"].mean() - synth.loc[synth["kind"] != "a", "x"].mean()) < 3
+
+
+def test_without_the_check_the_given_bandwidths_are_kept() -> None:
+    model = KdeSynthesizer(bandwidth=0.3, code_bandwidth=0.2, dcr_share_limit=None).fit(table())
+    assert (model.bandwidth_, model.code_bandwidth_) == (0.3, 0.2)
+    assert model.training_["kde"]["readings"] == []
+
+
+@pytest.mark.parametrize("params", [{"bandwidth": 0}, {"code_bandwidth": 1.5}, {"dcr_share_limit": 0.4}])
+def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
+    with pytest.raises(OptionError, match=next(iter(params))):
+        KdeSynthesizer(**params).fit(table(50))
+
+
+def test_a_scenario_is_refused_by_its_tag() -> None:
+    model = KdeSynthesizer(dcr_share_limit=None).fit(table(200))
+    assert not model.get_tags().scenario
+    with pytest.raises(OptionError, match=r"the kde engine cannot sample a scenario .*scenario=False"):
+        model.sample(10, seed=1, scenario={"set": {"kind": "a"}})
+
+
+def test_a_width_one_fold_reads_far_above_the_limit_is_widened_without_the_other_folds() -> None:
+    # a kernel far narrower than the data's spacing: its first fold reads clearly above the limit
+    model = KdeSynthesizer(bandwidth=0.001, code_bandwidth=0.0, widen=4.0).fit(table())
+    readings = model.training_["kde"]["readings"]
+    assert readings[0]["dcr_share"] > 0.6 and readings[0]["folds"] == 1, readings
+    assert readings[-1]["folds"] == 3 and readings[-1]["dcr_share"] <= 0.51, readings
