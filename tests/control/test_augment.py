@@ -11,6 +11,7 @@ from mirage.control import sample_tails
 from mirage.control._augment import rows_to_add
 from mirage.engines import ENGINES, Synthesizer
 from mirage.errors import DataError, OptionError
+from tests.conformance import FULL
 
 ENGINE_NAMES = sorted(ENGINES)
 
@@ -29,7 +30,7 @@ def table(rows: int = 700) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
 def model(request: pytest.FixtureRequest) -> Synthesizer:
-    return ENGINES[request.param]().fit(table())
+    return ENGINES[request.param](**FULL.get(request.param, {})).fit(table())
 
 
 def test_the_minority_share_is_met(model: Synthesizer) -> None:
@@ -80,7 +81,7 @@ def test_bad_augmentations_are_named() -> None:
 @pytest.mark.parametrize("name", ["cart", "copula"])
 def test_tails_lie_past_the_quantiles(name: str) -> None:
     real = table()
-    model = ENGINES[name]().fit(real)
+    model = ENGINES[name](**FULL.get(name, {})).fit(real)
     synth = sample_tails(model, 400, {"amount": 0.05}, seed=3)
     pilot = model.sample(20_000, seed=5)["amount"]
     low, high = pilot.quantile(0.05), pilot.quantile(0.95)

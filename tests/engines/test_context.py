@@ -15,6 +15,7 @@ import mirage
 from mirage.engines import BLOCK_ROWS, ENGINES, EngineTags, Synthesizer, engines_with
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.schema import Column, Kind, Schema, infer_schema
+from tests.conformance import FULL
 
 CONTEXT_ENGINES = engines_with("context")
 # fewer epochs keep argn's fits short; the dependence below is learned well within them
@@ -58,7 +59,11 @@ def test_rows_keep_their_dependence_on_the_context(name: str) -> None:
         # A Gaussian copula orders categories (one code sub-column each), so it cannot give a's rows
         # 80% u; given the context it must give what its own joint model of both tables gives.
         data, real_context = related()
-        joint = ENGINES[name]().fit(pd.concat([data, real_context], axis=1)).sample(20_000, seed=3)
+        joint = (
+            ENGINES[name](**FULL.get(name, {}))
+            .fit(pd.concat([data, real_context], axis=1))
+            .sample(20_000, seed=3)
+        )
         expected = pd.crosstab(joint["g"], joint["k"], normalize="index").loc[list(SHARES), KINDS]
     else:
         expected = pd.DataFrame(SHARES, index=KINDS).T

@@ -12,6 +12,7 @@ import pytest
 import mirage
 from mirage.engines import ENGINES, Between, IsNull, Synthesizer
 from mirage.errors import MirageError, OptionError
+from tests.conformance import FULL
 from tests.conformance.test_check_engine import PARAMS
 
 NATIVE = ["cart", "copula"]  # fast enough to fit on Adult in the default suite; argn is marked slow
@@ -105,7 +106,7 @@ def test_an_impossible_condition_is_an_error_naming_it(name: str) -> None:
 def test_impute_draws_a_cell_given_the_columns_after_it_too(name: str, adult: pd.DataFrame) -> None:
     """``sex`` comes before ``relationship`` in cart's order; imputed given a known Husband or Wife,
     it follows the relationship all the same."""
-    model = ENGINES[name](seed=0).fit(adult)
+    model = ENGINES[name](seed=0, **FULL.get(name, {})).fit(adult)
     rows = adult[adult["relationship"].isin(["Husband", "Wife"])].head(400).copy()
     holed = rows.assign(sex=None)
     filled = model.impute(holed, seed=4)
