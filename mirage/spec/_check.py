@@ -219,7 +219,7 @@ def _column_checks(
             continue
         values = frame[name]
         if column.distribution is not None or column.conditional is not None:
-            checks.append(_null_check(table, column, values))
+            checks.extend(_null_checks(table, column, values, frame))
         present = values.notna().to_numpy()
         if column.distribution is not None:
             checks.append(
@@ -245,15 +245,31 @@ def _column_checks(
     return checks
 
 
-def _null_check(table: TableSpec, column: ColumnSpec, values: pd.Series) -> Check:
+def _null_checks(table: TableSpec, column: ColumnSpec, values: pd.Series, frame: pd.DataFrame) -> list[Check]:
+    """The null rate, or one rate per listed value of ``nulls.given`` and one for the rows not listed."""
+    if column.null_given is None:
+        return [_null_check(table, f"{column.name} nulls", values, column.nulls)]
+    given = frame[column.null_given].astype(object).to_numpy()
+    matched = np.zeros(len(frame), dtype=bool)
+    checks = []
+    for label, rate in column.null_cases.items():
+        mask = given == label
+        matched |= mask
+        subject = f"{column.name} nulls given {column.null_given} = {label}"
+        checks.append(_null_check(table, subject, values[mask], rate))
+    subject = f"{column.name} nulls given {column.null_given} not listed"
+    checks.append(_null_check(table, subject, values[~matched], column.nulls))
+    return checks
+
+
+def _null_check(table: TableSpec, subject: str, values: pd.Series, rate: float) -> Check:
     n, nulls = len(values), int(values.isna().sum())
-    subject = f"{column.name} nulls"
-    if column.nulls == 0 or n == 0:
+    if rate == 0 or n == 0:
         return Check(
             "nulls", table.name, subject, "no nulls declared", nulls == 0, n, detail=f"{nulls} null(s)"
         )
-    p = float(stats.binomtest(nulls, n, column.nulls).pvalue)
-    detail = f"{nulls / n:.4f} null, {column.nulls:g} declared"
+    p = float(stats.binomtest(nulls, n, rate).pvalue)
+    detail = f"{nulls / n:.4f} null, {rate:g} declared"
     return Check("nulls", table.name, subject, "binomial", None, n, nulls / n, p, detail)
 
 

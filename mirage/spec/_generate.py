@@ -70,12 +70,12 @@ class TableGenerator:
             for j, name in enumerate(self.copula.columns):
                 column = columns[name]
                 assert column.distribution is not None
-                values[name] = self._finish(column, column.distribution.from_normal(z[j]), rng)
+                values[name] = self._finish(column, column.distribution.from_normal(z[j]), rng, values)
         for name in self.order:
             column = columns[name]
             if name in values or column.key or column.kind is Kind.IDENTIFIER:
                 continue
-            values[name] = self._finish(column, self._values(column, m, rng, values), rng)
+            values[name] = self._finish(column, self._values(column, m, rng, values), rng, values)
         return values
 
     def _values(
@@ -116,7 +116,9 @@ class TableGenerator:
         p = column.provider
         return provider_values(p.name, p.locale, p.pool, m, rng, pool_seed)
 
-    def _finish(self, column: ColumnSpec, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _finish(
+        self, column: ColumnSpec, x: np.ndarray, rng: np.random.Generator, values: Mapping[str, np.ndarray]
+    ) -> np.ndarray:
         if column.kind in (Kind.NUMERIC, Kind.DATETIME) and x.dtype != object:
             if column.kind is Kind.DATETIME:
                 x = np.floor(x) if column.date_only else np.round(x * SECONDS_PER_DAY) / SECONDS_PER_DAY
@@ -124,8 +126,13 @@ class TableGenerator:
                 x = np.round(x)
             elif column.decimals is not None:
                 x = np.round(x, column.decimals)
-        if column.nulls:
-            missing = np.asarray(rng.random(x.shape[0]) < column.nulls, dtype=bool)
+        if column.may_be_null:
+            rates = np.full(x.shape[0], column.nulls)
+            if column.null_given is not None:
+                given = values[column.null_given]
+                for label, rate in column.null_cases.items():
+                    rates[given == label] = rate
+            missing = np.asarray(rng.random(x.shape[0]) < rates, dtype=bool)
             if missing.any():
                 x = x.astype("float64") if x.dtype.kind in "iub" else x.copy()
                 x[missing] = np.nan if x.dtype.kind == "f" else None
@@ -258,7 +265,7 @@ def _typed(column: ColumnSpec, x: np.ndarray) -> Any:
         stamps[missing] = np.datetime64("NaT")
         return stamps
     if column.kind is Kind.BOOLEAN:
-        if column.nulls:
+        if column.may_be_null:
             return pd.array(x.tolist(), dtype="boolean")
         return x.astype(bool)
     return pd.Series(x, dtype=object)

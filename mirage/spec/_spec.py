@@ -115,7 +115,9 @@ class ColumnSpec:
     bins: Bins | None = None
     provider: Provider | None = None
     pattern: str | None = None
-    nulls: float = 0.0
+    nulls: float = 0.0  # the null rate (for the rows no case of ``null_cases`` covers)
+    null_given: str | None = None
+    null_cases: dict[Any, float] = field(default_factory=dict)
     integer: bool = False
     decimals: int | None = None
     minimum: float | None = None
@@ -134,18 +136,23 @@ class ColumnSpec:
             return formula_names(self.formula, self.path)
         if self.bins is not None:
             return [self.bins.column]
+        given = [self.null_given] if self.null_given is not None else []
         if self.conditional is not None:
-            return [self.conditional.on]
-        return []
+            return [self.conditional.on, *given]
+        return given
+
+    @property
+    def may_be_null(self) -> bool:
+        return self.nulls > 0 or any(rate > 0 for rate in self.null_cases.values())
 
     @property
     def dtype(self) -> str:
         if self.kind is Kind.NUMERIC:
             if self.integer:
-                return "Int64" if self.nulls else "int64"
+                return "Int64" if self.may_be_null else "int64"
             return "float64"
         if self.kind is Kind.BOOLEAN:
-            return "boolean" if self.nulls else "bool"
+            return "boolean" if self.may_be_null else "bool"
         if self.kind is Kind.DATETIME:
             return "datetime64[s]"
         if self.kind is Kind.IDENTIFIER and self.pattern in (None, "{:d}"):
@@ -167,7 +174,7 @@ class ColumnSpec:
             name=self.name,
             kind=kind,
             dtype=self.dtype,
-            nullable=self.nulls > 0,
+            nullable=self.may_be_null,
             integer=self.integer,
             minimum=self.minimum if self.kind is Kind.NUMERIC else None,
             maximum=self.maximum if self.kind is Kind.NUMERIC else None,
@@ -328,7 +335,7 @@ def _table(name: str, data: Any, locale: str, where: str) -> TableSpec:
             raise SchemaError(
                 f"{where}.primary_key: column {key!r} is {key_column.kind.value}; a key is an identifier"
             )
-        if key_column.nulls:
+        if key_column.may_be_null:
             raise SchemaError(f"{where}.columns.{key}.nulls: a primary key has no nulls")
     fks = _mapping(raw.get("foreign_keys", {}), f"{where}.foreign_keys", "an object of column: parent table")
     for column, target in fks.items():
@@ -354,6 +361,11 @@ def _table(name: str, data: Any, locale: str, where: str) -> TableSpec:
                 raise SchemaError(
                     f"{where}.copula.columns[{i}]: column {column!r} has no distribution of its own "
                     "(a formula, bins, a conditional or a provider cannot join a copula)"
+                )
+            if table.columns[column].null_given is not None:
+                raise SchemaError(
+                    f"{where}.columns.{column}.nulls.given: a copula column takes a null rate, "
+                    "not null rates by another column"
                 )
     table.rules = rules_from_list(raw.get("rules", []), f"{where}.rules")
     return table
@@ -477,10 +489,7 @@ def _column(name: str, data: Any, locale: str, where: str) -> ColumnSpec:
             f"or pattern (it also has {sources[0]})"
         )
     if "nulls" in raw:
-        rate = raw["nulls"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise SchemaError(f"{where}.nulls: a rate from 0 to below 1, got {rate!r}")
-        column.nulls = float(rate)
+        _parse_nulls(column, raw["nulls"], f"{where}.nulls")
     if "integer" in raw:
         if not isinstance(raw["integer"], bool):
             raise SchemaError(f"{where}.integer: expected true or false")
@@ -554,7 +563,7 @@ def _column(name: str, data: Any, locale: str, where: str) -> ColumnSpec:
         column.pattern = raw["pattern"]
         if kind is not Kind.IDENTIFIER:
             raise SchemaError(f"{where}.kind: a pattern makes an identifier column")
-    if kind is Kind.IDENTIFIER and column.nulls:
+    if kind is Kind.IDENTIFIER and column.may_be_null:
         raise SchemaError(f"{where}.nulls: identifiers are unique keys without nulls")
     return column
 
@@ -765,6 +774,30 @@ def _check_columns(table: TableSpec) -> None:
     generation_order(table)
 
 
+def _null_rate(rate: Any, where: str) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise SchemaError(f"{where}: a rate from 0 to below 1, got {rate!r}")
+    return float(rate)
+
+
+def _parse_nulls(column: ColumnSpec, raw: Any, where: str) -> None:
+    """``nulls``: a rate, or rates by the value of another column (``given``, ``cases``, ``default``)."""
+    if not isinstance(raw, Mapping):
+        column.nulls = _null_rate(raw, where)
+        return
+    _unknown(raw, {"given", "cases", "default"}, where)
+    given, cases = raw.get("given"), raw.get("cases")
+    if not isinstance(given, str) or not given:
+        raise SchemaError(f"{where}.given: name the column whose value sets the null rate")
+    if given == column.name:
+        raise SchemaError(f"{where}.given: a column's nulls cannot depend on itself")
+    if not isinstance(cases, Mapping) or not cases:
+        raise SchemaError(f"{where}.cases: map values of {given!r} to null rates")
+    column.null_given = given
+    column.null_cases = {label: _null_rate(rate, f"{where}.cases.{label}") for label, rate in cases.items()}
+    column.nulls = _null_rate(raw.get("default", 0.0), f"{where}.default")
+
+
 def generation_order(table: TableSpec) -> list[str]:
     """The table's columns in an order where each comes after the columns it is computed from."""
     done: list[str] = []
@@ -782,7 +815,7 @@ def generation_order(table: TableSpec) -> list[str]:
         column = table.columns[name]
         field_name = "formula" if column.formula else "bins.column" if column.bins else "distribution.given"
         for need in column.needs:
-            visit(need, f"{column.path}.{field_name}")
+            visit(need, f"{column.path}.{'nulls.given' if need == column.null_given else field_name}")
         visiting.pop()
         done.append(name)
 

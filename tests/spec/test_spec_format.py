@@ -93,6 +93,14 @@ def test_base_spec_parses_and_validates() -> None:
     jsonschema.validate(BASE, schema())
 
 
+def test_nulls_by_another_column_parse_and_validate() -> None:
+    nulls = {"given": "band", "cases": {"young": 0.2}, "default": 0.05}
+    conditional = edited("tables.people.columns.churn.nulls", nulls)
+    jsonschema.validate(conditional, schema())
+    column = spec_from_dict(conditional).tables["people"].columns["churn"]
+    assert (column.null_given, column.null_cases, column.nulls) == ("band", {"young": 0.2}, 0.05)
+
+
 def test_yaml_and_json_files_give_the_same_spec(tmp_path: Path) -> None:
     (tmp_path / "a.spec.yaml").write_text(yaml.safe_dump(BASE, sort_keys=False), encoding="utf-8")
     (tmp_path / "a.spec.json").write_text(json.dumps(BASE), encoding="utf-8")
@@ -122,6 +130,7 @@ REFUSED_BY_BOTH = [
     ),
     ("tables.people.columns.age.colour", "red", "tables.people.columns.age.colour"),
     ("tables.people.columns.age.nulls", 1.5, "tables.people.columns.age.nulls"),
+    ("tables.people.columns.age.nulls", {"cases": {"a": 0.1}}, "tables.people.columns.age.nulls"),
     ("tables.people.columns.age.distribution.std", DELETE, "tables.people.columns.age.distribution"),
     (
         "tables.people.per_parent",

@@ -144,6 +144,68 @@ def test_nulls_by_rate() -> None:
     assert out["f"].dtype == "boolean" and out["f"].isna().mean() == pytest.approx(0.3, abs=0.015)
 
 
+NULLS_BY_BAND = {
+    "band": {"distribution": {"type": "categorical", "weights": {"young": 1, "old": 1, "mid": 2}}},
+    "income": {
+        "distribution": {"type": "lognormal", "mu": 10, "sigma": 0.5},
+        "nulls": {"given": "band", "cases": {"young": 0.3, "old": 0.05}, "default": 0.1},
+    },
+    "total": {"formula": "income * 2"},
+}
+
+
+def test_nulls_by_the_value_of_another_column() -> None:
+    out = frame(table(NULLS_BY_BAND))
+    rates = out["income"].isna().groupby(out["band"]).mean()
+    assert rates["young"] == pytest.approx(0.3, abs=0.02)
+    assert rates["old"] == pytest.approx(0.05, abs=0.015)
+    assert rates["mid"] == pytest.approx(0.1, abs=0.015)
+    # a formula over a column sees its nulls
+    assert (out["total"].isna() == out["income"].isna()).all()
+
+
+def test_nulls_by_condition_are_checked_per_case() -> None:
+    from mirage.spec import check_spec
+
+    spec = spec_from_dict(table(NULLS_BY_BAND))
+    data = generate(spec, seed=2)
+    assert isinstance(data, pd.DataFrame)
+    report = check_spec(spec, data)
+    subjects = {c.subject for c in report.checks if c.kind == "nulls"}
+    assert {"income nulls given band = young", "income nulls given band not listed"} <= subjects
+    assert report.passed, report.failures
+    flat = data.copy()
+    flat.loc[flat["band"] == "old", "income"] = np.nan  # every old row null, 5% declared
+    failed = {c.subject for c in check_spec(spec, flat).failures}
+    assert "income nulls given band = old" in failed
+
+
+@pytest.mark.parametrize(
+    ("nulls", "message"),
+    [
+        ({"cases": {"young": 0.1}}, r"columns.income.nulls.given: name the column"),
+        ({"given": "band"}, r"columns.income.nulls.cases: map values of 'band'"),
+        ({"given": "band", "cases": {"young": 2}}, r"columns.income.nulls.cases.young: a rate from 0"),
+        ({"given": "nope", "cases": {"a": 0.1}}, r"columns.income.nulls.given: no column 'nope'"),
+        ({"given": "band", "cases": {"young": 0.1}, "when": 1}, r"columns.income.nulls"),
+    ],
+)
+def test_bad_conditional_nulls_name_their_path(nulls: dict[str, Any], message: str) -> None:
+    columns = copy.deepcopy(NULLS_BY_BAND)
+    columns["income"]["nulls"] = nulls
+    with pytest.raises(SchemaError, match=message):
+        spec_from_dict(table(columns))
+
+
+def test_a_copula_column_refuses_nulls_by_another_column() -> None:
+    columns = copy.deepcopy(NULLS_BY_BAND)
+    del columns["total"]
+    columns["x"] = {"distribution": {"type": "normal", "mean": 0, "std": 1}}
+    copula = {"columns": ["income", "x"], "correlation": [[1, 0.5], [0.5, 1]]}
+    with pytest.raises(SchemaError, match=r"columns.income.nulls.given: a copula column takes a null rate"):
+        spec_from_dict(table(columns, copula=copula))
+
+
 def test_rules_hold_on_every_row() -> None:
     spec = table(
         {
