@@ -15,21 +15,6 @@ __all__ = ["ROW_PROVIDERS", "check_provider", "faker_method", "provider_pool", "
 
 # providers whose values should rarely repeat: drawn row by row, not from a pool
 ROW_PROVIDERS = {"iban", "credit_card", "account_number", "national_id", "phone_number", "bban", "ssn"}
-_FAKER_NAMES = {
-    "phone_number": "phone_number",
-    "person_name": "name",
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "street_address": "street_address",
-    "city": "city",
-    "postal_code": "postcode",
-    "national_id": "ssn",
-    "credit_card": "credit_card_number",
-    "iban": "iban",
-    "ip_address": "ipv4",
-    "account_number": "bban",
-}
-EMAIL_DOMAINS = ("example.com", "example.org", "example.net")  # reserved (RFC 2606): never real
 
 
 @lru_cache(maxsize=64)
@@ -41,7 +26,9 @@ def _faker(locale: str) -> Any:
 
 def faker_method(name: str) -> str:
     """The Faker method behind a provider name (a Mirage PII type or a Faker method's own name)."""
-    return _FAKER_NAMES.get(name, name)
+    from mirage.encoding.pii import FAKER_METHODS  # imports Faker: only when a provider is drawn
+
+    return name if name == "email" else FAKER_METHODS.get(name, name)
 
 
 def check_provider(name: str, locale: str, where: str) -> None:
@@ -80,6 +67,8 @@ def _emails(fake: Any, n: int, rng: np.random.Generator) -> list[str]:
     local = np.array(names, dtype=object)[rng.integers(0, pool_size, size=n)]
     digits = max(2, math.ceil(math.log10(max(100.0 * n / pool_size, 1.0))))
     numbers = rng.integers(0, 10**digits, size=n)
+    from mirage.encoding.pii import EMAIL_DOMAINS
+
     domains = np.array(EMAIL_DOMAINS, dtype=object)[rng.integers(0, len(EMAIL_DOMAINS), size=n)]
     return [f"{a}{b}@{c}" for a, b, c in zip(local.tolist(), numbers.tolist(), domains.tolist(), strict=True)]
 
