@@ -12,9 +12,11 @@ from rich.table import Table
 
 from mirage.cli._options import check_output, row_count
 from mirage.cli._ui import UI, DebugOption, QuietOption, cell, row_progress
-from mirage.errors import OptionError
+from mirage.errors import OptionError, OutputExistsError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
 __all__ = ["PREVIEW_MAX_ROWS", "parse_fair", "parse_rebalance", "register", "rows_table"]
@@ -84,8 +86,8 @@ def sample_command(
             "--output",
             "-o",
             help=f"File to write (.csv, .tsv, .parquet, .jsonl); without it up to {PREVIEW_MAX_ROWS} rows "
-            "are shown as a table.  A database's model: a new database (sqlite:///out.db, "
-            "postgresql://user@host/db) or a folder.",
+            "are shown as a table, or a new database (sqlite:///out.db, postgresql://user@host/db).  A "
+            "database's model: a new database or a folder.",
             show_default=False,
         ),
     ] = None,
@@ -141,6 +143,16 @@ def sample_command(
             metavar="OUTCOME:PROTECTED",
             help="Draw OUTCOME independent of PROTECTED, e.g. income:sex (each pair of values gets "
             "n * P(protected) * P(outcome) rows).",
+        ),
+    ] = None,
+    table_name: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            metavar="NAME",
+            help="A table's model written to a database (-o sqlite:///out.db): the table's name (default: "
+            "the model file's name).",
+            show_default=False,
         ),
     ] = None,
     entities: Annotated[
@@ -220,7 +232,12 @@ def sample_command(
     fairness = parse_fair(fair) if fair is not None else None
     if shares is not None and fairness is not None:
         raise OptionError("--rebalance and --fair cannot be combined; give one of them")
-    out = None if output is None else Path(output)
+    from mirage.io import is_database_url
+
+    to_database = output is not None and is_database_url(output)
+    if table_name is not None and not to_database:
+        raise OptionError("--table names the table written to a database; give -o sqlite:///out.db")
+    out = None if output is None or to_database else Path(output)
     if out is not None:
         check_output(out, force)
     model = single_table(mirage.load(model_path), model_path)
@@ -242,6 +259,11 @@ def sample_command(
         sampled: Any = iter([frame])
     else:
         sampled = model.sample_chunks(rows, seed=drawn_seed, **control)
+    if to_database:
+        assert output is not None
+        _sample_to_database(ui, model, model_path, sampled, rows, output, table_name, force)
+        _tell_seed(ui, seed, drawn_seed)
+        return
     if out is None:
         frame = pd.concat(list(sampled), ignore_index=True)
         ui.table(rows_table(frame, f"{rows:,} synthetic rows"))
@@ -254,6 +276,38 @@ def sample_command(
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
     _tell_seed(ui, seed, drawn_seed)
+
+
+def _sample_to_database(
+    ui: UI,
+    model: Any,
+    model_path: Path,
+    sampled: Iterable[pd.DataFrame],
+    rows: int,
+    output: str,
+    table_name: str | None,
+    force: bool,
+) -> None:
+    from mirage.io import database_values, sql_types_of, write_table_chunks
+    from mirage.schema import Table as DatabaseTable
+
+    name = table_name if table_name is not None else model_path.name.split(".")[0]
+    if not name.strip():
+        raise OptionError("--table: give a table name that is not empty")
+    table = DatabaseTable(name=name, schema=model.schema_, sql_types=sql_types_of(model.schema_))
+    start = time.perf_counter()
+    try:
+        written = write_table_chunks(
+            output,
+            table,
+            (database_values(chunk, model.schema_) for chunk in row_progress(sampled, rows, ui, "sampling")),
+            force=force,
+        )
+    except OutputExistsError as exc:
+        raise OutputExistsError(str(exc).replace("pass force=True", "pass --force")) from None
+    seconds = time.perf_counter() - start
+    rate = written / seconds if seconds > 0 else float("inf")
+    ui.say(f"wrote {written:,} rows to table {name!r} of {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
 
 
 def _tell_seed(ui: UI, given: int | None, used: int) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,19 @@ from mirage._warnings import warn
 from mirage.errors import DataError, MissingDependencyError, OptionError, OutputExistsError, SchemaError
 from mirage.io._keys import SOURCE_ATTR, keyed_schema
 from mirage.io._read import _normalise as normalise_text
-from mirage.schema import DatabaseSchema, ForeignKey, Table
+from mirage.schema import DatabaseSchema, ForeignKey, Kind, Schema, Table
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-__all__ = ["is_database_url", "read_database", "write_database"]
+__all__ = [
+    "database_values",
+    "is_database_url",
+    "read_database",
+    "sql_types_of",
+    "write_database",
+    "write_table_chunks",
+]
 
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "sqlite": "sqlite"}
@@ -501,7 +509,6 @@ def write_database(
     and always the database the frames were read from (recorded by :func:`read_database`) or any of
     ``sources`` (database URLs the data was learned from).
     """
-    sa = _sqlalchemy()
     _check_chunk_size(chunk_size)
     database.validate(frames)
     parsed = _url(url)
@@ -511,20 +518,109 @@ def write_database(
             raise OutputExistsError(
                 f"{shown(parsed)} is the database table {name!r} was read from; write to a new database"
             )
+
+    def fill(connection: sa.Connection, sqlite: bool) -> None:
+        metadata = _metadata(database, frames)
+        metadata.create_all(connection)
+        for name in database.order():
+            _insert(connection, metadata.tables[name], frames[name], chunk_size, sqlite)
+
+    _write_new(parsed, list(database.tables), sources, force, fill)
+
+
+def write_table_chunks(
+    url: str,
+    table: Table,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    force: bool = False,
+    chunk_size: int = 10_000,
+    sources: Sequence[str] = (),
+) -> int:
+    """Stream ``chunks`` (frames with ``table``'s columns) into a new table of a new database at ``url``;
+    return the number of rows written.
+
+    Column types come from ``table.sql_types``, then from the first chunk's dtypes.  Everything goes in
+    one transaction, as :func:`write_database` does, with the same refusals.
+    """
+    _check_chunk_size(chunk_size)
+    parsed = _url(url)
+    written = 0
+
+    def fill(connection: sa.Connection, sqlite: bool) -> None:
+        nonlocal written
+        remaining = iter(chunks)
+        first = next(remaining, None)
+        if first is None:
+            first = pd.DataFrame({name: pd.Series(dtype=object) for name in table.schema.names})
+        database = DatabaseSchema({table.name: table}, [])
+        metadata = _metadata(database, {table.name: first})
+        metadata.create_all(connection)
+        for chunk in itertools.chain([first], remaining):
+            _insert(connection, metadata.tables[table.name], chunk, chunk_size, sqlite)
+            written += len(chunk)
+
+    _write_new(parsed, [table.name], sources, force, fill)
+    return written
+
+
+_TIME_OF_DAY = re.compile(r"%[HIMSfpXcT]")
+
+
+def sql_types_of(schema: Schema) -> dict[str, str]:
+    """SQL types a learned schema fixes whatever the values of one chunk look like: whole or real numbers,
+    booleans, and dates (``DATE`` when the source's format has no time of day)."""
+    types: dict[str, str] = {}
+    for column in schema.columns:
+        if column.kind is Kind.NUMERIC:
+            types[column.name] = "BIGINT" if column.integer else "DOUBLE PRECISION"
+        elif column.kind is Kind.BOOLEAN:
+            types[column.name] = "BOOLEAN"
+        elif column.kind is Kind.DATETIME and column.datetime_format is not None:
+            text = column.datetime_format
+            if "%z" in text:
+                types[column.name] = "TIMESTAMP WITH TIME ZONE"
+            else:
+                types[column.name] = "DATETIME" if _TIME_OF_DAY.search(text) else "DATE"
+    return types
+
+
+def database_values(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``frame`` with dates that a schema writes as text in their source's format (``31.12.2023``) parsed
+    back, so that a database stores them as dates."""
+    for column in schema.columns:
+        if column.kind is Kind.DATETIME and column.datetime_format is not None and column.name in frame:
+            parsed = pd.to_datetime(frame[column.name], format=column.datetime_format, errors="coerce")
+            if "%z" in column.datetime_format:
+                parsed = pd.to_datetime(parsed, utc=True)
+            frame = frame.assign(**{column.name: parsed})
+    return frame
+
+
+def _write_new(
+    parsed: sa.URL,
+    names: Sequence[str],
+    sources: Sequence[str],
+    force: bool,
+    fill: Callable[[sa.Connection, bool], None],
+) -> None:
+    """Run ``fill`` in one transaction on the database at ``parsed``, after the refusals every write
+    shares; a SQLite file this call created is removed again when ``fill`` fails."""
+    sa = _sqlalchemy()
+    target = source_id(parsed)
     for source in sources:
         if is_database_url(source) and source_id(_url(source)) == target:
             raise OutputExistsError(f"{shown(parsed)} is the source database; write to a new database")
     path = _sqlite_path(parsed)
     created_file = False
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         if path is None:
             raise DataError(f"{shown(parsed)}: give a database file path (sqlite:///path/to/file.db)")
         if not path.parent.is_dir():
             raise DataError(f"cannot write {shown(parsed)}: folder '{path.parent}' does not exist")
         created_file = not path.exists()
-    metadata = _metadata(database, frames)
     engine = _engine(parsed)
-    sqlite = parsed.get_backend_name() == "sqlite"
     try:
         with _connected(engine, parsed) as connection:
             existing = _existing_tables(connection)
@@ -536,10 +632,8 @@ def write_database(
                 )
             try:
                 with connection.begin():
-                    _replace(connection, [n for n in existing if n in database.tables])
-                    metadata.create_all(connection)
-                    for name in database.order():
-                        _insert(connection, metadata.tables[name], frames[name], chunk_size, sqlite)
+                    _replace(connection, [n for n in existing if n in names])
+                    fill(connection, sqlite)
             except sa.exc.DBAPIError as exc:
                 raise DataError(f"cannot write {shown(parsed)}: {_reason(exc)}") from None
     except BaseException:
