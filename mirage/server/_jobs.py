@@ -158,7 +158,7 @@ def _fit(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
 def _sample(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     import mirage
     from mirage._api import single_table
-    from mirage.io import write_table
+    from mirage.io import write_chunks
 
     params = job["params"]
     model_record = store.model(job["model_id"])
@@ -173,7 +173,8 @@ def _sample(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for fmt in ("csv", "parquet"):
-        write_table(rows, folder / f"sample.{fmt}")
+        # a CSV in the source's delimiter and decimal mark, as `mirage sample` writes it
+        write_chunks(rows, folder / f"sample.{fmt}", dialect=model.schema_.extra.get("csv"))
         files[fmt] = f"samples/{job['id']}/sample.{fmt}"
     if not store.finish_job(job["id"], {"rows": len(rows), "files": files, "model_id": job["model_id"]}):
         _remove_tree(folder)

@@ -267,6 +267,45 @@ def test_fit_streams_progress_then_sample_and_download(
     assert client.get(f"/api/models/{model_id}/report", headers=AUTH).status_code == 404
 
 
+def test_a_european_csv_with_unicode_names_comes_back_in_its_own_dialect(client: TestClient) -> None:
+    cities = ["München", "Köln", "Düsseldorf"]
+    lines = ["kunde;größe;betrag €;datum;stadt"] + [
+        f"K{i:04d};1,{50 + i % 40:02d};{i * 37 % 900},{i % 100:02d};{i % 28 + 1:02d}.0{i % 9 + 1}.2024;"
+        f"{cities[i % 3]}"
+        for i in range(300)
+    ]
+    upload = client.post(
+        "/api/datasets", files={"file": ("kunden.csv", ("\n".join(lines) + "\n").encode())}, headers=AUTH
+    )
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["columns"] == ["kunde", "größe", "betrag €", "datum", "stadt"]
+    schema = client.get(f"/api/datasets/{upload.json()['id']}/schema", headers=AUTH).json()
+    kinds = {c["name"]: (c["kind"], c.get("datetime_format")) for c in schema["columns"]}
+    assert kinds["größe"][0] == "numeric" and kinds["datum"] == ("datetime", "%d.%m.%Y")
+    fit = client.post(
+        "/api/jobs", json={"kind": "fit", "dataset_id": upload.json()["id"], "engine": "cart"}, headers=AUTH
+    ).json()
+    done = wait_for(client, fit["id"])
+    assert done["state"] == "succeeded", done
+    sample = client.post(
+        "/api/jobs",
+        json={
+            "kind": "sample",
+            "model_id": done["result"]["model_id"],
+            "rows": 30,
+            "seed": 1,
+            "conditions": {"stadt": "Köln"},
+        },
+        headers=AUTH,
+    ).json()
+    assert wait_for(client, sample["id"])["state"] == "succeeded"
+    text = client.get(f"/api/jobs/{sample['id']}/files/csv", headers=AUTH).content.decode("utf-8")
+    assert text.splitlines()[0] == "kunde;größe;betrag €;datum;stadt"
+    frame = pd.read_csv(io.StringIO(text), sep=";", decimal=",")
+    assert len(frame) == 30 and set(frame["stadt"]) == {"Köln"} and frame["größe"].between(1.4, 2.0).all()
+    assert pd.to_datetime(frame["datum"], format="%d.%m.%Y").notna().all()
+
+
 def test_job_requests_are_checked(client: TestClient, dataset: dict[str, Any]) -> None:
     answer = client.post("/api/jobs", json={"kind": "fit"}, headers=AUTH)
     assert answer.status_code == 400 and answer.json() == {"error": "a fit job needs dataset_id"}
