@@ -191,7 +191,7 @@ def sample_command(
     import mirage
     from mirage._api import single_table
     from mirage.cli._database import is_relational_model, sample_database
-    from mirage.io import write_chunks
+    from mirage.io import output_dialect, write_chunks
 
     if model_path.is_file() and is_relational_model(model_path):
         drawn = secrets.randbits(63) if seed is None else seed
@@ -271,7 +271,7 @@ def sample_command(
         return
     start = time.perf_counter()
     chunks = row_progress(sampled, rows, ui, "sampling")
-    written = write_chunks(chunks, out, force=force, dialect=model.schema_.extra.get("csv"))
+    written = write_chunks(chunks, out, force=force, dialect=output_dialect(model.schema_))
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(f"wrote {written:,} rows to {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")

@@ -17,7 +17,7 @@ from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
 from mirage.io._encoding import detect_encoding, undecodable
-from mirage.io._numbers import DECIMAL_ATTR, convert_numbers
+from mirage.io._numbers import DECIMAL_ATTR, NUMBERS_ATTR, convert_numbers
 
 __all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
 
@@ -229,7 +229,12 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
-    df.attrs[CSV_DIALECT] = {"delimiter": delimiter, "decimal": decimal}
+    numbers = df.attrs.pop(NUMBERS_ATTR, None)
+    df.attrs[CSV_DIALECT] = {
+        "delimiter": delimiter,
+        "decimal": decimal,
+        **({"numbers": numbers} if numbers else {}),
+    }
     return df
 
 

@@ -17,7 +17,7 @@ from mirage.errors import DataError, OptionError, OutputExistsError
 from mirage.io._formats import resolve_format
 from mirage.io._keys import SOURCE_ATTR
 from mirage.io._read import TEXT_OPTIONS, read_table
-from mirage.io._write import write_chunks
+from mirage.io._write import output_dialect, write_chunks
 from mirage.schema import DatabaseSchema
 
 __all__ = ["read_folder", "write_folder"]
@@ -104,7 +104,7 @@ def write_folder(
     try:
         for name in database.order():
             # a CSV is written with its source's delimiter and decimal mark (kept in the schema)
-            dialect = database[name].schema.extra.get("csv") if format == "csv" else None
+            dialect = output_dialect(database[name].schema) if format == "csv" else None
             write_chunks(frames[name], temp / f"{name}.{format}", dialect=dialect)
         if target.exists():
             old = target.with_name(f".{target.name}.{secrets.token_hex(6)}.old")

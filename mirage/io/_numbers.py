@@ -19,9 +19,13 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
 
-DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
+from mirage.schema import NumberText, split_affixes
 
-__all__ = ["DECIMAL_ATTR", "convert_numbers"]
+DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
+# {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign
+NUMBERS_ATTR = "mirage.numbers"
+
+__all__ = ["DECIMAL_ATTR", "NUMBERS_ATTR", "convert_numbers"]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -93,20 +97,55 @@ def convert_numbers(
     texts = _text_columns(df)
     if not texts:
         return df
-    mark = decimal_mark(texts, delimiter)
+    signs: dict[str, NumberText] = {}
+    for name, values in list(texts.items()):
+        found = split_affixes(pd.Series(values.unique()))
+        if found is not None:
+            signs[name] = found[0]
+            texts[name] = pd.Series(_strip(values, found[0]), index=values.index, name=values.name)
+    mark = decimal_mark(texts, delimiter) or ("." if signs else None)
     if mark is None:
         return df
     pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
+    written: dict[str, dict[str, Any]] = {}
     for name, values in texts.items():
         distinct = pd.Series(values.unique())
-        if _all_match(distinct, pattern) and distinct.str.contains(_GROUPS).any():
+        if not _all_match(distinct, pattern):
+            continue
+        grouped = bool(distinct.str.contains(_GROUPS).any())
+        if name in signs:
+            column = df[name].astype(object).copy()
+            column[values.index] = values.to_numpy()
+            df[name] = _as_number(column, mark)
+            decimals = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0].str.len()
+            written[name] = {
+                "prefix": signs[name].prefix,
+                "suffix": signs[name].suffix,
+                "decimals": int(decimals.max()) if decimals.notna().any() else 0,
+                "grouped": bool(
+                    distinct.str.contains(
+                        r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
+                    ).any()
+                ),
+            }
+            df.attrs[DECIMAL_ATTR] = mark
+        elif grouped:
             df[name] = _as_number(df[name], mark)
             df.attrs[DECIMAL_ATTR] = mark
+    if written:
+        df.attrs[NUMBERS_ATTR] = written
     if mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:
             _reread_grouped(df, raw(floats))
     return df
+
+
+def _strip(values: pd.Series, sign: NumberText) -> list[str]:
+    found = split_affixes(values)
+    if found is None or found[0] != sign:  # every value matched when the distinct ones did
+        raise AssertionError("values changed between two reads")
+    return list(found[1])
 
 
 def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:

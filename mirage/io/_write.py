@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,8 +18,9 @@ from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import write_jsonl
+from mirage.schema import Kind, Schema
 
-__all__ = ["write_chunks", "write_table"]
+__all__ = ["output_dialect", "write_chunks", "write_table"]
 
 PathLike = str | os.PathLike[str]
 
@@ -26,12 +28,37 @@ _TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx")
 _CHUNK_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
 
-def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
-    """``{"delimiter": ..., "decimal": ...}`` checked: one character each, and not the same one."""
-    out = dict(PLAIN_CSV)
+def output_dialect(schema: Schema) -> dict[str, Any]:
+    """How a CSV of rows drawn for ``schema`` is written: the source's delimiter, decimal mark and
+    currency signs or units, and whole numbers that pandas holds as floats because of gaps written whole
+    (``8``, not ``8.0``)."""
+    whole = [
+        c.name
+        for c in schema.columns
+        if c.dtype.startswith("float")
+        and (c.kind is Kind.CATEGORICAL or (c.kind is Kind.NUMERIC and c.integer))
+    ]
+    return {**schema.extra.get("csv", {}), **({"whole": whole} if whole else {})}
+
+
+def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{"delimiter": ..., "decimal": ..., "numbers": {...}}`` checked: one character each, not the same
+    one, and for ``numbers`` (columns the source wrote with a currency sign or unit) each column's
+    ``prefix``, ``suffix``, ``decimals`` and ``grouped``."""
+    out: dict[str, Any] = dict(PLAIN_CSV)
     for key, value in (dialect or {}).items():
+        if key == "numbers":
+            out[key] = _number_texts(value)
+            continue
+        if key == "whole":
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise OptionError("csv dialect: whole must list column names")
+            out[key] = list(value)
+            continue
         if key not in out:
-            raise OptionError(f"csv dialect: unknown setting {key!r} (known: delimiter, decimal)")
+            raise OptionError(
+                f"csv dialect: unknown setting {key!r} (known: delimiter, decimal, numbers, whole)"
+            )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
         out[key] = value
@@ -40,11 +67,78 @@ def csv_dialect(dialect: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise OptionError("csv dialect: numbers must map column names to how they are written")
+    out: dict[str, dict[str, Any]] = {}
+    for column, text in value.items():
+        ok = (
+            isinstance(text, Mapping)
+            and isinstance(text.get("prefix"), str)
+            and isinstance(text.get("suffix"), str)
+            and isinstance(text.get("decimals"), int)
+            and not isinstance(text.get("decimals"), bool)
+            and 0 <= text["decimals"] <= 12
+            and isinstance(text.get("grouped"), bool)
+            and all(c not in '"\r\n' for c in text["prefix"] + text["suffix"])
+        )
+        if not ok:
+            raise OptionError(
+                f"csv dialect: numbers of column {column!r} need prefix and suffix (text), decimals (0-12) "
+                f"and grouped (true/false), got {text!r}"
+            )
+        out[str(column)] = dict(text)
+    return out
+
+
+def _with_number_text(
+    df: pd.DataFrame, numbers: Mapping[str, Mapping[str, Any]], decimal: str
+) -> pd.DataFrame:
+    """Numbers of the columns in ``numbers`` written as their source wrote them: ``$1,234.50``."""
+    out = df
+    for name, text in numbers.items():
+        if name not in df.columns or not pd.api.types.is_numeric_dtype(df[name].dtype):
+            continue
+        values = df[name].astype("float64").to_numpy()
+        written = [None if v != v else _spelt(float(v), text, decimal) for v in values]
+        if out is df:
+            out = df.copy()
+        out[name] = pd.Series(written, index=df.index, dtype=object)
+    return out
+
+
+def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
+    digits = format(abs(x), f"{',' if text['grouped'] else ''}.{text['decimals']}f")
+    if decimal == ",":
+        digits = digits.translate({ord(","): ".", ord("."): ","})
+    return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
+
+
+def _whole_numbers(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Float columns (whole numbers with gaps: pandas reads those as floats) written ``8``, not ``8.0``."""
+    out = df
+    for name in names:
+        if name not in df.columns or not pd.api.types.is_float_dtype(df[name].dtype):
+            continue
+        values = df[name].to_numpy(dtype="float64")
+        present = values[~np.isnan(values)]
+        if present.size and (not np.all(np.isfinite(present)) or np.any(present != np.round(present))):
+            continue
+        if out is df:
+            out = df.copy()
+        out[name] = df[name].astype("Int64")
+    return out
+
+
 def _write_csv(
-    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, str] = PLAIN_CSV
+    df: pd.DataFrame, handle: IO[str], kind: str, *, header: bool, dialect: Mapping[str, Any] = PLAIN_CSV
 ) -> None:
     """``dialect`` (checked by :func:`csv_dialect`) applies to CSV; TSV is tab-separated with points."""
     sep, decimal = ("\t", ".") if kind == "tsv" else (dialect["delimiter"], dialect["decimal"])
+    if dialect.get("whole"):
+        df = _whole_numbers(df, dialect["whole"])
+    if dialect.get("numbers"):
+        df = _with_number_text(df, dialect["numbers"], decimal)
     df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
 
 
@@ -128,7 +222,7 @@ def _text_chunks(
     temp: Path,
     target: Path,
     kind: str,
-    dialect: Mapping[str, str],
+    dialect: Mapping[str, Any],
 ) -> int | None:
     rows = 0
     columns: list[str] | None = None
@@ -150,7 +244,7 @@ def write_chunks(
     *,
     force: bool = False,
     format: str | None = None,
-    dialect: Mapping[str, str] | None = None,
+    dialect: Mapping[str, Any] | None = None,
 ) -> int:
     """Stream DataFrames to one CSV/TSV, Parquet or JSON Lines file, atomically; return the row count.
 
@@ -162,7 +256,7 @@ def write_chunks(
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
-    settings = csv_dialect(dialect) if kind == "csv" else PLAIN_CSV
+    settings = csv_dialect(dialect) if kind in ("csv", "tsv") else PLAIN_CSV
     stream: Iterable[pd.DataFrame] = [chunks] if isinstance(chunks, pd.DataFrame) else chunks
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":

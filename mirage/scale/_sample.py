@@ -74,7 +74,7 @@ def _write_part(
     task: tuple[int, int, int], *, model_file: bytes, folder: str, options: dict[str, Any]
 ) -> int:
     """Write file ``index`` (blocks from ``first_block``, ``rows`` rows); runs on a worker."""
-    from mirage.io import write_chunks
+    from mirage.io import output_dialect, write_chunks
 
     index, first_block, rows = task
     model = shipped_model(model_file)
@@ -87,7 +87,7 @@ def _write_part(
 
     target = Path(folder) / part_name(index, options["format"])
     return write_chunks(
-        blocks(), target, force=True, format=options["format"], dialect=model.schema_.extra.get("csv")
+        blocks(), target, force=True, format=options["format"], dialect=output_dialect(model.schema_)
     )
 
 

@@ -3,6 +3,18 @@
 from mirage.schema._column import PII_TYPES, Column, Kind
 from mirage.schema._database import DatabaseSchema, ForeignKey, Table
 from mirage.schema._inference import infer_schema
+from mirage.schema._number_text import NumberText, split_affixes
 from mirage.schema._schema import Schema
 
-__all__ = ["PII_TYPES", "Column", "DatabaseSchema", "ForeignKey", "Kind", "Schema", "Table", "infer_schema"]
+__all__ = [
+    "PII_TYPES",
+    "Column",
+    "DatabaseSchema",
+    "ForeignKey",
+    "Kind",
+    "NumberText",
+    "Schema",
+    "Table",
+    "infer_schema",
+    "split_affixes",
+]

@@ -19,6 +19,7 @@ from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
 from mirage.schema._datetimes import datetime_format
 from mirage.schema._id_format import infer_id_format, infer_pattern, pattern_regex
+from mirage.schema._number_text import split_affixes
 from mirage.schema._pii import detect_pii
 from mirage.schema._schema import Schema
 
@@ -105,6 +106,14 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     fmt = datetime_format(distinct)
     if fmt is not None:
         return Column(kind=Kind.DATETIME, datetime_format=fmt, **base)
+    signed = split_affixes(distinct)
+    if signed is not None:
+        sign = (signed[0].prefix + "..." + signed[0].suffix).strip()
+        raise DataError(
+            f"column {name!r} holds numbers written as text with {sign!r} (such as {distinct.iloc[0]!r}); "
+            "read the file with mirage.io.read_table, which reads them as numbers and writes them back "
+            "the same way, or convert the column to numbers"
+        )
     pii = detect_pii(name, present)
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)

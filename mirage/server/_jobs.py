@@ -158,7 +158,7 @@ def _fit(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
 def _sample(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     import mirage
     from mirage._api import single_table
-    from mirage.io import write_chunks
+    from mirage.io import output_dialect, write_chunks
 
     params = job["params"]
     model_record = store.model(job["model_id"])
@@ -174,7 +174,7 @@ def _sample(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     files = {}
     for fmt in ("csv", "parquet"):
         # a CSV in the source's delimiter and decimal mark, as `mirage sample` writes it
-        write_chunks(rows, folder / f"sample.{fmt}", dialect=model.schema_.extra.get("csv"))
+        write_chunks(rows, folder / f"sample.{fmt}", dialect=output_dialect(model.schema_))
         files[fmt] = f"samples/{job['id']}/sample.{fmt}"
     if not store.finish_job(job["id"], {"rows": len(rows), "files": files, "model_id": job["model_id"]}):
         _remove_tree(folder)

@@ -1,0 +1,50 @@
+"""Numbers written with a currency sign or a unit (``$1,234.50``, ``27.0 %``, ``12,50 €``, ``EUR 80``).
+
+:func:`split_affixes` finds a column whose every value is such a number with the same sign or unit, and
+returns the numbers without it; readers then read them as numbers and writers put the sign back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = ["NumberText", "split_affixes"]
+
+_SYMBOLS = r"R\$|US\$|[$€£¥₹₩₽¢]"
+# ISO 4217 codes are only taken apart from the number ("EUR 80", "80 CHF"): "INV1001" is a key
+_CODES = "USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|HKD|SGD|INR|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR|KRW|TRY|RUB"
+_AFFIXED = re.compile(
+    rf"(?P<sign>[+-]?)(?P<prefix>(?:{_SYMBOLS})[ \u00a0]?|(?:{_CODES})[ \u00a0])?(?P<inner>[+-]?)"
+    r"(?P<number>\d(?:[\d.,'\u00a0\u202f ]*\d)?)"
+    rf"(?P<suffix>[ \u00a0]?(?:%|‰|{_SYMBOLS})|[ \u00a0](?:{_CODES}))?"
+)
+
+
+@dataclass(frozen=True)
+class NumberText:
+    """How a column wrote its numbers: the text before and after each number."""
+
+    prefix: str
+    suffix: str
+
+
+def split_affixes(values: pd.Series) -> tuple[NumberText, pd.Series] | None:
+    """For text ``values`` (no missing ones) that all carry the same currency sign or unit: that sign and
+    the values without it (a minus sign kept in front); None otherwise."""
+    if values.empty:
+        return None
+    parts = values.astype(str).str.fullmatch(_AFFIXED.pattern)
+    if not bool(parts.all()):
+        return None
+    found = values.astype(str).str.extract(_AFFIXED.pattern)
+    prefixes = found["prefix"].fillna("").unique()
+    suffixes = found["suffix"].fillna("").unique()
+    if len(prefixes) != 1 or len(suffixes) != 1 or not (prefixes[0] or suffixes[0]):
+        return None
+    signs = found["sign"].fillna("") + found["inner"].fillna("")
+    if bool((signs.str.len() > 1).any()):
+        return None
+    return NumberText(str(prefixes[0]), str(suffixes[0])), signs + found["number"]

@@ -1,0 +1,108 @@
+"""Numbers written with a currency sign or a unit: read as numbers, written back the way the source wrote
+them; whole numbers with gaps written whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mirage
+from mirage.errors import DataError, OptionError
+from mirage.io import output_dialect, read_table, write_chunks
+from mirage.schema import infer_schema, split_affixes
+from tests.cli.helpers import invoke
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_signs_and_units_are_read_as_numbers(tmp_path: Path) -> None:
+    us = _write(
+        tmp_path / "us.csv",
+        ["amount,rate,code", '"$1,234.50",27.0%,INV1001', "-$5.00,3.5%,INV1002", "$80.10,100.0%,INV1003"],
+    )
+    frame = read_table(us)
+    assert frame["amount"].tolist() == [1234.5, -5.0, 80.1] and frame["rate"].tolist() == [27.0, 3.5, 100.0]
+    assert frame["code"].tolist() == ["INV1001", "INV1002", "INV1003"]
+    numbers = frame.attrs["mirage.csv"]["numbers"]
+    assert numbers["amount"] == {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}
+    assert numbers["rate"] == {"prefix": "", "suffix": "%", "decimals": 1, "grouped": False}
+    german = _write(tmp_path / "de.csv", ["preis;anteil", "1.234,50 €;12,5 %", "99,90 €;3,0 %"])
+    frame = read_table(german)
+    assert frame["preis"].tolist() == [1234.5, 99.9] and frame["anteil"].tolist() == [12.5, 3.0]
+    assert frame.attrs["mirage.csv"]["decimal"] == ","
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["$5", "€5"], ["INV1001", "INV1002"], ["12", "13"], ["5 apples", "6 apples"], ["$5", "n/a"]],
+)
+def test_other_text_is_left_alone(values: list[str]) -> None:
+    assert split_affixes(pd.Series(values)) is None
+
+
+def test_written_back_as_the_source_wrote_them(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"amount": [1234.5, -5.0, np.nan], "rate": [27.0, 3.25, 1.0], "n": [8.0, np.nan, 2.0]}
+    )
+    dialect = {
+        "delimiter": ";",
+        "decimal": ",",
+        "numbers": {
+            "amount": {"prefix": "", "suffix": " €", "decimals": 2, "grouped": True},
+            "rate": {"prefix": "", "suffix": "%", "decimals": 1, "grouped": False},
+        },
+        "whole": ["n"],
+    }
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=dialect)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "amount;rate;n",
+        "1.234,50 €;27,0%;8",
+        "-5,00 €;3,2%;",
+        ";1,0%;2",
+    ]
+    again = read_table(out)
+    assert again["amount"].tolist()[:2] == [1234.5, -5.0] and again["n"].tolist()[0] == 8
+
+
+def test_a_bad_numbers_setting_names_the_column(tmp_path: Path) -> None:
+    bad = {"numbers": {"amount": {"prefix": "$", "suffix": "", "decimals": "two", "grouped": False}}}
+    with pytest.raises(OptionError, match="column 'amount'"):
+        write_chunks(pd.DataFrame({"amount": [1.0]}), tmp_path / "x.csv", dialect=bad)
+
+
+def test_a_frame_with_signed_numbers_as_text_is_refused_by_name() -> None:
+    frame = pd.DataFrame({"amount": ["$850.77", "$1,234.50", "$3.00"] * 20, "k": list(range(60))})
+    with pytest.raises(DataError, match=r"column 'amount'.*'\$\.\.\.'.*read_table"):
+        infer_schema(frame)
+
+
+def test_fit_and_sample_keep_signs_units_and_whole_numbers(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    lines = ["amount,rate,score"]
+    for i in range(300):
+        score = "" if i % 10 == 0 else str(int(rng.integers(0, 10)))
+        lines.append(f'"${rng.uniform(1, 3000):,.2f}",{rng.uniform(0, 100):.1f}%,{score}')
+    data = _write(tmp_path / "money.csv", lines)
+    model = tmp_path / "money.mirage"
+    assert invoke("fit", data, "-o", model, "--seed", 1).exit_code == 0
+    out = tmp_path / "synthetic.csv"
+    result = invoke("sample", model, "-n", 200, "-o", out, "--seed", 2)
+    assert result.exit_code == 0, result.output
+    text = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert text["amount"].str.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d{2}").all()
+    assert text["rate"].str.fullmatch(r"\d{1,3}\.\d%").all()
+    assert text["score"].str.fullmatch(r"\d?").all() and (text["score"] == "").any()
+    parquet = tmp_path / "synthetic.parquet"
+    assert invoke("sample", model, "-n", 50, "-o", parquet, "--seed", 2).exit_code == 0
+    assert pd.api.types.is_float_dtype(pd.read_parquet(parquet)["amount"].dtype)
+    real = read_table(data)
+    synthetic = read_table(out)
+    assert abs(synthetic["amount"].median() / real["amount"].median() - 1) < 0.25
+    assert output_dialect(mirage.load(model).schema_)["whole"] == ["score"]
