@@ -148,35 +148,6 @@ def _connected(engine: sa.Engine, url: sa.URL) -> Iterator[sa.Connection]:
 # reading -----------------------------------------------------------------------------------------
 
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Driver objects as pandas values: decimals as floats, dates as datetimes, UUIDs as text."""
-    import decimal
-    import uuid
-
-    for position, column in enumerate(frame.columns):
-        values = frame[column]
-        if values.dtype != object:
-            continue
-        present = values.dropna()
-        if present.empty:
-            continue
-        kinds = {type(v) for v in present.head(1000)}
-        converted: Any = None
-        if all(issubclass(k, decimal.Decimal) for k in kinds):
-            converted = pd.to_numeric(values.map(_float_or_none), errors="coerce")
-        elif all(issubclass(k, datetime.date) for k in kinds):
-            converted = pd.to_datetime(values, errors="coerce")
-        elif all(issubclass(k, uuid.UUID) for k in kinds):
-            converted = values.map(lambda v: None if v is None else str(v))
-        if converted is not None:
-            frame.isetitem(position, converted)
-    return normalise_text(frame)
-
-
-def _float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _read_rows(
     connection: sa.Connection, name: str, columns: list[str], booleans: list[str], chunk_size: int
 ) -> pd.DataFrame:
@@ -196,7 +167,7 @@ def _read_rows(
         if values.dtype != bool and values.dropna().isin([0, 1]).all():
             flags: Any = values.map(lambda v: None if pd.isna(v) else bool(v))
             frame[column] = flags.astype(bool) if flags.notna().all() else flags.astype(object)
-    return _plain(frame)
+    return normalise_text(frame)
 
 
 def _sql_type(column: Mapping[str, Any], dialect: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import zipfile
 from pathlib import Path
@@ -59,8 +60,39 @@ def _read_excel(path: Path, options: dict[str, Any]) -> pd.DataFrame:
         raise DataError(f"cannot read '{path}' as an Excel workbook: {exc}") from exc
 
 
+def _plain_objects(frame: pd.DataFrame) -> None:
+    """Driver and Arrow objects as pandas values: decimals as floats, dates as datetimes, UUIDs as text
+    (a Parquet ``decimal128`` or ``date32`` column, a database ``NUMERIC`` or ``DATE``)."""
+    import decimal
+    import uuid
+
+    for position, column in enumerate(frame.columns):
+        values = frame[column]
+        if values.dtype != object:
+            continue
+        present = values.dropna()
+        if present.empty:
+            continue
+        kinds = {type(v) for v in present.head(1000)}
+        converted: Any = None
+        if all(issubclass(k, decimal.Decimal) for k in kinds):
+            converted = pd.to_numeric(values.map(_float_or_none), errors="coerce")
+        elif all(issubclass(k, datetime.date) for k in kinds):
+            converted = pd.to_datetime(values, errors="coerce")
+        elif all(issubclass(k, uuid.UUID) for k in kinds):
+            converted = values.map(lambda v: None if v is None else str(v))
+        if converted is not None:
+            frame.isetitem(position, converted)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as ``object`` dtype with ``NaN`` for missing values, whatever the reader did."""
+    """Text columns as ``object`` dtype with ``NaN`` for missing values, whatever the reader did; decimals,
+    dates and UUIDs as :func:`_plain_objects` makes them."""
+    _plain_objects(df)
     for position, dtype in enumerate(df.dtypes):
         if is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
             values = df.iloc[:, position].to_numpy(dtype=object, na_value=np.nan)

@@ -6,6 +6,7 @@ personal data becomes PII (replaced), long or near-unique strings become free te
 
 from __future__ import annotations
 
+import decimal
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,14 @@ def infer_column(name: str, values: pd.Series) -> Column:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return _numeric_column(name, present, base)
+    if all(isinstance(v, decimal.Decimal) for v in present.head(1000)) and _all_decimal(present):
+        return _numeric_column(name, present.astype("float64"), {**base, "dtype": "float64"})
     return _text_column(name, present, base)
+
+
+def _all_decimal(present: pd.Series) -> bool:
+    """Decimals from a database driver or an Arrow ``decimal128`` column, learned as numbers."""
+    return all(isinstance(v, decimal.Decimal) and v.is_finite() for v in present)
 
 
 def _all_bool(present: pd.Series) -> bool:

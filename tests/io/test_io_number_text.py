@@ -106,3 +106,34 @@ def test_fit_and_sample_keep_signs_units_and_whole_numbers(tmp_path: Path) -> No
     synthetic = read_table(out)
     assert abs(synthetic["amount"].median() / real["amount"].median() - 1) < 0.25
     assert output_dialect(mirage.load(model).schema_)["whole"] == ["score"]
+
+
+def test_parquet_decimals_and_dates_are_numbers_and_datetimes(tmp_path: Path) -> None:
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "price": pa.array([decimal.Decimal("12.50"), None, decimal.Decimal("3.99")], pa.decimal128(6, 2)),
+            "day": pa.array([datetime.date(2024, 1, 31), datetime.date(2024, 2, 1), None], pa.date32()),
+        }
+    )
+    path = tmp_path / "typed.parquet"
+    pq.write_table(table, path)
+    frame = read_table(path)
+    assert frame["price"].dtype == "float64" and frame["price"].tolist()[::2] == [12.5, 3.99]
+    assert pd.api.types.is_datetime64_any_dtype(frame["day"].dtype)
+    kinds = {c.name: c.kind.value for c in infer_schema(frame).columns}
+    assert kinds == {"price": "numeric", "day": "datetime"}
+
+
+def test_a_frame_of_decimals_is_learned_as_numbers() -> None:
+    import decimal
+
+    frame = pd.DataFrame({"p": [decimal.Decimal(f"{i % 97}.{i % 10}5") for i in range(200)]})
+    column = infer_schema(frame).columns[0]
+    assert column.kind.value == "numeric" and column.decimals == 2 and column.maximum == 96.65
+    assert column.dtype == "float64"
