@@ -85,9 +85,9 @@ def sample_command(
         typer.Option(
             "--output",
             "-o",
-            help=f"File to write (.csv, .tsv, .parquet, .jsonl); without it up to {PREVIEW_MAX_ROWS} rows "
-            "are shown as a table, or a new database (sqlite:///out.db, postgresql://user@host/db).  A "
-            "database's model: a new database or a folder.",
+            help="File to write (.csv, .tsv, .parquet, .jsonl), - for CSV on standard output, or a new "
+            "database (sqlite:///out.db, postgresql://user@host/db); without it up to "
+            f"{PREVIEW_MAX_ROWS} rows are shown as a table.  A database's model: a new database or a folder.",
             show_default=False,
         ),
     ] = None,
@@ -235,9 +235,10 @@ def sample_command(
     from mirage.io import is_database_url
 
     to_database = output is not None and is_database_url(output)
+    to_stdout = output == "-"
     if table_name is not None and not to_database:
         raise OptionError("--table names the table written to a database; give -o sqlite:///out.db")
-    out = None if output is None or to_database else Path(output)
+    out = None if output is None or to_database or to_stdout else Path(output)
     if out is not None:
         check_output(out, force)
     model = single_table(mirage.load(model_path), model_path)
@@ -262,6 +263,16 @@ def sample_command(
     if to_database:
         assert output is not None
         _sample_to_database(ui, model, model_path, sampled, rows, output, table_name, force)
+        _tell_seed(ui, seed, drawn_seed)
+        return
+    if to_stdout:
+        import sys
+
+        from mirage.io import write_csv_stream
+
+        write_csv_stream(
+            row_progress(sampled, rows, ui, "sampling"), sys.stdout, dialect=output_dialect(model.schema_)
+        )
         _tell_seed(ui, seed, drawn_seed)
         return
     if out is None:

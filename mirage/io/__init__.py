@@ -13,7 +13,7 @@ from mirage.io._database import (
 from mirage.io._folder import read_folder, write_folder
 from mirage.io._keys import infer_database_schema
 from mirage.io._read import read_any, read_table
-from mirage.io._write import output_dialect, write_chunks, write_table
+from mirage.io._write import output_dialect, write_chunks, write_csv_stream, write_table
 
 __all__ = [
     "atomic_path",
@@ -27,6 +27,7 @@ __all__ = [
     "read_table",
     "sql_types_of",
     "write_chunks",
+    "write_csv_stream",
     "write_database",
     "write_folder",
     "write_table",

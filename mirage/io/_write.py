@@ -20,7 +20,7 @@ from mirage.io._formats import resolve_format
 from mirage.io._jsonl import write_jsonl
 from mirage.schema import Kind, Schema
 
-__all__ = ["output_dialect", "write_chunks", "write_table"]
+__all__ = ["output_dialect", "write_chunks", "write_csv_stream", "write_table"]
 
 PathLike = str | os.PathLike[str]
 
@@ -236,6 +236,23 @@ def _text_chunks(
             columns = list(chunk.columns)
             rows += len(chunk)
     return None if columns is None else rows
+
+
+def write_csv_stream(
+    chunks: Iterable[pd.DataFrame], handle: IO[str], *, dialect: Mapping[str, Any] | None = None
+) -> int:
+    """Stream DataFrames as CSV text to an open ``handle`` (standard output), the header once, in
+    ``dialect`` as :func:`write_chunks` writes a CSV file; return the row count."""
+    settings = csv_dialect(dialect)
+    rows = 0
+    columns: list[str] | None = None
+    for number, raw in enumerate(chunks, start=1):
+        chunk = _aligned(raw, number, columns, Path("<stdout>"))
+        _write_csv(chunk, handle, "csv", header=columns is None, dialect=settings)
+        columns = list(chunk.columns)
+        rows += len(chunk)
+    handle.flush()
+    return rows
 
 
 def write_chunks(

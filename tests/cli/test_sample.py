@@ -144,3 +144,14 @@ def test_preview_never_splits_a_value(model_path: Path, monkeypatch: pytest.Monk
         assert max(map(len, result.stdout.splitlines())) <= width
         missing = [v for v in values if v not in result.stdout]
         assert missing == [], f"split at width {width}: {missing}"
+
+
+def test_dash_writes_csv_to_standard_output(model_path: Path, tmp_path: Path) -> None:
+    import io
+
+    result = invoke("sample", model_path, "-n", 1500, "-o", "-", "--seed", 4)
+    assert result.exit_code == 0, result.output
+    streamed = pd.read_csv(io.StringIO(result.stdout))
+    assert len(streamed) == 1500 and "rows/s" not in result.stdout
+    assert invoke("sample", model_path, "-n", 1500, "-o", tmp_path / "a.csv", "--seed", 4).exit_code == 0
+    assert result.stdout == (tmp_path / "a.csv").read_text(encoding="utf-8")
