@@ -14,21 +14,26 @@ worker) and load it with the validated loader, once per worker process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import TYPE_CHECKING, Any
 
 from mirage.errors import MirageError, OptionError, OutputExistsError
 from mirage.scale._executor import executor_for
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mirage.engines._base import Synthesizer
 
 __all__ = ["FILE_ROWS", "FORMATS", "SUCCESS", "SampledFolder", "part_name", "sample_to", "shipped_model"]
@@ -87,8 +92,55 @@ def _write_part(
 
     target = Path(folder) / part_name(index, options["format"])
     return write_chunks(
-        blocks(), target, force=True, format=options["format"], dialect=model.schema_.extra.get("csv")
+        drawn_ahead(blocks()),
+        target,
+        force=True,
+        format=options["format"],
+        dialect=model.schema_.extra.get("csv"),
     )
+
+
+def drawn_ahead(blocks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
+    """``blocks``, drawn in a second thread up to ``depth`` blocks ahead of the one being written.
+
+    Arrow's conversion and Parquet encoding and numpy's draws release the GIL, so a worker draws the
+    next block while it writes this one.  The blocks come in their order; an error while drawing is
+    raised here, and stopping early (an error while writing) stops the drawing thread."""
+    done = object()
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def draw() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        queue.put((block, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as exc:  # handed to the writing thread, raised there
+            queue.put((done, exc))
+
+    thread = threading.Thread(target=draw, name="mirage-draw-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()
 
 
 def _check_model(model: Synthesizer) -> None:
