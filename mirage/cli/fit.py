@@ -158,6 +158,7 @@ def fit_command(
             hyperparameters=hyperparameters,
             encoding_options=encoding_options,
             holdout=holdout,
+            split_seed=split_seed,
             force=force,
             reading=reading,
             workers=workers,

@@ -11,12 +11,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from mirage.errors import DataError, OptionError
 from mirage.scale._executor import DaskExecutor, LocalExecutor
 
-__all__ = ["Partitions", "is_dask_frame", "is_pattern"]
+__all__ = ["Partitions", "is_dask_frame", "is_pattern", "split_partition"]
+
+HOLDOUT_STREAM = 0x401D  # the holdout split's stream of a seed, as mirage.evaluation._holdout draws it
 
 R = TypeVar("R")
 
@@ -35,6 +38,29 @@ def is_pattern(path: str) -> bool:
     return any(ch in path for ch in "*?[")
 
 
+def split_partition(
+    index: int, frame: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Partition ``index``'s ``(training, holdout)`` rows: ``round(fraction * rows)`` rows held out,
+    chosen by ``SeedSequence([seed, HOLDOUT_STREAM, index])``, so the split of a partition depends on
+    its index and rows only (not on the worker, nor on the other partitions)."""
+    n = len(frame)
+    order = np.random.default_rng(np.random.SeedSequence([seed, HOLDOUT_STREAM, index])).permutation(n)
+    held = np.zeros(n, dtype=bool)
+    held[order[: round(fraction * n)]] = True
+    frame = frame.reset_index(drop=True)
+    return frame[~held].reset_index(drop=True), frame[held].reset_index(drop=True)
+
+
+def _one_side(
+    fn: Callable[..., R], holdout: tuple[float, int, bool], index: int, frame: pd.DataFrame, **shared: Any
+) -> R:
+    """``fn`` on the training rows of the partition (``holdout``: fraction, seed, and True for the
+    held-out rows instead)."""
+    fraction, seed, held = holdout
+    return fn(index, split_partition(index, frame, fraction, seed)[int(held)], **shared)
+
+
 def _on_file(fn: Callable[..., R], task: tuple[int, str], *, reading: Mapping[str, Any], **shared: Any) -> R:
     from mirage.io import read_table
 
@@ -49,6 +75,9 @@ class Partitions:
     files: list[str] = field(default_factory=list)
     frame: Any = None
     read_options: Mapping[str, Any] = field(default_factory=dict)
+    #: ``(fraction, split seed, held)``: tasks see only the training rows of each partition (``held``:
+    #: only the held-out rows); None: every row
+    holdout: tuple[float, int, bool] | None = None
 
     @classmethod
     def of(cls, data: Any, read_options: Mapping[str, Any] | None = None) -> Partitions:
@@ -90,6 +119,8 @@ class Partitions:
         shared: Mapping[str, Any] | None = None,
     ) -> list[R]:
         """``fn(index, rows, **shared)`` for every partition, in the partitions' order."""
+        if self.holdout is not None:
+            fn = partial(_one_side, fn, self.holdout)
         if self.frame is None:
             tasks = list(enumerate(self.files))
             return executor.map(

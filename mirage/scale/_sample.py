@@ -22,7 +22,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Full, Queue
@@ -44,6 +44,12 @@ FILE_ROWS = 1_000_000  # rows per file unless block_rows says otherwise
 # Named, not imported: Synthesizer.sample_to calls this module, so it imports no engine module and no
 # persistence (which sits above the engines, tests/test_import_graph.py); workers import the loader.
 LOADER = "mirage.model_file:load_model"
+#: ``sample`` options that cannot be drawn block by block, and why
+REFUSED = {
+    "rebalance": "gives values exact shares of the whole sample, which no block sees",
+    "fair": "rebalances the whole sample, which no block sees",
+    "context": "draws one row per context row, which sample_to is not given",
+}
 
 _loaded: dict[str, Any] = {}  # per worker process: the last model loaded, by the SHA-256 of its bytes
 
@@ -84,11 +90,14 @@ def _write_part(
     index, first_block, rows = task
     model = shipped_model(model_file)
     block = options["block"]
+    accept, plan = _sampling(model, options["conditions"], options["scenario"])
 
     def blocks() -> Iterator[Any]:
         for offset, start in enumerate(range(0, max(rows, 1), block)):
             size = min(block, rows - start)
-            yield model.sample_block(first_block + offset, size, seed=options["seed"])
+            yield model.sample_block(
+                first_block + offset, size, seed=options["seed"], accept=accept, scenario=plan
+            )
 
     target = Path(folder) / part_name(index, options["format"])
     return write_chunks(
@@ -143,6 +152,25 @@ def drawn_ahead(blocks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.D
         thread.join()
 
 
+def _sampling(
+    model: Synthesizer, conditions: Mapping[str, Any] | None, scenario: Mapping[str, Any] | None
+) -> tuple[Any, Any]:
+    """The row filter of ``conditions`` and the resolved ``scenario``, as ``Synthesizer.sample_chunks``
+    makes them (so a block drawn here is the block ``sample`` draws); built on each worker."""
+    from mirage.engines._scenario import resolve_scenario
+
+    if scenario is not None and not model.get_tags().scenario:
+        raise model._unsupported("scenario", "sample a scenario")
+    if scenario is not None and conditions:
+        raise OptionError("a scenario cannot be combined with conditions or a context yet; pass one of them")
+    if conditions and model.rules_ is not None:
+        accept = model.rules_.condition_filter(conditions, model._condition_filter)
+    else:
+        accept = model._condition_filter(conditions) if conditions else None
+    plan = None if scenario is None else resolve_scenario(scenario, model.schema_, model.encoder_)
+    return accept, plan
+
+
 def _check_model(model: Synthesizer) -> None:
     from mirage.control._rules import Unique
 
@@ -189,6 +217,9 @@ def sample_to(
     cluster: str | None = None,
     client: Any = None,
     force: bool = False,
+    conditions: Mapping[str, Any] | None = None,
+    scenario: Mapping[str, Any] | None = None,
+    **refused: Any,
 ) -> SampledFolder:
     """Draw ``n`` rows of ``model`` into the folder ``path``, one file per ``block_rows`` rows.
 
@@ -198,7 +229,16 @@ def sample_to(
     cluster of ``workers`` processes, on the cluster at ``cluster`` (a scheduler address) or through
     ``client`` (a ``distributed.Client``).  The rows are those of ``model.sample(n, seed=seed)`` and
     the files the same bytes however they are run.  An existing, non-empty folder is refused unless ``force``.
+    ``conditions`` and ``scenario`` are those of ``model.sample`` (the rows are ``model.sample(n,
+    seed=seed, conditions=conditions)``'s); ``rebalance``, ``fair`` and ``context`` are refused
+    (``OptionError`` naming the option): they need the whole sample (shares, a context's rows) at once.
     """
+    for name in refused:
+        if name in REFUSED:
+            raise OptionError(
+                f"sample_to: {name} {REFUSED[name]}; draw the rows with sample(..., {name}=...)"
+            )
+        raise TypeError(f"sample_to() got an unexpected keyword argument {name!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise OptionError(f"n must be a non-negative integer, got {n!r}")
     if format not in FORMATS:
@@ -211,6 +251,7 @@ def sample_to(
     ):
         raise OptionError(f"block_rows must be a positive multiple of {block:,}, got {block_rows!r}")
     _check_model(model)
+    _sampling(model, conditions, scenario)  # bad conditions or scenario: refused here, before any file
     folder = Path(path)
     _prepare_folder(folder, format, force)
     per_file = block_rows // block
@@ -219,7 +260,13 @@ def sample_to(
         for index in range(max(1, math.ceil(n / block_rows)))
     ]
     buffer = _model_file(model)
-    options = {"seed": seed, "format": format, "block": block}
+    options = {
+        "seed": seed,
+        "format": format,
+        "block": block,
+        "conditions": None if not conditions else dict(conditions),
+        "scenario": None if scenario is None else dict(scenario),
+    }
     start = time.perf_counter()
     with executor_for(workers=workers, cluster=cluster, client=client) as executor:
         written = executor.map(
