@@ -13,7 +13,6 @@ import pytest
 import mirage
 from mirage.control import Inequality
 from mirage.engines import Between
-from mirage.engines._base import BLOCK_ROWS
 from mirage.errors import OptionError
 from mirage.scale import fit_partitions, held_out
 from mirage.scale._partitions import split_partition
@@ -68,12 +67,11 @@ def test_the_holdout_is_never_learned_and_the_same_on_workers(
     assert model.training_["partitioned"]["holdout"] == {"fraction": 0.2, "split_seed": 4}
     with distributed.Client(cluster) as client:
         on_workers = held_out(pattern, 0.2, split_seed=4, client=client)
-        remote = fit_partitions(pattern, holdout=0.2, split_seed=4, client=client)
     pd.testing.assert_frame_equal(on_workers, kept)
     # the learned rows are the rest: the in-memory fit of exactly those rows is the same model
     learned = rows[~rows["id"].isin(kept["id"])]
     whole = mirage.fit(learned, engine="copula", schema=model.schema_)
-    assert remote.get_state()[0]["encoder"] == whole.get_state()[0]["encoder"]
+    assert model.get_state()[0]["encoder"] == whole.get_state()[0]["encoder"]
 
 
 def test_a_bad_holdout_is_named(pattern: str) -> None:
@@ -91,23 +89,21 @@ def test_rules_are_learned_on_the_sample_and_hold_in_every_block(
     model = fit_partitions(pattern, schema=schema, engine="cart", sample_rows=500)
     assert model.rules_ is not None
     with distributed.Client(cluster) as client:
-        model.sample_to(tmp_path / "out", BLOCK_ROWS + 10, seed=2, block_rows=BLOCK_ROWS, client=client)
+        model.sample_to(tmp_path / "out", 3_000, seed=2, client=client)
     drawn = pd.read_parquet(tmp_path / "out")
-    assert len(drawn) == BLOCK_ROWS + 10 and (drawn["end"] >= drawn["start"]).all()
+    assert len(drawn) == 3_000 and (drawn["end"] >= drawn["start"]).all()
 
 
 def test_conditions_and_scenarios_are_drawn_on_the_workers_as_sample_draws_them(
     pattern: str, cluster: object, tmp_path: Path
 ) -> None:
     model = fit_partitions(pattern)
-    n = BLOCK_ROWS + 3
+    n = 3_000  # one block: that a file's blocks follow on is tested in test_sample_to.py
     conditions = {"kind": "b", "start": Between(10, 60)}
     with distributed.Client(cluster) as client:
-        model.sample_to(
-            tmp_path / "c", n, seed=1, block_rows=BLOCK_ROWS, conditions=conditions, client=client
-        )
+        model.sample_to(tmp_path / "c", n, seed=1, conditions=conditions, client=client)
         scenario = {"shift": {"start": 5}}
-        model.sample_to(tmp_path / "s", n, seed=1, block_rows=BLOCK_ROWS, scenario=scenario, client=client)
+        model.sample_to(tmp_path / "s", n, seed=1, scenario=scenario, client=client)
     conditioned = pd.read_parquet(tmp_path / "c")
     # the same values (Parquet reads text back as str where sample keeps the schema's object dtype)
     expected = model.sample(n, seed=1, conditions=conditions)
