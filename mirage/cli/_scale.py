@@ -25,7 +25,7 @@ def sample_partitioned(
     cluster: str | None,
     *,
     refused: list[str],
-    where: list[str] | None = None,
+    where: str | None = None,
 ) -> None:
     """Rows of a table's model to a folder of partitioned files, here or on Dask (``where``: the
     ``--where`` conditions, drawn block by block on the workers)."""

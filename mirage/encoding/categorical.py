@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -255,7 +255,7 @@ class CategoricalCodec(Codec[CategoryStats]):
         taken = pa.array(self.categories, pa.large_string()).take(
             pa.array(np.clip(codes, 0, len(self.categories) - 1), mask=missing if missing.any() else None)
         )
-        return pd.Series(dtype.__from_arrow__(taken), name=self.column.name)
+        return pd.Series(cast(Any, dtype).__from_arrow__(taken), name=self.column.name)
 
     def _restore_dtype(self, series: pd.Series, has_null: bool) -> pd.Series:
         if self.dtype_categories is not None:

@@ -1,5 +1,6 @@
-"""Partitioned data: files matched by a glob (or listed) and read on the workers, or the partitions of
-a Dask DataFrame, each computed where it lies; either way a task gets its partition's index and rows."""
+"""Partitioned data: files matched by a glob (or listed; local paths or fsspec URLs, see
+:mod:`mirage.scale._remote`) and read on the workers, or the partitions of a Dask DataFrame, each
+computed where it lies; either way a task gets its partition's index and rows."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from mirage.errors import DataError, OptionError
 from mirage.scale._executor import DaskExecutor, LocalExecutor
+from mirage.scale._remote import is_url, local_copy, url_files
 
 __all__ = ["Partitions", "is_dask_frame", "is_pattern", "split_partition"]
 
@@ -61,11 +63,19 @@ def _one_side(
     return fn(index, split_partition(index, frame, fraction, seed)[int(held)], **shared)
 
 
-def _on_file(fn: Callable[..., R], task: tuple[int, str], *, reading: Mapping[str, Any], **shared: Any) -> R:
+def _read(path: str, reading: Mapping[str, Any]) -> pd.DataFrame:
+    """A partition's rows (a URL's through a local copy of it)."""
     from mirage.io import read_table
 
+    if not is_url(path):
+        return read_table(path, **reading)
+    with local_copy(path) as local:
+        return read_table(local, **reading)
+
+
+def _on_file(fn: Callable[..., R], task: tuple[int, str], *, reading: Mapping[str, Any], **shared: Any) -> R:
     index, path = task
-    return fn(index, read_table(path, **reading), **shared)
+    return fn(index, _read(path, reading), **shared)
 
 
 @dataclass
@@ -86,18 +96,21 @@ class Partitions:
             return cls(frame=data)
         if isinstance(data, (str, os.PathLike)):
             text = os.fspath(data)
-            files = sorted(glob.glob(text)) if is_pattern(text) else [text]
+            if is_url(text):
+                files = url_files(text)
+            else:
+                files = sorted(glob.glob(text)) if is_pattern(text) else [text]
             if not files:
                 raise DataError(f"no file matches '{text}'")
         elif isinstance(data, Sequence) and data and all(isinstance(p, (str, os.PathLike)) for p in data):
-            files = [os.fspath(p) for p in data]
+            files = [f for p in data for f in (url_files(p) if is_url(p) else [os.fspath(p)])]
         else:
             raise OptionError(
-                "partitioned data is a Dask DataFrame, a glob pattern or a list of files, got "
+                "partitioned data is a Dask DataFrame, a glob pattern, a URL or a list of files, got "
                 f"{type(data).__name__}"
             )
         for path in files:
-            if not Path(path).is_file():
+            if not is_url(path) and not Path(path).is_file():
                 raise DataError(f"partition '{path}' is not a file")
         return cls(files=files, read_options=dict(read_options or {}))
 
@@ -108,9 +121,7 @@ class Partitions:
         """The first partition, read here (to infer a schema from)."""
         if self.frame is not None:
             return self.frame.get_partition(0).compute()
-        from mirage.io import read_table
-
-        return read_table(self.files[0], **self.read_options)
+        return _read(self.files[0], self.read_options)
 
     def map(
         self,

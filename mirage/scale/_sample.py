@@ -20,6 +20,7 @@ import importlib
 import json
 import math
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mirage.errors import MirageError, OptionError, OutputExistsError
 from mirage.scale._executor import executor_for
+from mirage.scale._remote import is_url, local_path, put_atomically, remote
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +60,7 @@ _loaded: dict[str, Any] = {}  # per worker process: the last model loaded, by th
 class SampledFolder:
     """What ``sample_to`` wrote."""
 
-    path: Path
+    path: Path | str  # a URL (other than file://) stays a string
     rows: int
     files: tuple[str, ...]
     seed: int
@@ -99,14 +101,18 @@ def _write_part(
                 first_block + offset, size, seed=options["seed"], accept=accept, scenario=plan
             )
 
-    target = Path(folder) / part_name(index, options["format"])
-    return write_chunks(
-        drawn_ahead(blocks()),
-        target,
-        force=True,
-        format=options["format"],
-        dialect=model.schema_.extra.get("csv"),
-    )
+    name = part_name(index, options["format"])
+    dialect = model.schema_.extra.get("csv")
+    if not is_url(folder):
+        return write_chunks(
+            drawn_ahead(blocks()), Path(folder) / name, force=True, format=options["format"], dialect=dialect
+        )
+    with tempfile.TemporaryDirectory(prefix="mirage-sample-") as local:
+        rows_written = write_chunks(
+            drawn_ahead(blocks()), Path(local) / name, format=options["format"], dialect=dialect
+        )
+        put_atomically(Path(local) / name, f"{folder}/{name}")
+    return rows_written
 
 
 def drawn_ahead(blocks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
@@ -184,6 +190,22 @@ def _check_model(model: Synthesizer) -> None:
         )
 
 
+def _prepare_remote(url: str, force: bool) -> None:
+    """``_prepare_folder`` at a URL: an existing, non-empty folder refused unless ``force``."""
+    fs, root = remote(url)
+    if fs.isfile(root):
+        raise OutputExistsError(f"output '{url}' is a file; partitioned output goes to a folder")
+    names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)] if fs.isdir(root) else []
+    if names and not force:
+        raise OutputExistsError(f"output folder '{url}' is not empty; pass force=True to replace its files")
+    if SUCCESS in names:
+        fs.rm(f"{root}/{SUCCESS}")  # first: the folder stops looking complete
+    for name in names:
+        if name.startswith("part-") and name.rsplit(".", 1)[-1] in FORMATS:
+            fs.rm(f"{root}/{name}")
+    fs.makedirs(root, exist_ok=True)
+
+
 def _prepare_folder(folder: Path, file_format: str, force: bool) -> None:
     """Refuse an existing output unless ``force``; with it, remove what an earlier run wrote there."""
     if not folder.parent.is_dir():
@@ -252,8 +274,16 @@ def sample_to(
         raise OptionError(f"block_rows must be a positive multiple of {block:,}, got {block_rows!r}")
     _check_model(model)
     _sampling(model, conditions, scenario)  # bad conditions or scenario: refused here, before any file
-    folder = Path(path)
-    _prepare_folder(folder, format, force)
+    text = os.fspath(path)
+    folder: Path | str
+    if is_url(text) and local_path(text) is None:
+        folder = text.rstrip("/")
+        _prepare_remote(folder, force)
+        shipped = folder
+    else:
+        folder = Path(local_path(text) or text)
+        _prepare_folder(folder, format, force)
+        shipped = str(folder.resolve())
     per_file = block_rows // block
     tasks = [
         (index, index * per_file, min(block_rows, n - index * block_rows))
@@ -270,7 +300,7 @@ def sample_to(
     start = time.perf_counter()
     with executor_for(workers=workers, cluster=cluster, client=client) as executor:
         written = executor.map(
-            _write_part, tasks, {"model_file": buffer, "folder": str(folder.resolve()), "options": options}
+            _write_part, tasks, {"model_file": buffer, "folder": shipped, "options": options}
         )
     if sum(written) != n:
         raise MirageError(f"sample_to: the files hold {sum(written):,} rows, not {n:,}")  # pragma: no cover
@@ -288,7 +318,7 @@ def _model_file(model: Synthesizer) -> bytes:
 
 
 def _write_success(
-    folder: Path,
+    folder: Path | str,
     model: Synthesizer,
     rows: int,
     seed: int,
@@ -306,5 +336,11 @@ def _write_success(
         "seed": seed,
         "engine": model.name,
     }
+    text = json.dumps(manifest, indent=2) + "\n"
+    if isinstance(folder, str):
+        with tempfile.TemporaryDirectory(prefix="mirage-sample-") as local:
+            (Path(local) / SUCCESS).write_text(text, encoding="utf-8")
+            put_atomically(Path(local) / SUCCESS, f"{folder}/{SUCCESS}")
+        return
     with atomic_path(folder / SUCCESS, force=True) as temp:
-        temp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        temp.write_text(text, encoding="utf-8")
