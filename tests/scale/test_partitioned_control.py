@@ -17,6 +17,7 @@ from mirage.errors import OptionError
 from mirage.scale import fit_partitions, held_out
 from mirage.scale._partitions import split_partition
 from mirage.schema import infer_schema
+from tests.cli.helpers import invoke
 
 distributed = pytest.importorskip("distributed")
 
@@ -129,3 +130,13 @@ def test_what_cannot_be_drawn_block_by_block_is_named(
     with pytest.raises(OptionError, match=message):
         model.sample_to(tmp_path / "out", 10, **{option: value})
     assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_keeps_a_holdout_of_each_partition(pattern: str, rows: pd.DataFrame, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    result = invoke("fit", pattern, "-o", out, "--engine", "copula", "--holdout", "0.25", "--split-seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "0.25 of each partition kept aside (seed 3)" in result.output
+    model = mirage.load(out)
+    assert isinstance(model, mirage.Synthesizer)
+    assert model.n_training_rows_ == len(rows) - len(held_out(pattern, 0.25, split_seed=3))
