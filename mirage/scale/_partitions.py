@@ -17,7 +17,7 @@ import pandas as pd
 
 from mirage.errors import DataError, OptionError
 from mirage.scale._executor import DaskExecutor, LocalExecutor
-from mirage.scale._remote import is_url, local_copy, url_files
+from mirage.scale._remote import is_pattern, is_url, local_copy, url_files
 
 __all__ = ["Partitions", "is_dask_frame", "is_pattern", "split_partition"]
 
@@ -34,10 +34,6 @@ def is_dask_frame(data: object) -> bool:
         and hasattr(data, "to_delayed")
         and hasattr(data, "npartitions")
     )
-
-
-def is_pattern(path: str) -> bool:
-    return any(ch in path for ch in "*?[")
 
 
 def split_partition(

@@ -23,7 +23,7 @@ from typing import Any
 
 from mirage.errors import DataError, MissingDependencyError, OptionError
 
-__all__ = ["is_url", "local_copy", "local_path", "put_atomically", "remote", "url_files"]
+__all__ = ["is_pattern", "is_url", "local_copy", "local_path", "put_atomically", "remote", "url_files"]
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _DATABASES = ("sqlite", "postgresql", "postgres")  # database URLs, read by mirage.io, not fsspec
@@ -33,6 +33,11 @@ def is_url(text: object) -> bool:
     """Whether ``text`` is an fsspec URL (``scheme://...``; database URLs are not)."""
     match = _URL.match(text) if isinstance(text, str) else None
     return match is not None and match.group(1).split("+")[0].lower() not in _DATABASES
+
+
+def is_pattern(path: str) -> bool:
+    """Whether ``path`` is a glob pattern."""
+    return any(ch in path for ch in "*?[")
 
 
 def local_path(text: str) -> str | None:
@@ -61,8 +66,6 @@ def remote(url: str) -> tuple[Any, str]:
 
 def url_files(url: str) -> list[str]:
     """The files a URL names (a glob pattern is expanded), as URLs, sorted."""
-    from mirage.scale._partitions import is_pattern
-
     fs, path = remote(url)
     found = sorted(fs.glob(path)) if is_pattern(path) else [path]
     files = [p for p in found if fs.isfile(p)]
