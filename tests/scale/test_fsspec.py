@@ -72,6 +72,7 @@ def test_memory_urls_read_partitions_and_write_samples_as_local_paths_do(
     assert len(pd.read_parquet(fs.open("/mirage-test/out/part-00000.parquet"))) == 10
 
 
+@pytest.mark.slow  # ~5 s of worker processes; memory:// above runs the same code paths here
 def test_file_urls_on_worker_processes(local: Path, cluster: object, tmp_path: Path) -> None:
     with distributed.Client(cluster) as client:
         model = fit_partitions(f"file://{local}/p-*.parquet", client=client)

@@ -16,7 +16,13 @@ from mirage._model_archive import ZIP_DATE
 from mirage.model_file import load_model, model_bytes
 from mirage.scale import fit_partitions
 
-DETERMINISTIC = ("copula", "cart", "gmm", "bayesnet")  # kde too, but its fit takes 10 s here
+# kde too, but its fit takes 10 s here; gmm and bayesnet run in the slow step
+DETERMINISTIC = (
+    "copula",
+    "cart",
+    pytest.param("gmm", marks=pytest.mark.slow),
+    pytest.param("bayesnet", marks=pytest.mark.slow),
+)
 
 
 @pytest.fixture(scope="module")
