@@ -54,13 +54,15 @@ def fit(
     if type(data).__module__.split(".")[0] == "dask":  # a Dask DataFrame: fitted where its partitions lie
         from mirage.scale import fit_partitions
 
-        if holdout is not None or read_options or source is not None:
-            raise OptionError("holdout, read_options and source do not apply to a Dask DataFrame")
+        if read_options or source is not None:
+            raise OptionError("read_options and source do not apply to a Dask DataFrame")
         return fit_partitions(
             data,
             engine="copula" if engine == "auto" else engine,
             schema=Schema.load(schema) if isinstance(schema, (str, Path)) else schema,
             encoding_options=encoding_options,
+            holdout=holdout,
+            split_seed=split_seed,
             **hyperparameters,
         )
     options = dict(read_options or {})

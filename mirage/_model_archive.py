@@ -38,6 +38,7 @@ MODEL_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.safetensors"
 ZIP = zipfile.ZIP_DEFLATED
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry holds: no date, as reproducible builds do
 
 ModelTarget = str | Path | IO[bytes]
 ModelSource = str | Path | bytes | bytearray | memoryview | IO[bytes]
@@ -66,7 +67,7 @@ def write_archive(
     if isinstance(target, (str, Path)):
         with (
             atomic_path(Path(target), force=force) as tmp,
-            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf,
+            zipfile.ZipFile(tmp, "w", ZIP) as zf,
         ):
             _write_members(zf, manifest, payload)
         return
@@ -81,8 +82,17 @@ def write_archive(
 
 
 def _write_members(zf: zipfile.ZipFile, manifest: Mapping[str, Any], payload: bytes) -> None:
-    zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False))
-    zf.writestr(ARRAYS, payload)
+    zf.writestr(_member(MANIFEST), json.dumps(manifest, ensure_ascii=False))
+    zf.writestr(_member(ARRAYS), payload)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A member stamped with a fixed date and mode rather than the clock's (``writestr`` with a name
+    takes the time of saving), so the same model saves to the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = ZIP
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def describe(source: ModelSource) -> str:

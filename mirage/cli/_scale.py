@@ -25,18 +25,31 @@ def sample_partitioned(
     cluster: str | None,
     *,
     refused: list[str],
+    where: str | None = None,
 ) -> None:
-    """Rows of a table's model to a folder of partitioned files, here or on Dask."""
+    """Rows of a table's model to a folder of partitioned files, here or on Dask (``where``: the
+    ``--where`` conditions, drawn block by block on the workers)."""
     import mirage
     from mirage._api import single_table
 
     if refused:
-        raise OptionError(f"{refused[0]} cannot be combined with --format, --workers or --cluster yet")
+        raise OptionError(
+            f"{refused[0]} gives shares of the whole sample, which no block sees: it cannot be combined "
+            "with --format, --workers or --cluster; sample to one file (-o FILE) instead"
+        )
     if output is None:
         raise OptionError("--format, --workers and --cluster write a folder: give it with -o FOLDER")
     if workers is not None and cluster is not None:
         raise OptionError("give --workers N (a local Dask cluster) or --cluster ADDRESS, not both")
     model = single_table(mirage.load(model_path), model_path)
+    conditions = None
+    if where:
+        from mirage.control import parse_where
+
+        try:
+            conditions = parse_where(where, model)
+        except OptionError as exc:
+            raise OptionError(f"--where: {exc}") from None
     drawn = secrets.randbits(63) if seed is None else seed
     try:
         done = model.sample_to(
@@ -47,6 +60,7 @@ def sample_partitioned(
             workers=workers,
             cluster=cluster,
             force=force,
+            conditions=conditions,
         )
     except OutputExistsError as exc:
         raise OutputExistsError(str(exc).replace("force=True", "--force")) from None
@@ -76,14 +90,14 @@ def fit_partitioned(
     workers: int | None,
     cluster: str | None,
     sample_rows: int | None,
+    split_seed: int = 0,
 ) -> None:
-    """Learn files (a glob pattern or one file), partition by partition, here or on Dask."""
+    """Learn files (a glob pattern or one file), partition by partition, here or on Dask; ``holdout``:
+    that fraction of each partition kept aside (``mirage.scale.held_out`` gives the rows back)."""
     import time
 
     from rich.table import Table
 
-    if holdout is not None:
-        raise OptionError("--holdout does not apply to partitioned data yet; fit without it")
     if workers is not None and cluster is not None:
         raise OptionError("give --workers N (a local Dask cluster) or --cluster ADDRESS, not both")
     chosen = "copula" if engine == "auto" else engine
@@ -99,6 +113,8 @@ def fit_partitioned(
             reading,
             encoding_options,
             hyperparameters,
+            holdout,
+            split_seed,
         )
     except OptionError as exc:
         if str(exc).startswith("cluster "):
@@ -111,6 +127,11 @@ def fit_partitioned(
     record = model.training_["partitioned"]
     summary = Table.grid(padding=(0, 2))
     summary.add_row("rows", f"{record['rows_seen']:,} in {record['partitions']:,} partitions")
+    if "holdout" in record:
+        held = record["holdout"]
+        summary.add_row(
+            "holdout", f"{held['fraction']:g} of each partition kept aside (seed {held['split_seed']})"
+        )
     if "sample_rows" in record:
         summary.add_row("learned from", f"a uniform sample of {record['sample_rows']:,} rows")
     summary.add_row("columns", str(len(model.schema_)))
@@ -175,6 +196,8 @@ def _fit(
     reading: dict[str, Any],
     encoding_options: Any,
     hyperparameters: dict[str, Any],
+    holdout: float | None,
+    split_seed: int,
 ) -> Any:
     from mirage.scale import SAMPLE_ROWS, fit_partitions
     from mirage.schema import Schema
@@ -188,5 +211,7 @@ def _fit(
         cluster=cluster,
         read_options=reading,
         encoding_options=encoding_options,
+        holdout=holdout,
+        split_seed=split_seed,
         **hyperparameters,
     )

@@ -144,9 +144,10 @@ def fit_command(
     if holdout is not None and not 0.0 < holdout < 1.0:
         raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {holdout}")
     from mirage.scale._partitions import is_pattern
+    from mirage.scale._remote import is_url
 
     globbed = is_pattern(data) and "://" not in data and not Path(data).exists()  # not a URL, not a file
-    if workers is not None or cluster is not None or globbed or sample_rows is not None:
+    if workers is not None or cluster is not None or globbed or is_url(data) or sample_rows is not None:
         from mirage.cli._scale import fit_partitioned
 
         fit_partitioned(
@@ -158,6 +159,7 @@ def fit_command(
             hyperparameters=hyperparameters,
             encoding_options=encoding_options,
             holdout=holdout,
+            split_seed=split_seed,
             force=force,
             reading=reading,
             workers=workers,

@@ -215,13 +215,19 @@ def sample_command(
     if file_format is not None or workers is not None or cluster is not None:
         from mirage.cli._scale import sample_partitioned
 
-        extra = [
-            flag
-            for flag, value in (("--where", where), ("--rebalance", rebalance), ("--fair", fair))
-            if value
-        ]
+        extra = [flag for flag, value in (("--rebalance", rebalance), ("--fair", fair)) if value]
         sample_partitioned(
-            ui, model_path, rows, output, file_format, seed, force, workers, cluster, refused=extra
+            ui,
+            model_path,
+            rows,
+            output,
+            file_format,
+            seed,
+            force,
+            workers,
+            cluster,
+            refused=extra,
+            where=where,
         )
         return
     if output is None and rows > PREVIEW_MAX_ROWS:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -220,6 +220,9 @@ class CategoricalCodec(Codec[CategoryStats]):
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
         codes = np.asarray(parts[f"{self.column.name}::{CODE_PART}"], dtype="int64")
+        text = self._decode_text(parts, codes, n)
+        if text is not None:
+            return text
         if self.categories:
             table = np.empty(len(self.categories), dtype=object)
             table[:] = self.categories
@@ -234,6 +237,25 @@ class CategoricalCodec(Codec[CategoryStats]):
         values[missing] = None
         has_null = bool(missing.any()) or not self.categories
         return self._restore_dtype(pd.Series(values, name=self.column.name), has_null)
+
+    def _decode_text(self, parts: Mapping[str, np.ndarray], codes: np.ndarray, n: int) -> pd.Series | None:
+        """Text categories to a pyarrow-backed text dtype, taken in Arrow: the same values as building
+        Python strings and converting them, about 6x faster (sampling throughput).  ``None``: not
+        that case."""
+        if not self.categories or self.dtype_categories is not None or self.column.id_format is not None:
+            return None
+        dtype = pd.api.types.pandas_dtype(self.column.dtype)
+        if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+            return None
+        if not all(isinstance(c, str) for c in self.categories):
+            return None
+        import pyarrow as pa
+
+        missing = self.missing.mask(parts, n)
+        taken = pa.array(self.categories, pa.large_string()).take(
+            pa.array(np.clip(codes, 0, len(self.categories) - 1), mask=missing if missing.any() else None)
+        )
+        return pd.Series(cast(Any, dtype).__from_arrow__(taken), name=self.column.name)
 
     def _restore_dtype(self, series: pd.Series, has_null: bool) -> pd.Series:
         if self.dtype_categories is not None:

@@ -447,9 +447,13 @@ class Synthesizer:
         cluster: str | None = None,
         client: Any = None,
         force: bool = False,
+        conditions: Mapping[str, Any] | None = None,
+        scenario: Mapping[str, Any] | None = None,
+        **refused: Any,
     ) -> SampledFolder:
         """Draw ``n`` rows into the folder ``path`` as partitioned Parquet or CSV, in parallel on Dask
-        (``workers``, ``cluster`` or ``client``) or here; see :func:`mirage.scale.sample_to`."""
+        (``workers``, ``cluster`` or ``client``) or here; see :func:`mirage.scale.sample_to`.
+        ``conditions`` and ``scenario`` as in :meth:`sample`."""
         from mirage.scale._sample import FILE_ROWS, sample_to
 
         return sample_to(
@@ -464,6 +468,9 @@ class Synthesizer:
             cluster=cluster,
             client=client,
             force=force,
+            conditions=conditions,
+            scenario=scenario,
+            **refused,
         )
 
     def _sample_chunks_given(

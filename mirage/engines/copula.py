@@ -27,11 +27,12 @@ missing cells' scores drawn given them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_list
@@ -47,6 +48,13 @@ from mirage.engines._registry import register_engine
 __all__ = ["CopulaSynthesizer"]
 
 GIBBS_SWEEPS = 30  # sweeps over the conditioned dimensions (only when two or more are conditioned)
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    """Found once per process: ``threadpool_limits`` looks for the libraries on every call (1-3 ms, a
+    few percent of a sampled block)."""
+    return ThreadpoolController()
 
 
 @register_engine
@@ -154,13 +162,13 @@ class CopulaSynthesizer(Synthesizer):
         return scores
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        with threadpool_limits(1, "blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             z = rng.standard_normal((n, len(self.subcolumns_))) @ self.cholesky_.T
         return self._values(z)
 
     def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
         given = self._context_scores(context.matrix())
-        with threadpool_limits(1, "blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             z = (
                 given @ self.regression_.T
                 + rng.standard_normal((context.n, len(self.subcolumns_))) @ self.cholesky_.T

@@ -2,7 +2,7 @@
 parallel, and fitting from partitioned data.  Dask is imported only when a Dask executor is used."""
 
 from mirage.scale._executor import DaskExecutor, Executor, LocalExecutor, executor_for
-from mirage.scale._fit import SAMPLE_ROWS, fit_partitions
+from mirage.scale._fit import SAMPLE_ROWS, fit_partitions, held_out
 from mirage.scale._sample import FILE_ROWS, SUCCESS, SampledFolder
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "SampledFolder",
     "executor_for",
     "fit_partitions",
+    "held_out",
 ]

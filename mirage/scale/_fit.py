@@ -36,7 +36,7 @@ from mirage.scale._partitions import Partitions, is_dask_frame
 from mirage.scale._reservoir import rows_at_or_below, sample_threshold, smallest_keys
 from mirage.schema import Schema, infer_schema
 
-__all__ = ["SAMPLE_ROWS", "fit_partitions"]
+__all__ = ["SAMPLE_ROWS", "check_holdout", "fit_partitions", "held_out"]
 
 SAMPLE_ROWS = 100_000  # rows an engine that learns from rows in memory fits on (cart, argn)
 CHUNK_ROWS = 100_000  # rows a task encodes at a time
@@ -56,6 +56,8 @@ def fit_partitions(
     client: Any = None,
     read_options: Mapping[str, Any] | None = None,
     encoding_options: EncodingOptions | None = None,
+    holdout: float | None = None,
+    split_seed: int = 0,
     **hyperparameters: Any,
 ) -> Synthesizer:
     """Learn partitioned ``data`` (a Dask DataFrame, a glob pattern such as ``data/*.parquet``, or a list
@@ -64,14 +66,25 @@ def fit_partitions(
 
     The schema, when not given, is inferred from the first partition.  ``sample_rows`` (default
     100,000) and ``sample_seed``: the uniform sample an engine other than the copula fits on.
+    ``holdout``: the fraction of each partition's rows kept aside, never learned (chosen per partition
+    by ``split_seed`` and the partition's index: :func:`held_out` gives them back).  A schema's rules
+    are learned by the engines that fit on the sample (from the sample's rows); the copula, which
+    learns every row's statistics, refuses them.
     """
     if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 1:
         raise OptionError(f"sample_rows must be an integer >= 1, got {sample_rows!r}")
+    check_holdout(holdout, split_seed)
     parts = Partitions.of(data, read_options)
     if schema is None:
         schema = infer_schema(parts.first())
-    if schema.rules:
-        raise OptionError("a schema with rules cannot be fitted from partitions yet; fit it in memory")
+    if schema.rules and engine in ROWS_ENGINES:
+        raise OptionError(
+            f"schema rules: the {engine} engine learns partitioned data from every row's statistics and "
+            "cannot learn rules that way yet; fit with engine='cart' (it learns the rules on a uniform "
+            "sample of sample_rows rows) or fit in memory"
+        )
+    if holdout is not None:
+        parts.holdout = (holdout, split_seed, False)
     options = resolve_encoding_options(encoding_options, schema)
     model = get_engine(engine)(**hyperparameters)
     model._check_params()
@@ -87,12 +100,47 @@ def fit_partitions(
         rows = sum(n for n, _, _ in analyzed)
         require_training_rows(rows)
         record: dict[str, Any] = {"partitions": len(parts), "rows_seen": rows}
+        if holdout is not None:
+            record["holdout"] = {"fraction": holdout, "split_seed": split_seed}
         if engine not in ROWS_ENGINES:
             return _fit_sample(
                 model, parts, executor, analyzed, schema, options, sample_rows, sample_seed, record
             )
         encoder = TableEncoder(schema, options).reduce([stats for _, stats, _ in analyzed])
         return _fit_copula(model, parts, executor, encoder, rows, record)
+
+
+def check_holdout(holdout: float | None, split_seed: int) -> None:
+    if holdout is not None and (
+        isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or not 0.0 < holdout < 1.0
+    ):
+        raise OptionError(f"holdout must be a fraction strictly between 0 and 1, got {holdout!r}")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise OptionError(f"split_seed must be a non-negative integer, got {split_seed!r}")
+
+
+def _rows(index: int, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
+def held_out(
+    data: Any,
+    holdout: float,
+    *,
+    split_seed: int = 0,
+    read_options: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    client: Any = None,
+) -> pd.DataFrame:
+    """The rows ``fit_partitions(data, holdout=holdout, split_seed=split_seed)`` kept aside, partition
+    after partition (gathered here: for a report's privacy checks, or written out)."""
+    check_holdout(holdout, split_seed)
+    parts = Partitions.of(data, read_options)
+    parts.holdout = (holdout, split_seed, True)
+    with executor_for(workers=workers, cluster=cluster, client=client) as executor:
+        frames = parts.map(executor, _rows)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _default_client() -> Any:

@@ -1,5 +1,6 @@
-"""Partitioned data: files matched by a glob (or listed) and read on the workers, or the partitions of
-a Dask DataFrame, each computed where it lies; either way a task gets its partition's index and rows."""
+"""Partitioned data: files matched by a glob (or listed; local paths or fsspec URLs, see
+:mod:`mirage.scale._remote`) and read on the workers, or the partitions of a Dask DataFrame, each
+computed where it lies; either way a task gets its partition's index and rows."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from mirage.errors import DataError, OptionError
 from mirage.scale._executor import DaskExecutor, LocalExecutor
+from mirage.scale._remote import is_pattern, is_url, local_copy, url_files
 
-__all__ = ["Partitions", "is_dask_frame", "is_pattern"]
+__all__ = ["Partitions", "is_dask_frame", "is_pattern", "split_partition"]
+
+HOLDOUT_STREAM = 0x401D  # the holdout split's stream of a seed, as mirage.evaluation._holdout draws it
 
 R = TypeVar("R")
 
@@ -31,15 +36,42 @@ def is_dask_frame(data: object) -> bool:
     )
 
 
-def is_pattern(path: str) -> bool:
-    return any(ch in path for ch in "*?[")
+def split_partition(
+    index: int, frame: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Partition ``index``'s ``(training, holdout)`` rows: ``round(fraction * rows)`` rows held out,
+    chosen by ``SeedSequence([seed, HOLDOUT_STREAM, index])``, so the split of a partition depends on
+    its index and rows only (not on the worker, nor on the other partitions)."""
+    n = len(frame)
+    order = np.random.default_rng(np.random.SeedSequence([seed, HOLDOUT_STREAM, index])).permutation(n)
+    held = np.zeros(n, dtype=bool)
+    held[order[: round(fraction * n)]] = True
+    frame = frame.reset_index(drop=True)
+    return frame[~held].reset_index(drop=True), frame[held].reset_index(drop=True)
+
+
+def _one_side(
+    fn: Callable[..., R], holdout: tuple[float, int, bool], index: int, frame: pd.DataFrame, **shared: Any
+) -> R:
+    """``fn`` on the training rows of the partition (``holdout``: fraction, seed, and True for the
+    held-out rows instead)."""
+    fraction, seed, held = holdout
+    return fn(index, split_partition(index, frame, fraction, seed)[int(held)], **shared)
+
+
+def _read(path: str, reading: Mapping[str, Any]) -> pd.DataFrame:
+    """A partition's rows (a URL's through a local copy of it)."""
+    from mirage.io import read_table
+
+    if not is_url(path):
+        return read_table(path, **reading)
+    with local_copy(path) as local:
+        return read_table(local, **reading)
 
 
 def _on_file(fn: Callable[..., R], task: tuple[int, str], *, reading: Mapping[str, Any], **shared: Any) -> R:
-    from mirage.io import read_table
-
     index, path = task
-    return fn(index, read_table(path, **reading), **shared)
+    return fn(index, _read(path, reading), **shared)
 
 
 @dataclass
@@ -49,6 +81,9 @@ class Partitions:
     files: list[str] = field(default_factory=list)
     frame: Any = None
     read_options: Mapping[str, Any] = field(default_factory=dict)
+    #: ``(fraction, split seed, held)``: tasks see only the training rows of each partition (``held``:
+    #: only the held-out rows); None: every row
+    holdout: tuple[float, int, bool] | None = None
 
     @classmethod
     def of(cls, data: Any, read_options: Mapping[str, Any] | None = None) -> Partitions:
@@ -57,18 +92,21 @@ class Partitions:
             return cls(frame=data)
         if isinstance(data, (str, os.PathLike)):
             text = os.fspath(data)
-            files = sorted(glob.glob(text)) if is_pattern(text) else [text]
+            if is_url(text):
+                files = url_files(text)
+            else:
+                files = sorted(glob.glob(text)) if is_pattern(text) else [text]
             if not files:
                 raise DataError(f"no file matches '{text}'")
         elif isinstance(data, Sequence) and data and all(isinstance(p, (str, os.PathLike)) for p in data):
-            files = [os.fspath(p) for p in data]
+            files = [f for p in data for f in (url_files(p) if is_url(p) else [os.fspath(p)])]
         else:
             raise OptionError(
-                "partitioned data is a Dask DataFrame, a glob pattern or a list of files, got "
+                "partitioned data is a Dask DataFrame, a glob pattern, a URL or a list of files, got "
                 f"{type(data).__name__}"
             )
         for path in files:
-            if not Path(path).is_file():
+            if not is_url(path) and not Path(path).is_file():
                 raise DataError(f"partition '{path}' is not a file")
         return cls(files=files, read_options=dict(read_options or {}))
 
@@ -79,9 +117,7 @@ class Partitions:
         """The first partition, read here (to infer a schema from)."""
         if self.frame is not None:
             return self.frame.get_partition(0).compute()
-        from mirage.io import read_table
-
-        return read_table(self.files[0], **self.read_options)
+        return _read(self.files[0], self.read_options)
 
     def map(
         self,
@@ -90,6 +126,8 @@ class Partitions:
         shared: Mapping[str, Any] | None = None,
     ) -> list[R]:
         """``fn(index, rows, **shared)`` for every partition, in the partitions' order."""
+        if self.holdout is not None:
+            fn = partial(_one_side, fn, self.holdout)
         if self.frame is None:
             tasks = list(enumerate(self.files))
             return executor.map(

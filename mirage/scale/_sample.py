@@ -14,21 +14,28 @@ worker) and load it with the validated loader, once per worker process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import math
 import os
+import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import TYPE_CHECKING, Any
 
 from mirage.errors import MirageError, OptionError, OutputExistsError
 from mirage.scale._executor import executor_for
+from mirage.scale._remote import is_url, local_path, put_atomically, remote
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mirage.engines._base import Synthesizer
 
 __all__ = ["FILE_ROWS", "FORMATS", "SUCCESS", "SampledFolder", "part_name", "sample_to", "shipped_model"]
@@ -39,6 +46,12 @@ FILE_ROWS = 1_000_000  # rows per file unless block_rows says otherwise
 # Named, not imported: Synthesizer.sample_to calls this module, so it imports no engine module and no
 # persistence (which sits above the engines, tests/test_import_graph.py); workers import the loader.
 LOADER = "mirage.model_file:load_model"
+#: ``sample`` options that cannot be drawn block by block, and why
+REFUSED = {
+    "rebalance": "gives values exact shares of the whole sample, which no block sees",
+    "fair": "rebalances the whole sample, which no block sees",
+    "context": "draws one row per context row, which sample_to is not given",
+}
 
 _loaded: dict[str, Any] = {}  # per worker process: the last model loaded, by the SHA-256 of its bytes
 
@@ -47,7 +60,7 @@ _loaded: dict[str, Any] = {}  # per worker process: the last model loaded, by th
 class SampledFolder:
     """What ``sample_to`` wrote."""
 
-    path: Path
+    path: Path | str  # a URL (other than file://) stays a string
     rows: int
     files: tuple[str, ...]
     seed: int
@@ -79,16 +92,89 @@ def _write_part(
     index, first_block, rows = task
     model = shipped_model(model_file)
     block = options["block"]
+    accept, plan = _sampling(model, options["conditions"], options["scenario"])
 
     def blocks() -> Iterator[Any]:
         for offset, start in enumerate(range(0, max(rows, 1), block)):
             size = min(block, rows - start)
-            yield model.sample_block(first_block + offset, size, seed=options["seed"])
+            yield model.sample_block(
+                first_block + offset, size, seed=options["seed"], accept=accept, scenario=plan
+            )
 
-    target = Path(folder) / part_name(index, options["format"])
-    return write_chunks(
-        blocks(), target, force=True, format=options["format"], dialect=output_dialect(model.schema_)
-    )
+    name = part_name(index, options["format"])
+    dialect = output_dialect(model.schema_)
+    if not is_url(folder):
+        return write_chunks(
+            drawn_ahead(blocks()), Path(folder) / name, force=True, format=options["format"], dialect=dialect
+        )
+    with tempfile.TemporaryDirectory(prefix="mirage-sample-") as local:
+        rows_written = write_chunks(
+            drawn_ahead(blocks()), Path(local) / name, format=options["format"], dialect=dialect
+        )
+        put_atomically(Path(local) / name, f"{folder}/{name}")
+    return rows_written
+
+
+def drawn_ahead(blocks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
+    """``blocks``, drawn in a second thread up to ``depth`` blocks ahead of the one being written.
+
+    Arrow's conversion and Parquet encoding and numpy's draws release the GIL, so a worker draws the
+    next block while it writes this one.  The blocks come in their order; an error while drawing is
+    raised here, and stopping early (an error while writing) stops the drawing thread."""
+    done = object()
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def draw() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        queue.put((block, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as exc:  # handed to the writing thread, raised there
+            queue.put((done, exc))
+
+    thread = threading.Thread(target=draw, name="mirage-draw-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()
+
+
+def _sampling(
+    model: Synthesizer, conditions: Mapping[str, Any] | None, scenario: Mapping[str, Any] | None
+) -> tuple[Any, Any]:
+    """The row filter of ``conditions`` and the resolved ``scenario``, as ``Synthesizer.sample_chunks``
+    makes them (so a block drawn here is the block ``sample`` draws); built on each worker."""
+    from mirage.engines._scenario import resolve_scenario
+
+    if scenario is not None and not model.get_tags().scenario:
+        raise model._unsupported("scenario", "sample a scenario")
+    if scenario is not None and conditions:
+        raise OptionError("a scenario cannot be combined with conditions or a context yet; pass one of them")
+    if conditions and model.rules_ is not None:
+        accept = model.rules_.condition_filter(conditions, model._condition_filter)
+    else:
+        accept = model._condition_filter(conditions) if conditions else None
+    plan = None if scenario is None else resolve_scenario(scenario, model.schema_, model.encoder_)
+    return accept, plan
 
 
 def _check_model(model: Synthesizer) -> None:
@@ -102,6 +188,22 @@ def _check_model(model: Synthesizer) -> None:
             "sample_to: a unique rule needs every earlier block's values, so its blocks cannot be drawn "
             "apart; sample to one file (mirage sample -o FILE)"
         )
+
+
+def _prepare_remote(url: str, force: bool) -> None:
+    """``_prepare_folder`` at a URL: an existing, non-empty folder refused unless ``force``."""
+    fs, root = remote(url)
+    if fs.isfile(root):
+        raise OutputExistsError(f"output '{url}' is a file; partitioned output goes to a folder")
+    names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)] if fs.isdir(root) else []
+    if names and not force:
+        raise OutputExistsError(f"output folder '{url}' is not empty; pass force=True to replace its files")
+    if SUCCESS in names:
+        fs.rm(f"{root}/{SUCCESS}")  # first: the folder stops looking complete
+    for name in names:
+        if name.startswith("part-") and name.rsplit(".", 1)[-1] in FORMATS:
+            fs.rm(f"{root}/{name}")
+    fs.makedirs(root, exist_ok=True)
 
 
 def _prepare_folder(folder: Path, file_format: str, force: bool) -> None:
@@ -137,6 +239,9 @@ def sample_to(
     cluster: str | None = None,
     client: Any = None,
     force: bool = False,
+    conditions: Mapping[str, Any] | None = None,
+    scenario: Mapping[str, Any] | None = None,
+    **refused: Any,
 ) -> SampledFolder:
     """Draw ``n`` rows of ``model`` into the folder ``path``, one file per ``block_rows`` rows.
 
@@ -146,7 +251,16 @@ def sample_to(
     cluster of ``workers`` processes, on the cluster at ``cluster`` (a scheduler address) or through
     ``client`` (a ``distributed.Client``).  The rows are those of ``model.sample(n, seed=seed)`` and
     the files the same bytes however they are run.  An existing, non-empty folder is refused unless ``force``.
+    ``conditions`` and ``scenario`` are those of ``model.sample`` (the rows are ``model.sample(n,
+    seed=seed, conditions=conditions)``'s); ``rebalance``, ``fair`` and ``context`` are refused
+    (``OptionError`` naming the option): they need the whole sample (shares, a context's rows) at once.
     """
+    for name in refused:
+        if name in REFUSED:
+            raise OptionError(
+                f"sample_to: {name} {REFUSED[name]}; draw the rows with sample(..., {name}=...)"
+            )
+        raise TypeError(f"sample_to() got an unexpected keyword argument {name!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise OptionError(f"n must be a non-negative integer, got {n!r}")
     if format not in FORMATS:
@@ -159,19 +273,34 @@ def sample_to(
     ):
         raise OptionError(f"block_rows must be a positive multiple of {block:,}, got {block_rows!r}")
     _check_model(model)
-    folder = Path(path)
-    _prepare_folder(folder, format, force)
+    _sampling(model, conditions, scenario)  # bad conditions or scenario: refused here, before any file
+    text = os.fspath(path)
+    folder: Path | str
+    if is_url(text) and local_path(text) is None:
+        folder = text.rstrip("/")
+        _prepare_remote(folder, force)
+        shipped = folder
+    else:
+        folder = Path(local_path(text) or text)
+        _prepare_folder(folder, format, force)
+        shipped = str(folder.resolve())
     per_file = block_rows // block
     tasks = [
         (index, index * per_file, min(block_rows, n - index * block_rows))
         for index in range(max(1, math.ceil(n / block_rows)))
     ]
     buffer = _model_file(model)
-    options = {"seed": seed, "format": format, "block": block}
+    options = {
+        "seed": seed,
+        "format": format,
+        "block": block,
+        "conditions": None if not conditions else dict(conditions),
+        "scenario": None if scenario is None else dict(scenario),
+    }
     start = time.perf_counter()
     with executor_for(workers=workers, cluster=cluster, client=client) as executor:
         written = executor.map(
-            _write_part, tasks, {"model_file": buffer, "folder": str(folder.resolve()), "options": options}
+            _write_part, tasks, {"model_file": buffer, "folder": shipped, "options": options}
         )
     if sum(written) != n:
         raise MirageError(f"sample_to: the files hold {sum(written):,} rows, not {n:,}")  # pragma: no cover
@@ -189,7 +318,7 @@ def _model_file(model: Synthesizer) -> bytes:
 
 
 def _write_success(
-    folder: Path,
+    folder: Path | str,
     model: Synthesizer,
     rows: int,
     seed: int,
@@ -207,5 +336,11 @@ def _write_success(
         "seed": seed,
         "engine": model.name,
     }
+    text = json.dumps(manifest, indent=2) + "\n"
+    if isinstance(folder, str):
+        with tempfile.TemporaryDirectory(prefix="mirage-sample-") as local:
+            (Path(local) / SUCCESS).write_text(text, encoding="utf-8")
+            put_atomically(Path(local) / SUCCESS, f"{folder}/{SUCCESS}")
+        return
     with atomic_path(folder / SUCCESS, force=True) as temp:
-        temp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        temp.write_text(text, encoding="utf-8")

@@ -54,10 +54,22 @@ def test_an_existing_folder_is_refused_without_force(model_file: Path, tmp_path:
         (["--format", "xlsx", "-o", "out"], "--format must be one of parquet, csv"),
         (["--format", "csv"], "give it with -o FOLDER"),
         (["--workers", "2", "--cluster", "tcp://x:1", "-o", "out"], "not both"),
-        (["--format", "csv", "-o", "out", "--where", "x > 0"], "--where cannot be combined"),
+        (
+            ["--format", "csv", "-o", "out", "--rebalance", "kind:a=0.5"],
+            "--rebalance gives shares of the whole",
+        ),
+        (["--format", "csv", "-o", "out", "--where", "nope > 0"], "--where:"),
     ],
 )
 def test_bad_options_are_one_line(model_file: Path, tmp_path: Path, args: list[str], message: str) -> None:
     result = invoke("sample", model_file, "-n", 10, *[str(tmp_path / a) if a == "out" else a for a in args])
     assert result.exit_code != 0
     assert message in error_line(result)
+
+
+def test_where_conditions_are_drawn_block_by_block(model_file: Path, tmp_path: Path) -> None:
+    args = ("-n", 500, "--format", "csv", "--seed", 4)
+    result = invoke("sample", model_file, *args, "-o", tmp_path / "out", "--where", "kind == 'b'")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "out" / "part-00000.csv")
+    assert len(frame) == 500 and set(frame["kind"]) == {"b"}
