@@ -70,3 +70,32 @@ def test_a_scenario_moves_the_linked_columns() -> None:
 def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
     with pytest.raises(OptionError, match=next(iter(params))):
         GmmSynthesizer(**params).fit(clusters(50))  # type: ignore[arg-type]
+
+
+def continuous(rows: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    return pd.DataFrame(
+        {
+            "x": np.round(x, 4),
+            "y": np.round(x + rng.normal(size=rows), 4),
+            "z": np.round(rng.gamma(2.0, 1.0, rows), 4),
+        }
+    )
+
+
+def test_components_tighter_than_unseen_rows_support_get_a_variance_floor() -> None:
+    # 24 components on 300 rows sit on a few rows each: the held-out fifth asks for wider ones
+    model = GmmSynthesizer(n_components=24).fit(continuous())
+    floor = model.training_["gmm"]["variance_floor"]
+    assert floor > 0.1
+    variances = np.diagonal(model.covariances_, axis1=1, axis2=2)
+    assert variances.min() >= floor * (1 - 1e-6)
+    assert GmmSynthesizer(n_components=24, smoothing=0).fit(continuous()).training_["gmm"][
+        "variance_floor"
+    ] == pytest.approx(1e-3)
+
+
+def test_a_given_smoothing_sets_the_floor_from_scotts_kernel() -> None:
+    model = GmmSynthesizer(n_components=2, smoothing=1.0).fit(continuous())
+    assert model.training_["gmm"]["variance_floor"] == pytest.approx(300 ** (-2 / 7), rel=1e-4)
