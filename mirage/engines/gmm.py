@@ -28,7 +28,9 @@ covariance scaled, so its correlations stay); discrete dimensions keep their var
 a code's score moves rows into other groups.  ``smoothing=0`` keeps the components as fitted; the
 floor is recorded in the model file (``state.training.gmm``).  Measured on the shared tables (5 split
 seeds, benchmarks/bench_engines.py) it lowers the DCR share by 0.001-0.015 at no loss of quality; it
-does not bring it under 0.53 on them (see the README).
+does not bring it under 0.53 on them (see the README).  ``max_dcr_share`` (off by default, as for
+``cart`` and ``argn``) runs the memorisation guard (:mod:`mirage.engines._guard`) over the largest
+component count: the fit's own, then 4, 2 and 1 (one component is a Gaussian copula of the scores).
 
 Conditions are met by the shared rejection fallback.  A scenario redraws the other sub-columns from
 the mixture conditioned on the intervened scores (each row's component drawn from its posterior given
@@ -49,6 +51,7 @@ from mirage._validate import StateError, require_array, require_int, require_map
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import QUANTILES, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
@@ -61,8 +64,17 @@ CALIBRATION_ROWS = 20_000
 CALIBRATION_KNOTS = 512
 TOLERANCE = 1e-2  # EM stops when the mean log-likelihood gains less than this (scikit-learn's tol)
 WORSE_STEPS = 2  # stop the search after this many counts in a row that did not improve BIC
+GUARD_COMPONENTS = (4, 2, 1)  # component counts the memorisation guard steps down through
 # variance floors, as multiples of Scott's kernel, the held-out log-likelihood chooses among
 SMOOTHING_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def _component_counts(engine: GmmSynthesizer, rows: int) -> list[dict[str, int]]:
+    """The largest component counts the memorisation guard tries: the fit's own, then fewer, down to
+    one (a Gaussian copula of the scores)."""
+    own = engine.n_components or engine.max_components
+    key = "n_components" if engine.n_components else "max_components"
+    return [{key: own}] + [{key: k} for k in GUARD_COMPONENTS if k < own]
 
 
 @register_engine
@@ -74,9 +86,11 @@ class GmmSynthesizer(Synthesizer):
         "reg_covar": number(0, low_open=True),
         "max_iter": integer(1),
         "smoothing": number(0, optional=True),
+        "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "quantiles": QUANTILES,
         "seed": SEED,
     }
+    privacy_knob = PrivacyKnob("components", _component_counts)
     tags = EngineTags(scenario=True)
 
     def __init__(
@@ -87,6 +101,7 @@ class GmmSynthesizer(Synthesizer):
         reg_covar: float = 1e-3,
         max_iter: int = 100,
         smoothing: float | None = None,
+        max_dcr_share: float | None = None,
         quantiles: int = 1000,
         seed: int = 0,
     ) -> None:
@@ -95,6 +110,7 @@ class GmmSynthesizer(Synthesizer):
         self.reg_covar = reg_covar
         self.max_iter = max_iter
         self.smoothing = smoothing
+        self.max_dcr_share = max_dcr_share
         self.quantiles = quantiles
         self.seed = seed
 
@@ -113,8 +129,10 @@ class GmmSynthesizer(Synthesizer):
         z = self.space_.to_matrix(parts, rng)
         seed = int(rng.integers(2**31 - 1))
         with threadpool_limits(1, "blas"):
-            if self.n_components is not None:
-                k, mixture = min(self.n_components, len(z)), None
+            chosen = self._guard_choice()
+            n_components = chosen.get("n_components", self.n_components)
+            if n_components is not None:
+                k, mixture = min(int(n_components), len(z)), None
             else:
                 k, mixture = self._select(z, seed)
                 if len(z) > SELECTION_ROWS:  # chosen on a sample of the rows: fitted on all of them
@@ -210,7 +228,8 @@ class GmmSynthesizer(Synthesizer):
         rows = np.random.default_rng(seed).permutation(len(z))[:SELECTION_ROWS]
         x = z[rows]
         best, best_bic, worse, chosen = 1, np.inf, 0, None
-        counts = [k for k in CANDIDATES if k <= min(self.max_components, max(1, len(x) // 10))] or [1]
+        largest = int(self._guard_choice().get("max_components", self.max_components))
+        counts = [k for k in CANDIDATES if k <= min(largest, max(1, len(x) // 10))] or [1]
         for done, k in enumerate(counts, start=1):
             mixture = self._mixture(k, seed).fit(x)
             bic = float(mixture.bic(x))
@@ -282,7 +301,8 @@ class GmmSynthesizer(Synthesizer):
         subcolumns = self._restore_subcolumns(state)
         d = len(subcolumns)
         k = require_int(state, "components", low=1)
-        self._require_recorded("n_components", k, "state.engine.components")
+        if "n_components" not in self._guard_choice():  # the guard may have chosen fewer than given
+            self._require_recorded("n_components", k, "state.engine.components")
         marginals = [Marginal.from_arrays(s, arrays, f"marginal.{j}") for j, s in enumerate(subcolumns)]
         weights = require_array(arrays, "weights", kind="f", shape=(k,))
         if np.any(weights < 0) or abs(float(weights.sum()) - 1.0) > 1e-6:

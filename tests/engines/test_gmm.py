@@ -10,6 +10,7 @@ import pytest
 from safetensors.numpy import load
 
 import mirage
+from mirage._warnings import MirageWarning
 from mirage.engines import GmmSynthesizer
 from mirage.errors import ModelFileError, OptionError
 
@@ -99,3 +100,25 @@ def test_components_tighter_than_unseen_rows_support_get_a_variance_floor() -> N
 def test_a_given_smoothing_sets_the_floor_from_scotts_kernel() -> None:
     model = GmmSynthesizer(n_components=2, smoothing=1.0).fit(continuous())
     assert model.training_["gmm"]["variance_floor"] == pytest.approx(300 ** (-2 / 7), rel=1e-4)
+
+
+@pytest.mark.slow  # 8 guarded fits of 5 folds: 10-20 s on two cores
+def test_the_memorisation_guard_steps_down_to_fewer_components() -> None:
+    # a limit no table reads under: every count is tried, one component (a copula of the scores) kept
+    with pytest.warns(MirageWarning, match="gmm: even at max_components=1"):
+        model = GmmSynthesizer(max_dcr_share=0.05).fit(clusters(150))
+    readings = model.training_["guard"]["readings"]
+    assert [r["setting"]["max_components"] for r in readings] == [16, 4, 2, 1]
+    assert model.n_components_ == 1
+    buffer = io.BytesIO()
+    model.save(buffer)
+    loaded = mirage.load(buffer.getvalue())
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=1), model.sample(200, seed=1))
+    # a given count the guard lowers still loads
+    given = GmmSynthesizer(n_components=3, max_dcr_share=0.05)
+    with pytest.warns(MirageWarning):
+        given.fit(clusters(150))
+    assert given.n_components_ == 1
+    buffer = io.BytesIO()
+    given.save(buffer)
+    assert mirage.load(buffer.getvalue()).n_components_ == 1
