@@ -20,10 +20,11 @@ Memorisation: a kernel narrower than the spacing of the data gives rows back, so
 must pass the DCR check before the fit goes on: rows drawn from the model of the rest are compared,
 by :func:`mirage.evaluation._privacy.dcr` (the figure the report reads), with the rest and with the
 validation rows; while the DCR share reads above ``dcr_share_limit - DCR_MARGIN`` (the margin for the
-noise of a reading on a few hundred rows), ``h`` grows by ``widen`` (1.4) and ``1 - lam`` shrinks by it,
-at most ``WIDEN_STEPS`` times (a step one fold already reads above, its interval wholly over the
-limit, is widened without reading the others; a setting is kept only on the mean of all).  A table
-that still reads above gets the last resort with a warning:
+noise of a reading on a few hundred rows), the pair is widened: the ladder of ``h`` grown by ``widen``
+(1.4) and ``1 - lam`` shrunk by it, up to ``WIDEN_STEPS`` times, is searched by bisection for its
+narrowest passing step (:func:`mirage.engines._memorisation.first_passing`; a step one fold already
+reads above, its interval wholly over the limit, fails without reading the others; a setting is kept
+only on the mean of all).  A table whose widest step still reads above gets the last resort with a warning:
 independent columns (every score a standard normal draw, every code from its marginal; the missing
 patterns still those of training rows), which reproduce no row.  The readings (and a fallback) are
 recorded in the model file (``state.training.kde``).  ``dcr_share_limit=None`` turns the
