@@ -20,6 +20,10 @@ first two with private ones and keep the rest:
    marginal, of total mass ``smoothing`` pseudo-rows per code the node takes (so an unseen parent
    configuration draws from the marginal; a code never seen is never drawn).
 
+``max_dcr_share`` (off by default, as for ``cart`` and ``argn``) runs the memorisation guard
+(:mod:`mirage.engines._guard`) over ``max_parents`` and ``smoothing``: the fit's own, then one learned
+parent, then ``GUARD_SMOOTHING`` pseudo-rows per code, then no learned edge.
+
 The graph is ``model.graph_`` (token and column edges, JSON), and the model file holds it as the
 network's structure (``state.engine.graph``) with one probability table per node.
 
@@ -48,6 +52,7 @@ from mirage.encoding import Domain, SubColumn
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer
 from mirage.engines._conditions import SubColumnBox, impossible
+from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.schema import Kind
@@ -58,7 +63,21 @@ STRUCTURES = ("hill_climb", "chow_liu")
 SCORES = ("bic", "k2")
 MAX_CELLS = 1 << 16  # cells of one node's conditional table (parent configurations x codes)
 PROPOSAL_ROUNDS = 20  # batches drawn per call for conditions before giving back fewer rows
+GUARD_SMOOTHING = 2.0  # pseudo-rows per code of the memorisation guard's smoother settings
 SCENARIO_ROUNDS = 50  # redraws of a scenario's rows before a row keeps its last (weighted) draw
+
+
+def _parents_and_smoothing(engine: BayesNetSynthesizer, rows: int) -> list[dict[str, Any]]:
+    """The settings the memorisation guard tries: the fit's own, then one learned parent, then more
+    smoothing, then no learned edge (each column given only its own tokens)."""
+    own = {"max_parents": engine.max_parents, "smoothing": engine.smoothing}
+    wide = max(engine.smoothing, GUARD_SMOOTHING)
+    ladder = [own, {"max_parents": min(engine.max_parents, 1), "smoothing": engine.smoothing}]
+    ladder += [
+        {"max_parents": min(engine.max_parents, 1), "smoothing": wide},
+        {"max_parents": 0, "smoothing": wide},
+    ]
+    return [dict(t) for t in dict.fromkeys(tuple(sorted(s.items())) for s in ladder)]
 
 
 @register_engine
@@ -71,8 +90,10 @@ class BayesNetSynthesizer(Synthesizer):
         "smoothing": number(0, low_open=True),
         "n_bins": integer(2, 1000),
         "sub_bins": integer(1, 1000),
+        "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
+    privacy_knob = PrivacyKnob("parents and smoothing", _parents_and_smoothing)
     tags = EngineTags(native_conditions=True, scenario=True)
 
     def __init__(
@@ -84,6 +105,7 @@ class BayesNetSynthesizer(Synthesizer):
         smoothing: float = 0.5,
         n_bins: int = 10,
         sub_bins: int = 8,
+        max_dcr_share: float | None = None,
         seed: int = 0,
     ) -> None:
         self.structure = structure
@@ -92,6 +114,7 @@ class BayesNetSynthesizer(Synthesizer):
         self.smoothing = smoothing
         self.n_bins = n_bins
         self.sub_bins = sub_bins
+        self.max_dcr_share = max_dcr_share
         self.seed = seed
 
     # --- learning -----------------------------------------------------------------------------
@@ -115,11 +138,12 @@ class BayesNetSynthesizer(Synthesizer):
             required_parents(domain),
             method=self.structure,
             score=self.score,
-            max_parents=self.max_parents,
+            max_parents=int(self._knob_setting("max_parents")),
         )
         report("structure", 1, 1)
         self.parents_ = parents
-        self.tables_ = conditional_tables(count_families(tokens, cards, parents), self.smoothing)
+        smoothing = float(self._knob_setting("smoothing"))
+        self.tables_ = conditional_tables(count_families(tokens, cards, parents), smoothing)
         self._prepare()
         report("fit", 1, 1)
 

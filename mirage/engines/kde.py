@@ -20,10 +20,11 @@ Memorisation: a kernel narrower than the spacing of the data gives rows back, so
 must pass the DCR check before the fit goes on: rows drawn from the model of the rest are compared,
 by :func:`mirage.evaluation._privacy.dcr` (the figure the report reads), with the rest and with the
 validation rows; while the DCR share reads above ``dcr_share_limit - DCR_MARGIN`` (the margin for the
-noise of a reading on a few hundred rows), ``h`` grows by ``widen`` (1.4) and ``1 - lam`` shrinks by it,
-at most ``WIDEN_STEPS`` times (a step one fold already reads above, its interval wholly over the
-limit, is widened without reading the others; a setting is kept only on the mean of all).  A table
-that still reads above gets the last resort with a warning:
+noise of a reading on a few hundred rows), the pair is widened: the ladder of ``h`` grown by ``widen``
+(1.4) and ``1 - lam`` shrunk by it, up to ``WIDEN_STEPS`` times, is searched by bisection for its
+narrowest passing step (:func:`mirage.engines._memorisation.first_passing`; a step one fold already
+reads above, its interval wholly over the limit, fails without reading the others; a setting is kept
+only on the mean of all).  A table whose widest step still reads above gets the last resort with a warning:
 independent columns (every score a standard normal draw, every code from its marginal; the missing
 patterns still those of training rows), which reproduce no row.  The readings (and a fallback) are
 recorded in the model file (``state.training.kde``).  ``dcr_share_limit=None`` turns the
@@ -61,21 +62,23 @@ from mirage.encoding import SubColumn
 from mirage.encoding._base import MISSING_PART
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._memorisation import (
+    CHECK_MIN_ROWS,
+    DCR_MARGIN,
+    READ_FOLDS,
+    Draw,
+    MemorisationCheck,
+    first_passing,
+)
 from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace
 
 __all__ = ["KdeSynthesizer"]
 
-CHECK_ROWS = 4_000
 VALIDATION_ROWS = 1_000
-CHECK_MIN_ROWS = 100
-CHECK_SYNTHETIC_ROWS = 2_000  # synthetic rows per reading: fewer read too noisily on tied tables
 SCOTT_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0)
 CODE_BANDWIDTHS = (0.05, 0.15, 0.3, 0.5)
-FOLDS = 5  # the rows are cut in this many folds: a model of four fifths is read against the fifth held out
-READ_FOLDS = 3  # the DCR share is the mean of this many readings, each of the first folds held out in turn
-DCR_MARGIN = 0.02
 WIDEN_STEPS = 6
 SMALL_TABLE = (1.0, 0.5)  # (h, lam) below CHECK_MIN_ROWS rows
 # (h, lam) of the last resort: scores ~ N(0, 1) and codes from their marginals, whatever the centre
@@ -131,8 +134,7 @@ class KdeSynthesizer(Synthesizer):
             h, lam = self.bandwidth or SMALL_TABLE[0], self.code_bandwidth or SMALL_TABLE[1]
             record["skipped"] = f"fewer than {CHECK_MIN_ROWS} rows"
         else:
-            rows = rng.permutation(n)[:CHECK_ROWS]
-            folds = np.array_split(rows, FOLDS)
+            folds = MemorisationCheck.folds_of(n, rng)
             held, rest = folds[0][:VALIDATION_ROWS], np.concatenate(folds[1:])
             h, lam = self._choose_bandwidths(z[rest], z[held])
             if self.dcr_share_limit is not None:
@@ -192,55 +194,29 @@ class KdeSynthesizer(Synthesizer):
         record: dict[str, Any],
         rng: np.random.Generator,
     ) -> tuple[float, float]:
-        """Widen ``(h, lam)`` until the DCR share, read for each fold against rows drawn from the model
-        of the other folds and averaged, is at most ``dcr_share_limit - DCR_MARGIN``; ``INDEPENDENT``,
-        with a warning, when even the widest setting reads above."""
-        from mirage.evaluation._privacy import dcr
-
+        """Widen ``(h, lam)`` until the DCR share of :class:`MemorisationCheck` passes;
+        ``INDEPENDENT``, with a warning, when even the widest setting reads above."""
         assert self.dcr_share_limit is not None
-        limit = self.dcr_share_limit - DCR_MARGIN
-        learned = [c.name for c in self.encoder_.schema if c.kind.learned]
-        rows = np.concatenate(folds)
-        subset = {name: np.asarray(values)[rows] for name, values in parts.items()}
-        frame = self.encoder_.decode(subset, len(rows), rng, 0, only=learned)
-        position = {int(r): i for i, r in enumerate(rows)}
-        share = 1.0
-        for step in range(WIDEN_STEPS + 1):
-            self.bandwidth_, self.code_bandwidth_ = h, lam
-            shares: list[float] = []
-            above = False
-            for f, held in enumerate(folds[:READ_FOLDS]):
-                rest = np.concatenate([folds[g] for g in range(len(folds)) if g != f])
-                size = min(len(rest), CHECK_SYNTHETIC_ROWS)
+        check = MemorisationCheck(self, parts, folds, rng, limit=self.dcr_share_limit, seed=self.seed)
+        ladder = [(h * self.widen**i, 1.0 - (1.0 - lam) / self.widen**i) for i in range(WIDEN_STEPS + 1)]
+
+        def draw_with(setting: tuple[float, float]) -> Draw:
+            def draw(rest: np.ndarray, size: int, rng: np.random.Generator) -> Mapping[str, np.ndarray]:
+                self.bandwidth_, self.code_bandwidth_ = setting
                 self.centres_ = self._jitter(z[rest], rng)
-                drawn = self.space_.from_matrix(self._draw(size, rng))
-                synthetic = self.encoder_.decode(drawn, size, rng, 0, only=learned)
-                train = frame.iloc[[position[int(r)] for r in rest]]
-                unseen = frame.iloc[[position[int(r)] for r in held]]
-                result = dcr(
-                    train, unseen, synthetic, self.schema_, seed=self.seed + f, return_distances=False
-                )
-                shares.append(float(result["dcr_share"]))
-                # a fold whose interval lies wholly above the limit settles the step: it is widened
-                # without reading the other folds (a setting is only kept on all of them)
-                above = float(result["dcr_share_ci"][0]) > limit
-                if above:
-                    break
-            share = float(np.mean(shares))
-            record["readings"].append(
-                {
-                    "bandwidth": round(h, 6),
-                    "code_bandwidth": round(lam, 6),
-                    "dcr_share": round(share, 4),
-                    "folds": len(shares),
-                }
-            )
-            report("privacy check", step + 1, WIDEN_STEPS + 1, f"bandwidth {h:.3f}: DCR share {share:.3f}")
-            if not above and share <= limit:
-                return h, lam
-            h, lam = h * self.widen, 1.0 - (1.0 - lam) / self.widen
+                return self.space_.from_matrix(self._draw(size, rng))
+
+            return draw
+
+        def describe(setting: tuple[float, float]) -> dict[str, Any]:
+            return {"bandwidth": round(setting[0], 6), "code_bandwidth": round(setting[1], 6)}
+
+        passed = first_passing(check, ladder, draw_with, describe, record["readings"], rng)
+        if passed is not None:
+            return passed
+        share = record["readings"][-1]["dcr_share"]
         warn(
-            f"kde: even at bandwidth {h / self.widen:.3g} the synthetic rows sit closer to the rows learned "
+            f"kde: even at bandwidth {ladder[-1][0]:.3g} the synthetic rows sit closer to the rows learned "
             f"than to unseen rows (DCR share {share:.3f} over {READ_FOLDS} folds of the training rows, above "
             f"dcr_share_limit {self.dcr_share_limit} less a margin of {DCR_MARGIN}); the model falls back to "
             "independent columns (each drawn from its marginal, missing patterns kept): use another engine "

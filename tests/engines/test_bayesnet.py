@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import mirage
+from mirage._warnings import MirageWarning
 from mirage.engines import BayesNetSynthesizer
 from mirage.engines.bayesnet import conditional_tables, count_families, learn_structure
 from mirage.errors import ModelFileError, OptionError
@@ -125,3 +126,24 @@ def test_the_three_steps_are_separate_functions() -> None:
 def test_bad_hyperparameters_name_the_option(params: dict[str, Any]) -> None:
     with pytest.raises(OptionError, match=next(iter(params))):
         BayesNetSynthesizer(**params).fit(linked(50))
+
+
+def test_the_memorisation_guard_cuts_learned_edges_until_the_limit_or_none_are_left() -> None:
+    # a limit no table reads under: every setting is tried, the last (no learned edge) is kept
+    with pytest.warns(MirageWarning, match="bayesnet: even at max_parents=0"):
+        model = BayesNetSynthesizer(max_dcr_share=0.05).fit(linked(150))
+    record = model.training_["guard"]
+    assert [r["setting"]["max_parents"] for r in record["readings"]] == [2, 1, 1, 0]
+    assert model.graph_["column_edges"] == []
+    loaded = mirage.load(_saved(model))
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=1), model.sample(200, seed=1))
+    # a limit the default already meets keeps it
+    kept = BayesNetSynthesizer(max_dcr_share=0.99).fit(linked(150))
+    assert kept.training_["guard"]["chosen"] == {"max_parents": 2, "smoothing": 0.5}
+    assert kept.graph_["column_edges"]
+
+
+def _saved(model: BayesNetSynthesizer) -> bytes:
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return buffer.getvalue()

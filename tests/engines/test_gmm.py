@@ -10,6 +10,7 @@ import pytest
 from safetensors.numpy import load
 
 import mirage
+from mirage._warnings import MirageWarning
 from mirage.engines import GmmSynthesizer
 from mirage.errors import ModelFileError, OptionError
 
@@ -70,3 +71,54 @@ def test_a_scenario_moves_the_linked_columns() -> None:
 def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
     with pytest.raises(OptionError, match=next(iter(params))):
         GmmSynthesizer(**params).fit(clusters(50))  # type: ignore[arg-type]
+
+
+def continuous(rows: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    return pd.DataFrame(
+        {
+            "x": np.round(x, 4),
+            "y": np.round(x + rng.normal(size=rows), 4),
+            "z": np.round(rng.gamma(2.0, 1.0, rows), 4),
+        }
+    )
+
+
+def test_components_tighter_than_unseen_rows_support_get_a_variance_floor() -> None:
+    # 24 components on 300 rows sit on a few rows each: the held-out fifth asks for wider ones
+    model = GmmSynthesizer(n_components=24).fit(continuous())
+    floor = model.training_["gmm"]["variance_floor"]
+    assert floor > 0.1
+    variances = np.diagonal(model.covariances_, axis1=1, axis2=2)
+    assert variances.min() >= floor * (1 - 1e-6)
+    assert GmmSynthesizer(n_components=24, smoothing=0).fit(continuous()).training_["gmm"][
+        "variance_floor"
+    ] == pytest.approx(1e-3)
+
+
+def test_a_given_smoothing_sets_the_floor_from_scotts_kernel() -> None:
+    model = GmmSynthesizer(n_components=2, smoothing=1.0).fit(continuous())
+    assert model.training_["gmm"]["variance_floor"] == pytest.approx(300 ** (-2 / 7), rel=1e-4)
+
+
+@pytest.mark.slow  # 8 guarded fits of 5 folds: 10-20 s on two cores
+def test_the_memorisation_guard_steps_down_to_fewer_components() -> None:
+    # a limit no table reads under: every count is tried, one component (a copula of the scores) kept
+    with pytest.warns(MirageWarning, match="gmm: even at max_components=1"):
+        model = GmmSynthesizer(max_dcr_share=0.05).fit(clusters(150))
+    readings = model.training_["guard"]["readings"]
+    assert [r["setting"]["max_components"] for r in readings] == [16, 4, 2, 1]
+    assert model.n_components_ == 1
+    buffer = io.BytesIO()
+    model.save(buffer)
+    loaded = mirage.load(buffer.getvalue())
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=1), model.sample(200, seed=1))
+    # a given count the guard lowers still loads
+    given = GmmSynthesizer(n_components=3, max_dcr_share=0.05)
+    with pytest.warns(MirageWarning):
+        given.fit(clusters(150))
+    assert given.n_components_ == 1
+    buffer = io.BytesIO()
+    given.save(buffer)
+    assert mirage.load(buffer.getvalue()).n_components_ == 1
