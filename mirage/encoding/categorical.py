@@ -62,7 +62,7 @@ MARGIN_Z = 1.645
 LARGE_SHARE = 0.05
 
 
-def frequent_categories(counts: Mapping[Any, int], rare_min_count: int, rows: int = 0) -> list[Any]:
+def frequent_categories(counts: Mapping[Any, int], rare_min_count: int, rows: int | None = None) -> list[Any]:
     """The categories emitted verbatim: seen in at least ``rare_min_count`` rows, and, where a category
     is a large part of its table, by a margin of its count's sampling error too::
 
@@ -76,10 +76,13 @@ def frequent_categories(counts: Mapping[Any, int], rare_min_count: int, rows: in
     the training rows than to fresh rows of the same population (a distance-to-closest-record share
     above 0.5). The margin (a one-sided 95% bound of a Poisson count) keeps only categories frequent
     enough that the draw of rows does not decide it. Only a function of the merged counts, so every
-    partitioning of the rows decides alike.
+    partitioning of the rows decides alike. ``rows`` None: no margin (ordinal categories, which fold
+    into their neighbours rather than out of the data).
     """
     if rare_min_count <= 1:  # protection off: every category is kept
         return list(counts)
+    if rows is None:  # no margin: the plain count decides
+        return [v for v, c in counts.items() if c >= rare_min_count]
     total = max(rows, sum(counts.values()))
     kept = []
     for value, count in counts.items():
@@ -193,15 +196,19 @@ class CategoricalCodec(Codec[CategoryStats]):
         self.numeric = bool(counts) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in counts
         )
+        rank = self._rank()
         if public.categories is not None:
             declared = [_python(c) for c in public.categories]
             counts = {c: counts.get(c, 0) for c in declared}
             frequent = list(declared)
-        else:
+        elif rank is None:
             frequent = frequent_categories(counts, self.options.rare_min_count, stats.rows)
+        else:
+            # Ordinal categories fold into their neighbours, not out of the data: a margin would only
+            # pile the rows onto fewer values (a small table's rows onto a few real ones).
+            frequent = frequent_categories(counts, self.options.rare_min_count)
         kept = set(frequent)
         rare = [v for v in counts if v not in kept]
-        rank = self._rank()
         if rank is not None:
             frequent = sorted(frequent, key=rank)
         elif col.ordered:

@@ -38,8 +38,16 @@ def test_the_same_category_count_is_kept_on_a_large_table() -> None:
 def test_missing_rows_count_in_the_share() -> None:
     """The same 12 rows among 70 present ones: a small share of a column mostly missing."""
     counts = {"big": 40, "near": 12, "clear": 18}
-    assert frequent_categories(counts, 10) == ["big", "clear"]
+    assert frequent_categories(counts, 10, rows=70) == ["big", "clear"]
     assert frequent_categories(counts, 10, rows=5000) == ["big", "near", "clear"]
+    assert frequent_categories(counts, 10) == ["big", "near", "clear"]  # no rows: no margin
+
+
+def test_numbers_fold_into_their_neighbours_without_the_margin() -> None:
+    """Ordinal categories are not withheld but top/bottom coded: the margin would only pile a small
+    table's rows onto fewer values, so the plain count decides (12 of 70 rows is kept)."""
+    codec = _fitted(pd.Series([1] * 40 + [2] * 12 + [3] * 18, name="n"))
+    assert codec.categories == [1, 2, 3]
 
 
 def test_the_margin_never_lowers_the_count_and_is_off_without_protection() -> None:
@@ -49,8 +57,8 @@ def test_the_margin_never_lowers_the_count_and_is_off_without_protection() -> No
     assert [clearing_count(k) for k in (1, 3, 10)] == [1, 7, 16]
     for k in (2, 3, 5, 10, 20):
         n = clearing_count(k)
-        assert frequent_categories({"x": n}, k) == ["x"]  # a whole table of one category
-        assert frequent_categories({"x": n - 1, "y": n}, k) == ["y"]
+        assert frequent_categories({"x": n}, k, rows=n) == ["x"]  # a whole table of one category
+        assert frequent_categories({"x": n - 1, "y": n}, k, rows=2 * n) == ["y"]
 
 
 def test_unseen_text_values_take_the_rare_code_all_at_once() -> None:
