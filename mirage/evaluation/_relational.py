@@ -323,6 +323,8 @@ def protected_view(database: DatabaseSchema, real: Frames, synthetic: Frames) ->
 
     real_out, synthetic_out = dict(real), dict(synthetic)
     for table in database.tables:
+        real_hidden: dict[str, pd.Series] = {}
+        synthetic_hidden: dict[str, pd.Series] = {}
         for column in _learned(database, table):
             if column.kind is not Kind.CATEGORICAL:
                 continue
@@ -330,24 +332,24 @@ def protected_view(database: DatabaseSchema, real: Frames, synthetic: Frames) ->
             real_keys, synthetic_keys = category_keys(real_values), category_keys(synthetic_values)
             shown = set(synthetic_keys[synthetic_values.notna()])
             if not shown & set(real_keys[real_values.notna()]):
-                real_hidden, synthetic_hidden = real_values.notna(), synthetic_values.notna()
+                real_hidden[column.name] = real_values.notna()
+                synthetic_hidden[column.name] = synthetic_values.notna()
             elif RARE_TOKEN in shown:
-                real_hidden, synthetic_hidden = real_values.notna() & ~real_keys.isin(shown), None
-            else:
-                continue
-            real_out[table] = _hidden(real_out[table], column.name, real_hidden, RARE_TOKEN)
-            if synthetic_hidden is not None:
-                synthetic_out[table] = _hidden(
-                    synthetic_out[table], column.name, synthetic_hidden, RARE_TOKEN
-                )
+                real_hidden[column.name] = real_values.notna() & ~real_keys.isin(shown)
+        if real_hidden:
+            real_out[table] = _hidden(real[table], real_hidden, RARE_TOKEN)
+        if synthetic_hidden:
+            synthetic_out[table] = _hidden(synthetic[table], synthetic_hidden, RARE_TOKEN)
     return real_out, synthetic_out
 
 
-def _hidden(frame: pd.DataFrame, column: str, rows: pd.Series, token: str) -> pd.DataFrame:
+def _hidden(frame: pd.DataFrame, rows: Mapping[str, pd.Series], token: str) -> pd.DataFrame:
+    """A copy of ``frame`` with ``token`` in each named column's marked rows."""
     out = frame.copy()
-    values = out[column].astype(object)
-    values[rows.to_numpy()] = token
-    out[column] = values
+    for column, marked in rows.items():
+        values = out[column].astype(object)
+        values[marked.to_numpy()] = token
+        out[column] = values
     return out
 
 
