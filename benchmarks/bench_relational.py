@@ -18,7 +18,9 @@ samples are scored afterwards in this process, the same way for both: ``card min
 cardinality similarity over the foreign keys (1 - the KS distance between the children-per-parent
 distributions), ``quality`` each table's single-table quality score (key columns left out; mean and
 lowest), ``joined AUC`` the detection AUC on parent rows joined with aggregates of their children (the
-highest over the parent tables; 0.5 = indistinguishable), ``problems`` the number of integrity problems
+highest over the parent tables; 0.5 = indistinguishable), ``protected AUC`` the same on the protected
+view (real values the sample withholds or replaces hidden on both sides,
+:func:`mirage.evaluation.protected_view`), ``problems`` the number of integrity problems
 of the sample (0: full referential integrity).
 
 ``--sdv`` runs SDV's ``HMASynthesizer`` (the optional ``bench`` extra) on the same data in
@@ -208,6 +210,7 @@ def score(database: Any, real: dict[str, Any], synthetic: dict[str, Any], seed: 
         "cardinality": {k: v["score"] for k, v in per_key.items()},
         "cardinality_min": min(v["score"] for v in per_key.values()),
         "joined_detection_auc": relational.detection["detection_auc"],
+        "protected_view_auc": relational.detection.get("protected_view_auc"),
         "integrity_problems": len(relational.integrity["problems"]),
     }
 
@@ -304,6 +307,7 @@ def _row(
         number(scores.get("quality_min")),
         number(scores.get("cardinality_min")),
         number(scores.get("joined_detection_auc")),
+        number(scores.get("protected_view_auc")),
         str(scores.get("integrity_problems", "-")),
     ]
 
@@ -378,6 +382,7 @@ def main() -> None:
         "quality min",
         "card min",
         "joined AUC",
+        "protected AUC",
         "problems",
     ]
     print(format_table(headers, [row + [""] * (len(headers) - len(row)) for row in table]))

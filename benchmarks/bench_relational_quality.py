@@ -1,5 +1,6 @@
 """Northwind's relational quality gaps over several seeds: integrity, the joined-view detection AUC per
-parent table (0.5 = indistinguishable), children per parent (cardinality similarity per foreign key),
+parent table (0.5 = indistinguishable; also on the protected view, where real values the sample
+withholds or replaces are hidden on both sides), children per parent (cardinality similarity per foreign key),
 the correlation of an order line's price with its product's, and privacy (each table's DCR share and
 the joined view's, against a holdout of whole families).
 
@@ -58,6 +59,7 @@ def one_seed(seed: int, fraction: float, reference: tuple[str, ...] = ()) -> dic
     out: dict[str, Any] = {
         "integrity_problems": len(database.integrity_problems(synthetic)),
         "detection_auc": {t: v["detection_auc"] for t, v in detection["per_table"].items()},
+        "protected_view_auc": {t: v["protected_view_auc"] for t, v in detection["per_table"].items()},
         "cardinality": {
             k: v["score"]
             for k, v in cardinality_similarity(database, train, synthetic)["per_foreign_key"].items()
@@ -125,6 +127,8 @@ def main() -> None:
     add("integrity problems", [r["integrity_problems"] for r in runs])
     for key in runs[0]["detection_auc"]:
         add(f"joined detection AUC {key}", [r["detection_auc"][key] for r in runs])
+    for key in runs[0]["protected_view_auc"]:
+        add(f"protected-view detection AUC {key}", [r["protected_view_auc"][key] for r in runs])
     for key in runs[0]["cardinality"]:
         add(f"cardinality {key}", [r["cardinality"][key] for r in runs])
     add("line price ~ product price (real)", [r["price_correlation_real"] for r in runs])

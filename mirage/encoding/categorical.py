@@ -4,11 +4,14 @@ Missing values are a flag of their own (not a code), so engines see "missing tog
 between columns directly; missing rows carry the most frequent code as a placeholder.
 
 Rare-category protection: a category seen in fewer than ``options.rare_min_count`` training rows is
-never emitted verbatim.  Text categories fold into the token ``RARE_TOKEN``; numeric categories and
-those of an ordered pandas Categorical fold into the nearest frequent value (top/bottom coding), so
-the column keeps its type.  When the column has an ``id_format`` (codes with a structure), rows of
-the rare token are written as new random codes of that format instead.  Most rows folding into the
-rare token is warned about, with a better kind to give the column.
+never emitted verbatim. On small tables a category must clear that count by a margin as well (see
+:func:`frequent_categories`): there a category that only just reaches the count is mostly one that the
+training rows happen to over-represent, and emitting it makes synthetic rows sit closer to the training
+rows than to fresh rows of the same population. Text categories fold into the token ``RARE_TOKEN``;
+numeric categories and those of an ordered pandas Categorical fold into the nearest frequent value
+(top/bottom coding), so the column keeps its type. When the column has an ``id_format`` (codes with a
+structure), rows of the rare token are written as new random codes of that format instead. Most rows
+folding into the rare token is warned about, with a better kind to give the column.
 
 A pandas Categorical column comes back with its dtype: the same categories (unused ones too) in the
 same order, plus ``RARE_TOKEN`` only if the model can emit it.
@@ -39,10 +42,76 @@ from mirage.encoding.identifier import parse_id_format, random_codes
 from mirage.errors import DataError
 from mirage.schema._inference import RARE_MIN_COUNT, high_cardinality
 
-__all__ = ["RARE_TOKEN", "BooleanCodec", "CategoricalCodec", "CategoryStats"]
+__all__ = [
+    "RARE_TOKEN",
+    "BooleanCodec",
+    "CategoricalCodec",
+    "CategoryStats",
+    "clearing_count",
+    "frequent_categories",
+]
 
 RARE_TOKEN = "_RARE_"
 CODE_PART = "code"
+
+
+#: the one-sided z of the margin a category's count must clear on small tables (95%)
+MARGIN_Z = 1.645
+#: the share of the rows at which a category counts as a large part of its table: the margin is in full
+#: from that share up and shrinks in proportion below it, so on tables of thousands of rows it vanishes
+LARGE_SHARE = 0.05
+
+
+def frequent_categories(counts: Mapping[Any, int], rare_min_count: int, rows: int | None = None) -> list[Any]:
+    """The categories emitted verbatim: seen in at least ``rare_min_count`` rows, and, where a category
+    is a large part of its table, by a margin of its count's sampling error too::
+
+        count >= rare_min_count + floor(MARGIN_Z * sqrt(count) * min(1, share / LARGE_SHARE))
+
+    where ``share`` is the category's share of the ``rows`` (missing ones too; at least the counted
+    ones). Why: which categories reach the count depends on which rows were sampled, so the categories
+    kept are, more often than not, ones the training rows over-represent. On a table of thousands of
+    rows such categories hold a negligible part of the rows; on a table of 70 (a lookup table of a
+    database), a category of 10 rows is a seventh of it, and keeping it makes synthetic rows closer to
+    the training rows than to fresh rows of the same population (a distance-to-closest-record share
+    above 0.5). The margin (a one-sided 95% bound of a Poisson count) keeps only categories frequent
+    enough that the draw of rows does not decide it. Only a function of the merged counts, so every
+    partitioning of the rows decides alike. ``rows`` None: no margin (ordinal categories, which fold
+    into their neighbours rather than out of the data).
+    """
+    if rare_min_count <= 1:  # protection off: every category is kept
+        return list(counts)
+    if rows is None:  # no margin: the plain count decides
+        return [v for v, c in counts.items() if c >= rare_min_count]
+    total = max(rows, sum(counts.values()))
+    kept = []
+    for value, count in counts.items():
+        if count < rare_min_count:
+            continue
+        weight = min(1.0, count / (total * LARGE_SHARE))
+        if count >= rare_min_count + int(MARGIN_Z * float(np.sqrt(count)) * weight):
+            kept.append(value)
+    return kept
+
+
+def clearing_count(rare_min_count: int) -> int:
+    """The fewest rows with which a category is kept whatever its share of the table."""
+    count = rare_min_count
+    while rare_min_count > 1 and count < rare_min_count + int(MARGIN_Z * np.sqrt(count)):
+        count += 1
+    return count
+
+
+def _nearest_codes(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per value, the index into ``grid`` (any order) of the nearest grid point; of two equally near
+    points the one listed first."""
+    order = np.argsort(grid, kind="stable")
+    ordered = grid[order]
+    position = np.searchsorted(ordered, values)
+    left, right = np.clip(position - 1, 0, grid.size - 1), np.clip(position, 0, grid.size - 1)
+    to_left, to_right = np.abs(values - ordered[left]), np.abs(ordered[right] - values)
+    tie = np.minimum(order[left], order[right])
+    return np.where(to_right < to_left, order[right], np.where(to_left < to_right, order[left], tie))
 
 
 def _python(value: Any) -> Any:
@@ -58,6 +127,7 @@ class CategoryStats:
     # a pandas Categorical column: its categories and whether they are ordered (None: not Categorical)
     dtype_categories: tuple[Any, ...] | None = None
     dtype_ordered: bool = False
+    rows: int = 0  # rows of the partition, missing ones too
 
     @classmethod
     def merge(cls, parts: Sequence[CategoryStats], column: str) -> CategoryStats:
@@ -68,6 +138,7 @@ class CategoryStats:
             MissingStats.merge(p.missing for p in parts),
             OrderedCounts.merge(p.counts for p in parts),
             *dtype,
+            rows=sum(p.rows for p in parts),
         )
 
 
@@ -98,7 +169,9 @@ class CategoricalCodec(Codec[CategoryStats]):
             present = present.astype(object)
         counts = present.value_counts(sort=False)
         items = tuple((_python(v), int(c)) for v, c in counts.items())
-        return CategoryStats(MissingStats.of(values), OrderedCounts(items), *_dtype_of(values))
+        return CategoryStats(
+            MissingStats.of(values), OrderedCounts(items), *_dtype_of(values), rows=int(values.size)
+        )
 
     def reduce(
         self,
@@ -123,15 +196,19 @@ class CategoricalCodec(Codec[CategoryStats]):
         self.numeric = bool(counts) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in counts
         )
+        rank = self._rank()
         if public.categories is not None:
             declared = [_python(c) for c in public.categories]
             counts = {c: counts.get(c, 0) for c in declared}
             frequent = list(declared)
+        elif rank is None:
+            frequent = frequent_categories(counts, self.options.rare_min_count, stats.rows)
         else:
-            frequent = [v for v, c in counts.items() if c >= self.options.rare_min_count]
+            # Ordinal categories fold into their neighbours, not out of the data: a margin would only
+            # pile the rows onto fewer values (a small table's rows onto a few real ones).
+            frequent = frequent_categories(counts, self.options.rare_min_count)
         kept = set(frequent)
         rare = [v for v in counts if v not in kept]
-        rank = self._rank()
         if rank is not None:
             frequent = sorted(frequent, key=rank)
         elif col.ordered:
@@ -197,24 +274,34 @@ class CategoricalCodec(Codec[CategoryStats]):
 
     def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
         lookup = self._lookup()
-        fallback = lookup.get(RARE_TOKEN)
         mapped = values.astype(object).map(lookup, na_action="ignore")
-        unknown = mapped.isna() & values.notna()
-        for i in unknown.to_numpy().nonzero()[0]:
-            value = _python(values.iloc[i])
-            mapped.iloc[int(i)] = self._nearest(value) if fallback is None else fallback
+        unknown = (mapped.isna() & values.notna()).to_numpy()
         codes = mapped.fillna(self.placeholder).to_numpy(dtype="int64")
+        if unknown.any():
+            rows = np.flatnonzero(unknown)
+            codes[rows] = self._unseen_codes(values.to_numpy(dtype=object)[rows], lookup.get(RARE_TOKEN))
         parts = self.missing.encode(values)
         parts[f"{self.column.name}::{CODE_PART}"] = codes
         return parts
 
-    def _nearest(self, value: Any) -> int:
-        if self.numeric and isinstance(value, (int, float)) and self.categories:
-            grid = np.asarray(self.categories, dtype="float64")
-            return int(np.abs(grid - float(value)).argmin())
+    def _unseen_codes(self, unseen: np.ndarray, fallback: int | None) -> np.ndarray:
+        """The codes of values never seen in training, all at once: the rare code when there is one,
+        else the nearest category of a number column (the first of two equally near) and the most
+        frequent category for anything else."""
+        if fallback is not None:
+            return np.full(unseen.size, fallback, dtype="int64")
         if not self.categories:
-            raise DataError(f"column {self.column.name!r}: value {value!r} was never seen in training")
-        return int(np.argmax(self.counts))
+            raise DataError(
+                f"column {self.column.name!r}: value {_python(unseen[0])!r} was never seen in training"
+            )
+        codes = np.full(unseen.size, int(np.argmax(self.counts)), dtype="int64")
+        if self.numeric:
+            is_number = np.fromiter(
+                (isinstance(v, (int, float, np.integer, np.floating)) for v in unseen), bool, unseen.size
+            )
+            numbers = unseen[is_number].astype("float64")
+            codes[is_number] = _nearest_codes(np.asarray(self.categories, dtype="float64"), numbers)
+        return codes
 
     def decode(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int

@@ -8,6 +8,7 @@ from mirage.evaluation._relational import (
     denormalise,
     evaluate_relational,
     parent_child_correlations,
+    protected_view,
     referential_integrity,
     relational_detection,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "cardinality_similarity",
     "column_shape_scores",
     "denormalise",
+    "protected_view",
     "evaluate",
     "evaluate_database",
     "evaluate_relational",

@@ -13,7 +13,13 @@
 - **Detection on denormalised data** (as the SyntheRela benchmark does): each parent table's rows joined
   with aggregates of their children (count, means of numeric columns, shares of the most frequent
   categories), real against synthetic, told apart by a gradient-boosting classifier; the score is the
-  cross-validated ROC AUC, 0.5 = indistinguishable, 1 = every row told apart.
+  cross-validated ROC AUC, 0.5 = indistinguishable, 1 = every row told apart.  A second figure, the
+  **protected view** (:func:`protected_view`), compares real rows seen through the same value protection
+  as the synthetic ones: a categorical column whose synthetic values share none with the real ones
+  (replaced by ``_RARE_``, Faker or format codes) carries the rare token on both sides, and where the
+  synthetic column holds the rare token, each real value it never shows becomes that token.  It tells
+  whether what the model learned (frequencies, links, children) can be told from the real data, where
+  the first figure also counts the values withheld on purpose.
 
 Every function takes the :class:`DatabaseSchema` and dicts of real and synthetic frames by table name and
 returns plain dicts of numbers and strings (JSON as they are).
@@ -41,6 +47,7 @@ __all__ = [
     "denormalise",
     "evaluate_relational",
     "parent_child_correlations",
+    "protected_view",
     "referential_integrity",
     "relational_detection",
 ]
@@ -305,6 +312,47 @@ def parent_child_correlations(database: DatabaseSchema, real: Frames, synthetic:
 # detection on denormalised data ------------------------------------------------------------------
 
 
+def protected_view(database: DatabaseSchema, real: Frames, synthetic: Frames) -> tuple[Frames, Frames]:
+    """The real and synthetic frames with every categorical (non-key) column seen through the value
+    protection of the synthetic data: a column whose synthetic values share none with the real ones
+    (withheld behind ``_RARE_``, replaced by Faker or by new codes of a format) holds the rare token in
+    every present row on both sides; a column whose synthetic values hold the rare token has every real
+    value the synthetic data never shows replaced by it.  Missing values stay missing; other columns
+    are untouched."""
+    from mirage.encoding.categorical import RARE_TOKEN
+
+    real_out, synthetic_out = dict(real), dict(synthetic)
+    for table in database.tables:
+        real_hidden: dict[str, pd.Series] = {}
+        synthetic_hidden: dict[str, pd.Series] = {}
+        for column in _learned(database, table):
+            if column.kind is not Kind.CATEGORICAL:
+                continue
+            real_values, synthetic_values = real[table][column.name], synthetic[table][column.name]
+            real_keys, synthetic_keys = category_keys(real_values), category_keys(synthetic_values)
+            shown = set(synthetic_keys[synthetic_values.notna()])
+            if not shown & set(real_keys[real_values.notna()]):
+                real_hidden[column.name] = real_values.notna()
+                synthetic_hidden[column.name] = synthetic_values.notna()
+            elif RARE_TOKEN in shown:
+                real_hidden[column.name] = real_values.notna() & ~real_keys.isin(shown)
+        if real_hidden:
+            real_out[table] = _hidden(real[table], real_hidden, RARE_TOKEN)
+        if synthetic_hidden:
+            synthetic_out[table] = _hidden(synthetic[table], synthetic_hidden, RARE_TOKEN)
+    return real_out, synthetic_out
+
+
+def _hidden(frame: pd.DataFrame, rows: Mapping[str, pd.Series], token: str) -> pd.DataFrame:
+    """A copy of ``frame`` with ``token`` in each named column's marked rows."""
+    out = frame.copy()
+    for column, marked in rows.items():
+        values = out[column].astype(object)
+        values[marked.to_numpy()] = token
+        out[column] = values
+    return out
+
+
 def relational_detection(
     database: DatabaseSchema,
     real: Frames,
@@ -314,13 +362,35 @@ def relational_detection(
     max_rows: int = 20_000,
     seed: int = 0,
     n_threads: int | None = None,
+    protected: bool = True,
 ) -> dict[str, Any]:
     """Per parent table (a table some other table refers to), the detection test on its denormalised
     rows (:func:`denormalise`, category shares of the real data's most frequent categories): the
     cross-validated ROC AUC of a gradient-boosting classifier told to separate real from synthetic
-    (0.5 = indistinguishable).  ``detection_auc``: the highest over the tables (the easiest to tell)."""
+    (0.5 = indistinguishable).  ``detection_auc``: the highest over the tables (the easiest to tell).
+    With ``protected``, the same on the :func:`protected_view` of both (``protected_view_auc``, per
+    table and the highest): what the model learned, with the values it withholds on purpose left out."""
     _check(database, real, "real")
     _check(database, synthetic, "synthetic")
+    result = _detection(database, real, synthetic, folds, max_rows, seed, n_threads)
+    if protected:
+        real_view, synthetic_view = protected_view(database, real, synthetic)
+        view = _detection(database, real_view, synthetic_view, folds, max_rows, seed, n_threads)
+        for table, scores in view["per_table"].items():
+            result["per_table"][table]["protected_view_auc"] = scores["detection_auc"]
+        result["protected_view_auc"] = view["detection_auc"]
+    return result
+
+
+def _detection(
+    database: DatabaseSchema,
+    real: Frames,
+    synthetic: Frames,
+    folds: int,
+    max_rows: int,
+    seed: int,
+    n_threads: int | None,
+) -> dict[str, Any]:
     per_table: dict[str, dict[str, Any]] = {}
     for table in database.order():
         if not [fk for fk in database.children(table) if not fk.self_reference]:

@@ -56,6 +56,11 @@ DATABASE_DIRECTIONS: dict[str, tuple[str, str]] = {
         "half",
         "ROC AUC telling real from synthetic parent rows joined with their children's aggregates (0.5 ideal)",
     ),
+    "joined_protected_view_auc": (
+        "half",
+        "the same AUC with the values the synthetic data withholds or replaces hidden on both sides "
+        "(mirage.evaluation.protected_view): what the model learned; 0.5 ideal",
+    ),
     "joined_dcr_share": (
         "half",
         "DCR share on the joined view (parent rows with their children's aggregates), the highest over the "
@@ -96,6 +101,7 @@ class DatabaseReport:
             "cardinality_min": min(cardinality) if cardinality else None,
             "parent_child_correlations": headline["parent_child_correlations"],
             "joined_detection_auc": headline["detection_auc"],
+            "joined_protected_view_auc": self.relational.detection.get("protected_view_auc"),
             "joined_dcr_share": max(shares) if shares else None,
         }
         for name, report in self.tables.items():
@@ -282,8 +288,9 @@ def all_rare_notes(database: DatabaseSchema, synthetic: Mapping[str, pd.DataFram
 
     return [
         f"table {name!r}: column {column!r} came out all {RARE_TOKEN} (every value is rarer than "
-        "rare_min_count in the learned rows, so value protection withheld them all); a lower "
-        "rare_min_count keeps more values, at a cost in privacy"
+        "rare_min_count in the learned rows, or on a small table than rare_min_count and a margin, so "
+        "value protection withheld them all); a lower rare_min_count keeps more values, at a cost in "
+        "privacy"
         for name, columns in all_rare_columns(database, synthetic).items()
         for column in columns
     ]

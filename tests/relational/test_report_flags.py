@@ -28,14 +28,15 @@ def fitted() -> RelationalSynthesizer:
 def test_the_sampled_city_and_ship_city_are_all_rare_and_flagged(fitted: RelationalSynthesizer) -> None:
     synthetic = fitted.sample(seed=0)
     assert fitted.database.integrity_problems(synthetic) == []
+    # 73 learned customers: no title or country clears rare_min_count and its small-table margin
     assert all_rare_columns(fitted.database, synthetic) == {
-        "customers": ["city", "region"],
-        "orders": ["ship_city", "ship_region"],
+        "customers": ["contact_title", "city", "region", "country"],
+        "orders": ["ship_city", "ship_region", "ship_country"],
     }
-    assert all_rare_notes(fitted.database, synthetic)[0] == (
+    assert all_rare_notes(fitted.database, synthetic)[1] == (
         "table 'customers': column 'city' came out all _RARE_ (every value is rarer than rare_min_count in "
-        "the learned rows, so value protection withheld them all); a lower rare_min_count keeps more "
-        "values, at a cost in privacy"
+        "the learned rows, or on a small table than rare_min_count and a margin, so value protection "
+        "withheld them all); a lower rare_min_count keeps more values, at a cost in privacy"
     )
 
 
@@ -51,14 +52,20 @@ def report() -> DatabaseReport:
 @pytest.mark.slow
 def test_a_column_that_came_out_all_rare_is_flagged(report: DatabaseReport) -> None:
     assert report.summary()["referential_integrity"] == 1.0
-    # 69 cities and 18 regions in 91 customers: each rarer than rare_min_count (10); the ship columns follow
+    # 69 cities and 18 regions in 91 customers: each rarer than rare_min_count (10); no title or country
+    # clears it with the small-table margin; the ship columns follow
     assert report.meta["all_rare_columns"] == {
-        "customers": ["city", "region"],
-        "orders": ["ship_city", "ship_region"],
+        "customers": ["contact_title", "city", "region", "country"],
+        "orders": ["ship_city", "ship_region", "ship_country"],
     }
     lines = [n for n in report.notes if "came out all _RARE_" in n]
     assert any("table 'customers': column 'city'" in n and "lower rare_min_count" in n for n in lines)
-    assert report.to_dict()["meta"]["all_rare_columns"]["customers"] == ["city", "region"]
+    assert report.to_dict()["meta"]["all_rare_columns"]["customers"] == [
+        "contact_title",
+        "city",
+        "region",
+        "country",
+    ]
     assert "came out all _RARE_" in report.to_html()
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mirage.encoding.categorical import RARE_TOKEN
+from mirage.encoding.categorical import RARE_TOKEN, clearing_count
 from mirage.errors import DataError
 from mirage.privacy import GaussianMechanism, Ledger
 from mirage.schema import Column, Kind, Schema
@@ -129,9 +129,10 @@ def private_public_frame(
                     values, ledger, rho_each / 2, delta_each, rare_min_count, column.name
                 )
                 missing[column.name] = has_missing
-            # one cell of the rare token, fewer than rare_min_count: the encoder keeps a rare code, which
+            # each released category in enough cells to be kept at any share (clearing_count); one cell
+            # of the rare token, fewer than rare_min_count: the encoder keeps a rare code, which
             # stands for every value outside the released categories
-            columns[column.name] = [c for c in kept for _ in range(rare_min_count)]
+            columns[column.name] = [c for c in kept for _ in range(clearing_count(rare_min_count))]
             if _holds_text(values) and (
                 column.categories is not None
                 or not kept  # nothing released: every value is drawn as the rare class

@@ -1,0 +1,99 @@
+"""The categorical codec: which categories are emitted verbatim (the rare count, and on small tables a
+margin over it), and the encoding of values never seen in training (all rows at once)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mirage.encoding import EncodingOptions, codec_for
+from mirage.encoding.categorical import RARE_TOKEN, CategoricalCodec, clearing_count, frequent_categories
+from mirage.errors import DataError
+from mirage.schema import Column, Kind
+
+
+def _fitted(values: pd.Series, rare_min_count: int = 10) -> CategoricalCodec:
+    column = Column(str(values.name), Kind.CATEGORICAL, str(values.dtype))
+    codec = codec_for(column, EncodingOptions(rare_min_count=rare_min_count))
+    assert isinstance(codec, CategoricalCodec)
+    codec.fit(values)
+    return codec
+
+
+def test_a_category_that_only_just_reaches_the_count_is_withheld_on_a_small_table() -> None:
+    """12 rows of 70 reach rare_min_count 10 but not its margin (10 + floor(1.645 sqrt(12)) = 15)."""
+    small = pd.Series(["big"] * 40 + ["near"] * 12 + ["clear"] * 18, name="kind")
+    codec = _fitted(small)
+    assert codec.categories == ["big", "clear", RARE_TOKEN]
+
+
+def test_the_same_category_count_is_kept_on_a_large_table() -> None:
+    """12 rows of 5,000 are a negligible share: the margin vanishes and the plain count decides."""
+    large = pd.Series(["big"] * 4970 + ["near"] * 12 + ["scarce"] * 9 + ["few"] * 9, name="kind")
+    codec = _fitted(large)
+    assert codec.categories == ["big", "near", RARE_TOKEN]
+
+
+def test_missing_rows_count_in_the_share() -> None:
+    """The same 12 rows among 70 present ones: a small share of a column mostly missing."""
+    counts = {"big": 40, "near": 12, "clear": 18}
+    assert frequent_categories(counts, 10, rows=70) == ["big", "clear"]
+    assert frequent_categories(counts, 10, rows=5000) == ["big", "near", "clear"]
+    assert frequent_categories(counts, 10) == ["big", "near", "clear"]  # no rows: no margin
+
+
+def test_numbers_fold_into_their_neighbours_without_the_margin() -> None:
+    """Ordinal categories are not withheld but top/bottom coded: the margin would only pile a small
+    table's rows onto fewer values, so the plain count decides (12 of 70 rows is kept)."""
+    codec = _fitted(pd.Series([1] * 40 + [2] * 12 + [3] * 18, name="n"))
+    assert codec.categories == [1, 2, 3]
+
+
+def test_the_margin_never_lowers_the_count_and_is_off_without_protection() -> None:
+    counts = {"a": 9, "b": 10, "c": 1}
+    assert frequent_categories(counts, 10, rows=10**9) == ["b"]
+    assert frequent_categories(counts, 1) == ["a", "b", "c"]
+    assert [clearing_count(k) for k in (1, 3, 10)] == [1, 7, 16]
+    for k in (2, 3, 5, 10, 20):
+        n = clearing_count(k)
+        assert frequent_categories({"x": n}, k, rows=n) == ["x"]  # a whole table of one category
+        assert frequent_categories({"x": n - 1, "y": n}, k, rows=2 * n) == ["y"]
+
+
+def test_unseen_text_values_take_the_rare_code_all_at_once() -> None:
+    codec = _fitted(pd.Series(["a"] * 30 + ["b"] * 20 + ["c"] * 2, name="kind"))
+    codes = codec.encode(pd.Series(["a", "zz", None, "b", "yy", "c"], name="kind"))["kind::code"]
+    rare = codec.categories.index(RARE_TOKEN)
+    assert codes.tolist() == [0, rare, 0, 1, rare, rare]
+
+
+def test_unseen_numbers_take_the_nearest_category_the_first_of_two_equally_near() -> None:
+    codec = _fitted(pd.Series([1] * 30 + [5] * 30 + [9] * 20, name="n"))
+    assert codec.categories == [1, 5, 9]
+    values = pd.Series([0.0, 2.9, 3.0, 3.1, 7.0, 100.0, -np.inf, np.inf, 5], name="n")
+    codes = codec.encode(values)["n::code"]
+    assert codes.tolist() == [0, 0, 0, 1, 1, 2, 0, 2, 1]
+
+
+def test_unseen_values_in_a_number_column_that_are_not_numbers_take_the_most_frequent() -> None:
+    codec = _fitted(pd.Series([1] * 30 + [5] * 40 + [9] * 20, name="n"))
+    values = pd.Series(np.array([8.0, "text", 2, None], dtype=object), name="n")
+    assert codec.encode(values)["n::code"].tolist() == [2, 1, 0, 1]
+
+
+def test_a_large_unseen_batch_matches_the_value_by_value_rule() -> None:
+    rng = np.random.default_rng(3)
+    codec = _fitted(pd.Series(rng.integers(0, 20, 2000) * 5, name="n"))
+    grid = np.asarray(codec.categories, dtype="float64")
+    values = rng.normal(50, 40, 100_000).round(1)
+    codes = codec.encode(pd.Series(values, name="n"))["n::code"]
+    sample = rng.choice(values.size, 500, replace=False)
+    expected = [int(np.abs(grid - values[i]).argmin()) for i in sample]
+    assert codes[sample].tolist() == expected
+
+
+def test_a_column_without_categories_names_the_unseen_value() -> None:
+    codec = _fitted(pd.Series([None, None], name="empty", dtype=object))
+    with pytest.raises(DataError, match="column 'empty': value 'new' was never seen in training"):
+        codec.encode(pd.Series(["new"], name="empty"))
