@@ -862,8 +862,25 @@ def _rules(table: TableSpec) -> None:
     generation_order(table)
 
 
+def _never_null(column: ColumnSpec) -> bool:
+    """Declared NOT NULL in a database the spec is written to: drawn from a distribution, a provider or
+    a pattern with no null rate (formulas, bins and conditionals can inherit a null from a column they
+    read)."""
+    drawn = column.distribution is not None or column.provider is not None or column.pattern is not None
+    return drawn and not column.key and not column.may_be_null
+
+
 def _database(tables: dict[str, TableSpec]) -> DatabaseSchema:
-    built = {name: Table(name=name, schema=t.schema, primary_key=t.primary_key) for name, t in tables.items()}
+    built = {
+        name: Table(
+            name=name,
+            schema=t.schema,
+            primary_key=t.primary_key,
+            sql_types={c.name: "DATE" for c in t.columns.values() if c.date_only},
+            not_null=tuple(c.name for c in t.columns.values() if _never_null(c)),
+        )
+        for name, t in tables.items()
+    }
     try:
         return DatabaseSchema(built, [fk for t in tables.values() for fk in t.foreign_keys])
     except SchemaError as exc:

@@ -108,6 +108,40 @@ def test_related_tables_to_a_folder_and_to_sqlite_with_scale(two: Path, tmp_path
         assert connection.execute(dangling).fetchone() == (0,)
 
 
+def test_database_ddl_keeps_dates_not_null_and_unicode_names(tmp_path: Path) -> None:
+    spec = {
+        "locale": "de_DE",
+        "tables": {
+            "kunden": {
+                "rows": 30,
+                "primary_key": "nr",
+                "columns": {
+                    "größe_cm": {"distribution": {"type": "normal", "mean": 170, "std": 10}, "decimals": 1},
+                    "straße": {"provider": "street_address"},
+                    "Geburts Datum": {
+                        "kind": "datetime",
+                        "distribution": {"type": "uniform", "low": "1950-01-01", "high": "2000-12-31"},
+                        "format": "date",
+                    },
+                    "telefon": {"provider": "phone_number", "nulls": 0.3},
+                },
+            }
+        },
+    }
+    path = tmp_path / "kunden.spec.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    db = tmp_path / "kunden.db"
+    result = invoke("generate", path, "-o", f"sqlite:///{db}", "--seed", 1)
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as connection:
+        declared = {row[1]: (row[2], row[3]) for row in connection.execute("pragma table_info(kunden)")}
+        assert declared["Geburts Datum"] == ("DATE", 1)
+        assert declared["größe_cm"][1] == 1 and declared["straße"][1] == 1
+        assert declared["telefon"][1] == 0
+        dates = [row[0] for row in connection.execute('select "Geburts Datum" from kunden')]
+    assert len(dates) == 30 and all(len(d) == 10 and d[4] == "-" for d in dates)
+
+
 def test_related_tables_to_postgresql(two: Path, postgres_url: str) -> None:  # noqa: F811
     result = invoke("generate", two, "-o", postgres_url, "--seed", 2)
     assert result.exit_code == 0, result.output
