@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mirage.engines._conditions import OneOf
+from mirage.engines._conditions import Between, Condition, OneOf
 from mirage.errors import MirageError, OptionError
 from mirage.schema import Kind
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Group",
+    "Outside",
     "ValuesOf",
     "cell_counts",
     "largest_remainder",
@@ -50,14 +51,39 @@ class ValuesOf(OneOf):
         return mask
 
 
+class Outside(Condition):
+    """A value in none of ``ranges`` (resolved ``Between`` conditions), a missing value included: the
+    rows a rebalancing by ranges leaves to share the rest (met by the row filter)."""
+
+    def __init__(self, ranges: Sequence[Between]) -> None:
+        self.ranges = tuple(ranges)
+
+    def __repr__(self) -> str:
+        return f"Outside({list(self.ranges)!r})"
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        inside = np.zeros(len(values), dtype=bool)
+        for between in self.ranges:
+            inside |= between.mask(values)
+        return ~inside
+
+
 @dataclass(frozen=True)
 class Group:
-    """Rows of ``column`` whose value is one of ``values`` (None: missing), ``share`` of the rows."""
+    """Rows of ``column`` whose value is one of ``values`` (None: missing), ``share`` of the rows;
+    ``condition``, when given, says which rows instead (a range of a numeric or datetime column)."""
 
     column: str
     values: tuple[Any, ...]
     share: float
     label: str
+    condition: Condition | None = None
+    also: tuple[tuple[str, Condition], ...] = ()  # conditions on more columns (a joint group)
+
+    def given(self) -> dict[str, Condition]:
+        """The conditions its rows are drawn with."""
+        own = ValuesOf(self.values) if self.condition is None else self.condition
+        return {self.column: own, **dict(self.also)}
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -181,11 +207,13 @@ def sample_cells(
     *,
     seed: int,
     conditions: Mapping[str, Any] | None = None,
+    scenario: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """``n`` rows, the cells of ``columns``' groups drawn with the conditions API in their exact counts,
-    then shuffled; ``conditions`` (on other columns) hold in every row."""
+    then shuffled; ``conditions`` (on other columns) hold in every row; ``scenario``: each cell drawn
+    from the scenario's population."""
     conditions = dict(conditions or {})
-    clash = [groups[0].column for groups in columns if groups[0].column in conditions]
+    clash = [name for groups in columns for name in groups[0].given() if name in conditions]
     if clash:
         raise OptionError(
             f"column {clash[0]!r} is both conditioned and given shares; give it one or the other"
@@ -198,10 +226,9 @@ def sample_cells(
             continue
         given = dict(conditions)
         for groups, g in zip(columns, cell, strict=True):
-            group = groups[g]
-            given[group.column] = ValuesOf(group.values)
+            given.update(groups[g].given())
         cell_seed = int(np.random.SeedSequence([seed, 1, index]).generate_state(1)[0])
-        frames.append(model.sample(size, seed=cell_seed, conditions=given))
+        frames.append(model.sample(size, seed=cell_seed, conditions=given, scenario=scenario))
     if not frames:
         return model.sample(0, seed=seed)
     rows = pd.concat(frames, ignore_index=True)

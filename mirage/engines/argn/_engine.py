@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -15,7 +16,7 @@ from mirage.encoding._base import missing_subcolumn
 from mirage.encoding._domain import ROLE_CODE
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed, fill_holes
-from mirage.engines._conditions import SubColumnBox, impossible
+from mirage.engines._conditions import ConditionFilter, SubColumnBox, impossible
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import SAMPLE, SEED, Param, integer, number, text
@@ -45,6 +46,13 @@ def _require_torch() -> None:
 
 def _is_device(value: str) -> bool:
     return value in ("auto", "cpu") or value.startswith("cuda")
+
+
+@dataclass(frozen=True)
+class _TokenFilter(ConditionFilter):
+    """The base class's row filter plus its box on the tokens: per token, the codes it may take."""
+
+    allowed: Mapping[int, np.ndarray]
 
 
 @register_engine
@@ -264,6 +272,10 @@ class ArgnSynthesizer(Synthesizer):
         if self.context_schema_ is not None:
             raise OptionError(f"{what} of a model fitted with a context is not supported yet")
 
+    def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
+        accept = super()._condition_filter(conditions)
+        return _TokenFilter(accept.conditions, accept.box, self._token_box(accept.box))
+
     def _token_box(self, box: SubColumnBox | None) -> dict[int, np.ndarray]:
         """The conditions' box on the tokens: per token, the codes (a sub-bin token: per bin) that can
         hold a value inside the box."""
@@ -295,7 +307,7 @@ class ArgnSynthesizer(Synthesizer):
         acceptance is ``E[w] / w_max`` rather than the condition's prevalence.  The later tokens are
         drawn for kept prefixes only.  May return fewer than ``n`` rows (the caller draws again).
         """
-        allowed = self._token_box(getattr(accept, "box", None))
+        allowed = accept.allowed if isinstance(accept, _TokenFilter) else self._token_box(None)
         if self.network_ is None or not allowed:
             return self._sample(n, rng)
         network, disc = self.network_, self.discretiser_
