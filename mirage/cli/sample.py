@@ -52,12 +52,14 @@ def parse_rebalance(items: list[str]) -> dict[str, dict[str, float]]:
     return shares
 
 
-def parse_fair(item: str) -> dict[str, str]:
-    """``OUTCOME:PROTECTED`` (``income:sex``) as ``{"outcome": ..., "protected": ...}``."""
+def parse_fair(item: str) -> dict[str, Any]:
+    """``OUTCOME:PROTECTED[,PROTECTED...]`` (``income:sex``, ``income:sex,race``) as ``{"outcome": ...,
+    "protected": column or [columns]}``."""
     outcome, colon, protected = item.partition(":")
-    if not colon or not outcome or not protected or ":" in protected:
-        raise OptionError(f"--fair {item!r}: expected OUTCOME:PROTECTED, e.g. income:sex")
-    return {"outcome": outcome, "protected": protected}
+    names = protected.split(",")
+    if not colon or not outcome or not all(names) or ":" in protected:
+        raise OptionError(f"--fair {item!r}: expected OUTCOME:PROTECTED, e.g. income:sex or income:sex,race")
+    return {"outcome": outcome, "protected": names[0] if len(names) == 1 else names}
 
 
 def _with_flag(error: OptionError, flag: str) -> OptionError:
@@ -131,16 +133,18 @@ def sample_command(
         list[str] | None,
         typer.Option(
             metavar="COLUMN:VALUE=SHARE",
-            help="Exact share of the rows for a value, e.g. 'income:>50K=0.5' (repeatable); the column's "
-            "other values share the rest as learned.",
+            help="Exact share of the rows for a value, e.g. 'income:>50K=0.5', or for a range of a numeric "
+            "or date column, e.g. 'age:18..30=0.5' (both ends included, either may be left out; repeatable); "
+            "the column's other values share the rest as learned.",
         ),
     ] = None,
     fair: Annotated[
         str | None,
         typer.Option(
-            metavar="OUTCOME:PROTECTED",
+            metavar="OUTCOME:PROTECTED[,PROTECTED]",
             help="Draw OUTCOME independent of PROTECTED, e.g. income:sex (each pair of values gets "
-            "n * P(protected) * P(outcome) rows).",
+            "n * P(protected) * P(outcome) rows); several protected columns, e.g. income:sex,race, "
+            "make it independent of their combinations.",
         ),
     ] = None,
     entities: Annotated[

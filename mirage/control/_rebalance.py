@@ -50,7 +50,7 @@ __all__ = [
     "sample_rebalanced",
 ]
 
-PILOT_ROWS = 20_000  # rows drawn to estimate the joint shares of several protected columns
+PILOT_ROWS = 10_000  # rows drawn to estimate the joint shares of several protected columns
 
 
 def _all_values(codec: CategoricalCodec) -> list[Any]:
