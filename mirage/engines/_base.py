@@ -636,14 +636,28 @@ class Synthesizer:
         absent = [name for name in self.schema_.names if name not in data.columns]
         if absent:
             raise DataError(f"impute: the data lacks the model's column(s) {absent}")
+        if self.rules_ is not None:  # imputed in the columns the engine learned, then rebuilt
+            base = _resolve_seed(seed)
+
+            def fill(frame: pd.DataFrame, attempt: int) -> pd.DataFrame:
+                again = int(np.random.SeedSequence([base, attempt]).generate_state(1)[0])
+                return self._impute_frame(frame, base if attempt == 0 else again)
+
+            return self.rules_.impute(data, fill)
+        return self._impute_frame(data, seed)
+
+    def _impute_frame(self, data: pd.DataFrame, seed: int | None) -> pd.DataFrame:
+        """``impute`` on rows in the engine's own columns (``encoder_.schema``: the user's unless rules
+        rewrite them)."""
+        schema = self.encoder_.schema
         rng = np.random.default_rng(_resolve_seed(seed))
-        learned = [c.name for c in self.schema_ if c.kind.learned]
+        learned = [c.name for c in schema if c.kind.learned]
         nulls = {name: data[name].isna().to_numpy() for name in learned}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes:
             return data.copy()
         rows = np.flatnonzero(np.any([nulls[name] for name in holes], axis=0))
-        frame = data[self.schema_.names].iloc[rows].reset_index(drop=True)
+        frame = data[schema.names].iloc[rows].reset_index(drop=True)
         parts = self.encoder_.encode(frame)
         known: dict[str, np.ndarray] = {}
         for sub in self.encoder_.subcolumns:
@@ -658,7 +672,7 @@ class Synthesizer:
         for name, mask in known.items():
             drawn_parts[name] = np.where(mask, parts[name], drawn_parts[name])
         drawn = self.encoder_.decode(drawn_parts, rows.size, rng)
-        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, schema)
 
     def _impute_parts(
         self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator

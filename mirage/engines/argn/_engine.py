@@ -26,7 +26,7 @@ from mirage.engines.argn import _defaults
 from mirage.engines.argn._runtime import torch_scope
 from mirage.engines.argn._sampling import draw_prefix, fill_tokens, sampling_order
 from mirage.engines.argn._state import load_weights, weight_arrays
-from mirage.errors import DataError, MirageError, OptionError
+from mirage.errors import MirageError, OptionError
 from mirage.schema import Kind
 
 if TYPE_CHECKING:
@@ -365,30 +365,24 @@ class ArgnSynthesizer(Synthesizer):
         return {name: parts[name] if name in kept else values for name, values in drawn.items()}
 
     # --- imputation -------------------------------------------------------------------------------
-    def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
+    def _impute_frame(self, data: pd.DataFrame, seed: int | None) -> pd.DataFrame:
         """``data`` with its missing cells in learned columns drawn given the row's other cells.
 
         Every row keeps its observed cells exactly; a missing cell gets a value (never a null) from the
-        model's distribution of that column given the observed cells of the row, under the same
-        any-order training that conditional sampling uses.  Generated columns (keys, PII, free text)
-        are left as they are.  The same seed gives the same imputations.
+        model's distribution of that column given the observed cells of the row, under the
+        any-order training (partial-row sampling).  Generated columns (keys, PII, free text) are left
+        as they are.  The same seed gives the same imputations.
         """
-        self._require_fitted()
-        self._refuse_context("impute")
-        if not isinstance(data, pd.DataFrame):
-            raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
-        missing = [name for name in self.schema_.names if name not in data.columns]
-        if missing:
-            raise DataError(f"impute: the data lacks the model's column(s) {missing}")
+        schema = self.encoder_.schema
         rng = np.random.default_rng(_resolve_seed(seed))
         out = data.copy()
         disc = self.discretiser_
         modelled = set(disc.domain.columns)
-        nulls = {name: data[name].isna().to_numpy() for name in self.schema_.names if name in modelled}
+        nulls = {name: data[name].isna().to_numpy() for name in schema.names if name in modelled}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes or self.network_ is None:
             return out
-        frame = data[self.schema_.names].reset_index(drop=True)
+        frame = data[schema.names].reset_index(drop=True)
         tokens = disc.encode(self.encoder_.encode(frame))
         known = np.ones(tokens.shape, dtype=bool)
         allowed: dict[int, np.ndarray] = {}
@@ -401,7 +395,7 @@ class ArgnSynthesizer(Synthesizer):
         order = sampling_order(disc.domain.groups, set())
         fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
-        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, schema)
 
     # --- likelihood -------------------------------------------------------------------------------
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -409,10 +403,14 @@ class ArgnSynthesizer(Synthesizer):
 
         ``data`` is a DataFrame (encoded with the fitted encoder) or already encoded sub-columns.
         Continuous values count through their bin and sub-bin, so this is the log-probability of the
-        discretised row, comparable across rows and models with the same discretisation.
+        discretised row, comparable across rows and models with the same discretisation.  On a model
+        with rules, that of the row rewritten as the engine learned it (a difference, a joint column;
+        a formula's result, computed from its parts, adds nothing).
         """
         self._require_fitted()
         self._refuse_context("log_prob")
+        if isinstance(data, pd.DataFrame) and self.rules_ is not None:
+            data = self.rules_.engine_frame(data)  # the row as the engine learned it (see mirage.control)
         parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
         tokens = self.discretiser_.encode(parts)
         n = tokens.shape[0]
