@@ -238,12 +238,16 @@ def sample_command(
             raise _with_flag(exc, "--where") from None
     drawn_seed = secrets.randbits(63) if seed is None else seed
     if shares is not None or fairness is not None:
+        from mirage.control._rebalance import controlled_chunks
+
         flag = "--rebalance" if shares is not None else "--fair"
-        try:
-            frame = model.sample(rows, seed=drawn_seed, rebalance=shares, fair=fairness, **control)
+        try:  # options checked here, before a row is drawn; the rows come in blocks
+            sampled: Any = controlled_chunks(
+                model, rows, seed=drawn_seed, context=None, rebalance=shares, fair=fairness,
+                conditions=control.get("conditions"),
+            )  # fmt: skip
         except OptionError as exc:
             raise _with_flag(exc, flag) from None
-        sampled: Any = iter([frame])
     else:
         sampled = model.sample_chunks(rows, seed=drawn_seed, **control)
     if out is None:

@@ -11,7 +11,7 @@ programme whose vertex solutions are whole numbers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "Group",
     "Outside",
     "ValuesOf",
+    "cell_chunks",
     "cell_counts",
     "largest_remainder",
     "learned_values",
@@ -212,6 +213,27 @@ def sample_cells(
     """``n`` rows, the cells of ``columns``' groups drawn with the conditions API in their exact counts,
     then shuffled; ``conditions`` (on other columns) hold in every row; ``scenario``: each cell drawn
     from the scenario's population."""
+    chunks = list(cell_chunks(model, n, columns, seed=seed, conditions=conditions, scenario=scenario))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def cell_chunks(
+    model: Synthesizer,
+    n: int,
+    columns: Sequence[Sequence[Group]],
+    *,
+    seed: int,
+    conditions: Mapping[str, Any] | None = None,
+    scenario: Mapping[str, Any] | None = None,
+    block: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`sample_cells` in blocks of ``block`` rows (default ``BLOCK_ROWS``), so that
+    no more than a block is held at once: each cell's count is split across the blocks in proportion
+    to their sizes (rounded so that every cell's and every block's count is exact), and each block's
+    rows are shuffled together.  One block gives exactly the rows of a single draw.  Bad options are
+    refused here, before any row is drawn."""
+    from mirage.engines._base import BLOCK_ROWS
+
     conditions = dict(conditions or {})
     clash = [name for groups in columns for name in groups[0].given() if name in conditions]
     if clash:
@@ -219,18 +241,42 @@ def sample_cells(
             f"column {clash[0]!r} is both conditioned and given shares; give it one or the other"
         )
     counts = cell_counts(n, [[g.share for g in groups] for groups in columns])
-    frames = []
-    for index, cell in enumerate(np.ndindex(counts.shape)):
-        size = int(counts[cell])
-        if size == 0:
+    step = BLOCK_ROWS if block is None else block
+    sizes = np.array([min(step, n - start) for start in range(0, max(n, 1), step)], dtype="int64")
+    flat = counts.reshape(-1)
+    per_block = (
+        flat[:, None] if sizes.size == 1 else _controlled_rounding(np.outer(flat, sizes) / n, flat, sizes)
+    )
+    cells = list(np.ndindex(counts.shape))
+    return _draw_blocks(model, columns, cells, per_block, seed, conditions, scenario)
+
+
+def _draw_blocks(
+    model: Synthesizer,
+    columns: Sequence[Sequence[Group]],
+    cells: list[tuple[int, ...]],
+    per_block: np.ndarray,
+    seed: int,
+    conditions: dict[str, Any],
+    scenario: Mapping[str, Any] | None,
+) -> Iterator[pd.DataFrame]:
+    single = per_block.shape[1] == 1
+    for b in range(per_block.shape[1]):
+        frames = []
+        for index, cell in enumerate(cells):
+            size = int(per_block[index, b])
+            if size == 0:
+                continue
+            given = dict(conditions)
+            for groups, g in zip(columns, cell, strict=True):
+                given.update(groups[g].given())
+            key = [seed, 1, index] if single else [seed, 1, index, b]
+            cell_seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+            frames.append(model.sample(size, seed=cell_seed, conditions=given, scenario=scenario))
+        if not frames:
+            yield model.sample(0, seed=seed)
             continue
-        given = dict(conditions)
-        for groups, g in zip(columns, cell, strict=True):
-            given.update(groups[g].given())
-        cell_seed = int(np.random.SeedSequence([seed, 1, index]).generate_state(1)[0])
-        frames.append(model.sample(size, seed=cell_seed, conditions=given, scenario=scenario))
-    if not frames:
-        return model.sample(0, seed=seed)
-    rows = pd.concat(frames, ignore_index=True)
-    order = np.random.default_rng(np.random.SeedSequence([seed, 2])).permutation(len(rows))
-    return rows.iloc[order].reset_index(drop=True)
+        rows = pd.concat(frames, ignore_index=True)
+        shuffle = np.random.SeedSequence([seed, 2] if single else [seed, 2, b])
+        order = np.random.default_rng(shuffle).permutation(len(rows))
+        yield rows.iloc[order].reset_index(drop=True)

@@ -16,7 +16,7 @@ and so the overall distribution of the columns that depend on either.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from mirage.control._cells import (
     SHARE_TOLERANCE,
     Group,
     Outside,
+    cell_chunks,
     learned_values,
     match_value,
     require_rows,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from mirage.engines import Synthesizer
 
 __all__ = [
+    "controlled_chunks",
     "fair_groups",
     "joint_groups",
     "range_groups",
@@ -190,10 +192,16 @@ def sample_rebalanced(
     the largest-remainder method); see the module's docstring for the rest and for several columns."""
     model._require_fitted()
     n = require_rows(n)
+    return sample_cells(
+        model, n, _rebalance_columns(model, rebalance), seed=resolve_seed(seed), conditions=conditions,
+        scenario=scenario,
+    )  # fmt: skip
+
+
+def _rebalance_columns(model: Synthesizer, rebalance: Any) -> list[list[Group]]:
     if not isinstance(rebalance, Mapping) or not rebalance:
         raise OptionError(f"rebalance must map columns to {{value: share}}, got {rebalance!r}")
-    columns = [rebalance_groups(model, str(column), shares) for column, shares in rebalance.items()]
-    return sample_cells(model, n, columns, seed=resolve_seed(seed), conditions=conditions, scenario=scenario)
+    return [rebalance_groups(model, str(column), shares) for column, shares in rebalance.items()]
 
 
 def sample_fair(
@@ -212,18 +220,22 @@ def sample_fair(
     combinations (intersectional groups), whose shares are the model's joint ones."""
     model._require_fitted()
     n = require_rows(n)
+    seed = resolve_seed(seed)
+    columns = _fair_columns(model, fair, seed)
+    return sample_cells(model, n, columns, seed=seed, conditions=conditions, scenario=scenario)
+
+
+def _fair_columns(model: Synthesizer, fair: Any, seed: int) -> list[list[Group]]:
     if not isinstance(fair, Mapping) or set(fair) != {"outcome", "protected"}:
         raise OptionError(f"fair must be {{'outcome': COLUMN, 'protected': COLUMN}}, got {fair!r}")
     outcome, protected = fair["outcome"], _protected_columns(fair["protected"])
     if outcome in protected:
         raise OptionError(f"fair: the outcome and a protected column are both {outcome!r}")
-    seed = resolve_seed(seed)
     if len(protected) == 1:
         groups = fair_groups(model, protected[0], "fair['protected']")
     else:
         groups = joint_groups(model, protected, seed)
-    columns = [groups, fair_groups(model, outcome, "fair['outcome']")]
-    return sample_cells(model, n, columns, seed=seed, conditions=conditions, scenario=scenario)
+    return [groups, fair_groups(model, outcome, "fair['outcome']")]
 
 
 def _protected_columns(protected: Any) -> list[str]:
@@ -272,6 +284,29 @@ def sample_controlled(
     scenario: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """``Synthesizer.sample`` with ``rebalance`` or ``fair``."""
+    chunks = list(
+        controlled_chunks(
+            model, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair,
+            scenario=scenario,
+        )
+    )  # fmt: skip
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def controlled_chunks(
+    model: Synthesizer,
+    n: int | None,
+    *,
+    seed: int | None,
+    conditions: Mapping[str, Any] | None,
+    context: Any,
+    rebalance: Mapping[str, Mapping[Any, float]] | None,
+    fair: Mapping[str, Any] | None,
+    scenario: Mapping[str, Any] | None = None,
+    block: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """``Synthesizer.sample_chunks`` with ``rebalance`` or ``fair``: the rows in blocks (see
+    :func:`mirage.control._cells.cell_chunks`); every option is checked before the first block."""
     if rebalance is not None and fair is not None:
         raise OptionError("give rebalance or fair, not both")
     if context is not None:
@@ -279,8 +314,13 @@ def sample_controlled(
             "rebalance and fair cannot be combined with a context yet (one row is drawn per context "
             "row, so the shares are not free to set); sample with one of them"
         )
+    model._require_fitted()
     rows = require_rows(n)
+    drawn_seed = resolve_seed(seed)
     if rebalance is not None:
-        return sample_rebalanced(model, rows, rebalance, seed=seed, conditions=conditions, scenario=scenario)
-    assert fair is not None
-    return sample_fair(model, rows, fair, seed=seed, conditions=conditions, scenario=scenario)
+        columns = _rebalance_columns(model, rebalance)
+    else:
+        columns = _fair_columns(model, fair, drawn_seed)
+    return cell_chunks(
+        model, rows, columns, seed=drawn_seed, conditions=conditions, scenario=scenario, block=block
+    )

@@ -408,12 +408,24 @@ class Synthesizer:
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
         scenario: Mapping[str, Any] | None = None,
+        rebalance: Mapping[str, Mapping[Any, float]] | None = None,
+        fair: Mapping[str, Any] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows of ``sample(n, seed=seed, ...)`` in blocks of at most ``BLOCK_ROWS`` rows.
 
         ``n == 0`` (or an empty context) yields one empty frame with the right columns and dtypes.
-        With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.
+        With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.  With
+        ``rebalance`` or ``fair``, each block holds its share of every cell (the counts stay exact
+        over the whole sample; one block is exactly ``sample``'s rows).
         """
+        if rebalance is not None or fair is not None:
+            from mirage.control._rebalance import controlled_chunks
+
+            yield from controlled_chunks(
+                self, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair,
+                scenario=scenario,
+            )  # fmt: skip
+            return
         self._require_fitted()
         if scenario is not None and not self.get_tags().scenario:
             raise self._unsupported("scenario", "sample a scenario")

@@ -189,3 +189,24 @@ def test_rebalance_under_a_scenario() -> None:
     synth = model.sample(400, seed=9, rebalance={"income": {">50K": 0.5}}, scenario={"shift": {"hours": 10}})
     assert synth["income"].eq(">50K").sum() == 200
     assert synth["hours"].mean() > table()["hours"].mean() + 7
+
+
+def test_rebalanced_rows_stream_in_blocks() -> None:
+    from mirage.control._rebalance import controlled_chunks
+
+    model = ENGINES["cart"](seed=0).fit(table())
+    shares = {"income": {">50K": 0.5}}
+    one = model.sample(1001, seed=1, rebalance=shares)
+    pd.testing.assert_frame_equal(pd.concat(list(model.sample_chunks(1001, seed=1, rebalance=shares))), one)
+    chunks = list(
+        controlled_chunks(
+            model, 1001, seed=1, conditions=None, context=None, rebalance=shares, fair=None, block=300
+        )
+    )
+    assert [len(c) for c in chunks] == [300, 300, 300, 101]
+    assert sum(int(c["income"].eq(">50K").sum()) for c in chunks) == 501
+    assert all(abs(c["income"].eq(">50K").mean() - 0.5) < 0.02 for c in chunks)  # each block its share
+    with pytest.raises(OptionError, match=r"rebalance\['income'\]: column 'income' has no value 'rich'"):
+        controlled_chunks(
+            model, 10, seed=1, conditions=None, context=None, rebalance={"income": {"rich": 0.5}}, fair=None
+        )  # refused when called, before any block is drawn
