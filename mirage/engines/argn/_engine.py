@@ -339,9 +339,8 @@ class ArgnSynthesizer(Synthesizer):
         tokens = np.concatenate(kept)[:n]
         known = np.zeros(tokens.shape, dtype=bool)
         known[:, :stop] = True
-        if stop < tokens.shape[1]:
-            order = range(stop, tokens.shape[1])
-            fill_tokens(network, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
+        order = range(stop, tokens.shape[1])  # the partial-row sampler (draws nothing when empty)
+        fill_tokens(network, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
         return disc.decode(tokens, rng)
 
     def _propagate(
