@@ -239,12 +239,13 @@ def sample_command(
     drawn_seed = secrets.randbits(63) if seed is None else seed
     if shares is not None or fairness is not None:
         from mirage.control._rebalance import controlled_chunks
+        from mirage.engines._base import BLOCK_ROWS
 
         flag = "--rebalance" if shares is not None else "--fair"
         try:  # options checked here, before a row is drawn; the rows come in blocks
             sampled: Any = controlled_chunks(
                 model, rows, seed=drawn_seed, context=None, rebalance=shares, fair=fairness,
-                conditions=control.get("conditions"),
+                conditions=control.get("conditions"), block=BLOCK_ROWS,
             )  # fmt: skip
         except OptionError as exc:
             raise _with_flag(exc, flag) from None

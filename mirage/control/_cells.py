@@ -227,13 +227,11 @@ def cell_chunks(
     scenario: Mapping[str, Any] | None = None,
     block: int | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """The rows of :func:`sample_cells` in blocks of ``block`` rows (default ``BLOCK_ROWS``), so that
+    """The rows of :func:`sample_cells` in blocks of ``block`` rows, so that
     no more than a block is held at once: each cell's count is split across the blocks in proportion
     to their sizes (rounded so that every cell's and every block's count is exact), and each block's
-    rows are shuffled together.  One block gives exactly the rows of a single draw.  Bad options are
-    refused here, before any row is drawn."""
-    from mirage.engines._base import BLOCK_ROWS
-
+    rows are shuffled together (None: one block).  One block gives exactly the rows of a single draw.
+    Bad options are refused here, before any row is drawn."""
     conditions = dict(conditions or {})
     clash = [name for groups in columns for name in groups[0].given() if name in conditions]
     if clash:
@@ -241,7 +239,7 @@ def cell_chunks(
             f"column {clash[0]!r} is both conditioned and given shares; give it one or the other"
         )
     counts = cell_counts(n, [[g.share for g in groups] for groups in columns])
-    step = BLOCK_ROWS if block is None else block
+    step = max(n, 1) if block is None else block
     sizes = np.array([min(step, n - start) for start in range(0, max(n, 1), step)], dtype="int64")
     flat = counts.reshape(-1)
     per_block = (

@@ -292,19 +292,20 @@ class RulePlan:
             frame = frame.drop(columns=[d.target])
         return frame[self.engine_schema.names]
 
-    def impute(self, data: pd.DataFrame, fill: Callable[[pd.DataFrame, int], pd.DataFrame]) -> pd.DataFrame:
-        """``data`` (the user's columns) with its missing cells filled: ``fill(frame, round)`` imputes
+    def impute(
+        self, data: pd.DataFrame, fill: Callable[[pd.DataFrame, int], pd.DataFrame]
+    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        """The rows of ``data`` (the user's columns) rebuilt after imputation, and the holes the caller
+        fills from them (column -> mask of missing cells): ``fill(frame, round)`` imputes
         rows in the engine's columns, which are then rebuilt (derived columns computed, so the rules
         hold where the row's observed cells let them).  A joint column drawn for a row that knows
         some of its columns is drawn again, a bounded number of times, until it agrees with them."""
-        from mirage.engines._base import fill_holes
-
         data_rows = data.reset_index(drop=True)
         learned = [c.name for c in self.schema if c.kind.learned and c.name in data_rows.columns]
         nulls = {name: data_rows[name].isna().to_numpy() for name in learned}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes:
-            return data.copy()
+            return data_rows, {}
         engine = self.engine_frame(data_rows, holes=True)
         restored = self.restore(fill(engine, 0))
         joints = [d for d in self.derivations if d.kind == "joint"]
@@ -321,11 +322,7 @@ class RulePlan:
             again = self.restore(fill(engine.iloc[rows].reset_index(drop=True), attempt))
             kept = restored.drop(index=restored.index[rows])
             restored = pd.concat([kept, again.set_axis(restored.index[rows])]).sort_index()
-        out = fill_holes(
-            data_rows, restored, np.arange(len(data_rows)), {n: nulls[n] for n in holes}, self.schema
-        )
-        out.index = data.index
-        return out
+        return restored, {name: nulls[name] for name in holes}
 
     # --- model file ---------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -282,12 +282,13 @@ def sample_controlled(
     rebalance: Mapping[str, Mapping[Any, float]] | None,
     fair: Mapping[str, Any] | None,
     scenario: Mapping[str, Any] | None = None,
+    block: int | None = None,
 ) -> pd.DataFrame:
     """``Synthesizer.sample`` with ``rebalance`` or ``fair``."""
     chunks = list(
         controlled_chunks(
             model, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair,
-            scenario=scenario,
+            scenario=scenario, block=block,
         )
     )  # fmt: skip
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)

@@ -394,6 +394,7 @@ class Synthesizer:
                 rebalance=rebalance,
                 fair=fair,
                 scenario=scenario,
+                block=BLOCK_ROWS,
             )
         chunks = list(
             self.sample_chunks(n, seed=seed, conditions=conditions, context=context, scenario=scenario)
@@ -423,7 +424,7 @@ class Synthesizer:
 
             yield from controlled_chunks(
                 self, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair,
-                scenario=scenario,
+                scenario=scenario, block=BLOCK_ROWS,
             )  # fmt: skip
             return
         self._require_fitted()
@@ -655,7 +656,13 @@ class Synthesizer:
                 again = int(np.random.SeedSequence([base, attempt]).generate_state(1)[0])
                 return self._impute_frame(frame, base if attempt == 0 else again)
 
-            return self.rules_.impute(data, fill)
+            restored, gaps = self.rules_.impute(data, fill)
+            if not gaps:
+                return data.copy()
+            rows = data.reset_index(drop=True)
+            out = fill_holes(rows, restored, np.arange(len(rows)), gaps, self.rules_.schema)
+            out.index = data.index
+            return out
         return self._impute_frame(data, seed)
 
     def _impute_frame(self, data: pd.DataFrame, seed: int | None) -> pd.DataFrame:
