@@ -54,12 +54,14 @@ def parse_rebalance(items: list[str]) -> dict[str, dict[str, float]]:
     return shares
 
 
-def parse_fair(item: str) -> dict[str, str]:
-    """``OUTCOME:PROTECTED`` (``income:sex``) as ``{"outcome": ..., "protected": ...}``."""
+def parse_fair(item: str) -> dict[str, Any]:
+    """``OUTCOME:PROTECTED[,PROTECTED...]`` (``income:sex``, ``income:sex,race``) as ``{"outcome": ...,
+    "protected": column or [columns]}``."""
     outcome, colon, protected = item.partition(":")
-    if not colon or not outcome or not protected or ":" in protected:
-        raise OptionError(f"--fair {item!r}: expected OUTCOME:PROTECTED, e.g. income:sex")
-    return {"outcome": outcome, "protected": protected}
+    names = protected.split(",")
+    if not colon or not outcome or not all(names) or ":" in protected:
+        raise OptionError(f"--fair {item!r}: expected OUTCOME:PROTECTED, e.g. income:sex or income:sex,race")
+    return {"outcome": outcome, "protected": names[0] if len(names) == 1 else names}
 
 
 def _with_flag(error: OptionError, flag: str) -> OptionError:
@@ -133,16 +135,18 @@ def sample_command(
         list[str] | None,
         typer.Option(
             metavar="COLUMN:VALUE=SHARE",
-            help="Exact share of the rows for a value, e.g. 'income:>50K=0.5' (repeatable); the column's "
-            "other values share the rest as learned.",
+            help="Exact share of the rows for a value, e.g. 'income:>50K=0.5', or for a range of a numeric "
+            "or date column, e.g. 'age:18..30=0.5' (both ends included, either may be left out; repeatable); "
+            "the column's other values share the rest as learned.",
         ),
     ] = None,
     fair: Annotated[
         str | None,
         typer.Option(
-            metavar="OUTCOME:PROTECTED",
+            metavar="OUTCOME:PROTECTED[,PROTECTED]",
             help="Draw OUTCOME independent of PROTECTED, e.g. income:sex (each pair of values gets "
-            "n * P(protected) * P(outcome) rows).",
+            "n * P(protected) * P(outcome) rows); several protected columns, e.g. income:sex,race, "
+            "make it independent of their combinations.",
         ),
     ] = None,
     table_name: Annotated[
@@ -258,12 +262,17 @@ def sample_command(
             raise _with_flag(exc, "--where") from None
     drawn_seed = secrets.randbits(63) if seed is None else seed
     if shares is not None or fairness is not None:
+        from mirage.control._rebalance import controlled_chunks
+        from mirage.engines._base import BLOCK_ROWS
+
         flag = "--rebalance" if shares is not None else "--fair"
-        try:
-            frame = model.sample(rows, seed=drawn_seed, rebalance=shares, fair=fairness, **control)
+        try:  # options checked here, before a row is drawn; the rows come in blocks
+            sampled: Any = controlled_chunks(
+                model, rows, seed=drawn_seed, context=None, rebalance=shares, fair=fairness,
+                conditions=control.get("conditions"), block=BLOCK_ROWS,
+            )  # fmt: skip
         except OptionError as exc:
             raise _with_flag(exc, flag) from None
-        sampled: Any = iter([frame])
     else:
         sampled = model.sample_chunks(rows, seed=drawn_seed, **control)
     if to_database:

@@ -11,14 +11,14 @@ programme whose vertex solutions are whole numbers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from mirage.engines._conditions import OneOf
+from mirage.engines._conditions import Between, Condition, OneOf
 from mirage.errors import MirageError, OptionError
 from mirage.schema import Kind
 
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Group",
+    "Outside",
     "ValuesOf",
+    "cell_chunks",
     "cell_counts",
     "largest_remainder",
     "learned_values",
@@ -50,14 +52,39 @@ class ValuesOf(OneOf):
         return mask
 
 
+class Outside(Condition):
+    """A value in none of ``ranges`` (resolved ``Between`` conditions), a missing value included: the
+    rows a rebalancing by ranges leaves to share the rest (met by the row filter)."""
+
+    def __init__(self, ranges: Sequence[Between]) -> None:
+        self.ranges = tuple(ranges)
+
+    def __repr__(self) -> str:
+        return f"Outside({list(self.ranges)!r})"
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        inside = np.zeros(len(values), dtype=bool)
+        for between in self.ranges:
+            inside |= between.mask(values)
+        return ~inside
+
+
 @dataclass(frozen=True)
 class Group:
-    """Rows of ``column`` whose value is one of ``values`` (None: missing), ``share`` of the rows."""
+    """Rows of ``column`` whose value is one of ``values`` (None: missing), ``share`` of the rows;
+    ``condition``, when given, says which rows instead (a range of a numeric or datetime column)."""
 
     column: str
     values: tuple[Any, ...]
     share: float
     label: str
+    condition: Condition | None = None
+    also: tuple[tuple[str, Condition], ...] = ()  # conditions on more columns (a joint group)
+
+    def given(self) -> dict[str, Condition]:
+        """The conditions its rows are drawn with."""
+        own = ValuesOf(self.values) if self.condition is None else self.condition
+        return {self.column: own, **dict(self.also)}
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -181,29 +208,73 @@ def sample_cells(
     *,
     seed: int,
     conditions: Mapping[str, Any] | None = None,
+    scenario: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """``n`` rows, the cells of ``columns``' groups drawn with the conditions API in their exact counts,
-    then shuffled; ``conditions`` (on other columns) hold in every row."""
+    then shuffled; ``conditions`` (on other columns) hold in every row; ``scenario``: each cell drawn
+    from the scenario's population."""
+    chunks = list(cell_chunks(model, n, columns, seed=seed, conditions=conditions, scenario=scenario))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def cell_chunks(
+    model: Synthesizer,
+    n: int,
+    columns: Sequence[Sequence[Group]],
+    *,
+    seed: int,
+    conditions: Mapping[str, Any] | None = None,
+    scenario: Mapping[str, Any] | None = None,
+    block: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`sample_cells` in blocks of ``block`` rows, so that
+    no more than a block is held at once: each cell's count is split across the blocks in proportion
+    to their sizes (rounded so that every cell's and every block's count is exact), and each block's
+    rows are shuffled together (None: one block).  One block gives exactly the rows of a single draw.
+    Bad options are refused here, before any row is drawn."""
     conditions = dict(conditions or {})
-    clash = [groups[0].column for groups in columns if groups[0].column in conditions]
+    clash = [name for groups in columns for name in groups[0].given() if name in conditions]
     if clash:
         raise OptionError(
             f"column {clash[0]!r} is both conditioned and given shares; give it one or the other"
         )
     counts = cell_counts(n, [[g.share for g in groups] for groups in columns])
-    frames = []
-    for index, cell in enumerate(np.ndindex(counts.shape)):
-        size = int(counts[cell])
-        if size == 0:
+    step = max(n, 1) if block is None else block
+    sizes = np.array([min(step, n - start) for start in range(0, max(n, 1), step)], dtype="int64")
+    flat = counts.reshape(-1)
+    per_block = (
+        flat[:, None] if sizes.size == 1 else _controlled_rounding(np.outer(flat, sizes) / n, flat, sizes)
+    )
+    cells = list(np.ndindex(counts.shape))
+    return _draw_blocks(model, columns, cells, per_block, seed, conditions, scenario)
+
+
+def _draw_blocks(
+    model: Synthesizer,
+    columns: Sequence[Sequence[Group]],
+    cells: list[tuple[int, ...]],
+    per_block: np.ndarray,
+    seed: int,
+    conditions: dict[str, Any],
+    scenario: Mapping[str, Any] | None,
+) -> Iterator[pd.DataFrame]:
+    single = per_block.shape[1] == 1
+    for b in range(per_block.shape[1]):
+        frames = []
+        for index, cell in enumerate(cells):
+            size = int(per_block[index, b])
+            if size == 0:
+                continue
+            given = dict(conditions)
+            for groups, g in zip(columns, cell, strict=True):
+                given.update(groups[g].given())
+            key = [seed, 1, index] if single else [seed, 1, index, b]
+            cell_seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+            frames.append(model.sample(size, seed=cell_seed, conditions=given, scenario=scenario))
+        if not frames:
+            yield model.sample(0, seed=seed)
             continue
-        given = dict(conditions)
-        for groups, g in zip(columns, cell, strict=True):
-            group = groups[g]
-            given[group.column] = ValuesOf(group.values)
-        cell_seed = int(np.random.SeedSequence([seed, 1, index]).generate_state(1)[0])
-        frames.append(model.sample(size, seed=cell_seed, conditions=given))
-    if not frames:
-        return model.sample(0, seed=seed)
-    rows = pd.concat(frames, ignore_index=True)
-    order = np.random.default_rng(np.random.SeedSequence([seed, 2])).permutation(len(rows))
-    return rows.iloc[order].reset_index(drop=True)
+        rows = pd.concat(frames, ignore_index=True)
+        shuffle = np.random.SeedSequence([seed, 2] if single else [seed, 2, b])
+        order = np.random.default_rng(shuffle).permutation(len(rows))
+        yield rows.iloc[order].reset_index(drop=True)

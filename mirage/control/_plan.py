@@ -261,6 +261,69 @@ class RulePlan:
         return out[[name for name in self.schema.names if name in out.columns]]  # all but keys and
         # generated values when only the learned columns were drawn (conditions test those)
 
+    # --- rows given by the user, in the engine's columns ----------------------------------------
+    def engine_frame(self, data: pd.DataFrame, *, holes: bool = False) -> pd.DataFrame:
+        """User rows rewritten as the engine learned its training rows (differences, joint columns; a
+        formula's result dropped, kept only where its parts are missing).  ``holes``: a joint column is
+        missing where any of its columns is (for imputation); else an unseen combination is."""
+        source = data.reset_index(drop=True)
+        frame = source.copy()
+        columns = {c.name: c for c in self.schema}
+        for d in self.derivations:
+            if d.kind == "joint":
+                index = {k: str(j) for j, k in enumerate(d.combinations)}
+                codes = [index.get(k) for k in combination_keys(source, d.sources)]
+                if holes:
+                    partial = source[list(d.sources)].isna().any(axis=1).to_numpy()
+                    codes = [None if gap else code for code, gap in zip(codes, partial, strict=True)]
+                frame = frame.drop(columns=list(d.sources))
+                frame[d.learned_as] = pd.Series(codes, dtype=object)
+                continue
+            if d.kind == "formula":
+                alone = source[list(d.sources)].isna().any(axis=1) & source[d.target].notna()
+            else:
+                high = comparable(source[d.target], columns[d.target])
+                low = comparable(source[d.sources[0]], columns[d.sources[0]])
+                diff = (high - low).dt.total_seconds() / d.unit if d.unit else high - low
+                frame[d.learned_as] = pd.to_numeric(diff, errors="coerce").astype("float64")
+                alone = source[d.sources[0]].isna() & source[d.target].notna()
+            if d.alone:
+                frame[d.alone] = source[d.target].where(alone, None)
+            frame = frame.drop(columns=[d.target])
+        return frame[self.engine_schema.names]
+
+    def impute(
+        self, data: pd.DataFrame, fill: Callable[[pd.DataFrame, int], pd.DataFrame]
+    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        """The rows of ``data`` (the user's columns) rebuilt after imputation, and the holes the caller
+        fills from them (column -> mask of missing cells): ``fill(frame, round)`` imputes
+        rows in the engine's columns, which are then rebuilt (derived columns computed, so the rules
+        hold where the row's observed cells let them).  A joint column drawn for a row that knows
+        some of its columns is drawn again, a bounded number of times, until it agrees with them."""
+        data_rows = data.reset_index(drop=True)
+        learned = [c.name for c in self.schema if c.kind.learned and c.name in data_rows.columns]
+        nulls = {name: data_rows[name].isna().to_numpy() for name in learned}
+        holes = [name for name, mask in nulls.items() if mask.any()]
+        if not holes:
+            return data_rows, {}
+        engine = self.engine_frame(data_rows, holes=True)
+        restored = self.restore(fill(engine, 0))
+        joints = [d for d in self.derivations if d.kind == "joint"]
+        for attempt in range(1, MAX_REDRAW_ROUNDS):
+            clash = np.zeros(len(data_rows), dtype=bool)
+            for d in joints:
+                for name in d.sources:
+                    known = ~nulls.get(name, np.zeros(len(data_rows), dtype=bool))
+                    drawn = restored[name].astype(object).to_numpy()
+                    clash |= known & (drawn != data_rows[name].astype(object).to_numpy())
+            if not clash.any():
+                break
+            rows = np.flatnonzero(clash)
+            again = self.restore(fill(engine.iloc[rows].reset_index(drop=True), attempt))
+            kept = restored.drop(index=restored.index[rows])
+            restored = pd.concat([kept, again.set_axis(restored.index[rows])]).sort_index()
+        return restored, {name: nulls[name] for name in holes}
+
     # --- model file ---------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         return {
@@ -368,7 +431,12 @@ def _add_difference(out: pd.DataFrame, d: Derivation, schema: Any) -> None:
 
 
 def _compute_formula(out: pd.DataFrame, d: Derivation, schema: Any) -> None:
-    out[d.target] = _cast(evaluate_formula(d.expression, out), schema[d.target])
+    column = schema[d.target]
+    values = evaluate_formula(d.expression, out)
+    if d.alone:  # a result given where its parts are missing: learned as it is
+        missing = out[list(d.sources)].isna().any(axis=1)
+        values = comparable(values, column).where(~missing, comparable(out[d.alone], column))
+    out[d.target] = _cast(values, column)
 
 
 def _clip(values: pd.Series, rule: Range, column: Column) -> pd.Series:
@@ -412,6 +480,11 @@ def learn_rules(data: pd.DataFrame, schema: Any) -> tuple[RulePlan | None, pd.Da
             if rule.column in claimed or _cycle(derivations, rule.column, rule.parts):
                 continue
             d = Derivation("formula", rule.column, tuple(rule.parts), i, expression=rule.expression)
+            partless = data[list(rule.parts)].isna().any(axis=1) & data[rule.column].notna()
+            if partless.any():  # a result without its parts: learned as it is there
+                d.alone = _fresh(f"{rule.column} without its parts", taken)
+                taken.add(d.alone)
+                frame[d.alone] = data[rule.column].where(partless, None)
             frame = frame.drop(columns=[rule.column])
         elif isinstance(rule, Inequality):
             if rule.high in claimed or rule.low in claimed or _cycle(derivations, rule.high, [rule.low]):
@@ -496,7 +569,8 @@ def _engine_schema(schema: Any, derivations: Sequence[Derivation], frame: pd.Dat
     replaced: dict[str, list[Column]] = {}  # a user's column -> the engine's columns in its place
     for d in derivations:
         if d.kind == "formula":
-            replaced[d.target] = []
+            source = schema[d.target]
+            replaced[d.target] = [dataclasses.replace(source, name=d.alone, nullable=True)] if d.alone else []
         elif d.kind == "joint":
             for name in d.sources[1:]:
                 replaced[name] = []

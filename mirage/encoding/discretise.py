@@ -46,7 +46,7 @@ from mirage._validate import (
 from mirage.encoding._base import SubColumn
 from mirage.encoding._domain import ROLE_BIN, ROLE_CODE, ROLE_SUB, ROLE_WEEKDAY, Domain, Token
 from mirage.encoding._pieces import Pieces, cut, draw_within
-from mirage.encoding.datetime import DAY, TIME, WEEKDAY, DateParts
+from mirage.encoding.datetime import DAY, SECONDS_PER_DAY, TIME, WEEKDAY, DateParts
 
 __all__ = ["Discretiser", "Domain", "Token"]
 
@@ -200,6 +200,25 @@ class Discretiser:
             return None
         cont = self._continuous[token.piece]
         return np.arange(cont.width)[None, :] < cont.n_sub[:, None]
+
+    def range_codes(self, j: int, low: float, high: float) -> np.ndarray | None:
+        """The codes of token ``j`` whose pieces can hold a value of its sub-column in ``[low, high]``
+        (a superset: a piece that only touches the range counts).  A bin token gives a mask of its
+        bins, a sub-bin token a (bins, sub-bins) mask; None for other tokens and for a date's weekday
+        and time of day (the range bounds only the day)."""
+        token = self.domain[j]
+        if token.role not in (ROLE_BIN, ROLE_SUB):
+            return None
+        if token.subcolumn in self._dates:
+            if token.piece != f"{token.subcolumn}@{DAY}":
+                return None
+            low, high = float(np.floor(low / SECONDS_PER_DAY)), float(np.floor(high / SECONDS_PER_DAY))
+        cont = self._continuous[token.piece]
+        if token.role == ROLE_BIN:
+            return np.asarray((cont.bins.lo <= high) & (cont.bins.hi >= low), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            inside = (cont.lo <= high) & (cont.hi >= low)
+        return np.asarray(inside & (np.arange(cont.width)[None, :] < cont.n_sub[:, None]), dtype=bool)
 
     # --- encoding --------------------------------------------------------------------------------
     def encode(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:

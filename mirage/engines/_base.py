@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
@@ -360,7 +360,7 @@ class Synthesizer:
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
         rebalance: Mapping[str, Mapping[Any, float]] | None = None,
-        fair: Mapping[str, str] | None = None,
+        fair: Mapping[str, Any] | None = None,
         scenario: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Draw ``n`` rows.  ``conditions`` maps learned columns to a value, a list of allowed values, or
@@ -372,7 +372,9 @@ class Synthesizer:
 
         ``scenario`` draws the rows under an intervention and redraws what depends on it through the
         model's learned dependencies (see :mod:`mirage.engines._scenario`): ``{"shift": {column:
-        delta}}``, ``{"set": {column: value}}``, ``{"share": {column: {value: share}}}``.
+        delta}}``, ``{"set": {column: value}}``, ``{"share": {column: {value: share}}}``.  With
+        ``conditions`` (or ``rebalance``/``fair``) the rows are the scenario's population meeting them
+        (drawn under the scenario, then filtered: bounded rejection).
 
         A model fitted with a context samples given one: ``context`` is a DataFrame holding the
         context columns it was fitted with (others are ignored), and the result has one row per
@@ -381,12 +383,18 @@ class Synthesizer:
         and ``conditions`` cannot be combined yet (``OptionError``).
         """
         if rebalance is not None or fair is not None:
-            if scenario is not None:
-                raise OptionError("a scenario cannot be combined with rebalance or fair yet")
             from mirage.control._rebalance import sample_controlled
 
             return sample_controlled(
-                self, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair
+                self,
+                n,
+                seed=seed,
+                conditions=conditions,
+                context=context,
+                rebalance=rebalance,
+                fair=fair,
+                scenario=scenario,
+                block=BLOCK_ROWS,
             )
         chunks = list(
             self.sample_chunks(n, seed=seed, conditions=conditions, context=context, scenario=scenario)
@@ -401,19 +409,29 @@ class Synthesizer:
         conditions: Mapping[str, Any] | None = None,
         context: pd.DataFrame | None = None,
         scenario: Mapping[str, Any] | None = None,
+        rebalance: Mapping[str, Mapping[Any, float]] | None = None,
+        fair: Mapping[str, Any] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows of ``sample(n, seed=seed, ...)`` in blocks of at most ``BLOCK_ROWS`` rows.
 
         ``n == 0`` (or an empty context) yields one empty frame with the right columns and dtypes.
-        With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.
+        With ``context``, block ``i`` holds the rows of context rows ``i * BLOCK_ROWS`` onwards.  With
+        ``rebalance`` or ``fair``, each block holds its share of every cell (the counts stay exact
+        over the whole sample; one block is exactly ``sample``'s rows).
         """
+        if rebalance is not None or fair is not None:
+            from mirage.control._rebalance import controlled_chunks
+
+            yield from controlled_chunks(
+                self, n, seed=seed, conditions=conditions, context=context, rebalance=rebalance, fair=fair,
+                scenario=scenario, block=BLOCK_ROWS,
+            )  # fmt: skip
+            return
         self._require_fitted()
         if scenario is not None and not self.get_tags().scenario:
             raise self._unsupported("scenario", "sample a scenario")
-        if scenario is not None and (conditions or context is not None):
-            raise OptionError(
-                "a scenario cannot be combined with conditions or a context yet; pass one of them"
-            )
+        if scenario is not None and context is not None:
+            raise OptionError("a scenario cannot be combined with a context yet; pass one of them")
         if context is not None:
             yield from self._sample_chunks_given(context, n, seed, conditions)
             return
@@ -540,8 +558,15 @@ class Synthesizer:
             given = self._encode_context(rows)
             return self.encoder_.decode(self._sample_given(given, rng), size, rng, start)
         if scenario is not None:
-            parts, fixed = intervene(scenario, self._sample(size, rng), self.encoder_, rng)
-            frame = self.encoder_.decode(self._propagate(parts, fixed, rng), size, rng, start)
+
+            def under_scenario(rows: int) -> dict[str, np.ndarray]:
+                parts, fixed = intervene(scenario, self._sample(rows, rng), self.encoder_, rng)
+                return self._propagate(parts, fixed, rng)
+
+            if accept is None:
+                frame = self.encoder_.decode(under_scenario(size), size, rng, start)
+            else:  # the scenario's population, filtered on the conditions (bounded rejection)
+                frame = self._sample_rejecting(size, rng, start, accept, under_scenario)
             for column, value in scenario.set.items():  # exactly the value set, not a rounding of it
                 frame[column] = pd.Series([value] * size, dtype=object).astype(frame[column].dtype)
             return frame
@@ -560,9 +585,17 @@ class Synthesizer:
         """Candidate rows for conditions; engines that can condition natively draw them here."""
         return self._sample(n, rng)
 
-    def _sample_rejecting(self, size: int, rng: np.random.Generator, start: int, accept: Any) -> pd.DataFrame:
+    def _sample_rejecting(
+        self,
+        size: int,
+        rng: np.random.Generator,
+        start: int,
+        accept: Any,
+        draw: Callable[[int], dict[str, np.ndarray]] | None = None,
+    ) -> pd.DataFrame:
         """Bounded rejection sampling: drawn rows are tested on their learned columns, and only the kept
-        rows are decoded whole (so keys stay in the block and generated values are made once)."""
+        rows are decoded whole (so keys stay in the block and generated values are made once).
+        ``draw(k)``: k candidate rows (default: the engine's, natively inside the conditions where it can)."""
         kept: list[dict[str, np.ndarray]] = []
         tested: list[pd.DataFrame] = []  # the kept rows' learned columns, as the conditions saw them
         have, drawn = 0, 0
@@ -570,7 +603,7 @@ class Synthesizer:
         for attempt in range(MAX_REJECTION_ROUNDS):
             if have >= size or (attempt >= HOPELESS_ROUNDS and have == 0):
                 break
-            parts = self._sample_matching(batch, rng, accept)
+            parts = self._sample_matching(batch, rng, accept) if draw is None else draw(batch)
             rows = _rows(parts, batch)  # a native engine may return fewer rows than asked, all in the box
             learned = self._decode_learned(parts, rows, rng)
             mask = np.asarray(accept(learned), dtype=bool)
@@ -623,14 +656,34 @@ class Synthesizer:
         absent = [name for name in self.schema_.names if name not in data.columns]
         if absent:
             raise DataError(f"impute: the data lacks the model's column(s) {absent}")
+        if self.rules_ is not None:  # imputed in the columns the engine learned, then rebuilt
+            base = _resolve_seed(seed)
+
+            def fill(frame: pd.DataFrame, attempt: int) -> pd.DataFrame:
+                again = int(np.random.SeedSequence([base, attempt]).generate_state(1)[0])
+                return self._impute_frame(frame, base if attempt == 0 else again)
+
+            restored, gaps = self.rules_.impute(data, fill)
+            if not gaps:
+                return data.copy()
+            rows = data.reset_index(drop=True)
+            out = fill_holes(rows, restored, np.arange(len(rows)), gaps, self.rules_.schema)
+            out.index = data.index
+            return out
+        return self._impute_frame(data, seed)
+
+    def _impute_frame(self, data: pd.DataFrame, seed: int | None) -> pd.DataFrame:
+        """``impute`` on rows in the engine's own columns (``encoder_.schema``: the user's unless rules
+        rewrite them)."""
+        schema = self.encoder_.schema
         rng = np.random.default_rng(_resolve_seed(seed))
-        learned = [c.name for c in self.schema_ if c.kind.learned]
+        learned = [c.name for c in schema if c.kind.learned]
         nulls = {name: data[name].isna().to_numpy() for name in learned}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes:
             return data.copy()
         rows = np.flatnonzero(np.any([nulls[name] for name in holes], axis=0))
-        frame = data[self.schema_.names].iloc[rows].reset_index(drop=True)
+        frame = data[schema.names].iloc[rows].reset_index(drop=True)
         parts = self.encoder_.encode(frame)
         known: dict[str, np.ndarray] = {}
         for sub in self.encoder_.subcolumns:
@@ -645,7 +698,7 @@ class Synthesizer:
         for name, mask in known.items():
             drawn_parts[name] = np.where(mask, parts[name], drawn_parts[name])
         drawn = self.encoder_.decode(drawn_parts, rows.size, rng)
-        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, schema)
 
     def _impute_parts(
         self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator

@@ -115,3 +115,18 @@ def test_bad_flags_are_named(model_path: Path, tmp_path: Path) -> None:
         assert result.exit_code == 2, (flags, result.output)
         assert message in error_line(result), (flags, error_line(result))
         assert not out.exists()
+
+
+def test_rebalance_by_range_and_fair_on_two_columns(model_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ranges.csv"
+    result = invoke("sample", model_path, "-n", 400, "--rebalance", "age:18..30=0.5", "-o", out, "--seed", 5)
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out)["age"].between(18, 30).sum() == 200
+    fair = tmp_path / "fair2.csv"
+    result = invoke("sample", model_path, "-n", 800, "--fair", "income:sex,race", "-o", fair, "--seed", 6)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(fair)
+    rates = frame.groupby("sex")["income"].apply(lambda s: s.eq(">50K").mean())
+    assert abs(rates["Female"] - rates["Male"]) < 0.02
+    bad = invoke("sample", model_path, "-n", 10, "-o", tmp_path / "x.csv", "--fair", "income:sex,")
+    assert bad.exit_code == 2 and "expected OUTCOME:PROTECTED" in error_line(bad)

@@ -143,3 +143,70 @@ def test_no_rows_gives_the_columns() -> None:
     assert len(empty) == 0 and list(empty.columns) == list(table().columns)
     with pytest.raises(OptionError, match="n must be a non-negative integer, got -1"):
         model.sample(-1, seed=1, fair={"outcome": "income", "protected": "sex"})
+
+
+def test_numeric_ranges_get_their_shares() -> None:
+    model = ENGINES["cart"](seed=0).fit(table())
+    synth = model.sample(1000, seed=7, rebalance={"hours": {(20, 35): 0.5, "50..": 0.2}})
+    assert synth["hours"].between(20, 35).sum() == 500
+    assert synth["hours"].ge(50).sum() == 200
+    rest = synth[~synth["hours"].between(20, 35) & ~synth["hours"].ge(50)]
+    assert len(rest) == 300 and rest["hours"].between(35, 50, inclusive="neither").mean() > 0.9
+    # the other columns follow the model given the range: long hours go with high income
+    long_hours = synth[synth["hours"].ge(50)]["income"].eq(">50K").mean()
+    short = synth[synth["hours"].between(20, 35)]["income"].eq(">50K").mean()
+    assert long_hours > short
+    same = model.sample(1000, seed=7, rebalance={"hours": {(20, 35): 0.5, "50..": 0.2}})
+    pd.testing.assert_frame_equal(same, synth)
+    overlap = r"rebalance\['hours'\]: the ranges \[20.0, 35.0\] and \[30.0, 40.0\] overlap"
+    with pytest.raises(OptionError, match=overlap):
+        model.sample(10, seed=1, rebalance={"hours": {(20, 35): 0.3, (30, 40): 0.3}})
+    with pytest.raises(OptionError, match=r"rebalance\['hours'\]: condition on column 'hours': a range"):
+        model.sample(10, seed=1, rebalance={"hours": {("a", 3): 0.3}})
+
+
+def test_fair_with_several_protected_columns() -> None:
+    """income independent of (sex, member) jointly: each combination's rate of >50K is the same, the
+    combinations keep their shares, and the outcome its training share."""
+    data = table(1500)
+    model = ENGINES["cart"](seed=0).fit(data)
+    synth = model.sample(3000, seed=8, fair={"outcome": "income", "protected": ["sex", "member"]})
+    rates = synth.groupby(["sex", "member"])["income"].apply(lambda s: s.eq(">50K").mean())
+    assert len(rates) == 4 and rates.max() - rates.min() < 0.01
+    p_income = data["income"].eq(">50K").mean()
+    assert abs(synth["income"].eq(">50K").sum() - 3000 * p_income) <= 1
+    shares = synth.groupby(["sex", "member"]).size() / len(synth)
+    real = data.groupby(["sex", "member"]).size() / len(data)
+    assert (shares - real).abs().max() < 0.04
+    with pytest.raises(OptionError, match="fair: the outcome and a protected column are both 'income'"):
+        model.sample(10, seed=1, fair={"outcome": "income", "protected": ["sex", "income"]})
+    with pytest.raises(OptionError, match=r"fair\['protected'\] must be a column or a list of columns"):
+        model.sample(10, seed=1, fair={"outcome": "income", "protected": []})
+
+
+def test_rebalance_under_a_scenario() -> None:
+    model = ENGINES["cart"](seed=0).fit(table())
+    synth = model.sample(400, seed=9, rebalance={"income": {">50K": 0.5}}, scenario={"shift": {"hours": 10}})
+    assert synth["income"].eq(">50K").sum() == 200
+    assert synth["hours"].mean() > table()["hours"].mean() + 7
+
+
+def test_rebalanced_rows_stream_in_blocks() -> None:
+    from mirage.control._rebalance import controlled_chunks
+
+    model = ENGINES["cart"](seed=0).fit(table())
+    shares = {"income": {">50K": 0.5}}
+    one = model.sample(1001, seed=1, rebalance=shares)
+    pd.testing.assert_frame_equal(pd.concat(list(model.sample_chunks(1001, seed=1, rebalance=shares))), one)
+    chunks = list(
+        controlled_chunks(
+            model, 1001, seed=1, conditions=None, context=None, rebalance=shares, fair=None, block=300
+        )
+    )
+    assert [len(c) for c in chunks] == [300, 300, 300, 101]
+    assert sum(int(c["income"].eq(">50K").sum()) for c in chunks) == 501
+    assert all(abs(c["income"].eq(">50K").mean() - 0.5) < 0.02 for c in chunks)  # each block its share
+    with pytest.raises(OptionError, match=r"rebalance\['income'\]: column 'income' has no value 'rich'"):
+        controlled_chunks(
+            model, 10, seed=1, conditions=None, context=None, rebalance={"income": {"rich": 0.5}}, fair=None
+        )  # refused when called, before any block is drawn

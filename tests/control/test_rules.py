@@ -408,3 +408,48 @@ def test_a_scenario_on_a_model_with_rules_is_refused_clearly(table: pd.DataFrame
     model = fit_quietly(table, schema, "cart")
     with pytest.raises(OptionError, match="scenario cannot be sampled from a model with business rules"):
         model.sample(10, seed=0, scenario={"shift": {"fare": 1.0}})
+
+
+def test_a_formula_result_without_its_parts_is_kept(table: pd.DataFrame) -> None:
+    """Where the training rows lack a part but have the result, the result is learned as it is: it
+    comes out present, not missing, and the formula holds wherever its parts are present."""
+    data = table.copy()
+    data.loc[data.index % 5 == 0, "tip"] = None
+    schema = ruled_schema(data, [Formula("total", "fare + tip + tolls")])
+    model = fit_quietly(data, schema, "cart")
+    rows = model.sample(500, seed=2)
+    without = rows["tip"].isna()
+    assert 0.1 < without.mean() < 0.3
+    assert rows["total"].notna().all()
+    assert rows.loc[without, "total"].between(data["total"].min(), data["total"].max()).all()
+    assert_rules_hold(rows, schema)
+
+
+@pytest.mark.parametrize("engine", ["cart", pytest.param("argn", marks=pytest.mark.slow)])
+def test_impute_on_a_model_whose_rules_rewrite_columns(table: pd.DataFrame, engine: str) -> None:
+    rules = [
+        Inequality("ship_date", ">=", "order_date"),
+        Formula("total", "fare + tip + tolls"),
+        AllowedCombinations(["country", "city"]),
+    ]
+    schema = ruled_schema(table, rules)
+    model = (
+        fit_quietly(table, schema, engine, max_epochs=1)
+        if engine == "argn"
+        else fit_quietly(table, schema, engine)
+    )
+    holed = table.head(120).copy()
+    holed.loc[holed.index % 3 == 0, "ship_date"] = None
+    holed.loc[holed.index % 4 == 0, "city"] = None
+    holed.loc[holed.index % 5 == 0, "total"] = None
+    filled = model.impute(holed, seed=1)
+    assert filled.notna().all().all()
+    observed = holed.notna()
+    for column in holed.columns:
+        kept = observed[column]
+        assert filled.loc[kept, column].astype(str).tolist() == holed.loc[kept, column].astype(str).tolist()
+    assert_rules_hold(filled, schema)  # a city within its observed country, shipped after ordered
+    pd.testing.assert_frame_equal(model.impute(holed, seed=1), filled)
+    if engine == "argn":
+        scores = model.log_prob(table.head(50))
+        assert scores.shape == (50,) and np.isfinite(scores).all()

@@ -80,5 +80,21 @@ def test_bad_scenarios_name_the_intervention(model: Synthesizer) -> None:
     for scenario, message in cases:
         with pytest.raises(OptionError, match=message):
             model.sample(10, seed=1, scenario=scenario)
-    with pytest.raises(OptionError, match="cannot be combined"):
-        model.sample(10, seed=1, scenario={"set": {"segment": "a"}}, conditions={"segment": "a"})
+    with pytest.raises(OptionError, match="cannot be combined with a context"):
+        model.sample(10, seed=1, scenario={"set": {"segment": "a"}}, context=pd.DataFrame({"x": [1]}))
+
+
+def test_a_scenario_with_conditions_is_its_population_filtered(model: Synthesizer) -> None:
+    """Shifting ``rate`` by 2 and keeping the rows with ``big == "yes"``: every row meets the condition,
+    and the rows are the shifted population's (its ``spend`` is that of the shifted rows filtered)."""
+    scenario = {"shift": {"rate": 2.0}}
+    rows = model.sample(1_000, seed=3, scenario=scenario, conditions={"big": "yes", "segment": ["a", "b"]})
+    assert len(rows) == 1_000 and (rows["big"] == "yes").all() and rows["segment"].isin(["a", "b"]).all()
+    shifted = model.sample(4_000, seed=4, scenario=scenario)
+    filtered = shifted[(shifted["big"] == "yes") & shifted["segment"].isin(["a", "b"])]
+    assert ks_2samp(rows["spend"], filtered["spend"]).pvalue > 0.001
+    base = model.sample(4_000, seed=4)
+    unshifted = base[(base["big"] == "yes") & base["segment"].isin(["a", "b"])]
+    assert ks_2samp(rows["rate"], unshifted["rate"]).pvalue < 1e-6  # not the unshifted population's
+    again = model.sample(1_000, seed=3, scenario=scenario, conditions={"big": "yes", "segment": ["a", "b"]})
+    pd.testing.assert_frame_equal(again, rows)

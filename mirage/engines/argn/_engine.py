@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,9 +13,10 @@ from mirage._progress import report
 from mirage._validate import StateError, require, require_bool, require_int, require_mapping, within
 from mirage.encoding import SubColumn
 from mirage.encoding._base import missing_subcolumn
+from mirage.encoding._domain import ROLE_CODE
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed, fill_holes
-from mirage.engines._conditions import Condition, OneOf
+from mirage.engines._conditions import ConditionFilter, SubColumnBox, impossible
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import SAMPLE, SEED, Param, integer, number, text
@@ -23,9 +24,9 @@ from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
 from mirage.engines.argn import _defaults
 from mirage.engines.argn._runtime import torch_scope
-from mirage.engines.argn._sampling import fill_tokens, sampling_order
+from mirage.engines.argn._sampling import draw_prefix, fill_tokens, sampling_order
 from mirage.engines.argn._state import load_weights, weight_arrays
-from mirage.errors import DataError, MirageError, OptionError
+from mirage.errors import MirageError, OptionError
 from mirage.schema import Kind
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["ArgnSynthesizer"]
 
 LOG_PROB_BATCH = 4096
+MIN_PROPOSALS = 1_000  # prefixes proposed per round for conditions, at least
+MAX_PROPOSALS = 200_000  # and at most
+PROPOSAL_ROUNDS = 20  # rounds per call before giving back fewer rows (the caller draws again, bounded)
 
 
 def _require_torch() -> None:
@@ -44,15 +48,11 @@ def _is_device(value: str) -> bool:
     return value in ("auto", "cpu") or value.startswith("cuda")
 
 
-@dataclass
-class _Conditions:
-    """The base class's row filter plus, per token, the codes the conditions allow."""
+@dataclass(frozen=True)
+class _TokenFilter(ConditionFilter):
+    """The base class's row filter plus its box on the tokens: per token, the codes it may take."""
 
-    accept: Callable[[pd.DataFrame], pd.Series]
-    allowed: dict[int, np.ndarray]
-
-    def __call__(self, frame: pd.DataFrame) -> pd.Series:
-        return self.accept(frame)
+    allowed: Mapping[int, np.ndarray]
 
 
 @register_engine
@@ -245,17 +245,11 @@ class ArgnSynthesizer(Synthesizer):
 
     # --- sampling ---------------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        return self._sample_conditioned(n, rng, {})
-
-    def _sample_conditioned(
-        self, n: int, rng: np.random.Generator, allowed: Mapping[int, np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        """``n`` rows whose token ``j`` takes only the codes ``allowed[j]`` marks (drawn first)."""
         disc = self.discretiser_
         tokens = np.zeros((n, len(disc.domain)), dtype="int64")
         if self.network_ is not None and n:
-            order = sampling_order(disc.domain.groups, {disc.domain.groups[j] for j in allowed})
-            fill_tokens(self.network_, tokens, None, order, allowed, self.temperature, rng, self.cpu_threads)
+            order = sampling_order(disc.domain.groups, set())
+            fill_tokens(self.network_, tokens, None, order, {}, self.temperature, rng, self.cpu_threads)
         return disc.decode(tokens, rng)
 
     def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -280,49 +274,74 @@ class ArgnSynthesizer(Synthesizer):
 
     def _condition_filter(self, conditions: Mapping[str, Any]) -> Any:
         accept = super()._condition_filter(conditions)
-        allowed: dict[int, np.ndarray] = {}
-        for column, value in conditions.items():
-            if isinstance(value, Condition) and not isinstance(value, OneOf):
-                continue  # ranges and null tests are met by rejection
-            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-            allowed.update(self._allowed_tokens(column, values))
-        return _Conditions(accept, allowed) if allowed else accept
+        return _TokenFilter(accept.conditions, accept.box, self._token_box(accept.box))
 
-    def _allowed_tokens(self, column: str, values: list[Any]) -> dict[int, np.ndarray]:
-        """The token codes of ``column`` whose decoded value is one of ``values``."""
+    def _token_box(self, box: SubColumnBox | None) -> dict[int, np.ndarray]:
+        """The conditions' box on the tokens: per token, the codes (a sub-bin token: per bin) that can
+        hold a value inside the box."""
         disc = self.discretiser_
-        codec = next(c for c in self.encoder_.codecs if c.column.name == column)
-        own = [j for j, t in enumerate(disc.domain) if t.column == column]
-        if not own:
-            return {}
-        try:
-            candidates = pd.Series(values, dtype=object)
-            parts = codec.encode(candidates)
-            decoded = codec.decode(parts, len(values), np.random.default_rng(0), 0)
-        except (MirageError, ValueError, TypeError):
-            return {}  # left to the row filter
-        present = candidates.notna().to_numpy()
-        ok = (decoded.isin(values).to_numpy() & present) | (decoded.isna().to_numpy() & ~present)
-        if not ok.any():
-            raise MirageError(
-                f"conditions cannot be met: column {column!r} never takes {values!r} in this model "
-                "(acceptance rate 0)"
-            )
-        full = {s.name: np.zeros(len(values)) for s in disc.subcolumns}
-        full.update(parts)
-        tokens = disc.encode(full)[ok]
-        allowed = {}
-        for j in own:
-            mask = np.zeros(disc.domain[j].cardinality, dtype=bool)
-            mask[tokens[:, j]] = True
-            allowed[j] = mask
+        allowed: dict[int, np.ndarray] = {}
+        if not box:
+            return allowed
+        for j, token in enumerate(disc.domain):
+            if token.subcolumn in box.codes and token.role == ROLE_CODE:
+                allowed[j] = np.asarray(box.codes[token.subcolumn], dtype=bool)[: token.cardinality]
+            elif token.subcolumn in box.ranges:
+                codes = disc.range_codes(j, *box.ranges[token.subcolumn])
+                if codes is not None:
+                    allowed[j] = codes
+        for j, mask in allowed.items():
+            if not mask.any():
+                raise impossible(disc.domain[j].column, "takes no value the conditions allow in this model")
         return allowed
 
     def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
-        """Conditions on learned columns are drawn natively (conditioned columns first), then checked."""
-        if isinstance(accept, _Conditions):
-            return self._sample_conditioned(n, rng, accept.allowed)
-        return self._sample(n, rng)
+        """Rows drawn inside the conditions' box, following the model's own rows given it.
+
+        The prefix (the tokens up to the last conditioned one, in the schema order every row is drawn
+        in) is proposed with each conditioned token restricted to its allowed codes, and kept with
+        probability ``prod(w) / prod(w_max)``: ``w`` the mass the model gave the allowed codes given the
+        tokens before, ``w_max`` the largest seen for that token in this call's proposals (the
+        envelope).  Rejection with the restricted draw as proposal: the kept prefixes follow the
+        model's joint given the box, whatever its any-order training learned for other orders, and the
+        acceptance is ``E[w] / w_max`` rather than the condition's prevalence.  The later tokens are
+        drawn for kept prefixes only.  May return fewer than ``n`` rows (the caller draws again).
+        """
+        allowed = accept.allowed if isinstance(accept, _TokenFilter) else self._token_box(None)
+        if self.network_ is None or not allowed:
+            return self._sample(n, rng)
+        network, disc = self.network_, self.discretiser_
+        stop = max(allowed) + 1
+        envelope = np.zeros(len(allowed))
+        kept: list[np.ndarray] = []
+        have, proposed, accepted_weight = 0, 0, 0.0
+        batch = max(n, MIN_PROPOSALS)
+        for _ in range(PROPOSAL_ROUNDS):
+            tokens, masses = draw_prefix(network, batch, allowed, self.temperature, rng, self.cpu_threads)
+            envelope = np.maximum(envelope, masses.max(axis=0))
+            bound = float(np.prod(envelope))
+            weight = np.prod(masses, axis=1)
+            keep = rng.random(batch) * bound < weight
+            kept.append(tokens[keep])
+            have += int(keep.sum())
+            proposed += batch
+            accepted_weight += float(weight.sum()) / max(bound, 1e-300)
+            if have >= n:
+                break
+            rate = max(accepted_weight / proposed, 1.0 / proposed)
+            batch = int(min(MAX_PROPOSALS, max(MIN_PROPOSALS, np.ceil(1.2 * (n - have) / rate))))
+        if have == 0:
+            column = disc.domain[stop - 1].column
+            raise MirageError(
+                f"conditions are too rare to sample: none of {proposed:,} rows drawn up to column "
+                f"{column!r} matched (acceptance rate 0); relax the conditions"
+            )
+        tokens = np.concatenate(kept)[:n]
+        known = np.zeros(tokens.shape, dtype=bool)
+        known[:, :stop] = True
+        order = range(stop, tokens.shape[1])  # the partial-row sampler (draws nothing when empty)
+        fill_tokens(network, tokens, known, order, {}, self.temperature, rng, self.cpu_threads)
+        return disc.decode(tokens, rng)
 
     def _propagate(
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
@@ -345,30 +364,24 @@ class ArgnSynthesizer(Synthesizer):
         return {name: parts[name] if name in kept else values for name, values in drawn.items()}
 
     # --- imputation -------------------------------------------------------------------------------
-    def impute(self, data: pd.DataFrame, *, seed: int | None = None) -> pd.DataFrame:
+    def _impute_frame(self, data: pd.DataFrame, seed: int | None) -> pd.DataFrame:
         """``data`` with its missing cells in learned columns drawn given the row's other cells.
 
         Every row keeps its observed cells exactly; a missing cell gets a value (never a null) from the
-        model's distribution of that column given the observed cells of the row, under the same
-        any-order training that conditional sampling uses.  Generated columns (keys, PII, free text)
-        are left as they are.  The same seed gives the same imputations.
+        model's distribution of that column given the observed cells of the row, under the
+        any-order training (partial-row sampling).  Generated columns (keys, PII, free text) are left
+        as they are.  The same seed gives the same imputations.
         """
-        self._require_fitted()
-        self._refuse_context("impute")
-        if not isinstance(data, pd.DataFrame):
-            raise OptionError(f"impute takes a DataFrame, got {type(data).__name__}")
-        missing = [name for name in self.schema_.names if name not in data.columns]
-        if missing:
-            raise DataError(f"impute: the data lacks the model's column(s) {missing}")
+        schema = self.encoder_.schema
         rng = np.random.default_rng(_resolve_seed(seed))
         out = data.copy()
         disc = self.discretiser_
         modelled = set(disc.domain.columns)
-        nulls = {name: data[name].isna().to_numpy() for name in self.schema_.names if name in modelled}
+        nulls = {name: data[name].isna().to_numpy() for name in schema.names if name in modelled}
         holes = [name for name, mask in nulls.items() if mask.any()]
         if not holes or self.network_ is None:
             return out
-        frame = data[self.schema_.names].reset_index(drop=True)
+        frame = data[schema.names].reset_index(drop=True)
         tokens = disc.encode(self.encoder_.encode(frame))
         known = np.ones(tokens.shape, dtype=bool)
         allowed: dict[int, np.ndarray] = {}
@@ -381,7 +394,7 @@ class ArgnSynthesizer(Synthesizer):
         order = sampling_order(disc.domain.groups, set())
         fill_tokens(self.network_, tokens, known, order, allowed, self.temperature, rng, self.cpu_threads)
         drawn = self.encoder_.decode(disc.decode(tokens[rows], rng), rows.size, rng)
-        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, self.schema_)
+        return fill_holes(data, drawn, rows, {name: nulls[name] for name in holes}, schema)
 
     # --- likelihood -------------------------------------------------------------------------------
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
@@ -389,10 +402,14 @@ class ArgnSynthesizer(Synthesizer):
 
         ``data`` is a DataFrame (encoded with the fitted encoder) or already encoded sub-columns.
         Continuous values count through their bin and sub-bin, so this is the log-probability of the
-        discretised row, comparable across rows and models with the same discretisation.
+        discretised row, comparable across rows and models with the same discretisation.  On a model
+        with rules, that of the row rewritten as the engine learned it (a difference, a joint column;
+        a formula's result, computed from its parts, adds nothing).
         """
         self._require_fitted()
         self._refuse_context("log_prob")
+        if isinstance(data, pd.DataFrame) and self.rules_ is not None:
+            data = self.rules_.engine_frame(data)  # the row as the engine learned it (see mirage.control)
         parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
         tokens = self.discretiser_.encode(parts)
         n = tokens.shape[0]
