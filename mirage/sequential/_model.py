@@ -18,6 +18,7 @@ import pandas as pd
 
 from mirage.errors import DataError, ModelFileError, OptionError, SchemaError
 from mirage.schema import Kind, Schema, infer_schema
+from mirage.sequential._given import EncodedDraw, usable
 from mirage.sequential._schema import SequenceSchema
 
 __all__ = ["ENTITY_BLOCK", "SEQUENTIAL", "SequenceSynthesizer"]
@@ -290,6 +291,8 @@ class SequenceSynthesizer:
         fixed = {name: entities[name].to_numpy() for name in self.static_}
         if context is not None:
             fixed.update({name: context[name].to_numpy() for name in self.context_columns_})
+        fast = EncodedDraw(self.event_engine_, (GAP, DAYS, TOD)) if usable(self.event_engine_, m) else None
+        fixed_encoded = {} if fast is None else {name: fast.encode(name, v) for name, v in fixed.items()}
         pieces: list[pd.DataFrame] = []
         rows: list[np.ndarray] = []
         for t in range(int(lengths.max())):
@@ -304,9 +307,14 @@ class SequenceSynthesizer:
                 given[_lag(GAP, j + 1)] = lag_gaps[j][active]
             if schema.timestamped:
                 given.update(_calendar(clock[active]))
-            for name, value in fixed.items():
-                given[name] = value[active]
-            drawn = self.event_engine_.sample(context=pd.DataFrame(given), seed=_derive(seed, t + 1))
+            if fast is None:
+                for name, value in fixed.items():
+                    given[name] = value[active]
+                drawn = self.event_engine_.sample(context=pd.DataFrame(given), seed=_derive(seed, t + 1))
+            else:
+                encoded = {name: fast.encode(name, value) for name, value in given.items()}
+                encoded.update({name: [v[active] for v in parts] for name, parts in fixed_encoded.items()})
+                drawn = fast.draw(encoded, len(active), _derive(seed, t + 1))
             if schema.timestamped:
                 if t == 0:
                     gap = np.zeros(len(active))
@@ -322,16 +330,22 @@ class SequenceSynthesizer:
             drawn[GAP] = gap
             for name in self.lagged_:
                 lag_values[name].insert(0, lag_values[name].pop().copy())
-                column = drawn[name]
                 if lag_values[name][0].dtype == object:
-                    column = column.astype(object).where(column.notna(), _NONE).astype(str).astype(object)
-                lag_values[name][0][active] = column.to_numpy()
+                    text = None if fast is None else fast.drawn_text(name)
+                    if text is None:
+                        column = drawn[name]
+                        column = column.astype(object).where(column.notna(), _NONE).astype(str).astype(object)
+                        text = column.to_numpy()
+                    lag_values[name][0][active] = text
+                else:
+                    lag_values[name][0][active] = drawn[name].to_numpy()
             lag_gaps.insert(0, lag_gaps.pop().copy())
             lag_gaps[0][active] = gap
             clock[active] += gap
             pieces.append(drawn)
             rows.append(active)
-        return self._assemble(schema, start, entities, lengths, pieces, rows, context)
+        held = {} if fast is None else fast.held()
+        return self._assemble(schema, start, entities, lengths, pieces, rows, context, held)
 
     def _firsts(self, entities: pd.DataFrame) -> np.ndarray:
         """Each drawn entity's first order value."""
@@ -349,8 +363,11 @@ class SequenceSynthesizer:
         pieces: list[pd.DataFrame],
         rows: list[np.ndarray],
         context: pd.DataFrame | None,
+        held: Mapping[str, pd.Series],
     ) -> pd.DataFrame:
         drawn = pd.concat(pieces, ignore_index=True)
+        for name, values in held.items():  # the columns drawn step by step but decoded once
+            drawn[name] = values
         entity_of = np.concatenate(rows)
         step_of = np.concatenate([np.full(len(r), t) for t, r in enumerate(rows)])
         arrange = np.lexsort((step_of, entity_of))

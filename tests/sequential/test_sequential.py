@@ -199,3 +199,17 @@ def test_autocorrelation_of_a_known_process() -> None:
     schema = infer_sequence_schema(frame, "id", "t")
     assert autocorrelation(frame, schema, "x", 1) == pytest.approx(0.6, abs=0.05)
     assert autocorrelation(frame, schema, "x", 2) == pytest.approx(0.36, abs=0.05)
+
+
+def test_encoded_draws_give_the_histories_the_engine_path_gives(
+    fmri_model: SequenceSynthesizer,
+    transactions: tuple[pd.DataFrame, pd.DataFrame],
+    transactions_model: SequenceSynthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, customers = transactions
+    given = customers.iloc[:60]
+    fast = (fmri_model.sample(40, seed=7), transactions_model.sample(context=given, seed=7))
+    monkeypatch.setattr(sequential_model, "usable", lambda engine, rows: False)
+    pd.testing.assert_frame_equal(fast[0], fmri_model.sample(40, seed=7))
+    pd.testing.assert_frame_equal(fast[1], transactions_model.sample(context=given, seed=7))
