@@ -266,6 +266,26 @@ class SequenceSynthesizer:
             part = None if context is None else context.iloc[start:stop].reset_index(drop=True)
             yield self._sample_block(start, stop - start, _derive(seed, block), part)
 
+    def sample_to(
+        self,
+        path: str | Path,
+        n_entities: int | None = None,
+        *,
+        seed: int | None = None,
+        context: pd.DataFrame | None = None,
+        force: bool = False,
+        format: str | None = None,
+    ) -> int:
+        """Write the histories of ``sample(n_entities, seed=, context=)`` to one Parquet, CSV or JSON
+        Lines file, :data:`ENTITY_BLOCK` entities at a time (memory stays flat however many), through a
+        temporary file renamed into place; an existing file is kept unless ``force``.  Returns the
+        number of events written."""
+        from mirage.io import write_chunks
+
+        self._require_fitted()
+        chunks = self.sample_chunks(n_entities, seed=seed, context=context)
+        return write_chunks(chunks, Path(path), force=force, format=format)
+
     def _empty(self) -> pd.DataFrame:
         schema = self._require_fitted()
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in schema.columns.names})

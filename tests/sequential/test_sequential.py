@@ -213,3 +213,20 @@ def test_encoded_draws_give_the_histories_the_engine_path_gives(
     monkeypatch.setattr(sequential_model, "usable", lambda engine, rows: False)
     pd.testing.assert_frame_equal(fast[0], fmri_model.sample(40, seed=7))
     pd.testing.assert_frame_equal(fast[1], transactions_model.sample(context=given, seed=7))
+
+
+def test_sample_to_streams_blocks_into_one_file_atomically(
+    fmri_model: SequenceSynthesizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sequential_model, "ENTITY_BLOCK", 8)
+    target = tmp_path / "histories.parquet"
+    written = fmri_model.sample_to(target, 20, seed=5)
+    expected = fmri_model.sample(20, seed=5)
+    assert written == len(expected)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), expected, check_dtype=False)
+    with pytest.raises(OutputExistsError, match="already exists"):
+        fmri_model.sample_to(target, 5, seed=5)
+    assert fmri_model.sample_to(target, 5, seed=5, force=True) == len(fmri_model.sample(5, seed=5))
+    with pytest.raises(OptionError, match="n_entities must be a non-negative integer"):
+        fmri_model.sample_to(tmp_path / "bad.parquet", -1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["histories.parquet"]
