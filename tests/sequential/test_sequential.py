@@ -10,6 +10,7 @@ import mirage.sequential._model as sequential_model
 from mirage.errors import DataError, ModelFileError, OptionError, OutputExistsError, SchemaError
 from mirage.evaluation._sequential import autocorrelation, evaluate_sequences, ks_complement, sequence_lengths
 from mirage.sequential import (
+    PAYDAYS,
     SequenceSchema,
     SequenceSynthesizer,
     infer_sequence_schema,
@@ -141,9 +142,14 @@ def test_transactions_keep_context_rhythm_and_paydays(
     purchases = synthetic[synthetic["kind"] == "purchase"]
     salaries = synthetic[synthetic["kind"] == "salary"]
     # ground truth: purchases cluster on Saturdays (40% of them; 14% if days were uniform)
-    assert (purchases["timestamp"].dt.day_of_week == 5).mean() > 0.25
+    assert (purchases["timestamp"].dt.day_of_week == 5).mean() > 0.33
     # ground truth: salaries come on the 1st and the 15th (6.6% of days if uniform)
     assert salaries["timestamp"].dt.day.isin([1, 15]).mean() > 0.3
+    # ground truth: each segment on its own payday, every month (3 salaries per paid customer)
+    segment = salaries["customer_id"].map(customers.set_index("customer_id")["segment"])
+    assert (salaries["timestamp"].dt.day == segment.map(PAYDAYS)).mean() > 0.9
+    paid = int((customers["segment"] != "student").sum())
+    assert 0.85 * 3 * paid < len(salaries) < 1.15 * 3 * paid
     # ground truth: no event at night
     assert synthetic["timestamp"].dt.hour.between(9, 21).all()
     assert salaries["amount"].median() > 10 * purchases["amount"].median()
@@ -230,3 +236,15 @@ def test_sample_to_streams_blocks_into_one_file_atomically(
     with pytest.raises(OptionError, match="n_entities must be a non-negative integer"):
         fmri_model.sample_to(tmp_path / "bad.parquet", -1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["histories.parquet"]
+
+
+def test_a_timestamped_model_file_keeps_its_day_model(
+    transactions: tuple[pd.DataFrame, pd.DataFrame], transactions_model: SequenceSynthesizer, tmp_path: Path
+) -> None:
+    _, customers = transactions
+    loaded = SequenceSynthesizer.load(transactions_model.save(tmp_path / "transactions.mirage"))
+    assert loaded.time_engine_ is not None
+    given = customers.iloc[:30]
+    pd.testing.assert_frame_equal(
+        loaded.sample(context=given, seed=2), transactions_model.sample(context=given, seed=2)
+    )
