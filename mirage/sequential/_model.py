@@ -107,12 +107,26 @@ class SequenceSynthesizer:
     """Histories per entity: ``fit(events, schema, context=None)``, then ``sample(n_entities)``.
 
     ``lags``: how many previous events condition each event.  ``min_samples_leaf``: cart's leaf size.
+    ``rare_min_count``: the fewest rows (entities, for a column constant within each entity) a category
+    needs to be generated as itself rather than as the rare token (default 10, as for tables).
     """
 
-    def __init__(self, *, lags: int = 3, min_samples_leaf: int | None = 8, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        lags: int = 3,
+        min_samples_leaf: int | None = 8,
+        rare_min_count: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        from mirage.engines._params import RARE_MIN_COUNT
+
         if isinstance(lags, bool) or not isinstance(lags, int) or not 1 <= lags <= 20:
             raise OptionError(f"lags must be an integer from 1 to 20, got {lags!r}")
+        if rare_min_count is not None and (problem := RARE_MIN_COUNT.problem(rare_min_count)):
+            raise OptionError(f"rare_min_count {problem}")
         self.lags = lags
+        self.rare_min_count = rare_min_count
         self.min_samples_leaf = min_samples_leaf
         self.seed = seed
         self.schema_: SequenceSchema | None = None
@@ -174,7 +188,12 @@ class SequenceSynthesizer:
         else:
             entities[FIRST] = order[starts]
         self.entity_engine_ = CartSynthesizer(min_samples_leaf=self.min_samples_leaf, seed=self.seed)
-        self.entity_engine_.fit(entities, self._sub_schema(schema, static, entities), context=entity_context)
+        self.entity_engine_.fit(
+            entities,
+            self._sub_schema(schema, static, entities),
+            context=entity_context,
+            encoding_options=self._encoding(),
+        )
 
         self.static_, self.dynamic_ = static, dynamic
         self.lagged_ = [c for c in dynamic if schema.columns[c].kind in (Kind.NUMERIC, Kind.CATEGORICAL)]
@@ -182,7 +201,9 @@ class SequenceSynthesizer:
         given = self._history(events[self.lagged_], gap, starts, lengths)
         entity_rows = np.repeat(np.arange(len(starts)), lengths)
         for name in static:
-            given[name] = self._as_drawn(events[name], entities[name], schema.columns[name].kind)
+            given[name] = self._as_drawn(
+                events[name], entities[name], schema.columns[name].kind, self.rare_min_count or 10
+            )
         for name in self.context_columns_:
             assert entity_context is not None
             given[name] = entity_context[name].to_numpy()[entity_rows]
@@ -199,7 +220,9 @@ class SequenceSynthesizer:
             self.time_engine_ = CartSynthesizer(
                 min_samples_leaf=self.min_samples_leaf, smoothing=0.0, seed=self.seed
             )
-            self.time_engine_.fit(timing, self._sub_schema(schema, [], timing), context=given)
+            self.time_engine_.fit(
+                timing, self._sub_schema(schema, [], timing), context=given, encoding_options=self._encoding()
+            )
             given = given.assign(**{DAYS: days}, **_calendar(np.floor(order / _DAY) * _DAY, DAY_PREFIX))
         else:
             data[GAP] = gap
@@ -208,7 +231,9 @@ class SequenceSynthesizer:
         if schema.timestamped:
             data[TOD] = order % _DAY
         self.event_engine_ = CartSynthesizer(min_samples_leaf=self.min_samples_leaf, seed=self.seed)
-        self.event_engine_.fit(data, self._sub_schema(schema, dynamic, data), context=given)
+        self.event_engine_.fit(
+            data, self._sub_schema(schema, dynamic, data), context=given, encoding_options=self._encoding()
+        )
         self.schema_ = schema
         self.training_: dict[str, Any] = {"entities": len(starts), "events": len(events)}
         return self
@@ -240,17 +265,22 @@ class SequenceSynthesizer:
             raise DataError("the context has no column besides the entity key")
         return aligned.reset_index(drop=True)
 
+    def _encoding(self) -> Any:
+        """The encoding options of every part's fit (None: the engines' defaults)."""
+        from mirage.encoding import EncodingOptions
+
+        return None if self.rare_min_count is None else EncodingOptions(rare_min_count=self.rare_min_count)
+
     @staticmethod
-    def _as_drawn(values: pd.Series, per_entity: pd.Series, kind: Kind) -> np.ndarray:
+    def _as_drawn(values: pd.Series, per_entity: pd.Series, kind: Kind, rare_min_count: int) -> np.ndarray:
         """An entity attribute as the entity model draws it: a category held by too few entities to
         be generated verbatim comes out as the rare token, so events learn it as that token too."""
-        from mirage.encoding import EncodingOptions
         from mirage.encoding.categorical import RARE_TOKEN
 
         if kind is not Kind.CATEGORICAL:
             return values.to_numpy()
         counts = per_entity.value_counts()
-        rare = counts.index[counts < EncodingOptions().rare_min_count]
+        rare = counts.index[counts < rare_min_count]
         return values.astype(object).where(~values.isin(rare), RARE_TOKEN).to_numpy()
 
     @staticmethod
@@ -555,6 +585,7 @@ class SequenceSynthesizer:
             "hyperparameters": {
                 "lags": self.lags,
                 "min_samples_leaf": self.min_samples_leaf,
+                "rare_min_count": self.rare_min_count,
                 "seed": self.seed,
             },
             "schema": schema.to_dict(),
@@ -593,7 +624,10 @@ class SequenceSynthesizer:
 
         hyper = dict(manifest["hyperparameters"])
         model = cls(
-            lags=int(hyper["lags"]), min_samples_leaf=hyper.get("min_samples_leaf"), seed=int(hyper["seed"])
+            lags=int(hyper["lags"]),
+            min_samples_leaf=hyper.get("min_samples_leaf"),
+            rare_min_count=hyper.get("rare_min_count"),
+            seed=int(hyper["seed"]),
         )
         state = dict(manifest["state"])
         arrays = load_arrays(payload) if payload else {}

@@ -248,3 +248,19 @@ def test_a_timestamped_model_file_keeps_its_day_model(
     pd.testing.assert_frame_equal(
         loaded.sample(context=given, seed=2), transactions_model.sample(context=given, seed=2)
     )
+
+
+def test_rare_min_count_lets_few_entities_keep_their_category(
+    fmri: pd.DataFrame, fmri_schema: SequenceSchema, tmp_path: Path
+) -> None:
+    from mirage.encoding.categorical import RARE_TOKEN
+
+    with pytest.warns(UserWarning, match="_RARE_"):
+        default = SequenceSynthesizer(seed=3).fit(fmri, fmri_schema)
+    assert (default.sample(20, seed=1)["subject"] == RARE_TOKEN).all()
+    model = SequenceSynthesizer(rare_min_count=1, seed=3).fit(fmri, fmri_schema)
+    subjects = model.sample(20, seed=1)["subject"]
+    assert RARE_TOKEN not in set(subjects) and set(subjects) <= set(fmri["subject"])
+    assert SequenceSynthesizer.load(model.save(tmp_path / "m.mirage")).rare_min_count == 1
+    with pytest.raises(OptionError, match="rare_min_count"):
+        SequenceSynthesizer(rare_min_count=0)
