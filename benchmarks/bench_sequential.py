@@ -10,7 +10,8 @@ generated-transaction events to a Parquet file with ``SequenceSynthesizer.sample
 fresh process, and reports its peak memory (flat: one block of entities is held at a time).
 Targets (issue 17): lag-1 autocorrelation within 0.1 of real, length KS complement >= 0.95, at least
 200,000 events/s sampled, 10M events streamed with flat memory.  fMRI is read from
-``$MIRAGE_SHARED_DATA/fmri_sequences.csv`` (the test fixture's half when that is missing).  SDV's PAR
+``$MIRAGE_SHARED_DATA/fmri_sequences.csv`` (the test fixture's half when that is missing); the public
+panel is plotly's gapminder (``plotly.data.gapminder``, shipped with plotly).  SDV's PAR
 and mostlyai-engine are not run here (not installed).
 """
 
@@ -104,8 +105,21 @@ def _fmri() -> pd.DataFrame:
     )
 
 
+def _gapminder() -> pd.DataFrame:
+    """A public panel that plotly ships: 142 countries, every 5 years from 1952 to 2007."""
+    import plotly.data
+
+    return plotly.data.gapminder()[["country", "continent", "year", "lifeExp", "pop", "gdpPercap"]]
+
+
 def _case(
-    name: str, events: pd.DataFrame, entity: str, order: str, context: pd.DataFrame | None, args: Any
+    name: str,
+    events: pd.DataFrame,
+    entity: str,
+    order: str,
+    context: pd.DataFrame | None,
+    args: Any,
+    **options: Any,
 ) -> dict[str, Any]:
     import numpy as np
 
@@ -115,7 +129,7 @@ def _case(
 
     schema = infer_sequence_schema(events, entity, order)
     start = time.perf_counter()
-    model = SequenceSynthesizer(seed=0).fit(events, schema, context=context)
+    model = SequenceSynthesizer(seed=0, **options).fit(events, schema, context=context)
     fit_seconds = time.perf_counter() - start
     same = model.sample(
         None if context is not None else int(model.training_["entities"]), seed=1, context=context
@@ -189,6 +203,7 @@ def main() -> None:
     figures = [
         _case("fmri", _fmri(), "seq_id", "timepoint", None, args),
         _case("transactions", events, "customer_id", "timestamp", customers, args),
+        _case("gapminder", _gapminder(), "country", "year", None, args, rare_min_count=2),
     ]
     rows = []
     for f in figures:
