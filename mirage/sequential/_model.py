@@ -18,6 +18,7 @@ import pandas as pd
 
 from mirage.errors import DataError, ModelFileError, OptionError, SchemaError
 from mirage.schema import Kind, Schema, infer_schema
+from mirage.sequential._given import EncodedDraw, usable
 from mirage.sequential._schema import SequenceSchema
 
 __all__ = ["ENTITY_BLOCK", "SEQUENTIAL", "SequenceSynthesizer"]
@@ -25,8 +26,9 @@ __all__ = ["ENTITY_BLOCK", "SEQUENTIAL", "SequenceSynthesizer"]
 SEQUENTIAL = "sequential"  # the engine field of a sequence model file
 ENTITY_BLOCK = 16_384
 LENGTH, FIRST, GAP, STEP, LEFT = "_length", "_first", "_gap", "_step", "_left"
-DOW, DOM, HOUR = "_weekday", "_monthday", "_hour"
+DOW, DOM, HOUR, MONTH_LEFT, MID_LEFT = "_weekday", "_monthday", "_hour", "_month_left", "_mid_month_left"
 DAYS, TOD = "_days", "_time_of_day"
+DAY_PREFIX = "_day"  # the calendar of the day an event falls on: _day_weekday, _day_monthday, ...
 _DAY = 86_400.0
 _NONE = "<none>"  # a categorical lag before the entity's first event
 
@@ -35,16 +37,66 @@ def _derive(*words: int) -> int:
     return int(np.random.SeedSequence(list(words)).generate_state(1, dtype=np.uint32)[0])
 
 
-def _calendar(seconds: np.ndarray) -> dict[str, np.ndarray]:
-    """Day of week, day of month and hour of the time of an entity's previous event, which the next
-    event's gap and values are drawn given (weekly rhythms, paydays)."""
+def _calendar(seconds: np.ndarray, prefix: str = "") -> dict[str, np.ndarray]:
+    """Day of week, day of month, days to the next 1st and 15th, and hour of ``seconds``: for an entity's
+    previous event, what the next event's day is drawn given; for the day an event falls on (names
+    prefixed :data:`DAY_PREFIX`), what its time of day and values are drawn given (paydays, weekly
+    rhythms)."""
     stamps = np.floor(seconds).astype("int64").astype("datetime64[s]")
     days = stamps.astype("datetime64[D]")
-    return {
+    month = days.astype("datetime64[M]")
+    out = {
         DOW: ((days.astype("int64") + 3) % 7).astype("int64"),
-        DOM: ((days - days.astype("datetime64[M]")).astype("int64") + 1).astype("int64"),
-        HOUR: (seconds % 86_400) / 3_600,
+        DOM: ((days - month).astype("int64") + 1).astype("int64"),
+        MONTH_LEFT: ((month + 1).astype("datetime64[D]") - days).astype("int64"),
     }
+    # the usual paydays: the 1st (days to the next month) and the 15th
+    mid = month.astype("datetime64[D]") + 14
+    out[MID_LEFT] = np.where(days <= mid, mid - days, (month + 1).astype("datetime64[D]") + 14 - days).astype(
+        "int64"
+    )
+    if not prefix:
+        out[HOUR] = (seconds % 86_400) / 3_600
+    return {prefix + name: values for name, values in out.items()}
+
+
+# whether an event's day comes before, on or after the next 1st and 15th: drawn ahead of the days
+# themselves, so that a tree learns "never past the payday" as a class, not as a bound on a number
+ANCHORS = {"_at_month": MONTH_LEFT, "_at_mid_month": MID_LEFT}
+# the weekday of an event's day, drawn between the anchors and the days: the days are drawn given it
+# (moving them onto the drawn weekday was tried: it broke the bursts after paydays)
+WEEKDAY = "_at_weekday"
+_SIDES = ("before", "on", "after")
+
+
+def _anchored(days: np.ndarray, calendar: Mapping[str, Any] | pd.DataFrame) -> dict[str, np.ndarray]:
+    """The time model's targets: each anchor's side (see :data:`ANCHORS`), then the days."""
+    out: dict[str, np.ndarray] = {}
+    for name, left in ANCHORS.items():
+        side = np.sign(days - np.asarray(calendar[left], dtype="int64")) + 1
+        out[name] = np.asarray(_SIDES, dtype=object)[side]
+    out[WEEKDAY] = (np.asarray(calendar[DOW], dtype="int64") + days) % 7
+    out[DAYS] = days
+    return out
+
+
+def _within_anchors(drawn: pd.DataFrame, calendar: Mapping[str, Any]) -> np.ndarray:
+    """The drawn days moved into the range the drawn anchor sides allow (the first anchor's alone
+    where they disagree)."""
+    days = np.maximum(0, np.rint(drawn[DAYS].to_numpy(dtype="float64")))
+    low, high = np.zeros(len(days)), np.full(len(days), np.inf)
+    for i, (name, left) in enumerate(ANCHORS.items()):
+        side = drawn[name].astype(object).to_numpy() if name in drawn.columns else np.full(len(days), None)
+        at = np.asarray(calendar[left], dtype="float64")
+        lo = np.where(side == "after", at + 1, np.where(side == "on", at, 0.0))
+        hi = np.where(side == "before", at - 1, np.where(side == "on", at, np.inf))
+        lo, hi = np.maximum(low, lo), np.minimum(high, hi)
+        if i == 0:
+            low, high = lo, hi
+        else:
+            keep = lo <= hi
+            low, high = np.where(keep, lo, low), np.where(keep, hi, high)
+    return np.clip(days, low, np.maximum(low, high))
 
 
 def _lag(column: str, j: int) -> str:
@@ -55,12 +107,26 @@ class SequenceSynthesizer:
     """Histories per entity: ``fit(events, schema, context=None)``, then ``sample(n_entities)``.
 
     ``lags``: how many previous events condition each event.  ``min_samples_leaf``: cart's leaf size.
+    ``rare_min_count``: the fewest rows (entities, for a column constant within each entity) a category
+    needs to be generated as itself rather than as the rare token (default 10, as for tables).
     """
 
-    def __init__(self, *, lags: int = 3, min_samples_leaf: int | None = 8, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        lags: int = 3,
+        min_samples_leaf: int | None = 8,
+        rare_min_count: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        from mirage.engines._params import RARE_MIN_COUNT
+
         if isinstance(lags, bool) or not isinstance(lags, int) or not 1 <= lags <= 20:
             raise OptionError(f"lags must be an integer from 1 to 20, got {lags!r}")
+        if rare_min_count is not None and (problem := RARE_MIN_COUNT.problem(rare_min_count)):
+            raise OptionError(f"rare_min_count {problem}")
         self.lags = lags
+        self.rare_min_count = rare_min_count
         self.min_samples_leaf = min_samples_leaf
         self.seed = seed
         self.schema_: SequenceSchema | None = None
@@ -77,7 +143,7 @@ class SequenceSynthesizer:
             raise OptionError(f"schema must be a SequenceSchema, got {type(schema).__name__}")
         schema.validate(events)
         for name in events.columns:
-            if str(name).startswith("_lag") or name in (
+            if str(name).startswith(("_lag", DAY_PREFIX)) or name in (
                 LENGTH,
                 FIRST,
                 GAP,
@@ -86,6 +152,10 @@ class SequenceSynthesizer:
                 DOW,
                 DOM,
                 HOUR,
+                MONTH_LEFT,
+                MID_LEFT,
+                *ANCHORS,
+                WEEKDAY,
                 DAYS,
                 TOD,
             ):
@@ -118,31 +188,52 @@ class SequenceSynthesizer:
         else:
             entities[FIRST] = order[starts]
         self.entity_engine_ = CartSynthesizer(min_samples_leaf=self.min_samples_leaf, seed=self.seed)
-        self.entity_engine_.fit(entities, self._sub_schema(schema, static, entities), context=entity_context)
+        self.entity_engine_.fit(
+            entities,
+            self._sub_schema(schema, static, entities),
+            context=entity_context,
+            encoding_options=self._encoding(),
+        )
 
         self.static_, self.dynamic_ = static, dynamic
         self.lagged_ = [c for c in dynamic if schema.columns[c].kind in (Kind.NUMERIC, Kind.CATEGORICAL)]
         data = pd.DataFrame(index=events.index)  # the timing first: an event's kind often follows from it
         given = self._history(events[self.lagged_], gap, starts, lengths)
+        entity_rows = np.repeat(np.arange(len(starts)), lengths)
+        for name in static:
+            given[name] = self._as_drawn(
+                events[name], entities[name], schema.columns[name].kind, self.rare_min_count or 10
+            )
+        for name in self.context_columns_:
+            assert entity_context is not None
+            given[name] = entity_context[name].to_numpy()[entity_rows]
+        self.time_engine_: CartSynthesizer | None = None
         if schema.timestamped:
             clock = np.r_[order[0], order[:-1]]
             clock[starts] = order[starts]
             given = given.assign(**_calendar(clock))
-            # a gap is drawn as the days it crosses and the event's time of day (never a night hour
-            # no real event has), the gap in seconds following from both
-            data[DAYS] = (np.floor(order / _DAY) - np.floor(clock / _DAY)).astype("int64")
-            data[TOD] = order % _DAY
+            # an event's day is drawn first, as the days it lies after the previous event's day; then
+            # its time of day (never a night hour no real event has) and its values, given the
+            # calendar of that day: a payday or a Saturday is seen as such, not as a sum of gaps
+            days = (np.floor(order / _DAY) - np.floor(clock / _DAY)).astype("int64")
+            timing = pd.DataFrame(_anchored(days, given))
+            self.time_engine_ = CartSynthesizer(
+                min_samples_leaf=self.min_samples_leaf, smoothing=0.0, seed=self.seed
+            )
+            self.time_engine_.fit(
+                timing, self._sub_schema(schema, [], timing), context=given, encoding_options=self._encoding()
+            )
+            given = given.assign(**{DAYS: days}, **_calendar(np.floor(order / _DAY) * _DAY, DAY_PREFIX))
         else:
             data[GAP] = gap
+        # on a known day, what happens is drawn before the hour it happens at (a salary at 09:00)
         data = pd.concat([data, events[dynamic]], axis=1)
-        entity_rows = np.repeat(np.arange(len(starts)), lengths)
-        for name in static:
-            given[name] = self._as_drawn(events[name], entities[name], schema.columns[name].kind)
-        for name in self.context_columns_:
-            assert entity_context is not None
-            given[name] = entity_context[name].to_numpy()[entity_rows]
+        if schema.timestamped:
+            data[TOD] = order % _DAY
         self.event_engine_ = CartSynthesizer(min_samples_leaf=self.min_samples_leaf, seed=self.seed)
-        self.event_engine_.fit(data, self._sub_schema(schema, dynamic, data), context=given)
+        self.event_engine_.fit(
+            data, self._sub_schema(schema, dynamic, data), context=given, encoding_options=self._encoding()
+        )
         self.schema_ = schema
         self.training_: dict[str, Any] = {"entities": len(starts), "events": len(events)}
         return self
@@ -174,17 +265,22 @@ class SequenceSynthesizer:
             raise DataError("the context has no column besides the entity key")
         return aligned.reset_index(drop=True)
 
+    def _encoding(self) -> Any:
+        """The encoding options of every part's fit (None: the engines' defaults)."""
+        from mirage.encoding import EncodingOptions
+
+        return None if self.rare_min_count is None else EncodingOptions(rare_min_count=self.rare_min_count)
+
     @staticmethod
-    def _as_drawn(values: pd.Series, per_entity: pd.Series, kind: Kind) -> np.ndarray:
+    def _as_drawn(values: pd.Series, per_entity: pd.Series, kind: Kind, rare_min_count: int) -> np.ndarray:
         """An entity attribute as the entity model draws it: a category held by too few entities to
         be generated verbatim comes out as the rare token, so events learn it as that token too."""
-        from mirage.encoding import EncodingOptions
         from mirage.encoding.categorical import RARE_TOKEN
 
         if kind is not Kind.CATEGORICAL:
             return values.to_numpy()
         counts = per_entity.value_counts()
-        rare = counts.index[counts < EncodingOptions().rare_min_count]
+        rare = counts.index[counts < rare_min_count]
         return values.astype(object).where(~values.isin(rare), RARE_TOKEN).to_numpy()
 
     @staticmethod
@@ -265,6 +361,26 @@ class SequenceSynthesizer:
             part = None if context is None else context.iloc[start:stop].reset_index(drop=True)
             yield self._sample_block(start, stop - start, _derive(seed, block), part)
 
+    def sample_to(
+        self,
+        path: str | Path,
+        n_entities: int | None = None,
+        *,
+        seed: int | None = None,
+        context: pd.DataFrame | None = None,
+        force: bool = False,
+        format: str | None = None,
+    ) -> int:
+        """Write the histories of ``sample(n_entities, seed=, context=)`` to one Parquet, CSV or JSON
+        Lines file, :data:`ENTITY_BLOCK` entities at a time (memory stays flat however many), through a
+        temporary file renamed into place; an existing file is kept unless ``force``.  Returns the
+        number of events written."""
+        from mirage.io import write_chunks
+
+        self._require_fitted()
+        chunks = self.sample_chunks(n_entities, seed=seed, context=context)
+        return write_chunks(chunks, Path(path), force=force, format=format)
+
     def _empty(self) -> pd.DataFrame:
         schema = self._require_fitted()
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in schema.columns.names})
@@ -290,6 +406,15 @@ class SequenceSynthesizer:
         fixed = {name: entities[name].to_numpy() for name in self.static_}
         if context is not None:
             fixed.update({name: context[name].to_numpy() for name in self.context_columns_})
+        fast = EncodedDraw(self.event_engine_, (GAP, DAYS, TOD)) if usable(self.event_engine_, m) else None
+        timing = self.time_engine_
+        fast_timing = None
+        if timing is not None and usable(timing, m):  # every column of the day's draw is read at once
+            fast_timing = EncodedDraw(timing, timing.schema_.names)
+        encoded_fixed = {} if fast is None else {name: fast.encode(name, v) for name, v in fixed.items()}
+        encoded_timing = {}
+        if fast_timing is not None:
+            encoded_timing = {name: fast_timing.encode(name, v) for name, v in fixed.items()}
         pieces: list[pd.DataFrame] = []
         rows: list[np.ndarray] = []
         for t in range(int(lengths.max())):
@@ -302,17 +427,31 @@ class SequenceSynthesizer:
                 for name in self.lagged_:
                     given[_lag(name, j + 1)] = lag_values[name][j][active]
                 given[_lag(GAP, j + 1)] = lag_gaps[j][active]
+            then = clock[active]
             if schema.timestamped:
-                given.update(_calendar(clock[active]))
-            for name, value in fixed.items():
-                given[name] = value[active]
-            drawn = self.event_engine_.sample(context=pd.DataFrame(given), seed=_derive(seed, t + 1))
-            if schema.timestamped:
+                given.update(_calendar(then))
+            if timing is not None:  # the event's day first, then what happens on it
+                if t == 0:
+                    days = np.zeros(len(active))
+                else:
+                    when = self._draw(
+                        timing, fast_timing, given, fixed, active, _derive(seed, t + 1, 1), encoded_timing
+                    )
+                    days = _within_anchors(when, given)
+                day = np.floor(then / _DAY) + days
+                given[DAYS] = days.astype("int64")
+                given.update(_calendar(day * _DAY, DAY_PREFIX))
+            drawn = self._draw(
+                self.event_engine_, fast, given, fixed, active, _derive(seed, t + 1), encoded_fixed
+            )
+            if timing is not None:
+                moment = day * _DAY + drawn[TOD].to_numpy(dtype="float64")
+                gap = np.zeros(len(active)) if t == 0 else np.maximum(0.0, moment - then)
+            elif schema.timestamped:  # a model file from before days were drawn apart
                 if t == 0:
                     gap = np.zeros(len(active))
                 else:
                     days = np.maximum(0, np.rint(drawn[DAYS].to_numpy(dtype="float64")))
-                    then = clock[active]
                     moment = (np.floor(then / _DAY) + days) * _DAY + drawn[TOD].to_numpy(dtype="float64")
                     gap = np.maximum(0.0, moment - then)
             else:
@@ -322,16 +461,44 @@ class SequenceSynthesizer:
             drawn[GAP] = gap
             for name in self.lagged_:
                 lag_values[name].insert(0, lag_values[name].pop().copy())
-                column = drawn[name]
                 if lag_values[name][0].dtype == object:
-                    column = column.astype(object).where(column.notna(), _NONE).astype(str).astype(object)
-                lag_values[name][0][active] = column.to_numpy()
+                    text = None if fast is None else fast.drawn_text(name)
+                    if text is None:
+                        column = drawn[name]
+                        column = column.astype(object).where(column.notna(), _NONE).astype(str).astype(object)
+                        text = column.to_numpy()
+                    lag_values[name][0][active] = text
+                else:
+                    lag_values[name][0][active] = drawn[name].to_numpy()
             lag_gaps.insert(0, lag_gaps.pop().copy())
             lag_gaps[0][active] = gap
             clock[active] += gap
             pieces.append(drawn)
             rows.append(active)
-        return self._assemble(schema, start, entities, lengths, pieces, rows, context)
+        held = {} if fast is None else fast.held()
+        return self._assemble(schema, start, entities, lengths, pieces, rows, context, held)
+
+    @staticmethod
+    def _draw(
+        engine: Any,
+        fast: EncodedDraw | None,
+        given: dict[str, Any],
+        fixed: dict[str, np.ndarray],
+        active: np.ndarray,
+        seed: int,
+        encoded_fixed: dict[str, list[np.ndarray]] | None = None,
+    ) -> pd.DataFrame:
+        """One step's draw of ``engine`` for the ``active`` entities given their step features
+        (``given``) and their entity columns (``fixed``, all entities of the block)."""
+        if fast is None:
+            frame = pd.DataFrame({**given, **{name: value[active] for name, value in fixed.items()}})
+            return engine.sample(context=frame[engine.context_schema_.names], seed=seed)
+        names = set(fast.order)
+        if encoded_fixed is None:
+            encoded_fixed = {name: fast.encode(name, value) for name, value in fixed.items()}
+        encoded = {name: fast.encode(name, value) for name, value in given.items() if name in names}
+        encoded.update({name: [v[active] for v in parts] for name, parts in encoded_fixed.items()})
+        return fast.draw(encoded, len(active), seed)
 
     def _firsts(self, entities: pd.DataFrame) -> np.ndarray:
         """Each drawn entity's first order value."""
@@ -349,8 +516,11 @@ class SequenceSynthesizer:
         pieces: list[pd.DataFrame],
         rows: list[np.ndarray],
         context: pd.DataFrame | None,
+        held: Mapping[str, pd.Series],
     ) -> pd.DataFrame:
         drawn = pd.concat(pieces, ignore_index=True)
+        for name, values in held.items():  # the columns drawn step by step but decoded once
+            drawn[name] = values
         entity_of = np.concatenate(rows)
         step_of = np.concatenate([np.full(len(r), t) for t, r in enumerate(rows)])
         arrange = np.lexsort((step_of, entity_of))
@@ -402,7 +572,10 @@ class SequenceSynthesizer:
         schema = self._require_fitted()
         engines: dict[str, Any] = {}
         arrays: dict[str, np.ndarray] = {}
-        for part, engine in (("entity", self.entity_engine_), ("event", self.event_engine_)):
+        parts = [("entity", self.entity_engine_), ("event", self.event_engine_)]
+        if self.time_engine_ is not None:
+            parts.append(("time", self.time_engine_))
+        for part, engine in parts:
             state, engine_arrays = engine.get_state()
             engines[part] = {"hyperparameters": engine.get_params(), "schema": engine.schema_.to_dict()}
             engines[part]["state"] = state
@@ -412,6 +585,7 @@ class SequenceSynthesizer:
             "hyperparameters": {
                 "lags": self.lags,
                 "min_samples_leaf": self.min_samples_leaf,
+                "rare_min_count": self.rare_min_count,
                 "seed": self.seed,
             },
             "schema": schema.to_dict(),
@@ -450,11 +624,17 @@ class SequenceSynthesizer:
 
         hyper = dict(manifest["hyperparameters"])
         model = cls(
-            lags=int(hyper["lags"]), min_samples_leaf=hyper.get("min_samples_leaf"), seed=int(hyper["seed"])
+            lags=int(hyper["lags"]),
+            min_samples_leaf=hyper.get("min_samples_leaf"),
+            rare_min_count=hyper.get("rare_min_count"),
+            seed=int(hyper["seed"]),
         )
         state = dict(manifest["state"])
         arrays = load_arrays(payload) if payload else {}
-        for part in ("entity", "event"):
+        model.time_engine_ = None
+        for part in ("entity", "event", "time"):
+            if part == "time" and part not in state["engines"]:
+                continue  # a model file from before an event's day was drawn apart
             saved = dict(state["engines"][part])
             engine = CartSynthesizer(**dict(saved["hyperparameters"]))
             own = {k[len(part) + 1 :]: v for k, v in arrays.items() if k.startswith(f"{part}/")}

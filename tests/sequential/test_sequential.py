@@ -10,6 +10,7 @@ import mirage.sequential._model as sequential_model
 from mirage.errors import DataError, ModelFileError, OptionError, OutputExistsError, SchemaError
 from mirage.evaluation._sequential import autocorrelation, evaluate_sequences, ks_complement, sequence_lengths
 from mirage.sequential import (
+    PAYDAYS,
     SequenceSchema,
     SequenceSynthesizer,
     infer_sequence_schema,
@@ -141,9 +142,14 @@ def test_transactions_keep_context_rhythm_and_paydays(
     purchases = synthetic[synthetic["kind"] == "purchase"]
     salaries = synthetic[synthetic["kind"] == "salary"]
     # ground truth: purchases cluster on Saturdays (40% of them; 14% if days were uniform)
-    assert (purchases["timestamp"].dt.day_of_week == 5).mean() > 0.25
+    assert (purchases["timestamp"].dt.day_of_week == 5).mean() > 0.33
     # ground truth: salaries come on the 1st and the 15th (6.6% of days if uniform)
     assert salaries["timestamp"].dt.day.isin([1, 15]).mean() > 0.3
+    # ground truth: each segment on its own payday, every month (3 salaries per paid customer)
+    segment = salaries["customer_id"].map(customers.set_index("customer_id")["segment"])
+    assert (salaries["timestamp"].dt.day == segment.map(PAYDAYS)).mean() > 0.9
+    paid = int((customers["segment"] != "student").sum())
+    assert 0.85 * 3 * paid < len(salaries) < 1.15 * 3 * paid
     # ground truth: no event at night
     assert synthetic["timestamp"].dt.hour.between(9, 21).all()
     assert salaries["amount"].median() > 10 * purchases["amount"].median()
@@ -199,3 +205,85 @@ def test_autocorrelation_of_a_known_process() -> None:
     schema = infer_sequence_schema(frame, "id", "t")
     assert autocorrelation(frame, schema, "x", 1) == pytest.approx(0.6, abs=0.05)
     assert autocorrelation(frame, schema, "x", 2) == pytest.approx(0.36, abs=0.05)
+
+
+def test_encoded_draws_give_the_histories_the_engine_path_gives(
+    fmri_model: SequenceSynthesizer,
+    transactions: tuple[pd.DataFrame, pd.DataFrame],
+    transactions_model: SequenceSynthesizer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, customers = transactions
+    given = customers.iloc[:60]
+    fast = (fmri_model.sample(40, seed=7), transactions_model.sample(context=given, seed=7))
+    monkeypatch.setattr(sequential_model, "usable", lambda engine, rows: False)
+    pd.testing.assert_frame_equal(fast[0], fmri_model.sample(40, seed=7))
+    pd.testing.assert_frame_equal(fast[1], transactions_model.sample(context=given, seed=7))
+
+
+def test_sample_to_streams_blocks_into_one_file_atomically(
+    fmri_model: SequenceSynthesizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sequential_model, "ENTITY_BLOCK", 8)
+    target = tmp_path / "histories.parquet"
+    written = fmri_model.sample_to(target, 20, seed=5)
+    expected = fmri_model.sample(20, seed=5)
+    assert written == len(expected)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), expected, check_dtype=False)
+    with pytest.raises(OutputExistsError, match="already exists"):
+        fmri_model.sample_to(target, 5, seed=5)
+    assert fmri_model.sample_to(target, 5, seed=5, force=True) == len(fmri_model.sample(5, seed=5))
+    with pytest.raises(OptionError, match="n_entities must be a non-negative integer"):
+        fmri_model.sample_to(tmp_path / "bad.parquet", -1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["histories.parquet"]
+
+
+def test_a_timestamped_model_file_keeps_its_day_model(
+    transactions: tuple[pd.DataFrame, pd.DataFrame], transactions_model: SequenceSynthesizer, tmp_path: Path
+) -> None:
+    _, customers = transactions
+    loaded = SequenceSynthesizer.load(transactions_model.save(tmp_path / "transactions.mirage"))
+    assert loaded.time_engine_ is not None
+    given = customers.iloc[:30]
+    pd.testing.assert_frame_equal(
+        loaded.sample(context=given, seed=2), transactions_model.sample(context=given, seed=2)
+    )
+
+
+def test_rare_min_count_lets_few_entities_keep_their_category(
+    fmri: pd.DataFrame, fmri_schema: SequenceSchema, tmp_path: Path
+) -> None:
+    from mirage.encoding.categorical import RARE_TOKEN
+
+    with pytest.warns(UserWarning, match="_RARE_"):
+        default = SequenceSynthesizer(seed=3).fit(fmri, fmri_schema)
+    assert (default.sample(20, seed=1)["subject"] == RARE_TOKEN).all()
+    model = SequenceSynthesizer(rare_min_count=1, seed=3).fit(fmri, fmri_schema)
+    subjects = model.sample(20, seed=1)["subject"]
+    assert RARE_TOKEN not in set(subjects) and set(subjects) <= set(fmri["subject"])
+    assert SequenceSynthesizer.load(model.save(tmp_path / "m.mirage")).rare_min_count == 1
+    with pytest.raises(OptionError, match="rare_min_count"):
+        SequenceSynthesizer(rare_min_count=0)
+
+
+def test_a_public_panel_keeps_its_years_continents_and_autocorrelation() -> None:
+    import plotly.data
+
+    # plotly ships gapminder: 142 countries, every 5 years from 1952 to 2007
+    panel = plotly.data.gapminder()[["country", "continent", "year", "lifeExp", "pop", "gdpPercap"]]
+    schema = infer_sequence_schema(panel, "country", "year")
+    model = SequenceSynthesizer(rare_min_count=2, seed=0).fit(panel, schema)  # Oceania: 2 countries
+    synthetic = model.sample(200, seed=1)
+    assert _ordered(synthetic, "country", "year")
+    assert synthetic.groupby("country")["continent"].nunique().max() == 1
+    assert set(synthetic["continent"]) <= set(panel["continent"])
+    assert (synthetic.groupby("country").size() == 12).mean() > 0.9
+    assert set(
+        np.diff(synthetic["year"].to_numpy())[
+            synthetic["country"].to_numpy()[1:] == synthetic["country"].to_numpy()[:-1]
+        ]
+    ) == {5}
+    # gdpPercap's lag-1 autocorrelation comes out lower (0.77, real 0.97: a few oil states' outliers)
+    for column in ("lifeExp", "pop"):
+        real = autocorrelation(panel, schema, column, 1)
+        assert abs(autocorrelation(synthetic, schema, column, 1) - real) < 0.1, column
