@@ -207,9 +207,8 @@ def report_sequences(
     """``mirage report events.mirage -o report.html``: the sequence metrics, HTML and JSON."""
     from mirage.evaluation._sequential import evaluate_sequences
     from mirage.io import atomic_path, read_table
-    from mirage.sequential import SequenceSynthesizer
 
-    model = SequenceSynthesizer.load(model_path)
+    model = load_sequence_model(model_path)
     source = data or (Path(model.training_["source"]) if "source" in model.training_ else None)
     if source is None or not Path(source).exists():
         raise OptionError(f"the training events are not at {source}; pass --data EVENTS.csv")

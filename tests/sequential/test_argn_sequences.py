@@ -207,6 +207,9 @@ def test_cli_fits_and_samples_with_engine_argn(tmp_path: Path) -> None:
     frame = pd.read_parquet(out)
     assert set(frame["customer_id"]) <= set(customers["customer_id"])
     assert _ordered(frame, "customer_id", "timestamp")
+    result = invoke("report", model, "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.output
+    assert "length_ks_complement" in result.output
     result = invoke(*fit, "--engine", "gan", "-o", tmp_path / "g.mirage")
     assert result.exit_code != 0 and "--engine 'gan'" in result.output
     result = invoke(*fit, "--engine", "argn", "-o", tmp_path / "p.mirage", "-p", "lags=3")
