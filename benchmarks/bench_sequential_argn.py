@@ -138,7 +138,6 @@ def _case(name: str, events: pd.DataFrame, entity: str, order: str, context: Any
 
     schema = infer_sequence_schema(events, entity, order)
     rows = [{"data": name, **_mirage(e, events, schema, context, args)} for e in ("sequential", "argn")]
-    rows.append({"data": name, "engine": "real (itself)", **_scores(events, events, schema)})
     for peer, python in (("mostly", args.mostly), ("par", args.par)):
         if python:
             rows.append({"data": name, **_peer(peer, python, events, schema, context, args)})

@@ -39,20 +39,20 @@ def _par(events: pd.DataFrame, context: pd.DataFrame | None, args: argparse.Name
     from sdv.sequential import PARSynthesizer
 
     table = events if context is None else events.merge(context, on=args.entity, how="left")
-    metadata = Metadata.detect_from_dataframe(table, table_name="events")
+    metadata = Metadata.detect_from_dataframes({"events": table})
     metadata.update_column(column_name=args.entity, sdtype="id", table_name="events")
     metadata.set_sequence_key(column_name=args.entity, table_name="events")
     metadata.set_sequence_index(column_name=args.order, table_name="events")
     columns = [] if context is None else [c for c in context.columns if c != args.entity]
     model = PARSynthesizer(metadata, context_columns=columns, epochs=args.epochs, verbose=False)
     start = time.perf_counter()
-    model.fit(table)
+    model.fit({"events": table})  # SDV 2.0 takes a {table name: DataFrame}
     fit = time.perf_counter() - start
     start = time.perf_counter()
     if context is not None:
         synthetic = model.sample_sequential_columns(context_columns=context)
     else:
-        synthetic = model.sample(num_sequences=args.entities)
+        synthetic = model.sample_sequences(num_sequences=args.entities)
     return synthetic, fit, time.perf_counter() - start
 
 
@@ -75,6 +75,8 @@ def main() -> None:
         events[args.order] = pd.to_datetime(events[args.order])
     run = _mostly if args.peer == "mostly" else _par
     synthetic, fit, sample = run(events, context, args)
+    if isinstance(synthetic, dict):  # SDV 2.0 returns {table name: DataFrame}
+        synthetic = next(iter(synthetic.values()))
     synthetic.to_csv(args.out, index=False)
     with open(args.out + ".json", "w", encoding="utf-8") as handle:
         json.dump({"fit_seconds": fit, "sample_seconds": sample}, handle)
