@@ -276,10 +276,13 @@ class ArgnSequenceSynthesizer:
         # then where each entity's last event lies (the step that holds its stop flag)
         firsts = np.repeat(order[starts], lengths)
         self.time_edges_ = self._edges(clock)
+        # the latest time an event may take: the rare_min_count-th latest one, as value protection
+        # bounds a numeric column (histories observed up to a window's end stop there)
+        self.last_time_ = float(np.sort(order)[-min(len(order), options.rare_min_count)])
         self.elapsed_edges_ = self._edges(clock - firsts)
-        position = self._position_codes(
-            np.r_[clock, order[starts + lengths - 1]], np.r_[firsts, order[starts]]
-        )
+        times, origins = np.r_[clock, order[starts + lengths - 1]], np.r_[firsts, order[starts]]
+        position = self._position_codes(times, origins)
+        scalars = self._position_scalars(times, origins)
         import torch
 
         from mirage.engines.argn._runtime import torch_scope
@@ -287,7 +290,7 @@ class ArgnSequenceSynthesizer:
         with torch_scope(self.cpu_threads):  # the initial weights from the seed, torch's own state untouched
             torch.manual_seed(self.seed)
             network = self._new_network(self.dropout)
-        self._train(network, entity_tokens, event_tokens, lengths, starts, position, spent)
+        self._train(network, entity_tokens, event_tokens, lengths, starts, position, scalars, spent)
         self.network_ = network
         return self
 
@@ -327,6 +330,15 @@ class ArgnSequenceSynthesizer:
                 np.clip(np.floor(parts["_hour"]), 0, 23).astype("int64"),
             ]
         return np.column_stack(codes).astype("int64")
+
+    def _position_scalars(self, clock: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """The same positions as numbers, scaled by the spread of the training ones, float32 ``(n, 2)``."""
+        out = []
+        for edges, value in ((self.time_edges_, clock), (self.elapsed_edges_, clock - first)):
+            low = edges[0] if edges.size else 0.0
+            span = edges[-1] - edges[0] if edges.size > 1 else 1.0
+            out.append((value - low) / (span if span > 0 else 1.0))
+        return np.clip(np.column_stack(out), -2.0, 3.0).astype("float32")
 
     def _event_cardinalities(self) -> list[int]:
         cards = [2, *self.gap_discretiser_.domain.cardinalities]
@@ -369,6 +381,7 @@ class ArgnSequenceSynthesizer:
         lengths: np.ndarray,
         starts: np.ndarray,
         position: np.ndarray,
+        scalars: np.ndarray,
         spent: float,
     ) -> None:
         """Padded histories (the step after the last event holds the stop flag), trained with AdamW and
@@ -393,6 +406,9 @@ class ArgnSequenceSynthesizer:
         where = np.zeros((n, steps, position.shape[1]), dtype="int64")
         where[entity_of, step_of] = position[: len(event_tokens)]
         where[np.arange(n), lengths] = position[len(event_tokens) :]
+        scaled = np.zeros((n, steps, scalars.shape[1]), dtype="float32")
+        scaled[entity_of, step_of] = scalars[: len(event_tokens)]
+        scaled[np.arange(n), lengths] = scalars[len(event_tokens) :]
 
         rng = np.random.default_rng(self.seed)
         permutation = rng.permutation(n)
@@ -411,6 +427,7 @@ class ArgnSequenceSynthesizer:
             x_ev = torch.as_tensor(tokens)
             x_w = torch.as_tensor(weight)
             x_where = torch.as_tensor(where)
+            x_scaled = torch.as_tensor(scaled)
             sizes = torch.as_tensor(lengths + 1)
 
             def batch_loss(rows: torch.Tensor) -> torch.Tensor:
@@ -419,6 +436,7 @@ class ArgnSequenceSynthesizer:
                     x_ent[rows],
                     x_ev[rows, :span],
                     x_where[rows, :span],
+                    x_scaled[rows, :span],
                     x_w[rows, :span],
                 )
                 return loss
@@ -624,8 +642,9 @@ class ArgnSequenceSynthesizer:
                     break
                 index = torch.as_tensor(active)
                 position = torch.as_tensor(self._position_codes(clock[active], firsts[active]))
+                scalars = torch.as_tensor(self._position_scalars(clock[active], firsts[active]))
                 steps = torch.full((active.size,), t, dtype=torch.long)
-                given = previous[index] + network.step_input(steps, position)
+                given = previous[index] + network.step_input(steps, position, scalars)
                 out, h = network.gru(given.unsqueeze(1), state[:, index].contiguous())
                 state[:, index] = h
                 base = out[:, 0] + vector[index]
@@ -649,6 +668,13 @@ class ArgnSequenceSynthesizer:
                     gap = np.zeros(going.size)
                 else:
                     gap = self._gaps(tokens[:, 1 : 1 + n_gap], clock[going], rng)
+                    # an event later than the learned times ends its history instead (a window's end)
+                    late = clock[going] + gap > self.last_time_
+                    if late.any():
+                        alive[going[late]] = False
+                        going, gap, tokens, kept = going[~late], gap[~late], tokens[~late], kept[~late]
+                        if going.size == 0:
+                            continue
                 clock[going] += gap
                 previous[torch.as_tensor(going)] = network.event_vector(kept)
                 pieces.append(tokens[:, 1 + n_gap :])

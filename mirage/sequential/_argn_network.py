@@ -20,9 +20,10 @@ from torch import nn
 
 from mirage.engines.argn._network import MASK_BIAS, ArgnNetwork
 
-__all__ = ["MAX_STEP", "SequenceNetwork"]
+__all__ = ["MAX_STEP", "POSITION_SCALARS", "SequenceNetwork"]
 
 MAX_STEP = 64  # steps from here on share the last step embedding
+POSITION_SCALARS = 2  # the previous event's time and the time since the first one, scaled to about [0, 1]
 
 
 class SequenceNetwork(nn.Module):
@@ -61,6 +62,7 @@ class SequenceNetwork(nn.Module):
         self.register_buffer("position_offsets", torch.as_tensor(position_offsets), persistent=False)
         self.position_embed = nn.Embedding(max(1, sum(self.position_cardinalities)), hidden)
         self.step_embed = nn.Embedding(MAX_STEP, hidden)
+        self.time_scale = nn.Linear(POSITION_SCALARS, hidden)  # the position in time, finer than its bins
         self.start = nn.Parameter(torch.zeros(hidden))
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
         nn.init.normal_(self.entity_embed.weight, std=0.1)
@@ -85,30 +87,37 @@ class SequenceNetwork(nn.Module):
         out: torch.Tensor = self.events.embed(tokens + self.events.offsets).sum(dim=-2)
         return out
 
-    def step_input(self, steps: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+    def step_input(self, steps: torch.Tensor, position: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
         """The step's and the previous event's position's part of a GRU input (``position``: its codes,
-        ``(..., P)``: where in time it lies, its calendar)."""
-        out: torch.Tensor = self.step_embed(steps.clamp(max=MAX_STEP - 1))
+        ``(..., P)``: where in time it lies, its calendar; ``scalars``: ``(..., 2)``, where it lies
+        as numbers)."""
+        out: torch.Tensor = self.step_embed(steps.clamp(max=MAX_STEP - 1)) + self.time_scale(scalars)
         if self.position_cardinalities:
             out = out + self.position_embed(position + self.position_offsets).sum(dim=-2)
         return out
 
     # --- training ----------------------------------------------------------------------------------
     def forward(
-        self, entity: torch.Tensor, events: torch.Tensor, position: torch.Tensor, weight: torch.Tensor
+        self,
+        entity: torch.Tensor,
+        events: torch.Tensor,
+        position: torch.Tensor,
+        scalars: torch.Tensor,
+        weight: torch.Tensor,
     ) -> torch.Tensor:
         """The weighted negative log-likelihood summed over a batch of padded histories.
 
         ``entity``: ``(B, E)`` tokens; ``events``: ``(B, T, J)`` tokens (the step after the last event
         holds the stop flag); ``position``: ``(B, T, P)`` codes of the previous event's position in time
-        (the entity's first time for the first event); ``weight``: ``(B, T, J)``, 1 where a token counts.
+        (the entity's first time for the first event), ``scalars`` ``(B, T, 2)`` the same as numbers;
+        ``weight``: ``(B, T, J)``, 1 where a token counts.
         """
         b, t, j = events.shape
         vector = self.entity_vector(entity)
         u = self.event_vector(events)
         previous = torch.cat([self.start.expand(b, 1, self.hidden), u[:, :-1]], dim=1)
         steps = torch.arange(t, device=events.device).expand(b, t)
-        states, _ = self.gru(previous + self.step_input(steps, position), self.initial_state(vector))
+        states, _ = self.gru(previous + self.step_input(steps, position, scalars), self.initial_state(vector))
         base = (states + vector.unsqueeze(1)).reshape(b * t, 1, self.hidden)
         flat = events.reshape(b * t, j)
         embedded = self.events.embed(flat + self.events.offsets)

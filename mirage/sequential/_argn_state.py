@@ -43,6 +43,7 @@ def model_state(model: ArgnSequenceSynthesizer) -> tuple[dict[str, Any], dict[st
         "dynamic": model.dynamic_,
         "context_columns": model.context_columns_,
         "max_length": model.max_length_,
+        "last_time": model.last_time_,
         "hidden": model.hidden_,
         "training": model.training_,
         "entity_engine": {
@@ -122,6 +123,10 @@ def restore_model(model: ArgnSequenceSynthesizer, manifest: Mapping[str, Any], p
     model.context_columns_ = [str(c) for c in state["context_columns"]]
     model.max_length_ = require_int(state, "max_length", low=1)
     model.hidden_ = require_int(state, "hidden", low=1)
+    last_time = require(state, "last_time")
+    if isinstance(last_time, bool) or not isinstance(last_time, (int, float)) or not np.isfinite(last_time):
+        raise StateError("state.last_time", f"must be a finite number, got {last_time!r}")
+    model.last_time_ = float(last_time)
     model.training_ = dict(require_mapping(state.get("training", {}), "training"))
     model.schema_ = schema
     for name in ("time_edges", "elapsed_edges"):
