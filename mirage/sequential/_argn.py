@@ -6,7 +6,8 @@ its state after events ``0..t-1``, started from the entity's tokens (context and
 event ``t``, whose tokens are drawn one by one (a stop flag first, so that lengths and ends are learned,
 then the gap to the previous event, then the values).  Gaps are learned as the days crossed and the time
 of day (timestamps) or as the step difference, never as absolute positions; the recurrent input carries
-the calendar of the previous event's time, so weekly and monthly rhythms can be learned.
+where the previous event lies in time and its calendar, so weekly and monthly rhythms and a window's end
+can be learned.  An event drawn later than the learned times ends its history instead.
 
 Blocks of :data:`~mirage.sequential.ENTITY_BLOCK` entities are seeded ``SeedSequence([seed, block])``: the
 same seed gives the same histories however they are read.
