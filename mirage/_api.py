@@ -17,7 +17,7 @@ from mirage.schema import Schema
 
 if TYPE_CHECKING:
     from mirage.relational import RelationalSynthesizer
-    from mirage.sequential import SequenceSynthesizer
+    from mirage.sequential import ArgnSequenceSynthesizer, SequenceSynthesizer
 
 __all__ = ["fit", "load"]
 
@@ -87,13 +87,13 @@ def fit(
 
 def load(
     source: str | Path | bytes | IO[bytes],
-) -> Synthesizer | RelationalSynthesizer | SequenceSynthesizer:
+) -> Synthesizer | RelationalSynthesizer | SequenceSynthesizer | ArgnSequenceSynthesizer:
     """Load a model file written by ``Synthesizer.save`` (or ``RelationalSynthesizer.save``: a whole
-    database's model; ``SequenceSynthesizer.save``: event sequences per entity) from a path, bytes or a
-    binary stream; nothing in the file can run code."""
+    database's model; ``SequenceSynthesizer.save`` or ``ArgnSequenceSynthesizer.save``: event sequences
+    per entity) from a path, bytes or a binary stream; nothing in the file can run code."""
     from mirage.model_file import load_model, read_manifest
     from mirage.relational import RELATIONAL, RelationalSynthesizer
-    from mirage.sequential import SEQUENTIAL, SequenceSynthesizer
+    from mirage.sequential import SEQUENTIAL, SEQUENTIAL_ARGN, ArgnSequenceSynthesizer, SequenceSynthesizer
 
     if not isinstance(source, (str, Path, bytes, bytearray, memoryview)) and hasattr(source, "read"):
         source = source.read()  # read twice below: the manifest first, then the whole model
@@ -102,11 +102,13 @@ def load(
         return RelationalSynthesizer.load(source)
     if engine == SEQUENTIAL:
         return SequenceSynthesizer.load(source)
+    if engine == SEQUENTIAL_ARGN:
+        return ArgnSequenceSynthesizer.load(source)
     return load_model(source)
 
 
 def single_table(
-    model: Synthesizer | RelationalSynthesizer | SequenceSynthesizer, source: object
+    model: Synthesizer | RelationalSynthesizer | SequenceSynthesizer | ArgnSequenceSynthesizer, source: object
 ) -> Synthesizer:
     """``model`` where a command works on one table's model; a database's or a sequence model is an
     ``OptionError``."""

@@ -16,7 +16,8 @@ from mirage.cli._options import check_output
 from mirage.cli._ui import UI, row_progress
 from mirage.errors import OptionError
 
-__all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "report_sequences"]
+__all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "load_sequence_model"]
+__all__ += ["report_sequences"]
 __all__ += ["sample_sequences", "write_sequence_schema"]
 
 
@@ -32,11 +33,65 @@ def is_sequence_schema_file(path: Path) -> bool:
 
 
 def is_sequence_model(path: Path) -> bool:
-    """Whether the model file at ``path`` holds a sequence model."""
+    """Whether the model file at ``path`` holds a sequence model (either engine)."""
     from mirage.model_file import read_manifest
-    from mirage.sequential import SEQUENTIAL
+    from mirage.sequential import SEQUENTIAL, SEQUENTIAL_ARGN
 
-    return bool(read_manifest(path).get("engine") == SEQUENTIAL)
+    return read_manifest(path).get("engine") in (SEQUENTIAL, SEQUENTIAL_ARGN)
+
+
+SEQUENCE_ENGINES = ("auto", "sequential", "argn")  # --engine with a sequence schema
+
+
+def _sequence_model(engine: str, seed: int | None, params: list[str]) -> Any:
+    """The unfitted sequence model ``--engine`` and ``--param key=value`` ask for."""
+    from mirage.sequential import ArgnSequenceSynthesizer, SequenceSynthesizer
+
+    if engine not in SEQUENCE_ENGINES:
+        raise OptionError(
+            f"--engine {engine!r}: a sequence schema is learned by sequential (cart per step, the "
+            "default) or argn (a neural history encoder)"
+        )
+    options: dict[str, Any] = {}
+    if engine == "argn":
+        names = set(ArgnSequenceSynthesizer().get_params()) - {"seed"}
+        for item in params:
+            name, _, value = item.partition("=")
+            if name not in names or not value:
+                raise OptionError(
+                    f"--param {item!r}: the argn sequence model takes {', '.join(sorted(names))} as key=value"
+                )
+            options[name] = _number(item, value)
+        return ArgnSequenceSynthesizer(seed=seed or 0, **options)
+    for item in params:
+        name, _, value = item.partition("=")
+        if name not in ("lags", "min_samples_leaf") or not value.lstrip("-").isdigit():
+            raise OptionError(f"--param {item!r}: a sequence model takes lags=N and min_samples_leaf=N")
+        options[name] = int(value)
+    return SequenceSynthesizer(seed=seed or 0, **options)
+
+
+def _number(item: str, value: str) -> int | float | None:
+    if value.lower() == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        raise OptionError(f"--param {item!r}: the value must be a number (or none)") from None
+
+
+def load_sequence_model(path: Path) -> Any:
+    """The sequence model in the file at ``path``, whichever engine wrote it."""
+    from mirage.model_file import read_manifest
+    from mirage.sequential import SEQUENTIAL_ARGN, ArgnSequenceSynthesizer, SequenceSynthesizer
+
+    if read_manifest(path).get("engine") == SEQUENTIAL_ARGN:
+        return ArgnSequenceSynthesizer.load(path)
+    return SequenceSynthesizer.load(path)
 
 
 def write_sequence_schema(
@@ -78,23 +133,19 @@ def fit_sequences(
     params: list[str],
     force: bool,
     reading: dict[str, str],
+    engine: str = "auto",
 ) -> None:
-    """``mirage fit events.csv --schema events.schema.json [--context entities.csv]``."""
+    """``mirage fit events.csv --schema events.schema.json [--context entities.csv] [--engine argn]``."""
     from mirage.io import read_table
-    from mirage.sequential import SequenceSchema, SequenceSynthesizer
+    from mirage.sequential import SequenceSchema
 
     check_output(output, force)
-    options: dict[str, Any] = {}
-    for item in params:
-        name, _, value = item.partition("=")
-        if name not in ("lags", "min_samples_leaf") or not value.lstrip("-").isdigit():
-            raise OptionError(f"--param {item!r}: a sequence model takes lags=N and min_samples_leaf=N")
-        options[name] = int(value)
+    model = _sequence_model(engine, seed, params)
     schema = SequenceSchema.load(schema_path)
     events = read_table(data, **reading)
     entities = read_table(context, **reading) if context is not None else None
     start = time.perf_counter()
-    model = SequenceSynthesizer(seed=seed or 0, **options).fit(events, schema, context=entities)
+    model.fit(events, schema, context=entities)
     seconds = time.perf_counter() - start
     model.training_["source"] = str(data.resolve())
     if context is not None:
@@ -107,7 +158,7 @@ def fit_sequences(
     summary.add_row("events", f"{model.training_['events']:,}")
     summary.add_row("per entity", ", ".join(model.static_ + model.context_columns_) or "none")
     summary.add_row("per event", ", ".join(model.dynamic_) or "none")
-    summary.add_row("engine", "sequential (cart per step)")
+    summary.add_row("engine", "argn (history encoder)" if engine == "argn" else "sequential (cart per step)")
     summary.add_row("seconds", f"{seconds:.2f}")
     summary.add_row("model", str(output))
     ui.table(summary)
@@ -124,12 +175,11 @@ def sample_sequences(
 ) -> None:
     """``mirage sample events.mirage --entities N [--context entities.csv] -o synth.parquet``."""
     from mirage.io import read_table, write_chunks
-    from mirage.sequential import SequenceSynthesizer
 
     if output is None:
         raise OptionError("pass -o FILE: a sequence model writes whole histories to a file")
     check_output(output, force)
-    model = SequenceSynthesizer.load(model_path)
+    model = load_sequence_model(model_path)
     given = read_table(context) if context is not None else None
     if given is None and entities is None:
         raise OptionError("give --entities N (or --context FILE, one row per entity)")
@@ -157,9 +207,8 @@ def report_sequences(
     """``mirage report events.mirage -o report.html``: the sequence metrics, HTML and JSON."""
     from mirage.evaluation._sequential import evaluate_sequences
     from mirage.io import atomic_path, read_table
-    from mirage.sequential import SequenceSynthesizer
 
-    model = SequenceSynthesizer.load(model_path)
+    model = load_sequence_model(model_path)
     source = data or (Path(model.training_["source"]) if "source" in model.training_ else None)
     if source is None or not Path(source).exists():
         raise OptionError(f"the training events are not at {source}; pass --data EVENTS.csv")

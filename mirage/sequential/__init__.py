@@ -1,5 +1,6 @@
 """Event sequences per entity: a schema with an entity key and an order, and a model of histories."""
 
+from mirage.sequential._argn import SEQUENTIAL_ARGN, ArgnSequenceSynthesizer
 from mirage.sequential._model import ENTITY_BLOCK, SEQUENTIAL, SequenceSynthesizer
 from mirage.sequential._schema import (
     SEQUENCE_SCHEMA,
@@ -10,6 +11,8 @@ from mirage.sequential._schema import (
 from mirage.sequential._transactions import PAYDAYS, make_transactions
 
 __all__ = [
+    "SEQUENTIAL_ARGN",
+    "ArgnSequenceSynthesizer",
     "ENTITY_BLOCK",
     "PAYDAYS",
     "SEQUENCE_SCHEMA",

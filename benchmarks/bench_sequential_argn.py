@@ -1,0 +1,207 @@
+"""argn's sequential mode (``ArgnSequenceSynthesizer``) beside the cart-per-step model
+(``SequenceSynthesizer``) in one run, on the shared fMRI table and on the generated transactions: fit
+seconds, lag-1 autocorrelation against the real one, length and gap KS complements, entity-level
+detection AUC, the transactions' ground-truth rhythms (salaries on paydays, Saturday purchases), and
+sampled events per second.  Optionally mostlyai-engine's sequential TabularARGN (``--mostly PYTHON``)
+and SDV's PAR (``--par PYTHON``), each in its own environment through ``sequential_peers.py``.
+
+Run: ``python benchmarks/bench_sequential_argn.py [--customers 500] [--entities 20000]
+[--budget 120] [--mostly /tmp/benchvenv/bin/python] [--par /tmp/sdvvenv/bin/python]``.
+Targets (issue 17): lag-1 within 0.1 of real, length KS complement >= 0.95, at least 20,000 events/s
+sampled by argn.  Every model is scored against the same real histories it was fitted on (the metrics
+compare distributions; detection is cross-validated on entity-level features).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import pandas as pd
+from _common import DEFAULT_DATA_DIR, REPO_ROOT, environment_info, format_table, write_results
+
+PEERS = Path(__file__).resolve().parent / "sequential_peers.py"
+
+
+def _fmri() -> pd.DataFrame:
+    shared = DEFAULT_DATA_DIR / "fmri_sequences.csv"
+    return pd.read_csv(
+        shared if shared.exists() else REPO_ROOT / "tests" / "fixtures" / "fmri_sequences_small.csv"
+    )
+
+
+def _rhythms(frame: pd.DataFrame, order: str) -> dict[str, float]:
+    """Transactions only: the shares of salaries on a payday and of purchases on a Saturday."""
+    if "kind" not in frame.columns:
+        return {}
+    stamps = pd.to_datetime(frame[order])
+    salary, purchase = frame["kind"] == "salary", frame["kind"] == "purchase"
+    return {
+        "payday_share": float(stamps[salary].dt.day.isin([1, 15]).mean()),
+        "saturday_share": float((stamps[purchase].dt.day_of_week == 5).mean()),
+    }
+
+
+def _scores(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Any) -> dict[str, Any]:
+    from mirage.evaluation._sequential import evaluate_sequences
+
+    scores = evaluate_sequences(real, synthetic, schema, seed=0)
+    lag1 = {c: {"real": v[1][0], "synthetic": v[1][1]} for c, v in scores["autocorrelation"].items()}
+    return {
+        "length_ks_complement": scores["length_ks_complement"],
+        "gap_ks_complement": scores["gap_ks_complement"],
+        "lag1_autocorrelation": lag1,
+        "detection_auc": scores["detection_auc"],
+        **_rhythms(synthetic, schema.order),
+    }
+
+
+def _mirage(
+    engine: str, events: pd.DataFrame, schema: Any, context: pd.DataFrame | None, args: Any
+) -> dict[str, Any]:
+    from mirage.sequential import ArgnSequenceSynthesizer, SequenceSynthesizer
+
+    model: Any = (
+        ArgnSequenceSynthesizer(seed=0, max_training_time=args.budget)
+        if engine == "argn"
+        else SequenceSynthesizer(seed=0)
+    )
+    start = time.perf_counter()
+    model.fit(events, schema, context=context)
+    fit_seconds = time.perf_counter() - start
+    n = None if context is not None else int(model.training_["entities"])
+    synthetic = model.sample(n, seed=1, context=context)
+    many = None
+    if context is not None:
+        rng = np.random.default_rng(0)
+        many = context.iloc[rng.integers(0, len(context), args.entities)].reset_index(drop=True)
+        many[schema.entity] = np.arange(args.entities)
+    start = time.perf_counter()
+    drawn = sum(
+        len(c) for c in model.sample_chunks(None if many is not None else args.entities, seed=2, context=many)
+    )
+    seconds = time.perf_counter() - start
+    epochs = model.training_.get("epochs")
+    return {
+        "engine": engine,
+        "fit_seconds": fit_seconds,
+        "epochs": epochs,
+        "events_per_second": drawn / seconds,
+        **_scores(events, synthetic, schema),
+    }
+
+
+def _peer(
+    peer: str, python: str, events: pd.DataFrame, schema: Any, context: pd.DataFrame | None, args: Any
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        place = Path(folder)
+        events.to_csv(place / "events.csv", index=False)
+        command = [python, str(PEERS), peer, str(place / "events.csv"), schema.entity, schema.order]
+        command += [str(place / "out.csv"), "--entities", str(events[schema.entity].nunique())]
+        command += ["--minutes", str(args.budget / 60), "--epochs", str(args.par_epochs)]
+        if context is not None:
+            context.to_csv(place / "context.csv", index=False)
+            command += ["--context", str(place / "context.csv")]
+        try:
+            subprocess.run(command, check=True, capture_output=True, text=True, timeout=args.peer_timeout)
+        except subprocess.CalledProcessError as exc:
+            return {"engine": peer, "error": exc.stderr.strip().splitlines()[-1] if exc.stderr else str(exc)}
+        except subprocess.TimeoutExpired:
+            return {"engine": peer, "error": f"timed out after {args.peer_timeout} s"}
+        timing = json.loads((place / "out.csv.json").read_text(encoding="utf-8"))
+        synthetic = pd.read_csv(place / "out.csv")
+    if schema.timestamped:
+        synthetic[schema.order] = pd.to_datetime(synthetic[schema.order])
+    if context is not None:
+        synthetic = synthetic[[c for c in events.columns if c in synthetic.columns]]
+    return {
+        "engine": peer,
+        "fit_seconds": timing["fit_seconds"],
+        "events_per_second": len(synthetic) / max(timing["sample_seconds"], 1e-9),
+        **_scores(events, synthetic, schema),
+    }
+
+
+def _case(name: str, events: pd.DataFrame, entity: str, order: str, context: Any, args: Any) -> list[dict]:
+    from mirage.sequential import infer_sequence_schema
+
+    schema = infer_sequence_schema(events, entity, order)
+    rows = [{"data": name, **_mirage(e, events, schema, context, args)} for e in ("sequential", "argn")]
+    for peer, python in (("mostly", args.mostly), ("par", args.par)):
+        if python:
+            rows.append({"data": name, **_peer(peer, python, events, schema, context, args)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--entities", type=int, default=20_000, help="entities sampled for the events/s")
+    parser.add_argument("--budget", type=float, default=120.0, help="argn's (and mostly's) training seconds")
+    parser.add_argument("--mostly", help="python of an environment with mostlyai-engine")
+    parser.add_argument("--par", help="python of an environment with SDV")
+    parser.add_argument("--par-epochs", type=int, default=128)
+    parser.add_argument("--peer-timeout", type=int, default=1800)
+    parser.add_argument("--only", choices=["fmri", "transactions"])
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+
+    from mirage.sequential import make_transactions
+
+    figures: list[dict[str, Any]] = []
+    if args.only in (None, "fmri"):
+        figures += _case("fmri", _fmri(), "seq_id", "timepoint", None, args)
+    if args.only in (None, "transactions"):
+        events, customers = make_transactions(args.customers, seed=0)
+        figures += _case("transactions", events, "customer_id", "timestamp", customers, args)
+    rows = []
+    for f in figures:
+        if "error" in f:
+            rows.append([f["data"], f["engine"], f["error"][:60]] + [""] * 7)
+            continue
+        lag1 = "; ".join(
+            f"{v['synthetic']:.2f} (real {v['real']:.2f})" for v in f["lag1_autocorrelation"].values()
+        )
+        rhythm = f"{f['payday_share']:.2f} / {f['saturday_share']:.2f}" if "payday_share" in f else ""
+        rows.append(
+            [
+                f["data"],
+                f["engine"],
+                f"{f['fit_seconds']:.1f}" if "fit_seconds" in f else "",
+                str(f.get("epochs") or ""),
+                f"{f['length_ks_complement']:.3f}",
+                f"{f['gap_ks_complement']:.3f}",
+                lag1,
+                f"{f['detection_auc']:.3f}",
+                rhythm,
+                f"{f['events_per_second']:,.0f}" if "events_per_second" in f else "",
+            ]
+        )
+    info = environment_info()
+    for path in write_results(
+        "sequential_argn", {"args": vars(args), "figures": figures, "environment": info}
+    ):
+        print(f"wrote {path}")
+    headers = ["data", "engine", "fit s", "epochs", "length KS", "gap KS", "lag-1 (real)", "detection AUC"]
+    print(format_table([*headers, "payday/Saturday", "events/s"], rows, left=2))
+    info = environment_info()
+    print(f"load average {info.get('loadavg')}")
+    for path in write_results(
+        "sequential_argn", {"args": vars(args), "figures": figures, "environment": info}
+    ):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,795 @@
+"""argn's sequential mode: histories drawn event by event by a neural network with a history encoder.
+
+As in mostlyai-engine's sequential model, an entity row (its attributes, its first order value) is drawn
+first by argn given the entity's context row; then a recurrent network runs over the entity's events:
+its state after events ``0..t-1``, started from the entity's tokens (context and attributes), conditions
+event ``t``, whose tokens are drawn one by one (a stop flag first, so that lengths and ends are learned,
+then the gap to the previous event, then the values).  Gaps are learned as the days crossed and the time
+of day (timestamps) or as the step difference, never as absolute positions; the recurrent input carries
+where the previous event lies in time and its calendar, so weekly and monthly rhythms and a window's end
+can be learned.  An event drawn later than the learned times ends its history instead.
+
+Blocks of :data:`~mirage.sequential.ENTITY_BLOCK` entities are seeded ``SeedSequence([seed, block])``: the
+same seed gives the same histories however they are read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mirage._progress import EpochProgress, TrainingDone, report_event
+from mirage.encoding import EncodingOptions, SubColumn
+from mirage.encoding.discretise import Discretiser
+from mirage.errors import DataError, ModelFileError, OptionError, SchemaError
+from mirage.schema import Kind
+from mirage.sequential._model import (
+    _DAY,
+    DAYS,
+    ENTITY_BLOCK,
+    FIRST,
+    GAP,
+    TOD,
+    SequenceSynthesizer,
+    _calendar,
+    _derive,
+)
+from mirage.sequential._schema import SequenceSchema
+
+if TYPE_CHECKING:
+    import torch
+
+    from mirage.encoding._table import TableEncoder
+    from mirage.engines.argn import ArgnSynthesizer
+    from mirage.sequential._argn_network import SequenceNetwork
+
+__all__ = ["SEQUENTIAL_ARGN", "ArgnSequenceSynthesizer"]
+
+SEQUENTIAL_ARGN = "sequential_argn"  # the engine field of an argn sequence model file
+_RESERVED = (FIRST, GAP, DAYS, TOD, "_length", "_step", "_left", "_weekday", "_monthday", "_hour")
+_GAP_COLUMN = "_gap"  # sub-column names of the gap discretiser
+_POSITION_BINS = 32  # quantile bins of the previous event's time, and of the time since the first one
+_MIN_VALIDATED = 200  # entities: fewer train on all of them, stopping on the training loss
+_MIN_DELTA = 5e-4
+_LR_DECAY = 0.5
+
+
+def _check_int(name: str, value: object, low: int, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise OptionError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _check_number(name: str, value: object, low: float, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise OptionError(f"{name} must be a number from {low} to {high}, got {value!r}")
+
+
+def _auto_batch(n_entities: int) -> int:
+    """About an eighth of the entities, a power of two from 8 to 128 histories."""
+    return int(min(128, max(8, 2 ** round(math.log2(max(n_entities, 1) / 8)))))
+
+
+def _gap_subcolumns(timestamped: bool) -> list[SubColumn]:
+    names = [DAYS, TOD] if timestamped else [GAP]
+    return [SubColumn(f"{_GAP_COLUMN}::{n}", _GAP_COLUMN, n, discrete=False) for n in names]
+
+
+def _date_subcolumns(encoder: TableEncoder) -> list[str]:
+    kinds = {c.name: c.kind for c in encoder.schema}
+    return [s.name for s in encoder.subcolumns if not s.discrete and kinds[s.column] is Kind.DATETIME]
+
+
+class ArgnSequenceSynthesizer:
+    """Histories per entity by argn with a history encoder: ``fit(events, schema, context=None)``, then
+    ``sample(n_entities)``.
+
+    ``max_training_time`` (seconds) and ``max_epochs`` bound the training of both networks together
+    (the entity network gets a fifth of the time); ``patience`` epochs without a better validation loss
+    stop it.  ``hidden_size``, ``depth``, ``dropout``, ``learning_rate``, ``weight_decay``,
+    ``batch_size`` (histories per step; None: automatic), ``n_bins`` and ``sub_bins`` are the network's
+    and the discretiser's, as in argn; ``cpu_threads`` the torch threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_training_time: float = 600.0,
+        max_epochs: int = 200,
+        patience: int = 4,
+        batch_size: int | None = None,
+        hidden_size: int = 64,
+        depth: int = 1,
+        dropout: float = 0.1,
+        learning_rate: float = 5e-3,
+        weight_decay: float = 1e-3,
+        validation_share: float = 0.1,
+        n_bins: int = 64,
+        sub_bins: int = 16,
+        cpu_threads: int | None = 1,
+        seed: int = 0,
+    ) -> None:
+        if isinstance(max_training_time, bool) or not isinstance(max_training_time, (int, float)):
+            raise OptionError(f"max_training_time must be a number of seconds, got {max_training_time!r}")
+        if not max_training_time > 0:
+            raise OptionError(f"max_training_time must be positive, got {max_training_time!r}")
+        for name, value, low in (
+            ("max_epochs", max_epochs, 1),
+            ("patience", patience, 1),
+            ("hidden_size", hidden_size, 1),
+            ("depth", depth, 0),
+            ("n_bins", n_bins, 1),
+            ("sub_bins", sub_bins, 1),
+            ("seed", seed, 0),
+        ):
+            _check_int(name, value, low)
+        _check_int("batch_size", batch_size, 1, optional=True)
+        _check_int("cpu_threads", cpu_threads, 1, optional=True)
+        _check_number("dropout", dropout, 0.0, 0.95)
+        _check_number("learning_rate", learning_rate, 1e-12)
+        _check_number("weight_decay", weight_decay, 0.0)
+        _check_number("validation_share", validation_share, 0.0, 0.5)
+        self.max_training_time = float(max_training_time)
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.hidden_size = hidden_size
+        self.depth = depth
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_share = validation_share
+        self.n_bins = n_bins
+        self.sub_bins = sub_bins
+        self.cpu_threads = cpu_threads
+        self.seed = seed
+        self.schema_: SequenceSchema | None = None
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "max_training_time": self.max_training_time,
+            "max_epochs": self.max_epochs,
+            "patience": self.patience,
+            "batch_size": self.batch_size,
+            "hidden_size": self.hidden_size,
+            "depth": self.depth,
+            "dropout": self.dropout,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "validation_share": self.validation_share,
+            "n_bins": self.n_bins,
+            "sub_bins": self.sub_bins,
+            "cpu_threads": self.cpu_threads,
+            "seed": self.seed,
+        }
+
+    # --- learning ------------------------------------------------------------------------------
+    def fit(
+        self, events: pd.DataFrame, schema: SequenceSchema, context: pd.DataFrame | None = None
+    ) -> ArgnSequenceSynthesizer:
+        """Learn ``events`` (one row per event) under ``schema``; ``context``: one row per entity,
+        holding the entity column and the columns its histories are drawn given."""
+        from mirage.engines._registry import require as require_dependencies
+
+        require_dependencies("argn")  # names the extra that installs PyTorch
+        from mirage.encoding._table import TableEncoder
+        from mirage.engines.argn import ArgnSynthesizer
+
+        if not isinstance(events, pd.DataFrame):
+            raise DataError(f"events must be a pandas DataFrame, got {type(events).__name__}")
+        if not isinstance(schema, SequenceSchema):
+            raise OptionError(f"schema must be a SequenceSchema, got {type(schema).__name__}")
+        schema.validate(events)
+        for name in events.columns:
+            if str(name).startswith("_lag") or name in _RESERVED:
+                raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
+        started = time.perf_counter()
+        events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
+        codes, uniques = pd.factorize(events[schema.entity], sort=False)
+        if len(uniques) < 2:
+            raise DataError(f"the event table has {len(uniques)} entities; at least 2 are needed")
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        lengths = np.diff(np.r_[starts, len(events)])
+        order = SequenceSynthesizer._order_numbers(events[schema.order], schema)
+        values = schema.value_columns
+        changes = events[values].ne(events[values].shift()).to_numpy() & ~events[values].isna().to_numpy()
+        changes[starts] = False
+        static = [c for c, moved in zip(values, changes.any(axis=0), strict=True) if not moved]
+        dynamic = [c for c in values if c not in static]
+        self.context_columns_: list[str] = []
+        entity_context = None
+        if context is not None:
+            entity_context = SequenceSynthesizer._align_context(context, uniques, schema)
+            self.context_columns_ = list(entity_context.columns)
+        options = EncodingOptions(locale=schema.columns.locale)
+
+        # the entity model: attributes and first order value per entity, given the context
+        entities = events.iloc[starts][static].reset_index(drop=True)
+        if schema.timestamped:
+            entities[FIRST] = np.floor(order[starts] / _DAY).astype("int64")
+            entities[TOD] = order[starts] % _DAY
+        else:
+            entities[FIRST] = order[starts]
+        entity_schema = SequenceSynthesizer._sub_schema(schema, static, entities)
+        self.entity_engine_: ArgnSynthesizer = ArgnSynthesizer(
+            max_training_time=self.max_training_time / 5,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            cpu_threads=self.cpu_threads,
+            device="cpu",
+            seed=self.seed,
+        )
+        self.entity_engine_.fit(entities, entity_schema, context=entity_context)
+
+        # the entity's tokens the history network starts from: its context and its attributes
+        full = entities if entity_context is None else pd.concat([entity_context, entities], axis=1)
+        self.entity_encoder_ = TableEncoder(SequenceSynthesizer._sub_schema(schema, static, full), options)
+        self.entity_encoder_.fit(full)
+        entity_parts = self.entity_encoder_.encode(full)
+        self.entity_discretiser_ = self._discretiser(len(uniques), options).fit(
+            entity_parts, self.entity_encoder_.subcolumns, dates=_date_subcolumns(self.entity_encoder_)
+        )
+        entity_tokens = self.entity_discretiser_.encode(entity_parts)
+
+        # each event's tokens: the gap, then its values
+        clock = np.r_[order[0], order[:-1]]
+        clock[starts] = order[starts]
+        gap_subcolumns = _gap_subcolumns(schema.timestamped)
+        if schema.timestamped:
+            gap_parts = {
+                gap_subcolumns[0].name: (np.floor(order / _DAY) - np.floor(clock / _DAY)).astype("float64"),
+                gap_subcolumns[1].name: order % _DAY,
+            }
+        else:
+            gap_parts = {gap_subcolumns[0].name: order - clock}
+        self.gap_discretiser_ = self._discretiser(len(events), options).fit(gap_parts, gap_subcolumns)
+        gap_tokens = self.gap_discretiser_.encode(gap_parts)
+        self.event_encoder_: TableEncoder | None = None
+        value_tokens = np.zeros((len(events), 0), dtype="int64")
+        self.value_discretiser_: Discretiser | None = None
+        if dynamic:
+            frame = events[dynamic]
+            self.event_encoder_ = TableEncoder(
+                SequenceSynthesizer._sub_schema(schema, dynamic, frame), options
+            )
+            self.event_encoder_.fit(frame)
+            parts = self.event_encoder_.encode(frame)
+            self.value_discretiser_ = self._discretiser(len(events), options).fit(
+                parts, self.event_encoder_.subcolumns, dates=_date_subcolumns(self.event_encoder_)
+            )
+            value_tokens = self.value_discretiser_.encode(parts)
+        event_tokens = np.column_stack([np.zeros(len(events), dtype="int64"), gap_tokens, value_tokens])
+
+        self.schema_ = schema
+        self.static_, self.dynamic_ = static, dynamic
+        self.max_length_ = int(lengths.max())
+        self.hidden_ = self.hidden_size
+        self.training_: dict[str, Any] = {"entities": len(starts), "events": len(events)}
+        spent = time.perf_counter() - started
+        # where each event's predecessor lies in time (for the first event: the entity's first time),
+        # then where each entity's last event lies (the step that holds its stop flag)
+        firsts = np.repeat(order[starts], lengths)
+        self.time_edges_ = self._edges(clock)
+        # the latest time an event may take: the rare_min_count-th latest one, as value protection
+        # bounds a numeric column (histories observed up to a window's end stop there)
+        self.last_time_ = float(np.sort(order)[-min(len(order), options.rare_min_count)])
+        self.elapsed_edges_ = self._edges(clock - firsts)
+        times, origins = np.r_[clock, order[starts + lengths - 1]], np.r_[firsts, order[starts]]
+        position = self._position_codes(times, origins)
+        scalars = self._position_scalars(times, origins)
+        import torch
+
+        from mirage.engines.argn._runtime import torch_scope
+
+        with torch_scope(self.cpu_threads):  # the initial weights from the seed, torch's own state untouched
+            torch.manual_seed(self.seed)
+            network = self._new_network(self.dropout)
+        self._train(network, entity_tokens, event_tokens, lengths, starts, position, scalars, spent)
+        self.network_ = network
+        return self
+
+    def _discretiser(self, rows: int, options: EncodingOptions) -> Discretiser:
+        from mirage.engines.argn._defaults import auto_min_bin_count
+
+        return Discretiser(
+            n_bins=self.n_bins,
+            sub_bins=self.sub_bins,
+            min_count=auto_min_bin_count(rows),
+            protect=options.rare_min_count,
+        )
+
+    @staticmethod
+    def _edges(values: np.ndarray) -> np.ndarray:
+        """Interior quantiles of ``values``: :data:`_POSITION_BINS` bins at most."""
+        inner = np.linspace(0.0, 1.0, _POSITION_BINS + 1)[1:-1]
+        return np.unique(np.quantile(values, inner)).astype("float64")
+
+    def _position_cardinalities(self) -> list[int]:
+        cards = [len(self.time_edges_) + 1, len(self.elapsed_edges_) + 1]
+        return cards + ([7, 31, 24] if self._require_fitted().timestamped else [])
+
+    def _position_codes(self, clock: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """Per time in ``clock`` (an entity's first at ``first``): its quantile bin among the training
+        events' times and since the entity's first event, and for timestamps its weekday, day of month
+        and hour, int64 ``(n, P)``."""
+        codes = [
+            np.searchsorted(self.time_edges_, clock, side="right"),
+            np.searchsorted(self.elapsed_edges_, clock - first, side="right"),
+        ]
+        if self._require_fitted().timestamped:
+            parts = _calendar(clock)
+            codes += [
+                parts["_weekday"],
+                np.clip(parts["_monthday"] - 1, 0, 30),
+                np.clip(np.floor(parts["_hour"]), 0, 23).astype("int64"),
+            ]
+        return np.column_stack(codes).astype("int64")
+
+    def _position_scalars(self, clock: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """The same positions as numbers, scaled by the spread of the training ones, float32 ``(n, 2)``."""
+        out = []
+        for edges, value in ((self.time_edges_, clock), (self.elapsed_edges_, clock - first)):
+            low = edges[0] if edges.size else 0.0
+            span = edges[-1] - edges[0] if edges.size > 1 else 1.0
+            out.append((value - low) / (span if span > 0 else 1.0))
+        return np.clip(np.column_stack(out), -2.0, 3.0).astype("float32")
+
+    def _event_cardinalities(self) -> list[int]:
+        cards = [2, *self.gap_discretiser_.domain.cardinalities]
+        if self.value_discretiser_ is not None:
+            cards += list(self.value_discretiser_.domain.cardinalities)
+        return cards
+
+    def _new_network(self, dropout: float) -> SequenceNetwork:
+        from mirage.sequential._argn_network import SequenceNetwork
+
+        sub_valid: dict[int, np.ndarray] = {}
+        code_valid: dict[int, np.ndarray] = {}
+        offset = 1
+        for disc in (self.gap_discretiser_, self.value_discretiser_):
+            if disc is None:
+                continue
+            for j in range(len(disc.domain)):
+                if (valid := disc.sub_bin_valid(j)) is not None:
+                    sub_valid[offset + j] = valid
+                if (codes := disc.code_valid(j)) is not None:
+                    code_valid[offset + j] = codes
+            offset += len(disc.domain)
+        self._require_fitted()
+        return SequenceNetwork(
+            self.entity_discretiser_.domain.cardinalities,
+            self._event_cardinalities(),
+            sub_valid,
+            code_valid,
+            self.hidden_,
+            self.depth,
+            dropout,
+            self._position_cardinalities(),
+        )
+
+    def _train(
+        self,
+        network: SequenceNetwork,
+        entity_tokens: np.ndarray,
+        event_tokens: np.ndarray,
+        lengths: np.ndarray,
+        starts: np.ndarray,
+        position: np.ndarray,
+        scalars: np.ndarray,
+        spent: float,
+    ) -> None:
+        """Padded histories (the step after the last event holds the stop flag), trained with AdamW and
+        early stopping on a validation share of the entities."""
+        import copy
+
+        import torch
+
+        from mirage.engines.argn._runtime import torch_scope
+
+        n, width = len(lengths), event_tokens.shape[1]
+        steps = self.max_length_ + 1
+        tokens = np.zeros((n, steps, width), dtype="int64")
+        weight = np.zeros((n, steps, width), dtype="float32")
+        entity_of = np.repeat(np.arange(n), lengths)
+        step_of = np.arange(len(event_tokens)) - np.repeat(starts, lengths)
+        tokens[entity_of, step_of] = event_tokens
+        weight[entity_of, step_of] = 1.0
+        weight[:, 0, 1 : 1 + len(self.gap_discretiser_.domain)] = 0.0  # the first time is the entity's
+        tokens[np.arange(n), lengths, 0] = 1  # the stop flag after the last event
+        weight[np.arange(n), lengths, 0] = 1.0
+        where = np.zeros((n, steps, position.shape[1]), dtype="int64")
+        where[entity_of, step_of] = position[: len(event_tokens)]
+        where[np.arange(n), lengths] = position[len(event_tokens) :]
+        scaled = np.zeros((n, steps, scalars.shape[1]), dtype="float32")
+        scaled[entity_of, step_of] = scalars[: len(event_tokens)]
+        scaled[np.arange(n), lengths] = scalars[len(event_tokens) :]
+
+        rng = np.random.default_rng(self.seed)
+        permutation = rng.permutation(n)
+        # a validation share of a few entities is too noisy to stop on (56 fMRI histories stopped at
+        # 15 epochs, lag-1 0.76 against 0.87 real): below 200 entities the training loss decides
+        n_val = round(n * self.validation_share) if n >= _MIN_VALIDATED else 0
+        val, fit = permutation[:n_val], permutation[n_val:]
+        batch = min(self.batch_size or _auto_batch(len(fit)), len(fit))
+        budget = self.max_training_time * 4 / 5 - spent / 2
+        history: list[dict[str, float]] = []
+        stopped, best_epoch, best = "max_epochs", 0, math.inf
+        start = time.perf_counter()
+        with torch_scope(self.cpu_threads):
+            torch.manual_seed(self.seed)
+            x_ent = torch.as_tensor(entity_tokens, dtype=torch.long)
+            x_ev = torch.as_tensor(tokens)
+            x_w = torch.as_tensor(weight)
+            x_where = torch.as_tensor(where)
+            x_scaled = torch.as_tensor(scaled)
+            sizes = torch.as_tensor(lengths + 1)
+
+            def batch_loss(rows: torch.Tensor) -> torch.Tensor:
+                span = int(sizes[rows].max())  # the batch's own padding only
+                loss: torch.Tensor = network(
+                    x_ent[rows],
+                    x_ev[rows, :span],
+                    x_where[rows, :span],
+                    x_scaled[rows, :span],
+                    x_w[rows, :span],
+                )
+                return loss
+
+            optimiser = torch.optim.AdamW(
+                network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            )
+            best_state = copy.deepcopy(network.state_dict())
+            bad = 0
+            fit_rows = torch.as_tensor(fit)
+            for epoch in range(1, self.max_epochs + 1):
+                network.train(True)
+                shuffled = fit_rows[torch.randperm(len(fit))]
+                total, out_of_time = 0.0, False
+                for first in range(0, len(fit), batch):
+                    rows = shuffled[first : first + batch]
+                    loss = batch_loss(rows)
+                    optimiser.zero_grad(set_to_none=True)
+                    (loss / len(rows)).backward()
+                    optimiser.step()
+                    total += float(loss.detach())
+                    if time.perf_counter() - start > budget:
+                        out_of_time = True
+                        break
+                network.train(False)
+                train_loss = total / len(fit)
+                if n_val:
+                    with torch.inference_mode():
+                        val_loss = float(batch_loss(torch.as_tensor(val))) / n_val
+                else:
+                    val_loss = train_loss
+                elapsed = time.perf_counter() - start
+                history.append(
+                    {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": elapsed}
+                )
+                if val_loss < best - _MIN_DELTA * abs(best) or not math.isfinite(best):
+                    best, best_epoch, bad = val_loss, epoch, 0
+                    best_state = copy.deepcopy(network.state_dict())
+                else:
+                    bad += 1
+                    for group in optimiser.param_groups:
+                        group["lr"] *= _LR_DECAY
+                left = min(budget - elapsed, (self.max_epochs - epoch) * elapsed / epoch)
+                report_event(
+                    EpochProgress(
+                        "fit", epoch, self.max_epochs, train_loss, val_loss, best_epoch, elapsed, left
+                    )
+                )
+                if out_of_time:
+                    stopped = "max_training_time"
+                    break
+                if bad >= self.patience:
+                    stopped = "early_stopping"
+                    break
+            network.load_state_dict(best_state)
+            network.train(False)
+        report_event(TrainingDone("fit", len(history), best_epoch, stopped))
+        self.training_.update(
+            {
+                "stopped": stopped,
+                "best_epoch": best_epoch,
+                "best_val_loss": best,
+                "epochs": len(history),
+                "history": history,
+                "batch_size": batch,
+            }
+        )
+
+    # --- drawing -------------------------------------------------------------------------------
+    def _require_fitted(self) -> SequenceSchema:
+        if self.schema_ is None:
+            raise OptionError("this sequence model is not fitted yet; call fit first")
+        return self.schema_
+
+    def sample(
+        self,
+        n_entities: int | None = None,
+        *,
+        seed: int | None = None,
+        context: pd.DataFrame | None = None,
+        first: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Whole histories of ``n_entities`` entities (or one per row of ``context``), ordered by
+        entity then order, with their context columns.  ``first``: one row per entity holding values
+        its first event takes (columns that change along a history)."""
+        chunks = list(self.sample_chunks(n_entities, seed=seed, context=context, first=first))
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+    def sample_chunks(
+        self,
+        n_entities: int | None = None,
+        *,
+        seed: int | None = None,
+        context: pd.DataFrame | None = None,
+        first: pd.DataFrame | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The histories of :data:`~mirage.sequential.ENTITY_BLOCK` entities at a time (flat memory)."""
+        schema = self._require_fitted()
+        seed = self.seed if seed is None else seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise OptionError(f"seed must be a non-negative integer, got {seed!r}")
+        if context is not None:
+            if not isinstance(context, pd.DataFrame):
+                raise OptionError(f"context must be a pandas DataFrame, got {type(context).__name__}")
+            if not self.context_columns_:
+                raise OptionError("this model was fitted without a context; it cannot sample given one")
+            absent = [c for c in self.context_columns_ if c not in context.columns]
+            if absent:
+                raise OptionError(f"the context has no column {absent[0]!r}")
+            if n_entities is not None and n_entities != len(context):
+                raise OptionError(f"n_entities is {n_entities} but the context has {len(context)} rows")
+            n_entities = len(context)
+        elif self.context_columns_:
+            raise OptionError("this model was fitted with a context: pass one (one row per entity)")
+        if first is not None:
+            if not isinstance(first, pd.DataFrame):
+                raise OptionError(f"first must be a pandas DataFrame, got {type(first).__name__}")
+            for name in first.columns:
+                if name in self.static_:
+                    raise OptionError(
+                        f"first: column {name!r} is constant within each history; only columns that "
+                        f"change along a history ({', '.join(self.dynamic_) or 'none'}) can be given"
+                    )
+                if name not in self.dynamic_:
+                    raise OptionError(f"first: {name!r} is not a column of the events' values")
+                if first[name].isna().any():
+                    raise OptionError(f"first: column {name!r} has missing values")
+            if n_entities is None:
+                n_entities = len(first)
+            if n_entities != len(first):
+                raise OptionError(f"n_entities is {n_entities} but first has {len(first)} rows")
+        if isinstance(n_entities, bool) or not isinstance(n_entities, (int, np.integer)) or n_entities < 0:
+            raise OptionError(f"n_entities must be a non-negative integer, got {n_entities!r}")
+        n = int(n_entities)
+        if n == 0:
+            yield pd.DataFrame({c: pd.Series([], dtype=object) for c in schema.columns.names})
+            return
+        known = self._first_tokens(first) if first is not None else {}
+        for block, start in enumerate(range(0, n, ENTITY_BLOCK)):
+            stop = min(n, start + ENTITY_BLOCK)
+            part = None if context is None else context.iloc[start:stop].reset_index(drop=True)
+            given = {j: codes[start:stop] for j, codes in known.items()}
+            yield self._sample_block(start, stop - start, _derive(int(seed), block), part, given)
+
+    def _first_tokens(self, first: pd.DataFrame) -> dict[int, np.ndarray]:
+        """The event-token codes of the values ``first`` gives, by event-token index."""
+        if self.event_encoder_ is None or self.value_discretiser_ is None or first.shape[1] == 0:
+            return {}
+        disc = self.value_discretiser_
+        full: dict[str, np.ndarray] = {s.name: np.zeros(len(first)) for s in disc.subcolumns}
+        for codec in self.event_encoder_.codecs:
+            if codec.column.name in first.columns:
+                full.update(codec.encode(first[codec.column.name].reset_index(drop=True)))
+        tokens = disc.encode(full)
+        offset = 1 + len(self.gap_discretiser_.domain)
+        return {
+            offset + j: tokens[:, j] for j, token in enumerate(disc.domain) if token.column in first.columns
+        }
+
+    def _entity_tokens(self, entities: pd.DataFrame, context: pd.DataFrame | None) -> np.ndarray:
+        full = entities if context is None else pd.concat([context[self.context_columns_], entities], axis=1)
+        return self.entity_discretiser_.encode(
+            self.entity_encoder_.encode(full[self.entity_encoder_.schema.names])
+        )
+
+    def _sample_block(
+        self, start: int, m: int, seed: int, context: pd.DataFrame | None, known: Mapping[int, np.ndarray]
+    ) -> pd.DataFrame:
+        import torch
+
+        from mirage.engines.argn._runtime import torch_scope
+
+        schema = self._require_fitted()
+        if context is None:
+            entities = self.entity_engine_.sample(m, seed=_derive(seed, 0))
+        else:
+            entities = self.entity_engine_.sample(
+                context=context[self.context_columns_], seed=_derive(seed, 0)
+            )
+        entities = entities.reset_index(drop=True)
+        rng = np.random.default_rng(_derive(seed, 1))
+        clock = self._firsts(entities)
+        firsts = clock.copy()
+        n_gap = len(self.gap_discretiser_.domain)
+        gap_names = [s.name for s in self.gap_discretiser_.subcolumns]
+        if schema.timestamped:
+            start_gap = {gap_names[0]: np.zeros(m), gap_names[1]: clock % _DAY}
+        else:
+            start_gap = {gap_names[0]: np.zeros(m)}
+        first_gap_tokens = self.gap_discretiser_.encode(start_gap)
+        network = self.network_
+        pieces: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        gaps: list[np.ndarray] = []
+        with torch.inference_mode(), torch_scope(self.cpu_threads):
+            vector = network.entity_vector(torch.as_tensor(self._entity_tokens(entities, context)))
+            state = network.initial_state(vector)
+            previous = network.start.expand(m, network.hidden).clone()
+            alive = np.ones(m, dtype=bool)
+            for t in range(self.max_length_ + 1):
+                active = np.flatnonzero(alive)
+                if active.size == 0:
+                    break
+                index = torch.as_tensor(active)
+                position = torch.as_tensor(self._position_codes(clock[active], firsts[active]))
+                scalars = torch.as_tensor(self._position_scalars(clock[active], firsts[active]))
+                steps = torch.full((active.size,), t, dtype=torch.long)
+                given = previous[index] + network.step_input(steps, position, scalars)
+                out, h = network.gru(given.unsqueeze(1), state[:, index].contiguous())
+                state[:, index] = h
+                base = out[:, 0] + vector[index]
+                fixed: dict[int, torch.Tensor] = {}
+                if t == 0:
+                    fixed[0] = torch.zeros(active.size, dtype=torch.long)
+                    for j in range(n_gap):
+                        fixed[1 + j] = torch.as_tensor(first_gap_tokens[active, j])
+                    fixed.update({j: torch.as_tensor(codes[active]) for j, codes in known.items()})
+                elif t == self.max_length_:  # never longer than the longest history learned
+                    fixed[0] = torch.ones(active.size, dtype=torch.long)
+                drawn = network.draw_event(base, fixed, {}, rng)
+                ended = drawn[:, 0].numpy() == 1
+                alive[active[ended]] = False
+                going = active[~ended]
+                if going.size == 0:
+                    continue
+                kept = drawn[torch.as_tensor(~ended)]
+                tokens = kept.numpy()
+                if t == 0:
+                    gap = np.zeros(going.size)
+                else:
+                    gap = self._gaps(tokens[:, 1 : 1 + n_gap], clock[going], rng)
+                    # an event later than the learned times ends its history instead (a window's end)
+                    late = clock[going] + gap > self.last_time_
+                    if late.any():
+                        alive[going[late]] = False
+                        going, gap, tokens, kept = going[~late], gap[~late], tokens[~late], kept[~late]
+                        if going.size == 0:
+                            continue
+                clock[going] += gap
+                previous[torch.as_tensor(going)] = network.event_vector(kept)
+                pieces.append(tokens[:, 1 + n_gap :])
+                rows.append(going)
+                gaps.append(gap)
+        return self._assemble(schema, start, entities, pieces, rows, gaps, context, rng)
+
+    def _gaps(self, tokens: np.ndarray, then: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The gap in order units each event's gap tokens give, after the previous event at ``then``."""
+        names = [s.name for s in self.gap_discretiser_.subcolumns]
+        parts = self.gap_discretiser_.decode(tokens, rng)
+        schema = self._require_fitted()
+        if not schema.timestamped:
+            return np.maximum(0.0, parts[names[0]])
+        days = np.maximum(0.0, np.rint(parts[names[0]]))
+        moment = (np.floor(then / _DAY) + days) * _DAY + np.clip(parts[names[1]], 0.0, _DAY - 1)
+        return np.maximum(0.0, moment - then)
+
+    def _firsts(self, entities: pd.DataFrame) -> np.ndarray:
+        first = entities[FIRST].to_numpy(dtype="float64")
+        if self._require_fitted().timestamped:
+            return np.rint(first) * _DAY + np.clip(entities[TOD].to_numpy(dtype="float64"), 0.0, _DAY - 1)
+        return first.copy()
+
+    def _assemble(
+        self,
+        schema: SequenceSchema,
+        start: int,
+        entities: pd.DataFrame,
+        pieces: list[np.ndarray],
+        rows: list[np.ndarray],
+        gaps: list[np.ndarray],
+        context: pd.DataFrame | None,
+        rng: np.random.Generator,
+    ) -> pd.DataFrame:
+        entity_of = np.concatenate(rows)
+        step_of = np.concatenate([np.full(len(r), t) for t, r in enumerate(rows)])
+        arrange = np.lexsort((step_of, entity_of))
+        entity_of = entity_of[arrange]
+        tokens = np.concatenate(pieces)[arrange]
+        gap = np.concatenate(gaps)[arrange]
+        n = len(entity_of)
+        lengths = np.bincount(entity_of, minlength=len(entities))
+        running = np.cumsum(gap)
+        firsts = np.repeat(np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+        order = self._firsts(entities)[entity_of] + running - running[firsts]
+        values = pd.DataFrame(index=pd.RangeIndex(n))
+        if self.event_encoder_ is not None and self.value_discretiser_ is not None:
+            parts = self.value_discretiser_.decode(tokens, rng)
+            values = self.event_encoder_.decode(parts, n, rng, start)
+        out: dict[str, Any] = {}
+        for column in schema.columns:
+            name = column.name
+            if name == schema.entity:
+                out[name] = self._keys(schema, start, entity_of, context)
+            elif name == schema.order:
+                out[name] = SequenceSynthesizer._order_values(
+                    order, column.kind, column.dtype, bool(column.integer)
+                )
+            elif name in self.static_:
+                out[name] = entities[name].to_numpy()[entity_of]
+            else:
+                out[name] = values[name].to_numpy()
+        frame = pd.DataFrame(out)
+        if context is not None:
+            for name in self.context_columns_:
+                frame[name] = context[name].to_numpy()[entity_of]
+        return frame
+
+    @staticmethod
+    def _keys(
+        schema: SequenceSchema, start: int, entity_of: np.ndarray, context: pd.DataFrame | None
+    ) -> np.ndarray:
+        if context is not None and schema.entity in context.columns:
+            return context[schema.entity].to_numpy()[entity_of]
+        if schema.columns[schema.entity].kind is Kind.NUMERIC:
+            return (start + entity_of).astype("int64")
+        return np.asarray([f"e{start + i}" for i in entity_of], dtype=object)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def save(self, target: str | Path | IO[bytes], *, force: bool = False) -> Path | IO[bytes]:
+        """One model file (JSON manifest and safetensors arrays, no pickle)."""
+        from mirage._model_archive import write_archive
+        from mirage.sequential._argn_state import model_state
+
+        schema = self._require_fitted()
+        state, arrays = model_state(self)
+        body = {
+            "engine": SEQUENTIAL_ARGN,
+            "hyperparameters": self.get_params(),
+            "schema": schema.to_dict(),
+            "state": state,
+        }
+        write_archive(body, arrays, target, force=force)
+        return Path(target) if isinstance(target, str) else target
+
+    @classmethod
+    def load(cls, source: str | Path | bytes | IO[bytes]) -> ArgnSequenceSynthesizer:
+        """The argn sequence model in a model file (a path, bytes or a binary stream)."""
+        from mirage._model_archive import describe, read_archive
+        from mirage._validate import StateError
+        from mirage.sequential._argn_state import restore_model
+
+        manifest, payload = read_archive(source, arrays=True)
+        where = describe(source)
+        if manifest.get("engine") != SEQUENTIAL_ARGN:
+            raise ModelFileError(
+                f"{where}: holds a {manifest.get('engine')!r} model, not an argn sequence model"
+            )
+        try:
+            model = cls(**dict(manifest["hyperparameters"]))
+            restore_model(model, manifest, payload)
+        except StateError as exc:
+            raise ModelFileError(f"{where}: {exc.where if exc.array else exc.path}: {exc.reason}") from None
+        except (ModelFileError, SchemaError, OptionError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{where}: the argn sequence model is inconsistent ({exc})") from None
+        return model

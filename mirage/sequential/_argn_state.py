@@ -1,0 +1,149 @@
+"""The model file of argn's sequential mode: each part's JSON state and its arrays under the part's prefix.
+
+Parts: the entity model (an argn engine), the entity encoder and discretiser (the history network's
+start), the gap discretiser, the event encoder and discretiser (absent without value columns that change
+along a history), and the history network's weights (``net.<state_dict key>``, float32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mirage._validate import StateError, require, require_array, require_int, require_mapping, within
+from mirage.encoding.discretise import Discretiser
+from mirage.schema import Schema
+from mirage.sequential._schema import SequenceSchema
+
+if TYPE_CHECKING:
+    from mirage.sequential._argn import ArgnSequenceSynthesizer
+
+__all__ = ["model_state", "restore_model"]
+
+_NET = "net."
+
+
+def _prefixed(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {f"{prefix}/{k}": v for k, v in arrays.items()}
+
+
+def _own(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    start = f"{prefix}/"
+    return {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
+
+
+def model_state(model: ArgnSequenceSynthesizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    engine = model.entity_engine_
+    engine_state, engine_arrays = engine.get_state()
+    arrays = _prefixed("entity_engine", engine_arrays)
+    state: dict[str, Any] = {
+        "static": model.static_,
+        "dynamic": model.dynamic_,
+        "context_columns": model.context_columns_,
+        "max_length": model.max_length_,
+        "last_time": model.last_time_,
+        "hidden": model.hidden_,
+        "training": model.training_,
+        "entity_engine": {
+            "hyperparameters": engine.get_params(),
+            "schema": engine.schema_.to_dict(),
+            "state": engine_state,
+        },
+    }
+    encoders = {"entity_encoder": model.entity_encoder_, "event_encoder": model.event_encoder_}
+    for name, encoder in encoders.items():
+        if encoder is None:
+            continue
+        encoder_state, encoder_arrays = encoder.get_state()
+        state[name] = {"schema": encoder.schema.to_dict(), "state": encoder_state}
+        arrays.update(_prefixed(name, encoder_arrays))
+    discretisers = {
+        "entity_discretiser": model.entity_discretiser_,
+        "gap_discretiser": model.gap_discretiser_,
+        "value_discretiser": model.value_discretiser_,
+    }
+    for name, disc in discretisers.items():
+        if disc is None:
+            continue
+        disc_state, disc_arrays = disc.get_state()
+        state[name] = disc_state
+        arrays.update(_prefixed(name, disc_arrays))
+    arrays["position/time_edges"] = model.time_edges_
+    arrays["position/elapsed_edges"] = model.elapsed_edges_
+    for key, tensor in model.network_.state_dict().items():
+        arrays[f"{_NET}{key}"] = tensor.detach().cpu().numpy()
+    return state, arrays
+
+
+def restore_model(model: ArgnSequenceSynthesizer, manifest: Mapping[str, Any], payload: bytes) -> None:
+    """Fill ``model`` (constructed with the file's hyperparameters) from the file's state and arrays;
+    a :class:`StateError` names a field that cannot be used."""
+    import torch
+    from safetensors.numpy import load as load_arrays
+
+    from mirage.encoding._table import TableEncoder
+    from mirage.engines.argn import ArgnSynthesizer
+    from mirage.engines.argn._runtime import torch_scope
+
+    arrays = load_arrays(payload) if payload else {}
+    schema = SequenceSchema.from_dict(dict(require_mapping(require(manifest, "schema"), "schema")))
+    state = require_mapping(require(manifest, "state"), "state")
+    with within("state.entity_engine", "entity_engine/"):
+        saved = require_mapping(require(state, "entity_engine"))
+        engine = ArgnSynthesizer(**dict(require_mapping(require(saved, "hyperparameters"))))
+        engine_schema = Schema.from_dict(dict(require_mapping(require(saved, "schema"))))
+        engine.set_state(
+            engine_schema, require_mapping(require(saved, "state")), _own("entity_engine", arrays)
+        )
+    model.entity_engine_ = engine
+    for name in ("entity_encoder", "event_encoder"):
+        encoder = None
+        if name in state:
+            with within(f"state.{name}", f"{name}/"):
+                saved = require_mapping(require(state, name))
+                encoder_schema = Schema.from_dict(dict(require_mapping(require(saved, "schema"))))
+                encoder = TableEncoder.from_state(encoder_schema, require(saved, "state"), _own(name, arrays))
+        elif name == "entity_encoder":
+            raise StateError(f"state.{name}", "missing")
+        setattr(model, f"{name}_", encoder)
+    for name in ("entity_discretiser", "gap_discretiser", "value_discretiser"):
+        disc = None
+        if name in state:
+            with within(f"state.{name}", f"{name}/"):
+                disc = Discretiser.from_state(require_mapping(require(state, name)), _own(name, arrays))
+        elif name != "value_discretiser":
+            raise StateError(f"state.{name}", "missing")
+        setattr(model, f"{name}_", disc)
+    if (model.event_encoder_ is None) != (model.value_discretiser_ is None):
+        raise StateError("state.event_encoder", "and state.value_discretiser go together")
+    model.static_ = [str(c) for c in state["static"]]
+    model.dynamic_ = [str(c) for c in state["dynamic"]]
+    model.context_columns_ = [str(c) for c in state["context_columns"]]
+    model.max_length_ = require_int(state, "max_length", low=1)
+    model.hidden_ = require_int(state, "hidden", low=1)
+    last_time = require(state, "last_time")
+    if isinstance(last_time, bool) or not isinstance(last_time, (int, float)) or not np.isfinite(last_time):
+        raise StateError("state.last_time", f"must be a finite number, got {last_time!r}")
+    model.last_time_ = float(last_time)
+    model.training_ = dict(require_mapping(state.get("training", {}), "training"))
+    model.schema_ = schema
+    for name in ("time_edges", "elapsed_edges"):
+        edges = require_array(arrays, f"position/{name}", kind="f", shape=(None,))
+        if not np.all(np.diff(edges) > 0):
+            raise StateError(f"position/{name}", "not increasing", array=True)
+        setattr(model, f"{name}_", edges.astype("float64"))
+    with torch_scope(None):  # the initial weights, overwritten below, must not draw from torch's state
+        network = model._new_network(0.0)
+    weights = {}
+    expected = network.state_dict()
+    for key, tensor in expected.items():
+        value = require_array(arrays, f"{_NET}{key}", kind="f", shape=tuple(tensor.shape))
+        weights[key] = torch.from_numpy(value.astype(np.float32))
+    extra = sorted(k for k in arrays if k.startswith(_NET) and k[len(_NET) :] not in expected)
+    if extra:
+        raise StateError(extra[0], "not a weight of this network", array=True)
+    network.load_state_dict(weights)
+    network.train(False)
+    model.network_ = network
