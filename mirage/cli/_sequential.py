@@ -65,8 +65,10 @@ def _sequence_model(engine: str, seed: int | None, params: list[str]) -> Any:
         return ArgnSequenceSynthesizer(seed=seed or 0, **options)
     for item in params:
         name, _, value = item.partition("=")
-        if name not in ("lags", "min_samples_leaf") or not value.lstrip("-").isdigit():
-            raise OptionError(f"--param {item!r}: a sequence model takes lags=N and min_samples_leaf=N")
+        if name not in ("lags", "min_samples_leaf", "rare_min_count") or not value.lstrip("-").isdigit():
+            raise OptionError(
+                f"--param {item!r}: a sequence model takes lags=N, min_samples_leaf=N and rare_min_count=N"
+            )
         options[name] = int(value)
     return SequenceSynthesizer(seed=seed or 0, **options)
 

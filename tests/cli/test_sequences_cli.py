@@ -117,3 +117,17 @@ def test_info_load_and_single_table_commands_know_a_sequence_model(tmp_path: Pat
     pd.read_csv(FMRI).head(20).to_csv(gaps, index=False)
     line = error_line(invoke("impute", model, gaps, "-o", tmp_path / "filled.csv"))
     assert "holds a model of event sequences; this command works on a single table's model" in line
+
+
+def test_rare_min_count_is_a_param_of_the_sequence_model(tmp_path: Path) -> None:
+    schema, model = tmp_path / "events.schema.json", tmp_path / "events.mirage"
+    assert invoke("schema", FMRI, "--entity", "seq_id", "--order", "timepoint", "-o", schema).exit_code == 0
+    result = invoke(
+        "fit", FMRI, "--schema", schema, "-o", model, "--param", "rare_min_count=1", "--seed", "1"
+    )
+    assert result.exit_code == 0, result.output
+    synthetic = tmp_path / "synth.csv"
+    assert invoke("sample", model, "--entities", "30", "-o", synthetic, "--seed", "2").exit_code == 0
+    assert (pd.read_csv(synthetic)["subject"] != "_RARE_").all()
+    wrong = invoke("fit", FMRI, "--schema", schema, "-o", tmp_path / "x.mirage", "--param", "depth=3")
+    assert "rare_min_count=N" in error_line(wrong)
