@@ -12,7 +12,7 @@ mean 1-, 2- and 3-way marginal accuracy, DCR share, fit seconds) with the engine
 passed to the fit, so bounds and categories are public and free (what MST and AIM assume), and the
 whole budget goes to the marginals.  Without it every domain is estimated privately from the budget.
 
-Peers (smartnoise-synth MST/AIM, OpenDP's AIM) are not run yet.
+Peers (smartnoise-synth MST/AIM, OpenDP's MST/AIM) run in ``bench_dp_peers.py``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mirage._progress import report
 from mirage._validate import StateError, require, require_bool, require_int, require_mapping, within
-from mirage.encoding import SubColumn
+from mirage.encoding import EncodingOptions, SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding._domain import ROLE_CODE
 from mirage.encoding.discretise import Discretiser
@@ -27,7 +27,7 @@ from mirage.engines.argn._runtime import torch_scope
 from mirage.engines.argn._sampling import draw_prefix, fill_tokens, sampling_order
 from mirage.engines.argn._state import load_weights, weight_arrays
 from mirage.errors import MirageError, OptionError
-from mirage.schema import Kind
+from mirage.schema import Kind, Schema, infer_schema
 
 if TYPE_CHECKING:
     from mirage.engines.argn._network import ArgnNetwork
@@ -77,6 +77,8 @@ class ArgnSynthesizer(Synthesizer):
         "device": text(_is_device, "'auto', 'cpu' or 'cuda[:index]'"),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
+        "epsilon": number(0, low_open=True, optional=True, note="(None: not private; else DP-SGD)"),
+        "delta": number(0, 1, low_open=True, high_open=True),
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
@@ -103,6 +105,8 @@ class ArgnSynthesizer(Synthesizer):
         device: str = "auto",
         cpu_threads: int | None = 1,
         max_dcr_share: float | None = None,
+        epsilon: float | None = None,
+        delta: float = 1e-9,
         seed: int = 0,
     ) -> None:
         self.max_training_time = max_training_time
@@ -123,6 +127,8 @@ class ArgnSynthesizer(Synthesizer):
         self.device = device
         self.cpu_threads = cpu_threads
         self.max_dcr_share = max_dcr_share
+        self.epsilon = epsilon
+        self.delta = delta
         self.seed = seed
 
     # --- sizes that need no tuning (mirage.engines.argn._defaults has the measurements) ------------
@@ -141,6 +147,35 @@ class ArgnSynthesizer(Synthesizer):
         return torch.device(self.device)
 
     # --- learning ---------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema | None = None, **options: Any) -> ArgnSynthesizer:
+        """As ``Synthesizer.fit``.  With ``epsilon`` (DP-SGD, :mod:`._private`), a schema inferred here
+        keeps no value read from the data (bounds, categories): those come from the budget."""
+        private = self.epsilon is not None and schema is None
+        if private and isinstance(data, pd.DataFrame) and data.shape[1] and len(data):
+            from mirage.engines.dp._engine import public_schema
+
+            frame = data.reset_index(drop=True)
+            frame.columns = [str(c) for c in frame.columns]
+            schema = public_schema(infer_schema(frame))
+        super().fit(data, schema, **options)
+        return self
+
+    def _learn(
+        self,
+        data: pd.DataFrame,
+        schema: Schema,
+        context: pd.DataFrame | None = None,
+        context_schema: Schema | None = None,
+        options: EncodingOptions | None = None,
+    ) -> None:
+        if self.epsilon is None:
+            super()._learn(data, schema, context, context_schema, options)
+            return
+        from mirage.engines.argn._private import learn_private
+
+        self._forget()
+        learn_private(self, data, schema, context, options or EncodingOptions(locale=schema.locale))
+
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
@@ -163,7 +198,9 @@ class ArgnSynthesizer(Synthesizer):
         subcolumns: list[SubColumn],
         context: list[SubColumn],
         rng: np.random.Generator,
+        public_parts: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """``public_parts`` (DP): the encoded public frame the bins are cut on, instead of the rows."""
         _require_torch()
         self.subcolumns_ = subcolumns
         self.discretiser_ = Discretiser(
@@ -172,7 +209,11 @@ class ArgnSynthesizer(Synthesizer):
             min_count=self.min_bin_count or _defaults.auto_min_bin_count(self.n_training_rows_),
             max_exact=self.max_exact_values,
             protect=self.encoding_.rare_min_count,
-        ).fit(parts, context + subcolumns, dates=self._date_subcolumns(context + subcolumns))
+        ).fit(
+            parts if public_parts is None else public_parts,
+            context + subcolumns,
+            dates=self._date_subcolumns(context + subcolumns),
+        )
         self.history_: list[dict[str, float]] = []
         n = self.n_training_rows_
         self.hidden_ = self.hidden_size or _defaults.auto_hidden(n)
@@ -186,7 +227,7 @@ class ArgnSynthesizer(Synthesizer):
         tokens = self.discretiser_.encode(parts)
         import torch
 
-        from mirage.engines.argn._training import TrainingSettings, train
+        from mirage.engines.argn._training import TrainingSettings, train, train_private
 
         device = self._resolve_device()
         settings = TrainingSettings(
@@ -204,7 +245,13 @@ class ArgnSynthesizer(Synthesizer):
         with torch_scope(self.cpu_threads, devices, device.type):
             torch.manual_seed(self.seed)
             network = self._new_network(self.depth, self.dropout_).to(device)
-            result = train(network, tokens, settings, rng, device, self.history_)
+            ledger = getattr(self, "ledger_", None)
+            if ledger is None:
+                result = train(network, tokens, settings, rng, device, self.history_)
+            else:
+                result = train_private(
+                    network, tokens, settings, ledger, self.n_training_rows_, device, self.history_
+                )
         self.network_ = network.to("cpu")
         self.network_.train(False)
         self.training_.update(
@@ -436,6 +483,9 @@ class ArgnSynthesizer(Synthesizer):
             "depth": self.depth,
             "network": self.network_ is not None,
         }
+        if (ledger := getattr(self, "ledger_", None)) is not None:
+            state["ledger"] = ledger.to_dict()
+            state["measured_columns"] = list(self.measured_columns_)
         arrays = {f"discretiser.{k}": v for k, v in disc_arrays.items()}
         if self.network_ is not None:
             arrays.update(weight_arrays(self.network_))
@@ -464,6 +514,12 @@ class ArgnSynthesizer(Synthesizer):
         self._require_recorded("max_exact_values", disc.max_exact, "state.engine.discretiser.max_exact")
         if has_network != bool(disc.domain):
             raise StateError("network", f"expected {str(bool(disc.domain)).lower()} for this discretiser")
+        if "ledger" in state:
+            from mirage.privacy import Ledger
+
+            with within("ledger"):
+                self.ledger_ = Ledger.from_dict(require_mapping(state["ledger"]))
+            self.measured_columns_ = [str(c) for c in state.get("measured_columns", [])]
         self.history_ = list(self.training_.get("history", []))
         self.network_ = None
         if has_network:

@@ -1,4 +1,6 @@
-"""The training loop: AdamW over shuffled batches, early stopping on a validation split.
+"""The training loop: AdamW over shuffled batches, early stopping on a validation split; and DP-SGD
+(``train_private``): Poisson-sampled batches, each row's gradient clipped, Gaussian noise on their sum,
+a fixed number of steps charged on the privacy ledger before the first one.
 
 Every epoch ends with an :class:`mirage._progress.EpochProgress` event and training with a
 :class:`mirage._progress.TrainingDone`; the caller decides how (and whether) to show them.
@@ -21,12 +23,27 @@ if TYPE_CHECKING:
     import torch
 
     from mirage.engines.argn._network import ArgnNetwork
+    from mirage.privacy import Ledger
 
-__all__ = ["LR_DECAY", "MIN_DELTA", "TrainingResult", "TrainingSettings", "train"]
+__all__ = [
+    "DP_CLIP",
+    "DP_MAX_EPOCHS",
+    "LR_DECAY",
+    "MIN_DELTA",
+    "TrainingResult",
+    "TrainingSettings",
+    "train",
+    "train_private",
+]
 
 MIN_DELTA = 5e-4  # a validation loss must improve by this share to reset the patience
 LR_DECAY = 0.5  # on every epoch without a better validation loss
 VALIDATION_BATCH = 4096
+# DP-SGD: each row's gradient is clipped to this L2 norm; at most this many epochs (every step costs
+# budget, so more epochs mean more noise per step; there is no early stopping, which would read the data)
+DP_CLIP = 1.0
+DP_MAX_EPOCHS = 20
+DP_MIN_BATCH = 256  # DP-SGD's noise is averaged over the batch: larger batches than plain training
 
 
 @dataclass(frozen=True)
@@ -131,10 +148,7 @@ def train(
 def gradient_step(network: ArgnNetwork, optimizer: Any, xb: torch.Tensor, schema_order_share: float) -> float:
     """One optimiser step on the batch ``xb`` under fresh random column orders; its mean loss.
 
-    The one place differentially private training plugs in: DP-SGD replaces this step with
-    per-row gradient clipping plus Gaussian noise (and the batches with Poisson sampling), spending
-    budget from the privacy ledger.  Not wired yet; a DP model would also need private bin edges
-    (the discretiser reads quantiles from the data).
+    DP-SGD (``train_private``) replaces this step with per-row gradient clipping plus Gaussian noise.
     """
     mask = network.context_mask(xb.shape[0], schema_order_share)
     loss = -network.log_likelihood(xb, mask).mean()
@@ -159,3 +173,94 @@ def validation_loss(
             mask = network.context_mask(xb.shape[0], settings.schema_order_share, generator)
             total += float(-network.log_likelihood(xb, mask).sum())
     return total / x_val.shape[0]
+
+
+def train_private(
+    network: ArgnNetwork,
+    tokens: np.ndarray,
+    settings: TrainingSettings,
+    ledger: Ledger,
+    rows: int,
+    device: Any,
+    history: list[dict[str, float]],
+) -> TrainingResult:
+    """DP-SGD on ``tokens``: ``rows`` is the public (noisy) row count that sets the sample rate and the
+    normaliser.  Plans the noise for the fixed number of steps, charges it on ``ledger`` (refusing, with
+    ``BudgetExceededError``, if it cannot fit), then trains; a time limit only ends it early (spending
+    less than was charged).  The batches and the noise come from the secure generator, never a seed.
+    """
+    import warnings
+
+    import torch
+    from opacus import GradSampleModule
+
+    from mirage.privacy import plan_dp_sgd, secure_normal, secure_uniform
+
+    start = time.perf_counter()
+    rows = max(int(rows), 1)
+    batch = max(settings.batch_size or auto_batch(rows), DP_MIN_BATCH)
+    sample_rate = min(1.0, batch / rows)
+    epochs = min(settings.max_epochs, DP_MAX_EPOCHS)
+    steps = max(1, math.ceil(epochs / sample_rate))
+    plan = plan_dp_sgd(ledger, sample_rate, steps)
+    ledger.spend_rdp(
+        f"DP-SGD: {steps} steps at sample rate {sample_rate:.4g}, clip {DP_CLIP:g}",
+        list(plan.rdp),
+        mechanism="dp-sgd",
+        sigma=plan.noise_multiplier,
+    )
+    result = TrainingResult(history=history, stopped="dp_steps")
+    x_all = torch.as_tensor(tokens, dtype=torch.long, device=device)
+    n = x_all.shape[0]
+    wrapped = GradSampleModule(network)
+    parameters = [p for p in network.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    expected = sample_rate * rows  # the average batch, public: dividing by the true one would leak it
+    std = plan.noise_multiplier * DP_CLIP
+    steps_per_epoch = max(1, round(1.0 / sample_rate))
+    network.train(True)
+    total, seen = 0.0, 0
+    for step in range(1, steps + 1):
+        chosen = np.flatnonzero(secure_uniform(n) < sample_rate)
+        summed = [torch.zeros_like(p) for p in parameters]
+        if chosen.size:
+            xb = x_all[torch.as_tensor(chosen, device=device)]
+            mask = network.context_mask(xb.shape[0], settings.schema_order_share)
+            with warnings.catch_warnings():
+                # the embedding's input (token codes) needs no gradient: Opacus' hook fires on its output
+                warnings.filterwarnings("ignore", message="Full backward hook is firing")
+                loss = -wrapped(xb, mask).sum(dim=1)
+                loss.sum().backward()
+            samples: list[torch.Tensor] = [getattr(p, "grad_sample") for p in parameters]  # noqa: B009
+            norms = torch.stack([g.reshape(g.shape[0], -1).pow(2).sum(dim=1) for g in samples]).sum(0).sqrt()
+            factor = (DP_CLIP / (norms + 1e-6)).clamp(max=1.0)
+            summed = [torch.einsum("i,i...->...", factor, g) for g in samples]
+            total += float(loss.detach().sum())
+            seen += int(chosen.size)
+        for p, s in zip(parameters, summed, strict=True):
+            noise = torch.as_tensor(secure_normal(p.numel(), std), dtype=p.dtype, device=device)
+            p.grad = (s + noise.reshape(p.shape)) / expected
+            setattr(p, "grad_sample", None)  # noqa: B010
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        out_of_time = time.perf_counter() - start > settings.max_training_time
+        if step % steps_per_epoch == 0 or step == steps or out_of_time:
+            train_loss = total / max(seen, 1)
+            history.append(
+                {
+                    "epoch": len(history) + 1,
+                    "train_loss": train_loss,
+                    "val_loss": train_loss,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            total, seen = 0.0, 0
+        if out_of_time:
+            result.stopped = "max_training_time"
+            break
+    wrapped.remove_hooks()
+    network.train(False)
+    result.best_epoch = len(history)
+    result.best_val_loss = history[-1]["train_loss"] if history else math.inf
+    report_event(TrainingDone("fit", len(history), result.best_epoch, result.stopped))
+    return result

@@ -1,0 +1,292 @@
+"""The dp engine side by side with the open DP synthesizers, in one run, on the same splits.
+
+Peers: smartnoise-synth's MST and AIM (Private-PGM underneath) and OpenDP's AIM and MST
+(``opendp.extras.mbi``).  Each peer runs in its own virtual environment (they pin other numpy/pandas
+versions than Mirage): a subprocess of ``--sn-python`` / ``--opendp-python`` runs this same file with
+``--worker``, fits on the split's training rows written to a temporary CSV, samples ``len(train)`` rows
+and writes them back with its fit seconds.  Mirage's ``dp`` engine fits in this process.  Every
+sample is scored here with the same code as ``bench_engines.py`` (1-, 2-, 3-way marginal accuracy,
+column-pair score, detection AUC, TSTR and TSTR/TRTR, DCR share), against the same holdout.
+
+    python benchmarks/bench_dp_peers.py --tables adult,insurance --epsilons 0.3,1,3,10 --seeds 3 \\
+        --sn-python /tmp/snvenv/bin/python --opendp-python /tmp/odpvenv/bin/python
+    python benchmarks/bench_dp_peers.py --show benchmarks/results/dp_peers.json
+
+Budgets, so that the columns compare like with like:
+
+* ``argn_dp``: Mirage's ``argn`` with ``epsilon`` (DP-SGD; private domains as ``dp``).
+* ``dp``: the whole (epsilon, delta=1e-9) covers everything, domains included (half of rho goes to the
+  domains the schema does not declare, none is read from the data for free).
+* smartnoise ``sn_mst`` / ``sn_aim``: ``preprocessor_eps`` = 10% of epsilon buys the continuous
+  columns' bounds (smartnoise subtracts it from epsilon); the category lists are read from the data
+  without budget (smartnoise's own behaviour: not private).
+* OpenDP ``odp_mst`` / ``odp_aim``: OpenDP needs every domain declared; the benchmark declares the
+  training rows' categories and quantile bin edges for free (not private: a favour to the peer).
+  Numbers are cut into ``--bins`` quantile bins and drawn uniformly within a bin on the way back.
+
+A peer that fails or runs past ``--peer-timeout`` seconds is reported with its error, not dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import DEFAULT_DATA_DIR, RESULTS_DIR
+
+SYSTEMS = ["dp", "dp_declared", "argn_dp", "sn_mst", "sn_aim", "odp_mst", "odp_aim"]
+METRICS = [
+    "marginal_k1",
+    "marginal_k2",
+    "marginal_k3",
+    "pair_score",
+    "detection_auc",
+    "tstr",
+    "utility_ratio",
+    "fit_s",
+]
+DELTA = 1e-9
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+# --- the peers (run inside their own environment, with --worker) ------------------------------
+def worker(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    train = pd.read_csv(args.train)
+    categorical = [c for c in train.columns if not pd.api.types.is_numeric_dtype(train[c])]
+    continuous = [c for c in train.columns if c not in categorical]
+    epsilon, seed = float(args.epsilon), int(args.seed)
+    start = time.perf_counter()
+    if args.worker.startswith("sn_"):
+        from snsynth import Synthesizer
+
+        name = args.worker.removeprefix("sn_")
+        model = Synthesizer.create(name, epsilon=epsilon, delta=DELTA, verbose=False)
+        model.fit(
+            train,
+            categorical_columns=categorical,
+            continuous_columns=continuous,
+            preprocessor_eps=0.1 * epsilon,
+            nullable=bool(train.isna().any().any()),
+        )
+        fit_s = time.perf_counter() - start
+        synthetic = model.sample(len(train))
+    else:
+        synthetic, fit_s = _opendp_peer(train, categorical, args.worker, epsilon, seed, int(args.bins))
+    synthetic = pd.DataFrame(synthetic, columns=train.columns)
+    synthetic.to_csv(args.out, index=False)
+    Path(args.out + ".json").write_text(json.dumps({"fit_s": fit_s}))
+    return 0
+
+
+def _opendp_peer(
+    train: Any, categorical: list[str], which: str, epsilon: float, seed: int, bins: int
+) -> tuple[Any, float]:
+    """OpenDP's MST or AIM: categories released privately by OpenDP (keys not given: it thresholds noisy
+    counts, spending delta), numbers cut at the training rows' quantiles (declared: free, not private)."""
+    import numpy as np
+    import opendp.prelude as dp
+    import polars as pl
+    from opendp.extras.mbi import AIM, MST
+
+    dp.enable_features("contrib")
+    start = time.perf_counter()
+    data = pl.from_pandas(train)
+    cuts = {}
+    for c in train.columns:
+        if c in categorical:
+            data = data.with_columns(pl.col(c).cast(pl.String))
+        else:
+            data = data.with_columns(pl.col(c).cast(pl.Float64))
+            numbers = train[c].dropna().astype("float64")
+            inner = np.unique(np.quantile(numbers, np.linspace(0, 1, bins + 1))[1:-1])
+            cuts[c] = [float(x) for x in inner] or [float(numbers.median())]
+    algorithm = MST() if which == "odp_mst" else AIM()
+    for attempt in range(4):
+        # OpenDP 0.16 can refuse its own split of the budget by one rounding step ("insufficient budget
+        # for query: 0.000570...38 > 0.000570...35"): ask again for a hair less (never more)
+        shave = 1.0 - attempt * 1e-9
+        context = dp.Context.compositor(
+            data=data.lazy(),
+            privacy_unit=dp.unit_of(contributions=1),
+            privacy_loss=dp.loss_of(rho=_rho(epsilon, DELTA / 2) * shave, delta=DELTA / 2),
+            split_evenly_over=1,
+        )
+        query = context.query()
+        try:
+            table = query.contingency_table(cuts=cuts, algorithm=algorithm).release()
+            break
+        except dp.OpenDPException as exc:
+            if "insufficient budget" not in str(exc) or attempt == 3:
+                raise
+    fit_s = time.perf_counter() - start
+    # Private-PGM's own generator draws the rows (OpenDP passes no seed through)
+    del seed
+    return table.synthesize(len(train)).to_pandas(), fit_s
+
+
+def _rho(epsilon: float, delta: float) -> float:
+    import math
+
+    log_term = math.log(1.0 / delta)
+    return (math.sqrt(log_term + epsilon) - math.sqrt(log_term)) ** 2
+
+
+# --- the driver (Mirage's environment) --------------------------------------------------------
+def run_peer(
+    system: str, python: str, train: Any, epsilon: float, seed: int, bins: int, timeout: float
+) -> tuple[Any, float]:
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory(prefix="dp-peer-") as tmp:
+        train_path, out_path = os.path.join(tmp, "train.csv"), os.path.join(tmp, "synthetic.csv")
+        train.to_csv(train_path, index=False)
+        env = {**os.environ, **{v: "1" for v in THREAD_VARIABLES}}
+        env.pop("PYTHONPATH", None)
+        command = [
+            python, __file__, "--worker", system, "--train", train_path, "--out", out_path,
+            "--epsilon", str(epsilon), "--seed", str(seed), "--bins", str(bins),
+        ]  # fmt: skip
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
+        synthetic = pd.read_csv(out_path)
+        fit_s = float(json.loads(Path(out_path + ".json").read_text())["fit_s"])
+    for c in train.columns:  # the CSV round trip: back to the training rows' types
+        with contextlib.suppress(TypeError, ValueError):
+            synthetic[c] = synthetic[c].astype(train[c].dtype)
+    return synthetic, fit_s
+
+
+def run_dp(train: Any, epsilon: float, seed: int, declared: bool) -> tuple[Any, float]:
+    """Mirage's dp engine; ``declared``: the training rows' inferred schema passed as public (bounds and
+    categories free, as the OpenDP peers' cuts are)."""
+    import mirage
+
+    start = time.perf_counter()
+    schema = mirage.infer_schema(train) if declared else None
+    model = mirage.fit(train, engine="dp", epsilon=epsilon, delta=DELTA, seed=seed, schema=schema)
+    fit_s = time.perf_counter() - start
+    return model.sample(len(train), seed=seed), fit_s
+
+
+def run_argn_dp(train: Any, epsilon: float, seed: int) -> tuple[Any, float]:
+    """Mirage's argn with DP-SGD (domains private, as ``dp``)."""
+    import mirage
+
+    start = time.perf_counter()
+    model = mirage.fit(train, engine="argn", epsilon=epsilon, delta=DELTA, seed=seed)
+    fit_s = time.perf_counter() - start
+    return model.sample(len(train), seed=seed), fit_s
+
+
+def score(table: str, train: Any, held: Any, synthetic: Any, seed: int) -> dict[str, Any]:
+    from bench_engines import score_sample
+
+    import mirage
+    from mirage.evaluation._pairs import column_pair_scores
+
+    schema = mirage.infer_schema(train)
+    scores = score_sample(table, train, held, synthetic, schema, seed, 1)
+    _, pair_mean = column_pair_scores(train, synthetic.iloc[: len(train)].reset_index(drop=True), schema)
+    scores["pair_score"] = float(pair_mean)
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tables", default="adult,insurance")
+    parser.add_argument("--epsilons", default="0.3,1,3,10")
+    parser.add_argument("--seeds", type=int, default=3, help="split seeds per table")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--max-rows", type=int, default=10_000)
+    parser.add_argument("--bins", type=int, default=16, help="quantile bins of a number (OpenDP peers)")
+    parser.add_argument("--sn-python", default="/tmp/snvenv/bin/python")
+    parser.add_argument("--opendp-python", default="/tmp/odpvenv/bin/python")
+    parser.add_argument("--peer-timeout", type=float, default=1800)
+    parser.add_argument("--data", default=str(DEFAULT_DATA_DIR))
+    parser.add_argument("--out", default=str(RESULTS_DIR / "dp_peers.json"))
+    parser.add_argument("--show", default=None, help="print the table of an earlier run; measure nothing")
+    # the worker side
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--train", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--epsilon", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    if args.show:  # several runs' files (comma-separated) make one table
+        runs = [json.loads(Path(f).read_text()) for f in args.show.split(",")]
+        show({"results": [r for run in runs for r in run["results"]]})
+        return 0
+    from bench_engines import load_table
+
+    from mirage.evaluation import split_holdout
+
+    results: list[dict[str, Any]] = []
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    systems = args.systems.split(",")
+    frames = {t: load_table(t, Path(args.data), args.max_rows)[0] for t in args.tables.split(",")}
+    # seeds outermost: a run cut short still has every table and epsilon at its first seeds
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for table, frame in frames.items():
+            train, held = split_holdout(frame, 0.2, seed)
+            for epsilon in [float(e) for e in args.epsilons.split(",")]:
+                for system in systems:
+                    row: dict[str, Any] = {"table": table, "seed": seed, "epsilon": epsilon, "system": system}
+                    try:
+                        if system in ("dp", "dp_declared"):
+                            synthetic, fit_s = run_dp(train, epsilon, seed, system == "dp_declared")
+                        elif system == "argn_dp":
+                            synthetic, fit_s = run_argn_dp(train, epsilon, seed)
+                        else:
+                            python = args.sn_python if system.startswith("sn_") else args.opendp_python
+                            synthetic, fit_s = run_peer(
+                                system, python, train, epsilon, seed, args.bins, args.peer_timeout
+                            )
+                        row.update(fit_s=fit_s, **score(table, train, held, synthetic, seed))
+                    except Exception as exc:  # a peer's failure is a result, not a crash of the run
+                        row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+                    results.append(row)
+                    keys = ["table", "seed", "epsilon", "system", *METRICS, "error"]
+                    print(json.dumps({k: row.get(k) for k in keys}), flush=True)
+                    payload = {"args": vars(args), "results": results}
+                    out.write_text(json.dumps(payload, indent=1, default=str))
+    show({"results": results})
+    return 0
+
+
+def show(payload: dict[str, Any]) -> None:
+    """Mean over split seeds of each metric, per table, epsilon and system (n = seeds that ran)."""
+    groups: dict[tuple[str, float, str], list[dict[str, Any]]] = {}
+    for row in payload["results"]:
+        groups.setdefault((row["table"], row["epsilon"], row["system"]), []).append(row)
+    header = ["table", "eps", "system", "n", *METRICS]
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for (table, epsilon, system), rows in groups.items():
+        good = [r for r in rows if "error" not in r]
+        cells = [table, f"{epsilon:g}", system, str(len(good))]
+        for metric in METRICS:
+            values = [float(r[metric]) for r in good if r.get(metric) is not None]
+            cells.append(f"{sum(values) / len(values):.3f}" if values else "-")
+        if len(good) < len(rows):
+            cells.append("error: " + next(r["error"] for r in rows if "error" in r)[:80])
+        print(" | ".join(cells))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
