@@ -179,11 +179,6 @@ def _tables_summary(model: RelationalSynthesizer, frames: dict[str, pd.DataFrame
 # --- sample ---------------------------------------------------------------------------------------
 
 
-def _output_message(exc: OutputExistsError) -> OutputExistsError:
-    """The library's ``pass force=True`` as the command's ``pass --force``."""
-    return OutputExistsError(str(exc).replace("pass force=True", "pass --force"))
-
-
 def sample_database(
     ui: UI,
     model_path: Path,
@@ -235,15 +230,12 @@ def sample_database(
             )
     start = time.perf_counter()
     frames = model.sample(scale=1.0 if scale is None else scale, seed=seed)
-    try:
-        if database_target:
-            write_database(output, model.database, frames, force=force, sources=sources)
-        else:
-            write_folder(
-                output, model.database, frames, format=file_format or "csv", force=force, sources=sources
-            )
-    except OutputExistsError as exc:
-        raise _output_message(exc) from None
+    if database_target:
+        write_database(output, model.database, frames, force=force, sources=sources)
+    else:
+        write_folder(
+            output, model.database, frames, format=file_format or "csv", force=force, sources=sources
+        )
     seconds = time.perf_counter() - start
     if not ui.quiet:
         table = RichTable(title="tables written")

@@ -136,13 +136,10 @@ def generate_command(
     frames = result if isinstance(result, dict) else {next(iter(spec.tables)): result}
     from mirage.io import write_database, write_folder
 
-    try:
-        if database:
-            write_database(output, spec.database, frames, force=force)
-        else:
-            write_folder(output, spec.database, frames, format=file_format or "csv", force=force)
-    except OutputExistsError as exc:
-        raise OutputExistsError(str(exc).replace("pass force=True", "pass --force")) from None
+    if database:
+        write_database(output, spec.database, frames, force=force)
+    else:
+        write_folder(output, spec.database, frames, format=file_format or "csv", force=force)
     if not ui.quiet:
         summary = RichTable(title="tables written")
         summary.add_column("table")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from mirage.cli._options import check_output, row_count
 from mirage.cli._ui import UI, DebugOption, QuietOption, cell, row_progress
-from mirage.errors import OptionError, OutputExistsError
+from mirage.errors import OptionError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -322,15 +322,12 @@ def _sample_to_database(
         raise OptionError("--table: give a table name that is not empty")
     table = DatabaseTable(name=name, schema=model.schema_, sql_types=sql_types_of(model.schema_))
     start = time.perf_counter()
-    try:
-        written = write_table_chunks(
-            output,
-            table,
-            (database_values(chunk, model.schema_) for chunk in row_progress(sampled, rows, ui, "sampling")),
-            force=force,
-        )
-    except OutputExistsError as exc:
-        raise OutputExistsError(str(exc).replace("pass force=True", "pass --force")) from None
+    written = write_table_chunks(
+        output,
+        table,
+        (database_values(chunk, model.schema_) for chunk in row_progress(sampled, rows, ui, "sampling")),
+        force=force,
+    )
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(f"wrote {written:,} rows to table {name!r} of {output} in {seconds:.2f} s ({rate:,.0f} rows/s)")
