@@ -99,10 +99,11 @@ def convert_numbers(
         return df
     signs: dict[str, NumberText] = {}
     for name, values in list(texts.items()):
-        found = split_affixes(pd.Series(values.unique()))
+        spellings = values.unique()
+        found = split_affixes(pd.Series(spellings))
         if found is not None:
             signs[name] = found[0]
-            texts[name] = pd.Series(_strip(values, found[0]), index=values.index, name=values.name)
+            texts[name] = values.map(dict(zip(spellings, found[1], strict=True)))
     mark = decimal_mark(texts, delimiter) or ("." if signs else None)
     if mark is None:
         return df
@@ -139,13 +140,6 @@ def convert_numbers(
         if floats:
             _reread_grouped(df, raw(floats))
     return df
-
-
-def _strip(values: pd.Series, sign: NumberText) -> list[str]:
-    found = split_affixes(values)
-    if found is None or found[0] != sign:  # every value matched when the distinct ones did
-        raise AssertionError("values changed between two reads")
-    return list(found[1])
 
 
 def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:
