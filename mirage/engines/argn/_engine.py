@@ -27,7 +27,7 @@ from mirage.engines.argn._runtime import torch_scope
 from mirage.engines.argn._sampling import draw_prefix, fill_tokens, sampling_order
 from mirage.engines.argn._state import load_weights, weight_arrays
 from mirage.errors import MirageError, OptionError
-from mirage.schema import Kind, Schema, infer_schema
+from mirage.schema import Kind, Schema
 
 if TYPE_CHECKING:
     from mirage.engines.argn._network import ArgnNetwork
@@ -150,13 +150,10 @@ class ArgnSynthesizer(Synthesizer):
     def fit(self, data: pd.DataFrame, schema: Schema | None = None, **options: Any) -> ArgnSynthesizer:
         """As ``Synthesizer.fit``.  With ``epsilon`` (DP-SGD, :mod:`._private`), a schema inferred here
         keeps no value read from the data (bounds, categories): those come from the budget."""
-        private = self.epsilon is not None and schema is None
-        if private and isinstance(data, pd.DataFrame) and data.shape[1] and len(data):
-            from mirage.engines.dp._engine import public_schema
+        if self.epsilon is not None and schema is None:
+            from mirage.engines.dp._engine import inferred_public_schema
 
-            frame = data.reset_index(drop=True)
-            frame.columns = [str(c) for c in frame.columns]
-            schema = public_schema(infer_schema(frame))
+            schema = inferred_public_schema(data)
         super().fit(data, schema, **options)
         return self
 

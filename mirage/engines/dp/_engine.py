@@ -74,10 +74,8 @@ class DPSynthesizer(Synthesizer):
     def fit(self, data: pd.DataFrame, schema: Schema | None = None, **options: Any) -> DPSynthesizer:
         """As ``Synthesizer.fit``; a schema inferred here keeps no value read from the data (bounds,
         categories, decimals): those come from the budget."""
-        if schema is None and isinstance(data, pd.DataFrame) and data.shape[1] and len(data):
-            frame = data.reset_index(drop=True)
-            frame.columns = [str(c) for c in frame.columns]
-            schema = public_schema(infer_schema(frame))
+        if schema is None:
+            schema = inferred_public_schema(data)
         super().fit(data, schema, **options)
         return self
 
@@ -265,6 +263,17 @@ class DPSynthesizer(Synthesizer):
         self.model_ = TreeModel(cards, order, parents, tables, 0.0, to_coarse, shares)
         self.ledger_ = ledger
         self.measured_columns_ = [str(c) for c in require_list(state, "measured_columns")]
+
+
+def inferred_public_schema(data: Any) -> Schema | None:
+    """The schema inferred from ``data`` with every value read from the data taken out (bounds,
+    categories, decimals), for a fit whose statistics come from the budget; None when ``data`` is not a
+    non-empty DataFrame (the fit then reports what is wrong with it)."""
+    if not (isinstance(data, pd.DataFrame) and data.shape[1] and len(data)):
+        return None
+    frame = data.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    return public_schema(infer_schema(frame))
 
 
 def public_schema(schema: Schema) -> Schema:
