@@ -5,8 +5,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
 from mirage.io._encoding import detect_encoding, undecodable
-from mirage.io._numbers import DECIMAL_ATTR, NUMBERS_ATTR, convert_numbers
+from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers
 
 __all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
 
@@ -30,6 +31,7 @@ _STRUCTURE_OPTIONS = frozenset(
     {"header", "names", "skiprows", "skipfooter", "nrows", "comment", "usecols", "index_col", "chunksize"}
 )
 _CSV_DIALECT_OPTIONS = ("quotechar", "escapechar", "doublequote")
+_LEADING_ZERO = re.compile(r"[+-]?0\d")
 
 
 def sniff_delimiter(text: str, default: str = ",") -> str:
@@ -225,17 +227,33 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
                 "pass encoding= to name its encoding"
             )
         raise error from exc
+    if not {"dtype", "converters"} & options.keys():
+        _keep_leading_zeros(df, lambda cols: _raw(source, options, cols))
     df = convert_numbers(
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
     numbers = df.attrs.pop(NUMBERS_ATTR, None)
+    missing = df.attrs.pop(MISSING_ATTR, None)
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
         **({"numbers": numbers} if numbers else {}),
+        **({"missing": missing} if missing else {}),
     }
     return df
+
+
+def _keep_leading_zeros(df: pd.DataFrame, raw: Callable[[list[str]], pd.DataFrame]) -> None:
+    """Codes written with leading zeros (``02134``, ``007``) stay text: as integers they lose them."""
+    whole = [str(name) for name in df.columns if pd.api.types.is_integer_dtype(df[name].dtype)]
+    if not whole:
+        return
+    text = raw(whole)
+    for name in whole:
+        values = text[name]
+        if bool(values.str.match(_LEADING_ZERO).any()):
+            df[name] = values.astype(object)
 
 
 def _raw(source: _Source, options: dict[str, Any], columns: list[str]) -> pd.DataFrame:

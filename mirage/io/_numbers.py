@@ -7,6 +7,10 @@ values that only one convention explains decide (``2,5``, ``1.234,56`` for the c
 files use it) and a ``,`` separator a decimal point.  Then every text column that holds nothing but
 numbers in that convention becomes numeric, and in a decimal-comma file the columns pandas read
 with a decimal point are read again when their text shows thousands groups (``1.500`` is 1500).
+
+Accountants' negatives, ``(1,234.50)``, are numbers below zero, and a column of numbers whose other
+cells are words for "missing" (``N/A``, ``-``, ``unknown``) is numbers with those cells missing;
+writers spell both back as the source did.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
 
+from mirage._warnings import warn
 from mirage.schema import NumberText, split_affixes
 
 DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
-# {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign
+# {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign;
+# "negative": "parentheses" when negatives are written as accountants do, (1,234.50)
 NUMBERS_ATTR = "mirage.numbers"
+# {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark
+MISSING_ATTR = "mirage.missing"
 
-__all__ = ["DECIMAL_ATTR", "NUMBERS_ATTR", "convert_numbers"]
+__all__ = ["DECIMAL_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers"]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -37,6 +45,35 @@ _ONLY_COMMA = re.compile(r".*(?:,\d{1,2}|,\d{4,}|\.\d{3},\d+)")
 _ONLY_POINT = re.compile(r".*(?:,\d{3}\.\d+|'\d{3}(?:[.']|$))")
 _GROUPS = re.compile(r"[.,'\u00a0\u202f ]")
 _USER_OPTIONS = ("decimal", "thousands", "dtype", "converters")
+_PARENTHESISED = re.compile(r"\(\s*([^()\s][^()]*?)\s*\)")
+# what people write for a missing number; a column of numbers may also hold these
+MISSING_WORDS = frozenset(
+    {
+        "NA",
+        "N/A",
+        "n/a",
+        "na",
+        "#N/A",
+        "-",
+        "--",
+        "?",
+        ".",
+        "null",
+        "NULL",
+        "Null",
+        "None",
+        "none",
+        "nan",
+        "NaN",
+        "unknown",
+        "Unknown",
+        "UNKNOWN",
+        "missing",
+        "Missing",
+        "n.a.",
+        "N.A.",
+    }
+)
 
 
 def _text_columns(df: pd.DataFrame) -> dict[str, pd.Series]:
@@ -98,48 +135,79 @@ def convert_numbers(
     if not texts:
         return df
     signs: dict[str, NumberText] = {}
+    parenthesised: set[str] = set()
+    missing: dict[str, pd.Series] = {}
     for name, values in list(texts.items()):
-        spellings = values.unique()
-        found = split_affixes(pd.Series(spellings))
+        words = values.isin(MISSING_WORDS)
+        if bool(words.any()) and not bool(words.all()):
+            missing[name] = values[words]
+            values = texts[name] = values[~words]
+        spellings = pd.Series(values.unique())
+        negatives = spellings.str.fullmatch(_PARENTHESISED)
+        if bool(negatives.any()):
+            parenthesised.add(name)
+            spellings = spellings.where(~negatives, "-" + spellings.str.extract(_PARENTHESISED)[0])
+        found = split_affixes(spellings)
         if found is not None:
             signs[name] = found[0]
-            texts[name] = values.map(dict(zip(spellings, found[1], strict=True)))
-    mark = decimal_mark(texts, delimiter) or ("." if signs else None)
+            spellings = found[1]
+        if not spellings.equals(pd.Series(values.unique())):
+            texts[name] = values.map(dict(zip(values.unique(), spellings, strict=True)))
+    mark = decimal_mark(texts, delimiter) or ("." if signs or parenthesised or missing else None)
     if mark is None:
         return df
     pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
     written: dict[str, dict[str, Any]] = {}
+    words_for: dict[str, str] = {}
     for name, values in texts.items():
         distinct = pd.Series(values.unique())
         if not _all_match(distinct, pattern):
             continue
         grouped = bool(distinct.str.contains(_GROUPS).any())
-        if name in signs:
-            column = df[name].astype(object).copy()
-            column[values.index] = values.to_numpy()
-            df[name] = _as_number(column, mark)
+        if not (grouped or name in signs or name in parenthesised or name in missing):
+            continue
+        column = pd.Series(None, index=df.index, dtype=object, name=df[name].name)
+        column[values.index] = values.to_numpy()
+        df[name] = _as_number(column, mark)
+        df.attrs[DECIMAL_ATTR] = mark
+        if name in missing:
+            words_for[name] = _missing_word(name, missing[name])
+        if name in signs or name in parenthesised:
             decimals = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0].str.len()
+            sign = signs.get(name, NumberText("", ""))
             written[name] = {
-                "prefix": signs[name].prefix,
-                "suffix": signs[name].suffix,
+                "prefix": sign.prefix,
+                "suffix": sign.suffix,
                 "decimals": int(decimals.max()) if decimals.notna().any() else 0,
                 "grouped": bool(
                     distinct.str.contains(
                         r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
                     ).any()
                 ),
+                **({"negative": "parentheses"} if name in parenthesised else {}),
             }
-            df.attrs[DECIMAL_ATTR] = mark
-        elif grouped:
-            df[name] = _as_number(df[name], mark)
-            df.attrs[DECIMAL_ATTR] = mark
     if written:
         df.attrs[NUMBERS_ATTR] = written
+    if words_for:
+        df.attrs[MISSING_ATTR] = words_for
     if mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:
             _reread_grouped(df, raw(floats))
     return df
+
+
+def _missing_word(name: str, words: pd.Series) -> str:
+    """The word synthetic rows write for a missing number: the source's most common one."""
+    counts = words.value_counts()
+    word = str(counts.index[0])
+    if len(counts) > 1:
+        listed = ", ".join(repr(str(w)) for w in counts.index)
+        warn(
+            f"column {name!r}: read {listed} as missing numbers ({int(counts.sum())} rows); "
+            f"synthetic rows write every missing number as {word!r}"
+        )
+    return word
 
 
 def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:

@@ -55,9 +55,17 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 raise OptionError("csv dialect: whole must list column names")
             out[key] = list(value)
             continue
+        if key == "missing":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
+                for word in value.values()
+            ):
+                raise OptionError("csv dialect: missing must map column names to the word written")
+            out[key] = {str(k): v for k, v in value.items()}
+            continue
         if key not in out:
             raise OptionError(
-                f"csv dialect: unknown setting {key!r} (known: delimiter, decimal, numbers, whole)"
+                f"csv dialect: unknown setting {key!r} (known: delimiter, decimal, numbers, whole, missing)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -81,11 +89,12 @@ def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
             and 0 <= text["decimals"] <= 12
             and isinstance(text.get("grouped"), bool)
             and all(c not in '"\r\n' for c in text["prefix"] + text["suffix"])
+            and text.get("negative", "minus") in ("minus", "parentheses")
         )
         if not ok:
             raise OptionError(
                 f"csv dialect: numbers of column {column!r} need prefix and suffix (text), decimals (0-12) "
-                f"and grouped (true/false), got {text!r}"
+                f"and grouped (true/false), and negative 'minus' or 'parentheses' if given, got {text!r}"
             )
         out[str(column)] = dict(text)
     return out
@@ -111,7 +120,26 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
     digits = format(abs(x), f"{',' if text['grouped'] else ''}.{text['decimals']}f")
     if decimal == ",":
         digits = digits.translate({ord(","): ".", ord("."): ","})
+    if x < 0 and text.get("negative") == "parentheses":
+        return f"({text['prefix']}{digits}{text['suffix']})"
     return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
+
+
+def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> pd.DataFrame:
+    """Missing cells of the columns in ``words`` written as the word their source used (``N/A``)."""
+    out = df
+    for name, word in words.items():
+        if name not in df.columns or not bool(df[name].isna().any()):
+            continue
+        if out is df:
+            out = df.copy()
+        column = out[name]
+        if pd.api.types.is_float_dtype(column.dtype):
+            # the column becomes text, which to_csv no longer gives the decimal mark
+            column = column.map(lambda v: v if v != v else repr(float(v)).replace(".", decimal))
+        column = column.astype(object)
+        out[name] = column.where(column.notna(), word)
+    return out
 
 
 def _whole_numbers(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -139,6 +167,8 @@ def _write_csv(
         df = _whole_numbers(df, dialect["whole"])
     if dialect.get("numbers"):
         df = _with_number_text(df, dialect["numbers"], decimal)
+    if dialect.get("missing"):
+        df = _missing_words(df, dialect["missing"], decimal)
     df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
 
 

@@ -137,3 +137,67 @@ def test_a_frame_of_decimals_is_learned_as_numbers() -> None:
     column = infer_schema(frame).columns[0]
     assert column.kind.value == "numeric" and column.decimals == 2 and column.maximum == 96.65
     assert column.dtype == "float64"
+
+
+def test_accountants_negatives_are_numbers_written_back_in_parentheses(tmp_path: Path) -> None:
+    data = _write(tmp_path / "ledger.csv", ["balance,fee", '"(1,234.50)",(5)', '"2,000.00",3', "(0.75),(12)"])
+    frame = read_table(data)
+    assert frame["balance"].tolist() == [-1234.5, 2000.0, -0.75] and frame["fee"].tolist() == [-5, 3, -12]
+    numbers = frame.attrs["mirage.csv"]["numbers"]
+    assert numbers["balance"] == {
+        "prefix": "",
+        "suffix": "",
+        "decimals": 2,
+        "grouped": True,
+        "negative": "parentheses",
+    }
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=frame.attrs["mirage.csv"])
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "balance,fee",
+        '"(1,234.50)",(5)',
+        '"2,000.00",3',
+        "(0.75),(12)",
+    ]
+    assert read_table(_write(tmp_path / "notes.csv", ["note", "(see above)", "ok"]))["note"].tolist() == [
+        "(see above)",
+        "ok",
+    ]
+
+
+def test_words_for_missing_in_a_column_of_numbers_are_missing_numbers(tmp_path: Path) -> None:
+    data = _write(
+        tmp_path / "scores.csv", ["score,grade", "12,N/A", "N/A,1.5", "-,2.5", "7,unknown", "N/A,4"]
+    )
+    with pytest.warns(UserWarning) as caught:
+        frame = read_table(data)
+    assert sorted(str(w.message) for w in caught) == [
+        "column 'grade': read 'N/A', 'unknown' as missing numbers (2 rows); "
+        "synthetic rows write every missing number as 'N/A'",
+        "column 'score': read 'N/A', '-' as missing numbers (3 rows); "
+        "synthetic rows write every missing number as 'N/A'",
+    ]
+    assert frame["score"].isna().tolist() == [False, True, True, False, True]
+    assert frame["score"].dropna().tolist() == [12, 7] and frame["grade"].dropna().tolist() == [1.5, 2.5, 4]
+    assert frame.attrs["mirage.csv"]["missing"] == {"score": "N/A", "grade": "N/A"}
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect={**frame.attrs["mirage.csv"], "whole": ["score"]})
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "score,grade",
+        "12,N/A",
+        "N/A,1.5",
+        "N/A,2.5",
+        "7,N/A",
+        "N/A,4.0",
+    ]
+    categories = read_table(_write(tmp_path / "c.csv", ["status", "open", "-", "closed"]))
+    assert categories["status"].tolist() == ["open", "-", "closed"]
+
+
+def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
+    data = _write(tmp_path / "zips.csv", ["zip,count", "02134,5", "10001,007", "94105,12"])
+    frame = read_table(data)
+    assert frame["zip"].tolist() == ["02134", "10001", "94105"]
+    assert frame["count"].tolist() == ["5", "007", "12"]
+    plain = read_table(_write(tmp_path / "plain.csv", ["n", "0", "10", "-3"]))
+    assert plain["n"].tolist() == [0, 10, -3]
