@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import lzma
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
 from mirage.io._encoding import detect_encoding, undecodable
+from mirage.io._formats import open_binary
 from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers
 
 __all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
@@ -82,7 +84,9 @@ class _Source:
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """``(first physical line, fields)`` of every record, blank lines left out as pandas does."""
-        with self.path.open(encoding=self.encoding, errors="replace", newline="") as handle:
+        with io.TextIOWrapper(
+            open_binary(self.path), encoding=self.encoding, errors="replace", newline=""
+        ) as handle:
             reader = csv.reader(handle, delimiter=self.delimiter, **self.dialect)
             start = 1
             try:
@@ -193,9 +197,12 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     on_bad_lines = options.pop("on_bad_lines", "error")
     if on_bad_lines not in BAD_LINES:
         raise OptionError(f"on_bad_lines={on_bad_lines!r} is not supported; use 'error' or 'skip'")
-    with path.open("rb") as handle:
-        sample = handle.read(SAMPLE_BYTES)
-        complete = handle.read(1) == b""
+    try:
+        with open_binary(path) as handle:
+            sample = handle.read(SAMPLE_BYTES)
+            complete = handle.read(1) == b""
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise DataError(f"cannot read '{path}': {exc}") from exc
     encoding = options.pop("encoding", None) or detect_encoding(sample, complete=complete)
     try:
         codecs.lookup(encoding)

@@ -9,6 +9,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from mirage.errors import DataError
+from mirage.io._formats import open_binary
 
 __all__ = ["detect_encoding", "undecodable"]
 
@@ -70,7 +71,7 @@ def _damaged_utf8(sample: bytes, *, complete: bool) -> bool:
 def undecodable(path: Path, encoding: str) -> DataError | None:
     """The error naming the first byte of ``path`` that ``encoding`` cannot decode (None: all decode)."""
     offset, newlines, pending = 0, 0, b""
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         while True:
             chunk = handle.read(1 << 20)
             data = pending + chunk

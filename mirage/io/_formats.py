@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, cast
 
 from mirage.errors import DataError, OptionError
 
-__all__ = ["FORMATS", "resolve_format"]
+__all__ = ["COMPRESSIONS", "FORMATS", "open_binary", "resolve_format"]
+
+# what a text file (CSV, TSV, JSON Lines) may be compressed with, by the extension after its own
+COMPRESSIONS: dict[str, Callable[..., object]] = {
+    ".gz": gzip.GzipFile,
+    ".bz2": bz2.BZ2File,
+    ".xz": lzma.LZMAFile,
+}
+_COMPRESSIBLE = ("csv", "tsv", "jsonl")
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx", "xls")
 
@@ -24,8 +37,28 @@ _ALIASES = {
 }
 
 
-def resolve_format(path: Path, format: str | None, *, allowed: tuple[str, ...] = FORMATS) -> str:
-    """The canonical format name for ``path``: ``format`` if given, else from the extension."""
+def open_binary(path: Path) -> IO[bytes]:
+    """``path``'s bytes, decompressed when its extension names a compression (``data.csv.gz``)."""
+    opener = COMPRESSIONS.get(path.suffix.lower())
+    return cast(IO[bytes], opener(path, "rb")) if opener else path.open("rb")
+
+
+def resolve_format(
+    path: Path, format: str | None, *, allowed: tuple[str, ...] = FORMATS, compressed: bool = False
+) -> str:
+    """The canonical format name for ``path``: ``format`` if given, else from the extension.
+
+    With ``compressed``, a CSV, TSV or JSON Lines file may end in a compression's extension
+    (``data.csv.gz``, ``.bz2``, ``.xz``); its format is the extension before that one.
+    """
+    if compressed and path.suffix.lower() in COMPRESSIONS:
+        inner = resolve_format(path.with_suffix(""), format, allowed=allowed)
+        if inner not in _COMPRESSIBLE:
+            raise DataError(
+                f"'{path}': a compressed {inner} file cannot be read; only CSV, TSV and JSON Lines "
+                f"files may be compressed ({', '.join(COMPRESSIONS)})"
+            )
+        return inner
     if format is not None:
         name = _ALIASES.get(format.lower().lstrip("."))
         if name is None or name not in allowed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import io
 import json
 import math
 from pathlib import Path
@@ -14,6 +15,7 @@ import pandas as pd
 
 from mirage.errors import DataError
 from mirage.io._encoding import undecodable
+from mirage.io._formats import open_binary
 
 __all__ = ["read_jsonl", "write_jsonl"]
 
@@ -21,7 +23,7 @@ __all__ = ["read_jsonl", "write_jsonl"]
 def read_jsonl(path: Path, *, encoding: str = "utf-8-sig") -> pd.DataFrame:
     """Read one JSON object per non-blank line; a bad line raises ``DataError`` naming it."""
     records: list[dict[str, Any]] = []
-    with path.open(encoding=encoding) as handle:
+    with io.TextIOWrapper(open_binary(path), encoding=encoding) as handle:
         try:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import lzma
 import os
 import zipfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from pandas.api.types import is_object_dtype
 
 from mirage.errors import DataError, OptionError
 from mirage.io._csv import read_csv
-from mirage.io._formats import resolve_format
+from mirage.io._formats import COMPRESSIONS, resolve_format
 from mirage.io._jsonl import read_jsonl
 
 __all__ = ["read_any", "read_table"]
@@ -110,12 +111,17 @@ def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> 
     """
     source = Path(path)
     _check_source(source)
-    kind = resolve_format(source, format)
+    kind = resolve_format(source, format, compressed=True)
     misplaced = [name for name in TEXT_OPTIONS.get(kind, ()) if name in options]
     if misplaced:
         raise OptionError(f"{misplaced[0]} does not apply to the {kind} file {str(source)!r}")
     if kind in ("csv", "tsv"):
         df = read_csv(source, default_delimiter="\t" if kind == "tsv" else None, options=dict(options))
+    elif kind == "jsonl" and source.suffix.lower() in COMPRESSIONS:
+        try:
+            df = read_jsonl(source, **options)
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise DataError(f"cannot read '{source}': {exc}") from exc
     elif kind == "parquet":
         df = _read_parquet(source, options)
     elif kind == "jsonl":

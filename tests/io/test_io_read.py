@@ -276,3 +276,39 @@ def test_read_any(tmp_path: Path) -> None:
     assert read_any(str(path))["a"].tolist() == [7]
     with pytest.raises(DataError, match="got int"):
         read_any(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["t.csv.gz", "t.csv.bz2", "t.tsv.xz", "t.jsonl.gz"])
+def test_compressed_text_files_read_as_their_plain_twin(tmp_path: Path, name: str) -> None:
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "city": ["Köln", "a, b", "line\nbreak"], "amount": [1.5, 2.25, 3.0]}
+    )
+    plain = tmp_path / name.rsplit(".", 1)[0]
+    if ".jsonl" in name:
+        frame.to_json(plain, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_csv(plain, index=False, sep="\t" if ".tsv" in name else ",")
+    compressed = tmp_path / name
+    compressed.write_bytes(_compress(plain.read_bytes(), name))
+    twin = read_table(plain)
+    assert twin["city"].tolist() == frame["city"].tolist()
+    pd.testing.assert_frame_equal(read_table(compressed), twin)
+
+
+def _compress(data: bytes, name: str) -> bytes:
+    import bz2
+    import gzip
+    import lzma
+
+    return {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[name.rsplit(".", 1)[1]](data)
+
+
+def test_a_broken_or_unsupported_compressed_file_is_refused_by_name(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(DataError, match=r"cannot read '.*broken\.csv\.gz': Not a gzipped file"):
+        read_table(broken)
+    parquet = tmp_path / "t.parquet.gz"
+    parquet.write_bytes(b"x")
+    with pytest.raises(DataError, match="only CSV, TSV and JSON Lines files may be compressed"):
+        read_table(parquet)
