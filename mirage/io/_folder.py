@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mirage.errors import DataError, OptionError, OutputExistsError
-from mirage.io._formats import resolve_format
+from mirage.io._formats import COMPRESSIONS, resolve_format
 from mirage.io._keys import SOURCE_ATTR
 from mirage.io._read import TEXT_OPTIONS, read_table
 from mirage.io._write import output_dialect, write_chunks
@@ -25,6 +25,7 @@ __all__ = ["read_folder", "write_folder"]
 PathLike = str | os.PathLike[str]
 FOLDER_FORMATS = ("csv", "parquet")
 TABLE_EXTENSIONS = ("csv", "tsv", "parquet", "pq", "jsonl", "ndjson", "xlsx", "xls")
+COMPRESSIBLE_EXTENSIONS = ("csv", "tsv", "txt", "jsonl", "ndjson")
 
 
 def _folder_id(path: Path) -> str:
@@ -32,37 +33,44 @@ def _folder_id(path: Path) -> str:
 
 
 def read_folder(path: PathLike, **options: Any) -> dict[str, pd.DataFrame]:
-    """Every table file directly in the folder ``path``, by file stem (``orders.csv`` -> ``orders``),
-    in name order.  Files are read by :func:`read_table` (``options`` go to it; those for delimited
-    text only to text files), so CSV encodings, delimiters and decimal commas are detected as for one
-    table.  Other files (a schema's JSON, a
-    README) are left alone.  Raises ``DataError`` naming the folder or the file at fault."""
+    """Every table file directly in the folder ``path``, by file stem (``orders.csv`` -> ``orders``,
+    also for ``orders.csv.gz``), in name order.  Files are read by :func:`read_table` (``options`` go
+    to it; those for delimited text only to text files), so CSV encodings, delimiters and decimal
+    commas are detected as for one table.  Other files (a schema's JSON, a README) are left alone.
+    Raises ``DataError`` naming the folder or the file at fault."""
     folder = Path(path)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise DataError(f"'{folder}' {what}")
     files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower().lstrip(".") in TABLE_EXTENSIONS
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and _table_name(p)
     )
     if not files:
         raise DataError(f"folder '{folder}' holds no table files (.csv, .tsv, .parquet, .jsonl, .xlsx)")
     frames: dict[str, pd.DataFrame] = {}
     seen: dict[str, Path] = {}
     for file in files:
-        if file.stem in seen:
+        name = _table_name(file)
+        if name in seen:
             raise DataError(
-                f"folder '{folder}': '{seen[file.stem].name}' and '{file.name}' would both be table "
-                f"{file.stem!r}; keep one"
+                f"folder '{folder}': '{seen[name].name}' and '{file.name}' would both be table "
+                f"{name!r}; keep one"
             )
-        seen[file.stem] = file
+        seen[name] = file
         # options for delimited text (on_bad_lines, encoding) apply to the text files only
-        refused = TEXT_OPTIONS.get(resolve_format(file, None), ())
+        refused = TEXT_OPTIONS.get(resolve_format(file, None, compressed=True), ())
         frame = read_table(file, **{k: v for k, v in options.items() if k not in refused})
         frame.attrs[SOURCE_ATTR] = _folder_id(folder)
-        frames[file.stem] = frame
+        frames[name] = frame
     return frames
+
+
+def _table_name(file: Path) -> str:
+    """The table a file holds (``orders.csv`` and ``orders.csv.gz`` -> ``orders``); "" for other files."""
+    inner = file.with_suffix("") if file.suffix.lower() in COMPRESSIONS else file
+    if inner is not file and inner.suffix.lower().lstrip(".") not in COMPRESSIBLE_EXTENSIONS:
+        return ""
+    return inner.stem if inner.suffix.lower().lstrip(".") in TABLE_EXTENSIONS else ""
 
 
 def write_folder(

@@ -214,3 +214,16 @@ def test_text_options_apply_to_the_text_files_of_a_mixed_folder(tmp_path: Path) 
         frames = read_folder(tmp_path, on_bad_lines="skip", encoding="latin-1")
     assert frames["sales"]["sale_id"].tolist() == [1, 3]
     assert frames["shops"]["shop_id"].tolist() == [1, 2]
+
+
+def test_compressed_table_files_are_tables_named_without_their_extensions(tmp_path: Path) -> None:
+    import gzip
+
+    pd.DataFrame({"id": [1, 2], "name": ["a", "b"]}).to_csv(tmp_path / "customers.csv", index=False)
+    (tmp_path / "orders.csv.gz").write_bytes(gzip.compress(b"id,customer_id\n10,1\n11,2\n12,2\n"))
+    (tmp_path / "notes.md.gz").write_bytes(gzip.compress(b"# not a table\n"))
+    frames = read_folder(tmp_path)
+    assert sorted(frames) == ["customers", "orders"] and frames["orders"]["customer_id"].tolist() == [1, 2, 2]
+    (tmp_path / "orders.csv").write_text("id,customer_id\n10,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"'orders.csv' and 'orders.csv.gz' would both be table 'orders'"):
+        read_folder(tmp_path)
