@@ -3,7 +3,9 @@
 PII held as whole numbers (card numbers, national ids, phone and account numbers read as int64)
 comes back as numbers of the column's dtype with the digit counts the column had: card numbers pass
 Luhn, national ids their scheme's check, phone numbers keep the leading digits most of the column
-shares (a country or area code).
+shares (a country or area code).  Phone numbers held as text come back in the column's own shapes
+(``+1 ###-###-####``, each kept when at least ``rare_min_count`` rows share it), with those shared
+leading digits; Faker's when no shape is that common.
 
 The codec learns only where values are missing (the optional ``<column>::missing`` sub-column).  At
 decode time it seeds a Faker instance from the generator it is given, so the output is reproducible,
@@ -104,6 +106,8 @@ class PIIStats:
     ``whole`` is False when some value is not a non-negative whole number (then no number is learned);
     ``lengths`` counts rows per digit count, ``heads[k - 1]`` rows per first ``k`` digits among numbers
     longer than ``k``, ``first`` the first distinct numbers seen (for recognising a national-id scheme).
+    Phone numbers held as text count rows per ``shapes`` (``+1 ###-###-####``: every digit a ``#``),
+    and ``heads`` over their digits.
     """
 
     missing: MissingStats
@@ -111,6 +115,7 @@ class PIIStats:
     lengths: tuple[tuple[int, int], ...] = ()
     heads: tuple[tuple[tuple[str, int], ...], ...] = ()
     first: tuple[str, ...] = ()
+    shapes: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def merge(cls, parts: Sequence[PIIStats], column: str) -> PIIStats:
@@ -127,6 +132,7 @@ class PIIStats:
             tuple(sorted(merge_counts(p.lengths for p in parts).items())),
             heads,
             first,
+            tuple(sorted(merge_counts(p.shapes for p in parts).items())),
         )
 
 
@@ -141,6 +147,8 @@ class PIICodec(Codec[PIIStats]):
         self.digits: dict[int, int] = {}  # numbers: rows per digit count; empty for text
         self.scheme: str | None = None
         self.prefix = ""
+        self.shapes: dict[str, int] = {}  # phone numbers held as text: rows per shape (``###-####``)
+        self.next_digit: list[int] = []  # rows per digit 0-9 right after the prefix
 
     @property
     def numeric(self) -> bool:
@@ -150,7 +158,9 @@ class PIICodec(Codec[PIIStats]):
         missing = MissingStats.of(values)
         numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
         if not numeric:
-            return PIIStats(missing, whole=False)
+            if self.pii_type != "phone_number":
+                return PIIStats(missing, whole=False)
+            return _phone_text_stats(missing, values.dropna().astype(str))
         if not values.notna().any():
             return PIIStats(missing)
         digits = integer_digits(values)
@@ -180,6 +190,14 @@ class PIICodec(Codec[PIIStats]):
         self.missing = MissingPart(self.column.name)
         self.missing.learn(merged.missing)
         self.digits, self.scheme, self.prefix = {}, None, ""
+        self.shapes, self.next_digit = {}, []
+        if merged.shapes:
+            kept = {shape: rows for shape, rows in merged.shapes if rows >= self.options.rare_min_count}
+            if kept:
+                self.shapes = kept
+                rows = sum(rows for _, rows in merged.shapes)
+                self.prefix = _shared_prefix(merged.heads, rows)
+                self.next_digit = _next_digit(merged.heads, self.prefix)
         if merged.whole and merged.lengths:
             self.digits = dict(merged.lengths)
             if self.pii_type == "national_id":
@@ -203,6 +221,8 @@ class PIICodec(Codec[PIIStats]):
             return self._numbers(n, rng, parts)
         if n == 0:
             values: list[Any] = []
+        elif self.shapes:
+            values = _draw([self._phone(rng) for _ in range(min(n, POOL_SIZE))], n, rng)
         elif self.pii_type == "email":
             values = self._emails(fake, n, rng)
         else:
@@ -245,6 +265,20 @@ class PIICodec(Codec[PIIStats]):
         except (TypeError, ValueError):
             return pd.Series(numbers, name=self.column.name)
 
+    def _phone(self, rng: np.random.Generator) -> str:
+        """A phone number in one of the column's shapes: its shared leading digits, then random ones."""
+        shapes = list(self.shapes)
+        weights = np.array(list(self.shapes.values()), dtype="float64")
+        shape = shapes[int(rng.choice(len(shapes), p=weights / weights.sum()))]
+        slots = shape.count("#")
+        digits = list(self.prefix[:slots])
+        if len(digits) < slots and self.next_digit:
+            counts = np.array(self.next_digit, dtype="float64")
+            digits.append(str(int(rng.choice(10, p=counts / counts.sum()))))
+        digits += [str(d) for d in rng.integers(0, 10, size=slots - len(digits)).tolist()]
+        filled = iter(digits)
+        return "".join(next(filled) if c == "#" else c for c in shape)
+
     def _digits(self, length: int, rng: np.random.Generator) -> str:
         """One number of ``length`` digits: Luhn-valid for cards, the learned prefix for phones."""
         length = min(max(length, 1), _INT64_DIGITS)
@@ -276,6 +310,8 @@ class PIICodec(Codec[PIIStats]):
         if self.digits:
             state.update(digits={str(k): v for k, v in self.digits.items()}, scheme=self.scheme)
             state["prefix"] = self.prefix
+        if self.shapes:
+            state.update(shapes=dict(self.shapes), prefix=self.prefix, next_digit=list(self.next_digit))
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -289,6 +325,22 @@ class PIICodec(Codec[PIIStats]):
             raise StateError("digits", f"expected digit counts, got {show(digits)}") from None
         self.scheme = require_optional_str(state, "scheme") if "scheme" in state else None
         self.prefix = require_str(state, "prefix") if "prefix" in state else ""
+        shapes = require_mapping(state.get("shapes", {}), "shapes")
+        next_digit = state.get("next_digit", [])
+        if not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for k, v in shapes.items()
+        ):
+            raise StateError("shapes", f"expected row counts per phone shape, got {show(shapes)}")
+        if not isinstance(next_digit, list) or (
+            next_digit
+            and (len(next_digit) != 10 or not all(isinstance(v, int) and v >= 0 for v in next_digit))
+        ):
+            raise StateError("next_digit", f"expected 10 row counts, got {show(next_digit)}")
+        if not self.prefix.isdigit() and self.prefix:
+            raise StateError("prefix", f"expected digits, got {show(self.prefix)}")
+        self.shapes = {str(k): int(v) for k, v in shapes.items()}
+        self.next_digit = [int(v) for v in next_digit] if sum(next_digit) > 0 else []
 
 
 def _shared_prefix(heads: tuple[tuple[tuple[str, int], ...], ...], rows: int, share: float = 0.5) -> str:
@@ -305,6 +357,27 @@ def _shared_prefix(heads: tuple[tuple[tuple[str, int], ...], ...], rows: int, sh
             break
         prefix = head
     return prefix
+
+
+def _phone_text_stats(missing: MissingStats, phones: pd.Series) -> PIIStats:
+    """Rows per shape of phone numbers written as text, and per leading digits."""
+    shapes = Counter(phones.str.replace(r"\d", "#", regex=True))
+    digits = phones.str.replace(r"\D", "", regex=True).tolist()
+    heads = tuple(
+        tuple(Counter(d[:k] for d in digits if len(d) > k).items()) for k in range(1, _PREFIX_DIGITS + 1)
+    )
+    return PIIStats(missing, whole=False, heads=heads, shapes=tuple(sorted(shapes.items())))
+
+
+def _next_digit(heads: tuple[tuple[tuple[str, int], ...], ...], prefix: str) -> list[int]:
+    """Rows per digit 0-9 after ``prefix``; empty when the leading digits counted stop before it."""
+    if len(prefix) >= len(heads):
+        return []
+    counts = [0] * 10
+    for head, rows in heads[len(prefix)]:
+        if head.startswith(prefix):
+            counts[int(head[-1])] += rows
+    return counts if sum(counts) else []
 
 
 def _national_ids(scheme: str, lengths: np.ndarray, column: str, rng: np.random.Generator) -> list[str]:

@@ -151,3 +151,36 @@ def test_phone_numbers_held_as_integers_keep_their_country_code() -> None:
     out = _codec("phone_number", phones).decode({}, 200, _rng(), 0)
     assert out.dtype == np.int64
     assert out.astype(str).str.fullmatch(r"491\d{10}").all()
+
+
+def test_phone_numbers_held_as_text_come_back_in_the_columns_own_shapes() -> None:
+    rng = np.random.default_rng(5)
+    us = [
+        f"+1 {rng.integers(200, 999)}-{rng.integers(100, 999)}-{rng.integers(1000, 9999)}" for _ in range(270)
+    ]
+    dotted = [
+        f"{rng.integers(200, 999)}.{rng.integers(100, 999)}.{rng.integers(1000, 9999)}" for _ in range(30)
+    ]
+    odd = ["+44 20 7946 0958"] * 3  # a shape too rare to be kept
+    phones = pd.Series(us + dotted + odd, dtype=object)
+    codec = _codec("phone_number", phones)
+    out = codec.decode(codec.encode(phones), 2000, _rng(), 0)
+    shapes = out.str.replace(r"\d", "#", regex=True).value_counts(normalize=True)
+    assert set(shapes.index) == {"+# ###-###-####", "###.###.####"}
+    assert shapes["+# ###-###-####"] == pytest.approx(0.9, abs=0.04)
+    assert (out[out.str.startswith("+")].str[1] == "1").all()  # the shared country code
+    assert not set(out) & set(phones)
+    state, arrays = codec.get_state()
+    fresh = PIICodec(Column("p", Kind.PII, pii_type="phone_number"), EncodingOptions())
+    fresh.set_state(json.loads(json.dumps(state)), arrays)
+    pd.testing.assert_series_equal(fresh.decode({}, 50, _rng(), 0), codec.decode({}, 50, _rng(), 0))
+    with pytest.raises(MirageError, match="shapes"):
+        fresh.set_state({**state, "shapes": {"###": "many"}}, arrays)
+
+
+def test_phone_text_without_a_common_shape_falls_back_to_faker() -> None:
+    phones = pd.Series([f"+{i} {i * 7919 % 100000}" + "-" * (i % 13) for i in range(40)], dtype=object)
+    codec = _codec("phone_number", phones)
+    assert codec.shapes == {}
+    out = codec.decode({}, 20, _rng(), 0)
+    assert out.str.contains(r"\d").all() and not set(out) & set(phones)
