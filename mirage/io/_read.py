@@ -16,6 +16,7 @@ from pandas.api.types import is_object_dtype
 
 from mirage.errors import DataError, OptionError
 from mirage.io._csv import read_csv
+from mirage.io._dates import unify_date_formats
 from mirage.io._formats import COMPRESSIONS, resolve_format
 from mirage.io._jsonl import read_jsonl
 
@@ -128,7 +129,7 @@ def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> 
         df = read_jsonl(source, **options)
     else:
         df = _read_excel(source, options)
-    return _normalise(df)
+    return unify_date_formats(_normalise(df))
 
 
 def read_any(source: pd.DataFrame | PathLike, *, format: str | None = None, **options: Any) -> pd.DataFrame:

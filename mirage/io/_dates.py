@@ -1,0 +1,84 @@
+"""Dates a column writes in more than one format (``2023-01-05`` and ``01/05/2023``).
+
+Exports from several systems, or hand-edited sheets, mix spellings; learned as text, every such
+value is a rare category.  A text column whose values fall into a few date spellings, each of which
+one strftime format reads, is rewritten in the format most of its rows use, with a warning naming
+the formats and how many rows each had.  Day and month order is decided per spelling from its
+values (``13/01/2023`` can only be day first); when nothing decides it, day first is taken and the
+warning says so.  Offsets are left alone: columns with one are not rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pandas.api.types import is_object_dtype
+
+from mirage._warnings import warn
+from mirage.schema._datetimes import datetime_format, parse_format
+
+__all__ = ["unify_date_formats"]
+
+_MAX_SPELLINGS = 4  # a column with more separate date spellings is left as it is
+_DATE_LIKE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} \w{3,9},? \d{4}|\w{3,9} \d{1,2}, \d{4}"
+
+
+def unify_date_formats(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each text column of dates in mixed formats rewritten in its most common one."""
+    for position, name in enumerate(df.columns):
+        values = df.iloc[:, position]
+        if not is_object_dtype(values.dtype):
+            continue
+        present = values.dropna()
+        head = present.head(200)
+        if present.empty or not all(isinstance(v, str) for v in head) or not head.str.match(_DATE_LIKE).all():
+            continue
+        distinct = pd.Series(present.unique(), dtype=object)
+        if not distinct.str.match(_DATE_LIKE).all() or datetime_format(distinct) is not None:
+            continue
+        rewritten = _rewritten(str(name), present)
+        if rewritten is not None:
+            column: Any = values.astype(object).copy()
+            column[present.index] = rewritten.to_numpy()
+            df.isetitem(position, column)
+    return df
+
+
+def _rewritten(name: str, present: pd.Series) -> pd.Series | None:
+    spelling = present.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "a", regex=True)
+    groups = spelling.value_counts()
+    if len(groups) > _MAX_SPELLINGS:
+        return None
+    formats: dict[str, str] = {}
+    rows: dict[str, int] = {}
+    ambiguous: list[str] = []
+    for shape in groups.index:
+        members = present[spelling == shape]
+        fmt = datetime_format(pd.Series(members.unique(), dtype=object))
+        if fmt is None or "%z" in parse_format(fmt) or fmt.endswith("Z"):
+            return None
+        formats[str(shape)] = fmt
+        rows[fmt] = rows.get(fmt, 0) + len(members)
+        if "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m"):
+            swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+            if pd.to_datetime(members, format=swapped, errors="coerce").notna().all():
+                ambiguous.append(fmt)
+    if len(rows) < 2:
+        return None
+    target = max(rows, key=lambda f: rows[f])
+    stamps = pd.Series(pd.NaT, index=present.index, dtype="datetime64[ns]")
+    for shape, fmt in formats.items():
+        members = spelling == shape
+        stamps[members] = pd.to_datetime(present[members], format=fmt)
+    listed = ", ".join(f"{f!r} in {n} rows" for f, n in sorted(rows.items(), key=lambda item: -item[1]))
+    note = (
+        f"; {', '.join(repr(f) for f in ambiguous)} could also be month first: read day first"
+        if ambiguous
+        else ""
+    )
+    warn(
+        f"column {name!r}: dates written in {len(rows)} formats ({listed}); read as dates and written "
+        f"as {target!r}{note}"
+    )
+    return stamps.dt.strftime(target)
