@@ -4,9 +4,11 @@ Sub-columns are visited in order.  The first is drawn from its marginal; each la
 decision tree fitted on the sub-columns before it: discrete ones from the class frequencies of the
 leaf the synthetic row falls in (shrunk towards the column's overall frequencies by ``prior_weight``
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
-Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth.  Values that form a spike (a
-share of at least ``spike_share`` of the rows, such as a zero balance, and at least ``rare_min_count``
-rows, the encoding option) are kept exact.
+Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth, in normal scores of the
+column's values (``smoothing_space="normal"``, through its quantiles: a skewed column gets noise in
+proportion to how densely its values lie) or in the values themselves (``"value"``).  Values that
+form a spike (a share of at least ``spike_share`` of the rows, such as a zero balance, and at least
+``rare_min_count`` rows, the encoding option) are kept exact.
 
 Where a column's missing flag says missing, its other sub-columns hold a placeholder, not a value:
 their trees and leaves learn from the rows where the column is present only, and a sampled row
@@ -59,7 +61,7 @@ from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
-from mirage.engines._params import QUANTILES, SEED, Param, integer, number
+from mirage.engines._params import QUANTILES, SEED, Param, integer, number, text
 from mirage.engines._protect import fold_into, protected_range, rank_windows
 from mirage.engines._registry import register_engine
 from mirage.engines._tree import TreeArrays
@@ -76,6 +78,8 @@ TREE_INPUT_LIMIT = 1e30
 HUGE = 1e100  # a regression target this large is scaled down, or its squared errors overflow
 PROPOSAL_ROUNDS = 20  # prefix batches drawn per call for conditions before giving back fewer rows
 IMPUTE_SWEEPS = 5
+SMOOTHING_SPACES = ("normal", "value")
+NORMAL_KNOTS = 1001  # quantiles that map a continuous sub-column to normal scores for smoothing
 GIBBS_CODES = 16  # a discrete sub-column with at most this many codes is imputed from its full conditional
 
 
@@ -99,6 +103,7 @@ class CartSynthesizer(Synthesizer):
         "min_samples_leaf": integer(1, optional=True),
         "max_depth": integer(1, optional=True),
         "smoothing": number(0, note="(0 turns it off)"),
+        "smoothing_space": text(lambda v: v in SMOOTHING_SPACES, "'normal' or 'value'"),
         "prior_weight": number(0),
         "spike_share": number(0, 1, low_open=True),
         "quantiles": QUANTILES,
@@ -114,6 +119,7 @@ class CartSynthesizer(Synthesizer):
         min_samples_leaf: int | None = None,
         max_depth: int | None = None,
         smoothing: float = 1.0,
+        smoothing_space: str = "normal",
         prior_weight: float = 0.0,
         spike_share: float = 0.05,
         quantiles: int = 1000,
@@ -123,6 +129,7 @@ class CartSynthesizer(Synthesizer):
         self.min_samples_leaf = min_samples_leaf
         self.max_depth = max_depth
         self.smoothing = smoothing
+        self.smoothing_space = smoothing_space
         self.prior_weight = prior_weight
         self.spike_share = spike_share
         self.quantiles = quantiles
@@ -227,10 +234,13 @@ class CartSynthesizer(Synthesizer):
         # (one row in twenty is 5%) would be given back exactly.
         rare = self.encoding_.rare_min_count
         spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
+        normal = self.smoothing > 0 and self.smoothing_space == "normal"
+        knots = _normal_knots(values[~spike]) if normal else None
+        scores = values if knots is None else _to_normal(values, knots)
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
             for k in range(n_leaves):
-                smooth = values[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
+                smooth = scores[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
                 bandwidth[k] = self.smoothing * _silverman(smooth)
         lo, hi = rank_windows(values, y, rare)
         return {
@@ -241,6 +251,7 @@ class CartSynthesizer(Synthesizer):
             "lo": np.where(spike, values, lo),
             "hi": np.where(spike, values, hi),
             "range": protected_range(y, rare),
+            **({"knots": knots} if knots is not None else {}),
         }
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -477,7 +488,12 @@ class CartSynthesizer(Synthesizer):
             return 0.0
         table = self.leaves_[k - first]
         positive = table["bandwidth"][table["bandwidth"] > 0]
-        if positive.size:
+        if positive.size and "knots" in table:  # normal scores: the window's width at the median value
+            h = float(np.median(positive))
+            ends = _from_normal(np.array([-h, h]), table["knots"])
+            if ends[1] > ends[0]:
+                return float(ends[1] - ends[0]) / 2.0
+        elif positive.size:
             return float(np.median(positive))
         span = float(np.ptp(table["values"])) if table["values"].size else 0.0
         return max(span * 1e-3, 1e-9)
@@ -522,7 +538,12 @@ class CartSynthesizer(Synthesizer):
             lo, hi = table["lo"][idx], table["hi"][idx]
             values = lo + rng.random(leaf.size) * (hi - lo)
         noise = rng.standard_normal(leaf.size) * table["bandwidth"][leaf]
-        drawn = np.where(table["spike"][idx], values, values + noise)
+        if "knots" in table:  # the bandwidth is in normal scores of the column's values
+            moved = _from_normal(_to_normal(values, table["knots"]) + noise, table["knots"])
+            smoothed = np.where(noise == 0.0, values, moved)
+        else:
+            smoothed = values + noise
+        drawn = np.where(table["spike"][idx], values, smoothed)
         if "range" in table:  # rare extremes are never emitted, not even by clipping to the bounds
             drawn = np.where(table["spike"][idx], drawn, fold_into(drawn, table["range"], rng))
         return drawn
@@ -641,6 +662,11 @@ def _leaf_tables(
         if np.any(lo > values) or np.any(hi < values):
             raise StateError(f"{prefix}lo", "expected windows lo <= value <= hi", array=True)
         table.update(lo=lo, hi=hi)
+    if f"{prefix}knots" in arrays:  # files before smoothing in normal scores have none
+        knots = require_array(arrays, f"{prefix}knots", kind="f", shape=(None,))
+        if knots.size < 2 or np.any(np.diff(knots) < 0):
+            raise StateError(f"{prefix}knots", "expected at least two non-decreasing knots", array=True)
+        table["knots"] = knots
     if f"{prefix}range" in arrays:
         bounds = require_array(arrays, f"{prefix}range", kind="f", shape=(4,), finite=False)
         if np.any(bounds[1:] < bounds[:-1]):  # not np.diff: infinite bounds (no protection) are fine
@@ -673,6 +699,28 @@ def _tree_inputs(x: np.ndarray) -> np.ndarray:
     """Values as the trees compare them (float32, as scikit-learn does); values past
     ``TREE_INPUT_LIMIT`` are held at it, where scikit-learn would refuse them as infinite."""
     return np.clip(x, -TREE_INPUT_LIMIT, TREE_INPUT_LIMIT).astype("float32")
+
+
+def _normal_knots(values: np.ndarray, count: int = NORMAL_KNOTS) -> np.ndarray | None:
+    """Quantiles of ``values`` at evenly spaced probabilities: the map to normal scores (None: too few
+    distinct values to need one)."""
+    if np.unique(values).size < 3:
+        return None
+    return np.quantile(values, np.linspace(0.0, 1.0, min(count, values.size)))
+
+
+def _to_normal(values: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    ranks = np.interp(values, knots, np.linspace(0.0, 1.0, knots.size))
+    edge = 0.5 / knots.size
+    return np.asarray(ndtri(np.clip(ranks, edge, 1.0 - edge)), dtype="float64")
+
+
+def _from_normal(scores: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    return np.interp(ndtr(scores), np.linspace(0.0, 1.0, knots.size), knots)
 
 
 def _silverman(values: np.ndarray) -> float:

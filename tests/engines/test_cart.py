@@ -86,3 +86,20 @@ def test_smoothed_draws_do_not_pile_at_the_bounds() -> None:
     real_share = np.mean(wait == wait.min())
     assert np.mean(synth["wait"] == wait.min()) < real_share + 0.003
     assert synth["wait"].min() >= wait.min()
+
+
+def test_a_skewed_column_keeps_its_low_tail_when_drawn_from_leaves() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.normal(size=2000), "ratio": rng.lognormal(-8.0, 2.0, size=2000)})
+    quantiles = frame["ratio"].quantile([0.05, 0.1, 0.5]).to_numpy()
+    shares = {}
+    for space in ("normal", "value"):
+        drawn = CartSynthesizer(smoothing_space=space).fit(frame).sample(20_000, seed=5)["ratio"].to_numpy()
+        shares[space] = [float(np.mean(drawn < q)) for q in quantiles]
+    assert np.allclose(shares["normal"], [0.05, 0.1, 0.5], atol=0.025)
+    assert shares["value"][0] > 0.15  # noise sized in the values' own units piles draws on the low end
+
+
+def test_smoothing_space_is_checked() -> None:
+    with pytest.raises(OptionError, match="smoothing_space must be 'normal' or 'value', got 'log'"):
+        CartSynthesizer(smoothing_space="log").fit(pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
