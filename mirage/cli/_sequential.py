@@ -3,21 +3,24 @@ entity key and an order column, a model of whole histories, histories drawn per 
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mirage.cli._options import check_output
 from mirage.cli._ui import UI, row_progress
 from mirage.errors import OptionError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "load_sequence_model"]
-__all__ += ["report_sequences"]
+__all__ += ["parse_sequence_gates", "report_sequences"]
 __all__ += ["sample_sequences", "write_sequence_schema"]
 
 
@@ -199,22 +202,38 @@ def sample_sequences(
 def report_sequences(
     ui: UI,
     model_path: Path,
-    data: Path | None,
+    data: str | None,
     context: Path | None,
+    holdout: Path | None,
     output: Path,
     seed: int,
     force: bool,
     reading: dict[str, str],
+    *,
+    fail_under: list[str] | None = None,
+    fail_over: list[str] | None = None,
 ) -> None:
-    """``mirage report events.mirage -o report.html``: the sequence metrics, HTML and JSON."""
-    from mirage.evaluation._sequential import evaluate_sequences
-    from mirage.io import atomic_path, read_table
+    """``mirage report events.mirage -o report.html [--data EVENTS] [--holdout HELD_EVENTS]
+    [--fail-under length_ks=0.9 --fail-over detection_auc=0.8]``: the sequence report, HTML and JSON;
+    exit 1 when a gate fails."""
+    from mirage.evaluation._sequential import sequence_report
+    from mirage.io import read_table
 
+    under = parse_sequence_gates(fail_under or [], "--fail-under")
+    over = parse_sequence_gates(fail_over or [], "--fail-over")
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
     model = load_sequence_model(model_path)
-    source = data or (Path(model.training_["source"]) if "source" in model.training_ else None)
-    if source is None or not Path(source).exists():
+    source = Path(data) if data is not None else Path(str(model.training_.get("source", "")))
+    if data is None and "source" not in model.training_:
+        raise OptionError("the model does not record its training events; pass --data EVENTS.csv")
+    if not source.is_file():
         raise OptionError(f"the training events are not at {source}; pass --data EVENTS.csv")
     real = read_table(source, **reading)
+    held = read_table(holdout, **reading) if holdout is not None else None
+    schema = model._require_fitted()
+    if held is not None and holdout is not None:
+        _check_holdout(held, real, schema, holdout)
     given = None
     if model.context_columns_:
         place = context or Path(str(model.training_.get("context_source", "")))
@@ -225,34 +244,61 @@ def report_sequences(
     check_output(output, force)
     check_output(json_path, force)
     n = int(model.training_["entities"]) if given is None else None
+    ui.note(f"sampling {n if given is None else len(given):,} histories from {model_path}")
     synthetic = model.sample(n, seed=seed, context=given)
-    schema = model._require_fitted()
-    result = evaluate_sequences(real, synthetic, schema, seed=seed)
-    text = json.dumps(result, indent=2, default=str)
-    with atomic_path(json_path, force=force) as temp:
-        temp.write_text(text + "\n", encoding="utf-8")
-    with atomic_path(output, force=force) as temp:
-        temp.write_text(_html(result, str(model_path)), encoding="utf-8")
+    ui.note("scoring histories and entities (detection and distances take a few seconds)")
+    report = sequence_report(
+        real, synthetic, schema, holdout=held, seed=seed, meta={"model": str(model_path)}
+    )
+    report.to_json(str(json_path), force=force)
+    report.to_html(str(output), force=force)
     summary = Table(title="sequence report")
     summary.add_column("score")
     summary.add_column("value")
-    for name in ("length_ks_complement", "gap_ks_complement", "detection_auc"):
-        summary.add_row(name, f"{result[name]:.3f}")
-    for column, lags in result["autocorrelation"].items():
+    for name, value in report.scores.items():
+        summary.add_row(name, "-" if value is None else f"{value:.3f}")
+    for column, lags in report.details["autocorrelation"].items():
         real_value, synthetic_value = lags[1]
         summary.add_row(f"lag-1 autocorrelation {column}", f"{synthetic_value:.3f} (real {real_value:.3f})")
-    summary.add_row("DCR: synthetic entities copied", f"{result['dcr']['copied_share']:.3f}")
     ui.table(summary)
     ui.say(f"wrote {output} and {json_path}")
+    failures = report.check(under, over)
+    for line in failures:
+        ui.err.print(Text(f"gate failed: {line}", style="red"))
+    if failures:
+        raise typer.Exit(1)
 
 
-def _html(result: dict[str, Any], title: str) -> str:
-    rows = "".join(
-        f"<tr><th>{html.escape(name)}</th><td><pre>{html.escape(json.dumps(value, indent=1, default=str))}"
-        "</pre></td></tr>"
-        for name, value in result.items()
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body><h1>Sequence report: {html.escape(title)}</h1><table>{rows}</table></body></html>\n"
-    )
+def parse_sequence_gates(items: list[str], option: str) -> dict[str, float]:
+    """``NAME=VALUE`` gates of a sequence report (names: :data:`SEQUENCE_DIRECTIONS`)."""
+    from mirage.evaluation._sequential import SEQUENCE_DIRECTIONS
+
+    gates: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. length_ks=0.9")
+        if name not in SEQUENCE_DIRECTIONS:
+            known = ", ".join(SEQUENCE_DIRECTIONS)
+            raise OptionError(
+                f"{option} {item!r}: unknown score {name!r} of a sequence report (known: {known})"
+            )
+        try:
+            gates[name] = float(value)
+        except ValueError:
+            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
+    return gates
+
+
+def _check_holdout(held: pd.DataFrame, real: pd.DataFrame, schema: Any, path: Path) -> None:
+    """The holdout's events are of entities the model never saw, under the same columns."""
+    absent = [c for c in schema.columns.names if c not in held.columns]
+    if absent:
+        raise OptionError(f"--holdout {path}: no column {absent[0]!r}")
+    shared = set(held[schema.entity]) & set(real[schema.entity])
+    if shared:
+        raise OptionError(
+            f"--holdout {path}: {len(shared):,} of its entities ({schema.entity} "
+            f"{sorted(map(str, shared))[0]!r}, ...) are in the training events too; a holdout holds "
+            "entities the model never saw"
+        )
