@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "load_sequence_model"]
-__all__ += ["parse_sequence_gates", "report_sequences"]
+__all__ += ["model_name", "parse_sequence_gates", "report_sequences"]
 __all__ += ["sample_sequences", "write_sequence_schema"]
 
 
@@ -177,8 +177,11 @@ def sample_sequences(
     output: Path | None,
     seed: int,
     force: bool,
+    *,
+    first: Path | None = None,
 ) -> None:
-    """``mirage sample events.mirage --entities N [--context entities.csv] -o synth.parquet``."""
+    """``mirage sample events.mirage --entities N [--context entities.csv] [--first first.csv] -o
+    synth.parquet``."""
     from mirage.io import read_table, write_chunks
 
     if output is None:
@@ -186,17 +189,101 @@ def sample_sequences(
     check_output(output, force)
     model = load_sequence_model(model_path)
     given = read_table(context) if context is not None else None
-    if given is None and entities is None:
+    if given is not None and context is not None:
+        given = _checked_context(model, given, context)
+    starts = _first_events(model, read_table(first), first, given) if first is not None else None
+    if given is None and starts is None and entities is None:
         raise OptionError("give --entities N (or --context FILE, one row per entity)")
-    n = len(given) if given is not None else int(entities or 0)
+    n = len(given) if given is not None else len(starts) if starts is not None else int(entities or 0)
+    if entities is not None and entities != n:
+        which = f"--context {context}" if given is not None else f"--first {first}"
+        raise OptionError(
+            f"--entities {entities}: {which} has {n:,} rows, one per history; give one or the other"
+        )
     start = time.perf_counter()
-    chunks = model.sample_chunks(entities, seed=seed, context=given)
+    options = {} if starts is None else {"first": starts}
+    chunks = model.sample_chunks(n, seed=seed, context=given, **options)
     written = write_chunks(row_progress(chunks, n, ui, "sampling entities"), output, force=force)
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(
         f"wrote {written:,} events of {n:,} entities to {output} in {seconds:.2f} s ({rate:,.0f} events/s)"
     )
+
+
+def _checked_context(model: Any, given: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The context rows of ``--context``, checked against the model with the file named."""
+    if not model.context_columns_:
+        raise OptionError(
+            f"--context {path}: {model_name(model)} was fitted without a context; give --entities N"
+        )
+    absent = [c for c in model.context_columns_ if c not in given.columns]
+    if absent:
+        raise OptionError(f"--context {path}: no column {absent[0]!r} (the model was fitted with it)")
+    if given.empty:
+        raise OptionError(f"--context {path}: no rows; give one row per history to draw")
+    return given
+
+
+def model_name(model: Any) -> str:
+    from mirage.sequential import ArgnSequenceSynthesizer
+
+    return "the argn sequence model" if isinstance(model, ArgnSequenceSynthesizer) else "the sequence model"
+
+
+def _first_events(model: Any, frame: pd.DataFrame, path: Path, given: pd.DataFrame | None) -> pd.DataFrame:
+    """The ``--first`` rows (one per history: values its first event takes), checked against the model
+    with the file and column named; matched to the context's rows by the entity key when both have it."""
+    from mirage.sequential import ArgnSequenceSynthesizer
+
+    if not isinstance(model, ArgnSequenceSynthesizer):
+        raise OptionError(
+            f"--first {path}: the sequential model (cart per step) does not condition on first events; "
+            "fit with --engine argn to give them"
+        )
+    schema = model._require_fitted()
+    if frame.empty:
+        raise OptionError(f"--first {path}: no rows; give one row per history")
+    if schema.entity in frame.columns:
+        if given is not None and schema.entity in given.columns:
+            keys = frame[schema.entity]
+            if keys.duplicated().any():
+                raise OptionError(
+                    f"--first {path}: {schema.entity} {keys[keys.duplicated()].iloc[0]!r} appears twice"
+                )
+            missing = ~given[schema.entity].isin(keys)
+            if missing.any():
+                raise OptionError(
+                    f"--first {path}: no row for {schema.entity} {given[schema.entity][missing].iloc[0]!r} "
+                    "of the context"
+                )
+            frame = frame.set_index(schema.entity).loc[given[schema.entity]].reset_index(drop=True)
+        else:
+            frame = frame.drop(columns=[schema.entity])
+    for name in frame.columns:
+        if name == schema.order:
+            raise OptionError(
+                f"--first {path}: column {name!r} is the order; a history's first time is drawn, only its "
+                f"values can be given ({', '.join(model.dynamic_) or 'none'})"
+            )
+        if name in model.static_ or name in model.context_columns_:
+            raise OptionError(
+                f"--first {path}: column {name!r} is constant within each history; only columns that change "
+                f"along a history can be given ({', '.join(model.dynamic_) or 'none'})"
+            )
+        if name not in model.dynamic_:
+            raise OptionError(
+                f"--first {path}: no column {name!r} among the events' values "
+                f"({', '.join(model.dynamic_) or 'none'})"
+            )
+        empty = frame[name].isna().to_numpy()
+        if empty.any():
+            raise OptionError(f"--first {path}: column {name!r} is empty in row {int(empty.argmax()) + 1}")
+    if given is not None and len(frame) != len(given):
+        raise OptionError(
+            f"--first {path}: {len(frame):,} rows but the context has {len(given):,}; give one per history"
+        )
+    return frame
 
 
 def report_sequences(
