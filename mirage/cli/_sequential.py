@@ -111,12 +111,15 @@ def write_sequence_schema(
 ) -> None:
     """``mirage schema events.csv --entity ID --order TIME``."""
     from mirage.io import atomic_path, read_table
-    from mirage.sequential import infer_sequence_schema
 
     if entity is None or order is None:
         raise OptionError("--entity and --order go together: give the entity key and the order column")
     frame = read_table(data, **reading)
-    schema = infer_sequence_schema(frame, entity, order, locale=locale)
+    for option, name in (("--entity", entity), ("--order", order)):
+        if name not in frame.columns:
+            raise OptionError(f"{option}: no column {name!r} in the event table")
+    frame = checked_events(frame, entity, order, data)
+    schema = _inferred_schema(frame, entity, order, locale)
     text = schema.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -126,6 +129,116 @@ def write_sequence_schema(
     entities = frame[entity].nunique()
     ui.say(f"wrote {output}: {len(frame):,} events of {entities:,} entities ({entity}), ordered by {order}")
     ui.say(f"then: mirage fit {data} --schema {output} -o events.mirage")
+
+
+def _inferred_schema(frame: pd.DataFrame, entity: str, order: str, locale: str) -> Any:
+    """The sequence schema of ``frame``; an order column of few distinct step numbers (0, 1, 2, 3 in
+    every history), or of numbers each used once, is a step number, not a category or an identifier."""
+    from mirage.schema import Column, Kind, Schema, infer_schema
+    from mirage.sequential import SequenceSchema
+
+    columns = infer_schema(frame, locale=locale)
+    column = columns[order]
+    values = frame[order]
+    if column.kind in (Kind.CATEGORICAL, Kind.IDENTIFIER) and _numeric(values):
+        numbers = values.astype("float64")
+        whole = bool((numbers % 1 == 0).all())
+        step = Column(
+            name=order,
+            kind=Kind.NUMERIC,
+            dtype=str(values.dtype),
+            integer=whole,
+            minimum=float(numbers.min()),
+            maximum=float(numbers.max()),
+            decimals=0 if whole else None,
+        )
+        columns = Schema(
+            [step if c.name == order else c for c in columns], locale=columns.locale, extra=columns.extra
+        )
+    return SequenceSchema(entity, order, columns)
+
+
+def _numeric(values: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype))
+
+
+def checked_events(
+    frame: pd.DataFrame, entity: str, order: str, source: str | Path, *, timestamped: bool | None = None
+) -> pd.DataFrame:
+    """``frame``'s events, or a one-line error naming ``source`` and the column for what a sequence model
+    cannot learn from: no rows, missing keys or order values, one entity, one event per entity.
+    Timestamps written with UTC offsets come back as naive UTC times (the same instants)."""
+    if frame.empty:
+        raise OptionError(
+            f"{source} has no events (no rows under its header); a sequence model needs histories"
+        )
+    for role, name in (("entity", entity), ("order", order)):
+        empty = frame[name].isna().to_numpy()
+        if empty.any():
+            raise OptionError(
+                f"{source}: the {role} column {name!r} is empty in {int(empty.sum()):,} rows (first: row "
+                f"{int(empty.argmax()) + 1}); drop those rows or fill them"
+            )
+    entities = frame[entity].nunique()
+    if entities < 2:
+        raise OptionError(
+            f"{source} holds the history of one entity ({entity} {_plain(frame[entity].iloc[0])!r}); a "
+            "sequence model learns from the histories of at least 2"
+        )
+    if entities == len(frame):
+        raise OptionError(
+            f"{source}: every {entity} has one event, so there are no histories to learn; model it as one "
+            "table (mirage schema / fit without --entity and --order)"
+        )
+    if timestamped is not False and not _numeric(frame[order]):
+        frame = _utc_times(frame, order, source)
+    return frame
+
+
+def _utc_times(frame: pd.DataFrame, order: str, source: str | Path) -> pd.DataFrame:
+    """``frame`` with an order column of text timestamps carrying UTC offsets as naive UTC times."""
+    import pandas as pd
+
+    values = frame[order]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) and getattr(values.dt, "tz", None) is None:
+        return frame
+    text = values.astype(str)
+    if not text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).any():
+        return frame
+    stamps = pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
+    bad = stamps.isna().to_numpy()
+    if bad.any():
+        row = int(bad.argmax())
+        raise OptionError(
+            f"{source}: the order column {order!r} holds {text.iloc[row]!r} in row {row + 1}, not a time"
+        )
+    return frame.assign(**{order: stamps.dt.tz_localize(None)})
+
+
+def _check_fit_context(context: pd.DataFrame, events: pd.DataFrame, entity: str, path: Path) -> None:
+    """One context row per entity of the events, keyed by the events' entity column."""
+    if entity not in context.columns:
+        raise OptionError(f"--context {path}: no column {entity!r} (the entity key of the events)")
+    keys = context[entity]
+    twice = keys[keys.duplicated()]
+    if len(twice):
+        raise OptionError(
+            f"--context {path}: {entity} {_plain(twice.iloc[0])!r} has more than one row; give one per entity"
+        )
+    present = events[entity].drop_duplicates()
+    missing = ~present.isin(keys)
+    if missing.any():
+        raise OptionError(
+            f"--context {path}: no row for {int(missing.sum()):,} of the {len(present):,} entities ({entity} "
+            f"{_plain(present[missing].iloc[0])!r}, ...); give one row per entity of the events"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the plain Python value it holds (so that messages read 3, not np.int64(3))."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def fit_sequences(
@@ -148,7 +261,13 @@ def fit_sequences(
     model = _sequence_model(engine, seed, params)
     schema = SequenceSchema.load(schema_path)
     events = read_table(data, **reading)
+    for option, name in (("entity", schema.entity), ("order", schema.order)):
+        if name not in events.columns:
+            raise OptionError(f"{data}: no column {name!r} (the schema's {option} column)")
+    events = checked_events(events, schema.entity, schema.order, data, timestamped=schema.timestamped)
     entities = read_table(context, **reading) if context is not None else None
+    if entities is not None and context is not None:
+        _check_fit_context(entities, events, schema.entity, context)
     start = time.perf_counter()
     model.fit(events, schema, context=entities)
     seconds = time.perf_counter() - start
@@ -222,6 +341,14 @@ def _checked_context(model: Any, given: pd.DataFrame, path: Path) -> pd.DataFram
         raise OptionError(f"--context {path}: no column {absent[0]!r} (the model was fitted with it)")
     if given.empty:
         raise OptionError(f"--context {path}: no rows; give one row per history to draw")
+    entity = model._require_fitted().entity
+    if entity in given.columns:
+        twice = given[entity][given[entity].duplicated()]
+        if len(twice):
+            raise OptionError(
+                f"--context {path}: {entity} {_plain(twice.iloc[0])!r} has more than one row; each row "
+                "draws one history, under its key"
+            )
     return given
 
 
