@@ -252,8 +252,12 @@ def fit_sequences(
     force: bool,
     reading: dict[str, str],
     engine: str = "auto",
+    holdout: float | None = None,
+    split_seed: int = 0,
 ) -> None:
-    """``mirage fit events.csv --schema events.schema.json [--context entities.csv] [--engine argn]``."""
+    """``mirage fit events.csv --schema events.schema.json [--context entities.csv] [--engine argn]
+    [--holdout 0.2]`` (a holdout of whole entities, which ``mirage report`` finds again)."""
+    from mirage.evaluation._sequential import split_entities
     from mirage.io import read_table
     from mirage.sequential import SequenceSchema
 
@@ -265,6 +269,8 @@ def fit_sequences(
         if name not in events.columns:
             raise OptionError(f"{data}: no column {name!r} (the schema's {option} column)")
     events = checked_events(events, schema.entity, schema.order, data, timestamped=schema.timestamped)
+    if holdout is not None:
+        events, _ = split_entities(events, schema.entity, holdout, split_seed)
     entities = read_table(context, **reading) if context is not None else None
     if entities is not None and context is not None:
         _check_fit_context(entities, events, schema.entity, context)
@@ -272,6 +278,8 @@ def fit_sequences(
     model.fit(events, schema, context=entities)
     seconds = time.perf_counter() - start
     model.training_["source"] = str(data.resolve())
+    if holdout is not None:
+        model.training_["holdout_fraction"], model.training_["split_seed"] = holdout, split_seed
     if context is not None:
         model.training_["context_source"] = str(context.resolve())
     model.save(output, force=force)
@@ -446,6 +454,17 @@ def report_sequences(
     real = read_table(source, **reading)
     held = read_table(holdout, **reading) if holdout is not None else None
     schema = model._require_fitted()
+    if "holdout_fraction" in model.training_:  # fitted with --holdout: the same entities held out again
+        from mirage.evaluation._sequential import split_entities
+
+        fraction, split_seed = float(model.training_["holdout_fraction"]), int(model.training_["split_seed"])
+        real, recovered = split_entities(real, schema.entity, fraction, split_seed)
+        held = recovered if held is None else held
+        if int(model.training_["entities"]) != real[schema.entity].nunique():
+            raise OptionError(
+                f"{source} is not the table {model_path} learned ({real[schema.entity].nunique():,} entities "
+                f"outside the holdout, the model learned {int(model.training_['entities']):,}); pass --data"
+            )
     if held is not None and holdout is not None:
         _check_holdout(held, real, schema, holdout)
     given = None

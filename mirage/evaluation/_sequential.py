@@ -32,6 +32,7 @@ __all__ = [
     "sequence_lengths",
     "sequence_report",
     "sequence_scores",
+    "split_entities",
     "top_categories",
     "check_sequence_gate_names",
 ]
@@ -281,6 +282,25 @@ def _dcr(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, Any]:
         "distances_to_real": to_real.tolist(),
         "real_to_real": within.tolist(),
     }
+
+
+def split_entities(
+    events: pd.DataFrame, entity: str, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(train, holdout)`` events: a seeded random ``round(fraction * entities)`` of the entities held
+    out whole (every event of an entity on one side), so that a report can compare entity rows."""
+    if not 0.0 < fraction < 1.0:
+        raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {fraction}")
+    keys = events[entity].drop_duplicates().to_numpy()
+    n_held = round(fraction * len(keys))
+    if n_held < 1 or len(keys) - n_held < 2:
+        raise OptionError(
+            f"--holdout {fraction} of {len(keys):,} entities leaves no entity held out, or fewer than 2 "
+            "to learn"
+        )
+    order = np.random.default_rng(np.random.SeedSequence([seed, 0x5E0])).permutation(len(keys))
+    held = events[entity].isin(keys[order[:n_held]]).to_numpy()
+    return events[~held].reset_index(drop=True), events[held].reset_index(drop=True)
 
 
 def _value_schema(schema: SequenceSchema) -> Schema:

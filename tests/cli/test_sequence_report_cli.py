@@ -77,3 +77,23 @@ def test_report_refuses_unknown_gates_a_holdout_of_seen_entities_and_a_non_html_
     line = error_line(invoke("report", model, "-o", tmp_path / "r.json"))
     assert "the report is HTML; name it with .html" in line
     assert not (tmp_path / "r.html").exists()
+
+
+def test_fit_with_a_holdout_keeps_whole_entities_aside_and_the_report_finds_them_again(
+    tmp_path: Path,
+) -> None:
+    schema, model = tmp_path / "events.schema.json", tmp_path / "events.mirage"
+    assert invoke("schema", FMRI, "--entity", "seq_id", "--order", "timepoint", "-o", schema).exit_code == 0
+    result = invoke("fit", FMRI, "--schema", schema, "-o", model, "--holdout", "0.25", "--split-seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "21" in result.output  # 21 of the 28 histories learned, 7 held out whole
+    page = tmp_path / "r.html"
+    result = invoke("report", model, "-o", page, "--fail-over", "dcr_share=1.0")
+    assert result.exit_code == 0, result.output
+    data = read_json(page.with_suffix(".json"))
+    assert data["meta"]["entities"] == {"real": 21, "synthetic": 21, "holdout": 7}
+    assert data["scores"]["dcr_share"] is not None
+    line = error_line(
+        invoke("fit", FMRI, "--schema", schema, "-o", tmp_path / "x.mirage", "--holdout", "0.99")
+    )
+    assert "--holdout 0.99 of 28 entities leaves no entity held out, or fewer than 2 to learn" in line
