@@ -487,12 +487,16 @@ def report_sequences(
     report.to_html(str(output), force=force)
     summary = Table(title="sequence report")
     summary.add_column("score")
+    summary.add_column("gate name")
     summary.add_column("value")
-    for name, value in report.scores.items():
-        summary.add_row(name, "-" if value is None else f"{value:.3f}")
+    for name, value in report.scores.items():  # the JSON's top-level names of the KS complements
+        label = {"length_ks": "length_ks_complement", "gap_ks": "gap_ks_complement"}.get(name, name)
+        summary.add_row(label, name, "-" if value is None else f"{value:.3f}")
     for column, lags in report.details["autocorrelation"].items():
         real_value, synthetic_value = lags[1]
-        summary.add_row(f"lag-1 autocorrelation {column}", f"{synthetic_value:.3f} (real {real_value:.3f})")
+        summary.add_row(
+            f"lag-1 autocorrelation {column}", "", f"{synthetic_value:.3f} (real {real_value:.3f})"
+        )
     ui.table(summary)
     ui.say(f"wrote {output} and {json_path}")
     failures = report.check(under, over)
