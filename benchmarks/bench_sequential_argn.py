@@ -116,9 +116,40 @@ def _mirage(
     }
 
 
+def _order_violations(synthetic: pd.DataFrame, schema: Any) -> float:
+    """The share of consecutive events of an entity, in the order the peer wrote them, whose order
+    value goes back (0 for Mirage: its histories come out ordered)."""
+    order = pd.to_datetime(synthetic[schema.order]) if schema.timestamped else synthetic[schema.order]
+    keys = synthetic[schema.entity].to_numpy()
+    same = keys[1:] == keys[:-1]
+    values = order.to_numpy()
+    return float(np.mean(values[1:][same] < values[:-1][same])) if same.any() else 0.0
+
+
+def _in_written_order(synthetic: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """The peer's histories in the order it wrote their events, each entity's times sorted onto them:
+    its sequence as generated, for a peer that draws the time as one more value of each event."""
+    frame = synthetic.copy()
+    if schema.timestamped:
+        frame[schema.order] = pd.to_datetime(frame[schema.order])
+    frame["_row"] = np.arange(len(frame))
+    by_row = frame.sort_values([schema.entity, "_row"], kind="mergesort")
+    by_time = frame.sort_values([schema.entity, schema.order], kind="mergesort")
+    by_row[schema.order] = by_time[schema.order].to_numpy()  # the same entity blocks, times in order
+    return by_row.drop(columns="_row").reset_index(drop=True)
+
+
 def _peer(
-    peer: str, python: str, events: pd.DataFrame, schema: Any, context: pd.DataFrame | None, args: Any
+    peer: str,
+    python: str,
+    events: pd.DataFrame,
+    schema: Any,
+    context: pd.DataFrame | None,
+    args: Any,
+    full: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
+    """``full``: the events scored against, when the peer learns ``events`` without the columns
+    ``context`` holds per entity."""
     with tempfile.TemporaryDirectory() as folder:
         place = Path(folder)
         events.to_csv(place / "events.csv", index=False)
@@ -141,15 +172,25 @@ def _peer(
             keep = Path(args.keep)
             keep.mkdir(parents=True, exist_ok=True)
             synthetic.to_csv(keep / f"{peer}_{schema.entity}_seed{args.seed}.csv", index=False)
+    real = events if full is None else full
+    if context is not None:
+        absent = [c for c in context.columns if c in real.columns and c not in synthetic.columns]
+        if absent:  # mostlyai-engine writes the events alone: each history's context row joins them
+            synthetic = synthetic.merge(context[[schema.entity, *absent]], on=schema.entity, how="left")
+        synthetic = synthetic[[c for c in real.columns if c in synthetic.columns]]
+    written = _in_written_order(synthetic, schema)
+    as_written = _scores(real, written, schema)
     if schema.timestamped:
         synthetic[schema.order] = pd.to_datetime(synthetic[schema.order])
-    if context is not None:
-        synthetic = synthetic[[c for c in events.columns if c in synthetic.columns]]
     return {
         "engine": peer,
         "fit_seconds": timing["fit_seconds"],
         "events_per_second": len(synthetic) / max(timing["sample_seconds"], 1e-9),
-        **_scores(events, synthetic, schema),
+        "order_violations": _order_violations(synthetic, schema),
+        "written_order": {
+            k: as_written[k] for k in ("detection_auc", "lag1_autocorrelation", "gap_ks_complement")
+        },
+        **_scores(real, synthetic, schema),
     }
 
 
@@ -165,6 +206,19 @@ def _case(name: str, events: pd.DataFrame, entity: str, order: str, context: Any
         if not python:
             continue
         table, given = events, context
+        if context is None and args.peer_context:
+            # the columns constant in every real history go to the peer as its context table, as its
+            # documentation asks for per-sequence attributes (Mirage finds them by itself)
+            from mirage.evaluation._sequential import constant_columns
+
+            constants = constant_columns(events, schema)
+            given = events.groupby(entity, sort=False)[constants].first().reset_index()
+            table = events.drop(columns=constants)
+            label = f"{name} (peers given {', '.join(constants)} as context)"
+            rows.append(
+                {"data": label, "seed": args.seed, **_peer(peer, python, table, schema, given, args, events)}
+            )
+            continue
         if peer == "par" and args.par_entities and events[entity].nunique() > args.par_entities:
             # PAR does not finish the whole table in the time given: the first entities alone, and
             # Mirage's cart model on the same subset beside it (so the row compares like with like)
@@ -196,6 +250,11 @@ def main() -> None:
         "--par-entities", type=int, help="PAR on the first N entities only (with cart on them beside it)"
     )
     parser.add_argument("--keep", help="folder for the peers' synthetic tables (to inspect their format)")
+    parser.add_argument(
+        "--peer-context",
+        action="store_true",
+        help="a table without a context: hand the peers its per-entity constant columns as their context",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -259,6 +318,13 @@ def _means(figures: list[dict[str, Any]]) -> None:
     done["lag1"] = [next(iter(v.values()))["synthetic"] for v in done["lag1_autocorrelation"]]
     numbers = ["fit_seconds", "length_ks_complement", "gap_ks_complement", "lag1", "detection_auc"]
     numbers += ["detection_auc_unaligned"]
+    if "written_order" in done.columns:  # the peers' rows: their histories as written, times sorted on
+        written = done["written_order"].map(lambda w: w if isinstance(w, dict) else {})
+        done["written_auc"] = written.map(lambda w: w.get("detection_auc", np.nan))
+        done["written_lag1"] = written.map(
+            lambda w: next(iter(w["lag1_autocorrelation"].values()))["synthetic"] if w else np.nan
+        )
+        numbers += ["order_violations", "written_auc", "written_lag1"]
     summary = done.groupby(["data", "engine"], sort=False)[numbers].agg(["mean", "std", "count"])
     with pd.option_context("display.width", 200, "display.max_columns", 40, "display.precision", 3):
         print(summary)
