@@ -270,7 +270,10 @@ def fit_sequences(
             raise OptionError(f"{data}: no column {name!r} (the schema's {option} column)")
     events = checked_events(events, schema.entity, schema.order, data, timestamped=schema.timestamped)
     if holdout is not None:
-        events, _ = split_entities(events, schema.entity, holdout, split_seed)
+        try:
+            events, _ = split_entities(events, schema.entity, holdout, split_seed)
+        except OptionError as exc:  # the library names the argument; here it is the option
+            raise OptionError(f"--{exc}") from None
     entities = read_table(context, **reading) if context is not None else None
     if entities is not None and context is not None:
         _check_fit_context(entities, events, schema.entity, context)

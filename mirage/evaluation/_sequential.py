@@ -290,12 +290,12 @@ def split_entities(
     """``(train, holdout)`` events: a seeded random ``round(fraction * entities)`` of the entities held
     out whole (every event of an entity on one side), so that a report can compare entity rows."""
     if not 0.0 < fraction < 1.0:
-        raise OptionError(f"--holdout must be a fraction strictly between 0 and 1, got {fraction}")
+        raise OptionError(f"holdout must be a fraction strictly between 0 and 1, got {fraction}")
     keys = events[entity].drop_duplicates().to_numpy()
     n_held = round(fraction * len(keys))
     if n_held < 1 or len(keys) - n_held < 2:
         raise OptionError(
-            f"--holdout {fraction} of {len(keys):,} entities leaves no entity held out, or fewer than 2 "
+            f"holdout {fraction} of {len(keys):,} entities leaves no entity held out, or fewer than 2 "
             "to learn"
         )
     order = np.random.default_rng(np.random.SeedSequence([seed, 0x5E0])).permutation(len(keys))
