@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,10 +29,29 @@ from mirage.evaluation._html import (
 )
 from mirage.schema import Schema
 
-if TYPE_CHECKING:
-    from mirage.evaluation._sequential import SequenceReport
+__all__ = ["SequenceFields", "render_sequence_html", "sequence_figures"]
 
-__all__ = ["render_sequence_html", "sequence_figures"]
+
+class SequenceFields(Protocol):
+    """What the page reads of a sequence report (:class:`mirage.evaluation._sequential.SequenceReport`
+    has all of it); the page imports nothing of the report, so neither imports the other."""
+
+    @property
+    def scores(self) -> dict[str, float | None]: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+    @property
+    def schema(self) -> Any: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]: ...
+    @property
+    def series(self) -> dict[str, dict[str, np.ndarray]]: ...
+    @property
+    def directions(self) -> dict[str, tuple[str, str]]: ...
+    def value_schema(self) -> Schema: ...
+
 
 BEST = {"higher": "higher is better", "lower": "lower is better", "half": "0.5 is ideal"}
 
@@ -104,7 +123,7 @@ def _dcr_figure(dcr: dict[str, Any]) -> Any:
     return fig
 
 
-def sequence_figures(report: SequenceReport) -> list[tuple[str, Any]]:
+def sequence_figures(report: SequenceFields) -> list[tuple[str, Any]]:
     """Every plot of the sequence report as ``(section, plotly figure)``, in page order."""
     figures: list[tuple[str, Any]] = []
     schema = report.schema
@@ -144,7 +163,7 @@ def sequence_figures(report: SequenceReport) -> list[tuple[str, Any]]:
     return figures
 
 
-def _scores_html(report: SequenceReport) -> str:
+def _scores_html(report: SequenceFields) -> str:
     rows = [
         f"<tr><td><code>{name}</code></td><td>{_fmt(report.scores.get(name))}</td><td>{BEST[better]}</td>"
         f"<td>{html.escape(meaning)}</td></tr>"
@@ -162,7 +181,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _histories_html(report: SequenceReport) -> str:
+def _histories_html(report: SequenceFields) -> str:
     details = report.details
     parts = []
     if details["autocorrelation"]:
@@ -192,7 +211,7 @@ def _histories_html(report: SequenceReport) -> str:
     return "".join(parts)
 
 
-def _entities_html(report: SequenceReport) -> str:
+def _entities_html(report: SequenceFields) -> str:
     details, scores = report.details, report.scores
     consistency = details["consistency"]
     parts = ["<h3>Consistency of constant columns</h3>"]
@@ -234,7 +253,7 @@ def _entities_html(report: SequenceReport) -> str:
     return "".join(parts)
 
 
-def _meta_line(report: SequenceReport) -> str:
+def _meta_line(report: SequenceFields) -> str:
     meta = report.meta
     entities, events = meta.get("entities", {}), meta.get("events", {})
     parts = [f"{side}: {count:,} entities" for side, count in entities.items()]
@@ -245,7 +264,7 @@ def _meta_line(report: SequenceReport) -> str:
     return " · ".join(parts)
 
 
-def render_sequence_html(report: SequenceReport) -> str:
+def render_sequence_html(report: SequenceFields) -> str:
     """The sequence report as one self-contained HTML page."""
     import plotly
 
