@@ -52,6 +52,19 @@ def _rhythms(frame: pd.DataFrame, order: str) -> dict[str, float]:
     }
 
 
+def _unaligned_detection(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Any) -> float:
+    """Entity detection as this benchmark measured it before the sequence report aligned the tables:
+    each table's own ten commonest categories as features (a category the other table spells or ranks
+    differently is a column of zeros there), the synthetic table's dtypes as the peer wrote them."""
+    from mirage.evaluation._sequential import _detection, entity_features
+
+    try:
+        return _detection(entity_features(real, schema), entity_features(synthetic, schema), 0)
+    except (TypeError, ValueError) as exc:  # a peer's spelling the old path could not read at all
+        print(f"  unaligned detection failed: {exc}")
+        return float("nan")
+
+
 def _scores(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Any) -> dict[str, Any]:
     from mirage.evaluation._sequential import evaluate_sequences
 
@@ -62,6 +75,8 @@ def _scores(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Any) -> dict[st
         "gap_ks_complement": scores["gap_ks_complement"],
         "lag1_autocorrelation": lag1,
         "detection_auc": scores["detection_auc"],
+        "detection_auc_unaligned": _unaligned_detection(real, synthetic, schema),
+        "dtypes": {c: str(t) for c, t in synthetic.dtypes.items()},
         **_rhythms(synthetic, schema.order),
     }
 
@@ -72,15 +87,15 @@ def _mirage(
     from mirage.sequential import ArgnSequenceSynthesizer, SequenceSynthesizer
 
     model: Any = (
-        ArgnSequenceSynthesizer(seed=0, max_training_time=args.budget)
+        ArgnSequenceSynthesizer(seed=args.seed, max_training_time=args.budget)
         if engine == "argn"
-        else SequenceSynthesizer(seed=0)
+        else SequenceSynthesizer(seed=args.seed)
     )
     start = time.perf_counter()
     model.fit(events, schema, context=context)
     fit_seconds = time.perf_counter() - start
     n = None if context is not None else int(model.training_["entities"])
-    synthetic = model.sample(n, seed=1, context=context)
+    synthetic = model.sample(n, seed=args.seed + 1, context=context)
     many = None
     if context is not None:
         rng = np.random.default_rng(0)
@@ -101,15 +116,47 @@ def _mirage(
     }
 
 
+def _order_violations(synthetic: pd.DataFrame, schema: Any) -> float:
+    """The share of consecutive events of an entity, in the order the peer wrote them, whose order
+    value goes back (0 for Mirage: its histories come out ordered)."""
+    order = pd.to_datetime(synthetic[schema.order]) if schema.timestamped else synthetic[schema.order]
+    keys = synthetic[schema.entity].to_numpy()
+    same = keys[1:] == keys[:-1]
+    values = order.to_numpy()
+    return float(np.mean(values[1:][same] < values[:-1][same])) if same.any() else 0.0
+
+
+def _in_written_order(synthetic: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """The peer's histories in the order it wrote their events, each entity's times sorted onto them:
+    its sequence as generated, for a peer that draws the time as one more value of each event."""
+    frame = synthetic.copy()
+    if schema.timestamped:
+        frame[schema.order] = pd.to_datetime(frame[schema.order])
+    frame["_row"] = np.arange(len(frame))
+    by_row = frame.sort_values([schema.entity, "_row"], kind="mergesort")
+    by_time = frame.sort_values([schema.entity, schema.order], kind="mergesort")
+    by_row[schema.order] = by_time[schema.order].to_numpy()  # the same entity blocks, times in order
+    return by_row.drop(columns="_row").reset_index(drop=True)
+
+
 def _peer(
-    peer: str, python: str, events: pd.DataFrame, schema: Any, context: pd.DataFrame | None, args: Any
+    peer: str,
+    python: str,
+    events: pd.DataFrame,
+    schema: Any,
+    context: pd.DataFrame | None,
+    args: Any,
+    full: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
+    """``full``: the events scored against, when the peer learns ``events`` without the columns
+    ``context`` holds per entity."""
     with tempfile.TemporaryDirectory() as folder:
         place = Path(folder)
         events.to_csv(place / "events.csv", index=False)
         command = [python, str(PEERS), peer, str(place / "events.csv"), schema.entity, schema.order]
         command += [str(place / "out.csv"), "--entities", str(events[schema.entity].nunique())]
         command += ["--minutes", str(args.budget / 60), "--epochs", str(args.par_epochs)]
+        command += ["--seed", str(args.seed)]
         if context is not None:
             context.to_csv(place / "context.csv", index=False)
             command += ["--context", str(place / "context.csv")]
@@ -121,15 +168,29 @@ def _peer(
             return {"engine": peer, "error": f"timed out after {args.peer_timeout} s"}
         timing = json.loads((place / "out.csv.json").read_text(encoding="utf-8"))
         synthetic = pd.read_csv(place / "out.csv")
+        if args.keep:
+            keep = Path(args.keep)
+            keep.mkdir(parents=True, exist_ok=True)
+            synthetic.to_csv(keep / f"{peer}_{schema.entity}_seed{args.seed}.csv", index=False)
+    real = events if full is None else full
+    if context is not None:
+        absent = [c for c in context.columns if c in real.columns and c not in synthetic.columns]
+        if absent:  # mostlyai-engine writes the events alone: each history's context row joins them
+            synthetic = synthetic.merge(context[[schema.entity, *absent]], on=schema.entity, how="left")
+        synthetic = synthetic[[c for c in real.columns if c in synthetic.columns]]
+    written = _in_written_order(synthetic, schema)
+    as_written = _scores(real, written, schema)
     if schema.timestamped:
         synthetic[schema.order] = pd.to_datetime(synthetic[schema.order])
-    if context is not None:
-        synthetic = synthetic[[c for c in events.columns if c in synthetic.columns]]
     return {
         "engine": peer,
         "fit_seconds": timing["fit_seconds"],
         "events_per_second": len(synthetic) / max(timing["sample_seconds"], 1e-9),
-        **_scores(events, synthetic, schema),
+        "order_violations": _order_violations(synthetic, schema),
+        "written_order": {
+            k: as_written[k] for k in ("detection_auc", "lag1_autocorrelation", "gap_ks_complement")
+        },
+        **_scores(real, synthetic, schema),
     }
 
 
@@ -137,10 +198,40 @@ def _case(name: str, events: pd.DataFrame, entity: str, order: str, context: Any
     from mirage.sequential import infer_sequence_schema
 
     schema = infer_sequence_schema(events, entity, order)
-    rows = [{"data": name, **_mirage(e, events, schema, context, args)} for e in ("sequential", "argn")]
+    rows = [
+        {"data": name, "seed": args.seed, **_mirage(e, events, schema, context, args)}
+        for e in ("sequential", "argn")
+    ]
     for peer, python in (("mostly", args.mostly), ("par", args.par)):
-        if python:
-            rows.append({"data": name, **_peer(peer, python, events, schema, context, args)})
+        if not python:
+            continue
+        table, given = events, context
+        if context is None and args.peer_context:
+            # the columns constant in every real history go to the peer as its context table, as its
+            # documentation asks for per-sequence attributes (Mirage finds them by itself)
+            from mirage.evaluation._sequential import constant_columns
+
+            constants = constant_columns(events, schema)
+            given = events.groupby(entity, sort=False)[constants].first().reset_index()
+            table = events.drop(columns=constants)
+            label = f"{name} (peers given {', '.join(constants)} as context)"
+            rows.append(
+                {"data": label, "seed": args.seed, **_peer(peer, python, table, schema, given, args, events)}
+            )
+            continue
+        if peer == "par" and args.par_entities and events[entity].nunique() > args.par_entities:
+            # PAR does not finish the whole table in the time given: the first entities alone, and
+            # Mirage's cart model on the same subset beside it (so the row compares like with like)
+            keys = events[entity].drop_duplicates().iloc[: args.par_entities]
+            table = events[events[entity].isin(keys)].reset_index(drop=True)
+            given = None if context is None else context[context[entity].isin(keys)].reset_index(drop=True)
+            label = f"{name} ({args.par_entities} entities)"
+            rows.append(
+                {"data": label, "seed": args.seed, **_mirage("sequential", table, schema, given, args)}
+            )
+            rows.append({"data": label, "seed": args.seed, **_peer(peer, python, table, schema, given, args)})
+            continue
+        rows.append({"data": name, "seed": args.seed, **_peer(peer, python, table, schema, given, args)})
     return rows
 
 
@@ -154,21 +245,33 @@ def main() -> None:
     parser.add_argument("--par-epochs", type=int, default=128)
     parser.add_argument("--peer-timeout", type=int, default=1800)
     parser.add_argument("--only", choices=["fmri", "transactions"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="model seeds, each a full run")
+    parser.add_argument(
+        "--par-entities", type=int, help="PAR on the first N entities only (with cart on them beside it)"
+    )
+    parser.add_argument("--keep", help="folder for the peers' synthetic tables (to inspect their format)")
+    parser.add_argument(
+        "--peer-context",
+        action="store_true",
+        help="a table without a context: hand the peers its per-entity constant columns as their context",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
     from mirage.sequential import make_transactions
 
     figures: list[dict[str, Any]] = []
-    if args.only in (None, "fmri"):
-        figures += _case("fmri", _fmri(), "seq_id", "timepoint", None, args)
-    if args.only in (None, "transactions"):
-        events, customers = make_transactions(args.customers, seed=0)
-        figures += _case("transactions", events, "customer_id", "timestamp", customers, args)
+    for seed in args.seeds:
+        args.seed = seed
+        if args.only in (None, "fmri"):
+            figures += _case("fmri", _fmri(), "seq_id", "timepoint", None, args)
+        if args.only in (None, "transactions"):
+            events, customers = make_transactions(args.customers, seed=0)
+            figures += _case("transactions", events, "customer_id", "timestamp", customers, args)
     rows = []
     for f in figures:
         if "error" in f:
-            rows.append([f["data"], f["engine"], f["error"][:60]] + [""] * 7)
+            rows.append([f["data"], f["engine"], str(f["seed"]), f["error"][:60]] + [""] * 8)
             continue
         lag1 = "; ".join(
             f"{v['synthetic']:.2f} (real {v['real']:.2f})" for v in f["lag1_autocorrelation"].values()
@@ -178,12 +281,14 @@ def main() -> None:
             [
                 f["data"],
                 f["engine"],
+                str(f["seed"]),
                 f"{f['fit_seconds']:.1f}" if "fit_seconds" in f else "",
                 str(f.get("epochs") or ""),
                 f"{f['length_ks_complement']:.3f}",
                 f"{f['gap_ks_complement']:.3f}",
                 lag1,
                 f"{f['detection_auc']:.3f}",
+                f"{f['detection_auc_unaligned']:.3f}",
                 rhythm,
                 f"{f['events_per_second']:,.0f}" if "events_per_second" in f else "",
             ]
@@ -193,14 +298,36 @@ def main() -> None:
         "sequential_argn", {"args": vars(args), "figures": figures, "environment": info}
     ):
         print(f"wrote {path}")
-    headers = ["data", "engine", "fit s", "epochs", "length KS", "gap KS", "lag-1 (real)", "detection AUC"]
-    print(format_table([*headers, "payday/Saturday", "events/s"], rows, left=2))
+    headers = ["data", "engine", "seed", "fit s", "epochs", "length KS", "gap KS", "lag-1 (real)"]
+    headers += ["detection AUC", "unaligned AUC", "payday/Saturday", "events/s"]
+    print(format_table(headers, rows, left=3))
+    _means(figures)
     info = environment_info()
     print(f"load average {info.get('loadavg')}")
     for path in write_results(
         "sequential_argn", {"args": vars(args), "figures": figures, "environment": info}
     ):
         print(f"wrote {path}")
+
+
+def _means(figures: list[dict[str, Any]]) -> None:
+    """Mean and spread over the seeds, per table and engine."""
+    done = pd.DataFrame([f for f in figures if "error" not in f])
+    if done.empty:
+        return
+    done["lag1"] = [next(iter(v.values()))["synthetic"] for v in done["lag1_autocorrelation"]]
+    numbers = ["fit_seconds", "length_ks_complement", "gap_ks_complement", "lag1", "detection_auc"]
+    numbers += ["detection_auc_unaligned"]
+    if "written_order" in done.columns:  # the peers' rows: their histories as written, times sorted on
+        written = done["written_order"].map(lambda w: w if isinstance(w, dict) else {})
+        done["written_auc"] = written.map(lambda w: w.get("detection_auc", np.nan))
+        done["written_lag1"] = written.map(
+            lambda w: next(iter(w["lag1_autocorrelation"].values()))["synthetic"] if w else np.nan
+        )
+        numbers += ["order_violations", "written_auc", "written_lag1"]
+    summary = done.groupby(["data", "engine"], sort=False)[numbers].agg(["mean", "std", "count"])
+    with pd.option_context("display.width", 200, "display.max_columns", 40, "display.precision", 3):
+        print(summary)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import pandas as pd
 def _mostly(events: pd.DataFrame, context: pd.DataFrame | None, args: argparse.Namespace) -> tuple:
     from mostlyai.engine import TabularARGN
 
-    options = {"tgt_context_key": args.entity, "max_training_time": args.minutes, "random_state": 0}
+    options = {"tgt_context_key": args.entity, "max_training_time": args.minutes, "random_state": args.seed}
     if context is not None:
         options |= {"ctx_data": context, "ctx_primary_key": args.entity}
     model = TabularARGN(**options)
@@ -44,6 +44,11 @@ def _par(events: pd.DataFrame, context: pd.DataFrame | None, args: argparse.Name
     metadata.set_sequence_key(column_name=args.entity, table_name="events")
     metadata.set_sequence_index(column_name=args.order, table_name="events")
     columns = [] if context is None else [c for c in context.columns if c != args.entity]
+    import numpy as np
+    import torch
+
+    np.random.seed(args.seed)  # PAR takes no seed: its draws come from NumPy's and torch's global state
+    torch.manual_seed(args.seed)
     model = PARSynthesizer(metadata, context_columns=columns, epochs=args.epochs, verbose=False)
     start = time.perf_counter()
     model.fit({"events": table})  # SDV 2.0 takes a {table name: DataFrame}
@@ -67,6 +72,7 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=100)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--epochs", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     events = pd.read_csv(args.events)

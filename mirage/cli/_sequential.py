@@ -3,21 +3,24 @@ entity key and an order column, a model of whole histories, histories drawn per 
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mirage.cli._options import check_output
 from mirage.cli._ui import UI, row_progress
 from mirage.errors import OptionError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "load_sequence_model"]
-__all__ += ["report_sequences"]
+__all__ += ["model_name", "parse_sequence_gates", "report_sequences"]
 __all__ += ["sample_sequences", "write_sequence_schema"]
 
 
@@ -108,12 +111,15 @@ def write_sequence_schema(
 ) -> None:
     """``mirage schema events.csv --entity ID --order TIME``."""
     from mirage.io import atomic_path, read_table
-    from mirage.sequential import infer_sequence_schema
 
     if entity is None or order is None:
         raise OptionError("--entity and --order go together: give the entity key and the order column")
     frame = read_table(data, **reading)
-    schema = infer_sequence_schema(frame, entity, order, locale=locale)
+    for option, name in (("--entity", entity), ("--order", order)):
+        if name not in frame.columns:
+            raise OptionError(f"{option}: no column {name!r} in the event table")
+    frame = checked_events(frame, entity, order, data)
+    schema = _inferred_schema(frame, entity, order, locale)
     text = schema.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -123,6 +129,116 @@ def write_sequence_schema(
     entities = frame[entity].nunique()
     ui.say(f"wrote {output}: {len(frame):,} events of {entities:,} entities ({entity}), ordered by {order}")
     ui.say(f"then: mirage fit {data} --schema {output} -o events.mirage")
+
+
+def _inferred_schema(frame: pd.DataFrame, entity: str, order: str, locale: str) -> Any:
+    """The sequence schema of ``frame``; an order column of few distinct step numbers (0, 1, 2, 3 in
+    every history), or of numbers each used once, is a step number, not a category or an identifier."""
+    from mirage.schema import Column, Kind, Schema, infer_schema
+    from mirage.sequential import SequenceSchema
+
+    columns = infer_schema(frame, locale=locale)
+    column = columns[order]
+    values = frame[order]
+    if column.kind in (Kind.CATEGORICAL, Kind.IDENTIFIER) and _numeric(values):
+        numbers = values.astype("float64")
+        whole = bool((numbers % 1 == 0).all())
+        step = Column(
+            name=order,
+            kind=Kind.NUMERIC,
+            dtype=str(values.dtype),
+            integer=whole,
+            minimum=float(numbers.min()),
+            maximum=float(numbers.max()),
+            decimals=0 if whole else None,
+        )
+        columns = Schema(
+            [step if c.name == order else c for c in columns], locale=columns.locale, extra=columns.extra
+        )
+    return SequenceSchema(entity, order, columns)
+
+
+def _numeric(values: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype))
+
+
+def checked_events(
+    frame: pd.DataFrame, entity: str, order: str, source: str | Path, *, timestamped: bool | None = None
+) -> pd.DataFrame:
+    """``frame``'s events, or a one-line error naming ``source`` and the column for what a sequence model
+    cannot learn from: no rows, missing keys or order values, one entity, one event per entity.
+    Timestamps written with UTC offsets come back as naive UTC times (the same instants)."""
+    if frame.empty:
+        raise OptionError(
+            f"{source} has no events (no rows under its header); a sequence model needs histories"
+        )
+    for role, name in (("entity", entity), ("order", order)):
+        empty = frame[name].isna().to_numpy()
+        if empty.any():
+            raise OptionError(
+                f"{source}: the {role} column {name!r} is empty in {int(empty.sum()):,} rows (first: row "
+                f"{int(empty.argmax()) + 1}); drop those rows or fill them"
+            )
+    entities = frame[entity].nunique()
+    if entities < 2:
+        raise OptionError(
+            f"{source} holds the history of one entity ({entity} {_plain(frame[entity].iloc[0])!r}); a "
+            "sequence model learns from the histories of at least 2"
+        )
+    if entities == len(frame):
+        raise OptionError(
+            f"{source}: every {entity} has one event, so there are no histories to learn; model it as one "
+            "table (mirage schema / fit without --entity and --order)"
+        )
+    if timestamped is not False and not _numeric(frame[order]):
+        frame = _utc_times(frame, order, source)
+    return frame
+
+
+def _utc_times(frame: pd.DataFrame, order: str, source: str | Path) -> pd.DataFrame:
+    """``frame`` with an order column of text timestamps carrying UTC offsets as naive UTC times."""
+    import pandas as pd
+
+    values = frame[order]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) and getattr(values.dt, "tz", None) is None:
+        return frame
+    text = values.astype(str)
+    if not text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).any():
+        return frame
+    stamps = pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
+    bad = stamps.isna().to_numpy()
+    if bad.any():
+        row = int(bad.argmax())
+        raise OptionError(
+            f"{source}: the order column {order!r} holds {text.iloc[row]!r} in row {row + 1}, not a time"
+        )
+    return frame.assign(**{order: stamps.dt.tz_localize(None)})
+
+
+def _check_fit_context(context: pd.DataFrame, events: pd.DataFrame, entity: str, path: Path) -> None:
+    """One context row per entity of the events, keyed by the events' entity column."""
+    if entity not in context.columns:
+        raise OptionError(f"--context {path}: no column {entity!r} (the entity key of the events)")
+    keys = context[entity]
+    twice = keys[keys.duplicated()]
+    if len(twice):
+        raise OptionError(
+            f"--context {path}: {entity} {_plain(twice.iloc[0])!r} has more than one row; give one per entity"
+        )
+    present = events[entity].drop_duplicates()
+    missing = ~present.isin(keys)
+    if missing.any():
+        raise OptionError(
+            f"--context {path}: no row for {int(missing.sum()):,} of the {len(present):,} entities ({entity} "
+            f"{_plain(present[missing].iloc[0])!r}, ...); give one row per entity of the events"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the plain Python value it holds (so that messages read 3, not np.int64(3))."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def fit_sequences(
@@ -136,8 +252,12 @@ def fit_sequences(
     force: bool,
     reading: dict[str, str],
     engine: str = "auto",
+    holdout: float | None = None,
+    split_seed: int = 0,
 ) -> None:
-    """``mirage fit events.csv --schema events.schema.json [--context entities.csv] [--engine argn]``."""
+    """``mirage fit events.csv --schema events.schema.json [--context entities.csv] [--engine argn]
+    [--holdout 0.2]`` (a holdout of whole entities, which ``mirage report`` finds again)."""
+    from mirage.evaluation._sequential import split_entities
     from mirage.io import read_table
     from mirage.sequential import SequenceSchema
 
@@ -145,11 +265,24 @@ def fit_sequences(
     model = _sequence_model(engine, seed, params)
     schema = SequenceSchema.load(schema_path)
     events = read_table(data, **reading)
+    for option, name in (("entity", schema.entity), ("order", schema.order)):
+        if name not in events.columns:
+            raise OptionError(f"{data}: no column {name!r} (the schema's {option} column)")
+    events = checked_events(events, schema.entity, schema.order, data, timestamped=schema.timestamped)
+    if holdout is not None:
+        try:
+            events, _ = split_entities(events, schema.entity, holdout, split_seed)
+        except OptionError as exc:  # the library names the argument; here it is the option
+            raise OptionError(f"--{exc}") from None
     entities = read_table(context, **reading) if context is not None else None
+    if entities is not None and context is not None:
+        _check_fit_context(entities, events, schema.entity, context)
     start = time.perf_counter()
     model.fit(events, schema, context=entities)
     seconds = time.perf_counter() - start
     model.training_["source"] = str(data.resolve())
+    if holdout is not None:
+        model.training_["holdout_fraction"], model.training_["split_seed"] = holdout, split_seed
     if context is not None:
         model.training_["context_source"] = str(context.resolve())
     model.save(output, force=force)
@@ -174,8 +307,11 @@ def sample_sequences(
     output: Path | None,
     seed: int,
     force: bool,
+    *,
+    first: Path | None = None,
 ) -> None:
-    """``mirage sample events.mirage --entities N [--context entities.csv] -o synth.parquet``."""
+    """``mirage sample events.mirage --entities N [--context entities.csv] [--first first.csv] -o
+    synth.parquet``."""
     from mirage.io import read_table, write_chunks
 
     if output is None:
@@ -183,11 +319,20 @@ def sample_sequences(
     check_output(output, force)
     model = load_sequence_model(model_path)
     given = read_table(context) if context is not None else None
-    if given is None and entities is None:
+    if given is not None and context is not None:
+        given = _checked_context(model, given, context)
+    starts = _first_events(model, read_table(first), first, given) if first is not None else None
+    if given is None and starts is None and entities is None:
         raise OptionError("give --entities N (or --context FILE, one row per entity)")
-    n = len(given) if given is not None else int(entities or 0)
+    n = len(given) if given is not None else len(starts) if starts is not None else int(entities or 0)
+    if entities is not None and entities != n:
+        which = f"--context {context}" if given is not None else f"--first {first}"
+        raise OptionError(
+            f"--entities {entities}: {which} has {n:,} rows, one per history; give one or the other"
+        )
     start = time.perf_counter()
-    chunks = model.sample_chunks(entities, seed=seed, context=given)
+    options = {} if starts is None else {"first": starts}
+    chunks = model.sample_chunks(n, seed=seed, context=given, **options)
     written = write_chunks(row_progress(chunks, n, ui, "sampling entities"), output, force=force)
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
@@ -196,25 +341,135 @@ def sample_sequences(
     )
 
 
+def _checked_context(model: Any, given: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The context rows of ``--context``, checked against the model with the file named."""
+    if not model.context_columns_:
+        raise OptionError(
+            f"--context {path}: {model_name(model)} was fitted without a context; give --entities N"
+        )
+    absent = [c for c in model.context_columns_ if c not in given.columns]
+    if absent:
+        raise OptionError(f"--context {path}: no column {absent[0]!r} (the model was fitted with it)")
+    if given.empty:
+        raise OptionError(f"--context {path}: no rows; give one row per history to draw")
+    entity = model._require_fitted().entity
+    if entity in given.columns:
+        twice = given[entity][given[entity].duplicated()]
+        if len(twice):
+            raise OptionError(
+                f"--context {path}: {entity} {_plain(twice.iloc[0])!r} has more than one row; each row "
+                "draws one history, under its key"
+            )
+    return given
+
+
+def model_name(model: Any) -> str:
+    from mirage.sequential import ArgnSequenceSynthesizer
+
+    return "the argn sequence model" if isinstance(model, ArgnSequenceSynthesizer) else "the sequence model"
+
+
+def _first_events(model: Any, frame: pd.DataFrame, path: Path, given: pd.DataFrame | None) -> pd.DataFrame:
+    """The ``--first`` rows (one per history: values its first event takes), checked against the model
+    with the file and column named; matched to the context's rows by the entity key when both have it."""
+    from mirage.sequential import ArgnSequenceSynthesizer
+
+    if not isinstance(model, ArgnSequenceSynthesizer):
+        raise OptionError(
+            f"--first {path}: the sequential model (cart per step) does not condition on first events; "
+            "fit with --engine argn to give them"
+        )
+    schema = model._require_fitted()
+    if frame.empty:
+        raise OptionError(f"--first {path}: no rows; give one row per history")
+    if schema.entity in frame.columns:
+        if given is not None and schema.entity in given.columns:
+            keys = frame[schema.entity]
+            if keys.duplicated().any():
+                raise OptionError(
+                    f"--first {path}: {schema.entity} {keys[keys.duplicated()].iloc[0]!r} appears twice"
+                )
+            missing = ~given[schema.entity].isin(keys)
+            if missing.any():
+                raise OptionError(
+                    f"--first {path}: no row for {schema.entity} {given[schema.entity][missing].iloc[0]!r} "
+                    "of the context"
+                )
+            frame = frame.set_index(schema.entity).loc[given[schema.entity]].reset_index(drop=True)
+        else:
+            frame = frame.drop(columns=[schema.entity])
+    for name in frame.columns:
+        if name == schema.order:
+            raise OptionError(
+                f"--first {path}: column {name!r} is the order; a history's first time is drawn, only its "
+                f"values can be given ({', '.join(model.dynamic_) or 'none'})"
+            )
+        if name in model.static_ or name in model.context_columns_:
+            raise OptionError(
+                f"--first {path}: column {name!r} is constant within each history; only columns that change "
+                f"along a history can be given ({', '.join(model.dynamic_) or 'none'})"
+            )
+        if name not in model.dynamic_:
+            raise OptionError(
+                f"--first {path}: no column {name!r} among the events' values "
+                f"({', '.join(model.dynamic_) or 'none'})"
+            )
+        empty = frame[name].isna().to_numpy()
+        if empty.any():
+            raise OptionError(f"--first {path}: column {name!r} is empty in row {int(empty.argmax()) + 1}")
+    if given is not None and len(frame) != len(given):
+        raise OptionError(
+            f"--first {path}: {len(frame):,} rows but the context has {len(given):,}; give one per history"
+        )
+    return frame
+
+
 def report_sequences(
     ui: UI,
     model_path: Path,
-    data: Path | None,
+    data: str | None,
     context: Path | None,
+    holdout: Path | None,
     output: Path,
     seed: int,
     force: bool,
     reading: dict[str, str],
+    *,
+    fail_under: list[str] | None = None,
+    fail_over: list[str] | None = None,
 ) -> None:
-    """``mirage report events.mirage -o report.html``: the sequence metrics, HTML and JSON."""
-    from mirage.evaluation._sequential import evaluate_sequences
-    from mirage.io import atomic_path, read_table
+    """``mirage report events.mirage -o report.html [--data EVENTS] [--holdout HELD_EVENTS]
+    [--fail-under length_ks=0.9 --fail-over detection_auc=0.8]``: the sequence report, HTML and JSON;
+    exit 1 when a gate fails."""
+    from mirage.evaluation._sequential import sequence_report
+    from mirage.io import read_table
 
+    under = parse_sequence_gates(fail_under or [], "--fail-under")
+    over = parse_sequence_gates(fail_over or [], "--fail-over")
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
     model = load_sequence_model(model_path)
-    source = data or (Path(model.training_["source"]) if "source" in model.training_ else None)
-    if source is None or not Path(source).exists():
+    source = Path(data) if data is not None else Path(str(model.training_.get("source", "")))
+    if data is None and "source" not in model.training_:
+        raise OptionError("the model does not record its training events; pass --data EVENTS.csv")
+    if not source.is_file():
         raise OptionError(f"the training events are not at {source}; pass --data EVENTS.csv")
     real = read_table(source, **reading)
+    held = read_table(holdout, **reading) if holdout is not None else None
+    schema = model._require_fitted()
+    if "holdout_fraction" in model.training_:  # fitted with --holdout: the same entities held out again
+        from mirage.evaluation._sequential import split_entities
+
+        fraction, split_seed = float(model.training_["holdout_fraction"]), int(model.training_["split_seed"])
+        real, recovered = split_entities(real, schema.entity, fraction, split_seed)
+        held = recovered if held is None else held
+        if int(model.training_["entities"]) != real[schema.entity].nunique():
+            raise OptionError(
+                f"{source} is not the table {model_path} learned ({real[schema.entity].nunique():,} entities "
+                f"outside the holdout, the model learned {int(model.training_['entities']):,}); pass --data"
+            )
+    if held is not None and holdout is not None:
+        _check_holdout(held, real, schema, holdout)
     given = None
     if model.context_columns_:
         place = context or Path(str(model.training_.get("context_source", "")))
@@ -225,34 +480,65 @@ def report_sequences(
     check_output(output, force)
     check_output(json_path, force)
     n = int(model.training_["entities"]) if given is None else None
+    ui.note(f"sampling {n if given is None else len(given):,} histories from {model_path}")
     synthetic = model.sample(n, seed=seed, context=given)
-    schema = model._require_fitted()
-    result = evaluate_sequences(real, synthetic, schema, seed=seed)
-    text = json.dumps(result, indent=2, default=str)
-    with atomic_path(json_path, force=force) as temp:
-        temp.write_text(text + "\n", encoding="utf-8")
-    with atomic_path(output, force=force) as temp:
-        temp.write_text(_html(result, str(model_path)), encoding="utf-8")
+    ui.note("scoring histories and entities (detection and distances take a few seconds)")
+    report = sequence_report(
+        real, synthetic, schema, holdout=held, seed=seed, meta={"model": str(model_path)}
+    )
+    report.to_json(str(json_path), force=force)
+    report.to_html(str(output), force=force)
     summary = Table(title="sequence report")
     summary.add_column("score")
+    summary.add_column("gate name")
     summary.add_column("value")
-    for name in ("length_ks_complement", "gap_ks_complement", "detection_auc"):
-        summary.add_row(name, f"{result[name]:.3f}")
-    for column, lags in result["autocorrelation"].items():
+    for name, value in report.scores.items():  # the JSON's top-level names of the KS complements
+        label = {"length_ks": "length_ks_complement", "gap_ks": "gap_ks_complement"}.get(name, name)
+        summary.add_row(label, name, "-" if value is None else f"{value:.3f}")
+    for column, lags in report.details["autocorrelation"].items():
         real_value, synthetic_value = lags[1]
-        summary.add_row(f"lag-1 autocorrelation {column}", f"{synthetic_value:.3f} (real {real_value:.3f})")
-    summary.add_row("DCR: synthetic entities copied", f"{result['dcr']['copied_share']:.3f}")
+        summary.add_row(
+            f"lag-1 autocorrelation {column}", "", f"{synthetic_value:.3f} (real {real_value:.3f})"
+        )
     ui.table(summary)
     ui.say(f"wrote {output} and {json_path}")
+    failures = report.check(under, over)
+    for line in failures:
+        ui.err.print(Text(f"gate failed: {line}", style="red"))
+    if failures:
+        raise typer.Exit(1)
 
 
-def _html(result: dict[str, Any], title: str) -> str:
-    rows = "".join(
-        f"<tr><th>{html.escape(name)}</th><td><pre>{html.escape(json.dumps(value, indent=1, default=str))}"
-        "</pre></td></tr>"
-        for name, value in result.items()
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body><h1>Sequence report: {html.escape(title)}</h1><table>{rows}</table></body></html>\n"
-    )
+def parse_sequence_gates(items: list[str], option: str) -> dict[str, float]:
+    """``NAME=VALUE`` gates of a sequence report (names: :data:`SEQUENCE_DIRECTIONS`)."""
+    from mirage.evaluation._sequential import SEQUENCE_DIRECTIONS
+
+    gates: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. length_ks=0.9")
+        if name not in SEQUENCE_DIRECTIONS:
+            known = ", ".join(SEQUENCE_DIRECTIONS)
+            raise OptionError(
+                f"{option} {item!r}: unknown score {name!r} of a sequence report (known: {known})"
+            )
+        try:
+            gates[name] = float(value)
+        except ValueError:
+            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
+    return gates
+
+
+def _check_holdout(held: pd.DataFrame, real: pd.DataFrame, schema: Any, path: Path) -> None:
+    """The holdout's events are of entities the model never saw, under the same columns."""
+    absent = [c for c in schema.columns.names if c not in held.columns]
+    if absent:
+        raise OptionError(f"--holdout {path}: no column {absent[0]!r}")
+    shared = set(held[schema.entity]) & set(real[schema.entity])
+    if shared:
+        raise OptionError(
+            f"--holdout {path}: {len(shared):,} of its entities ({schema.entity} "
+            f"{sorted(map(str, shared))[0]!r}, ...) are in the training events too; a holdout holds "
+            "entities the model never saw"
+        )

@@ -125,7 +125,8 @@ def fit_command(
     from mirage.schema import Schema
 
     if schema is not None and is_sequence_schema_file(schema):
-        fit_sequences(ui, Path(data), schema, context, output, seed, param or [], force, reading, engine)
+        options = (param or [], force, reading, engine, holdout, split_seed)
+        fit_sequences(ui, Path(data), schema, context, output, seed, *options)
         return
     if context is not None:
         raise OptionError("--context goes with a sequence schema (mirage schema --entity ID --order TIME)")

@@ -159,6 +159,14 @@ def report_command(
         gates = {"fail_under": fail_under or [], "fail_over": fail_over or []}
         report_database(ui, inputs[0], output, data=data, seed=seed, force=force, reading=reading, **gates)
         return
+    from mirage.cli._sequential import is_sequence_model, report_sequences
+
+    if len(inputs) == 1 and is_sequence_model(inputs[0]):  # its gates name sequence scores
+        sequence_gates = {"fail_under": fail_under or [], "fail_over": fail_over or []}
+        report_sequences(
+            ui, inputs[0], data, context, holdout, output, seed, force, reading, **sequence_gates
+        )
+        return
     fairness = parse_fairness(fair) if fair is not None else None
     under = parse_gates(fail_under or [], "--fail-under")
     over = parse_gates(fail_over or [], "--fail-over")
@@ -168,13 +176,6 @@ def report_command(
     check_output(output, force)
     check_output(json_path, force)
     held: pd.DataFrame | None
-    from mirage.cli._sequential import is_sequence_model, report_sequences
-
-    if len(inputs) == 1 and is_sequence_model(inputs[0]):
-        report_sequences(
-            ui, inputs[0], None if data is None else Path(data), context, output, seed, force, reading
-        )
-        return
     stated: str | None = None
     model = None  # a model file's model: its privacy ledger goes into the report
     if sample is not None:

@@ -171,6 +171,15 @@ def sample_command(
             help="A sequence model fitted with --context: one row per entity to draw a history for."
         ),
     ] = None,
+    first: Annotated[
+        Path | None,
+        typer.Option(
+            help="An argn sequence model: one row per history holding values its first event takes "
+            "(columns that change along a history); matched to --context rows by the entity key, else by "
+            "position.",
+            show_default=False,
+        ),
+    ] = None,
     debug: DebugOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -182,13 +191,14 @@ def sample_command(
 
     if is_sequence_model(model_path):
         drawn = secrets.randbits(63) if seed is None else seed
-        sample_sequences(
-            ui, model_path, entities, context, None if output is None else Path(output), drawn, force
-        )
+        target = None if output is None else Path(output)
+        sample_sequences(ui, model_path, entities, context, target, drawn, force, first=first)
         _tell_seed(ui, seed, drawn)
         return
     if entities is not None or context is not None:
         raise OptionError("--entities and --context go with a sequence model; give --rows")
+    if first is not None:
+        raise OptionError("--first goes with a sequence model fitted with --engine argn; give --rows")
 
     import pandas as pd
 

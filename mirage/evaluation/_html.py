@@ -17,7 +17,7 @@ from mirage.encoding.datetime import parse_datetimes
 from mirage.evaluation._directions import DIRECTIONS
 from mirage.schema import Kind, Schema
 
-__all__ = ["ReportFields", "render_html", "report_figures"]
+__all__ = ["PAGE_STYLE", "ReportFields", "render_html", "report_figures"]
 
 MAX_COLUMN_PLOTS = 40
 MAX_LABEL = 16  # category labels longer than this are shortened on the axis (in full on hover)
@@ -79,6 +79,7 @@ def render_html(report: ReportFields) -> str:
     }
     return _PAGE.format(
         plotly_js=plotly.offline.get_plotlyjs(),
+        style=PAGE_STYLE,
         summary=_summary_html(report),
         scores=_scores_html(report),
         columns=sections.get("columns", "<p>No learned columns to plot.</p>"),
@@ -481,26 +482,29 @@ def _meta_line(report: ReportFields) -> str:
     return " · ".join(parts)
 
 
+# the page's style sheet, shared with the sequence report's page (mirage.evaluation._sequence_html)
+PAGE_STYLE = """body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 0 auto;
+       max-width: 1200px; padding: 24px; color: #222; }
+h1 { margin-bottom: 4px; } .meta { color: #666; margin-top: 0; }
+.cards { display: flex; gap: 16px; margin: 16px 0; }
+.card { flex: 1; border-radius: 8px; padding: 12px 16px; border: 1px solid #ddd; }
+.card h3 { margin: 0; } .card .big { font-size: 2em; font-weight: 600; }
+.card .level { font-size: 0.7em; font-weight: 500; padding: 1px 8px; border-radius: 10px;
+               background: rgba(0, 0, 0, 0.07); vertical-align: middle; }
+.card .ref { color: #555; font-size: 0.9em; } .card .headline { font-weight: 600; margin: 8px 0 4px; }
+.card ul { margin: 0; padding-left: 18px; font-size: 0.9em; }
+.explain { color: #333; max-width: 900px; }
+.good { background: #eaf6ec; } .ok { background: #fdf6e3; }
+.bad { background: #fdeaea; } .na { background: #f4f4f4; }
+table { border-collapse: collapse; width: 100%; margin: 12px 0; font-size: 0.92em; }
+th, td { border-bottom: 1px solid #e5e5e5; padding: 6px 8px; text-align: left; vertical-align: top; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 8px; }
+"""
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Mirage synthetic data report</title>
 <style>
-body {{ font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 0 auto; max-width: 1200px;
-       padding: 24px; color: #222; }}
-h1 {{ margin-bottom: 4px; }} .meta {{ color: #666; margin-top: 0; }}
-.cards {{ display: flex; gap: 16px; margin: 16px 0; }}
-.card {{ flex: 1; border-radius: 8px; padding: 12px 16px; border: 1px solid #ddd; }}
-.card h3 {{ margin: 0; }} .card .big {{ font-size: 2em; font-weight: 600; }}
-.card .level {{ font-size: 0.7em; font-weight: 500; padding: 1px 8px; border-radius: 10px;
-               background: rgba(0, 0, 0, 0.07); vertical-align: middle; }}
-.card .ref {{ color: #555; font-size: 0.9em; }} .card .headline {{ font-weight: 600; margin: 8px 0 4px; }}
-.card ul {{ margin: 0; padding-left: 18px; font-size: 0.9em; }}
-.explain {{ color: #333; max-width: 900px; }}
-.good {{ background: #eaf6ec; }} .ok {{ background: #fdf6e3; }}
-.bad {{ background: #fdeaea; }} .na {{ background: #f4f4f4; }}
-table {{ border-collapse: collapse; width: 100%; margin: 12px 0; font-size: 0.92em; }}
-th, td {{ border-bottom: 1px solid #e5e5e5; padding: 6px 8px; text-align: left; vertical-align: top; }}
-.grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 8px; }}
-</style>
+{style}</style>
 <script type="text/javascript">{plotly_js}</script>
 </head><body>
 <h1>Mirage synthetic data report</h1>
