@@ -24,7 +24,12 @@ from mirage.errors import ModelFileError, OptionError
 
 ENGINE_NAMES = sorted(ENGINES)
 # quality does not matter here, only the state
-FAST = {"argn": {"max_epochs": 3}, "dp": {"epsilon": 1000.0}, "gan": {"max_epochs": 3}, "vae": {"max_epochs": 3}}
+FAST = {
+    "argn": {"max_epochs": 3},
+    "dp": {"epsilon": 1000.0},
+    "gan": {"max_epochs": 3},
+    "vae": {"max_epochs": 3},
+}
 
 
 def table() -> pd.DataFrame:
@@ -520,7 +525,7 @@ def test_a_non_finite_array_value_is_named(saved, tmp_path) -> None:
         "argn": r"engine\.net\.embed\.weight",
         "dp": r"engine\.table\.0",
         "vae": r"engine\.net\.out\.weight",
-    "gan": r"engine\.net\.out\.weight",
+        "gan": r"engine\.net\.out\.weight",
         "bayesnet": r"engine\.table\.\d+",
         "gmm": r"engine\.means",
         "kde": r"engine\.centres",
