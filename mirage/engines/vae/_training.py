@@ -75,8 +75,8 @@ def _loss(
     kl_weight: float,
 ) -> torch.Tensor:
     """Per row, the negative evidence lower bound with the KL divergence weighted by ``kl_weight``
-    (TVAE's 0.5; 1 is the plain bound, more pulls the latent points of rows together), times
-    ``LOSS_FACTOR``."""
+    (0.5: TVAE's, the default; 1: the plain bound, which keeps the latent points of rows closer
+    together, so that decoded prior draws land less often near learned rows), times ``LOSS_FACTOR``."""
     mean, log_var = encoder(x)
     logits = decoder(mean + eps * torch.exp(0.5 * log_var))
     kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(dim=1)
