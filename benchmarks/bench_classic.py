@@ -61,37 +61,11 @@ def run_peer(
     spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
 ) -> dict[str, Any]:
     """Fit one SDV synthesizer at its defaults (or ``@`` settings) and score its sample like ours."""
-    import sdv.single_table
-    from bench_peers import align
-    from sdv.metadata import Metadata
-
-    import mirage
     from mirage.evaluation import split_holdout
 
-    name, params = engine_spec(spec)
     train, held = split_holdout(frame, holdout, seed)
-    metadata = Metadata.detect_from_dataframes({"table": train})
-    model = getattr(sdv.single_table, PEERS[name])(metadata, **params)
-    start = time.perf_counter()
-    model.fit({"table": train}) if _takes_dict() else model.fit(train)
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    synthetic = model.sample(num_rows=factor * len(train))
-    sample_s = time.perf_counter() - start
-    if isinstance(synthetic, dict):
-        synthetic = synthetic["table"]
-    synthetic = align(synthetic, train)
-    return {
-        "table": table,
-        "engine": spec,
-        "seed": seed,
-        "rows": len(frame),
-        "train_rows": len(train),
-        "synthetic_rows": len(synthetic),
-        "fit_s": fit_s,
-        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
-        **score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads),
-    }
+    synthetic, fit_s, sample_s = fit_and_sample(spec, train, factor * len(train))
+    return peer_record(spec, table, frame, seed, train, held, synthetic, fit_s, sample_s, threads)
 
 
 def run_peer_process(
@@ -99,9 +73,7 @@ def run_peer_process(
 ) -> dict[str, Any]:
     """``run_peer`` with the fit and sample in a child process of ``python`` (SDV's environment)."""
     import pandas as pd
-    from bench_peers import align
 
-    import mirage
     from mirage.evaluation import split_holdout
 
     train, held = split_holdout(frame, holdout, seed)
@@ -116,32 +88,18 @@ def run_peer_process(
         if done.returncode != 0:
             raise RuntimeError(f"{spec} failed: {done.stderr.strip().splitlines()[-1:]}")
         timing = json.loads(done.stdout.strip().splitlines()[-1])
-        synthetic = align(pd.read_csv(out_csv), train)
-    return {
-        "table": table,
-        "engine": spec,
-        "seed": seed,
-        "rows": len(frame),
-        "train_rows": len(train),
-        "synthetic_rows": len(synthetic),
-        "fit_s": timing["fit_s"],
-        "sample_rows_per_s": len(synthetic) / timing["sample_s"] if timing["sample_s"] > 0 else None,
-        **score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads),
-    }
+        synthetic = pd.read_csv(out_csv)
+    return peer_record(
+        spec, table, frame, seed, train, held, synthetic, timing["fit_s"], timing["sample_s"], threads
+    )
 
 
-def fit_peer(spec: str, train_csv: Path, out_csv: Path, rows: int, threads: int, seed: int) -> int:
-    """The child's side: fit one SDV synthesizer on ``train_csv``, write ``rows`` rows to ``out_csv``
-    and print the fit and sample seconds as one JSON line."""
-    import pandas as pd
+def fit_and_sample(spec: str, train: Any, rows: int) -> tuple[Any, float, float]:
+    """Fit one SDV synthesizer on ``train`` and draw ``rows`` rows: the rows, fit and sample seconds."""
     import sdv.single_table
-    import torch
     from sdv.metadata import Metadata
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
     name, params = engine_spec(spec)
-    train = pd.read_csv(train_csv)
     metadata = Metadata.detect_from_dataframes({"table": train})
     model = getattr(sdv.single_table, PEERS[name])(metadata, **params)
     start = time.perf_counter()
@@ -152,6 +110,49 @@ def fit_peer(spec: str, train_csv: Path, out_csv: Path, rows: int, threads: int,
     sample_s = time.perf_counter() - start
     if isinstance(synthetic, dict):
         synthetic = synthetic["table"]
+    return synthetic, fit_s, sample_s
+
+
+def peer_record(
+    spec: str,
+    table: str,
+    frame: Any,
+    seed: int,
+    train: Any,
+    held: Any,
+    synthetic: Any,
+    fit_s: float,
+    sample_s: float,
+    threads: int,
+) -> dict[str, Any]:
+    """A peer's run, its rows brought to the training frame's columns and dtypes and scored like ours."""
+    from bench_peers import align
+
+    import mirage
+
+    synthetic = align(synthetic, train)
+    return {
+        "table": table,
+        "engine": spec,
+        "seed": seed,
+        "rows": len(frame),
+        "train_rows": len(train),
+        "synthetic_rows": len(synthetic),
+        "fit_s": fit_s,
+        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
+        **score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads),
+    }
+
+
+def fit_peer(spec: str, train_csv: Path, out_csv: Path, rows: int, threads: int, seed: int) -> int:
+    """The child's side: fit one SDV synthesizer on ``train_csv``, write ``rows`` rows to ``out_csv``
+    and print the fit and sample seconds as one JSON line."""
+    import pandas as pd
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    synthetic, fit_s, sample_s = fit_and_sample(spec, pd.read_csv(train_csv), rows)
     synthetic.to_csv(out_csv, index=False)
     print(json.dumps({"fit_s": fit_s, "sample_s": sample_s}))
     return 0
