@@ -6,16 +6,17 @@ rows and scores them exactly as ``bench_engines.py`` does (``score_sample``): qu
 3-way marginal accuracy, detection AUC, TSTR ratio, DCR share, fit seconds and sampled rows/s.
 Mirage engines are named as in ``bench_engines.py`` (``gan@max_epochs=50``); by default every engine
 the registry lists, so engines registered later join without a change here.  The SDV peers
-(``sdv_ctgan``, ``sdv_tvae``, ``sdv_copula``, settings alike: ``sdv_ctgan@epochs=100``) run when
-``sdv`` is importable, i.e. in a venv that has it (pandas 2.3; see benchmarks/README.md); elsewhere
-they are skipped with a note.  Every run has one thread (``--threads``).
+(``sdv_ctgan``, ``sdv_tvae``, ``sdv_copula``, settings alike: ``sdv_ctgan@epochs=100``) run in SDV's
+own environment through ``--sdv-python`` (SDV pins pandas < 3): a child process of that interpreter
+reads the training rows from a CSV, fits, samples and writes its rows to a CSV, which this process
+scores like ours.  Without ``--sdv-python`` they run in this process when ``sdv`` is importable and
+are skipped with a note elsewhere.  Every run has one thread (``--threads``), the children too.
 
 Results go to ``--out`` (JSON, after every run; ``--resume`` skips the runs in it) and the markdown
 table of means over the seeds to ``--markdown``.
 
-    /tmp/sdvvenv/bin/python benchmarks/bench_classic.py --tables adult,insurance \\
-        --engines gan,vae --register mirage.engines.gan:GanSynthesizer \\
-        --peers sdv_ctgan,sdv_tvae --max-rows 5000 --big-seeds 2
+    python benchmarks/bench_classic.py --tables insurance,titanic --engines gan,vae \\
+        --peers sdv_ctgan,sdv_tvae --sdv-python /tmp/sdvvenv/bin/python --seeds 3
     python benchmarks/bench_classic.py --show benchmarks/results/classic.json
 """
 
@@ -26,7 +27,9 @@ import importlib
 import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -58,25 +61,75 @@ def run_peer(
     spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
 ) -> dict[str, Any]:
     """Fit one SDV synthesizer at its defaults (or ``@`` settings) and score its sample like ours."""
-    import sdv.single_table
-    from bench_peers import align
-    from sdv.metadata import Metadata
-
-    import mirage
     from mirage.evaluation import split_holdout
 
-    name, params = engine_spec(spec)
     train, held = split_holdout(frame, holdout, seed)
+    synthetic, fit_s, sample_s = fit_and_sample(spec, train, factor * len(train))
+    return peer_record(spec, table, frame, seed, train, held, synthetic, fit_s, sample_s, threads)
+
+
+def run_peer_process(
+    python: str, spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
+) -> dict[str, Any]:
+    """``run_peer`` with the fit and sample in a child process of ``python`` (SDV's environment)."""
+    import pandas as pd
+
+    from mirage.evaluation import split_holdout
+
+    train, held = split_holdout(frame, holdout, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        train_csv, out_csv = Path(folder) / "train.csv", Path(folder) / "synthetic.csv"
+        train.to_csv(train_csv, index=False)
+        command = [python, str(Path(__file__).resolve()), "--fit-peer", spec, "--train-csv", str(train_csv)]
+        command += ["--out-csv", str(out_csv), "--rows", str(factor * len(train)), "--threads", str(threads)]
+        command += ["--peer-seed", str(seed)]
+        env = {**os.environ, **{variable: str(threads) for variable in THREAD_VARIABLES}}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{spec} failed: {done.stderr.strip().splitlines()[-1:]}")
+        timing = json.loads(done.stdout.strip().splitlines()[-1])
+        synthetic = pd.read_csv(out_csv)
+    return peer_record(
+        spec, table, frame, seed, train, held, synthetic, timing["fit_s"], timing["sample_s"], threads
+    )
+
+
+def fit_and_sample(spec: str, train: Any, rows: int) -> tuple[Any, float, float]:
+    """Fit one SDV synthesizer on ``train`` and draw ``rows`` rows: the rows, fit and sample seconds."""
+    import sdv.single_table
+    from sdv.metadata import Metadata
+
+    name, params = engine_spec(spec)
     metadata = Metadata.detect_from_dataframes({"table": train})
     model = getattr(sdv.single_table, PEERS[name])(metadata, **params)
     start = time.perf_counter()
     model.fit({"table": train}) if _takes_dict() else model.fit(train)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    synthetic = model.sample(num_rows=factor * len(train))
+    synthetic = model.sample(num_rows=rows)
     sample_s = time.perf_counter() - start
     if isinstance(synthetic, dict):
         synthetic = synthetic["table"]
+    return synthetic, fit_s, sample_s
+
+
+def peer_record(
+    spec: str,
+    table: str,
+    frame: Any,
+    seed: int,
+    train: Any,
+    held: Any,
+    synthetic: Any,
+    fit_s: float,
+    sample_s: float,
+    threads: int,
+) -> dict[str, Any]:
+    """A peer's run, its rows brought to the training frame's columns and dtypes and scored like ours."""
+    from bench_peers import align
+
+    import mirage
+
     synthetic = align(synthetic, train)
     return {
         "table": table,
@@ -89,6 +142,20 @@ def run_peer(
         "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
         **score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads),
     }
+
+
+def fit_peer(spec: str, train_csv: Path, out_csv: Path, rows: int, threads: int, seed: int) -> int:
+    """The child's side: fit one SDV synthesizer on ``train_csv``, write ``rows`` rows to ``out_csv``
+    and print the fit and sample seconds as one JSON line."""
+    import pandas as pd
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    synthetic, fit_s, sample_s = fit_and_sample(spec, pd.read_csv(train_csv), rows)
+    synthetic.to_csv(out_csv, index=False)
+    print(json.dumps({"fit_s": fit_s, "sample_s": sample_s}))
+    return 0
 
 
 def _takes_dict() -> bool:
@@ -153,7 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--resume", action="store_true", help="keep the runs already in --out, skip them")
     parser.add_argument("--show", type=Path, help="print the table of an earlier run; measure nothing")
+    parser.add_argument("--sdv-python", help="run the SDV peers with this interpreter (SDV's environment)")
+    parser.add_argument("--fit-peer", help=argparse.SUPPRESS)  # the child process of --sdv-python
+    parser.add_argument("--train-csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out-csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.fit_peer is not None:
+        return fit_peer(args.fit_peer, args.train_csv, args.out_csv, args.rows, args.threads, args.peer_seed)
     if args.show is not None:
         print(summary(json.loads(args.show.read_text())["results"]))
         return 0
@@ -176,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in peers:
         if engine_spec(spec)[0] not in PEERS:
             parser.error(f"unknown peer {spec!r} (known: {', '.join(PEERS)})")
-    if peers and importlib.util.find_spec("sdv") is None:
+    if peers and args.sdv_python is None and importlib.util.find_spec("sdv") is None:
         print(f"note: sdv is not importable here; skipping {', '.join(peers)}", file=sys.stderr)
         peers = []
     for variable in THREAD_VARIABLES:
@@ -200,10 +275,16 @@ def main(argv: list[str] | None = None) -> int:
             for spec in [*engines, *peers]:
                 if (table, spec, seed) in done:
                     continue
-                run = run_peer if engine_spec(spec)[0] in PEERS else run_one
                 start = time.perf_counter()
                 try:
-                    record = run(spec, table, frame, seed, args.holdout, args.factor, args.threads)
+                    if engine_spec(spec)[0] not in PEERS:
+                        record = run_one(spec, table, frame, seed, args.holdout, args.factor, args.threads)
+                    elif args.sdv_python:
+                        record = run_peer_process(
+                            args.sdv_python, spec, table, frame, seed, args.holdout, args.factor, args.threads
+                        )
+                    else:
+                        record = run_peer(spec, table, frame, seed, args.holdout, args.factor, args.threads)
                 except Exception as exc:  # one failed fit must not lose the others' figures
                     record = {"table": table, "engine": spec, "seed": seed, "error": repr(exc)}
                 record["wall_s"] = time.perf_counter() - start

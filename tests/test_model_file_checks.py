@@ -24,7 +24,12 @@ from mirage.errors import ModelFileError, OptionError
 
 ENGINE_NAMES = sorted(ENGINES)
 # quality does not matter here, only the state
-FAST = {"argn": {"max_epochs": 3}, "dp": {"epsilon": 1000.0}, "vae": {"max_epochs": 3}}
+FAST = {
+    "argn": {"max_epochs": 3},
+    "dp": {"epsilon": 1000.0},
+    "gan": {"max_epochs": 3},
+    "vae": {"max_epochs": 3},
+}
 
 
 def table() -> pd.DataFrame:
@@ -266,6 +271,7 @@ BAD_HYPERPARAMETER = {
     "argn": ("temperature", 0),
     "dp": ("epsilon", -1.0),
     "vae": ("learning_rate", 0),
+    "gan": ("learning_rate", 0),
     "bayesnet": ("smoothing", -1),
     "gmm": ("reg_covar", 0),
     "kde": ("widen", 1),
@@ -299,6 +305,7 @@ FIT_TIME_EDIT = {
     "argn": ("dropout", 0.2),
     "dp": ("epsilon", 2.0),
     "vae": ("learning_rate", 0.5),
+    "gan": ("learning_rate", 0.5),
     "bayesnet": ("smoothing", 0.7),
     "gmm": ("reg_covar", 0.01),
     "kde": ("quantiles", 500),
@@ -430,6 +437,7 @@ TRUNCATE = {
     "argn": r"engine\.net\.embed\.weight",
     "dp": r"engine\.table\.0",
     "vae": r"engine\.net\.out\.weight",
+    "gan": r"engine\.net\.out\.weight",
     "bayesnet": r"engine\.table\.0",
     "gmm": r"engine\.weights",
     "kde": r"engine\.centres",
@@ -440,6 +448,7 @@ WRONG_DTYPE = {
     "argn": r"engine\.discretiser\.\d+\.n_sub",
     "dp": r"engine\.table\.0",
     "vae": r"engine\.patterns",
+    "gan": r"engine\.patterns",
     "bayesnet": r"engine\.table\.\d+",
     "gmm": r"engine\.means",
     "kde": r"engine\.centres",
@@ -450,6 +459,7 @@ WRONG_SHAPE = {
     "argn": r"engine\.net\.target\.weight",
     "dp": r"engine\.table\.0",
     "vae": r"engine\.net\.sigma",
+    "gan": r"engine\.net\.out\.bias",
     "bayesnet": r"engine\.table\.\d+",
     "gmm": r"engine\.means",
     "kde": r"engine\.centres",
@@ -515,6 +525,7 @@ def test_a_non_finite_array_value_is_named(saved, tmp_path) -> None:
         "argn": r"engine\.net\.embed\.weight",
         "dp": r"engine\.table\.0",
         "vae": r"engine\.net\.out\.weight",
+        "gan": r"engine\.net\.out\.weight",
         "bayesnet": r"engine\.table\.\d+",
         "gmm": r"engine\.means",
         "kde": r"engine\.centres",

@@ -1,4 +1,5 @@
-"""What the vector-based neural engines (``gan``, ``vae``) share: rows as vectors, and a detection score.
+"""What the vector-based neural engines (``gan``, ``vae``) share: rows as vectors, a detection score,
+the engine's layout and state (:class:`VectorSynthesizer`) and early stopping (:class:`EarlyStopping`).
 
 :class:`RowLayout` turns encoded sub-columns into one float vector per row: a discrete sub-column is a
 one-hot span (softmax), a continuous one a scalar (tanh) followed by a one-hot span of its mode
@@ -13,17 +14,21 @@ are imported only inside functions.
 
 from __future__ import annotations
 
+import copy
+import math
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mirage._validate import StateError, require_array
+from mirage._progress import EpochProgress, TrainingDone, report_event
+from mirage._validate import StateError, require, require_array, require_bool, require_mapping, within
 from mirage.encoding import SubColumn
 from mirage.encoding._base import MISSING_PART
 from mirage.encoding.modes import ModeNormaliser
-from mirage.engines._base import missing_flags
+from mirage.engines._base import Synthesizer, missing_flags
 
 if TYPE_CHECKING:
     import torch
@@ -31,9 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DETECTION_ROWS",
     "PREFIX",
+    "EarlyStopping",
     "RowLayout",
     "Span",
     "Activation",
+    "TrainingResult",
+    "VectorSynthesizer",
     "detection_auc",
     "fill_placeholders",
     "load_weights",
@@ -316,3 +324,155 @@ def load_weights(network: torch.nn.Module, arrays: Mapping[str, np.ndarray], pre
         raise StateError(extra[0], "not a weight of this network", array=True)
     network.load_state_dict(weights)
     network.train(False)
+
+
+@dataclass
+class TrainingResult:
+    """What a training loop did: one entry per epoch, why it stopped, the best validation score (lower
+    is better) and its epoch."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped: str = "max_epochs"
+    best_score: float = math.inf
+    best_epoch: int = 0
+
+
+class EarlyStopping:
+    """The best validation score so far, the weights of ``modules`` it was reached with, and the
+    epoch loop's bookkeeping: one history entry and progress event per epoch, the stop reason.
+
+    A score counts as better when it is below the best by ``min_delta`` (``relative``: by that share of
+    the best); the first score always does.  ``patience`` checks without a better one stop training.
+    """
+
+    def __init__(
+        self,
+        modules: Sequence[torch.nn.Module],
+        *,
+        max_epochs: int,
+        max_training_time: float,
+        patience: int,
+        min_delta: float,
+        relative: bool = False,
+    ) -> None:
+        self.modules = list(modules)
+        self.max_epochs = max_epochs
+        self.max_training_time = max_training_time
+        self.patience = patience
+        self.min_delta = min_delta
+        self.relative = relative
+        self.result = TrainingResult()
+        self.bad = 0
+        self.start = time.perf_counter()
+        self.best_states: list[Mapping[str, Any]] = [copy.deepcopy(m.state_dict()) for m in self.modules]
+
+    @property
+    def out_of_time(self) -> bool:
+        return time.perf_counter() - self.start > self.max_training_time
+
+    def score(self, epoch: int, value: float) -> None:
+        """Record a validation score of the weights as they are now."""
+        margin = self.min_delta * abs(self.result.best_score) if self.relative else self.min_delta
+        if not self.result.best_epoch or value < self.result.best_score - margin:
+            self.result.best_score, self.result.best_epoch, self.bad = value, epoch, 0
+            self.best_states = [copy.deepcopy(m.state_dict()) for m in self.modules]
+        else:
+            self.bad += 1
+
+    def end_epoch(
+        self, entry: dict[str, float], train_loss: float, val_loss: float, out_of_time: bool
+    ) -> bool:
+        """Add the epoch's ``entry`` (its number under ``"epoch"``) to the history, report progress and
+        say whether to stop."""
+        epoch = int(entry["epoch"])
+        elapsed = time.perf_counter() - self.start
+        entry["seconds"] = elapsed
+        self.result.history.append(entry)
+        left = min(self.max_training_time - elapsed, (self.max_epochs - epoch) * elapsed / epoch)
+        report_event(
+            EpochProgress(
+                "fit",
+                epoch,
+                self.max_epochs,
+                train_loss,
+                val_loss,
+                self.result.best_epoch,
+                elapsed,
+                max(left, 0.0),
+            )
+        )
+        if out_of_time:
+            self.result.stopped = "max_training_time"
+            return True
+        if self.bad >= self.patience:
+            self.result.stopped = "early_stopping"
+            return True
+        return False
+
+    def finish(self) -> TrainingResult:
+        """Load the best weights (none scored: keep the last ones), leave the modules in evaluation mode
+        and report the end of training."""
+        if self.result.best_epoch:
+            for module, state in zip(self.modules, self.best_states, strict=True):
+                module.load_state_dict(state)
+        else:
+            self.result.best_epoch = len(self.result.history)
+        for module in self.modules:
+            module.train(False)
+        result = self.result
+        report_event(TrainingDone("fit", len(result.history), result.best_epoch, result.stopped))
+        return result
+
+
+class VectorSynthesizer(Synthesizer):
+    """An engine that learns rows as vectors of a :class:`RowLayout`: the mode-specific normalisation and
+    the layout at fit time, their part of the model's state, and the check of a loaded network flag."""
+
+    subcolumns_: list[SubColumn]
+    modes_: ModeNormaliser
+    layout_: RowLayout
+
+    def _fit_layout(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator, seed: int
+    ) -> dict[str, np.ndarray]:
+        """Learn the modes and the layout; ``parts`` with missing cells' placeholders redrawn."""
+        self.subcolumns_ = subcolumns
+        min_rows = self.encoding_.rare_min_count
+        self.modes_ = ModeNormaliser(min_rows=min_rows, seed=seed).fit(
+            parts, subcolumns, present_masks(parts, subcolumns)
+        )
+        flags = [s.name for s in subcolumns if s.part == MISSING_PART]
+        self.layout_ = RowLayout(subcolumns, self.modes_, missing_patterns(parts, flags, min_rows))
+        return fill_placeholders(parts, subcolumns, rng)
+
+    def _layout_state(self, has_network: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        modes_state, modes_arrays = self.modes_.get_state()
+        state = {
+            "subcolumns": [vars(s) for s in self.subcolumns_],
+            "modes": modes_state,
+            "network": has_network,
+        }
+        arrays = {f"modes.{k}": v for k, v in modes_arrays.items()}
+        arrays["patterns"] = self.layout_.patterns
+        return state, arrays
+
+    def _restore_layout(self, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bool:
+        """Restore the sub-columns, modes and layout of ``state``; whether it has a network."""
+        self.subcolumns_ = self._restore_subcolumns(state)
+        own = {k[len("modes.") :]: v for k, v in arrays.items() if k.startswith("modes.")}
+        with within("modes", "modes."):
+            self.modes_ = ModeNormaliser.from_state(require_mapping(require(state, "modes")), own)
+        continuous = [s.name for s in self.subcolumns_ if not s.discrete]
+        if sorted(self.modes_.modes) != sorted(continuous):
+            raise StateError("modes.subcolumns", f"expected the continuous sub-columns {continuous}")
+        flags = [s for s in self.subcolumns_ if s.part == MISSING_PART]
+        patterns = require_array(arrays, "patterns", kind="i", shape=(None, len(flags)))
+        if patterns.shape[0] < 1 or not np.isin(patterns, (0, 1)).all():
+            raise StateError("patterns", "expected at least one row of 0/1 flags", array=True)
+        self.layout_ = RowLayout(self.subcolumns_, self.modes_, patterns.astype("int64"))
+        has_network = require_bool(state, "network")
+        if has_network != (self.layout_.width > 0):
+            raise StateError(
+                "network", f"expected {str(self.layout_.width > 0).lower()} for these sub-columns"
+            )
+        return has_network

@@ -43,12 +43,12 @@ _BUILT_IN = {
     "cart": "mirage.engines.cart",
     "copula": "mirage.engines.copula",
     "dp": "mirage.engines.dp",
+    "gan": "mirage.engines.gan",
     "gmm": "mirage.engines.gmm",
     "kde": "mirage.engines.kde",
     "vae": "mirage.engines.vae",
 }
 DIFFERENTIAL_PRIVACY = Requirement(module="opendp", package="OpenDP", extra="dp")
-# gan: listed for its requirement, not registered yet (see mirage/engines/gan)
 _REQUIREMENTS = {"argn": NEURAL, "dp": DIFFERENTIAL_PRIVACY, "gan": NEURAL, "vae": NEURAL}
 
 

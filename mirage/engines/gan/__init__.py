@@ -4,14 +4,11 @@ Rows become vectors (:mod:`mirage.engines._neural`): discrete sub-columns one-ho
 scalar and a mode after mode-specific normalisation (:mod:`mirage.encoding.modes`).  A residual
 generator maps noise and a conditional vector to a row; a PacGAN critic scores packs of rows under a
 Wasserstein loss with gradient penalty.  Training-by-sampling picks conditions by the log of each
-category's frequency, so rare categories are learned, and the generator is penalised when it ignores
-its condition.  Training stops when a gradient-boosted classifier stops getting worse at telling
+category's frequency, so rare categories are learned; the generator is penalised when it ignores its
+condition, and when its marginals (each code's frequency, each number's distribution) drift from the
+data's.  Training stops when a gradient-boosted classifier stops getting worse at telling
 generated rows from held-out real ones (a validation detection score), or at the time budget; the
 generator of the best score is kept.
-
-Not registered yet (its conformance fails at bounded epochs: the fidelity checks need more training
-than the default suite can give): use the class directly (``GanSynthesizer().fit(df)``), or register
-it (``mirage.engines._registry.register_engine(GanSynthesizer)``) to fit it by name and load its files.
 
 The package: ``_network`` (the generator and critic), ``_training`` (conditions, the loop and its
 progress events) and ``_engine`` (the engine).  PyTorch is imported only when a model is fitted,

@@ -8,30 +8,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from mirage._progress import report
-from mirage._validate import (
-    StateError,
-    require,
-    require_array,
-    require_bool,
-    require_int,
-    require_mapping,
-    within,
-)
+from mirage._validate import StateError, require_array, require_int
 from mirage.encoding import SubColumn
-from mirage.encoding._base import MISSING_PART
-from mirage.encoding.modes import ModeNormaliser
-from mirage.engines._base import EngineTags, Synthesizer
+from mirage.engines._base import EngineTags
 from mirage.engines._neural import (
     DETECTION_ROWS,
-    RowLayout,
+    VectorSynthesizer,
     detection_auc,
-    fill_placeholders,
     load_weights,
-    missing_patterns,
-    present_masks,
     weight_arrays,
 )
 from mirage.engines._params import SAMPLE, SEED, Param, integer, number
+from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
 
 if TYPE_CHECKING:
@@ -53,7 +41,8 @@ def auto_hidden(n: int) -> int:
     return 128 if n < SMALL_TABLE else 256
 
 
-class GanSynthesizer(Synthesizer):
+@register_engine
+class GanSynthesizer(VectorSynthesizer):
     name = "gan"
     params: ClassVar[Mapping[str, Param]] = {
         "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
@@ -102,15 +91,7 @@ class GanSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         require_dependencies(self.name)
-        self.subcolumns_ = subcolumns
-        min_rows = self.encoding_.rare_min_count
-        self.modes_ = ModeNormaliser(min_rows=min_rows, seed=self.seed).fit(
-            parts, subcolumns, present_masks(parts, subcolumns)
-        )
-        flags = [s.name for s in subcolumns if s.part == MISSING_PART]
-        patterns = missing_patterns(parts, flags, self.encoding_.rare_min_count)
-        self.layout_ = RowLayout(subcolumns, self.modes_, patterns)
-        parts = fill_placeholders(parts, subcolumns, rng)
+        parts = self._fit_layout(parts, subcolumns, rng, self.seed)
         n = self.n_training_rows_
         self.hidden_ = self.hidden_size or auto_hidden(n)
         if self.layout_.width == 0:
@@ -224,40 +205,17 @@ class GanSynthesizer(Synthesizer):
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        modes_state, modes_arrays = self.modes_.get_state()
-        state = {
-            "subcolumns": [vars(s) for s in self.subcolumns_],
-            "modes": modes_state,
-            "hidden": self.hidden_,
-            "network": self.generator_ is not None,
-        }
-        arrays = {f"modes.{k}": v for k, v in modes_arrays.items()}
-        arrays["patterns"] = self.layout_.patterns
+        state, arrays = self._layout_state(self.generator_ is not None)
+        state["hidden"] = self.hidden_
         if self.generator_ is not None and self.sampler_ is not None:
             arrays.update(weight_arrays(self.generator_))
             arrays.update({f"frequency.{i}": p for i, p in enumerate(self.sampler_.frequency)})
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.subcolumns_ = self._restore_subcolumns(state)
-        own = {k[len("modes.") :]: v for k, v in arrays.items() if k.startswith("modes.")}
-        with within("modes", "modes."):
-            self.modes_ = ModeNormaliser.from_state(require_mapping(require(state, "modes")), own)
-        continuous = [s.name for s in self.subcolumns_ if not s.discrete]
-        if sorted(self.modes_.modes) != sorted(continuous):
-            raise StateError("modes.subcolumns", f"expected the continuous sub-columns {continuous}")
-        flags = [s for s in self.subcolumns_ if s.part == MISSING_PART]
-        patterns = require_array(arrays, "patterns", kind="i", shape=(None, len(flags)))
-        if patterns.shape[0] < 1 or not np.isin(patterns, (0, 1)).all():
-            raise StateError("patterns", "expected at least one row of 0/1 flags", array=True)
-        self.layout_ = RowLayout(self.subcolumns_, self.modes_, patterns.astype("int64"))
+        has_network = self._restore_layout(state, arrays)
         self.hidden_ = require_int(state, "hidden", low=1)
         self._require_recorded("hidden_size", self.hidden_, "state.engine.hidden")
-        has_network = require_bool(state, "network")
-        if has_network != (self.layout_.width > 0):
-            raise StateError(
-                "network", f"expected {str(self.layout_.width > 0).lower()} for these sub-columns"
-            )
         self.generator_ = None
         self.sampler_ = None
         if not has_network:

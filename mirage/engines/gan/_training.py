@@ -9,26 +9,24 @@ frequency instead, so the marginals come back as learned.
 
 from __future__ import annotations
 
-import copy
 import math
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from mirage._progress import EpochProgress, TrainingDone, report_event
-from mirage.engines._neural import Activation, RowLayout
+from mirage.engines._neural import Activation, EarlyStopping, RowLayout, TrainingResult
 from mirage.engines.gan._network import Critic, Generator, gradient_penalty
 
-__all__ = ["ConditionSampler", "TrainingResult", "TrainingSettings", "generate", "train"]
+__all__ = ["ConditionSampler", "NumberValues", "TrainingSettings", "generate", "train"]
 
 GUMBEL_TAU = 0.2
 MIN_DELTA = 0.002  # a detection AUC must drop by this much to count as better
 CHECK_STEPS = 100  # optimiser steps between two detection scores, about
 MARGINAL_WEIGHT = 20.0  # of the marginal loss against the critic's
+VALUE_WEIGHT = 20.0  # of the numbers' distribution loss against the critic's
 
 
 class ConditionSampler:
@@ -86,6 +84,39 @@ class ConditionSampler:
         return out
 
 
+class NumberValues:
+    """Each continuous sub-column's value (in its scaled units, ``[-1, 1]``) from a row vector: the mode's
+    mean plus its spread times the scalar, the mode read from its (nearly one-hot) span."""
+
+    def __init__(self, layout: RowLayout) -> None:
+        from mirage.encoding.modes import SPREAD
+
+        self.scalars: list[int] = []
+        self.modes: list[torch.Tensor] = []
+        self.means: list[torch.Tensor] = []
+        self.spreads: list[torch.Tensor] = []
+        for span in layout.spans:
+            sub = layout.subcolumns[span.subcolumn] if span.subcolumn >= 0 else None
+            if span.softmax or sub is None or sub.discrete:
+                continue
+            modes = layout.normaliser.modes[sub.name]
+            k = modes.means.size
+            self.scalars.append(span.start)
+            self.modes.append(torch.arange(span.start + 1, span.start + 1 + k))
+            self.means.append(torch.tensor(modes.means, dtype=torch.float32))
+            self.spreads.append(torch.tensor(SPREAD * modes.stds, dtype=torch.float32))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, numbers)`` the values of row vectors ``x``."""
+        columns = [
+            (x[:, modes] * (mean + spread * x[:, scalar : scalar + 1])).sum(dim=1)
+            for scalar, modes, mean, spread in zip(
+                self.scalars, self.modes, self.means, self.spreads, strict=True
+            )
+        ]
+        return torch.stack(columns, dim=1) if columns else torch.zeros(x.shape[0], 0)
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     max_training_time: float
@@ -96,14 +127,6 @@ class TrainingSettings:
     noise_size: int
     learning_rate: float
     seed: int
-
-
-@dataclass
-class TrainingResult:
-    history: list[dict[str, float]] = field(default_factory=list)
-    stopped: str = "max_epochs"
-    best_score: float = math.inf
-    best_epoch: int = 0
 
 
 def generate(
@@ -149,7 +172,6 @@ def train(
     Noise and dropout draw from torch's global random state (the caller forks and seeds it); the
     conditions and the real rows from ``rng``.
     """
-    start = time.perf_counter()
     n = data.shape[0]
     batch = settings.batch_size
     steps = max(1, n // batch)
@@ -161,9 +183,13 @@ def train(
         critic.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
     )
     x_all = torch.from_numpy(data)
-    result = TrainingResult()
-    best_state: Mapping[str, Any] = copy.deepcopy(generator.state_dict())
-    bad = 0
+    stopping = EarlyStopping(
+        [generator],
+        max_epochs=settings.max_epochs,
+        max_training_time=settings.max_training_time,
+        patience=settings.patience,
+        min_delta=MIN_DELTA,
+    )
     activation = Activation(layout.spans)
     targets = None
     if activation.soft_cols.numel():
@@ -172,6 +198,7 @@ def train(
         for i in range(activation.padded.shape[0]):
             frequencies[i] = torch.bincount(codes[:, i], minlength=activation.padded.shape[1]).float() / n
         targets = frequencies
+    values = NumberValues(layout)
     for epoch in range(1, settings.max_epochs + 1):
         generator.train(True)
         critic.train(True)
@@ -179,10 +206,21 @@ def train(
         out_of_time = False
         for _ in range(steps):
             c_loss, g_loss = _step(
-                generator, critic, activation, sampler, x_all, batch, settings, rng, g_opt, c_opt, targets
+                generator,
+                critic,
+                activation,
+                sampler,
+                x_all,
+                batch,
+                settings,
+                rng,
+                g_opt,
+                c_opt,
+                targets,
+                values,
             )
             c_total, g_total = c_total + c_loss, g_total + g_loss
-            if time.perf_counter() - start > settings.max_training_time:
+            if stopping.out_of_time:
                 out_of_time = True
                 break
         entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
@@ -190,42 +228,11 @@ def train(
             epoch % check_every == 0 or out_of_time or epoch == settings.max_epochs
         )
         if checked and score is not None:
-            auc = score(generator)
-            entry["detection_auc"] = auc
-            if auc < result.best_score - MIN_DELTA:
-                result.best_score, result.best_epoch, bad = auc, epoch, 0
-                best_state = copy.deepcopy(generator.state_dict())
-            else:
-                bad += 1
-        elapsed = time.perf_counter() - start
-        entry["seconds"] = elapsed
-        result.history.append(entry)
-        left = min(settings.max_training_time - elapsed, (settings.max_epochs - epoch) * elapsed / epoch)
-        report_event(
-            EpochProgress(
-                "fit",
-                epoch,
-                settings.max_epochs,
-                g_total / steps,
-                entry.get("detection_auc", math.nan),
-                result.best_epoch,
-                elapsed,
-                max(left, 0.0),
-            )
-        )
-        if out_of_time:
-            result.stopped = "max_training_time"
+            entry["detection_auc"] = score(generator)
+            stopping.score(epoch, entry["detection_auc"])
+        if stopping.end_epoch(entry, g_total / steps, entry.get("detection_auc", math.nan), out_of_time):
             break
-        if bad >= settings.patience:
-            result.stopped = "early_stopping"
-            break
-    if score is not None and result.best_epoch:
-        generator.load_state_dict(best_state)
-    else:
-        result.best_epoch = len(result.history)
-    generator.train(False)
-    report_event(TrainingDone("fit", len(result.history), result.best_epoch, result.stopped))
-    return result
+    return stopping.finish()
 
 
 def _step(
@@ -240,6 +247,7 @@ def _step(
     g_opt: Any,
     c_opt: Any,
     targets: torch.Tensor | None,
+    values: NumberValues,
 ) -> tuple[float, float]:
     """One critic step and one generator step; their losses."""
     cond, which, codes = sampler.draw(batch, rng, training=True)
@@ -271,8 +279,10 @@ def _step(
         g_loss = g_loss + _condition_loss(
             logits, activation, sampler.soft_index[torch.from_numpy(which)], codes
         )
-    if targets is not None:
-        g_loss = g_loss + _marginal_loss(generator, activation, sampler, batch, settings, rng, targets)
+    if targets is not None or values.scalars:
+        g_loss = g_loss + _marginal_loss(
+            generator, activation, sampler, x_all, batch, settings, rng, targets, values
+        )
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()
     g_opt.step()
@@ -283,23 +293,33 @@ def _marginal_loss(
     generator: Generator,
     activation: Activation,
     sampler: ConditionSampler,
+    x_all: torch.Tensor,
     batch: int,
     settings: TrainingSettings,
     rng: np.random.Generator,
-    targets: torch.Tensor,
+    targets: torch.Tensor | None,
+    values: NumberValues,
 ) -> torch.Tensor:
     """How far a batch drawn as sampling draws it (conditions by their real frequency) is from the real
-    one-hot frequencies: the Kullback-Leibler divergence of each span's mean probabilities, summed.
+    marginals: the Kullback-Leibler divergence of each one-hot span's mean probabilities from the real
+    frequencies, plus each number's 1-D Wasserstein distance (its sorted values against those of as
+    many random real rows).
 
-    Training-by-sampling skews every training batch towards rare codes; this keeps the marginals the
-    generator gives when sampling where the data has them.
+    Training-by-sampling skews every training batch towards rare codes, and the critic sees numbers only
+    jointly; this keeps the marginals the generator gives when sampling where the data has them.
     """
     cond, _, _ = sampler.draw(batch, rng, training=False)
     noise = torch.randn(batch, settings.noise_size)
-    log_p = activation.grouped_log_softmax(generator(torch.cat([noise, torch.from_numpy(cond)], dim=1)))
-    mean_p = log_p.exp().mean(dim=0).clamp_min(1e-8)
-    kl: torch.Tensor = MARGINAL_WEIGHT * (targets * (targets.clamp_min(1e-8).log() - mean_p.log())).sum()
-    return kl
+    logits = generator(torch.cat([noise, torch.from_numpy(cond)], dim=1))
+    loss = torch.zeros(())
+    if targets is not None:
+        mean_p = activation.grouped_log_softmax(logits).exp().mean(dim=0).clamp_min(1e-8)
+        loss = loss + MARGINAL_WEIGHT * (targets * (targets.clamp_min(1e-8).log() - mean_p.log())).sum()
+    if values.scalars:
+        fake = values(activation(logits, GUMBEL_TAU)).sort(dim=0).values
+        real = values(x_all[torch.from_numpy(rng.integers(x_all.shape[0], size=batch))]).sort(dim=0).values
+        loss = loss + VALUE_WEIGHT * (fake - real).abs().mean(dim=0).sum()
+    return loss
 
 
 def _condition_loss(

@@ -8,19 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from mirage._progress import report
-from mirage._validate import StateError, require, require_array, require_bool, require_mapping, within
 from mirage.encoding import SubColumn
-from mirage.encoding._base import MISSING_PART
-from mirage.encoding.modes import ModeNormaliser
-from mirage.engines._base import EngineTags, Synthesizer
-from mirage.engines._neural import (
-    RowLayout,
-    fill_placeholders,
-    load_weights,
-    missing_patterns,
-    present_masks,
-    weight_arrays,
-)
+from mirage.engines._base import EngineTags
+from mirage.engines._neural import VectorSynthesizer, load_weights, weight_arrays
 from mirage.engines._params import SAMPLE, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
@@ -42,7 +32,7 @@ def auto_batch(n: int) -> int:
 
 
 @register_engine
-class VaeSynthesizer(Synthesizer):
+class VaeSynthesizer(VectorSynthesizer):
     name = "vae"
     params: ClassVar[Mapping[str, Param]] = {
         "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
@@ -53,6 +43,7 @@ class VaeSynthesizer(Synthesizer):
         "latent_size": integer(1),
         "learning_rate": number(0, low_open=True),
         "weight_decay": number(0),
+        "kl_weight": number(0, low_open=True),
         "validation_share": number(0, 0.5, high_open=True),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
         "seed": SEED,
@@ -70,6 +61,7 @@ class VaeSynthesizer(Synthesizer):
         latent_size: int = 128,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-5,
+        kl_weight: float = 0.5,
         validation_share: float = 0.1,
         cpu_threads: int | None = 1,
         seed: int = 0,
@@ -82,6 +74,7 @@ class VaeSynthesizer(Synthesizer):
         self.latent_size = latent_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.kl_weight = kl_weight
         self.validation_share = validation_share
         self.cpu_threads = cpu_threads
         self.seed = seed
@@ -91,14 +84,7 @@ class VaeSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         require_dependencies(self.name)
-        self.subcolumns_ = subcolumns
-        self.modes_ = ModeNormaliser(min_rows=self.encoding_.rare_min_count, seed=self.seed).fit(
-            parts, subcolumns, present_masks(parts, subcolumns)
-        )
-        flags = [s.name for s in subcolumns if s.part == MISSING_PART]
-        patterns = missing_patterns(parts, flags, self.encoding_.rare_min_count)
-        self.layout_ = RowLayout(subcolumns, self.modes_, patterns)
-        parts = fill_placeholders(parts, subcolumns, rng)
+        parts = self._fit_layout(parts, subcolumns, rng, self.seed)
         if self.layout_.width == 0:
             self.decoder_: Decoder | None = None
             self.encoder_network_: Encoder | None = None
@@ -123,6 +109,7 @@ class VaeSynthesizer(Synthesizer):
             batch_size=batch,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
+            kl_weight=self.kl_weight,
             seed=self.seed,
         )
         hidden = (self.hidden_size, self.hidden_size)
@@ -136,7 +123,7 @@ class VaeSynthesizer(Synthesizer):
         self.training_.update(
             {
                 "stopped": result.stopped,
-                "best_val_loss": result.best_val_loss if n_val else None,
+                "best_val_loss": result.best_score if n_val else None,
                 "best_epoch": result.best_epoch,
                 "epochs": len(result.history),
                 "history": result.history,
@@ -183,37 +170,14 @@ class VaeSynthesizer(Synthesizer):
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        modes_state, modes_arrays = self.modes_.get_state()
-        state = {
-            "subcolumns": [vars(s) for s in self.subcolumns_],
-            "modes": modes_state,
-            "network": self.decoder_ is not None,
-        }
-        arrays = {f"modes.{k}": v for k, v in modes_arrays.items()}
-        arrays["patterns"] = self.layout_.patterns
+        state, arrays = self._layout_state(self.decoder_ is not None)
         if self.decoder_ is not None and self.encoder_network_ is not None:
             arrays.update(weight_arrays(self.decoder_))
             arrays.update(weight_arrays(self.encoder_network_, ENCODER_PREFIX))
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self.subcolumns_ = self._restore_subcolumns(state)
-        own = {k[len("modes.") :]: v for k, v in arrays.items() if k.startswith("modes.")}
-        with within("modes", "modes."):
-            self.modes_ = ModeNormaliser.from_state(require_mapping(require(state, "modes")), own)
-        continuous = [s.name for s in self.subcolumns_ if not s.discrete]
-        if sorted(self.modes_.modes) != sorted(continuous):
-            raise StateError("modes.subcolumns", f"expected the continuous sub-columns {continuous}")
-        flags = [s for s in self.subcolumns_ if s.part == MISSING_PART]
-        patterns = require_array(arrays, "patterns", kind="i", shape=(None, len(flags)))
-        if patterns.shape[0] < 1 or not np.isin(patterns, (0, 1)).all():
-            raise StateError("patterns", "expected at least one row of 0/1 flags", array=True)
-        self.layout_ = RowLayout(self.subcolumns_, self.modes_, patterns.astype("int64"))
-        has_network = require_bool(state, "network")
-        if has_network != (self.layout_.width > 0):
-            raise StateError(
-                "network", f"expected {str(self.layout_.width > 0).lower()} for these sub-columns"
-            )
+        has_network = self._restore_layout(state, arrays)
         self.decoder_ = None
         self.encoder_network_ = None
         if not has_network:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import math
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from mirage._progress import EpochProgress, TrainingDone, report_event
-from mirage.engines._neural import Activation, RowLayout
+from mirage.engines._neural import Activation, EarlyStopping, RowLayout, TrainingResult
 
-__all__ = ["Decoder", "Encoder", "TrainingResult", "TrainingSettings", "generate", "train"]
+__all__ = ["Decoder", "Encoder", "TrainingSettings", "generate", "train"]
 
-LOSS_FACTOR = 2.0  # the reconstruction's weight against the KL divergence, as in TVAE
+LOSS_FACTOR = 2.0  # the loss's scale (TVAE weighs the reconstruction 2, the KL divergence 1)
 MIN_DELTA = 2e-3  # a validation loss must improve by this share to count as better
 CHECK_STEPS = 50  # optimiser steps between two validation losses, about
 SIGMA_RANGE = (0.05, 1.0)  # TVAE floors at 0.01; 0.05 keeps a 10-row table from being given back
@@ -67,25 +62,26 @@ class TrainingSettings:
     batch_size: int
     learning_rate: float
     weight_decay: float
+    kl_weight: float
     seed: int
 
 
-@dataclass
-class TrainingResult:
-    history: list[dict[str, float]] = field(default_factory=list)
-    stopped: str = "max_epochs"
-    best_val_loss: float = math.inf
-    best_epoch: int = 0
-
-
 def _loss(
-    encoder: Encoder, decoder: Decoder, x: torch.Tensor, activation: Activation, eps: torch.Tensor
+    encoder: Encoder,
+    decoder: Decoder,
+    x: torch.Tensor,
+    activation: Activation,
+    eps: torch.Tensor,
+    kl_weight: float,
 ) -> torch.Tensor:
-    """Per row, the negative evidence lower bound (the reconstruction weighted by ``LOSS_FACTOR``)."""
+    """Per row, the negative evidence lower bound with the KL divergence weighted by ``kl_weight``
+    (0.5: TVAE's, the default; 1: the plain bound, which keeps the latent points of rows closer
+    together, so that decoded prior draws land less often near learned rows), times ``LOSS_FACTOR``."""
     mean, log_var = encoder(x)
     logits = decoder(mean + eps * torch.exp(0.5 * log_var))
     kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(dim=1)
-    result: torch.Tensor = LOSS_FACTOR * activation.reconstruction(logits, x, decoder.sigma) + kl
+    reconstruction = activation.reconstruction(logits, x, decoder.sigma)
+    result: torch.Tensor = LOSS_FACTOR * (reconstruction + kl_weight * kl)
     return result
 
 
@@ -102,7 +98,6 @@ def train(
     Batches, latent noise and the held-out noise (the same every check) draw from torch's global random
     state, which the caller forks and seeds.
     """
-    start = time.perf_counter()
     x_all, x_held = torch.from_numpy(data), torch.from_numpy(held)
     n = x_all.shape[0]
     batch = settings.batch_size
@@ -111,12 +106,14 @@ def train(
     params = list(encoder.parameters()) + list(decoder.parameters())
     optimizer = torch.optim.Adam(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     held_eps = torch.randn(x_held.shape[0], encoder.mean.out_features)
-    result = TrainingResult()
-    best: tuple[Mapping[str, Any], Mapping[str, Any]] = (
-        copy.deepcopy(encoder.state_dict()),
-        copy.deepcopy(decoder.state_dict()),
+    stopping = EarlyStopping(
+        [encoder, decoder],
+        max_epochs=settings.max_epochs,
+        max_training_time=settings.max_training_time,
+        patience=settings.patience,
+        min_delta=MIN_DELTA,
+        relative=True,
     )
-    bad = 0
     activation = Activation(layout.spans)
     for epoch in range(1, settings.max_epochs + 1):
         encoder.train(True)
@@ -126,7 +123,12 @@ def train(
         for first in range(0, n, batch):
             xb = x_all[permutation[first : first + batch]]
             loss = _loss(
-                encoder, decoder, xb, activation, torch.randn(xb.shape[0], encoder.mean.out_features)
+                encoder,
+                decoder,
+                xb,
+                activation,
+                torch.randn(xb.shape[0], encoder.mean.out_features),
+                settings.kl_weight,
             ).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -134,7 +136,7 @@ def train(
             with torch.no_grad():
                 decoder.sigma.clamp_(*SIGMA_RANGE)
             total += float(loss.detach()) * xb.shape[0]
-            if time.perf_counter() - start > settings.max_training_time:
+            if stopping.out_of_time:
                 out_of_time = True
                 break
         entry: dict[str, float] = {"epoch": epoch, "train_loss": total / n}
@@ -142,44 +144,12 @@ def train(
             encoder.train(False)
             decoder.train(False)
             with torch.no_grad():
-                val = float(_loss(encoder, decoder, x_held, activation, held_eps).mean())
+                val = float(_loss(encoder, decoder, x_held, activation, held_eps, settings.kl_weight).mean())
             entry["val_loss"] = val
-            if val < result.best_val_loss - MIN_DELTA * abs(result.best_val_loss) or not result.best_epoch:
-                result.best_val_loss, result.best_epoch, bad = val, epoch, 0
-                best = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(decoder.state_dict()))
-            else:
-                bad += 1
-        elapsed = time.perf_counter() - start
-        entry["seconds"] = elapsed
-        result.history.append(entry)
-        left = min(settings.max_training_time - elapsed, (settings.max_epochs - epoch) * elapsed / epoch)
-        report_event(
-            EpochProgress(
-                "fit",
-                epoch,
-                settings.max_epochs,
-                entry["train_loss"],
-                entry.get("val_loss", math.nan),
-                result.best_epoch,
-                elapsed,
-                max(left, 0.0),
-            )
-        )
-        if out_of_time:
-            result.stopped = "max_training_time"
+            stopping.score(epoch, val)
+        if stopping.end_epoch(entry, entry["train_loss"], entry.get("val_loss", math.nan), out_of_time):
             break
-        if bad >= settings.patience:
-            result.stopped = "early_stopping"
-            break
-    if result.best_epoch:
-        encoder.load_state_dict(best[0])
-        decoder.load_state_dict(best[1])
-    else:
-        result.best_epoch = len(result.history)
-    encoder.train(False)
-    decoder.train(False)
-    report_event(TrainingDone("fit", len(result.history), result.best_epoch, result.stopped))
-    return result
+    return stopping.finish()
 
 
 def generate(
