@@ -22,7 +22,8 @@ lowest), ``joined AUC`` the detection AUC on parent rows joined with aggregates 
 highest over the parent tables; 0.5 = indistinguishable), ``protected AUC`` the same on the protected
 view (real values the sample withholds or replaces hidden on both sides,
 :func:`mirage.evaluation.protected_view`), ``problems`` the number of integrity problems
-of the sample (0: full referential integrity).
+of the sample (0: full referential integrity).  The JSON also holds, per parent table, the detector's
+five most telling features (the drop in AUC when each is shuffled).
 
 ``--seeds`` repeats every dataset with each seed (the model's fit and sample, HMA's, and the detection
 folds) and ends with the joined and protected AUCs' mean and range over the seeds per system.
@@ -214,6 +215,9 @@ def score(database: Any, real: dict[str, Any], synthetic: dict[str, Any], seed: 
         "cardinality": {k: v["score"] for k, v in per_key.items()},
         "cardinality_min": min(v["score"] for v in per_key.values()),
         "joined_detection_auc": relational.detection["detection_auc"],
+        "detection_top_features": {
+            table: scores["top_features"] for table, scores in relational.detection["per_table"].items()
+        },
         "protected_view_auc": relational.detection.get("protected_view_auc"),
         "integrity_problems": len(relational.integrity["problems"]),
     }
