@@ -2,7 +2,8 @@
 per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--sdv``.
 
     python benchmarks/bench_relational.py [--datasets northwind,deep,generated] [--rows 1000000]
-                                          [--engine cart] [--scale 1.0] [--seed 0] [--timeout 3600]
+                                          [--engine cart] [--scale 1.0] [--seed 0 | --seeds 0,1,2]
+                                          [--timeout 3600]
                                           [--sdv] [--sdv-python /tmp/sdvenv/bin/python]
 
 * ``northwind``: customers <- orders <- order_details -> products (tests/fixtures/northwind).
@@ -21,7 +22,11 @@ lowest), ``joined AUC`` the detection AUC on parent rows joined with aggregates 
 highest over the parent tables; 0.5 = indistinguishable), ``protected AUC`` the same on the protected
 view (real values the sample withholds or replaces hidden on both sides,
 :func:`mirage.evaluation.protected_view`), ``problems`` the number of integrity problems
-of the sample (0: full referential integrity).
+of the sample (0: full referential integrity).  The JSON also holds, per parent table, the detector's
+five most telling features (the drop in AUC when each is shuffled).
+
+``--seeds`` repeats every dataset with each seed (the model's fit and sample, HMA's, and the detection
+folds) and ends with the joined and protected AUCs' mean and range over the seeds per system.
 
 ``--sdv`` runs SDV's ``HMASynthesizer`` (the optional ``bench`` extra) on the same data in
 ``--sdv-python`` (default: this interpreter), through ``benchmarks/sdv_hma.py``; SDV pins pandas < 3,
@@ -210,6 +215,9 @@ def score(database: Any, real: dict[str, Any], synthetic: dict[str, Any], seed: 
         "cardinality": {k: v["score"] for k, v in per_key.items()},
         "cardinality_min": min(v["score"] for v in per_key.values()),
         "joined_detection_auc": relational.detection["detection_auc"],
+        "detection_top_features": {
+            table: scores["top_features"] for table, scores in relational.detection["per_table"].items()
+        },
         "protected_view_auc": relational.detection.get("protected_view_auc"),
         "integrity_problems": len(relational.integrity["problems"]),
     }
@@ -312,6 +320,71 @@ def _row(
     ]
 
 
+def _one(
+    args: argparse.Namespace,
+    dataset: str,
+    seed: int,
+    results: dict[str, Any],
+    table: list[list[str]],
+    aucs: dict[tuple[str, str], list[tuple[float | None, float | None]]],
+) -> None:
+    """Fit, sample and score mirage (and HMA with ``--sdv``) on ``dataset`` with ``seed``."""
+    import pandas as pd
+
+    database, frames = load(dataset, args.rows, args.deep_scale, seed)
+    scored = sum(len(f) for f in frames.values()) <= args.score_max_rows
+    with tempfile.TemporaryDirectory() as folder:
+        run = run_isolated(
+            measure,
+            dataset,
+            args.rows,
+            args.deep_scale,
+            args.engine,
+            args.scale,
+            seed,
+            folder if scored else None,
+            timeout=args.timeout,
+        )
+        scores: dict[str, Any] = {}
+        if run.ok and scored:
+            synthetic = {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in frames}
+            scores = score(database, frames, synthetic, seed)
+    results.setdefault(dataset, {})[str(seed)] = {"mirage": {**run.as_dict(), "scores": scores}}
+    aucs.setdefault(("mirage", dataset), []).append(_aucs(scores))
+    if not run.ok:
+        table.append(["mirage", f"{dataset} (seed {seed})", "failed: " + str(run.error).splitlines()[-1]])
+    else:
+        table.append(_row("mirage", f"{dataset} (seed {seed})", run.result, run.peak_rss_mib, scores))
+    if not args.sdv:
+        return
+    attempts = [("hma", False)]
+    if any(fk.self_reference for fk in database.foreign_keys):
+        attempts.append(("hma-noself", True))
+    for label, drop_self in attempts:
+        result, synthetic = run_sdv(args.sdv_python, database, frames, seed, args.timeout, drop_self)
+        result["real_rows"] = sum(len(f) for f in frames.values())
+        sdv_scores = score(database, frames, synthetic, seed) if synthetic and scored else {}
+        results[dataset][str(seed)][label] = {**result, "scores": sdv_scores}
+        if synthetic is None:
+            table.append([label, f"{dataset} (seed {seed})", f"refused: {result.get('error')}"])
+        else:
+            table.append(
+                _row(label, f"{dataset} (seed {seed})", result, result.get("peak_rss_mib"), sdv_scores)
+            )
+            aucs.setdefault((label, dataset), []).append(_aucs(sdv_scores))
+            break  # a second attempt only where HMA refused the whole schema
+
+
+def _aucs(scores: dict[str, Any]) -> tuple[float | None, float | None]:
+    return scores.get("joined_detection_auc"), scores.get("protected_view_auc")
+
+
+def _mean_range(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{sum(values) / len(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="northwind,deep,generated")
@@ -320,6 +393,11 @@ def main() -> None:
     parser.add_argument("--engine", default="cart")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (fit, sample and scoring), e.g. 0,1,2; overrides --seed",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--sdv", action="store_true", help="run SDV's HMASynthesizer beside mirage")
     parser.add_argument("--sdv-python", default=sys.executable, help="the interpreter that has SDV")
@@ -327,50 +405,13 @@ def main() -> None:
         "--score-max-rows", type=int, default=200_000, help="score samples of databases up to this size"
     )
     args = parser.parse_args()
-    import pandas as pd
-
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
     results: dict[str, Any] = {}
     table: list[list[str]] = []
+    aucs: dict[tuple[str, str], list[tuple[float | None, float | None]]] = {}
     for dataset in args.datasets.split(","):
-        database, frames = load(dataset, args.rows, args.deep_scale, args.seed)
-        scored = sum(len(f) for f in frames.values()) <= args.score_max_rows
-        with tempfile.TemporaryDirectory() as folder:
-            run = run_isolated(
-                measure,
-                dataset,
-                args.rows,
-                args.deep_scale,
-                args.engine,
-                args.scale,
-                args.seed,
-                folder if scored else None,
-                timeout=args.timeout,
-            )
-            scores: dict[str, Any] = {}
-            if run.ok and scored:
-                synthetic = {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in frames}
-                scores = score(database, frames, synthetic, args.seed)
-        results[dataset] = {"mirage": {**run.as_dict(), "scores": scores}}
-        if not run.ok:
-            table.append(["mirage", dataset, "failed: " + str(run.error).splitlines()[-1]])
-        else:
-            table.append(_row("mirage", dataset, run.result, run.peak_rss_mib, scores))
-        if not args.sdv:
-            continue
-        attempts = [("hma", False)]
-        if any(fk.self_reference for fk in database.foreign_keys):
-            attempts.append(("hma-noself", True))
-        for label, drop_self in attempts:
-            result, synthetic = run_sdv(args.sdv_python, database, frames, args.seed, args.timeout, drop_self)
-            result["real_rows"] = sum(len(f) for f in frames.values())
-            sdv_scores = score(database, frames, synthetic, args.seed) if synthetic and scored else {}
-            results[dataset][label] = {**result, "scores": sdv_scores}
-            if synthetic is None:
-                table.append([label, dataset, f"refused: {result.get('error')}"])
-            else:
-                table.append(_row(label, dataset, result, result.get("peak_rss_mib"), sdv_scores))
-            if synthetic is not None:
-                break  # a second attempt only where HMA refused the whole schema
+        for seed in seeds:
+            _one(args, dataset, seed, results, table, aucs)
     headers = [
         "system",
         "dataset",
@@ -386,6 +427,23 @@ def main() -> None:
         "problems",
     ]
     print(format_table(headers, [row + [""] * (len(headers) - len(row)) for row in table]))
+    if len(seeds) > 1:
+        summary = []
+        for (system, dataset), pairs in aucs.items():
+            joined = [a for a, _ in pairs if a is not None]
+            protected = [b for _, b in pairs if b is not None]
+            summary.append(
+                [
+                    system,
+                    dataset,
+                    str(len(pairs)),
+                    _mean_range(joined),
+                    _mean_range(protected),
+                ]
+            )
+        print(
+            format_table(["system", "dataset", "seeds", "joined AUC mean (range)", "protected AUC"], summary)
+        )
     payload = {"args": vars(args), "environment": environment_info(), "results": results}
     for path in write_results("relational", payload):
         print(f"wrote {path}")
