@@ -24,7 +24,7 @@ import numpy as np
 from mirage._progress import report
 from mirage.engines._base import Synthesizer
 
-__all__ = ["CHECK_MIN_ROWS", "DCR_MARGIN", "READ_FOLDS", "Draw", "MemorisationCheck", "first_passing"]
+__all__ = ["CHECK_MIN_ROWS", "DCR_MARGIN", "READ_FOLDS", "Trial", "MemorisationCheck", "first_passing"]
 
 CHECK_ROWS = 4_000
 CHECK_MIN_ROWS = 100  # below this many rows there is too little to read a DCR share on
@@ -35,12 +35,13 @@ DCR_MARGIN = 0.02
 
 # a setting, as the hyperparameters (over the engine's own) of the trial engines that read it: set so
 # that a trial runs no check of its own and chooses nothing it can be given (a trial is then one cheap fit)
-Draw = Mapping[str, Any]
+Trial = Mapping[str, Any]
 S = TypeVar("S")
 
 
 class MemorisationCheck:
-    """The folds of a table's rows and their decoded learned columns, read against draws of models."""
+    """The folds of a table's rows and their decoded learned columns, read against engines refitted
+    on them."""
 
     def __init__(
         self,
@@ -69,8 +70,8 @@ class MemorisationCheck:
         """The rows of every fold but ``fold``."""
         return np.concatenate([f for g, f in enumerate(self.folds) if g != fold])
 
-    def read(self, draw: Draw, rng: np.random.Generator) -> tuple[float, bool, int]:
-        """``(mean DCR share, passes, folds read)`` of engines fitted with the hyperparameters ``draw``."""
+    def read(self, trial: Trial, rng: np.random.Generator) -> tuple[float, bool, int]:
+        """``(mean DCR share, passes, folds read)`` of engines fitted with the hyperparameters ``trial``."""
         from mirage._progress import progress_to
         from mirage.evaluation._privacy import dcr
         from mirage.schema import Schema
@@ -83,10 +84,10 @@ class MemorisationCheck:
             train = self.frame.iloc[[self.position[int(r)] for r in rest]].reset_index(drop=True)
             unseen = self.frame.iloc[[self.position[int(r)] for r in held]].reset_index(drop=True)
             seed = self.seed + f
-            trial = type(self.engine)(**{**self.engine.get_params(), **draw, "seed": seed})
+            model = type(self.engine)(**{**self.engine.get_params(), **trial, "seed": seed})
             with progress_to(_silent):
-                trial.fit(train, schema, encoding_options=self.engine.encoding_)
-                synthetic = trial.sample(min(len(train), CHECK_SYNTHETIC_ROWS), seed=seed)
+                model.fit(train, schema, encoding_options=self.engine.encoding_)
+                synthetic = model.sample(min(len(train), CHECK_SYNTHETIC_ROWS), seed=seed)
             result = dcr(train, unseen, synthetic, schema, seed=seed, return_distances=False)
             shares.append(float(result["dcr_share"]))
             if float(result["dcr_share_ci"][0]) > self.limit:
@@ -102,7 +103,7 @@ def _silent(task: str, done: int, total: int, detail: str) -> None:
 def first_passing(
     check: MemorisationCheck,
     settings: Sequence[S],
-    trial: Callable[[S], Draw],
+    trial: Callable[[S], Trial],
     describe: Callable[[S], dict[str, Any]],
     readings: list[dict[str, Any]],
     rng: np.random.Generator,

@@ -68,8 +68,8 @@ from mirage.engines._memorisation import (
     CHECK_MIN_ROWS,
     DCR_MARGIN,
     READ_FOLDS,
-    Draw,
     MemorisationCheck,
+    Trial,
     first_passing,
 )
 from mirage.engines._params import QUANTILES, SEED, Param, number
@@ -203,7 +203,7 @@ class KdeSynthesizer(Synthesizer):
         check = MemorisationCheck(self, parts, folds, rng, limit=self.dcr_share_limit, seed=self.seed)
         ladder = [(h * self.widen**i, 1.0 - (1.0 - lam) / self.widen**i) for i in range(WIDEN_STEPS + 1)]
 
-        def trial(setting: tuple[float, float]) -> Draw:
+        def trial(setting: tuple[float, float]) -> Trial:
             return {"bandwidth": setting[0], "code_bandwidth": setting[1], "dcr_share_limit": None}
 
         def describe(setting: tuple[float, float]) -> dict[str, Any]:
