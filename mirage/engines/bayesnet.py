@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from scipy.special import gammaln
 
 from mirage._progress import report
@@ -94,7 +95,7 @@ class BayesNetSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("parents and smoothing", _parents_and_smoothing)
-    tags = EngineTags(native_conditions=True, scenario=True)
+    tags = EngineTags(native_conditions=True, impute=True, log_prob=True, scenario=True)
 
     def __init__(
         self,
@@ -279,6 +280,52 @@ class BayesNetSynthesizer(Synthesizer):
         out = dict(parts)
         for j in others:
             out[domain[j].subcolumn] = decoded[domain[j].subcolumn]
+        return out
+
+    def _impute_parts(
+        self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The missing sub-columns drawn from the network given each row's known ones, one exact
+        clamped draw per pattern of known sub-columns (as a scenario's, with the known tokens as the
+        evidence)."""
+        subs = self.subcolumns_
+        n = len(next(iter(parts.values()))) if parts else 0
+        out = {name: np.array(values, copy=True) for name, values in parts.items()}
+        if not subs or n == 0:
+            return out
+        mask = np.column_stack([np.asarray(known[s.name], dtype=bool) for s in subs])
+        patterns, group = np.unique(mask, axis=0, return_inverse=True)
+        for g, pattern in enumerate(patterns):
+            rows = np.flatnonzero(group.reshape(-1) == g)
+            fixed = {s.name for s, is_known in zip(subs, pattern, strict=True) if is_known}
+            given = {name: np.asarray(values)[rows] for name, values in parts.items()}
+            # nothing known: a row of the network
+            drawn = self._propagate(given, fixed, rng) if fixed else self._sample(rows.size, rng)
+            for s, is_known in zip(subs, pattern, strict=True):
+                if not is_known:
+                    out[s.name][rows] = drawn[s.name]
+        return out
+
+    def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """Per-row log-probability of the rows' tokens under the network (nats): the sum over nodes of
+        the log of the node's table at its token given its parents' tokens, exact.
+
+        ``data`` is a DataFrame (encoded with the fitted encoder) or already encoded sub-columns.  A
+        continuous value counts through its bin and sub-bin, so this is the log-probability of the
+        discretised row, comparable across rows and models with the same discretisation.  On a model
+        with rules, that of the row rewritten as the engine learned it.
+        """
+        self._require_fitted()
+        if isinstance(data, pd.DataFrame) and self.rules_ is not None:
+            data = self.rules_.engine_frame(data)  # the row as the engine learned it (see mirage.control)
+        parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
+        tokens = self.discretiser_.encode(parts)
+        n = tokens.shape[0]
+        out = np.zeros(n)
+        for j, table in enumerate(self.tables_):
+            ps = list(self.parents_[j])
+            config = tokens[:, ps] @ self.strides_[j] if ps else np.zeros(n, "int64")
+            out += np.log(np.maximum(table[config, tokens[:, j]], 1e-300))
         return out
 
     def _evidence_ceiling(self, j: int, given: np.ndarray, evidence: set[int]) -> np.ndarray:

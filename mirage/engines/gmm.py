@@ -91,7 +91,7 @@ class GmmSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("components", _component_counts)
-    tags = EngineTags(scenario=True)
+    tags = EngineTags(impute=True, scenario=True)
 
     def __init__(
         self,
@@ -283,6 +283,29 @@ class GmmSynthesizer(Synthesizer):
         out = dict(parts)
         for j in other:
             out[subs[j].name] = drawn[subs[j].name]
+        return out
+
+    def _impute_parts(
+        self, parts: dict[str, np.ndarray], known: Mapping[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The missing sub-columns drawn from the mixture conditioned on each row's known scores (each
+        row's component from its posterior given them, then that component's conditional Gaussian),
+        one draw per pattern of known sub-columns; a row with nothing known is a draw of the mixture."""
+        subs = self.subcolumns_
+        n = len(next(iter(parts.values()))) if parts else 0
+        out = {name: np.array(values, copy=True) for name, values in parts.items()}
+        if not subs or n == 0:
+            return out
+        mask = np.column_stack([np.asarray(known[s.name], dtype=bool) for s in subs])
+        patterns, group = np.unique(mask, axis=0, return_inverse=True)
+        for g, pattern in enumerate(patterns):
+            rows = np.flatnonzero(group.reshape(-1) == g)
+            fixed = {s.name for s, is_known in zip(subs, pattern, strict=True) if is_known}
+            given = {name: np.asarray(values)[rows] for name, values in parts.items()}
+            drawn = self._propagate(given, fixed, rng) if fixed else self._sample(rows.size, rng)
+            for s, is_known in zip(subs, pattern, strict=True):
+                if not is_known:
+                    out[s.name][rows] = drawn[s.name]
         return out
 
     # --- persistence ------------------------------------------------------------------------------

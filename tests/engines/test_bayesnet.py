@@ -147,3 +147,35 @@ def _saved(model: BayesNetSynthesizer) -> bytes:
     buffer = io.BytesIO()
     model.save(buffer)
     return buffer.getvalue()
+
+
+def holed(rows: int = 600, seed: int = 5) -> pd.DataFrame:
+    """``linked`` with half of ``b`` and a third of ``x`` missing."""
+    frame = linked(rows, seed)
+    rng = np.random.default_rng(seed)
+    frame.loc[rng.random(rows) < 0.5, "b"] = np.nan
+    frame.loc[rng.random(rows) < 0.3, "x"] = np.nan
+    return frame
+
+
+def test_impute_draws_each_missing_cell_given_the_rest_of_its_row() -> None:
+    data = holed()
+    filled = BayesNetSynthesizer().fit(linked()).impute(data, seed=1)
+    b, x = data["b"].isna(), data["x"].isna()
+    assert filled.notna().all().all()
+    pd.testing.assert_frame_equal(filled[~b & ~x], data[~b & ~x])
+    # b follows a (90% agreement), x follows a (10 or 30): each drawn given the row's own a
+    assert (filled.loc[b, "b"] == filled.loc[b, "a"]).mean() == pytest.approx(0.9, abs=0.06)
+    assert filled.loc[x & (data["a"] == "p"), "x"].mean() == pytest.approx(10.0, abs=1.5)
+    assert filled.loc[x & (data["a"] == "q"), "x"].mean() == pytest.approx(30.0, abs=1.5)
+
+
+def test_log_prob_is_the_networks_exact_probability_of_a_row() -> None:
+    data = linked()[["a", "b", "noise"]]
+    model = BayesNetSynthesizer().fit(data)
+    every = pd.DataFrame([(a, b, n) for a in "pq" for b in "pq" for n in "uvw"], columns=["a", "b", "noise"])
+    assert np.exp(model.log_prob(every)).sum() == pytest.approx(1.0, abs=1e-9)
+    agree = every[every["a"] == every["b"]].reset_index(drop=True)
+    differ = agree.assign(b=np.where(agree["a"] == "p", "q", "p"))
+    # b disagrees with a in 10% of rows: the odds of a disagreeing row, whichever way the edge runs
+    assert np.exp(model.log_prob(differ) - model.log_prob(agree)) == pytest.approx(1 / 9, rel=0.25)

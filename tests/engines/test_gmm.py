@@ -122,3 +122,24 @@ def test_the_memorisation_guard_steps_down_to_fewer_components() -> None:
     buffer = io.BytesIO()
     given.save(buffer)
     assert mirage.load(buffer.getvalue()).n_components_ == 1
+
+
+def test_impute_draws_each_missing_cell_from_the_mixture_given_the_rest_of_its_row() -> None:
+    rng = np.random.default_rng(3)
+    group = rng.choice(["a", "b"], 1500)
+    x = np.round(np.where(group == "a", 10.0, 30.0) + rng.normal(size=1500), 3)
+    y = np.round(2.0 * x + rng.normal(size=1500), 3)
+    data = pd.DataFrame({"group": group, "x": x, "y": y})
+    model = GmmSynthesizer().fit(data)
+    holed = data.head(600).copy()
+    holed.loc[rng.random(600) < 0.4, "y"] = np.nan
+    holed.loc[rng.random(600) < 0.3, "group"] = np.nan
+    filled = model.impute(holed, seed=1)
+    y_holes, group_holes = holed["y"].isna(), holed["group"].isna()
+    assert filled.notna().all().all()
+    kept = ~y_holes & ~group_holes
+    pd.testing.assert_frame_equal(filled[kept], holed[kept])
+    # y is drawn given the row's own x, the group given the row's x
+    assert np.abs(filled.loc[y_holes, "y"] - 2.0 * holed.loc[y_holes, "x"]).mean() < 2.5
+    expected = np.where(holed.loc[group_holes, "x"] < 20.0, "a", "b")
+    assert (filled.loc[group_holes, "group"] == expected).mean() > 0.9

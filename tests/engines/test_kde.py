@@ -84,3 +84,52 @@ def test_a_width_one_fold_reads_far_above_the_limit_is_widened_without_the_other
     readings = model.training_["kde"]["readings"]
     assert readings[0]["dcr_share"] > 0.6 and readings[0]["folds"] == 1, readings
     assert readings[-1]["folds"] == 3 and readings[-1]["dcr_share"] <= 0.51, readings
+
+
+def test_impute_draws_a_centre_with_the_kernel_weights_of_the_rows_known_cells() -> None:
+    rng = np.random.default_rng(3)
+    group = rng.choice(["a", "b"], 800)
+    x = np.round(np.where(group == "a", 10.0, 30.0) + rng.normal(size=800), 3)
+    data = pd.DataFrame({"group": group, "x": x})
+    model = KdeSynthesizer(bandwidth=0.3, code_bandwidth=0.05, dcr_share_limit=None).fit(data)
+    holed = data.head(400).copy()
+    holed.loc[rng.random(400) < 0.4, "x"] = np.nan
+    holed.loc[rng.random(400) < 0.3, "group"] = np.nan
+    filled = model.impute(holed, seed=1)
+    x_holes, group_holes = holed["x"].isna(), holed["group"].isna()
+    assert filled.notna().all().all()
+    kept = ~x_holes & ~group_holes
+    pd.testing.assert_frame_equal(filled[kept], holed[kept])
+    # an imputed x is drawn near the centres of the row's own group (the median: a kernel around a
+    # centre at the edge of its group's scores crosses into the other's now and then, as in sampling)
+    only_x = x_holes & ~group_holes
+    for name, centre in (("a", 10.0), ("b", 30.0)):
+        imputed = filled.loc[only_x & (holed["group"] == name), "x"]
+        assert imputed.median() == pytest.approx(centre, abs=1.0)
+        assert ((imputed - centre).abs() < 5.0).mean() > 0.75
+    # an imputed group follows the row's x as often as the model's own rows' groups follow theirs (the
+    # scores leave no gap between the groups, so a kernel near the edge of one reaches into the other)
+    only_group = group_holes & ~x_holes
+    expected = np.where(holed.loc[only_group, "x"] < 20.0, "a", "b")
+    agreement = (filled.loc[only_group, "group"] == expected).mean()
+    synth = model.sample(4000, seed=2)
+    own = (synth["group"] == np.where(synth["x"] < 20.0, "a", "b")).mean()
+    assert agreement == pytest.approx(own, abs=0.08)
+    assert agreement > 0.8
+    pd.testing.assert_frame_equal(model.impute(holed, seed=1), filled)
+
+
+def test_the_check_reads_kdes_refitted_on_the_other_folds_with_the_setting_given() -> None:
+    from mirage.engines._memorisation import MemorisationCheck
+
+    data = table(300)
+    model = KdeSynthesizer(dcr_share_limit=None).fit(data)
+    rng = np.random.default_rng(0)
+    folds = MemorisationCheck.folds_of(len(data), rng)
+    check = MemorisationCheck(model, model.encoder_.encode(data), folds, rng, limit=0.53, seed=0)
+    # a setting is the trial engines' hyperparameters: a near copy reads far above on its first fold
+    share, passes, read = check.read({"bandwidth": 1e-4, "code_bandwidth": 0.0, "dcr_share_limit": None}, rng)
+    assert share > 0.8 and not passes and read == 1
+    # independent columns (each drawn from the marginal of the rows learned) copy no row
+    share, _, read = check.read({"bandwidth": 1e6, "code_bandwidth": 1.0, "dcr_share_limit": None}, rng)
+    assert share < 0.56 and read == 3
