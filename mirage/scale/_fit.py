@@ -427,13 +427,18 @@ def _fit_copula(
     flags = missing_flags(subcolumns)
     tables, marginals, shares = [], [], {}
     quantiles, shrinkage = model.get_params()["quantiles"], model.get_params()["shrinkage"]
+    # one partition's counts were never merged (a merge of one sketch compacts it again: not twice)
+    merged = len(parts) > 1
     for j, s in enumerate(subcolumns):
-        present = merge_observed([counted[j][0]], limit)
+        present = counted[j][0] if merged else merge_observed([counted[j][0]], limit)
         if j in flags:
             shares[j] = present.size / rows
         if present.size == 0:  # never present: the placeholders, as an in-memory fit takes them
             other = counted[j][1]
-            present = merge_observed([] if other is None else [other], limit)
+            if other is None:
+                present = merge_observed([], limit)
+            else:
+                present = other if merged else merge_observed([other], limit)
         marginals.append(_marginal_table(s, present, quantiles, encoder.options.rare_min_count))
         tables.append(_score_table(s, present))
     p = len(subcolumns)
