@@ -7,7 +7,8 @@ loaded in a fresh child process per measurement.  Each child, in one process, on
 
 * profile: ``--profile-blocks`` blocks of 50,000 rows timed step by step: draw (the engine's
   ``_sample``), decode (the encoder's ``decode`` to a DataFrame), Arrow conversion, Parquet encoding
-  (to memory);
+  (to memory); wall time, and the process's CPU time of the draw and the decode (less swayed by a
+  loaded machine than the wall time, though not immune: caches and memory bandwidth are shared);
 * sample: ``model.sample_to(folder, rows, seed=0)`` here (the local executor): rows/s;
 * write only: the same rows written by the same writer (``write_chunks``, the same 50,000-row chunks
   and files) from frames already in memory (the sampled files read back): what the Parquet writer
@@ -49,13 +50,16 @@ def child(model_path: str, rows: int, out: str, profile_blocks: int) -> dict[str
 
     model = load_model(model_path)
     steps = {"draw": 0.0, "decode": 0.0, "arrow": 0.0, "parquet": 0.0}
+    cpu = {"draw": 0.0, "decode": 0.0}
     for i in range(profile_blocks):
         rng = np.random.default_rng(np.random.SeedSequence([0, i]))
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         parts = model._sample(BLOCK_ROWS, rng)
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         frame = model.encoder_.decode(parts, BLOCK_ROWS, rng, i * BLOCK_ROWS)
-        t2 = time.perf_counter()
+        c2, t2 = time.process_time(), time.perf_counter()
+        cpu["draw"] += c1 - c0
+        cpu["decode"] += c2 - c1
         table = pa.Table.from_pandas(frame, preserve_index=False)
         t3 = time.perf_counter()
         pq.write_table(table, io.BytesIO())
@@ -87,6 +91,7 @@ def child(model_path: str, rows: int, out: str, profile_blocks: int) -> dict[str
         "write_only_mib_per_s": size / 2**20 / write_s,
         "sample_share_of_write": write_s / sample_s,
         "ms_per_block": per_block,
+        "cpu_ms_per_block": {k: v / max(profile_blocks, 1) * 1000 for k, v in cpu.items()},
     }
 
 
@@ -134,6 +139,9 @@ def main() -> None:
                 f"{median([r['write_only_rows_per_s'] for r in results]):,.0f}",
                 f"{median([r['sample_share_of_write'] for r in results]):.0%}",
                 " / ".join(f"{steps[k]:.1f}" for k in ("draw", "decode", "arrow", "parquet")),
+                " / ".join(
+                    f"{median([r['cpu_ms_per_block'][k] for r in results]):.1f}" for k in ("draw", "decode")
+                ),
             ]
         )
     what = "rows of an Adult-shaped copula model to Parquet, one process, median of"
@@ -146,6 +154,7 @@ def main() -> None:
                 "write-only rows/s",
                 "sample/write",
                 "ms per block: draw/decode/arrow/parquet",
+                "CPU ms: draw/decode",
             ],
             table,
         )

@@ -292,11 +292,26 @@ class CopulaSynthesizer(Synthesizer):
         return ndtri(lower[codes])[:, None], ndtri(upper[codes])[:, None]
 
     def _values(self, z: np.ndarray) -> dict[str, np.ndarray]:
-        u = ndtr(z)
-        return {
-            s.name: m.inverse(u[:, j])
-            for j, (s, m) in enumerate(zip(self.subcolumns_, self.marginals_, strict=True))
-        }
+        """Each sub-column's values at the scores ``z``: ``marginal.inverse(ndtr(z))``, the same numbers.
+
+        A code is found among its marginal's thresholds moved onto the normal line (``_code_thresholds``),
+        so only the value sub-columns pay for the normal's distribution function."""
+        thresholds = self._thresholds()
+        out = {}
+        for j, (s, m) in enumerate(zip(self.subcolumns_, self.marginals_, strict=True)):
+            cut = thresholds[j]
+            out[s.name] = m.inverse(ndtr(z[:, j])) if cut is None else _codes(z[:, j], cut)
+        return out
+
+    def _thresholds(self) -> list[np.ndarray | None]:
+        """Per sub-column, a discrete marginal's code thresholds on the normal line (None for values);
+        found once per fitted or loaded model."""
+        cached = getattr(self, "_thresholds_cache", None)
+        if cached is None or cached[0] is not self.marginals_:  # a refit or load sets new marginals
+            cuts = [_code_thresholds(m.table) if m.discrete else None for m in self.marginals_]
+            cached = (self.marginals_, cuts)
+            self._thresholds_cache = cached
+        return cached[1]
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {
@@ -332,6 +347,54 @@ class CopulaSynthesizer(Synthesizer):
         )
         self.subcolumns_, self.marginals_ = subcolumns, marginals
         self.cholesky_ = require_array(arrays, "cholesky", kind="f", shape=(p, p))
+
+
+#: a float's bits as an unsigned integer in the floats' order (negatives' bits flipped, positives' sign set)
+_SIGN = np.uint64(1 << 63)
+
+
+def _ordered(x: np.ndarray) -> np.ndarray:
+    bits = np.ascontiguousarray(x, dtype="float64").view("uint64")
+    return np.where(bits & _SIGN, ~bits, bits | _SIGN)
+
+
+def _unordered(key: np.ndarray) -> np.ndarray:
+    return np.where(key & _SIGN, key & ~_SIGN, ~key).view("float64")
+
+
+def _code_thresholds(table: np.ndarray) -> np.ndarray:
+    """For each cumulative probability ``p`` of ``table`` but the last, the smallest float ``t`` with
+    ``ndtr(t) >= p``, found by bisection over the floats in order (64 steps).
+
+    ``searchsorted(table, ndtr(z), side="right")`` (capped at the last code), which
+    ``Marginal.inverse`` draws a code with, counts the ``p <= ndtr(z)``: ``ndtr`` never decreases, so
+    that is the count of ``t <= z``, found without evaluating ``ndtr`` for every drawn score.
+    """
+    p = np.asarray(table[:-1], dtype="float64")
+    low = np.full(p.shape, _ordered(np.array([-np.inf]))[0])  # ndtr(-inf) = 0 < p (p <= 0 set below)
+    high = np.full(p.shape, _ordered(np.array([np.inf]))[0])  # ndtr(inf) = 1 >= p (p > 1 set below)
+    for _ in range(64):
+        middle = low + (high - low) // np.uint64(2)
+        reached = ndtr(_unordered(middle)) >= p
+        high = np.where(reached, middle, high)
+        low = np.where(reached, low, middle)
+        if np.all(high - low <= np.uint64(1)):
+            break
+    cut = _unordered(high).copy()
+    cut[p <= 0.0] = -np.inf
+    cut[p > 1.0] = np.inf
+    return cut
+
+
+def _codes(z: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The number of ``thresholds`` at or below each score (int64): a few thresholds by comparison,
+    more by binary search."""
+    if thresholds.size > 4:
+        return np.searchsorted(thresholds, z, side="right").astype("int64", copy=False)
+    codes = np.zeros(z.shape, dtype="int64")
+    for t in thresholds:
+        codes += z >= t
+    return codes
 
 
 def _rows(parts: Mapping[str, np.ndarray]) -> int:

@@ -13,15 +13,71 @@ values; a partition of a Dask DataFrame stays on the worker that computed it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from mirage.errors import MissingDependencyError, OptionError
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "executor_for"]
+__all__ = ["SPLIT_EVERY", "DaskExecutor", "Executor", "LocalExecutor", "executor_for", "tree_reduce"]
 
 R = TypeVar("R")
+T = TypeVar("T")
+
+SPLIT_EVERY = 16  # results combined at a time by map_reduce (Dask's split_every)
+
+
+def check_split_every(split_every: int) -> None:
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+        raise OptionError(f"split_every must be an integer >= 2, got {split_every!r}")
+
+
+def tree_reduce(items: Iterable[T], combine: Callable[[list[T]], T], split_every: int) -> T:
+    """``items`` combined in a tree, consuming them one at a time: level ``L`` holds at most
+    ``split_every`` values, so at most ``split_every`` per level are held at once.
+
+    The same tree as combining the whole list level by level (:func:`tree_levels`): consecutive groups
+    of ``split_every`` (the last one shorter, alone too), until one value is left; one item is the
+    result itself."""
+    check_split_every(split_every)
+    buffers: list[list[T]] = []
+    counts: list[int] = []  # values pushed to each level
+
+    def push(value: T, level: int) -> None:
+        if level == len(buffers):
+            buffers.append([])
+            counts.append(0)
+        buffers[level].append(value)
+        counts[level] += 1
+        if len(buffers[level]) == split_every:
+            group, buffers[level] = buffers[level], []
+            push(combine(group), level + 1)
+
+    for item in items:
+        push(item, 0)
+    if not buffers:
+        raise ValueError("tree_reduce: nothing to combine")
+    level = 0
+    while True:
+        if counts[level] == 1 and level == len(buffers) - 1:
+            return buffers[level][0]
+        if buffers[level]:
+            group, buffers[level] = buffers[level], []
+            push(combine(group), level + 1)
+        level += 1
+
+
+def tree_levels(items: Sequence[T], combine: Callable[[list[T]], T], split_every: int) -> T:
+    """``items`` combined level by level in the tree :func:`tree_reduce` builds (on Dask, ``combine``
+    submits a task, so the values are futures and the tree runs on the workers)."""
+    check_split_every(split_every)
+    level = list(items)
+    if not level:
+        raise ValueError("tree_levels: nothing to combine")
+    while len(level) > 1:
+        level = [combine(level[i : i + split_every]) for i in range(0, len(level), split_every)]
+    return level[0]
 
 
 class Executor(Protocol):
@@ -41,6 +97,18 @@ class Executor(Protocol):
     ) -> list[R]:
         """``fn(index, frame, **shared)`` for every partition of a Dask DataFrame (``to_delayed()`` items)."""
 
+    def map_reduce(
+        self,
+        fn: Callable[..., R],
+        tasks: Sequence[Any],
+        shared: Mapping[str, Any] | None,
+        combine: Callable[[list[R]], R],
+        split_every: int = SPLIT_EVERY,
+        *,
+        frames: bool = False,
+    ) -> R:
+        """The results of ``map`` (``frames``: of ``map_frames``) combined in a tree (:func:`tree_reduce`)."""
+
     def close(self) -> None:
         """Release what the executor started (a local cluster); an existing cluster is left running."""
 
@@ -59,6 +127,23 @@ class LocalExecutor:
         self, fn: Callable[..., R], frames: Sequence[Any], shared: Mapping[str, Any] | None = None
     ) -> list[R]:
         return [fn(i, frame.compute(scheduler="sync"), **(shared or {})) for i, frame in enumerate(frames)]
+
+    def map_reduce(
+        self,
+        fn: Callable[..., R],
+        tasks: Sequence[Any],
+        shared: Mapping[str, Any] | None,
+        combine: Callable[[list[R]], R],
+        split_every: int = SPLIT_EVERY,
+        *,
+        frames: bool = False,
+    ) -> R:
+        given = shared or {}
+        if frames:
+            results = (fn(i, frame.compute(scheduler="sync"), **given) for i, frame in enumerate(tasks))
+        else:
+            results = (fn(task, **given) for task in tasks)
+        return tree_reduce(results, combine, split_every)
 
     def close(self) -> None:
         pass
@@ -117,9 +202,12 @@ class DaskExecutor:
         return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
 
     def _scatter(self, shared: Mapping[str, Any] | None) -> dict[str, Any]:
-        # in a list: Dask scatters a dict's (or a list's) items one by one, the value is wanted whole
+        # in a list: Dask scatters a dict's (or a list's) items one by one, the value is wanted whole.
+        # hash=False: a key of its own, not one derived from the value, which an earlier map's
+        # scatter of the same value (the schema, every pass) may still be releasing
         return {
-            name: self.client.scatter([value], broadcast=True)[0] for name, value in (shared or {}).items()
+            name: self.client.scatter([value], broadcast=True, hash=False)[0]
+            for name, value in (shared or {}).items()
         }
 
     def map(
@@ -136,6 +224,26 @@ class DaskExecutor:
         results = list(self.client.gather(futures))
         del parts
         return results
+
+    def map_reduce(
+        self,
+        fn: Callable[..., R],
+        tasks: Sequence[Any],
+        shared: Mapping[str, Any] | None,
+        combine: Callable[[list[R]], R],
+        split_every: int = SPLIT_EVERY,
+        *,
+        frames: bool = False,
+    ) -> R:
+        check_split_every(split_every)
+        scattered = self._scatter(shared)
+        if frames:
+            parts = self.client.compute(list(tasks))
+            futures = self.client.map(fn, list(range(len(parts))), parts, pure=False, **scattered)
+        else:
+            futures = self.client.map(fn, list(tasks), pure=False, **scattered)
+        root = tree_levels(futures, partial(self.client.submit, combine, pure=False), split_every)
+        return self.client.gather(root)
 
     def close(self) -> None:
         if self._own_client:

@@ -6,7 +6,12 @@ sub-column value counts of the encoded rows (merged exactly up to ``EncodingOpti
 distinct values, sketched past it), from which its marginals and each value's normal score follow as
 they do in memory; and per partition the sums of the normal
 scores, their squares and cross products, and the counts of rows where both of a pair are present,
-which add up to the correlation.  Nothing row-sized reaches the client.
+which add up to the correlation.  Nothing row-sized reaches the client, and each pass's
+per-partition results are combined in a tree of ``split_every`` (``Executor.map_reduce``: on Dask on
+the workers), so the client never holds every partition's statistics at once.  Combined counts and
+exact value counts are the flat merge's; the score sums are added in the tree's order (equal to the
+flat sum up to rounding); sketched values past ``exact_values_limit`` merge within the sketch's
+documented rank error either way.
 
 Engines that learn from rows in memory (cart, argn) fit on a uniform random sample of ``sample_rows``
 rows drawn across the partitions (:mod:`mirage.scale._reservoir`: uniform without replacement
@@ -18,7 +23,8 @@ learns from every row).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,12 +32,14 @@ import pandas as pd
 from scipy.special import ndtri
 
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
+from mirage.encoding._continuous import ContinuousStats
 from mirage.encoding._sketch import Observed, ValueSketch, merge_observed, observe
 from mirage.encoding._stats import ValueCounts
+from mirage.encoding.categorical import CategoryStats
 from mirage.engines import Synthesizer, get_engine
 from mirage.engines._base import missing_flags, require_training_rows, resolve_encoding_options
 from mirage.errors import OptionError
-from mirage.scale._executor import DaskExecutor, LocalExecutor, executor_for
+from mirage.scale._executor import SPLIT_EVERY, DaskExecutor, LocalExecutor, check_split_every, executor_for
 from mirage.scale._partitions import Partitions, is_dask_frame
 from mirage.scale._reservoir import rows_at_or_below, sample_threshold, smallest_keys
 from mirage.schema import Schema, infer_schema
@@ -58,6 +66,7 @@ def fit_partitions(
     encoding_options: EncodingOptions | None = None,
     holdout: float | None = None,
     split_seed: int = 0,
+    split_every: int = SPLIT_EVERY,
     **hyperparameters: Any,
 ) -> Synthesizer:
     """Learn partitioned ``data`` (a Dask DataFrame, a glob pattern such as ``data/*.parquet``, or a list
@@ -67,13 +76,15 @@ def fit_partitions(
     The schema, when not given, is inferred from the first partition.  ``sample_rows`` (default
     100,000) and ``sample_seed``: the uniform sample an engine other than the copula fits on.
     ``holdout``: the fraction of each partition's rows kept aside, never learned (chosen per partition
-    by ``split_seed`` and the partition's index: :func:`held_out` gives them back).  A schema's rules
+    by ``split_seed`` and the partition's index: :func:`held_out` gives them back).  ``split_every``
+    (default 16): partitions' statistics combined at a time, in a tree.  A schema's rules
     are learned by the engines that fit on the sample (from the sample's rows); the copula, which
     learns every row's statistics, refuses them.
     """
     if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 1:
         raise OptionError(f"sample_rows must be an integer >= 1, got {sample_rows!r}")
     check_holdout(holdout, split_seed)
+    check_split_every(split_every)
     parts = Partitions.of(data, read_options)
     if schema is None:
         schema = infer_schema(parts.first())
@@ -92,22 +103,24 @@ def fit_partitions(
         client = _default_client()
     with executor_for(workers=workers, cluster=cluster, client=client) as executor:
         shared = {"schema": schema.to_dict(), "options": _options_state(options)}
-        analyzed = parts.map(
-            executor,
-            _analyze,
-            {**shared, "sample": 0 if engine in ROWS_ENGINES else sample_rows, "seed": sample_seed},
+        sample = 0 if engine in ROWS_ENGINES else sample_rows
+        limit = options.exact_values_limit
+        merge = partial(_merge_analyzed, columns=schema.names, limit=limit, sample=sample)
+        rows, stats, keys = parts.reduce(
+            executor, _analyze, merge, {**shared, "sample": sample, "seed": sample_seed}, split_every
         )
-        rows = sum(n for n, _, _ in analyzed)
         require_training_rows(rows)
         record: dict[str, Any] = {"partitions": len(parts), "rows_seen": rows}
         if holdout is not None:
             record["holdout"] = {"fraction": holdout, "split_seed": split_seed}
         if engine not in ROWS_ENGINES:
             return _fit_sample(
-                model, parts, executor, analyzed, schema, options, sample_rows, sample_seed, record
+                model, parts, executor, keys, schema, options, sample_rows, sample_seed, record
             )
-        encoder = TableEncoder(schema, options).reduce([stats for _, stats, _ in analyzed])
-        return _fit_copula(model, parts, executor, encoder, rows, record)
+        encoder = TableEncoder(schema, options)
+        for codec, merged in zip(encoder.codecs, stats, strict=True):  # TableEncoder.reduce, codec by codec
+            codec.reduce(merged)
+        return _fit_copula(model, parts, executor, encoder, rows, record, split_every)
 
 
 def check_holdout(holdout: float | None, split_seed: int) -> None:
@@ -170,27 +183,47 @@ def _analyze(
     options: dict[str, Any],
     sample: int,
     seed: int,
-) -> tuple[int, list[Any], np.ndarray]:
-    """A partition's rows, codec statistics and (``sample``) its smallest ``sample`` keys; on a worker."""
+) -> tuple[int, list[list[Any]], np.ndarray]:
+    """A partition's rows, codec statistics (a list of one per codec) and (``sample``) its smallest
+    ``sample`` keys; on a worker."""
     table = Schema.from_dict(schema)
     frame = frame.reset_index(drop=True)
     stats = TableEncoder(table, EncodingOptions(**options)).analyze(frame)
     smallest = smallest_keys(index, frame, sample=sample, seed=seed)[1] if sample else np.empty(0)
-    return len(frame), stats, smallest
+    return len(frame), [[s] for s in stats], smallest
+
+
+def _merge_analyzed(
+    nodes: list[tuple[int, list[list[Any]], np.ndarray]], *, columns: list[str], limit: int, sample: int
+) -> tuple[int, list[list[Any]], np.ndarray]:
+    """``_analyze``'s results (or merges of them), in the partitions' order, merged: rows added, each
+    codec's statistics merged (numbers, dates and categories; the other codecs' small statistics are
+    kept as a list for their ``reduce``), the smallest ``sample`` keys of all kept."""
+    stats: list[list[Any]] = []
+    for i, column in enumerate(columns):
+        entries = [entry for _, codecs, _ in nodes for entry in codecs[i]]
+        if all(type(e) is ContinuousStats for e in entries):
+            stats.append([ContinuousStats.merge(entries, column, limit)])
+        elif all(type(e) is CategoryStats for e in entries):
+            stats.append([CategoryStats.merge(entries, column)])
+        else:
+            stats.append(entries)
+    keys = np.sort(np.concatenate([k for _, _, k in nodes]))[:sample] if sample else np.empty(0)
+    return sum(n for n, _, _ in nodes), stats, keys
 
 
 def _fit_sample(
     model: Synthesizer,
     parts: Partitions,
     executor: LocalExecutor | DaskExecutor,
-    analyzed: Sequence[tuple[int, list[Any], np.ndarray]],
+    keys: np.ndarray,
     schema: Schema,
     options: EncodingOptions,
     sample_rows: int,
     seed: int,
     record: dict[str, Any],
 ) -> Synthesizer:
-    threshold = sample_threshold([k for _, _, k in analyzed], sample_rows)
+    threshold = sample_threshold([keys], sample_rows)
     sample = pd.concat(
         parts.map(executor, rows_at_or_below, {"threshold": threshold, "seed": seed}), ignore_index=True
     )
@@ -238,6 +271,23 @@ def _value_counts(
             else:
                 seen[j] = [merge_observed([*seen[j], observe(x, limit)], limit)]
     return [(a[0], b[0] if b else None) for a, b in zip(seen, others, strict=True)]
+
+
+def _merge_counted(
+    nodes: list[list[tuple[Observed, Observed | None]]], *, limit: int
+) -> list[tuple[Observed, Observed | None]]:
+    """``_value_counts``' results (or merges of them) merged, sub-column by sub-column."""
+    merged: list[tuple[Observed, Observed | None]] = []
+    for j in range(len(nodes[0])):
+        others = [other for _, other in (node[j] for node in nodes) if other is not None]
+        present = merge_observed([node[j][0] for node in nodes], limit)
+        merged.append((present, merge_observed(others, limit) if others else None))
+    return merged
+
+
+def _add_sums(nodes: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """``_score_sums``' results (or sums of them) added."""
+    return tuple(np.sum([node[i] for node in nodes], axis=0) for i in range(4))
 
 
 def _score_sums(
@@ -363,6 +413,7 @@ def _fit_copula(
     encoder: TableEncoder,
     rows: int,
     record: dict[str, Any],
+    split_every: int = SPLIT_EVERY,
 ) -> Synthesizer:
     from mirage.engines.copula import _keep_links_where_present, _nearest_correlation, _safe_cholesky
 
@@ -370,24 +421,30 @@ def _fit_copula(
     subcolumns = encoder.subcolumns
     limit = encoder.options.exact_values_limit
     shared = {"schema": schema.to_dict(), "encoder": encoder.get_state()}
-    counted = parts.map(executor, _value_counts, {**shared, "limit": limit})
+    counted = parts.reduce(
+        executor, _value_counts, partial(_merge_counted, limit=limit), {**shared, "limit": limit}, split_every
+    )
     flags = missing_flags(subcolumns)
     tables, marginals, shares = [], [], {}
     quantiles, shrinkage = model.get_params()["quantiles"], model.get_params()["shrinkage"]
+    # one partition's counts were never merged (a merge of one sketch compacts it again: not twice)
+    merged = len(parts) > 1
     for j, s in enumerate(subcolumns):
-        present = merge_observed([c[j][0] for c in counted], limit)
+        present = counted[j][0] if merged else merge_observed([counted[j][0]], limit)
         if j in flags:
             shares[j] = present.size / rows
         if present.size == 0:  # never present: the placeholders, as an in-memory fit takes them
-            present = merge_observed(
-                [other for _, other in (c[j] for c in counted) if other is not None], limit
-            )
+            other = counted[j][1]
+            if other is None:
+                present = merge_observed([], limit)
+            else:
+                present = other if merged else merge_observed([other], limit)
         marginals.append(_marginal_table(s, present, quantiles, encoder.options.rare_min_count))
         tables.append(_score_table(s, present))
     p = len(subcolumns)
     if p:
-        summed = parts.map(executor, _score_sums, {**shared, "tables": tables})
-        count, sums, squares, cross = (np.sum([part[i] for part in summed], axis=0) for i in range(4))
+        summed = parts.reduce(executor, _score_sums, _add_sums, {**shared, "tables": tables}, split_every)
+        count, sums, squares, cross = (np.sum([summed[i]], axis=0) for i in range(4))
         corr = _correlation_from_sums(count, sums, squares, cross)
         if flags:
             for j, f in flags.items():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mirage.errors import DataError, OptionError
-from mirage.scale._executor import DaskExecutor, LocalExecutor
+from mirage.scale._executor import SPLIT_EVERY, DaskExecutor, LocalExecutor
 from mirage.scale._remote import is_pattern, is_url, local_copy, url_files
 
 __all__ = ["Partitions", "is_dask_frame", "is_pattern", "split_partition"]
@@ -134,3 +134,22 @@ class Partitions:
                 partial(_on_file, fn), tasks, {**(shared or {}), "reading": self.read_options}
             )
         return executor.map_frames(fn, list(self.frame.to_delayed()), shared)
+
+    def reduce(
+        self,
+        executor: LocalExecutor | DaskExecutor,
+        fn: Callable[..., R],
+        combine: Callable[[list[R]], R],
+        shared: Mapping[str, Any] | None = None,
+        split_every: int = SPLIT_EVERY,
+    ) -> R:
+        """``fn(index, rows, **shared)`` for every partition, combined in a tree of ``split_every``
+        (``combine`` takes a list of results, or of combined results, in the partitions' order)."""
+        if self.holdout is not None:
+            fn = partial(_one_side, fn, self.holdout)
+        if self.frame is None:
+            tasks = list(enumerate(self.files))
+            given = {**(shared or {}), "reading": self.read_options}
+            return executor.map_reduce(partial(_on_file, fn), tasks, given, combine, split_every)
+        delayed = list(self.frame.to_delayed())
+        return executor.map_reduce(fn, delayed, shared, combine, split_every, frames=True)
