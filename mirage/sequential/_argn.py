@@ -61,8 +61,6 @@ _POSITION_BINS = 32  # quantile bins of the previous event's time, and of the ti
 _MIN_VALIDATED = 200  # entities: fewer train on all of them, stopping on the training loss
 _LEFT_CODES = 64  # events left in a history, the last code standing for this many or more
 _LATE_DRAWS = 8  # draws of an event that falls after the learned times before its history ends
-_LEFT_CODE = True
-_PACE = True
 _MIN_DELTA = 5e-4
 _LR_DECAY = 0.5
 
@@ -329,7 +327,7 @@ class ArgnSequenceSynthesizer:
 
     def _position_cardinalities(self) -> list[int]:
         cards = [len(self.time_edges_) + 1, len(self.elapsed_edges_) + 1]
-        cards += [_LEFT_CODES] if self.drawn_length_ and _LEFT_CODE else []
+        cards += [_LEFT_CODES] if self.drawn_length_ else []
         return cards + ([7, 31, 24] if self._require_fitted().timestamped else [])
 
     def _position_codes(self, clock: np.ndarray, first: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -340,7 +338,7 @@ class ArgnSequenceSynthesizer:
             np.searchsorted(self.time_edges_, clock, side="right"),
             np.searchsorted(self.elapsed_edges_, clock - first, side="right"),
         ]
-        if self.drawn_length_ and _LEFT_CODE:
+        if self.drawn_length_:
             codes.append(np.clip(left, 0, _LEFT_CODES - 1))
         if self._require_fitted().timestamped:
             codes += list(self._calendar_codes(clock).T)
@@ -369,7 +367,7 @@ class ArgnSequenceSynthesizer:
             span = edges[-1] - edges[0] if edges.size > 1 else 1.0
             spans.append(span if span > 0 else 1.0)
             out.append((value - low) / spans[-1])
-        if self.drawn_length_ and _PACE:
+        if self.drawn_length_:
             out.append(left / self.max_length_)
             pace = (self.last_time_ - clock) / (np.maximum(left, 0) + 1) / (spans[0] / self.max_length_)
             out.append(np.log1p(np.maximum(pace, 0.0)))
@@ -406,7 +404,7 @@ class ArgnSequenceSynthesizer:
             self.depth,
             dropout,
             self._position_cardinalities(),
-            POSITION_SCALARS + (LENGTH_SCALARS if self.drawn_length_ and _PACE else 0),
+            POSITION_SCALARS + (LENGTH_SCALARS if self.drawn_length_ else 0),
         )
 
     def _train(
