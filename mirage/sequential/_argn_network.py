@@ -20,10 +20,11 @@ from torch import nn
 
 from mirage.engines.argn._network import MASK_BIAS, ArgnNetwork
 
-__all__ = ["MAX_STEP", "POSITION_SCALARS", "SequenceNetwork"]
+__all__ = ["LENGTH_SCALARS", "MAX_STEP", "POSITION_SCALARS", "SequenceNetwork"]
 
 MAX_STEP = 64  # steps from here on share the last step embedding
 POSITION_SCALARS = 2  # the previous event's time and the time since the first one, scaled to about [0, 1]
+LENGTH_SCALARS = 2  # with drawn lengths: the share of events left and the time left per event left
 
 
 class SequenceNetwork(nn.Module):
@@ -42,6 +43,7 @@ class SequenceNetwork(nn.Module):
         depth: int,
         dropout: float,
         position_cardinalities: Sequence[int],
+        n_scalars: int = POSITION_SCALARS,
     ) -> None:
         super().__init__()
         self.hidden = hidden
@@ -62,7 +64,7 @@ class SequenceNetwork(nn.Module):
         self.register_buffer("position_offsets", torch.as_tensor(position_offsets), persistent=False)
         self.position_embed = nn.Embedding(max(1, sum(self.position_cardinalities)), hidden)
         self.step_embed = nn.Embedding(MAX_STEP, hidden)
-        self.time_scale = nn.Linear(POSITION_SCALARS, hidden)  # the position in time, finer than its bins
+        self.time_scale = nn.Linear(n_scalars, hidden)  # the position in time, finer than its bins
         self.start = nn.Parameter(torch.zeros(hidden))
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
         nn.init.normal_(self.entity_embed.weight, std=0.1)

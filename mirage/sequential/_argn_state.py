@@ -15,6 +15,7 @@ import numpy as np
 from mirage._validate import StateError, require, require_array, require_int, require_mapping, within
 from mirage.encoding.discretise import Discretiser
 from mirage.schema import Schema
+from mirage.sequential._model import engine_state, restore_engine
 from mirage.sequential._schema import SequenceSchema
 
 if TYPE_CHECKING:
@@ -35,22 +36,17 @@ def _own(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
 
 
 def model_state(model: ArgnSequenceSynthesizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    engine = model.entity_engine_
-    engine_state, engine_arrays = engine.get_state()
-    arrays = _prefixed("entity_engine", engine_arrays)
+    entity_engine, arrays = engine_state(model.entity_engine_, "entity_engine")
     state: dict[str, Any] = {
         "static": model.static_,
         "dynamic": model.dynamic_,
         "context_columns": model.context_columns_,
         "max_length": model.max_length_,
+        "drawn_length": model.drawn_length_,
         "last_time": model.last_time_,
         "hidden": model.hidden_,
         "training": model.training_,
-        "entity_engine": {
-            "hyperparameters": engine.get_params(),
-            "schema": engine.schema_.to_dict(),
-            "state": engine_state,
-        },
+        "entity_engine": entity_engine,
     }
     encoders = {"entity_encoder": model.entity_encoder_, "event_encoder": model.event_encoder_}
     for name, encoder in encoders.items():
@@ -92,12 +88,7 @@ def restore_model(model: ArgnSequenceSynthesizer, manifest: Mapping[str, Any], p
     state = require_mapping(require(manifest, "state"), "state")
     with within("state.entity_engine", "entity_engine/"):
         saved = require_mapping(require(state, "entity_engine"))
-        engine = ArgnSynthesizer(**dict(require_mapping(require(saved, "hyperparameters"))))
-        engine_schema = Schema.from_dict(dict(require_mapping(require(saved, "schema"))))
-        engine.set_state(
-            engine_schema, require_mapping(require(saved, "state")), _own("entity_engine", arrays)
-        )
-    model.entity_engine_ = engine
+        model.entity_engine_ = restore_engine(ArgnSynthesizer, saved, arrays, "entity_engine")
     for name in ("entity_encoder", "event_encoder"):
         encoder = None
         if name in state:
@@ -122,6 +113,10 @@ def restore_model(model: ArgnSequenceSynthesizer, manifest: Mapping[str, Any], p
     model.dynamic_ = [str(c) for c in state["dynamic"]]
     model.context_columns_ = [str(c) for c in state["context_columns"]]
     model.max_length_ = require_int(state, "max_length", low=1)
+    drawn_length = state.get("drawn_length", False)  # files written before lengths were drawn lack it
+    if not isinstance(drawn_length, bool):
+        raise StateError("state.drawn_length", f"must be true or false, got {drawn_length!r}")
+    model.drawn_length_ = drawn_length
     model.hidden_ = require_int(state, "hidden", low=1)
     last_time = require(state, "last_time")
     if isinstance(last_time, bool) or not isinstance(last_time, (int, float)) or not np.isfinite(last_time):

@@ -9,9 +9,9 @@ seeded ``SeedSequence([seed, block])``: the same seed gives the same histories h
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,21 @@ from mirage.schema import Kind, Schema, infer_schema
 from mirage.sequential._given import EncodedDraw, usable
 from mirage.sequential._schema import SequenceSchema
 
-__all__ = ["ENTITY_BLOCK", "SEQUENTIAL", "SequenceSynthesizer"]
+if TYPE_CHECKING:
+    from mirage.engines._base import Synthesizer
+
+__all__ = [
+    "ENTITY_BLOCK",
+    "SEQUENTIAL",
+    "SequenceSynthesizer",
+    "engine_state",
+    "read_model_file",
+    "restore_engine",
+    "write_model_file",
+]
+
+_Model = TypeVar("_Model")
+_Engine = TypeVar("_Engine", bound="Synthesizer")
 
 SEQUENTIAL = "sequential"  # the engine field of a sequence model file
 ENTITY_BLOCK = 16_384
@@ -567,8 +581,6 @@ class SequenceSynthesizer:
     # --- persistence ---------------------------------------------------------------------------
     def save(self, target: str | Path | IO[bytes], *, force: bool = False) -> Path | IO[bytes]:
         """One model file (JSON manifest and safetensors arrays, no pickle)."""
-        from mirage._model_archive import write_archive
-
         schema = self._require_fitted()
         engines: dict[str, Any] = {}
         arrays: dict[str, np.ndarray] = {}
@@ -576,44 +588,28 @@ class SequenceSynthesizer:
         if self.time_engine_ is not None:
             parts.append(("time", self.time_engine_))
         for part, engine in parts:
-            state, engine_arrays = engine.get_state()
-            engines[part] = {"hyperparameters": engine.get_params(), "schema": engine.schema_.to_dict()}
-            engines[part]["state"] = state
-            arrays.update({f"{part}/{k}": v for k, v in engine_arrays.items()})
-        body = {
-            "engine": SEQUENTIAL,
-            "hyperparameters": {
-                "lags": self.lags,
-                "min_samples_leaf": self.min_samples_leaf,
-                "rare_min_count": self.rare_min_count,
-                "seed": self.seed,
-            },
-            "schema": schema.to_dict(),
-            "state": {
-                "static": self.static_,
-                "dynamic": self.dynamic_,
-                "lagged": self.lagged_,
-                "context_columns": self.context_columns_,
-                "training": self.training_,
-                "engines": engines,
-            },
+            engines[part], engine_arrays = engine_state(engine, part)
+            arrays.update(engine_arrays)
+        hyperparameters = {
+            "lags": self.lags,
+            "min_samples_leaf": self.min_samples_leaf,
+            "rare_min_count": self.rare_min_count,
+            "seed": self.seed,
         }
-        write_archive(body, arrays, target, force=force)
-        return Path(target) if isinstance(target, str) else target
+        state = {
+            "static": self.static_,
+            "dynamic": self.dynamic_,
+            "lagged": self.lagged_,
+            "context_columns": self.context_columns_,
+            "training": self.training_,
+            "engines": engines,
+        }
+        return write_model_file(SEQUENTIAL, hyperparameters, schema, state, arrays, target, force)
 
     @classmethod
     def load(cls, source: str | Path | bytes | IO[bytes]) -> SequenceSynthesizer:
         """The sequence model in a model file (a path, bytes or a binary stream)."""
-        from mirage._model_archive import describe, read_archive
-
-        manifest, payload = read_archive(source, arrays=True)
-        where = describe(source)
-        if manifest.get("engine") != SEQUENTIAL:
-            raise ModelFileError(f"{where}: holds a {manifest.get('engine')!r} model, not a sequence model")
-        try:
-            return cls._from_manifest(manifest, payload)
-        except (ModelFileError, SchemaError, KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{where}: the sequence model is inconsistent ({exc})") from None
+        return read_model_file(source, SEQUENTIAL, "sequence model", cls._from_manifest)
 
     @classmethod
     def _from_manifest(cls, manifest: Mapping[str, Any], payload: bytes) -> SequenceSynthesizer:
@@ -635,11 +631,8 @@ class SequenceSynthesizer:
         for part in ("entity", "event", "time"):
             if part == "time" and part not in state["engines"]:
                 continue  # a model file from before an event's day was drawn apart
-            saved = dict(state["engines"][part])
-            engine = CartSynthesizer(**dict(saved["hyperparameters"]))
-            own = {k[len(part) + 1 :]: v for k, v in arrays.items() if k.startswith(f"{part}/")}
             try:
-                engine.set_state(Schema.from_dict(dict(saved["schema"])), saved["state"], own)
+                engine = restore_engine(CartSynthesizer, dict(state["engines"][part]), arrays, part)
             except StateError as exc:
                 raise ModelFileError(
                     f"{part} model: {exc.where if exc.array else exc.path}: {exc.reason}"
@@ -652,3 +645,71 @@ class SequenceSynthesizer:
         model.training_ = dict(state["training"])
         model.schema_ = SequenceSchema.from_dict(dict(manifest["schema"]))
         return model
+
+
+# --- model files shared by both sequence models ----------------------------------------------------
+def engine_state(engine: Synthesizer, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A part model's manifest entry (hyperparameters, schema, state) and its arrays under ``prefix/``."""
+    state, arrays = engine.get_state()
+    entry = {"hyperparameters": engine.get_params(), "schema": engine.schema_.to_dict(), "state": state}
+    return entry, {f"{prefix}/{k}": v for k, v in arrays.items()}
+
+
+def restore_engine(
+    kind: type[_Engine], saved: Mapping[str, Any], arrays: Mapping[str, np.ndarray], prefix: str
+) -> _Engine:
+    """The part model ``engine_state`` wrote under ``prefix/`` (a StateError names what is wrong)."""
+    from mirage._validate import require, require_mapping
+
+    engine = kind(**dict(require_mapping(require(saved, "hyperparameters"))))
+    schema = Schema.from_dict(dict(require_mapping(require(saved, "schema"))))
+    start = f"{prefix}/"
+    own = {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
+    engine.set_state(schema, require_mapping(require(saved, "state")), own)
+    return engine
+
+
+def write_model_file(
+    engine: str,
+    hyperparameters: Mapping[str, Any],
+    schema: SequenceSchema,
+    state: Mapping[str, Any],
+    arrays: Mapping[str, np.ndarray],
+    target: str | Path | IO[bytes],
+    force: bool,
+) -> Path | IO[bytes]:
+    """A sequence model's file: its manifest (``engine`` names the model) and its arrays."""
+    from mirage._model_archive import write_archive
+
+    body = {
+        "engine": engine,
+        "hyperparameters": dict(hyperparameters),
+        "schema": schema.to_dict(),
+        "state": dict(state),
+    }
+    write_archive(body, arrays, target, force=force)
+    return Path(target) if isinstance(target, str) else target
+
+
+def read_model_file(
+    source: str | Path | bytes | IO[bytes],
+    engine: str,
+    label: str,
+    build: Callable[[Mapping[str, Any], bytes], _Model],
+) -> _Model:
+    """The ``label`` model (``engine`` in its manifest) ``build`` makes of a model file's manifest and
+    arrays; a file of another model, a damaged part or an inconsistent state is a ModelFileError."""
+    from mirage._model_archive import describe, read_archive
+    from mirage._validate import StateError
+
+    manifest, payload = read_archive(source, arrays=True)
+    where = describe(source)
+    if manifest.get("engine") != engine:
+        article = "an" if label[0] in "aeiou" else "a"
+        raise ModelFileError(f"{where}: holds a {manifest.get('engine')!r} model, not {article} {label}")
+    try:
+        return build(manifest, payload)
+    except StateError as exc:
+        raise ModelFileError(f"{where}: {exc.where if exc.array else exc.path}: {exc.reason}") from None
+    except (ModelFileError, SchemaError, OptionError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{where}: the {label} is inconsistent ({exc})") from None

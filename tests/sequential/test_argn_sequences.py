@@ -128,6 +128,41 @@ def test_a_damaged_or_foreign_model_file_is_refused(
         ArgnSequenceSynthesizer.load(tmp_path / "broken.mirage")
 
 
+def test_each_history_has_the_number_of_events_drawn_with_its_entity(
+    fmri_model: ArgnSequenceSynthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the entity model draws each history's length; the history network then fills exactly that many
+    # events (a stop flag drawn at every step ended long histories early)
+    assert fmri_model.drawn_length_
+    engine = fmri_model.entity_engine_
+    drawn = engine.sample
+
+    def with_lengths(*args: object, **kwargs: object) -> pd.DataFrame:
+        rows = drawn(*args, **kwargs)  # type: ignore[arg-type]
+        rows["_length"] = np.arange(len(rows)) % 7 + 1
+        return rows
+
+    monkeypatch.setattr(engine, "sample", with_lengths)
+    synthetic = fmri_model.sample(21, seed=1)
+    sizes = synthetic.groupby("seq_id", sort=False).size().tolist()
+    assert sizes == [i % 7 + 1 for i in range(21)]
+
+
+def test_a_model_file_with_a_bad_length_flag_is_refused(
+    fmri_model: ArgnSequenceSynthesizer, tmp_path: Path
+) -> None:
+    from safetensors.numpy import load as load_arrays
+
+    from mirage._model_archive import read_archive, write_archive
+
+    fmri_model.save(tmp_path / "argn.mirage")
+    body, payload = read_archive(tmp_path / "argn.mirage", arrays=True)
+    body["state"]["drawn_length"] = "yes"
+    write_archive(body, load_arrays(payload), tmp_path / "flag.mirage")
+    with pytest.raises(ModelFileError, match="state.drawn_length: must be true or false"):
+        ArgnSequenceSynthesizer.load(tmp_path / "flag.mirage")
+
+
 def test_histories_condition_on_the_context_and_the_first_event(
     fmri: pd.DataFrame, fmri_schema: SequenceSchema
 ) -> None:
