@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mirage._validate import StateError
 from mirage.engines.dp import DPSynthesizer
 from mirage.errors import DataError
 from mirage.model_file import load_model, read_manifest
@@ -263,3 +264,6 @@ def test_a_model_saved_before_grids_were_sized_to_the_noise_loads_with_the_fines
     old.set_state(model.schema_, state, arrays)
     assert old.fine_buckets_ == {}
     assert all(old.grids_[name].size == model.grids_[name].size for name in model.grids_)
+    state["engine"]["fine_buckets"] = {"amount::value": "many"}
+    with pytest.raises(StateError, match="fine_buckets"):
+        old.set_state(model.schema_, state, arrays)

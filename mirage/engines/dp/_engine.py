@@ -256,10 +256,10 @@ class DPSynthesizer(Synthesizer):
         if any(not s.discrete and s.name not in ranges for s in subcolumns):
             raise StateError("ranges", "lacks a continuous sub-column")
         # a model saved before grids were sized to the noise has none: FINE_BUCKETS each
-        buckets = require_mapping(state.get("fine_buckets", {}))
+        buckets = require_mapping(state.get("fine_buckets", {}), "fine_buckets")
+        if any(type(b) is not int or not 1 <= b <= FINE_BUCKETS for b in buckets.values()):
+            raise StateError("fine_buckets", f"holds a bucket count not a whole number in 1..{FINE_BUCKETS}")
         self.fine_buckets_ = {str(name): int(b) for name, b in buckets.items()}
-        if any(not 1 <= b <= FINE_BUCKETS for b in self.fine_buckets_.values()):
-            raise StateError("fine_buckets", f"holds a bucket count outside 1..{FINE_BUCKETS}")
         self.grids_ = self._grids()
         fine_cards = self._fine_cardinalities()
         to_coarse, shares = [], []
