@@ -24,18 +24,27 @@ Budgets, so that the columns compare like with like:
   training rows' categories and quantile bin edges for free (not private: a favour to the peer).
   Numbers are cut into ``--bins`` quantile bins and drawn uniformly within a bin on the way back.
 
-A peer that fails or runs past ``--peer-timeout`` seconds is reported with its error, not dropped.
+A peer that fails, runs past ``--peer-timeout`` wall seconds or past ``--peer-cpu`` CPU seconds (a time
+box that does not depend on how loaded the machine is) is reported with its error, not dropped; once
+a peer has timed out on a table at some epsilon, its runs there at that epsilon or higher (later seeds
+included) are recorded as skipped, naming the timeout, rather than run again: MST's work does not shrink
+as epsilon grows and AIM's grows with it.  The peers share one JAX compilation cache per run
+(``--jax-cache``; a favour to them: their later fits skip recompiling).  ``--jobs N`` runs up to N
+peers at once (their fit seconds then share the CPU: compare them within one run only).  The table
+gives each metric's mean over the seeds that ran and its range ``[min, max]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -52,6 +61,7 @@ METRICS = [
     "tstr",
     "utility_ratio",
     "fit_s",
+    "fit_cpu_s",
 ]
 DELTA = 1e-9
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -65,7 +75,7 @@ def worker(args: argparse.Namespace) -> int:
     categorical = [c for c in train.columns if not pd.api.types.is_numeric_dtype(train[c])]
     continuous = [c for c in train.columns if c not in categorical]
     epsilon, seed = float(args.epsilon), int(args.seed)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if args.worker.startswith("sn_"):
         from snsynth import Synthesizer
 
@@ -79,12 +89,14 @@ def worker(args: argparse.Namespace) -> int:
             nullable=bool(train.isna().any().any()),
         )
         fit_s = time.perf_counter() - start
+        fit_cpu_s = time.process_time() - cpu_start
         synthetic = model.sample(len(train))
     else:
         synthetic, fit_s = _opendp_peer(train, categorical, args.worker, epsilon, seed, int(args.bins))
+        fit_cpu_s = time.process_time() - cpu_start  # the data's conversion included (small)
     synthetic = pd.DataFrame(synthetic, columns=train.columns)
     synthetic.to_csv(args.out, index=False)
-    Path(args.out + ".json").write_text(json.dumps({"fit_s": fit_s}))
+    Path(args.out + ".json").write_text(json.dumps({"fit_s": fit_s, "fit_cpu_s": fit_cpu_s}))
     return 0
 
 
@@ -143,50 +155,70 @@ def _rho(epsilon: float, delta: float) -> float:
 
 # --- the driver (Mirage's environment) --------------------------------------------------------
 def run_peer(
-    system: str, python: str, train: Any, epsilon: float, seed: int, bins: int, timeout: float
-) -> tuple[Any, float]:
+    system: str,
+    python: str,
+    train: Any,
+    epsilon: float,
+    seed: int,
+    bins: int,
+    timeout: float,
+    cache: str,
+    cpu: float | None = None,
+) -> tuple[Any, float, float]:
+    import resource
+
+    def limit_cpu() -> None:  # in the child: SIGXCPU past ``cpu`` seconds of CPU, SIGKILL 5 s later
+        if cpu is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 5))
+
     import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="dp-peer-") as tmp:
         train_path, out_path = os.path.join(tmp, "train.csv"), os.path.join(tmp, "synthetic.csv")
         train.to_csv(train_path, index=False)
-        env = {**os.environ, **{v: "1" for v in THREAD_VARIABLES}}
+        env = {**os.environ, **{v: "1" for v in THREAD_VARIABLES}, "JAX_COMPILATION_CACHE_DIR": cache}
         env.pop("PYTHONPATH", None)
         command = [
             python, __file__, "--worker", system, "--train", train_path, "--out", out_path,
             "--epsilon", str(epsilon), "--seed", str(seed), "--bins", str(bins),
         ]  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=limit_cpu
+        )
+        if done.returncode < 0 and cpu is not None:
+            raise subprocess.TimeoutExpired(command, cpu)
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
         synthetic = pd.read_csv(out_path)
-        fit_s = float(json.loads(Path(out_path + ".json").read_text())["fit_s"])
+        timing = json.loads(Path(out_path + ".json").read_text())
+        fit_s, fit_cpu_s = float(timing["fit_s"]), float(timing["fit_cpu_s"])
     for c in train.columns:  # the CSV round trip: back to the training rows' types
         with contextlib.suppress(TypeError, ValueError):
             synthetic[c] = synthetic[c].astype(train[c].dtype)
-    return synthetic, fit_s
+    return synthetic, fit_s, fit_cpu_s
 
 
-def run_dp(train: Any, epsilon: float, seed: int, declared: bool) -> tuple[Any, float]:
+def run_dp(train: Any, epsilon: float, seed: int, declared: bool) -> tuple[Any, float, float]:
     """Mirage's dp engine; ``declared``: the training rows' inferred schema passed as public (bounds and
-    categories free, as the OpenDP peers' cuts are)."""
+    categories free, as the OpenDP peers' cuts are).  Its CPU seconds are this thread's (numpy's)."""
     import mirage
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     schema = mirage.infer_schema(train) if declared else None
     model = mirage.fit(train, engine="dp", epsilon=epsilon, delta=DELTA, seed=seed, schema=schema)
-    fit_s = time.perf_counter() - start
-    return model.sample(len(train), seed=seed), fit_s
+    fit_s, fit_cpu_s = time.perf_counter() - start, time.thread_time() - cpu_start
+    return model.sample(len(train), seed=seed), fit_s, fit_cpu_s
 
 
-def run_argn_dp(train: Any, epsilon: float, seed: int) -> tuple[Any, float]:
-    """Mirage's argn with DP-SGD (domains private, as ``dp``)."""
+def run_argn_dp(train: Any, epsilon: float, seed: int) -> tuple[Any, float, float]:
+    """Mirage's argn with DP-SGD (domains private, as ``dp``); CPU seconds of the whole process (torch's
+    threads included)."""
     import mirage
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model = mirage.fit(train, engine="argn", epsilon=epsilon, delta=DELTA, seed=seed)
-    fit_s = time.perf_counter() - start
-    return model.sample(len(train), seed=seed), fit_s
+    fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
+    return model.sample(len(train), seed=seed), fit_s, fit_cpu_s
 
 
 def score(table: str, train: Any, held: Any, synthetic: Any, seed: int) -> dict[str, Any]:
@@ -216,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sn-python", default="/tmp/snvenv/bin/python")
     parser.add_argument("--opendp-python", default="/tmp/odpvenv/bin/python")
     parser.add_argument("--peer-timeout", type=float, default=1800)
+    parser.add_argument("--peer-cpu", type=float, default=None, help="CPU seconds a peer fit may use")
+    parser.add_argument("--jax-cache", default=None, help="peers' JAX compile cache (default: fresh)")
+    parser.add_argument("--jobs", type=int, default=1, help="peers run at once (Mirage's rows run alone)")
     parser.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--out", default=str(RESULTS_DIR / "dp_peers.json"))
     parser.add_argument("--show", default=None, help="print the table of an earlier run; measure nothing")
@@ -240,49 +275,85 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     systems = args.systems.split(",")
     frames = {t: load_table(t, Path(args.data), args.max_rows)[0] for t in args.tables.split(",")}
+    lock = threading.Lock()
+    jax_cache = args.jax_cache or tempfile.mkdtemp(prefix="dp-peers-jax-")
+    timed_out: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def record(row: dict[str, Any]) -> None:
+        with lock:
+            results.append(row)
+            keys = ["table", "seed", "epsilon", "system", *METRICS, "error"]
+            print(json.dumps({k: row.get(k) for k in keys}), flush=True)
+            out.write_text(json.dumps({"args": vars(args), "results": results}, indent=1, default=str))
+
+    def run_row(table: str, seed: int, epsilon: float, system: str, train: Any, held: Any) -> None:
+        row: dict[str, Any] = {"table": table, "seed": seed, "epsilon": epsilon, "system": system}
+        key = (table, system)
+        try:
+            if key in timed_out and epsilon >= timed_out[key][0]:
+                raise TimeoutError(f"skipped: {timed_out[key][1]}")
+            if system in ("dp", "dp_declared"):
+                synthetic, fit_s, fit_cpu_s = run_dp(train, epsilon, seed, system == "dp_declared")
+            elif system == "argn_dp":
+                synthetic, fit_s, fit_cpu_s = run_argn_dp(train, epsilon, seed)
+            else:
+                python = args.sn_python if system.startswith("sn_") else args.opendp_python
+                try:
+                    synthetic, fit_s, fit_cpu_s = run_peer(
+                        system, python, train, epsilon, seed, args.bins, args.peer_timeout, jax_cache,
+                        args.peer_cpu,
+                    )  # fmt: skip
+                except subprocess.TimeoutExpired as exc:
+                    unit = "CPU s" if exc.timeout == args.peer_cpu else "s"
+                    message = f"timed out after {exc.timeout:g} {unit} at epsilon {epsilon:g}, seed {seed}"
+                    if key not in timed_out or epsilon < timed_out[key][0]:
+                        timed_out[key] = (epsilon, message)
+                    raise TimeoutError(message) from None
+            row.update(fit_s=fit_s, fit_cpu_s=fit_cpu_s, **score(table, train, held, synthetic, seed))
+        except Exception as exc:  # a peer's failure is a result, not a crash of the run
+            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        record(row)
+
     # seeds outermost: a run cut short still has every table and epsilon at its first seeds
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for table, frame in frames.items():
-            train, held = split_holdout(frame, 0.2, seed)
-            for epsilon in [float(e) for e in args.epsilons.split(",")]:
-                for system in systems:
-                    row: dict[str, Any] = {"table": table, "seed": seed, "epsilon": epsilon, "system": system}
-                    try:
-                        if system in ("dp", "dp_declared"):
-                            synthetic, fit_s = run_dp(train, epsilon, seed, system == "dp_declared")
-                        elif system == "argn_dp":
-                            synthetic, fit_s = run_argn_dp(train, epsilon, seed)
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = []
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            for table, frame in frames.items():
+                train, held = split_holdout(frame, 0.2, seed)
+                for epsilon in [float(e) for e in args.epsilons.split(",")]:
+                    for system in systems:
+                        if system in ("dp", "dp_declared", "argn_dp"):
+                            run_row(table, seed, epsilon, system, train, held)
                         else:
-                            python = args.sn_python if system.startswith("sn_") else args.opendp_python
-                            synthetic, fit_s = run_peer(
-                                system, python, train, epsilon, seed, args.bins, args.peer_timeout
-                            )
-                        row.update(fit_s=fit_s, **score(table, train, held, synthetic, seed))
-                    except Exception as exc:  # a peer's failure is a result, not a crash of the run
-                        row["error"] = f"{type(exc).__name__}: {exc}"[:300]
-                    results.append(row)
-                    keys = ["table", "seed", "epsilon", "system", *METRICS, "error"]
-                    print(json.dumps({k: row.get(k) for k in keys}), flush=True)
-                    payload = {"args": vars(args), "results": results}
-                    out.write_text(json.dumps(payload, indent=1, default=str))
+                            futures.append(pool.submit(run_row, table, seed, epsilon, system, train, held))
+        for future in futures:
+            future.result()
     show({"results": results})
     return 0
 
 
 def show(payload: dict[str, Any]) -> None:
-    """Mean over split seeds of each metric, per table, epsilon and system (n = seeds that ran)."""
+    """Mean over split seeds of each metric, per table, epsilon and system, with its range [min, max]
+    (n = seeds that ran)."""
     groups: dict[tuple[str, float, str], list[dict[str, Any]]] = {}
-    for row in payload["results"]:
+    for row in sorted(payload["results"], key=lambda r: (r["table"], r["epsilon"], r["system"])):
         groups.setdefault((row["table"], row["epsilon"], row["system"]), []).append(row)
     header = ["table", "eps", "system", "n", *METRICS]
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for (table, epsilon, system), rows in groups.items():
         good = [r for r in rows if "error" not in r]
-        cells = [table, f"{epsilon:g}", system, str(len(good))]
+        cells = [table, f"{epsilon:g}", system, f"{len(good)}/{len(rows)}"]
         for metric in METRICS:
             values = [float(r[metric]) for r in good if r.get(metric) is not None]
-            cells.append(f"{sum(values) / len(values):.3f}" if values else "-")
+            digits = 1 if metric.startswith("fit_") else 3
+            if not values:
+                cells.append("-")
+            elif len(values) == 1:
+                cells.append(f"{values[0]:.{digits}f}")
+            else:
+                mean = sum(values) / len(values)
+                cells.append(f"{mean:.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]")
         if len(good) < len(rows):
             cells.append("error: " + next(r["error"] for r in rows if "error" in r)[:80])
         print(" | ".join(cells))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mirage._validate import StateError
 from mirage.engines.dp import DPSynthesizer
 from mirage.errors import DataError
 from mirage.model_file import load_model, read_manifest
@@ -223,3 +224,46 @@ def test_whether_dates_have_a_time_of_day_is_measured_not_read() -> None:
     synth = model.sample(500, seed=0)
     assert (synth["day"] == synth["day"].dt.floor("D")).all()
     assert (synth["at"] != synth["at"].dt.floor("D")).any()
+
+
+def test_fine_grids_are_sized_to_the_noise() -> None:
+    from mirage.engines.dp._bins import FINE_BUCKETS, MIN_FINE_BUCKETS, fine_buckets, fine_grid
+
+    assert fine_buckets(1000.0, 0.5) == FINE_BUCKETS  # little noise: the finest grid
+    assert fine_buckets(1000.0, 50.0) == 10  # 1000 rows over 2 sigma = 100 a bucket
+    assert fine_buckets(30.0, 50.0) == MIN_FINE_BUCKETS
+    assert fine_grid(1.0, 100.0, False, 8).size == 8
+    assert fine_grid(18.0, 64.0, True).size == 47  # one bucket per whole number at the finest
+    coarse = fine_grid(18.0, 64.0, True, 10)  # too noisy for 47: equal widths, the ends kept as points
+    assert coarse.size <= 12 and {18.0, 64.0} <= set(coarse.points[~np.isnan(coarse.points)])
+
+
+def test_a_smaller_budget_measures_coarser_grids_and_the_model_file_keeps_them() -> None:
+    """The row count that sizes the grids is noisy; at epsilon 0.2 any count within 100 of its noise's
+    deviations of the 3000 rows gives far fewer than the 128 buckets that epsilon 1000 gives."""
+    data = table()
+    schema = infer_schema(data)
+    low = DPSynthesizer(epsilon=0.2).fit(data, schema)
+    high = DPSynthesizer(epsilon=1000.0).fit(data, schema)
+    assert high.fine_buckets_ == {"amount::value": 128, "age::value": 128}
+    assert max(low.fine_buckets_.values()) < 64
+    assert "number of rows" in [e.what for e in low.ledger_.entries]
+    assert low.ledger_.epsilon_spent <= 0.2 * (1 + 1e-9)
+    buffer = io.BytesIO()
+    low.save(buffer)
+    loaded = load_model(buffer.getvalue())
+    assert isinstance(loaded, DPSynthesizer) and loaded.fine_buckets_ == low.fine_buckets_
+    pd.testing.assert_frame_equal(loaded.sample(300, seed=2), low.sample(300, seed=2))
+
+
+def test_a_model_saved_before_grids_were_sized_to_the_noise_loads_with_the_finest() -> None:
+    model = DPSynthesizer(epsilon=1000.0).fit(table(rows=1500), infer_schema(table(rows=1500)))
+    state, arrays = model.get_state()
+    state["engine"] = {k: v for k, v in state["engine"].items() if k != "fine_buckets"}
+    old = DPSynthesizer()
+    old.set_state(model.schema_, state, arrays)
+    assert old.fine_buckets_ == {}
+    assert all(old.grids_[name].size == model.grids_[name].size for name in model.grids_)
+    state["engine"]["fine_buckets"] = {"amount::value": "many"}
+    with pytest.raises(StateError, match="fine_buckets"):
+        old.set_state(model.schema_, state, arrays)

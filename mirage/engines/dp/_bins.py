@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FineGrid", "coarse_bins", "fine_grid"]
+__all__ = ["FINE_BUCKETS", "FineGrid", "coarse_bins", "fine_buckets", "fine_grid"]
 
-FINE_BUCKETS = 128  # equal-width buckets of a range that is not a short integer one
+FINE_BUCKETS = 128  # equal-width buckets of a range that is not a short integer one (the most)
 MAX_POINTS = 256  # an integer range of at most this many whole numbers gets one bucket per number
+MIN_FINE_BUCKETS = 4
+SIGNAL_TO_NOISE = 2.0  # a fine bucket's mean count over its noise's standard deviation, at least
 
 
 @dataclass
@@ -41,23 +43,35 @@ class FineGrid:
         return np.where(np.isnan(point), uniform, point)
 
 
-def fine_grid(low: float, high: float, integer: bool) -> FineGrid:
-    """The public fine grid over ``[low, high]``."""
+def fine_buckets(rows: float, sigma: float) -> int:
+    """How many fine buckets a range gets when its 1-way is measured with noise ``sigma`` and the table
+    has about ``rows`` rows (a noisy count): as many as keep an even spread of the rows
+    ``SIGNAL_TO_NOISE`` deviations above the noise, between ``MIN_FINE_BUCKETS`` and ``FINE_BUCKETS``.
+    Finer buckets than that measure noise: their shape, and the coarse bins cut from it, are random."""
+    if not (sigma > 0 and np.isfinite(rows)):
+        return FINE_BUCKETS
+    return int(np.clip(np.floor(rows / (SIGNAL_TO_NOISE * sigma)), MIN_FINE_BUCKETS, FINE_BUCKETS))
+
+
+def fine_grid(low: float, high: float, integer: bool, buckets: int = FINE_BUCKETS) -> FineGrid:
+    """The public fine grid over ``[low, high]`` of at most about ``buckets`` buckets (an integer range
+    of few enough whole numbers gets one per number: up to ``MAX_POINTS`` at ``FINE_BUCKETS``)."""
     if not high > low:
         return FineGrid(np.array([low, low + 1.0]), np.array([low]))
-    if integer and np.ceil(low) <= np.floor(high) and np.floor(high) - np.ceil(low) < MAX_POINTS:
+    max_points = MAX_POINTS * buckets // FINE_BUCKETS
+    if integer and np.ceil(low) <= np.floor(high) and np.floor(high) - np.ceil(low) < max_points:
         values = np.arange(np.ceil(low), np.floor(high) + 1.0)
         edges = np.append(values - 0.5, values[-1] + 0.5)
         return FineGrid(edges, values)
-    edges = np.linspace(low, high, FINE_BUCKETS + 1)
-    width = (high - low) / FINE_BUCKETS
+    edges = np.linspace(low, high, buckets + 1)
+    width = (high - low) / buckets
     # spikes get point buckets: zero (no capital gain), and an integer range's ends (a sentinel such as
     # -1 for "never contacted", or values piled at a bound)
     spikes = [0.0] if low <= 0.0 < high else []
     if integer:
         spikes = sorted({float(np.ceil(low)), float(np.floor(high)), *spikes})
     if not spikes:
-        return FineGrid(edges, np.full(FINE_BUCKETS, np.nan))
+        return FineGrid(edges, np.full(buckets, np.nan))
     tiny = width * 1e-6
     for spike in spikes:  # a point bucket [spike, spike + tiny), the buckets around it cut back
         edges = np.concatenate([edges[(edges < spike) | (edges >= spike + tiny)], [spike, spike + tiny]])

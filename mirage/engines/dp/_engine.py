@@ -23,16 +23,18 @@ from mirage.engines._base import Synthesizer
 from mirage.engines._params import SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._tags import EngineTags
-from mirage.engines.dp._bins import FineGrid, fine_grid
+from mirage.engines.dp._bins import FINE_BUCKETS, FineGrid, fine_buckets, fine_grid
 from mirage.engines.dp._domains import private_public_frame, restrict
-from mirage.engines.dp._tree import TreeModel, fit_tree
+from mirage.engines.dp._tree import TreeModel, fit_tree, one_way_sigma
 from mirage.errors import OptionError
-from mirage.privacy import Ledger
+from mirage.privacy import GaussianMechanism, Ledger
 from mirage.schema import Schema, infer_schema
 
 __all__ = ["DPSynthesizer"]
 
 PREPROCESS_SHARE = 0.5  # of rho, spent on the domains the schema does not declare
+ROW_COUNT_SHARE = 0.02  # of the marginals' rho, spent on the number of rows that sizes the fine grids
+ADAPTIVE_GRIDS = True  # fine grids sized to the noise (False: FINE_BUCKETS buckets always)
 
 
 @register_engine
@@ -129,6 +131,7 @@ class DPSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         """Measure and estimate the model from the encoded rows; ``rng`` is unused (the noise is OpenDP's)."""
+        self.fine_buckets_ = self._measure_fine_buckets(len(next(iter(parts.values()), [])))
         self.grids_ = self._grids()
         fine = self._tokens(parts)
         self.model_ = fit_tree(
@@ -144,14 +147,26 @@ class DPSynthesizer(Synthesizer):
         # the row count is not released exactly: the total of a noisy marginal stands for it
         self.n_training_rows_ = max(1, round(self.model_.rows))
 
+    def _measure_fine_buckets(self, rows: int) -> dict[str, int]:
+        """Each continuous sub-column's number of fine buckets: from a noisy count of the rows (charged)
+        and the noise its 1-way will get, so that a bucket holds more rows than noise on average."""
+        continuous = [s.name for s in self._modelled() if not s.discrete]
+        if not continuous or not ADAPTIVE_GRIDS:
+            return {}
+        count = GaussianMechanism(rho=self.ledger_.rho_left * ROW_COUNT_SHARE)
+        noisy = float(count(np.array([rows]), ledger=self.ledger_, what="number of rows")[0])
+        buckets = fine_buckets(noisy, one_way_sigma(self.ledger_.rho_left, len(self._modelled())))
+        return dict.fromkeys(continuous, buckets)
+
     def _grids(self) -> dict[str, FineGrid]:
-        """Each continuous sub-column's fine grid, made from its public range only."""
+        """Each continuous sub-column's fine grid, made from its public range and bucket count only."""
         out = {}
         for s in self._modelled():
             if not s.discrete:
                 low, high = self.ranges_[s.name]
                 column = self.schema_[s.column] if s.column in self.schema_.names else None
-                out[s.name] = fine_grid(low, high, bool(column is not None and column.integer))
+                integer = bool(column is not None and column.integer)
+                out[s.name] = fine_grid(low, high, integer, self.fine_buckets_.get(s.name, FINE_BUCKETS))
         return out
 
     def _fine_cardinalities(self) -> list[int]:
@@ -211,6 +226,7 @@ class DPSynthesizer(Synthesizer):
         state = {
             "subcolumns": [vars(s) for s in self.subcolumns_],
             "ranges": {name: list(bounds) for name, bounds in self.ranges_.items()},
+            "fine_buckets": dict(self.fine_buckets_),
             "order": self.model_.order,
             "parents": self.model_.parents,
             "measured_columns": self.measured_columns_,
@@ -239,6 +255,11 @@ class DPSynthesizer(Synthesizer):
         self.ranges_ = ranges
         if any(not s.discrete and s.name not in ranges for s in subcolumns):
             raise StateError("ranges", "lacks a continuous sub-column")
+        # a model saved before grids were sized to the noise has none: FINE_BUCKETS each
+        buckets = require_mapping(state.get("fine_buckets", {}), "fine_buckets")
+        if any(type(b) is not int or not 1 <= b <= FINE_BUCKETS for b in buckets.values()):
+            raise StateError("fine_buckets", f"holds a bucket count not a whole number in 1..{FINE_BUCKETS}")
+        self.fine_buckets_ = {str(name): int(b) for name, b in buckets.items()}
         self.grids_ = self._grids()
         fine_cards = self._fine_cardinalities()
         to_coarse, shares = [], []

@@ -27,7 +27,7 @@ import numpy as np
 from mirage.engines.dp._bins import coarse_bins
 from mirage.privacy import ExponentialMechanism, GaussianMechanism, Ledger
 
-__all__ = ["TreeModel", "fit_tree"]
+__all__ = ["TreeModel", "fit_tree", "one_way_sigma"]
 
 ONE_WAY_SHARE, SELECT_SHARE = 0.2, 0.1  # of the marginals' rho; the tree's edges get the rest
 RAKE_ROUNDS = 20
@@ -123,6 +123,11 @@ def _rake(joint: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         table *= (rows / np.maximum(table.sum(1), 1e-12))[:, None]
         table *= (cols / np.maximum(table.sum(0), 1e-12))[None, :]
     return table
+
+
+def one_way_sigma(rho: float, d: int) -> float:
+    """The noise of each 1-way marginal ``fit_tree`` measures with ``rho`` over ``d`` attributes."""
+    return GaussianMechanism(rho=rho * (ONE_WAY_SHARE if d > 1 else 1.0) / max(d, 1)).sigma
 
 
 def fit_tree(
