@@ -209,12 +209,13 @@ def test_an_edited_bound_is_honoured_by_sampling(saved, tmp_path, where) -> None
 
 
 def test_a_widened_bound_lets_values_past_the_old_one(tmp_path) -> None:
-    # cart smooths leaf values with a kernel, so near the top some draws land above the observed
-    # maximum: the bound clips them, and a wider bound keeps them (with value protection switched
-    # off: by default nothing beyond the 10th largest value comes out)
-    path = mirage.fit(table(), engine="cart", encoding_options=EncodingOptions(rare_min_count=1)).save(
-        tmp_path / "cart.mirage"
-    )
+    # cart's kernel in the values' own units (smoothing_space="value") lands some draws near the top
+    # above the observed maximum: the bound clips them, and a wider bound keeps them (with value
+    # protection switched off: by default nothing beyond the 10th largest value comes out; smoothing
+    # in normal scores, the default, never draws past the largest learned value)
+    path = mirage.fit(
+        table(), engine="cart", encoding_options=EncodingOptions(rare_min_count=1), smoothing_space="value"
+    ).save(tmp_path / "cart.mirage")
     old = mirage.load(path).schema_["age"].maximum
     assert old is not None
 

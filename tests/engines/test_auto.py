@@ -27,8 +27,8 @@ def test_auto_picks_copula_above_the_threshold() -> None:
 
 
 def test_unknown_engine_lists_the_known_ones(adult: pd.DataFrame) -> None:
-    with pytest.raises(OptionError, match="unknown engine 'gan'.*cart.*copula"):
-        mirage.fit(adult, engine="gan")
+    with pytest.raises(OptionError, match="unknown engine 'tvae'.*cart.*copula.*gan"):
+        mirage.fit(adult, engine="tvae")
 
 
 def test_holdout_is_recorded_not_stored(tmp_path) -> None:
