@@ -10,7 +10,7 @@ from mirage.io import read_table
 from mirage.schema import Kind
 
 from ..conftest import shared_csv
-from . import FAST
+from . import STRUCTURAL
 
 SMALL = [
     "titanic.csv",
@@ -30,7 +30,7 @@ CHANCE_MATCHES = {"person_name", "first_name", "last_name", "city", "postal_code
 def check(name: str, engine: str, reader: str) -> None:
     path = shared_csv(name)
     real = read_table(path) if reader == "mirage" else pd.read_csv(path)
-    model = ENGINES[engine](**FAST.get(engine, {})).fit(real)
+    model = ENGINES[engine](**STRUCTURAL.get(engine, {})).fit(real)
     synth = model.sample(700, seed=3)
     assert list(synth.columns) == list(real.columns)
     for column in model.schema_:
