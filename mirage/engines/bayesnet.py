@@ -54,6 +54,7 @@ from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer
 from mirage.engines._conditions import SubColumnBox, impossible
 from mirage.engines._guard import PrivacyKnob
+from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.schema import Kind
@@ -288,23 +289,16 @@ class BayesNetSynthesizer(Synthesizer):
         """The missing sub-columns drawn from the network given each row's known ones, one exact
         clamped draw per pattern of known sub-columns (as a scenario's, with the known tokens as the
         evidence)."""
-        subs = self.subcolumns_
-        n = len(next(iter(parts.values()))) if parts else 0
-        out = {name: np.array(values, copy=True) for name, values in parts.items()}
-        if not subs or n == 0:
-            return out
-        mask = np.column_stack([np.asarray(known[s.name], dtype=bool) for s in subs])
-        patterns, group = np.unique(mask, axis=0, return_inverse=True)
-        for g, pattern in enumerate(patterns):
-            rows = np.flatnonzero(group.reshape(-1) == g)
-            fixed = {s.name for s, is_known in zip(subs, pattern, strict=True) if is_known}
-            given = {name: np.asarray(values)[rows] for name, values in parts.items()}
-            # nothing known: a row of the network
-            drawn = self._propagate(given, fixed, rng) if fixed else self._sample(rows.size, rng)
-            for s, is_known in zip(subs, pattern, strict=True):
-                if not is_known:
-                    out[s.name][rows] = drawn[s.name]
-        return out
+        return impute_by_pattern(
+            self.subcolumns_,
+            parts,
+            known,
+            lambda given, fixed: (
+                self._propagate(given, fixed, rng)
+                if fixed
+                else self._sample(len(next(iter(given.values()))), rng)
+            ),
+        )
 
     def log_prob(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
         """Per-row log-probability of the rows' tokens under the network (nats): the sum over nodes of

@@ -52,6 +52,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._guard import PrivacyKnob
+from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import QUANTILES, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
@@ -291,22 +292,16 @@ class GmmSynthesizer(Synthesizer):
         """The missing sub-columns drawn from the mixture conditioned on each row's known scores (each
         row's component from its posterior given them, then that component's conditional Gaussian),
         one draw per pattern of known sub-columns; a row with nothing known is a draw of the mixture."""
-        subs = self.subcolumns_
-        n = len(next(iter(parts.values()))) if parts else 0
-        out = {name: np.array(values, copy=True) for name, values in parts.items()}
-        if not subs or n == 0:
-            return out
-        mask = np.column_stack([np.asarray(known[s.name], dtype=bool) for s in subs])
-        patterns, group = np.unique(mask, axis=0, return_inverse=True)
-        for g, pattern in enumerate(patterns):
-            rows = np.flatnonzero(group.reshape(-1) == g)
-            fixed = {s.name for s, is_known in zip(subs, pattern, strict=True) if is_known}
-            given = {name: np.asarray(values)[rows] for name, values in parts.items()}
-            drawn = self._propagate(given, fixed, rng) if fixed else self._sample(rows.size, rng)
-            for s, is_known in zip(subs, pattern, strict=True):
-                if not is_known:
-                    out[s.name][rows] = drawn[s.name]
-        return out
+        return impute_by_pattern(
+            self.subcolumns_,
+            parts,
+            known,
+            lambda given, fixed: (
+                self._propagate(given, fixed, rng)
+                if fixed
+                else self._sample(len(next(iter(given.values()))), rng)
+            ),
+        )
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
