@@ -111,6 +111,7 @@ def write_sequence_schema(
 ) -> None:
     """``mirage schema events.csv --entity ID --order TIME``."""
     from mirage.io import atomic_path, read_table
+    from mirage.sequential import infer_sequence_schema
 
     if entity is None or order is None:
         raise OptionError("--entity and --order go together: give the entity key and the order column")
@@ -119,7 +120,7 @@ def write_sequence_schema(
         if name not in frame.columns:
             raise OptionError(f"{option}: no column {name!r} in the event table")
     frame = checked_events(frame, entity, order, data)
-    schema = _inferred_schema(frame, entity, order, locale)
+    schema = infer_sequence_schema(frame, entity, order, locale=locale)
     text = schema.to_json() + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -129,33 +130,6 @@ def write_sequence_schema(
     entities = frame[entity].nunique()
     ui.say(f"wrote {output}: {len(frame):,} events of {entities:,} entities ({entity}), ordered by {order}")
     ui.say(f"then: mirage fit {data} --schema {output} -o events.mirage")
-
-
-def _inferred_schema(frame: pd.DataFrame, entity: str, order: str, locale: str) -> Any:
-    """The sequence schema of ``frame``; an order column of few distinct step numbers (0, 1, 2, 3 in
-    every history), or of numbers each used once, is a step number, not a category or an identifier."""
-    from mirage.schema import Column, Kind, Schema, infer_schema
-    from mirage.sequential import SequenceSchema
-
-    columns = infer_schema(frame, locale=locale)
-    column = columns[order]
-    values = frame[order]
-    if column.kind in (Kind.CATEGORICAL, Kind.IDENTIFIER) and _numeric(values):
-        numbers = values.astype("float64")
-        whole = bool((numbers % 1 == 0).all())
-        step = Column(
-            name=order,
-            kind=Kind.NUMERIC,
-            dtype=str(values.dtype),
-            integer=whole,
-            minimum=float(numbers.min()),
-            maximum=float(numbers.max()),
-            decimals=0 if whole else None,
-        )
-        columns = Schema(
-            [step if c.name == order else c for c in columns], locale=columns.locale, extra=columns.extra
-        )
-    return SequenceSchema(entity, order, columns)
 
 
 def _numeric(values: pd.Series) -> bool:

@@ -255,7 +255,14 @@ class SequenceSynthesizer:
     @staticmethod
     def _order_numbers(order: pd.Series, schema: SequenceSchema) -> np.ndarray:
         if schema.timestamped:
-            stamps = pd.to_datetime(order)
+            from mirage.encoding.datetime import parse_datetimes
+
+            # offsets (+01:00, Z) become the same instants in UTC, as a datetime column's codec reads them
+            fmt = schema.columns[schema.order].datetime_format
+            if fmt is not None:
+                stamps = parse_datetimes(order, schema.order, fmt)
+            else:
+                stamps = pd.to_datetime(order, utc=True).dt.tz_localize(None)
             return (stamps - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype="float64")
         return order.to_numpy(dtype="float64")
 

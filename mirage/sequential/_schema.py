@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from mirage.errors import DataError, OptionError, SchemaError
-from mirage.schema import Kind, Schema, infer_schema
+from mirage.schema import Column, Kind, Schema, infer_schema
 
 __all__ = ["SEQUENCE_SCHEMA", "SequenceSchema", "infer_sequence_schema", "is_sequence_schema"]
 
@@ -90,8 +90,29 @@ def is_sequence_schema(data: object) -> bool:
 def infer_sequence_schema(
     events: pd.DataFrame, entity: str, order: str, *, locale: str = "en_US"
 ) -> SequenceSchema:
-    """The sequence schema of ``events``: its columns inferred (the entity key is never learned)."""
+    """The sequence schema of ``events``: its columns inferred (the entity key is never learned).
+
+    An order column of few distinct step numbers (0, 1, 2, 3 in every history), or of numbers each
+    used once, is a step number, not a category or an identifier."""
     for option, name in (("--entity", entity), ("--order", order)):
         if name not in events.columns:
             raise OptionError(f"{option}: no column {name!r} in the event table")
-    return SequenceSchema(entity, order, infer_schema(events, locale=locale))
+    columns = infer_schema(events, locale=locale)
+    values = events[order]
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+    if columns[order].kind in (Kind.CATEGORICAL, Kind.IDENTIFIER) and numeric:
+        numbers = values.astype("float64")
+        whole = bool((numbers % 1 == 0).all())
+        step = Column(
+            name=order,
+            kind=Kind.NUMERIC,
+            dtype=str(values.dtype),
+            integer=whole,
+            minimum=float(numbers.min()),
+            maximum=float(numbers.max()),
+            decimals=0 if whole else None,
+        )
+        columns = Schema(
+            [step if c.name == order else c for c in columns], locale=columns.locale, extra=columns.extra
+        )
+    return SequenceSchema(entity, order, columns)

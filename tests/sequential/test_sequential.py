@@ -287,3 +287,26 @@ def test_a_public_panel_keeps_its_years_continents_and_autocorrelation() -> None
     for column in ("lifeExp", "pop"):
         real = autocorrelation(panel, schema, column, 1)
         assert abs(autocorrelation(synthetic, schema, column, 1) - real) < 0.1, column
+
+
+def test_python_callers_get_step_numbers_and_utc_instants() -> None:
+    from mirage.schema import Kind
+    from mirage.sequential import SequenceSynthesizer, infer_sequence_schema
+
+    rng = np.random.default_rng(0)
+    steps = pd.DataFrame(
+        [{"id": e, "step": k, "v": float(rng.normal())} for e in range(40) for k in range(4)]
+    )
+    assert infer_sequence_schema(steps, "id", "step").columns["step"].kind is Kind.NUMERIC
+    rows = []
+    for e in range(40):
+        stamp = pd.Timestamp("2023-03-20 08:00", tz="Europe/Berlin")  # the clocks change on 26 March
+        for _ in range(6):
+            stamp += pd.Timedelta(days=int(rng.integers(1, 5)))
+            rows.append({"id": e, "ts": stamp.isoformat(), "v": float(rng.normal())})
+    events = pd.DataFrame(rows)
+    assert events["ts"].str.endswith("+01:00").any() and events["ts"].str.endswith("+02:00").any()
+    schema = infer_sequence_schema(events, "id", "ts")
+    drawn = SequenceSynthesizer(seed=1).fit(events, schema).sample(20, seed=2)
+    hours = pd.to_datetime(drawn["ts"]).dt.hour
+    assert set(hours) <= {6, 7}  # 08:00 in Berlin is 07:00 or 06:00 UTC
