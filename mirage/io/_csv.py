@@ -235,7 +235,13 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
             )
         raise error from exc
     if not {"dtype", "converters"} & options.keys():
-        _keep_leading_zeros(df, lambda cols: _raw(source, options, cols))
+        start = _Source(path, encoding, delimiter, dialect, kept=text)  # the first SAMPLE_BYTES
+        _keep_leading_zeros(
+            df,
+            lambda cols: _raw(source, options, cols),
+            lambda cols: _raw(start, options, cols),
+            complete=complete and source.kept is None,
+        )
     df = convert_numbers(
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
@@ -251,16 +257,32 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     return df
 
 
-def _keep_leading_zeros(df: pd.DataFrame, raw: Callable[[list[str]], pd.DataFrame]) -> None:
-    """Codes written with leading zeros (``02134``, ``007``) stay text: as integers they lose them."""
+def _keep_leading_zeros(
+    df: pd.DataFrame,
+    raw: Callable[[list[str]], pd.DataFrame],
+    raw_start: Callable[[list[str]], pd.DataFrame],
+    *,
+    complete: bool,
+) -> None:
+    """Codes written with leading zeros (``02134``, ``007``) stay text: as integers they lose them.
+
+    The file's first ``SAMPLE_BYTES`` say which integer columns hold such codes (codes show their
+    zeros throughout); only those are read again as text, since reading every integer column twice
+    would make reading a file several times slower."""
     whole = [str(name) for name in df.columns if pd.api.types.is_integer_dtype(df[name].dtype)]
     if not whole:
         return
-    text = raw(whole)
+    try:
+        start = raw_start(whole)
+    except (pd.errors.ParserError, ValueError):  # the sample ends inside a quoted field
+        start = None
+    if start is not None:
+        whole = [name for name in whole if bool(start[name].str.match(_LEADING_ZERO).any())]
+        if not whole:
+            return
+    text = start if complete and start is not None else raw(whole)
     for name in whole:
-        values = text[name]
-        if bool(values.str.match(_LEADING_ZERO).any()):
-            df[name] = values.astype(object)
+        df[name] = text[name].astype(object)
 
 
 def _raw(source: _Source, options: dict[str, Any], columns: list[str]) -> pd.DataFrame:

@@ -201,3 +201,15 @@ def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
     assert frame["count"].tolist() == ["5", "007", "12"]
     plain = read_table(_write(tmp_path / "plain.csv", ["n", "0", "10", "-3"]))
     assert plain["n"].tolist() == [0, 10, -3]
+
+
+def test_codes_with_leading_zeros_past_the_sample_are_read_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mirage.io._csv as csv_reader
+
+    monkeypatch.setattr(csv_reader, "SAMPLE_BYTES", 64)  # the sample ends after a few rows
+    lines = ["zip,count"] + [f"{z:05d},{z % 7}" for z in range(1000, 1400, 7)]
+    frame = read_table(_write(tmp_path / "zips.csv", lines))
+    assert frame["zip"].tolist()[-1] == "01399" and frame["zip"].str.len().eq(5).all()
+    assert pd.api.types.is_integer_dtype(frame["count"].dtype)
