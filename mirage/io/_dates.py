@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import is_object_dtype
 
@@ -34,32 +35,35 @@ def unify_date_formats(df: pd.DataFrame) -> pd.DataFrame:
         head = present.head(200)
         if present.empty or not all(isinstance(v, str) for v in head) or not head.str.match(_DATE_LIKE).all():
             continue
-        distinct = pd.Series(present.unique(), dtype=object)
-        if not distinct.str.match(_DATE_LIKE).all() or datetime_format(distinct) is not None:
+        counts = present.value_counts()
+        distinct = pd.Series(counts.index, dtype=object)
+        if not distinct.str.match(_DATE_LIKE).all():
             continue
-        rewritten = _rewritten(str(name), present)
+        spelling = distinct.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "a", regex=True)
+        if not 2 <= spelling.nunique() <= _MAX_SPELLINGS:  # one spelling: the schema reads its format
+            continue
+        rewritten = _rewritten(str(name), distinct, spelling, counts.to_numpy())
         if rewritten is not None:
             column: Any = values.astype(object).copy()
-            column[present.index] = rewritten.to_numpy()
+            column[present.index] = present.map(rewritten).to_numpy()
             df.isetitem(position, column)
     return df
 
 
-def _rewritten(name: str, present: pd.Series) -> pd.Series | None:
-    spelling = present.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "a", regex=True)
-    groups = spelling.value_counts()
-    if len(groups) > _MAX_SPELLINGS:
-        return None
+def _rewritten(
+    name: str, distinct: pd.Series, spelling: pd.Series, rows_of: np.ndarray
+) -> dict[str, str] | None:
+    """Each of the ``distinct`` dates (``rows_of`` rows each) written in the format most rows use."""
     formats: dict[str, str] = {}
     rows: dict[str, int] = {}
     ambiguous: list[str] = []
-    for shape in groups.index:
-        members = present[spelling == shape]
-        fmt = datetime_format(pd.Series(members.unique(), dtype=object))
+    for shape in spelling.unique():
+        members = distinct[spelling == shape]
+        fmt = datetime_format(members)
         if fmt is None or "%z" in parse_format(fmt) or fmt.endswith("Z"):
             return None
         formats[str(shape)] = fmt
-        rows[fmt] = rows.get(fmt, 0) + len(members)
+        rows[fmt] = rows.get(fmt, 0) + int(rows_of[(spelling == shape).to_numpy()].sum())
         if "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m"):
             swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
             if pd.to_datetime(members, format=swapped, errors="coerce").notna().all():
@@ -67,10 +71,10 @@ def _rewritten(name: str, present: pd.Series) -> pd.Series | None:
     if len(rows) < 2:
         return None
     target = max(rows, key=lambda f: rows[f])
-    stamps = pd.Series(pd.NaT, index=present.index, dtype="datetime64[ns]")
+    stamps = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
     for shape, fmt in formats.items():
-        members = spelling == shape
-        stamps[members] = pd.to_datetime(present[members], format=fmt)
+        members = (spelling == shape).to_numpy()
+        stamps[members] = pd.to_datetime(distinct[members], format=fmt)
     listed = ", ".join(f"{f!r} in {n} rows" for f, n in sorted(rows.items(), key=lambda item: -item[1]))
     note = (
         f"; {', '.join(repr(f) for f in ambiguous)} could also be month first: read day first"
@@ -81,4 +85,4 @@ def _rewritten(name: str, present: pd.Series) -> pd.Series | None:
         f"column {name!r}: dates written in {len(rows)} formats ({listed}); read as dates and written "
         f"as {target!r}{note}"
     )
-    return stamps.dt.strftime(target)
+    return dict(zip(distinct, stamps.dt.strftime(target), strict=True))
