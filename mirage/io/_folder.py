@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mirage.errors import DataError, OptionError, OutputExistsError
-from mirage.io._formats import COMPRESSIONS, resolve_format
+from mirage.io._formats import COMPRESSIBLE, COMPRESSIONS, resolve_format
 from mirage.io._keys import SOURCE_ATTR
 from mirage.io._read import TEXT_OPTIONS, read_table
 from mirage.io._write import output_dialect, write_chunks
@@ -25,7 +25,6 @@ __all__ = ["read_folder", "write_folder"]
 PathLike = str | os.PathLike[str]
 FOLDER_FORMATS = ("csv", "parquet")
 TABLE_EXTENSIONS = ("csv", "tsv", "parquet", "pq", "jsonl", "ndjson", "xlsx", "xls")
-COMPRESSIBLE_EXTENSIONS = ("csv", "tsv", "txt", "jsonl", "ndjson")
 
 
 def _folder_id(path: Path) -> str:
@@ -68,9 +67,11 @@ def read_folder(path: PathLike, **options: Any) -> dict[str, pd.DataFrame]:
 def _table_name(file: Path) -> str:
     """The table a file holds (``orders.csv`` and ``orders.csv.gz`` -> ``orders``); "" for other files."""
     inner = file.with_suffix("") if file.suffix.lower() in COMPRESSIONS else file
-    if inner is not file and inner.suffix.lower().lstrip(".") not in COMPRESSIBLE_EXTENSIONS:
+    if inner.suffix.lower().lstrip(".") not in TABLE_EXTENSIONS:
         return ""
-    return inner.stem if inner.suffix.lower().lstrip(".") in TABLE_EXTENSIONS else ""
+    if inner is not file and resolve_format(inner, None) not in COMPRESSIBLE:
+        return ""
+    return inner.stem
 
 
 def write_folder(

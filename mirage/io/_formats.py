@@ -11,7 +11,7 @@ from typing import IO, cast
 
 from mirage.errors import DataError, OptionError
 
-__all__ = ["COMPRESSIONS", "FORMATS", "open_binary", "resolve_format"]
+__all__ = ["COMPRESSIBLE", "COMPRESSIONS", "FORMATS", "open_binary", "resolve_format"]
 
 # what a text file (CSV, TSV, JSON Lines) may be compressed with, by the extension after its own
 COMPRESSIONS: dict[str, Callable[..., object]] = {
@@ -19,7 +19,7 @@ COMPRESSIONS: dict[str, Callable[..., object]] = {
     ".bz2": bz2.BZ2File,
     ".xz": lzma.LZMAFile,
 }
-_COMPRESSIBLE = ("csv", "tsv", "jsonl")
+COMPRESSIBLE = ("csv", "tsv", "jsonl")
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx", "xls")
 
@@ -53,7 +53,7 @@ def resolve_format(
     """
     if compressed and path.suffix.lower() in COMPRESSIONS:
         inner = resolve_format(path.with_suffix(""), format, allowed=allowed)
-        if inner not in _COMPRESSIBLE:
+        if inner not in COMPRESSIBLE:
             raise DataError(
                 f"'{path}': a compressed {inner} file cannot be read; only CSV, TSV and JSON Lines "
                 f"files may be compressed ({', '.join(COMPRESSIONS)})"
