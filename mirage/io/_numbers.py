@@ -142,7 +142,8 @@ def convert_numbers(
         if bool(words.any()) and not bool(words.all()):
             missing[name] = values[words]
             values = texts[name] = values[~words]
-        spellings = pd.Series(values.unique())
+        written_as = values.unique()
+        spellings = pd.Series(written_as)
         negatives = spellings.str.fullmatch(_PARENTHESISED)
         if bool(negatives.any()):
             parenthesised.add(name)
@@ -151,8 +152,8 @@ def convert_numbers(
         if found is not None:
             signs[name] = found[0]
             spellings = found[1]
-        if not spellings.equals(pd.Series(values.unique())):
-            texts[name] = values.map(dict(zip(values.unique(), spellings, strict=True)))
+        if name in signs or name in parenthesised:
+            texts[name] = values.map(dict(zip(written_as, spellings, strict=True)))
     mark = decimal_mark(texts, delimiter) or ("." if signs or parenthesised or missing else None)
     if mark is None:
         return df

@@ -134,11 +134,14 @@ def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> 
         if out is df:
             out = df.copy()
         column = out[name]
+        gaps = column.isna().to_numpy()
         if pd.api.types.is_float_dtype(column.dtype):
             # the column becomes text, which to_csv no longer gives the decimal mark
-            column = column.map(lambda v: v if v != v else repr(float(v)).replace(".", decimal))
-        column = column.astype(object)
-        out[name] = column.where(column.notna(), word)
+            text = column.to_numpy(dtype="float64").astype(str)
+            cells = np.char.replace(text, ".", decimal) if decimal != "." else text
+        else:
+            cells = column.astype(object).to_numpy()
+        out[name] = pd.Series(np.where(gaps, word, cells), index=column.index, dtype=object)
     return out
 
 
