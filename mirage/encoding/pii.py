@@ -167,9 +167,7 @@ class PIICodec(Codec[PIIStats]):
         if digits is None:
             return PIIStats(missing, whole=False)
         lengths = Counter(len(d) for d in digits)
-        heads = tuple(
-            tuple(Counter(d[:k] for d in digits if len(d) > k).items()) for k in range(1, _PREFIX_DIGITS + 1)
-        )
+        heads = _heads(digits)
         first = tuple(dict.fromkeys(digits))[:_SCHEME_SAMPLE]
         return PIIStats(missing, True, tuple(sorted(lengths.items())), heads, first)
 
@@ -363,10 +361,14 @@ def _phone_text_stats(missing: MissingStats, phones: pd.Series) -> PIIStats:
     """Rows per shape of phone numbers written as text, and per leading digits."""
     shapes = Counter(phones.str.replace(r"\d", "#", regex=True))
     digits = phones.str.replace(r"\D", "", regex=True).tolist()
-    heads = tuple(
+    return PIIStats(missing, whole=False, heads=_heads(digits), shapes=tuple(sorted(shapes.items())))
+
+
+def _heads(digits: Sequence[str]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """Rows per first ``k`` digits among numbers longer than ``k``, for ``k`` up to ``_PREFIX_DIGITS``."""
+    return tuple(
         tuple(Counter(d[:k] for d in digits if len(d) > k).items()) for k in range(1, _PREFIX_DIGITS + 1)
     )
-    return PIIStats(missing, whole=False, heads=heads, shapes=tuple(sorted(shapes.items())))
 
 
 def _next_digit(heads: tuple[tuple[tuple[str, int], ...], ...], prefix: str) -> list[int]:
