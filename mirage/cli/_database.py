@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table as RichTable
 
-from mirage.cli._options import check_output
+from mirage.cli._options import check_output, exit_on_failed_gates, parse_named_gates
 from mirage.cli._ui import UI, cell
 from mirage.errors import DataError, OptionError, OutputExistsError
 
@@ -342,8 +342,6 @@ def report_database(
     reading: dict[str, str],
 ) -> None:
     """``mirage report DATABASE_MODEL -o report.html``: each table's scores and the relational ones."""
-    import typer
-    from rich.text import Text
 
     from mirage.cli._ui import fit_progress
     from mirage.evaluation._relational_report import evaluate_database
@@ -376,11 +374,7 @@ def report_database(
     for line in report.notes:
         ui.note(line)
     ui.say(f"wrote {output} and {json_path}")
-    failures = report.check(under, over)
-    for line in failures:
-        ui.err.print(Text(f"gate failed: {line}", style="red"))
-    if failures:
-        raise typer.Exit(1)
+    exit_on_failed_gates(ui, report.check(under, over))
 
 
 def parse_database_gates(items: list[str], option: str) -> dict[str, float]:
@@ -388,20 +382,9 @@ def parse_database_gates(items: list[str], option: str) -> dict[str, float]:
     score for the worst table (quality) or for one (orders.quality)."""
     from mirage.evaluation._relational_report import check_gate_names
 
-    gates: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. cardinality_similarity=0.9")
-        try:
-            check_gate_names([name])
-        except OptionError as exc:
-            raise OptionError(f"{option} {item!r}: {exc}") from None
-        try:
-            gates[name] = float(value)
-        except ValueError:
-            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
-    return gates
+    return parse_named_gates(
+        items, option, check_name=lambda name: check_gate_names([name]), example="cardinality_similarity=0.9"
+    )
 
 
 def _report_summary(summary: dict[str, Any]) -> RichTable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,8 @@ __all__ = [
     "check_output",
     "check_output_folder",
     "engine_named",
+    "exit_on_failed_gates",
+    "parse_named_gates",
     "parse_params",
     "resolve_engine",
     "positive_row_count",
@@ -143,3 +145,31 @@ def resolve_engine(name: str, data: pd.DataFrame, params: dict[str, Any], ui: UI
     check_hyperparameters(engine, params)
     ui.note(Text.assemble("engine ", (picked, "bold"), f", picked by auto: {reason}"))
     return engine
+
+
+def parse_named_gates(
+    items: list[str], option: str, *, check_name: Callable[[str], None], example: str
+) -> dict[str, float]:
+    """``NAME=VALUE`` gates of a report; ``check_name`` raises ``OptionError`` for a name it does not know."""
+    gates: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. {example}")
+        try:
+            check_name(name)
+        except OptionError as exc:
+            raise OptionError(f"{option} {item!r}: {exc}") from None
+        try:
+            gates[name] = float(value)
+        except ValueError:
+            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
+    return gates
+
+
+def exit_on_failed_gates(ui: UI, failures: list[str]) -> None:
+    """Each failed gate in red on standard error, then exit status 1 if there was one."""
+    for line in failures:
+        ui.err.print(Text(f"gate failed: {line}", style="red"))
+    if failures:
+        raise typer.Exit(1)

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from mirage.cli._options import check_output
+from mirage.cli._options import check_output, exit_on_failed_gates, parse_named_gates
 from mirage.cli._ui import UI, row_progress
 from mirage.errors import OptionError
 
@@ -476,32 +475,19 @@ def report_sequences(
         )
     ui.table(summary)
     ui.say(f"wrote {output} and {json_path}")
-    failures = report.check(under, over)
-    for line in failures:
-        ui.err.print(Text(f"gate failed: {line}", style="red"))
-    if failures:
-        raise typer.Exit(1)
+    exit_on_failed_gates(ui, report.check(under, over))
 
 
 def parse_sequence_gates(items: list[str], option: str) -> dict[str, float]:
     """``NAME=VALUE`` gates of a sequence report (names: :data:`SEQUENCE_DIRECTIONS`)."""
     from mirage.evaluation._sequential import SEQUENCE_DIRECTIONS
 
-    gates: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. length_ks=0.9")
+    def check_name(name: str) -> None:
         if name not in SEQUENCE_DIRECTIONS:
             known = ", ".join(SEQUENCE_DIRECTIONS)
-            raise OptionError(
-                f"{option} {item!r}: unknown score {name!r} of a sequence report (known: {known})"
-            )
-        try:
-            gates[name] = float(value)
-        except ValueError:
-            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
-    return gates
+            raise OptionError(f"unknown score {name!r} of a sequence report (known: {known})")
+
+    return parse_named_gates(items, option, check_name=check_name, example="length_ks=0.9")
 
 
 def _check_holdout(held: pd.DataFrame, real: pd.DataFrame, schema: Any, path: Path) -> None:

@@ -9,7 +9,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mirage.cli._options import check_output, positive_row_count, read_options
+from mirage.cli._options import (
+    check_output,
+    exit_on_failed_gates,
+    parse_named_gates,
+    positive_row_count,
+    read_options,
+)
 from mirage.cli._ui import (
     UI,
     DebugOption,
@@ -41,20 +47,14 @@ def parse_fairness(item: str) -> dict[str, str]:
 
 
 def parse_gates(items: list[str], option: str) -> dict[str, float]:
+    """``NAME=VALUE`` gates of a table's report (names: ``mirage.evaluation.DIRECTIONS``)."""
     from mirage.evaluation import DIRECTIONS
 
-    gates: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise OptionError(f"{option} {item!r}: expected NAME=VALUE, e.g. quality=0.85")
+    def check_name(name: str) -> None:
         if name not in DIRECTIONS:
-            raise OptionError(f"{option} {item!r}: unknown score {name!r} (known: {', '.join(DIRECTIONS)})")
-        try:
-            gates[name] = float(value)
-        except ValueError:
-            raise OptionError(f"{option} {item!r}: {value!r} is not a number") from None
-    return gates
+            raise OptionError(f"unknown score {name!r} (known: {', '.join(DIRECTIONS)})")
+
+    return parse_named_gates(items, option, check_name=check_name, example="quality=0.85")
 
 
 def report_command(
@@ -228,11 +228,7 @@ def report_command(
     for verdict in verdicts:
         ui.say(verdict)
     ui.say(f"wrote {output} and {json_path}")
-    failures = report.check(under, over)
-    for line in failures:
-        ui.err.print(Text(f"gate failed: {line}", style="red"))
-    if failures:
-        raise typer.Exit(1)
+    exit_on_failed_gates(ui, report.check(under, over))
 
 
 def _summary_table(report: Report) -> tuple[Table, list[Text]]:
