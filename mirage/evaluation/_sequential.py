@@ -456,7 +456,7 @@ class SequenceReport:
     def to_json(self, path: str | None = None, *, force: bool = False) -> str:
         import json
 
-        from mirage.evaluation._report import clean_json
+        from mirage.evaluation._report import _write_text, clean_json
 
         text = json.dumps(clean_json(self.to_dict()), indent=2, allow_nan=False)
         if path is not None:
@@ -464,6 +464,7 @@ class SequenceReport:
         return text
 
     def to_html(self, path: str | None = None, *, force: bool = False) -> str:
+        from mirage.evaluation._report import _write_text
         from mirage.evaluation._sequence_html import render_sequence_html
 
         text = render_sequence_html(self)
@@ -516,10 +517,3 @@ def sequence_report(
         "gaps": {side: sequence_gaps(frame, schema) for side, frame in frames.items()},
     }
     return SequenceReport(sequence_scores(details), details, schema, info, frames, series)
-
-
-def _write_text(path: str, text: str, *, force: bool) -> None:
-    from mirage.io import atomic_path
-
-    with atomic_path(path, force=force) as tmp:
-        tmp.write_text(text, encoding="utf-8")
