@@ -235,7 +235,7 @@ class CartSynthesizer(Synthesizer):
         rare = self.encoding_.rare_min_count
         spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         normal = self.smoothing > 0 and self.smoothing_space == "normal"
-        knots = _normal_knots(sub, values[~spike]) if normal else None
+        knots = _normal_knots(values[~spike]) if normal else None
         scores = values if knots is None else _to_normal(values, knots)
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
@@ -701,24 +701,26 @@ def _tree_inputs(x: np.ndarray) -> np.ndarray:
     return np.clip(x, -TREE_INPUT_LIMIT, TREE_INPUT_LIMIT).astype("float32")
 
 
-def _normal_knots(sub: SubColumn, values: np.ndarray) -> np.ndarray | None:
-    """The knots of ``values``' marginal: the map to normal scores (None: too few distinct values to
-    need one)."""
+def _normal_knots(values: np.ndarray, count: int = NORMAL_KNOTS) -> np.ndarray | None:
+    """Quantiles of ``values`` at evenly spaced probabilities: the map to normal scores (None: too few
+    distinct values to need one)."""
     if np.unique(values).size < 3:
         return None
-    return Marginal.fit(sub, values, NORMAL_KNOTS).table
+    return np.quantile(values, np.linspace(0.0, 1.0, min(count, values.size)))
 
 
 def _to_normal(values: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    from mirage.engines._scorespace import to_scores
+    from scipy.special import ndtri
 
-    return to_scores(Marginal(False, knots), values)
+    ranks = np.interp(values, knots, np.linspace(0.0, 1.0, knots.size))
+    edge = 0.5 / knots.size
+    return np.asarray(ndtri(np.clip(ranks, edge, 1.0 - edge)), dtype="float64")
 
 
 def _from_normal(scores: np.ndarray, knots: np.ndarray) -> np.ndarray:
     from scipy.special import ndtr
 
-    return Marginal(False, knots).inverse(np.asarray(ndtr(scores), dtype="float64"))
+    return np.interp(ndtr(scores), np.linspace(0.0, 1.0, knots.size), knots)
 
 
 def _silverman(values: np.ndarray) -> float:
