@@ -1,7 +1,8 @@
 """Scale-out on Dask (issue 20): sampling to partitioned Parquet on 1 and 2 worker processes, the disk's
 Parquet write bandwidth for the same data, and the copula fitted from the partitioned files.
 
-Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--out /tmp/bench_dask]``.
+Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--out /tmp/bench_dask]
+[--fit-rows 20_000_000]``.
 
 * sample: an Adult-shaped copula model (fitted on the shared ``adult.csv``) draws ``--rows`` rows with
   ``model.sample_to(..., client=...)`` on a fresh ``LocalCluster`` of N worker processes (one thread
@@ -11,8 +12,8 @@ Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--ou
   chunks per file, the same files) from one file's frames already in memory: what the disk and the
   Parquet encoder allow without generating anything (on the same N workers), so ``sample / write`` is
   the share of the write bandwidth reached.
-* fit: ``fit_partitions`` of the sampled files (copula) on N workers: rows/s and peak memory per
-  worker and of this (the client) process.
+* fit: ``fit_partitions`` (copula) of the sampled files, or of the first files holding ``--fit-rows``
+  rows, on N workers: rows/s and peak memory per worker and of this (the client) process.
 
 The output folder is removed at the end unless ``--keep``.  Figures go to ``benchmarks/results``.
 """
@@ -82,6 +83,12 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_dask"))
     parser.add_argument("--keep", action="store_true", help="keep the sampled files")
+    parser.add_argument(
+        "--fit-rows",
+        type=lambda s: int(s.replace("_", "")),
+        default=None,
+        help="fit on the first files holding this many rows (default: all the sampled rows)",
+    )
     args = parser.parse_args()
 
     import pandas as pd
@@ -129,7 +136,10 @@ def main() -> None:
             client.run(lambda: __import__("mirage.scale._fit"))
             client_before = _peak_mib()
             start = time.perf_counter()
-            fitted = fit_partitions(str(folder / "part-*.parquet"), schema=model.schema_, client=client)
+            parts = sorted(str(p) for p in folder.glob("part-*.parquet"))
+            if args.fit_rows is not None:
+                parts = parts[: -(-args.fit_rows // FILE_ROWS)]
+            fitted = fit_partitions(parts, schema=model.schema_, client=client)
             fit_s = time.perf_counter() - start
             fit_peaks = _worker_peaks(client)
         finally:
@@ -150,7 +160,7 @@ def main() -> None:
                 "write_only_mib_per_s": size / 2**20 / write_s,
                 "sample_share_of_write": write_s / sample_s,
                 "fit_seconds": fit_s,
-                "fit_rows_per_s": args.rows / fit_s,
+                "fit_rows_per_s": fitted.training_["partitioned"]["rows_seen"] / fit_s,
                 "fit_peak_mib_per_worker": fit_peaks,
                 "client_peak_mib": max(client_before, _peak_mib()),
                 "fit_rows_seen": fitted.training_["partitioned"]["rows_seen"],
@@ -181,6 +191,7 @@ def main() -> None:
         "fit peak MiB/worker",
     ]
     print(f"{args.rows:,} rows of an Adult-shaped copula model, Parquet, {FILE_ROWS:,} rows per file")
+    print(f"fit: the first {results[0]['fit_rows_seen']:,} rows")
     print(format_table(headers, rows))
     for path in write_results("bench_dask", {"environment": environment_info(), "results": results}):
         print(f"wrote {path}")
