@@ -18,7 +18,7 @@ import pandas as pd
 from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
-from mirage.io._encoding import detect_encoding, undecodable
+from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
 from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers
 
@@ -203,7 +203,11 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
             complete = handle.read(1) == b""
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise DataError(f"cannot read '{path}': {exc}") from exc
-    encoding = options.pop("encoding", None) or detect_encoding(sample, complete=complete)
+    encoding = options.pop("encoding", None)
+    if encoding is None:
+        encoding, guess = detect_text_encoding(sample, complete=complete)
+        if guess is not None:
+            warn(guess.describe(f"'{path}'"))
     try:
         codecs.lookup(encoding)
     except LookupError as exc:

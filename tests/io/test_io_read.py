@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError
 from mirage.io import read_any, read_table
 from mirage.io._csv import detect_encoding, sniff_delimiter
@@ -312,3 +314,36 @@ def test_a_broken_or_unsupported_compressed_file_is_refused_by_name(tmp_path: Pa
     parquet.write_bytes(b"x")
     with pytest.raises(DataError, match="only CSV, TSV and JSON Lines files may be compressed"):
         read_table(parquet)
+
+
+def test_a_legacy_code_page_is_chosen_by_how_its_words_read_and_named_in_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "cities.csv"
+    rows = [("1", "Łódź"), ("2", "Gdańsk"), ("3", "Kraków"), ("4", "Plzeň"), ("5", "Brno")] * 4
+    path.write_bytes(("id,city\n" + "".join(f"{i},{c}\n" for i, c in rows)).encode("cp1250"))
+    with pytest.warns(MirageWarning, match=r"cities.csv' is not UTF-8: read as cp1250, which gives .*'Łódź'"):
+        frame = read_table(path)
+    assert set(frame["city"]) == {"Łódź", "Gdańsk", "Kraków", "Plzeň", "Brno"}  # cp1252 read '£ódŸ'
+
+
+def test_russian_windows_text_is_not_read_as_a_mac_code_page() -> None:
+    sample = "id,city\n" + "".join(f"{i},{c}\n" for i, c in enumerate(["Москва", "Казань", "Омск"] * 5))
+    assert detect_encoding(sample.encode("cp1251"), complete=True) == "cp1251"  # was mac_cyrillic
+
+
+def test_when_the_bytes_cannot_tell_code_pages_apart_the_warning_gives_the_other_readings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "turkish.csv"
+    path.write_bytes("id,city\n1,Eskişehir\n2,Muğla\n3,Ankara\n".encode("cp1254"))
+    with pytest.warns(MirageWarning, match=r"cp1254 would give 'Eskişehir', 'Muğla'") as caught:
+        read_table(path)
+    assert len([w for w in caught if "is not UTF-8" in str(w.message)]) == 1
+    assert read_table(path, encoding="cp1254")["city"].tolist() == ["Eskişehir", "Muğla", "Ankara"]
+
+
+def test_a_utf8_file_gives_no_encoding_warning(tmp_path: Path) -> None:
+    path = tmp_path / "utf8.csv"
+    path.write_text("id,city\n1,Łódź\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_table(path)["city"].tolist() == ["Łódź"]
