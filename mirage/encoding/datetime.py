@@ -61,6 +61,8 @@ DAY, WEEKDAY, TIME = "day", "weekday", "time"
 _UNITS = {"D": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
 _OFFSET = re.compile(r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))\s*$")
 _MARK = "@@"  # around %z while strftime writes it; the colon goes in afterwards
+_FRACTION = "@f@"  # before %f while strftime writes it; the digits past the resolution are cut after
+_FRACTION_DIGITS = {"ms": 3}  # a format's %f at the learned resolution (else all six digits)
 
 
 def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Series:
@@ -83,12 +85,28 @@ def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Serie
     return parsed.astype("datetime64[ns]")
 
 
-def format_datetimes(stamps: pd.Series, fmt: str) -> pd.Series:
-    """``stamps.dt.strftime(fmt)``, where ``%:z`` writes the offset as ``+01:00``."""
-    if COLON_OFFSET not in fmt:
-        return stamps.dt.strftime(fmt)
-    text = stamps.dt.strftime(fmt.replace(COLON_OFFSET, f"{_MARK}%z{_MARK}"))
-    return text.str.replace(f"{_MARK}([+-]\\d\\d)(\\d\\d){_MARK}", r"\1:\2", regex=True)
+def format_datetimes(stamps: pd.Series, fmt: str, *, fraction_digits: int = 6) -> pd.Series:
+    """``stamps.dt.strftime(fmt)``, where ``%:z`` writes the offset as ``+01:00`` and ``%f`` writes the
+    first ``fraction_digits`` digits of the microseconds (3: milliseconds)."""
+    short = "%f" in fmt and fraction_digits < 6
+    if short:
+        fmt = fmt.replace("%f", f"{_FRACTION}%f")
+    if COLON_OFFSET in fmt:
+        text = stamps.dt.strftime(fmt.replace(COLON_OFFSET, f"{_MARK}%z{_MARK}"))
+        text = text.str.replace(f"{_MARK}([+-]\\d\\d)(\\d\\d){_MARK}", r"\1:\2", regex=True)
+    else:
+        text = stamps.dt.strftime(fmt)
+    if short:
+        text = text.str.replace(f"{_FRACTION}(\\d{{{fraction_digits}}})\\d*", r"\1", regex=True)
+    return text
+
+
+def _multiples_of(seconds: np.ndarray, step: float) -> bool:
+    """Whether every value is a whole number of ``step`` seconds, up to the float error of the values
+    (seconds since the epoch carry about 2e-7 s of it, so ``np.mod`` alone misses milliseconds)."""
+    steps = seconds / step
+    error = 4 * np.spacing(np.abs(seconds)) / step + 1e-9
+    return bool(np.all(np.abs(steps - np.round(steps)) <= error))
 
 
 def days_and_times(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -274,10 +292,7 @@ class DatetimeCodec(ContinuousCodec):
         self.maximum = high if high is not None else float(observed.max())
         if self.minimum > self.maximum:
             raise OptionError(f"column {self.column.name!r}: public.minimum is after public.maximum")
-        self.unit = next(
-            (u for u, step in _UNITS.items() if np.allclose(np.mod(observed, step), 0.0, atol=1e-7)),
-            "us",
-        )
+        self.unit = next((u for u, step in _UNITS.items() if _multiples_of(observed, step)), "us")
         self.fill = float(np.median(observed))
 
     def finish(self, seconds: np.ndarray) -> np.ndarray:
@@ -303,7 +318,7 @@ class DatetimeCodec(ContinuousCodec):
             if self.offset is not None:
                 zone = timezone(timedelta(minutes=self.offset))
                 stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
-            text = format_datetimes(stamps, fmt)
+            text = format_datetimes(stamps, fmt, fraction_digits=_FRACTION_DIGITS.get(self.unit, 6))
             return as_dtype(text.where(~mask, None), self.column.dtype)
         return self._native(stamps)
 

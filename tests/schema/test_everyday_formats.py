@@ -120,3 +120,15 @@ def test_native_time_zones_stay_time_zones() -> None:
     synthetic = mirage.fit(frame, engine="copula").sample(200, seed=1)
     assert synthetic["when"].dtype == frame["when"].dtype
     assert synthetic["when"].min() >= stamps.min() and synthetic["when"].max() <= stamps.max()
+
+
+def test_millisecond_timestamps_come_back_with_three_fraction_digits(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    stamps = [START + timedelta(milliseconds=int(m)) for m in np.sort(rng.integers(0, 10**9, size=N))]
+    path = tmp_path / "events.jsonl"
+    frame = pd.DataFrame({"ts": [t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] for t in stamps], "n": range(N)})
+    frame.to_json(path, orient="records", lines=True)
+    synthetic = mirage.fit(read_table(path), engine="cart", seed=0).sample(200, seed=1)
+    # seconds since the epoch carry ~2e-7 s of float error, which hid the millisecond resolution:
+    # the rows came back as 2024-01-05T10:03:12.401795
+    assert synthetic["ts"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}").all()
