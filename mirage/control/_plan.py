@@ -38,6 +38,7 @@ from mirage.control._rules import (
     comparable,
     evaluate_formula,
 )
+from mirage.encoding.datetime import format_datetimes
 from mirage.errors import DataError, MirageError
 from mirage.schema._column import Column, Kind
 
@@ -380,7 +381,7 @@ def _cast(values: pd.Series, column: Column) -> pd.Series:
 
     if column.kind is Kind.DATETIME:
         if column.datetime_format:
-            text = values.dt.strftime(column.datetime_format)
+            text = format_datetimes(values, column.datetime_format)
             return _restore_string_dtype(text.astype(object).where(values.notna(), None), column.dtype)
         try:
             return values.astype(pd.api.types.pandas_dtype(column.dtype))
