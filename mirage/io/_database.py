@@ -27,6 +27,7 @@ from mirage.errors import DataError, MissingDependencyError, OptionError, Output
 from mirage.io._keys import SOURCE_ATTR, keyed_schema
 from mirage.io._read import _normalise as normalise_text
 from mirage.schema import DatabaseSchema, ForeignKey, Kind, Schema, Table
+from mirage.schema._datetimes import parse_format, read_datetimes
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -548,7 +549,7 @@ def sql_types_of(schema: Schema) -> dict[str, str]:
         elif column.kind is Kind.BOOLEAN:
             types[column.name] = "BOOLEAN"
         elif column.kind is Kind.DATETIME and column.datetime_format is not None:
-            text = column.datetime_format
+            text = parse_format(column.datetime_format)
             if "%z" in text:
                 types[column.name] = "TIMESTAMP WITH TIME ZONE"
             else:
@@ -561,9 +562,7 @@ def database_values(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     back, so that a database stores them as dates."""
     for column in schema.columns:
         if column.kind is Kind.DATETIME and column.datetime_format is not None and column.name in frame:
-            parsed = pd.to_datetime(frame[column.name], format=column.datetime_format, errors="coerce")
-            if "%z" in column.datetime_format:
-                parsed = pd.to_datetime(parsed, utc=True)
+            parsed = read_datetimes(frame[column.name], column.datetime_format)
             frame = frame.assign(**{column.name: parsed})
     return frame
 

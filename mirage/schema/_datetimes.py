@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-__all__ = ["COLON_OFFSET", "datetime_format", "parse_format"]
+__all__ = ["COLON_OFFSET", "datetime_format", "parse_format", "read_datetimes"]
 
 COLON_OFFSET = "%:z"
 _SAMPLE = 2_000
@@ -63,6 +63,15 @@ def _candidates() -> tuple[str, ...]:
 def parse_format(fmt: str) -> str:
     """The format ``strptime`` and pandas read: ``%:z`` is read by ``%z``."""
     return fmt.replace(COLON_OFFSET, "%z")
+
+
+def read_datetimes(values: pd.Series, fmt: str | None, *, naive: bool = False) -> pd.Series:
+    """Text datetimes written in ``fmt`` as pandas datetimes, NaT where a value does not parse; with an
+    offset in the format, UTC instants (``naive``: without the zone, for arithmetic with naive dates)."""
+    read = None if fmt is None else parse_format(fmt)
+    utc = read is not None and "%z" in read
+    parsed = pd.to_datetime(values, format=read, errors="coerce", utc=utc)
+    return parsed.dt.tz_localize(None) if utc and naive else parsed
 
 
 def _strptime(value: str, fmt: str) -> bool:

@@ -21,6 +21,7 @@ from scipy import special, stats
 from mirage.control._rules import AllowedCombinations, Formula
 from mirage.errors import OptionError
 from mirage.schema import Column, DatabaseSchema, Kind, Schema
+from mirage.schema._datetimes import read_datetimes
 from mirage.spec._spec import EPOCH, spec_from_dict
 
 __all__ = ["EXPORTABLE_ENGINES", "spec_from_model", "spec_from_schema", "write_spec"]
@@ -131,7 +132,7 @@ def _column_spec(column: Column, values: pd.Series, min_share: float) -> dict[st
         body["distribution"] = {"type": "categorical", "weights": _weights(present, min_share)}
         return body
     if column.kind is Kind.DATETIME:
-        stamps = pd.to_datetime(present, errors="coerce", format=column.datetime_format).dropna()
+        stamps = read_datetimes(present, column.datetime_format, naive=True).dropna()
         days = ((stamps - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
         whole = bool(np.all(np.mod(days, 1) == 0))
         q = _quantiles(days)
@@ -189,7 +190,7 @@ def _normal_scores(column: Column, values: pd.Series, body: dict[str, Any]) -> n
         # the bernoulli's u < p means true: true ranks first
         numeric = (~values.astype("boolean")).astype("float64").to_numpy(dtype="float64", na_value=np.nan)
     elif column.kind is Kind.DATETIME:
-        stamps = pd.to_datetime(values, errors="coerce", format=column.datetime_format)
+        stamps = read_datetimes(values, column.datetime_format, naive=True)
         numeric = ((stamps - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
     else:
         numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)

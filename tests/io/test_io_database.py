@@ -363,3 +363,17 @@ def test_sqlalchemy_is_imported_only_when_a_database_is_used() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_timestamps_with_colon_offsets_go_to_a_database_as_instants() -> None:
+    from mirage.io import database_values, sql_types_of
+    from mirage.schema import infer_schema
+
+    frame = pd.DataFrame({"ts": ["2024-01-01T08:00:00+01:00", "2024-06-01T09:30:00+02:00"], "x": [1.0, 2.0]})
+    schema = infer_schema(frame)
+    assert sql_types_of(schema)["ts"] == "TIMESTAMP WITH TIME ZONE"  # was DATETIME: '%:z' holds no '%z'
+    stored = database_values(frame, schema)["ts"]  # was: ':' is a bad directive in format
+    assert stored.tolist() == [
+        pd.Timestamp("2024-01-01 07:00", tz="UTC"),
+        pd.Timestamp("2024-06-01 07:30", tz="UTC"),
+    ]
