@@ -164,7 +164,8 @@ class RelationalSynthesizer:
             }
             frames = learned_frames
         self._check_reference_tables()
-        plans = plan_tables(database, frames)
+        min_counts = {name: opts.rare_min_count for name, opts in options.items()}
+        plans = plan_tables(database, frames, min_counts)
         self._check_context_engines(plans)
         reference_rows: dict[str, pd.DataFrame] = {}
         learned: dict[str, pd.DataFrame] = {}  # each table's learned columns, dates absolute
@@ -423,6 +424,9 @@ class RelationalSynthesizer:
             if plan.offsets:
                 parent_rows = None if plan.primary is None else drawn[plan.primary.parent]
                 self._add_offsets(plan, parent_rows, positions, rows)
+            hiding = np.random.default_rng(np.random.SeedSequence([int(seed), index, 4]))
+            for column, reference in plan.hidden.items():
+                rows[column] = reference.draw(len(rows), hiding)
             drawn[name] = rows
             out[name] = self._with_keys(plan, rows, positions, out)
         self._match(drawn, out, seed)
