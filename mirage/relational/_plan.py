@@ -35,6 +35,7 @@ from mirage._validate import require_mapping
 from mirage.encoding import EncodingOptions
 from mirage.errors import SchemaError
 from mirage.relational._derived import Derived, find_derived
+from mirage.relational._groups import ColumnGroup, find_column_group
 from mirage.relational._hidden import HiddenReference, find_hidden_references
 from mirage.relational._keys import KeyGenerator
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind
@@ -87,6 +88,8 @@ class TablePlan:
     derived: dict[str, Derived] = field(default_factory=dict)
     # own column -> the table it names that the database lacks (see _hidden): drawn, never learned
     hidden: dict[str, HiddenReference] = field(default_factory=dict)
+    # own columns describing one hidden entity, learned as one column (see _groups)
+    group: ColumnGroup | None = None
 
     def learned_own(self) -> list[str]:
         """The own columns the table's engine learns: all but those copied from a parent and the
@@ -118,6 +121,7 @@ class TablePlan:
             "counters": dict(self.counters),
             "derived": {k: v.to_dict() for k, v in self.derived.items()},
             "hidden": {k: v.to_dict() for k, v in self.hidden.items()},
+            "group": None if self.group is None else self.group.to_dict(),
         }
 
     @classmethod
@@ -166,7 +170,12 @@ class TablePlan:
                 str(k): HiddenReference.from_dict(str(k), require_mapping(v))
                 for k, v in require_mapping(data.get("hidden", {}), "hidden").items()
             },
+            group=_group(data.get("group")),
         )
+
+
+def _group(data: Any) -> ColumnGroup | None:
+    return None if data is None else ColumnGroup.from_dict(require_mapping(data, "group"))
 
 
 def _counter_start(
@@ -186,7 +195,7 @@ def _counter_start(
 def check_names(plan: TablePlan, columns: list[str]) -> None:
     """The columns the relational model adds must not take a name the table has."""
     taken = set(columns)
-    added = [*plan.counts, *plan.presence.values()]
+    added = [*plan.counts, *plan.presence.values(), *([plan.group.name] if plan.group else [])]
     for fk in plan.matched:
         added.extend(f"{'.'.join(fk.columns)}->{c}" for c in plan.features[fk.name])
     clash = next((name for name in added if name in taken), None)
@@ -281,6 +290,9 @@ def plan_tables(
             [c for c in own if c not in plan.hidden],
             [(fk, row_positions(frames[fk.parent], fk.parent_columns, frame, fk.columns)) for fk in followed],
         )
+        if not table.reference:
+            free = [c for c in own if c not in plan.hidden and c not in plan.derived]
+            plan.group = find_column_group(table.schema, frame, free)
         mine = [c.name for c in table.schema if c.kind is Kind.DATETIME and c.name in own]
         complete = [c for c in mine if not frame[c].isna().any()]
         if len(mine) > 1 and complete:
