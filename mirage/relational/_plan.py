@@ -32,8 +32,11 @@ import numpy as np
 import pandas as pd
 
 from mirage._validate import require_mapping
+from mirage.encoding import EncodingOptions
 from mirage.errors import SchemaError
 from mirage.relational._derived import Derived, find_derived
+from mirage.relational._groups import ColumnGroup, find_column_group
+from mirage.relational._hidden import HiddenReference, find_hidden_references
 from mirage.relational._keys import KeyGenerator
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind
 
@@ -83,10 +86,19 @@ class TablePlan:
     counters: dict[str, int] = field(default_factory=dict)
     # own column -> the parent column it follows (see _derived): copied, or learned as a ratio/difference
     derived: dict[str, Derived] = field(default_factory=dict)
+    # own column -> the table it names that the database lacks (see _hidden): drawn, never learned
+    hidden: dict[str, HiddenReference] = field(default_factory=dict)
+    # own columns describing one hidden entity, learned as one column (see _groups)
+    group: ColumnGroup | None = None
 
     def learned_own(self) -> list[str]:
-        """The own columns the table's engine learns: all but those copied from a parent."""
-        return [c for c in self.own if c not in self.derived or self.derived[c].how != "copy"]
+        """The own columns the table's engine learns: all but those copied from a parent and the
+        references to hidden tables."""
+        return [
+            c
+            for c in self.own
+            if (c not in self.derived or self.derived[c].how != "copy") and c not in self.hidden
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +120,8 @@ class TablePlan:
             "keys": {k: v.get_state() for k, v in self.keys.items()},
             "counters": dict(self.counters),
             "derived": {k: v.to_dict() for k, v in self.derived.items()},
+            "hidden": {k: v.to_dict() for k, v in self.hidden.items()},
+            "group": None if self.group is None else self.group.to_dict(),
         }
 
     @classmethod
@@ -152,7 +166,16 @@ class TablePlan:
                 str(k): Derived.from_dict(require_mapping(v))
                 for k, v in require_mapping(data.get("derived", {}), "derived").items()
             },
+            hidden={
+                str(k): HiddenReference.from_dict(str(k), require_mapping(v))
+                for k, v in require_mapping(data.get("hidden", {}), "hidden").items()
+            },
+            group=_group(data.get("group")),
         )
+
+
+def _group(data: Any) -> ColumnGroup | None:
+    return None if data is None else ColumnGroup.from_dict(require_mapping(data, "group"))
 
 
 def _counter_start(
@@ -172,7 +195,7 @@ def _counter_start(
 def check_names(plan: TablePlan, columns: list[str]) -> None:
     """The columns the relational model adds must not take a name the table has."""
     taken = set(columns)
-    added = [*plan.counts, *plan.presence.values()]
+    added = [*plan.counts, *plan.presence.values(), *([plan.group.name] if plan.group else [])]
     for fk in plan.matched:
         added.extend(f"{'.'.join(fk.columns)}->{c}" for c in plan.features[fk.name])
     clash = next((name for name in added if name in taken), None)
@@ -210,8 +233,20 @@ def _comparable(values: pd.Series) -> pd.Series:
     return values
 
 
-def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) -> dict[str, TablePlan]:
+def plan_tables(
+    database: DatabaseSchema,
+    frames: Mapping[str, pd.DataFrame],
+    min_counts: Mapping[str, int] | None = None,
+) -> dict[str, TablePlan]:
+    """Every table's plan; ``min_counts``: each table's ``rare_min_count`` (10 where not given)."""
     deferred = database.deferred()
+    hidden_of: dict[str, dict[str, HiddenReference]] = {}
+    for name in database.order():  # first, so that a matched key of any table leaves them out
+        keys = set(database.key_columns(name))
+        own = [c for c in database[name].schema.names if c not in keys]
+        min_count = (min_counts or {}).get(name, EncodingOptions().rare_min_count)
+        found = find_hidden_references(database, frames[name], name, own, min_count)
+        hidden_of[name] = {} if database[name].reference else found  # a reference table is copied as is
     plans: dict[str, TablePlan] = {}
     for name in database.order():
         table = database[name]
@@ -228,6 +263,7 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
         )
         matched = [fk for fk in database.parents(name) if fk is not primary]
         plan = TablePlan(name=name, rows=len(frame), own=own, primary=primary, matched=matched)
+        plan.hidden = hidden_of[name]
         foreign = {c for fk in database.parents(name) for c in fk.columns}
         for column in table.primary_key:
             if column in foreign:
@@ -240,7 +276,10 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
         for fk in matched:
             parent = database[fk.parent].schema
             parent_keys = set(database.key_columns(fk.parent))
-            plan.features[fk.name] = [c.name for c in parent if c.kind.learned and c.name not in parent_keys]
+            hidden = hidden_of[fk.parent]
+            plan.features[fk.name] = [
+                c.name for c in parent if c.kind.learned and c.name not in parent_keys | set(hidden)
+            ]
             if frame[list(fk.columns)].isna().any(axis=None):
                 plan.presence[fk.name] = presence_column(fk)
         followed = [fk for fk in [primary, *matched] if fk is not None and not fk.self_reference]
@@ -248,9 +287,12 @@ def plan_tables(database: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) ->
             database,
             frames,
             name,
-            own,
+            [c for c in own if c not in plan.hidden],
             [(fk, row_positions(frames[fk.parent], fk.parent_columns, frame, fk.columns)) for fk in followed],
         )
+        if not table.reference:
+            free = [c for c in own if c not in plan.hidden and c not in plan.derived]
+            plan.group = find_column_group(table.schema, frame, free)
         mine = [c.name for c in table.schema if c.kind is Kind.DATETIME and c.name in own]
         complete = [c for c in mine if not frame[c].isna().any()]
         if len(mine) > 1 and complete:

@@ -164,7 +164,8 @@ class RelationalSynthesizer:
             }
             frames = learned_frames
         self._check_reference_tables()
-        plans = plan_tables(database, frames)
+        min_counts = {name: opts.rare_min_count for name, opts in options.items()}
+        plans = plan_tables(database, frames, min_counts)
         self._check_context_engines(plans)
         reference_rows: dict[str, pd.DataFrame] = {}
         learned: dict[str, pd.DataFrame] = {}  # each table's learned columns, dates absolute
@@ -281,6 +282,17 @@ class RelationalSynthesizer:
             columns[column] = to_learned(frame[column], parent_values, derived.how)
             nullable = bool(columns[column].isna().any())
             specs.append(Column(name=column, kind=Kind.NUMERIC, dtype="float64", nullable=nullable))
+        if plan.group is not None:  # its members learned as one column, where the first one was
+            rare_min_count = (options or EncodingOptions()).rare_min_count
+            joined = plan.group.join(frame, rare_min_count).reset_index(drop=True)
+            at = next(i for i, spec in enumerate(specs) if spec.name in plan.group.members)
+            specs = [spec for spec in specs if spec.name not in plan.group.members]
+            specs.insert(at, plan.group.spec(table_schema))
+            columns = {
+                **{k: v for k, v in list(columns.items())[:at] if k not in plan.group.members},
+                plan.group.name: joined,
+                **{k: v for k, v in list(columns.items())[at:] if k not in plan.group.members},
+            }
         for fk in database.children(plan.name):
             name = count_column(fk)
             positions = row_positions(frame, fk.parent_columns, frames[fk.child], fk.columns)
@@ -423,6 +435,12 @@ class RelationalSynthesizer:
             if plan.offsets:
                 parent_rows = None if plan.primary is None else drawn[plan.primary.parent]
                 self._add_offsets(plan, parent_rows, positions, rows)
+            if plan.group is not None and plan.group.name in rows.columns:
+                for column, members in plan.group.split(rows[plan.group.name]).items():
+                    rows[column] = members
+            hiding = np.random.default_rng(np.random.SeedSequence([int(seed), index, 4]))
+            for column, reference in plan.hidden.items():
+                rows[column] = reference.draw(len(rows), hiding)
             drawn[name] = rows
             out[name] = self._with_keys(plan, rows, positions, out)
         self._match(drawn, out, seed)

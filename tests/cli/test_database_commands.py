@@ -214,8 +214,11 @@ def test_fit_from_postgresql_and_sample_into_sqlite(postgres_url: str, tmp_path:
     assert invoke("sample", model, "-o", target, "--seed", "0").exit_code == 0
     _integrity(target)
     assert "is the database the model learned" in error_line(invoke("sample", model, "-o", postgres_url))
-    result = invoke("report", model, "-o", tmp_path / "report.html")
+    html = tmp_path / "report.html"
+    result = invoke("report", model, "-o", html, "--fail-under", "referential_integrity=1.0")
     assert result.exit_code == 0, result.output
+    summary = json.loads(html.with_suffix(".json").read_text(encoding="utf-8"))["summary"]
+    assert summary["referential_integrity"] == 1.0
 
 
 def test_sample_from_sqlite_into_postgresql(shop, postgres_url: str) -> None:  # noqa: F811

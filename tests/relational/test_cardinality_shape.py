@@ -50,6 +50,7 @@ def test_northwind_children_per_parent_reach_0_93_with_the_default_protection() 
     database = northwind_database(frames)
     model = RelationalSynthesizer(database, seed=0).fit(frames)
     samples = [model.sample(seed=seed) for seed in range(3)]
+    assert all(database.integrity_problems(sample) == [] for sample in samples)
     for fk in database.foreign_keys:
         similarity = np.mean([cardinality_similarity(frames, sample, fk) for sample in samples])
         assert similarity >= 0.93, fk.name
