@@ -18,7 +18,7 @@ import pandas as pd
 
 from mirage.errors import SchemaError
 from mirage.schema._column import Column, Kind
-from mirage.schema._datetimes import parse_format
+from mirage.schema._datetimes import read_datetimes
 
 __all__ = [
     "AllowedCombinations",
@@ -78,16 +78,7 @@ def _kind_check(rule: Rule, column: Column, kinds: Sequence[Kind], what: str) ->
 def as_datetime(values: pd.Series, column: Column | None) -> pd.Series:
     """Values of a datetime column as pandas datetimes (text parsed with the column's format)."""
     if column is not None and column.datetime_format and not pd.api.types.is_datetime64_any_dtype(values):
-        read = parse_format(column.datetime_format)
-        if "%z" not in read:
-            return pd.to_datetime(values, format=read, errors="coerce")
-        try:  # one offset throughout is kept, so that dates derived from these are written at it
-            parsed = pd.to_datetime(values, format=read, errors="coerce")
-        except (TypeError, ValueError):
-            parsed = None
-        if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
-            return parsed
-        return pd.to_datetime(values, format=read, errors="coerce", utc=True)
+        return read_datetimes(values, column.datetime_format, keep_offset=True)
     return pd.to_datetime(values, errors="coerce")
 
 

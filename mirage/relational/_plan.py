@@ -33,12 +33,14 @@ import pandas as pd
 
 from mirage._validate import require_mapping
 from mirage.encoding import EncodingOptions
+from mirage.encoding.datetime import format_datetimes
 from mirage.errors import SchemaError
 from mirage.relational._derived import Derived, find_derived
 from mirage.relational._groups import ColumnGroup, find_column_group
 from mirage.relational._hidden import HiddenReference, find_hidden_references
 from mirage.relational._keys import KeyGenerator
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind
+from mirage.schema._datetimes import read_datetimes
 
 __all__ = ["DateOffset", "TablePlan", "count_column", "feature_prefix", "plan_tables", "row_positions"]
 
@@ -315,13 +317,13 @@ def parse_dates(values: pd.Series, column: Column) -> pd.Series:
     """A datetime column's values as timestamps (text parsed with the column's format)."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
-    return pd.to_datetime(values, format=column.datetime_format, errors="coerce")
+    return read_datetimes(values, column.datetime_format, keep_offset=True)
 
 
 def format_dates(stamps: pd.Series, column: Column) -> pd.Series:
     """Timestamps back in the column's form: text in its format, or datetimes of its dtype."""
     if column.datetime_format is not None:
-        text = stamps.dt.strftime(column.datetime_format)
+        text = format_datetimes(stamps, column.datetime_format)
         return text.astype(object).where(stamps.notna(), None)
     try:
         return stamps.astype(pd.api.types.pandas_dtype(column.dtype))

@@ -65,11 +65,22 @@ def parse_format(fmt: str) -> str:
     return fmt.replace(COLON_OFFSET, "%z")
 
 
-def read_datetimes(values: pd.Series, fmt: str | None, *, naive: bool = False) -> pd.Series:
+def read_datetimes(
+    values: pd.Series, fmt: str | None, *, naive: bool = False, keep_offset: bool = False
+) -> pd.Series:
     """Text datetimes written in ``fmt`` as pandas datetimes, NaT where a value does not parse; with an
-    offset in the format, UTC instants (``naive``: without the zone, for arithmetic with naive dates)."""
+    offset in the format, UTC instants (``naive``: without the zone, for arithmetic with naive dates;
+    ``keep_offset``: at the values' offset when they all have the same one, so that dates derived from
+    them are written at it too)."""
     read = None if fmt is None else parse_format(fmt)
     utc = read is not None and "%z" in read
+    if utc and keep_offset:
+        try:
+            parsed = pd.to_datetime(values, format=read, errors="coerce")
+        except (TypeError, ValueError):  # several offsets
+            parsed = None
+        if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
+            return parsed
     parsed = pd.to_datetime(values, format=read, errors="coerce", utc=utc)
     return parsed.dt.tz_localize(None) if utc and naive else parsed
 
