@@ -7,7 +7,10 @@ Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--ou
 * sample: an Adult-shaped copula model (fitted on the shared ``adult.csv``) draws ``--rows`` rows with
   ``model.sample_to(..., client=...)`` on a fresh ``LocalCluster`` of N worker processes (one thread
   each): rows/s, the scaling against one worker, and each worker's peak resident memory (its
-  ``ru_maxrss``; a fresh cluster per run, so the peak is the run's).
+  ``VmHWM``; a fresh cluster per run, so the peak is the run's).  Not ``ru_maxrss``: a worker is
+  spawned (forked, then exec'd) from this process, and Linux carries the forking process's peak into
+  the child's ``ru_maxrss``, so every worker would report at least this process's peak (the 1,245 MiB
+  "per worker" of an earlier 2-worker run was this process's peak after the 1-worker fit).
 * write only: the same number of rows written the same way (``write_chunks``, the same 50,000-row
   chunks per file, the same files) from one file's frames already in memory: what the disk and the
   Parquet encoder allow without generating anything (on the same N workers), so ``sample / write`` is
@@ -37,6 +40,14 @@ _frames: dict[str, Any] = {}
 
 
 def _peak_mib() -> float:
+    """This process's own peak resident memory: ``VmHWM`` (reset by exec, unlike ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -46,6 +57,7 @@ def _write_copy(task: tuple[int, int], *, source: str, folder: str) -> int:
 
     from mirage.engines._base import BLOCK_ROWS
     from mirage.io import write_chunks
+    from mirage.scale._malloc import reusing_freed_memory
 
     index, rows = task
     if source not in _frames:
@@ -56,7 +68,8 @@ def _write_copy(task: tuple[int, int], *, source: str, folder: str) -> int:
         for start in range(0, rows, BLOCK_ROWS):
             yield frame.iloc[start : min(start + BLOCK_ROWS, rows)].reset_index(drop=True)
 
-    return write_chunks(chunks(), Path(folder) / f"part-{index:05d}.parquet", force=True)
+    with reusing_freed_memory():  # as sample_to's tasks run, so the two rates compare
+        return write_chunks(chunks(), Path(folder) / f"part-{index:05d}.parquet", force=True)
 
 
 def _cluster(workers: int) -> tuple[Any, Any]:
