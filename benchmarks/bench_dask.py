@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DEFAULT_DATA_DIR, environment_info, format_table, write_results
 
 _frames: dict[str, Any] = {}
+PARQUET_BYTES_PER_ROW = 16  # Adult-shaped rows, snappy: 12.7 bytes measured, with room
 
 
 def _peak_mib() -> float:
@@ -113,53 +114,64 @@ def main() -> None:
     model = mirage.fit(real, engine="copula")
     counts = [int(w) for w in args.workers.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
+    # the sampled folder and its write-only copy exist together (12.7 MB per million rows each, measured)
+    need = 2 * args.rows * PARQUET_BYTES_PER_ROW
+    free = shutil.disk_usage(args.out).free
+    if free < need:
+        raise SystemExit(
+            f"--out {args.out}: {need / 2**30:.1f} GiB needed for {args.rows:,} rows (the sample and its "
+            f"write-only copy), {free / 2**30:.1f} GiB free"
+        )
     results: list[dict[str, Any]] = []
     for workers in counts:
-        folder = args.out / f"sample-{workers}"
-        cluster, client = _cluster(workers)
+        folder, copy = args.out / f"sample-{workers}", args.out / f"write-{workers}"
         try:
-            client.run(lambda: __import__("mirage.engines.copula"))  # imports are not sampling
-            start = time.perf_counter()
-            model.sample_to(folder, args.rows, seed=0, client=client, force=True)
-            sample_s = time.perf_counter() - start
-            sample_peaks = _worker_peaks(client)
-        finally:
-            client.close()
-            cluster.close()
-        size = sum(p.stat().st_size for p in folder.glob("part-*.parquet"))
-        cluster, client = _cluster(workers)
-        try:
-            copy = args.out / f"write-{workers}"
-            copy.mkdir(exist_ok=True)
-            tasks = [
-                (i, min(FILE_ROWS, args.rows - i * FILE_ROWS)) for i in range(-(-args.rows // FILE_ROWS))
-            ]
-            with DaskExecutor(client=client) as executor:
-                first = str(folder / "part-00000.parquet")
-                executor.map(_write_copy, tasks[:1], {"source": first, "folder": str(copy)})  # warm: the read
+            cluster, client = _cluster(workers)
+            try:
+                client.run(lambda: __import__("mirage.engines.copula"))  # imports are not sampling
                 start = time.perf_counter()
-                executor.map(_write_copy, tasks, {"source": first, "folder": str(copy)})
-                write_s = time.perf_counter() - start
-            shutil.rmtree(copy)
-        finally:
-            client.close()
-            cluster.close()
-        cluster, client = _cluster(workers)
-        try:
-            client.run(lambda: __import__("mirage.scale._fit"))
-            client_before = _peak_mib()
-            start = time.perf_counter()
-            parts = sorted(str(p) for p in folder.glob("part-*.parquet"))
-            if args.fit_rows is not None:
-                parts = parts[: -(-args.fit_rows // FILE_ROWS)]
-            fitted = fit_partitions(parts, schema=model.schema_, client=client)
-            fit_s = time.perf_counter() - start
-            fit_peaks = _worker_peaks(client)
-        finally:
-            client.close()
-            cluster.close()
-        if not args.keep:
-            shutil.rmtree(folder)
+                model.sample_to(folder, args.rows, seed=0, client=client, force=True)
+                sample_s = time.perf_counter() - start
+                sample_peaks = _worker_peaks(client)
+            finally:
+                client.close()
+                cluster.close()
+            size = sum(p.stat().st_size for p in folder.glob("part-*.parquet"))
+            cluster, client = _cluster(workers)
+            try:
+                copy.mkdir(exist_ok=True)
+                tasks = [
+                    (i, min(FILE_ROWS, args.rows - i * FILE_ROWS)) for i in range(-(-args.rows // FILE_ROWS))
+                ]
+                with DaskExecutor(client=client) as executor:
+                    first = str(folder / "part-00000.parquet")
+                    # warm: the read of the source file is not writing
+                    executor.map(_write_copy, tasks[:1], {"source": first, "folder": str(copy)})
+                    start = time.perf_counter()
+                    executor.map(_write_copy, tasks, {"source": first, "folder": str(copy)})
+                    write_s = time.perf_counter() - start
+                shutil.rmtree(copy)
+            finally:
+                client.close()
+                cluster.close()
+            cluster, client = _cluster(workers)
+            try:
+                client.run(lambda: __import__("mirage.scale._fit"))
+                client_before = _peak_mib()
+                start = time.perf_counter()
+                parts = sorted(str(p) for p in folder.glob("part-*.parquet"))
+                if args.fit_rows is not None:
+                    parts = parts[: -(-args.fit_rows // FILE_ROWS)]
+                fitted = fit_partitions(parts, schema=model.schema_, client=client)
+                fit_s = time.perf_counter() - start
+                fit_peaks = _worker_peaks(client)
+            finally:
+                client.close()
+                cluster.close()
+        finally:  # also when stopped: a 100M-row run leaves no 1.3 GB folder behind
+            shutil.rmtree(copy, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
         results.append(
             {
                 "workers": workers,

@@ -184,6 +184,8 @@ def _snap(x: np.ndarray, step: float, coarser: float, lo: float, hi: float) -> n
     ratio = round(coarser / step) if coarser > 0.0 else 0
     if step == 1.0 and ratio < 2:  # whole numbers (most columns): the same numbers in fewer passes
         down, up = np.floor(x), np.ceil(x)
+        if x.size and down.min() >= lo and up.max() <= hi:  # both in bounds everywhere (False for a NaN)
+            return np.where(x - down <= up - x, down, up)
     else:
         q = x / step
         below, above = np.floor(q), np.ceil(q)
