@@ -7,7 +7,10 @@ Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--ou
 * sample: an Adult-shaped copula model (fitted on the shared ``adult.csv``) draws ``--rows`` rows with
   ``model.sample_to(..., client=...)`` on a fresh ``LocalCluster`` of N worker processes (one thread
   each): rows/s, the scaling against one worker, and each worker's peak resident memory (its
-  ``ru_maxrss``; a fresh cluster per run, so the peak is the run's).
+  ``VmHWM``; a fresh cluster per run, so the peak is the run's).  Not ``ru_maxrss``: a worker is
+  spawned (forked, then exec'd) from this process, and Linux carries the forking process's peak into
+  the child's ``ru_maxrss``, so every worker would report at least this process's peak (the 1,245 MiB
+  "per worker" of an earlier 2-worker run was this process's peak after the 1-worker fit).
 * write only: the same number of rows written the same way (``write_chunks``, the same 50,000-row
   chunks per file, the same files) from one file's frames already in memory: what the disk and the
   Parquet encoder allow without generating anything (on the same N workers), so ``sample / write`` is
@@ -34,9 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DEFAULT_DATA_DIR, environment_info, format_table, write_results
 
 _frames: dict[str, Any] = {}
+PARQUET_BYTES_PER_ROW = 16  # Adult-shaped rows, snappy: 12.7 bytes measured, with room
 
 
 def _peak_mib() -> float:
+    """This process's own peak resident memory: ``VmHWM`` (reset by exec, unlike ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -46,6 +58,7 @@ def _write_copy(task: tuple[int, int], *, source: str, folder: str) -> int:
 
     from mirage.engines._base import BLOCK_ROWS
     from mirage.io import write_chunks
+    from mirage.scale._malloc import reusing_freed_memory
 
     index, rows = task
     if source not in _frames:
@@ -56,7 +69,8 @@ def _write_copy(task: tuple[int, int], *, source: str, folder: str) -> int:
         for start in range(0, rows, BLOCK_ROWS):
             yield frame.iloc[start : min(start + BLOCK_ROWS, rows)].reset_index(drop=True)
 
-    return write_chunks(chunks(), Path(folder) / f"part-{index:05d}.parquet", force=True)
+    with reusing_freed_memory():  # as sample_to's tasks run, so the two rates compare
+        return write_chunks(chunks(), Path(folder) / f"part-{index:05d}.parquet", force=True)
 
 
 def _cluster(workers: int) -> tuple[Any, Any]:
@@ -100,53 +114,64 @@ def main() -> None:
     model = mirage.fit(real, engine="copula")
     counts = [int(w) for w in args.workers.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
+    # the sampled folder and its write-only copy exist together (12.7 MB per million rows each, measured)
+    need = 2 * args.rows * PARQUET_BYTES_PER_ROW
+    free = shutil.disk_usage(args.out).free
+    if free < need:
+        raise SystemExit(
+            f"--out {args.out}: {need / 2**30:.1f} GiB needed for {args.rows:,} rows (the sample and its "
+            f"write-only copy), {free / 2**30:.1f} GiB free"
+        )
     results: list[dict[str, Any]] = []
     for workers in counts:
-        folder = args.out / f"sample-{workers}"
-        cluster, client = _cluster(workers)
+        folder, copy = args.out / f"sample-{workers}", args.out / f"write-{workers}"
         try:
-            client.run(lambda: __import__("mirage.engines.copula"))  # imports are not sampling
-            start = time.perf_counter()
-            model.sample_to(folder, args.rows, seed=0, client=client, force=True)
-            sample_s = time.perf_counter() - start
-            sample_peaks = _worker_peaks(client)
-        finally:
-            client.close()
-            cluster.close()
-        size = sum(p.stat().st_size for p in folder.glob("part-*.parquet"))
-        cluster, client = _cluster(workers)
-        try:
-            copy = args.out / f"write-{workers}"
-            copy.mkdir(exist_ok=True)
-            tasks = [
-                (i, min(FILE_ROWS, args.rows - i * FILE_ROWS)) for i in range(-(-args.rows // FILE_ROWS))
-            ]
-            with DaskExecutor(client=client) as executor:
-                first = str(folder / "part-00000.parquet")
-                executor.map(_write_copy, tasks[:1], {"source": first, "folder": str(copy)})  # warm: the read
+            cluster, client = _cluster(workers)
+            try:
+                client.run(lambda: __import__("mirage.engines.copula"))  # imports are not sampling
                 start = time.perf_counter()
-                executor.map(_write_copy, tasks, {"source": first, "folder": str(copy)})
-                write_s = time.perf_counter() - start
-            shutil.rmtree(copy)
-        finally:
-            client.close()
-            cluster.close()
-        cluster, client = _cluster(workers)
-        try:
-            client.run(lambda: __import__("mirage.scale._fit"))
-            client_before = _peak_mib()
-            start = time.perf_counter()
-            parts = sorted(str(p) for p in folder.glob("part-*.parquet"))
-            if args.fit_rows is not None:
-                parts = parts[: -(-args.fit_rows // FILE_ROWS)]
-            fitted = fit_partitions(parts, schema=model.schema_, client=client)
-            fit_s = time.perf_counter() - start
-            fit_peaks = _worker_peaks(client)
-        finally:
-            client.close()
-            cluster.close()
-        if not args.keep:
-            shutil.rmtree(folder)
+                model.sample_to(folder, args.rows, seed=0, client=client, force=True)
+                sample_s = time.perf_counter() - start
+                sample_peaks = _worker_peaks(client)
+            finally:
+                client.close()
+                cluster.close()
+            size = sum(p.stat().st_size for p in folder.glob("part-*.parquet"))
+            cluster, client = _cluster(workers)
+            try:
+                copy.mkdir(exist_ok=True)
+                tasks = [
+                    (i, min(FILE_ROWS, args.rows - i * FILE_ROWS)) for i in range(-(-args.rows // FILE_ROWS))
+                ]
+                with DaskExecutor(client=client) as executor:
+                    first = str(folder / "part-00000.parquet")
+                    # warm: the read of the source file is not writing
+                    executor.map(_write_copy, tasks[:1], {"source": first, "folder": str(copy)})
+                    start = time.perf_counter()
+                    executor.map(_write_copy, tasks, {"source": first, "folder": str(copy)})
+                    write_s = time.perf_counter() - start
+                shutil.rmtree(copy)
+            finally:
+                client.close()
+                cluster.close()
+            cluster, client = _cluster(workers)
+            try:
+                client.run(lambda: __import__("mirage.scale._fit"))
+                client_before = _peak_mib()
+                start = time.perf_counter()
+                parts = sorted(str(p) for p in folder.glob("part-*.parquet"))
+                if args.fit_rows is not None:
+                    parts = parts[: -(-args.fit_rows // FILE_ROWS)]
+                fitted = fit_partitions(parts, schema=model.schema_, client=client)
+                fit_s = time.perf_counter() - start
+                fit_peaks = _worker_peaks(client)
+            finally:
+                client.close()
+                cluster.close()
+        finally:  # also when stopped: a 100M-row run leaves no 1.3 GB folder behind
+            shutil.rmtree(copy, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
         results.append(
             {
                 "workers": workers,

@@ -47,6 +47,14 @@ def _restore_string_dtype(values: pd.Series, dtype: str) -> pd.Series:
     return values
 
 
+def _from_zero(values: pd.Series) -> pd.Series:
+    """``values.reset_index(drop=True)``, itself when its index already counts from zero."""
+    index = values.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return values
+    return values.reset_index(drop=True)
+
+
 class TableEncoder:
     """Encodes a DataFrame into named arrays and decodes sampled arrays back into a DataFrame."""
 
@@ -118,11 +126,12 @@ class TableEncoder:
             if only is not None and name not in only:
                 continue
             if known is not None and name in known.columns:
-                values = known[name].reset_index(drop=True)
+                values = _from_zero(known[name])
             else:
-                values = codec.decode(parts, n, child, start).reset_index(drop=True)
+                values = _from_zero(codec.decode(parts, n, child, start))
             columns[name] = _restore_string_dtype(values, codec.column.dtype)
-        return pd.DataFrame(columns, index=pd.RangeIndex(n))
+        # copy=False: the decoded columns are this frame's alone (a copy of each costs a pass over it)
+        return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         states: dict[str, Any] = {}

@@ -17,6 +17,7 @@ import pandas as pd
 
 from mirage.errors import DataError, OptionError
 from mirage.scale._executor import SPLIT_EVERY, DaskExecutor, LocalExecutor
+from mirage.scale._malloc import reusing_freed_memory
 from mirage.scale._remote import is_pattern, is_url, local_copy, url_files
 
 __all__ = ["Partitions", "is_dask_frame", "is_pattern", "split_partition"]
@@ -71,7 +72,13 @@ def _read(path: str, reading: Mapping[str, Any]) -> pd.DataFrame:
 
 def _on_file(fn: Callable[..., R], task: tuple[int, str], *, reading: Mapping[str, Any], **shared: Any) -> R:
     index, path = task
-    return fn(index, _read(path, reading), **shared)
+    with reusing_freed_memory():
+        return fn(index, _read(path, reading), **shared)
+
+
+def _on_frame(fn: Callable[..., R], index: int, frame: pd.DataFrame, **shared: Any) -> R:
+    with reusing_freed_memory():
+        return fn(index, frame, **shared)
 
 
 @dataclass
@@ -133,7 +140,7 @@ class Partitions:
             return executor.map(
                 partial(_on_file, fn), tasks, {**(shared or {}), "reading": self.read_options}
             )
-        return executor.map_frames(fn, list(self.frame.to_delayed()), shared)
+        return executor.map_frames(partial(_on_frame, fn), list(self.frame.to_delayed()), shared)
 
     def reduce(
         self,
@@ -152,4 +159,4 @@ class Partitions:
             given = {**(shared or {}), "reading": self.read_options}
             return executor.map_reduce(partial(_on_file, fn), tasks, given, combine, split_every)
         delayed = list(self.frame.to_delayed())
-        return executor.map_reduce(fn, delayed, shared, combine, split_every, frames=True)
+        return executor.map_reduce(partial(_on_frame, fn), delayed, shared, combine, split_every, frames=True)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mirage.errors import MirageError, OptionError, OutputExistsError
 from mirage.scale._executor import executor_for
+from mirage.scale._malloc import reusing_freed_memory
 from mirage.scale._remote import is_url, local_path, put_atomically, remote
 
 if TYPE_CHECKING:
@@ -87,6 +88,13 @@ def _write_part(
     task: tuple[int, int, int], *, model_file: bytes, folder: str, options: dict[str, Any]
 ) -> int:
     """Write file ``index`` (blocks from ``first_block``, ``rows`` rows); runs on a worker."""
+    with reusing_freed_memory():
+        return _write_file(task, model_file=model_file, folder=folder, options=options)
+
+
+def _write_file(
+    task: tuple[int, int, int], *, model_file: bytes, folder: str, options: dict[str, Any]
+) -> int:
     from mirage.io import output_dialect, write_chunks
 
     index, first_block, rows = task

@@ -54,6 +54,39 @@ def test_values_equal_the_quantile_transform_of_the_scores() -> None:
         np.testing.assert_array_equal(drawn[name], expected[name], err_msg=name)
 
 
+def test_a_drawn_block_is_the_quantile_transform_of_the_normals_times_the_cholesky_factor() -> None:
+    """``_sample`` multiplies in the transposed layout and finds codes through a table of bins: the
+    same numbers as ``normals @ cholesky.T`` mapped by each marginal's ``inverse(ndtr(.))``."""
+    model = mirage.fit(_table(), engine="copula", seed=3)
+    p = len(model.subcolumns_)  # type: ignore[attr-defined]
+    drawn = model._sample(50_000, np.random.default_rng(8))  # type: ignore[attr-defined]
+    z = np.random.default_rng(8).standard_normal((50_000, p)) @ model.cholesky_.T  # type: ignore[attr-defined]
+    expected = _reference(model, z)
+    for name in expected:
+        assert drawn[name].dtype == expected[name].dtype, name
+        np.testing.assert_array_equal(drawn[name], expected[name], err_msg=name)
+
+
+def test_codes_through_the_bin_table_equal_a_binary_search_near_and_far_from_every_threshold() -> None:
+    rng = np.random.default_rng(2)
+    cut = np.r_[-np.inf, np.sort(rng.normal(size=30)), 7.999, 8.0, 8.5, np.inf]
+    bins = np.linspace(-8.0, 8.0, 4097)  # the table's bin edges, and floats just beside them and the cuts
+    finite = cut[np.isfinite(cut)]
+    z = np.r_[
+        rng.normal(size=20_000),
+        bins,
+        np.nextafter(bins, -np.inf),
+        np.nextafter(bins, np.inf),
+        finite,
+        np.nextafter(finite, -np.inf),
+        finite + 1e-10,
+        [-1e300, -9.0, 9.0, 1e300],
+    ]
+    expected = np.searchsorted(cut, z, side="right")
+    np.testing.assert_array_equal(_codes(z, cut), expected)
+    np.testing.assert_array_equal(_codes(np.r_[z, np.nan, -np.inf], cut)[:-2], expected)  # not finite
+
+
 @pytest.mark.parametrize(
     "table",
     [
