@@ -24,7 +24,7 @@ __all__ = ["read_folder", "write_folder"]
 
 PathLike = str | os.PathLike[str]
 FOLDER_FORMATS = ("csv", "parquet")
-TABLE_EXTENSIONS = ("csv", "tsv", "parquet", "pq", "jsonl", "ndjson", "xlsx", "xls")
+TABLE_EXTENSIONS = ("csv", "tsv", "parquet", "pq", "jsonl", "ndjson", "json", "xlsx", "xls")
 
 
 def _folder_id(path: Path) -> str:

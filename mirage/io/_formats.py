@@ -19,9 +19,9 @@ COMPRESSIONS: dict[str, Callable[..., object]] = {
     ".bz2": bz2.BZ2File,
     ".xz": lzma.LZMAFile,
 }
-COMPRESSIBLE = ("csv", "tsv", "jsonl")
+COMPRESSIBLE = ("csv", "tsv", "jsonl", "json")
 
-FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx", "xls")
+FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "xlsx", "xls")
 
 _ALIASES = {
     "csv": "csv",
@@ -31,6 +31,7 @@ _ALIASES = {
     "pq": "parquet",
     "jsonl": "jsonl",
     "ndjson": "jsonl",
+    "json": "json",
     "xlsx": "xlsx",
     "excel": "xlsx",
     "xls": "xls",

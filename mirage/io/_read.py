@@ -17,14 +17,15 @@ from pandas.api.types import is_object_dtype
 from mirage.errors import DataError, OptionError
 from mirage.io._csv import read_csv
 from mirage.io._dates import unify_date_formats
-from mirage.io._formats import COMPRESSIONS, resolve_format
-from mirage.io._jsonl import read_jsonl
+from mirage.io._formats import resolve_format
+from mirage.io._jsonl import read_json_array, read_jsonl
 
 __all__ = ["read_any", "read_table"]
 
 # Reading options of delimited text that other formats refuse by name (pandas would fail obscurely).
 TEXT_OPTIONS = {
     "jsonl": ("on_bad_lines",),
+    "json": ("on_bad_lines",),
     "parquet": ("on_bad_lines", "encoding"),
     "xlsx": ("on_bad_lines", "encoding"),
     "xls": ("on_bad_lines", "encoding"),
@@ -104,7 +105,7 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> pd.DataFrame:
-    """Read a CSV/TSV, Parquet, JSON Lines or Excel file into a DataFrame.
+    """Read a CSV/TSV, Parquet, JSON Lines, JSON (an array of objects) or Excel file into a DataFrame.
 
     The format comes from the extension unless ``format`` is given.  CSV encoding and delimiter are
     detected; only empty cells are missing values; dates stay text.  Text columns come back as
@@ -118,15 +119,14 @@ def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> 
         raise OptionError(f"{misplaced[0]} does not apply to the {kind} file {str(source)!r}")
     if kind in ("csv", "tsv"):
         df = read_csv(source, default_delimiter="\t" if kind == "tsv" else None, options=dict(options))
-    elif kind == "jsonl" and source.suffix.lower() in COMPRESSIONS:
+    elif kind in ("jsonl", "json"):
+        reader = read_jsonl if kind == "jsonl" else read_json_array
         try:
-            df = read_jsonl(source, **options)
+            df = reader(source, **options)
         except (OSError, EOFError, lzma.LZMAError) as exc:
             raise DataError(f"cannot read '{source}': {exc}") from exc
     elif kind == "parquet":
         df = _read_parquet(source, options)
-    elif kind == "jsonl":
-        df = read_jsonl(source, **options)
     else:
         df = _read_excel(source, options)
     return unify_date_formats(_normalise(df))

@@ -17,15 +17,16 @@ from mirage._attrs import PLAIN_CSV
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._formats import resolve_format
-from mirage.io._jsonl import write_jsonl
+from mirage.io._jsonl import write_json_records, write_jsonl
 from mirage.schema import Kind, Schema
 
 __all__ = ["output_dialect", "write_chunks", "write_csv_stream", "write_table"]
 
 PathLike = str | os.PathLike[str]
 
-_TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl", "xlsx")
-_CHUNK_FORMATS = ("csv", "tsv", "parquet", "jsonl")
+_TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "xlsx")
+_CHUNK_FORMATS = ("csv", "tsv", "parquet", "jsonl", "json", "xlsx")
+EXCEL_MAX_ROWS = 1_048_575  # the rows of a sheet, less its header
 
 
 def output_dialect(schema: Schema) -> dict[str, Any]:
@@ -183,7 +184,7 @@ def _arrow_table(df: pd.DataFrame, target: Path, schema: pa.Schema | None = None
 
 
 def write_table(df: pd.DataFrame, path: PathLike, *, force: bool = False, format: str | None = None) -> Path:
-    """Write ``df`` (without its index) to a CSV/TSV, Parquet, JSON Lines or Excel file, atomically.
+    """Write ``df`` (without its index) to a CSV/TSV, Parquet, JSON Lines, JSON or Excel file, atomically.
 
     Refuses an existing file unless ``force`` (``OutputExistsError``); returns the path written.
     """
@@ -201,6 +202,10 @@ def write_table(df: pd.DataFrame, path: PathLike, *, force: bool = False, format
             with temp.open("w", encoding="utf-8", newline="") as handle:
                 if kind == "jsonl":
                     write_jsonl(df, handle, target)
+                elif kind == "json":
+                    handle.write("[\n")
+                    write_json_records(df, handle, target, first=True)
+                    handle.write("\n]\n")
                 else:
                     _write_csv(df, handle, kind, header=True)
     return target
@@ -260,15 +265,45 @@ def _text_chunks(
     rows = 0
     columns: list[str] | None = None
     with temp.open("w", encoding="utf-8", newline="") as handle:
+        if kind == "json":
+            handle.write("[\n")
         for number, raw in enumerate(chunks, start=1):
             chunk = _aligned(raw, number, columns, target)
             if kind == "jsonl":
                 write_jsonl(chunk, handle, target)
+            elif kind == "json":
+                write_json_records(chunk, handle, target, first=rows == 0)
             else:
                 _write_csv(chunk, handle, kind, header=columns is None, dialect=dialect)
             columns = list(chunk.columns)
             rows += len(chunk)
+        if kind == "json":
+            handle.write("\n]\n")
     return None if columns is None else rows
+
+
+def _excel_chunks(chunks: Iterable[pd.DataFrame], temp: Path, target: Path) -> int | None:
+    """The chunks as one Excel sheet (held together: a sheet is written whole), refused past its size."""
+    frames: list[pd.DataFrame] = []
+    rows = 0
+    columns: list[str] | None = None
+    for number, raw in enumerate(chunks, start=1):
+        chunk = _aligned(raw, number, columns, target)
+        columns = list(chunk.columns)
+        rows += len(chunk)
+        if rows > EXCEL_MAX_ROWS:
+            raise DataError(
+                f"'{target}': an Excel sheet holds at most {EXCEL_MAX_ROWS:,} rows; "
+                "write .csv, .parquet or .jsonl for more"
+            )
+        frames.append(chunk)
+    if columns is None:
+        return None
+    try:
+        pd.concat(frames, ignore_index=True).to_excel(temp, index=False, engine="openpyxl")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"cannot write '{target}' as Excel: {exc}") from exc
+    return rows
 
 
 def write_csv_stream(
@@ -296,10 +331,12 @@ def write_chunks(
     format: str | None = None,
     dialect: Mapping[str, Any] | None = None,
 ) -> int:
-    """Stream DataFrames to one CSV/TSV, Parquet or JSON Lines file, atomically; return the row count.
+    """Stream DataFrames to one CSV/TSV, Parquet, JSON Lines, JSON or Excel file, atomically; return the
+    row count.
 
-    Only one chunk is held at a time.  The first chunk fixes the columns and (for Parquet) the types;
-    later chunks are reordered and cast to them.  If iterating ``chunks`` raises, nothing is written
+    Only one chunk is held at a time (an Excel sheet, at most 1,048,575 rows, is written whole).  The
+    first chunk fixes the columns and (for Parquet) the types; later chunks are reordered and cast to
+    them.  If iterating ``chunks`` raises, nothing is written
     and the error propagates; no chunks at all is a ``DataError``.  A lone DataFrame is one chunk.
     ``dialect`` (``{"delimiter": ";", "decimal": ","}``) sets how a CSV file writes fields and numbers;
     other formats ignore it.
@@ -311,6 +348,8 @@ def write_chunks(
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":
             rows = _parquet_chunks(stream, temp, target)
+        elif kind == "xlsx":
+            rows = _excel_chunks(stream, temp, target)
         else:
             rows = _text_chunks(stream, temp, target, kind, settings)
         if rows is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +236,40 @@ def test_write_chunks_refuses_existing_without_consuming(tmp_path: Path) -> None
         write_chunks(chunks(), path)
     assert consumed == []
     assert path.read_bytes() == b"keep"
+
+
+def test_json_arrays_and_excel_sheets_are_written_in_chunks_and_read_back(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"name": ["Zoë", None, "Bo"], "score": [1.5, 2.0, None], "n": [1, 2, 3]})
+    chunks = [frame.iloc[:2], frame.iloc[2:]]
+    assert write_chunks(iter(chunks), tmp_path / "out.json") == 3
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))[0] == {
+        "name": "Zoë",
+        "score": 1.5,
+        "n": 1,
+    }
+    back = read_table(tmp_path / "out.json")
+    assert back["n"].tolist() == [1, 2, 3]
+    assert back["name"].iloc[0] == "Zoë" and pd.isna(back["name"].iloc[1])
+    assert back["score"].iloc[0] == 1.5 and pd.isna(back["score"].iloc[2])
+    assert write_chunks(iter(chunks), tmp_path / "out.xlsx") == 3
+    assert pd.read_excel(tmp_path / "out.xlsx")["n"].tolist() == [1, 2, 3]
+
+
+def test_an_excel_sheet_past_its_size_is_refused_and_nothing_is_written(tmp_path: Path, monkeypatch) -> None:
+    from mirage.io import _write
+
+    monkeypatch.setattr(_write, "EXCEL_MAX_ROWS", 4)
+    chunks = [pd.DataFrame({"a": range(3)}), pd.DataFrame({"a": range(3)})]
+    with pytest.raises(DataError, match=r"an Excel sheet holds at most 4 rows; write .csv"):
+        write_chunks(iter(chunks), tmp_path / "big.xlsx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_json_file_must_be_an_array_of_objects(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"a": 1}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.json' holds a JSON dict; a table is a JSON array of objects"):
+        read_table(path)
+    path.write_text('[{"a": 1}, 2]', encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.json' item 1 is a JSON int, not an object"):
+        read_table(path)
