@@ -14,11 +14,7 @@ first two with private ones and keep the rest:
    (add, remove or reverse the edge that most improves the score, until none does) with the BIC or
    the K2 score and at most ``max_parents`` learned parents per node, or by a Chow-Liu tree (the
    spanning tree of largest mutual information, rooted at the first token), faster on wide tables.
-   No conditional table may exceed ``MAX_CELLS`` cells, and hill-climbing gives a node a learned
-   parent only while its table keeps ``min_cell_rows`` (25) training rows per cell on average: a
-   table of a few rows a cell holds the training rows' own combinations, so on a small table its
-   draws sit nearer them than unseen rows are (titanic's DCR share was over 0.53), while a large
-   table keeps the edges BIC finds.
+   No conditional table may exceed ``MAX_CELLS`` cells.
 2. :func:`count_families`: each node's counts per configuration of its parents.
 3. :func:`conditional_tables`: the counts smoothed by a Dirichlet prior centred on the node's
    marginal, of total mass ``smoothing`` pseudo-rows per code the node takes (so an unseen parent
@@ -68,10 +64,6 @@ __all__ = ["BayesNetSynthesizer", "conditional_tables", "count_families", "learn
 STRUCTURES = ("hill_climb", "chow_liu")
 SCORES = ("bic", "k2")
 MAX_CELLS = 1 << 16  # cells of one node's conditional table (parent configurations x codes)
-# default fewest training rows per cell (on average) of a conditional table with learned parents: a
-# table of fewer rows a cell holds the training rows' own combinations, and its draws sit nearer them
-# than unseen rows are (titanic, 13 split seeds: DCR share 0.521 -> 0.504)
-MIN_CELL_ROWS = 25.0
 PROPOSAL_ROUNDS = 20  # batches drawn per call for conditions before giving back fewer rows
 GUARD_SMOOTHING = 2.0  # pseudo-rows per code of the memorisation guard's smoother settings
 SCENARIO_ROUNDS = 50  # redraws of a scenario's rows before a row keeps its last (weighted) draw
@@ -97,7 +89,6 @@ class BayesNetSynthesizer(Synthesizer):
         "structure": text(lambda v: v in STRUCTURES, "'hill_climb' or 'chow_liu'"),
         "score": text(lambda v: v in SCORES, "'bic' or 'k2'"),
         "max_parents": integer(0, 8),
-        "min_cell_rows": number(0),
         "smoothing": number(0, low_open=True),
         "n_bins": integer(2, 1000),
         "sub_bins": integer(1, 1000),
@@ -113,7 +104,6 @@ class BayesNetSynthesizer(Synthesizer):
         structure: str = "hill_climb",
         score: str = "bic",
         max_parents: int = 2,
-        min_cell_rows: float = MIN_CELL_ROWS,
         smoothing: float = 0.5,
         n_bins: int = 10,
         sub_bins: int = 8,
@@ -123,7 +113,6 @@ class BayesNetSynthesizer(Synthesizer):
         self.structure = structure
         self.score = score
         self.max_parents = max_parents
-        self.min_cell_rows = min_cell_rows
         self.smoothing = smoothing
         self.n_bins = n_bins
         self.sub_bins = sub_bins
@@ -152,7 +141,6 @@ class BayesNetSynthesizer(Synthesizer):
             method=self.structure,
             score=self.score,
             max_parents=int(self._knob_setting("max_parents")),
-            min_cell_rows=self.min_cell_rows,
         )
         report("structure", 1, 1)
         self.parents_ = parents
@@ -403,14 +391,10 @@ def learn_structure(
     method: str = "hill_climb",
     score: str = "bic",
     max_parents: int = 2,
-    min_cell_rows: float = 0.0,
 ) -> list[tuple[int, ...]]:
     """The parents of each node (sorted), learned from the token matrix; every ``required`` parent is
-    an edge (in either direction when a Chow-Liu tree already orders the pair).  Hill-climbing adds a
-    learned parent only while the node's conditional table keeps at least ``min_cell_rows`` rows per
-    cell on average (a node with its required parent alone is always allowed)."""
+    an edge (in either direction when a Chow-Liu tree already orders the pair)."""
     d = tokens.shape[1]
-    cells = tokens.shape[0] / min_cell_rows if min_cell_rows > 0 else math.inf
     if method == "chow_liu":
         return _chow_liu(tokens, cards, required)
     family = _FamilyScores(tokens, cards, score)
@@ -421,9 +405,7 @@ def learn_structure(
         return len(parents[j]) - (required[j] is not None)
 
     def fits(j: int, ps: set[int]) -> bool:
-        size = int(cards[j]) * math.prod(int(cards[p]) for p in ps)
-        own = int(cards[j]) * (int(cards[required[j]]) if required[j] is not None else 1)
-        return size <= MAX_CELLS and size <= max(own, cells)
+        return int(cards[j]) * math.prod(int(cards[p]) for p in ps) <= MAX_CELLS
 
     for _ in range(4 * d * max(1, max_parents) + d):
         ancestors = _ancestors(parents)

@@ -120,31 +120,6 @@ def test_the_three_steps_are_separate_functions() -> None:
     assert empty[1].tolist() == [0.5, 0.0, 0.5]
 
 
-def test_a_learned_parent_must_leave_min_cell_rows_rows_per_cell() -> None:
-    rng = np.random.default_rng(1)
-    a = rng.integers(0, 10, 500)
-    noisy = rng.random(500) < 0.2
-    tokens = np.column_stack([a, np.where(noisy, rng.integers(0, 10, 500), a), a % 2])
-    cards = np.array([10, 10, 2])
-    free = learn_structure(tokens, cards, [None, None, None], max_parents=1)
-    assert free[1] == (0,) or free[0] == (1,)  # a 10 x 10 table: 5 rows a cell
-    limited = learn_structure(tokens, cards, [None, None, None], max_parents=1, min_cell_rows=25)
-    assert 0 not in limited[1] and 1 not in limited[0]
-    assert limited[2] == (0,) or limited[0] == (2,)  # a 10 x 2 table: 25 rows a cell
-    # a column's own tokens are always linked, however few rows their table has a cell
-    assert learn_structure(tokens, cards, [None, 0, None], min_cell_rows=1000)[1] == (0,)
-
-
-def test_by_default_a_small_table_learns_no_edge_whose_table_has_few_rows_a_cell() -> None:
-    rng = np.random.default_rng(2)
-    a = rng.integers(0, 10, 500)
-    b = np.where(rng.random(500) < 0.2, rng.integers(0, 10, 500), a)
-    data = pd.DataFrame({"a": [f"a{v}" for v in a], "b": [f"b{v}" for v in b]})
-    assert BayesNetSynthesizer(min_cell_rows=0).fit(data).graph_["column_edges"] != []
-    assert BayesNetSynthesizer().fit(data).graph_["column_edges"] == []  # 500 rows, 100 cells
-    assert BayesNetSynthesizer().fit(pd.concat([data] * 6)).graph_["column_edges"] != []  # 3,000 rows
-
-
 @pytest.mark.parametrize(
     "params", [{"structure": "tree"}, {"score": "aic"}, {"max_parents": -1}, {"smoothing": 0}]
 )
