@@ -10,13 +10,19 @@ follow what one copula cannot (a category whose rows cluster elsewhere on a numb
 
 The number of components is chosen by BIC among ``1 .. max_components`` (1, 2, 3, 4, 6, 8, 12, 16, ...
 up to it), on at most ``SELECTION_ROWS`` rows, stopping once BIC has worsened twice in a row; the
-chosen count is then fitted on every row.  Calibration: a mixture's own marginal of a dimension is
-close to, not exactly, the standard normal the scores were made to be, which would move a rate (a
-missing flag's share) by a few points; so ``CALIBRATION_ROWS`` draws of the mixture give each
-dimension's quantiles, and a drawn score decodes at its probability among them, which keeps every
-column's marginal the data's.  The model file holds the weights, means, covariances and
-calibration quantiles as arrays (never a pickled estimator); sampling draws a component and a
-correlated normal per row with the block's own generator.
+chosen count is then fitted on every row.  BIC only reads counts that leave each component
+``rows_per_dimension`` (15) training rows per dimension on average: a covariance read on ``n`` rows of
+``d`` dimensions has its smallest eigenvalue about ``(1 - sqrt(d / n))^2`` of the true one
+(Marchenko-Pastur), so a component on few rows per dimension is narrowest in the directions where
+unseen rows are not, and its draws sit nearer the training rows (on the four small shared tables BIC
+alone chose 2-16 components and the DCR share read over 0.53).
+
+Calibration: a mixture's own marginal of a dimension is close to, not exactly, the standard normal the
+scores were made to be, which would move a rate (a missing flag's share) by a few points; so
+``CALIBRATION_ROWS`` draws of the mixture give each dimension's quantiles, and a drawn score decodes at
+its probability among them, which keeps every column's marginal the data's. The model file holds the
+weights, means, covariances and calibration quantiles as arrays (never a pickled estimator); sampling
+draws a component and a correlated normal per row with the block's own generator.
 
 Variance floor: a mixture of many components on few rows puts components on a handful of rows each,
 and its draws then sit nearer those rows than unseen ones would.  Unless ``smoothing`` is given, the
@@ -25,10 +31,13 @@ rows gives the fifth held out a log-likelihood under each floor of ``SMOOTHING_G
 Scott's kernel variance ``n ** (-2 / (d + 4))``), and the best floor (scaled to every row) is kept.  A
 component's continuous dimension narrower than the floor is stretched to it (its row and column of the
 covariance scaled, so its correlations stay); discrete dimensions keep their variance, since widening
-a code's score moves rows into other groups.  ``smoothing=0`` keeps the components as fitted; the
-floor is recorded in the model file (``state.training.gmm``).  Measured on the shared tables (5 split
-seeds, benchmarks/bench_engines.py) it lowers the DCR share by 0.001-0.015 at no loss of quality; it
-does not bring it under 0.53 on them (see the README).  ``max_dcr_share`` (off by default, as for
+a code's score moves rows into other groups.  ``smoothing=0`` keeps the components as fitted.  The
+same held-out fifth chooses, jointly with the floor, how far each component's correlations are pulled
+in: its covariances off the diagonal are scaled by ``1 - a``, ``a = min(1, shrinkage * d / n_c)`` for
+``d`` dimensions and the component's ``n_c`` rows (``SHRINKAGE_GRID``; ``shrinkage`` sets it, 0 keeps
+them).  Floor and shrinkage are recorded in the model file (``state.training.gmm``).  On insurance and
+titanic the held-out fifth mostly chooses no shrinkage; it matters on wide tables of few rows.
+``max_dcr_share`` (off by default, as for
 ``cart`` and ``argn``) runs the memorisation guard (:mod:`mirage.engines._guard`) over the largest
 component count: the fit's own, then 4, 2 and 1 (one component is a Gaussian copula of the scores).
 
@@ -59,6 +68,11 @@ from mirage.engines._scorespace import ScoreSpace, to_scores
 
 __all__ = ["GmmSynthesizer"]
 
+# default fewest training rows per component and dimension (on average) the BIC search may choose: a
+# covariance read on n rows of d dimensions has its smallest eigenvalue about (1 - sqrt(d / n))^2 of
+# the true one (Marchenko-Pastur), so a component on few rows per dimension is narrowest exactly where
+# unseen rows are not (15 rows: about 0.55)
+ROWS_PER_DIMENSION = 15
 SELECTION_ROWS = 2_000  # rows the BIC comparison of component counts is read on
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 CALIBRATION_ROWS = 20_000
@@ -68,6 +82,8 @@ WORSE_STEPS = 2  # stop the search after this many counts in a row that did not 
 GUARD_COMPONENTS = (4, 2, 1)  # component counts the memorisation guard steps down through
 # variance floors, as multiples of Scott's kernel, the held-out log-likelihood chooses among
 SMOOTHING_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+# correlation shrinkage strengths (times dimensions per row of a component) the held-out fold chooses among
+SHRINKAGE_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def _component_counts(engine: GmmSynthesizer, rows: int) -> list[dict[str, int]]:
@@ -86,7 +102,9 @@ class GmmSynthesizer(Synthesizer):
         "n_components": integer(1, 64, optional=True),
         "reg_covar": number(0, low_open=True),
         "max_iter": integer(1),
+        "rows_per_dimension": integer(1),
         "smoothing": number(0, optional=True),
+        "shrinkage": number(0, optional=True),
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "quantiles": QUANTILES,
         "seed": SEED,
@@ -101,7 +119,9 @@ class GmmSynthesizer(Synthesizer):
         n_components: int | None = None,
         reg_covar: float = 1e-3,
         max_iter: int = 100,
+        rows_per_dimension: int = ROWS_PER_DIMENSION,
         smoothing: float | None = None,
+        shrinkage: float | None = None,
         max_dcr_share: float | None = None,
         quantiles: int = 1000,
         seed: int = 0,
@@ -110,7 +130,9 @@ class GmmSynthesizer(Synthesizer):
         self.n_components = n_components
         self.reg_covar = reg_covar
         self.max_iter = max_iter
+        self.rows_per_dimension = rows_per_dimension
         self.smoothing = smoothing
+        self.shrinkage = shrinkage
         self.max_dcr_share = max_dcr_share
         self.quantiles = quantiles
         self.seed = seed
@@ -135,14 +157,18 @@ class GmmSynthesizer(Synthesizer):
             if n_components is not None:
                 k, mixture = min(int(n_components), len(z)), None
             else:
-                k, mixture = self._select(z, seed)
+                k, mixture = self._select(z, seed, max(1, len(z) // (self.rows_per_dimension * d)))
                 if len(z) > SELECTION_ROWS:  # chosen on a sample of the rows: fitted on all of them
                     mixture = None
             if mixture is None:
                 mixture = self._mixture(k, seed).fit(z)
-            floor = self._choose_floor(z, k, seed) if self.smoothing is None else self._floor(len(z), d)
-        self.training_["gmm"] = {"components": int(k), "variance_floor": round(floor, 6)}
-        self._keep(mixture, floor, rng)
+            floor, shrinkage = self._choose_regularisation(z, k, seed)
+        self.training_["gmm"] = {
+            "components": int(k),
+            "variance_floor": float(floor),
+            "shrinkage": shrinkage,
+        }
+        self._keep(mixture, floor, shrinkage, len(z), rng)
         report("fit", 1, 1)
 
     def _space(self, parts: Mapping[str, np.ndarray]) -> ScoreSpace:
@@ -160,34 +186,44 @@ class GmmSynthesizer(Synthesizer):
         factor = self.smoothing if smoothing is None else smoothing
         return max(self.reg_covar, (factor or 0.0) ** 2 * n ** (-2.0 / (d + 4)))
 
-    def _choose_floor(self, z: np.ndarray, k: int, seed: int) -> float:
-        """The variance floor (of ``SMOOTHING_GRID``) under which a mixture of ``k`` components learned
-        from four fifths of the rows gives the highest log-likelihood to the fifth held out: components
-        tighter than the data support fit the rows learned, not unseen ones."""
+    def _choose_regularisation(self, z: np.ndarray, k: int, seed: int) -> tuple[float, float]:
+        """The variance floor (of ``SMOOTHING_GRID``, scaled to every row) and the correlation shrinkage
+        (of ``SHRINKAGE_GRID``) under which a mixture of ``k`` components learned from four fifths of
+        the rows gives the highest log-likelihood to the fifth held out: components tighter, or
+        correlations sharper, than the rows learned support fit those rows, not unseen ones.  A given
+        ``smoothing`` or ``shrinkage`` is kept as given."""
+        floors = SMOOTHING_GRID if self.smoothing is None else (self.smoothing,)
+        shrinkages = SHRINKAGE_GRID if self.shrinkage is None else (self.shrinkage,)
         rows = np.random.default_rng(seed).permutation(len(z))
         held, rest = rows[: len(z) // 5], rows[len(z) // 5 :]
-        if len(held) < 2 or len(rest) < 2:
-            return self.reg_covar
+        if len(held) < 2 or len(rest) < 2 or len(floors) * len(shrinkages) == 1:
+            return self._floor(len(z), z.shape[1], floors[0]), shrinkages[0]
         mixture = self._mixture(min(k, len(rest)), seed).fit(z[rest])
         continuous = np.array([not s.discrete for s in self.subcolumns_], dtype=bool)
-        best, best_ll = self.reg_covar, -np.inf
-        for smoothing in SMOOTHING_GRID:
-            floor = self._floor(len(rest), z.shape[1], smoothing)
-            ll = _log_likelihood(
-                mixture.weights_, mixture.means_, _floored(mixture.covariances_, floor, continuous), z[held]
-            )
-            if ll > best_ll:
-                best, best_ll = self._floor(len(z), z.shape[1], smoothing), ll
+        best, best_ll = (self.reg_covar, 0.0), -np.inf
+        for shrinkage in shrinkages:
+            shrunk = _shrunk(mixture.covariances_, mixture.weights_, shrinkage, len(rest))
+            for smoothing in floors:
+                floor = self._floor(len(rest), z.shape[1], smoothing)
+                ll = _log_likelihood(
+                    mixture.weights_, mixture.means_, _floored(shrunk, floor, continuous), z[held]
+                )
+                if ll > best_ll:
+                    best, best_ll = (self._floor(len(z), z.shape[1], smoothing), shrinkage), ll
         return best
 
-    def _keep(self, mixture: Any, floor: float, rng: np.random.Generator) -> None:
-        """The mixture's arrays, every component's variance on the continuous dimensions at least
-        ``floor`` (the scores have unit variance; the discrete ones keep theirs: widening a code's
-        score moves rows across codes, into other groups), and its calibration."""
+    def _keep(
+        self, mixture: Any, floor: float, shrinkage: float, rows: int, rng: np.random.Generator
+    ) -> None:
+        """The mixture's arrays, every component's correlations shrunk (``shrinkage`` times its
+        dimensions per row) and its variance on the continuous dimensions at least ``floor`` (the
+        scores have unit variance; the discrete ones keep theirs: widening a code's score moves rows
+        across codes, into other groups), and its calibration."""
         self.weights_ = np.asarray(mixture.weights_, dtype="float64")
         self.means_ = np.asarray(mixture.means_, dtype="float64")
         continuous = np.array([not s.discrete for s in self.subcolumns_], dtype=bool)
-        self.covariances_ = _floored(mixture.covariances_, floor, continuous)
+        shrunk = _shrunk(mixture.covariances_, self.weights_, shrinkage, rows)
+        self.covariances_ = _floored(shrunk, floor, continuous)
         self.cholesky_ = _cholesky(self.covariances_)
         self.calibration_ = self._calibrate(rng)
 
@@ -223,14 +259,14 @@ class GmmSynthesizer(Synthesizer):
             tol=TOLERANCE,
         )
 
-    def _select(self, z: np.ndarray, seed: int) -> tuple[int, Any]:
-        """The component count with the lowest BIC (read on at most ``SELECTION_ROWS`` rows), and its
-        mixture fitted on those rows."""
+    def _select(self, z: np.ndarray, seed: int, most: int) -> tuple[int, Any]:
+        """The component count (at most ``most``) with the lowest BIC (read on at most
+        ``SELECTION_ROWS`` rows), and its mixture fitted on those rows."""
         rows = np.random.default_rng(seed).permutation(len(z))[:SELECTION_ROWS]
         x = z[rows]
         best, best_bic, worse, chosen = 1, np.inf, 0, None
         largest = int(self._guard_choice().get("max_components", self.max_components))
-        counts = [k for k in CANDIDATES if k <= min(largest, max(1, len(x) // 10))] or [1]
+        counts = [k for k in CANDIDATES if k <= min(largest, most, max(1, len(x) // 10))] or [1]
         for done, k in enumerate(counts, start=1):
             mixture = self._mixture(k, seed).fit(x)
             bic = float(mixture.bic(x))
@@ -354,6 +390,20 @@ def _floored(covariances: np.ndarray, floor: float, continuous: np.ndarray) -> n
     variances = np.diagonal(covariances, axis1=1, axis2=2)
     scale = np.where(continuous, np.sqrt(np.maximum(floor / np.maximum(variances, 1e-12), 1.0)), 1.0)
     return np.asarray(covariances * scale[:, :, None] * scale[:, None, :])
+
+
+def _shrunk(covariances: np.ndarray, weights: np.ndarray, shrinkage: float, rows: int) -> np.ndarray:
+    """Each component's covariance with its covariances (off the diagonal) scaled by ``1 - a``, where
+    ``a = min(1, shrinkage * d / n_c)`` for ``d`` dimensions and a component's ``n_c`` rows (its weight
+    times ``rows``): a correlation read on few rows per dimension is mostly those rows' noise, and its
+    sharpest directions (the smallest eigenvalues) are narrower than unseen rows are there."""
+    covariances = np.asarray(covariances, dtype="float64")
+    d = covariances.shape[1]
+    if shrinkage <= 0 or d < 2:
+        return covariances
+    share = np.minimum(1.0, shrinkage * d / np.maximum(np.asarray(weights) * rows, 1.0))
+    keep = (1.0 - share)[:, None, None] * np.ones((d, d)) + share[:, None, None] * np.eye(d)
+    return np.asarray(covariances * keep)
 
 
 def _log_likelihood(weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, x: np.ndarray) -> float:

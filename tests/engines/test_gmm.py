@@ -143,3 +143,39 @@ def test_impute_draws_each_missing_cell_from_the_mixture_given_the_rest_of_its_r
     assert np.abs(filled.loc[y_holes, "y"] - 2.0 * holed.loc[y_holes, "x"]).mean() < 2.5
     expected = np.where(holed.loc[group_holes, "x"] < 20.0, "a", "b")
     assert (filled.loc[group_holes, "group"] == expected).mean() > 0.9
+
+
+def test_bic_gives_each_component_at_least_rows_per_dimension_rows_a_dimension() -> None:
+    # eight tight groups of 50 rows in 2 dimensions: BIC alone gives most of them a component of their own
+    rng = np.random.default_rng(4)
+    centre = rng.integers(0, 8, 400)
+    data = pd.DataFrame(
+        {"x": np.round(centre * 10 + rng.normal(size=400), 3), "y": np.round(rng.normal(size=400), 3)}
+    )
+    assert GmmSynthesizer(rows_per_dimension=1).fit(data).n_components_ > 2
+    model = GmmSynthesizer(rows_per_dimension=100).fit(data)  # 400 rows, 200 a component
+    assert model.n_components_ <= 2
+    assert max(model.bic_) <= 2
+    # by default 15 rows a dimension: 30 rows a component here, so the groups keep theirs
+    assert GmmSynthesizer().fit(data).n_components_ > 2
+
+
+def test_shrinkage_pulls_each_components_correlations_in_by_dimensions_per_row() -> None:
+    sharp = GmmSynthesizer(n_components=1, smoothing=0, shrinkage=0).fit(continuous())
+    shrunk = GmmSynthesizer(n_components=1, smoothing=0, shrinkage=50).fit(continuous())
+    # a = 50 * 3 dimensions / 300 rows = 0.5 of every covariance off the diagonal goes
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(shrunk.covariances_[0][off], 0.5 * sharp.covariances_[0][off], rtol=1e-6)
+    np.testing.assert_allclose(np.diag(shrunk.covariances_[0]), np.diag(sharp.covariances_[0]), rtol=1e-6)
+    assert shrunk.training_["gmm"]["shrinkage"] == 50
+    loose, tight = shrunk.sample(3000, seed=1), sharp.sample(3000, seed=1)
+    assert 0.1 < loose["x"].corr(loose["y"]) < tight["x"].corr(tight["y"]) - 0.15
+
+
+def test_by_default_the_held_out_fifth_chooses_the_shrinkage() -> None:
+    from mirage.engines.gmm import SHRINKAGE_GRID
+
+    # six components of 50 rows in 3 dimensions read much of their correlations from noise
+    model = GmmSynthesizer(n_components=6).fit(continuous())
+    assert model.training_["gmm"]["shrinkage"] in SHRINKAGE_GRID
+    assert model.training_["gmm"]["shrinkage"] > 0
