@@ -168,3 +168,33 @@ def test_the_engine_with_adaptive_selection_spends_its_budget_and_round_trips() 
 def test_an_unknown_selection_names_the_option() -> None:
     with pytest.raises(OptionError, match="selection"):
         DPSynthesizer(selection="greedy").fit(correlated(100))
+
+
+def test_counts_the_noise_drowned_are_spread_evenly_over_the_domain() -> None:
+    from mirage.engines.dp._tree import even_where_drowned
+
+    counts = [np.array([50.0, 30.0, 20.0]), np.array([-4.0, 0.0, -9.0, -1.0]), np.array([120.0, -20.0])]
+    even, drowned = even_where_drowned(counts)
+    assert drowned == [1]
+    np.testing.assert_array_equal(even[1], np.full(4, 25.0))  # the others' mean total, 100, over 4
+    assert even[0] is counts[0] and even[2] is counts[2]
+
+
+@pytest.mark.parametrize("selection", ["tree", "aim"])
+def test_a_declared_domain_is_never_refused_at_a_tiny_epsilon(selection: str) -> None:
+    """At epsilon 0.01 on 300 rows no category of a column passes a release threshold, and a range
+    cannot be estimated; declared, they cost nothing and the fit goes on (drowned marginals are drawn
+    evenly over the declared categories, with a warning naming the column)."""
+    data = correlated(300).assign(children=np.random.default_rng(0).integers(0, 6, 300))
+    schema = infer_schema(data)
+    for column in schema:
+        if column.name in ("a", "b", "c", "children"):
+            column.categories = sorted(data[column.name].unique().tolist())
+    for column in schema:
+        if column.name == "amount":
+            column.minimum, column.maximum = 0.0, 100.0
+    model = DPSynthesizer(epsilon=0.01, selection=selection).fit(data, schema)
+    assert not [e for e in model.ledger_.entries if e.what.startswith(("categories", "range", "rare"))]
+    synth = model.sample(500, seed=0)
+    assert set(synth["children"]) <= set(range(6)) and set(synth["a"]) <= {"A0", "A1", "A2"}
+    assert model.ledger_.epsilon_spent <= 0.01 * (1 + 1e-12)

@@ -61,22 +61,23 @@ def cells(clique: Iterable[int], cardinalities: Sequence[int]) -> int:
 
 def triangulate(d: int, cliques: Sequence[Sequence[int]], cardinalities: Sequence[int]) -> list[Clique]:
     """The maximal cliques of a chordal graph holding every one of ``cliques`` (over ``d`` attributes)."""
-    neighbours: list[set[int]] = [set() for _ in range(d)]
+    adjacent = np.zeros((d, d), dtype=bool)
     for clique in cliques:
-        for a in clique:
-            neighbours[a] |= set(clique) - {a}
-    remaining = set(range(d))
+        members = list(clique)
+        adjacent[np.ix_(members, members)] = True
+    np.fill_diagonal(adjacent, False)
+    log_cards = np.log(np.asarray(cardinalities, dtype="float64"))
+    remaining = np.ones(d, dtype=bool)
     formed: list[frozenset[int]] = []
-    while remaining:
-        best = min(
-            remaining,
-            key=lambda v: (cells((neighbours[v] & remaining) | {v}, cardinalities), v),
-        )
-        around = neighbours[best] & remaining
-        formed.append(frozenset(around | {best}))
-        for u in around:
-            neighbours[u] |= around - {u}
-        remaining.remove(best)
+    for _ in range(d):
+        # the log cells of each remaining attribute's clique, were it eliminated now
+        weight = (adjacent & remaining[None, :]).astype("float64") @ log_cards + log_cards
+        best = int(np.argmin(np.where(remaining, weight, np.inf)))
+        around = np.flatnonzero(adjacent[best] & remaining)
+        formed.append(frozenset([best, *around.tolist()]))
+        adjacent[np.ix_(around, around)] = True
+        adjacent[around, around] = False
+        remaining[best] = False
     maximal = {c for c in formed if not any(c < other for other in formed)}
     return sorted((tuple(sorted(c)) for c in maximal), key=lambda c: (len(c), c))
 

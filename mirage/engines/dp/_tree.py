@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mirage._warnings import warn
 from mirage.engines.dp._bins import coarse_bins, coarse_codes, refine_codes
 from mirage.privacy import ExponentialMechanism, GaussianMechanism, Ledger
 
-__all__ = ["OneWays", "TreeModel", "fit_tree", "measure_one_ways", "one_way_sigma"]
+__all__ = ["OneWays", "TreeModel", "even_where_drowned", "fit_tree", "measure_one_ways", "one_way_sigma"]
 
 ONE_WAY_SHARE, SELECT_SHARE = 0.2, 0.1  # of the marginals' rho; the tree's edges get the rest
 RAKE_ROUNDS = 20
@@ -121,6 +122,7 @@ class OneWays:
     within: list[np.ndarray]  # per attribute: P(fine code | its coarse code)
     counts: list[np.ndarray]  # per attribute: the noisy counts of its coarse codes
     variances: list[np.ndarray]  # per attribute: each coarse count's noise variance
+    drowned: list[int] = field(default_factory=list)  # attributes whose counts the noise left none of
 
     @property
     def cardinalities(self) -> list[int]:
@@ -166,7 +168,26 @@ def measure_one_ways(
         out.to_coarse.append(mapping)
         out.counts.append(np.bincount(mapping, weights=noisy, minlength=count))
         out.variances.append(size * one_way.sigma**2)
+    out.counts, out.drowned = even_where_drowned(out.counts)
+    if out.drowned:
+        columns = sorted({names[a].partition("::")[0] for a in out.drowned})
+        warn(
+            f"the noise at epsilon {ledger.epsilon:g} left no positive count in the 1-way marginal of "
+            f"{', '.join(map(repr, columns))}: drawn evenly over its public domain (declared categories or "
+            "range); raise epsilon for its shape"
+        )
     return out
+
+
+def even_where_drowned(counts: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    """``counts`` with each attribute's noisy counts that hold no positive one (the noise drowned them)
+    replaced by an even split of the other attributes' mean total (post-processing), and which those
+    were."""
+    drowned = [a for a, c in enumerate(counts) if not (np.asarray(c) > 0).any()]
+    totals = [float(c.sum()) for a, c in enumerate(counts) if a not in drowned]
+    total = max(float(np.mean(totals)), 1.0) if totals else 1.0
+    even = [np.full(c.size, total / c.size) if a in drowned else c for a, c in enumerate(counts)]
+    return even, drowned
 
 
 def fit_tree(
