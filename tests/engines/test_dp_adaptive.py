@@ -163,6 +163,9 @@ def test_the_engine_with_adaptive_selection_spends_its_budget_and_round_trips() 
     assert isinstance(loaded, DPSynthesizer) and loaded.selection == "aim"
     pd.testing.assert_frame_equal(loaded.sample(300, seed=5), model.sample(300, seed=5))
     assert set(model.sample(2000, seed=1)["a"]) <= {"A0", "A1", "A2"}
+    # an intervention redraws what the network puts below the column set, given it
+    fixed = model.sample(300, seed=1, scenario={"set": {"a": "A1"}})
+    assert (fixed["a"] == "A1").all() and set(fixed["b"]) <= {"B0", "B1", "B2", "B3"}
 
 
 def test_an_unknown_selection_names_the_option() -> None:
