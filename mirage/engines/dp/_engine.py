@@ -2,7 +2,8 @@
 
 ``fit`` spends the user's (epsilon, delta) and nothing more: a share (``PREPROCESS_SHARE``) on the
 columns' domains that the schema does not declare (:mod:`._domains`), the rest on noisy marginals of
-the token matrix (:mod:`._tree`; continuous columns on the fine grids of :mod:`._bins`).  Every charge
+the token matrix (:mod:`._tree`, or :mod:`._adaptive` with ``selection="aim"``; continuous columns on
+the fine grids of :mod:`._bins`).  Every charge
 is on the model's ledger (``model.ledger_``), saved in the model file and shown by ``mirage budget``.
 The noise comes from OpenDP's secure sampler; ``seed`` fixes only the sampling from the fitted model
 (two fits of the same data differ, by design).
