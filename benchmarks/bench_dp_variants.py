@@ -45,7 +45,7 @@ def fit_variant(
     its sample and fit seconds."""
     import time
 
-    from bench_dp_peers import DELTA
+    from bench_dp_peers import DELTA, declared_schema
 
     import mirage
 
@@ -59,7 +59,7 @@ def fit_variant(
         setattr(target, attribute, value)
     try:
         start = time.perf_counter()
-        schema = mirage.infer_schema(train) if declared else None
+        schema = declared_schema(train) if declared else None
         model = mirage.fit(
             train, engine="dp", epsilon=epsilon, delta=DELTA, seed=seed, schema=schema, **params
         )

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FINE_BUCKETS", "FineGrid", "coarse_bins", "fine_buckets", "fine_grid"]
+__all__ = [
+    "FINE_BUCKETS",
+    "FineGrid",
+    "coarse_bins",
+    "coarse_codes",
+    "fine_buckets",
+    "fine_grid",
+    "refine_codes",
+]
 
 FINE_BUCKETS = 128  # equal-width buckets of a range that is not a short integer one (the most)
 MAX_POINTS = 256  # an integer range of at most this many whole numbers gets one bucket per number
@@ -99,6 +107,40 @@ def coarse_bins(noisy: np.ndarray, bins: int) -> np.ndarray:
             current, filled = current + 1, 0.0
         out[i] = current
         filled += m
+    return out
+
+
+def coarse_codes(to_coarse: list[np.ndarray], fine: np.ndarray) -> np.ndarray:
+    """Fine codes (rows x attributes) to coarse ones through each attribute's ``to_coarse`` map."""
+    if not to_coarse:
+        return fine
+    return np.stack([to_coarse[a][fine[:, a]] for a in range(fine.shape[1])], axis=1)
+
+
+def refine_codes(
+    to_coarse: list[np.ndarray],
+    within: list[np.ndarray],
+    cardinalities: list[int],
+    codes: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Coarse codes to fine codes, each drawn within its coarse bin with the probabilities ``within``
+    (P(fine code | its coarse code), from the noisy 1-way)."""
+    if not to_coarse:
+        return codes
+    out = np.empty_like(codes)
+    for a in range(codes.shape[1]):
+        order = np.argsort(to_coarse[a], kind="stable")  # fine codes grouped by coarse bin
+        grouped = to_coarse[a][order]
+        bins = np.arange(cardinalities[a])
+        starts, ends = np.searchsorted(grouped, bins), np.searchsorted(grouped, bins, side="right")
+        cdf = np.cumsum(within[a][order])
+        base = np.where(starts > 0, cdf[np.maximum(starts - 1, 0)], 0.0)
+        mass = cdf[np.maximum(ends - 1, 0)] - base
+        c = codes[:, a]
+        u = base[c] + rng.random(c.size) * mass[c]
+        picked = np.clip(np.searchsorted(cdf, u, side="right"), starts[c], ends[c] - 1)
+        out[:, a] = order[picked]
     return out
 
 

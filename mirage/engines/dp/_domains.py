@@ -171,6 +171,10 @@ def private_public_frame(
             else:
                 columns[column.name] = list(stamps_grid)
     length = max(len(v) for v in columns.values()) + 1
+    # a column whose domain is declared in full says itself whether it may be missing (public)
+    for column in schema:
+        if column.kind.learned and column.name not in missing:
+            missing[column.name] = column.nullable
     frame = pd.DataFrame(
         {
             name: _fill(values, length, data[name], missing.get(name, True) and _can_be_missing(data[name]))

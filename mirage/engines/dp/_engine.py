@@ -2,7 +2,8 @@
 
 ``fit`` spends the user's (epsilon, delta) and nothing more: a share (``PREPROCESS_SHARE``) on the
 columns' domains that the schema does not declare (:mod:`._domains`), the rest on noisy marginals of
-the token matrix (:mod:`._tree`; continuous columns on the fine grids of :mod:`._bins`).  Every charge
+the token matrix (:mod:`._tree`, or :mod:`._adaptive` with ``selection="aim"``; continuous columns on
+the fine grids of :mod:`._bins`).  Every charge
 is on the model's ledger (``model.ledger_``), saved in the model file and shown by ``mirage budget``.
 The noise comes from OpenDP's secure sampler; ``seed`` fixes only the sampling from the fitted model
 (two fits of the same data differ, by design).
@@ -20,11 +21,13 @@ import pandas as pd
 from mirage._validate import StateError, require_array, require_list, require_mapping, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.engines._base import Synthesizer
-from mirage.engines._params import SEED, Param, integer, number
+from mirage.engines._params import SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.engines._tags import EngineTags
+from mirage.engines.dp._adaptive import fit_adaptive
 from mirage.engines.dp._bins import FINE_BUCKETS, FineGrid, fine_buckets, fine_grid
 from mirage.engines.dp._domains import private_public_frame, restrict
+from mirage.engines.dp._network import NetworkModel
 from mirage.engines.dp._tree import TreeModel, fit_tree, one_way_sigma
 from mirage.errors import OptionError
 from mirage.privacy import GaussianMechanism, Ledger
@@ -35,6 +38,7 @@ __all__ = ["DPSynthesizer"]
 PREPROCESS_SHARE = 0.5  # of rho, spent on the domains the schema does not declare
 ROW_COUNT_SHARE = 0.02  # of the marginals' rho, spent on the number of rows that sizes the fine grids
 ADAPTIVE_GRIDS = True  # fine grids sized to the noise (False: FINE_BUCKETS buckets always)
+SELECTIONS = ("tree", "aim")
 
 
 @register_engine
@@ -43,8 +47,10 @@ class DPSynthesizer(Synthesizer):
 
     ``epsilon``, ``delta``: the privacy budget of the whole fit.  ``bins``: about how many coarse bins
     the model pairs a continuous sub-column's fine grid into (cut at its noisy 1-way's quantiles).
-    ``max_cells``: the largest 2-way marginal measured.  ``seed``: the sampling after fitting (never
-    the noise).
+    ``max_cells``: the largest marginal measured.  ``selection``: which marginals are measured and how
+    the model is estimated from them: ``"tree"`` (MST: a tree of 2-ways, estimated in closed form) or
+    ``"aim"`` (AIM: 2- and 3-ways picked one round at a time where the model is worst, estimated as a
+    graphical model by mirror descent; slower).  ``seed``: the sampling after fitting (never the noise).
     """
 
     name = "dp"
@@ -53,6 +59,7 @@ class DPSynthesizer(Synthesizer):
         "delta": number(0, 1, low_open=True, high_open=True),
         "bins": integer(2, 256),
         "max_cells": integer(4),
+        "selection": text(lambda v: v in SELECTIONS, "'tree' or 'aim'"),
         "seed": SEED,
     }
     tags = EngineTags(differential_privacy=True, scenario=True)
@@ -64,12 +71,14 @@ class DPSynthesizer(Synthesizer):
         delta: float = 1e-9,
         bins: int = 16,
         max_cells: int = 10_000,
+        selection: str = "tree",
         seed: int = 0,
     ) -> None:
         self.epsilon = epsilon
         self.delta = delta
         self.bins = bins
         self.max_cells = max_cells
+        self.selection = selection
         self.seed = seed
 
     # --- fitting ------------------------------------------------------------------------------
@@ -134,7 +143,8 @@ class DPSynthesizer(Synthesizer):
         self.fine_buckets_ = self._measure_fine_buckets(len(next(iter(parts.values()), [])))
         self.grids_ = self._grids()
         fine = self._tokens(parts)
-        self.model_ = fit_tree(
+        fit = fit_adaptive if self.selection == "aim" else fit_tree
+        self.model_: TreeModel | NetworkModel = fit(
             fine,
             self._fine_cardinalities(),
             [not s.discrete for s in self._modelled()],
@@ -227,6 +237,7 @@ class DPSynthesizer(Synthesizer):
             "subcolumns": [vars(s) for s in self.subcolumns_],
             "ranges": {name: list(bounds) for name, bounds in self.ranges_.items()},
             "fine_buckets": dict(self.fine_buckets_),
+            "model": "network" if isinstance(self.model_, NetworkModel) else "tree",
             "order": self.model_.order,
             "parents": self.model_.parents,
             "measured_columns": self.measured_columns_,
@@ -236,16 +247,28 @@ class DPSynthesizer(Synthesizer):
         for a in range(len(self.model_.tables)):
             arrays[f"coarse.{a}"] = self.model_.to_coarse[a]
             arrays[f"within.{a}"] = self.model_.within[a]
+        if isinstance(self.model_, NetworkModel):
+            arrays.update({f"marginal.{a}": m for a, m in enumerate(self.model_.one_ways)})
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         subcolumns = self._restore_subcolumns(state)
         self.subcolumns_ = subcolumns
         d = len(self._modelled())
+        network = state.get("model", "tree") == "network"
         order = [int(a) for a in require_list(state, "order", length=d)]
-        parents = [int(p) for p in require_list(state, "parents", length=d)]
-        if sorted(order) != list(range(d)) or any(not -1 <= p < d for p in parents):
-            raise StateError("order", "is not a tree over the sub-columns")
+        if sorted(order) != list(range(d)):
+            raise StateError("order", "is not an order of the sub-columns")
+        if network:
+            parent_sets = [[int(p) for p in ps] for ps in require_list(state, "parents", length=d)]
+            placed = {a: i for i, a in enumerate(order)}
+            if any(not 0 <= p < d or placed[p] >= placed[a] for a in range(d) for p in parent_sets[a]):
+                raise StateError("parents", "do not come before their children in the order")
+            parents: list[int] = []
+        else:
+            parents = [int(p) for p in require_list(state, "parents", length=d)]
+            if any(not -1 <= p < d for p in parents):
+                raise StateError("order", "is not a tree over the sub-columns")
         ranges = {
             name: (float(b[0]), float(b[1])) for name, b in require_mapping(state.get("ranges", {})).items()
         }
@@ -275,6 +298,15 @@ class DPSynthesizer(Synthesizer):
             shares.append(weights)
         cards = [int(m.max()) + 1 for m in to_coarse]
         tables = []
+        if network:
+            for a in range(d):
+                rows = int(np.prod([cards[p] for p in parent_sets[a]]))
+                tables.append(require_array(arrays, f"table.{a}", kind="f", shape=(rows, cards[a])))
+            one_ways = [require_array(arrays, f"marginal.{a}", kind="f", shape=(cards[a],)) for a in range(d)]
+            self.model_ = NetworkModel(cards, order, parent_sets, tables, one_ways, 0.0, to_coarse, shares)
+            self.ledger_ = ledger
+            self.measured_columns_ = [str(c) for c in require_list(state, "measured_columns")]
+            return
         for a in range(d):
             key = f"table.{a}"
             if key not in arrays:

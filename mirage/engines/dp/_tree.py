@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mirage.engines.dp._bins import coarse_bins
+from mirage._warnings import warn
+from mirage.engines.dp._bins import coarse_bins, coarse_codes, refine_codes
 from mirage.privacy import ExponentialMechanism, GaussianMechanism, Ledger
 
-__all__ = ["TreeModel", "fit_tree", "one_way_sigma"]
+__all__ = ["OneWays", "TreeModel", "even_where_drowned", "fit_tree", "measure_one_ways", "one_way_sigma"]
 
 ONE_WAY_SHARE, SELECT_SHARE = 0.2, 0.1  # of the marginals' rho; the tree's edges get the rest
 RAKE_ROUNDS = 20
@@ -46,28 +47,11 @@ class TreeModel:
 
     def coarse(self, fine: np.ndarray) -> np.ndarray:
         """Fine codes (rows x attributes) to the model's coarse codes."""
-        if not self.to_coarse:
-            return fine
-        return np.stack([self.to_coarse[a][fine[:, a]] for a in range(fine.shape[1])], axis=1)
+        return coarse_codes(self.to_coarse, fine)
 
     def refine(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Coarse codes to fine codes, each drawn within its coarse bin from the noisy 1-way shape."""
-        if not self.to_coarse:
-            return codes
-        out = np.empty_like(codes)
-        for a in range(codes.shape[1]):
-            order = np.argsort(self.to_coarse[a], kind="stable")  # fine codes grouped by coarse bin
-            grouped = self.to_coarse[a][order]
-            bins = np.arange(self.cardinalities[a])
-            starts, ends = np.searchsorted(grouped, bins), np.searchsorted(grouped, bins, side="right")
-            cdf = np.cumsum(self.within[a][order])
-            base = np.where(starts > 0, cdf[np.maximum(starts - 1, 0)], 0.0)
-            mass = cdf[np.maximum(ends - 1, 0)] - base
-            c = codes[:, a]
-            u = base[c] + rng.random(c.size) * mass[c]
-            picked = np.clip(np.searchsorted(cdf, u, side="right"), starts[c], ends[c] - 1)
-            out[:, a] = order[picked]
-        return out
+        return refine_codes(self.to_coarse, self.within, self.cardinalities, codes, rng)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         out = np.zeros((n, len(self.cardinalities)), dtype=np.int64)
@@ -130,6 +114,82 @@ def one_way_sigma(rho: float, d: int) -> float:
     return GaussianMechanism(rho=rho * (ONE_WAY_SHARE if d > 1 else 1.0) / max(d, 1)).sigma
 
 
+@dataclass
+class OneWays:
+    """Every attribute's noisy 1-way marginal, measured on its fine codes and summed into coarse bins."""
+
+    to_coarse: list[np.ndarray]  # per attribute: the coarse code of each fine code
+    within: list[np.ndarray]  # per attribute: P(fine code | its coarse code)
+    counts: list[np.ndarray]  # per attribute: the noisy counts of its coarse codes
+    variances: list[np.ndarray]  # per attribute: each coarse count's noise variance
+    drowned: list[int] = field(default_factory=list)  # attributes whose counts the noise left none of
+
+    @property
+    def cardinalities(self) -> list[int]:
+        return [int(m.max()) + 1 for m in self.to_coarse]
+
+    @property
+    def total(self) -> float:
+        """The noisy number of rows: the mean total of the 1-ways (at least 1)."""
+        return max(float(np.mean([m.sum() for m in self.counts])), 1.0) if self.counts else 1.0
+
+    def codes(self, fine: np.ndarray) -> np.ndarray:
+        return coarse_codes(self.to_coarse, fine) if self.to_coarse else fine
+
+
+def measure_one_ways(
+    fine: np.ndarray,
+    fine_cardinalities: list[int],
+    continuous: list[bool],
+    ledger: Ledger,
+    rho_each: float,
+    bins: int,
+    names: list[str],
+) -> OneWays:
+    """Measure each attribute's 1-way marginal on its fine codes with ``rho_each``; a continuous
+    attribute's fine codes are cut into at most about ``bins`` coarse bins at its noisy quantiles."""
+    one_way = GaussianMechanism(rho=rho_each)
+    out = OneWays([], [], [], [])
+    for a, cardinality in enumerate(fine_cardinalities):
+        noisy = one_way(
+            np.bincount(fine[:, a], minlength=cardinality),
+            ledger=ledger,
+            what=f"1-way marginal {names[a]}",
+        ).astype("float64")
+        mapping = coarse_bins(noisy, bins) if continuous[a] else np.arange(noisy.size, dtype=np.int64)
+        count = int(mapping.max()) + 1
+        clipped = np.clip(noisy, 0.0, None)
+        mass = np.bincount(mapping, weights=clipped, minlength=count)
+        # P(fine | coarse): the noisy shape within the bin, uniform where the bin has no mass
+        size = np.bincount(mapping, minlength=count).astype("float64")
+        out.within.append(
+            np.where(mass[mapping] > 0, clipped / np.where(mass > 0, mass, 1.0)[mapping], 1.0 / size[mapping])
+        )
+        out.to_coarse.append(mapping)
+        out.counts.append(np.bincount(mapping, weights=noisy, minlength=count))
+        out.variances.append(size * one_way.sigma**2)
+    out.counts, out.drowned = even_where_drowned(out.counts)
+    if out.drowned:
+        columns = sorted({names[a].partition("::")[0] for a in out.drowned})
+        warn(
+            f"the noise at epsilon {ledger.epsilon:g} left no positive count in the 1-way marginal of "
+            f"{', '.join(map(repr, columns))}: drawn evenly over its public domain (declared categories or "
+            "range); raise epsilon for its shape"
+        )
+    return out
+
+
+def even_where_drowned(counts: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    """``counts`` with each attribute's noisy counts that hold no positive one (the noise drowned them)
+    replaced by an even split of the other attributes' mean total (post-processing), and which those
+    were."""
+    drowned = [a for a, c in enumerate(counts) if not (np.asarray(c) > 0).any()]
+    totals = [float(c.sum()) for a, c in enumerate(counts) if a not in drowned]
+    total = max(float(np.mean(totals)), 1.0) if totals else 1.0
+    even = [np.full(c.size, total / c.size) if a in drowned else c for a, c in enumerate(counts)]
+    return even, drowned
+
+
 def fit_tree(
     fine: np.ndarray,
     fine_cardinalities: list[int],
@@ -145,29 +205,10 @@ def fit_tree(
     d = len(fine_cardinalities)
     names = names or [str(a) for a in range(d)]
     rho_one = rho * (ONE_WAY_SHARE if d > 1 else 1.0) / d
-    one_way = GaussianMechanism(rho=rho_one)
-    noisy_fine, to_coarse, within, coarse_one, variance_one = [], [], [], [], []
-    for a in range(d):
-        noisy = one_way(
-            np.bincount(fine[:, a], minlength=fine_cardinalities[a]),
-            ledger=ledger,
-            what=f"1-way marginal {names[a]}",
-        ).astype("float64")
-        noisy_fine.append(noisy)
-        mapping = coarse_bins(noisy, bins) if continuous[a] else np.arange(noisy.size, dtype=np.int64)
-        count = int(mapping.max()) + 1
-        clipped = np.clip(noisy, 0.0, None)
-        mass = np.bincount(mapping, weights=clipped, minlength=count)
-        # P(fine | coarse): the noisy shape within the bin, uniform where the bin has no mass
-        size = np.bincount(mapping, minlength=count).astype("float64")
-        within.append(
-            np.where(mass[mapping] > 0, clipped / np.where(mass > 0, mass, 1.0)[mapping], 1.0 / size[mapping])
-        )
-        to_coarse.append(mapping)
-        coarse_one.append(np.bincount(mapping, weights=noisy, minlength=count))
-        variance_one.append(size * one_way.sigma**2)
+    ones = measure_one_ways(fine, fine_cardinalities, continuous, ledger, rho_one, bins, names)
+    to_coarse, within, coarse_one, variance_one = ones.to_coarse, ones.within, ones.counts, ones.variances
     cards = [int(m.max()) + 1 for m in to_coarse]
-    codes = np.stack([to_coarse[a][fine[:, a]] for a in range(d)], axis=1) if d else fine
+    codes = ones.codes(fine)
     total = max(float(np.mean([m.sum() for m in coarse_one])), 1.0)
     independent = [np.clip(m, 0, None) for m in coarse_one]
     independent = [m / m.sum() if m.sum() > 0 else np.full(m.size, 1.0 / m.size) for m in independent]
