@@ -267,3 +267,18 @@ def test_a_model_saved_before_grids_were_sized_to_the_noise_loads_with_the_fines
     state["engine"]["fine_buckets"] = {"amount::value": "many"}
     with pytest.raises(StateError, match="fine_buckets"):
         old.set_state(model.schema_, state, arrays)
+
+
+def test_text_timestamps_with_colon_offsets_get_a_private_range() -> None:
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2024-01-01 08:00", tz="Europe/Paris")
+    stamps = pd.Series(
+        (start + pd.to_timedelta(rng.integers(0, 7200, 400), unit="h")).strftime("%Y-%m-%dT%H:%M:%S%z")
+    )
+    frame = pd.DataFrame({"ts": stamps.str.replace(r"(\d\d)(\d\d)$", r"\1:\2", regex=True)})
+    rows = DPSynthesizer(epsilon=3.0).fit(frame).sample(50, seed=0)  # was: Mixed timezones detected
+    drawn = pd.to_datetime(rows["ts"], format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+    assert drawn.notna().all()
+    assert drawn.min() >= pd.Timestamp("2023-12-01", tz="UTC") and drawn.max() <= pd.Timestamp(
+        "2024-12-01", tz="UTC"
+    )

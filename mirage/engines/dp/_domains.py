@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 
 from mirage.encoding.categorical import RARE_TOKEN, clearing_count
+from mirage.encoding.datetime import format_datetimes
 from mirage.errors import DataError
 from mirage.privacy import GaussianMechanism, Ledger
 from mirage.schema import Column, Kind, Schema
+from mirage.schema._datetimes import parse_format, read_datetimes
 
 __all__ = ["PublicFrame", "numeric_grid", "private_public_frame", "restrict"]
 
@@ -158,16 +160,20 @@ def private_public_frame(
             grid = np.linspace(float(low), float(high), GRID_POINTS)
             columns[column.name] = list(np.unique(np.round(grid))) if column.integer else list(grid)
         else:  # datetime
-            stamps = pd.to_datetime(values).dt.as_unit("ns").astype("int64").astype("float64")
+            written_as = column.datetime_format if _holds_text(values) else None
+            parsed = read_datetimes(values, written_as, naive=True)
+            stamps = parsed.dt.as_unit("ns").astype("int64").astype("float64")
             stamps[values.isna().to_numpy()] = np.nan
             (low_ns, high_ns), missing[column.name] = _private_range(
                 stamps.to_numpy(), datetime_grid(), ledger, rho_each * 0.9, column.name
             )
             stamps_grid = pd.to_datetime(np.linspace(low_ns, high_ns, GRID_POINTS).astype("int64"))
-            if _whole_days(values, ledger, rho_each * 0.1, column.name):
+            if _whole_days(parsed, ledger, rho_each * 0.1, column.name):
                 stamps_grid = stamps_grid.floor("D")
             if column.datetime_format is not None and _holds_text(values):  # the source held text
-                columns[column.name] = list(stamps_grid.strftime(column.datetime_format))
+                zoned = "%z" in parse_format(column.datetime_format)
+                written = pd.Series(stamps_grid.tz_localize("UTC") if zoned else stamps_grid)
+                columns[column.name] = list(format_datetimes(written, column.datetime_format))
             else:
                 columns[column.name] = list(stamps_grid)
     length = max(len(v) for v in columns.values()) + 1
@@ -290,10 +296,10 @@ def _can_be_missing(values: pd.Series) -> bool:
     return not (pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype))
 
 
-def _whole_days(values: pd.Series, ledger: Ledger, rho: float, name: str) -> bool:
-    """Whether the column holds dates without a time of day: unless the noisy number of rows with one
-    passes the false-release cut (a column of whole days is taken for one with times w.p. 1e-9)."""
-    stamps = pd.to_datetime(values.dropna())
+def _whole_days(parsed: pd.Series, ledger: Ledger, rho: float, name: str) -> bool:
+    """Whether the column (parsed) holds dates without a time of day: unless the noisy number of rows
+    with one passes the false-release cut (a column of whole days is taken for one with times w.p. 1e-9)."""
+    stamps = parsed.dropna()
     timed = int((stamps != stamps.dt.floor("D")).sum())
     mechanism = GaussianMechanism(rho=rho)
     noisy = mechanism(np.array([timed]), ledger=ledger, what=f"times of day of {name}")
