@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "FINE_BUCKETS",
+    "CoarseModel",
     "FineGrid",
     "coarse_bins",
     "coarse_codes",
@@ -142,6 +143,35 @@ def refine_codes(
         picked = np.clip(np.searchsorted(cdf, u, side="right"), starts[c], ends[c] - 1)
         out[:, a] = order[picked]
     return out
+
+
+class CoarseModel:
+    """What the dp models share: a distribution over coarse codes, drawn attribute by attribute in
+    ``order`` (each subclass's ``draw``), and the maps between fine and coarse codes."""
+
+    cardinalities: list[int]  # coarse codes of each attribute
+    order: list[int]  # attributes, each after those it is drawn given
+    # per attribute: the coarse code of each fine code, and P(fine code | its coarse code)
+    to_coarse: list[np.ndarray]
+    within: list[np.ndarray]
+
+    def coarse(self, fine: np.ndarray) -> np.ndarray:
+        """Fine codes (rows x attributes) to the model's coarse codes."""
+        return coarse_codes(self.to_coarse, fine)
+
+    def refine(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Coarse codes to fine codes, each drawn within its coarse bin from the noisy 1-way shape."""
+        return refine_codes(self.to_coarse, self.within, self.cardinalities, codes, rng)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.zeros((n, len(self.cardinalities)), dtype=np.int64)
+        for a in self.order:
+            self.draw(out, a, rng, np.ones(n, dtype=bool))
+        return out
+
+    def draw(self, out: np.ndarray, a: int, rng: np.random.Generator, rows: np.ndarray) -> None:
+        """Redraw attribute ``a`` in ``rows`` given the values in ``out`` it depends on."""
+        raise NotImplementedError
 
 
 def _even(size: int, bins: int) -> np.ndarray:

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mirage.engines.dp._bins import coarse_codes, refine_codes
+from mirage.engines.dp._bins import CoarseModel
 from mirage.engines.dp._junction_tree import JunctionTree, sum_onto
 
 __all__ = ["NetworkModel", "network_from_tree"]
 
 
 @dataclass
-class NetworkModel:
+class NetworkModel(CoarseModel):
     cardinalities: list[int]  # coarse codes of each attribute
     order: list[int]  # attributes, each after its parents
     parents: list[list[int]]  # each attribute's parents, in the order its table's rows are indexed
@@ -31,18 +31,6 @@ class NetworkModel:
     rows: float = 0.0  # the noisy number of rows
     to_coarse: list[np.ndarray] = field(default_factory=list)
     within: list[np.ndarray] = field(default_factory=list)
-
-    def coarse(self, fine: np.ndarray) -> np.ndarray:
-        return coarse_codes(self.to_coarse, fine)
-
-    def refine(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return refine_codes(self.to_coarse, self.within, self.cardinalities, codes, rng)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        out = np.zeros((n, len(self.cardinalities)), dtype=np.int64)
-        for a in self.order:
-            self.draw(out, a, rng, np.ones(n, dtype=bool))
-        return out
 
     def draw(self, out: np.ndarray, a: int, rng: np.random.Generator, rows: np.ndarray) -> None:
         """Redraw attribute ``a`` in ``rows`` given its parents' values in ``out``."""

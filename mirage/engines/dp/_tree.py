@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mirage._warnings import warn
-from mirage.engines.dp._bins import coarse_bins, coarse_codes, refine_codes
+from mirage.engines.dp._bins import CoarseModel, coarse_bins, coarse_codes
 from mirage.privacy import ExponentialMechanism, GaussianMechanism, Ledger
 
 __all__ = ["OneWays", "TreeModel", "even_where_drowned", "fit_tree", "measure_one_ways", "one_way_sigma"]
@@ -35,7 +35,7 @@ RAKE_ROUNDS = 20
 
 
 @dataclass
-class TreeModel:
+class TreeModel(CoarseModel):
     cardinalities: list[int]  # coarse codes of each attribute
     order: list[int]  # attributes, each after its parent
     parents: list[int]  # parent of each attribute, -1 for the root
@@ -44,20 +44,6 @@ class TreeModel:
     # per attribute: the coarse code of each fine code, and P(fine code | its coarse code)
     to_coarse: list[np.ndarray] = field(default_factory=list)
     within: list[np.ndarray] = field(default_factory=list)
-
-    def coarse(self, fine: np.ndarray) -> np.ndarray:
-        """Fine codes (rows x attributes) to the model's coarse codes."""
-        return coarse_codes(self.to_coarse, fine)
-
-    def refine(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Coarse codes to fine codes, each drawn within its coarse bin from the noisy 1-way shape."""
-        return refine_codes(self.to_coarse, self.within, self.cardinalities, codes, rng)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        out = np.zeros((n, len(self.cardinalities)), dtype=np.int64)
-        for a in self.order:
-            self.draw(out, a, rng, np.ones(n, dtype=bool))
-        return out
 
     def draw(self, out: np.ndarray, a: int, rng: np.random.Generator, rows: np.ndarray) -> None:
         """Redraw attribute ``a`` in ``rows`` given its parent's values in ``out``."""
