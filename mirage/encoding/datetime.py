@@ -38,7 +38,7 @@ from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observ
 from mirage.encoding._pieces import draw_within
 from mirage.encoding._public import PublicBounds
 from mirage.errors import DataError, OptionError
-from mirage.schema._datetimes import COLON_OFFSET, parse_format
+from mirage.schema._datetimes import COLON_OFFSET, parse_format, read_datetimes
 
 __all__ = [
     "DAY",
@@ -70,9 +70,7 @@ def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Serie
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
     else:
-        read = None if fmt is None else parse_format(fmt)
-        utc = read is not None and "%z" in read
-        parsed = pd.to_datetime(values, format=read, errors="coerce", utc=utc)
+        parsed = read_datetimes(values, fmt)
         bad = parsed.isna() & values.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]
