@@ -113,7 +113,8 @@ def guess_legacy(sample: bytes) -> LegacyGuess | None:
     """The Windows code page whose reading of ``sample``'s non-ASCII words looks most like text.
 
     A reading is penalised for each word holding a character that is not a letter (``£ódŸ``), letters
-    of two scripts (Latin and Cyrillic), or a capital after a small letter; the code pages with the
+    of two scripts (Latin and Cyrillic), a capital after a small letter, or Latin letters nearly all
+    accented (``Ìîñêâà``, Cyrillic read as cp1252); the code pages with the
     fewest penalties are ranked by charset-normalizer's language coherence.  None when no code page
     decodes the bytes or they hold no non-ASCII word.
     """
