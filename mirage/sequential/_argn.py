@@ -156,6 +156,8 @@ class ArgnSequenceSynthesizer:
         self.cpu_threads = cpu_threads
         self.seed = seed
         self.schema_: SequenceSchema | None = None
+        # codes of the gap discretiser's tokens within a range, by token and bound (see _range_bias)
+        self._range_masks: dict[tuple[int, float], np.ndarray | None] = {}
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -196,6 +198,7 @@ class ArgnSequenceSynthesizer:
             if str(name).startswith("_lag") or name in _RESERVED:
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
         started = time.perf_counter()
+        self._range_masks = {}
         events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
         if len(uniques) < 2:
@@ -694,7 +697,8 @@ class ArgnSequenceSynthesizer:
                     fixed.update({j: torch.as_tensor(codes[active]) for j, codes in known.items()})
                 elif t == self.max_length_:  # never longer than the longest history learned
                     fixed[0] = torch.ones(active.size, dtype=torch.long)
-                drawn = network.draw_event(base, fixed, {}, rng)
+                window = self._window_bias(clock[active]) if t > 0 and self.drawn_length_ else {}
+                drawn = network.draw_event(base, fixed, window, rng)
                 ended = drawn[:, 0].numpy() == 1
                 alive[active[ended]] = False
                 going = active[~ended]
@@ -717,7 +721,7 @@ class ArgnSequenceSynthesizer:
                         redrawn = network.draw_event(
                             base[torch.as_tensor(inner[again])],
                             {0: torch.zeros(again.size, dtype=torch.long)},
-                            {},
+                            self._window_bias(clock[going[again]]),
                             rng,
                         )
                         kept[torch.as_tensor(again)] = redrawn
@@ -736,6 +740,93 @@ class ArgnSequenceSynthesizer:
                 rows.append(going)
                 gaps.append(gap)
         return self._assemble(schema, start, entities, pieces, rows, gaps, context, rng)
+
+    def _window_bias(self, then: np.ndarray) -> dict[int, Any]:
+        """Logit biases, by event-token index, that keep an event after a previous one at ``then``
+        within the learned times: its gap's days (timestamps) or steps, and on the window's last day
+        its time of day.  A history with events still to come draws its next one given that it falls
+        in the window its training histories were observed in (drawing freely and ending a history
+        whose event fell late lost 1 event in 12 on transactions: length KS complement 0.92 where the
+        drawn lengths alone read 0.97).  A limit no piece reaches leaves the draw free (the event
+        comes late and ends its history).  Values are tensors or functions of the codes drawn so far
+        (see :meth:`SequenceNetwork.draw_event`)."""
+        schema = self._require_fitted()
+        disc = self.gap_discretiser_
+        names = [sub.name for sub in disc.subcolumns]
+        if schema.timestamped:
+            days = np.floor(self.last_time_ / _DAY) - np.floor(then / _DAY)
+            out = self._range_bias(names[0], days, None)
+            # on the last day, no later than the last time: given the days drawn, where they say it
+            days_token = next(j for j, token in enumerate(disc.domain) if token.subcolumn == names[0])
+            latest = np.full_like(days, self.last_time_ % _DAY)
+            return out | self._range_bias(names[1], latest, (days_token, days))
+        return self._range_bias(names[0], self.last_time_ - then, None)
+
+    def _range_bias(
+        self, subcolumn: str, high: np.ndarray, when: tuple[int, np.ndarray] | None
+    ) -> dict[int, Any]:
+        """Biases keeping the gap discretiser's ``subcolumn`` within ``[0, high]`` per row, by event-token
+        index; ``when``: ``(j, days)``, only on rows whose drawn gap token ``j`` (a days bin) holds no
+        value below ``days``."""
+        import torch
+
+        from mirage.engines.argn._network import MASK_BIAS
+
+        disc = self.gap_discretiser_
+        offset = self._gap_offset()
+        values, where = np.unique(high, return_inverse=True)
+        where = where.reshape(-1)
+        cache = self._range_masks
+        out: dict[int, Any] = {}
+        tokens = [j for j, token in enumerate(disc.domain) if token.subcolumn == subcolumn]
+        for j in tokens:
+            masks = []
+            for value in values.tolist():
+                if (j, value) not in cache:
+                    mask = disc.range_codes(j, 0.0, value)
+                    # a limit no piece (no sub-bin of a bin) reaches leaves the draw free
+                    cache[j, value] = None if mask is None else mask | ~mask.any(axis=-1, keepdims=True)
+                masks.append(cache[j, value])
+            if any(m is None for m in masks):
+                return {}
+            stacked = np.stack([m for m in masks if m is not None])
+            bias = torch.as_tensor(np.where(stacked[where], 0.0, MASK_BIAS).astype("float32"))
+            out[offset + j] = self._conditional_bias(bias, offset + j, j > tokens[0], when)
+        return out
+
+    def _conditional_bias(self, bias: Any, j: int, sub_bin: bool, when: tuple[int, np.ndarray] | None) -> Any:
+        """``bias`` ``(n, card)`` or, for a sub-bin token, ``(n, bins, card)``, as the tensor or function
+        :meth:`SequenceNetwork.draw_event` takes."""
+        import torch
+
+        if not sub_bin and when is None:
+            return bias
+
+        def given(drawn: torch.Tensor) -> torch.Tensor:
+            rows = torch.arange(drawn.shape[0])
+            chosen = bias[rows, drawn[:, j - 1]] if sub_bin else bias
+            if when is None:
+                return chosen
+            k, days = when
+            codes = drawn[:, self._gap_offset() + k].numpy()
+            exact = torch.as_tensor(self._no_earlier(codes, k, days))
+            return torch.where(exact.unsqueeze(1), chosen, torch.zeros_like(chosen))
+
+        return given
+
+    def _gap_offset(self) -> int:
+        """The event-token index of the first gap token (after the stop flag)."""
+        return 1
+
+    def _no_earlier(self, codes: np.ndarray, k: int, days: np.ndarray) -> np.ndarray:
+        """Whether each row's drawn bin code of gap token ``k`` holds no value below its ``days``."""
+        values, where = np.unique(days, return_inverse=True)
+        cache = self._range_masks
+        for value in values.tolist():
+            if (-1 - k, value) not in cache:  # negative keys: below, not within
+                cache[-1 - k, value] = self.gap_discretiser_.range_codes(k, -np.inf, value - 0.5)
+        earlier = np.stack([np.asarray(cache[-1 - k, v], dtype=bool) for v in values.tolist()])
+        return np.asarray(~earlier[where.reshape(-1), codes], dtype=bool)
 
     def _gaps(self, tokens: np.ndarray, then: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The gap in order units each event's gap tokens give, after the previous event at ``then``."""

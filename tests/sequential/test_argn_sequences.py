@@ -277,3 +277,28 @@ def test_transactions_rhythms_survive_better_than_random() -> None:
     retired = pd.DataFrame({"customer_id": np.arange(100), "age": 70, "segment": "retired"})
     paid = model.sample(context=retired, seed=4).query("kind == 'salary'")["timestamp"].dt.day
     assert (paid == 15).sum() > 2 * (paid == 1).sum()
+
+
+def test_histories_keep_their_drawn_lengths_within_the_learned_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each next event is drawn given that it falls within the window the training histories were
+    # observed in; drawing it freely and ending the history when it fell late cut histories short
+    events, customers = make_transactions(40, days=30, seed=0)
+    schema = infer_sequence_schema(events, "customer_id", "timestamp")
+    model = ArgnSequenceSynthesizer(seed=0, max_epochs=2, hidden_size=16).fit(
+        events, schema, context=customers
+    )
+    engine = model.entity_engine_
+    drawn = engine.sample
+    # twice the real lengths: the events must come faster than learned to fit within the window
+    wanted = np.minimum(2 * sequence_lengths(events, schema), model.max_length_)
+
+    def with_lengths(*args: object, **kwargs: object) -> pd.DataFrame:
+        rows = drawn(*args, **kwargs)  # type: ignore[arg-type]
+        rows["_length"] = wanted
+        return rows
+
+    monkeypatch.setattr(engine, "sample", with_lengths)
+    synthetic = model.sample(context=customers, seed=1)
+    sizes = synthetic.groupby("customer_id", sort=False).size()
+    assert np.array_equal(sizes[customers["customer_id"]].to_numpy(), wanted)
+    assert pd.to_datetime(synthetic["timestamp"]).max() <= events["timestamp"].max()
