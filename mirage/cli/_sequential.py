@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["fit_sequences", "is_sequence_model", "is_sequence_schema_file", "load_sequence_model"]
-__all__ += ["model_name", "parse_sequence_gates", "report_sequences"]
+__all__ += ["model_name", "parse_sequence_gates", "report_sequence_files", "report_sequences"]
 __all__ += ["sample_sequences", "write_sequence_schema"]
 
 
@@ -459,6 +459,19 @@ def report_sequences(
     report = sequence_report(
         real, synthetic, schema, holdout=held, seed=seed, meta={"model": str(model_path)}
     )
+    _write_report(ui, report, output, json_path, force, under, over)
+
+
+def _write_report(
+    ui: UI,
+    report: Any,
+    output: Path,
+    json_path: Path,
+    force: bool,
+    under: dict[str, float],
+    over: dict[str, float],
+) -> None:
+    """Write a sequence report's JSON and HTML, print its scores, exit 1 on a failed gate."""
     report.to_json(str(json_path), force=force)
     report.to_html(str(output), force=force)
     summary = Table(title="sequence report")
@@ -502,3 +515,85 @@ def _check_holdout(held: pd.DataFrame, real: pd.DataFrame, schema: Any, path: Pa
             f"{sorted(map(str, shared))[0]!r}, ...) are in the training events too; a holdout holds "
             "entities the model never saw"
         )
+
+
+def report_sequence_files(
+    ui: UI,
+    files: tuple[Path, pd.DataFrame, Path],
+    schema_path: Path | None,
+    holdout: Path | None,
+    output: Path,
+    seed: int,
+    force: bool,
+    reading: dict[str, str],
+    *,
+    fail_under: list[str] | None = None,
+    fail_over: list[str] | None = None,
+) -> bool:
+    """``mirage report REAL SYNTHETIC -o report.html [--schema events.schema.json]``: the sequence report
+    of two event files (``files``: the real file, its table, the synthetic file).
+
+    Without ``--schema`` the histories' entity and order columns are read off the real file's layout
+    (:func:`~mirage.sequential.history_columns`).  True when a sequence report was written; False
+    when the real file is not laid out as histories (a table's report follows); a one-line error
+    asking for ``--schema`` when the layout cannot tell the columns apart."""
+    from mirage.evaluation._sequential import sequence_report
+    from mirage.io import read_table
+    from mirage.sequential import SequenceSchema, history_columns, infer_sequence_schema
+
+    real_path, real, synthetic_path = files
+    if schema_path is not None:
+        if not is_sequence_schema_file(schema_path):
+            raise OptionError(
+                f"--schema {schema_path}: not a sequence schema; a report of two files takes the one "
+                "mirage schema REAL --entity ID --order TIME writes (a table's report infers its own)"
+            )
+        schema = SequenceSchema.load(schema_path)
+        for name in (schema.entity, schema.order):
+            if name not in real.columns:
+                raise OptionError(f"{real_path}: no column {name!r} (the --schema's {_role(schema, name)})")
+    else:
+        pairs = history_columns(real)
+        if not pairs:
+            return False
+        if len(pairs) > 1:
+            named = ", ".join(f"{e} ordered by {o}" for e, o in pairs[:3])
+            raise OptionError(
+                f"{real_path} reads as event histories in {len(pairs)} ways ({named}); pass --schema "
+                f"(mirage schema {real_path} --entity ID --order TIME -o events.schema.json)"
+            )
+        entity, order = pairs[0]
+        real = checked_events(real, entity, order, real_path)
+        schema = infer_sequence_schema(real, entity, order)
+        ui.say(
+            f"{real_path} read as event histories of {entity}, ordered by {order} "
+            "(pass --schema to choose the columns)"
+        )
+    under = parse_sequence_gates(fail_under or [], "--fail-under")
+    over = parse_sequence_gates(fail_over or [], "--fail-over")
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
+    real = checked_events(real, schema.entity, schema.order, real_path, timestamped=schema.timestamped)
+    synthetic = read_table(synthetic_path, **reading)
+    for name in (schema.entity, schema.order):
+        if name not in synthetic.columns:
+            raise OptionError(f"{synthetic_path}: no column {name!r} (the histories' {_role(schema, name)})")
+    synthetic = checked_events(
+        synthetic, schema.entity, schema.order, synthetic_path, timestamped=schema.timestamped
+    )
+    held = None
+    if holdout is not None:
+        held = read_table(holdout, **reading)
+        _check_holdout(held, real, schema, holdout)
+    json_path = output.with_suffix(".json")
+    check_output(output, force)
+    check_output(json_path, force)
+    ui.note("scoring histories and entities (detection and distances take a few seconds)")
+    meta = {"real": str(real_path), "synthetic": str(synthetic_path)}
+    report = sequence_report(real, synthetic, schema, holdout=held, seed=seed, meta=meta)
+    _write_report(ui, report, output, json_path, force, under, over)
+    return True
+
+
+def _role(schema: Any, name: str) -> str:
+    return "entity column" if name == schema.entity else "order column"

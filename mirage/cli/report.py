@@ -125,6 +125,14 @@ def report_command(
     context: Annotated[
         Path | None, typer.Option(help="A sequence model: the entities' context rows, if they have moved.")
     ] = None,
+    sequence_schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="REAL SYNTHETIC event files: their sequence schema (mirage schema --entity --order); "
+            "without it, files laid out as histories are read as such.",
+        ),
+    ] = None,
     on_bad_lines: OnBadLinesOption = "error",
     encoding: EncodingOption = None,
     debug: DebugOption = False,
@@ -167,6 +175,19 @@ def report_command(
             ui, inputs[0], data, context, holdout, output, seed, force, reading, **sequence_gates
         )
         return
+    real_read = None  # two files: the real one, read once whichever report follows
+    if len(inputs) == 2 and sample is None and target is None and fair is None and rows is None:
+        from mirage.cli._sequential import report_sequence_files
+
+        sequence_gates = {"fail_under": fail_under or [], "fail_over": fail_over or []}
+        real_read = read_table(inputs[0], **reading)
+        files = (inputs[0], real_read, inputs[1])
+        if report_sequence_files(
+            ui, files, sequence_schema, holdout, output, seed, force, reading, **sequence_gates
+        ):
+            return
+    if sequence_schema is not None:
+        raise OptionError("--schema goes with a real and a synthetic file of event histories")
     fairness = parse_fairness(fair) if fair is not None else None
     under = parse_gates(fail_under or [], "--fail-under")
     over = parse_gates(fail_over or [], "--fail-over")
@@ -205,7 +226,8 @@ def report_command(
         synthetic = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]  # as sample()
         schema = model.schema_
     elif len(inputs) == 2:
-        real, synthetic = read_table(inputs[0], **reading), read_table(inputs[1], **reading)
+        real = real_read if real_read is not None else read_table(inputs[0], **reading)
+        synthetic = read_table(inputs[1], **reading)
         held = read_table(holdout, **reading) if holdout is not None else None
         schema = None
     else:

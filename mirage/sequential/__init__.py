@@ -5,6 +5,7 @@ from mirage.sequential._model import ENTITY_BLOCK, SEQUENTIAL, SequenceSynthesiz
 from mirage.sequential._schema import (
     SEQUENCE_SCHEMA,
     SequenceSchema,
+    history_columns,
     infer_sequence_schema,
     is_sequence_schema,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "SEQUENTIAL",
     "SequenceSchema",
     "SequenceSynthesizer",
+    "history_columns",
     "infer_sequence_schema",
     "is_sequence_schema",
     "make_transactions",

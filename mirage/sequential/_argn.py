@@ -32,6 +32,7 @@ from mirage.schema import Kind
 from mirage.sequential._model import (
     _DAY,
     DAYS,
+    DOM,
     ENTITY_BLOCK,
     FIRST,
     GAP,
@@ -61,6 +62,7 @@ _POSITION_BINS = 32  # quantile bins of the previous event's time, and of the ti
 _MIN_VALIDATED = 200  # entities: fewer train on all of them, stopping on the training loss
 _LEFT_CODES = 64  # events left in a history, the last code standing for this many or more
 _LATE_DRAWS = 8  # draws of an event that falls after the learned times before its history ends
+_MAX_DAYS = 62  # gaps (days) the day token steers: longer ones are drawn without it
 _MIN_DELTA = 5e-4
 _LR_DECAY = 0.5
 
@@ -156,6 +158,8 @@ class ArgnSequenceSynthesizer:
         self.cpu_threads = cpu_threads
         self.seed = seed
         self.schema_: SequenceSchema | None = None
+        # codes of the gap discretiser's tokens within a range, by token and bound (see _range_bias)
+        self._range_masks: dict[tuple[int, float], np.ndarray | None] = {}
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -196,6 +200,7 @@ class ArgnSequenceSynthesizer:
             if str(name).startswith("_lag") or name in _RESERVED:
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
         started = time.perf_counter()
+        self._range_masks = {}
         events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
         if len(uniques) < 2:
@@ -274,7 +279,17 @@ class ArgnSequenceSynthesizer:
                 parts, self.event_encoder_.subcolumns, dates=_date_subcolumns(self.event_encoder_)
             )
             value_tokens = self.value_discretiser_.encode(parts)
-        event_tokens = np.column_stack([np.zeros(len(events), dtype="int64"), gap_tokens, value_tokens])
+        # timestamps: the day of the month an event falls on, drawn before its gap (the gap's days are
+        # then drawn among those that land on it): a monthly rhythm is one code for the network to
+        # learn (a salary on the 15th), not a different count of days after each previous event
+        self.day_token_ = schema.timestamped
+        days_of_month = np.zeros((len(events), 0))
+        if self.day_token_:
+            days_of_month = _calendar(order)[DOM].reshape(-1, 1) - 1
+        self.max_days_ = int(gap_parts[gap_subcolumns[0].name].max()) if self.day_token_ else 0
+        event_tokens = np.column_stack(
+            [np.zeros(len(events), dtype="int64"), days_of_month.astype("int64"), gap_tokens, value_tokens]
+        )
 
         self.schema_ = schema
         self.static_, self.dynamic_ = static, dynamic
@@ -374,7 +389,7 @@ class ArgnSequenceSynthesizer:
         return np.clip(np.column_stack(out), -2.0, 3.0).astype("float32")
 
     def _event_cardinalities(self) -> list[int]:
-        cards = [2, *self.gap_discretiser_.domain.cardinalities]
+        cards = [2, *([31] if self.day_token_ else []), *self.gap_discretiser_.domain.cardinalities]
         if self.value_discretiser_ is not None:
             cards += list(self.value_discretiser_.domain.cardinalities)
         return cards
@@ -384,7 +399,7 @@ class ArgnSequenceSynthesizer:
 
         sub_valid: dict[int, np.ndarray] = {}
         code_valid: dict[int, np.ndarray] = {}
-        offset = 1
+        offset = self._gap_offset()
         for disc in (self.gap_discretiser_, self.value_discretiser_):
             if disc is None:
                 continue
@@ -434,7 +449,7 @@ class ArgnSequenceSynthesizer:
         step_of = np.arange(len(event_tokens)) - np.repeat(starts, lengths)
         tokens[entity_of, step_of] = event_tokens
         weight[entity_of, step_of] = 1.0
-        weight[:, 0, 1 : 1 + len(self.gap_discretiser_.domain)] = 0.0  # the first time is the entity's
+        weight[:, 0, 1 : self._gap_offset() + len(self.gap_discretiser_.domain)] = 0.0  # the entity's time
         tokens[np.arange(n), lengths, 0] = 1  # the stop flag after the last event
         weight[np.arange(n), lengths, 0] = 1.0
         where = np.zeros((n, steps, position.shape[1]), dtype="int64")
@@ -625,7 +640,7 @@ class ArgnSequenceSynthesizer:
             if codec.column.name in first.columns:
                 full.update(codec.encode(first[codec.column.name].reset_index(drop=True)))
         tokens = disc.encode(full)
-        offset = 1 + len(self.gap_discretiser_.domain)
+        offset = self._gap_offset() + len(self.gap_discretiser_.domain)
         return {
             offset + j: tokens[:, j] for j, token in enumerate(disc.domain) if token.column in first.columns
         }
@@ -662,6 +677,7 @@ class ArgnSequenceSynthesizer:
         else:
             start_gap = {gap_names[0]: np.zeros(m)}
         first_gap_tokens = self.gap_discretiser_.encode(start_gap)
+        go = self._gap_offset()
         network = self.network_
         pieces: list[np.ndarray] = []
         rows: list[np.ndarray] = []
@@ -690,11 +706,14 @@ class ArgnSequenceSynthesizer:
                 if t == 0:
                     fixed[0] = torch.zeros(active.size, dtype=torch.long)
                     for j in range(n_gap):
-                        fixed[1 + j] = torch.as_tensor(first_gap_tokens[active, j])
+                        fixed[go + j] = torch.as_tensor(first_gap_tokens[active, j])
+                    if self.day_token_:
+                        fixed[1] = torch.as_tensor(_calendar(clock[active])[DOM] - 1)
                     fixed.update({j: torch.as_tensor(codes[active]) for j, codes in known.items()})
                 elif t == self.max_length_:  # never longer than the longest history learned
                     fixed[0] = torch.ones(active.size, dtype=torch.long)
-                drawn = network.draw_event(base, fixed, {}, rng)
+                window = self._window_bias(clock[active]) if t > 0 and self.drawn_length_ else {}
+                drawn = network.draw_event(base, fixed, window, rng)
                 ended = drawn[:, 0].numpy() == 1
                 alive[active[ended]] = False
                 going = active[~ended]
@@ -705,7 +724,7 @@ class ArgnSequenceSynthesizer:
                 if t == 0:
                     gap = np.zeros(going.size)
                 else:
-                    gap = self._gaps(tokens[:, 1 : 1 + n_gap], clock[going], rng)
+                    gap = self._gaps(tokens[:, 1 : go + n_gap], clock[going], rng)
                     late = clock[going] + gap > self.last_time_
                     # a history with events still to come draws a late event again: the training events
                     # all lie within the learned times, so the next one is drawn given that it does
@@ -717,12 +736,12 @@ class ArgnSequenceSynthesizer:
                         redrawn = network.draw_event(
                             base[torch.as_tensor(inner[again])],
                             {0: torch.zeros(again.size, dtype=torch.long)},
-                            {},
+                            self._window_bias(clock[going[again]]),
                             rng,
                         )
                         kept[torch.as_tensor(again)] = redrawn
                         tokens = kept.numpy()
-                        gap[again] = self._gaps(tokens[again, 1 : 1 + n_gap], clock[going[again]], rng)
+                        gap[again] = self._gaps(tokens[again, 1 : go + n_gap], clock[going[again]], rng)
                         late = clock[going] + gap > self.last_time_
                     # an event still later than the learned times ends its history instead (a window's end)
                     if late.any():
@@ -732,19 +751,180 @@ class ArgnSequenceSynthesizer:
                             continue
                 clock[going] += gap
                 previous[torch.as_tensor(going)] = network.event_vector(kept)
-                pieces.append(tokens[:, 1 + n_gap :])
+                pieces.append(tokens[:, go + n_gap :])
                 rows.append(going)
                 gaps.append(gap)
         return self._assemble(schema, start, entities, pieces, rows, gaps, context, rng)
 
+    def _window_bias(self, then: np.ndarray) -> dict[int, Any]:
+        """Logit biases, by event-token index, that keep an event after a previous one at ``then``
+        within the learned times: its gap's days (timestamps) or steps, and on the window's last day
+        its time of day.  A history with events still to come draws its next one given that it falls
+        in the window its training histories were observed in (drawing freely and ending a history
+        whose event fell late left 2-2.6% of transactions histories short of their drawn lengths).  A
+        limit no piece reaches leaves the draw free (the event comes late and ends its history).
+        Values are tensors or functions of the codes drawn so far (see
+        :meth:`SequenceNetwork.draw_event`)."""
+        schema = self._require_fitted()
+        disc = self.gap_discretiser_
+        names = [sub.name for sub in disc.subcolumns]
+        if schema.timestamped:
+            days = np.floor(self.last_time_ / _DAY) - np.floor(then / _DAY)
+            out = self._range_bias(names[0], days, None)
+            if self.day_token_:
+                out = self._on_drawn_day(out, then)
+            # on the last day, no later than the last time: given the days drawn, where they say it
+            days_token = next(j for j, token in enumerate(disc.domain) if token.subcolumn == names[0])
+            latest = np.full_like(days, self.last_time_ % _DAY)
+            return out | self._range_bias(names[1], latest, (days_token, days))
+        return self._range_bias(names[0], self.last_time_ - then, None)
+
+    def _on_drawn_day(self, window: dict[int, Any], then: np.ndarray) -> dict[int, Any]:
+        """``window`` with the days bin token restricted to the days after ``then`` that fall on the
+        drawn day of the month (rows where none can keep the window's bias alone)."""
+        import torch
+
+        from mirage.engines.argn._network import MASK_BIAS
+
+        disc = self.gap_discretiser_
+        k = next(j for j, token in enumerate(disc.domain) if token.subcolumn == disc.subcolumns[0].name)
+        j = self._gap_offset() + k
+        touches = self._day_touches(k)  # (days, codes): which days each code's piece holds
+        free = ~touches.any(axis=0)  # codes of longer gaps: not steered
+        day = np.floor(then / _DAY).astype("int64")[:, None] + np.arange(touches.shape[0])[None, :]
+        days = day.astype("datetime64[D]")
+        month_day = (days - days.astype("datetime64[M]").astype("datetime64[D]")).astype("int64")
+        window_bias = window.get(j)
+
+        def given(drawn: torch.Tensor) -> torch.Tensor:
+            on_day = month_day == drawn[:, 1].numpy()[:, None]  # (rows, days)
+            allowed = ((on_day.astype("float32") @ touches.astype("float32")) > 0) | free
+            kept = window_bias if isinstance(window_bias, torch.Tensor) else torch.zeros(allowed.shape)
+            bias = kept + torch.as_tensor(np.where(allowed, 0.0, MASK_BIAS).astype("float32"))
+            usable = (bias > MASK_BIAS / 2).any(dim=1, keepdim=True)
+            return torch.where(usable, bias, kept)
+
+        return window | {j: given}
+
+    def _on_month_day(
+        self,
+        days: np.ndarray,
+        month_day: np.ndarray,
+        codes: np.ndarray,
+        then: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """``days`` drawn within a range of days (a bin token's piece) moved onto a day of that range
+        that falls on the drawn day of the month (``month_day``, 0-based), drawn uniformly among them;
+        rows without one keep theirs."""
+        touches = self._day_touches(0)
+        span = np.arange(touches.shape[0])
+        day = np.floor(then / _DAY).astype("int64")[:, None] + span[None, :]
+        dates = day.astype("datetime64[D]")
+        on_day = (dates - dates.astype("datetime64[M]").astype("datetime64[D]")).astype("int64") == month_day[
+            :, None
+        ]
+        fits = on_day & touches[:, np.clip(codes, 0, touches.shape[1] - 1)].T  # (rows, days)
+        moved = fits.any(axis=1) & ~on_day[np.arange(len(days)), np.clip(days, 0, span[-1]).astype("int64")]
+        moved &= days <= span[-1]
+        if moved.any():
+            weights = fits[moved] * rng.random(fits[moved].shape)
+            days = days.copy()
+            days[moved] = weights.argmax(axis=1)
+        return days
+
+    def _day_touches(self, k: int) -> np.ndarray:
+        """``(days, codes)``: whether the piece of each code of gap token ``k`` (the days' bin) holds
+        each whole number of days up to the most days learned."""
+        key = (-1000 - k, 0.0)
+        if key not in self._range_masks:
+            rows = [
+                np.asarray(self.gap_discretiser_.range_codes(k, d - 0.5, d + 0.5), dtype=bool)
+                for d in range(min(self.max_days_, _MAX_DAYS) + 1)
+            ]
+            self._range_masks[key] = np.stack(rows)
+        touches = self._range_masks[key]
+        assert touches is not None
+        return touches
+
+    def _range_bias(
+        self, subcolumn: str, high: np.ndarray, when: tuple[int, np.ndarray] | None
+    ) -> dict[int, Any]:
+        """Biases keeping the gap discretiser's ``subcolumn`` within ``[0, high]`` per row, by event-token
+        index; ``when``: ``(j, days)``, only on rows whose drawn gap token ``j`` (a days bin) holds no
+        value below ``days``."""
+        import torch
+
+        from mirage.engines.argn._network import MASK_BIAS
+
+        disc = self.gap_discretiser_
+        offset = self._gap_offset()
+        values, where = np.unique(high, return_inverse=True)
+        where = where.reshape(-1)
+        cache = self._range_masks
+        out: dict[int, Any] = {}
+        tokens = [j for j, token in enumerate(disc.domain) if token.subcolumn == subcolumn]
+        for j in tokens:
+            masks = []
+            for value in values.tolist():
+                if (j, value) not in cache:
+                    mask = disc.range_codes(j, 0.0, value)
+                    # a limit no piece (no sub-bin of a bin) reaches leaves the draw free
+                    cache[j, value] = None if mask is None else mask | ~mask.any(axis=-1, keepdims=True)
+                masks.append(cache[j, value])
+            if any(m is None for m in masks):
+                return {}
+            stacked = np.stack([m for m in masks if m is not None])
+            bias = torch.as_tensor(np.where(stacked[where], 0.0, MASK_BIAS).astype("float32"))
+            out[offset + j] = self._conditional_bias(bias, offset + j, j > tokens[0], when)
+        return out
+
+    def _conditional_bias(self, bias: Any, j: int, sub_bin: bool, when: tuple[int, np.ndarray] | None) -> Any:
+        """``bias`` ``(n, card)`` or, for a sub-bin token, ``(n, bins, card)``, as the tensor or function
+        :meth:`SequenceNetwork.draw_event` takes."""
+        import torch
+
+        if not sub_bin and when is None:
+            return bias
+
+        def given(drawn: torch.Tensor) -> torch.Tensor:
+            rows = torch.arange(drawn.shape[0])
+            chosen = bias[rows, drawn[:, j - 1]] if sub_bin else bias
+            if when is None:
+                return chosen
+            k, days = when
+            codes = drawn[:, self._gap_offset() + k].numpy()
+            exact = torch.as_tensor(self._no_earlier(codes, k, days))
+            return torch.where(exact.unsqueeze(1), chosen, torch.zeros_like(chosen))
+
+        return given
+
+    def _gap_offset(self) -> int:
+        """The event-token index of the first gap token (after the stop flag and the day token)."""
+        return 2 if self.day_token_ else 1
+
+    def _no_earlier(self, codes: np.ndarray, k: int, days: np.ndarray) -> np.ndarray:
+        """Whether each row's drawn bin code of gap token ``k`` holds no value below its ``days``."""
+        values, where = np.unique(days, return_inverse=True)
+        cache = self._range_masks
+        for value in values.tolist():
+            if (-1 - k, value) not in cache:  # negative keys: below, not within
+                cache[-1 - k, value] = self.gap_discretiser_.range_codes(k, -np.inf, value - 0.5)
+        earlier = np.stack([np.asarray(cache[-1 - k, v], dtype=bool) for v in values.tolist()])
+        return np.asarray(~earlier[where.reshape(-1), codes], dtype=bool)
+
     def _gaps(self, tokens: np.ndarray, then: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The gap in order units each event's gap tokens give, after the previous event at ``then``."""
+        """The gap in order units each event's tokens after the stop flag (the day token, then the gap
+        tokens) give, after the previous event at ``then``."""
         names = [s.name for s in self.gap_discretiser_.subcolumns]
-        parts = self.gap_discretiser_.decode(tokens, rng)
+        day_tokens = self._gap_offset() - 1
+        parts = self.gap_discretiser_.decode(tokens[:, day_tokens:], rng)
         schema = self._require_fitted()
         if not schema.timestamped:
             return np.maximum(0.0, parts[names[0]])
         days = np.maximum(0.0, np.rint(parts[names[0]]))
+        if self.day_token_:
+            days = self._on_month_day(days, tokens[:, 0], tokens[:, day_tokens], then, rng)
         moment = (np.floor(then / _DAY) + days) * _DAY + np.clip(parts[names[1]], 0.0, _DAY - 1)
         return np.maximum(0.0, moment - then)
 

@@ -12,7 +12,7 @@ the tokens ``0..j-1`` of event ``t``: the residual trunk and the stacked heads a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -140,13 +140,14 @@ class SequenceNetwork(nn.Module):
         self,
         base: torch.Tensor,
         known: Mapping[int, torch.Tensor],
-        allowed: Mapping[int, torch.Tensor],
+        allowed: Mapping[int, torch.Tensor | Callable[[torch.Tensor], torch.Tensor]],
         rng: np.random.Generator,
     ) -> torch.Tensor:
         """One event's tokens ``(n, J)`` drawn token by token given ``base`` (GRU state plus entity).
 
         ``known[j]``: codes token ``j`` takes as given (not drawn, draws nothing); ``allowed[j]``: a
-        logit bias restricting token ``j``'s codes.
+        logit bias restricting token ``j``'s codes, ``(card,)`` or per row ``(n, card)``, or a function
+        of the codes drawn so far ``(n, J)`` (zeros from token ``j`` on) giving it.
         """
         net = self.events
         n = base.shape[0]
@@ -166,7 +167,8 @@ class SequenceNetwork(nn.Module):
                 if j in net.code_tokens:
                     logits = logits.add_(net.code_bias(j))
                 if j in allowed:
-                    logits = logits.add_(allowed[j])
+                    bias = allowed[j]
+                    logits = logits.add_(bias if isinstance(bias, torch.Tensor) else bias(x))
                 cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
                 u = torch.from_numpy(rng.random(n, dtype=np.float32)).unsqueeze(1).mul_(cdf[:, -1:])
                 code = torch.searchsorted(cdf, u).squeeze(1).clamp_(max=card - 1)

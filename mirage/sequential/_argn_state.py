@@ -43,6 +43,8 @@ def model_state(model: ArgnSequenceSynthesizer) -> tuple[dict[str, Any], dict[st
         "context_columns": model.context_columns_,
         "max_length": model.max_length_,
         "drawn_length": model.drawn_length_,
+        "day_token": model.day_token_,
+        "max_days": model.max_days_,
         "last_time": model.last_time_,
         "hidden": model.hidden_,
         "training": model.training_,
@@ -117,6 +119,11 @@ def restore_model(model: ArgnSequenceSynthesizer, manifest: Mapping[str, Any], p
     if not isinstance(drawn_length, bool):
         raise StateError("state.drawn_length", f"must be true or false, got {drawn_length!r}")
     model.drawn_length_ = drawn_length
+    day_token = state.get("day_token", False)  # files written before the day token lack it
+    if not isinstance(day_token, bool):
+        raise StateError("state.day_token", f"must be true or false, got {day_token!r}")
+    model.day_token_ = day_token
+    model.max_days_ = require_int(state, "max_days", low=0) if "max_days" in state else 0
     model.hidden_ = require_int(state, "hidden", low=1)
     last_time = require(state, "last_time")
     if isinstance(last_time, bool) or not isinstance(last_time, (int, float)) or not np.isfinite(last_time):

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.schema import Column, Kind, Schema, infer_schema
 
-__all__ = ["SEQUENCE_SCHEMA", "SequenceSchema", "infer_sequence_schema", "is_sequence_schema"]
+__all__ = [
+    "SEQUENCE_SCHEMA",
+    "SequenceSchema",
+    "history_columns",
+    "infer_sequence_schema",
+    "is_sequence_schema",
+]
 
 SEQUENCE_SCHEMA = "sequence"  # the "kind" field of a sequence schema's JSON
 
@@ -116,3 +123,69 @@ def infer_sequence_schema(
             [step if c.name == order else c for c in columns], locale=columns.locale, extra=columns.extra
         )
     return SequenceSchema(entity, order, columns)
+
+
+_MIN_HISTORIES = 10  # fewer entities than this read as a table sorted by a category, not as histories
+
+
+def history_columns(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The ``(entity, order)`` column pairs under which ``frame`` reads as event histories, as an
+    event file is written (and as a sequence model samples them): the rows of each entity together,
+    at least :data:`_MIN_HISTORIES` entities with two events each on average, and an order column
+    (numbers or times, never missing) that never goes back within an entity and moves in some.
+
+    Empty when the frame is not laid out as histories; several pairs when the layout cannot tell
+    which columns are meant."""
+    n = len(frame)
+    if n < 2 * _MIN_HISTORIES:
+        return []
+    entities: list[tuple[str, np.ndarray]] = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.isna().any() or pd.api.types.is_float_dtype(values.dtype):
+            continue
+        if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+            continue
+        codes, uniques = pd.factorize(values, sort=False)
+        if not _MIN_HISTORIES <= len(uniques) <= n // 2:
+            continue
+        starts = np.r_[True, codes[1:] != codes[:-1]]
+        if int(starts.sum()) == len(uniques):  # each entity's rows in one run
+            entities.append((str(name), starts))
+    if not entities:
+        return []
+    orders: list[tuple[str, np.ndarray]] = []
+    for name in frame.columns:
+        numbers = _order_numbers(frame[name])
+        if numbers is not None:
+            orders.append((str(name), numbers))
+    pairs = []
+    for entity, starts in entities:
+        inner = ~starts[1:]
+        for order, numbers in orders:
+            if order == entity:
+                continue
+            step = np.diff(numbers)[inner]
+            if step.size and bool((step >= 0).all()) and bool((step > 0).any()):
+                pairs.append((entity, order))
+    return pairs
+
+
+def _order_numbers(values: pd.Series) -> np.ndarray | None:
+    """A column as order numbers (times as nanoseconds), or None when it cannot order events."""
+    if values.isna().any() or pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype="float64")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        naive = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return naive.astype("int64").to_numpy(dtype="float64")
+    if not pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return None
+    text = values.astype(str)
+    if not text.str.match(r"^\d{4}-\d\d-\d\d").all():  # ISO dates and times only: no guessing
+        return None
+    stamps = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    if stamps.isna().any():
+        return None
+    return stamps.dt.tz_localize(None).astype("int64").to_numpy(dtype="float64")

@@ -97,3 +97,60 @@ def test_fit_with_a_holdout_keeps_whole_entities_aside_and_the_report_finds_them
         invoke("fit", FMRI, "--schema", schema, "-o", tmp_path / "x.mirage", "--holdout", "0.99")
     )
     assert "--holdout 0.99 of 28 entities leaves no entity held out, or fewer than 2 to learn" in line
+
+
+def test_report_on_two_event_files_reads_the_histories_off_the_real_file(
+    fitted: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    model, train, held = fitted
+    synthetic = tmp_path / "synthetic.csv"
+    assert invoke("sample", model, "--entities", "20", "-o", synthetic, "--seed", "1").exit_code == 0
+    page = tmp_path / "two.html"
+    result = invoke("report", train, synthetic, "-o", page, "--holdout", held)
+    assert result.exit_code == 0, result.output
+    assert "read as event histories of seq_id, ordered by timepoint" in result.output
+    written = read_json(page.with_suffix(".json"))
+    assert written["meta"]["entity"] == "seq_id" and written["meta"]["order"] == "timepoint"
+    assert 0.0 <= written["scores"]["length_ks"] <= 1.0
+    assert written["scores"]["dcr_share"] is not None  # the holdout's entities were read
+    assert "Sequence report" in page.read_text(encoding="utf-8")
+    # a schema names the columns when the layout cannot: a second column that orders each history
+    events = pd.read_csv(train).assign(scan=lambda f: f["timepoint"] * 2)
+    events.to_csv(tmp_path / "two_orders.csv", index=False)
+    pd.read_csv(synthetic).assign(scan=0).to_csv(tmp_path / "synthetic2.csv", index=False)
+    result = invoke(
+        "report", tmp_path / "two_orders.csv", tmp_path / "synthetic2.csv", "-o", tmp_path / "a.html"
+    )
+    assert result.exit_code != 0
+    line = error_line(result)
+    assert "reads as event histories in 2 ways" in line and "pass --schema" in line, line
+    schema = tmp_path / "two.schema.json"
+    args = ("--entity", "seq_id", "--order", "timepoint", "-o", schema)
+    assert invoke("schema", tmp_path / "two_orders.csv", *args).exit_code == 0
+    result = invoke(
+        "report",
+        tmp_path / "two_orders.csv",
+        tmp_path / "synthetic2.csv",
+        "-o",
+        tmp_path / "b.html",
+        "--schema",
+        schema,
+    )
+    assert result.exit_code == 0, result.output
+    assert read_json(tmp_path / "b.json")["meta"]["order"] == "timepoint"
+
+
+def test_a_table_schema_is_refused_for_two_files(tmp_path: Path) -> None:
+    real = pd.read_csv(FMRI)
+    real.to_csv(tmp_path / "real.csv", index=False)
+    assert invoke("schema", tmp_path / "real.csv", "-o", tmp_path / "table.schema.json").exit_code == 0
+    result = invoke(
+        "report",
+        tmp_path / "real.csv",
+        tmp_path / "real.csv",
+        "-o",
+        tmp_path / "u.html",
+        "--schema",
+        tmp_path / "table.schema.json",
+    )
+    assert result.exit_code != 0 and "not a sequence schema" in error_line(result)

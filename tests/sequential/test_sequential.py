@@ -310,3 +310,19 @@ def test_python_callers_get_step_numbers_and_utc_instants() -> None:
     drawn = SequenceSynthesizer(seed=1).fit(events, schema).sample(20, seed=2)
     hours = pd.to_datetime(drawn["ts"]).dt.hour
     assert set(hours) <= {6, 7}  # 08:00 in Berlin is 07:00 or 06:00 UTC
+
+
+def test_history_columns_reads_the_layout_of_event_files() -> None:
+    from mirage.sequential import history_columns
+
+    events = pd.read_csv(FMRI)
+    assert history_columns(events) == [("seq_id", "timepoint")]
+    # shuffled rows are a table: no column keeps an entity's rows together
+    assert history_columns(events.sample(frac=1.0, random_state=0)) == []
+    # timestamps written as text order histories too; a second ordering column makes it ambiguous
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(events["timepoint"], unit="h")
+    timed = events.assign(at=stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert history_columns(timed) == [("seq_id", "timepoint"), ("seq_id", "at")]
+    # a table sorted by a category with few values is not histories
+    table = pd.DataFrame({"group": np.repeat(["a", "b", "c"], 20), "x": np.tile(np.arange(20), 3)})
+    assert history_columns(table) == []
