@@ -63,6 +63,8 @@ class ContinuousStats:
     observed: Observed  # the non-missing values as floats: counted, or sketched past the limit
     tz: str | None = None  # datetimes: the native column's time zone
     offsets: tuple[tuple[int, int], ...] = ()  # datetimes as text: (UTC offset in minutes, rows)
+    fraction_digits: tuple[tuple[int, int], ...] = ()  # datetimes as text: (digits after the seconds, rows)
+    time_of_day: tuple[float, float] | None = None  # datetimes: the least and greatest seconds into a day
 
     @classmethod
     def merge(cls, parts: Sequence[ContinuousStats], column: str, limit: int) -> ContinuousStats:
@@ -73,7 +75,16 @@ class ContinuousStats:
             merge_observed((p.observed for p in parts), limit),
             single([p.tz for p in parts], "time zone", column),
             tuple(merge_counts(p.offsets for p in parts).items()),
+            tuple(merge_counts(p.fraction_digits for p in parts).items()),
+            _merge_ranges([p.time_of_day for p in parts]),
         )
+
+
+def _merge_ranges(ranges: Sequence[tuple[float, float] | None]) -> tuple[float, float] | None:
+    given = [r for r in ranges if r is not None]
+    if not given:
+        return None
+    return min(r[0] for r in given), max(r[1] for r in given)
 
 
 class ContinuousCodec(Codec[ContinuousStats]):
@@ -92,7 +103,10 @@ class ContinuousCodec(Codec[ContinuousStats]):
         """Set ``minimum``, ``maximum`` (``public``'s where given), ``fill`` and the rest from the stats."""
 
     def analyze(self, values: pd.Series) -> ContinuousStats:
-        x = self.to_floats(values)
+        return self.stats_of(values, self.to_floats(values))
+
+    def stats_of(self, values: pd.Series, x: np.ndarray) -> ContinuousStats:
+        """The stats of ``values``, read as the floats ``x`` (``to_floats(values)``)."""
         limit = self.options.exact_values_limit
         return ContinuousStats(MissingStats.of(values), observe(x[~np.isnan(x)], limit))
 

@@ -26,15 +26,17 @@ import pandas as pd
 from mirage._validate import (
     StateError,
     require_bool,
+    require_bounds,
     require_list,
     require_mapping,
     require_optional_int,
     require_str,
     require_time_zone,
     show,
+    within,
 )
-from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
+from mirage.encoding._base import SubColumn, as_dtype
+from mirage.encoding._continuous import VALUE_PART, ContinuousCodec, ContinuousStats, observed_values, reflect
 from mirage.encoding._pieces import draw_within
 from mirage.encoding._public import PublicBounds
 from mirage.errors import DataError, OptionError
@@ -47,6 +49,7 @@ __all__ = [
     "WEEKDAY",
     "DateParts",
     "DatetimeCodec",
+    "date_subcolumns",
     "days_and_times",
     "format_datetimes",
     "parse_datetimes",
@@ -62,7 +65,8 @@ _UNITS = {"D": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e
 _OFFSET = re.compile(r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))\s*$")
 _MARK = "@@"  # around %z while strftime writes it; the colon goes in afterwards
 _FRACTION = "@f@"  # before %f while strftime writes it; the digits past the resolution are cut after
-_FRACTION_DIGITS = {"ms": 3}  # a format's %f at the learned resolution (else all six digits)
+_UNIT_DIGITS = {"ms": 3, "us": 6}  # digits after the seconds that a resolution needs (coarser: none)
+_WRITTEN_FRACTION = re.compile(r"\d:\d\d[.,](\d+)")
 
 
 def parse_datetimes(values: pd.Series, column: str, fmt: str | None) -> pd.Series:
@@ -191,6 +195,20 @@ class DateParts:
         return cls(require_bool(state, "weekday"), require_bool(state, "time"), tuple(weekdays))
 
 
+def _require_time_of_day(state: Any) -> tuple[float, float]:
+    with within("time_of_day"):
+        low, high = require_bounds(require_mapping(state), "low", "high")
+        if low < 0.0 or high >= SECONDS_PER_DAY:
+            raise StateError("high", f"a time of day is within [0, {SECONDS_PER_DAY:g}) seconds")
+    return float(low), float(high)
+
+
+def date_subcolumns(subcolumns: list[SubColumn], datetime_columns: set[str]) -> list[str]:
+    """The sub-columns holding a datetime column's seconds since the epoch (or its day's, where its time
+    of day is a sub-column of its own): those a discretiser splits into :class:`DateParts`."""
+    return [s.name for s in subcolumns if s.column in datetime_columns and s.part == VALUE_PART]
+
+
 def _on_weekday(
     day: np.ndarray,
     lo: np.ndarray,
@@ -232,8 +250,15 @@ def _offset_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
     return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
 
 
-def _common_offset(counts: tuple[tuple[int, int], ...]) -> int | None:
-    """The offset most rows are written with (the smallest of a tie); None: no offsets."""
+def _fraction_digit_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
+    """Rows per number of digits text values write after the seconds (``10:00:00.000``: 3)."""
+    digits = values.dropna().astype(str).str.extract(_WRITTEN_FRACTION)[0].dropna().str.len()
+    counts = digits.value_counts(sort=False)
+    return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
+
+
+def _most_common(counts: tuple[tuple[int, int], ...]) -> int | None:
+    """The value most rows have, of ``(value, rows)`` counts (the smallest of a tie); None: no counts."""
     if not counts:
         return None
     most = max(c for _, c in counts)
@@ -265,20 +290,78 @@ class DatetimeCodec(ContinuousCodec):
     unit: str
     tz: str | None
     offset: int | None = None  # text with offsets: the offset (minutes east of UTC) written back
+    written_digits: int | None = None  # text: the digits most rows write after the seconds (None: unknown)
+    #: the learned range of the time of day (seconds into the day) when some value has one, which makes
+    #: it a sub-column of its own: the value sub-column then holds the day (its midnight, in seconds)
+    time_of_day: tuple[float, float] | None = None
+
+    @property
+    def time_name(self) -> str:
+        return f"{self.column.name}::{TIME}"
+
+    @property
+    def subcolumns(self) -> list[SubColumn]:
+        if self.time_of_day is None:
+            return super().subcolumns
+        return [*super().subcolumns, self.sub(TIME, discrete=False)]
+
+    def encode(self, values: pd.Series) -> dict[str, np.ndarray]:
+        parts = super().encode(values)
+        parts.update(self.parts_of(parts[self.value_name]))
+        return parts
+
+    def parts_of(self, seconds: np.ndarray) -> dict[str, np.ndarray]:
+        """The value sub-column (and the time of day's, where it has one) of seconds since the epoch."""
+        seconds = np.asarray(seconds, dtype="float64")
+        if self.time_of_day is None:
+            return {self.value_name: seconds}
+        day, time = days_and_times(seconds)
+        return {self.value_name: day * SECONDS_PER_DAY, self.time_name: time}
+
+    def value_range(self, low: float, high: float) -> tuple[float, float]:
+        """The values of the value sub-column that decode to a datetime in ``[low, high]`` (seconds) at
+        some time of day: the range itself, or the days it touches where the day is its own value."""
+        if self.time_of_day is None:
+            return low, high
+        below = SECONDS_PER_DAY / 2 - 1.0  # a value decodes to its nearest whole day
+        return (
+            float(np.floor(low / SECONDS_PER_DAY) * SECONDS_PER_DAY - below),
+            float(np.floor(high / SECONDS_PER_DAY) * SECONDS_PER_DAY + below),
+        )
+
+    def seconds(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Seconds since the epoch from the value sub-column (and the time of day's, where it has one):
+        the day is the nearest whole day to the value, the time kept within its learned range."""
+        value = np.asarray(parts[self.value_name], dtype="float64")
+        if self.time_of_day is None:
+            return value
+        low, high = self.time_of_day
+        day = np.round(value / SECONDS_PER_DAY) * SECONDS_PER_DAY
+        return day + reflect(np.asarray(parts[self.time_name], dtype="float64"), low, high)
 
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
 
     def analyze(self, values: pd.Series) -> ContinuousStats:
-        stats = super().analyze(values)
+        seconds = self.to_floats(values)
+        stats = self.stats_of(values, seconds)
         tz = getattr(getattr(values, "dt", None), "tz", None) if hasattr(values, "dt") else None
         fmt = self.column.datetime_format
         offsets = _offset_counts(values) if fmt is not None and "%z" in parse_format(fmt) else ()
-        return replace(stats, tz=str(tz) if tz is not None else None, offsets=offsets)
+        digits = _fraction_digit_counts(values) if fmt is not None and "%f" in fmt else ()
+        _, time = days_and_times(seconds[np.isfinite(seconds)])
+        return replace(
+            stats,
+            tz=str(tz) if tz is not None else None,
+            offsets=offsets,
+            fraction_digits=digits,
+            time_of_day=(float(time.min()), float(time.max())) if time.size else None,
+        )
 
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         self.tz = stats.tz
-        self.offset = _common_offset(stats.offsets)
+        self.offset = _most_common(stats.offsets)
+        self.written_digits = _most_common(stats.fraction_digits)
         observed = observed_values(stats.observed)
         if observed.size == 0:
             observed = np.array([0.0])
@@ -292,6 +375,8 @@ class DatetimeCodec(ContinuousCodec):
             raise OptionError(f"column {self.column.name!r}: public.minimum is after public.maximum")
         self.unit = next((u for u, step in _UNITS.items() if _multiples_of(observed, step)), "us")
         self.fill = float(np.median(observed))
+        spans = stats.time_of_day
+        self.time_of_day = spans if spans is not None and spans != (0.0, 0.0) else None
 
     def finish(self, seconds: np.ndarray) -> np.ndarray:
         step = _UNITS[self.unit]
@@ -302,7 +387,7 @@ class DatetimeCodec(ContinuousCodec):
     def decode(
         self, parts: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, start: int
     ) -> pd.Series:
-        seconds = self.finish(np.asarray(parts[self.value_name], dtype="float64"))
+        seconds = self.finish(self.seconds(parts))
         stamps = pd.Series(
             pd.to_datetime(np.round(seconds * 1e6).astype("int64"), unit="us"), name=self.column.name
         ).astype("datetime64[ns]")
@@ -316,9 +401,17 @@ class DatetimeCodec(ContinuousCodec):
             if self.offset is not None:
                 zone = timezone(timedelta(minutes=self.offset))
                 stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
-            text = format_datetimes(stamps, fmt, fraction_digits=_FRACTION_DIGITS.get(self.unit, 6))
+            text = format_datetimes(stamps, fmt, fraction_digits=self._fraction_digits())
             return as_dtype(text.where(~mask, None), self.column.dtype)
         return self._native(stamps)
+
+    def _fraction_digits(self) -> int:
+        """Digits written after the seconds: as many as the source wrote, or as the learned resolution
+        needs where that is more (older models, which did not record it: the resolution's, else six)."""
+        needed = _UNIT_DIGITS.get(self.unit, 0)
+        if self.written_digits is None:
+            return needed if self.unit == "ms" else 6
+        return min(6, max(needed, self.written_digits))
 
     def _native(self, stamps: pd.Series) -> pd.Series:
         """``stamps`` with the column's datetime dtype (its unit, and its zone if it has one)."""
@@ -339,6 +432,10 @@ class DatetimeCodec(ContinuousCodec):
         state.update(unit=self.unit, tz=self.tz)
         if self.offset is not None:
             state["offset"] = self.offset
+        if self.written_digits is not None:
+            state["written_digits"] = self.written_digits
+        if self.time_of_day is not None:
+            state["time_of_day"] = {"low": self.time_of_day[0], "high": self.time_of_day[1]}
         return state, arrays
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -346,3 +443,7 @@ class DatetimeCodec(ContinuousCodec):
         self.unit = require_str(state, "unit", choices=list(_UNITS))
         self.tz = require_time_zone(state, "tz")
         self.offset = require_optional_int(state, "offset", low=-1440) if "offset" in state else None
+        self.written_digits = (
+            require_optional_int(state, "written_digits", low=0) if "written_digits" in state else None
+        )
+        self.time_of_day = _require_time_of_day(state["time_of_day"]) if "time_of_day" in state else None

@@ -324,6 +324,9 @@ def _encoded_range(codec: Codec[Any], condition: Between) -> tuple[str, tuple[fl
             f"takes no value in the range {_show(condition)}: the model learned values from "
             f"{_show_value(codec, minimum)} to {_show_value(codec, maximum)}",
         )
+    value_range = getattr(codec, "value_range", None)
+    if value_range is not None:
+        low, high = value_range(low, high)
     return name, (float(low), float(high))
 
 
@@ -336,7 +339,7 @@ def _show(condition: Between) -> str:
 def _show_value(codec: Codec[Any], value: float) -> str:
     if codec.column.kind is Kind.DATETIME:
         try:
-            parts = {codec.value_name: np.array([value])}  # type: ignore[attr-defined]
+            parts = codec.parts_of(np.array([value]))  # type: ignore[attr-defined]
             return str(codec.decode(parts, 1, np.random.default_rng(0), 0).iloc[0])
         except (MirageError, ValueError, TypeError, KeyError):
             return f"{value:g}"

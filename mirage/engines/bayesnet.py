@@ -50,6 +50,7 @@ from scipy.special import gammaln
 from mirage._progress import report
 from mirage._validate import StateError, require, require_array, require_list, require_mapping, within
 from mirage.encoding import Domain, SubColumn
+from mirage.encoding.datetime import date_subcolumns
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer
 from mirage.engines._conditions import SubColumnBox, impossible
@@ -124,9 +125,7 @@ class BayesNetSynthesizer(Synthesizer):
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
         self.subcolumns_ = subcolumns
-        dates = [
-            s.name for s in subcolumns if not s.discrete and self.schema_[s.column].kind is Kind.DATETIME
-        ]
+        dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
         self.discretiser_ = Discretiser(
             n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k

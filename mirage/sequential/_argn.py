@@ -26,6 +26,7 @@ import pandas as pd
 
 from mirage._progress import EpochProgress, TrainingDone, report_event
 from mirage.encoding import EncodingOptions, SubColumn
+from mirage.encoding.datetime import date_subcolumns
 from mirage.encoding.discretise import Discretiser
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.schema import Kind
@@ -90,8 +91,7 @@ def _gap_subcolumns(timestamped: bool) -> list[SubColumn]:
 
 
 def _date_subcolumns(encoder: TableEncoder) -> list[str]:
-    kinds = {c.name: c.kind for c in encoder.schema}
-    return [s.name for s in encoder.subcolumns if not s.discrete and kinds[s.column] is Kind.DATETIME]
+    return date_subcolumns(encoder.subcolumns, {c.name for c in encoder.schema if c.kind is Kind.DATETIME})
 
 
 class ArgnSequenceSynthesizer:

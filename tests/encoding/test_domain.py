@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mirage.encoding import Domain, TableEncoder, Token
+from mirage.encoding.datetime import date_subcolumns
 from mirage.encoding.discretise import Discretiser
 from mirage.errors import ModelFileError, OptionError
 from mirage.schema import Kind, infer_schema
@@ -18,7 +19,7 @@ def fitted(frame: pd.DataFrame) -> tuple[Discretiser, dict[str, np.ndarray]]:
     schema = infer_schema(frame)
     encoder = TableEncoder(schema).fit(frame)
     parts = encoder.encode(frame)
-    dates = [s.name for s in encoder.subcolumns if not s.discrete and schema[s.column].kind is Kind.DATETIME]
+    dates = date_subcolumns(encoder.subcolumns, {c.name for c in schema if c.kind is Kind.DATETIME})
     return Discretiser(min_count=5).fit(parts, encoder.subcolumns, dates=dates), parts
 
 
@@ -47,7 +48,7 @@ def test_the_discretiser_describes_its_token_matrix(table: pd.DataFrame) -> None
     assert [n for names in by_column.values() for n in names] == list(domain.names)
     seen = by_column["seen"]
     assert seen[0] == "seen::value@day#bin" and seen.index("seen::value#weekday") < seen.index(
-        "seen::value@time#bin"
+        "seen::time#bin"  # the time of day is a sub-column of its own (mirage.encoding.datetime)
     )
     groups = domain.groups
     assert [domain.columns[g] for g in groups] == [t.column for t in domain]

@@ -14,6 +14,7 @@ from mirage._validate import StateError, require, require_bool, require_int, req
 from mirage.encoding import EncodingOptions, SubColumn
 from mirage.encoding._base import missing_subcolumn
 from mirage.encoding._domain import ROLE_CODE
+from mirage.encoding.datetime import date_subcolumns
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer, _resolve_seed, fill_holes
 from mirage.engines._conditions import ConditionFilter, SubColumnBox, impossible
@@ -272,7 +273,7 @@ class ArgnSynthesizer(Synthesizer):
         kinds = {c.name: c.kind for c in self.schema_}
         if self.context_schema_ is not None:
             kinds.update({c.name: c.kind for c in self.context_schema_})
-        return [s.name for s in subcolumns if not s.discrete and kinds[s.column] is Kind.DATETIME]
+        return date_subcolumns(subcolumns, {name for name, kind in kinds.items() if kind is Kind.DATETIME})
 
     def _context_tokens(self) -> int:
         """How many tokens, the first ones, the context's columns have (0 without a context)."""
