@@ -121,6 +121,15 @@ def _as_number(column: pd.Series, mark: str) -> pd.Series:
     return numbers
 
 
+def _trimmed(fractions: pd.Series) -> bool:
+    """Whether numbers were written with as few decimals as each needs (``5`` beside ``12.5``): their
+    decimal counts differ and none ends in a zero; ``fractions`` holds each one's digits after the
+    mark (NaN: none)."""
+    counts = fractions.str.len().fillna(0)
+    written = fractions.dropna()
+    return bool(counts.min() < counts.max() and not written.str.endswith("0").any())
+
+
 def convert_numbers(
     df: pd.DataFrame,
     *,
@@ -174,12 +183,15 @@ def convert_numbers(
         if name in missing:
             words_for[name] = _missing_word(name, missing[name])
         if name in signs or name in parenthesised:
-            decimals = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0].str.len()
+            fractions = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0]
+            decimals = fractions.str.len().fillna(0)
             sign = signs.get(name, NumberText("", ""))
             written[name] = {
                 "prefix": sign.prefix,
                 "suffix": sign.suffix,
-                "decimals": int(decimals.max()) if decimals.notna().any() else 0,
+                "decimals": int(decimals.max()),
+                # "5%" beside "12.5%": as few decimals as each value needs, never a trailing zero
+                **({"trimmed": True} if _trimmed(fractions) else {}),
                 "grouped": bool(
                     distinct.str.contains(
                         r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"

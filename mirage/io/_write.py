@@ -17,7 +17,7 @@ from mirage._attrs import PLAIN_CSV
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._formats import resolve_format
-from mirage.io._jsonl import write_json_records, write_jsonl
+from mirage.io._jsonl import json_layout, write_json_records, write_jsonl
 from mirage.schema import Kind, Schema
 
 __all__ = ["output_dialect", "write_chunks", "write_csv_stream", "write_table"]
@@ -39,7 +39,12 @@ def output_dialect(schema: Schema) -> dict[str, Any]:
         if c.dtype.startswith("float")
         and (c.kind is Kind.CATEGORICAL or (c.kind is Kind.NUMERIC and c.integer))
     ]
-    return {**schema.extra.get("csv", {}), **({"whole": whole} if whole else {})}
+    layout = schema.extra.get("json")
+    return {
+        **schema.extra.get("csv", {}),
+        **({"whole": whole} if whole else {}),
+        **({"json": layout} if layout else {}),
+    }
 
 
 def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -48,6 +53,8 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
     ``prefix``, ``suffix``, ``decimals`` and ``grouped``."""
     out: dict[str, Any] = dict(PLAIN_CSV)
     for key, value in (dialect or {}).items():
+        if key == "json":  # how JSON output nests its columns (mirage.io._jsonl.json_layout)
+            continue
         if key == "numbers":
             out[key] = _number_texts(value)
             continue
@@ -91,11 +98,13 @@ def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
             and isinstance(text.get("grouped"), bool)
             and all(c not in '"\r\n' for c in text["prefix"] + text["suffix"])
             and text.get("negative", "minus") in ("minus", "parentheses")
+            and isinstance(text.get("trimmed", False), bool)
         )
         if not ok:
             raise OptionError(
                 f"csv dialect: numbers of column {column!r} need prefix and suffix (text), decimals (0-12) "
-                f"and grouped (true/false), and negative 'minus' or 'parentheses' if given, got {text!r}"
+                f"and grouped (true/false), and negative 'minus' or 'parentheses' and trimmed (true/false) "
+                f"if given, got {text!r}"
             )
         out[str(column)] = dict(text)
     return out
@@ -119,6 +128,8 @@ def _with_number_text(
 
 def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
     digits = format(abs(x), f"{',' if text['grouped'] else ''}.{text['decimals']}f")
+    if text.get("trimmed") and "." in digits:
+        digits = digits.rstrip("0").rstrip(".")
     if decimal == ",":
         digits = digits.translate({ord(","): ".", ord("."): ","})
     if x < 0 and text.get("negative") == "parentheses":
@@ -270,9 +281,9 @@ def _text_chunks(
         for number, raw in enumerate(chunks, start=1):
             chunk = _aligned(raw, number, columns, target)
             if kind == "jsonl":
-                write_jsonl(chunk, handle, target)
+                write_jsonl(chunk, handle, target, dialect.get("json"))
             elif kind == "json":
-                write_json_records(chunk, handle, target, first=rows == 0)
+                write_json_records(chunk, handle, target, first=rows == 0, layout=dialect.get("json"))
             else:
                 _write_csv(chunk, handle, kind, header=columns is None, dialect=dialect)
             columns = list(chunk.columns)
@@ -343,7 +354,12 @@ def write_chunks(
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
-    settings = csv_dialect(dialect) if kind in ("csv", "tsv") else PLAIN_CSV
+    if kind in ("csv", "tsv"):
+        settings: dict[str, Any] = csv_dialect(dialect)
+    elif kind in ("jsonl", "json"):
+        settings = {"json": json_layout((dialect or {}).get("json"))}
+    else:
+        settings = dict(PLAIN_CSV)
     stream: Iterable[pd.DataFrame] = [chunks] if isinstance(chunks, pd.DataFrame) else chunks
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":

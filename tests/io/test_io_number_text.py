@@ -213,3 +213,20 @@ def test_codes_with_leading_zeros_past_the_sample_are_read_in_full(
     frame = read_table(_write(tmp_path / "zips.csv", lines))
     assert frame["zip"].tolist()[-1] == "01399" and frame["zip"].str.len().eq(5).all()
     assert pd.api.types.is_integer_dtype(frame["count"].dtype)
+
+
+def test_numbers_written_with_as_few_decimals_as_they_need_come_back_so(tmp_path: Path) -> None:
+    source = _write(tmp_path / "shop.csv", ["discount,price", "5%,$10.50", "12.5%,$3.00", "10%,$7.25"])
+    frame = read_table(source)
+    numbers = frame.attrs["mirage.csv"]["numbers"]
+    assert numbers["discount"] == {
+        "prefix": "",
+        "suffix": "%",
+        "decimals": 1,
+        "grouped": False,
+        "trimmed": True,
+    }
+    assert "trimmed" not in numbers["price"]  # "$3.00": the source keeps its zeros
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect={"numbers": numbers})
+    assert out.read_text(encoding="utf-8").splitlines()[1:] == ["5%,$10.50", "12.5%,$3.00", "10%,$7.25"]
