@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._attrs import CSV_DIALECT, PLAIN_CSV
+from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PLAIN_CSV
 from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
@@ -46,6 +46,9 @@ def infer_schema(data: pd.DataFrame, *, locale: str = "en_US") -> Schema:
             column.locale = locale
     dialect = data.attrs.get(CSV_DIALECT)
     extra = {"csv": dict(dialect)} if isinstance(dialect, dict) and dialect != PLAIN_CSV else {}
+    layout = data.attrs.get(JSON_LAYOUT)
+    if isinstance(layout, dict):
+        extra["json"] = dict(layout)
     return Schema(columns=columns, locale=locale, extra=extra)
 
 
