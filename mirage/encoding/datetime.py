@@ -250,6 +250,24 @@ def _offset_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
     return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
 
 
+def wall_seconds(seconds: np.ndarray, tz: str | None) -> np.ndarray:
+    """Seconds since the epoch (UTC) as the clock of time zone ``tz`` reads them (None: UTC's)."""
+    if tz is None or seconds.size == 0:
+        return seconds
+    stamps = pd.DatetimeIndex(pd.to_datetime(np.round(seconds * 1e6).astype("int64"), unit="us", utc=True))
+    return np.asarray(stamps.tz_convert(tz).tz_localize(None).as_unit("us").asi8, dtype="float64") / 1e6
+
+
+def utc_seconds(wall: np.ndarray, tz: str | None) -> np.ndarray:
+    """The inverse of :func:`wall_seconds`: a clock reading that a change to summer time skips moves
+    forward, one that it repeats is taken in winter time."""
+    if tz is None or wall.size == 0:
+        return wall
+    stamps = pd.DatetimeIndex(pd.to_datetime(np.round(wall * 1e6).astype("int64"), unit="us"))
+    local = stamps.tz_localize(tz, ambiguous=np.zeros(wall.size, dtype=bool), nonexistent="shift_forward")
+    return np.asarray(local.tz_convert("UTC").tz_localize(None).as_unit("us").asi8, dtype="float64") / 1e6
+
+
 def _fraction_digit_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
     """Rows per number of digits text values write after the seconds (``10:00:00.000``: 3)."""
     digits = values.dropna().astype(str).str.extract(_WRITTEN_FRACTION)[0].dropna().str.len()
@@ -315,7 +333,7 @@ class DatetimeCodec(ContinuousCodec):
         seconds = np.asarray(seconds, dtype="float64")
         if self.time_of_day is None:
             return {self.value_name: seconds}
-        day, time = days_and_times(seconds)
+        day, time = days_and_times(wall_seconds(seconds, self.tz))
         return {self.value_name: day * SECONDS_PER_DAY, self.time_name: time}
 
     def value_range(self, low: float, high: float) -> tuple[float, float]:
@@ -323,7 +341,8 @@ class DatetimeCodec(ContinuousCodec):
         some time of day: the range itself, or the days it touches where the day is its own value."""
         if self.time_of_day is None:
             return low, high
-        below = SECONDS_PER_DAY / 2 - 1.0  # a value decodes to its nearest whole day
+        # a value decodes to its nearest whole day, which is the zone's, not UTC's
+        below = SECONDS_PER_DAY / 2 - 1.0 + (SECONDS_PER_DAY if self.tz is not None else 0.0)
         return (
             float(np.floor(low / SECONDS_PER_DAY) * SECONDS_PER_DAY - below),
             float(np.floor(high / SECONDS_PER_DAY) * SECONDS_PER_DAY + below),
@@ -331,13 +350,16 @@ class DatetimeCodec(ContinuousCodec):
 
     def seconds(self, parts: Mapping[str, np.ndarray]) -> np.ndarray:
         """Seconds since the epoch from the value sub-column (and the time of day's, where it has one):
-        the day is the nearest whole day to the value, the time kept within its learned range."""
+        the day is the nearest whole day to the value, the time kept within its learned range (both on
+        the column's clock: its time zone's, where it has one)."""
         value = np.asarray(parts[self.value_name], dtype="float64")
         if self.time_of_day is None:
             return value
         low, high = self.time_of_day
         day = np.round(value / SECONDS_PER_DAY) * SECONDS_PER_DAY
-        return day + reflect(np.asarray(parts[self.time_name], dtype="float64"), low, high)
+        return utc_seconds(
+            day + reflect(np.asarray(parts[self.time_name], dtype="float64"), low, high), self.tz
+        )
 
     def to_floats(self, values: pd.Series) -> np.ndarray:
         return _seconds(parse_datetimes(values, self.column.name, self.column.datetime_format))
@@ -349,7 +371,7 @@ class DatetimeCodec(ContinuousCodec):
         fmt = self.column.datetime_format
         offsets = _offset_counts(values) if fmt is not None and "%z" in parse_format(fmt) else ()
         digits = _fraction_digit_counts(values) if fmt is not None and "%f" in fmt else ()
-        _, time = days_and_times(seconds[np.isfinite(seconds)])
+        _, time = days_and_times(wall_seconds(seconds[np.isfinite(seconds)], None if tz is None else str(tz)))
         return replace(
             stats,
             tz=str(tz) if tz is not None else None,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mirage.encoding import EncodingOptions
-from mirage.encoding.datetime import TIME, DatetimeCodec
+from mirage.encoding.datetime import TIME, DatetimeCodec, utc_seconds, wall_seconds
 from mirage.engines import ENGINES, Between, Synthesizer
 from mirage.errors import ModelFileError
 from mirage.schema import Column, Kind, infer_schema
@@ -107,3 +107,27 @@ def test_a_date_range_condition_holds_with_the_time_of_day_apart() -> None:
     assert len(out) == 200
     assert out["at"].between(pd.Timestamp("2024-03-01 12:00"), pd.Timestamp("2024-03-20")).all()
     assert out["at"].dt.hour.between(9, 16).all()
+
+
+def test_a_zoned_column_keeps_its_local_hours_across_summer_time() -> None:
+    data = business_hours(800)
+    data["at"] = data["at"].dt.tz_localize("Europe/Berlin")
+    model = ENGINES["cart"]().fit(data, infer_schema(data))
+    out = model.sample(1_000, seed=1)["at"]
+    assert str(out.dt.tz) == "Europe/Berlin"
+    assert out.dt.hour.between(9, 16).all()  # in UTC the hours move by one at the change of time
+
+
+def test_clock_readings_convert_to_utc_and_back() -> None:
+    utc = pd.to_datetime(
+        ["2024-03-31 00:30:00", "2024-07-01 12:00:00.25", "2024-10-27 03:30:00"], format="ISO8601"
+    )
+    seconds = utc.as_unit("us").asi8 / 1e6
+    wall = wall_seconds(seconds, "Europe/Berlin")
+    assert (wall - seconds).tolist() == [3_600.0, 7_200.0, 3_600.0]
+    np.testing.assert_array_equal(utc_seconds(wall, "Europe/Berlin"), seconds)
+    berlin = "Europe/Berlin"
+    skipped = pd.Timestamp("2024-03-31 02:30").value / 1e9  # no such time in Berlin: moved forward
+    assert utc_seconds(np.array([skipped]), berlin)[0] == pd.Timestamp("2024-03-31 01:00").value / 1e9
+    twice = pd.Timestamp("2024-10-27 02:30").value / 1e9  # read twice in Berlin: the winter one
+    assert utc_seconds(np.array([twice]), berlin)[0] == pd.Timestamp("2024-10-27 01:30").value / 1e9
