@@ -30,6 +30,8 @@ def to_float(values: pd.Series, column: str) -> np.ndarray:
     """Values as float64 with NaN for missing; a clear error names the first non-numeric row."""
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.astype("float64").to_numpy()
+    if pd.api.types.is_timedelta64_dtype(values.dtype):  # durations are learned in seconds
+        return values.dt.total_seconds().to_numpy(dtype="float64")
     numeric = pd.to_numeric(values, errors="coerce")
     bad = numeric.isna() & values.notna()
     if bad.any():
@@ -95,6 +97,8 @@ class NumericCodec(ContinuousCodec):
             x = np.where(mask, np.nan, x)
             if dtype.startswith(("int", "uint")):
                 dtype = "float64" if not self.integer else "Int64"
+        if dtype.startswith("timedelta"):
+            return as_dtype(pd.Series(pd.to_timedelta(x, unit="s"), name=self.column.name), dtype)
         return as_dtype(pd.Series(x, name=self.column.name), dtype)
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -42,6 +42,8 @@ _DATES = (
 _CLOCKS = ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f", "%I:%M %p", "%I:%M:%S %p")
 _ZONES = ("", "Z", "%z", COLON_OFFSET, " %z", f" {COLON_OFFSET}")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+# a time of day alone has two-digit minutes (a score such as "3:1" is not one)
+_CLOCK_TEXT = re.compile(r"\d{1,2}:\d\d(?::\d\d(?:\.\d+)?)?(?: ?[AaPp][Mm])?")
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +59,7 @@ def _candidates() -> tuple[str, ...]:
                         continue
                     formats.append(f"{date}{separator}{clock}{zone}")
     formats.append("%Y-%m")
+    formats.extend(_CLOCKS)  # times of day alone, read as on 1900-01-01 and written without the date
     return tuple(formats)
 
 
@@ -118,6 +121,8 @@ def datetime_format(text: pd.Series) -> str | None:
     for fmt in _candidates():
         zone = _zone(fmt)
         if (zone is not None and zone not in styles) or not all(_strptime(v, fmt) for v in probes):
+            continue
+        if fmt in _CLOCKS and not sample.str.fullmatch(_CLOCK_TEXT).all():
             continue
         utc = "%z" in parse_format(fmt)
         read = parse_format(fmt)

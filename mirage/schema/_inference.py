@@ -63,6 +63,8 @@ def infer_column(name: str, values: pd.Series) -> Column:
         return Column(kind=Kind.BOOLEAN, **base)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return Column(kind=Kind.DATETIME, **base)
+    if pd.api.types.is_timedelta64_dtype(values.dtype):
+        return _duration_column(present, base)
     if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)
     if pd.api.types.is_numeric_dtype(values.dtype):
@@ -93,6 +95,21 @@ def _numeric_column(name: str, present: pd.Series, base: dict[str, Any]) -> Colu
     if n_unique <= MAX_LOW_CARDINALITY and n >= 5 * n_unique and n_unique < n:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)
     decimals = 0 if whole else _decimals(x)
+    return Column(
+        kind=Kind.NUMERIC,
+        integer=whole,
+        minimum=float(x.min()),
+        maximum=float(x.max()),
+        decimals=decimals,
+        **base,
+    )
+
+
+def _duration_column(present: pd.Series, base: dict[str, Any]) -> Column:
+    """A duration (``timedelta64``) column: a number of seconds, written back as durations."""
+    x = present.dt.total_seconds().to_numpy(dtype="float64")
+    whole = bool(np.all(np.mod(x, 1.0) == 0.0))
+    decimals = 0 if whole else _decimals(x, limit=6)
     return Column(
         kind=Kind.NUMERIC,
         integer=whole,
