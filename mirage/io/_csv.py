@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mirage._attrs import CSV_DIALECT
@@ -238,14 +239,16 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
                 "pass encoding= to name its encoding"
             )
         raise error from exc
+    start = _Source(path, encoding, delimiter, dialect, kept=text)  # the first SAMPLE_BYTES
     if not {"dtype", "converters"} & options.keys():
-        start = _Source(path, encoding, delimiter, dialect, kept=text)  # the first SAMPLE_BYTES
         _keep_leading_zeros(
             df,
             lambda cols: _raw(source, options, cols),
             lambda cols: _raw(start, options, cols),
             complete=complete and source.kept is None,
         )
+    spelt = {"dtype", "converters", "true_values", "false_values"} & options.keys()
+    booleans = {} if spelt else _boolean_words(df, lambda cols: _raw(start, options, cols))
     df = convert_numbers(
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
@@ -257,8 +260,36 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         "decimal": decimal,
         **({"numbers": numbers} if numbers else {}),
         **({"missing": missing} if missing else {}),
+        **({"booleans": booleans} if booleans else {}),
     }
     return df
+
+
+def holds_booleans(values: pd.Series) -> bool:
+    """A column of booleans: of a boolean dtype, or of objects that are all booleans (with gaps)."""
+    if pd.api.types.is_bool_dtype(values.dtype) or values.dtype == "boolean":
+        return True
+    present = values.dropna()
+    return (
+        values.dtype == object and not present.empty and all(isinstance(v, bool | np.bool_) for v in present)
+    )
+
+
+def _boolean_words(df: pd.DataFrame, raw_start: Callable[[list[str]], pd.DataFrame]) -> dict[str, list[str]]:
+    """The words (``true``/``false``, ``TRUE``/``FALSE``) of columns read as booleans that the file
+    spells otherwise than ``True``/``False``, read from its first ``SAMPLE_BYTES``: for writing them back."""
+    names = [str(c) for c in df.columns if holds_booleans(df[c])]
+    if not names:
+        return {}
+    text = raw_start(names)
+    words: dict[str, list[str]] = {}
+    for name in names:
+        seen = text[name].dropna().unique().tolist()
+        yes = next((w for w in seen if w.lower() == "true"), "True")
+        no = next((w for w in seen if w.lower() == "false"), "False")
+        if [yes, no] != ["True", "False"]:
+            words[name] = [yes, no]
+    return words
 
 
 def _keep_leading_zeros(

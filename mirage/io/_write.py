@@ -16,6 +16,7 @@ from pandas.api.types import is_object_dtype
 from mirage._attrs import PLAIN_CSV
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
+from mirage.io._csv import holds_booleans
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import json_layout, write_json_records, write_jsonl
 from mirage.schema import Kind, Schema
@@ -63,6 +64,16 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 raise OptionError("csv dialect: whole must list column names")
             out[key] = list(value)
             continue
+        if key == "booleans":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(isinstance(w, str) and w and all(c not in '"\r\n' for c in w) for w in pair)
+                for pair in value.values()
+            ):
+                raise OptionError("csv dialect: booleans must map column names to the two words written")
+            out[key] = {str(k): list(v) for k, v in value.items()}
+            continue
         if key == "missing":
             if not isinstance(value, Mapping) or not all(
                 isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
@@ -73,7 +84,8 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             continue
         if key not in out:
             raise OptionError(
-                f"csv dialect: unknown setting {key!r} (known: delimiter, decimal, numbers, whole, missing)"
+                f"csv dialect: unknown setting {key!r} "
+                "(known: delimiter, decimal, numbers, whole, missing, booleans)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -137,6 +149,20 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
     return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
 
 
+def _boolean_texts(df: pd.DataFrame, words: Mapping[str, list[str]]) -> pd.DataFrame:
+    """Boolean columns in ``words`` written with their source's words (``true``/``false``)."""
+    out = df
+    for name, (yes, no) in words.items():
+        if name not in df.columns or not holds_booleans(df[name]):
+            continue
+        if out is df:
+            out = df.copy()
+        column = df[name].astype("boolean")
+        text = pd.Series(np.where(column.fillna(False).to_numpy(dtype=bool), yes, no), index=df.index)
+        out[name] = text.astype(object).where(column.notna().to_numpy(), None)
+    return out
+
+
 def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> pd.DataFrame:
     """Missing cells of the columns in ``words`` written as the word their source used (``N/A``)."""
     out = df
@@ -182,6 +208,8 @@ def _write_csv(
         df = _whole_numbers(df, dialect["whole"])
     if dialect.get("numbers"):
         df = _with_number_text(df, dialect["numbers"], decimal)
+    if dialect.get("booleans"):
+        df = _boolean_texts(df, dialect["booleans"])
     if dialect.get("missing"):
         df = _missing_words(df, dialect["missing"], decimal)
     df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
