@@ -94,28 +94,23 @@ def _numeric_column(name: str, present: pd.Series, base: dict[str, Any]) -> Colu
         return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     if n_unique <= MAX_LOW_CARDINALITY and n >= 5 * n_unique and n_unique < n:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)
-    decimals = 0 if whole else _decimals(x)
-    return Column(
-        kind=Kind.NUMERIC,
-        integer=whole,
-        minimum=float(x.min()),
-        maximum=float(x.max()),
-        decimals=decimals,
-        **base,
-    )
+    return _measured(x, whole, base)
 
 
 def _duration_column(present: pd.Series, base: dict[str, Any]) -> Column:
     """A duration (``timedelta64``) column: a number of seconds, written back as durations."""
     x = present.dt.total_seconds().to_numpy(dtype="float64")
-    whole = bool(np.all(np.mod(x, 1.0) == 0.0))
-    decimals = 0 if whole else _decimals(x, limit=6)
+    return _measured(x, bool(np.all(np.mod(x, 1.0) == 0.0)), base, limit=6)
+
+
+def _measured(x: np.ndarray, whole: bool, base: dict[str, Any], *, limit: int = 10) -> Column:
+    """A numeric column of the values ``x``: their range and the decimals they are written with."""
     return Column(
         kind=Kind.NUMERIC,
         integer=whole,
         minimum=float(x.min()),
         maximum=float(x.max()),
-        decimals=decimals,
+        decimals=0 if whole else _decimals(x, limit),
         **base,
     )
 
