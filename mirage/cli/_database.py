@@ -196,8 +196,8 @@ def not_learned_table(order: list[str], plans: Mapping[str, Any]) -> RichTable |
                 (
                     name,
                     column,
-                    f"hidden reference, regenerated: {values} new values, not learned "
-                    "(it names a table the database lacks)",
+                    f"hidden reference: regenerated, not learned ({values} values in the data; it names "
+                    "a table the database lacks)",
                 )
             )
         group = plan.get("group")

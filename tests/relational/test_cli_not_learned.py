@@ -46,8 +46,8 @@ def test_fit_and_info_show_hidden_references_and_the_column_group(tmp_path: Path
     info = _invoke("info", model)
     assert info.exit_code == 0, info.output
     expected = [
-        "orders | warehouse_id | hidden reference, regenerated: 4 new values, not learned (it names a "
-        "table the database lacks)",
+        "orders | warehouse_id | hidden reference: regenerated, not learned (4 values in the data; it "
+        "names a table the database lacks)",
         "orders | ship_name, ship_city, ship_country | column group, learned as one hidden entity "
         "(decided by ship_name)",
     ]
