@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mirage.engines import Synthesizer
 from mirage.relational import RelationalSynthesizer
 from mirage.relational._synthesizer import SMALL_TABLE_ROWS
 from mirage.schema import Kind
@@ -38,12 +37,6 @@ def _shop(n: int, seed: int = 0) -> dict[str, pd.DataFrame]:
     return {"products": products, "lines": lines}
 
 
-def _engine(model: RelationalSynthesizer, table: str) -> Synthesizer:
-    engine = model.engines_[table]
-    assert engine is not None
-    return engine
-
-
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_a_small_tables_numeric_categories_are_learned_as_numbers() -> None:
     frames = _shop(60)
@@ -51,7 +44,7 @@ def test_a_small_tables_numeric_categories_are_learned_as_numbers() -> None:
     database = _database(frames)
     assert database["products"].schema["reorder_level"].kind is Kind.CATEGORICAL
     model = RelationalSynthesizer(database, seed=0).fit(frames)
-    learned = _engine(model, "products").schema_
+    learned = model.engines_["products"].schema_
     assert learned["reorder_level"].kind is Kind.NUMERIC and learned["reorder_level"].integer
     assert learned["discontinued"].kind is Kind.CATEGORICAL  # two values: a category still
     assert learned["grade"].kind is Kind.CATEGORICAL  # text: a category still
@@ -70,8 +63,8 @@ def test_declared_categories_and_tables_the_guard_can_read_keep_their_categories
     frames = _shop(60)
     declared = _database(frames, reorder_level={"categories": [0, 5, 10, 15, 20, 25, 30]})
     model = RelationalSynthesizer(declared, seed=0).fit(frames)
-    assert _engine(model, "products").schema_["reorder_level"].kind is Kind.CATEGORICAL
+    assert model.engines_["products"].schema_["reorder_level"].kind is Kind.CATEGORICAL
     frames = _shop(SMALL_TABLE_ROWS)
     model = RelationalSynthesizer(_database(frames), seed=0).fit(frames)
-    assert _engine(model, "products").schema_["reorder_level"].kind is Kind.CATEGORICAL
-    assert _engine(model, "lines").schema_["qty"].kind is _database(frames)["lines"].schema["qty"].kind
+    assert model.engines_["products"].schema_["reorder_level"].kind is Kind.CATEGORICAL
+    assert model.engines_["lines"].schema_["qty"].kind is _database(frames)["lines"].schema["qty"].kind
