@@ -25,7 +25,6 @@ import pandas as pd
 from mirage.encoding import EncodingOptions
 from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.engines._base import MIN_TRAINING_ROWS
-from mirage.engines._guard import MIN_ROWS as GUARD_MIN_ROWS
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.relational._cardinality import count_shape, shape_counts
 from mirage.relational._derived import from_parent, to_learned
@@ -47,9 +46,6 @@ __all__ = ["RELATIONAL", "RelationalSynthesizer"]
 RELATIONAL = "relational"  # the ``engine`` a relational model file names
 PARENT = "parent."
 SECONDS_PER_DAY = 86_400.0
-#: a table with fewer rows learns its numeric categories as numbers (see ``_as_number``); the
-#: memorisation guard's own floor, below which a held-out fold is too small to read
-SMALL_TABLE_ROWS = GUARD_MIN_ROWS
 
 
 class RelationalSynthesizer:
@@ -277,8 +273,7 @@ class RelationalSynthesizer:
             derived = plan.derived.get(column)
             if derived is None:
                 columns[column] = frame[column]
-                spec = table_schema[column]
-                specs.append(_as_number(spec, frame[column]) if len(frame) < SMALL_TABLE_ROWS else spec)
+                specs.append(table_schema[column])
                 continue
             fk = next(fk for fk in database.parents(plan.name) if fk.name == derived.fk)
             positions = row_positions(frames[fk.parent], fk.parent_columns, frame, fk.columns)
@@ -758,27 +753,6 @@ def _reference_frame(
     for column in plan.counts:
         rows[column] = frame[column].astype(np.int64)
     return rows
-
-
-def _as_number(spec: Column, values: pd.Series) -> Column:
-    """A numeric category column (``reorder_level``: 0, 5, ..., 30) of a small table, learned as a number.
-
-    Rare-category protection folds a numeric category's rare values into the nearest frequent one; on a
-    table of a few dozen rows that is most values, and the few that clear the count are the ones the
-    training rows over-represent, so every synthetic row takes one of them and sits nearer the training
-    rows than unseen rows do (Northwind's 62 learned products: a DCR share of 0.62 on that column
-    alone).  Learned as a number, the column's values are drawn from its smoothed distribution
-    instead.  Declared categories, two-valued columns and text stay categories.
-    """
-    if spec.kind is not Kind.CATEGORICAL or spec.categories is not None:
-        return spec
-    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        return spec
-    present = values.dropna()
-    if present.nunique() <= 2:
-        return spec
-    whole = bool((present == present.round()).all())
-    return Column(name=spec.name, kind=Kind.NUMERIC, dtype=spec.dtype, nullable=spec.nullable, integer=whole)
 
 
 def _derive_seed(seed: int, index: int) -> int:
