@@ -4,7 +4,7 @@ per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--s
     python benchmarks/bench_relational.py [--datasets northwind,deep,generated] [--rows 1000000]
                                           [--engine cart] [--scale 1.0] [--seed 0 | --seeds 0,1,2]
                                           [--timeout 3600]
-                                          [--sdv] [--sdv-python /tmp/sdvenv/bin/python]
+                                          [--sdv] [--sdv-python /tmp/sdvenv/bin/python] [--dcr]
 
 * ``northwind``: customers <- orders <- order_details -> products (tests/fixtures/northwind).
 * ``northwind2``: the same without customers (depth 2, which SDV 2's HMA accepts).
@@ -24,6 +24,11 @@ view (real values the sample withholds or replaces hidden on both sides,
 :func:`mirage.evaluation.protected_view`), ``problems`` the number of integrity problems
 of the sample (0: full referential integrity).  The JSON also holds, per parent table, the detector's
 five most telling features (the drop in AUC when each is shuffled).
+
+``fit CPU s`` and ``sample CPU s`` are the fitting process's CPU seconds (HMA's too), steadier than wall
+seconds on a loaded machine.  ``--dcr`` adds each table's DCR share for mirage (one more fit per seed:
+a fifth of the root rows held out with their descendants; 0.5: no closer to the learned rows than to
+unseen ones, the bar 0.53).
 
 ``--seeds`` repeats every dataset with each seed (the model's fit and sample, HMA's, and the detection
 folds) and ends with the joined and protected AUCs' mean and range over the seeds per system.
@@ -162,12 +167,12 @@ def measure(
     from mirage.relational._cardinality import cardinality_similarity
 
     database, frames = load(dataset, rows, deep_scale, seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model = RelationalSynthesizer(database, engine=engine, seed=seed).fit(frames)
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
+    fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     synthetic = model.sample(scale=scale, seed=seed)
-    sample_s = time.perf_counter() - start
+    sample_s, sample_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     sampled = sum(len(f) for f in synthetic.values())
     cardinality = {fk.name: cardinality_similarity(frames, synthetic, fk) for fk in database.foreign_keys}
     if out is not None:
@@ -180,10 +185,46 @@ def measure(
         "sampled_rows": sampled,
         "fit_s": fit_s,
         "sample_s": sample_s,
+        "fit_cpu_s": fit_cpu_s,
+        "sample_cpu_s": sample_cpu_s,
         "rows_per_s": sampled / sample_s if sample_s > 0 else float("inf"),
         "cardinality": cardinality,
         "integrity_problems": database.integrity_problems(synthetic),
     }
+
+
+def table_dcr(dataset: str, rows: int, deep_scale: int, engine: str, seed: int) -> dict[str, float]:
+    """Each table's DCR share (0.5: no closer to the rows learned than to unseen ones; the bar 0.53):
+    a fifth of the root rows held out with their descendants (``split_database``), the rest learned
+    and sampled with ``seed``, keys left out of the distance.  One split: on a table of a few dozen
+    rows its share is good to +-0.05 (``bench_relational_dcr.py`` reads every fold over many seeds)."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from mirage.evaluation._privacy import dcr
+    from mirage.relational import RelationalSynthesizer, split_database
+    from mirage.schema import Schema
+
+    database, frames = load(dataset, rows, deep_scale, seed)
+    learned, held = split_database(database, frames, 0.2, seed)
+    synthetic = RelationalSynthesizer(database, engine=engine, seed=seed).fit(learned).sample(seed=seed)
+    shares: dict[str, float] = {}
+    for name in database.order():
+        keys = set(database.key_columns(name))
+        columns = [c for c in database[name].schema if c.name not in keys and c.kind.learned]
+        names = [c.name for c in columns]
+        if not columns or not len(held[name]) or not len(synthetic[name]) or database[name].reference:
+            continue
+        result = dcr(
+            learned[name][names],
+            held[name][names],
+            synthetic[name][names],
+            Schema(columns),
+            seed=seed,
+            return_distances=False,
+        )
+        shares[name] = float(result["dcr_share"])
+    return shares
 
 
 def score(database: Any, real: dict[str, Any], synthetic: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -299,7 +340,12 @@ def run_sdv(
 
 
 def _row(
-    system: str, dataset: str, r: dict[str, Any], peak_mib: float | None, scores: dict[str, Any]
+    system: str,
+    dataset: str,
+    r: dict[str, Any],
+    peak_mib: float | None,
+    scores: dict[str, Any],
+    dcr: dict[str, float] | None = None,
 ) -> list[str]:
     def number(value: Any, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -310,6 +356,8 @@ def _row(
         f"{r.get('real_rows', 0):,}",
         number(r.get("fit_s"), 1),
         number(r.get("sample_s"), 1),
+        number(r.get("fit_cpu_s"), 1),
+        number(r.get("sample_cpu_s"), 1),
         number((peak_mib or 0) / 1024, 2),
         number(scores.get("quality_mean")),
         number(scores.get("quality_min")),
@@ -317,7 +365,14 @@ def _row(
         number(scores.get("joined_detection_auc")),
         number(scores.get("protected_view_auc")),
         str(scores.get("integrity_problems", "-")),
+        _shares(dcr),
     ]
+
+
+def _shares(dcr: dict[str, float] | None) -> str:
+    if not dcr:
+        return "-"
+    return ", ".join(f"{name} {share:.2f}" for name, share in dcr.items())
 
 
 def _one(
@@ -349,12 +404,20 @@ def _one(
         if run.ok and scored:
             synthetic = {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in frames}
             scores = score(database, frames, synthetic, seed)
-    results.setdefault(dataset, {})[str(seed)] = {"mirage": {**run.as_dict(), "scores": scores}}
+    shares: dict[str, float] | None = None
+    if args.dcr and run.ok:
+        held = run_isolated(
+            table_dcr, dataset, args.rows, args.deep_scale, args.engine, seed, timeout=args.timeout
+        )
+        shares = held.result if held.ok else None
+    results.setdefault(dataset, {})[str(seed)] = {
+        "mirage": {**run.as_dict(), "scores": scores, "dcr_share": shares}
+    }
     aucs.setdefault(("mirage", dataset), []).append(_aucs(scores))
     if not run.ok:
         table.append(["mirage", f"{dataset} (seed {seed})", "failed: " + str(run.error).splitlines()[-1]])
     else:
-        table.append(_row("mirage", f"{dataset} (seed {seed})", run.result, run.peak_rss_mib, scores))
+        table.append(_row("mirage", f"{dataset} (seed {seed})", run.result, run.peak_rss_mib, scores, shares))
     if not args.sdv:
         return
     attempts = [("hma", False)]
@@ -402,6 +465,11 @@ def main() -> None:
     parser.add_argument("--sdv", action="store_true", help="run SDV's HMASynthesizer beside mirage")
     parser.add_argument("--sdv-python", default=sys.executable, help="the interpreter that has SDV")
     parser.add_argument(
+        "--dcr",
+        action="store_true",
+        help="also each table's DCR share (mirage only): a fifth of the root families held out, one more fit",
+    )
+    parser.add_argument(
         "--score-max-rows", type=int, default=200_000, help="score samples of databases up to this size"
     )
     args = parser.parse_args()
@@ -418,6 +486,8 @@ def main() -> None:
         "rows",
         "fit s",
         "sample s",
+        "fit CPU s",
+        "sample CPU s",
         "peak GiB",
         "quality mean",
         "quality min",
@@ -425,6 +495,7 @@ def main() -> None:
         "joined AUC",
         "protected AUC",
         "problems",
+        "DCR share per table",
     ]
     print(format_table(headers, [row + [""] * (len(headers) - len(row)) for row in table]))
     if len(seeds) > 1:

@@ -5,6 +5,7 @@ per table and across tables.  The commands dispatch here when their input is a d
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,9 @@ def fit_database(
     if ui.quiet:
         return
     ui.table(_tables_summary(model, frames))
+    hidden = not_learned_table(model.database.order(), {n: p.to_dict() for n, p in model.plans_.items()})
+    if hidden is not None:
+        ui.table(hidden)
     summary = RichTable.grid(padding=(0, 2))
     summary.add_row("engine", name + (" (auto: every table)" if engine == "auto" else ""))
     if holdout is not None:
@@ -173,6 +177,46 @@ def _tables_summary(model: RelationalSynthesizer, frames: dict[str, pd.DataFrame
             engine.name if engine is not None else "-",
         )
     del frames
+    return table
+
+
+def not_learned_table(order: list[str], plans: Mapping[str, Any]) -> RichTable | None:
+    """The columns not learned one by one (None: there are none): references to a table the database
+    lacks, regenerated (:mod:`mirage.relational._hidden`), and a column group learned as one hidden
+    entity (:mod:`mirage.relational._groups`).  ``plans``: each table's saved plan (``TablePlan.to_dict``)."""
+    rows: list[tuple[str, str, str]] = []
+    for name in order:
+        plan = plans.get(name)
+        if not isinstance(plan, Mapping):
+            continue
+        hidden = plan.get("hidden") or {}
+        for column, reference in hidden.items() if isinstance(hidden, Mapping) else []:
+            values = reference.get("values", "?") if isinstance(reference, Mapping) else "?"
+            rows.append(
+                (
+                    name,
+                    column,
+                    f"hidden reference: regenerated, not learned ({values} values in the data; it names "
+                    "a table the database lacks)",
+                )
+            )
+        group = plan.get("group")
+        members = group.get("members") if isinstance(group, Mapping) else None
+        if isinstance(members, list) and members:
+            rows.append(
+                (
+                    name,
+                    ", ".join(str(m) for m in members),
+                    f"column group, learned as one hidden entity (decided by {members[0]})",
+                )
+            )
+    if not rows:
+        return None
+    table = RichTable(title="columns not learned one by one")
+    for header in ("table", "columns", "how"):
+        table.add_column(header)
+    for name, columns, how in rows:
+        table.add_row(cell(name), cell(columns), how)
     return table
 
 
@@ -324,6 +368,10 @@ def info_database(ui: UI, model_path: Path, manifest: dict[str, Any]) -> None:
             cell(how),
         )
     ui.table(table)
+    saved = {n: e.get("plan") if isinstance(e, dict) else None for n, e in tables.items()}
+    hidden = not_learned_table(database.order(), saved)
+    if hidden is not None:
+        ui.table(hidden)
 
 
 # --- report ---------------------------------------------------------------------------------------
