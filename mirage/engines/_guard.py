@@ -223,8 +223,8 @@ def _reading(
 
     ``context``: the train and held rows' contexts and its schema.  The synthetic rows are then drawn
     given the contexts of both, ``SYNTHETIC_FACTOR`` rows each: rows drawn given the training rows'
-    contexts alone would sit near those rows (a child near the child of the same parent) without copying anything;
-    given every context, a model that copies nothing reads 0.5 as without a context.
+    contexts alone would sit near those rows (a child near the child of the same parent) without
+    copying anything; given every context, a model that copies nothing reads 0.5 as without a context.
     """
     from mirage.evaluation._privacy import dcr  # the evaluation's own figure, read inside the fit
 
