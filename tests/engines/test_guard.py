@@ -140,6 +140,19 @@ def test_small_tables_skip_the_check(table: pd.DataFrame) -> None:
     assert outcome(model.training_["guard"]) == f"skipped (fewer than {MIN_ROWS} rows)"
 
 
+def test_tables_over_the_knobs_size_skip_the_check(table: pd.DataFrame) -> None:
+    from mirage.engines._guard import PrivacyKnob, guard
+    from mirage.schema import infer_schema
+
+    knob = PrivacyKnob("leaf size", lambda engine, rows: [{"min_samples_leaf": 50}], max_rows=len(table) - 1)
+    record = guard(CartSynthesizer(), table, infer_schema(table), knob, 0.53)
+    assert record["skipped"] == f"more than {len(table) - 1:,} rows" and record["chosen"] is None
+
+
+def test_cart_checks_tables_up_to_20000_rows() -> None:
+    assert CartSynthesizer.privacy_knob.max_rows == 20_000
+
+
 def test_a_table_with_nothing_learned_skips_the_check() -> None:
     frame = pd.DataFrame({"id": [f"ID{i:05d}" for i in range(300)]})
     model = CartSynthesizer(max_dcr_share=0.53).fit(frame)
