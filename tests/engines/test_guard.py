@@ -40,21 +40,20 @@ def table() -> pd.DataFrame:
     )
 
 
-def test_cart_checks_the_bar_by_default(table: pd.DataFrame) -> None:
+def test_off_by_default(table: pd.DataFrame) -> None:
+    model = CartSynthesizer().fit(table)
+    assert "guard" not in model.training_
+    assert model.leaf_size_ == 50
+
+
+def test_the_default_limit_is_the_reports_bar(table: pd.DataFrame) -> None:
     from mirage.evaluation._privacy import DCR_SHARE_LIMIT
 
     assert DEFAULT_MAX_DCR_SHARE == DCR_SHARE_LIMIT == 0.53
-    model = CartSynthesizer().fit(table)
-    assert model.max_dcr_share == DEFAULT_MAX_DCR_SHARE
+    model = CartSynthesizer(max_dcr_share=DEFAULT_MAX_DCR_SHARE).fit(table)
     record = model.training_["guard"]
     assert record["max_dcr_share"] == 0.53 and record["readings"][0]["setting"] == {"min_samples_leaf": 50}
     assert model.leaf_size_ == record["chosen"]["min_samples_leaf"] >= 50
-
-
-def test_no_check_when_asked_for_none(table: pd.DataFrame) -> None:
-    model = CartSynthesizer(max_dcr_share=None).fit(table)
-    assert "guard" not in model.training_
-    assert model.leaf_size_ == 50
 
 
 def test_a_copying_setting_is_strengthened_until_its_fitted_share_meets_the_limit(
