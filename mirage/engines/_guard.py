@@ -13,12 +13,13 @@ A single reading is as noisy as the effect it looks for (+-0.02-0.03 on a table 
 and the readings of two settings on the same folds are hardly correlated), so the first setting that
 happens to read under the limit is not taken.  The ladder is the engine's own, geometric and capped
 (cart: leaves 1.5 times larger a step, five steps at most); the weakest, the middle and the strongest
-setting are read, a line ``share = a + b * step`` (``b`` never positive: a stronger setting does not
-copy more) is fitted by least squares to every fold's reading of them, pooled, and the setting kept is
-the weakest of the whole ladder whose *fitted* share is at most ``max_dcr_share``.  A table the model
-clearly does not memorise (the engine's own setting reads ``CLEAR_MARGIN`` under the limit) costs one
-setting's readings, any other three.  When no setting meets the limit, the strongest is kept, with a
-warning.
+setting are read, their mean readings are fitted by a non-increasing sequence (isotonic regression: a
+stronger setting does not copy more, so a stronger one reading higher than a weaker one is noise and
+both get their pooled mean), the steps between lie on the straight line between their neighbours, and
+the setting kept is the weakest of the whole ladder whose *fitted* share is at most
+``max_dcr_share``.  A table the model clearly does not memorise (the engine's own setting reads
+``CLEAR_MARGIN`` under the limit) costs one setting's readings, any other three.  When no setting
+meets the limit, the strongest is kept, with a warning.
 
 The knob is the method's own (the rows a tree leaf must describe, the strength of a network's
 regularisation), so a table that a model memorises at its default gets a coarser model, and one it
@@ -58,8 +59,8 @@ __all__ = [
     "MIN_ROWS",
     "PrivacyKnob",
     "describe",
+    "decreasing_fit",
     "guard",
-    "line_fit",
     "outcome",
     "read_steps",
 ]
@@ -107,9 +108,9 @@ def guard(
     """Read the DCR share of ``knob``'s settings on folds of ``data``; the record of the check.
 
     The record's ``chosen`` is the setting to fit with (None when the check was skipped), chosen by
-    the line ``fit`` (its ``fitted_share``); each reading holds a setting read and its mean share over
-    the folds (``dcr_share``).  With a ``context`` (one row per data row), each trial
-    learns and samples given the context rows of its training folds.
+    its ``fitted_share``; each reading holds a setting read, its mean share over the folds
+    (``dcr_share``) and the decreasing fit there (``fitted``).  With a ``context`` (one row per data
+    row), each trial learns and samples given the context rows of its training folds.
     """
     n = len(data)
     settings = list(knob.settings(engine, n))
@@ -135,7 +136,8 @@ def guard(
     steps = read_steps(len(settings))
     total = used * len(steps)
     done = 0
-    points: list[tuple[int, float]] = []  # (step, one fold's share): every reading, for the fit
+    read: list[int] = []  # the steps read, and their mean shares
+    means: list[float] = []
     for step in steps:
         setting = settings[step]
         shares = []
@@ -148,23 +150,21 @@ def guard(
             shares.append(_reading(engine, setting, train, held, schema, seed + f, given, options))
             done += 1
             report(TASK, done, total, describe(setting))
-        points += [(step, share) for share in shares]
-        mean = float(np.mean(shares))
-        record["readings"].append({"setting": dict(setting), "dcr_share": round(mean, 4)})
-        report(TASK, done, total, f"{describe(setting)}: DCR share {mean:.3f}")
-        if step == 0 and mean <= limit - CLEAR_MARGIN:
+        read.append(step)
+        means.append(float(np.mean(shares)))
+        record["readings"].append({"setting": dict(setting), "dcr_share": round(means[-1], 4)})
+        report(TASK, done, total, f"{describe(setting)}: DCR share {means[-1]:.3f}")
+        if step == 0 and means[-1] <= limit - CLEAR_MARGIN:
             break  # clearly under the limit at the engine's own setting: nothing to strengthen
-    intercept, slope = line_fit(points)
-    fitted = [intercept + slope * k for k in range(len(settings))]
+    at_read = decreasing_fit(means)
+    for reading, value in zip(record["readings"], at_read, strict=True):
+        reading["fitted"] = round(value, 4)
+    # the steps between two read ones lie on the straight line between their fitted shares
+    fitted = list(np.interp(np.arange(read[-1] + 1), read, at_read))
     # the weakest setting whose fitted share meets the limit, else the strongest
     met = [k for k, value in enumerate(fitted) if value <= limit]
-    k = met[0] if met else len(settings) - 1
-    record.update(
-        chosen=dict(settings[k]),
-        met=bool(met),
-        fitted_share=round(fitted[k], 4),
-        fit={"intercept": round(intercept, 4), "slope_per_step": round(slope, 4)},
-    )
+    k = met[0] if met else len(fitted) - 1
+    record.update(chosen=dict(settings[k]), met=bool(met), fitted_share=round(float(fitted[k]), 4))
     if not met:
         warn(
             f"{engine.name}: even at {describe(settings[k])} the synthetic rows sit closer to the rows "
@@ -183,15 +183,17 @@ def read_steps(count: int) -> list[int]:
     return [0, count // 2, count - 1]
 
 
-def line_fit(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
-    """Least squares ``share = intercept + slope * step`` over every fold's reading, the slope never
-    positive (a stronger setting does not copy more: a rising fit is noise, and the mean is kept)."""
-    x = np.array([p[0] for p in points], dtype=float)
-    y = np.array([p[1] for p in points], dtype=float)
-    spread = float(((x - x.mean()) ** 2).sum())
-    slope = float(((x - x.mean()) * (y - y.mean())).sum() / spread) if spread > 0 else 0.0
-    slope = min(slope, 0.0)
-    return float(y.mean() - slope * x.mean()), slope
+def decreasing_fit(values: Sequence[float]) -> list[float]:
+    """The non-increasing sequence closest to ``values`` in squared error (isotonic regression, by
+    pooling adjacent violators): a stronger setting that reads higher than a weaker one is noise, and
+    both get their mean."""
+    blocks: list[list[float]] = []  # [mean, count]
+    for value in values:
+        blocks.append([float(value), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] < blocks[-1][0]:
+            (m2, c2), (m1, c1) = blocks.pop(), blocks.pop()
+            blocks.append([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2])
+    return [mean for mean, count in blocks for _ in range(int(count))]
 
 
 def outcome(record: Mapping[str, Any]) -> str:
