@@ -11,7 +11,11 @@ steadier DCR share; the other scores use the first ``len(train)`` rows) and scor
 * ``utility_ratio``: TSTR / TRTR on the table's usual target;
 * ``marginal_accuracy``: the mean 1-, 2- and 3-way marginal accuracy (1 - TVD of the joint
   histograms, 10 bins; :func:`mirage.evaluation._marginals.kway_marginal_accuracy`);
-* ``fit s`` and ``sample rows/s`` (the ``--factor`` times ``len(train)`` rows drawn in one call).
+* ``fit s`` and ``sample rows/s`` (the ``--factor`` times ``len(train)`` rows drawn in one call);
+  ``fit cpu s``: the fit's CPU seconds (this process), steadier than wall seconds on a loaded machine.
+
+``--full-seeds N`` reads every score on the first N split seeds only and the DCR share alone on the
+others (the DCR share needs ~20 seeds to be read to +-0.01; the other scores are steady at 5).
 
 The table shows, per engine and table, the mean and the range (min-max) over the seeds, and flags
 (``!``) every mean DCR share above 0.53.  Tables under ``--small-rows`` rows get ``--seeds`` split
@@ -23,6 +27,8 @@ split) so that the whole run fits on two cores.  Results go to ``--out`` (JSON) 
     python benchmarks/bench_engines.py --tables insurance,titanic,diabetes,breast_cancer \\
         --engines copula,cart --seeds 5                                   # the small tables
     python benchmarks/bench_engines.py --engines cart,cart@max_dcr_share=0.53  # settings as JSON
+    python benchmarks/bench_engines.py --tables titanic,insurance --engines 'cart@max_dcr_share=null,cart' \\
+        --seeds 20 --full-seeds 5                                          # the guard: 20 DCR seeds
     python benchmarks/bench_engines.py --show benchmarks/results/engines.json   # the table again
 """
 
@@ -67,16 +73,23 @@ def engine_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def run_one(
-    engine: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
+    engine: str,
+    table: str,
+    frame: Any,
+    seed: int,
+    holdout: float,
+    factor: int,
+    threads: int,
+    dcr_only: bool = False,
 ) -> dict[str, Any]:
     import mirage
     from mirage.evaluation import split_holdout
 
     train, held = split_holdout(frame, holdout, seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     name, params = engine_spec(engine)
     model = mirage.fit(train, engine=name, seed=seed, **params)
-    fit_s = time.perf_counter() - start
+    fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     synthetic = model.sample(factor * len(train), seed=seed)
     sample_s = time.perf_counter() - start
@@ -88,8 +101,28 @@ def run_one(
         "train_rows": len(train),
         "synthetic_rows": len(synthetic),
         "fit_s": fit_s,
+        "fit_cpu_s": fit_cpu_s,
         "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
-        **score_sample(table, train, held, synthetic, model.schema_, seed, threads),
+        **(
+            dcr_score(train, held, synthetic, model.schema_, seed)
+            if dcr_only
+            else score_sample(table, train, held, synthetic, model.schema_, seed, threads)
+        ),
+    }
+
+
+def dcr_score(train: Any, held: Any, synthetic: Any, schema: Any, seed: int) -> dict[str, Any]:
+    """The DCR share alone, read as in :func:`score_sample`."""
+    from mirage.evaluation._privacy import dcr
+
+    start = time.perf_counter()
+    privacy = dcr(train, held, synthetic, schema, seed=seed, return_distances=False)
+    return {
+        "score_s": time.perf_counter() - start,
+        "dcr_share": privacy["dcr_share"],
+        "dcr_share_ci": privacy["dcr_share_ci"],
+        "exact_copy_rate": privacy["exact_copy_rate"],
+        "holdout_copy_rate": privacy["holdout_copy_rate"],
     }
 
 
@@ -151,7 +184,7 @@ def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[st
         headers += [f"{metric} mean", "range"]
         if metric == "dcr_share":
             headers += ["95% CI of mean"]
-    headers += ["fit s", "sample rows/s"]
+    headers += ["fit s", "fit cpu s", "sample rows/s"]
     rows = []
     for table, engine in dict.fromkeys((r["table"], r["engine"]) for r in results):
         runs = [r for r in results if (r["table"], r["engine"]) == (table, engine) and "error" not in r]
@@ -170,6 +203,8 @@ def summary_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[st
                 row.append(f"{low:.3f}-{high:.3f}{'!' if low > SHARE_LIMIT else ''}")
         fits = [float(r["fit_s"]) for r in runs]
         row.append(f"{sum(fits) / len(fits):.1f}" if fits else "-")
+        cpus = [float(r["fit_cpu_s"]) for r in runs if r.get("fit_cpu_s") is not None]
+        row.append(f"{sum(cpus) / len(cpus):.2f}" if cpus else "-")
         rates = [float(r["sample_rows_per_s"]) for r in runs if r.get("sample_rows_per_s")]
         row.append(f"{sum(rates) / len(rates):,.0f}" if rates else "-")
         rows.append(row)
@@ -200,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=10_000, help="subsample larger tables (0: never)")
     parser.add_argument("--holdout", type=float, default=0.2, help="holdout fraction of each split")
     parser.add_argument("--factor", type=int, default=1, help="synthetic rows per training row")
+    parser.add_argument(
+        "--full-seeds",
+        type=int,
+        default=None,
+        help="every score on this many seeds, the DCR share alone after",
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS, OpenMP and torch threads")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "engines.json")
@@ -240,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 start = time.perf_counter()
                 try:
-                    record = run_one(engine, table, frame, seed, args.holdout, args.factor, args.threads)
+                    dcr_only = args.full_seeds is not None and seed >= args.full_seeds
+                    record = run_one(
+                        engine, table, frame, seed, args.holdout, args.factor, args.threads, dcr_only
+                    )
                 except Exception as exc:  # one failed fit must not lose the others' figures
                     record = {"table": table, "engine": engine, "seed": seed, "error": repr(exc)}
                 record["wall_s"] = time.perf_counter() - start

@@ -219,6 +219,11 @@ def fit_command(
         summary.add_row("holdout", f"{n_rows - model.n_training_rows_:,} rows kept aside")
     summary.add_row("columns", str(len(model.schema_)))
     summary.add_row("engine", engine_class.name)
+    checked = getattr(model, "training_", {}).get("guard")
+    if checked is not None:
+        from mirage.engines._guard import outcome
+
+        summary.add_row("privacy check", outcome(checked))
     ledger = getattr(model, "ledger_", None)
     if ledger is not None:
         summary.add_row("privacy", budget_line(ledger.to_dict()))

@@ -28,7 +28,8 @@ def _holdout_rows(training: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _guard_row(training: dict[str, Any]) -> str | None:
-    """``min_samples_leaf=50: 0.571; min_samples_leaf=75: 0.523 (kept the last; limit 0.53, 5 folds)``."""
+    """``min_samples_leaf=50: DCR share 0.551; ... (kept min_samples_leaf=168, fitted 0.524; limit 0.53,
+    5 folds)``: the settings read, and the one the line fitted to them chose."""
     from mirage.engines._guard import describe
 
     record = training.get("guard")
@@ -40,7 +41,11 @@ def _guard_row(training: dict[str, Any]) -> str | None:
         f"{describe(r.get('setting', {}))}: DCR share {r.get('dcr_share')}"
         for r in record.get("readings", [])
     )
-    kept = "kept the last" if record.get("met", False) else "none met the limit, kept the last"
+    chosen = describe(record.get("chosen") or {})
+    fitted = record.get("fitted_share")
+    kept = f"kept {chosen}" + ("" if fitted is None else f", fitted {fitted}")
+    if not record.get("met", False):
+        kept = f"none met the limit, {kept}"
     folds = record.get("folds")
     return (
         f"{readings} ({kept}; limit {record.get('max_dcr_share')}, {folds} fold{'' if folds == 1 else 's'})"

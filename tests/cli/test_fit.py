@@ -187,6 +187,16 @@ def test_info_names_the_parts_edited_by_hand(model_path: Path, tmp_path: Path) -
     assert "hyperparameters" in line
 
 
+def test_the_privacy_check_is_shown_by_fit_and_info(data_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.mirage"
+    result = invoke("fit", data_csv, "-o", out, "--engine", "cart", "--param", "max_dcr_share=0.53")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("privacy check"))
+    assert "min_samples_leaf=" in line and "(fitted DCR share 0." in line and "limit 0.53" in line
+    info = " ".join(invoke("info", out).stdout.split())
+    assert "privacy check min_samples_leaf=50: DCR share 0." in info and "limit 0.53" in info
+
+
 def test_the_privacy_check_is_asked_for_with_a_param_and_shown_by_info(
     data_csv: Path, tmp_path: Path
 ) -> None:
@@ -197,4 +207,4 @@ def test_the_privacy_check_is_asked_for_with_a_param_and_shown_by_info(
     assert info.exit_code == 0, info.output
     line = " ".join(info.stdout.split())
     assert "privacy check min_samples_leaf=50: DCR share 0." in line
-    assert "(kept the last; limit 0.9, 5 folds)" in line
+    assert "(kept min_samples_leaf=50, fitted 0." in line and "; limit 0.9, 5 folds)" in line

