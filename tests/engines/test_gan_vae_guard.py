@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,7 @@ def _frame(rows: int = 150) -> pd.DataFrame:
 def test_the_vae_guard_doubles_the_kl_weight_from_the_fits_own() -> None:
     for own in (0.5, 0.3):
         engine = VaeSynthesizer(kl_weight=own)
-        settings = type(engine).privacy_knob.settings(engine, 1_000)  # type: ignore[union-attr]
+        settings = type(engine).privacy_knob.settings(engine, 1_000)
         assert [s["kl_weight"] for s in settings] == [own, own * 2, own * 4, own * 8]
 
 
@@ -52,13 +54,15 @@ def test_a_vae_fit_under_a_limit_none_meets_trains_with_the_heaviest_kl_weight()
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def test_a_gan_narrowed_by_the_guard_round_trips_and_a_kept_width_is_checked(tmp_path) -> None:
+def test_a_gan_narrowed_by_the_guard_round_trips_and_a_kept_width_is_checked(tmp_path: Path) -> None:
     settings = {"max_epochs": 2, "noise_size": 8, "hidden_size": 32}
     with pytest.warns(MirageWarning, match="gan: even at hidden_size=16"):
         model = GanSynthesizer(**settings, max_dcr_share=0.01).fit(_frame())
+    assert isinstance(model, GanSynthesizer)
     assert model.training_["guard"]["chosen"] == {"hidden_size": 16}
     assert model.hidden_ == 16
     loaded = mirage.load(model.save(tmp_path / "gan.mirage"))
+    assert isinstance(loaded, GanSynthesizer)
     pd.testing.assert_frame_equal(loaded.sample(100, seed=2), model.sample(100, seed=2))
     # without the guard, a recorded width other than the one given is still refused
     plain = GanSynthesizer(**settings).fit(_frame())
