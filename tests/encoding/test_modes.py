@@ -80,3 +80,30 @@ def test_same_seed_same_modes() -> None:
     a = ModeNormaliser(seed=5).fit({VALUE.name: x}, [VALUE], {}).get_state()[1]
     b = ModeNormaliser(seed=5).fit({VALUE.name: x}, [VALUE], {}).get_state()[1]
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_the_modes_are_those_of_a_full_covariance_mixture() -> None:
+    """The mixture is fitted with a diagonal covariance for speed: in one dimension that is the full
+    covariance's model, so the modes are those of scikit-learn's full-covariance fit."""
+    import warnings
+
+    from sklearn.mixture import BayesianGaussianMixture
+
+    x = _bimodal()
+    z = (x - x.min()) / (x.max() - x.min()) * 2 - 1
+    means, stds, weights = ModeNormaliser()._mixture(z, 10, 7)
+    full = BayesianGaussianMixture(
+        n_components=10,
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=1e-3,
+        max_iter=100,
+        random_state=7,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full.fit(z.reshape(-1, 1))
+    top = np.argsort(full.weights_)[::-1][: means.size]
+    order = top[np.argsort(full.means_.ravel()[top])]
+    np.testing.assert_allclose(means, full.means_.ravel()[order], atol=1e-10)
+    np.testing.assert_allclose(stds, np.sqrt(full.covariances_.ravel()[order]), atol=1e-10)
+    np.testing.assert_allclose(weights, full.weights_[order] / full.weights_[order].sum(), atol=1e-10)

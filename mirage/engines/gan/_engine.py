@@ -11,6 +11,7 @@ from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int
 from mirage.encoding import SubColumn
 from mirage.engines._base import EngineTags
+from mirage.engines._guard import PrivacyKnob
 from mirage.engines._neural import (
     DETECTION_ROWS,
     VectorSynthesizer,
@@ -37,8 +38,21 @@ def auto_batch(n: int) -> int:
     return int(min(500, max(50, round(n / 100) * 10)))
 
 
+GUARD_STEPS = 3  # settings past the fit's own, each halving the networks' width
+MIN_GUARD_HIDDEN = 16
+
+
 def auto_hidden(n: int) -> int:
     return 128 if n < SMALL_TABLE else 256
+
+
+def _hidden_sizes(engine: GanSynthesizer, rows: int) -> list[dict[str, int]]:
+    """The settings the memorisation guard tries: the fit's own width of the generator's and critic's
+    layers, then halved ``GUARD_STEPS`` times (not below ``MIN_GUARD_HIDDEN``).  A narrower generator
+    can describe fewer of the rows' details, so its rows land less often near learned ones."""
+    own = engine.hidden_size or auto_hidden(rows)
+    sizes = [own] + [max(MIN_GUARD_HIDDEN, own // 2**i) for i in range(1, GUARD_STEPS + 1)]
+    return [{"hidden_size": size} for size in dict.fromkeys(sizes)]
 
 
 @register_engine
@@ -55,8 +69,10 @@ class GanSynthesizer(VectorSynthesizer):
         "learning_rate": number(0, low_open=True),
         "validation_share": number(0, 0.5, high_open=True),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
+        "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
+    privacy_knob = PrivacyKnob("hidden size", _hidden_sizes)
     tags = EngineTags()
 
     def __init__(
@@ -72,6 +88,7 @@ class GanSynthesizer(VectorSynthesizer):
         learning_rate: float = 2e-4,
         validation_share: float = 0.1,
         cpu_threads: int | None = 1,
+        max_dcr_share: float | None = None,
         seed: int = 0,
     ) -> None:
         self.max_training_time = max_training_time
@@ -84,6 +101,7 @@ class GanSynthesizer(VectorSynthesizer):
         self.learning_rate = learning_rate
         self.validation_share = validation_share
         self.cpu_threads = cpu_threads
+        self.max_dcr_share = max_dcr_share
         self.seed = seed
 
     # --- learning ---------------------------------------------------------------------------------
@@ -93,7 +111,7 @@ class GanSynthesizer(VectorSynthesizer):
         require_dependencies(self.name)
         parts = self._fit_layout(parts, subcolumns, rng, self.seed)
         n = self.n_training_rows_
-        self.hidden_ = self.hidden_size or auto_hidden(n)
+        self.hidden_ = int(self._knob_setting("hidden_size"))
         if self.layout_.width == 0:
             self.generator_: Generator | None = None
             self.sampler_: ConditionSampler | None = None
@@ -215,7 +233,8 @@ class GanSynthesizer(VectorSynthesizer):
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         has_network = self._restore_layout(state, arrays)
         self.hidden_ = require_int(state, "hidden", low=1)
-        self._require_recorded("hidden_size", self.hidden_, "state.engine.hidden")
+        if self._guard_choice().get("hidden_size") != self.hidden_:  # else the guard narrowed it
+            self._require_recorded("hidden_size", self.hidden_, "state.engine.hidden")
         self.generator_ = None
         self.sampler_ = None
         if not has_network:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from mirage.engines._neural import Activation, EarlyStopping, RowLayout, TrainingResult
+from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, TrainingResult
 from mirage.engines.gan._network import Critic, Generator, gradient_penalty
 
 __all__ = ["ConditionSampler", "NumberValues", "TrainingSettings", "generate", "train"]
@@ -176,12 +175,8 @@ def train(
     batch = settings.batch_size
     steps = max(1, n // batch)
     check_every = max(1, round(CHECK_STEPS / steps))
-    g_opt = torch.optim.Adam(
-        generator.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
-    )
-    c_opt = torch.optim.Adam(
-        critic.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
-    )
+    g_opt = Adam(generator.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
+    c_opt = Adam(critic.parameters(), lr=settings.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     x_all = torch.from_numpy(data)
     stopping = EarlyStopping(
         [generator],
@@ -244,8 +239,8 @@ def _step(
     batch: int,
     settings: TrainingSettings,
     rng: np.random.Generator,
-    g_opt: Any,
-    c_opt: Any,
+    g_opt: Adam,
+    c_opt: Adam,
     targets: torch.Tensor | None,
     values: NumberValues,
 ) -> tuple[float, float]:
@@ -265,7 +260,7 @@ def _step(
     fake_in = torch.cat([fake, c_fake], dim=1).detach()
     c_loss = critic(fake_in).mean() - critic(real).mean()
     penalty = gradient_penalty(critic, real, fake_in)
-    c_opt.zero_grad(set_to_none=True)
+    c_opt.zero_grad()
     (c_loss + penalty).backward()
     c_opt.step()
 
@@ -283,7 +278,7 @@ def _step(
         g_loss = g_loss + _marginal_loss(
             generator, activation, sampler, x_all, batch, settings, rng, targets, values
         )
-    g_opt.zero_grad(set_to_none=True)
+    g_opt.zero_grad()
     g_loss.backward()
     g_opt.step()
     return float(c_loss.detach()), float(g_loss.detach())

@@ -10,6 +10,7 @@ import numpy as np
 from mirage._progress import report
 from mirage.encoding import SubColumn
 from mirage.engines._base import EngineTags
+from mirage.engines._guard import PrivacyKnob
 from mirage.engines._neural import VectorSynthesizer, load_weights, weight_arrays
 from mirage.engines._params import SAMPLE, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
@@ -24,6 +25,15 @@ ENCODER_PREFIX = "encoder."  # the encoder's weights in the model file (the deco
 PROPAGATION_ROUNDS = 5  # encode-decode rounds of a scenario, each moving the rest towards the new values
 MIN_VALIDATION = 20  # held-out rows needed for early stopping; fewer: train for max_epochs
 MAX_VALIDATION = 5_000
+GUARD_KL_GROWTH = 2.0  # each setting the memorisation guard tries doubles the KL weight
+GUARD_STEPS = 3  # settings past the fit's own
+
+
+def _kl_weights(engine: VaeSynthesizer, rows: int) -> list[dict[str, float]]:
+    """The settings the memorisation guard tries: the fit's own KL weight, then doubled ``GUARD_STEPS``
+    times.  A heavier KL term lets each latent point say less about the row it came from (the
+    rate-distortion trade of a beta-VAE), so decoded prior draws land less often near learned rows."""
+    return [{"kl_weight": engine.kl_weight * GUARD_KL_GROWTH**i} for i in range(GUARD_STEPS + 1)]
 
 
 def auto_batch(n: int) -> int:
@@ -46,8 +56,10 @@ class VaeSynthesizer(VectorSynthesizer):
         "kl_weight": number(0, low_open=True),
         "validation_share": number(0, 0.5, high_open=True),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
+        "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
+    privacy_knob = PrivacyKnob("KL weight", _kl_weights)
     tags = EngineTags(scenario=True)
 
     def __init__(
@@ -64,6 +76,7 @@ class VaeSynthesizer(VectorSynthesizer):
         kl_weight: float = 0.5,
         validation_share: float = 0.1,
         cpu_threads: int | None = 1,
+        max_dcr_share: float | None = None,
         seed: int = 0,
     ) -> None:
         self.max_training_time = max_training_time
@@ -77,6 +90,7 @@ class VaeSynthesizer(VectorSynthesizer):
         self.kl_weight = kl_weight
         self.validation_share = validation_share
         self.cpu_threads = cpu_threads
+        self.max_dcr_share = max_dcr_share
         self.seed = seed
 
     # --- learning ---------------------------------------------------------------------------------
@@ -109,7 +123,7 @@ class VaeSynthesizer(VectorSynthesizer):
             batch_size=batch,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
-            kl_weight=self.kl_weight,
+            kl_weight=float(self._knob_setting("kl_weight")),
             seed=self.seed,
         )
         hidden = (self.hidden_size, self.hidden_size)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mirage.engines._neural import Activation, EarlyStopping, RowLayout, TrainingResult
+from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, TrainingResult
 
 __all__ = ["Decoder", "Encoder", "TrainingSettings", "generate", "train"]
 
@@ -104,7 +104,7 @@ def train(
     steps = max(1, math.ceil(n / batch))
     check_every = max(1, round(CHECK_STEPS / steps))
     params = list(encoder.parameters()) + list(decoder.parameters())
-    optimizer = torch.optim.Adam(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    optimizer = Adam(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     held_eps = torch.randn(x_held.shape[0], encoder.mean.out_features)
     stopping = EarlyStopping(
         [encoder, decoder],
@@ -130,7 +130,7 @@ def train(
                 torch.randn(xb.shape[0], encoder.mean.out_features),
                 settings.kl_weight,
             ).mean()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             with torch.no_grad():
