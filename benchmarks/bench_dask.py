@@ -6,11 +6,12 @@ Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--ou
 
 * sample: an Adult-shaped copula model (fitted on the shared ``adult.csv``) draws ``--rows`` rows with
   ``model.sample_to(..., client=...)`` on a fresh ``LocalCluster`` of N worker processes (one thread
-  each): rows/s, the scaling against one worker, and each worker's peak resident memory (its
-  ``VmHWM``; a fresh cluster per run, so the peak is the run's).  Not ``ru_maxrss``: a worker is
-  spawned (forked, then exec'd) from this process, and Linux carries the forking process's peak into
-  the child's ``ru_maxrss``, so every worker would report at least this process's peak (the 1,245 MiB
-  "per worker" of an earlier 2-worker run was this process's peak after the 1-worker fit).
+  each, with the settings of the cluster ``--workers N`` starts, ``LOCAL_CLUSTER_SETTINGS``): rows/s,
+  the scaling against one worker, and each worker's peak resident memory (its ``VmHWM``; a fresh
+  cluster per run, so the peak is the run's). Not ``ru_maxrss``: a worker is spawned (forked, then
+  exec'd) from this process, and Linux carries the forking process's peak into the child's
+  ``ru_maxrss``, so every worker would report at least this process's peak (the 1,245 MiB "per worker"
+  of an earlier 2-worker run was this process's peak after the 1-worker fit).
 * write only: the Parquet write rate of the very frames the sampler hands its writer, without
   generating them: each worker draws the blocks of the sample's first file once (``sample_block``,
   as ``sample_to``'s tasks do, so the same dtypes and Arrow representation: text columns as Arrow
@@ -120,16 +121,20 @@ def _workers_cpu(client: Any) -> float:
 
 
 def _cluster(workers: int) -> tuple[Any, Any]:
+    import dask
     import distributed
 
-    cluster = distributed.LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-        memory_limit=None,
-    )
+    from mirage.scale._executor import LOCAL_CLUSTER_SETTINGS
+
+    with dask.config.set(LOCAL_CLUSTER_SETTINGS):  # as the cluster `--workers N` starts
+        cluster = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+            memory_limit=None,
+        )
     return cluster, distributed.Client(cluster)
 
 
