@@ -41,6 +41,8 @@ def reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     span = hi - lo
     if not span > 0.0:
         return np.full(x.shape, lo)
+    if x.size == 0 or (x.min() >= lo and x.max() <= hi):  # nothing outside (a NaN goes on: False here)
+        return x
     outside = (x < lo) | (x > hi)
     if not outside.any():
         return x

@@ -451,10 +451,14 @@ def _interpolate(knots: np.ndarray, steps: np.ndarray, u: np.ndarray) -> np.ndar
     not subtracted)."""
     if knots.size == 1:
         return np.full(u.shape, knots[0])
-    position = u * (knots.size - 1)
-    lower = np.minimum(position.astype("int64"), knots.size - 2)
-    fraction = position - lower
-    return knots[lower] + fraction * steps[lower]
+    fraction = u * (knots.size - 1)  # the position, then (in place) its fraction past the lower knot
+    lower = fraction.astype("int64")
+    np.minimum(lower, knots.size - 2, out=lower)
+    fraction -= lower
+    out = steps.take(lower)
+    out *= fraction  # knots[lower] + fraction * steps[lower], with two arrays fewer
+    out += knots.take(lower)
+    return out
 
 
 def _rows(parts: Mapping[str, np.ndarray]) -> int:

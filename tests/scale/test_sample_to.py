@@ -55,6 +55,17 @@ def test_the_dask_executor_maps_on_worker_processes(cluster: object) -> None:
         assert _pid(0) not in pids
 
 
+def test_a_started_local_cluster_runs_no_profiler_and_a_slow_tick() -> None:
+    """Both poll several times a second in every worker (the profiler takes the GIL from the task)."""
+    with DaskExecutor(workers=1) as executor:
+        polled = executor.client.run(_polling)
+        assert list(polled.values()) == [(False, 1.0)]
+
+
+def _polling(dask_worker: object) -> tuple[bool, float]:
+    return "profile" in dask_worker.periodic_callbacks, dask_worker._tick_interval  # type: ignore[attr-defined]
+
+
 def _pid(_: int) -> int:
     import os
 
