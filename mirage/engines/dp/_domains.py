@@ -6,14 +6,15 @@ What is released per column, and what it costs:
   (Gaussian, charged rho) passes a threshold set so that a value held by one row is released with
   probability at most ``delta_share`` (the stability histogram; charged that delta);
 * a number's or a datetime's range: the schema's bounds (free), else a noisy histogram over a fixed public
-  grid (every bucket noised, empty ones too: plain zCDP, no delta).  A number's grid is coarse (powers
-  of two): its range is the outer edges of the outermost passing buckets (or runs of two or four),
-  widened by a neighbour whose noisy count is over two deviations; rows outside it are clipped to it.
-  A datetime's grid is fine (months) where the noisy row count (measured first, by the caller) is
-  large against the histogram's noise, its range the inner edges of the outermost buckets whose noisy
-  count passes the threshold, coarsening the grid (post-processing) until two buckets do; else coarse
-  (years), as numbers.  (``FINE_NUMBER_RANGES`` puts numbers on the fine grid, 20 steps a decade, as
-  before: its inner edges clip the outermost passing buckets' rows.);
+  grid (every bucket noised, empty ones too: plain zCDP, no delta).  Where the noisy row count (measured
+  first, by the caller) is very large against the histogram's noise (``FINE_NUMBER_ROWS`` deviations
+  for a number, ``FINE_RANGE_ROWS`` for a datetime), the grid is fine (20 steps a decade, months) and
+  the range is the inner edges of the outermost buckets whose noisy count passes the threshold,
+  coarsening the grid (post-processing) until two buckets do: it stays inside the data's own range.
+  Elsewhere the grid is coarse (powers of two, years) and the range is the outer edges of the
+  outermost passing buckets (or runs of two or four), widened by a neighbour whose noisy count is over
+  two deviations: it may reach past the data's range (up to the next power of two), and rows outside
+  it are clipped to it;
 * booleans: the public domain {False, True}.
 
 The result is a *public frame*: a few rows made only of these released values (every category, an even
@@ -47,12 +48,12 @@ FALSE_BUCKETS = 1e-9
 COARSE_FALSE_BUCKETS = 1e-4
 COARSE_WIDTHS = (1, 2, 4)  # neighbouring buckets summed, in turn, until some pass
 NEIGHBOUR_SIGMAS = 2.0  # a coarse bucket next to the range joins it when its noisy count passes this
-# numbers' ranges on the fine grid where the rows allow (below): the inner edges of its outermost
-# passing buckets clip those buckets' rows (insurance at epsilon 2: 24% of ages, 83% of charges), so
-# the coarse grid is the default for numbers at every size
-FINE_NUMBER_RANGES = False
-# noisy rows per deviation of a range histogram's noise below which a range is taken on the coarse grid
-# (always for numbers unless FINE_NUMBER_RANGES; for datetimes, months then years)
+# noisy rows per deviation of a range histogram's noise from which a number's range is taken on the
+# fine grid: below it the fine grid's outermost passing buckets are few and its inner edges clip their
+# rows (insurance at epsilon 2: 83% of charges, at epsilon 10: 8%); from it the range stays inside the
+# data's own (the engine conformance suite asks it, at epsilon 1000)
+FINE_NUMBER_ROWS = 1000.0
+# the same for a datetime's range (months, else years): a few months' rows are clipped at most
 FINE_RANGE_ROWS = 60.0
 GRID_POINTS = 64  # rows of the public frame spanning a numeric or datetime range
 MAX_MERGED = 64  # the most grid buckets merged into one (3 decades of numbers, 5 years of months)
@@ -148,7 +149,9 @@ def private_public_frame(
     paid = [c for c in schema if c.kind.learned and needs_budget(c)]
     rho_each = rho / max(len(paid), 1)
     # fewer rows than this and no bucket of the fine grid would pass its threshold: the coarse grid
-    coarse = rows is not None and rows < FINE_RANGE_ROWS * GaussianMechanism(rho=rho_each).sigma
+    sigma = GaussianMechanism(rho=rho_each).sigma
+    coarse = rows is not None and rows < FINE_RANGE_ROWS * sigma
+    coarse_numbers = rows is not None and rows < FINE_NUMBER_ROWS * sigma
     categorical = [c for c in paid if c.kind is Kind.CATEGORICAL]
     delta_each = delta / max(len(categorical), 1)
     columns: dict[str, list[object]] = {}
@@ -190,7 +193,7 @@ def private_public_frame(
             low, high = column.minimum, column.maximum
             if low is None or high is None:
                 numbers = values.astype("float64").to_numpy()
-                if coarse or not FINE_NUMBER_RANGES:
+                if coarse_numbers:
                     found, missing[column.name] = _coarse_range(
                         numbers, coarse_numeric_grid(bool(column.integer)), ledger, rho_each, column.name
                     )

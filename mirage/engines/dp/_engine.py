@@ -105,7 +105,7 @@ class DPSynthesizer(Synthesizer):
         ledger = Ledger(float(self.epsilon), float(self.delta))
         rho = ledger.rho_budget
         self.ledger_ = ledger
-        self._noisy_rows = self._count_rows(len(data), schema, rho)
+        self.noisy_rows_ = self._count_rows(len(data), schema, rho)
         public = private_public_frame(
             data,
             schema,
@@ -113,7 +113,7 @@ class DPSynthesizer(Synthesizer):
             rho * PREPROCESS_SHARE,
             self.delta / 2,
             options.rare_min_count,
-            rows=self._noisy_rows,
+            rows=self.noisy_rows_,
         )
         encoder = TableEncoder(schema, options).fit(public.frame)
         self.schema_ = schema
@@ -180,7 +180,7 @@ class DPSynthesizer(Synthesizer):
         continuous = [s.name for s in self._modelled() if not s.discrete]
         if not continuous or not ADAPTIVE_GRIDS:
             return {}
-        noisy = self._noisy_rows
+        noisy = self.noisy_rows_
         if noisy is None:  # not counted before the domains (a continuous sub-column of another kind)
             count = GaussianMechanism(rho=self.ledger_.rho_left * ROW_COUNT_SHARE)
             noisy = float(count(np.array([rows]), ledger=self.ledger_, what="number of rows")[0])
