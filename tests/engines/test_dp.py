@@ -52,8 +52,9 @@ def saved(model: DPSynthesizer) -> tuple[str, dict[str, np.ndarray]]:
 
 
 def test_the_model_file_holds_no_value_that_only_the_data_shows() -> None:
-    """Holds unless the noise lets an empty range bucket pass (at most 1e-9 per coarsening step, 7 steps)
-    or releases the category of one row (at most delta / 2 = 5e-10): below 1e-8 in all."""
+    """Holds unless the noise lets an empty range bucket far from the data pass (3,000 rows at epsilon 1
+    take the coarse grid: at most 1e-4 per column) or releases the category of one row (at most
+    delta / 2 = 5e-10)."""
     data = table()
     model = DPSynthesizer(epsilon=1.0).fit(data)
     text, arrays = saved(model)
