@@ -12,6 +12,8 @@ import pytest
 
 from mirage._validate import StateError
 from mirage.engines.dp import DPSynthesizer
+from mirage.engines.dp._domains import private_public_frame
+from mirage.engines.dp._engine import inferred_public_schema
 from mirage.errors import DataError
 from mirage.model_file import load_model, read_manifest
 from mirage.privacy import Ledger
@@ -50,8 +52,9 @@ def saved(model: DPSynthesizer) -> tuple[str, dict[str, np.ndarray]]:
 
 
 def test_the_model_file_holds_no_value_that_only_the_data_shows() -> None:
-    """Holds unless the noise lets an empty range bucket pass (at most 1e-9 per coarsening step, 7 steps)
-    or releases the category of one row (at most delta / 2 = 5e-10): below 1e-8 in all."""
+    """Holds unless the noise lets an empty range bucket far from the data pass (3,000 rows at epsilon 1
+    take the coarse grid: at most 1e-4 per column) or releases the category of one row (at most
+    delta / 2 = 5e-10)."""
     data = table()
     model = DPSynthesizer(epsilon=1.0).fit(data)
     text, arrays = saved(model)
@@ -282,3 +285,62 @@ def test_text_timestamps_with_colon_offsets_get_a_private_range() -> None:
     assert drawn.min() >= pd.Timestamp("2023-12-01", tz="UTC") and drawn.max() <= pd.Timestamp(
         "2024-12-01", tz="UTC"
     )
+
+
+def small_measurements(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    """A few hundred rows of eight numbers (the shape of diabetes): at epsilon 1 each range's histogram
+    has a deviation of ~30 rows, so no bucket of a twentieth of a decade holds enough rows to pass."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "pregnancies": rng.poisson(3.5, rows),
+            "glucose": np.round(rng.normal(120, 30, rows)).clip(44, 199).astype(int),
+            "pressure": np.round(rng.normal(70, 12, rows), 1),
+            "skin": np.round(rng.gamma(4.0, 6.0, rows), 1),
+            "insulin": np.round(rng.gamma(1.5, 80.0, rows)),
+            "bmi": np.round(rng.normal(32, 7, rows), 1),
+            "pedigree": np.round(rng.gamma(2.0, 0.2, rows), 3),
+            "age": rng.integers(21, 81, rows),
+        }
+    )
+
+
+def test_a_few_hundred_rows_fit_at_epsilon_one_with_ranges_on_powers_of_two() -> None:
+    """Before: 'too few rows to estimate its range privately'.  Now the noisy row count, measured first,
+    sends every range to the coarse grid (powers of two); the ledger adds up to the budget, and the
+    ranges hold most rows (the rest are clipped to them: a power of two holding under ~2 deviations of
+    noise, ~50 rows here, cannot be seen).  Holds unless an empty power of two passes (1e-4 a column)
+    or several unlikely draws meet (each ~2%)."""
+    data = small_measurements()
+    model = DPSynthesizer(epsilon=1.0).fit(data)
+    ledger = model.ledger_
+    measured = [e.what for e in ledger.entries]
+    assert measured[0] == "number of rows" and measured.count("number of rows") == 1
+    assert {f"range of {c}" for c in data.columns} <= set(measured)
+    assert ledger.epsilon_spent == pytest.approx(1.0, rel=1e-9) and ledger.epsilon_spent <= 1.0 * (1 + 1e-12)
+    assert model.sample(200, seed=0).notna().all().all()
+    ledger = Ledger(1.0, 1e-9)
+    schema = inferred_public_schema(data)
+    assert schema is not None
+    public = private_public_frame(data, schema, ledger, ledger.rho_budget / 2, 5e-10, 5, rows=600.0)
+    assert [e.what for e in ledger.entries] == [f"range of {c}" for c in data.columns]
+    inside = [data[c].between(public.frame[c].min(), public.frame[c].max()).mean() for c in data.columns]
+    assert min(inside) > 0.6 and np.mean(inside) > 0.85, inside
+
+
+def test_the_coarse_range_is_the_outer_powers_of_two_widened_by_a_strong_neighbour() -> None:
+    from mirage.engines.dp._domains import _coarse_range, coarse_numeric_grid
+
+    values = np.concatenate([np.full(500, 3.0), np.full(400, 100.0), np.full(5, np.nan)])
+    # sigma 0.04: the counts as they are
+    (low, high), missing = _coarse_range(values, coarse_numeric_grid(False), Ledger(1000.0, 1e-9), 300, "x")
+    assert (low, high) == (2.0, 128.0) and missing
+    whole = np.concatenate([np.zeros(300), np.ones(200), np.full(5, 6.0)])
+    (low, high), missing = _coarse_range(whole, coarse_numeric_grid(True), Ledger(1000.0, 1e-9), 300, "x")
+    assert (low, high) == (0.0, 8.0) and not missing  # whole numbers: zero and one are neighbours
+    # sigma 2: 300 rows pass (the cut is ~13), 12 rows next to them widen the range (over 2 sigma),
+    # 4 rows two empty buckets away do not
+    spread = np.concatenate([np.full(300, 10.0), np.full(12, 20.0), np.full(4, 200.0)])
+    (low, high), _ = _coarse_range(spread, coarse_numeric_grid(False), Ledger(10.0, 1e-9), 0.125, "x")
+    # an empty neighbour passes 2 sigma + 1 with probability 0.006: a range one power of two wider
+    assert low in (8.0, 4.0) and high in (32.0, 64.0)

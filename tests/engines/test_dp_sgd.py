@@ -104,3 +104,14 @@ def test_mirage_fit_with_engine_argn_and_epsilon_trains_with_dp_sgd(
     shown = invoke("budget", "t.mirage")
     assert shown.exit_code == 0
     assert "DP-SGD" in shown.output and "spent of 8" in shown.output
+
+
+@pytest.mark.slow
+def test_a_few_hundred_rows_fit_at_epsilon_one_with_ranges_on_powers_of_two() -> None:
+    """Before: 'too few rows to estimate its range privately' (argn's domains are dp's)."""
+    from tests.engines.test_dp import small_measurements
+
+    model = ArgnSynthesizer(epsilon=1.0, max_epochs=1, seed=0).fit(small_measurements())
+    measured = [e.what for e in model.ledger_.entries]
+    assert "range of insulin" in measured and model.ledger_.epsilon_spent <= 1.0 * (1 + 1e-9)
+    assert model.sample(50, seed=0).notna().all().all()

@@ -51,7 +51,7 @@ def learn_private(
     rho = ledger.rho_budget
     count = GaussianMechanism(rho=rho * COUNT_SHARE)(np.array([len(data)]), ledger=ledger, what="row count")
     public = private_public_frame(
-        data, schema, ledger, rho * DOMAIN_SHARE, engine.delta / 2, options.rare_min_count
+        data, schema, ledger, rho * DOMAIN_SHARE, engine.delta / 2, options.rare_min_count, float(count[0])
     )
     encoder = TableEncoder(schema, options).fit(public.frame)
     rows = restrict(data, public.frame, schema)

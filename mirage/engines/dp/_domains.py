@@ -6,9 +6,15 @@ What is released per column, and what it costs:
   (Gaussian, charged rho) passes a threshold set so that a value held by one row is released with
   probability at most ``delta_share`` (the stability histogram; charged that delta);
 * a number's or a datetime's range: the schema's bounds (free), else a noisy histogram over a fixed public
-  grid (every bucket noised, empty ones too: plain zCDP, no delta), its range the inner edges of the
-  outermost buckets whose noisy count passes the threshold, coarsening the grid (post-processing) until
-  two buckets do;
+  grid (every bucket noised, empty ones too: plain zCDP, no delta).  Where the noisy row count (measured
+  first, by the caller) is very large against the histogram's noise (``FINE_NUMBER_ROWS`` deviations
+  for a number, ``FINE_RANGE_ROWS`` for a datetime), the grid is fine (20 steps a decade, months) and
+  the range is the inner edges of the outermost buckets whose noisy count passes the threshold,
+  coarsening the grid (post-processing) until two buckets do: it stays inside the data's own range.
+  Elsewhere the grid is coarse (powers of two, years) and the range is the outer edges of the
+  outermost passing buckets (or runs of two or four), widened by a neighbour whose noisy count is over
+  two deviations: it may reach past the data's range (up to the next power of two), and rows outside
+  it are clipped to it;
 * booleans: the public domain {False, True}.
 
 The result is a *public frame*: a few rows made only of these released values (every category, an even
@@ -38,6 +44,17 @@ __all__ = ["PublicFrame", "numeric_grid", "private_public_frame", "restrict"]
 # the chance that some empty bucket of a range histogram passes its threshold (a range then reaches past
 # the data's): small enough that no test or user ever sees it
 FALSE_BUCKETS = 1e-9
+# the coarse grid's: the chance that some empty power of two passes (a range then reaches that far)
+COARSE_FALSE_BUCKETS = 1e-4
+COARSE_WIDTHS = (1, 2, 4)  # neighbouring buckets summed, in turn, until some pass
+NEIGHBOUR_SIGMAS = 2.0  # a coarse bucket next to the range joins it when its noisy count passes this
+# noisy rows per deviation of a range histogram's noise from which a number's range is taken on the
+# fine grid: below it the fine grid's outermost passing buckets are few and its inner edges clip their
+# rows (insurance at epsilon 2: 83% of charges, at epsilon 10: 8%); from it the range stays inside the
+# data's own (the engine conformance suite asks it, at epsilon 1000)
+FINE_NUMBER_ROWS = 1000.0
+# the same for a datetime's range (months, else years): a few months' rows are clipped at most
+FINE_RANGE_ROWS = 60.0
 GRID_POINTS = 64  # rows of the public frame spanning a numeric or datetime range
 MAX_MERGED = 64  # the most grid buckets merged into one (3 decades of numbers, 5 years of months)
 R20 = (
@@ -76,6 +93,18 @@ def numeric_grid() -> np.ndarray:
     return np.concatenate([-positive[::-1], [0.0], positive])
 
 
+def coarse_numeric_grid(integer: bool) -> np.ndarray:
+    """The public bucket edges of the coarse grid for numbers: 0, then +-2**k, k from -30 (from 0 for
+    whole numbers, so that zero and one are neighbours) to 1023."""
+    positive = 2.0 ** np.arange(0 if integer else -30, 1024)
+    return np.concatenate([-positive[::-1], [0.0], positive])
+
+
+def coarse_datetime_grid() -> np.ndarray:
+    """The public bucket edges of the coarse grid for datetimes: every first of January, 1800 to 2200."""
+    return pd.date_range("1800-01-01", "2200-01-01", freq="YS").as_unit("ns").asi8.astype("float64")
+
+
 def datetime_grid() -> np.ndarray:
     """The public bucket edges for datetimes: the first of every month from 1800 to 2200, in nanoseconds."""
     return pd.date_range("1800-01-01", "2200-01-01", freq="MS").as_unit("ns").asi8.astype("float64")
@@ -106,12 +135,23 @@ def threshold(sigma: float, delta: float, scale: float = 1.0) -> float:
 
 
 def private_public_frame(
-    data: pd.DataFrame, schema: Schema, ledger: Ledger, rho: float, delta: float, rare_min_count: int
+    data: pd.DataFrame,
+    schema: Schema,
+    ledger: Ledger,
+    rho: float,
+    delta: float,
+    rare_min_count: int,
+    rows: float | None = None,
 ) -> PublicFrame:
     """The public frame of ``data``'s learned columns, spending at most ``rho`` and ``delta`` on
-    ``ledger``."""
+    ``ledger``.  ``rows``: a noisy count of the rows (already paid for), which picks each range's grid
+    (fine when None)."""
     paid = [c for c in schema if c.kind.learned and needs_budget(c)]
     rho_each = rho / max(len(paid), 1)
+    # fewer rows than this and no bucket of the fine grid would pass its threshold: the coarse grid
+    sigma = GaussianMechanism(rho=rho_each).sigma
+    coarse = rows is not None and rows < FINE_RANGE_ROWS * sigma
+    coarse_numbers = rows is not None and rows < FINE_NUMBER_ROWS * sigma
     categorical = [c for c in paid if c.kind is Kind.CATEGORICAL]
     delta_each = delta / max(len(categorical), 1)
     columns: dict[str, list[object]] = {}
@@ -152,9 +192,15 @@ def private_public_frame(
         elif column.kind is Kind.NUMERIC:
             low, high = column.minimum, column.maximum
             if low is None or high is None:
-                found, missing[column.name] = _private_range(
-                    values.astype("float64").to_numpy(), numeric_grid(), ledger, rho_each, column.name
-                )
+                numbers = values.astype("float64").to_numpy()
+                if coarse_numbers:
+                    found, missing[column.name] = _coarse_range(
+                        numbers, coarse_numeric_grid(bool(column.integer)), ledger, rho_each, column.name
+                    )
+                else:
+                    found, missing[column.name] = _private_range(
+                        numbers, numeric_grid(), ledger, rho_each, column.name
+                    )
                 low = found[0] if low is None else low
                 high = found[1] if high is None else high
             grid = np.linspace(float(low), float(high), GRID_POINTS)
@@ -164,8 +210,13 @@ def private_public_frame(
             parsed = read_datetimes(values, written_as, naive=True)
             stamps = parsed.dt.as_unit("ns").astype("int64").astype("float64")
             stamps[values.isna().to_numpy()] = np.nan
-            (low_ns, high_ns), missing[column.name] = _private_range(
-                stamps.to_numpy(), datetime_grid(), ledger, rho_each * 0.9, column.name
+            find = _coarse_range if coarse else _private_range
+            (low_ns, high_ns), missing[column.name] = find(
+                stamps.to_numpy(),
+                coarse_datetime_grid() if coarse else datetime_grid(),
+                ledger,
+                rho_each * 0.9,
+                column.name,
             )
             stamps_grid = pd.to_datetime(np.linspace(low_ns, high_ns, GRID_POINTS).astype("int64"))
             if _whole_days(parsed, ledger, rho_each * 0.1, column.name):
@@ -285,6 +336,45 @@ def _private_range(
         f"column {name!r}: too few rows to estimate its range privately at epsilon {ledger.epsilon:g}: "
         "declare its minimum and maximum in the schema, or raise epsilon"
     )
+
+
+def _coarse_range(
+    values: np.ndarray, edges: np.ndarray, ledger: Ledger, rho: float, name: str
+) -> tuple[tuple[float, float], bool]:
+    """The outer edges of the outermost buckets (of the coarse ``edges``) whose noisy count passes the
+    threshold, each end widened by the next bucket while its noisy count is over ``NEIGHBOUR_SIGMAS``
+    deviations (a false widening doubles the range at most, where a missed tail would clip rows);
+    a ``DataError`` if no bucket passes."""
+    from scipy.stats import norm
+
+    present = values[~np.isnan(values)]
+    index = np.clip(np.searchsorted(edges, present, side="right") - 1, 0, edges.size - 2)
+    counts = np.bincount(index, minlength=edges.size - 1)
+    mechanism = GaussianMechanism(rho=rho)
+    ledger.spend(f"range of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma)
+    noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
+    noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= false_release_cut(mechanism.sigma, 0.0))
+    # where no single bucket passes, runs of two, then four neighbouring buckets (post-processing: their
+    # noise grows as the root of the width, but rows spread over a few powers of two add up); every
+    # start of a run is tested, so the cut allows for as many tests as there are buckets
+    for width in COARSE_WIDTHS:
+        runs = np.convolve(noisy, np.ones(width), mode="valid")  # runs[i]: buckets i .. i + width - 1
+        sigma = mechanism.sigma * math.sqrt(width)
+        passing = np.flatnonzero(runs >= 1.0 + float(norm.isf(COARSE_FALSE_BUCKETS / runs.size)) * sigma)
+        if passing.size:
+            break
+    else:
+        raise DataError(
+            f"column {name!r}: too few rows to estimate its range privately at epsilon {ledger.epsilon:g}: "
+            "declare its minimum and maximum in the schema, or raise epsilon"
+        )
+    first, last = int(passing[0]), int(passing[-1])
+    neighbour = 1.0 + NEIGHBOUR_SIGMAS * sigma
+    while first >= width and runs[first - width] >= neighbour:
+        first -= width
+    while last + width < runs.size and runs[last + width] >= neighbour:
+        last += width
+    return (float(edges[first]), float(edges[last + width])), has_missing
 
 
 def _holds_text(values: pd.Series) -> bool:

@@ -31,7 +31,7 @@ from mirage.engines.dp._network import NetworkModel
 from mirage.engines.dp._tree import TreeModel, fit_tree, one_way_sigma
 from mirage.errors import OptionError
 from mirage.privacy import GaussianMechanism, Ledger
-from mirage.schema import Schema, infer_schema
+from mirage.schema import Kind, Schema, infer_schema
 
 __all__ = ["DPSynthesizer"]
 
@@ -104,8 +104,16 @@ class DPSynthesizer(Synthesizer):
         options = options or EncodingOptions(locale=schema.locale)
         ledger = Ledger(float(self.epsilon), float(self.delta))
         rho = ledger.rho_budget
+        self.ledger_ = ledger
+        self.noisy_rows_ = self._count_rows(len(data), schema, rho)
         public = private_public_frame(
-            data, schema, ledger, rho * PREPROCESS_SHARE, self.delta / 2, options.rare_min_count
+            data,
+            schema,
+            ledger,
+            rho * PREPROCESS_SHARE,
+            self.delta / 2,
+            options.rare_min_count,
+            rows=self.noisy_rows_,
         )
         encoder = TableEncoder(schema, options).fit(public.frame)
         self.schema_ = schema
@@ -157,14 +165,25 @@ class DPSynthesizer(Synthesizer):
         # the row count is not released exactly: the total of a noisy marginal stands for it
         self.n_training_rows_ = max(1, round(self.model_.rows))
 
+    def _count_rows(self, rows: int, schema: Schema, rho: float) -> float | None:
+        """A noisy count of the rows (charged), measured before anything else where a number or a
+        datetime is learned: it picks each private range's grid and sizes the fine grids.  Its share is
+        ``ROW_COUNT_SHARE`` of the marginals' part of the budget."""
+        if not any(c.kind.learned and c.kind in (Kind.NUMERIC, Kind.DATETIME) for c in schema):
+            return None
+        count = GaussianMechanism(rho=rho * (1.0 - PREPROCESS_SHARE) * ROW_COUNT_SHARE)
+        return float(count(np.array([rows]), ledger=self.ledger_, what="number of rows")[0])
+
     def _measure_fine_buckets(self, rows: int) -> dict[str, int]:
-        """Each continuous sub-column's number of fine buckets: from a noisy count of the rows (charged)
-        and the noise its 1-way will get, so that a bucket holds more rows than noise on average."""
+        """Each continuous sub-column's number of fine buckets: from the noisy count of the rows and the
+        noise its 1-way will get, so that a bucket holds more rows than noise on average."""
         continuous = [s.name for s in self._modelled() if not s.discrete]
         if not continuous or not ADAPTIVE_GRIDS:
             return {}
-        count = GaussianMechanism(rho=self.ledger_.rho_left * ROW_COUNT_SHARE)
-        noisy = float(count(np.array([rows]), ledger=self.ledger_, what="number of rows")[0])
+        noisy = self.noisy_rows_
+        if noisy is None:  # not counted before the domains (a continuous sub-column of another kind)
+            count = GaussianMechanism(rho=self.ledger_.rho_left * ROW_COUNT_SHARE)
+            noisy = float(count(np.array([rows]), ledger=self.ledger_, what="number of rows")[0])
         buckets = fine_buckets(noisy, one_way_sigma(self.ledger_.rho_left, len(self._modelled())))
         return dict.fromkeys(continuous, buckets)
 
