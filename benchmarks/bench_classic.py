@@ -38,7 +38,7 @@ from typing import Any
 
 from _common import DEFAULT_DATA_DIR, RESULTS_DIR, environment_info
 from _common import TARGET_COLUMNS as TARGETS
-from bench_engines import THREAD_VARIABLES, engine_spec, load_table, score_sample
+from bench_engines import THREAD_VARIABLES, engine_spec, load_table, run_one, score_sample
 
 PEERS = {
     "sdv_ctgan": "CTGANSynthesizer",
@@ -59,37 +59,6 @@ COLUMNS = [
 ]
 SHARE_LIMIT = 0.53
 TARGET_PAIRS = [("gan", "sdv_ctgan"), ("vae", "sdv_tvae")]  # issue 22: as good, a third of the fit time
-
-
-def run_engine(
-    spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
-) -> dict[str, Any]:
-    """Fit one Mirage engine on the seed's training rows, sample as many and score them; the fit's wall
-    and CPU seconds (this process's, every thread: on a loaded machine the CPU seconds are the figure
-    to compare)."""
-    import mirage
-    from mirage.evaluation import split_holdout
-
-    train, held = split_holdout(frame, holdout, seed)
-    name, params = engine_spec(spec)
-    wall, cpu = time.perf_counter(), time.process_time()
-    model = mirage.fit(train, engine=name, seed=seed, **params)
-    fit_s, fit_cpu_s = time.perf_counter() - wall, time.process_time() - cpu
-    start = time.perf_counter()
-    synthetic = model.sample(factor * len(train), seed=seed)
-    sample_s = time.perf_counter() - start
-    return {
-        "table": table,
-        "engine": spec,
-        "seed": seed,
-        "rows": len(frame),
-        "train_rows": len(train),
-        "synthetic_rows": len(synthetic),
-        "fit_s": fit_s,
-        "fit_cpu_s": fit_cpu_s,
-        "sample_rows_per_s": len(synthetic) / sample_s if sample_s > 0 else None,
-        **score_sample(table, train, held, synthetic, model.schema_, seed, threads),
-    }
 
 
 def run_peer(
@@ -352,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 try:
                     if engine_spec(spec)[0] not in PEERS:
-                        record = run_engine(spec, table, frame, seed, args.holdout, args.factor, args.threads)
+                        record = run_one(spec, table, frame, seed, args.holdout, args.factor, args.threads)
                     elif args.sdv_python:
                         record = run_peer_process(
                             args.sdv_python, spec, table, frame, seed, args.holdout, args.factor, args.threads

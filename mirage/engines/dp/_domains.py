@@ -290,6 +290,20 @@ def _private_categories(
     return sorted(kept, key=str), bool(noisy[-1] >= false_release_cut(mechanism.sigma, 0.0))
 
 
+def _noisy_histogram(
+    values: np.ndarray, edges: np.ndarray, ledger: Ledger, rho: float, name: str
+) -> tuple[np.ndarray, bool, GaussianMechanism]:
+    """Noisy counts of ``values`` in the buckets of ``edges`` and whether the noisy count of missing
+    values passes; one Gaussian measurement of ``rho``, spent on the ledger."""
+    present = values[~np.isnan(values)]
+    index = np.clip(np.searchsorted(edges, present, side="right") - 1, 0, edges.size - 2)
+    counts = np.bincount(index, minlength=edges.size - 1)
+    mechanism = GaussianMechanism(rho=rho)
+    ledger.spend(f"range of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma)
+    noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
+    return noisy_all[:-1], bool(noisy_all[-1] >= false_release_cut(mechanism.sigma, 0.0)), mechanism
+
+
 def _private_range(
     values: np.ndarray, edges: np.ndarray, ledger: Ledger, rho: float, name: str
 ) -> tuple[tuple[float, float], bool]:
@@ -297,13 +311,7 @@ def _private_range(
     passes the threshold; a ``DataError`` if none does."""
     from scipy.stats import norm
 
-    present = values[~np.isnan(values)]
-    index = np.clip(np.searchsorted(edges, present, side="right") - 1, 0, edges.size - 2)
-    counts = np.bincount(index, minlength=edges.size - 1)
-    mechanism = GaussianMechanism(rho=rho)
-    ledger.spend(f"range of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma)
-    noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
-    noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= false_release_cut(mechanism.sigma, 0.0))
+    noisy, has_missing, mechanism = _noisy_histogram(values, edges, ledger, rho, name)
     # every coarsening is post-processing: the widest range any of them supports (wider buckets see the
     # thin tails that single buckets miss)
     ranges: list[tuple[float, float]] = []
@@ -347,13 +355,7 @@ def _coarse_range(
     a ``DataError`` if no bucket passes."""
     from scipy.stats import norm
 
-    present = values[~np.isnan(values)]
-    index = np.clip(np.searchsorted(edges, present, side="right") - 1, 0, edges.size - 2)
-    counts = np.bincount(index, minlength=edges.size - 1)
-    mechanism = GaussianMechanism(rho=rho)
-    ledger.spend(f"range of {name}", rho, mechanism="gaussian", sigma=mechanism.sigma)
-    noisy_all = mechanism(np.append(counts, int(np.isnan(values).sum()))).astype("float64")
-    noisy, has_missing = noisy_all[:-1], bool(noisy_all[-1] >= false_release_cut(mechanism.sigma, 0.0))
+    noisy, has_missing, mechanism = _noisy_histogram(values, edges, ledger, rho, name)
     # where no single bucket passes, runs of two, then four neighbouring buckets (post-processing: their
     # noise grows as the root of the width, but rows spread over a few powers of two add up); every
     # start of a run is tested, so the cut allows for as many tests as there are buckets
