@@ -39,13 +39,14 @@ def test_the_gan_guard_halves_the_width_from_the_fits_own_down_to_a_floor() -> N
     assert [s["hidden_size"] for s in knob.settings(GanSynthesizer(hidden_size=20), 1_000)] == [20, 16]
 
 
-@pytest.mark.slow  # twenty small fits: ~16 s on a loaded machine
+@pytest.mark.slow  # fifteen small fits: ~16 s on a loaded machine
 def test_a_vae_fit_under_a_limit_none_meets_trains_with_the_heaviest_kl_weight() -> None:
     settings = {"max_epochs": 3, "hidden_size": 8, "latent_size": 4}
     with pytest.warns(MirageWarning, match="vae: even at kl_weight=4.0"):
         model = VaeSynthesizer(**settings, max_dcr_share=0.01).fit(_frame())
     record = model.training_["guard"]
-    assert [r["setting"]["kl_weight"] for r in record["readings"]] == [0.5, 1.0, 2.0, 4.0]
+    # the weakest, middle and strongest of the four steps are read (mirage.engines._guard.read_steps)
+    assert [r["setting"]["kl_weight"] for r in record["readings"]] == [0.5, 2.0, 4.0]
     assert record["chosen"] == {"kl_weight": 4.0}
     assert model.get_params()["kl_weight"] == 0.5  # the user's setting stays as given
     # the guard's choice is what the fit trained with: the same weights as a plain fit at kl_weight=4
