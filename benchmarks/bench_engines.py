@@ -117,13 +117,13 @@ def dcr_score(train: Any, held: Any, synthetic: Any, schema: Any, seed: int) -> 
 
     start = time.perf_counter()
     privacy = dcr(train, held, synthetic, schema, seed=seed, return_distances=False)
-    return {
-        "score_s": time.perf_counter() - start,
-        "dcr_share": privacy["dcr_share"],
-        "dcr_share_ci": privacy["dcr_share_ci"],
-        "exact_copy_rate": privacy["exact_copy_rate"],
-        "holdout_copy_rate": privacy["holdout_copy_rate"],
-    }
+    return {"score_s": time.perf_counter() - start, **_privacy_fields(privacy)}
+
+
+def _privacy_fields(privacy: dict[str, Any]) -> dict[str, Any]:
+    """The DCR figures the bench records, of :func:`mirage.evaluation._privacy.dcr`'s result."""
+    keys = ("dcr_share", "dcr_share_ci", "exact_copy_rate", "holdout_copy_rate")
+    return {key: privacy[key] for key in keys}
 
 
 def score_sample(
@@ -150,10 +150,7 @@ def score_sample(
     marginals = kway_marginal_accuracy(train, first, schema, seed=seed)
     return {
         "score_s": time.perf_counter() - start,
-        "dcr_share": privacy["dcr_share"],
-        "dcr_share_ci": privacy["dcr_share_ci"],
-        "exact_copy_rate": privacy["exact_copy_rate"],
-        "holdout_copy_rate": privacy["holdout_copy_rate"],
+        **_privacy_fields(privacy),
         "quality": sum(parts) / len(parts) if parts else None,
         "detection_auc": detection["detection_auc"],
         "utility_ratio": utility["ratio"],

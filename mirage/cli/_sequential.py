@@ -417,10 +417,7 @@ def report_sequences(
     from mirage.evaluation._sequential import sequence_report
     from mirage.io import read_table
 
-    under = parse_sequence_gates(fail_under or [], "--fail-under")
-    over = parse_sequence_gates(fail_over or [], "--fail-over")
-    if output.suffix.lower() not in (".html", ".htm"):
-        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
+    under, over = _report_gates(output, fail_under, fail_over)
     model = load_sequence_model(model_path)
     source = Path(data) if data is not None else Path(str(model.training_.get("source", "")))
     if data is None and "source" not in model.training_:
@@ -460,6 +457,17 @@ def report_sequences(
         real, synthetic, schema, holdout=held, seed=seed, meta={"model": str(model_path)}
     )
     _write_report(ui, report, output, json_path, force, under, over)
+
+
+def _report_gates(
+    output: Path, fail_under: list[str] | None, fail_over: list[str] | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The ``--fail-under`` and ``--fail-over`` gates of a sequence report, its output checked as HTML."""
+    under = parse_sequence_gates(fail_under or [], "--fail-under")
+    over = parse_sequence_gates(fail_over or [], "--fail-over")
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
+    return under, over
 
 
 def _write_report(
@@ -569,10 +577,7 @@ def report_sequence_files(
             f"{real_path} read as event histories of {entity}, ordered by {order} "
             "(pass --schema to choose the columns)"
         )
-    under = parse_sequence_gates(fail_under or [], "--fail-under")
-    over = parse_sequence_gates(fail_over or [], "--fail-over")
-    if output.suffix.lower() not in (".html", ".htm"):
-        raise OptionError(f"--output {str(output)!r}: the report is HTML; name it with .html")
+    under, over = _report_gates(output, fail_under, fail_over)
     real = checked_events(real, schema.entity, schema.order, real_path, timestamped=schema.timestamped)
     synthetic = read_table(synthetic_path, **reading)
     for name in (schema.entity, schema.order):
