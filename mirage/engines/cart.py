@@ -245,7 +245,10 @@ class CartSynthesizer(Synthesizer):
         rare = self.encoding_.rare_min_count
         spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         normal = self.smoothing > 0 and self.smoothing_space == "normal"
-        knots = _normal_knots(values[~spike]) if normal else None
+        smooth_values = values[~spike]
+        # a knot per rare_min_count values at most, as the marginals have (Marginal.fit says why)
+        knot_count = max(2, min(NORMAL_KNOTS, smooth_values.size // max(1, rare)))
+        knots = _normal_knots(smooth_values, knot_count) if normal else None
         scores = values if knots is None else _to_normal(values, knots)
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
