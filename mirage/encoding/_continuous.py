@@ -67,6 +67,10 @@ class ContinuousStats:
     offsets: tuple[tuple[int, int], ...] = ()  # datetimes as text: (UTC offset in minutes, rows)
     fraction_digits: tuple[tuple[int, int], ...] = ()  # datetimes as text: (digits after the seconds, rows)
     time_of_day: tuple[float, float] | None = None  # datetimes: the least and greatest seconds into a day
+    # datetimes as text with offsets: the time zones whose offset at each instant is the one it was
+    # written with (None: no offsets to explain), and the time of day's range as written
+    zones: tuple[str, ...] | None = None
+    written_time_of_day: tuple[float, float] | None = None
 
     @classmethod
     def merge(cls, parts: Sequence[ContinuousStats], column: str, limit: int) -> ContinuousStats:
@@ -79,7 +83,18 @@ class ContinuousStats:
             tuple(merge_counts(p.offsets for p in parts).items()),
             tuple(merge_counts(p.fraction_digits for p in parts).items()),
             _merge_ranges([p.time_of_day for p in parts]),
+            _common_zones([p.zones for p in parts]),
+            _merge_ranges([p.written_time_of_day for p in parts]),
         )
+
+
+def _common_zones(zones: Sequence[tuple[str, ...] | None]) -> tuple[str, ...] | None:
+    """The zones that explain every partition's offsets (None: no partition had offsets)."""
+    given = [z for z in zones if z is not None]
+    if not given:
+        return None
+    common = set(given[0]).intersection(*given[1:])
+    return tuple(z for z in given[0] if z in common)  # in the order of preference each partition keeps
 
 
 def _merge_ranges(ranges: Sequence[tuple[float, float] | None]) -> tuple[float, float] | None:

@@ -3,7 +3,9 @@
 Text datetimes keep their strftime format so written output looks like the input (``%:z`` is an
 offset written with a colon, ``+01:00``); native datetime columns come back with their dtype (unit
 and time zone).  Time zones are converted to UTC for learning and restored: a native column gets its
-zone back, text with offsets is written at the offset most of its values had.
+zone back; text with offsets is written at the offset most of its values had, or, where it has
+several that one time zone explains (``+01:00`` in winter, ``+02:00`` in summer), at that zone's
+offset for each value, its time of day learned on that zone's clock.
 
 A datetime's *parts* are the codec's to define (:class:`DateParts`): the day (whole days since the
 epoch), the day of the week (when the data spans at least a week) and the time of day (when any value
@@ -18,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -63,6 +66,9 @@ DAY, WEEKDAY, TIME = "day", "weekday", "time"
 
 _UNITS = {"D": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
 _OFFSET = re.compile(r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))\s*$")
+# the areas of the IANA zones a text column's offsets are matched against, in the order of preference
+_ZONE_AREAS = ("Europe/", "America/", "Asia/", "Australia/", "Africa/", "Pacific/", "Atlantic/", "Indian/")
+ZONE_CHECK_PAIRS = 2000
 _MARK = "@@"  # around %z while strftime writes it; the colon goes in afterwards
 _FRACTION = "@f@"  # before %f while strftime writes it; the digits past the resolution are cut after
 _UNIT_DIGITS = {"ms": 3, "us": 6}  # digits after the seconds that a resolution needs (coarser: none)
@@ -238,16 +244,63 @@ def _on_weekday(
     return np.where(lo == hi, day, np.where(count >= 1, pick, fallback))
 
 
-def _offset_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
-    """Rows per UTC offset (minutes east) that text values are written with, by first appearance."""
-    found = values.dropna().astype(str).str.extract(_OFFSET)
-    found = found[found["z"].notna() | found["sign"].notna()]
-    if found.empty:
-        return ()
-    sign = np.where(found["sign"] == "-", -1, 1)
-    minutes = sign * (found["hours"].fillna(0).astype(int) * 60 + found["minutes"].fillna(0).astype(int))
-    counts = pd.Series(minutes).value_counts(sort=False)
+def _row_offsets(values: pd.Series) -> np.ndarray:
+    """Each text value's UTC offset (minutes east) as written; NaN where it has none."""
+    found = values.astype("string").str.extract(_OFFSET)
+    written = (found["z"].notna() | found["sign"].notna()).to_numpy(dtype=bool)
+    sign = np.where(found["sign"].to_numpy(dtype=object) == "-", -1.0, 1.0)
+    hours = pd.to_numeric(found["hours"], errors="coerce").fillna(0).to_numpy(dtype="float64")
+    minutes = pd.to_numeric(found["minutes"], errors="coerce").fillna(0).to_numpy(dtype="float64")
+    return np.where(written, sign * (hours * 60 + minutes), np.nan)
+
+
+def _offset_counts(minutes: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """Rows per UTC offset (minutes east), by first appearance, of :func:`_row_offsets`."""
+    counts = pd.Series(minutes[np.isfinite(minutes)].astype("int64")).value_counts(sort=False)
     return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
+
+
+@lru_cache(maxsize=1)
+def _candidate_zones() -> tuple[str, ...]:
+    """The IANA zones of the world's areas (no ``Etc/`` fixed offsets, no legacy aliases), the
+    area order deciding which of several zones that explain the same offsets a model records."""
+    from zoneinfo import available_timezones
+
+    def key(name: str) -> tuple[int, str]:
+        return next(i for i, area in enumerate(_ZONE_AREAS) if name.startswith(area)), name
+
+    return tuple(sorted((z for z in available_timezones() if z.startswith(_ZONE_AREAS)), key=key))
+
+
+def _zone_offsets(instants: pd.DatetimeIndex, zone: str) -> np.ndarray:
+    """The UTC offsets (minutes east) of time zone ``zone`` at ``instants`` (UTC)."""
+    local = instants.tz_convert(zone).tz_localize(None)
+    return np.asarray((local - instants.tz_localize(None)).total_seconds(), dtype="float64") / 60.0
+
+
+def _zones_explaining(seconds: np.ndarray, minutes: np.ndarray) -> tuple[str, ...]:
+    """The time zones whose UTC offset at each instant (seconds since the epoch, UTC) is the offset
+    (minutes east) it was written with, such as Europe/Berlin's for ``+01:00`` in winter and ``+02:00``
+    in summer; up to ``ZONE_CHECK_PAIRS`` distinct (minute, offset) pairs, evenly spread, are checked."""
+    keep = np.isfinite(seconds) & np.isfinite(minutes)
+    pairs = np.unique(np.column_stack([np.floor(seconds[keep] / 60.0) * 60.0, minutes[keep]]), axis=0)
+    if pairs.shape[0] == 0:
+        return ()
+    if pairs.shape[0] > ZONE_CHECK_PAIRS:
+        pairs = pairs[np.round(np.linspace(0, pairs.shape[0] - 1, ZONE_CHECK_PAIRS)).astype("int64")]
+    instants = pd.DatetimeIndex(pd.to_datetime(pairs[:, 0].astype("int64"), unit="s", utc=True))
+    # a first pass on one pair of each offset rules out most zones cheaply
+    _, first = np.unique(pairs[:, 1], return_index=True)
+    probe = instants[first]
+    zones = [z for z in _candidate_zones() if np.array_equal(_zone_offsets(probe, z), pairs[first, 1])]
+    return tuple(z for z in zones if np.array_equal(_zone_offsets(instants, z), pairs[:, 1]))
+
+
+def _written_times(seconds: np.ndarray, minutes: np.ndarray) -> tuple[float, float] | None:
+    """The least and greatest time of day (seconds) on the clocks the values were written in."""
+    keep = np.isfinite(seconds) & np.isfinite(minutes)
+    _, time = days_and_times(seconds[keep] + minutes[keep] * 60.0)
+    return (float(time.min()), float(time.max())) if time.size else None
 
 
 def wall_seconds(seconds: np.ndarray, tz: str | None) -> np.ndarray:
@@ -369,20 +422,32 @@ class DatetimeCodec(ContinuousCodec):
         stats = self.stats_of(values, seconds)
         tz = getattr(getattr(values, "dt", None), "tz", None) if hasattr(values, "dt") else None
         fmt = self.column.datetime_format
-        offsets = _offset_counts(values) if fmt is not None and "%z" in parse_format(fmt) else ()
         digits = _fraction_digit_counts(values) if fmt is not None and "%f" in fmt else ()
         _, time = days_and_times(wall_seconds(seconds[np.isfinite(seconds)], None if tz is None else str(tz)))
-        return replace(
+        stats = replace(
             stats,
             tz=str(tz) if tz is not None else None,
-            offsets=offsets,
             fraction_digits=digits,
             time_of_day=(float(time.min()), float(time.max())) if time.size else None,
+        )
+        if fmt is None or "%z" not in parse_format(fmt):
+            return stats
+        minutes = _row_offsets(values)
+        return replace(
+            stats,
+            offsets=_offset_counts(minutes),
+            zones=_zones_explaining(seconds, minutes),
+            written_time_of_day=_written_times(seconds, minutes),
         )
 
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         self.tz = stats.tz
         self.offset = _most_common(stats.offsets)
+        # text written at several offsets that one time zone explains (summer time) is learned and
+        # written back on that zone's clock: at one offset, summer rows would move by an hour
+        zoned_text = len(stats.offsets) > 1 and bool(stats.zones)
+        if zoned_text and stats.zones:
+            self.tz = stats.zones[0]
         self.written_digits = _most_common(stats.fraction_digits)
         observed = observed_values(stats.observed)
         if observed.size == 0:
@@ -397,7 +462,7 @@ class DatetimeCodec(ContinuousCodec):
             raise OptionError(f"column {self.column.name!r}: public.minimum is after public.maximum")
         self.unit = next((u for u, step in _UNITS.items() if _multiples_of(observed, step)), "us")
         self.fill = float(np.median(observed))
-        spans = stats.time_of_day
+        spans = stats.written_time_of_day if zoned_text else stats.time_of_day
         self.time_of_day = spans if spans is not None and spans != (0.0, 0.0) else None
 
     def finish(self, seconds: np.ndarray) -> np.ndarray:
@@ -420,7 +485,7 @@ class DatetimeCodec(ContinuousCodec):
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(self.tz)
         fmt = self.column.datetime_format
         if fmt is not None:
-            if self.offset is not None:
+            if self.offset is not None and self.tz is None:
                 zone = timezone(timedelta(minutes=self.offset))
                 stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
             text = format_datetimes(stamps, fmt, fraction_digits=self._fraction_digits())
