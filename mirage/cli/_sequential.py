@@ -105,7 +105,7 @@ def write_sequence_schema(
     order: str | None,
     output: Path | None,
     force: bool,
-    locale: str,
+    locale: str | None,
     reading: dict[str, str],
 ) -> None:
     """``mirage schema events.csv --entity ID --order TIME``."""

@@ -110,7 +110,7 @@ def _write(output: Path, text: str, force: bool) -> None:
 
 
 def _database_command(
-    ui: UI, source: str, output: Path | None, force: bool, locale: str, reading: dict[str, str]
+    ui: UI, source: str, output: Path | None, force: bool, locale: str | None, reading: dict[str, str]
 ) -> None:
     from mirage.errors import OptionError
     from mirage.io import infer_database_schema, is_database_url, read_database, read_folder
@@ -150,7 +150,13 @@ def schema_command(
         Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of to stdout.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
-    locale: Annotated[str, typer.Option(help="Locale of the fake values for personal data.")] = "en_US",
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            help="Locale of the fake values for personal data (default: read from e-mail domains, phone "
+            "country codes and IBANs, else en_US)."
+        ),
+    ] = None,
     suggest_rules: Annotated[
         bool,
         typer.Option(

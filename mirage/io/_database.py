@@ -227,7 +227,7 @@ def _foreign_keys(name: str, reflected: dict[str, dict[str, Any]]) -> list[Forei
 
 
 def read_database(
-    url: str, *, chunk_size: int = 50_000, locale: str = "en_US"
+    url: str, *, chunk_size: int = 50_000, locale: str | None = None
 ) -> tuple[DatabaseSchema, dict[str, pd.DataFrame]]:
     """Every table of the database at ``url`` and its :class:`DatabaseSchema`.
 

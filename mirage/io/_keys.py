@@ -47,7 +47,7 @@ def singular(name: str) -> str:
 
 
 def keyed_schema(
-    frame: pd.DataFrame, key_columns: Iterable[str], *, locale: str = "en_US", table: str | None = None
+    frame: pd.DataFrame, key_columns: Iterable[str], *, locale: str | None = None, table: str | None = None
 ) -> Schema:
     """``infer_schema(frame)`` with every key column (primary, unique or foreign) made an identifier:
     keys are regenerated, never learned as values.  Inference's warnings name ``table``."""
@@ -185,7 +185,7 @@ def _foreign_keys(frames: Mapping[str, pd.DataFrame], keys: dict[str, tuple[str,
     return found
 
 
-def infer_database_schema(frames: Mapping[str, pd.DataFrame], *, locale: str = "en_US") -> DatabaseSchema:
+def infer_database_schema(frames: Mapping[str, pd.DataFrame], *, locale: str | None = None) -> DatabaseSchema:
     """A :class:`DatabaseSchema` guessed from the tables' values and column names: primary keys (unique,
     non-null, named like a key), foreign keys (named after another table's key, every non-null value
     one of its values; nullable where the column has nulls) and each table's column kinds, key columns

@@ -20,6 +20,7 @@ from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
 from mirage.schema._datetimes import datetime_format
 from mirage.schema._id_format import infer_id_format, infer_pattern, pattern_regex
+from mirage.schema._locale import DEFAULT_LOCALE, guess_locale
 from mirage.schema._number_text import split_affixes
 from mirage.schema._pii import detect_pii
 from mirage.schema._schema import Schema
@@ -35,12 +36,19 @@ STRUCTURED = 0.9  # share of distinct values a character-class pattern must desc
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|code)$|^id[_\W]|[a-z]Id$|ID$", re.IGNORECASE)
 
 
-def infer_schema(data: pd.DataFrame, *, locale: str = "en_US") -> Schema:
-    """A schema for ``data``: one column entry per DataFrame column, in order."""
+def infer_schema(data: pd.DataFrame, *, locale: str | None = None) -> Schema:
+    """A schema for ``data``: one column entry per DataFrame column, in order.
+
+    ``locale``: the Faker locale of the replacement personal data; None reads it from the values that
+    name a country (e-mail domains, phone country codes, IBANs: :mod:`mirage.schema._locale`), with a
+    warning that says so, and takes ``en_US`` where they say nothing.
+    """
     if data.columns.duplicated().any():
         name = data.columns[data.columns.duplicated()][0]
         raise DataError(f"column {name!r} appears twice in the data")
     columns = [infer_column(str(name), data[name]) for name in data.columns]
+    if locale is None:
+        locale = _read_locale(data, columns)
     for column in columns:
         if column.kind is Kind.PII and column.locale is None:
             column.locale = locale
@@ -50,6 +58,19 @@ def infer_schema(data: pd.DataFrame, *, locale: str = "en_US") -> Schema:
     if isinstance(layout, dict):
         extra["json"] = dict(layout)
     return Schema(columns=columns, locale=locale, extra=extra)
+
+
+def _read_locale(data: pd.DataFrame, columns: list[Column]) -> str:
+    pii = [(c.name, c.pii_type, data[c.name]) for c in columns if c.kind is Kind.PII]
+    guess = guess_locale(pii) if pii else None
+    if guess is None:
+        return DEFAULT_LOCALE
+    if guess.locale != DEFAULT_LOCALE:
+        warn(
+            f"personal data will be replaced in locale {guess.locale}, read from {guess.reason}; "
+            "pass locale= (--locale) to choose another"
+        )
+    return guess.locale
 
 
 def infer_column(name: str, values: pd.Series) -> Column:

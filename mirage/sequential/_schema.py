@@ -95,7 +95,7 @@ def is_sequence_schema(data: object) -> bool:
 
 
 def infer_sequence_schema(
-    events: pd.DataFrame, entity: str, order: str, *, locale: str = "en_US"
+    events: pd.DataFrame, entity: str, order: str, *, locale: str | None = None
 ) -> SequenceSchema:
     """The sequence schema of ``events``: its columns inferred (the entity key is never learned).
 
