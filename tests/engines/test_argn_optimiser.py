@@ -1,0 +1,48 @@
+"""argn's own AdamW: the same update as ``torch.optim.AdamW``, learning rate changes included."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+import torch
+
+from mirage.engines.argn._optimiser import AdamW
+
+
+def _network(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    net.unused = torch.nn.Parameter(torch.ones(4))  # never gets a gradient: not even decayed
+    return net
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr": 5e-3, "weight_decay": 1e-3},
+        {"lr": 1e-2, "weight_decay": 0.2, "betas": (0.8, 0.99)},
+        {"lr": 5e-2, "weight_decay": 0.0},
+    ],
+)
+def test_twenty_steps_end_where_torch_adamw_ends(settings: dict) -> None:
+    ours, theirs = _network(5), _network(5)
+    mine = AdamW(ours.parameters(), **settings)
+    reference = torch.optim.AdamW(theirs.parameters(), **settings)
+    generator = torch.Generator().manual_seed(1)
+    for step in range(20):
+        if step == 10:  # the training loops halve the rate on an epoch without progress
+            mine.lr *= 0.5
+            for group in reference.param_groups:
+                group["lr"] *= 0.5
+        x = torch.randn(32, 6, generator=generator)
+        y = torch.randn(32, 3, generator=generator)
+        for net, optimiser in ((ours, mine), (theirs, reference)):
+            optimiser.zero_grad()
+            ((net(x) - y) ** 2).mean().backward()
+            optimiser.step()
+    for (name, a), b in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-6), name
+        assert name == "unused" or not torch.equal(a, _network(5).get_parameter(name))
+    assert torch.equal(ours.get_parameter("unused"), torch.ones(4))
