@@ -166,11 +166,13 @@ def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: A
     else:
         events.to_csv(folder / "events.csv", index=False)
     command = [args.mostly, str(PEERS), "mostly", str(folder / "events.csv"), entity, order, str(out)]
-    command += ["--entities", str(events[entity].nunique()), "--minutes", str(args.budget / 60)]
-    command += ["--seed", str(seed)]
+    minutes = (args.peer_budget or args.budget) / 60
+    command += ["--entities", str(events[entity].nunique()), "--minutes", str(minutes), "--seed", str(seed)]
     if given is not None:
         command += ["--context", str(given)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    threads = str(args.peer_threads)
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     timing = json.loads(Path(str(out) + ".json").read_text(encoding="utf-8"))
@@ -184,6 +186,8 @@ def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: A
         synthetic = synthetic.merge(context[[entity, *absent]], on=entity, how="left")
     synthetic.to_csv(out, index=False)
     return {
+        # mostlyai-engine checks its time limit between epochs: a fit this long was stopped by it
+        "budget_bound": timing["fit_seconds"] >= 0.95 * (args.peer_budget or args.budget),
         "fit_wall_seconds": timing["fit_seconds"],
         "fit_cpu_seconds": timing.get("fit_cpu_seconds", float("nan")),
         "events_per_second": len(synthetic) / max(timing["sample_seconds"], 1e-9),
@@ -241,6 +245,15 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds (argn and the peer)")
     parser.add_argument("--entities", type=int, default=2000, help="histories sampled for the events/s")
     parser.add_argument("--mostly", help="python of an environment with mostlyai-engine")
+    parser.add_argument(
+        "--peer-budget",
+        type=float,
+        help="the peer's training seconds (default --budget); one that stops the peer before it converges "
+        "makes its CPU seconds a floor, and the ratio to it a ceiling",
+    )
+    parser.add_argument(
+        "--peer-threads", type=int, default=1, help="the peer's torch threads (argn trains on 1 by default)"
+    )
     # the worker's own options
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--table", help=argparse.SUPPRESS)
