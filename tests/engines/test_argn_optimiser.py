@@ -1,6 +1,12 @@
-"""argn's own AdamW: the same update as ``torch.optim.AdamW``, learning rate changes included."""
+"""argn's own AdamW: the same update as ``torch.optim.AdamW``, learning rate changes included, without
+importing ``torch._dynamo``."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +15,8 @@ pytest.importorskip("torch")
 import torch
 
 from mirage.engines.argn._optimiser import AdamW
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _network(seed: int) -> torch.nn.Module:
@@ -46,3 +54,25 @@ def test_twenty_steps_end_where_torch_adamw_ends(settings: dict) -> None:
         assert torch.allclose(a, b, rtol=0, atol=1e-6), name
         assert name == "unused" or not torch.equal(a, _network(5).get_parameter(name))
     assert torch.equal(ours.get_parameter("unused"), torch.ones(4))
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch: ~15 s on a loaded machine
+def test_a_fit_and_a_sequence_fit_do_not_import_torch_dynamo() -> None:
+    script = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from mirage.engines.argn import ArgnSynthesizer\n"
+        "from mirage.sequential import ArgnSequenceSynthesizer, infer_sequence_schema\n"
+        "rng = np.random.default_rng(0)\n"
+        "frame = pd.DataFrame({'k': rng.choice(['a', 'b'], 300), 'x': rng.normal(size=300)})\n"
+        "ArgnSynthesizer(max_epochs=2).fit(frame).sample(10)\n"
+        "events = pd.DataFrame({'e': np.repeat(np.arange(30), 4), 't': np.tile(np.arange(4), 30),\n"
+        "                       'x': rng.normal(size=120)})\n"
+        "schema = infer_sequence_schema(events, 'e', 't')\n"
+        "ArgnSequenceSynthesizer(max_epochs=2).fit(events, schema).sample(5)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
