@@ -36,7 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DEFAULT_DATA_DIR, REPO_ROOT, environment_info, format_table, write_results
 
 PEERS = Path(__file__).resolve().parent / "sequential_peers.py"
-TABLES = {"fmri": ("seq_id", "timepoint"), "transactions": ("customer_id", "timestamp")}
+TABLES = {
+    "fmri": ("seq_id", "timepoint"),
+    "transactions": ("customer_id", "timestamp"),
+    "gapminder": ("country", "year"),
+}
+# the peer's context table: the columns constant within each history (Mirage finds them by itself)
+PEER_CONTEXT = {"fmri": ["subject", "event", "region"], "gapminder": ["continent"]}
 
 
 def _table(name: str, customers: int) -> tuple[Any, Any]:
@@ -45,6 +51,11 @@ def _table(name: str, customers: int) -> tuple[Any, Any]:
 
     if name == "fmri":
         return pd.read_csv(DEFAULT_DATA_DIR / "fmri_sequences.csv"), None
+    if name == "gapminder":  # plotly's panel, the 63 countries of Asia and Europe: few histories, as fMRI
+        import plotly.data
+
+        panel = plotly.data.gapminder()[["country", "continent", "year", "lifeExp", "pop", "gdpPercap"]]
+        return panel[panel["continent"].isin(["Asia", "Europe"])].reset_index(drop=True), None
     from mirage.sequential import make_transactions
 
     return make_transactions(customers, seed=0)
@@ -81,7 +92,17 @@ def _worker(args: argparse.Namespace) -> None:
 
     schema = infer_sequence_schema(events, entity, order)
     events = _typed(events, schema)
-    model = ArgnSequenceSynthesizer(seed=args.seed, max_training_time=args.budget)
+    import_cpu = 0.0
+    if args.warm_imports:  # as the peer's timing starts after ``from mostlyai.engine import TabularARGN``
+        cpu = time.process_time()
+        import torch  # noqa: F401
+
+        import mirage.engines.argn._training
+        import mirage.sequential._argn_network  # noqa: F401
+
+        import_cpu = time.process_time() - cpu
+    params = json.loads(args.params or "{}")
+    model = ArgnSequenceSynthesizer(**{"seed": args.seed, "max_training_time": args.budget, **params})
     wall, cpu = time.perf_counter(), time.process_time()
     model.fit(events, schema, context=context)
     fit_wall, fit_cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -105,6 +126,7 @@ def _worker(args: argparse.Namespace) -> None:
     summary = {
         "fit_wall_seconds": fit_wall,
         "fit_cpu_seconds": fit_cpu,
+        "import_cpu_seconds": import_cpu,
         "epochs": model.training_.get("epochs"),
         "best_epoch": model.training_.get("best_epoch"),
         "stopped": model.training_.get("stopped"),
@@ -135,10 +157,12 @@ def _typed(events: Any, schema: Any) -> Any:
 
 
 # --- the launcher -------------------------------------------------------------------------------------
-def _run_tree(root: Path, name: str, seed: int, paths: dict[str, Path], out: Path, args: Any) -> dict:
-    command = [sys.executable, __file__, "--worker", "--table", name, "--seed", str(seed)]
+def _run_tree(
+    root: Path, params: str, name: str, seed: int, paths: dict[str, Path], out: Path, args: Any
+) -> dict:
+    command = [sys.executable, __file__, "--worker", "--table", name, "--seed", str(seed), "--params", params]
     command += ["--train", str(paths["train"]), "--out", str(out), "--budget", str(args.budget)]
-    command += ["--entities", str(args.entities)]
+    command += ["--entities", str(args.entities)] + (["--warm-imports"] if args.warm_imports else [])
     if "context" in paths:
         command += ["--context", str(paths["context"])]
     env = {**os.environ, "PYTHONPATH": str(root.resolve())}
@@ -156,8 +180,8 @@ def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: A
     events = pd.read_csv(paths["train"])
     folder = out.parent
     given = paths.get("context")
-    if name == "fmri":  # the per-sequence attributes as the peer's context table
-        constants = ["subject", "event", "region"]
+    if name in PEER_CONTEXT:  # the per-sequence attributes as the peer's context table
+        constants = PEER_CONTEXT[name]
         events.groupby(entity, sort=False)[constants].first().reset_index().to_csv(
             folder / "ctx.csv", index=False
         )
@@ -177,9 +201,9 @@ def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: A
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
     timing = json.loads(Path(str(out) + ".json").read_text(encoding="utf-8"))
     synthetic = pd.read_csv(out)
-    if name == "fmri":
-        constants = events.groupby(entity, sort=False)[["subject", "event", "region"]].first().reset_index()
-        synthetic = synthetic.merge(constants, on=entity, how="left")
+    if name in PEER_CONTEXT:
+        attributes = events.groupby(entity, sort=False)[PEER_CONTEXT[name]].first()
+        synthetic = synthetic.merge(attributes.reset_index(), on=entity, how="left")
     elif given is not None:
         context = pd.read_csv(given)
         absent = [c for c in context.columns if c not in synthetic.columns]
@@ -237,7 +261,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--tree", action="append", help="LABEL=PATH of a source tree (default: this one)")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        help="LABEL=PATH[@JSON] of a source tree, with the model's settings (default: this tree)",
+    )
     parser.add_argument("--tables", default="fmri,transactions")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--customers", type=int, default=500)
@@ -245,6 +273,11 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds (argn and the peer)")
     parser.add_argument("--entities", type=int, default=2000, help="histories sampled for the events/s")
     parser.add_argument("--mostly", help="python of an environment with mostlyai-engine")
+    parser.add_argument(
+        "--warm-imports",
+        action="store_true",
+        help="import PyTorch and argn's modules before a fit's clock starts (as the peer's does)",
+    )
     parser.add_argument(
         "--peer-budget",
         type=float,
@@ -261,6 +294,7 @@ def main() -> None:
     parser.add_argument("--train", help=argparse.SUPPRESS)
     parser.add_argument("--context", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--params", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args)
@@ -275,15 +309,18 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 place = Path(folder)
                 paths = _split(name, seed, args, place)
-                runs = [(label, Path(root)) for label, root in trees]
-                runs += [("mostlyai-engine", None)] if args.mostly else []
-                for label, root in runs:
+                runs: list[tuple[str, Path | None, str]] = [
+                    (label, Path(root.split("@", 1)[0]), [*root.split("@", 1), "{}"][1])
+                    for label, root in trees
+                ]
+                runs += [("mostlyai-engine", None, "")] if args.mostly else []
+                for label, root, params in runs:
                     out = place / f"{label}.csv"
                     load = os.getloadavg()[0]
                     if root is None:
                         summary = _run_mostly(name, seed, paths, out, args)
                     else:
-                        summary = _run_tree(root, name, seed, paths, out, args)
+                        summary = _run_tree(root, params, name, seed, paths, out, args)
                     row = {"table": name, "seed": seed, "model": label, "load": load, **summary}
                     if "error" not in summary:
                         row |= _score(name, paths, out, row, seed)
@@ -313,7 +350,7 @@ def _print(figures: list[dict[str, Any]]) -> None:
             cells.append(
                 "" if values.empty else f"{values.mean():.3g} ({values.min():.3g}-{values.max():.3g})"
             )
-        rows.append(cells)
+        rows.append([str(c) for c in cells])
     print(format_table(["table", "model", "seeds", *numbers], rows, left=2))
     cpu = done.pivot_table(index=["table", "seed"], columns="model", values="fit_cpu_seconds")
     models = list(dict.fromkeys(done["model"]))  # in the order they ran: the first tree first
