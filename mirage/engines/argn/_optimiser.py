@@ -1,8 +1,8 @@
 """argn's AdamW: the plain-tensor Adam of the neural engines with decoupled weight decay.
 
 ``torch.optim``'s first optimiser imports ``torch._dynamo``: 1.6 CPU seconds per process on this
-machine, a sixth to a third of a small argn fit (``benchmarks/bench_sequential_argn.py`` reports the
-fits' CPU seconds).
+machine, a quarter to a third of a small argn fit (titanic in a fresh process: 5.1-5.9 -> 3.7-4.1 CPU
+s; ``benchmarks/bench_sequential_fit.py`` times sequence fits).  DP-SGD keeps ``torch.optim``.
 """
 
 from __future__ import annotations
