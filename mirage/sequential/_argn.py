@@ -439,6 +439,7 @@ class ArgnSequenceSynthesizer:
 
         import torch
 
+        from mirage.engines.argn._optimiser import AdamW
         from mirage.engines.argn._runtime import torch_scope
 
         n, width = len(lengths), event_tokens.shape[1]
@@ -490,9 +491,7 @@ class ArgnSequenceSynthesizer:
                 )
                 return loss
 
-            optimiser = torch.optim.AdamW(
-                network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
-            )
+            optimiser = AdamW(network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
             best_state = copy.deepcopy(network.state_dict())
             bad = 0
             fit_rows = torch.as_tensor(fit)
@@ -503,7 +502,7 @@ class ArgnSequenceSynthesizer:
                 for first in range(0, len(fit), batch):
                     rows = shuffled[first : first + batch]
                     loss = batch_loss(rows)
-                    optimiser.zero_grad(set_to_none=True)
+                    optimiser.zero_grad()
                     (loss / len(rows)).backward()
                     optimiser.step()
                     total += float(loss.detach())
@@ -526,8 +525,7 @@ class ArgnSequenceSynthesizer:
                     best_state = copy.deepcopy(network.state_dict())
                 else:
                     bad += 1
-                    for group in optimiser.param_groups:
-                        group["lr"] *= _LR_DECAY
+                    optimiser.lr *= _LR_DECAY
                 left = min(budget - elapsed, (self.max_epochs - epoch) * elapsed / epoch)
                 report_event(
                     EpochProgress(

@@ -18,6 +18,7 @@ import numpy as np
 
 from mirage._progress import EpochProgress, TrainingDone, report_event
 from mirage.engines.argn._defaults import auto_batch
+from mirage.engines.argn._optimiser import AdamW
 
 if TYPE_CHECKING:
     import torch
@@ -90,9 +91,7 @@ def train(
     x_val, x_train = x_all[order[:n_val]], x_all[order[n_val:]]
     n_train = x_train.shape[0]
     batch = min(settings.batch_size or auto_batch(n_train), n_train)
-    optimizer = torch.optim.AdamW(
-        network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay, fused=True
-    )
+    optimizer = AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     val_generator = torch.Generator(device=device)
     result = TrainingResult(history=history)
     best_state = copy.deepcopy(network.state_dict())
@@ -125,8 +124,7 @@ def train(
             best_state = copy.deepcopy(network.state_dict())
         else:
             bad += 1
-            for param_group in optimizer.param_groups:
-                param_group["lr"] *= LR_DECAY
+            optimizer.lr *= LR_DECAY
         elapsed = time.perf_counter() - start
         left = min(settings.max_training_time - elapsed, (settings.max_epochs - epoch) * elapsed / epoch)
         report_event(
@@ -152,7 +150,7 @@ def gradient_step(network: ArgnNetwork, optimizer: Any, xb: torch.Tensor, schema
     """
     mask = network.context_mask(xb.shape[0], schema_order_share)
     loss = -network.log_likelihood(xb, mask).mean()
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     return float(loss.detach())
