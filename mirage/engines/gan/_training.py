@@ -225,8 +225,12 @@ def train(
                 out_of_time = True
                 break
         entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
+        # a score before the floor would not be kept, and scoring draws nothing from training's random
+        # states, so skipping it leaves the weights as they were
         checked = score is not None and (
-            epoch % check_every == 0 or out_of_time or epoch == settings.max_epochs
+            (epoch % check_every == 0 and epoch >= stopping.min_epochs)
+            or out_of_time
+            or epoch == settings.max_epochs
         )
         if checked and score is not None:
             entry["detection_auc"] = score(generator)
