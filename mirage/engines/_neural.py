@@ -403,6 +403,9 @@ class EarlyStopping:
 
     A score counts as better when it is below the best by ``min_delta`` (``relative``: by that share of
     the best); the first score always does.  ``patience`` checks without a better one stop training.
+    Scores of epochs before ``min_epochs`` are recorded but neither kept nor counted against the
+    patience: a generator scored that early can look as good as a trained one on a score read on few
+    rows while it has learned the marginals and none of the dependence.
     """
 
     def __init__(
@@ -414,8 +417,10 @@ class EarlyStopping:
         patience: int,
         min_delta: float,
         relative: bool = False,
+        min_epochs: int = 1,
     ) -> None:
         self.modules = list(modules)
+        self.min_epochs = min_epochs
         self.max_epochs = max_epochs
         self.max_training_time = max_training_time
         self.patience = patience
@@ -432,6 +437,8 @@ class EarlyStopping:
 
     def score(self, epoch: int, value: float) -> None:
         """Record a validation score of the weights as they are now."""
+        if epoch < self.min_epochs:
+            return
         margin = self.min_delta * abs(self.result.best_score) if self.relative else self.min_delta
         if not self.result.best_epoch or value < self.result.best_score - margin:
             self.result.best_score, self.result.best_epoch, self.bad = value, epoch, 0

@@ -5,6 +5,9 @@ proportional to the log of its count (so rare categories are trained on far more
 occur), and a real row that has that code; the generator is told the pick through the conditional
 vector and penalised when its output does not honour it.  Sampling picks codes by their real
 frequency instead, so the marginals come back as learned.
+
+Early stopping reads a detection score on held-out rows, which on a small table (a hundred rows)
+cannot see a missing dependence; no score counts before ``MIN_STEPS`` optimiser steps.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ __all__ = ["ConditionSampler", "NumberValues", "TrainingSettings", "generate", "
 GUMBEL_TAU = 0.2
 MIN_DELTA = 0.002  # a detection AUC must drop by this much to count as better
 CHECK_STEPS = 100  # optimiser steps between two detection scores, about
+MIN_STEPS = 1_000  # optimiser steps before a detection score may be kept or stop training
 MARGINAL_WEIGHT = 20.0  # of the marginal loss against the critic's
 VALUE_WEIGHT = 20.0  # of the numbers' distribution loss against the critic's
+GROUP = 10  # rows of the marginal loss's batch that share one condition
 
 
 class ConditionSampler:
@@ -184,6 +189,7 @@ def train(
         max_training_time=settings.max_training_time,
         patience=settings.patience,
         min_delta=MIN_DELTA,
+        min_epochs=min(settings.max_epochs, math.ceil(MIN_STEPS / steps)),
     )
     activation = Activation(layout.spans)
     targets = None
@@ -219,8 +225,12 @@ def train(
                 out_of_time = True
                 break
         entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
+        # a score before the floor would not be kept, and scoring draws nothing from training's random
+        # states, so skipping it leaves the weights as they were
         checked = score is not None and (
-            epoch % check_every == 0 or out_of_time or epoch == settings.max_epochs
+            (epoch % check_every == 0 and epoch >= stopping.min_epochs)
+            or out_of_time
+            or epoch == settings.max_epochs
         )
         if checked and score is not None:
             entry["detection_auc"] = score(generator)
@@ -296,24 +306,42 @@ def _marginal_loss(
     values: NumberValues,
 ) -> torch.Tensor:
     """How far a batch drawn as sampling draws it (conditions by their real frequency) is from the real
-    marginals: the Kullback-Leibler divergence of each one-hot span's mean probabilities from the real
-    frequencies, plus each number's 1-D Wasserstein distance (its sorted values against those of as
-    many random real rows).
+    rows: the Kullback-Leibler divergence of each one-hot span's mean probabilities from the real
+    frequencies, and, per group of ``GROUP`` rows that share one condition, each number's 1-D
+    Wasserstein distance (its sorted values against those of as many real rows with the picked code)
+    and each one-hot span's squared distance from those rows' codes.
 
     Training-by-sampling skews every training batch towards rare codes, and the critic sees numbers only
-    jointly; this keeps the marginals the generator gives when sampling where the data has them.
+    jointly; the frequencies keep the marginals the generator gives when sampling where the data has
+    them.  The groups carry the dependence of every column on each discrete one: compared with random
+    real rows instead, a generator that ignores its condition matched the numbers as well (on
+    insurance, charges by smoker came out equal after 300 epochs).
     """
-    cond, _, _ = sampler.draw(batch, rng, training=False)
-    noise = torch.randn(batch, settings.noise_size)
+    groups = max(1, batch // GROUP)
+    cond, which, codes = sampler.draw(groups, rng, training=True)
+    cond = np.repeat(cond, GROUP, axis=0)
+    noise = torch.randn(cond.shape[0], settings.noise_size)
     logits = generator(torch.cat([noise, torch.from_numpy(cond)], dim=1))
+    real_rows = (
+        sampler.matching_rows(np.repeat(which, GROUP), np.repeat(codes, GROUP), rng)
+        if sampler.spans
+        else rng.integers(x_all.shape[0], size=cond.shape[0])
+    )
+    real_x = x_all[torch.from_numpy(real_rows)]
     loss = torch.zeros(())
     if targets is not None:
-        mean_p = activation.grouped_log_softmax(logits).exp().mean(dim=0).clamp_min(1e-8)
+        p = activation.grouped_log_softmax(logits).exp()
+        mean_p = p.mean(dim=0).clamp_min(1e-8)
         loss = loss + MARGINAL_WEIGHT * (targets * (targets.clamp_min(1e-8).log() - mean_p.log())).sum()
+        real_codes = torch.nn.functional.one_hot(activation.codes(real_x), p.shape[2]).float()
+        gap = p.reshape(groups, GROUP, *p.shape[1:]).mean(dim=1) - real_codes.reshape(
+            groups, GROUP, *p.shape[1:]
+        ).mean(dim=1)
+        loss = loss + MARGINAL_WEIGHT * gap.pow(2).sum(dim=(1, 2)).mean()
     if values.scalars:
-        fake = values(activation(logits, GUMBEL_TAU)).sort(dim=0).values
-        real = values(x_all[torch.from_numpy(rng.integers(x_all.shape[0], size=batch))]).sort(dim=0).values
-        loss = loss + VALUE_WEIGHT * (fake - real).abs().mean(dim=0).sum()
+        fake = values(activation(logits, GUMBEL_TAU)).reshape(groups, GROUP, -1).sort(dim=1).values
+        real = values(real_x).reshape(groups, GROUP, -1).sort(dim=1).values
+        loss = loss + VALUE_WEIGHT * (fake - real).abs().mean(dim=1).sum(dim=1).mean()
     return loss
 
 
