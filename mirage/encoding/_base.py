@@ -4,7 +4,8 @@ Fitting is split so that it can run over partitions: ``analyze`` reads one parti
 returns a small frozen stats object, ``reduce`` merges the stats of every partition and learns from the
 merge; ``fit(values)`` is ``reduce([analyze(values)])``.  Fitting on partitions and reducing equals
 fitting on the whole column.  ``reduce`` also takes what is public (bounds and category domains, by
-default those the schema declares) and, for a DP engine later, a privacy budget.  Codecs never write
+default those the schema declares) and, for a DP engine, a privacy budget (the codec then learns only
+from the domain it releases with it, see ``PrivacyBudget``).  Codecs never write
 into their ``Column``: what fitting learns stays in the codec's state.
 
 A codec turns one column into named *sub-columns* that engines model jointly: continuous ones
@@ -75,6 +76,8 @@ class Codec(ABC, Generic[StatsT]):
 
     #: the ``PublicBounds`` fields ``reduce`` can use for this kind of column
     public_fields: tuple[str, ...] = ()
+    #: whether ``reduce`` takes a privacy budget (columns that are generated, never learned, do not)
+    takes_budget: bool = False
 
     def __init__(self, column: Column, options: EncodingOptions) -> None:
         self.column = column
@@ -102,17 +105,18 @@ class Codec(ABC, Generic[StatsT]):
         """Merge the partitions' stats, learn from the merge and return it; a clear error when empty.
 
         ``public``: bounds and categories to use instead of the data's (default: what the column declares).
-        ``budget``: the privacy budget for noisy counts, private bounds and quantile edges (not available
-        yet: an ``OptionError``).
+        ``budget``: the privacy budget for the domain the public bounds leave open; with it the codec
+        learns only from the released domain (an ``OptionError`` for a codec that takes none).
         """
 
     def public_bounds(self, budget: PrivacyBudget | None, public: PublicBounds | None) -> PublicBounds:
-        """What ``reduce`` takes as public: ``public``, else what the column declares; refuses a budget."""
+        """What ``reduce`` takes as public: ``public``, else what the column declares; refuses a budget
+        where the codec takes none."""
         name = self.column.name
-        if budget is not None:
+        if budget is not None and not self.takes_budget:
             raise OptionError(
-                f"column {name!r}: budget: differentially private fitting is not available yet "
-                "(fit without a budget)"
+                f"column {name!r}: budget: a {self.column.kind.value} column is generated, never measured "
+                "with a privacy budget (fit it without one)"
             )
         if public is None:
             return PublicBounds.from_column(self.column)

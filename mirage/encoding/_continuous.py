@@ -25,9 +25,9 @@ from mirage.encoding._missing import MissingPart, MissingStats
 from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.encoding._sketch import SKETCH_ARRAY, Observed, ValueSketch, merge_observed, observe
 from mirage.encoding._stats import merge_counts, single
-from mirage.errors import DataError
+from mirage.errors import DataError, OptionError
 
-__all__ = ["VALUE_PART", "ContinuousCodec", "ContinuousStats", "observed_values", "reflect"]
+__all__ = ["VALUE_PART", "ContinuousCodec", "ContinuousStats", "counted_values", "observed_values", "reflect"]
 
 VALUE_PART = "value"
 
@@ -51,6 +51,18 @@ def reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.where(outside, folded, x)
 
 
+def counted_values(stats: ContinuousStats, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct observed values and their exact counts, for a private range (a sketch's are not
+    exact: the range must then be declared)."""
+    if isinstance(stats.observed, ValueSketch):
+        raise OptionError(
+            f"column {column!r}: budget: its values were summarised by a sketch (more distinct values than "
+            "exact_values_limit), whose counts a private range cannot use: declare its minimum and maximum "
+            "in the schema, or fit with a larger exact_values_limit"
+        )
+    return stats.observed.values, stats.observed.counts
+
+
 def observed_values(observed: Observed) -> np.ndarray:
     """The values a fit learns from, sorted: every row's when counted; when sketched, values at evenly
     spaced ranks (``ValueSketch.sample``) that keep the exact minimum and maximum."""
@@ -71,6 +83,7 @@ class ContinuousStats:
     # written with (None: no offsets to explain), and the time of day's range as written
     zones: tuple[str, ...] | None = None
     written_time_of_day: tuple[float, float] | None = None
+    missing_rows: int = 0  # the missing cells (a private range noises their count with its histogram)
 
     @classmethod
     def merge(cls, parts: Sequence[ContinuousStats], column: str, limit: int) -> ContinuousStats:
@@ -85,6 +98,7 @@ class ContinuousStats:
             _merge_ranges([p.time_of_day for p in parts]),
             _common_zones([p.zones for p in parts]),
             _merge_ranges([p.written_time_of_day for p in parts]),
+            sum(p.missing_rows for p in parts),
         )
 
 
@@ -119,13 +133,21 @@ class ContinuousCodec(Codec[ContinuousStats]):
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         """Set ``minimum``, ``maximum`` (``public``'s where given), ``fill`` and the rest from the stats."""
 
+    @abstractmethod
+    def released(self, stats: ContinuousStats, budget: PrivacyBudget, public: PublicBounds) -> pd.Series:
+        """The public values the codec learns from under ``budget``: an even grid over the public range,
+        or over the range released privately from ``stats`` (charged on the budget's ledger)."""
+
     def analyze(self, values: pd.Series) -> ContinuousStats:
         return self.stats_of(values, self.to_floats(values))
 
     def stats_of(self, values: pd.Series, x: np.ndarray) -> ContinuousStats:
         """The stats of ``values``, read as the floats ``x`` (``to_floats(values)``)."""
         limit = self.options.exact_values_limit
-        return ContinuousStats(MissingStats.of(values), observe(x[~np.isnan(x)], limit))
+        absent = np.isnan(x)
+        return ContinuousStats(
+            MissingStats.of(values), observe(x[~absent], limit), missing_rows=int(absent.sum())
+        )
 
     def reduce(
         self,
@@ -136,6 +158,8 @@ class ContinuousCodec(Codec[ContinuousStats]):
     ) -> ContinuousStats:
         bounds = self.public_bounds(budget, public)
         merged = ContinuousStats.merge(stats, self.column.name, self.options.exact_values_limit)
+        if budget is not None:  # from here on, only what the budget released
+            merged = self.analyze(self.released(merged, budget, bounds))
         self.sketch = merged.observed if isinstance(merged.observed, ValueSketch) else None
         self.missing = MissingPart(self.column.name)
         self.missing.learn(merged.missing)

@@ -3,8 +3,9 @@
 ``PublicBounds`` is what is known without looking at the data (declared in the schema or by whoever
 runs the fit): bounds and a category domain that ``reduce`` uses instead of the data's own extremes and
 categories.  ``PrivacyBudget`` is the share of a differential-privacy budget one codec's ``reduce`` may
-spend on noisy counts, private bounds and private quantile edges.  Only the public path is implemented;
-a budget is refused until the DP mechanisms land, so a DP engine and the plain one share this path.
+spend on the column's domain (noisy counts of its categories, a noisy histogram of its range over a
+public grid, :mod:`mirage.privacy._domains`), charged on the fit's ledger; with a budget the codec learns
+only from what it released, never from the rows.
 """
 
 from __future__ import annotations
@@ -13,24 +14,34 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from mirage.errors import OptionError
+from mirage.privacy._ledger import Ledger
 from mirage.schema import Column, Kind
 
-__all__ = ["PrivacyBudget", "PublicBounds"]
+__all__ = ["PrivacyBudget", "PublicBounds", "public_series"]
 
 
 @dataclass(frozen=True)
 class PrivacyBudget:
-    """An (epsilon, delta) share of a differential-privacy budget for one ``reduce``."""
+    """A (rho-zCDP, delta) share of a differential-privacy budget for one ``reduce``, charged on ``ledger``
+    (which refuses a charge past the fit's whole budget).  ``delta`` is spent only by the threshold that
+    releases categories.  ``rows``: a noisy count of the rows, paid for already, that picks the grid of a
+    private range (the fine one when None)."""
 
-    epsilon: float
+    rho: float
+    ledger: Ledger
     delta: float = 0.0
+    rows: float | None = None
 
     def __post_init__(self) -> None:
-        if not (_is_number(self.epsilon) and math.isfinite(self.epsilon) and self.epsilon > 0):
-            raise OptionError(f"budget.epsilon: expected a finite number > 0, got {self.epsilon!r}")
+        if not (_is_number(self.rho) and math.isfinite(self.rho) and self.rho > 0):
+            raise OptionError(f"budget.rho: expected a finite number > 0, got {self.rho!r}")
         if not (_is_number(self.delta) and 0.0 <= self.delta < 1.0):
             raise OptionError(f"budget.delta: expected a number in [0, 1), got {self.delta!r}")
+        if not isinstance(self.ledger, Ledger):
+            raise OptionError(f"budget.ledger: expected a Ledger, got {type(self.ledger).__name__}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,20 @@ class PublicBounds:
     def given(self) -> list[str]:
         """The fields that are set."""
         return [name for name in ("minimum", "maximum", "categories") if getattr(self, name) is not None]
+
+
+def public_series(cells: list[Any], missing: bool, dtype: str) -> pd.Series:
+    """The public values a codec learns from under a budget, in the column's ``dtype`` where it can hold
+    them, with one missing cell if ``missing`` and the dtype (public, in the schema) can hold one."""
+    kind = pd.api.types.pandas_dtype(dtype)
+    can_be_missing = not (pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind))
+    series = pd.Series([*cells, *([None] if missing and can_be_missing else [])], dtype=object)
+    if not cells and pd.api.types.is_numeric_dtype(kind):
+        return series.astype("float64")  # nothing released: only the dtype says it holds numbers
+    try:
+        return series.astype(kind) if series.notna().all() else series.infer_objects()
+    except (TypeError, ValueError):
+        return series.infer_objects()
 
 
 def _is_number(value: Any) -> bool:

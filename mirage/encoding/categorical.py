@@ -36,7 +36,7 @@ from mirage._validate import (
 )
 from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart, MissingStats
-from mirage.encoding._public import PrivacyBudget, PublicBounds
+from mirage.encoding._public import PrivacyBudget, PublicBounds, public_series
 from mirage.encoding._stats import OrderedCounts, single
 from mirage.encoding.identifier import parse_id_format, random_codes
 from mirage.errors import DataError
@@ -118,6 +118,12 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _holds_text(dtype: str) -> bool:
+    """Whether a column of this dtype (public, in the schema) holds text, which can take the rare token."""
+    kind = pd.api.types.pandas_dtype(dtype)
+    return pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind)
+
+
 @dataclass(frozen=True)
 class CategoryStats:
     """One partition of a categorical or boolean column: rows per value, in first-appearance order."""
@@ -154,6 +160,7 @@ def _dtype_of(values: pd.Series) -> tuple[tuple[Any, ...] | None, bool]:
 
 class CategoricalCodec(Codec[CategoryStats]):
     public_fields: tuple[str, ...] = ("categories",)
+    takes_budget = True
 
     categories: list[Any]  # decoded value of each code
     missing: MissingPart
@@ -182,8 +189,50 @@ class CategoricalCodec(Codec[CategoryStats]):
     ) -> CategoryStats:
         bounds = self.public_bounds(budget, public)
         merged = CategoryStats.merge(stats, self.column.name)
+        if budget is not None:  # from here on, only what the budget released
+            merged = self.analyze(self.released(merged, budget, bounds))
         self.learn(merged, bounds)
         return merged
+
+    def released(self, stats: CategoryStats, budget: PrivacyBudget, public: PublicBounds) -> pd.Series:
+        """The public values the codec learns from under ``budget``: the public categories, or those whose
+        noisy count passes (half the budget's rho and its delta), each in enough cells to be kept; one cell
+        of the rare token for text, unless the noisy count of rows outside the released categories (the
+        other half) says there are none; a missing cell if the column's nullable flag (public) or the
+        noisy count of its missing cells says so."""
+        from mirage.privacy._domains import private_categories, rare_rows
+
+        col = self.column
+        text = _holds_text(col.dtype)
+        if public.categories is not None:
+            kept, missing, rare = [_python(c) for c in public.categories], col.nullable, text
+        else:
+            counts = stats.counts.as_dict()
+            missing_rows = stats.rows - sum(counts.values())
+            min_count = self.options.rare_min_count
+            kept, missing = private_categories(
+                counts, missing_rows, budget.ledger, budget.rho / 2, budget.delta, min_count, col.name
+            )
+            outside = sum(c for v, c in counts.items() if v not in set(kept))
+            rare = text and (not kept or rare_rows(outside, budget.ledger, budget.rho / 2, col.name))
+        if not kept and not rare:
+            kind = pd.api.types.pandas_dtype(col.dtype)
+            if pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind):
+                raise DataError(
+                    f"column {col.name!r}: no category is frequent enough to be released at epsilon "
+                    f"{budget.ledger.epsilon:g}: declare its categories in the schema, or raise epsilon"
+                )
+            missing = True  # nothing released: the column is drawn missing
+        repeats = clearing_count(self.options.rare_min_count)
+        cells = [c for c in kept for _ in range(repeats)]
+        # the rare token in one cell beside released categories (the codec folds it in as rare); alone, as
+        # a category of its own (every value is drawn as the rare class, as the user chose no domain)
+        rare_cells = [RARE_TOKEN] * (0 if not rare else 1 if kept else repeats)
+        released = public_series([*cells, *rare_cells], missing, col.dtype)
+        if stats.dtype_categories is None:
+            return released
+        # a pandas Categorical keeps its dtype's categories and order (the column's type, unused ones too)
+        return released.astype(pd.CategoricalDtype(list(stats.dtype_categories), ordered=stats.dtype_ordered))
 
     def learn(self, stats: CategoryStats, public: PublicBounds) -> None:
         """Learn from the merged stats; ``public.categories`` is the domain when given (none is rare)."""
@@ -404,6 +453,11 @@ class BooleanCodec(CategoricalCodec):
     """Booleans are two categories; neither is ever rare-folded (both values are public)."""
 
     public_fields = ()
+
+    def released(self, stats: CategoryStats, budget: PrivacyBudget, public: PublicBounds) -> pd.Series:
+        """Both values (public, free), a missing cell if the column is nullable."""
+        cells = [v for v in (False, True) for _ in range(clearing_count(self.options.rare_min_count))]
+        return public_series(cells, self.column.nullable, self.column.dtype)
 
     def analyze(self, values: pd.Series) -> CategoryStats:
         present = values.dropna()

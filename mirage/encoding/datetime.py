@@ -39,10 +39,18 @@ from mirage._validate import (
     within,
 )
 from mirage.encoding._base import SubColumn, as_dtype
-from mirage.encoding._continuous import VALUE_PART, ContinuousCodec, ContinuousStats, observed_values, reflect
+from mirage.encoding._continuous import (
+    VALUE_PART,
+    ContinuousCodec,
+    ContinuousStats,
+    counted_values,
+    observed_values,
+    reflect,
+)
 from mirage.encoding._pieces import draw_within
-from mirage.encoding._public import PublicBounds
+from mirage.encoding._public import PrivacyBudget, PublicBounds, public_series
 from mirage.errors import DataError, OptionError
+from mirage.schema import Column
 from mirage.schema._datetimes import COLON_OFFSET, parse_format, read_datetimes
 
 __all__ = [
@@ -52,6 +60,7 @@ __all__ = [
     "WEEKDAY",
     "DateParts",
     "DatetimeCodec",
+    "as_written",
     "date_subcolumns",
     "days_and_times",
     "format_datetimes",
@@ -107,6 +116,16 @@ def format_datetimes(stamps: pd.Series, fmt: str, *, fraction_digits: int = 6) -
     if short:
         text = text.str.replace(f"{_FRACTION}(\\d{{{fraction_digits}}})\\d*", r"\1", regex=True)
     return text
+
+
+def as_written(stamps: pd.DatetimeIndex, column: Column) -> list[Any]:
+    """Naive UTC datetimes as ``column`` holds them: text in its format (at UTC where the format has an
+    offset) when its dtype is not a datetime one, else as they are."""
+    fmt = column.datetime_format
+    if fmt is None or pd.api.types.is_datetime64_any_dtype(pd.api.types.pandas_dtype(column.dtype)):
+        return list(stamps)
+    written = pd.Series(stamps.tz_localize("UTC") if "%z" in parse_format(fmt) else stamps)
+    return list(format_datetimes(written, fmt))
 
 
 def _multiples_of(seconds: np.ndarray, step: float) -> bool:
@@ -358,6 +377,7 @@ def _public_seconds(value: Any, column: str) -> float | None:
 
 class DatetimeCodec(ContinuousCodec):
     public_fields = ("minimum", "maximum")
+    takes_budget = True
     unit: str
     tz: str | None
     offset: int | None = None  # text with offsets: the offset (minutes east of UTC) written back
@@ -464,6 +484,35 @@ class DatetimeCodec(ContinuousCodec):
         self.fill = float(np.median(observed))
         spans = stats.written_time_of_day if zoned_text else stats.time_of_day
         self.time_of_day = spans if spans is not None and spans != (0.0, 0.0) else None
+
+    def released(self, stats: ContinuousStats, budget: PrivacyBudget, public: PublicBounds) -> pd.Series:
+        """An even grid over the public range or the private one (months or years), floored to whole days
+        unless the noisy count of rows with a time of day passes; written in the column's format when it
+        is text."""
+        from mirage.privacy._domains import (
+            DATETIME_RANGE_SHARE,
+            GRID_POINTS,
+            has_time_of_day,
+            private_datetime_range,
+        )
+
+        col = self.column
+        low, high = _public_seconds(public.minimum, col.name), _public_seconds(public.maximum, col.name)
+        values, counts = counted_values(stats, col.name)
+        missing = col.nullable
+        if low is None or high is None:
+            (found_low, found_high), missing = private_datetime_range(
+                values, counts, stats.missing_rows, budget.ledger, budget.rho, budget.rows, col.name
+            )
+            low = found_low if low is None else low
+            high = found_high if high is None else high
+        _, time = days_and_times(wall_seconds(values, stats.tz))
+        timed = int(counts[time != 0.0].sum())
+        rho_times = budget.rho * (1.0 - DATETIME_RANGE_SHARE)
+        stamps = pd.to_datetime(np.round(np.linspace(low, high, GRID_POINTS) * 1e9).astype("int64"))
+        if not has_time_of_day(timed, budget.ledger, rho_times, col.name):
+            stamps = stamps.floor("D")
+        return public_series(as_written(stamps, col), missing, col.dtype)
 
     def finish(self, seconds: np.ndarray) -> np.ndarray:
         step = _UNITS[self.unit]

@@ -17,8 +17,14 @@ import pandas as pd
 
 from mirage._validate import require_bool, require_optional_int
 from mirage.encoding._base import as_dtype
-from mirage.encoding._continuous import ContinuousCodec, ContinuousStats, observed_values, reflect
-from mirage.encoding._public import PublicBounds
+from mirage.encoding._continuous import (
+    ContinuousCodec,
+    ContinuousStats,
+    counted_values,
+    observed_values,
+    reflect,
+)
+from mirage.encoding._public import PrivacyBudget, PublicBounds, public_series
 from mirage.encoding._rounding import RoundingPattern
 from mirage.encoding._sketch import ValueSketch
 from mirage.errors import DataError, ModelFileError, OptionError
@@ -52,6 +58,7 @@ def _public_number(value: Any, column: str) -> float | None:
 
 class NumericCodec(ContinuousCodec):
     public_fields = ("minimum", "maximum")
+    takes_budget = True
     integer: bool
     decimals: int | None
     rounding: RoundingPattern | None  # None in models saved before patterns were learned
@@ -77,6 +84,27 @@ class NumericCodec(ContinuousCodec):
         if isinstance(stats.observed, ValueSketch):
             min_count = max(min_count, stats.observed.piece_rows(observed.size))
         self.rounding = RoundingPattern.learn(observed, decimals=self.decimals, min_count=min_count)
+
+    def released(self, stats: ContinuousStats, budget: PrivacyBudget, public: PublicBounds) -> pd.Series:
+        from mirage.encoding.categorical import clearing_count
+        from mirage.privacy._domains import GRID_POINTS, private_number_range
+
+        col = self.column
+        low, high = _public_number(public.minimum, col.name), _public_number(public.maximum, col.name)
+        missing = col.nullable
+        if low is None or high is None:
+            values, counts = counted_values(stats, col.name)
+            (found_low, found_high), missing = private_number_range(
+                values, counts, stats.missing_rows, bool(col.integer), budget.ledger, budget.rho, budget.rows,
+                col.name,
+            )  # fmt: skip
+            low = found_low if low is None else low
+            high = found_high if high is None else high
+        grid = np.linspace(low, high, GRID_POINTS)
+        points = np.unique(np.round(grid)) if col.integer else grid
+        # each point in enough cells to count as a value the column rounds to (as a kept category)
+        cells = [float(v) for v in points for _ in range(clearing_count(self.options.rare_min_count))]
+        return public_series(cells, missing, col.dtype)
 
     def finish(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Reflect into the bounds and round as the training values were rounded."""

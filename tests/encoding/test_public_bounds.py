@@ -1,5 +1,5 @@
 """``reduce(stats, *, budget=None, public=None)``: public bounds and domains replace what the data shows;
-a privacy budget is refused until the DP mechanisms exist."""
+a privacy budget is refused by the codecs of generated columns (``test_private_reduce.py``: the others)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from mirage.encoding import EncodingOptions, PrivacyBudget, PublicBounds, TableEncoder, codec_for
 from mirage.errors import OptionError
+from mirage.privacy import Ledger
 from mirage.schema import Column, Kind, Schema
 
 
@@ -19,6 +20,7 @@ def _codec(column: Column) -> Any:
     return codec_for(column, EncodingOptions())
 
 
+LEDGER = Ledger(1.0, 1e-9)
 AGES = pd.Series([23.0, 35.0, 41.0, None, 58.0, 62.0] * 20, name="age")
 
 
@@ -84,10 +86,13 @@ def test_a_public_domain_is_the_categories_with_none_rare() -> None:
     assert plain.categories == ["red", "_RARE_"]
 
 
-def test_a_budget_is_refused_until_dp_mechanisms_exist() -> None:
-    codec = _codec(Column("age", Kind.NUMERIC, dtype="float64"))
-    with pytest.raises(OptionError, match=r"column 'age': budget: differentially private"):
-        codec.reduce([codec.analyze(AGES)], budget=PrivacyBudget(epsilon=1.0))
+@pytest.mark.parametrize("kind", [Kind.IDENTIFIER, Kind.TEXT])
+def test_a_generated_column_refuses_a_budget(kind: Kind) -> None:
+    codec = _codec(Column("key", kind))
+    with pytest.raises(
+        OptionError, match=rf"column 'key': budget: a {kind.value} column is generated, never"
+    ):
+        codec.reduce([codec.analyze(pd.Series(["a", "b"]))], budget=PrivacyBudget(1.0, Ledger(1.0, 1e-9)))
 
 
 @pytest.mark.parametrize(
@@ -112,9 +117,10 @@ def test_public_knowledge_that_does_not_apply_is_a_clear_error(
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: PrivacyBudget(0.0), r"budget\.epsilon: expected a finite number > 0, got 0\.0"),
-        (lambda: PrivacyBudget(float("inf")), r"budget\.epsilon"),
-        (lambda: PrivacyBudget(1.0, delta=1.0), r"budget\.delta: expected a number in \[0, 1\)"),
+        (lambda: PrivacyBudget(0.0, LEDGER), r"budget\.rho: expected a finite number > 0, got 0\.0"),
+        (lambda: PrivacyBudget(float("inf"), LEDGER), r"budget\.rho"),
+        (lambda: PrivacyBudget(1.0, LEDGER, delta=1.0), r"budget\.delta: expected a number in \[0, 1\)"),
+        (lambda: PrivacyBudget(1.0, "ledger"), r"budget\.ledger: expected a Ledger, got str"),  # type: ignore[arg-type]
         (lambda: PublicBounds(5, 1), r"public\.minimum 5 is greater than public\.maximum 1"),
     ],
 )
@@ -138,4 +144,4 @@ def test_the_table_encoder_passes_public_bounds_by_column_and_names_unknown_ones
     with pytest.raises(OptionError, match=r"public: the schema has no column 'height'"):
         encoder.reduce([encoder.analyze(frame)], public={"height": PublicBounds(0, 3)})
     with pytest.raises(OptionError, match=r"budgets: the schema has no column 'x'"):
-        encoder.reduce([encoder.analyze(frame)], budgets={"x": PrivacyBudget(1.0)})
+        encoder.reduce([encoder.analyze(frame)], budgets={"x": PrivacyBudget(1.0, LEDGER)})

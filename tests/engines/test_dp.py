@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from mirage._validate import StateError
+from mirage.encoding import EncodingOptions
 from mirage.engines.dp import DPSynthesizer
-from mirage.engines.dp._domains import private_public_frame
+from mirage.engines.dp._domains import private_encoder, public_frame
 from mirage.engines.dp._engine import inferred_public_schema
 from mirage.errors import DataError
 from mirage.model_file import load_model, read_manifest
@@ -322,25 +323,9 @@ def test_a_few_hundred_rows_fit_at_epsilon_one_with_ranges_on_powers_of_two() ->
     ledger = Ledger(1.0, 1e-9)
     schema = inferred_public_schema(data)
     assert schema is not None
-    public = private_public_frame(data, schema, ledger, ledger.rho_budget / 2, 5e-10, 5, rows=600.0)
+    options = EncodingOptions(rare_min_count=5)
+    private = private_encoder(data, schema, options, ledger, ledger.rho_budget / 2, 5e-10, rows=600.0)
     assert [e.what for e in ledger.entries] == [f"range of {c}" for c in data.columns]
-    inside = [data[c].between(public.frame[c].min(), public.frame[c].max()).mean() for c in data.columns]
+    public = public_frame(private.encoder, data)
+    inside = [data[c].between(public[c].min(), public[c].max()).mean() for c in data.columns]
     assert min(inside) > 0.6 and np.mean(inside) > 0.85, inside
-
-
-def test_the_coarse_range_is_the_outer_powers_of_two_widened_by_a_strong_neighbour() -> None:
-    from mirage.engines.dp._domains import _coarse_range, coarse_numeric_grid
-
-    values = np.concatenate([np.full(500, 3.0), np.full(400, 100.0), np.full(5, np.nan)])
-    # sigma 0.04: the counts as they are
-    (low, high), missing = _coarse_range(values, coarse_numeric_grid(False), Ledger(1000.0, 1e-9), 300, "x")
-    assert (low, high) == (2.0, 128.0) and missing
-    whole = np.concatenate([np.zeros(300), np.ones(200), np.full(5, 6.0)])
-    (low, high), missing = _coarse_range(whole, coarse_numeric_grid(True), Ledger(1000.0, 1e-9), 300, "x")
-    assert (low, high) == (0.0, 8.0) and not missing  # whole numbers: zero and one are neighbours
-    # sigma 2: 300 rows pass (the cut is ~13), 12 rows next to them widen the range (over 2 sigma),
-    # 4 rows two empty buckets away do not
-    spread = np.concatenate([np.full(300, 10.0), np.full(12, 20.0), np.full(4, 200.0)])
-    (low, high), _ = _coarse_range(spread, coarse_numeric_grid(False), Ledger(10.0, 1e-9), 0.125, "x")
-    # an empty neighbour passes 2 sigma + 1 with probability 0.006: a range one power of two wider
-    assert low in (8.0, 4.0) and high in (32.0, 64.0)

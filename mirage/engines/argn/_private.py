@@ -1,9 +1,10 @@
 """``argn`` with a privacy budget (``epsilon``): private preprocessing, then DP-SGD.
 
 Nothing the model keeps is read from the rows without budget: the row count is a noisy count; every
-learned column's domain is the schema's (public, free) or the dp engine's private estimate
-(:func:`mirage.engines.dp._domains.private_public_frame`); the table encoder and the discretiser's bins
-are fitted on the resulting public frame, never on the rows; the network is trained by DP-SGD
+learned column's domain is the schema's (public, free) or released privately by its codec
+(:func:`mirage.engines.dp._domains.private_encoder`: ``TableEncoder.reduce`` with budgets); the table
+encoder learns only from those domains, and the discretiser's bins are fitted on public rows spanning
+them, never on the rows; the network is trained by DP-SGD
 (:func:`mirage.engines.argn._training.train_private`), which takes what is left of epsilon.  Every charge
 is on ``model.ledger_``, saved in the model file and shown by ``mirage budget``.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mirage.encoding import EncodingOptions, TableEncoder
+from mirage.encoding import EncodingOptions
 from mirage.errors import OptionError
 from mirage.privacy import GaussianMechanism, Ledger
 from mirage.schema import Schema
@@ -36,7 +37,7 @@ def learn_private(
     context: pd.DataFrame | None,
     options: EncodingOptions,
 ) -> None:
-    from mirage.engines.dp._domains import private_public_frame, restrict
+    from mirage.engines.dp._domains import private_encoder, public_frame, restrict
 
     if context is not None:
         raise OptionError("argn with epsilon cannot learn a context yet: fit without one, or without epsilon")
@@ -50,11 +51,11 @@ def learn_private(
     ledger = Ledger(float(engine.epsilon or 0.0), float(engine.delta))
     rho = ledger.rho_budget
     count = GaussianMechanism(rho=rho * COUNT_SHARE)(np.array([len(data)]), ledger=ledger, what="row count")
-    public = private_public_frame(
-        data, schema, ledger, rho * DOMAIN_SHARE, engine.delta / 2, options.rare_min_count, float(count[0])
+    private = private_encoder(
+        data, schema, options, ledger, rho * DOMAIN_SHARE, engine.delta / 2, float(count[0])
     )
-    encoder = TableEncoder(schema, options).fit(public.frame)
-    rows = restrict(data, public.frame, schema)
+    encoder = private.encoder
+    rows = restrict(data, encoder)
     engine.schema_ = schema
     engine.rules_ = None
     engine.encoder_ = encoder
@@ -63,11 +64,11 @@ def learn_private(
     engine.n_training_rows_ = max(1, int(count[0]))
     engine.training_ = {}
     engine.ledger_ = ledger
-    engine.measured_columns_ = list(public.measured)
+    engine.measured_columns_ = list(private.measured)
     engine._learn_tokens(
         encoder.encode(rows),
         list(encoder.subcolumns),
         [],
         np.random.default_rng(engine.seed),
-        public_parts=encoder.encode(public.frame),
+        public_parts=encoder.encode(public_frame(encoder, data)),
     )

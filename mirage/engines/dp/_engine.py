@@ -26,7 +26,7 @@ from mirage.engines._registry import register_engine
 from mirage.engines._tags import EngineTags
 from mirage.engines.dp._adaptive import fit_adaptive
 from mirage.engines.dp._bins import FINE_BUCKETS, FineGrid, fine_buckets, fine_grid
-from mirage.engines.dp._domains import private_public_frame, restrict
+from mirage.engines.dp._domains import private_encoder, public_frame, restrict
 from mirage.engines.dp._network import NetworkModel
 from mirage.engines.dp._tree import TreeModel, fit_tree, one_way_sigma
 from mirage.errors import OptionError
@@ -106,16 +106,12 @@ class DPSynthesizer(Synthesizer):
         rho = ledger.rho_budget
         self.ledger_ = ledger
         self.noisy_rows_ = self._count_rows(len(data), schema, rho)
-        public = private_public_frame(
-            data,
-            schema,
-            ledger,
-            rho * PREPROCESS_SHARE,
-            self.delta / 2,
-            options.rare_min_count,
+        private = private_encoder(
+            data, schema, options, ledger, rho * PREPROCESS_SHARE, self.delta / 2,
             rows=self.noisy_rows_,
-        )
-        encoder = TableEncoder(schema, options).fit(public.frame)
+        )  # fmt: skip
+        encoder = private.encoder
+        public = public_frame(encoder, data)
         self.schema_ = schema
         self.rules_ = None
         self.encoder_ = encoder
@@ -123,12 +119,10 @@ class DPSynthesizer(Synthesizer):
         self.context_encoder_: TableEncoder | None = None
         self.training_: dict[str, Any] = {}
         self.ledger_ = ledger
-        self.measured_columns_ = list(public.measured)
+        self.measured_columns_ = list(private.measured)
         self.subcolumns_ = list(encoder.subcolumns)
-        self.ranges_ = _ranges(encoder.encode(public.frame), self.subcolumns_)
-        self._fit(
-            encoder.encode(restrict(data, public.frame, schema)), self.subcolumns_, np.random.default_rng(0)
-        )
+        self.ranges_ = _ranges(encoder.encode(public), self.subcolumns_)
+        self._fit(encoder.encode(restrict(data, encoder)), self.subcolumns_, np.random.default_rng(0))
         self._publish_counts()
 
     def _publish_counts(self) -> None:
