@@ -6,7 +6,11 @@ leaf the synthetic row falls in (shrunk towards the column's overall frequencies
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth, in normal scores of the
 column's values (``smoothing_space="normal"``, through its quantiles: a skewed column gets noise in
-proportion to how densely its values lie) or in the values themselves (``"value"``).  Values that
+proportion to how densely its values lie) or in the values themselves (``"value"``).  The map to
+normal scores, like the first sub-column's marginal, has a knot per ``rare_min_count`` rows at most:
+with a knot at every training value a draw, however smoothed, comes back uniform within a gap
+between two neighbouring training values, closer to them than to unseen rows (a single normal column
+of 700 rows read a DCR share of 0.69 that way).  Values that
 form a spike (a share of at least ``spike_share`` of the rows, such as a zero balance, and at least
 ``rare_min_count`` rows, the encoding option) are kept exact.
 
@@ -181,7 +185,9 @@ class CartSynthesizer(Synthesizer):
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
         c = self.context_width_
         if c == 0:
-            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.encoding_.rare_min_count)
+            rare = self.encoding_.rare_min_count
+            knots = min(self.quantiles, _knot_count(x.shape[0], rare))
+            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], knots, rare)
         flags = missing_flags(subcolumns)
         inputs = _tree_inputs(np.hstack([context, x]))
         first = self._first_tree()
@@ -245,7 +251,11 @@ class CartSynthesizer(Synthesizer):
         rare = self.encoding_.rare_min_count
         spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         normal = self.smoothing > 0 and self.smoothing_space == "normal"
-        knots = _normal_knots(values[~spike]) if normal else None
+        knots = (
+            _normal_knots(values[~spike], min(NORMAL_KNOTS, _knot_count(values.size, rare)))
+            if normal
+            else None
+        )
         scores = values if knots is None else _to_normal(values, knots)
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
@@ -709,6 +719,12 @@ def _tree_inputs(x: np.ndarray) -> np.ndarray:
     """Values as the trees compare them (float32, as scikit-learn does); values past
     ``TREE_INPUT_LIMIT`` are held at it, where scikit-learn would refuse them as infinite."""
     return np.clip(x, -TREE_INPUT_LIMIT, TREE_INPUT_LIMIT).astype("float32")
+
+
+def _knot_count(rows: int, rare_min_count: int) -> int:
+    """Knots for a quantile map of ``rows`` values: one per ``rare_min_count`` rows (every row with
+    protection off), so that no stretch between two knots is the gap between two training values."""
+    return max(2, rows // max(1, rare_min_count) + 1)
 
 
 def _normal_knots(values: np.ndarray, count: int = NORMAL_KNOTS) -> np.ndarray | None:
