@@ -13,6 +13,7 @@ per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--s
 * ``generated``: customers <- orders <- lines -> products, about ``--rows`` rows in all over three
   levels (customers 4%, orders 20%, lines 76%, plus 2,000 products), with children that depend on their
   parent's columns and dates that follow their parent's.
+* ``generated2``: the same without customers (depth 2, which SDV 2's HMA accepts; it refuses depth 3).
 
 Each system fits and samples in its own process, so its peak memory (``ru_maxrss``) is its own; the
 samples are scored afterwards in this process, the same way for both: ``card min`` is the smallest
@@ -154,7 +155,19 @@ def load(dataset: str, rows: int, deep_scale: int, seed: int) -> tuple[Any, dict
         frames = deep_frames(scale=deep_scale)
         return deep_database(frames), frames
     frames = generated_frames(rows, seed)
-    return generated_database(frames), frames
+    database = generated_database(frames)
+    if dataset == "generated2":  # depth 2, which SDV 2's HMA accepts: orders <- lines -> products
+        from mirage.schema import DatabaseSchema, Schema, Table
+
+        del frames["customers"]
+        frames["orders"] = frames["orders"].drop(columns="customer_id")
+        orders = database["orders"]
+        kept = [c for c in orders.schema if c.name != "customer_id"]
+        tables = {n: t for n, t in database.tables.items() if n not in ("customers", "orders")}
+        tables["orders"] = Table("orders", Schema(kept, locale=orders.schema.locale), orders.primary_key)
+        keys = [fk for fk in database.foreign_keys if fk.parent != "customers"]
+        database = DatabaseSchema(tables=tables, foreign_keys=keys)
+    return database, frames
 
 
 def measure(
