@@ -224,6 +224,8 @@ def main() -> None:
                 assert run.result is not None
                 for table, readings in run.result["readings"].items():
                     runs[tree].setdefault(f"{dataset}:{table}", []).append(readings)
+                    shares = " ".join(f"{r['share']:.2f}" for r in readings)
+                    print(f"seed {seed} {tree} {dataset}:{table}: {shares}", flush=True)
     summaries = {tree: {key: summary(v) for key, v in by_table.items()} for tree, by_table in runs.items()}
     for tree in trees:
         rows = []
