@@ -13,6 +13,7 @@ per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--s
 * ``generated``: customers <- orders <- lines -> products, about ``--rows`` rows in all over three
   levels (customers 4%, orders 20%, lines 76%, plus 2,000 products), with children that depend on their
   parent's columns and dates that follow their parent's.
+* ``generated2``: the same without customers (depth 2, which SDV 2's HMA accepts; it refuses depth 3).
 
 Each system fits and samples in its own process, so its peak memory (``ru_maxrss``) is its own; the
 samples are scored afterwards in this process, the same way for both: ``card min`` is the smallest
@@ -154,7 +155,19 @@ def load(dataset: str, rows: int, deep_scale: int, seed: int) -> tuple[Any, dict
         frames = deep_frames(scale=deep_scale)
         return deep_database(frames), frames
     frames = generated_frames(rows, seed)
-    return generated_database(frames), frames
+    database = generated_database(frames)
+    if dataset == "generated2":  # depth 2, which SDV 2's HMA accepts: orders <- lines -> products
+        from mirage.schema import DatabaseSchema, Schema, Table
+
+        del frames["customers"]
+        frames["orders"] = frames["orders"].drop(columns="customer_id")
+        orders = database["orders"]
+        kept = [c for c in orders.schema if c.name != "customer_id"]
+        tables = {n: t for n, t in database.tables.items() if n not in ("customers", "orders")}
+        tables["orders"] = Table("orders", Schema(kept, locale=orders.schema.locale), orders.primary_key)
+        keys = [fk for fk in database.foreign_keys if fk.parent != "customers"]
+        database = DatabaseSchema(tables=tables, foreign_keys=keys)
+    return database, frames
 
 
 def measure(
@@ -303,9 +316,18 @@ def sdv_metadata(database: Any, drop_self_references: bool = False) -> dict[str,
 
 
 def run_sdv(
-    python: str, database: Any, frames: dict[str, Any], seed: int, timeout: float, drop_self: bool
+    python: str,
+    database: Any,
+    frames: dict[str, Any],
+    seed: int,
+    timeout: float,
+    drop_self: bool,
+    memory_gib: float | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """HMA in ``python`` on ``frames``: its timings and memory, and its sample (None when it failed)."""
+    """HMA in ``python`` on ``frames``: its timings and memory, and its sample (None when it failed).
+
+    The process is watched: stopped past ``timeout`` seconds or ``memory_gib`` resident, its CPU
+    seconds, resident peak and last progress line at that moment are the result (how far it got)."""
     import pandas as pd
 
     with tempfile.TemporaryDirectory() as folder:
@@ -317,26 +339,86 @@ def run_sdv(
         spec.write_text(json.dumps(sdv_metadata(database, drop_self)), encoding="utf-8")
         script = str(Path(__file__).with_name("sdv_hma.py"))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        try:
-            done = subprocess.run(
-                [python, script, str(real), str(spec), str(out), str(seed)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=env,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return {"ok": False, "error": f"timed out after {timeout:.0f} s"}, None
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        watched = _watch(
+            [python, script, str(real), str(spec), str(out), str(seed)], env, timeout, memory_gib
+        )
+        if watched["stopped"] is not None:
+            return {"ok": False, "error": watched["stopped"], **watched["at_stop"]}, None
+        lines = [line for line in watched["stdout"].splitlines() if line.startswith("{")]
         if not lines:
-            tail = (done.stderr or "").strip().splitlines()[-1:] or ["no output"]
-            return {"ok": False, "error": f"exit {done.returncode}: {tail[0]}"}, None
+            tail = watched["stderr"].strip().splitlines()[-1:] or ["no output"]
+            return {"ok": False, "error": f"exit {watched['returncode']}: {tail[0]}"}, None
         result = dict(json.loads(lines[-1]))
         if not result.get("ok"):
             return result, None
         synthetic = {name: pd.read_parquet(out / f"{name}.parquet") for name in frames}
     return result, synthetic
+
+
+def _watch(
+    command: list[str], env: dict[str, str], timeout: float, memory_gib: float | None
+) -> dict[str, Any]:
+    """Run ``command``, polling its resident memory and CPU seconds; kill it past ``timeout`` seconds
+    or ``memory_gib`` resident and say where it stood (its last progress line included)."""
+    import threading
+
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, errors="replace"
+    )
+    captured: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def pump(stream: Any, key: str) -> None:
+        for chunk in iter(lambda: stream.read(4096), ""):
+            captured[key].append(chunk)
+
+    pumps = [
+        threading.Thread(target=pump, args=(process.stdout, "stdout"), daemon=True),
+        threading.Thread(target=pump, args=(process.stderr, "stderr"), daemon=True),
+    ]
+    for thread in pumps:
+        thread.start()
+    begun, peak, stopped = time.monotonic(), 0.0, None
+    cpu = 0.0
+    while process.poll() is None:
+        rss, cpu = _rss_and_cpu(process.pid, cpu)
+        peak = max(peak, rss)
+        elapsed = time.monotonic() - begun
+        if memory_gib is not None and rss > memory_gib * 1024:
+            stopped = (
+                f"stopped at {rss / 1024:.1f} GiB resident (limit {memory_gib:g} GiB) after {elapsed:.0f} s"
+            )
+        elif elapsed > timeout:
+            stopped = f"timed out after {elapsed:.0f} s"
+        if stopped is not None:
+            process.kill()
+            break
+        time.sleep(0.5)
+    process.wait()
+    for thread in pumps:
+        thread.join(timeout=5)
+    stderr = "".join(captured["stderr"])
+    progress = [line.strip() for line in stderr.replace("\r", "\n").splitlines() if line.strip()]
+    return {
+        "stopped": stopped,
+        "at_stop": {"cpu_s_at_stop": cpu, "peak_rss_mib": peak, "last_progress": progress[-1:] or None},
+        "stdout": "".join(captured["stdout"]),
+        "stderr": stderr,
+        "returncode": process.returncode,
+    }
+
+
+def _rss_and_cpu(pid: int, cpu: float) -> tuple[float, float]:
+    """A process's resident MiB and CPU seconds from /proc (0 and ``cpu`` once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, cpu
+    rss = next(
+        (int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0.0
+    )
+    ticks = os.sysconf("SC_CLK_TCK")
+    return rss, (int(fields[11]) + int(fields[12])) / ticks
 
 
 def _row(
@@ -402,8 +484,10 @@ def _one(
         )
         scores: dict[str, Any] = {}
         if run.ok and scored:
-            synthetic = {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in frames}
-            scores = score(database, frames, synthetic, seed)
+            sampled = {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in frames}
+            scores = score(database, frames, sampled, seed)
+        elif run.ok and run.result is not None:  # too large to score: its integrity still
+            scores = {"integrity_problems": len(run.result["integrity_problems"])}
     shares: dict[str, float] | None = None
     if args.dcr and run.ok:
         held = run_isolated(
@@ -424,12 +508,27 @@ def _one(
     if any(fk.self_reference for fk in database.foreign_keys):
         attempts.append(("hma-noself", True))
     for label, drop_self in attempts:
-        result, synthetic = run_sdv(args.sdv_python, database, frames, seed, args.timeout, drop_self)
+        result, synthetic = run_sdv(
+            args.sdv_python,
+            database,
+            frames,
+            seed,
+            args.sdv_timeout or args.timeout,
+            drop_self,
+            args.sdv_memory_gib,
+        )
         result["real_rows"] = sum(len(f) for f in frames.values())
         sdv_scores = score(database, frames, synthetic, seed) if synthetic and scored else {}
+        if synthetic and not scored:  # too large to score: its integrity still
+            sdv_scores = {"integrity_problems": len(database.integrity_problems(synthetic))}
         results[dataset][str(seed)][label] = {**result, "scores": sdv_scores}
         if synthetic is None:
-            table.append([label, f"{dataset} (seed {seed})", f"refused: {result.get('error')}"])
+            if "cpu_s_at_stop" in result:  # stopped by the watch: how far it got
+                where = f"{result['cpu_s_at_stop']:.0f} CPU s, {result['peak_rss_mib'] / 1024:.2f} GiB peak"
+                progress = (result.get("last_progress") or ["no progress line"])[0]
+                table.append([label, f"{dataset} (seed {seed})", f"{result['error']} ({where}; {progress})"])
+            else:
+                table.append([label, f"{dataset} (seed {seed})", f"refused: {result.get('error')}"])
         else:
             table.append(
                 _row(label, f"{dataset} (seed {seed})", result, result.get("peak_rss_mib"), sdv_scores)
@@ -464,6 +563,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--sdv", action="store_true", help="run SDV's HMASynthesizer beside mirage")
     parser.add_argument("--sdv-python", default=sys.executable, help="the interpreter that has SDV")
+    parser.add_argument("--sdv-timeout", type=float, default=None, help="HMA's own time limit (s)")
+    parser.add_argument(
+        "--sdv-memory-gib", type=float, default=None, help="stop HMA past this resident memory (GiB)"
+    )
     parser.add_argument(
         "--dcr",
         action="store_true",

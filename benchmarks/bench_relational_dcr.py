@@ -1,26 +1,36 @@
-"""Small tables of a database: each table's DCR share with every fifth of its rows held out in turn.
+"""Each table's DCR share in a database, read over many held-out folds: a per-table figure to trust.
 
-    python benchmarks/bench_relational_dcr.py [--tables northwind:products,northwind2:orders,deep:regions]
-                                              [--seeds 0,1,2,3,4,5,6,7,8,9] [--folds 5]
-                                              [--trees /tmp/main_tree,.]
+    python benchmarks/bench_relational_dcr.py [--datasets northwind,deep] [--roots northwind:products]
+                                              [--seeds 0,1,2,3,4,5,6,7,8,9] [--folds 5] [--columns]
+                                              [--trees /tmp/main_tree,.] [--params '{"min_samples_leaf": 20}']
 
-For each seed the table's rows are shuffled and cut into ``--folds`` parts; each part is held out in
-turn (with the rows of other tables that refer to it: an order line of a held product goes too; a
-nullable reference is emptied), the whole database is fitted on the rest with that seed and sampled,
-and the DCR share (:func:`mirage.evaluation._privacy.dcr`; 0.5: synthetic rows no closer to the rows
-learned than to unseen ones, the project's bar 0.53) is measured on the table's learned columns, keys
-left out.  A table of a few dozen rows leaves one fold's share to a handful of rows, so the figure is
-the mean over every fold and seed (each row held out once per seed).
+The rows of each *root* table (a table with no parent: Northwind's customers and products, the deep
+database's regions and items) are shuffled with the seed and cut into ``--folds`` parts; each part is
+held out in turn with every row that refers to it, recursively (a held customer's orders and their
+lines; an order line of a held product; a nullable reference to a held row is emptied instead), the
+whole database is fitted on the rest with that seed and sampled, and every table that lost rows is
+measured: its DCR share (:func:`mirage.evaluation._privacy.dcr`; 0.5: synthetic rows no closer to
+the rows learned than to unseen ones, the project's bar 0.53) on its learned columns, keys left out,
+its held rows being the holdout.  So one fit per fold measures a root table and all of its
+descendants, each row held out once per seed.
 
-``--trees``: Mirage source trees to compare side by side in one run (e.g. a ``git archive`` of main
-next to this checkout); each seed runs in a fresh process per tree, the trees taking turns, so both
-see the same machine load.  Prints each tree's mean, its standard error over the folds and the range
-over the seeds; writes JSON to ``benchmarks/results/``.
+A table of a few dozen rows leaves one fold's share to a handful of rows (the deep database's 60
+regions: 12 held, about 48 synthetic rows, a 95% half-width near 0.3 per fold), so the figure is the
+mean over every fold and seed, printed with its standard error over the folds, the range of the
+seed means, the typical per-fold half-width and whether the mean is *measurable* against the bar
+(its 95% half-width under the 0.03 between 0.5 and the bar).
+
+``--columns`` also reads each learned column alone (the same folds, the same samples): which
+columns carry the excess.  ``--trees``: Mirage source trees to compare side by side in one run (e.g.
+a ``git archive`` of main next to this checkout); each seed runs in a fresh process per tree, the
+trees taking turns, so both see the same machine load.  ``--params``: engine hyperparameters (JSON)
+for every table.  Writes JSON to ``benchmarks/results/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +39,9 @@ from _common import REPO_ROOT, environment_info, format_table, run_isolated, wri
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+#: the distance between 0.5 and the bar (0.53): a mean is measurable when its 95% half-width is under it
+MARGIN = 0.03
 
 
 def _load(dataset: str) -> tuple[Any, dict[str, Any]]:
@@ -47,17 +60,25 @@ def _load(dataset: str) -> tuple[Any, dict[str, Any]]:
     raise SystemExit(f"unknown dataset {dataset!r} (northwind, northwind2, deep)")
 
 
-def without_rows(database: Any, frames: dict[str, Any], table: str, held: Any) -> dict[str, Any]:
+def roots(database: Any) -> list[str]:
+    """The tables with no parent that are learned (a reference table is copied, never measured)."""
+    return [n for n in database.order() if not database.parents(n) and not database[n].reference]
+
+
+def without_rows(
+    database: Any, frames: dict[str, Any], table: str, held: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``frames`` without ``table``'s rows at positions ``held``, nor the rows that refer to them
-    (recursively); a nullable reference to a dropped row is emptied instead."""
+    (recursively; a nullable reference to a dropped row is emptied instead), and per table the mask
+    of the source rows kept."""
     import numpy as np
 
     from mirage.relational._plan import row_positions
 
     out = dict(frames)
-    keep = np.ones(len(frames[table]), dtype=bool)
-    keep[held] = False
-    out[table] = frames[table][keep].reset_index(drop=True)
+    kept = {name: np.ones(len(frame), dtype=bool) for name, frame in frames.items()}
+    kept[table][held] = False
+    out[table] = frames[table][kept[table]].reset_index(drop=True)
     changed = True
     while changed:
         changed = False
@@ -74,13 +95,17 @@ def without_rows(database: Any, frames: dict[str, Any], table: str, held: Any) -
                     child[column] = child[column].infer_objects()
                 out[fk.child] = child
             else:
+                still = np.flatnonzero(kept[fk.child])
+                kept[fk.child][still[broken]] = False
                 out[fk.child] = child[~broken].reset_index(drop=True)
             changed = True
-    return out
+    return out, kept
 
 
-def one_seed(tree: str, dataset: str, tables: list[str], seed: int, folds: int) -> dict[str, Any]:
-    """Every table's fold shares for one seed, with the mirage of ``tree`` (run in its own process)."""
+def one_seed(
+    tree: str, dataset: str, root_tables: list[str], seed: int, folds: int, columns: bool, params: str
+) -> dict[str, Any]:
+    """Every measured table's fold readings for one seed, with the mirage of ``tree`` (own process)."""
     sys.path.insert(0, tree)
     import warnings
 
@@ -93,68 +118,145 @@ def one_seed(tree: str, dataset: str, tables: list[str], seed: int, folds: int) 
     from mirage.schema import Schema
 
     database, frames = _load(dataset)
-    shares: dict[str, list[float]] = {}
-    for table in tables:
-        keys = set(database.key_columns(table))
-        columns = [c for c in database[table].schema if c.name not in keys and c.kind.learned]
-        names = [c.name for c in columns]
-        order = np.random.default_rng(seed).permutation(len(frames[table]))
-        shares[table] = []
+    readings: dict[str, list[dict[str, Any]]] = {}
+    for root in root_tables:
+        order = np.random.default_rng(seed).permutation(len(frames[root]))
         for fold, held in enumerate(np.array_split(order, folds)):
-            kept = without_rows(database, frames, table, held)
+            learned, kept = without_rows(database, frames, root, held)
             fold_seed = seed * 100 + fold
-            synthetic = RelationalSynthesizer(database, seed=fold_seed).fit(kept).sample(seed=fold_seed)
-            result = dcr(
-                kept[table][names],
-                frames[table].iloc[held][names].reset_index(drop=True),
-                synthetic[table][names],
-                Schema(columns),
-                seed=seed,
-                return_distances=False,
-            )
-            shares[table].append(float(result["dcr_share"]))
-    return {"mirage": str(Path(mirage.__file__).parent.parent), "shares": shares}
+            model = RelationalSynthesizer(database, seed=fold_seed, params=json.loads(params))
+            synthetic = model.fit(learned).sample(seed=fold_seed)
+            for name in database.order():
+                keys = set(database.key_columns(name))
+                specs = [c for c in database[name].schema if c.name not in keys and c.kind.learned]
+                names = [c.name for c in specs]
+                holdout = frames[name][~kept[name]][names].reset_index(drop=True)
+                if not specs or not len(holdout) or not len(synthetic[name]) or database[name].reference:
+                    continue
+                train = frames[name][kept[name]][names].reset_index(drop=True)
+                result = dcr(
+                    train, holdout, synthetic[name][names], Schema(specs), seed=seed, return_distances=False
+                )
+                low, high = result["dcr_share_ci"]
+                reading = {
+                    "root": root,
+                    "share": float(result["dcr_share"]),
+                    "half_width": float(high - low) / 2,
+                    "train": len(train),
+                    "holdout": len(holdout),
+                    "synthetic": len(synthetic[name]),
+                    "exact_copy_rate": float(result["exact_copy_rate"]),
+                    "holdout_copy_rate": float(result["holdout_copy_rate"]),
+                }
+                if columns and len(specs) > 1:
+                    reading["columns"] = {
+                        spec.name: float(
+                            dcr(
+                                train[[spec.name]],
+                                holdout[[spec.name]],
+                                synthetic[name][[spec.name]],
+                                Schema([spec]),
+                                seed=seed,
+                                return_distances=False,
+                            )["dcr_share"]
+                        )
+                        for spec in specs
+                    }
+                readings.setdefault(f"{name} (held via {root})", []).append(reading)
+    return {"mirage": str(Path(mirage.__file__).parent.parent), "readings": readings}
+
+
+def summary(per_seed: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """Mean, standard error over the folds, the seed means' range, the typical fold half-width."""
+    import numpy as np
+
+    flat = np.asarray([r["share"] for seed in per_seed for r in seed])
+    means = np.asarray([np.mean([r["share"] for r in seed]) for seed in per_seed])
+    se = float(flat.std(ddof=1) / np.sqrt(flat.size)) if flat.size > 1 else float("nan")
+    out: dict[str, Any] = {
+        "mean": float(flat.mean()),
+        "se": se,
+        "seed_min": float(means.min()),
+        "seed_max": float(means.max()),
+        "fold_half_width": float(np.median([r["half_width"] for seed in per_seed for r in seed])),
+        "holdout_rows": float(np.mean([r["holdout"] for seed in per_seed for r in seed])),
+        "synthetic_rows": float(np.mean([r["synthetic"] for seed in per_seed for r in seed])),
+        "exact_copy_rate": float(np.mean([r["exact_copy_rate"] for seed in per_seed for r in seed])),
+        "holdout_copy_rate": float(np.mean([r["holdout_copy_rate"] for seed in per_seed for r in seed])),
+        "measurable": bool(1.96 * se < MARGIN),
+    }
+    columns = [r["columns"] for seed in per_seed for r in seed if "columns" in r]
+    if columns:
+        out["columns"] = {c: float(np.mean([r[c] for r in columns])) for c in columns[0]}
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", default="northwind:products,deep:items,deep:regions")
+    parser.add_argument("--datasets", default="northwind,deep")
+    parser.add_argument("--roots", default="", help="only these roots, e.g. northwind:products,deep:regions")
     parser.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--columns", action="store_true", help="also each learned column alone")
+    parser.add_argument("--params", default="{}", help="engine hyperparameters for every table (JSON)")
     parser.add_argument("--trees", default=str(REPO_ROOT), help="comma-separated Mirage source trees")
     args = parser.parse_args()
-    import numpy as np
 
     seeds = [int(s) for s in args.seeds.split(",")]
     trees = [str(Path(t).resolve()) for t in args.trees.split(",")]
-    wanted: dict[str, list[str]] = {}
-    for item in args.tables.split(","):
+    chosen: dict[str, list[str]] = {}
+    for item in filter(None, args.roots.split(",")):
         dataset, _, table = item.partition(":")
-        wanted.setdefault(dataset, []).append(table)
-    runs: dict[str, dict[str, list[list[float]]]] = {t: {} for t in trees}
+        chosen.setdefault(dataset, []).append(table)
+    wanted: dict[str, list[str]] = {}
+    for dataset in args.datasets.split(","):
+        database, _ = _load(dataset)
+        wanted[dataset] = chosen.get(dataset) or roots(database)
+    runs: dict[str, dict[str, list[list[dict[str, Any]]]]] = {t: {} for t in trees}
     for seed in seeds:
         for dataset, tables in wanted.items():
             for tree in trees:  # the trees take turns, so both see the same load
-                run = run_isolated(one_seed, tree, dataset, tables, seed, args.folds)
+                run = run_isolated(
+                    one_seed, tree, dataset, tables, seed, args.folds, args.columns, args.params
+                )
                 if not run.ok:
                     raise SystemExit(f"{tree}: {dataset} seed {seed} failed: {run.error}")
                 assert run.result is not None
-                for table, values in run.result["shares"].items():
-                    runs[tree].setdefault(f"{dataset}:{table}", []).append(values)
-    rows = []
-    for key in runs[trees[0]]:
-        row = [key]
-        for tree in trees:
-            per_seed = np.asarray(runs[tree][key])
-            flat = per_seed.ravel()
-            means = per_seed.mean(axis=1)
-            row.append(
-                f"{flat.mean():.3f} ± {flat.std(ddof=1) / np.sqrt(flat.size):.3f} "
-                f"({means.min():.3f}-{means.max():.3f})"
+                for table, readings in run.result["readings"].items():
+                    runs[tree].setdefault(f"{dataset}:{table}", []).append(readings)
+                    shares = " ".join(f"{r['share']:.2f}" for r in readings)
+                    print(f"seed {seed} {tree} {dataset}:{table}: {shares}", flush=True)
+    summaries = {tree: {key: summary(v) for key, v in by_table.items()} for tree, by_table in runs.items()}
+    for tree in trees:
+        rows = []
+        for key, s in summaries[tree].items():
+            rows.append(
+                [
+                    key,
+                    f"{s['mean']:.3f} ± {s['se']:.3f}",
+                    f"{s['seed_min']:.3f}-{s['seed_max']:.3f}",
+                    f"{s['fold_half_width']:.2f}",
+                    f"{s['holdout_rows']:.0f} / {s['synthetic_rows']:.0f}",
+                    f"{s['exact_copy_rate']:.3f} / {s['holdout_copy_rate']:.3f}",
+                    "yes" if s["measurable"] else "no",
+                ]
             )
-        rows.append(row)
-    print(format_table(["table", *trees], rows))
-    payload = {"args": vars(args), "environment": environment_info(), "runs": runs}
+        headers = [
+            "table",
+            "DCR share ± s.e.",
+            "seed means",
+            "fold ±",
+            "held / synth rows",
+            "copies / holdout's",
+            "measurable",
+        ]
+        print(f"{tree} ({len(seeds)} seeds x {args.folds} folds)")
+        print(format_table(headers, rows))
+        if args.columns:
+            for key, s in summaries[tree].items():
+                if "columns" in s:
+                    print(f"  {key}: " + ", ".join(f"{c} {v:.3f}" for c, v in s["columns"].items()))
+    payload = {"args": vars(args), "environment": environment_info(), "runs": runs, "summaries": summaries}
     for path in write_results("relational_dcr", payload):
         print(f"wrote {path}")
 

@@ -6,7 +6,11 @@ leaf the synthetic row falls in (shrunk towards the column's overall frequencies
 pseudo-rows), continuous ones by drawing an observed value of the leaf and smoothing it with a
 Gaussian kernel of ``smoothing`` times the leaf's Silverman bandwidth, in normal scores of the
 column's values (``smoothing_space="normal"``, through its quantiles: a skewed column gets noise in
-proportion to how densely its values lie) or in the values themselves (``"value"``).  Values that
+proportion to how densely its values lie) or in the values themselves (``"value"``).  The map to
+normal scores, like the first sub-column's marginal, has a knot per ``rare_min_count`` rows at most:
+with a knot at every training value a draw, however smoothed, comes back uniform within a gap
+between two neighbouring training values, closer to them than to unseen rows (a single normal column
+of 700 rows read a DCR share of 0.69 that way).  Values that
 form a spike (a share of at least ``spike_share`` of the rows, such as a zero balance, and at least
 ``rare_min_count`` rows, the encoding option) are kept exact.
 
