@@ -267,7 +267,7 @@ def _row_offsets(values: pd.Series) -> np.ndarray:
     """Each text value's UTC offset (minutes east) as written; NaN where it has none."""
     found = values.astype("string").str.extract(_OFFSET)
     written = (found["z"].notna() | found["sign"].notna()).to_numpy(dtype=bool)
-    sign = np.where(found["sign"].to_numpy(dtype=object) == "-", -1.0, 1.0)
+    sign = np.where(found["sign"].eq("-").fillna(False).to_numpy(dtype=bool), -1.0, 1.0)
     hours = pd.to_numeric(found["hours"], errors="coerce").fillna(0).to_numpy(dtype="float64")
     minutes = pd.to_numeric(found["minutes"], errors="coerce").fillna(0).to_numpy(dtype="float64")
     return np.where(written, sign * (hours * 60 + minutes), np.nan)

@@ -52,12 +52,7 @@ class Marginal:
         """``min_count``: the end knots are the ``min_count``-th smallest and largest values, so that no
         value held by fewer rows (a rare extreme) is emitted (value protection, see
         :mod:`mirage.engines._protect`); the tails' probability is spread over the rest, not piled up
-        on the end knots.  It also caps the knots at one per ``min_count`` rows: with a knot at nearly
-        every training value, interpolating between neighbouring knots gives a density inversely
-        proportional to the gap between two training values, so draws crowd where training values
-        happen to lie close together, nearer to them than unseen rows are (on 1,070 rows of insurance,
-        0.88 of drawn charges were nearer a training than a holdout value, against 0.80 for unseen
-        rows; 0.82 with the cap).
+        on the end knots.
         """
         if sub.discrete:
             counts = np.bincount(x.astype("int64"), minlength=max(1, sub.cardinality)).astype("float64")
@@ -66,7 +61,7 @@ class Marginal:
         if k > 1 and n < 3 * k:
             return cls(False, np.array([float(np.mean(x))]) if n else np.zeros(1))
         low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
-        probs = np.linspace(low, high, max(2, min(n_knots, n // k)))
+        probs = np.linspace(low, high, min(n_knots, max(2, n)))
         return cls(False, np.quantile(x, probs))
 
     @classmethod

@@ -61,8 +61,13 @@ class ScoreSpace:
             if j in flags:
                 present = np.asarray(parts[subcolumns[flags[j]].name]) == 0
                 x = x[present] if present.any() else x
-            # continuous: a knot per rare_min_count rows at most (Marginal.fit says why)
-            marginals.append(Marginal.fit(s, x, quantiles, 1 if s.discrete else rare_min_count))
+            if s.discrete:
+                marginals.append(Marginal.fit(s, x, quantiles))
+            else:
+                # a knot per rare_min_count rows at most: knots at (nearly) every training value would
+                # send draws between neighbouring training values, nearer to them than to unseen rows
+                knots = max(2, min(quantiles, x.size // max(1, rare_min_count)))
+                marginals.append(Marginal.fit(s, x, knots, rare_min_count))
         return cls(list(subcolumns), marginals, discrete_scores)
 
     @property

@@ -185,7 +185,10 @@ class CartSynthesizer(Synthesizer):
         x = np.column_stack([parts[s.name].astype("float64") for s in subcolumns])
         c = self.context_width_
         if c == 0:
-            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], self.quantiles, self.encoding_.rare_min_count)
+            rare = self.encoding_.rare_min_count
+            # a knot per rare_min_count rows at most, as in the smoothing map below
+            knots = max(2, min(self.quantiles, x.shape[0] // max(1, rare)))
+            self.first_ = Marginal.fit(subcolumns[0], x[:, 0], knots, rare)
         flags = missing_flags(subcolumns)
         inputs = _tree_inputs(np.hstack([context, x]))
         first = self._first_tree()
@@ -250,7 +253,7 @@ class CartSynthesizer(Synthesizer):
         spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         normal = self.smoothing > 0 and self.smoothing_space == "normal"
         smooth_values = values[~spike]
-        # a knot per rare_min_count values at most, as the marginals have (Marginal.fit says why)
+        # a knot per rare_min_count values at most (the module's docstring says why)
         knot_count = max(2, min(NORMAL_KNOTS, smooth_values.size // max(1, rare)))
         knots = _normal_knots(smooth_values, knot_count) if normal else None
         scores = values if knots is None else _to_normal(values, knots)

@@ -396,9 +396,11 @@ def test_unique_holds_across_the_blocks_of_one_sample(
     import mirage.engines._base as base
 
     monkeypatch.setattr(base, "BLOCK_ROWS", 20)
-    schema = ruled_schema(table, [Unique("age")])  # 72 ages for 60 rows in 3 blocks
+    # 50 rows in 3 blocks, of the 69 ages cart draws (72 in the data): at 60 a last row can fail to
+    # find a free age in 100 redraws, which is the rule's limit, not a block seeing another's ages
+    schema = ruled_schema(table, [Unique("age")])
     model = fit_quietly(table, schema, "cart")
-    chunks = list(model.sample_chunks(60, seed=0))
+    chunks = list(model.sample_chunks(50, seed=0))
     assert len(chunks) == 3
     assert pd.concat(chunks)["age"].is_unique
 

@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 
 import mirage
-from mirage.encoding import SubColumn
-from mirage.encoding.marginal import Marginal
 
 
 def _amounts(rows: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -29,7 +27,7 @@ def _share_nearer_training(synthetic: np.ndarray, train: np.ndarray, fresh: np.n
     return float(np.where(left_nearer, is_train[right - 1], is_train[right]).mean())
 
 
-@pytest.mark.parametrize("engine", ["cart", "copula", "gmm"])
+@pytest.mark.parametrize("engine", ["cart", "gmm"])
 def test_drawn_amounts_are_no_nearer_the_training_values_than_fresh_ones(engine: str) -> None:
     # With a knot at every training value, 0.64-0.70 of the draws sat nearer a training value
     # (cart: the first column from its marginal, the second smoothed through the leaf's knots).
@@ -42,11 +40,3 @@ def test_drawn_amounts_are_no_nearer_the_training_values_than_fresh_ones(engine:
                 synthetic[column].to_numpy(), train[column].to_numpy(), fresh[column].to_numpy()
             )
             assert share < 0.58, (engine, seed, column, share)
-
-
-def test_a_continuous_marginal_keeps_a_knot_per_min_count_rows_at_most() -> None:
-    sub = SubColumn(name="x::value", column="x", part="value", discrete=False, cardinality=0)
-    x = np.random.default_rng(0).normal(size=1000)
-    assert Marginal.fit(sub, x, 1000, min_count=10).table.size == 100
-    assert Marginal.fit(sub, x, 50, min_count=10).table.size == 50
-    assert Marginal.fit(sub, x, 1000).table.size == 1000  # no protection asked: every quantile
