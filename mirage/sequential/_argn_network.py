@@ -116,34 +116,24 @@ class SequenceNetwork(nn.Module):
         """
         b, t, j = events.shape
         vector = self.entity_vector(entity)
-        net = self.events
-        embedded = net.embed(events + net.offsets)  # (B, T, J, hidden)
-        u = embedded.sum(dim=-2)
+        u = self.event_vector(events)
         previous = torch.cat([self.start.expand(b, 1, self.hidden), u[:, :-1]], dim=1)
         steps = torch.arange(t, device=events.device).expand(b, t)
         states, _ = self.gru(previous + self.step_input(steps, position, scalars), self.initial_state(vector))
-        # the trunk and heads, which take most of a step's time, see the steps whose tokens count only
-        # (a batch's histories are padded to its longest)
-        counted = weight.reshape(b * t, j).any(dim=1).nonzero().squeeze(1)
-        base = (states + vector.unsqueeze(1)).reshape(b * t, 1, self.hidden)[counted]
-        embedded = embedded.reshape(b * t, j, self.hidden)[counted]
-        flat = events.reshape(b * t, j)[counted]
-        # each token's context: the tokens before it in its event (a strictly lower triangular sum)
-        context = base + torch.matmul(self._preceding(j, embedded.device), embedded)
-        h = net.trunk(context)
+        base = (states + vector.unsqueeze(1)).reshape(b * t, 1, self.hidden)
+        flat = events.reshape(b * t, j)
+        embedded = self.events.embed(flat + self.events.offsets)
+        context = base + embedded.cumsum(dim=1) - embedded  # the tokens before each one in its event
+        h = self.events.trunk(context)
+        net = self.events
         logp = torch.zeros(flat.shape, device=flat.device, dtype=h.dtype)
         for k in range(len(net.buckets)):
             index = net.get_buffer(f"index_{k}")
             logits = net.heads[k](h[:, index]) + net.get_buffer(f"pad_bias_{k}")
             scores = torch.log_softmax(logits, dim=-1).gather(2, flat[:, index].unsqueeze(2)).squeeze(2)
             logp = logp.index_copy(1, index, scores)
-        total: torch.Tensor = -(logp * weight.reshape(b * t, j)[counted]).sum()
+        total: torch.Tensor = -(logp * weight.reshape(b * t, j)).sum()
         return total
-
-    @staticmethod
-    def _preceding(j: int, device: torch.device) -> torch.Tensor:
-        """``(j, j)``: 1 where the column's token precedes the row's."""
-        return torch.ones(j, j, device=device).tril_(-1)
 
     # --- sampling ----------------------------------------------------------------------------------
     def draw_event(
