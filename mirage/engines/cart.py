@@ -186,8 +186,7 @@ class CartSynthesizer(Synthesizer):
         c = self.context_width_
         if c == 0:
             rare = self.encoding_.rare_min_count
-            # a knot per rare_min_count rows at most, as in the smoothing map below
-            knots = max(2, min(self.quantiles, x.shape[0] // max(1, rare)))
+            knots = _knot_count(x.shape[0], rare, self.quantiles)
             self.first_ = Marginal.fit(subcolumns[0], x[:, 0], knots, rare)
         flags = missing_flags(subcolumns)
         inputs = _tree_inputs(np.hstack([context, x]))
@@ -253,9 +252,11 @@ class CartSynthesizer(Synthesizer):
         spike = ((counts / y.size >= self.spike_share) & (counts >= rare))[inverse][order]
         normal = self.smoothing > 0 and self.smoothing_space == "normal"
         smooth_values = values[~spike]
-        # a knot per rare_min_count values at most (the module's docstring says why)
-        knot_count = max(2, min(NORMAL_KNOTS, smooth_values.size // max(1, rare)))
-        knots = _normal_knots(smooth_values, knot_count) if normal else None
+        knots = (
+            _normal_knots(smooth_values, _knot_count(smooth_values.size, rare, NORMAL_KNOTS))
+            if normal
+            else None
+        )
         scores = values if knots is None else _to_normal(values, knots)
         bandwidth = np.zeros(n_leaves)
         if self.smoothing > 0:
@@ -719,6 +720,12 @@ def _tree_inputs(x: np.ndarray) -> np.ndarray:
     """Values as the trees compare them (float32, as scikit-learn does); values past
     ``TREE_INPUT_LIMIT`` are held at it, where scikit-learn would refuse them as infinite."""
     return np.clip(x, -TREE_INPUT_LIMIT, TREE_INPUT_LIMIT).astype("float32")
+
+
+def _knot_count(rows: int, rare_min_count: int, most: int) -> int:
+    """Knots for a quantile map of ``rows`` values: one per ``rare_min_count`` rows, ``most`` at most
+    (the module's docstring says why no more)."""
+    return max(2, min(most, rows // max(1, rare_min_count)))
 
 
 def _normal_knots(values: np.ndarray, count: int = NORMAL_KNOTS) -> np.ndarray | None:
