@@ -3,12 +3,11 @@ importing ``torch._dynamo``."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.engines.test_gan_vae_optimiser import torch_dynamo_modules_after
 
 pytest.importorskip("torch")
 
@@ -59,20 +58,12 @@ def test_twenty_steps_end_where_torch_adamw_ends(settings: dict) -> None:
 @pytest.mark.slow  # a fresh interpreter importing torch: ~15 s on a loaded machine
 def test_a_fit_and_a_sequence_fit_do_not_import_torch_dynamo() -> None:
     script = (
-        "import sys, numpy as np, pandas as pd\n"
         "from mirage.engines.argn import ArgnSynthesizer\n"
         "from mirage.sequential import ArgnSequenceSynthesizer, infer_sequence_schema\n"
-        "rng = np.random.default_rng(0)\n"
-        "frame = pd.DataFrame({'k': rng.choice(['a', 'b'], 300), 'x': rng.normal(size=300)})\n"
         "ArgnSynthesizer(max_epochs=2).fit(frame).sample(10)\n"
         "events = pd.DataFrame({'e': np.repeat(np.arange(30), 4), 't': np.tile(np.arange(4), 30),\n"
         "                       'x': rng.normal(size=120)})\n"
         "schema = infer_sequence_schema(events, 'e', 't')\n"
         "ArgnSequenceSynthesizer(max_epochs=2).fit(events, schema).sample(5)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo')))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert torch_dynamo_modules_after(script) == "[]"

@@ -58,17 +58,30 @@ def test_twenty_steps_end_where_torch_adam_ends(settings: dict) -> None:
 @pytest.mark.slow  # a fresh interpreter importing torch: ~15 s on a loaded machine
 def test_a_fit_does_not_import_torch_dynamo() -> None:
     script = (
-        "import sys, numpy as np, pandas as pd\n"
         "from mirage.engines.gan import GanSynthesizer\n"
         "from mirage.engines.vae import VaeSynthesizer\n"
-        "rng = np.random.default_rng(0)\n"
-        "frame = pd.DataFrame({'k': rng.choice(['a', 'b'], 300), 'x': rng.normal(size=300)})\n"
         "VaeSynthesizer(max_epochs=2, hidden_size=8, latent_size=4).fit(frame).sample(10)\n"
         "GanSynthesizer(max_epochs=2, hidden_size=8, noise_size=4).fit(frame).sample(10)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo')))\n"
     )
+    assert torch_dynamo_modules_after(script) == "[]"
+
+
+def torch_dynamo_modules_after(script: str) -> str:
+    """The ``torch._dynamo`` modules a fresh interpreter has imported after running ``script``, as the
+    printed sorted list (``script`` sees ``np``, ``pd``, ``rng`` and a 300-row ``frame``)."""
+    setup = (
+        "import sys, numpy as np, pandas as pd\n"
+        "rng = np.random.default_rng(0)\n"
+        "frame = pd.DataFrame({'k': rng.choice(['a', 'b'], 300), 'x': rng.normal(size=300)})\n"
+    )
+    report = "print(sorted(m for m in sys.modules if m.startswith('torch._dynamo')))\n"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+        [sys.executable, "-c", setup + script + report],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
     )
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    return done.stdout.strip().splitlines()[-1]
