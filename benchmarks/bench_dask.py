@@ -2,7 +2,7 @@
 Parquet write bandwidth for the same data, and the copula fitted from the partitioned files.
 
 Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--out /tmp/bench_dask]
-[--fit-rows 20_000_000] [--no-fit]``.
+[--fit-rows 20_000_000] [--no-fit] [--draw-ahead auto|on|off]``.
 
 * sample: an Adult-shaped copula model (fitted on the shared ``adult.csv``) draws ``--rows`` rows with
   ``model.sample_to(..., client=...)`` on a fresh ``LocalCluster`` of N worker processes (one thread
@@ -29,7 +29,9 @@ Run: ``python benchmarks/bench_dask.py [--rows 10_000_000] [--workers 1,2] [--ou
   scheduler): CPU per million rows, and the cores a run kept busy (all CPU seconds over the wall
   time).  On a loaded machine these say more than the rates: a worker that draws the next block in a
   second thread while it writes (``drawn_ahead``) can use more than one core, which bounds the
-  scaling of 2 workers on 2 cores.
+  scaling of 2 workers on 2 cores.  ``sample_to`` draws ahead only where a host has two cores per
+  task (``--draw-ahead auto``): here one worker does, two do not; ``--draw-ahead off`` gives the
+  scaling of single-threaded workers.
 * fit: ``fit_partitions`` (copula) of the sampled files, or of the first files holding ``--fit-rows``
   rows, on N workers: rows/s and peak memory per worker and of this (the client) process.
 
@@ -183,6 +185,12 @@ def main() -> None:
         help="fit on the first files holding this many rows (default: all the sampled rows)",
     )
     parser.add_argument("--no-fit", action="store_true", help="sample and write only, no fit")
+    parser.add_argument(
+        "--draw-ahead",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="sample_to's draw_ahead: auto (None: where a host has two cores per task), on, off",
+    )
     args = parser.parse_args()
 
     import pandas as pd
@@ -214,7 +222,14 @@ def main() -> None:
                 client.run(lambda: __import__("mirage.engines.copula"))  # imports are not sampling
                 cpu_before, client_cpu = _workers_cpu(client), _cpu_seconds()
                 start = time.perf_counter()
-                model.sample_to(folder, args.rows, seed=0, client=client, force=True)
+                model.sample_to(
+                    folder,
+                    args.rows,
+                    seed=0,
+                    client=client,
+                    force=True,
+                    draw_ahead={"auto": None, "on": True, "off": False}[args.draw_ahead],
+                )
                 sample_s = time.perf_counter() - start
                 sample_client_cpu = _cpu_seconds() - client_cpu
                 sample_cpu = _workers_cpu(client) - cpu_before
@@ -255,6 +270,7 @@ def main() -> None:
             {
                 "workers": workers,
                 "rows": args.rows,
+                "draw_ahead": args.draw_ahead,
                 "sample_seconds": sample_s,
                 "sample_rows_per_s": args.rows / sample_s,
                 "sample_peak_mib_per_worker": sample_peaks,

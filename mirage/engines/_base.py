@@ -467,11 +467,12 @@ class Synthesizer:
         force: bool = False,
         conditions: Mapping[str, Any] | None = None,
         scenario: Mapping[str, Any] | None = None,
+        draw_ahead: bool | None = None,
         **refused: Any,
     ) -> SampledFolder:
         """Draw ``n`` rows into the folder ``path`` as partitioned Parquet or CSV, in parallel on Dask
         (``workers``, ``cluster`` or ``client``) or here; see :func:`mirage.scale.sample_to`.
-        ``conditions`` and ``scenario`` as in :meth:`sample`."""
+        ``conditions`` and ``scenario`` as in :meth:`sample`; ``draw_ahead`` as there."""
         from mirage.scale._sample import FILE_ROWS, sample_to
 
         return sample_to(
@@ -488,6 +489,7 @@ class Synthesizer:
             force=force,
             conditions=conditions,
             scenario=scenario,
+            draw_ahead=draw_ahead,
             **refused,
         )
 

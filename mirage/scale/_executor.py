@@ -105,6 +105,9 @@ class Executor(Protocol):
     def workers(self) -> int:
         """How many tasks can run at once."""
 
+    def tasks_by_host(self) -> dict[str, int]:
+        """How many tasks can run at once on each host running tasks (empty: this process alone)."""
+
     def map(
         self, fn: Callable[..., R], tasks: Sequence[Any], shared: Mapping[str, Any] | None = None
     ) -> list[R]:
@@ -135,6 +138,9 @@ class LocalExecutor:
     """Every task in this process, in order: the default, no Dask needed."""
 
     workers = 1
+
+    def tasks_by_host(self) -> dict[str, int]:
+        return {}
 
     def map(
         self, fn: Callable[..., R], tasks: Sequence[Any], shared: Mapping[str, Any] | None = None
@@ -221,6 +227,12 @@ class DaskExecutor:
     @property
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"]))
+
+    def tasks_by_host(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for worker in self.client.scheduler_info(n_workers=-1)["workers"].values():
+            counts[worker["host"]] = counts.get(worker["host"], 0) + int(worker.get("nthreads", 1))
+        return counts
 
     def _scatter(self, shared: Mapping[str, Any] | None) -> dict[str, Any]:
         # in a list: Dask scatters a dict's (or a list's) items one by one, the value is wanted whole.

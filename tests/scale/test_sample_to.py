@@ -88,6 +88,33 @@ def test_the_same_bytes_on_three_workers_and_here(
     assert pq.ParquetFile(tmp_path / "three" / "part-00002.parquet").metadata.num_rows == 1_234
 
 
+def test_drawing_ahead_or_not_writes_the_same_bytes(model: mirage.Synthesizer, tmp_path: Path) -> None:
+    ahead = model.sample_to(tmp_path / "ahead", ROWS, seed=3, block_rows=2 * BLOCK_ROWS, draw_ahead=True)
+    plain = model.sample_to(tmp_path / "plain", ROWS, seed=3, block_rows=2 * BLOCK_ROWS, draw_ahead=False)
+    assert ahead.files == plain.files
+    assert _files(tmp_path / "ahead") == _files(tmp_path / "plain")
+
+
+def test_workers_draw_ahead_only_with_two_cores_each(cluster: object) -> None:
+    """Three one-thread workers on one host: each would need six cores; one worker alone, two."""
+    from mirage.scale._sample import _draws_ahead
+
+    with distributed.Client(cluster) as client, DaskExecutor(client=client) as executor:
+        by_host = executor.tasks_by_host()
+        assert sum(by_host.values()) == 3 and len(by_host) == 1
+        cores = executor.client.run(_cores)
+        decided = executor.map(_draws_ahead, [None] * 3, {"tasks_by_host": by_host})
+    assert decided == [min(cores.values()) >= 6] * 3
+    assert _draws_ahead(None, {}) == (_cores() >= 2)  # in this process, alone
+    assert _draws_ahead(False, {}) is False
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
 def test_csv_files_read_back_to_n_rows(model: mirage.Synthesizer, tmp_path: Path) -> None:
     written = model.sample_to(tmp_path / "out", BLOCK_ROWS + 5, format="csv", seed=1, block_rows=BLOCK_ROWS)
     frames = [pd.read_csv(tmp_path / "out" / name) for name in written.files]
@@ -121,6 +148,7 @@ def test_a_run_that_fails_leaves_no_success_marker(model: mirage.Synthesizer, tm
         ({"format": "xlsx"}, "format must be one of parquet, csv"),
         ({"block_rows": 1_000}, "block_rows must be a positive multiple of 50,000"),
         ({"workers": 2, "cluster": "tcp://x:1"}, "give one of workers, cluster or client"),
+        ({"draw_ahead": "yes"}, "draw_ahead must be True, False or None"),
     ],
 )
 def test_bad_options_are_named(
