@@ -4,8 +4,10 @@ PII held as whole numbers (card numbers, national ids, phone and account numbers
 comes back as numbers of the column's dtype with the digit counts the column had: card numbers pass
 Luhn, national ids their scheme's check, phone numbers keep the leading digits most of the column
 shares (a country or area code).  Phone numbers held as text come back in the column's own shapes
-(``+1 ###-###-####``, each kept when at least ``rare_min_count`` rows share it), with those shared
-leading digits; Faker's when no shape is that common.
+(``+1 ###-###-####``, each kept when at least ``rare_min_count`` rows share it), starting with the
+column's common leading digits: international numbers (written with ``+``) with those of its
+international numbers (a country code), national ones with those of its national ones (a trunk or area
+code), each lead held by at least ``rare_min_count`` rows; Faker's when no shape is that common.
 
 The codec learns only where values are missing (the optional ``<column>::missing`` sub-column).  At
 decode time it seeds a Faker instance from the generator it is given, so the output is reproducible,
@@ -107,7 +109,7 @@ class PIIStats:
     ``lengths`` counts rows per digit count, ``heads[k - 1]`` rows per first ``k`` digits among numbers
     longer than ``k``, ``first`` the first distinct numbers seen (for recognising a national-id scheme).
     Phone numbers held as text count rows per ``shapes`` (``+1 ###-###-####``: every digit a ``#``),
-    and ``heads`` over their digits.
+    ``heads`` over the digits of those written without ``+`` and ``plus_heads`` of those with.
     """
 
     missing: MissingStats
@@ -116,15 +118,13 @@ class PIIStats:
     heads: tuple[tuple[tuple[str, int], ...], ...] = ()
     first: tuple[str, ...] = ()
     shapes: tuple[tuple[str, int], ...] = ()
+    plus_heads: tuple[tuple[tuple[str, int], ...], ...] = ()
 
     @classmethod
     def merge(cls, parts: Sequence[PIIStats], column: str) -> PIIStats:
         if not parts:
             raise DataError(f"column {column!r}: nothing to learn from (no partition was analyzed)")
-        heads = tuple(
-            tuple(merge_counts(p.heads[k] for p in parts if k < len(p.heads)).items())
-            for k in range(max(len(p.heads) for p in parts))
-        )
+        heads = _merged_heads([p.heads for p in parts])
         first = tuple(dict.fromkeys(d for p in parts for d in p.first))[:_SCHEME_SAMPLE]
         return cls(
             MissingStats.merge(p.missing for p in parts),
@@ -133,6 +133,7 @@ class PIIStats:
             heads,
             first,
             tuple(sorted(merge_counts(p.shapes for p in parts).items())),
+            _merged_heads([p.plus_heads for p in parts]),
         )
 
 
@@ -148,7 +149,9 @@ class PIICodec(Codec[PIIStats]):
         self.scheme: str | None = None
         self.prefix = ""
         self.shapes: dict[str, int] = {}  # phone numbers held as text: rows per shape (``###-####``)
-        self.next_digit: list[int] = []  # rows per digit 0-9 right after the prefix
+        # phone numbers held as text: rows per leading digits, of national and of international numbers
+        self.leads: dict[str, int] = {}
+        self.plus_leads: dict[str, int] = {}
 
     @property
     def numeric(self) -> bool:
@@ -188,14 +191,13 @@ class PIICodec(Codec[PIIStats]):
         self.missing = MissingPart(self.column.name)
         self.missing.learn(merged.missing)
         self.digits, self.scheme, self.prefix = {}, None, ""
-        self.shapes, self.next_digit = {}, []
+        self.shapes, self.leads, self.plus_leads = {}, {}, {}
         if merged.shapes:
             kept = {shape: rows for shape, rows in merged.shapes if rows >= self.options.rare_min_count}
             if kept:
                 self.shapes = kept
-                rows = sum(rows for _, rows in merged.shapes)
-                self.prefix = _shared_prefix(merged.heads, rows)
-                self.next_digit = _next_digit(merged.heads, self.prefix)
+                self.leads = _leads(merged.heads, self.options.rare_min_count)
+                self.plus_leads = _leads(merged.plus_heads, self.options.rare_min_count)
         if merged.whole and merged.lengths:
             self.digits = dict(merged.lengths)
             if self.pii_type == "national_id":
@@ -264,15 +266,21 @@ class PIICodec(Codec[PIIStats]):
             return pd.Series(numbers, name=self.column.name)
 
     def _phone(self, rng: np.random.Generator) -> str:
-        """A phone number in one of the column's shapes: its shared leading digits, then random ones."""
+        """A phone number in one of the column's shapes: leading digits of its kind (international or
+        national) drawn as often as the column has them, then random ones."""
         shapes = list(self.shapes)
         weights = np.array(list(self.shapes.values()), dtype="float64")
         shape = shapes[int(rng.choice(len(shapes), p=weights / weights.sum()))]
         slots = shape.count("#")
-        digits = list(self.prefix[:slots])
-        if len(digits) < slots and self.next_digit:
-            counts = np.array(self.next_digit, dtype="float64")
-            digits.append(str(int(rng.choice(10, p=counts / counts.sum()))))
+        leads = (
+            (self.plus_leads or self.leads)
+            if shape.lstrip().startswith("+")
+            else (self.leads or self.plus_leads)
+        )
+        digits: list[str] = []
+        if leads:
+            counts = np.array(list(leads.values()), dtype="float64")
+            digits = list(list(leads)[int(rng.choice(len(leads), p=counts / counts.sum()))][:slots])
         digits += [str(d) for d in rng.integers(0, 10, size=slots - len(digits)).tolist()]
         filled = iter(digits)
         return "".join(next(filled) if c == "#" else c for c in shape)
@@ -309,7 +317,7 @@ class PIICodec(Codec[PIIStats]):
             state.update(digits={str(k): v for k, v in self.digits.items()}, scheme=self.scheme)
             state["prefix"] = self.prefix
         if self.shapes:
-            state.update(shapes=dict(self.shapes), prefix=self.prefix, next_digit=list(self.next_digit))
+            state.update(shapes=dict(self.shapes), leads=dict(self.leads), plus_leads=dict(self.plus_leads))
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -324,21 +332,24 @@ class PIICodec(Codec[PIIStats]):
         self.scheme = require_optional_str(state, "scheme") if "scheme" in state else None
         self.prefix = require_str(state, "prefix") if "prefix" in state else ""
         shapes = require_mapping(state.get("shapes", {}), "shapes")
-        next_digit = state.get("next_digit", [])
-        if not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for k, v in shapes.items()
-        ):
+        if not all(_is_count(v) and v > 0 for v in shapes.values()):
             raise StateError("shapes", f"expected row counts per phone shape, got {show(shapes)}")
-        if not isinstance(next_digit, list) or (
-            next_digit
-            and (len(next_digit) != 10 or not all(isinstance(v, int) and v >= 0 for v in next_digit))
-        ):
-            raise StateError("next_digit", f"expected 10 row counts, got {show(next_digit)}")
         if not self.prefix.isdigit() and self.prefix:
             raise StateError("prefix", f"expected digits, got {show(self.prefix)}")
         self.shapes = {str(k): int(v) for k, v in shapes.items()}
-        self.next_digit = [int(v) for v in next_digit] if sum(next_digit) > 0 else []
+        if "leads" in state or "plus_leads" in state:
+            self.leads = _leads_state(state.get("leads", {}), "leads")
+            self.plus_leads = _leads_state(state.get("plus_leads", {}), "plus_leads")
+        else:  # written before leads (stop 32): one shared prefix and the digit after it, for every shape
+            next_digit = state.get("next_digit", [])
+            if not isinstance(next_digit, list) or (
+                next_digit and (len(next_digit) != 10 or not all(_is_count(v) for v in next_digit))
+            ):
+                raise StateError("next_digit", f"expected 10 row counts, got {show(next_digit)}")
+            self.leads = {self.prefix + str(d): int(c) for d, c in enumerate(next_digit) if c > 0}
+            if not self.leads and self.prefix:
+                self.leads = {self.prefix: 1}
+            self.plus_leads = dict(self.leads)
 
 
 def _shared_prefix(heads: tuple[tuple[tuple[str, int], ...], ...], rows: int, share: float = 0.5) -> str:
@@ -358,10 +369,54 @@ def _shared_prefix(heads: tuple[tuple[tuple[str, int], ...], ...], rows: int, sh
 
 
 def _phone_text_stats(missing: MissingStats, phones: pd.Series) -> PIIStats:
-    """Rows per shape of phone numbers written as text, and per leading digits."""
+    """Rows per shape of phone numbers written as text, and per leading digits of the national and of
+    the international (``+``) ones."""
     shapes = Counter(phones.str.replace(r"\d", "#", regex=True))
-    digits = phones.str.replace(r"\D", "", regex=True).tolist()
-    return PIIStats(missing, whole=False, heads=_heads(digits), shapes=tuple(sorted(shapes.items())))
+    digits = phones.str.replace(r"\D", "", regex=True)
+    plus = phones.str.lstrip().str.startswith("+").to_numpy(dtype=bool)
+    return PIIStats(
+        missing,
+        whole=False,
+        heads=_heads(digits[~plus].tolist()),
+        shapes=tuple(sorted(shapes.items())),
+        plus_heads=_heads(digits[plus].tolist()),
+    )
+
+
+def _merged_heads(
+    parts: Sequence[tuple[tuple[tuple[str, int], ...], ...]],
+) -> tuple[tuple[tuple[str, int], ...], ...]:
+    return tuple(
+        tuple(merge_counts(heads[k] for heads in parts if k < len(heads)).items())
+        for k in range(max((len(heads) for heads in parts), default=0))
+    )
+
+
+def _leads(
+    heads: tuple[tuple[tuple[str, int], ...], ...], rare_min_count: int, cover: float = 0.9
+) -> dict[str, int]:
+    """Rows per leading digits to start drawn numbers with: the first digit's counts, or the longest
+    leads (up to ``_PREFIX_DIGITS``) each held by ``rare_min_count`` rows or more that together cover
+    ``cover`` of the numbers that long, so no lead belongs to a handful of people."""
+    leads: dict[str, int] = {}
+    for depth, counts in enumerate(heads, start=1):
+        total = sum(rows for _, rows in counts)
+        kept = {head: rows for head, rows in counts if depth == 1 or rows >= rare_min_count}
+        if not total or sum(kept.values()) < cover * total:
+            break
+        leads = dict(sorted(kept.items()))
+    return leads
+
+
+def _leads_state(value: Any, name: str) -> dict[str, int]:
+    leads = require_mapping(value, name)
+    if not all(isinstance(k, str) and k.isdigit() and _is_count(v) and v > 0 for k, v in leads.items()):
+        raise StateError(name, f"expected row counts per leading digits, got {show(leads)}")
+    return {str(k): int(v) for k, v in leads.items()}
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _heads(digits: Sequence[str]) -> tuple[tuple[tuple[str, int], ...], ...]:
@@ -369,17 +424,6 @@ def _heads(digits: Sequence[str]) -> tuple[tuple[tuple[str, int], ...], ...]:
     return tuple(
         tuple(Counter(d[:k] for d in digits if len(d) > k).items()) for k in range(1, _PREFIX_DIGITS + 1)
     )
-
-
-def _next_digit(heads: tuple[tuple[tuple[str, int], ...], ...], prefix: str) -> list[int]:
-    """Rows per digit 0-9 after ``prefix``; empty when the leading digits counted stop before it."""
-    if len(prefix) >= len(heads):
-        return []
-    counts = [0] * 10
-    for head, rows in heads[len(prefix)]:
-        if head.startswith(prefix):
-            counts[int(head[-1])] += rows
-    return counts if sum(counts) else []
 
 
 def _national_ids(scheme: str, lengths: np.ndarray, column: str, rng: np.random.Generator) -> list[str]:

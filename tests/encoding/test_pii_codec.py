@@ -184,3 +184,51 @@ def test_phone_text_without_a_common_shape_falls_back_to_faker() -> None:
     assert codec.shapes == {}
     out = codec.decode({}, 20, _rng(), 0)
     assert out.str.contains(r"\d").all() and not set(out) & set(phones)
+
+
+def test_national_and_international_phone_numbers_keep_their_own_leading_digits() -> None:
+    """A German column writing 60% of its numbers nationally (``0593 423209``) and 40% with the country
+    code (``+49(0)7593 82421``): international ones come back with +49, national ones with a 0, never a
+    country code made of a national number's digits (``+02(3)...``)."""
+    rng = np.random.default_rng(3)
+    national = [f"0{rng.integers(200, 999)} {rng.integers(100_000, 999_999)}" for _ in range(300)]
+    international = [f"+49(0){rng.integers(2000, 9999)} {rng.integers(10_000, 99_999)}" for _ in range(200)]
+    phones = pd.Series(national + international, dtype=object)
+    codec = _codec("phone_number", phones)
+    out = codec.decode(codec.encode(phones), 3000, _rng(), 0)
+    plus = out.str.startswith("+")
+    assert plus.mean() == pytest.approx(0.4, abs=0.04)
+    assert out[plus].str.startswith("+49(0)").all()
+    assert out[~plus].str.startswith("0").all()
+    assert not set(out) & set(phones)
+
+
+def test_phone_leads_held_by_few_rows_are_not_kept() -> None:
+    """Leading digits go only as deep as leads shared by rare_min_count rows cover the numbers: three
+    country codes of 100+ rows each are kept; a country code of 4 rows never comes back."""
+    rng = np.random.default_rng(4)
+    codes = ["+33"] * 150 + ["+44"] * 120 + ["+39"] * 110 + ["+81"] * 4
+    phones = pd.Series(
+        [f"{c} {rng.integers(100, 999)} {rng.integers(1000, 9999)}" for c in codes], dtype=object
+    )
+    codec = _codec("phone_number", phones)
+    out = codec.decode(codec.encode(phones), 3000, _rng(), 0)
+    heads = out.str[:3].value_counts(normalize=True)
+    assert set(heads.index) <= {"+33", "+44", "+39"}
+    assert heads["+33"] == pytest.approx(150 / 380, abs=0.04)
+
+
+def test_phone_state_written_before_leads_still_loads() -> None:
+    """Model files before leads held one prefix and the digit after it, for every shape."""
+    phones = pd.Series([f"+1 {200 + i}-555-{1000 + i}" for i in range(200)], dtype=object)
+    state, arrays = _codec("phone_number", phones).get_state()
+    del state["leads"], state["plus_leads"]
+    state.update(prefix="1", next_digit=[0, 0, 5, 5, 0, 0, 0, 0, 0, 0])
+    codec = PIICodec(Column("p", Kind.PII, pii_type="phone_number"), EncodingOptions())
+    codec.set_state(json.loads(json.dumps(state)), arrays)
+    out = codec.decode({}, 200, _rng(), 0)
+    assert out.str.fullmatch(r"\+1 [23]\d\d-\d{3}-\d{4}").all()
+    with pytest.raises(MirageError, match="next_digit"):
+        codec.set_state({**state, "next_digit": [1, 2]}, arrays)
+    with pytest.raises(MirageError, match="leads"):
+        codec.set_state({**state, "leads": {"4x": 3}}, arrays)
