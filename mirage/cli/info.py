@@ -134,7 +134,26 @@ def info_command(
         ui.say(f"sequences of entity {schema.get('entity')!r}, ordered by {schema.get('order')!r}")
         ui.table(schema_table(Schema.from_dict(schema["columns"]), title="columns"))
         return
-    ui.table(schema_table(Schema.from_dict(schema), title="columns"))
+    ui.table(schema_table(Schema.from_dict(schema), title="columns", notes=_clock_notes(manifest)))
+
+
+def _clock_notes(manifest: dict[str, Any]) -> dict[str, str]:
+    """Per datetime column written as text with UTC offsets: the clock the model writes it on."""
+    state = manifest.get("state")
+    encoder = state.get("encoder") if isinstance(state, dict) else None
+    codecs = encoder.get("codecs") if isinstance(encoder, dict) else None
+    notes: dict[str, str] = {}
+    for name, codec in (codecs or {}).items() if isinstance(codecs, dict) else ():
+        if not isinstance(codec, dict) or not isinstance(codec.get("offset"), int):
+            continue
+        zone = codec.get("tz")
+        if isinstance(zone, str):
+            notes[str(name)] = f"written at the UTC offset {zone} has at each value"
+        else:
+            minutes = int(codec["offset"])
+            sign = "+" if minutes >= 0 else "-"
+            notes[str(name)] = f"written at UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return notes
 
 
 def register(app: typer.Typer) -> None:

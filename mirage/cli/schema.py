@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,7 +55,8 @@ def _details(column: Column) -> str:
     return ""
 
 
-def schema_table(schema: Schema, title: str = "schema") -> Table:
+def schema_table(schema: Schema, title: str = "schema", notes: Mapping[str, str] | None = None) -> Table:
+    """One row per column; ``notes``: more details of some columns (by name), from a fitted model."""
     table = Table(title=title)
     for header in ("name", "kind", "dtype", "nullable", "details"):
         table.add_column(header)
@@ -64,7 +66,7 @@ def schema_table(schema: Schema, title: str = "schema") -> Table:
             column.kind.value,
             cell(column.dtype),
             "yes" if column.nullable else "no",
-            cell(_details(column)),
+            cell(", ".join(filter(None, [_details(column), (notes or {}).get(column.name, "")]))),
         )
     return table
 
