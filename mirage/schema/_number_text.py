@@ -1,4 +1,5 @@
-"""Numbers written with a currency sign or a unit (``$1,234.50``, ``27.0 %``, ``12,50 €``, ``EUR 80``).
+"""Numbers written with a currency sign or a unit (``$1,234.50``, ``27.0 %``, ``12,50 €``, ``EUR 80``,
+``72.5 kg``, ``120 mmHg``, ``4.7 GB``).
 
 :func:`split_affixes` finds a column whose every value is such a number with the same sign or unit, and
 returns the numbers without it; readers then read them as numbers and writers put the sign back.
@@ -16,10 +17,19 @@ __all__ = ["NumberText", "split_affixes"]
 _SYMBOLS = r"R\$|US\$|[$€£¥₹₩₽¢]"
 # ISO 4217 codes are only taken apart from the number ("EUR 80", "80 CHF"): "INV1001" is a key
 _CODES = "USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|HKD|SGD|INR|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR|KRW|TRY|RUB"
+# units of measure written after a number ("72.5 kg", "12ms"); case matters ("mm" is not "Mm")
+_UNITS = (
+    "mg/dL|mmol/L|µmol/L|g/dL|g/L|mg/L|IU/L|U/L|km/h|m/s|mmHg|kWh|MWh|Wh|kcal|kJ|cal|bpm|rpm|mph|psi|"
+    "kHz|MHz|GHz|Hz|kPa|hPa|MPa|Pa|bar|dB|°C|°F|"
+    "kg|mg|µg|lbs|lb|oz|km|cm|mm|µm|nm|mi|ft|yd|ml|mL|cl|dl|gal|"
+    "ms|µs|min|hrs|hr|sec|"
+    "kW|MW|GW|kV|mV|mA|KB|kB|MB|GB|TB|PB|"
+    "m²|km²|m2|sqft|ha|px|pt|g|t|m|l|L|s|h|W|V|A|B"
+)
 _AFFIXED = re.compile(
     rf"(?P<sign>[+-]?)(?P<prefix>(?:{_SYMBOLS})[ \u00a0]?|(?:{_CODES})[ \u00a0])?(?P<inner>[+-]?)"
     r"(?P<number>\d(?:[\d.,'\u00a0\u202f ]*\d)?)"
-    rf"(?P<suffix>[ \u00a0]?(?:%|‰|{_SYMBOLS})|[ \u00a0](?:{_CODES}))?"
+    rf"(?P<suffix>[ \u00a0]?(?:%|‰|{_SYMBOLS}|{_UNITS})|[ \u00a0](?:{_CODES}))?"
 )
 
 

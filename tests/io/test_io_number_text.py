@@ -38,9 +38,44 @@ def test_signs_and_units_are_read_as_numbers(tmp_path: Path) -> None:
     assert frame.attrs["mirage.csv"]["decimal"] == ","
 
 
+def test_units_of_measure_are_read_as_numbers_and_written_back(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    lines = ["weight,pressure,glucose,size,seat"]
+    for _ in range(200):
+        weight, pressure = rng.gamma(3.0, 2.0), rng.integers(90, 180)
+        lines.append(
+            f"{weight:.1f} kg,{pressure} mmHg,{rng.uniform(70, 200):.0f} mg/dL,{rng.uniform(1, 900):.1f}MB,"
+            f"{rng.integers(1, 30)}{'ABCDEF'[rng.integers(0, 6)]}"
+        )
+    data = _write(tmp_path / "units.csv", lines)
+    frame = read_table(data)
+    assert pd.api.types.is_float_dtype(frame["weight"].dtype) and frame["weight"].min() > 0
+    numbers = frame.attrs["mirage.csv"]["numbers"]
+    assert numbers["weight"]["suffix"] == " kg" and numbers["pressure"]["suffix"] == " mmHg"
+    assert numbers["glucose"]["suffix"] == " mg/dL" and numbers["size"]["suffix"] == "MB"
+    assert frame["seat"].dtype == object  # seat letters differ: not a unit
+    model = tmp_path / "units.mirage"
+    assert invoke("fit", data, "-o", model, "--seed", 1).exit_code == 0
+    out = tmp_path / "synthetic.csv"
+    assert invoke("sample", model, "-n", 200, "-o", out, "--seed", 2).exit_code == 0
+    text = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert text["weight"].str.fullmatch(r"\d+\.\d kg").all()
+    assert text["pressure"].str.fullmatch(r"\d+ mmHg").all()
+    assert text["size"].str.fullmatch(r"\d+\.\dMB").all()
+
+
 @pytest.mark.parametrize(
     "values",
-    [["$5", "€5"], ["INV1001", "INV1002"], ["12", "13"], ["5 apples", "6 apples"], ["$5", "n/a"]],
+    [
+        ["$5", "€5"],
+        ["INV1001", "INV1002"],
+        ["12", "13"],
+        ["5 apples", "6 apples"],
+        ["$5", "n/a"],
+        ["5 kg", "6 lb"],
+        ["12A", "12B"],
+        ["5 kgs", "6 kgs"],
+    ],
 )
 def test_other_text_is_left_alone(values: list[str]) -> None:
     assert split_affixes(pd.Series(values)) is None
