@@ -1,9 +1,10 @@
 """Which strftime format a column of text datetimes is written in.
 
 Candidates are built from common date spellings (ISO, day-first with ``.``/``/``/``-``, month-first,
-two-digit years, month names), each alone or with a time (minutes, seconds, fractions, 12-hour
-clock) and an offset (``Z``, ``+0100``, ``+01:00``).  ``%:z`` stands for an offset written with a
-colon, which ``strftime`` before Python 3.12 cannot write (see ``mirage.encoding.datetime``).
+two-digit years, month names), each alone or with a time (minutes, seconds, fractions, 12-hour clock)
+and an offset (``Z``, ``+0100``, ``+01:00``), and from months alone (``2023-01``, ``Jan 2023``).
+``%:z`` stands for an offset written with a colon, which ``strftime`` before Python 3.12 cannot write
+(see ``mirage.encoding.datetime``).
 A format is the first candidate that parses every distinct value; the first values pick the
 candidates cheaply (``strptime``), pandas confirms them on all values.
 """
@@ -39,6 +40,8 @@ _DATES = (
     "%b %d, %Y",
     "%B %d, %Y",
 )
+# months alone ("2023-01", "Jan 2023", "01/2023", Excel's "Jan-23")
+_MONTHS = ("%Y-%m", "%Y/%m", "%m/%Y", "%m.%Y", "%b %Y", "%B %Y", "%b-%Y", "%b-%y")
 _CLOCKS = ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f", "%I:%M %p", "%I:%M:%S %p")
 _ZONES = ("", "Z", "%z", COLON_OFFSET, " %z", f" {COLON_OFFSET}")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
@@ -58,7 +61,7 @@ def _candidates() -> tuple[str, ...]:
                     if zone and "%p" in clock and not zone.startswith(" "):
                         continue
                     formats.append(f"{date}{separator}{clock}{zone}")
-    formats.append("%Y-%m")
+    formats.extend(_MONTHS)
     formats.extend(_CLOCKS)  # times of day alone, read as on 1900-01-01 and written without the date
     return tuple(formats)
 

@@ -48,6 +48,10 @@ def _colon_offset(stamp: datetime) -> str:
         ("%m/%d/%Y %I:%M %p", lambda t: t.strftime("%m/%d/%Y %I:%M %p")),
         ("%d-%m-%Y %H:%M", lambda t: t.strftime("%d-%m-%Y %H:%M")),
         ("%d.%m.%y", lambda t: t.strftime("%d.%m.%y")),
+        ("%b %Y", lambda t: t.strftime("%b %Y")),
+        ("%B %Y", lambda t: t.strftime("%B %Y")),
+        ("%m/%Y", lambda t: t.strftime("%m/%Y")),
+        ("%b-%y", lambda t: t.strftime("%b-%y")),
     ],
 )
 def test_datetime_formats_are_inferred(fmt: str, write) -> None:
@@ -55,6 +59,16 @@ def test_datetime_formats_are_inferred(fmt: str, write) -> None:
     column = infer_schema(frame)["when"]
     assert column.kind is Kind.DATETIME
     assert column.datetime_format == fmt
+
+
+def test_months_written_by_name_come_back_as_months(tmp_path: Path) -> None:
+    months = pd.period_range("2019-01", "2023-12", freq="M")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"month": [months[i].strftime("%b %Y") for i in rng.integers(0, len(months), 400)]})
+    synthetic = mirage.fit(frame, engine="copula", seed=0).sample(500, seed=1)
+    read = pd.to_datetime(synthetic["month"], format="%b %Y")
+    assert synthetic["month"].str.fullmatch(r"[A-Z][a-z]{2} \d{4}").all()
+    assert read.between("2019-01-01", "2023-12-01").all() and read.dt.year.nunique() == 5
 
 
 def _parse_all(values: pd.Series, fmt: str) -> list[datetime]:
