@@ -19,6 +19,7 @@ import pandas as pd
 from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
+from mirage.io._durations import duration_texts
 from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
 from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers
@@ -249,6 +250,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         )
     spelt = {"dtype", "converters", "true_values", "false_values"} & options.keys()
     booleans = {} if spelt else _boolean_words(df, lambda cols: _raw(start, options, cols))
+    durations = {} if {"dtype", "converters"} & options.keys() else duration_texts(df)
     df = convert_numbers(
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
@@ -261,6 +263,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         **({"numbers": numbers} if numbers else {}),
         **({"missing": missing} if missing else {}),
         **({"booleans": booleans} if booleans else {}),
+        **({"durations": durations} if durations else {}),
     }
     return df
 

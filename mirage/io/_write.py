@@ -17,6 +17,7 @@ from mirage._attrs import PLAIN_CSV
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._csv import holds_booleans
+from mirage.io._durations import check_duration_texts, spell_durations
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import json_layout, write_json_records, write_jsonl
 from mirage.schema import Kind, Schema
@@ -74,6 +75,12 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 raise OptionError("csv dialect: booleans must map column names to the two words written")
             out[key] = {str(k): list(v) for k, v in value.items()}
             continue
+        if key == "durations":
+            try:
+                out[key] = check_duration_texts(value)
+            except ValueError as exc:
+                raise OptionError(f"csv dialect: {exc}") from None
+            continue
         if key == "missing":
             if not isinstance(value, Mapping) or not all(
                 isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
@@ -85,7 +92,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
-                "(known: delimiter, decimal, numbers, whole, missing, booleans)"
+                "(known: delimiter, decimal, numbers, whole, missing, booleans, durations)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -149,6 +156,17 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
     return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
 
 
+def _duration_texts(df: pd.DataFrame, styles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Durations of the columns in ``styles`` written as their source wrote them: ``1h 30m``."""
+    names = [name for name in styles if name in df.columns]
+    if not names:
+        return df
+    out = df.copy()
+    for name in names:
+        out[name] = spell_durations(df[name], styles[name])
+    return out
+
+
 def _boolean_texts(df: pd.DataFrame, words: Mapping[str, list[str]]) -> pd.DataFrame:
     """Boolean columns in ``words`` written with their source's words (``true``/``false``)."""
     out = df
@@ -210,6 +228,8 @@ def _write_csv(
         df = _with_number_text(df, dialect["numbers"], decimal)
     if dialect.get("booleans"):
         df = _boolean_texts(df, dialect["booleans"])
+    if dialect.get("durations"):
+        df = _duration_texts(df, dialect["durations"])
     if dialect.get("missing"):
         df = _missing_words(df, dialect["missing"], decimal)
     df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
