@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.types import is_object_dtype
 
+from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
 from mirage.io._csv import read_csv
 from mirage.io._dates import unify_date_formats
@@ -129,7 +130,40 @@ def read_table(path: PathLike, *, format: str | None = None, **options: Any) -> 
         df = _read_parquet(source, options)
     else:
         df = _read_excel(source, options)
-    return unify_date_formats(_normalise(df))
+    df = unify_date_formats(_normalise(df))
+    if kind in ("csv", "tsv", "xlsx", "xls"):  # files people edit by hand, where a totals line ends a table
+        _warn_of_a_totals_row(df, source)
+    return df
+
+
+_TOTAL_WORDS = ("total", "sum", "summe", "gesamt", "totaal", "totale", "somme", "suma", "totalt", "yhteensä")
+
+
+def _warn_of_a_totals_row(df: pd.DataFrame, source: Path) -> None:
+    """Warn when the last row holds, in numeric columns, the sums of the rows above (a totals line):
+    learned as a row, it would be an outlier many times the others' size."""
+    if len(df) < 5:
+        return
+    summed = []
+    for name in df.columns:
+        values = df[name]
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        last, above = values.iloc[-1], values.iloc[:-1].dropna()
+        if pd.isna(last) or len(above) < 2 or not above.ne(0).any() or last == 0:
+            continue
+        if np.isclose(float(last), float(above.sum()), rtol=1e-9, atol=0.005):
+            summed.append(str(name))
+    if not summed:
+        return
+    texts = [str(v).strip().lower() for v in df.iloc[-1] if isinstance(v, str)]
+    worded = any(t.rstrip(":").startswith(_TOTAL_WORDS) for t in texts)
+    if worded or len(summed) >= 2 or len(df) >= 20:
+        shown = ", ".join(repr(c) for c in summed[:3]) + (" ..." if len(summed) > 3 else "")
+        warn(
+            f"'{source}': its last row (row {len(df)}) looks like a totals row ({shown} the sum of the "
+            "rows above); it is learned as a row like the others: remove it from the file"
+        )
 
 
 def read_any(source: pd.DataFrame | PathLike, *, format: str | None = None, **options: Any) -> pd.DataFrame:
