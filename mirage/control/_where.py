@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mirage._duration_text import as_duration
 from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf
 from mirage.errors import OptionError
 from mirage.schema import Kind
@@ -180,6 +181,15 @@ class _Parser:
             if lowered in ("true", "false"):
                 return lowered == "true"
             raise self.fail(f"column {column!r} is boolean: expected true or false", token)
+        if kind is Kind.NUMERIC and self.schema[column].dtype.startswith("timedelta"):
+            try:
+                return as_duration(token.value)
+            except ValueError:
+                raise self.fail(
+                    f"column {column!r} holds durations: expected a duration such as 90min or '2h 30m' "
+                    "(quoted when it has a space), or seconds",
+                    token,
+                ) from None
         if kind is Kind.NUMERIC and token.kind != "number":
             raise self.fail(f"column {column!r} is numeric: expected a number", token)
         if kind is Kind.CATEGORICAL:
@@ -221,7 +231,7 @@ class _Parser:
             raise self.fail(
                 f"{op.text} needs a numeric or datetime column, and {column!r} is {kind.value}", op
             )
-        if kind is Kind.DATETIME:
+        if kind is Kind.DATETIME or isinstance(value, pd.Timedelta):
             step = pd.Timedelta(1, "ns")
             if op.text == ">":
                 value = value + step

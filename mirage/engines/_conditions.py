@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._duration_text import as_duration
 from mirage.encoding import TableEncoder
 from mirage.encoding._base import MISSING_PART, Codec
 from mirage.errors import MirageError, OptionError
@@ -80,7 +81,8 @@ class OneOf(tuple, Condition):
 
 @dataclass(frozen=True)
 class Between(Condition):
-    """Values from ``low`` to ``high``, both included (None: no bound); numbers or dates."""
+    """Values from ``low`` to ``high``, both included (None: no bound); numbers, dates or durations
+    (a duration column's bounds: timedeltas, seconds, or text such as ``'2h 30m'``)."""
 
     low: Any = None
     high: Any = None
@@ -111,14 +113,17 @@ class Between(Condition):
     def _bound(value: Any, column: Column, where: str) -> Any:
         if value is None:
             return None
+        durations = column.dtype.startswith("timedelta")
         try:
             if column.kind is Kind.DATETIME:
                 return pd.Timestamp(value)
             if isinstance(value, (bool, np.bool_)):
                 raise TypeError
-            return float(value)
+            return as_duration(value) if durations else float(value)
         except (TypeError, ValueError):
             expected = "a date" if column.kind is Kind.DATETIME else "a number"
+            if durations:
+                expected = "a duration (a timedelta, seconds, or text such as '2h 30m')"
             raise OptionError(f"{where}: a range bound must be {expected}, got {value!r}") from None
 
 

@@ -20,18 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._duration_text import PART, SECONDS, UNIT_OF
+
 __all__ = ["check_duration_texts", "duration_texts", "spell_durations"]
 
-_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_UNIT_OF = {
-    **dict.fromkeys(("d", "day", "days"), "d"),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "m"),
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "s"),
-}
-_PART = r"(\d+)( ?)(" + "|".join(sorted(_UNIT_OF, key=len, reverse=True)) + r")(?![A-Za-z])"
-_DURATION = re.compile(rf"{_PART}(?:,? ?{_PART})*")
-_PARTS = re.compile(_PART)
+_DURATION = re.compile(rf"{PART}(?:,? ?{PART})*")
+_PARTS = re.compile(PART)
 _SHOWN = ("all", "from_largest", "non_zero")
 
 
@@ -67,8 +61,8 @@ def _spelling(distinct: pd.Series) -> tuple[dict[str, Any], list[int]] | None:
     for text in distinct.tolist():
         matches = list(_PARTS.finditer(text))
         parts = [m.groups() for m in matches]
-        units = [_UNIT_OF[label] for _, _, label in parts]
-        order = [list(_SECONDS).index(u) for u in units]
+        units = [UNIT_OF[label] for _, _, label in parts]
+        order = [list(SECONDS).index(u) for u in units]
         if order != sorted(set(order)):
             return None
         for (_, space, label), unit in zip(parts, units, strict=True):
@@ -80,8 +74,8 @@ def _spelling(distinct: pd.Series) -> tuple[dict[str, Any], list[int]] | None:
         joins.update(text[a.end() : b.start()] for a, b in itertools.pairwise(matches))
         shown.append(units)
         numbers = [int(number) for number, _, _ in parts]
-        seconds.append(sum(n * _SECONDS[u] for n, u in zip(numbers, units, strict=True)))
-    units = [u for u in _SECONDS if u in labels]
+        seconds.append(sum(n * SECONDS[u] for n, u in zip(numbers, units, strict=True)))
+    units = [u for u in SECONDS if u in labels]
     if len(spaces) > 1 or len(joins) > 1 or (len(units) < 2 and all(len(s) == 1 for s in shown)):
         return None
     style = {
@@ -96,7 +90,7 @@ def _spelling(distinct: pd.Series) -> tuple[dict[str, Any], list[int]] | None:
 
 def _singular(label: str) -> str:
     """``days`` -> ``day``, ``hrs`` -> ``hr``; a label that is not a plural unchanged (``s``, ``h``)."""
-    return label[:-1] if label.endswith("s") and label[:-1] in _UNIT_OF else label
+    return label[:-1] if label.endswith("s") and label[:-1] in UNIT_OF else label
 
 
 def _shown(shown: list[list[str]], units: list[str]) -> str:
@@ -117,9 +111,9 @@ def check_duration_texts(value: Any) -> dict[str, dict[str, Any]]:
         ok = (
             isinstance(labels, list)
             and labels
-            and all(isinstance(label, str) and label in _UNIT_OF for label in labels)
-            and [list(_SECONDS).index(_UNIT_OF[label]) for label in labels]
-            == sorted({list(_SECONDS).index(_UNIT_OF[label]) for label in labels})
+            and all(isinstance(label, str) and label in UNIT_OF for label in labels)
+            and [list(SECONDS).index(UNIT_OF[label]) for label in labels]
+            == sorted({list(SECONDS).index(UNIT_OF[label]) for label in labels})
             and isinstance(style, Mapping)
             and style.get("space") in ("", " ")
             and style.get("join") in ("", " ", ",", ", ")
@@ -139,7 +133,7 @@ def check_duration_texts(value: Any) -> dict[str, dict[str, Any]]:
 def spell_durations(values: pd.Series, style: Mapping[str, Any]) -> pd.Series:
     """Timedeltas (or seconds) written in ``style``, rounded to its smallest unit; missing stay missing."""
     labels = list(style["units"])
-    sizes = [_SECONDS[_UNIT_OF[label]] for label in labels]
+    sizes = [SECONDS[UNIT_OF[label]] for label in labels]
     if pd.api.types.is_timedelta64_dtype(values.dtype):
         seconds = values.dt.total_seconds().to_numpy(dtype="float64")
     else:
