@@ -145,6 +145,9 @@ def _column_spec(column: Column, values: pd.Series, min_share: float) -> dict[st
         if whole:
             body["format"] = "date"
         return body
+    if pd.api.types.is_timedelta64_dtype(present.dtype):  # a spec has no durations: their seconds
+        present = present.dt.total_seconds()
+        body["description"] = "a duration, in seconds"
     numbers = pd.to_numeric(present, errors="coerce").dropna().to_numpy(dtype="float64")
     distinct = np.unique(numbers)
     body["kind"] = "numeric"

@@ -100,3 +100,18 @@ def test_spec_command_from_a_model_and_from_a_schema(tmp_path: Path) -> None:
     assert "one of them" in error_line(invoke("spec", "-o", tmp_path / "x.yaml"))
     assert "pass --force" in error_line(invoke("spec", model, "-o", out))
     assert ".yaml, .yml or .json" in error_line(invoke("spec", model, "-o", tmp_path / "x.txt"))
+
+
+def test_durations_are_exported_as_their_seconds() -> None:
+    """A spec has no durations: a duration column becomes its seconds, said in its description (not the
+    microseconds a timedelta64[us] holds)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    minutes = rng.gamma(4.0, 40.0, 400).round()
+    frame = pd.DataFrame({"duration": pd.to_timedelta(minutes, unit="min"), "stops": rng.integers(0, 3, 400)})
+    spec = spec_from_model(mirage.fit(frame, engine="copula", seed=0), rows=400)
+    column = spec["tables"][next(iter(spec["tables"]))]["columns"]["duration"]
+    assert column["description"] == "a duration, in seconds"
+    quantiles = column["distribution"]["quantiles"]
+    assert 0.5 * 60 * minutes.min() <= quantiles[0] and quantiles[-1] <= 2 * 60 * minutes.max()
