@@ -30,6 +30,7 @@ from mirage.encoding.datetime import date_subcolumns
 from mirage.encoding.discretise import Discretiser
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.schema import Kind
+from mirage.sequential._keys import entity_keys, order_values
 from mirage.sequential._model import (
     _DAY,
     DAYS,
@@ -971,9 +972,7 @@ class ArgnSequenceSynthesizer:
             if name == schema.entity:
                 out[name] = self._keys(schema, start, entity_of, context)
             elif name == schema.order:
-                out[name] = SequenceSynthesizer._order_values(
-                    order, column.kind, column.dtype, bool(column.integer)
-                )
+                out[name] = order_values(order, column)
             elif name in self.static_:
                 out[name] = entities[name].to_numpy()[entity_of]
             else:
@@ -990,9 +989,8 @@ class ArgnSequenceSynthesizer:
     ) -> np.ndarray:
         if context is not None and schema.entity in context.columns:
             return context[schema.entity].to_numpy()[entity_of]
-        if schema.columns[schema.entity].kind is Kind.NUMERIC:
-            return (start + entity_of).astype("int64")
-        return np.asarray([f"e{start + i}" for i in entity_of], dtype=object)
+        count = int(entity_of.max()) + 1 if entity_of.size else 0
+        return entity_keys(schema.columns[schema.entity], start, count)[entity_of]
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, target: str | Path | IO[bytes], *, force: bool = False) -> Path | IO[bytes]:

@@ -19,6 +19,7 @@ import pandas as pd
 from mirage.errors import DataError, ModelFileError, OptionError, SchemaError
 from mirage.schema import Kind, Schema, infer_schema
 from mirage.sequential._given import EncodedDraw, usable
+from mirage.sequential._keys import entity_keys, order_values
 from mirage.sequential._schema import SequenceSchema
 
 if TYPE_CHECKING:
@@ -557,7 +558,7 @@ class SequenceSynthesizer:
             if name == schema.entity:
                 out[name] = self._keys(schema, start, entity_of, context)
             elif name == schema.order:
-                out[name] = self._order_values(order, column.kind, column.dtype, bool(column.integer))
+                out[name] = order_values(order, column)
             elif name in self.static_:
                 out[name] = entities[name].to_numpy()[entity_of]
             else:
@@ -573,17 +574,8 @@ class SequenceSynthesizer:
     ) -> np.ndarray:
         if context is not None and schema.entity in context.columns:
             return context[schema.entity].to_numpy()[entity_of]
-        if schema.columns[schema.entity].kind is Kind.NUMERIC:
-            return (start + entity_of).astype("int64")
-        return np.asarray([f"e{start + i}" for i in entity_of], dtype=object)
-
-    @staticmethod
-    def _order_values(order: np.ndarray, kind: Kind, dtype: str, integer: bool) -> Any:
-        if kind is Kind.DATETIME:
-            return pd.to_datetime(np.rint(order * 1e6).astype("int64"), unit="us")
-        if integer:
-            return np.rint(order).astype("int64")
-        return order
+        count = int(entity_of.max()) + 1 if entity_of.size else 0
+        return entity_keys(schema.columns[schema.entity], start, count)[entity_of]
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, target: str | Path | IO[bytes], *, force: bool = False) -> Path | IO[bytes]:

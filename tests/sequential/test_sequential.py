@@ -349,3 +349,29 @@ def test_history_columns_reads_the_layout_of_event_files() -> None:
     # a table sorted by a category with few values is not histories
     table = pd.DataFrame({"group": np.repeat(["a", "b", "c"], 20), "x": np.tile(np.arange(20), 3)})
     assert history_columns(table) == []
+
+
+def test_keys_and_timestamps_are_written_the_way_the_source_wrote_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Customer keys ``C0001`` and minute timestamps ``2024-01-05 09:30`` come back so (they came back
+    as ``e0`` and with seconds), keys unique across blocks even past what the source's pattern holds."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in range(120):
+        stamp = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 30)))
+        for _ in range(int(rng.integers(2, 6))):
+            stamp += pd.Timedelta(minutes=int(rng.integers(60, 5_000)))
+            rows.append(
+                {"customer_id": f"C{c:04d}", "ts": stamp.strftime("%Y-%m-%d %H:%M"), "v": rng.normal()}
+            )
+    events = pd.DataFrame(rows)
+    schema = infer_sequence_schema(events, "customer_id", "ts")
+    model = SequenceSynthesizer(seed=1).fit(events, schema)
+    monkeypatch.setattr(sequential_model, "ENTITY_BLOCK", 500)
+    drawn = pd.concat(list(model.sample_chunks(1_200, seed=2)), ignore_index=True)
+    assert drawn["customer_id"].nunique() == 1_200
+    keys = drawn.drop_duplicates("customer_id")["customer_id"]
+    assert len(keys) == 1_200 and keys.str.fullmatch(r"C\d{4}").all()
+    assert drawn["ts"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+    assert _ordered(drawn.assign(ts=pd.to_datetime(drawn["ts"])), "customer_id", "ts")
