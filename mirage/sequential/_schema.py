@@ -9,6 +9,8 @@ once per entity, so they stay consistent along its history.
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.schema import Column, Kind, Schema, infer_schema
 
@@ -104,7 +107,9 @@ def infer_sequence_schema(
     for option, name in (("--entity", entity), ("--order", order)):
         if name not in events.columns:
             raise OptionError(f"{option}: no column {name!r} in the event table")
-    columns = infer_schema(events, locale=locale)
+    with warnings.catch_warnings():  # the entity key is never learned: how it would be learned is noise
+        warnings.filterwarnings("ignore", message=re.escape(f"column {entity!r}:"), category=MirageWarning)
+        columns = infer_schema(events, locale=locale)
     values = events[order]
     numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
     if columns[order].kind in (Kind.CATEGORICAL, Kind.IDENTIFIER) and numeric:

@@ -375,3 +375,11 @@ def test_keys_and_timestamps_are_written_the_way_the_source_wrote_them(
     assert len(keys) == 1_200 and keys.str.fullmatch(r"C\d{4}").all()
     assert drawn["ts"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
     assert _ordered(drawn.assign(ts=pd.to_datetime(drawn["ts"])), "customer_id", "ts")
+
+
+def test_the_entity_key_gets_no_warning_about_how_it_would_be_learned(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    rows = [{"customer_id": f"C{c:04d}", "step": k, "v": float(k)} for c in range(300) for k in range(3)]
+    infer_sequence_schema(pd.DataFrame(rows), "customer_id", "step")
+    assert not [w for w in recwarn if "customer_id" in str(w.message)]
