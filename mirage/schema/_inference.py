@@ -33,6 +33,11 @@ RARE_MIN_COUNT = 10  # the encoders' default: a category seen in fewer rows is n
 MOSTLY_RARE = 0.5  # a categorical column is "mostly rare" when more rows than this are rare
 NEAR_UNIQUE = 0.9  # distinct values per row from which repeated keys are still keys
 STRUCTURED = 0.9  # share of distinct values a character-class pattern must describe
+# postal codes: learned as categories where they repeat (a place), replaced where nearly every row has
+# its own (then they identify, and numbering them as keys would write codes no place has)
+_POSTAL_NAME = re.compile(
+    r"(^|[_\W])(zip|zipcode|postcode|postalcode|plz)$|(^|[_\W])(zip|post|postal)[_\W]?code$", re.I
+)
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|code)$|^id[_\W]|[a-z]Id$|ID$", re.IGNORECASE)
 
 
@@ -162,6 +167,15 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)
     n, n_unique = int(counts.sum()), len(counts)
+    if _POSTAL_NAME.search(name) and n >= 2 and (n_unique == n or high_cardinality(counts) is not None):
+        share = float(counts.to_numpy()[counts.to_numpy() < RARE_MIN_COUNT].sum() / n)
+        warn(
+            f"column {name!r}: {n_unique:,} distinct postal codes in {n:,} rows; {share:.0%} of the rows "
+            f"hold codes seen in fewer than {RARE_MIN_COUNT} rows, which identify rather than place them; "
+            "replaced with fake postal codes of the locale (declare the column categorical to learn the "
+            "frequent ones)"
+        )
+        return Column(kind=Kind.PII, pii_type="postal_code", warned=True, **base)
     if n_unique == n and n >= 2 and (_ID_NAME.search(name) or _id_like(distinct)):
         return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     weights = counts.to_numpy() / n

@@ -266,3 +266,21 @@ def test_account_numbers_need_their_name() -> None:
 def test_ordinary_integers_are_not_pii(values: np.ndarray) -> None:
     assert detect_pii("value", pd.Series(values, dtype="int64")) is None
     assert detect_pii("value", pd.Series(values.astype("float64"))) is None
+
+
+def test_postal_codes_that_identify_are_replaced_and_those_that_place_are_learned() -> None:
+    import warnings
+
+    from mirage._warnings import MirageWarning
+    from mirage.schema import Kind, infer_schema
+
+    rng = np.random.default_rng(0)
+    unique = pd.DataFrame({"zip": [f"{z:05d}" for z in rng.choice(99_999, 400, replace=False)]})
+    with pytest.warns(MirageWarning, match="column 'zip': 400 distinct postal codes in 400 rows"):
+        column = infer_schema(unique)["zip"]
+    assert column.kind is Kind.PII and column.pii_type == "postal_code"
+    places = pd.DataFrame({"postal_code": rng.choice(["02134", "10001", "94103", "60614"], 400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        assert infer_schema(places)["postal_code"].kind is Kind.CATEGORICAL
+    assert infer_schema(unique.rename(columns={"zip": "order_code"}))["order_code"].kind is Kind.IDENTIFIER
