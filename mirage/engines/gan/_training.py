@@ -230,9 +230,9 @@ def train(
                 break
         entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
         # a score before the floor would not be kept, and scoring draws nothing from training's random
-        # states, so skipping it leaves the weights as they were
+        # states, so skipping it leaves the weights as they were; the first score is read at the floor
         checked = score is not None and (
-            (epoch % check_every == 0 and epoch >= stopping.min_epochs)
+            (epoch >= stopping.min_epochs and (epoch - stopping.min_epochs) % check_every == 0)
             or out_of_time
             or epoch == settings.max_epochs
         )
