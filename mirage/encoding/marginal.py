@@ -17,7 +17,16 @@ from scipy.special import ndtri
 from mirage._validate import StateError, require_array
 from mirage.encoding._base import SubColumn
 
-__all__ = ["Marginal", "normal_scores"]
+__all__ = ["Marginal", "knot_count", "normal_scores"]
+
+
+def knot_count(rows: int, min_count: int, most: int) -> int:
+    """Knots for a continuous quantile map of ``rows`` values: one per ``min_count`` rows, ``most`` at
+    most, two at least.  With a knot at (nearly) every training value, interpolating between neighbouring
+    knots gives a density inversely proportional to the gap between two training values, so draws crowd
+    where training values happen to lie close together, nearer to them than unseen rows are.  Counted
+    from the rows, so a fit from merged per-partition counts (``mirage.scale``) keeps as many."""
+    return max(2, min(most, rows // max(1, min_count)))
 
 
 def normal_scores(x: np.ndarray, discrete: bool) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Each sub-column is mapped to normal scores through its ranks (ties broken at random, so discrete
 codes become intervals of the normal line); the correlation of the scores is the copula.  Sampling
-draws correlated normals and maps them back through each marginal's quantile function.
+draws correlated normals and maps them back through each marginal's quantile function (a continuous
+one keeps a knot per ``rare_min_count`` rows at most: ``knot_count`` says why).
 
 With a context, the context's sub-columns join the copula (scored through their own marginals, the
 same way at fit and at sampling), and rows are drawn from the conditional Gaussian of the own scores
@@ -38,7 +39,7 @@ from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
 from mirage.encoding._base import MISSING_PART
-from mirage.encoding.marginal import Marginal, normal_scores
+from mirage.encoding.marginal import Marginal, knot_count, normal_scores
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
 from mirage.engines._context import ContextParts
@@ -130,9 +131,11 @@ class CopulaSynthesizer(Synthesizer):
         values = [
             parts[s.name][present[j]] if j in present else parts[s.name] for j, s in enumerate(subcolumns)
         ]
+        rare = self.encoding_.rare_min_count
+        fitted = [x if x.size else parts[s.name] for s, x in zip(subcolumns, values, strict=True)]
         self.marginals_ = [
-            Marginal.fit(s, x if x.size else parts[s.name], self.quantiles, self.encoding_.rare_min_count)
-            for s, x in zip(subcolumns, values, strict=True)
+            Marginal.fit(s, x, knot_count(x.size, rare, self.quantiles), rare)
+            for s, x in zip(subcolumns, fitted, strict=True)
         ]
         if not subcolumns:
             return None

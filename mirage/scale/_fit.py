@@ -36,6 +36,7 @@ from mirage.encoding._continuous import ContinuousStats
 from mirage.encoding._sketch import Observed, ValueSketch, merge_observed, observe
 from mirage.encoding._stats import ValueCounts
 from mirage.encoding.categorical import CategoryStats
+from mirage.encoding.marginal import knot_count
 from mirage.engines import Synthesizer, get_engine
 from mirage.engines._base import missing_flags, require_training_rows, resolve_encoding_options
 from mirage.errors import OptionError
@@ -389,7 +390,7 @@ def _marginal_table(s: SubColumn, observed: Observed, n_knots: int, min_count: i
         assert isinstance(observed, ValueCounts)
         return np.array([float(np.mean(observed.expand()))])
     low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
-    return _quantiles(observed, np.linspace(low, high, min(n_knots, max(2, n))))
+    return _quantiles(observed, np.linspace(low, high, min(knot_count(n, k, n_knots), max(2, n))))
 
 
 def _score_table(s: SubColumn, observed: Observed) -> tuple[np.ndarray, np.ndarray]:

@@ -27,10 +27,11 @@ def _share_nearer_training(synthetic: np.ndarray, train: np.ndarray, fresh: np.n
     return float(np.where(left_nearer, is_train[right - 1], is_train[right]).mean())
 
 
-@pytest.mark.parametrize("engine", ["cart", "gmm"])
+@pytest.mark.parametrize("engine", ["cart", "gmm", "copula"])
 def test_drawn_amounts_are_no_nearer_the_training_values_than_fresh_ones(engine: str) -> None:
     # With a knot at every training value, 0.64-0.70 of the draws sat nearer a training value
-    # (cart: the first column from its marginal, the second smoothed through the leaf's knots).
+    # (cart: the first column from its marginal, the second smoothed through the leaf's knots; copula:
+    # both through their marginals).
     for seed in range(2):
         rng = np.random.default_rng(seed)
         train, fresh = _amounts(1000, rng), _amounts(1000, rng)

@@ -7,7 +7,7 @@ vector and penalised when its output does not honour it.  Sampling picks codes b
 frequency instead, so the marginals come back as learned.
 
 Early stopping reads a detection score on held-out rows, which on a small table (a hundred rows)
-cannot see a missing dependence; no score counts before ``MIN_STEPS`` optimiser steps.
+cannot see a missing dependence; no score counts before ``min_steps`` optimiser steps.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ __all__ = ["ConditionSampler", "NumberValues", "TrainingSettings", "generate", "
 GUMBEL_TAU = 0.2
 MIN_DELTA = 0.002  # a detection AUC must drop by this much to count as better
 CHECK_STEPS = 100  # optimiser steps between two detection scores, about
-MIN_STEPS = 1_000  # optimiser steps before a detection score may be kept or stop training
 MARGINAL_WEIGHT = 20.0  # of the marginal loss against the critic's
 VALUE_WEIGHT = 20.0  # of the numbers' distribution loss against the critic's
 GROUP = 10  # rows of the marginal loss's batch that share one condition
+PENALTY_EVERY = 2  # critic steps per gradient penalty (weighted as many times: lazy regularisation)
 
 
 class ConditionSampler:
@@ -126,6 +126,7 @@ class TrainingSettings:
     max_training_time: float
     max_epochs: int
     patience: int
+    min_steps: int  # optimiser steps before a detection score may be kept or stop training
     batch_size: int
     pac: int
     noise_size: int
@@ -189,7 +190,7 @@ def train(
         max_training_time=settings.max_training_time,
         patience=settings.patience,
         min_delta=MIN_DELTA,
-        min_epochs=min(settings.max_epochs, math.ceil(MIN_STEPS / steps)),
+        min_epochs=min(settings.max_epochs, math.ceil(settings.min_steps / steps)),
     )
     activation = Activation(layout.spans)
     targets = None
@@ -200,6 +201,7 @@ def train(
             frequencies[i] = torch.bincount(codes[:, i], minlength=activation.padded.shape[1]).float() / n
         targets = frequencies
     values = NumberValues(layout)
+    done = 0  # optimiser steps
     for epoch in range(1, settings.max_epochs + 1):
         generator.train(True)
         critic.train(True)
@@ -219,16 +221,18 @@ def train(
                 c_opt,
                 targets,
                 values,
+                penalise=done % PENALTY_EVERY == 0,
             )
+            done += 1
             c_total, g_total = c_total + c_loss, g_total + g_loss
             if stopping.out_of_time:
                 out_of_time = True
                 break
         entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
         # a score before the floor would not be kept, and scoring draws nothing from training's random
-        # states, so skipping it leaves the weights as they were
+        # states, so skipping it leaves the weights as they were; the first score is read at the floor
         checked = score is not None and (
-            (epoch % check_every == 0 and epoch >= stopping.min_epochs)
+            (epoch >= stopping.min_epochs and (epoch - stopping.min_epochs) % check_every == 0)
             or out_of_time
             or epoch == settings.max_epochs
         )
@@ -253,8 +257,10 @@ def _step(
     c_opt: Adam,
     targets: torch.Tensor | None,
     values: NumberValues,
+    penalise: bool,
 ) -> tuple[float, float]:
-    """One critic step and one generator step; their losses."""
+    """One critic step and one generator step; their losses.  ``penalise``: the critic's step includes
+    the gradient penalty (weighted by ``PENALTY_EVERY``, as it counts for the steps without it)."""
     cond, which, codes = sampler.draw(batch, rng, training=True)
     shuffled = rng.permutation(batch)  # real rows match a shuffled copy of the conditions
     real_rows = (
@@ -265,28 +271,37 @@ def _step(
     c_fake = torch.from_numpy(cond)
     c_real = torch.from_numpy(cond[shuffled])
     noise = torch.randn(batch, settings.noise_size)
-    fake = activation(generator(torch.cat([noise, c_fake], dim=1)), GUMBEL_TAU)
+    with torch.no_grad():  # the critic's step changes the critic only
+        fake = activation(generator(torch.cat([noise, c_fake], dim=1)), GUMBEL_TAU)
     real = torch.cat([x_all[torch.from_numpy(real_rows)], c_real], dim=1)
-    fake_in = torch.cat([fake, c_fake], dim=1).detach()
+    fake_in = torch.cat([fake, c_fake], dim=1)
     c_loss = critic(fake_in).mean() - critic(real).mean()
-    penalty = gradient_penalty(critic, real, fake_in)
     c_opt.zero_grad()
-    (c_loss + penalty).backward()
+    if penalise:
+        (c_loss + gradient_penalty(critic, real, fake_in, 10.0 * PENALTY_EVERY)).backward()
+    else:
+        c_loss.backward()
     c_opt.step()
 
-    cond, which, codes = sampler.draw(batch, rng, training=True)
-    c_fake = torch.from_numpy(cond)
-    noise = torch.randn(batch, settings.noise_size)
+    # One generator batch serves every loss: groups of GROUP rows share a condition (the marginal
+    # loss's groups); the critic sees them in shuffled order (whole packs), so no pack is one group.
+    groups = max(1, batch // GROUP)
+    cond, which, codes = sampler.draw(groups, rng, training=True)
+    which, codes = np.repeat(which, GROUP), np.repeat(codes, GROUP)
+    c_fake = torch.from_numpy(np.repeat(cond, GROUP, axis=0))
+    noise = torch.randn(c_fake.shape[0], settings.noise_size)
     logits = generator(torch.cat([noise, c_fake], dim=1))
     fake = activation(logits, GUMBEL_TAU)
-    g_loss = -critic(torch.cat([fake, c_fake], dim=1)).mean()
+    packed = c_fake.shape[0] // critic.pac * critic.pac
+    order = torch.from_numpy(rng.permutation(c_fake.shape[0])[:packed])
+    g_loss = -critic(torch.cat([fake, c_fake], dim=1)[order]).mean()
     if sampler.spans:
         g_loss = g_loss + _condition_loss(
             logits, activation, sampler.soft_index[torch.from_numpy(which)], codes
         )
     if targets is not None or values.scalars:
         g_loss = g_loss + _marginal_loss(
-            generator, activation, sampler, x_all, batch, settings, rng, targets, values
+            logits, fake, activation, sampler, x_all, which, codes, rng, targets, values
         )
     g_opt.zero_grad()
     g_loss.backward()
@@ -295,21 +310,22 @@ def _step(
 
 
 def _marginal_loss(
-    generator: Generator,
+    logits: torch.Tensor,
+    fake: torch.Tensor,
     activation: Activation,
     sampler: ConditionSampler,
     x_all: torch.Tensor,
-    batch: int,
-    settings: TrainingSettings,
+    which: np.ndarray,
+    codes: np.ndarray,
     rng: np.random.Generator,
     targets: torch.Tensor | None,
     values: NumberValues,
 ) -> torch.Tensor:
-    """How far a batch drawn as sampling draws it (conditions by their real frequency) is from the real
-    rows: the Kullback-Leibler divergence of each one-hot span's mean probabilities from the real
-    frequencies, and, per group of ``GROUP`` rows that share one condition, each number's 1-D
-    Wasserstein distance (its sorted values against those of as many real rows with the picked code)
-    and each one-hot span's squared distance from those rows' codes.
+    """How far the generator's batch (``logits``, activated: ``fake``; consecutive groups of ``GROUP``
+    rows share one condition, the pick ``which``/``codes``) is from the real rows: the Kullback-Leibler
+    divergence of each one-hot span's mean probabilities from the real frequencies, and, per group,
+    each number's 1-D Wasserstein distance (its sorted values against those of as many real rows with
+    the picked code) and each one-hot span's squared distance from those rows' codes.
 
     Training-by-sampling skews every training batch towards rare codes, and the critic sees numbers only
     jointly; the frequencies keep the marginals the generator gives when sampling where the data has
@@ -317,15 +333,11 @@ def _marginal_loss(
     real rows instead, a generator that ignores its condition matched the numbers as well (on
     insurance, charges by smoker came out equal after 300 epochs).
     """
-    groups = max(1, batch // GROUP)
-    cond, which, codes = sampler.draw(groups, rng, training=True)
-    cond = np.repeat(cond, GROUP, axis=0)
-    noise = torch.randn(cond.shape[0], settings.noise_size)
-    logits = generator(torch.cat([noise, torch.from_numpy(cond)], dim=1))
+    groups = logits.shape[0] // GROUP
     real_rows = (
-        sampler.matching_rows(np.repeat(which, GROUP), np.repeat(codes, GROUP), rng)
+        sampler.matching_rows(which, codes, rng)
         if sampler.spans
-        else rng.integers(x_all.shape[0], size=cond.shape[0])
+        else rng.integers(x_all.shape[0], size=logits.shape[0])
     )
     real_x = x_all[torch.from_numpy(real_rows)]
     loss = torch.zeros(())
@@ -339,9 +351,9 @@ def _marginal_loss(
         ).mean(dim=1)
         loss = loss + MARGINAL_WEIGHT * gap.pow(2).sum(dim=(1, 2)).mean()
     if values.scalars:
-        fake = values(activation(logits, GUMBEL_TAU)).reshape(groups, GROUP, -1).sort(dim=1).values
+        fake_values = values(fake).reshape(groups, GROUP, -1).sort(dim=1).values
         real = values(real_x).reshape(groups, GROUP, -1).sort(dim=1).values
-        loss = loss + VALUE_WEIGHT * (fake - real).abs().mean(dim=1).sum(dim=1).mean()
+        loss = loss + VALUE_WEIGHT * (fake_values - real).abs().mean(dim=1).sum(dim=1).mean()
     return loss
 
 

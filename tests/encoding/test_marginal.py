@@ -1,0 +1,25 @@
+"""A continuous marginal's knots: one per ``min_count`` rows at most."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mirage.encoding import SubColumn
+from mirage.encoding.marginal import Marginal, knot_count
+
+
+def test_knots_are_one_per_min_count_rows_within_the_bounds() -> None:
+    assert knot_count(1_070, 10, 1_000) == 107
+    assert knot_count(100_000, 10, 1_000) == 1_000
+    assert knot_count(15, 10, 1_000) == 2
+    assert knot_count(500, 1, 1_000) == 500  # no rare-value rule: a knot per row, as before
+
+
+def test_a_capped_marginal_keeps_the_ends_and_spans_the_middle_evenly() -> None:
+    x = np.random.default_rng(0).lognormal(8.0, 1.0, 1_000)
+    sub = SubColumn("x::value", "x", "value", discrete=False)
+    marginal = Marginal.fit(sub, x, knot_count(x.size, 10, 1_000), 10)
+    assert marginal.table.size == 100
+    ordered = np.sort(x)
+    assert marginal.table[0] == ordered[9] and marginal.table[-1] == ordered[-10]  # 10th from each end
+    np.testing.assert_allclose(marginal.inverse(np.array([0.5])), np.median(x), rtol=0.05)
