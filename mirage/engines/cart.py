@@ -10,9 +10,7 @@ proportion to how densely its values lie) or in the values themselves (``"value"
 normal scores, like the first sub-column's marginal, has a knot per ``rare_min_count`` rows at most:
 with a knot at every training value a draw, however smoothed, comes back uniform within a gap
 between two neighbouring training values, closer to them than to unseen rows (a single normal column
-of 700 rows read a DCR share of 0.69 that way); the map to normal scores has at most ``sqrt(rows)``
-knots besides, as a draw is spread evenly between two knots, and bins of ``rare_min_count`` rows
-still follow where the training rows crowd (0.543 -> 0.511 on 689 rows).  Values that
+of 700 rows read a DCR share of 0.69 that way).  Values that
 form a spike (a share of at least ``spike_share`` of the rows, such as a zero balance, and at least
 ``rare_min_count`` rows, the encoding option) are kept exact.
 
@@ -255,7 +253,9 @@ class CartSynthesizer(Synthesizer):
         normal = self.smoothing > 0 and self.smoothing_space == "normal"
         smooth_values = values[~spike]
         knots = (
-            _normal_knots(smooth_values, _smoothing_knot_count(smooth_values.size, rare)) if normal else None
+            _normal_knots(smooth_values, _knot_count(smooth_values.size, rare, NORMAL_KNOTS))
+            if normal
+            else None
         )
         scores = values if knots is None else _to_normal(values, knots)
         bandwidth = np.zeros(n_leaves)
@@ -726,16 +726,6 @@ def _knot_count(rows: int, rare_min_count: int, most: int) -> int:
     """Knots for a quantile map of ``rows`` values: one per ``rare_min_count`` rows, ``most`` at most
     (the module's docstring says why no more)."""
     return max(2, min(most, rows // max(1, rare_min_count)))
-
-
-def _smoothing_knot_count(rows: int, rare_min_count: int) -> int:
-    """Knots for the map to normal scores in which leaf draws are smoothed: as for a marginal, and
-    at most ``sqrt(rows)``.  A draw smoothed through the map is spread evenly between two knots, so
-    the map is a histogram whose bins hold the same number of training rows; bins of
-    ``rare_min_count`` rows follow where the training rows happen to crowd (a normal column of 689
-    rows drawn from leaves read a DCR share of 0.543 that way, 0.511 with ``sqrt(rows)`` knots, the
-    square-root rule of histogram bins)."""
-    return min(_knot_count(rows, rare_min_count, NORMAL_KNOTS), max(2, int(np.sqrt(rows))))
 
 
 def _normal_knots(values: np.ndarray, count: int = NORMAL_KNOTS) -> np.ndarray | None:

@@ -40,36 +40,3 @@ def test_drawn_amounts_are_no_nearer_the_training_values_than_fresh_ones(engine:
                 synthetic[column].to_numpy(), train[column].to_numpy(), fresh[column].to_numpy()
             )
             assert share < 0.58, (engine, seed, column, share)
-
-
-def test_leaf_draws_are_smoothed_through_a_map_with_square_root_bins() -> None:
-    """The map to normal scores in which cart smooths leaf draws is a histogram of equal-count bins: a
-    bin of rare_min_count rows follows where the training rows happen to crowd.  A normal column of
-    689 rows drawn from leaves: 0.520 of the draws nearer a training value than a fresh one with a
-    knot per 10 rows (6 seeds), 0.506 with sqrt(rows) knots (a DCR share of 0.543 -> 0.511, 20
-    splits)."""
-    from mirage.engines.cart import CartSynthesizer, _smoothing_knot_count
-
-    assert _smoothing_knot_count(689, 10) == 26
-    assert _smoothing_knot_count(50, 10) == 5  # the marginal's rule is the smaller one here
-    assert _smoothing_knot_count(2_000_000, 10) == 1001
-    rng = np.random.default_rng(0)
-    shares = []
-    for seed in range(6):
-        frame = pd.DataFrame(
-            {
-                "title": rng.choice(["clerk", "manager"], 1378),
-                "salary": rng.normal(40_000, 8_000, 1378).round(),
-            }
-        )
-        train, fresh = frame.iloc[:689], frame.iloc[689:]
-        model = CartSynthesizer(seed=seed).fit(train)
-        knots = [table["knots"].size for table in model.leaves_ if "knots" in table]
-        assert knots and max(knots) <= 26, knots
-        synthetic = model.sample(2000, seed=seed)
-        shares.append(
-            _share_nearer_training(
-                synthetic["salary"].to_numpy(), train["salary"].to_numpy(), fresh["salary"].to_numpy()
-            )
-        )
-    assert float(np.mean(shares)) < 0.513, shares
