@@ -57,41 +57,90 @@ CODE_PART = "code"
 
 #: the one-sided z of the margin a category's count must clear on small tables (95%)
 MARGIN_Z = 1.645
+#: how many standard errors apart two counts must be for a cut between them to hold under another
+#: draw of the rows (and a kept count from ``rare_min_count``)
+GAP_Z = 1.0
 #: the share of the rows at which a category counts as a large part of its table: the margin is in full
 #: from that share up and shrinks in proportion below it, so on tables of thousands of rows it vanishes
 LARGE_SHARE = 0.05
 
 
-def frequent_categories(counts: Mapping[Any, int], rare_min_count: int, rows: int | None = None) -> list[Any]:
-    """The categories emitted verbatim: seen in at least ``rare_min_count`` rows, and, where a category
-    is a large part of its table, by a margin of its count's sampling error too::
+def frequent_categories(
+    counts: Mapping[Any, int], rare_min_count: int, rows: int | None = None, *, margin: bool = True
+) -> list[Any]:
+    """The categories emitted verbatim, in the order of ``counts``: never one seen in fewer than
+    ``rare_min_count`` rows, and on small tables, where it can be helped, not a set of categories
+    that the draw of the rows decides.
 
-        count >= rare_min_count + floor(MARGIN_Z * sqrt(count) * min(1, share / LARGE_SHARE))
+    Why: which categories pass a count depends on which rows were sampled, so the categories that a
+    fixed cut keeps are, where their counts lie near it, mostly ones the training rows
+    over-represent. On a table of thousands of rows such categories hold a negligible part of the
+    rows; on a table of 70 (a lookup table of a database), a category of 10 rows is a seventh of it,
+    and keeping it makes synthetic rows closer to the training rows than to fresh rows of the same
+    population (a distance-to-closest-record share above 0.5). Both rules below weigh a category by
+    its part of the table, ``weight = min(1, share / LARGE_SHARE)`` (``share`` of the ``rows``,
+    missing ones too), so they vanish on large tables:
 
-    where ``share`` is the category's share of the ``rows`` (missing ones too; at least the counted
-    ones). Why: which categories reach the count depends on which rows were sampled, so the categories
-    kept are, more often than not, ones the training rows over-represent. On a table of thousands of
-    rows such categories hold a negligible part of the rows; on a table of 70 (a lookup table of a
-    database), a category of 10 rows is a seventh of it, and keeping it makes synthetic rows closer to
-    the training rows than to fresh rows of the same population (a distance-to-closest-record share
-    above 0.5). The margin (a one-sided 95% bound of a Poisson count) keeps only categories frequent
-    enough that the draw of rows does not decide it. Only a function of the merged counts, so every
-    partitioning of the rows decides alike. ``rows`` None: no margin (ordinal categories, which fold
-    into their neighbours rather than out of the data).
+    * the margin (``margin`` True): a category is *clear* when its count exceeds ``rare_min_count``
+      by a one-sided 95% bound of its sampling error, ``count >= rare_min_count +
+      floor(MARGIN_Z * sqrt(count) * weight)`` (without ``margin``: when it reaches the count);
+    * the gap: the kept categories are the most frequent ones, and a cut is *steady* when the count
+      of the least frequent kept, ``a``, stands apart both from the most frequent dropped, ``b`` (0
+      if none), and from the count under which a category is rare, by ``GAP_Z`` standard errors:
+      ``a - b >= GAP_Z * sqrt(a + b) * weight(a)`` and ``a - (rare_min_count - 1) >= GAP_Z *
+      sqrt(a) * weight(a)``; keeping none is steady.
+
+    The clear categories are kept when their cut is steady. Else the cut moves down past categories
+    that reach ``rare_min_count`` while that makes it steady (three categories of 13 to 19 rows in
+    48: the margin keeps the one that the draw gave 19, the gap all three). Else text categories keep
+    the clear ones (dropped ones fold into the rare token, which is near no real row), and ordinal
+    ones (``margin`` False), which fold into their kept neighbours and so pile those neighbours'
+    rows onto them, move the cut up to the nearest steady one, else keep the most frequent alone if
+    it clears the margin, else the plain count decides.
+
+    Only a function of the merged counts, so every partitioning of the rows decides alike. ``rows``
+    None: the plain count decides.
     """
     if rare_min_count <= 1:  # protection off: every category is kept
         return list(counts)
-    if rows is None:  # no margin: the plain count decides
+    if rows is None:
         return [v for v, c in counts.items() if c >= rare_min_count]
     total = max(rows, sum(counts.values()))
-    kept = []
-    for value, count in counts.items():
-        if count < rare_min_count:
-            continue
-        weight = min(1.0, count / (total * LARGE_SHARE))
-        if count >= rare_min_count + int(MARGIN_Z * float(np.sqrt(count)) * weight):
-            kept.append(value)
-    return kept
+    ordered = sorted(counts.values(), reverse=True)
+
+    def weight(count: int) -> float:
+        return min(1.0, count / (total * LARGE_SHARE))
+
+    def clear(count: int, by_margin: bool) -> bool:
+        extra = int(MARGIN_Z * float(np.sqrt(count)) * weight(count)) if by_margin else 0
+        return count >= rare_min_count + extra
+
+    def steady(kept: int) -> bool:
+        if kept == 0:
+            return True
+        least = ordered[kept - 1]
+        if least - (rare_min_count - 1) < GAP_Z * float(np.sqrt(least)) * weight(least):
+            return False  # the count itself may as well have fallen under rare_min_count
+        dropped = ordered[kept] if kept < len(ordered) else 0
+        return least - dropped >= GAP_Z * float(np.sqrt(least + dropped)) * weight(least)
+
+    def most_frequent(kept: int) -> list[Any]:
+        return [v for v, c in counts.items() if kept and c >= ordered[kept - 1]]
+
+    cut = sum(1 for c in ordered if clear(c, margin))
+    lower = cut
+    while not steady(lower) and lower < len(ordered) and ordered[lower] >= rare_min_count:
+        lower += 1
+    if steady(lower):
+        return most_frequent(lower)
+    if margin:
+        return most_frequent(cut)
+    upper = cut - 1
+    while upper > 0 and not steady(upper):
+        upper -= 1
+    if upper == 0 and ordered and clear(ordered[0], True):
+        upper = 1
+    return most_frequent(upper if upper else cut)
 
 
 def clearing_count(rare_min_count: int) -> int:
@@ -254,8 +303,9 @@ class CategoricalCodec(Codec[CategoryStats]):
             frequent = frequent_categories(counts, self.options.rare_min_count, stats.rows)
         else:
             # Ordinal categories fold into their neighbours, not out of the data: a margin would only
-            # pile the rows onto fewer values (a small table's rows onto a few real ones).
-            frequent = frequent_categories(counts, self.options.rare_min_count)
+            # pile the rows onto fewer values (a small table's rows onto a few real ones); the cut
+            # stays, as a number the draw keeps piles its neighbours' rows onto itself.
+            frequent = frequent_categories(counts, self.options.rare_min_count, stats.rows, margin=False)
         kept = set(frequent)
         rare = [v for v in counts if v not in kept]
         if rank is not None:

@@ -1,5 +1,6 @@
 """The categorical codec: which categories are emitted verbatim (the rare count, and on small tables a
-margin over it), and the encoding of values never seen in training (all rows at once)."""
+margin over it and a cut the draw of the rows does not decide), and the encoding of values never seen
+in training (all rows at once)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,68 @@ def test_missing_rows_count_in_the_share() -> None:
 
 
 def test_numbers_fold_into_their_neighbours_without_the_margin() -> None:
-    """Ordinal categories are not withheld but top/bottom coded: the margin would only pile a small
-    table's rows onto fewer values, so the plain count decides (12 of 70 rows is kept)."""
-    codec = _fitted(pd.Series([1] * 40 + [2] * 12 + [3] * 18, name="n"))
+    """Ordinal categories are not withheld but top/bottom coded, so no margin: 12 of 70 rows is kept
+    where it stands apart from its neighbours' counts and from rare_min_count (12 - 9 >= sqrt(12)
+    fails, 13 - 9 passes)."""
+    codec = _fitted(pd.Series([1] * 40 + [2] * 13 + [3] * 17, name="n"))
     assert codec.categories == [1, 2, 3]
+
+
+def test_a_number_the_draw_keeps_is_folded_rather_than_piling_its_neighbours_onto_it() -> None:
+    """A 62-row table's reorder levels (Northwind's products): 25 reaches the count of 10 in the draws
+    that over-represent it, and then takes the rows of 15, 20 and 30 as well; the cut moves up to the
+    value that stands apart (19 rows against 11)."""
+    counts = {0: 19, 5: 6, 10: 6, 15: 8, 20: 6, 25: 11, 30: 6}
+    assert frequent_categories(counts, 10, rows=62, margin=False) == [0]
+    values = pd.Series([v for v, c in counts.items() for _ in range(c)], name="reorder_level")
+    assert _fitted(values).categories == [0]
+    assert frequent_categories(counts, 10) == [0, 25]  # no rows: the plain count
+
+
+def test_categories_that_stand_apart_only_together_are_kept_together() -> None:
+    """Three categories of 13, 16 and 19 rows in 48 (the deep database's region climates): the margin
+    (10 + floor(1.645 sqrt(count))) keeps only the one the draw gave 19, which the training rows
+    over-represent; none of the three stands apart from the others, all of them from the rare count."""
+    counts = {"cold": 13, "mild": 16, "hot": 19}
+    assert frequent_categories(counts, 10, rows=48) == ["cold", "mild", "hot"]
+    # 12 is too near the rare count to stand apart from it: the margin's categories stay
+    assert frequent_categories({"cold": 12, "mild": 16, "hot": 20}, 10, rows=48) == ["mild", "hot"]
+
+
+def test_small_tables_keep_no_categories_that_the_split_over_represents() -> None:
+    """The purpose, read as the DCR share does on one column: 60 rows of three climates split 48/12
+    over 200 seeds, synthetic values drawn at the codec's training frequencies; a value's vote is the
+    training share of the real rows holding it (the rare token matches none: the training share of
+    all rows).  0.5: no closer to the training rows than to fresh ones; 0.520 here, 0.575 with the
+    margin alone (before)."""
+    rng = np.random.default_rng(0)
+    climates = pd.Series(rng.choice(["cold", "mild", "hot"], 60), name="climate")
+    shares = []
+    for seed in range(200):
+        order = np.random.default_rng(seed).permutation(60)
+        train, hold = climates.iloc[order[12:]], climates.iloc[order[:12]]
+        codec = _fitted(train.reset_index(drop=True))
+        emitted = train.map(codec._lookup()).value_counts(normalize=True)
+        t, h = train.value_counts(), hold.value_counts()
+        vote = {i: t[c] / (t[c] + h.get(c, 0)) if c in t else 0.8 for i, c in enumerate(codec.categories)}
+        q = sum(share * vote[code] for code, share in emitted.items())
+        shares.append(0.5 + 0.5 * (q - 0.8) / 0.2)
+    assert np.mean(shares) < 0.525
+
+
+def test_kept_categories_are_never_rare_and_are_the_most_frequent() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        sizes = rng.integers(1, 40, rng.integers(1, 12))
+        counts = {f"v{i}": int(c) for i, c in enumerate(sizes)}
+        rows = int(sizes.sum() + rng.integers(0, 50))
+        for margin in (True, False):
+            kept = frequent_categories(counts, 10, rows=rows, margin=margin)
+            assert all(counts[v] >= 10 for v in kept)
+            dropped = [c for v, c in counts.items() if v not in kept]
+            assert not kept or not dropped or min(counts[v] for v in kept) > max(dropped)
+            shuffled = dict(reversed(list(counts.items())))
+            assert sorted(frequent_categories(shuffled, 10, rows=rows, margin=margin)) == sorted(kept)
 
 
 def test_the_margin_never_lowers_the_count_and_is_off_without_protection() -> None:
@@ -58,7 +117,9 @@ def test_the_margin_never_lowers_the_count_and_is_off_without_protection() -> No
     for k in (2, 3, 5, 10, 20):
         n = clearing_count(k)
         assert frequent_categories({"x": n}, k, rows=n) == ["x"]  # a whole table of one category
-        assert frequent_categories({"x": n - 1, "y": n}, k, rows=2 * n) == ["y"]
+        # one row fewer does not clear the margin, but stands apart from nothing: kept together
+        assert frequent_categories({"x": n - 1, "y": n}, k, rows=2 * n) == ["x", "y"]
+        assert frequent_categories({"x": n - 1, "y": 4 * n}, k, rows=5 * n) == ["y"]
 
 
 def test_unseen_text_values_take_the_rare_code_all_at_once() -> None:
