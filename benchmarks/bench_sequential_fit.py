@@ -2,18 +2,20 @@
 fit CPU seconds and the quality the fit buys, on the same training entities, in one run.
 
 Each seed splits the entities (a seeded share held out whole); every tree's ``ArgnSequenceSynthesizer``
-and, with ``--mostly``, mostlyai-engine's sequential TabularARGN learn the same training entities, each
-in its own process (a tree's fit imports PyTorch as a user's would; the peer's imports are outside its
-timing, as ``sequential_peers.py`` measures them).  This process scores every synthetic table with the
-same code: lag-1 autocorrelation against the real one, length KS complement (as many histories as the
-training table, and ``--entities`` timed ones), entity-level detection AUC, and the DCR share on entity
-rows against the held-out entities.  Sampling is timed on ``--entities`` histories: events per second
-of wall time and per CPU second.
+and, with ``--mostly``, mostlyai-engine's sequential TabularARGN and, with ``--par``, SDV's PAR
+(``--par-epochs``) learn the same training entities, each in its own process (a tree's fit imports
+PyTorch as a user's would; the peers' imports are outside their timing, as ``sequential_peers.py``
+measures them).  This process scores every synthetic table with the same code: lag-1 autocorrelation
+against the real one, length KS complement (as many histories as the training table, and
+``--entities`` timed ones), entity-level detection AUC, and the DCR share on entity rows against the
+held-out entities.  Sampling is timed on ``--entities`` histories: events per second of wall time and
+per CPU second.  Each row is printed as one JSON line as soon as it is scored.
 
 Run (base: a source tree of another commit, e.g. ``git archive BASE | tar -x -C /tmp/base``)::
 
     MIRAGE_SHARED_DATA=/work/shared/data nice -n 10 python benchmarks/bench_sequential_fit.py \
-        --tree base=/tmp/base --tree new=. --seeds 0 1 2 [--mostly /tmp/benchvenv/bin/python]
+        --tree base=/tmp/base --tree new=. --seeds 0 1 2 [--mostly /tmp/benchvenv/bin/python] \
+        [--par /tmp/sdvvenv/bin/python --par-epochs 16]
 
 fMRI's peer is handed subject, event and region as its context table (as its documentation asks for
 per-sequence attributes); the transactions' context (age, segment) goes to every model.
@@ -173,12 +175,12 @@ def _run_tree(
     return summary
 
 
-def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: Any) -> dict:
+def _peer_inputs(name: str, paths: dict[str, Path], folder: Path) -> tuple[Any, Path | None]:
+    """The peer's events (written to ``folder/events.csv``) and its context table's path, if any."""
     import pandas as pd
 
-    entity, order = TABLES[name]
+    entity = TABLES[name][0]
     events = pd.read_csv(paths["train"])
-    folder = out.parent
     given = paths.get("context")
     if name in PEER_CONTEXT:  # the per-sequence attributes as the peer's context table
         constants = PEER_CONTEXT[name]
@@ -189,9 +191,23 @@ def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: A
         given = folder / "ctx.csv"
     else:
         events.to_csv(folder / "events.csv", index=False)
-    command = [args.mostly, str(PEERS), "mostly", str(folder / "events.csv"), entity, order, str(out)]
+    return events, given
+
+
+def _run_peer(peer: str, name: str, seed: int, paths: dict[str, Path], out: Path, args: Any) -> dict:
+    """mostlyai-engine (``peer="mostly"``, stopped by its own early stopping or ``--peer-budget``) or
+    SDV's PAR (``"par"``, ``--par-epochs`` epochs: it has no early stopping) on the seed's training
+    entities, one history per training entity (given its context row where there is one)."""
+    import pandas as pd
+
+    entity, order = TABLES[name]
+    folder = out.parent
+    events, given = _peer_inputs(name, paths, folder)
+    python = args.mostly if peer == "mostly" else args.par
+    command = [python, str(PEERS), peer, str(folder / "events.csv"), entity, order, str(out)]
     minutes = (args.peer_budget or args.budget) / 60
     command += ["--entities", str(events[entity].nunique()), "--minutes", str(minutes), "--seed", str(seed)]
+    command += ["--epochs", str(args.par_epochs)]
     if given is not None:
         command += ["--context", str(given)]
     threads = str(args.peer_threads)
@@ -203,19 +219,23 @@ def _run_mostly(name: str, seed: int, paths: dict[str, Path], out: Path, args: A
     synthetic = pd.read_csv(out)
     if name in PEER_CONTEXT:
         attributes = events.groupby(entity, sort=False)[PEER_CONTEXT[name]].first()
-        synthetic = synthetic.merge(attributes.reset_index(), on=entity, how="left")
+        absent = [c for c in PEER_CONTEXT[name] if c not in synthetic.columns]
+        synthetic = synthetic.merge(attributes[absent].reset_index(), on=entity, how="left")
     elif given is not None:
         context = pd.read_csv(given)
         absent = [c for c in context.columns if c not in synthetic.columns]
         synthetic = synthetic.merge(context[[entity, *absent]], on=entity, how="left")
     synthetic.to_csv(out, index=False)
-    return {
-        # mostlyai-engine checks its time limit between epochs: a fit this long was stopped by it
-        "budget_bound": timing["fit_seconds"] >= 0.95 * (args.peer_budget or args.budget),
+    summary = {
         "fit_wall_seconds": timing["fit_seconds"],
         "fit_cpu_seconds": timing.get("fit_cpu_seconds", float("nan")),
         "events_per_second": len(synthetic) / max(timing["sample_seconds"], 1e-9),
     }
+    if peer == "mostly":  # it checks its time limit between epochs: a fit this long was stopped by it
+        summary["budget_bound"] = timing["fit_seconds"] >= 0.95 * (args.peer_budget or args.budget)
+    else:
+        summary["epochs"] = args.par_epochs
+    return summary
 
 
 def _score(name: str, paths: dict[str, Path], out: Path, summary: dict[str, Any], seed: int) -> dict:
@@ -273,6 +293,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds (argn and the peer)")
     parser.add_argument("--entities", type=int, default=2000, help="histories sampled for the events/s")
     parser.add_argument("--mostly", help="python of an environment with mostlyai-engine")
+    parser.add_argument("--par", help="python of an environment with SDV (its PARSynthesizer)")
+    parser.add_argument("--par-epochs", type=int, default=16, help="PAR's epochs (it has no early stopping)")
     parser.add_argument(
         "--warm-imports",
         action="store_true",
@@ -313,12 +335,13 @@ def main() -> None:
                     (label, Path(root.split("@", 1)[0]), [*root.split("@", 1), "{}"][1])
                     for label, root in trees
                 ]
-                runs += [("mostlyai-engine", None, "")] if args.mostly else []
+                runs += [("mostlyai-engine", None, "mostly")] if args.mostly else []
+                runs += [("SDV PAR", None, "par")] if args.par else []
                 for label, root, params in runs:
-                    out = place / f"{label}.csv"
+                    out = place / f"{label.replace(' ', '_')}.csv"
                     load = os.getloadavg()[0]
                     if root is None:
-                        summary = _run_mostly(name, seed, paths, out, args)
+                        summary = _run_peer(params, name, seed, paths, out, args)
                     else:
                         summary = _run_tree(root, params, name, seed, paths, out, args)
                     row = {"table": name, "seed": seed, "model": label, "load": load, **summary}

@@ -1,9 +1,10 @@
 """A peer's sequential model on one event table, run in the peer's own environment (no Mirage import).
 
-Run by ``bench_sequential_argn.py`` as ``PYTHON sequential_peers.py PEER EVENTS.csv ENTITY ORDER OUT.csv
-[--context CONTEXT.csv] [--entities N] [--minutes M] [--epochs E]``; PEER is ``mostly`` (mostlyai-engine's
-TabularARGN in sequential mode, /tmp/benchvenv) or ``par`` (SDV's PARSynthesizer, /tmp/sdvvenv).  Writes the
-synthetic events to OUT.csv and ``{"fit_seconds", "sample_seconds"[, "fit_cpu_seconds"]}`` to OUT.csv.json.
+Run by ``bench_sequential_argn.py`` and ``bench_sequential_fit.py`` as ``PYTHON sequential_peers.py PEER
+EVENTS.csv ENTITY ORDER OUT.csv [--context CONTEXT.csv] [--entities N] [--minutes M] [--epochs E]``;
+PEER is ``mostly`` (mostlyai-engine's TabularARGN in sequential mode, /tmp/benchvenv) or ``par`` (SDV's
+PARSynthesizer, /tmp/sdvvenv).  Writes the synthetic events to OUT.csv and ``{"fit_seconds",
+"sample_seconds", "fit_cpu_seconds"}`` to OUT.csv.json.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ def _par(events: pd.DataFrame, context: pd.DataFrame | None, args: argparse.Name
     np.random.seed(args.seed)  # PAR takes no seed: its draws come from NumPy's and torch's global state
     torch.manual_seed(args.seed)
     model = PARSynthesizer(metadata, context_columns=columns, epochs=args.epochs, verbose=False)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.fit({"events": table})  # SDV 2.0 takes a {table name: DataFrame}
     fit = time.perf_counter() - start
+    _CPU["fit_cpu_seconds"] = time.process_time() - cpu
     start = time.perf_counter()
     if context is not None:
         synthetic = model.sample_sequential_columns(context_columns=context)
