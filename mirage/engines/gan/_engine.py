@@ -34,10 +34,10 @@ MIN_VALIDATION = 20  # held-out rows needed to score detection; fewer: train for
 
 
 def auto_batch(n: int) -> int:
-    """About half the rows, between 50 and 500 (CTGAN's batch).  A step's CPU is mostly per
+    """About a third of the rows, between 50 and 500 (CTGAN's batch).  A step's CPU is mostly per
     operation, not per row (on 963 rows, 300-row steps cost 1.2x 100-row ones), so fewer, larger steps
     see the rows as often for less."""
-    return int(min(500, max(50, round(n / 20) * 10)))
+    return int(min(500, max(50, round(n / 30) * 10)))
 
 
 GUARD_STEPS = 3  # settings past the fit's own, each halving the networks' width
@@ -83,8 +83,8 @@ class GanSynthesizer(VectorSynthesizer):
         *,
         max_training_time: float = 600.0,
         max_epochs: int = 300,
-        patience: int = 1,
-        min_steps: int = 200,
+        patience: int = 2,
+        min_steps: int = 300,
         batch_size: int | None = None,
         pac: int = 10,
         hidden_size: int | None = None,
