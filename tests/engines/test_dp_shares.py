@@ -122,3 +122,12 @@ def test_private_encoder_charges_each_column_its_share() -> None:
         spent[column] = spent.get(column, 0.0) + entry.rho
     for name, share in shares.items():
         assert spent[name] == pytest.approx(rho * share, rel=1e-9), name
+
+
+def test_a_table_of_numbers_keeps_half_for_its_ranges() -> None:
+    """The larger share is for classes: with no categories paid for, the domains keep half."""
+    numbers = inferred_public_schema(mixed()[["amount", "age"]])
+    assert numbers is not None
+    rho = Ledger(0.3, 1e-9).rho_budget
+    assert domain_share(numbers, rho, DELTA, 100.0) == _engine.PREPROCESS_SHARE
+    assert domain_share(public_schema(), rho, DELTA, 100.0) == _engine.PREPROCESS_MAX_SHARE
