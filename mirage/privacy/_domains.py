@@ -34,6 +34,9 @@ from mirage.privacy._ledger import Ledger
 from mirage.privacy._mechanisms import GaussianMechanism
 
 __all__ = [
+    "COARSE_FALSE_BUCKETS",
+    "DATETIME_RANGE_SHARE",
+    "FALSE_BUCKETS",
     "FINE_NUMBER_ROWS",
     "FINE_RANGE_ROWS",
     "GRID_POINTS",
@@ -50,6 +53,7 @@ __all__ = [
     "private_range",
     "rare_rows",
     "threshold",
+    "threshold_deviations",
 ]
 
 # the chance that some empty bucket of a range histogram passes its threshold (a range then reaches past
@@ -130,9 +134,14 @@ def false_release_cut(sigma: float, floor: float, tests: int = 1) -> float:
 
 def threshold(sigma: float, delta: float, scale: float = 1.0) -> float:
     """A noisy count of a bucket held by at most one row passes this with probability at most ``delta``."""
+    return 1.0 + threshold_deviations(delta) * sigma * scale + 1.0  # +1: the discrete Gaussian's lattice
+
+
+def threshold_deviations(delta: float) -> float:
+    """How many noise deviations :func:`threshold` puts above one row."""
     from scipy.stats import norm
 
-    return 1.0 + float(norm.isf(delta)) * sigma * scale + 1.0  # +1: the discrete Gaussian's heavier lattice
+    return float(norm.isf(delta))
 
 
 def private_categories(
