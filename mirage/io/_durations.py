@@ -36,14 +36,14 @@ def duration_texts(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
         values = df[name]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
-        present = values.dropna()
-        if present.empty or not all(isinstance(v, str) for v in present):
+        distinct = values.dropna().unique().tolist()
+        if not distinct or not all(isinstance(v, str) and v[:1].isdigit() for v in distinct):
             continue
-        spelt = _spelling(pd.Series(present.unique()))
+        spelt = _spelling(pd.Series(distinct, dtype=object))
         if spelt is None:
             continue
         style, seconds = spelt
-        per_value = dict(zip(present.unique().tolist(), seconds, strict=True))
+        per_value = dict(zip(distinct, seconds, strict=True))
         df[name] = pd.to_timedelta(values.map(per_value), unit="s")
         found[str(name)] = style
     return found
