@@ -30,6 +30,7 @@ from faker import Faker
 
 from mirage._validate import (
     StateError,
+    require_counts,
     require_locale,
     require_mapping,
     require_optional_str,
@@ -341,11 +342,7 @@ class PIICodec(Codec[PIIStats]):
             self.leads = _leads_state(state.get("leads", {}), "leads")
             self.plus_leads = _leads_state(state.get("plus_leads", {}), "plus_leads")
         else:  # written before leads (stop 32): one shared prefix and the digit after it, for every shape
-            next_digit = state.get("next_digit", [])
-            if not isinstance(next_digit, list) or (
-                next_digit and (len(next_digit) != 10 or not all(_is_count(v) for v in next_digit))
-            ):
-                raise StateError("next_digit", f"expected 10 row counts, got {show(next_digit)}")
+            next_digit = require_counts(state, "next_digit", 10) if state.get("next_digit", []) != [] else []
             self.leads = {self.prefix + str(d): int(c) for d, c in enumerate(next_digit) if c > 0}
             if not self.leads and self.prefix:
                 self.leads = {self.prefix: 1}
