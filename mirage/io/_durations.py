@@ -62,8 +62,7 @@ def _spelling(distinct: pd.Series) -> tuple[dict[str, Any], list[int]] | None:
         matches = list(_PARTS.finditer(text))
         parts = [m.groups() for m in matches]
         units = [UNIT_OF[label] for _, _, label in parts]
-        order = [list(SECONDS).index(u) for u in units]
-        if order != sorted(set(order)):
+        if not _largest_first(units):
             return None
         for (_, space, label), unit in zip(parts, units, strict=True):
             base = _singular(label)
@@ -86,6 +85,12 @@ def _spelling(distinct: pd.Series) -> tuple[dict[str, Any], list[int]] | None:
         "plural": plural,
     }
     return style, seconds
+
+
+def _largest_first(units: list[str]) -> bool:
+    """Whether ``units`` (``d``, ``h``, ``m``, ``s``) go from the largest down, none twice."""
+    ranks = [list(SECONDS).index(unit) for unit in units]
+    return ranks == sorted(set(ranks))
 
 
 def _singular(label: str) -> str:
@@ -112,8 +117,7 @@ def check_duration_texts(value: Any) -> dict[str, dict[str, Any]]:
             isinstance(labels, list)
             and labels
             and all(isinstance(label, str) and label in UNIT_OF for label in labels)
-            and [list(SECONDS).index(UNIT_OF[label]) for label in labels]
-            == sorted({list(SECONDS).index(UNIT_OF[label]) for label in labels})
+            and _largest_first([UNIT_OF[label] for label in labels])
             and isinstance(style, Mapping)
             and style.get("space") in ("", " ")
             and style.get("join") in ("", " ", ",", ", ")
