@@ -167,13 +167,13 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)
     n, n_unique = int(counts.sum()), len(counts)
-    if _POSTAL_NAME.search(name) and n >= 2 and (n_unique == n or high_cardinality(counts) is not None):
-        share = float(counts.to_numpy()[counts.to_numpy() < RARE_MIN_COUNT].sum() / n)
+    postal = high_cardinality(counts) if n >= 2 and _POSTAL_NAME.search(name) else None
+    if postal is not None:  # mostly rare codes (all of them when every row has its own)
         warn(
-            f"column {name!r}: {n_unique:,} distinct postal codes in {n:,} rows; {share:.0%} of the rows "
-            f"hold codes seen in fewer than {RARE_MIN_COUNT} rows, which identify rather than place them; "
-            "replaced with fake postal codes of the locale (declare the column categorical to learn the "
-            "frequent ones)"
+            f"column {name!r}: {n_unique:,} distinct postal codes in {n:,} rows; {postal.share:.0%} of the "
+            f"rows hold codes seen in fewer than {RARE_MIN_COUNT} rows, which identify rather than place "
+            "them; replaced with fake postal codes of the locale (declare the column categorical to learn "
+            "the frequent ones)"
         )
         return Column(kind=Kind.PII, pii_type="postal_code", warned=True, **base)
     if n_unique == n and n >= 2 and (_ID_NAME.search(name) or _id_like(distinct)):
