@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engines.test_gan_vae_optimiser import torch_dynamo_modules_after
+from tests.engines.test_gan_vae_optimiser import small_network, torch_dynamo_modules_after
 
 pytest.importorskip("torch")
 
@@ -16,13 +16,6 @@ import torch
 from mirage.engines.argn._optimiser import AdamW
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _network(seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-    net.unused = torch.nn.Parameter(torch.ones(4))  # never gets a gradient: not even decayed
-    return net
 
 
 @pytest.mark.parametrize(
@@ -34,7 +27,7 @@ def _network(seed: int) -> torch.nn.Module:
     ],
 )
 def test_twenty_steps_end_where_torch_adamw_ends(settings: dict) -> None:
-    ours, theirs = _network(5), _network(5)
+    ours, theirs = small_network(5), small_network(5)
     mine = AdamW(ours.parameters(), **settings)
     reference = torch.optim.AdamW(theirs.parameters(), **settings)
     generator = torch.Generator().manual_seed(1)
@@ -51,7 +44,7 @@ def test_twenty_steps_end_where_torch_adamw_ends(settings: dict) -> None:
             optimiser.step()
     for (name, a), b in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         assert torch.allclose(a, b, rtol=0, atol=1e-6), name
-        assert name == "unused" or not torch.equal(a, _network(5).get_parameter(name))
+        assert name == "unused" or not torch.equal(a, small_network(5).get_parameter(name))
     assert torch.equal(ours.get_parameter("unused"), torch.ones(4))
 
 

@@ -18,7 +18,8 @@ from mirage.engines._neural import Adam
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _network(seed: int) -> torch.nn.Module:
+def small_network(seed: int) -> torch.nn.Module:
+    """A two-layer network with one parameter that never gets a gradient (shared with argn's test)."""
     torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
     net.unused = torch.nn.Parameter(torch.ones(4))  # never gets a gradient: left alone by both
@@ -34,7 +35,7 @@ def _network(seed: int) -> torch.nn.Module:
     ],
 )
 def test_twenty_steps_end_where_torch_adam_ends(settings: dict) -> None:
-    ours, theirs = _network(3), _network(3)
+    ours, theirs = small_network(3), small_network(3)
     mine = Adam(ours.parameters(), **settings)
     reference = torch.optim.Adam(theirs.parameters(), **settings)
     generator = torch.Generator().manual_seed(0)
@@ -48,7 +49,7 @@ def test_twenty_steps_end_where_torch_adam_ends(settings: dict) -> None:
     moved = False
     for (name, a), b in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         assert torch.allclose(a, b, rtol=0, atol=1e-6), name
-        moved |= not torch.equal(a, _network(3).get_parameter(name))
+        moved |= not torch.equal(a, small_network(3).get_parameter(name))
     assert moved
     assert torch.equal(ours.get_parameter("unused"), torch.ones(4))
     steps = {id(p): step for p, step in zip(mine.params, mine.steps, strict=True)}
