@@ -26,6 +26,7 @@ __all__ = ["check_duration_texts", "duration_texts", "spell_durations"]
 
 _DURATION = re.compile(rf"{PART}(?:,? ?{PART})*")
 _PARTS = re.compile(PART)
+_LONGEST = pd.Timedelta.max.total_seconds()  # about 292 years
 _SHOWN = ("all", "from_largest", "non_zero")
 
 
@@ -43,6 +44,8 @@ def duration_texts(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
         if spelt is None:
             continue
         style, seconds = spelt
+        if max(seconds) > _LONGEST:  # no duration type holds it: the column is not durations
+            continue
         per_value = dict(zip(distinct, seconds, strict=True))
         df[name] = pd.to_timedelta(values.map(per_value), unit="s")
         found[str(name)] = style
