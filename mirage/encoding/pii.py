@@ -19,6 +19,7 @@ built from a pool of local parts, a number and a reserved example domain (``exam
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,10 @@ _SCHEME_LOCALES = {
 _INT64_DIGITS = 18  # any number of this many digits fits an int64
 _SCHEME_SAMPLE = 500  # distinct numbers (the first seen) a national-id scheme is recognised from
 _PREFIX_DIGITS = 3  # the longest shared leading digits of phone numbers that are kept
+_SEPARATOR = r"[ \t]*\r?\n[ \t]*|,[ \t]*"  # between an address's parts: a new line or a comma
+_SEPARATOR_RE = re.compile(_SEPARATOR)
+_LAYOUT_RE = re.compile(rf"\*(?:(?:{_SEPARATOR})\*)*")
+_STREET_ALONE = "*"
 
 
 def make_faker(locale: str, column: str, rng: np.random.Generator) -> Faker:
@@ -110,7 +115,9 @@ class PIIStats:
     ``lengths`` counts rows per digit count, ``heads[k - 1]`` rows per first ``k`` digits among numbers
     longer than ``k``, ``first`` the first distinct numbers seen (for recognising a national-id scheme).
     Phone numbers held as text count rows per ``shapes`` (``+1 ###-###-####``: every digit a ``#``),
-    ``heads`` over the digits of those written without ``+`` and ``plus_heads`` of those with.
+    ``heads`` over the digits of those written without ``+`` and ``plus_heads`` of those with.  Street
+    addresses count rows per ``layouts``: the parts a value is written in, each part a ``*`` between
+    the separators (``*, *, *`` for ``1 Main St, Springfield, IL 62704``; ``*`` for a street alone).
     """
 
     missing: MissingStats
@@ -120,6 +127,7 @@ class PIIStats:
     first: tuple[str, ...] = ()
     shapes: tuple[tuple[str, int], ...] = ()
     plus_heads: tuple[tuple[tuple[str, int], ...], ...] = ()
+    layouts: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def merge(cls, parts: Sequence[PIIStats], column: str) -> PIIStats:
@@ -135,6 +143,7 @@ class PIIStats:
             first,
             tuple(sorted(merge_counts(p.shapes for p in parts).items())),
             _merged_heads([p.plus_heads for p in parts]),
+            tuple(sorted(merge_counts(p.layouts for p in parts).items())),
         )
 
 
@@ -153,6 +162,8 @@ class PIICodec(Codec[PIIStats]):
         # phone numbers held as text: rows per leading digits, of national and of international numbers
         self.leads: dict[str, int] = {}
         self.plus_leads: dict[str, int] = {}
+        # street addresses held as text: rows per layout (``*, *, *``), each kept by rare_min_count rows
+        self.layouts: dict[str, int] = {}
 
     @property
     def numeric(self) -> bool:
@@ -162,6 +173,9 @@ class PIICodec(Codec[PIIStats]):
         missing = MissingStats.of(values)
         numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
         if not numeric:
+            if self.pii_type == "street_address":
+                layouts = Counter(_layout(str(v)) for v in values.dropna())
+                return PIIStats(missing, whole=False, layouts=tuple(sorted(layouts.items())))
             if self.pii_type != "phone_number":
                 return PIIStats(missing, whole=False)
             return _phone_text_stats(missing, values.dropna().astype(str))
@@ -193,6 +207,8 @@ class PIICodec(Codec[PIIStats]):
         self.missing.learn(merged.missing)
         self.digits, self.scheme, self.prefix = {}, None, ""
         self.shapes, self.leads, self.plus_leads = {}, {}, {}
+        layouts = {layout: rows for layout, rows in merged.layouts if rows >= self.options.rare_min_count}
+        self.layouts = layouts if set(layouts) - {_STREET_ALONE} else {}
         if merged.shapes:
             kept = {shape: rows for shape, rows in merged.shapes if rows >= self.options.rare_min_count}
             if kept:
@@ -226,6 +242,8 @@ class PIICodec(Codec[PIIStats]):
             values = _draw([self._phone(rng) for _ in range(min(n, POOL_SIZE))], n, rng)
         elif self.pii_type == "email":
             values = self._emails(fake, n, rng)
+        elif self.layouts:
+            values = _draw(self._addresses(fake, min(n, POOL_SIZE), rng), n, rng)
         else:
             method = _method(fake, FAKER_METHODS[self.pii_type], self.locale, self.column.name)
             values = _draw([str(method()) for _ in range(min(n, POOL_SIZE))], n, rng)
@@ -244,6 +262,27 @@ class PIICodec(Codec[PIIStats]):
             f"{a}{b}@{c}"
             for a, b, c in zip(locals_.tolist(), numbers.tolist(), domains.tolist(), strict=True)
         ]
+
+    def _addresses(self, fake: Faker, n: int, rng: np.random.Generator) -> list[str]:
+        """Faker's addresses written in the column's layouts, as often as the column has each."""
+        address = _method(fake, "address", self.locale, self.column.name)
+        layouts = list(self.layouts)
+        weights = np.array(list(self.layouts.values()), dtype="float64")
+        picks = rng.choice(len(layouts), size=n, p=weights / weights.sum())
+        return [
+            _written_in(self._address_of(address, layouts[int(k)]), layouts[int(k)]) for k in picks.tolist()
+        ]
+
+    @staticmethod
+    def _address_of(address: Callable[[], Any], layout: str, tries: int = 4) -> str:
+        """One of Faker's addresses with at least as many parts as ``layout`` where a few draws give one
+        (en_US writes one in ten as a military ``Unit 5069 Box 9205`` / ``DPO AE 46758``, of two parts)."""
+        drawn = str(address())
+        for _ in range(tries - 1):
+            if len(_address_parts(drawn)) >= layout.count("*"):
+                break
+            drawn = str(address())
+        return drawn
 
     def _numbers(self, n: int, rng: np.random.Generator, parts: Mapping[str, np.ndarray]) -> pd.Series:
         """Numbers of the learned digit counts (and scheme or prefix), with the column's dtype."""
@@ -319,6 +358,8 @@ class PIICodec(Codec[PIIStats]):
             state["prefix"] = self.prefix
         if self.shapes:
             state.update(shapes=dict(self.shapes), leads=dict(self.leads), plus_leads=dict(self.plus_leads))
+        if self.layouts:
+            state["layouts"] = dict(self.layouts)
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -338,6 +379,7 @@ class PIICodec(Codec[PIIStats]):
         if not self.prefix.isdigit() and self.prefix:
             raise StateError("prefix", f"expected digits, got {show(self.prefix)}")
         self.shapes = {str(k): int(v) for k, v in shapes.items()}
+        self.layouts = _layouts_state(state.get("layouts", {}))
         if "leads" in state or "plus_leads" in state:
             self.leads = _leads_state(state.get("leads", {}), "leads")
             self.plus_leads = _leads_state(state.get("plus_leads", {}), "plus_leads")
@@ -347,6 +389,27 @@ class PIICodec(Codec[PIIStats]):
             if not self.leads and self.prefix:
                 self.leads = {self.prefix: 1}
             self.plus_leads = dict(self.leads)
+
+
+def _layout(address: str) -> str:
+    """The parts ``address`` is written in: ``1 Main St, Springfield, IL 62704`` -> ``*, *, *``."""
+    return "*".join(["", *_SEPARATOR_RE.findall(address.strip()), ""])
+
+
+def _address_parts(address: str) -> list[str]:
+    """Faker's multi-line ``address`` as parts: its first line (the street, which may hold a comma:
+    ``5, avenue Samson``), then its later lines split at their commas (``Springfield``, ``IL 62704``)."""
+    first, *rest = address.strip().split("\n")
+    return [first.strip()] + [p.strip() for line in rest for p in line.split(",") if p.strip()]
+
+
+def _written_in(address: str, layout: str) -> str:
+    """Faker's multi-line ``address`` in ``layout``'s parts and separators: a layout of fewer parts keeps
+    the first ones (``street, city``); one of more parts than the address has keeps them all."""
+    parts = _address_parts(address)
+    separators = layout.strip("*").split("*")[: len(parts) - 1] if layout != _STREET_ALONE else []
+    parts = parts[: len(separators) + 1]
+    return parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:], strict=True))
 
 
 def _shared_prefix(heads: tuple[tuple[tuple[str, int], ...], ...], rows: int, share: float = 0.5) -> str:
@@ -412,6 +475,15 @@ def _leads_state(value: Any, name: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in leads.items()}
 
 
+def _layouts_state(value: Any) -> dict[str, int]:
+    layouts = require_mapping(value, "layouts")
+    if not all(
+        isinstance(k, str) and _LAYOUT_RE.fullmatch(k) and _is_count(v) and v > 0 for k, v in layouts.items()
+    ):
+        raise StateError("layouts", f"expected row counts per address layout (`*, *`), got {show(layouts)}")
+    return {str(k): int(v) for k, v in layouts.items()}
+
+
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -425,8 +497,6 @@ def _heads(digits: Sequence[str]) -> tuple[tuple[tuple[str, int], ...], ...]:
 
 def _national_ids(scheme: str, lengths: np.ndarray, column: str, rng: np.random.Generator) -> list[str]:
     """Valid ids of ``scheme`` written by Faker, as digits without the leading zeros numbers lose."""
-    import re
-
     fake = make_faker(_SCHEME_LOCALES[scheme], column, rng)
     out: list[str] = []
     for _ in range(lengths.size):

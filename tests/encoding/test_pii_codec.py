@@ -232,3 +232,37 @@ def test_phone_state_written_before_leads_still_loads() -> None:
         codec.set_state({**state, "next_digit": [1, 2]}, arrays)
     with pytest.raises(MirageError, match="leads"):
         codec.set_state({**state, "leads": {"4x": 3}}, arrays)
+
+
+def test_addresses_come_back_in_the_parts_the_column_writes_them_in() -> None:
+    fake = Faker("en_US")
+    fake.seed_instance(3)
+    def place() -> str:
+        return f"{fake.city()}, {fake.state_abbr()} {fake.zipcode()}"
+
+    full = [f"{fake.street_address()}, {place()}" for _ in range(300)]
+    two_lines = [f"{fake.street_address()}\n{place()}" for _ in range(100)]
+    streets = [fake.street_address() for _ in range(3)]  # too few to keep their layout
+    codec = _codec("street_address", pd.Series(full + two_lines + streets))
+    assert codec.layouts == {"*, *, *": 300, "*\n*, *": 100}
+    out = codec.decode({}, 2000, _rng(), 0)
+    comma = out[out.str.fullmatch(r"[^,\n]+, [^,\n]+, [A-Z]{2} \d{5}")]
+    lines = out[out.str.fullmatch(r"[^,\n]+\n[^,\n]+, [A-Z]{2} \d{5}")]
+    assert len(comma) + len(lines) > 0.9 * len(out)  # Faker writes a few military addresses (DPO AE 46758)
+    assert 0.7 < len(comma) / (len(comma) + len(lines)) < 0.8
+    assert out.str.contains(",|\n").all()
+    assert not set(out) & set(full + two_lines)
+    state, arrays = codec.get_state()
+    loaded = PIICodec(codec.column, EncodingOptions())
+    loaded.set_state(json.loads(json.dumps(state)), arrays)
+    assert loaded.decode({}, 50, _rng(), 0).tolist() == out[:50].tolist()
+
+
+def test_streets_alone_stay_streets_and_a_bad_layout_is_refused() -> None:
+    codec = _codec("street_address", _training("street_address"))
+    assert codec.layouts == {}
+    assert not codec.decode({}, 200, _rng(), 0).str.contains(",|\n").any()
+    state, arrays = codec.get_state()
+    assert "layouts" not in state
+    with pytest.raises(MirageError, match="layouts"):
+        codec.set_state({**state, "layouts": {"*; import os": 5}}, arrays)
