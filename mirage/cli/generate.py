@@ -38,7 +38,8 @@ def generate_command(
             "--output",
             "-o",
             help="A folder (one file per table), a database (sqlite:///out.db, postgresql://user@host/db), "
-            f"or for a one-table spec a file (.csv, .tsv, .parquet, .jsonl); without it up to "
+            f"or for a one-table spec a file (.csv, .tsv, .parquet, .jsonl) or - (CSV to standard output); "
+            f"without it up to "
             f"{PREVIEW_MAX_ROWS} rows of a one-table spec are shown.",
             show_default=False,
         ),
@@ -85,11 +86,17 @@ def generate_command(
         raise OptionError(f"--format must be csv or parquet, got {file_format!r}")
     drawn = secrets.randbits(63) if seed is None else seed
     database = output is not None and is_database_url(output)
+    to_stdout = output == "-"
     to_file = output is not None and not database and Path(output).suffix.lower() in TABLE_SUFFIXES
-    if file_format is not None and (database or to_file or output is None):
+    if file_format is not None and (database or to_file or to_stdout or output is None):
         raise OptionError("--format applies to a folder output")
+    if to_stdout and not spec.single:
+        raise OptionError(
+            f"-o -: {spec_path} declares {len(spec.tables)} tables; standard output takes one table's CSV, "
+            "so pass -o FOLDER or a database"
+        )
     start = time.perf_counter()
-    if spec.single and (output is None or to_file):
+    if spec.single and (output is None or to_file or to_stdout):
         name = next(iter(spec.tables))
         total = rows if rows is not None else _rows(spec, name, scale)
         chunks = generate_chunks(spec, seed=drawn, rows=rows, scale=scale)
@@ -105,6 +112,14 @@ def generate_command(
 
             frame = pd.concat(list(chunks), ignore_index=True)
             ui.table(rows_table(frame, f"{len(frame):,} rows of {name}"))
+            _tell_seed(ui, seed, drawn)
+            return
+        if to_stdout:
+            import sys
+
+            from mirage.io import write_csv_stream
+
+            write_csv_stream(row_progress(chunks, total, ui, "generating"), sys.stdout)
             _tell_seed(ui, seed, drawn)
             return
         from mirage.io import write_chunks

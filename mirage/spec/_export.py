@@ -109,7 +109,9 @@ def _column_spec(column: Column, values: pd.Series, min_share: float) -> dict[st
     present = values.dropna()
     rate = _round(1 - len(present) / max(len(values), 1), 2)
     if column.kind is Kind.IDENTIFIER:
-        return {"pattern": column.id_format or "{:d}"}
+        pattern = column.id_format or "{:d}"
+        start = _numbered_from(pattern, present)
+        return {"pattern": pattern} if start in (None, 1) else {"pattern": pattern, "start": start}
     if column.kind is Kind.PII:
         return {"provider": {"name": column.pii_type or "person_name", "locale": column.locale or "en_US"}}
     if column.kind is Kind.TEXT:
@@ -242,6 +244,22 @@ def _schema_table(schema: Schema, rows: int, keys: tuple[str, ...], foreign: lis
     if rules:
         body["rules"] = rules
     return body
+
+
+def _numbered_from(pattern: str, keys: pd.Series) -> int | None:
+    """The smallest number the drawn ``keys`` of a numbered ``pattern`` (``C-{:06d}``) hold, so that a
+    spec writes keys like the model's (19-digit ids stay 19 digits); None for other patterns."""
+    import re
+
+    template = re.fullmatch(r"(.*?)\{:0?\d*d\}(.*)", pattern, flags=re.DOTALL)
+    if template is None or keys.empty:
+        return None
+    found = (
+        keys.astype(str)
+        .str.extract(f"^{re.escape(template[1])}(\\d+){re.escape(template[2])}$", expand=False)
+        .dropna()
+    )
+    return int(min(found, key=int)) if not found.empty else None
 
 
 def _placeholder(column: Column) -> dict[str, Any]:

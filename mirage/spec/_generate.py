@@ -200,6 +200,8 @@ class TableGenerator:
             schema_column = self.table.schema[name]
             codec = IdentifierCodec(schema_column, EncodingOptions())
             codec.reduce([codec.analyze(pd.Series([], dtype=column.dtype))])
+            if column.start is not None:
+                codec.id_start = column.start
             self._identifiers[name] = codec
         out: pd.Series = codec.decode({}, m, np.random.default_rng(0), start).reset_index(drop=True)
         return out

@@ -63,6 +63,7 @@ _COLUMN_FIELDS = {
     "bins",
     "provider",
     "pattern",
+    "start",
     "nulls",
     "integer",
     "decimals",
@@ -115,6 +116,7 @@ class ColumnSpec:
     bins: Bins | None = None
     provider: Provider | None = None
     pattern: str | None = None
+    start: int | None = None  # the first number a numbered pattern ({:d}, C-{:06d}) writes (default 1)
     nulls: float = 0.0  # the null rate (for the rows no case of ``null_cases`` covers)
     null_given: str | None = None
     null_cases: dict[Any, float] = field(default_factory=dict)
@@ -563,6 +565,13 @@ def _column(name: str, data: Any, locale: str, where: str) -> ColumnSpec:
         column.pattern = raw["pattern"]
         if kind is not Kind.IDENTIFIER:
             raise SchemaError(f"{where}.kind: a pattern makes an identifier column")
+    if "start" in raw:
+        start = raw["start"]
+        if "pattern" not in raw or "{" not in raw["pattern"]:
+            raise SchemaError(f"{where}.start: the first number of a numbered pattern (C-{{:06d}}); add one")
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < 2**63:
+            raise SchemaError(f"{where}.start: expected a whole number from 0, got {start!r}")
+        column.start = start
     if kind is Kind.IDENTIFIER and column.may_be_null:
         raise SchemaError(f"{where}.nulls: identifiers are unique keys without nulls")
     return column

@@ -82,6 +82,17 @@ def test_same_seed_same_file_and_refuses_to_overwrite(one: Path, tmp_path: Path)
     assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "b.csv").read_bytes()
 
 
+def test_one_table_spec_to_standard_output(one: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("generate", one, "-o", "-", "-n", 40, "--seed", 7)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()  # was written as a folder named "-"
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "id,age,plan" and len(lines) == 41
+    assert invoke("generate", one, "-o", tmp_path / "p.csv", "-n", 40, "--seed", 7).exit_code == 0
+    assert (tmp_path / "p.csv").read_text().strip().splitlines() == lines
+
+
 def test_one_table_spec_preview_without_output(one: Path) -> None:
     result = invoke("generate", one, "-n", 5, "--seed", 1)
     assert result.exit_code == 0, result.output
@@ -163,6 +174,7 @@ def test_related_tables_to_postgresql(two: Path, postgres_url: str) -> None:  # 
         (["-o", "x.csv"], "written to a folder or a database"),
         (["-o", "x", "--scale", 0], "--scale must be a number above 0"),
         (["-o", "x", "--format", "xlsx"], "--format must be csv or parquet"),
+        (["-o", "-"], "standard output takes one table's CSV"),
     ],
 )
 def test_option_mistakes_are_one_line(

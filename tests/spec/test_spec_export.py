@@ -115,3 +115,42 @@ def test_durations_are_exported_as_their_seconds() -> None:
     assert column["description"] == "a duration, in seconds"
     quantiles = column["distribution"]["quantiles"]
     assert 0.5 * 60 * minutes.min() <= quantiles[0] and quantiles[-1] <= 2 * 60 * minutes.max()
+
+
+def test_numbered_keys_are_exported_from_the_number_the_model_writes_them() -> None:
+    """19-digit ids came back from a spec as 1, 2, 3: the spec now says where the numbers start."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "order_id": rng.integers(10**18, 9 * 10**18, 300, dtype=np.int64),
+            "sku": [f"SKU-{i:06d}" for i in rng.permutation(np.arange(1000, 1300))],
+            "amount": rng.normal(50, 10, 300).round(2),
+        }
+    )
+    model = mirage.fit(frame, engine="cart", seed=0)
+    spec = spec_from_model(model, rows=50)
+    columns = spec["tables"][next(iter(spec["tables"]))]["columns"]
+    drawn = model.sample(50, seed=0)
+    assert columns["order_id"] == {"pattern": "{:d}", "start": int(drawn["order_id"].min())}
+    assert columns["sku"] == {"pattern": "SKU-{:06d}", "start": 1000}
+    generated = generate(spec_from_dict(spec), seed=1)
+    assert isinstance(generated, pd.DataFrame)
+    assert generated["order_id"].astype(str).str.len().eq(19).all() and generated["order_id"].is_unique
+    assert generated["sku"].iloc[0] == "SKU-001000"
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ({"pattern": "C-{:04d}", "start": -1}, "start: expected a whole number from 0"),
+        ({"pattern": "C-{:04d}", "start": "10"}, "start: expected a whole number from 0"),
+        ({"pattern": "uuid", "start": 10}, "start: the first number of a numbered pattern"),
+    ],
+)
+def test_a_bad_start_names_its_path(column: dict[str, object], message: str) -> None:
+    from mirage.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=f"tables.t.columns.k.{message}"):
+        spec_from_dict({"tables": {"t": {"rows": 5, "columns": {"k": column}}}})
