@@ -43,15 +43,18 @@ from mirage.errors import DataError
 from mirage.schema._inference import RARE_MIN_COUNT, high_cardinality
 
 __all__ = [
+    "CATEGORIES_SHARE_OF_TEXT",
     "RARE_TOKEN",
     "BooleanCodec",
     "CategoricalCodec",
     "CategoryStats",
+    "categories_share",
     "clearing_count",
     "frequent_categories",
 ]
 
 RARE_TOKEN = "_RARE_"
+CATEGORIES_SHARE_OF_TEXT = 0.75  # of a text column's rho under a budget: its categories; the rest, rare rows
 CODE_PART = "code"
 
 
@@ -167,6 +170,14 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def categories_share(dtype: str) -> float:
+    """The share of a categorical column's rho that measures its categories under a budget: all of it
+    where the column cannot take the rare token (numbers, booleans), else three quarters, the rest
+    counting the rows outside the released categories, which needs less (one row, not a category's
+    false-release cut) and decides only whether a rare code is kept."""
+    return CATEGORIES_SHARE_OF_TEXT if _holds_text(dtype) else 1.0
+
+
 def _holds_text(dtype: str) -> bool:
     """Whether a column of this dtype (public, in the schema) holds text, which can take the rare token."""
     kind = pd.api.types.pandas_dtype(dtype)
@@ -245,10 +256,10 @@ class CategoricalCodec(Codec[CategoryStats]):
 
     def released(self, stats: CategoryStats, budget: PrivacyBudget, public: PublicBounds) -> pd.Series:
         """The public values the codec learns from under ``budget``: the public categories, or those whose
-        noisy count passes (half the budget's rho and its delta), each in enough cells to be kept; one cell
-        of the rare token for text, unless the noisy count of rows outside the released categories (the
-        other half) says there are none; a missing cell if the column's nullable flag (public) or the
-        noisy count of its missing cells says so."""
+        noisy count passes (:func:`categories_share` of the budget's rho, and its delta), each in enough
+        cells to be kept; one cell of the rare token for text, unless the noisy count of rows outside the
+        released categories (the rest of the rho) says there are none; a missing cell if the column's
+        nullable flag (public) or the noisy count of its missing cells says so."""
         from mirage.privacy._domains import private_categories, rare_rows
 
         col = self.column
@@ -259,11 +270,13 @@ class CategoricalCodec(Codec[CategoryStats]):
             counts = stats.counts.as_dict()
             missing_rows = stats.rows - sum(counts.values())
             min_count = self.options.rare_min_count
+            share = categories_share(col.dtype)
             kept, missing = private_categories(
-                counts, missing_rows, budget.ledger, budget.rho / 2, budget.delta, min_count, col.name
+                counts, missing_rows, budget.ledger, budget.rho * share, budget.delta, min_count, col.name
             )
             outside = sum(c for v, c in counts.items() if v not in set(kept))
-            rare = text and (not kept or rare_rows(outside, budget.ledger, budget.rho / 2, col.name))
+            rest = budget.rho * (1.0 - share)
+            rare = text and (not kept or rare_rows(outside, budget.ledger, rest, col.name))
         if not kept and not rare:
             kind = pd.api.types.pandas_dtype(col.dtype)
             if pd.api.types.is_integer_dtype(kind) or pd.api.types.is_bool_dtype(kind):

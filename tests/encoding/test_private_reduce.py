@@ -78,6 +78,18 @@ def test_categories_below_the_rare_count_are_never_released() -> None:
     # sigma 0.07: 5 rows fall short of the rare count's cut (10), and pass the one-row cut of rare rows
     assert RARE_TOKEN in codec.categories and codec.missing.present
     assert [e.what for e in budget.ledger.entries] == ["categories of city", "rare rows of city"]
+    assert [e.rho for e in budget.ledger.entries] == [75.0, 25.0]
+
+
+def test_categories_that_cannot_be_rare_spend_the_whole_share_on_their_release() -> None:
+    """A column of numbers (or booleans) has no rare token, so nothing counts the rows outside its
+    categories: its whole rho measures them (half of it was left unspent)."""
+    codes = pd.Series([1] * 300 + [2] * 200 + [3] * 5, name="grade", dtype="int64")
+    codec = _codec(Column("grade", Kind.CATEGORICAL, dtype="int64"))
+    budget = _budget()
+    codec.reduce([codec.analyze(codes)], budget=budget)
+    assert codec.categories == [1, 2]
+    assert [(e.what, e.rho) for e in budget.ledger.entries] == [("categories of grade", 100.0)]
     assert budget.ledger.delta_spent == pytest.approx(1e-10)
     assert codec.counts[0] == codec.counts[1]  # public cells: the data's counts stay out
 

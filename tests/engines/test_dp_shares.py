@@ -42,9 +42,9 @@ def public_schema() -> Schema:
 
 
 def test_every_release_sees_the_same_number_of_rows() -> None:
-    """A categorical column's codec spends half its share on its categories (cut ~6.5 deviations for
-    delta) and half on the rows outside them; a number's range one histogram (~5.3 deviations): shared
-    by need, the categories' cut and the range's coarse-grid cut are the same number of rows."""
+    """A text column's codec spends three quarters of its share on its categories (cut ~6.5 deviations
+    for delta) and a quarter on the rows outside them; a number's range one histogram (~5.3 deviations):
+    shared by need, the categories' cut and the range's coarse-grid cut are the same number of rows."""
     schema = public_schema()
     paid = paid_columns(schema)
     delta_each = DELTA / 2
@@ -53,9 +53,9 @@ def test_every_release_sees_the_same_number_of_rows() -> None:
     assert shares["answer"] == pytest.approx(shares["colour"])
     runs = _domains.coarse_numeric_grid(False).size
     z_categories, z_range = norm.isf(delta_each), norm.isf(_domains.COARSE_FALSE_BUCKETS / runs)
-    assert shares["answer"] / shares["amount"] == pytest.approx(2 * z_categories**2 / z_range**2)
+    assert shares["answer"] / shares["amount"] == pytest.approx(z_categories**2 / 0.75 / z_range**2)
     rho = 1e-4
-    categories = GaussianMechanism(rho=rho * shares["answer"] / 2).sigma
+    categories = GaussianMechanism(rho=rho * shares["answer"] * 0.75).sigma
     cut_categories = threshold(categories, delta_each) - 2.0  # less the lattice's two rows
     number = GaussianMechanism(rho=rho * shares["amount"]).sigma
     cut_range = float(norm.isf(_domains.COARSE_FALSE_BUCKETS / runs)) * number

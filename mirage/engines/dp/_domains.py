@@ -23,7 +23,7 @@ import pandas as pd
 
 from mirage.encoding import EncodingOptions, PrivacyBudget, TableEncoder
 from mirage.encoding._base import Codec
-from mirage.encoding.categorical import RARE_TOKEN, CategoricalCodec
+from mirage.encoding.categorical import RARE_TOKEN, CategoricalCodec, categories_share
 from mirage.encoding.datetime import DatetimeCodec, as_written
 from mirage.encoding.numeric import NumericCodec
 from mirage.privacy import Ledger
@@ -124,11 +124,12 @@ def domain_shares(paid: list[Column], delta_each: float) -> dict[str, float]:
     (with ``NEED_WEIGHTED``; else even shares).  A release passes a count ``z`` noise deviations above
     zero, ``z`` fixed by what it must keep false (:mod:`mirage.privacy._domains`); with rho the deviation
     is ``1 / sqrt(2 rho)``, so the rho that lets it see one row is ``z**2 / 2``: a categorical column's
-    codec spends half its rho on its categories, past ``z`` = isf(``delta_each``) (~6.5 deviations, the
-    stability histogram's), and half on the rows outside them (6 deviations), so it needs ``z**2``; a
-    number's range one histogram on the coarse grid (~5.3 deviations); a datetime's range 90% of its rho
-    on years.  Even shares left a categorical column ~2.9 times the rows a number's range needs (bank
-    marketing at epsilon 0.3: a 930-row class in 8,000 rows fell under a 1,170-row cut)."""
+    codec spends ``categories_share`` of its rho (all of it, or three quarters for text) on its
+    categories, past ``z`` = isf(``delta_each``) (~6.5 deviations, the stability histogram's), and the
+    rest of a text column's on the rows outside them, so it needs ``z**2 / 2 / share``; a number's range
+    one histogram on the coarse grid (~5.3 deviations); a datetime's range 90% of its rho on years.  Even
+    shares left a categorical column ~2.9 times the rows a number's range needs (bank marketing at
+    epsilon 0.3: a 930-row class in 8,000 rows fell under a 1,170-row cut)."""
     if not NEED_WEIGHTED:
         return {c.name: 1.0 / max(len(paid), 1) for c in paid}
     needs = {c.name: _release_need(c, delta_each) for c in paid}
@@ -142,7 +143,7 @@ def _release_need(column: Column, delta_each: float) -> float:
 
     if column.kind is Kind.CATEGORICAL:
         categories = max(threshold_deviations(delta_each), float(norm.isf(FALSE_BUCKETS)))
-        return categories**2  # two measurements of rho / 2: 2 * z**2 / 2
+        return categories**2 / 2 / categories_share(column.dtype)
     runs = (coarse_numeric_grid(False) if column.kind is Kind.NUMERIC else coarse_datetime_grid()).size
     z = float(norm.isf(COARSE_FALSE_BUCKETS / runs))
     return z**2 / 2 / (DATETIME_RANGE_SHARE if column.kind is Kind.DATETIME else 1.0)
