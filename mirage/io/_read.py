@@ -50,9 +50,43 @@ def _check_source(path: Path) -> None:
 
 def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     try:
-        return pd.read_parquet(path, engine="pyarrow", **options)
+        df = pd.read_parquet(path, engine="pyarrow", **options)
+        return _integers_kept(df, path)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"cannot read '{path}' as Parquet: {exc}") from exc
+
+
+def _integers_kept(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``df`` with the Parquet file's integer columns that hold nulls as pandas' nullable integers of
+    their width (``Int32``), read again exactly, not as the float64 pandas makes of them (``7.0``, and
+    ids past 2**53 rounded)."""
+    import pyarrow.parquet as pq
+
+    floats = {str(c) for c in df.columns if pd.api.types.is_float_dtype(df[c].dtype)}
+    if not floats:
+        return df
+    schema = pq.ParquetDataset(path).schema
+    integers = [f.name for f in schema if f.name in floats and pa.types.is_integer(f.type)]
+    if not integers:
+        return df
+    exact = pq.read_table(path, columns=integers).to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
+    if len(exact) != len(df):  # rows left out by the reader's filters
+        return df
+    for name in integers:
+        df[name] = pd.Series(exact[name].array, index=df.index, name=df[name].name)
+    return df
+
+
+_NULLABLE_INTEGERS = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
 
 
 def _read_excel(path: Path, options: dict[str, Any]) -> pd.DataFrame:

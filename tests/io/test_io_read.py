@@ -347,3 +347,34 @@ def test_a_utf8_file_gives_no_encoding_warning(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_table(path)["city"].tolist() == ["Łódź"]
+
+
+def test_parquet_integers_with_nulls_stay_integers(tmp_path: Path) -> None:
+    """pandas reads an integer Parquet column with nulls as float64 (7.0; ids past 2**53 rounded): such
+    columns are read as nullable integers of their width, exactly, and sampled back as integers."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import mirage
+
+    rng = np.random.default_rng(0)
+    ids = [None if i % 7 == 0 else 2**60 + i for i in range(300)]
+    qty = [None if i % 11 == 0 else int(v) for i, v in enumerate(rng.integers(1, 9, 300))]
+    table = pa.table(
+        {
+            "id": pa.array(ids, type=pa.int64()),
+            "qty": pa.array(qty, type=pa.int32()),
+            "full": pa.array(rng.integers(0, 5, 300), type=pa.int16()),
+            "price": pa.array(rng.gamma(2.0, 10.0, 300)),
+        }
+    )
+    path = tmp_path / "typed.parquet"
+    pq.write_table(table, path)
+    df = read_table(path)
+    assert [str(df[c].dtype) for c in df.columns] == ["Int64", "Int32", "int16", "float64"]
+    assert df["id"].tolist() == [pd.NA if v is None else v for v in ids]  # exact past 2**53
+    model = mirage.fit(df[["qty", "full", "price"]], engine="cart", seed=0)
+    out = tmp_path / "out"
+    model.sample_to(out, 200, seed=1)
+    written = pq.read_table(out)
+    assert written.schema.field("qty").type == pa.int32() and written.column("qty").null_count > 0
