@@ -38,7 +38,7 @@ from mirage.encoding._base import Codec, SubColumn, as_dtype
 from mirage.encoding._missing import MissingPart, MissingStats
 from mirage.encoding._public import PrivacyBudget, PublicBounds, public_series
 from mirage.encoding._stats import OrderedCounts, single
-from mirage.encoding.identifier import parse_id_format, random_codes
+from mirage.encoding.identifier import number_count, number_ranges, parse_id_format, random_codes
 from mirage.errors import DataError
 from mirage.schema._inference import RARE_MIN_COUNT, high_cardinality
 
@@ -170,6 +170,27 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _code_ranges_state(value: Any, id_format: str | None) -> list[tuple[int, int]] | None:
+    """``code_ranges`` read back: one ``[low, high]`` of whole numbers from 0 per number of the format."""
+    if value is None:
+        return None
+    numbers = number_count(parse_id_format(id_format)) if id_format is not None else 0
+    if not isinstance(value, list) or len(value) != numbers or not all(_is_range(p) for p in value):
+        raise StateError(
+            "code_ranges", f"expected [low, high] per number of the id_format, got {show(value)}"
+        )
+    return [(int(low), int(high)) for low, high in value]
+
+
+def _is_range(pair: Any) -> bool:
+    return (
+        isinstance(pair, list)
+        and len(pair) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in pair)
+        and pair[0] <= pair[1]
+    )
+
+
 def categories_share(dtype: str) -> float:
     """The share of a categorical column's rho that measures its categories under a budget: all of it
     where the column cannot take the rare token (numbers, booleans), else three quarters, the rest
@@ -229,6 +250,9 @@ class CategoricalCodec(Codec[CategoryStats]):
     # a pandas Categorical column: its categories (unused ones too) and order, restored on decode
     dtype_categories: list[Any] | None = None
     dtype_ordered: bool = False
+    # a column with an id_format: the range of each of the format's numbers that new codes written for
+    # the rare token take (identifier.number_ranges); None: the format's whole width
+    code_ranges: list[tuple[int, int]] | None = None
 
     def analyze(self, values: pd.Series) -> CategoryStats:
         present = values.dropna()
@@ -346,6 +370,10 @@ class CategoricalCodec(Codec[CategoryStats]):
                 self._fold = {v: RARE_TOKEN for v in rare}
                 self._warn_if_mostly_rare(counts)
         self.counts = [int(counts.get(c, 0)) for c in self.categories]
+        self.code_ranges = None
+        if col.id_format is not None and RARE_TOKEN in self.categories:
+            written = parse_id_format(col.id_format)
+            self.code_ranges = number_ranges(written, stats.counts.as_dict(), self.options.rare_min_count)
 
     def _rank(self) -> Callable[[Any], float] | None:
         """Where a category sits when categories are ordinal: numbers by value, an ordered
@@ -431,7 +459,7 @@ class CategoricalCodec(Codec[CategoryStats]):
         if self.column.id_format is not None and RARE_TOKEN in self.categories:
             rare = np.flatnonzero(values == RARE_TOKEN)
             codes_format = parse_id_format(self.column.id_format)
-            values[rare] = random_codes(codes_format, rare.size, rng)
+            values[rare] = random_codes(codes_format, rare.size, rng, self.code_ranges)
         missing = self.missing.mask(parts, n)
         values[missing] = None
         has_null = bool(missing.any()) or not self.categories
@@ -499,6 +527,8 @@ class CategoricalCodec(Codec[CategoryStats]):
         }
         if self.dtype_categories is not None:
             state.update(dtype_categories=self.dtype_categories, dtype_ordered=self.dtype_ordered)
+        if self.code_ranges is not None:
+            state["code_ranges"] = [list(r) for r in self.code_ranges]
         return state, {}
 
     def set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -510,6 +540,7 @@ class CategoricalCodec(Codec[CategoryStats]):
         has = "dtype_categories" in state and state["dtype_categories"] is not None
         self.dtype_categories = require_list(state, "dtype_categories") if has else None
         self.dtype_ordered = require_bool(state, "dtype_ordered") if "dtype_ordered" in state else False
+        self.code_ranges = _code_ranges_state(state.get("code_ranges"), self.column.id_format)
 
 
 class BooleanCodec(CategoricalCodec):

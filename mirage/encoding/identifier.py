@@ -36,7 +36,7 @@ from mirage.encoding._missing import MissingPart, MissingStats, apply_missing
 from mirage.encoding._public import PrivacyBudget, PublicBounds
 from mirage.errors import DataError, MirageError, SchemaError
 from mirage.schema._column import Column
-from mirage.schema._id_format import CLASSES, UUID, infer_id_format
+from mirage.schema._id_format import CLASSES, UUID, infer_id_format, pattern_regex
 
 __all__ = [
     "IdentifierCodec",
@@ -156,23 +156,90 @@ def permute_index(index: np.ndarray, size: int, salt: int) -> np.ndarray:
     return out
 
 
-def random_codes(fmt: IdentifierFormat, n: int, rng: np.random.Generator) -> list[str]:
-    """``n`` codes drawn at random in ``fmt`` (not unique: for codes that repeat, not for keys)."""
+def random_codes(
+    fmt: IdentifierFormat,
+    n: int,
+    rng: np.random.Generator,
+    ranges: Sequence[tuple[int, int]] | None = None,
+) -> list[str]:
+    """``n`` codes drawn at random in ``fmt`` (not unique: for codes that repeat, not for keys); with
+    ``ranges`` (:func:`number_ranges`), each number of the format (a template's, a pattern's run of
+    digits) drawn within its range, so ``2024-W99`` writes weeks the column has, not ``2024-W81``."""
     if n == 0:
         return []
     if fmt.kind == UUID:
         return _uuids(rng.integers(0, 1 << 60, size=n, dtype=np.int64), int(rng.integers(1 << 62)))
     if fmt.kind == "template":
-        high = 10**fmt.width if fmt.width else 1_000_000
-        return [fmt.text.format(int(v)) for v in rng.integers(0, high, size=n).tolist()]
+        low, high = ranges[0] if ranges else (0, (10**fmt.width if fmt.width else 1_000_000) - 1)
+        return [fmt.text.format(int(v)) for v in rng.integers(low, high + 1, size=n).tolist()]
     chars = np.empty((n, len(fmt.positions)), dtype="<U1")
     for p, (alphabet, literal) in enumerate(fmt.positions):
         if alphabet is None:
             chars[:, p] = literal
         else:
             chars[:, p] = np.array(list(alphabet))[rng.integers(0, len(alphabet), size=n)]
+    for (start, end), (low, high) in zip(digit_runs(fmt), ranges or (), strict=False):
+        numbers = rng.integers(low, high + 1, size=n)
+        for p in range(start, end):
+            chars[:, p] = (numbers // 10 ** (end - 1 - p) % 10).astype(str)
     joined: list[str] = chars.view(f"<U{len(fmt.positions)}").reshape(n).tolist()
     return joined
+
+
+def digit_runs(fmt: IdentifierFormat) -> list[tuple[int, int]]:
+    """The positions ``[start, end)`` of each run of digit classes of a pattern (``AB-9999``: one)."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for p, (alphabet, _) in enumerate((*fmt.positions, (None, ""))):
+        digit = alphabet == CLASSES["9"]
+        if digit and start is None:
+            start = p
+        elif not digit and start is not None:
+            runs.append((start, p))
+            start = None
+    return runs
+
+
+def number_count(fmt: IdentifierFormat) -> int:
+    """How many numbers a code of ``fmt`` holds: a template's one, a pattern's runs of digits."""
+    return 1 if fmt.kind == "template" else len(digit_runs(fmt)) if fmt.kind == "pattern" else 0
+
+
+def number_ranges(
+    fmt: IdentifierFormat, counts: Mapping[Any, int], min_count: int
+) -> list[tuple[int, int]] | None:
+    """For codes of ``fmt`` written ``counts`` times, each number of the format (a template's; each
+    run of digits of a pattern) between its ``min_count``-th smallest and largest over the rows, so
+    that no end of a range belongs to fewer than ``min_count`` rows; None for other formats or when no
+    value is written in the format."""
+    if fmt.kind == "template":
+        pattern = re.compile(re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix))
+        spans = [(0, 0)]
+    elif fmt.kind == "pattern" and digit_runs(fmt):
+        pattern, spans = pattern_regex(fmt.text), digit_runs(fmt)
+    else:
+        return None
+    numbers: list[list[tuple[int, int]]] = [[] for _ in spans]
+    for value, rows in counts.items():
+        found = pattern.fullmatch(str(value))
+        if found is None:
+            continue
+        for i, (start, end) in enumerate(spans):
+            digits = found[1] if fmt.kind == "template" else found[0][start:end]
+            numbers[i].append((int(digits), int(rows)))
+    if not numbers[0]:
+        return None
+    return [_protected_range(sorted(found), min_count) for found in numbers]
+
+
+def _protected_range(numbers: list[tuple[int, int]], min_count: int) -> tuple[int, int]:
+    """The numbers at which the rows counted from below and from above first reach ``min_count``."""
+    values = np.array([v for v, _ in numbers])
+    rows = np.cumsum([r for _, r in numbers])
+    low = int(values[min(int(np.searchsorted(rows, min_count)), len(values) - 1)])
+    from_top = np.cumsum([r for _, r in reversed(numbers)])
+    high = int(values[::-1][min(int(np.searchsorted(from_top, min_count)), len(values) - 1)])
+    return (low, high) if low <= high else (high, low)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -158,3 +158,41 @@ def test_a_column_without_categories_names_the_unseen_value() -> None:
     codec = _fitted(pd.Series([None, None], name="empty", dtype=object))
     with pytest.raises(DataError, match="column 'empty': value 'new' was never seen in training"):
         codec.encode(pd.Series(["new"], name="empty"))
+
+
+def test_new_codes_for_rare_values_keep_each_number_of_the_format_within_the_column() -> None:
+    """ISO weeks of 6-9 rows each are all rare: they were written as new codes of the format's full
+    width (``2024-W81``); each number of the format now keeps within its rare_min_count-th smallest and
+    largest over the rows (a template's number alike)."""
+    import json
+
+    rng = np.random.default_rng(0)
+    weeks = pd.Series([f"2024-W{w:02d}" for w in rng.integers(1, 53, 400)], name="week")
+    column = Column("week", Kind.CATEGORICAL, dtype="object", id_format="2024-W99")
+    codec = codec_for(column, EncodingOptions())
+    assert isinstance(codec, CategoricalCodec)
+    codec.fit(weeks)
+    assert RARE_TOKEN in codec.categories and len(codec.categories) < 5
+    low, high = codec.code_ranges[0] if codec.code_ranges else (0, 99)
+    assert 1 <= low <= 3 and 50 <= high <= 52
+    codes = np.full(3000, codec.categories.index(RARE_TOKEN), dtype="int64")
+    out = codec.decode({"week::code": codes}, 3000, np.random.default_rng(1), 0)
+    numbers = out.str[-2:].astype(int)
+    assert numbers.between(low, high).all() and numbers.nunique() == high - low + 1
+    state, arrays = codec.get_state()
+    loaded = codec_for(column, EncodingOptions())
+    loaded.set_state(json.loads(json.dumps(state)), arrays)
+    assert loaded.decode({"week::code": codes}, 3000, np.random.default_rng(1), 0).tolist() == out.tolist()
+    older = {k: v for k, v in state.items() if k != "code_ranges"}  # written before the ranges
+    loaded.set_state(older, arrays)
+    assert loaded.code_ranges is None
+    with pytest.raises(Exception, match="code_ranges"):
+        loaded.set_state({**state, "code_ranges": [[5, 2]]}, arrays)
+
+    template = Column("order", Kind.CATEGORICAL, dtype="object", id_format="ORD-{:05d}")
+    orders = pd.Series([f"ORD-{v:05d}" for v in rng.integers(100, 400, 500)], name="order")
+    codec = codec_for(template, EncodingOptions())
+    codec.fit(orders)
+    rare = np.full(500, codec.categories.index(RARE_TOKEN), dtype="int64")
+    drawn = codec.decode({"order::code": rare}, 500, np.random.default_rng(2), 0)
+    assert drawn.str[4:].astype(int).between(100, 399).all()
