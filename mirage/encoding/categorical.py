@@ -10,7 +10,9 @@ training rows happen to over-represent, and emitting it makes synthetic rows sit
 rows than to fresh rows of the same population. Text categories fold into the token ``RARE_TOKEN``;
 numeric categories and those of an ordered pandas Categorical fold into the nearest frequent value
 (top/bottom coding), so the column keeps its type. When the column has an ``id_format`` (codes with a
-structure), rows of the rare token are written as new random codes of that format instead. Most rows
+structure), rows of the rare token are written as new random codes of that format instead, each number
+of the format within the range the column's rows hold it in (its ``rare_min_count``-th smallest and
+largest: no ``2024-W81`` for ISO weeks). Most rows
 folding into the rare token is warned about, with a better kind to give the column.
 
 A pandas Categorical column comes back with its dtype: the same categories (unused ones too) in the
