@@ -64,8 +64,9 @@ def _rewritten(
             return None
         formats[str(shape)] = fmt
         rows[fmt] = rows.get(fmt, 0) + int(rows_of[(spelling == shape).to_numpy()].sum())
-        if "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m"):
-            swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+        read = parse_format(fmt)
+        if "%d" in read and "%m" in read and read.index("%d") < read.index("%m"):
+            swapped = read.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
             if pd.to_datetime(members, format=swapped, errors="coerce").notna().all():
                 ambiguous.append(fmt)
     if len(rows) < 2:
@@ -74,7 +75,7 @@ def _rewritten(
     stamps = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
     for shape, fmt in formats.items():
         members = (spelling == shape).to_numpy()
-        stamps[members] = pd.to_datetime(distinct[members], format=fmt)
+        stamps[members] = pd.to_datetime(distinct[members], format=parse_format(fmt))
     listed = ", ".join(f"{f!r} in {n} rows" for f, n in sorted(rows.items(), key=lambda item: -item[1]))
     note = (
         f"; {', '.join(repr(f) for f in ambiguous)} could also be month first: read day first"

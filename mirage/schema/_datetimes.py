@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import lru_cache
+from itertools import combinations
 
 import pandas as pd
 
@@ -21,6 +22,8 @@ __all__ = ["COLON_OFFSET", "datetime_format", "parse_format", "read_datetimes"]
 
 COLON_OFFSET = "%:z"
 _SAMPLE = 2_000
+_PADDED_FIELDS = ("%m", "%d", "%H", "%I")  # written with a leading zero by strftime, often not by people
+_UNPADDED_FIELD = re.compile(r"%-([mdHI])")
 _PROBES = 5
 _DATES = (
     "%Y-%m-%d",
@@ -67,8 +70,27 @@ def _candidates() -> tuple[str, ...]:
 
 
 def parse_format(fmt: str) -> str:
-    """The format ``strptime`` and pandas read: ``%:z`` is read by ``%z``."""
-    return fmt.replace(COLON_OFFSET, "%z")
+    """The format ``strptime`` and pandas read: ``%:z`` is read by ``%z``, an unpadded ``%-m`` by ``%m``."""
+    return _UNPADDED_FIELD.sub(r"%\1", fmt.replace(COLON_OFFSET, "%z"))
+
+
+def _unpadded(fmt: str, sample: pd.Series) -> str:
+    """``fmt`` with the fields that ``sample`` writes without a leading zero (``8/5/2024``: ``%-m/%-d/%Y``)
+    written so, when one such choice writes every value of ``sample`` back as it is; else ``fmt``."""
+    fields = [f for f in _PADDED_FIELDS if f in fmt]
+    if not fields or "%z" in parse_format(fmt) or "%f" in fmt:
+        return fmt
+    parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+    if parsed.isna().any() or bool((parsed.dt.strftime(fmt) == sample).all()):
+        return fmt
+    for size in range(1, len(fields) + 1):
+        for chosen in combinations(fields, size):
+            variant = fmt
+            for field in chosen:
+                variant = variant.replace(field, "%-" + field[1])
+            if bool((parsed.dt.strftime(variant) == sample).all()):
+                return variant
+    return fmt
 
 
 def read_datetimes(
@@ -133,5 +155,5 @@ def datetime_format(text: pd.Series) -> str | None:
             len(text) == len(sample)
             or pd.to_datetime(text, format=read, errors="coerce", utc=utc).notna().all()
         ):
-            return fmt
+            return _unpadded(fmt, sample.reset_index(drop=True))
     return None

@@ -21,7 +21,7 @@ def test_mixed_date_formats_are_rewritten_in_the_most_common_one(tmp_path: Path)
     with pytest.warns(UserWarning) as caught:
         frame = read_table(_write(tmp_path / "d.csv", lines))
     assert [str(w.message) for w in caught] == [
-        "column 'day': dates written in 2 formats ('%Y-%m-%d' in 20 rows, '%m/%d/%Y' in 2 rows); "
+        "column 'day': dates written in 2 formats ('%Y-%m-%d' in 20 rows, '%-m/%d/%Y' in 2 rows); "
         "read as dates and written as '%Y-%m-%d'"
     ]
     assert frame["day"].tolist()[19:22] == ["2023-02-20", "2023-12-25", "2024-01-31"]

@@ -71,6 +71,30 @@ def test_months_written_by_name_come_back_as_months(tmp_path: Path) -> None:
     assert read.between("2019-01-01", "2023-12-01").all() and read.dt.year.nunique() == 5
 
 
+def test_dates_and_hours_written_without_leading_zeros_come_back_so() -> None:
+    """``8/5/2024`` was written back as ``08/05/2024`` and ``7:03 PM`` as ``07:03 PM``: fields the column
+    writes without a leading zero are written so; a column that pads some values keeps padding."""
+    stamps = _stamps(4)
+    frame = pd.DataFrame(
+        {
+            "us": [f"{t.month}/{t.day}/{t.year}" for t in stamps],
+            "de": [f"{t.day}.{t.month}.{t.year}" for t in stamps],
+            "clock": [f"{(t.hour - 1) % 12 + 1}:{t:%M %p}" for t in stamps],
+            "padded": [f"{t:%m/%d/%Y}" for t in stamps],
+        }
+    )
+    schema = infer_schema(frame)
+    formats = [schema[c].datetime_format for c in frame.columns]
+    assert formats == ["%-m/%-d/%Y", "%-d.%-m.%Y", "%-I:%M %p", "%m/%d/%Y"]
+    synthetic = mirage.fit(frame, schema=schema, engine="cart", seed=0).sample(400, seed=1)
+    assert synthetic["us"].str.fullmatch(r"[1-9]\d?/[1-9]\d?/\d{4}").all()
+    assert synthetic["de"].str.fullmatch(r"[1-9]\d?\.[1-9]\d?\.\d{4}").all()
+    assert synthetic["clock"].str.fullmatch(r"[1-9]\d?:\d\d [AP]M").all()
+    assert synthetic["padded"].str.fullmatch(r"\d\d/\d\d/\d{4}").all()
+    read = pd.to_datetime(synthetic["us"], format="%m/%d/%Y")
+    assert read.between("2024-01-01", "2024-12-31").all()
+
+
 def _parse_all(values: pd.Series, fmt: str) -> list[datetime]:
     read = fmt.replace("%:z", "%z")
     return [datetime.strptime(v, read) for v in values]

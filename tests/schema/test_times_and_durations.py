@@ -24,7 +24,7 @@ def test_times_of_day_alone_are_datetimes_and_scores_are_not() -> None:
     )
     schema = infer_schema(frame)
     assert (schema["opens"].kind, schema["opens"].datetime_format) == (Kind.DATETIME, "%H:%M")
-    assert (schema["alarm"].kind, schema["alarm"].datetime_format) == (Kind.DATETIME, "%I:%M %p")
+    assert (schema["alarm"].kind, schema["alarm"].datetime_format) == (Kind.DATETIME, "%-I:%M %p")
     assert schema["score"].kind is not Kind.DATETIME
 
 
