@@ -29,6 +29,7 @@ from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError
 from mirage.relational._cardinality import count_shape, shape_counts
 from mirage.relational._derived import from_parent, to_learned
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
+from mirage.relational._numbers import as_numbers
 from mirage.relational._plan import (
     DateOffset,
     TablePlan,
@@ -183,6 +184,7 @@ class RelationalSynthesizer:
                     plan.primary.columns,
                 )
                 context, context_schema = self._context(plan.primary.parent, learned, positions)
+                context_schema = as_numbers(context_schema, context, _rare_min_count(options.get(name)))
             self._learn_offsets(plan, frames, positions, data, schema)
             learned[name] = self._learned_part(name, data, schema, plan)
             if plan.offsets:
@@ -283,8 +285,7 @@ class RelationalSynthesizer:
             nullable = bool(columns[column].isna().any())
             specs.append(Column(name=column, kind=Kind.NUMERIC, dtype="float64", nullable=nullable))
         if plan.group is not None:  # its members learned as one column, where the first one was
-            rare_min_count = (options or EncodingOptions()).rare_min_count
-            joined = plan.group.join(frame, rare_min_count).reset_index(drop=True)
+            joined = plan.group.join(frame, _rare_min_count(options)).reset_index(drop=True)
             at = next(i for i, spec in enumerate(specs) if spec.name in plan.group.members)
             specs = [spec for spec in specs if spec.name not in plan.group.members]
             specs.insert(at, plan.group.spec(table_schema))
@@ -298,7 +299,7 @@ class RelationalSynthesizer:
             positions = row_positions(frame, fk.parent_columns, frames[fk.child], fk.columns)
             counts = np.bincount(positions[positions >= 0], minlength=len(frame)).astype(np.int64)
             plan.counts[name] = int(counts.max()) if counts.size else 0
-            plan.count_shapes[name] = count_shape(counts, (options or EncodingOptions()).rare_min_count)
+            plan.count_shapes[name] = count_shape(counts, _rare_min_count(options))
             columns[name] = pd.Series(counts)
             specs.append(Column(name=name, kind=Kind.NUMERIC, dtype="int64", integer=True))
         for fk in plan.matched:
@@ -321,7 +322,7 @@ class RelationalSynthesizer:
                 parent[plan.features[fk.name]].iloc[positions[present]], own[present]
             )
         data = pd.DataFrame(columns, index=range(len(frame)))
-        return data, Schema(specs, locale=table_schema.locale)
+        return data, as_numbers(Schema(specs, locale=table_schema.locale), data, _rare_min_count(options))
 
     def _learned_part(self, name: str, data: pd.DataFrame, schema: Schema, plan: TablePlan) -> pd.DataFrame:
         """What the table's children see of it: its learned own columns and its count columns."""
@@ -753,6 +754,10 @@ def _reference_frame(
     for column in plan.counts:
         rows[column] = frame[column].astype(np.int64)
     return rows
+
+
+def _rare_min_count(options: EncodingOptions | None) -> int:
+    return (options or EncodingOptions()).rare_min_count
 
 
 def _derive_seed(seed: int, index: int) -> int:

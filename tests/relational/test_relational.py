@@ -305,9 +305,10 @@ def test_a_table_with_a_cycle_breaks_it_on_the_nullable_key() -> None:
     )
     assert database.deferred() == [database.foreign_keys[0]]
     model = RelationalSynthesizer(database, params={"min_samples_leaf": 10}).fit(frames)
-    synthetic = model.sample(seed=5)
-    assert database.integrity_problems(synthetic) == []
-    assert 0.1 < synthetic["teams"]["lead"].isna().mean() < 0.45
+    samples = [model.sample(seed=seed) for seed in range(5)]
+    assert all(database.integrity_problems(synthetic) == [] for synthetic in samples)
+    # a quarter of the 40 teams have no lead; one sample of 40 rows reads that within +-0.15
+    assert 0.1 < np.mean([synthetic["teams"]["lead"].isna().mean() for synthetic in samples]) < 0.45
 
 
 def test_params_globally_or_per_table(northwind) -> None:
