@@ -82,7 +82,9 @@ def test_same_seed_same_file_and_refuses_to_overwrite(one: Path, tmp_path: Path)
     assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "b.csv").read_bytes()
 
 
-def test_one_table_spec_to_standard_output(one: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_table_spec_to_standard_output(
+    one: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = invoke("generate", one, "-o", "-", "-n", 40, "--seed", 7)
     assert result.exit_code == 0, result.output
