@@ -237,6 +237,7 @@ def test_phone_state_written_before_leads_still_loads() -> None:
 def test_addresses_come_back_in_the_parts_the_column_writes_them_in() -> None:
     fake = Faker("en_US")
     fake.seed_instance(3)
+
     def place() -> str:
         return f"{fake.city()}, {fake.state_abbr()} {fake.zipcode()}"
 
