@@ -114,3 +114,15 @@ def test_number_values_read_each_number_back_from_a_row_vector(
     assert values.shape == (len(table), 1)
     expected = model.modes_.modes["amount::value"].scale(np.asarray(parts["amount::value"], dtype="float64"))
     assert np.allclose(values[:, 0], expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("critic_every", [1, 3])
+def test_the_critic_steps_once_per_critic_every_generator_steps(
+    table: pd.DataFrame, critic_every: int
+) -> None:
+    model = GanSynthesizer(**{**FAST, "max_epochs": 4, "critic_every": critic_every}).fit(table)
+    training = model.training_
+    steps = (len(table) - training["validation_rows"]) // training["batch_size"]
+    generator_steps = steps * training["epochs"]
+    critic_steps = sum(entry["critic_steps"] for entry in training["history"])
+    assert critic_steps == -(-generator_steps // critic_every)

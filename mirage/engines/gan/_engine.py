@@ -67,6 +67,7 @@ class GanSynthesizer(VectorSynthesizer):
         "min_steps": integer(0),
         "batch_size": integer(2, optional=True),
         "pac": integer(1),
+        "critic_every": integer(1, note="generator steps per critic step"),
         "hidden_size": integer(1, optional=True),
         "noise_size": integer(1),
         "learning_rate": number(0, low_open=True),
@@ -87,6 +88,7 @@ class GanSynthesizer(VectorSynthesizer):
         min_steps: int = 300,
         batch_size: int | None = None,
         pac: int = 10,
+        critic_every: int = 3,
         hidden_size: int | None = None,
         noise_size: int = 128,
         learning_rate: float = 4e-4,
@@ -101,6 +103,7 @@ class GanSynthesizer(VectorSynthesizer):
         self.min_steps = min_steps
         self.batch_size = batch_size
         self.pac = pac
+        self.critic_every = critic_every
         self.hidden_size = hidden_size
         self.noise_size = noise_size
         self.learning_rate = learning_rate
@@ -145,6 +148,7 @@ class GanSynthesizer(VectorSynthesizer):
             min_steps=self.min_steps,
             batch_size=batch,
             pac=pac,
+            critic_every=self.critic_every,
             noise_size=self.noise_size,
             learning_rate=self.learning_rate,
             seed=self.seed,

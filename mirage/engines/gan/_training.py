@@ -129,6 +129,7 @@ class TrainingSettings:
     min_steps: int  # optimiser steps before a detection score may be kept or stop training
     batch_size: int
     pac: int
+    critic_every: int  # generator steps per critic step
     noise_size: int
     learning_rate: float
     seed: int
@@ -201,34 +202,38 @@ def train(
             frequencies[i] = torch.bincount(codes[:, i], minlength=activation.padded.shape[1]).float() / n
         targets = frequencies
     values = NumberValues(layout)
-    done = 0  # optimiser steps
+    done = 0  # generator steps
+    critic_steps = 0
     for epoch in range(1, settings.max_epochs + 1):
         generator.train(True)
         critic.train(True)
         c_total = g_total = 0.0
+        epoch_critic_steps = 0
         out_of_time = False
         for _ in range(steps):
-            c_loss, g_loss = _step(
-                generator,
-                critic,
-                activation,
-                sampler,
-                x_all,
-                batch,
-                settings,
-                rng,
-                g_opt,
-                c_opt,
-                targets,
-                values,
-                penalise=done % PENALTY_EVERY == 0,
+            train_critic = done % settings.critic_every == 0
+            c_loss = 0.0
+            if train_critic:
+                penalise = critic_steps % PENALTY_EVERY == 0
+                c_loss = _critic_step(
+                    generator, critic, activation, sampler, x_all, batch, settings, rng, c_opt, penalise
+                )
+            g_loss = _generator_step(
+                generator, critic, activation, sampler, x_all, batch, settings, rng, g_opt, targets, values
             )
             done += 1
+            critic_steps += train_critic
+            epoch_critic_steps += train_critic
             c_total, g_total = c_total + c_loss, g_total + g_loss
             if stopping.out_of_time:
                 out_of_time = True
                 break
-        entry = {"epoch": epoch, "critic_loss": c_total / steps, "generator_loss": g_total / steps}
+        entry = {
+            "epoch": epoch,
+            "critic_loss": c_total / max(1, epoch_critic_steps),
+            "generator_loss": g_total / steps,
+            "critic_steps": epoch_critic_steps,
+        }
         # a score before the floor would not be kept, and scoring draws nothing from training's random
         # states, so skipping it leaves the weights as they were; the first score is read at the floor
         checked = score is not None and (
@@ -244,7 +249,7 @@ def train(
     return stopping.finish()
 
 
-def _step(
+def _critic_step(
     generator: Generator,
     critic: Critic,
     activation: Activation,
@@ -253,14 +258,11 @@ def _step(
     batch: int,
     settings: TrainingSettings,
     rng: np.random.Generator,
-    g_opt: Adam,
     c_opt: Adam,
-    targets: torch.Tensor | None,
-    values: NumberValues,
     penalise: bool,
-) -> tuple[float, float]:
-    """One critic step and one generator step; their losses.  ``penalise``: the critic's step includes
-    the gradient penalty (weighted by ``PENALTY_EVERY``, as it counts for the steps without it)."""
+) -> float:
+    """One critic step; its loss.  ``penalise``: it includes the gradient penalty (weighted by
+    ``PENALTY_EVERY``, as it counts for the steps without it)."""
     cond, which, codes = sampler.draw(batch, rng, training=True)
     shuffled = rng.permutation(batch)  # real rows match a shuffled copy of the conditions
     real_rows = (
@@ -282,7 +284,23 @@ def _step(
     else:
         c_loss.backward()
     c_opt.step()
+    return float(c_loss.detach())
 
+
+def _generator_step(
+    generator: Generator,
+    critic: Critic,
+    activation: Activation,
+    sampler: ConditionSampler,
+    x_all: torch.Tensor,
+    batch: int,
+    settings: TrainingSettings,
+    rng: np.random.Generator,
+    g_opt: Adam,
+    targets: torch.Tensor | None,
+    values: NumberValues,
+) -> float:
+    """One generator step; its loss."""
     # One generator batch serves every loss: groups of GROUP rows share a condition (the marginal
     # loss's groups); the critic sees them in shuffled order (whole packs), so no pack is one group.
     groups = max(1, batch // GROUP)
@@ -306,7 +324,7 @@ def _step(
     g_opt.zero_grad()
     g_loss.backward()
     g_opt.step()
-    return float(c_loss.detach()), float(g_loss.detach())
+    return float(g_loss.detach())
 
 
 def _marginal_loss(
