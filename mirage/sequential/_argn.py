@@ -97,7 +97,9 @@ def _date_subcolumns(encoder: TableEncoder) -> list[str]:
 
 def _spread_lengths(lengths: np.ndarray, seed: int) -> np.ndarray:
     """Each length plus a seeded uniform draw in [0, 1): what the entity model learns, the floor of
-    which is the length again."""
+    which is the length again.  Lengths all equal stay as they are (one exact value to draw: fMRI)."""
+    if lengths.min() == lengths.max():
+        return lengths
     return lengths + np.random.default_rng(_derive(seed, 0x1E5)).random(len(lengths))
 
 
@@ -108,12 +110,16 @@ def _length_tails(learned: np.ndarray, engine_tokens: Discretiser, lowest: int, 
     the bound (the shortest learned length, one past the longest).  The token layer's outermost edges
     are the ``rare_min_count``-th shortest and longest lengths, the lengths beyond fold into the end
     pieces, and nothing past the edges is drawn (transactions, 400 histories: 2% of them on each side).
-    ``learned``: the lengths as the entity model learned them; all zero (no tails) where it has one piece."""
+    ``learned``: the lengths as the entity model learned them; all zero (no tails) where it has one
+    piece or one code."""
     tails = np.zeros((2, 5))
     _, arrays = engine_tokens.get_state()
     index = next(
-        i for i, sub in enumerate(engine_tokens.subcolumns) if sub.column == LENGTH and not sub.discrete
+        (i for i, sub in enumerate(engine_tokens.subcolumns) if sub.column == LENGTH and not sub.discrete),
+        None,
     )
+    if index is None:  # lengths all equal: one code
+        return tails
     lo, hi = arrays[f"{index}.lo"], arrays[f"{index}.hi"]
     last = int(arrays[f"{index}.n_sub"][-1]) - 1
     if lo.shape[0] == 1 and last == 0:
