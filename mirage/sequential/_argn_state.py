@@ -70,6 +70,7 @@ def model_state(model: ArgnSequenceSynthesizer) -> tuple[dict[str, Any], dict[st
         arrays.update(_prefixed(name, disc_arrays))
     arrays["position/time_edges"] = model.time_edges_
     arrays["position/elapsed_edges"] = model.elapsed_edges_
+    arrays["position/length_tails"] = model.length_tails_
     for key, tensor in model.network_.state_dict().items():
         arrays[f"{_NET}{key}"] = tensor.detach().cpu().numpy()
     return state, arrays
@@ -136,6 +137,13 @@ def restore_model(model: ArgnSequenceSynthesizer, manifest: Mapping[str, Any], p
         if not np.all(np.diff(edges) > 0):
             raise StateError(f"position/{name}", "not increasing", array=True)
         setattr(model, f"{name}_", edges.astype("float64"))
+    model.length_tails_ = np.zeros((2, 5))  # files written before the lengths' tails were drawn lack them
+    if "position/length_tails" in arrays:
+        tails = require_array(arrays, "position/length_tails", kind="f", shape=(2, 5))
+        shares, scales = tails[:, 2], tails[:, 3]
+        if np.any(shares < 0.0) or np.any(shares >= 1.0) or np.any((shares > 0.0) & (scales <= 0.0)):
+            raise StateError("position/length_tails", "expected shares in [0, 1) with scales > 0", array=True)
+        model.length_tails_ = tails.astype("float64")
     with torch_scope(None):  # the initial weights, overwritten below, must not draw from torch's state
         network = model._new_network(0.0)
     weights = {}

@@ -148,6 +148,58 @@ def test_each_history_has_the_number_of_events_drawn_with_its_entity(
     assert sizes == [i % 7 + 1 for i in range(21)]
 
 
+def test_lengths_come_back_from_the_token_layer_as_often_as_learned_and_past_its_protected_ends() -> None:
+    # the entity model's token layer makes a length many histories share a point of its own and drew the
+    # interval around it uniformly over its integers, the point's included (a length KS complement of
+    # 0.959 here); and it drew no length past the 10th shortest or longest learned
+    from mirage.encoding import EncodingOptions, SubColumn
+    from mirage.encoding.discretise import Discretiser
+    from mirage.engines.argn import ArgnSynthesizer
+    from mirage.engines.argn._defaults import auto_min_bin_count
+
+    rng = np.random.default_rng(0)
+    lengths = np.r_[rng.poisson(16, 100), rng.poisson(22, 300)]  # a length held by 20 or more: a point
+    learned = argn_sequences._spread_lengths(lengths, seed=0)
+    engine = ArgnSynthesizer()
+    sub = SubColumn(name="_length::value", column="_length", part="value", discrete=False, cardinality=0)
+    tokens = Discretiser(
+        n_bins=engine.n_bins,
+        sub_bins=engine.sub_bins,
+        min_count=auto_min_bin_count(len(lengths)),
+        max_exact=engine.max_exact_values,
+        protect=EncodingOptions().rare_min_count,
+    ).fit({sub.name: learned}, [sub])
+    tails = argn_sequences._length_tails(learned, tokens, int(lengths.min()), int(lengths.max()))
+    drawn = tokens.decode(tokens.encode({sub.name: np.repeat(learned, 50)}), rng)[sub.name]
+    back = np.floor(argn_sequences._stretch_tails(drawn, tails))
+    assert lengths.min() <= back.min() and back.max() <= lengths.max()
+    assert ks_complement(lengths, back) >= 0.985
+    ordered = np.sort(lengths)
+    for real, synthetic in [
+        (lengths > ordered[-10], back > ordered[-10]),
+        (lengths < ordered[9], back < ordered[9]),
+    ]:
+        assert 0.5 * real.mean() <= synthetic.mean() <= 2.0 * real.mean()
+
+
+def test_a_model_file_with_bad_length_tails_is_refused(
+    fmri_model: ArgnSequenceSynthesizer, tmp_path: Path
+) -> None:
+    from safetensors.numpy import load as load_arrays
+
+    from mirage._model_archive import read_archive, write_archive
+
+    fmri_model.save(tmp_path / "argn.mirage")
+    body, payload = read_archive(tmp_path / "argn.mirage", arrays=True)
+    arrays = load_arrays(payload)
+    loaded = ArgnSequenceSynthesizer.load(tmp_path / "argn.mirage")
+    assert np.array_equal(loaded.length_tails_, fmri_model.length_tails_)
+    arrays["position/length_tails"] = np.full((2, 5), 1.5)
+    write_archive(body, arrays, tmp_path / "tails.mirage")
+    with pytest.raises(ModelFileError, match="position/length_tails"):
+        ArgnSequenceSynthesizer.load(tmp_path / "tails.mirage")
+
+
 def test_a_model_file_with_a_bad_length_flag_is_refused(
     fmri_model: ArgnSequenceSynthesizer, tmp_path: Path
 ) -> None:
@@ -292,6 +344,7 @@ def test_histories_keep_their_drawn_lengths_within_the_learned_times(monkeypatch
     drawn = engine.sample
     # twice the real lengths: the events must come faster than learned to fit within the window
     wanted = np.minimum(2 * sequence_lengths(events, schema), model.max_length_)
+    monkeypatch.setattr(model, "length_tails_", np.zeros((2, 5)))  # the lengths as given, none moved
 
     def with_lengths(*args: object, **kwargs: object) -> pd.DataFrame:
         rows = drawn(*args, **kwargs)  # type: ignore[arg-type]
