@@ -4,7 +4,7 @@ Rows become vectors (:mod:`mirage.engines._neural`): discrete sub-columns one-ho
 scalar and a mode after mode-specific normalisation (:mod:`mirage.encoding.modes`).  A residual
 generator maps noise and a conditional vector to a row; a PacGAN critic scores packs of rows under a
 Wasserstein loss with gradient penalty, one critic step per ``critic_every`` generator steps (default
-3).  Training-by-sampling picks conditions by the log of each category's frequency, so rare categories
+2).  Training-by-sampling picks conditions by the log of each category's frequency, so rare categories
 are learned; the generator is penalised when it ignores its condition, and when its marginals (each
 code's frequency, each number's distribution) drift from the data's.  Training stops when a
 gradient-boosted classifier stops getting worse at telling generated rows from held-out real ones (a

@@ -88,7 +88,7 @@ class GanSynthesizer(VectorSynthesizer):
         min_steps: int = 300,
         batch_size: int | None = None,
         pac: int = 10,
-        critic_every: int = 3,
+        critic_every: int = 2,
         hidden_size: int | None = None,
         noise_size: int = 128,
         learning_rate: float = 4e-4,
