@@ -109,14 +109,35 @@ def _quantile_cuts(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def draw_within(
-    lo: np.ndarray, hi: np.ndarray, closed: np.ndarray, integer: bool, rng: np.random.Generator
+    lo: np.ndarray,
+    hi: np.ndarray,
+    closed: np.ndarray,
+    integer: bool,
+    rng: np.random.Generator,
+    points: np.ndarray | None = None,
 ) -> np.ndarray:
-    """A value uniformly within each piece: exact for points, an integer of the piece when ``integer``."""
+    """A value uniformly within each piece: exact for points, an integer of the piece when ``integer``.
+
+    ``points``: the line's point pieces (sorted values), which an interval's integers leave out where the
+    interval holds other integers: a value many rows share is a point of its own, and an interval drawing
+    its integer too gave it that interval's share again (lengths of 66 histories: their CDF 0.04 off)."""
     u = rng.random(lo.size)
     if not integer:
         return np.where(lo == hi, lo, lo + u * (hi - lo))
     first = np.ceil(lo)
     last = np.where(closed, np.floor(hi), np.ceil(hi) - 1.0)
     span = np.maximum(last - first + 1.0, 1.0)
-    drawn = first + np.minimum(np.floor(u * span), span - 1.0)
+    taken = np.zeros_like(span)
+    if points is not None and points.size:
+        taken = np.searchsorted(points, last, side="right") - np.searchsorted(points, first)
+        taken = np.where(taken < span, taken, 0).astype("float64")  # points only: drawn as before
+    rank = np.minimum(np.floor(u * (span - taken)), span - taken - 1.0)
+    drawn = first + rank
+    stepped = np.flatnonzero(taken > 0)
+    if points is not None and stepped.size:
+        # the rank-th integer of the interval that is not a point: step past the points at or below it
+        below = np.searchsorted(points, first[stepped])
+        for _ in range(int(taken.max())):
+            above = np.searchsorted(points, drawn[stepped], side="right") - below
+            drawn[stepped] = first[stepped] + rank[stepped] + above
     return np.where((lo == hi) | (last < first), np.round(lo), drawn)

@@ -66,6 +66,12 @@ class _Continuous:
     def width(self) -> int:
         return int(self.lo.shape[1])
 
+    @property
+    def points(self) -> np.ndarray:
+        """The values of the point pieces among the sub-bins, sorted."""
+        known = ~np.isnan(self.lo)
+        return np.unique(self.lo[known & (self.lo == self.hi)])
+
     def sub_pieces(self, k: int) -> Pieces:
         n = int(self.n_sub[k])
         return Pieces(self.lo[k, :n], self.hi[k, :n], self.closed[k, :n])
@@ -254,8 +260,9 @@ class Discretiser:
                 j += 1
                 continue
             if sub.name not in self._dates:
-                lo, hi, closed, j = _decode_piece(self._continuous[sub.name], tokens, j)
-                out[sub.name] = draw_within(lo, hi, closed, self._continuous[sub.name].integer, rng)
+                cont = self._continuous[sub.name]
+                lo, hi, closed, j = _decode_piece(cont, tokens, j)
+                out[sub.name] = draw_within(lo, hi, closed, cont.integer, rng, cont.points)
                 continue
             layout = self._dates[sub.name]
             lo, hi, closed, j = _decode_piece(self._continuous[f"{sub.name}@{DAY}"], tokens, j)
