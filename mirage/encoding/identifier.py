@@ -45,6 +45,7 @@ __all__ = [
     "infer_id_format",
     "parse_id_format",
     "random_codes",
+    "smallest_number",
 ]
 
 _SAMPLE_KEYS = 1000  # first distinct keys a partition keeps, to infer a format partitions disagree on
@@ -213,11 +214,12 @@ def number_ranges(
     that no end of a range belongs to fewer than ``min_count`` rows; None for other formats or when no
     value is written in the format."""
     if fmt.kind == "template":
-        pattern = re.compile(re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix))
-        spans = [(0, 0)]
-    elif fmt.kind == "pattern" and digit_runs(fmt):
+        pattern, spans = re.compile(_template_number(fmt)), [(0, 0)]
+    elif fmt.kind == "pattern":
         pattern, spans = pattern_regex(fmt.text), digit_runs(fmt)
     else:
+        return None
+    if not spans:
         return None
     numbers: list[list[tuple[int, int]]] = [[] for _ in spans]
     for value, rows in counts.items():
@@ -284,7 +286,7 @@ class IdentifierCodec(Codec[IdentifierStats]):
         if text is not None:
             fmt = parse_id_format(text)
             if fmt.kind == "template":
-                smallest = _smallest_number(fmt, present, numbers and fmt.plain_integer)
+                smallest = smallest_number(fmt, present, numbers and fmt.plain_integer)
         first = dict.fromkeys(str(v) for v in present.iloc[: 4 * _SAMPLE_KEYS].tolist())
         sample = tuple(first)[:_SAMPLE_KEYS]
         return IdentifierStats(MissingStats.of(values), text, bool(numbers), smallest, sample)
@@ -312,7 +314,7 @@ class IdentifierCodec(Codec[IdentifierStats]):
             keys = pd.Series([k for p in stats for k in p.sample], dtype=object)
             text = infer_id_format(keys)
             fmt = parse_id_format(text)
-            smallest = _smallest_number(fmt, keys, False) if fmt.kind == "template" else None
+            smallest = smallest_number(fmt, keys, False) if fmt.kind == "template" else None
         self.missing = MissingPart(name)
         self.missing.learn(missing)
         self.format = fmt
@@ -440,14 +442,19 @@ class IdentifierCodec(Codec[IdentifierStats]):
         self.missing = MissingPart.from_state(self.column.name, state)
 
 
-def _smallest_number(fmt: IdentifierFormat, present: pd.Series, numbers: bool) -> int | None:
+def _template_number(fmt: IdentifierFormat) -> str:
+    """The regular expression of a template's keys, its number the first group (``C-(\\d+)``)."""
+    return re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix)
+
+
+def smallest_number(fmt: IdentifierFormat, present: pd.Series, numbers: bool) -> int | None:
     """The smallest key number of a template seen in ``present`` (None when no key fits)."""
     found: list[int] = []
     if numbers:
         x = present.to_numpy(dtype="float64")
         found = [int(v) for v in x[np.isfinite(x)]]
     else:
-        pattern = re.compile(re.escape(fmt.prefix) + r"(\d+)" + re.escape(fmt.suffix) + "$")
+        pattern = re.compile(_template_number(fmt) + "$")
         for value in present.tolist():
             match = pattern.match(str(value))
             if match is not None:

@@ -249,17 +249,12 @@ def _schema_table(schema: Schema, rows: int, keys: tuple[str, ...], foreign: lis
 def _numbered_from(pattern: str, keys: pd.Series) -> int | None:
     """The smallest number the drawn ``keys`` of a numbered ``pattern`` (``C-{:06d}``) hold, so that a
     spec writes keys like the model's (19-digit ids stay 19 digits); None for other patterns."""
-    import re
+    from mirage.encoding.identifier import parse_id_format, smallest_number
 
-    template = re.fullmatch(r"(.*?)\{:0?\d*d\}(.*)", pattern, flags=re.DOTALL)
-    if template is None or keys.empty:
+    written = parse_id_format(pattern)
+    if written.kind != "template":
         return None
-    found = (
-        keys.astype(str)
-        .str.extract(f"^{re.escape(template[1])}(\\d+){re.escape(template[2])}$", expand=False)
-        .dropna()
-    )
-    return int(min(found, key=int)) if not found.empty else None
+    return smallest_number(written, keys.astype(str), False)
 
 
 def _placeholder(column: Column) -> dict[str, Any]:
