@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PLAIN_CSV
+from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PARQUET_TYPES, PLAIN_CSV
 from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
@@ -62,6 +62,9 @@ def infer_schema(data: pd.DataFrame, *, locale: str | None = None) -> Schema:
     layout = data.attrs.get(JSON_LAYOUT)
     if isinstance(layout, dict):
         extra["json"] = dict(layout)
+    types = data.attrs.get(PARQUET_TYPES)
+    if isinstance(types, dict):
+        extra["parquet"] = {"types": {name: kind for name, kind in types.items() if name in data.columns}}
     return Schema(columns=columns, locale=locale, extra=extra)
 
 

@@ -378,3 +378,32 @@ def test_parquet_integers_with_nulls_stay_integers(tmp_path: Path) -> None:
     model.sample_to(out, 200, seed=1)
     written = pq.read_table(out)
     assert written.schema.field("qty").type == pa.int32() and written.column("qty").null_count > 0
+
+
+def test_parquet_decimals_and_dates_are_sampled_back_with_their_types(tmp_path: Path) -> None:
+    """pandas reads a ``decimal128(12,2)`` column as floats and a ``date32`` column as datetimes; rows
+    sampled to Parquet are written with the source's types, not as ``double`` and ``timestamp``."""
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import mirage
+    from mirage.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    amounts = [decimal.Decimal(int(c)) / 100 for c in rng.integers(100, 99_999, 300)]
+    days = [datetime.date(2024, 1, 1) + datetime.timedelta(days=int(d)) for d in rng.integers(0, 300, 300)]
+    path = tmp_path / "typed.parquet"
+    source = {"amount": pa.array(amounts, pa.decimal128(12, 2)), "day": pa.array(days, pa.date32())}
+    pq.write_table(pa.table(source), path)
+    df = read_table(path)
+    assert infer_schema(df).extra["parquet"] == {"types": {"amount": "decimal128(12,2)", "day": "date32"}}
+    model = mirage.fit(df, engine="cart", seed=0)
+    out = tmp_path / "out.parquet"
+    model.sample_to(out, 200, seed=1)
+    written = pq.read_table(out)
+    assert written.schema.field("amount").type == pa.decimal128(12, 2)
+    assert written.schema.field("day").type == pa.date32()
+    assert min(written.column("amount").to_pylist()) >= min(amounts)
