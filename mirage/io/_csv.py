@@ -257,10 +257,16 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
     numbers = df.attrs.pop(NUMBERS_ATTR, None)
     missing = df.attrs.pop(MISSING_ATTR, None)
+    signed = (
+        {}
+        if {"dtype", "converters"} & options.keys()
+        else _plus_signs(df, lambda cols: _raw(start, options, cols))
+    )
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
         **({"numbers": numbers} if numbers else {}),
+        **({"signed": signed} if signed else {}),
         **({"missing": missing} if missing else {}),
         **({"booleans": booleans} if booleans else {}),
         **({"durations": durations} if durations else {}),
@@ -293,6 +299,37 @@ def _boolean_words(df: pd.DataFrame, raw_start: Callable[[list[str]], pd.DataFra
         if [yes, no] != ["True", "False"]:
             words[name] = [yes, no]
     return words
+
+
+def _plus_signs(df: pd.DataFrame, raw_start: Callable[[list[str]], pd.DataFrame]) -> dict[str, str]:
+    """Numeric columns whose source writes an explicit plus on every positive number (``+3``, a change),
+    read from the file's first ``SAMPLE_BYTES``: ``"positive"``, or ``"non-negative"`` where its zeros
+    are written ``+0`` too."""
+    names = [
+        str(c)
+        for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype)
+    ]
+    if not names:
+        return {}
+    try:
+        text = raw_start(names)
+    except (pd.errors.ParserError, ValueError):  # the sample ends inside a quoted field
+        return {}
+    signed: dict[str, str] = {}
+    for name in names:
+        values = text[name].dropna().str.strip()
+        plus = values.str.startswith("+")
+        if not bool(plus.any()):
+            continue
+        unsigned = values.str.lstrip("+")
+        numbers = unsigned.str.contains(r"\d", regex=True) & ~unsigned.str.startswith(("-", "("))
+        zero = numbers & ~unsigned.str.contains(r"[1-9]", regex=True)
+        positive = numbers & ~zero
+        if not bool(plus[positive].all()):
+            continue
+        signed[name] = "non-negative" if bool(zero.any()) and bool(plus[zero].all()) else "positive"
+    return signed
 
 
 def _keep_leading_zeros(

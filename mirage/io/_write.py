@@ -85,6 +85,16 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             except ValueError as exc:
                 raise OptionError(f"csv dialect: {exc}") from None
             continue
+        if key == "signed":
+            if not isinstance(value, Mapping) or not all(
+                style in ("positive", "non-negative") for style in value.values()
+            ):
+                raise OptionError(
+                    "csv dialect: signed must map column names to 'positive' or 'non-negative' "
+                    f"(the numbers written with a plus), got {value!r}"
+                )
+            out[key] = {str(k): v for k, v in value.items()}
+            continue
         if key == "missing":
             if not isinstance(value, Mapping) or not all(
                 isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
@@ -96,7 +106,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
-                "(known: delimiter, decimal, numbers, whole, missing, booleans, durations)"
+                "(known: delimiter, decimal, numbers, whole, signed, missing, booleans, durations)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -158,6 +168,44 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
     if x < 0 and text.get("negative") == "parentheses":
         return f"({text['prefix']}{digits}{text['suffix']})"
     return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
+
+
+def _plus_signs(
+    df: pd.DataFrame, numbers: pd.DataFrame, signed: Mapping[str, str], decimal: str
+) -> pd.DataFrame:
+    """The columns in ``signed`` with a plus before their positive ``numbers`` (and zeros, for
+    ``"non-negative"``), after ``df`` has written them as text or as they are."""
+    out = df
+    for name, style in signed.items():
+        if name not in numbers.columns or not _plain_numbers(numbers[name]):
+            continue
+        values = numbers[name].astype("float64").to_numpy()
+        plus = values >= 0 if style == "non-negative" else values > 0
+        if not plus.any():
+            continue
+        if out is df:
+            out = df.copy()
+        texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
+        out[name] = pd.Series(
+            [f"+{t}" if p and t is not None else t for t, p in zip(texts, plus, strict=True)],
+            index=df.index,
+            dtype=object,
+        )
+    return out
+
+
+def _plain_numbers(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+
+
+def _number_cell(value: Any, decimal: str) -> str | None:
+    """``value`` as ``to_csv`` writes it (None when missing): already text, a whole number or a float."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        return value
+    text = repr(float(value)) if isinstance(value, float | np.floating) else str(value)
+    return text.replace(".", decimal) if decimal != "." else text
 
 
 def _duration_texts(df: pd.DataFrame, styles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -228,8 +276,11 @@ def _write_csv(
     sep, decimal = ("\t", ".") if kind == "tsv" else (dialect["delimiter"], dialect["decimal"])
     if dialect.get("whole"):
         df = _whole_numbers(df, dialect["whole"])
+    numbers = df
     if dialect.get("numbers"):
         df = _with_number_text(df, dialect["numbers"], decimal)
+    if dialect.get("signed"):
+        df = _plus_signs(df, numbers, dialect["signed"], decimal)
     if dialect.get("booleans"):
         df = _boolean_texts(df, dialect["booleans"])
     if dialect.get("durations"):
