@@ -44,6 +44,7 @@ from mirage.sequential._model import (
     _calendar,
     _derive,
     read_model_file,
+    sorted_events,
     write_model_file,
 )
 from mirage.sequential._schema import SequenceSchema
@@ -263,7 +264,7 @@ class ArgnSequenceSynthesizer:
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
         started = time.perf_counter()
         self._range_masks = {}
-        events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
+        events = sorted_events(events, schema)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
         if len(uniques) < 2:
             raise DataError(f"the event table has {len(uniques)} entities; at least 2 are needed")
