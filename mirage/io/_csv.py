@@ -248,6 +248,8 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
             lambda cols: _raw(start, options, cols),
             complete=complete and source.kept is None,
         )
+    if not {"dtype", "converters"} & options.keys():
+        _exact_large_integers(df, lambda cols: _raw(source, options, cols))
     spelt = {"dtype", "converters", "true_values", "false_values"} & options.keys()
     booleans = {} if spelt else _boolean_words(df, lambda cols: _raw(start, options, cols))
     durations = {} if {"dtype", "converters"} & options.keys() else duration_texts(df)
@@ -330,6 +332,45 @@ def _plus_signs(df: pd.DataFrame, raw_start: Callable[[list[str]], pd.DataFrame]
             continue
         signed[name] = "non-negative" if bool(zero.any()) and bool(plus[zero].all()) else "positive"
     return signed
+
+
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_EXACT_FLOAT = 2**53  # integers past this are rounded by float64
+
+
+def _exact_large_integers(df: pd.DataFrame, raw: Callable[[list[str]], pd.DataFrame]) -> None:
+    """Integer columns with gaps, which pandas reads as float64, read again as nullable integers where
+    they hold numbers past 2**53 that float64 rounds (19-digit ids: ``1234567890123456789`` read as
+    ``1234567890123456768``)."""
+    large = []
+    for name in df.columns:
+        if not pd.api.types.is_float_dtype(df[name].dtype):
+            continue
+        values = df[name].to_numpy(dtype="float64")
+        present = values[~np.isnan(values)]
+        finite = bool(present.size) and bool(np.all(np.isfinite(present)))
+        if finite and np.abs(present).max() >= _EXACT_FLOAT and bool(np.all(present == np.round(present))):
+            large.append(str(name))
+    if not large:
+        return
+    text = raw(large)
+    for name in large:
+        written = text[name].dropna()
+        if not bool(written.str.fullmatch(_INTEGER_TEXT).all()):
+            continue
+        exact = [int(v) for v in written]
+        kind = (
+            "Int64"
+            if min(exact) >= -(2**63) and max(exact) < 2**63
+            else "UInt64"
+            if min(exact) >= 0
+            else None
+        )
+        if kind is None or (kind == "UInt64" and max(exact) >= 2**64):
+            continue
+        column = pd.Series(pd.NA, index=df.index, dtype=kind, name=df[name].name)
+        column[written.index] = exact
+        df[name] = column
 
 
 def _keep_leading_zeros(

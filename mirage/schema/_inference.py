@@ -114,12 +114,16 @@ def _all_bool(present: pd.Series) -> bool:
 
 def _numeric_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     x = present.astype("float64").to_numpy()
-    n, n_unique = x.size, int(np.unique(x).size)
+    n = x.size
     whole = bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1.0) == 0.0))
+    if pd.api.types.is_integer_dtype(present.dtype):  # exactly: past 2**53 floats merge neighbours
+        n_unique, span = int(present.nunique()), int(present.max()) - int(present.min()) + 1
+    else:
+        n_unique, span = int(np.unique(x).size), int(x.max() - x.min() + 1) if whole else -1
     pii = detect_pii(name, present)
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)
-    if whole and n_unique == n and n >= 2 and (_ID_NAME.search(name) or x.max() - x.min() + 1 == n):
+    if whole and n_unique == n and n >= 2 and (_ID_NAME.search(name) or span == n):
         return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     if n_unique <= MAX_LOW_CARDINALITY and n >= 5 * n_unique and n_unique < n:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)

@@ -407,3 +407,19 @@ def test_parquet_decimals_and_dates_are_sampled_back_with_their_types(tmp_path: 
     assert written.schema.field("amount").type == pa.decimal128(12, 2)
     assert written.schema.field("day").type == pa.date32()
     assert min(written.column("amount").to_pylist()) >= min(amounts)
+
+
+def test_csv_integers_with_gaps_past_two_to_the_53_are_read_exactly(tmp_path: Path) -> None:
+    """pandas reads an integer column with gaps as float64, which rounds 19-digit ids; such a column is
+    read as nullable integers, exactly.  Smaller numbers with gaps stay floats."""
+    first = 1_234_567_890_123_456_789
+    lines = ["id,small,big_float"] + [
+        f"{'' if i == 3 else first + 7 * i},{'' if i == 4 else i},{2.0**60 if i else 1.5e20}"
+        for i in range(10)
+    ]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    df = read_table(path)
+    assert str(df["id"].dtype) == "Int64"
+    assert df["id"].tolist() == [pd.NA if i == 3 else first + 7 * i for i in range(10)]
+    assert str(df["small"].dtype) == "float64" and str(df["big_float"].dtype) == "float64"
