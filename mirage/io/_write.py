@@ -95,6 +95,17 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 )
             out[key] = {str(k): v for k, v in value.items()}
             continue
+        if key == "dates":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(fmt, str) and "%" in fmt and all(c not in '"\r\n' for c in fmt)
+                for fmt in value.values()
+            ):
+                raise OptionError(
+                    "csv dialect: dates must map column names to strftime formats such as '%d/%m/%Y', "
+                    f"got {value!r}"
+                )
+            out[key] = {str(k): v for k, v in value.items()}
+            continue
         if key == "missing":
             if not isinstance(value, Mapping) or not all(
                 isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
@@ -106,7 +117,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
-                "(known: delimiter, decimal, numbers, whole, signed, missing, booleans, durations)"
+                "(known: delimiter, decimal, numbers, whole, signed, dates, missing, booleans, durations)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -208,6 +219,18 @@ def _number_cell(value: Any, decimal: str) -> str | None:
     return text.replace(".", decimal) if decimal != "." else text
 
 
+def _date_texts(df: pd.DataFrame, formats: Mapping[str, str]) -> pd.DataFrame:
+    """Datetime columns in ``formats`` written in their strftime format (``20/10/2024``)."""
+    out = df
+    for name, fmt in formats.items():
+        if name not in df.columns or not pd.api.types.is_datetime64_any_dtype(df[name].dtype):
+            continue
+        if out is df:
+            out = df.copy()
+        out[name] = df[name].dt.strftime(fmt).astype(object).where(df[name].notna(), None)
+    return out
+
+
 def _duration_texts(df: pd.DataFrame, styles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Durations of the columns in ``styles`` written as their source wrote them: ``1h 30m``."""
     names = [name for name in styles if name in df.columns]
@@ -281,6 +304,8 @@ def _write_csv(
         df = _with_number_text(df, dialect["numbers"], decimal)
     if dialect.get("signed"):
         df = _plus_signs(df, numbers, dialect["signed"], decimal)
+    if dialect.get("dates"):
+        df = _date_texts(df, dialect["dates"])
     if dialect.get("booleans"):
         df = _boolean_texts(df, dialect["booleans"])
     if dialect.get("durations"):

@@ -300,3 +300,16 @@ def test_parquet_types_that_do_not_fit_name_the_column(tmp_path: Path) -> None:
             tmp_path / "u.parquet",
             dialect={"parquet": {"types": {"amount": "money"}}},
         )
+
+
+def test_csv_dates_are_written_in_their_format(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"day": pd.to_datetime(["2024-10-20", None, "2024-01-19"]), "n": [1, 2, 3]})
+    write_chunks(frame, tmp_path / "d.csv", dialect={"dates": {"day": "%d/%m/%Y"}})
+    assert (tmp_path / "d.csv").read_text(encoding="utf-8").splitlines() == [
+        "day,n",
+        "20/10/2024,1",
+        ",2",
+        "19/01/2024,3",
+    ]
+    with pytest.raises(OptionError, match="dates must map column names to strftime formats"):
+        write_chunks(frame, tmp_path / "e.csv", dialect={"dates": {"day": "dd/mm/yyyy"}})
