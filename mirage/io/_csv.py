@@ -259,11 +259,9 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
     numbers = df.attrs.pop(NUMBERS_ATTR, None)
     missing = df.attrs.pop(MISSING_ATTR, None)
-    signed = (
-        {}
-        if {"dtype", "converters"} & options.keys()
-        else _plus_signs(df, lambda cols: _raw(start, options, cols))
-    )
+    # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
+    plus_written = "+" in text and not {"dtype", "converters"} & options.keys()
+    signed = _plus_signs(df, lambda cols: _raw(start, options, cols)) if plus_written else {}
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
