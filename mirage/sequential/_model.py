@@ -176,13 +176,12 @@ class SequenceSynthesizer:
                 TOD,
             ):
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
-        events = sorted_events(events, schema)
+        events, order = sorted_events(events, schema)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
         if len(uniques) < 2:
             raise DataError(f"the event table has {len(uniques)} entities; at least 2 are needed")
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         lengths = np.diff(np.r_[starts, len(events)])
-        order = self._order_numbers(events[schema.order], schema)
         gap = np.r_[0.0, np.diff(order)]
         gap[starts] = 0.0
         values = schema.value_columns
@@ -649,12 +648,13 @@ class SequenceSynthesizer:
 
 
 # --- model files shared by both sequence models ----------------------------------------------------
-def sorted_events(events: pd.DataFrame, schema: SequenceSchema) -> pd.DataFrame:
-    """``events`` by entity, then in time: text times written at UTC offsets in the order of the instants
-    they are, not of their text (``10:00+02:00`` comes before ``09:30+00:00``)."""
+def sorted_events(events: pd.DataFrame, schema: SequenceSchema) -> tuple[pd.DataFrame, np.ndarray]:
+    """``events`` by entity, then in time, and their order numbers: text times written at UTC offsets
+    in the order of the instants they are, not of their text (``10:00+02:00`` before ``09:30+00:00``)."""
     order = SequenceSynthesizer._order_numbers(events[schema.order], schema)
     codes, _ = pd.factorize(events[schema.entity], sort=True)
-    return events.iloc[np.lexsort((order, codes))].reset_index(drop=True)
+    rows = np.lexsort((order, codes))
+    return events.iloc[rows].reset_index(drop=True), order[rows]
 
 
 def engine_state(engine: Synthesizer, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
