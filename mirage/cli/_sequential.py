@@ -118,7 +118,7 @@ def write_sequence_schema(
     for option, name in (("--entity", entity), ("--order", order)):
         if name not in frame.columns:
             raise OptionError(f"{option}: no column {name!r} in the event table")
-    frame = checked_events(frame, entity, order, data)
+    frame = checked_events(frame, entity, order, data, keep_offsets=True)
     schema = infer_sequence_schema(frame, entity, order, locale=locale)
     text = schema.to_json() + "\n"
     if output is None:
@@ -138,11 +138,18 @@ def _numeric(values: pd.Series) -> bool:
 
 
 def checked_events(
-    frame: pd.DataFrame, entity: str, order: str, source: str | Path, *, timestamped: bool | None = None
+    frame: pd.DataFrame,
+    entity: str,
+    order: str,
+    source: str | Path,
+    *,
+    timestamped: bool | None = None,
+    keep_offsets: bool = False,
 ) -> pd.DataFrame:
     """``frame``'s events, or a one-line error naming ``source`` and the column for what a sequence model
     cannot learn from: no rows, missing keys or order values, one entity, one event per entity.
-    Timestamps written with UTC offsets come back as naive UTC times (the same instants)."""
+    Timestamps written with UTC offsets come back as naive UTC times (the same instants), or as the
+    text they are where ``keep_offsets`` (a schema and model then write times back at those offsets)."""
     if frame.empty:
         raise OptionError(
             f"{source} has no events (no rows under its header); a sequence model needs histories"
@@ -166,12 +173,13 @@ def checked_events(
             "table (mirage schema / fit without --entity and --order)"
         )
     if timestamped is not False and not _numeric(frame[order]):
-        frame = _utc_times(frame, order, source)
+        frame = _utc_times(frame, order, source, keep_offsets)
     return frame
 
 
-def _utc_times(frame: pd.DataFrame, order: str, source: str | Path) -> pd.DataFrame:
-    """``frame`` with an order column of text timestamps carrying UTC offsets as naive UTC times."""
+def _utc_times(frame: pd.DataFrame, order: str, source: str | Path, keep_offsets: bool) -> pd.DataFrame:
+    """``frame`` with an order column of text timestamps carrying UTC offsets as naive UTC times (left
+    as text, once checked, where ``keep_offsets``)."""
     import pandas as pd
 
     values = frame[order]
@@ -187,7 +195,7 @@ def _utc_times(frame: pd.DataFrame, order: str, source: str | Path) -> pd.DataFr
         raise OptionError(
             f"{source}: the order column {order!r} holds {text.iloc[row]!r} in row {row + 1}, not a time"
         )
-    return frame.assign(**{order: stamps.dt.tz_localize(None)})
+    return frame if keep_offsets else frame.assign(**{order: stamps.dt.tz_localize(None)})
 
 
 def _check_fit_context(context: pd.DataFrame, events: pd.DataFrame, entity: str, path: Path) -> None:
@@ -241,7 +249,10 @@ def fit_sequences(
     for option, name in (("entity", schema.entity), ("order", schema.order)):
         if name not in events.columns:
             raise OptionError(f"{data}: no column {name!r} (the schema's {option} column)")
-    events = checked_events(events, schema.entity, schema.order, data, timestamped=schema.timestamped)
+    written = schema.columns[schema.order].datetime_format is not None  # offsets kept in the format
+    events = checked_events(
+        events, schema.entity, schema.order, data, timestamped=schema.timestamped, keep_offsets=written
+    )
     if holdout is not None:
         try:
             events, _ = split_entities(events, schema.entity, holdout, split_seed)

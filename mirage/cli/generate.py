@@ -71,7 +71,7 @@ def generate_command(
 ) -> None:
     """Generate data from a spec: every table, keys valid, rules held; a one-table spec to a file."""
     ui = UI.of(ctx, debug=debug, quiet=quiet)
-    from mirage.io import is_database_url
+    from mirage.io import is_database_url, output_dialect
     from mirage.spec import generate, generate_chunks, load_spec, resolve_spec_path
 
     spec = load_spec(resolve_spec_path(spec_path))
@@ -100,6 +100,7 @@ def generate_command(
         name = next(iter(spec.tables))
         total = rows if rows is not None else _rows(spec, name, scale)
         chunks = generate_chunks(spec, seed=drawn, rows=rows, scale=scale)
+        dialect = output_dialect(spec.tables[name].schema)  # the spec's date and number formats
         if output is None:
             if total > PREVIEW_MAX_ROWS:
                 raise OptionError(
@@ -119,14 +120,15 @@ def generate_command(
 
             from mirage.io import write_csv_stream
 
-            write_csv_stream(row_progress(chunks, total, ui, "generating"), sys.stdout)
+            write_csv_stream(row_progress(chunks, total, ui, "generating"), sys.stdout, dialect=dialect)
             _tell_seed(ui, seed, drawn)
             return
         from mirage.io import write_chunks
 
         out = Path(output or "")
         check_output(out, force)
-        written = write_chunks(row_progress(chunks, total, ui, "generating"), out, force=force)
+        progress = row_progress(chunks, total, ui, "generating")
+        written = write_chunks(progress, out, force=force, dialect=dialect)
         _done(ui, written, 1, output or "", start)
         _tell_seed(ui, seed, drawn)
         return

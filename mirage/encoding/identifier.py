@@ -355,7 +355,6 @@ class IdentifierCodec(Codec[IdentifierStats]):
         return apply_missing(out, self.missing.mask(parts, n))
 
     def _decode_template(self, fmt: IdentifierFormat, index: np.ndarray) -> pd.Series:
-        numbers = index + np.int64(self.id_start)
         if self.numeric:
             try:
                 dtype = pd.api.types.pandas_dtype(self.column.dtype)
@@ -363,9 +362,21 @@ class IdentifierCodec(Codec[IdentifierStats]):
                 dtype = np.dtype("int64")
             if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
                 dtype = np.dtype("int64")
-            return pd.Series(numbers).astype(dtype)
+            return pd.Series(self._key_numbers(index, dtype)).astype(dtype)
         template = fmt.text
-        return pd.Series([template.format(v) for v in numbers.tolist()], dtype=object)
+        return pd.Series([template.format(self.id_start + v) for v in index.tolist()], dtype=object)
+
+    def _key_numbers(self, index: np.ndarray, dtype: Any) -> np.ndarray:
+        """The key numbers of rows ``index``, from ``id_start``, in integers wide enough to hold them
+        exactly (unsigned 64-bit ones for keys past 2**63); a key past the widest is refused by name."""
+        width = np.dtype("uint64") if pd.api.types.is_unsigned_integer_dtype(dtype) else np.dtype("int64")
+        last = self.id_start + int(index.max()) if index.size else self.id_start
+        if last > np.iinfo(width).max:
+            raise MirageError(
+                f"column {self.column.name!r}: key {last} is past the largest {width} number; "
+                "draw fewer rows or give the column a template id_format"
+            )
+        return index.astype(width) + width.type(self.id_start)
 
     def _decode_pattern(self, fmt: IdentifierFormat, index: np.ndarray) -> list[str]:
         n = index.size
@@ -450,9 +461,8 @@ def _template_number(fmt: IdentifierFormat) -> str:
 def smallest_number(fmt: IdentifierFormat, present: pd.Series, numbers: bool) -> int | None:
     """The smallest key number of a template seen in ``present`` (None when no key fits)."""
     found: list[int] = []
-    if numbers:
-        x = present.to_numpy(dtype="float64")
-        found = [int(v) for v in x[np.isfinite(x)]]
+    if numbers:  # read as the integers they are: through float64, 19-digit ids would be rounded
+        found = [int(v) for v in present.tolist() if v == v]
     else:
         pattern = re.compile(_template_number(fmt) + "$")
         for value in present.tolist():

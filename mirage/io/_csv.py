@@ -248,6 +248,8 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
             lambda cols: _raw(start, options, cols),
             complete=complete and source.kept is None,
         )
+    if not {"dtype", "converters"} & options.keys():
+        _exact_large_integers(df, lambda cols: _raw(source, options, cols))
     spelt = {"dtype", "converters", "true_values", "false_values"} & options.keys()
     booleans = {} if spelt else _boolean_words(df, lambda cols: _raw(start, options, cols))
     durations = {} if {"dtype", "converters"} & options.keys() else duration_texts(df)
@@ -257,10 +259,14 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
     numbers = df.attrs.pop(NUMBERS_ATTR, None)
     missing = df.attrs.pop(MISSING_ATTR, None)
+    # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
+    plus_written = "+" in text and not {"dtype", "converters"} & options.keys()
+    signed = _plus_signs(df, lambda cols: _raw(start, options, cols)) if plus_written else {}
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
         **({"numbers": numbers} if numbers else {}),
+        **({"signed": signed} if signed else {}),
         **({"missing": missing} if missing else {}),
         **({"booleans": booleans} if booleans else {}),
         **({"durations": durations} if durations else {}),
@@ -293,6 +299,76 @@ def _boolean_words(df: pd.DataFrame, raw_start: Callable[[list[str]], pd.DataFra
         if [yes, no] != ["True", "False"]:
             words[name] = [yes, no]
     return words
+
+
+def _plus_signs(df: pd.DataFrame, raw_start: Callable[[list[str]], pd.DataFrame]) -> dict[str, str]:
+    """Numeric columns whose source writes an explicit plus on every positive number (``+3``, a change),
+    read from the file's first ``SAMPLE_BYTES``: ``"positive"``, or ``"non-negative"`` where its zeros
+    are written ``+0`` too."""
+    names = [
+        str(c)
+        for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype)
+    ]
+    if not names:
+        return {}
+    try:
+        text = raw_start(names)
+    except (pd.errors.ParserError, ValueError):  # the sample ends inside a quoted field
+        return {}
+    signed: dict[str, str] = {}
+    for name in names:
+        values = text[name].dropna().str.strip()
+        plus = values.str.startswith("+")
+        if not bool(plus.any()):
+            continue
+        unsigned = values.str.lstrip("+")
+        numbers = unsigned.str.contains(r"\d", regex=True) & ~unsigned.str.startswith(("-", "("))
+        zero = numbers & ~unsigned.str.contains(r"[1-9]", regex=True)
+        positive = numbers & ~zero
+        if not bool(plus[positive].all()):
+            continue
+        signed[name] = "non-negative" if bool(zero.any()) and bool(plus[zero].all()) else "positive"
+    return signed
+
+
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
+_EXACT_FLOAT = 2**53  # integers past this are rounded by float64
+
+
+def _exact_large_integers(df: pd.DataFrame, raw: Callable[[list[str]], pd.DataFrame]) -> None:
+    """Integer columns with gaps, which pandas reads as float64, read again as nullable integers where
+    they hold numbers past 2**53 that float64 rounds (19-digit ids: ``1234567890123456789`` read as
+    ``1234567890123456768``)."""
+    large = []
+    for name in df.columns:
+        if not pd.api.types.is_float_dtype(df[name].dtype):
+            continue
+        values = df[name].to_numpy(dtype="float64")
+        present = values[~np.isnan(values)]
+        finite = bool(present.size) and bool(np.all(np.isfinite(present)))
+        if finite and np.abs(present).max() >= _EXACT_FLOAT and bool(np.all(present == np.round(present))):
+            large.append(str(name))
+    if not large:
+        return
+    text = raw(large)
+    for name in large:
+        written = text[name].dropna()
+        if not bool(written.str.fullmatch(_INTEGER_TEXT).all()):
+            continue
+        exact = [int(v) for v in written]
+        kind = (
+            "Int64"
+            if min(exact) >= -(2**63) and max(exact) < 2**63
+            else "UInt64"
+            if min(exact) >= 0
+            else None
+        )
+        if kind is None or (kind == "UInt64" and max(exact) >= 2**64):
+            continue
+        column = pd.Series(pd.NA, index=df.index, dtype=kind, name=df[name].name)
+        column[written.index] = exact
+        df[name] = column
 
 
 def _keep_leading_zeros(

@@ -84,7 +84,8 @@ def write_folder(
     sources: Sequence[PathLike] = (),
 ) -> Path:
     """Write each table of ``database`` as ``<table>.csv`` (or ``.parquet``) in a new folder ``path``;
-    a CSV file keeps the delimiter and decimal mark its source table had (``schema.extra["csv"]``).
+    a CSV file keeps the delimiter and decimal mark its source table had (``schema.extra["csv"]``), a
+    Parquet file its decimal and date types (``schema.extra["parquet"]``).
 
     The files are written into a temporary folder beside ``path`` that is renamed onto it at the end,
     so ``path`` is never seen half-written.  An existing ``path`` is refused (``OutputExistsError``)
@@ -112,8 +113,9 @@ def write_folder(
     temp.mkdir()
     try:
         for name in database.order():
-            # a CSV is written with its source's delimiter and decimal mark (kept in the schema)
-            dialect = output_dialect(database[name].schema) if format == "csv" else None
+            # a CSV is written with its source's delimiter and decimal mark, a Parquet file with its
+            # source's decimal and date types (kept in the schema)
+            dialect = output_dialect(database[name].schema)
             write_chunks(frames[name], temp / f"{name}.{format}", dialect=dialect)
         if target.exists():
             old = target.with_name(f".{target.name}.{secrets.token_hex(6)}.old")

@@ -14,12 +14,14 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.types import is_object_dtype
 
+from mirage._attrs import PARQUET_TYPES
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
 from mirage.io._csv import read_csv
 from mirage.io._dates import unify_date_formats
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import read_json_array, read_jsonl
+from mirage.io._parquet_types import kept_types
 
 __all__ = ["read_any", "read_table"]
 
@@ -51,9 +53,20 @@ def _check_source(path: Path) -> None:
 def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     try:
         df = pd.read_parquet(path, engine="pyarrow", **options)
-        return _integers_kept(df, path)
+        df = _integers_kept(df, path)
+        _record_types(df, path)
+        return df
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"cannot read '{path}' as Parquet: {exc}") from exc
+
+
+def _record_types(df: pd.DataFrame, path: Path) -> None:
+    """Record in ``df.attrs`` the Parquet types of its columns that pandas loses (decimals, dates)."""
+    import pyarrow.parquet as pq
+
+    types = kept_types(pq.ParquetDataset(path).schema, {str(c) for c in df.columns})
+    if types:
+        df.attrs[PARQUET_TYPES] = types
 
 
 def _integers_kept(df: pd.DataFrame, path: Path) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype
 
@@ -20,6 +21,7 @@ from mirage.io._csv import holds_booleans
 from mirage.io._durations import check_duration_texts, spell_durations
 from mirage.io._formats import resolve_format
 from mirage.io._jsonl import json_layout, write_json_records, write_jsonl
+from mirage.io._parquet_types import check_parquet_types
 from mirage.schema import Kind, Schema
 
 __all__ = ["output_dialect", "write_chunks", "write_csv_stream", "write_table"]
@@ -32,9 +34,9 @@ EXCEL_MAX_ROWS = 1_048_575  # the rows of a sheet, less its header
 
 
 def output_dialect(schema: Schema) -> dict[str, Any]:
-    """How a CSV of rows drawn for ``schema`` is written: the source's delimiter, decimal mark and
-    currency signs or units, and whole numbers that pandas holds as floats because of gaps written whole
-    (``8``, not ``8.0``)."""
+    """How a file of rows drawn for ``schema`` is written: for a CSV the source's delimiter, decimal mark
+    and currency signs or units, and whole numbers that pandas holds as floats because of gaps written
+    whole (``8``, not ``8.0``); for JSON its nesting; for Parquet the source's decimal and date types."""
     whole = [
         c.name
         for c in schema.columns
@@ -42,10 +44,12 @@ def output_dialect(schema: Schema) -> dict[str, Any]:
         and (c.kind is Kind.CATEGORICAL or (c.kind is Kind.NUMERIC and c.integer))
     ]
     layout = schema.extra.get("json")
+    parquet = schema.extra.get("parquet")
     return {
         **schema.extra.get("csv", {}),
         **({"whole": whole} if whole else {}),
         **({"json": layout} if layout else {}),
+        **({"parquet": parquet} if parquet else {}),
     }
 
 
@@ -55,7 +59,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
     ``prefix``, ``suffix``, ``decimals`` and ``grouped``."""
     out: dict[str, Any] = dict(PLAIN_CSV)
     for key, value in (dialect or {}).items():
-        if key == "json":  # how JSON output nests its columns (mirage.io._jsonl.json_layout)
+        if key in ("json", "parquet"):  # how JSON output nests, Parquet output's types: not CSV's
             continue
         if key == "numbers":
             out[key] = _number_texts(value)
@@ -81,6 +85,27 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             except ValueError as exc:
                 raise OptionError(f"csv dialect: {exc}") from None
             continue
+        if key == "signed":
+            if not isinstance(value, Mapping) or not all(
+                style in ("positive", "non-negative") for style in value.values()
+            ):
+                raise OptionError(
+                    "csv dialect: signed must map column names to 'positive' or 'non-negative' "
+                    f"(the numbers written with a plus), got {value!r}"
+                )
+            out[key] = {str(k): v for k, v in value.items()}
+            continue
+        if key == "dates":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(fmt, str) and "%" in fmt and all(c not in '"\r\n' for c in fmt)
+                for fmt in value.values()
+            ):
+                raise OptionError(
+                    "csv dialect: dates must map column names to strftime formats such as '%d/%m/%Y', "
+                    f"got {value!r}"
+                )
+            out[key] = {str(k): v for k, v in value.items()}
+            continue
         if key == "missing":
             if not isinstance(value, Mapping) or not all(
                 isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
@@ -92,7 +117,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
-                "(known: delimiter, decimal, numbers, whole, missing, booleans, durations)"
+                "(known: delimiter, decimal, numbers, whole, signed, dates, missing, booleans, durations)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -154,6 +179,56 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
     if x < 0 and text.get("negative") == "parentheses":
         return f"({text['prefix']}{digits}{text['suffix']})"
     return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
+
+
+def _plus_signs(
+    df: pd.DataFrame, numbers: pd.DataFrame, signed: Mapping[str, str], decimal: str
+) -> pd.DataFrame:
+    """The columns in ``signed`` with a plus before their positive ``numbers`` (and zeros, for
+    ``"non-negative"``), after ``df`` has written them as text or as they are."""
+    out = df
+    for name, style in signed.items():
+        if name not in numbers.columns or not _plain_numbers(numbers[name]):
+            continue
+        values = numbers[name].astype("float64").to_numpy()
+        plus = values >= 0 if style == "non-negative" else values > 0
+        if not plus.any():
+            continue
+        if out is df:
+            out = df.copy()
+        texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
+        out[name] = pd.Series(
+            [f"+{t}" if p and t is not None else t for t, p in zip(texts, plus, strict=True)],
+            index=df.index,
+            dtype=object,
+        )
+    return out
+
+
+def _plain_numbers(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+
+
+def _number_cell(value: Any, decimal: str) -> str | None:
+    """``value`` as ``to_csv`` writes it (None when missing): already text, a whole number or a float."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        return value
+    text = repr(float(value)) if isinstance(value, float | np.floating) else str(value)
+    return text.replace(".", decimal) if decimal != "." else text
+
+
+def _date_texts(df: pd.DataFrame, formats: Mapping[str, str]) -> pd.DataFrame:
+    """Datetime columns in ``formats`` written in their strftime format (``20/10/2024``)."""
+    out = df
+    for name, fmt in formats.items():
+        if name not in df.columns or not pd.api.types.is_datetime64_any_dtype(df[name].dtype):
+            continue
+        if out is df:
+            out = df.copy()
+        out[name] = df[name].dt.strftime(fmt).astype(object).where(df[name].notna(), None)
+    return out
 
 
 def _duration_texts(df: pd.DataFrame, styles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -224,8 +299,13 @@ def _write_csv(
     sep, decimal = ("\t", ".") if kind == "tsv" else (dialect["delimiter"], dialect["decimal"])
     if dialect.get("whole"):
         df = _whole_numbers(df, dialect["whole"])
+    numbers = df
     if dialect.get("numbers"):
         df = _with_number_text(df, dialect["numbers"], decimal)
+    if dialect.get("signed"):
+        df = _plus_signs(df, numbers, dialect["signed"], decimal)
+    if dialect.get("dates"):
+        df = _date_texts(df, dialect["dates"])
     if dialect.get("booleans"):
         df = _boolean_texts(df, dialect["booleans"])
     if dialect.get("durations"):
@@ -293,19 +373,53 @@ def _aligned(chunk: object, number: int, columns: list[str] | None, target: Path
     return chunk[columns]
 
 
-def _parquet_chunks(chunks: Iterable[pd.DataFrame], temp: Path, target: Path) -> int | None:
+def parquet_types(dialect: Mapping[str, Any] | None) -> dict[str, pa.DataType]:
+    """The Arrow types ``dialect["parquet"]["types"]`` names (the source's decimals and dates), checked."""
+    settings = (dialect or {}).get("parquet") or {}
+    if not isinstance(settings, Mapping) or set(settings) - {"types"}:
+        raise OptionError(f"parquet dialect: expected {{'types': {{column: type}}}}, got {settings!r}")
+    try:
+        return check_parquet_types(settings.get("types", {}))
+    except ValueError as exc:
+        raise OptionError(f"parquet dialect: {exc}") from None
+
+
+def _typed(table: pa.Table, types: Mapping[str, pa.DataType], target: Path) -> pa.Table:
+    """``table`` with the columns in ``types`` cast to them: floats to decimals of the source's scale,
+    datetimes to dates."""
+    for name, kind in types.items():
+        index = table.schema.get_field_index(name)
+        if index < 0 or table.schema.field(index).type == kind:
+            continue
+        column = table.column(index)
+        try:
+            if pa.types.is_decimal(kind) and pa.types.is_floating(column.type):
+                column = pc.round(column, kind.scale)
+            cast = column.cast(kind)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise DataError(f"cannot write column {name!r} of '{target}' as Parquet {kind}: {exc}") from exc
+        table = table.set_column(index, table.schema.field(index).with_type(kind), cast)
+    return table
+
+
+def _parquet_chunks(
+    chunks: Iterable[pd.DataFrame], temp: Path, target: Path, types: Mapping[str, pa.DataType]
+) -> int | None:
     rows = 0
     columns: list[str] | None = None
     writer: pq.ParquetWriter | None = None
+    pandas_schema: pa.Schema | None = None
     try:
         for number, raw in enumerate(chunks, start=1):
             chunk = _aligned(raw, number, columns, target)
             if writer is None:
                 columns = list(chunk.columns)
                 table = _first_table(chunk, target)
+                pandas_schema = table.schema
+                table = _typed(table, types, target)
                 writer = pq.ParquetWriter(temp, table.schema)
             else:
-                table = _arrow_table(chunk, target, writer.schema)
+                table = _typed(_arrow_table(chunk, target, pandas_schema), types, target)
             writer.write_table(table)
             rows += len(chunk)
     finally:
@@ -397,8 +511,9 @@ def write_chunks(
     first chunk fixes the columns and (for Parquet) the types; later chunks are reordered and cast to
     them.  If iterating ``chunks`` raises, nothing is written
     and the error propagates; no chunks at all is a ``DataError``.  A lone DataFrame is one chunk.
-    ``dialect`` (``{"delimiter": ";", "decimal": ","}``) sets how a CSV file writes fields and numbers;
-    other formats ignore it.
+    ``dialect`` (``{"delimiter": ";", "decimal": ","}``) sets how a CSV file writes fields and numbers,
+    its ``"json"`` how JSON nests and its ``"parquet"`` (``{"types": {"amount": "decimal128(12,2)"}}``)
+    the Parquet types of columns pandas holds otherwise (floats, datetimes); Excel ignores it.
     """
     target = Path(path)
     kind = resolve_format(target, format, allowed=_CHUNK_FORMATS)
@@ -408,10 +523,11 @@ def write_chunks(
         settings = {"json": json_layout((dialect or {}).get("json"))}
     else:
         settings = dict(PLAIN_CSV)
+    types = parquet_types(dialect) if kind == "parquet" else {}
     stream: Iterable[pd.DataFrame] = [chunks] if isinstance(chunks, pd.DataFrame) else chunks
     with atomic_path(target, force=force) as temp:
         if kind == "parquet":
-            rows = _parquet_chunks(stream, temp, target)
+            rows = _parquet_chunks(stream, temp, target, types)
         elif kind == "xlsx":
             rows = _excel_chunks(stream, temp, target)
         else:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PLAIN_CSV
+from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PARQUET_TYPES, PLAIN_CSV
 from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
@@ -62,6 +62,9 @@ def infer_schema(data: pd.DataFrame, *, locale: str | None = None) -> Schema:
     layout = data.attrs.get(JSON_LAYOUT)
     if isinstance(layout, dict):
         extra["json"] = dict(layout)
+    types = data.attrs.get(PARQUET_TYPES)
+    if isinstance(types, dict):
+        extra["parquet"] = {"types": {name: kind for name, kind in types.items() if name in data.columns}}
     return Schema(columns=columns, locale=locale, extra=extra)
 
 
@@ -111,12 +114,16 @@ def _all_bool(present: pd.Series) -> bool:
 
 def _numeric_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
     x = present.astype("float64").to_numpy()
-    n, n_unique = x.size, int(np.unique(x).size)
+    n = x.size
     whole = bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1.0) == 0.0))
+    if pd.api.types.is_integer_dtype(present.dtype):  # exactly: past 2**53 floats merge neighbours
+        n_unique, span = int(present.nunique()), int(present.max()) - int(present.min()) + 1
+    else:
+        n_unique, span = int(np.unique(x).size), int(x.max() - x.min() + 1) if whole else -1
     pii = detect_pii(name, present)
     if pii is not None:
         return Column(kind=Kind.PII, pii_type=pii, **base)
-    if whole and n_unique == n and n >= 2 and (_ID_NAME.search(name) or x.max() - x.min() + 1 == n):
+    if whole and n_unique == n and n >= 2 and (_ID_NAME.search(name) or span == n):
         return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     if n_unique <= MAX_LOW_CARDINALITY and n >= 5 * n_unique and n_unique < n:
         return Column(kind=Kind.CATEGORICAL, ordered=True, **base)

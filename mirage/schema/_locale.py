@@ -1,10 +1,12 @@
 """The locale of a table's personal data, read from the values that name a country.
 
 E-mail addresses under a country's domain (``.de``), phone numbers written with a country code
-(``+49``) and IBANs (``DE89...``) say where the people in a table are; the replacement names,
-addresses and phone numbers are then drawn in that country's Faker locale, not in American English.
-Generic domains (``.com``) and numbers without a country code say nothing.  A locale is taken only
-when the values that say something mostly agree.
+(``+49``), IBANs (``DE89...``) and street addresses written the way one country writes them (a German
+street and postcode, ``Drubinstraße 47, 06690 Groß-Gerau``; a British postcode, ``SW1A 1AA``) say
+where the people in a table are; the replacement names, addresses and phone numbers are then drawn in
+that country's Faker locale, not in American English.  Generic domains (``.com``), numbers without a
+country code and addresses that more than one country's way of writing explains say nothing.  A
+locale is taken only when the values that say something mostly agree.
 """
 
 from __future__ import annotations
@@ -126,8 +128,97 @@ def _iban_countries(values: pd.Series) -> list[str]:
     return values.str.upper().str.extract(_IBAN)[0].dropna().tolist()
 
 
-_READERS = {"email": _email_countries, "phone_number": _phone_countries, "iban": _iban_countries}
-_SOURCE_NAMES = {"email": "e-mail domains", "phone_number": "phone country codes", "iban": "IBANs"}
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
+    "ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+_FIVE_DIGITS_THEN_TOWN = r"(?<!\d)\d{5}\s+[^\W\d]"
+# How each country writes a street address: its postcode, and its street words (German and Dutch
+# streets end in them, French, Spanish, Italian and Polish ones begin with them); a British postcode or
+# an American state and ZIP code says it alone.  Austria and Switzerland (four-digit postcodes and
+# German street words both) are told apart by nothing here, so neither is read.
+_ADDRESS_WAYS = {
+    "DE": (
+        re.compile(_FIVE_DIGITS_THEN_TOWN),
+        re.compile(
+            r"[^\W\d]*(?:(?:straße|strasse|weg|allee|platz|gasse|ring|damm|ufer|chaussee|pfad|steig)\b|str\.)"
+            r"|^\s*(?:Am|An der|An den|Im|In der|Zum|Zur|Auf der|Unter den)\s",
+            re.IGNORECASE,
+        ),
+    ),
+    "NL": (
+        re.compile(r"(?<!\d)[1-9]\d{3}\s?[A-Z]{2}(?![^\W\d_])"),
+        re.compile(
+            r"[^\W\d]*(?:straat|laan|weg|plein|gracht|kade|singel|dijk|steeg|dreef|pad|markt|hof|ring|"
+            r"boulevard|park|baan|wal)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    "FR": (
+        re.compile(_FIVE_DIGITS_THEN_TOWN),
+        re.compile(
+            r"^\s*(?:\d+\s*(?:bis|ter)?\s*,?\s*)?(?:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|place|"
+            r"quai|route|cours|square|passage|faubourg|rond-point)\s",
+            re.IGNORECASE,
+        ),
+    ),
+    "ES": (
+        re.compile(r"(?<!\d)\d{5}(?!\d)"),
+        re.compile(
+            r"^\s*(?:calle|c/|avenida|avda\.|plaza|paseo|camino|carretera|callejón|ronda|alameda|travesía|"
+            r"glorieta|rambla)\s",
+            re.IGNORECASE,
+        ),
+    ),
+    "IT": (
+        re.compile(r"(?<!\d)\d{5}(?!\d)"),
+        re.compile(
+            r"^\s*(?:via|viale|piazza|piazzale|corso|vicolo|contrada|largo|borgo|lungomare|strada)\s",
+            re.IGNORECASE,
+        ),
+    ),
+    "PL": (
+        re.compile(r"(?<!\d)\d{2}-\d{3}(?!\d)"),
+        re.compile(r"^\s*(?:ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle)\s", re.IGNORECASE),
+    ),
+}
+_ADDRESS_POSTCODES = {
+    "GB": re.compile(r"(?<![A-Za-z\d])[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?![A-Za-z\d])"),
+    "US": re.compile(rf"(?<![A-Za-z])(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?(?!\d)"),
+}
+
+
+def _street_then_postcode(value: str, street: re.Pattern[str], postcode: re.Pattern[str]) -> bool:
+    """Whether ``value`` names a street, then a postcode (a house number before the street is none)."""
+    named = street.search(value)
+    return named is not None and postcode.search(value, named.end()) is not None
+
+
+def _address_countries(values: pd.Series) -> list[str]:
+    """The country of each address only one country's way of writing addresses explains."""
+    countries = []
+    for value in values:
+        found = [
+            c for c, (post, street) in _ADDRESS_WAYS.items() if _street_then_postcode(value, street, post)
+        ]
+        found += [c for c, post in _ADDRESS_POSTCODES.items() if post.search(value)]
+        if len(found) == 1:
+            countries.append(found[0])
+    return countries
+
+
+_READERS = {
+    "email": _email_countries,
+    "phone_number": _phone_countries,
+    "iban": _iban_countries,
+    "street_address": _address_countries,
+}
+_SOURCE_NAMES = {
+    "email": "e-mail domains",
+    "phone_number": "phone country codes",
+    "iban": "IBANs",
+    "street_address": "street addresses",
+}
 
 
 def _faker_has(locale: str) -> bool:

@@ -44,6 +44,7 @@ from mirage.sequential._model import (
     _calendar,
     _derive,
     read_model_file,
+    sorted_events,
     write_model_file,
 )
 from mirage.sequential._schema import SequenceSchema
@@ -263,13 +264,12 @@ class ArgnSequenceSynthesizer:
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
         started = time.perf_counter()
         self._range_masks = {}
-        events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
+        events, order = sorted_events(events, schema)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
         if len(uniques) < 2:
             raise DataError(f"the event table has {len(uniques)} entities; at least 2 are needed")
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         lengths = np.diff(np.r_[starts, len(events)])
-        order = SequenceSynthesizer._order_numbers(events[schema.order], schema)
         values = schema.value_columns
         changes = events[values].ne(events[values].shift()).to_numpy() & ~events[values].isna().to_numpy()
         changes[starts] = False

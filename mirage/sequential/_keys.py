@@ -3,18 +3,38 @@ entity column's id format (``C0001``), timestamps in the order column's text for
 
 from __future__ import annotations
 
+import re
 import string
+from datetime import timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
+from mirage._warnings import warn
 from mirage.encoding import EncodingOptions
-from mirage.encoding.datetime import as_written
+from mirage.encoding.datetime import (
+    _most_common,
+    _offset_counts,
+    _row_offsets,
+    _seconds,
+    _zones_explaining,
+    as_written,
+    format_datetimes,
+    parse_datetimes,
+    parse_format,
+)
 from mirage.encoding.identifier import IdentifierCodec, parse_id_format
+from mirage.errors import SchemaError
 from mirage.schema import Column, Kind
 
-__all__ = ["entity_keys", "order_values"]
+__all__ = ["CLOCK", "clock_seconds", "entity_keys", "order_values", "written_clock"]
+
+# Column.extra key of a text order column with UTC offsets: the clock its times are written on, a time
+# zone ("Europe/Berlin") or a fixed offset ("+02:00")
+CLOCK = "clock"
+_FIXED = re.compile(r"([+-])(\d\d):(\d\d)")
 
 
 def entity_keys(column: Column, start: int, count: int) -> np.ndarray:
@@ -51,10 +71,85 @@ def _numbered(text: str) -> str:
     return f"{prefix}{{:0{len(rest)}d}}"
 
 
+def written_clock(values: pd.Series, column: Column) -> str | None:
+    """The clock a text order column written with UTC offsets is written back on: the time zone whose
+    offsets its values all have (``Europe/Berlin`` for ``+01:00`` in winter and ``+02:00`` in summer),
+    else the offset most of them have (``+02:00``, with a warning where others are left out); None
+    where its text has no offsets."""
+    fmt = column.datetime_format
+    if column.kind is not Kind.DATETIME or fmt is None or "%z" not in parse_format(fmt):
+        return None
+    minutes = _row_offsets(values)
+    counts = _offset_counts(minutes)
+    most = _most_common(counts)
+    if most is None:
+        return None
+    if len(counts) == 1:
+        return _offset_text(most)
+    zones = _zones_explaining(_seconds(parse_datetimes(values, column.name, fmt)), minutes)
+    if zones:
+        return zones[0]
+    written = ", ".join(f"{_offset_text(m)} ({rows:,} rows)" for m, rows in counts)
+    warn(
+        f"column {column.name!r}: its times are written at UTC offsets {written} that no time zone "
+        f"explains; synthetic times are written at {_offset_text(most)}, the offset most rows have"
+    )
+    return _offset_text(most)
+
+
+def _offset_text(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _clock_zone(column: Column, clock: Any) -> tzinfo:
+    fixed = _FIXED.fullmatch(clock) if isinstance(clock, str) else None
+    if fixed is not None:
+        minutes = int(fixed[2]) * 60 + int(fixed[3])
+        return timezone(timedelta(minutes=-minutes if fixed[1] == "-" else minutes))
+    try:
+        return ZoneInfo(str(clock))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SchemaError(
+            f"column {column.name!r}: clock {clock!r} is neither a time zone (Europe/Berlin) "
+            "nor a UTC offset (+02:00)"
+        ) from None
+
+
+def _clock(column: Column) -> tzinfo | None:
+    """The clock of an order column of text times with UTC offsets (None: UTC's)."""
+    clock = column.extra.get(CLOCK)
+    fmt = column.datetime_format
+    if clock is None or fmt is None or "%z" not in parse_format(fmt):
+        return None
+    if pd.api.types.is_datetime64_any_dtype(_dtype(column.dtype)):
+        return None
+    return _clock_zone(column, clock)
+
+
+def clock_seconds(seconds: np.ndarray, column: Column) -> np.ndarray:
+    """Seconds since the epoch (UTC) as the order column's clock reads them: a sequence model learns
+    times of day on the clock its source was written on (08:00 in Berlin is 08:00 in summer too)."""
+    zone = _clock(column)
+    if zone is None or seconds.size == 0:
+        return seconds
+    stamps = pd.DatetimeIndex(pd.to_datetime(np.rint(seconds * 1e6).astype("int64"), unit="us", utc=True))
+    return np.asarray(stamps.tz_convert(zone).tz_localize(None).as_unit("us").asi8, dtype="float64") / 1e6
+
+
 def order_values(order: np.ndarray, column: Column) -> Any:
-    """Order numbers (seconds since the epoch for timestamps) as the order column holds them."""
+    """Order numbers (seconds since the epoch for timestamps, on the column's clock where it has one:
+    :func:`clock_seconds`) as the order column holds them."""
     if column.kind is Kind.DATETIME:
         stamps = pd.DatetimeIndex(pd.to_datetime(np.rint(order * 1e6).astype("int64"), unit="us"))
+        zone = _clock(column)
+        if zone is not None and column.datetime_format is not None:
+            # a time the clock skips (02:30 when summer time begins) is moved past the gap; one it shows
+            # twice (when summer time ends) is taken as the first
+            local = stamps.tz_localize(
+                zone, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward"
+            )
+            return np.asarray(format_datetimes(pd.Series(local), column.datetime_format), dtype=object)
         if column.datetime_format and not pd.api.types.is_datetime64_any_dtype(_dtype(column.dtype)):
             return np.asarray(as_written(stamps, column), dtype=object)
         return stamps

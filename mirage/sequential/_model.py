@@ -19,7 +19,7 @@ import pandas as pd
 from mirage.errors import DataError, ModelFileError, OptionError, SchemaError
 from mirage.schema import Kind, Schema, infer_schema
 from mirage.sequential._given import EncodedDraw, usable
-from mirage.sequential._keys import entity_keys, order_values
+from mirage.sequential._keys import clock_seconds, entity_keys, order_values
 from mirage.sequential._schema import SequenceSchema
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ __all__ = [
     "engine_state",
     "read_model_file",
     "restore_engine",
+    "sorted_events",
     "write_model_file",
 ]
 
@@ -175,13 +176,12 @@ class SequenceSynthesizer:
                 TOD,
             ):
                 raise SchemaError(f"column {name!r} uses a name the sequence model reserves; rename it")
-        events = events.sort_values([schema.entity, schema.order], kind="mergesort").reset_index(drop=True)
+        events, order = sorted_events(events, schema)
         codes, uniques = pd.factorize(events[schema.entity], sort=False)
         if len(uniques) < 2:
             raise DataError(f"the event table has {len(uniques)} entities; at least 2 are needed")
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         lengths = np.diff(np.r_[starts, len(events)])
-        order = self._order_numbers(events[schema.order], schema)
         gap = np.r_[0.0, np.diff(order)]
         gap[starts] = 0.0
         values = schema.value_columns
@@ -264,7 +264,8 @@ class SequenceSynthesizer:
                 stamps = parse_datetimes(order, schema.order, fmt)
             else:
                 stamps = pd.to_datetime(order, utc=True).dt.tz_localize(None)
-            return (stamps - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype="float64")
+            seconds = (stamps - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype="float64")
+            return clock_seconds(seconds, schema.columns[schema.order])
         return order.to_numpy(dtype="float64")
 
     @staticmethod
@@ -647,6 +648,15 @@ class SequenceSynthesizer:
 
 
 # --- model files shared by both sequence models ----------------------------------------------------
+def sorted_events(events: pd.DataFrame, schema: SequenceSchema) -> tuple[pd.DataFrame, np.ndarray]:
+    """``events`` by entity, then in time, and their order numbers: text times written at UTC offsets
+    in the order of the instants they are, not of their text (``10:00+02:00`` before ``09:30+00:00``)."""
+    order = SequenceSynthesizer._order_numbers(events[schema.order], schema)
+    codes, _ = pd.factorize(events[schema.entity], sort=True)
+    rows = np.lexsort((order, codes))
+    return events.iloc[rows].reset_index(drop=True), order[rows]
+
+
 def engine_state(engine: Synthesizer, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A part model's manifest entry (hyperparameters, schema, state) and its arrays under ``prefix/``."""
     state, arrays = engine.get_state()

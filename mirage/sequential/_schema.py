@@ -21,6 +21,7 @@ import pandas as pd
 from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError, SchemaError
 from mirage.schema import Column, Kind, Schema, infer_schema
+from mirage.sequential._keys import CLOCK, written_clock
 
 __all__ = [
     "SEQUENCE_SCHEMA",
@@ -111,6 +112,9 @@ def infer_sequence_schema(
         warnings.filterwarnings("ignore", message=re.escape(f"column {entity!r}:"), category=MirageWarning)
         columns = infer_schema(events, locale=locale)
     values = events[order]
+    clock = written_clock(values, columns[order])
+    if clock is not None:
+        columns[order].extra[CLOCK] = clock
     numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
     if columns[order].kind in (Kind.CATEGORICAL, Kind.IDENTIFIER) and numeric:
         numbers = values.astype("float64")

@@ -70,6 +70,7 @@ def spec_from_model(
             columns[column.name] = {"formula": formulas[column.name]}
             continue
         body = _column_spec(column, values, min_share)
+        _with_written_format(body, column, schema)
         columns[column.name] = body
         if "distribution" in body:
             score = _normal_scores(column, values, body)
@@ -238,11 +239,26 @@ def _schema_table(schema: Schema, rows: int, keys: tuple[str, ...], foreign: lis
         if column.name in keys and column.kind is not Kind.IDENTIFIER:
             columns[column.name] = {"pattern": "{:d}"}
             continue
-        columns[column.name] = _placeholder(column)
+        columns[column.name] = _with_written_format(_placeholder(column), column, schema)
     body: dict[str, Any] = {"rows": rows, "columns": columns}
     rules = [r.to_dict() for r in schema.rules]
     if rules:
         body["rules"] = rules
+    return body
+
+
+def _with_written_format(body: dict[str, Any], column: Column, schema: Schema) -> dict[str, Any]:
+    """``body`` with the ``format`` its source wrote the column in: a date's strftime format, a number's
+    currency sign or unit and decimals (a spec's times have no UTC offset: those are left ISO)."""
+    if body.get("kind") == "datetime":
+        fmt = column.datetime_format
+        if fmt is not None and fmt != "%Y-%m-%d" and "%z" not in fmt and "%:z" not in fmt:
+            body["format"] = fmt
+    elif body.get("kind") == "numeric":
+        text = schema.extra.get("csv", {}).get("numbers", {}).get(column.name)
+        if isinstance(text, dict):
+            grouped = "," if text.get("grouped") else ""
+            body["format"] = f"{text['prefix']}{{:{grouped}.{int(text['decimals'])}f}}{text['suffix']}"
     return body
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,10 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     date_only: bool = False
+    # how a CSV writes the column: a datetime's strftime format ("%d/%m/%Y"); a number's text around it
+    # ({"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}, as a CSV dialect's "numbers")
+    datetime_format: str | None = None
+    number_text: dict[str, Any] | None = None
     key: bool = False  # a primary or foreign key column: filled by the generator
 
     @property
@@ -479,6 +484,49 @@ def _is_number(label: Any) -> bool:
     return not isinstance(label, bool)
 
 
+# text around one number: "${:,.2f}", "{:.1f} kg", "{:,d} EUR"
+_NUMBER_FORMAT = re.compile(
+    r"(?P<prefix>[^{}\"\r\n]*)\{:(?P<grouped>,?)(?:\.(?P<decimals>\d{1,2})f|d)\}(?P<suffix>[^{}\"\r\n]*)"
+)
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%p", "%X", "%c", "%T", "%R")
+
+
+def _format(column: ColumnSpec, value: Any, where: str) -> None:
+    """A column's ``format``: a datetime's ``date``, ``datetime`` or strftime format; a number's text."""
+    if column.kind is Kind.DATETIME:
+        if value in ("date", "datetime"):
+            column.date_only = value == "date"
+            return
+        if not isinstance(value, str) or "%" not in value or '"' in value or "\n" in value:
+            raise SchemaError(
+                f"{where}: 'date', 'datetime' or a strftime format such as '%d/%m/%Y', for a datetime column"
+            )
+        if "%z" in value or "%:z" in value or "%Z" in value:
+            raise SchemaError(f"{where}: a spec's times have no UTC offset or zone; drop %z from {value!r}")
+        try:
+            pd.Timestamp("2024-01-31 13:45:30").strftime(value)
+        except ValueError as exc:
+            raise SchemaError(f"{where}: {value!r} is not a strftime format ({exc})") from None
+        column.datetime_format = value
+        column.date_only = not any(directive in value for directive in _TIME_DIRECTIVES)
+        return
+    if column.kind is Kind.NUMERIC:
+        found = _NUMBER_FORMAT.fullmatch(value) if isinstance(value, str) else None
+        if found is None:
+            raise SchemaError(
+                f"{where}: a number format such as '${{:,.2f}}' or '{{:.1f}} kg' (text around {{:.Nf}} or "
+                f"{{:d}}, a ',' for thousands groups), got {value!r}"
+            )
+        column.number_text = {
+            "prefix": found["prefix"],
+            "suffix": found["suffix"],
+            "decimals": int(found["decimals"] or 0),
+            "grouped": found["grouped"] == ",",
+        }
+        return
+    raise SchemaError(f"{where}: a format applies to a datetime or numeric column")
+
+
 def _column(name: str, data: Any, locale: str, where: str) -> ColumnSpec:
     raw: Mapping[str, Any] = {} if data is None else _mapping(data, where, "an object describing the column")
     _unknown(raw, _COLUMN_FIELDS, where)
@@ -499,9 +547,7 @@ def _column(name: str, data: Any, locale: str, where: str) -> ColumnSpec:
     if "decimals" in raw:
         column.decimals = _count(raw["decimals"], f"{where}.decimals")
     if "format" in raw:
-        if kind is not Kind.DATETIME or raw["format"] not in ("date", "datetime"):
-            raise SchemaError(f"{where}.format: 'date' or 'datetime', for a datetime column")
-        column.date_only = raw["format"] == "date"
+        _format(column, raw["format"], f"{where}.format")
     convert = as_days if kind is Kind.DATETIME else None
     for bound in ("min", "max"):
         if bound in raw:
@@ -864,8 +910,12 @@ def _rules(table: TableSpec) -> None:
     ]
     table.rules = rules
     columns = [c.to_column("en_US") for c in table.columns.values()]
+    numbers = {c.name: c.number_text for c in table.columns.values() if c.number_text is not None}
+    dates = {c.name: c.datetime_format for c in table.columns.values() if c.datetime_format is not None}
+    # written by a CSV as a source's dialect is: mirage.io.output_dialect reads it
+    written = {**({"numbers": numbers} if numbers else {}), **({"dates": dates} if dates else {})}
     try:
-        table.schema = Schema(columns, rules=list(rules))
+        table.schema = Schema(columns, rules=list(rules), extra={"csv": written} if written else {})
     except SchemaError as exc:
         raise SchemaError(f"{table.path}.rules: {exc}") from None
     generation_order(table)

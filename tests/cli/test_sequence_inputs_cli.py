@@ -97,6 +97,18 @@ def test_timestamps_with_utc_offsets_are_learned_as_the_same_instants(tmp_path: 
     assert invoke("report", model, "-o", tmp_path / "r.html").exit_code == 0
 
 
+def test_timestamps_at_one_utc_offset_are_written_back_at_it(tmp_path: Path) -> None:
+    events = _events()
+    events["t"] = events["t"].dt.strftime("%Y-%m-%dT") + np.tile(["08:15:00", "12:40:00"], 24) + "+02:00"
+    events.to_csv(tmp_path / "events.csv", index=False)
+    assert _schema(tmp_path / "events.csv", tmp_path / "s.json") == ""
+    model, out = tmp_path / "m.mirage", tmp_path / "out.csv"
+    assert invoke("fit", tmp_path / "events.csv", "--schema", tmp_path / "s.json", "-o", model).exit_code == 0
+    assert invoke("sample", model, "--entities", "8", "-o", out, "--seed", "0").exit_code == 0
+    written = pd.read_csv(out)["t"]
+    assert written.str.fullmatch(r"2024-01-0\dT(08:15|12:40):00\+02:00").all(), written.tolist()
+
+
 @pytest.mark.parametrize(
     ("context", "message"),
     [

@@ -83,6 +83,31 @@ def test_integer_keys_keep_dtype_and_count_up() -> None:
     assert codec.decode({}, 2, _rng(), 10).tolist() == [10258, 10259]
 
 
+@pytest.mark.parametrize("dtype", ["int64", "Int64", "uint64"])
+def test_nineteen_digit_keys_start_exactly_where_the_source_does(dtype: str) -> None:
+    """Read through float64, 1234567890123456789 was 1234567890123456768: keys drawn began 21 early."""
+    first = 1_234_567_890_123_456_789
+    codec = _codec(pd.Series([first + 7 * i for i in range(50)], dtype=dtype))
+    assert codec.id_start == first
+    assert codec.decode({}, 3, _rng(), 0).tolist() == [first, first + 1, first + 2]
+
+
+def test_unsigned_keys_past_two_to_the_63_are_drawn_exactly() -> None:
+    first = 2**63 + 5
+    codec = _codec(pd.Series([first + i for i in range(30)], dtype="uint64"))
+    out = codec.decode({}, 2, _rng(), 0)
+    assert out.dtype == np.dtype("uint64") and out.tolist() == [first, first + 1]
+
+
+def test_keys_past_the_largest_integer_are_refused_by_name() -> None:
+    codec = _codec(pd.Series([2**63 - 3, 2**63 - 2], dtype="int64"), name="order_id")
+    assert codec.decode({}, 2, _rng(), 0).tolist() == [2**63 - 3, 2**63 - 2]
+    with pytest.raises(
+        MirageError, match="column 'order_id': key 9223372036854775808 is past the largest int64"
+    ):
+        codec.decode({}, 4, _rng(), 0)
+
+
 @pytest.mark.parametrize(
     ("values", "regex"),
     [

@@ -227,3 +227,31 @@ def test_compressed_table_files_are_tables_named_without_their_extensions(tmp_pa
     (tmp_path / "orders.csv").write_text("id,customer_id\n10,1\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"'orders.csv' and 'orders.csv.gz' would both be table 'orders'"):
         read_folder(tmp_path)
+
+
+def test_a_folder_of_parquet_tables_is_written_with_their_decimal_and_date_types(tmp_path: Path) -> None:
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pq.write_table(
+        pa.table({"shop_id": [1, 2, 3], "city": ["Lyon", "Metz", "Nice"]}), source / "shops.parquet"
+    )
+    sales = {
+        "sale_id": pa.array([1, 2, 3, 4]),
+        "shop_id": pa.array([1, 1, 2, 3]),
+        "amount": pa.array(
+            [decimal.Decimal(v) for v in ("12.50", "3.25", "7.00", "1.10")], pa.decimal128(9, 2)
+        ),
+        "day": pa.array([datetime.date(2024, 1, d) for d in (2, 3, 5, 8)], pa.date32()),
+    }
+    pq.write_table(pa.table(sales), source / "sales.parquet")
+    frames = read_folder(source)
+    database = _infer(frames)
+    out = write_folder(tmp_path / "out", database, frames, format="parquet")
+    written = pq.read_schema(out / "sales.parquet")
+    assert written.field("amount").type == pa.decimal128(9, 2) and written.field("day").type == pa.date32()

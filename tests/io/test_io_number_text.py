@@ -265,3 +265,36 @@ def test_numbers_written_with_as_few_decimals_as_they_need_come_back_so(tmp_path
     out = tmp_path / "out.csv"
     write_chunks(frame, out, dialect={"numbers": numbers})
     assert out.read_text(encoding="utf-8").splitlines()[1:] == ["5%,$10.50", "12.5%,$3.00", "10%,$7.25"]
+
+
+def test_numbers_written_with_a_plus_come_back_with_it(tmp_path: Path) -> None:
+    """A change column written ``+3``/``-12`` (pandas reads both as numbers) is written back with the plus
+    on its positive numbers, zeros as the source wrote them; a column with one unsigned positive is not."""
+    source = _write(
+        tmp_path / "delta.csv",
+        [
+            "delta,rate,price,mixed",
+            '+3,+1.5,"+$1,200.00",+4',
+            "-12,-0.25,-$5.00,7",
+            "+0,0.0,+$80.10,-1",
+            ",+2.0,+$3.00,+2",
+        ],
+    )
+    frame = read_table(source)
+    assert frame["delta"].tolist()[:3] == [3, -12, 0] and frame["price"].tolist()[0] == 1200.0
+    dialect = output_dialect(infer_schema(frame))
+    assert dialect["signed"] == {"delta": "non-negative", "rate": "positive", "price": "positive"}
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=dialect)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "delta,rate,price,mixed",
+        '+3,+1.5,"+$1,200.00",4',
+        "-12,-0.25,-$5.00,7",
+        "+0,0.0,+$80.10,-1",
+        ",+2.0,+$3.00,2",
+    ]
+
+
+def test_a_bad_signed_setting_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="signed must map column names to 'positive' or 'non-negative'"):
+        write_chunks(pd.DataFrame({"d": [1]}), tmp_path / "o.csv", dialect={"signed": {"d": "always"}})

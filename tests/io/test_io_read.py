@@ -378,3 +378,48 @@ def test_parquet_integers_with_nulls_stay_integers(tmp_path: Path) -> None:
     model.sample_to(out, 200, seed=1)
     written = pq.read_table(out)
     assert written.schema.field("qty").type == pa.int32() and written.column("qty").null_count > 0
+
+
+def test_parquet_decimals_and_dates_are_sampled_back_with_their_types(tmp_path: Path) -> None:
+    """pandas reads a ``decimal128(12,2)`` column as floats and a ``date32`` column as datetimes; rows
+    sampled to Parquet are written with the source's types, not as ``double`` and ``timestamp``."""
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import mirage
+    from mirage.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    amounts = [decimal.Decimal(int(c)) / 100 for c in rng.integers(100, 99_999, 300)]
+    days = [datetime.date(2024, 1, 1) + datetime.timedelta(days=int(d)) for d in rng.integers(0, 300, 300)]
+    path = tmp_path / "typed.parquet"
+    source = {"amount": pa.array(amounts, pa.decimal128(12, 2)), "day": pa.array(days, pa.date32())}
+    pq.write_table(pa.table(source), path)
+    df = read_table(path)
+    assert infer_schema(df).extra["parquet"] == {"types": {"amount": "decimal128(12,2)", "day": "date32"}}
+    model = mirage.fit(df, engine="cart", seed=0)
+    out = tmp_path / "out.parquet"
+    model.sample_to(out, 200, seed=1)
+    written = pq.read_table(out)
+    assert written.schema.field("amount").type == pa.decimal128(12, 2)
+    assert written.schema.field("day").type == pa.date32()
+    assert min(written.column("amount").to_pylist()) >= min(amounts)
+
+
+def test_csv_integers_with_gaps_past_two_to_the_53_are_read_exactly(tmp_path: Path) -> None:
+    """pandas reads an integer column with gaps as float64, which rounds 19-digit ids; such a column is
+    read as nullable integers, exactly.  Smaller numbers with gaps stay floats."""
+    first = 1_234_567_890_123_456_789
+    lines = ["id,small,big_float"] + [
+        f"{'' if i == 3 else first + 7 * i},{'' if i == 4 else i},{2.0**60 if i else 1.5e20}"
+        for i in range(10)
+    ]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    df = read_table(path)
+    assert str(df["id"].dtype) == "Int64"
+    assert df["id"].tolist() == [pd.NA if i == 3 else first + 7 * i for i in range(10)]
+    assert str(df["small"].dtype) == "float64" and str(df["big_float"].dtype) == "float64"

@@ -273,3 +273,43 @@ def test_a_json_file_must_be_an_array_of_objects(tmp_path: Path) -> None:
     path.write_text('[{"a": 1}, 2]', encoding="utf-8")
     with pytest.raises(DataError, match=r"bad.json' item 1 is a JSON int, not an object"):
         read_table(path)
+
+
+def test_parquet_types_cast_floats_and_datetimes_across_chunks(tmp_path: Path) -> None:
+    chunks = [
+        pd.DataFrame({"amount": [1.005, 2.5], "day": pd.to_datetime(["2024-01-02", "2024-03-04"])}),
+        pd.DataFrame({"amount": [0.1 + 0.2], "day": pd.to_datetime(["2025-12-31"])}),
+    ]
+    dialect = {"parquet": {"types": {"amount": "decimal128(9,2)", "day": "date32"}}}
+    write_chunks(iter(chunks), tmp_path / "t.parquet", dialect=dialect)
+    table = pq.read_table(tmp_path / "t.parquet")
+    assert [str(v) for v in table.column("amount").to_pylist()] == ["1.00", "2.50", "0.30"]
+    assert [str(v) for v in table.column("day").to_pylist()] == ["2024-01-02", "2024-03-04", "2025-12-31"]
+
+
+def test_parquet_types_that_do_not_fit_name_the_column(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"column 'amount' .* decimal128\(4, 2\)"):
+        write_chunks(
+            pd.DataFrame({"amount": [12345.5]}),
+            tmp_path / "t.parquet",
+            dialect={"parquet": {"types": {"amount": "decimal128(4,2)"}}},
+        )
+    with pytest.raises(OptionError, match=r"column 'amount': unknown Parquet type 'money'"):
+        write_chunks(
+            pd.DataFrame({"amount": [1.0]}),
+            tmp_path / "u.parquet",
+            dialect={"parquet": {"types": {"amount": "money"}}},
+        )
+
+
+def test_csv_dates_are_written_in_their_format(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"day": pd.to_datetime(["2024-10-20", None, "2024-01-19"]), "n": [1, 2, 3]})
+    write_chunks(frame, tmp_path / "d.csv", dialect={"dates": {"day": "%d/%m/%Y"}})
+    assert (tmp_path / "d.csv").read_text(encoding="utf-8").splitlines() == [
+        "day,n",
+        "20/10/2024,1",
+        ",2",
+        "19/01/2024,3",
+    ]
+    with pytest.raises(OptionError, match="dates must map column names to strftime formats"):
+        write_chunks(frame, tmp_path / "e.csv", dialect={"dates": {"day": "dd/mm/yyyy"}})

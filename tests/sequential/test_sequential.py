@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -312,7 +314,7 @@ def test_a_public_panel_keeps_its_years_continents_and_autocorrelation() -> None
         assert abs(autocorrelation(synthetic, schema, column, 1) - real) < 0.1, column
 
 
-def test_python_callers_get_step_numbers_and_utc_instants() -> None:
+def test_python_callers_get_step_numbers_and_instants_on_the_source_clock() -> None:
     from mirage.schema import Kind
     from mirage.sequential import SequenceSynthesizer, infer_sequence_schema
 
@@ -330,9 +332,13 @@ def test_python_callers_get_step_numbers_and_utc_instants() -> None:
     events = pd.DataFrame(rows)
     assert events["ts"].str.endswith("+01:00").any() and events["ts"].str.endswith("+02:00").any()
     schema = infer_sequence_schema(events, "id", "ts")
+    assert schema.columns["ts"].extra == {"clock": "Europe/Amsterdam"}  # a zone with Berlin's offsets
     drawn = SequenceSynthesizer(seed=1).fit(events, schema).sample(20, seed=2)
-    hours = pd.to_datetime(drawn["ts"]).dt.hour
+    hours = pd.to_datetime(drawn["ts"], utc=True).dt.hour
     assert set(hours) <= {6, 7}  # 08:00 in Berlin is 07:00 or 06:00 UTC
+    instants = pd.to_datetime(drawn["ts"], utc=True)  # written on Berlin's clock, both sides of the change
+    berlin = [stamp.tz_convert("Europe/Berlin").isoformat() for stamp in instants]
+    assert drawn["ts"].tolist() == berlin and len({text[-6:] for text in berlin}) == 2
 
 
 def test_history_columns_reads_the_layout_of_event_files() -> None:
@@ -383,3 +389,42 @@ def test_the_entity_key_gets_no_warning_about_how_it_would_be_learned(
     rows = [{"customer_id": f"C{c:04d}", "step": k, "v": float(k)} for c in range(300) for k in range(3)]
     infer_sequence_schema(pd.DataFrame(rows), "customer_id", "step")
     assert not [w for w in recwarn if "customer_id" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    ("offsets", "clock"),
+    [(["+02:00"], "+02:00"), (["-05:30"], "-05:30"), (["+02:00", "+02:00", "+05:00"], "+02:00")],
+)
+def test_times_with_utc_offsets_are_written_back_at_them(offsets: list[str], clock: str) -> None:
+    """Order times written at a UTC offset come back at it, not at UTC; offsets no time zone explains
+    come back at the one most rows have, with a warning that says so."""
+    from mirage._warnings import MirageWarning
+    from mirage.sequential import SequenceSynthesizer, infer_sequence_schema
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for e in range(40):
+        stamp = pd.Timestamp("2024-03-01 10:00", tz="UTC") + pd.Timedelta(hours=int(rng.integers(0, 500)))
+        for k in range(5):
+            stamp += pd.Timedelta(minutes=int(rng.integers(5, 600)))
+            hours, minutes = offsets[(e * 5 + k) % len(offsets)].split(":")
+            east = int(hours) * 60 + (-1 if hours.startswith("-") else 1) * int(minutes)
+            written = stamp.tz_convert(datetime.timezone(datetime.timedelta(minutes=east)))
+            rows.append({"id": e, "ts": written.isoformat(), "v": float(rng.normal())})
+    events = pd.DataFrame(rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        schema = infer_sequence_schema(events, "id", "ts")
+    said = [str(w.message) for w in caught if issubclass(w.category, MirageWarning)]
+    if len(offsets) > 1:
+        assert said == [
+            "column 'ts': its times are written at UTC offsets +02:00 (134 rows), +05:00 (66 rows) that no "
+            "time zone explains; synthetic times are written at +02:00, the offset most rows have"
+        ]
+    assert schema.columns["ts"].extra == {"clock": clock}
+    drawn = SequenceSynthesizer(seed=1).fit(events, schema).sample(10, seed=2)
+    assert drawn["ts"].str.endswith(clock).all()
+    instants = pd.to_datetime(drawn["ts"], utc=True, format="ISO8601")
+    assert bool(instants.notna().all()) and bool(
+        (instants.groupby(drawn["id"]).diff().dropna() >= pd.Timedelta(0)).all()
+    )

@@ -154,3 +154,27 @@ def test_a_bad_start_names_its_path(column: dict[str, object], message: str) -> 
 
     with pytest.raises(SchemaError, match=f"tables.t.columns.k.{message}"):
         spec_from_dict({"tables": {"t": {"rows": 5, "columns": {"k": column}}}})
+
+
+def test_a_models_date_formats_currencies_and_units_are_kept_in_its_spec(tmp_path: Path) -> None:
+    """A spec exported from a model of dd/mm/yyyy dates, dollar amounts and weights in kg generates
+    them written so (they came back as ISO dates and plain numbers)."""
+    lines = ["day,price,weight"] + [
+        f'{1 + i % 28:02d}/{1 + i % 12:02d}/2024,"${1000 + 37.25 * i:,.2f}",{40 + (i * 7) % 80:.1f} kg'
+        for i in range(200)
+    ]
+    source = tmp_path / "source.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = mirage.fit(mirage.io.read_table(source), engine="cart", seed=0)
+    spec = spec_from_model(model, rows=20)
+    columns = spec["tables"]["table"]["columns"]
+    assert columns["day"]["format"] == "%d/%m/%Y"
+    assert columns["price"]["format"] == "${:,.2f}" and columns["weight"]["format"] == "{:.1f} kg"
+    path = write_spec(spec, tmp_path / "s.yaml")
+    out = tmp_path / "out.csv"
+    result = invoke("generate", path, "-o", out, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype=str)
+    assert written["day"].str.fullmatch(r"\d\d/\d\d/2024").all()
+    assert written["price"].str.fullmatch(r"\$\d,\d{3}\.\d\d").all()
+    assert written["weight"].str.fullmatch(r"\d+\.\d kg").all()

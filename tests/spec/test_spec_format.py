@@ -248,3 +248,62 @@ def test_readme_example_spec_parses_validates_and_generates() -> None:
 
     frames = generate(spec_from_dict(data), seed=1)
     assert isinstance(frames, dict) and (frames["orders"]["total"] >= frames["orders"]["price"]).all()
+
+
+def _one_column(body: dict[str, Any]) -> dict[str, Any]:
+    return {"spec_version": 1, "tables": {"t": {"rows": 5, "columns": {"c": body}}}}
+
+
+def test_formats_say_how_dates_and_numbers_are_written() -> None:
+    spec = spec_from_dict(
+        {
+            "spec_version": 1,
+            "tables": {
+                "t": {
+                    "rows": 5,
+                    "columns": {
+                        "day": {
+                            "kind": "datetime",
+                            "distribution": {"type": "uniform", "low": "2024-01-01", "high": "2024-12-31"},
+                            "format": "%d/%m/%Y",
+                        },
+                        "at": {
+                            "kind": "datetime",
+                            "distribution": {"type": "uniform", "low": "2024-01-01", "high": "2024-12-31"},
+                            "format": "%d.%m.%Y %H:%M",
+                        },
+                        "price": {
+                            "distribution": {"type": "uniform", "low": 1, "high": 9},
+                            "format": "${:,.2f}",
+                        },
+                        "n": {"distribution": {"type": "uniform", "low": 1, "high": 9}, "format": "{:d} pcs"},
+                    },
+                }
+            },
+        }
+    )
+    columns = spec.tables["t"].columns
+    assert columns["day"].date_only and not columns["at"].date_only
+    assert columns["price"].number_text == {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}
+    assert spec.tables["t"].schema.extra["csv"] == {
+        "numbers": {
+            "price": {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True},
+            "n": {"prefix": "", "suffix": " pcs", "decimals": 0, "grouped": False},
+        },
+        "dates": {"day": "%d/%m/%Y", "at": "%d.%m.%Y %H:%M"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"kind": "datetime", "format": "dd/mm/yyyy"}, "'date', 'datetime' or a strftime format"),
+        ({"kind": "datetime", "format": "%Y-%m-%dT%H:%M%z"}, "have no UTC offset or zone; drop %z"),
+        ({"format": "$ {:,.2}"}, r"a number format such as '\$\{:,.2f\}'"),
+        ({"format": "{:.2f} {:.2f}"}, "a number format such as"),
+        ({"kind": "categorical", "format": "{:d}"}, "a format applies to a datetime or numeric column"),
+    ],
+)
+def test_a_bad_format_names_the_column(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(SchemaError, match=rf"tables\.t\.columns\.c\.format: .*{message}"):
+        spec_from_dict(_one_column(body))
