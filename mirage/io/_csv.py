@@ -22,7 +22,7 @@ from mirage.errors import DataError, OptionError
 from mirage.io._durations import duration_texts
 from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
-from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers
+from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers, padded_numbers
 
 __all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
 
@@ -257,7 +257,9 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
     )
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
-    numbers = df.attrs.pop(NUMBERS_ATTR, None)
+    numbers = df.attrs.pop(NUMBERS_ATTR, None) or {}
+    if not {"dtype", "converters"} & options.keys():
+        numbers |= padded_numbers(df, decimal, numbers, lambda cols: _raw(start, options, cols))
     missing = df.attrs.pop(MISSING_ATTR, None)
     # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
     plus_written = "+" in text and not {"dtype", "converters"} & options.keys()

@@ -16,7 +16,7 @@ writers spell both back as the source did.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ NUMBERS_ATTR = "mirage.numbers"
 # {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark
 MISSING_ATTR = "mirage.missing"
 
-__all__ = ["DECIMAL_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers"]
+__all__ = ["DECIMAL_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers", "padded_numbers"]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -182,7 +182,9 @@ def convert_numbers(
         df.attrs[DECIMAL_ATTR] = mark
         if name in missing:
             words_for[name] = _missing_word(name, missing[name])
-        if name in signs or name in parenthesised:
+        group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
+        groups = bool(distinct.str.contains(group).any())
+        if groups or name in signs or name in parenthesised:
             fractions = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0]
             decimals = fractions.str.len().fillna(0)
             sign = signs.get(name, NumberText("", ""))
@@ -192,11 +194,7 @@ def convert_numbers(
                 "decimals": int(decimals.max()),
                 # "5%" beside "12.5%": as few decimals as each value needs, never a trailing zero
                 **({"trimmed": True} if _trimmed(fractions) else {}),
-                "grouped": bool(
-                    distinct.str.contains(
-                        r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
-                    ).any()
-                ),
+                "grouped": groups,
                 **({"negative": "parentheses"} if name in parenthesised else {}),
             }
     if written:
@@ -230,3 +228,31 @@ def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:
         distinct = pd.Series(values.unique())
         if _all_match(distinct, _COMMA_NUMBER) and distinct.str.contains(r"\.", regex=True).any():
             df[name] = _as_number(text[name], ",")
+
+
+def padded_numbers(
+    df: pd.DataFrame, decimal: str, known: Mapping[str, Any], raw: Callable[[list[str]], pd.DataFrame]
+) -> dict[str, dict[str, Any]]:
+    """Float columns (not in ``known``) whose every value the file writes with the same number of
+    decimals (``12.50``, ``3.10``): written back so, where ``12.5`` would lose the source's zero.
+
+    ``raw(columns)`` reads columns as text (the file's first part is enough to tell).
+    """
+    names = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in known]
+    if not names:
+        return {}
+    text = raw(names)
+    fixed = re.compile(r"\s*[+-]?\d+" + re.escape(decimal) + r"(\d+)\s*")
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        present = text[name].dropna()
+        present = present[~present.isin(MISSING_WORDS) & (present.str.strip() != "")]
+        if present.empty:
+            continue
+        if not bool(present.str.fullmatch(fixed).all()):
+            continue
+        fractions = present.str.extract(fixed)[0]
+        lengths = fractions.str.len().unique()
+        if len(lengths) == 1 and bool(fractions.str.endswith("0").any()):
+            found[name] = {"prefix": "", "suffix": "", "decimals": int(lengths[0]), "grouped": False}
+    return found

@@ -106,7 +106,7 @@ def test_european_csv_files_are_read_and_written_in_their_dialect(tmp_path: Path
     database = _infer(frames)
     assert _keys(database) == {("sales", ("shop_id",), "shops", ("shop_id",))}
     out = write_folder(tmp_path / "out", database, frames)
-    assert (out / "sales.csv").read_text(encoding="utf-8").splitlines()[1] == "1;1;12,5"
+    assert (out / "sales.csv").read_text(encoding="utf-8").splitlines()[1] == "1;1;12,50"
     again = read_folder(out)
     pd.testing.assert_frame_equal(again["sales"], frames["sales"])
 

@@ -298,3 +298,47 @@ def test_numbers_written_with_a_plus_come_back_with_it(tmp_path: Path) -> None:
 def test_a_bad_signed_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="signed must map column names to 'positive' or 'non-negative'"):
         write_chunks(pd.DataFrame({"d": [1]}), tmp_path / "o.csv", dialect={"signed": {"d": "always"}})
+
+
+def test_grouped_numbers_without_a_sign_are_written_back_grouped(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    lines = ["amount,k"] + [f'"{v:,.2f}",{rng.integers(0, 3)}' for v in rng.lognormal(7, 1.2, 300)]
+    data = _write(tmp_path / "amounts.csv", lines)
+    frame = read_table(data)
+    assert frame.attrs["mirage.csv"]["numbers"]["amount"] == {
+        "prefix": "",
+        "suffix": "",
+        "decimals": 2,
+        "grouped": True,
+    }
+    model, out = tmp_path / "amounts.mirage", tmp_path / "synthetic.csv"
+    assert invoke("fit", data, "-o", model, "--seed", 1).exit_code == 0
+    assert invoke("sample", model, "-n", 300, "-o", out, "--seed", 2).exit_code == 0
+    written = pd.read_csv(out, dtype=str)["amount"]
+    assert written.str.fullmatch(r"\d{1,3}(,\d{3})*\.\d\d").all()
+    assert written.str.contains(",").any()
+
+
+def test_decimals_the_source_always_writes_are_kept_with_their_zeros(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    lines = ["price,weight,ratio"] + [
+        f"{p:.2f},{w:.3f},{r}"
+        for p, w, r in zip(
+            rng.uniform(1, 99, 300), rng.uniform(0, 2, 300), rng.uniform(0, 1, 300).round(2), strict=True
+        )
+    ]
+    data = _write(tmp_path / "prices.csv", lines)
+    dialect = read_table(data).attrs["mirage.csv"]
+    assert dialect["numbers"]["price"]["decimals"] == 2 and dialect["numbers"]["weight"]["decimals"] == 3
+    assert "ratio" not in dialect["numbers"]  # written 0.5 and 0.25: its source trims zeros
+    model, out = tmp_path / "prices.mirage", tmp_path / "synthetic.csv"
+    assert invoke("fit", data, "-o", model, "--seed", 1).exit_code == 0
+    assert invoke("sample", model, "-n", 300, "-o", out, "--seed", 2).exit_code == 0
+    written = pd.read_csv(out, dtype=str)
+    assert written["price"].str.fullmatch(r"\d+\.\d\d").all() and written["price"].str.endswith("0").any()
+    assert written["weight"].str.fullmatch(r"\d+\.\d{3}").all()
+    german = _write(
+        tmp_path / "de.csv",
+        ["preis;menge"] + [f"{v:.2f}".replace(".", ",") + ";1" for v in rng.uniform(1, 9, 50)],
+    )
+    assert read_table(german).attrs["mirage.csv"]["numbers"]["preis"]["decimals"] == 2
