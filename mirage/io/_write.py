@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,6 +53,18 @@ def output_dialect(schema: Schema) -> dict[str, Any]:
     }
 
 
+def _one_cell(text: str) -> bool:
+    """Text a CSV cell holds unquoted-safe: no quote and no line break."""
+    return all(c not in '"\r\n' for c in text)
+
+
+def _column_map(key: str, value: Any, valid: Callable[[Any], bool], expected: str) -> dict[str, Any]:
+    """A dialect entry mapping column names to values ``valid`` accepts; else an ``OptionError``."""
+    if not isinstance(value, Mapping) or not all(valid(v) for v in value.values()):
+        raise OptionError(f"csv dialect: {key} must map column names to {expected}, got {value!r}")
+    return {str(k): v for k, v in value.items()}
+
+
 def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
     """``{"delimiter": ..., "decimal": ..., "numbers": {...}}`` checked: one character each, not the same
     one, and for ``numbers`` (columns the source wrote with a currency sign or unit) each column's
@@ -73,7 +85,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             if not isinstance(value, Mapping) or not all(
                 isinstance(pair, list)
                 and len(pair) == 2
-                and all(isinstance(w, str) and w and all(c not in '"\r\n' for c in w) for w in pair)
+                and all(isinstance(w, str) and w and _one_cell(w) for w in pair)
                 for pair in value.values()
             ):
                 raise OptionError("csv dialect: booleans must map column names to the two words written")
@@ -86,33 +98,28 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 raise OptionError(f"csv dialect: {exc}") from None
             continue
         if key == "signed":
-            if not isinstance(value, Mapping) or not all(
-                style in ("positive", "non-negative") for style in value.values()
-            ):
-                raise OptionError(
-                    "csv dialect: signed must map column names to 'positive' or 'non-negative' "
-                    f"(the numbers written with a plus), got {value!r}"
-                )
-            out[key] = {str(k): v for k, v in value.items()}
+            out[key] = _column_map(
+                key,
+                value,
+                lambda style: style in ("positive", "non-negative"),
+                "'positive' or 'non-negative' (the numbers written with a plus)",
+            )
             continue
         if key == "dates":
-            if not isinstance(value, Mapping) or not all(
-                isinstance(fmt, str) and "%" in fmt and all(c not in '"\r\n' for c in fmt)
-                for fmt in value.values()
-            ):
-                raise OptionError(
-                    "csv dialect: dates must map column names to strftime formats such as '%d/%m/%Y', "
-                    f"got {value!r}"
-                )
-            out[key] = {str(k): v for k, v in value.items()}
+            out[key] = _column_map(
+                key,
+                value,
+                lambda fmt: isinstance(fmt, str) and "%" in fmt and _one_cell(fmt),
+                "strftime formats such as '%d/%m/%Y'",
+            )
             continue
         if key == "missing":
-            if not isinstance(value, Mapping) or not all(
-                isinstance(word, str) and word and all(c not in '"\r\n' for c in word)
-                for word in value.values()
-            ):
-                raise OptionError("csv dialect: missing must map column names to the word written")
-            out[key] = {str(k): v for k, v in value.items()}
+            out[key] = _column_map(
+                key,
+                value,
+                lambda word: isinstance(word, str) and bool(word) and _one_cell(word),
+                "the word written",
+            )
             continue
         if key not in out:
             raise OptionError(
@@ -140,7 +147,7 @@ def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
             and not isinstance(text.get("decimals"), bool)
             and 0 <= text["decimals"] <= 12
             and isinstance(text.get("grouped"), bool)
-            and all(c not in '"\r\n' for c in text["prefix"] + text["suffix"])
+            and _one_cell(text["prefix"] + text["suffix"])
             and text.get("negative", "minus") in ("minus", "parentheses")
             and isinstance(text.get("trimmed", False), bool)
         )
