@@ -14,11 +14,18 @@ reads the training rows from a CSV, fits, samples and writes its rows to a CSV, 
 scores like ours.  Without ``--sdv-python`` they run in this process when ``sdv`` is importable and
 are skipped with a note elsewhere.  Every run has one thread (``--threads``), the children too.
 
+``--full-seeds N`` reads every score on the first N split seeds only and the DCR share alone on the
+others (as in ``bench_engines.py``: the DCR share of a small table needs 10-20 seeds to be read to
++-0.01-0.02; the other scores are steady at 5), for the peers too; the table's means are over the seeds
+each figure was read on.
+
 Results go to ``--out`` (JSON, after every run; ``--resume`` skips the runs in it) and the markdown
 table of means over the seeds to ``--markdown``.
 
     python benchmarks/bench_classic.py --tables insurance,titanic --engines gan,vae \\
         --peers sdv_ctgan,sdv_tvae --sdv-python /tmp/sdvvenv/bin/python --seeds 3
+    python benchmarks/bench_classic.py --tables titanic --engines vae,vae@max_dcr_share=0.53 --peers '' \\
+        --seeds 15 --full-seeds 5                                  # the DCR share over 15 split seeds
     python benchmarks/bench_classic.py --show benchmarks/results/classic.json
 """
 
@@ -62,18 +69,33 @@ TARGET_PAIRS = [("gan", "sdv_ctgan"), ("vae", "sdv_tvae")]  # issue 22: as good,
 
 
 def run_peer(
-    spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
+    spec: str,
+    table: str,
+    frame: Any,
+    seed: int,
+    holdout: float,
+    factor: int,
+    threads: int,
+    dcr_only: bool = False,
 ) -> dict[str, Any]:
     """Fit one SDV synthesizer at its defaults (or ``@`` settings) and score its sample like ours."""
     from mirage.evaluation import split_holdout
 
     train, held = split_holdout(frame, holdout, seed)
     synthetic, timing = fit_and_sample(spec, train, factor * len(train))
-    return peer_record(spec, table, frame, seed, train, held, synthetic, timing, threads)
+    return peer_record(spec, table, frame, seed, train, held, synthetic, timing, threads, dcr_only)
 
 
 def run_peer_process(
-    python: str, spec: str, table: str, frame: Any, seed: int, holdout: float, factor: int, threads: int
+    python: str,
+    spec: str,
+    table: str,
+    frame: Any,
+    seed: int,
+    holdout: float,
+    factor: int,
+    threads: int,
+    dcr_only: bool = False,
 ) -> dict[str, Any]:
     """``run_peer`` with the fit and sample in a child process of ``python`` (SDV's environment)."""
     import pandas as pd
@@ -93,7 +115,7 @@ def run_peer_process(
             raise RuntimeError(f"{spec} failed: {done.stderr.strip().splitlines()[-1:]}")
         timing = json.loads(done.stdout.strip().splitlines()[-1])
         synthetic = pd.read_csv(out_csv)
-    return peer_record(spec, table, frame, seed, train, held, synthetic, timing, threads)
+    return peer_record(spec, table, frame, seed, train, held, synthetic, timing, threads, dcr_only)
 
 
 def fit_and_sample(spec: str, train: Any, rows: int) -> tuple[Any, dict[str, float]]:
@@ -126,8 +148,11 @@ def peer_record(
     synthetic: Any,
     timing: dict[str, float],
     threads: int,
+    dcr_only: bool = False,
 ) -> dict[str, Any]:
-    """A peer's run, its rows brought to the training frame's columns and dtypes and scored like ours."""
+    """A peer's run, its rows brought to the training frame's columns and dtypes and scored like ours
+    (``dcr_only``: the DCR share alone)."""
+    from bench_engines import dcr_score
     from bench_peers import align
 
     import mirage
@@ -143,7 +168,11 @@ def peer_record(
         "fit_s": timing["fit_s"],
         "fit_cpu_s": timing.get("fit_cpu_s"),
         "sample_rows_per_s": len(synthetic) / timing["sample_s"] if timing["sample_s"] > 0 else None,
-        **score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads),
+        **(
+            dcr_score(train, held, synthetic, mirage.infer_schema(train), seed)
+            if dcr_only
+            else score_sample(table, train, held, synthetic, mirage.infer_schema(train), seed, threads)
+        ),
     }
 
 
@@ -249,6 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=10_000, help="subsample larger tables (0: never)")
     parser.add_argument("--holdout", type=float, default=0.2, help="holdout fraction of each split")
     parser.add_argument("--factor", type=int, default=1, help="synthetic rows per training row")
+    parser.add_argument(
+        "--full-seeds",
+        type=int,
+        default=None,
+        help="every score on this many seeds, the DCR share alone after",
+    )
     parser.add_argument("--threads", type=int, default=1, help="BLAS, OpenMP and torch threads")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder of the shared CSVs")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "classic.json")
@@ -319,15 +354,15 @@ def main(argv: list[str] | None = None) -> int:
                 if (table, spec, seed) in done:
                     continue
                 start = time.perf_counter()
+                split = (frame, seed, args.holdout, args.factor, args.threads)
+                dcr_only = args.full_seeds is not None and seed >= args.full_seeds
                 try:
                     if engine_spec(spec)[0] not in PEERS:
-                        record = run_one(spec, table, frame, seed, args.holdout, args.factor, args.threads)
+                        record = run_one(spec, table, *split, dcr_only)
                     elif args.sdv_python:
-                        record = run_peer_process(
-                            args.sdv_python, spec, table, frame, seed, args.holdout, args.factor, args.threads
-                        )
+                        record = run_peer_process(args.sdv_python, spec, table, *split, dcr_only)
                     else:
-                        record = run_peer(spec, table, frame, seed, args.holdout, args.factor, args.threads)
+                        record = run_peer(spec, table, *split, dcr_only)
                 except Exception as exc:  # one failed fit must not lose the others' figures
                     record = {"table": table, "engine": spec, "seed": seed, "error": repr(exc)}
                 record["wall_s"] = time.perf_counter() - start

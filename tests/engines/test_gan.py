@@ -72,6 +72,15 @@ def test_early_stopping_reads_a_validation_detection_score(table: pd.DataFrame) 
     assert training["pac"] == 10 and training["batch_size"] % 10 == 0
 
 
+def test_by_default_training_stops_at_the_first_detection_check_that_does_not_improve(
+    table: pd.DataFrame,
+) -> None:
+    training = GanSynthesizer(**{**FAST, "max_epochs": 500}).fit(table).training_
+    checks = [h["epoch"] for h in training["history"] if "detection_auc" in h]
+    assert training["stopped"] == "early_stopping"
+    assert checks[-2] == training["best_epoch"] < checks[-1]
+
+
 def test_the_time_budget_stops_training_and_progress_is_reported(table: pd.DataFrame) -> None:
     events: list[object] = []
     with progress_events_to(events.append):

@@ -84,7 +84,7 @@ class GanSynthesizer(VectorSynthesizer):
         *,
         max_training_time: float = 600.0,
         max_epochs: int = 300,
-        patience: int = 2,
+        patience: int = 1,
         min_steps: int = 300,
         batch_size: int | None = None,
         pac: int = 10,
