@@ -64,8 +64,11 @@ __all__ = [
     "date_subcolumns",
     "days_and_times",
     "format_datetimes",
+    "most_common",
+    "offsets_written",
     "parse_datetimes",
     "weekdays_of",
+    "zones_of_offsets",
 ]
 
 SECONDS_PER_DAY = 86_400.0
@@ -347,7 +350,17 @@ def _fraction_digit_counts(values: pd.Series) -> tuple[tuple[int, int], ...]:
     return tuple((int(k), int(v)) for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True))
 
 
-def _most_common(counts: tuple[tuple[int, int], ...]) -> int | None:
+def offsets_written(values: pd.Series) -> tuple[tuple[int, int], ...]:
+    """Rows per UTC offset (minutes east) text datetimes are written at, by first appearance."""
+    return _offset_counts(_row_offsets(values))
+
+
+def zones_of_offsets(values: pd.Series, column: str, fmt: str) -> tuple[str, ...]:
+    """The time zones whose offset at each text datetime's instant is the offset it is written at."""
+    return _zones_explaining(_seconds(parse_datetimes(values, column, fmt)), _row_offsets(values))
+
+
+def most_common(counts: tuple[tuple[int, int], ...]) -> int | None:
     """The value most rows have, of ``(value, rows)`` counts (the smallest of a tie); None: no counts."""
     if not counts:
         return None
@@ -462,13 +475,13 @@ class DatetimeCodec(ContinuousCodec):
 
     def learn(self, stats: ContinuousStats, public: PublicBounds) -> None:
         self.tz = stats.tz
-        self.offset = _most_common(stats.offsets)
+        self.offset = most_common(stats.offsets)
         # text written at several offsets that one time zone explains (summer time) is learned and
         # written back on that zone's clock: at one offset, summer rows would move by an hour
         zoned_text = len(stats.offsets) > 1 and bool(stats.zones)
         if zoned_text and stats.zones:
             self.tz = stats.zones[0]
-        self.written_digits = _most_common(stats.fraction_digits)
+        self.written_digits = most_common(stats.fraction_digits)
         observed = observed_values(stats.observed)
         if observed.size == 0:
             observed = np.array([0.0])

@@ -15,15 +15,12 @@ import pandas as pd
 from mirage._warnings import warn
 from mirage.encoding import EncodingOptions
 from mirage.encoding.datetime import (
-    _most_common,
-    _offset_counts,
-    _row_offsets,
-    _seconds,
-    _zones_explaining,
     as_written,
     format_datetimes,
-    parse_datetimes,
+    most_common,
+    offsets_written,
     parse_format,
+    zones_of_offsets,
 )
 from mirage.encoding.identifier import IdentifierCodec, parse_id_format
 from mirage.errors import SchemaError
@@ -79,14 +76,13 @@ def written_clock(values: pd.Series, column: Column) -> str | None:
     fmt = column.datetime_format
     if column.kind is not Kind.DATETIME or fmt is None or "%z" not in parse_format(fmt):
         return None
-    minutes = _row_offsets(values)
-    counts = _offset_counts(minutes)
-    most = _most_common(counts)
+    counts = offsets_written(values)
+    most = most_common(counts)
     if most is None:
         return None
     if len(counts) == 1:
         return _offset_text(most)
-    zones = _zones_explaining(_seconds(parse_datetimes(values, column.name, fmt)), minutes)
+    zones = zones_of_offsets(values, column.name, fmt)
     if zones:
         return zones[0]
     written = ", ".join(f"{_offset_text(m)} ({rows:,} rows)" for m, rows in counts)
