@@ -56,8 +56,17 @@ def sniff_delimiter(text: str, default: str = ",") -> str:
 def _sample_text(sample: bytes, encoding: str, *, complete: bool) -> str:
     text = sample.decode(encoding, errors="replace")
     if not complete:
-        text = text[: text.rfind("\n") + 1]
+        text = text[: _last_record_end(text)]
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _last_record_end(text: str) -> int:
+    """Where the last whole record of a file's first part ends: after its last line break outside
+    double quotes (a quoted field may hold line breaks, and a part cut inside one cannot be parsed)."""
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    outside = (np.cumsum(chars == ord('"')) & 1) == 0
+    ends = np.flatnonzero((chars == ord("\n")) & outside)
+    return int(ends[-1]) + 1 if ends.size else text.rfind("\n") + 1
 
 
 def _header(path: Path, text: str, delimiter: str) -> list[str] | None:

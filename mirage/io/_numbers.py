@@ -241,7 +241,10 @@ def padded_numbers(
     names = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in known]
     if not names:
         return {}
-    text = raw(names)
+    try:
+        text = raw(names)
+    except (pd.errors.ParserError, ValueError):  # the file's first part ends inside a quoted field
+        return {}
     fixed = re.compile(r"\s*[+-]?\d+" + re.escape(decimal) + r"(\d+)\s*")
     found: dict[str, dict[str, Any]] = {}
     for name in names:

@@ -423,3 +423,26 @@ def test_csv_integers_with_gaps_past_two_to_the_53_are_read_exactly(tmp_path: Pa
     assert str(df["id"].dtype) == "Int64"
     assert df["id"].tolist() == [pd.NA if i == 3 else first + 7 * i for i in range(10)]
     assert str(df["small"].dtype) == "float64" and str(df["big_float"].dtype) == "float64"
+
+
+def test_a_file_whose_first_part_ends_inside_a_quoted_line_break_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mirage.io._csv as csv_module
+
+    lines = ["price,flag,note"]
+    for i in range(400):
+        note = '"line one\nline two, with a comma"' if i % 3 == 0 else "plain"
+        lines.append(f"{10 + i % 90}.{i % 10}0,{'true' if i % 2 else 'false'},{note}")
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    cut = text.index("line one\n", 2_000) + len("line one\n") + 3  # inside a quoted field's line break
+    assert text[:cut].count('"') % 2 == 1
+    monkeypatch.setattr(csv_module, "SAMPLE_BYTES", cut)  # the first part the readers look at again
+    frame = read_table(path)
+    assert len(frame) == 400 and frame["note"].iloc[0] == "line one\nline two, with a comma"
+    assert frame["flag"].dtype == bool and frame.attrs["mirage.csv"]["booleans"] == {
+        "flag": ["true", "false"]
+    }
+    assert frame.attrs["mirage.csv"]["numbers"]["price"]["decimals"] == 2
