@@ -22,7 +22,14 @@ from mirage.errors import DataError, OptionError
 from mirage.io._durations import duration_texts
 from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
-from mirage.io._numbers import DECIMAL_ATTR, MISSING_ATTR, NUMBERS_ATTR, convert_numbers, padded_numbers
+from mirage.io._numbers import (
+    DECIMAL_ATTR,
+    MARKS_ATTR,
+    MISSING_ATTR,
+    NUMBERS_ATTR,
+    convert_numbers,
+    padded_numbers,
+)
 
 __all__ = ["BAD_LINES", "DELIMITERS", "detect_encoding", "read_csv", "sniff_delimiter"]
 
@@ -270,6 +277,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     if not {"dtype", "converters"} & options.keys():
         numbers |= padded_numbers(df, decimal, numbers, lambda cols: _raw(start, options, cols))
     missing = df.attrs.pop(MISSING_ATTR, None)
+    marks = df.attrs.pop(MARKS_ATTR, None)
     # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
     plus_written = "+" in text and not {"dtype", "converters"} & options.keys()
     signed = _plus_signs(df, lambda cols: _raw(start, options, cols)) if plus_written else {}
@@ -279,6 +287,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         **({"numbers": numbers} if numbers else {}),
         **({"signed": signed} if signed else {}),
         **({"missing": missing} if missing else {}),
+        **({"marks": marks} if marks else {}),
         **({"booleans": booleans} if booleans else {}),
         **({"durations": durations} if durations else {}),
     }

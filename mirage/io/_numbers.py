@@ -32,8 +32,10 @@ DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were writ
 NUMBERS_ATTR = "mirage.numbers"
 # {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark
 MISSING_ATTR = "mirage.missing"
+# {column: {"mark": "*", "share": 0.01}}: numbers some of which carry a footnote mark (12.5*)
+MARKS_ATTR = "mirage.marks"
 
-__all__ = ["DECIMAL_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers", "padded_numbers"]
+__all__ = ["DECIMAL_ATTR", "MARKS_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers", "padded_numbers"]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -45,6 +47,9 @@ _ONLY_COMMA = re.compile(r".*(?:,\d{1,2}|,\d{4,}|\.\d{3},\d+)")
 _ONLY_POINT = re.compile(r".*(?:,\d{3}\.\d+|'\d{3}(?:[.']|$))")
 _GROUPS = re.compile(r"[.,'\u00a0\u202f ]")
 _USER_OPTIONS = ("decimal", "thousands", "dtype", "converters")
+# a footnote mark after some numbers of a column (12.5*, 40†): the numbers are still numbers
+_FOOTNOTE = re.compile(r"(?P<number>.*\d)(?P<mark>[*\u2020\u2021\u00a7\u00b6#^~]{1,3})")
+MAX_MARKED_SHARE = 0.5  # a mark on more of the rows than this is part of how the column is written
 _PARENTHESISED = re.compile(r"\(\s*([^()\s][^()]*?)\s*\)")
 # what people write for a missing number; a column of numbers may also hold these
 MISSING_WORDS = frozenset(
@@ -146,6 +151,7 @@ def convert_numbers(
     signs: dict[str, NumberText] = {}
     parenthesised: set[str] = set()
     missing: dict[str, pd.Series] = {}
+    marks: dict[str, tuple[str, float, int]] = {}
     for name, values in list(texts.items()):
         words = values.isin(MISSING_WORDS)
         if bool(words.any()) and not bool(words.all()):
@@ -153,6 +159,10 @@ def convert_numbers(
             values = texts[name] = values[~words]
         written_as = values.unique()
         spellings = pd.Series(written_as)
+        footnote = _footnote_mark(values, spellings)
+        if footnote is not None:
+            marks[name] = footnote
+            spellings = spellings.str.replace(_FOOTNOTE, r"\g<number>", regex=True)
         negatives = spellings.str.fullmatch(_PARENTHESISED)
         if bool(negatives.any()):
             parenthesised.add(name)
@@ -161,20 +171,21 @@ def convert_numbers(
         if found is not None:
             signs[name] = found[0]
             spellings = found[1]
-        if name in signs or name in parenthesised:
+        if name in signs or name in parenthesised or name in marks:
             texts[name] = values.map(dict(zip(written_as, spellings, strict=True)))
-    mark = decimal_mark(texts, delimiter) or ("." if signs or parenthesised or missing else None)
+    mark = decimal_mark(texts, delimiter) or ("." if signs or parenthesised or missing or marks else None)
     if mark is None:
         return df
     pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
     written: dict[str, dict[str, Any]] = {}
     words_for: dict[str, str] = {}
+    marked: dict[str, dict[str, Any]] = {}
     for name, values in texts.items():
         distinct = pd.Series(values.unique())
         if not _all_match(distinct, pattern):
             continue
         grouped = bool(distinct.str.contains(_GROUPS).any())
-        if not (grouped or name in signs or name in parenthesised or name in missing):
+        if not (grouped or name in signs or name in parenthesised or name in missing or name in marks):
             continue
         column = pd.Series(None, index=df.index, dtype=object, name=df[name].name)
         column[values.index] = values.to_numpy()
@@ -182,6 +193,8 @@ def convert_numbers(
         df.attrs[DECIMAL_ATTR] = mark
         if name in missing:
             words_for[name] = _missing_word(name, missing[name])
+        if name in marks:
+            marked[name] = _marked(name, *marks[name], rows=len(values))
         group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
         groups = bool(distinct.str.contains(group).any())
         if groups or name in signs or name in parenthesised:
@@ -201,11 +214,36 @@ def convert_numbers(
         df.attrs[NUMBERS_ATTR] = written
     if words_for:
         df.attrs[MISSING_ATTR] = words_for
+    if marked:
+        df.attrs[MARKS_ATTR] = marked
     if mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:
             _reread_grouped(df, raw(floats))
     return df
+
+
+def _footnote_mark(values: pd.Series, spellings: pd.Series) -> tuple[str, float, int] | None:
+    """The one footnote mark some (at most ``MAX_MARKED_SHARE``) of a column's numbers carry, its share
+    of the rows and their number; None where there is none, or several."""
+    found = spellings.str.fullmatch(_FOOTNOTE)
+    if not bool(found.any()):
+        return None
+    used = spellings[found].str.extract(_FOOTNOTE)["mark"].unique()
+    if len(used) != 1:
+        return None
+    rows = int(values.str.fullmatch(_FOOTNOTE).sum())
+    share = rows / len(values)
+    return (str(used[0]), share, rows) if share <= MAX_MARKED_SHARE else None
+
+
+def _marked(name: str, mark: str, share: float, marked_rows: int, *, rows: int) -> dict[str, Any]:
+    warn(
+        f"column {name!r}: {marked_rows} of {rows} numbers carry a {mark!r} mark; learned as numbers, "
+        f"synthetic rows write the mark on about as many ({share:.1%}), chosen at random (not tied to "
+        "the other columns)"
+    )
+    return {"mark": mark, "share": round(share, 6)}
 
 
 def _missing_word(name: str, words: pd.Series) -> str:

@@ -121,10 +121,27 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 "the word written",
             )
             continue
+        if key == "marks":
+            out[key] = _column_map(
+                key,
+                value,
+                lambda m: (
+                    isinstance(m, Mapping)
+                    and isinstance(m.get("mark"), str)
+                    and bool(m["mark"])
+                    and _one_cell(m["mark"])
+                    and not any(c.isdigit() for c in m["mark"])
+                    and isinstance(m.get("share"), float | int)
+                    and 0 < m["share"] <= 1
+                ),
+                "{'mark': '*', 'share': 0.01} (a footnote mark and the share of numbers written with it)",
+            )
+            continue
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
-                "(known: delimiter, decimal, numbers, whole, signed, dates, missing, booleans, durations)"
+                "(known: delimiter, decimal, numbers, whole, signed, dates, missing, marks, booleans, "
+                "durations)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -206,6 +223,32 @@ def _plus_signs(
         texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
         out[name] = pd.Series(
             [f"+{t}" if p and t is not None else t for t, p in zip(texts, plus, strict=True)],
+            index=df.index,
+            dtype=object,
+        )
+    return out
+
+
+def _footnote_marks(
+    df: pd.DataFrame, numbers: pd.DataFrame, marks: Mapping[str, Mapping[str, Any]], decimal: str
+) -> pd.DataFrame:
+    """The columns in ``marks`` with their footnote mark after about ``share`` of their numbers, chosen
+    by a hash of each number (the same number is always marked alike, whatever the chunks)."""
+    out = df
+    for name, style in marks.items():
+        if name not in numbers.columns or not _plain_numbers(numbers[name]):
+            continue
+        values = numbers[name].astype("float64").to_numpy()
+        bits = np.where(np.isnan(values), 0.0, values).view("uint64")
+        spread = (bits * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
+        pick = ~np.isnan(values) & (spread.astype("float64") / 2.0**53 < float(style["share"]))
+        if not pick.any():
+            continue
+        if out is df:
+            out = df.copy()
+        texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
+        out[name] = pd.Series(
+            [f"{t}{style['mark']}" if p and t is not None else t for t, p in zip(texts, pick, strict=True)],
             index=df.index,
             dtype=object,
         )
@@ -311,6 +354,8 @@ def _write_csv(
         df = _with_number_text(df, dialect["numbers"], decimal)
     if dialect.get("signed"):
         df = _plus_signs(df, numbers, dialect["signed"], decimal)
+    if dialect.get("marks"):
+        df = _footnote_marks(df, numbers, dialect["marks"], decimal)
     if dialect.get("dates"):
         df = _date_texts(df, dialect["dates"])
     if dialect.get("booleans"):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import mirage
+from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError
 from mirage.io import output_dialect, read_table, write_chunks
 from mirage.schema import infer_schema, split_affixes
@@ -342,3 +343,27 @@ def test_decimals_the_source_always_writes_are_kept_with_their_zeros(tmp_path: P
         ["preis;menge"] + [f"{v:.2f}".replace(".", ",") + ";1" for v in rng.uniform(1, 9, 50)],
     )
     assert read_table(german).attrs["mirage.csv"]["numbers"]["preis"]["decimals"] == 2
+
+
+def test_numbers_with_a_footnote_mark_on_a_few_are_numbers_and_keep_the_mark(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    values = [f"{v:.1f}" for v in rng.normal(50, 10, 400)]
+    for i in rng.choice(400, 8, replace=False):
+        values[i] += "*"
+    data = _write(
+        tmp_path / "flagged.csv", ["measure,g"] + [f"{v},{'ab'[i % 2]}" for i, v in enumerate(values)]
+    )
+    with pytest.warns(MirageWarning, match=r"'measure': 8 of 400 numbers carry a '\*' mark"):
+        frame = read_table(data)
+    assert pd.api.types.is_float_dtype(frame["measure"].dtype)
+    assert frame["measure"].tolist() == [float(v.rstrip("*")) for v in values]
+    assert frame.attrs["mirage.csv"]["marks"] == {"measure": {"mark": "*", "share": 0.02}}
+    model, out = tmp_path / "flagged.mirage", tmp_path / "synthetic.csv"
+    assert invoke("fit", data, "-o", model, "--seed", 1).exit_code == 0
+    assert invoke("sample", model, "-n", 4000, "-o", out, "--seed", 2).exit_code == 0
+    written = pd.read_csv(out, dtype=str)["measure"]
+    assert 0.01 <= written.str.endswith("*").mean() <= 0.03
+    numbers = pd.to_numeric(written.str.rstrip("*"))
+    assert abs(numbers.std() - frame["measure"].std()) < 2.5  # not drawn flat over the range as codes were
+    mixed = _write(tmp_path / "mixed.csv", ["v"] + [f"{i}*" if i % 3 else f"{i}#" for i in range(30)])
+    assert read_table(mixed)["v"].dtype == object  # two marks, most rows marked: not footnotes
