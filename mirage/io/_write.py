@@ -218,14 +218,7 @@ def _plus_signs(
         plus = values >= 0 if style == "non-negative" else values > 0
         if not plus.any():
             continue
-        if out is df:
-            out = df.copy()
-        texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
-        out[name] = pd.Series(
-            [f"+{t}" if p and t is not None else t for t, p in zip(texts, plus, strict=True)],
-            index=df.index,
-            dtype=object,
-        )
+        out = _around(df, out, name, plus, decimal, before="+")
     return out
 
 
@@ -244,14 +237,30 @@ def _footnote_marks(
         pick = ~np.isnan(values) & (spread.astype("float64") / 2.0**53 < float(style["share"]))
         if not pick.any():
             continue
-        if out is df:
-            out = df.copy()
-        texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
-        out[name] = pd.Series(
-            [f"{t}{style['mark']}" if p and t is not None else t for t, p in zip(texts, pick, strict=True)],
-            index=df.index,
-            dtype=object,
-        )
+        out = _around(df, out, name, pick, decimal, after=str(style["mark"]))
+    return out
+
+
+def _around(
+    df: pd.DataFrame,
+    out: pd.DataFrame,
+    name: str,
+    rows: np.ndarray,
+    decimal: str,
+    *,
+    before: str = "",
+    after: str = "",
+) -> pd.DataFrame:
+    """``out`` (a copy of ``df`` once changed) with column ``name``'s cells in ``rows`` written between
+    ``before`` and ``after``."""
+    if out is df:
+        out = df.copy()
+    texts = [_number_cell(v, decimal) for v in df[name].to_numpy(dtype=object)]
+    out[name] = pd.Series(
+        [f"{before}{t}{after}" if p and t is not None else t for t, p in zip(texts, rows, strict=True)],
+        index=df.index,
+        dtype=object,
+    )
     return out
 
 
