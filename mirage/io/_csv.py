@@ -257,17 +257,18 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
             )
         raise error from exc
     start = _Source(path, encoding, delimiter, dialect, kept=text)  # the first SAMPLE_BYTES
+    start_text = _TextOnce(start, options)  # its columns as text, each parsed once
     if not {"dtype", "converters"} & options.keys():
         _keep_leading_zeros(
             df,
             lambda cols: _raw(source, options, cols),
-            lambda cols: _raw(start, options, cols),
+            start_text,
             complete=complete and source.kept is None,
         )
     if not {"dtype", "converters"} & options.keys():
         _exact_large_integers(df, lambda cols: _raw(source, options, cols))
     spelt = {"dtype", "converters", "true_values", "false_values"} & options.keys()
-    booleans = {} if spelt else _boolean_words(df, lambda cols: _raw(start, options, cols))
+    booleans = {} if spelt else _boolean_words(df, start_text)
     durations = {} if {"dtype", "converters"} & options.keys() else duration_texts(df)
     df = convert_numbers(
         df, delimiter=delimiter, options=options, raw=lambda cols: _raw(source, options, cols)
@@ -275,12 +276,12 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     decimal = df.attrs.pop(DECIMAL_ATTR, None) or options.get("decimal") or "."
     numbers = df.attrs.pop(NUMBERS_ATTR, None) or {}
     if not {"dtype", "converters"} & options.keys():
-        numbers |= padded_numbers(df, decimal, numbers, lambda cols: _raw(start, options, cols))
+        numbers |= padded_numbers(df, decimal, numbers, start_text)
     missing = df.attrs.pop(MISSING_ATTR, None)
     marks = df.attrs.pop(MARKS_ATTR, None)
     # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
     plus_written = "+" in text and not {"dtype", "converters"} & options.keys()
-    signed = _plus_signs(df, lambda cols: _raw(start, options, cols)) if plus_written else {}
+    signed = _plus_signs(df, start_text) if plus_written else {}
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
@@ -417,6 +418,21 @@ def _keep_leading_zeros(
     text = start if complete and start is not None else raw(whole)
     for name in whole:
         df[name] = text[name].astype(object)
+
+
+class _TextOnce:
+    """Columns of a source as the text it holds, each column parsed once however often asked for."""
+
+    def __init__(self, source: _Source, options: dict[str, Any]) -> None:
+        self.source, self.options = source, options
+        self.read: dict[str, pd.Series] = {}
+
+    def __call__(self, columns: list[str]) -> pd.DataFrame:
+        new = [c for c in columns if c not in self.read]
+        if new:
+            text = _raw(self.source, self.options, new)
+            self.read.update({c: text[c] for c in new})
+        return pd.DataFrame({c: self.read[c] for c in columns})
 
 
 def _raw(source: _Source, options: dict[str, Any], columns: list[str]) -> pd.DataFrame:
