@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from mirage.control._cells import learned_values, match_value, resolve_seed
@@ -74,9 +75,37 @@ def augment(
         )
     added = rows_to_add(len(real), minority_rows, float(minority_share))
     synthetic = model.sample(added, seed=resolve_seed(seed), conditions={target: [class_value]})
-    synthetic = synthetic[list(real.columns)]
+    synthetic = _keys_apart(real, synthetic[list(real.columns)], model)
     out = pd.concat(
         [real.reset_index(drop=True).assign(**{flag: False}), synthetic.assign(**{flag: True})],
         ignore_index=True,
     )
     return out
+
+
+def _keys_apart(real: pd.DataFrame, synthetic: pd.DataFrame, model: Synthesizer) -> pd.DataFrame:
+    """``synthetic`` with every key of an identifier column that a real row already holds replaced by the
+    next keys of the column's format that none holds, so the keys of the augmented table stay unique."""
+    from mirage.encoding.identifier import IdentifierCodec
+
+    for codec in model.encoder_.codecs:
+        if not isinstance(codec, IdentifierCodec):
+            continue
+        name = codec.column.name
+        taken = set(real[name].dropna().tolist())
+        keys = synthetic[name]
+        present = keys.notna().to_numpy()
+        if not taken or not keys[present].isin(taken).any():
+            continue
+        need = int(present.sum())
+        fresh: list[Any] = []
+        start = 0
+        while len(fresh) < need:
+            block = max(2 * (need - len(fresh)), 1024)
+            drawn = codec.decode({}, block, np.random.default_rng(0), start)  # keys do not use the rng
+            fresh.extend(key for key in drawn.tolist() if key not in taken)
+            start += block
+        column = synthetic[name].copy()
+        column[present] = pd.Series(fresh[:need], dtype=column.dtype).to_numpy()
+        synthetic = synthetic.assign(**{name: column})
+    return synthetic

@@ -91,3 +91,23 @@ def test_tails_lie_past_the_quantiles(name: str) -> None:
         sample_tails(model, 10, {"channel": 0.05})
     with pytest.raises(OptionError, match="must be above 0 and below 0.5, got 0.6"):
         sample_tails(model, 10, {"amount": 0.6})
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [np.arange(10_001, 10_701), [f"C-{i:05d}" for i in range(700)], [f"{i:04d}-AB" for i in range(3, 703)]],
+    ids=["integers", "template", "pattern"],
+)
+def test_the_added_rows_get_keys_no_real_row_holds(keys: object) -> None:
+    real = table().assign(customer_id=keys)[["customer_id", "amount", "channel", "is_fraud"]]
+    schema = mirage.infer_schema(real)
+    assert schema["customer_id"].kind.value == "identifier"
+    model = ENGINES["cart"]().fit(real, schema=schema)
+    out = mirage.augment(real, model, target="is_fraud", minority_share=0.3, seed=1)
+    assert out["customer_id"].is_unique
+    added = out.loc[out["_synthetic"], "customer_id"]
+    assert not added.isin(real["customer_id"]).any()
+    assert out["customer_id"].dtype == real["customer_id"].dtype
+    pd.testing.assert_frame_equal(
+        out, mirage.augment(real, model, target="is_fraud", minority_share=0.3, seed=1)
+    )
