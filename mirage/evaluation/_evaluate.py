@@ -17,6 +17,7 @@ import pandas as pd
 
 from mirage._progress import report as report_progress
 from mirage.errors import DataError, OptionError
+from mirage.evaluation._align import align_to_real
 from mirage.evaluation._coverage import coverage_scores
 from mirage.evaluation._detection import detection_scores
 from mirage.evaluation._directions import DIRECTIONS
@@ -55,6 +56,9 @@ def evaluate(
     for name, frame in (("real", real), ("synthetic", synthetic), ("holdout", holdout)):
         if frame is not None and len(frame) == 0:
             raise DataError(f"the {name} data has no rows")
+    synthetic = align_to_real(real, synthetic, schema, "synthetic")
+    if holdout is not None:
+        holdout = align_to_real(real, holdout, schema, "holdout")
     if target is not None and target not in schema.names:
         raise OptionError(f"target {target!r} is not a column (columns: {', '.join(schema.names)})")
     if fairness is not None:
