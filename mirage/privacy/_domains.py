@@ -61,15 +61,17 @@ __all__ = [
 FALSE_BUCKETS = 1e-9
 # the coarse grid's: the chance that some empty power of two passes (a range then reaches that far)
 COARSE_FALSE_BUCKETS = 1e-4
-COARSE_WIDTHS = (1, 2, 4)  # neighbouring buckets summed, in turn, until some pass
+COARSE_WIDTHS = (1, 2, 4)  # neighbouring buckets summed into runs (powers of two: 16 times wider at most)
+COARSE_DATETIME_WIDTHS = (1, 2, 4, 8, 16)  # years
 NEIGHBOUR_SIGMAS = 2.0  # a coarse bucket next to the range joins it when its noisy count passes this
+RUN_SIGMAS = 3.0  # ... and a longer run of buckets next to it (several runs are tested each step)
 # noisy rows per deviation of a range histogram's noise from which a number's range is taken on the
 # fine grid: below it the fine grid's outermost passing buckets are few and its inner edges clip their
 # rows (insurance at epsilon 2: 83% of charges, at epsilon 10: 8%); from it the range stays inside the
 # data's own (the engine conformance suite asks it, at epsilon 1000)
 FINE_NUMBER_ROWS = 1000.0
 # the same for a datetime's range (months, else years): a few months' rows are clipped at most
-FINE_RANGE_ROWS = 60.0
+FINE_RANGE_ROWS = 1000.0
 GRID_POINTS = 64  # public values spanning a released numeric or datetime range
 MAX_MERGED = 64  # the most grid buckets merged into one (3 decades of numbers, 5 years of months)
 DATETIME_RANGE_SHARE = 0.9  # of a datetime column's rho; the rest on whether it has a time of day
@@ -212,7 +214,8 @@ def private_datetime_range(
     ``FINE_RANGE_ROWS`` noisy rows per deviation of the whole ``rho``'s noise, else on months."""
     share = rho * DATETIME_RANGE_SHARE
     if rows is not None and rows < FINE_RANGE_ROWS * GaussianMechanism(rho=rho).sigma:
-        return coarse_range(seconds, counts, missing, coarse_datetime_grid(), ledger, share, name)
+        grid = coarse_datetime_grid()
+        return coarse_range(seconds, counts, missing, grid, ledger, share, name, COARSE_DATETIME_WIDTHS)
     return private_range(seconds, counts, missing, datetime_grid(), ledger, share, name)
 
 
@@ -288,32 +291,53 @@ def coarse_range(
     ledger: Ledger,
     rho: float,
     name: str,
+    widths: tuple[int, ...] = COARSE_WIDTHS,
 ) -> tuple[tuple[float, float], bool]:
     """The outer edges of the outermost buckets (of the coarse ``edges``) whose noisy count passes the
-    threshold, each end widened by the next bucket while its noisy count is over ``NEIGHBOUR_SIGMAS``
-    deviations (a false widening doubles the range at most, where a missed tail would clip rows), and
-    whether the missing cells' count passes; a ``DataError`` if no bucket passes."""
+    threshold, each end widened over the next run of buckets while that run's noisy count is over
+    ``NEIGHBOUR_SIGMAS`` deviations (a false widening widens the range by one run, where a missed
+    tail would clip rows), and whether the missing cells' count passes; a ``DataError`` if no bucket
+    passes.
+
+    Where no single bucket passes, runs of neighbouring buckets of each of ``widths`` in turn are
+    read (post-processing: their noise grows as the root of the width, but rows spread over many
+    buckets add up).  An end is widened by the shortest run of ``widths`` past it that passes, so rows
+    spread thinly (a date over decades) widen it run by run where one bucket at a time would stop at
+    the first that noise brings under its cut."""
     from scipy.stats import norm
 
     noisy, has_missing, mechanism = _noisy_histogram(values, counts, missing, edges, ledger, rho, name)
-    # where no single bucket passes, runs of two, then four neighbouring buckets (post-processing: their
-    # noise grows as the root of the width, but rows spread over a few powers of two add up); every
-    # start of a run is tested, so the cut allows for as many tests as there are buckets
-    for width in COARSE_WIDTHS:
+    for width in widths:
         runs = np.convolve(noisy, np.ones(width), mode="valid")  # runs[i]: buckets i .. i + width - 1
-        sigma = mechanism.sigma * math.sqrt(width)
-        passing = np.flatnonzero(runs >= 1.0 + float(norm.isf(COARSE_FALSE_BUCKETS / runs.size)) * sigma)
+        # every start of a run is tested, so the cut allows for as many tests as there are buckets
+        cut = 1.0 + float(norm.isf(COARSE_FALSE_BUCKETS / runs.size)) * mechanism.sigma * math.sqrt(width)
+        passing = np.flatnonzero(runs >= cut)
         if passing.size:
             break
     else:
         raise _too_few_rows(name, ledger)
-    first, last = int(passing[0]), int(passing[-1])
-    neighbour = 1.0 + NEIGHBOUR_SIGMAS * sigma
-    while first >= width and runs[first - width] >= neighbour:
-        first -= width
-    while last + width < runs.size and runs[last + width] >= neighbour:
-        last += width
-    return (float(edges[first]), float(edges[last + width])), has_missing
+    first, last = int(passing[0]), int(passing[-1]) + width - 1  # buckets, both ends included
+
+    def passes(run: np.ndarray, sigmas: float) -> bool:
+        return float(run.sum()) >= 1.0 + sigmas * mechanism.sigma * math.sqrt(run.size)
+
+    def next_run(outward: int, end: int) -> int:
+        """The length of the shortest run of ``widths`` past bucket ``end`` (towards ``outward``) that
+        passes, 0 if none does; one bucket at ``NEIGHBOUR_SIGMAS``, longer runs (more tests) at
+        ``RUN_SIGMAS``."""
+        for length in widths:
+            lo, hi = (end + 1, end + 1 + length) if outward > 0 else (end - length, end)
+            if lo < 0 or hi > noisy.size:
+                break
+            if passes(noisy[lo:hi], NEIGHBOUR_SIGMAS if length == 1 else RUN_SIGMAS):
+                return length
+        return 0
+
+    while step := next_run(-1, first):
+        first -= step
+    while step := next_run(+1, last):
+        last += step
+    return (float(edges[first]), float(edges[last + 1])), has_missing
 
 
 def _too_few_rows(name: str, ledger: Ledger) -> DataError:

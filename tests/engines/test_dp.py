@@ -329,3 +329,39 @@ def test_a_few_hundred_rows_fit_at_epsilon_one_with_ranges_on_powers_of_two() ->
     public = public_frame(private.encoder, data)
     inside = [data[c].between(public[c].min(), public[c].max()).mean() for c in data.columns]
     assert min(inside) > 0.6 and np.mean(inside) > 0.85, inside
+
+
+def test_an_empty_point_bucket_is_not_drawn_as_a_spike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The end of an integer range that reaches past the data is a point bucket: noise on its empty
+    count (here two deviations, set by hand) must not come back as a spike of a value no row holds,
+    while a real spike (a thousand rows at zero) stays."""
+    from mirage.engines.dp import _tree
+    from mirage.engines.dp._bins import fine_grid
+    from mirage.privacy import _mechanisms
+
+    grid = fine_grid(-10.0, 200.0, integer=True, buckets=16)
+    spikes = grid.spikes
+    assert sorted(grid.points[spikes].tolist()) == [-10.0, 0.0, 200.0]
+    values = np.concatenate([np.zeros(1000), np.random.default_rng(0).integers(18, 80, 2000)])
+    fine = grid.index(values)[:, None]
+    sigma = _mechanisms.GaussianMechanism(rho=0.5).sigma
+
+    def two_sigmas_up(counts: np.ndarray, scale: float) -> np.ndarray:
+        return np.asarray(counts) + round(2 * sigma)
+
+    monkeypatch.setattr(_mechanisms, "secure_discrete_gaussian", two_sigmas_up)
+    ones = _tree.measure_one_ways(fine, [grid.size], [True], Ledger(10.0, 1e-9), 0.5, 8, ["age"], [spikes])
+    within = ones.within[0]
+    top, bottom, zero = (int(np.searchsorted(grid.edges, v, side="right")) - 1 for v in (200.0, -10.0, 0.0))
+    assert within[top] == 0.0 and within[bottom] == 0.0
+    assert within[zero] > 0.9
+    plain = _tree.measure_one_ways(fine, [grid.size], [True], Ledger(10.0, 1e-9), 0.5, 8, ["age"])
+    assert plain.within[0][top] > 0.0  # without the spikes' mask the noise is drawn as a spike
+
+
+def test_a_grid_of_whole_numbers_has_no_spikes() -> None:
+    from mirage.engines.dp._bins import fine_grid
+
+    assert not fine_grid(18.0, 80.0, integer=True).spikes.any()
+    assert not fine_grid(5.0, 9.0, integer=False).spikes.any()
+    assert fine_grid(-1.0, 1.0, integer=False).spikes.sum() == 1  # zero

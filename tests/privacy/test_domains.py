@@ -85,3 +85,27 @@ def test_categories_of_fewer_than_the_rare_count_are_not_released() -> None:
     assert kept == ["a", "b"] and missing
     (entry,) = ledger.entries
     assert entry.what == "categories of city" and entry.rho == 300.0 and entry.delta == 5e-10
+
+
+def test_a_thin_spread_is_widened_past_a_thin_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dates over 40 years, 77 rows a year, 130 in one, 20 in another: the one year passes its cut (the
+    noise is none here, its scale 20); widening the range year by year stopped at the thin year and
+    clipped the ten years past it, runs of years past it carry the range to the data's ends."""
+    from mirage.privacy import _mechanisms
+    from mirage.privacy._domains import coarse_datetime_grid
+
+    monkeypatch.setattr(_mechanisms, "secure_discrete_gaussian", lambda counts, sigma: np.asarray(counts))
+    grid = coarse_datetime_grid()
+    start = int(np.searchsorted(grid, 0.0))  # 1970
+    per_year = np.full(40, 77)
+    per_year[10], per_year[30] = 130, 20
+    values = np.concatenate(
+        [np.linspace(grid[start + y] + 1, grid[start + y + 1] - 1, n) for y, n in enumerate(per_year)]
+    )
+    rho = 1 / (2 * 20.0**2)
+    assert _mechanisms.GaussianMechanism(rho=rho).sigma == pytest.approx(20.0)
+    (low, high), _ = coarse_range(
+        *counted(values), grid, Ledger(1000.0, 1e-9), rho, "joined", (1, 2, 4, 8, 16)
+    )
+    assert low <= values.min() and high >= values.max()
+    assert high - low <= grid[start + 41] - grid[start - 1]  # a year past either end at most

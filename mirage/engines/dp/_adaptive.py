@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,7 @@ def fit_adaptive(
     max_cells: int,
     bins: int,
     names: list[str] | None = None,
+    spikes: Sequence[np.ndarray | None] | None = None,
 ) -> NetworkModel:
     """Fit the network model to the fine token matrix ``fine`` (rows x attributes), spending exactly
     ``rho`` on ``ledger``."""
@@ -101,9 +103,8 @@ def fit_adaptive(
         return NetworkModel([], [], [], [], [], 0.0)
     names = names or [str(a) for a in range(d)]
     end = ledger.rho_spent + rho  # the ledger's total when the fit is done
-    ones = measure_one_ways(
-        fine, fine_cardinalities, continuous, ledger, rho * (ONE_WAY_SHARE if d > 1 else 1.0) / d, bins, names
-    )
+    rho_one = rho * (ONE_WAY_SHARE if d > 1 else 1.0) / d
+    ones = measure_one_ways(fine, fine_cardinalities, continuous, ledger, rho_one, bins, names, spikes)
     cards = ones.cardinalities
     codes = ones.codes(fine)
     total = ones.total

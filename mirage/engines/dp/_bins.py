@@ -45,6 +45,13 @@ class FineGrid:
         found = np.searchsorted(self.edges, np.asarray(values, dtype="float64"), side="right") - 1
         return np.clip(found, 0, self.size - 1).astype(np.int64)
 
+    @property
+    def spikes(self) -> np.ndarray:
+        """The point buckets cut into an equal-width grid (zero, an integer range's ends), as a mask;
+        none in a grid of one point per whole number, whose points are the values themselves."""
+        points = ~np.isnan(self.points)
+        return points if not points.all() else np.zeros(self.size, dtype=bool)
+
     def draw(self, buckets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         low, high = self.edges[buckets], self.edges[buckets + 1]
         uniform = low + rng.random(buckets.size) * (high - low)

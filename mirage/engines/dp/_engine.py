@@ -166,6 +166,7 @@ class DPSynthesizer(Synthesizer):
             int(self.max_cells),
             int(self.bins),
             [s.name for s in self._modelled()],
+            [None if s.discrete else self.grids_[s.name].spikes for s in self._modelled()],
         )
         # the row count is not released exactly: the total of a noisy marginal stands for it
         self.n_training_rows_ = max(1, round(self.model_.rows))

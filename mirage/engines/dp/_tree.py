@@ -20,6 +20,7 @@ charged on the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = ["OneWays", "TreeModel", "even_where_drowned", "fit_tree", "measure_on
 
 ONE_WAY_SHARE, SELECT_SHARE = 0.2, 0.1  # of the marginals' rho; the tree's edges get the rest
 RAKE_ROUNDS = 20
+SPIKE_SIGMAS = 3.0  # a point bucket's noisy count under this many deviations is taken as empty
 
 
 @dataclass
@@ -131,9 +133,15 @@ def measure_one_ways(
     rho_each: float,
     bins: int,
     names: list[str],
+    spikes: Sequence[np.ndarray | None] | None = None,
 ) -> OneWays:
     """Measure each attribute's 1-way marginal on its fine codes with ``rho_each``; a continuous
-    attribute's fine codes are cut into at most about ``bins`` coarse bins at its noisy quantiles."""
+    attribute's fine codes are cut into at most about ``bins`` coarse bins at its noisy quantiles.
+
+    ``spikes`` (per attribute, a mask of fine buckets or None) marks point buckets of a continuous
+    grid: each is drawn as one value, so the noise of an empty one would put a spike of a value no row
+    holds (the end of a range that reaches past the data) into the output.  A point bucket's noisy count
+    under ``SPIKE_SIGMAS`` deviations is taken as zero (post-processing)."""
     one_way = GaussianMechanism(rho=rho_each)
     out = OneWays([], [], [], [])
     for a, cardinality in enumerate(fine_cardinalities):
@@ -142,6 +150,9 @@ def measure_one_ways(
             ledger=ledger,
             what=f"1-way marginal {names[a]}",
         ).astype("float64")
+        spike = None if spikes is None else spikes[a]
+        if spike is not None and spike.any():
+            noisy = np.where(spike & (noisy < SPIKE_SIGMAS * one_way.sigma), 0.0, noisy)
         mapping = coarse_bins(noisy, bins) if continuous[a] else np.arange(noisy.size, dtype=np.int64)
         count = int(mapping.max()) + 1
         clipped = np.clip(noisy, 0.0, None)
@@ -185,13 +196,14 @@ def fit_tree(
     max_cells: int,
     bins: int,
     names: list[str] | None = None,
+    spikes: Sequence[np.ndarray | None] | None = None,
 ) -> TreeModel:
     """Fit the tree model to the fine token matrix ``fine`` (rows x attributes), spending ``rho`` on
     ``ledger``; a continuous attribute's fine codes are cut into at most about ``bins`` coarse ones."""
     d = len(fine_cardinalities)
     names = names or [str(a) for a in range(d)]
     rho_one = rho * (ONE_WAY_SHARE if d > 1 else 1.0) / d
-    ones = measure_one_ways(fine, fine_cardinalities, continuous, ledger, rho_one, bins, names)
+    ones = measure_one_ways(fine, fine_cardinalities, continuous, ledger, rho_one, bins, names, spikes)
     to_coarse, within, coarse_one, variance_one = ones.to_coarse, ones.within, ones.counts, ones.variances
     cards = [int(m.max()) + 1 for m in to_coarse]
     codes = ones.codes(fine)
