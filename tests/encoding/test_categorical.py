@@ -196,3 +196,15 @@ def test_new_codes_for_rare_values_keep_each_number_of_the_format_within_the_col
     rare = np.full(500, codec.categories.index(RARE_TOKEN), dtype="int64")
     drawn = codec.decode({"order::code": rare}, 500, np.random.default_rng(2), 0)
     assert drawn.str[4:].astype(int).between(100, 399).all()
+
+
+def test_categories_a_small_table_cannot_keep_are_named_in_a_warning() -> None:
+    """Three categories of 10 rows in 30 reach rare_min_count but not its margin: every row comes back
+    as the rare token, and the fit says so (nothing did before)."""
+    from mirage._warnings import MirageWarning
+    from mirage.engines import ENGINES
+
+    data = pd.DataFrame({"n": np.arange(30.0) % 7, "b": ["x0", "x1", "x2"] * 10})
+    with pytest.warns(MirageWarning, match=r"column 'b': 100% of its 30 rows hold categories too small"):
+        model = ENGINES["cart"]().fit(data)
+    assert set(model.sample(50, seed=0)["b"]) == {"_RARE_"}
