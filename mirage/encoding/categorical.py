@@ -15,6 +15,13 @@ of the format within the range the column's rows hold it in (its ``rare_min_coun
 largest: no ``2024-W81`` for ISO weeks). Most rows
 folding into the rare token is warned about, with a better kind to give the column.
 
+A number column of few values is inferred categorical, and its rare values fold into their kept
+neighbours.  Where many rows hold rare values (a product table's reorder levels 0, 5, ..., 30, held by
+7 to 24 rows each of 77), the fold piles them onto a few kept values, often one: every generated row
+then takes the column's most common value.  :func:`number_categories_as_numbers` turns such a column
+into a numeric one before the fit, drawn from its smoothed distribution, whose rare extremes the
+engines already withhold.
+
 A pandas Categorical column comes back with its dtype: the same categories (unused ones too) in the
 same order, plus ``RARE_TOKEN`` only if the model can emit it.
 """
@@ -22,7 +29,7 @@ same order, plus ``RARE_TOKEN`` only if the model can emit it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
@@ -43,7 +50,8 @@ from mirage.encoding._public import PrivacyBudget, PublicBounds, public_series
 from mirage.encoding._stats import OrderedCounts, single
 from mirage.encoding.identifier import number_count, number_ranges, parse_id_format, random_codes
 from mirage.errors import DataError
-from mirage.schema._inference import MOSTLY_RARE, RARE_MIN_COUNT, high_cardinality
+from mirage.schema import Column, Kind, Schema
+from mirage.schema._inference import MOSTLY_RARE, RARE_MIN_COUNT, _measured, high_cardinality
 
 __all__ = [
     "CATEGORIES_SHARE_OF_TEXT",
@@ -54,6 +62,7 @@ __all__ = [
     "categories_share",
     "clearing_count",
     "frequent_categories",
+    "number_categories_as_numbers",
 ]
 
 RARE_TOKEN = "_RARE_"
@@ -69,6 +78,10 @@ GAP_Z = 1.0
 #: the share of the rows at which a category counts as a large part of its table: the margin is in full
 #: from that share up and shrinks in proportion below it, so on tables of thousands of rows it vanishes
 LARGE_SHARE = 0.05
+#: the share of a number category column's rows whose values the rare fold would move onto a kept
+#: neighbour from which the column is learned as a number: a marginal off by that much in total
+#: variation, where the fold is meant to cost the few rows of a handful of rare values
+FOLDED_SHARE = 0.1
 
 
 def frequent_categories(
@@ -147,6 +160,44 @@ def frequent_categories(
     if upper == 0 and ordered and clear(ordered[0], True):
         upper = 1
     return most_frequent(upper if upper else cut)
+
+
+def number_categories_as_numbers(schema: Schema, data: pd.DataFrame, rare_min_count: int) -> Schema:
+    """``schema``, with each number category column of ``data`` whose rare values hold at least
+    ``FOLDED_SHARE`` of its rows turned into a numeric column (its range and decimals read from
+    ``data``); ``schema`` itself when there is none.  Rare values are those
+    :func:`frequent_categories` does not keep, as :class:`CategoricalCodec` decides for numbers.
+    Declared categories are a public domain, never folded, and stay categories."""
+    if rare_min_count <= 1:  # protection off: every category is kept
+        return schema
+    turned = {
+        spec.name: _numeric(spec, data[spec.name])
+        for spec in schema
+        if spec.name in data.columns and _folds_many_rows(spec, data[spec.name], rare_min_count)
+    }
+    if not turned:
+        return schema
+    return replace(schema, columns=[turned.get(spec.name, spec) for spec in schema])
+
+
+def _folds_many_rows(spec: Column, values: pd.Series, rare_min_count: int) -> bool:
+    if spec.kind is not Kind.CATEGORICAL or spec.categories is not None:
+        return False
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return False
+    present = values.dropna()
+    if present.empty:
+        return False
+    counts = {_python(v): int(c) for v, c in present.value_counts(sort=False).items()}
+    kept = set(frequent_categories(counts, rare_min_count, int(values.size), margin=False))
+    folded = sum(c for v, c in counts.items() if v not in kept)
+    return folded >= FOLDED_SHARE * present.size
+
+
+def _numeric(spec: Column, values: pd.Series) -> Column:
+    x = values.dropna().to_numpy(dtype="float64")
+    whole = bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1.0) == 0.0))
+    return _measured(x, whole, {"name": spec.name, "dtype": spec.dtype, "nullable": spec.nullable})
 
 
 def clearing_count(rare_min_count: int) -> int:

@@ -22,6 +22,7 @@ import pandas as pd
 from mirage._validate import StateError, require, require_int, require_mapping, require_subcolumns, within
 from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._base import MISSING_PART
+from mirage.encoding.categorical import number_categories_as_numbers
 from mirage.engines._conditions import ConditionFilter, condition_box, resolve_conditions
 from mirage.engines._context import ContextParts, prepare_fit_context, prepare_sample_context
 from mirage.engines._guard import PrivacyKnob, guard
@@ -266,6 +267,7 @@ class Synthesizer:
         # the schema's rules: training rows that break one reported, the frame rewritten so that most hold
         # by construction (mirage.control); the engine learns ``learned`` under ``learned_schema``
         rules, learned, learned_schema = learn_rules(data, schema)
+        learned_schema = number_categories_as_numbers(learned_schema, learned, options.rare_min_count)
         knob, limit = type(self).privacy_knob, getattr(self, "max_dcr_share", None)
         checked = None
         if knob is not None and limit is not None:
@@ -754,6 +756,9 @@ class Synthesizer:
         }
         if self.rules_ is not None:
             state["rules"] = self.rules_.get_state()
+        taught = self.schema_ if self.rules_ is None else self.rules_.engine_schema
+        if self.encoder_.schema.to_dict() != taught.to_dict():  # number categories learned as numbers
+            state["encoder_schema"] = self.encoder_.schema.to_dict()
         arrays = dict(encoder_arrays)
         arrays.update({f"engine.{k}": v for k, v in engine_arrays.items()})
         if self.context_encoder_ is not None and self.context_schema_ is not None:
@@ -770,14 +775,16 @@ class Synthesizer:
         training = require_mapping(state.get("training", {}), "training")
         n_training_rows = require_int(state, "n_training_rows", low=1)
         rules = restore_rules(schema, state)
+        taught = schema if rules is None else rules.engine_schema
+        if "encoder_schema" in state:
+            with within("encoder_schema"):
+                taught = Schema.from_dict(dict(require_mapping(state["encoder_schema"], "encoder_schema")))
         with within("encoder"):
-            encoder = TableEncoder.from_state(
-                schema if rules is None else rules.engine_schema, encoder_state, arrays
-            )
+            encoder = TableEncoder.from_state(taught, encoder_state, arrays)
         context_schema, context_encoder = _restore_context(state, arrays)
         previous = self._learned()
         self._forget()
-        self.schema_ = schema if rules is None else rules.engine_schema  # the user's once restored
+        self.schema_ = taught  # the user's once restored
         self.rules_ = rules
         self.encoder_ = encoder
         self.context_schema_ = context_schema

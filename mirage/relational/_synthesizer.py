@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from mirage.encoding import EncodingOptions
+from mirage.encoding.categorical import number_categories_as_numbers
 from mirage.engines import Synthesizer, engines_with, get_engine
 from mirage.engines._base import MIN_TRAINING_ROWS
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.relational._cardinality import count_shape, shape_counts
 from mirage.relational._derived import from_parent, to_learned
 from mirage.relational._matching import feature_matrix, feature_weights, match_rows
-from mirage.relational._numbers import as_numbers
 from mirage.relational._plan import (
     DateOffset,
     TablePlan,
@@ -184,7 +184,9 @@ class RelationalSynthesizer:
                     plan.primary.columns,
                 )
                 context, context_schema = self._context(plan.primary.parent, learned, positions)
-                context_schema = as_numbers(context_schema, context, _rare_min_count(options.get(name)))
+                context_schema = number_categories_as_numbers(
+                    context_schema, context, _rare_min_count(options.get(name))
+                )
             self._learn_offsets(plan, frames, positions, data, schema)
             learned[name] = self._learned_part(name, data, schema, plan)
             if plan.offsets:
@@ -322,7 +324,9 @@ class RelationalSynthesizer:
                 parent[plan.features[fk.name]].iloc[positions[present]], own[present]
             )
         data = pd.DataFrame(columns, index=range(len(frame)))
-        return data, as_numbers(Schema(specs, locale=table_schema.locale), data, _rare_min_count(options))
+        return data, number_categories_as_numbers(
+            Schema(specs, locale=table_schema.locale), data, _rare_min_count(options)
+        )
 
     def _learned_part(self, name: str, data: pd.DataFrame, schema: Schema, plan: TablePlan) -> pd.DataFrame:
         """What the table's children see of it: its learned own columns and its count columns."""

@@ -4,14 +4,24 @@ in training (all rows at once)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from mirage.encoding import EncodingOptions, codec_for
-from mirage.encoding.categorical import RARE_TOKEN, CategoricalCodec, clearing_count, frequent_categories
+from mirage.encoding.categorical import (
+    RARE_TOKEN,
+    CategoricalCodec,
+    clearing_count,
+    frequent_categories,
+    number_categories_as_numbers,
+)
+from mirage.engines import get_engine
 from mirage.errors import DataError
-from mirage.schema import Column, Kind
+from mirage.model_file import load_model
+from mirage.schema import Column, Kind, Schema, infer_schema
 
 
 def _fitted(values: pd.Series, rare_min_count: int = 10) -> CategoricalCodec:
@@ -196,6 +206,57 @@ def test_new_codes_for_rare_values_keep_each_number_of_the_format_within_the_col
     rare = np.full(500, codec.categories.index(RARE_TOKEN), dtype="int64")
     drawn = codec.decode({"order::code": rare}, 500, np.random.default_rng(2), 0)
     assert drawn.str[4:].astype(int).between(100, 399).all()
+
+
+def _categorical(name: str, dtype: str = "int64", **more: object) -> dict[str, object]:
+    return {"name": name, "kind": "categorical", "dtype": dtype, **more}
+
+
+def test_number_categories_whose_rare_values_hold_many_rows_turn_into_numbers() -> None:
+    frame = pd.DataFrame(
+        {
+            "rare": np.repeat([1, 2, 3, 4], [6, 5, 4, 5]),
+            "one_kept": np.repeat([1, 2, 3, 4], [14, 2, 2, 2]),  # 6 of 20 rows would fold into the 1s
+            "declared": np.repeat([1, 2, 3, 4], [6, 5, 4, 5]),
+            "words": np.repeat(["a", "b", "c", "d"], [6, 5, 4, 5]),
+        }
+    )
+    columns = [_categorical("rare"), _categorical("one_kept")]
+    columns += [_categorical("declared", categories=[1, 2, 3, 4]), _categorical("words", "str")]
+    schema = Schema.from_dict({"columns": columns})
+    turned = number_categories_as_numbers(schema, frame, rare_min_count=10)
+    assert [c.kind for c in turned] == [Kind.NUMERIC, Kind.NUMERIC, Kind.CATEGORICAL, Kind.CATEGORICAL]
+    assert turned["rare"].integer and (turned["rare"].minimum, turned["rare"].maximum) == (1.0, 4.0)
+    assert schema["rare"].kind is Kind.CATEGORICAL  # the given schema is left as it was
+    assert number_categories_as_numbers(schema, frame, rare_min_count=1) is schema
+
+
+def test_number_categories_of_which_few_rows_are_rare_stay_categories() -> None:
+    frame = pd.DataFrame({"children": np.repeat([0, 1, 2, 3], [60, 35, 4, 1])})  # 5 rows in 100 fold
+    schema = Schema.from_dict({"columns": [_categorical("children")]})
+    assert number_categories_as_numbers(schema, frame, rare_min_count=10) is schema
+
+
+REORDER_LEVELS = {0: 24, 5: 8, 10: 7, 15: 10, 20: 8, 25: 12, 30: 8}  # a product table's, 77 rows
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("engine", ["cart", "copula"])
+def test_a_number_column_of_mostly_rare_values_keeps_its_spread_through_a_model_file(
+    engine: str, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(0)
+    levels = rng.permutation(np.repeat(list(REORDER_LEVELS), list(REORDER_LEVELS.values())))
+    products = pd.DataFrame({"reorder_level": levels, "price": rng.lognormal(2, 0.5, levels.size).round(2)})
+    assert infer_schema(products)["reorder_level"].kind is Kind.CATEGORICAL
+    model = get_engine(engine)(seed=0).fit(products)
+    assert model.schema_["reorder_level"].kind is Kind.CATEGORICAL  # the user's schema, as given
+    model.save(tmp_path / "products.mirage")
+    drawn = load_model(tmp_path / "products.mirage").sample(500, seed=0)["reorder_level"]
+    assert pd.api.types.is_integer_dtype(drawn.dtype)
+    assert drawn.between(0, 30).all()
+    assert (drawn == 0).mean() < 0.6  # as categories the fold put every row on the 24 zeros
+    assert drawn.nunique() > 3
 
 
 def test_categories_a_small_table_cannot_keep_are_named_in_a_warning() -> None:

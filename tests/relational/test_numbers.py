@@ -1,5 +1,6 @@
 """A number column inferred as categories of which no value reaches rare_min_count rows is learned as
-a number: as categories, the whole column collapsed onto its most common value."""
+a number in a related table: as categories, the whole column collapsed onto its most common value
+(which columns turn: tests/encoding/test_categorical.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import pandas as pd
 import pytest
 
 from mirage.relational import RelationalSynthesizer
-from mirage.relational._numbers import as_numbers
-from mirage.schema import Kind, Schema, infer_schema
+from mirage.schema import Kind, infer_schema
 from tests.relational.test_hidden import _database
 
 LEVELS = [0, 5, 10, 15, 20, 25, 30, 35]
@@ -35,33 +35,6 @@ def _shop(seed: int = 0) -> dict[str, pd.DataFrame]:
         }
     )
     return {"products": products, "lines": lines}
-
-
-def test_only_number_categories_without_a_frequent_value_turn_into_numbers() -> None:
-    frame = pd.DataFrame(
-        {
-            "rare": np.repeat([1, 2, 3, 4], [6, 5, 4, 5]),
-            "frequent": np.repeat([1, 2, 3, 4], [11, 3, 3, 3]),
-            "declared": np.repeat([1, 2, 3, 4], [6, 5, 4, 5]),
-            "words": np.repeat(["a", "b", "c", "d"], [6, 5, 4, 5]),
-        }
-    )
-    schema = Schema.from_dict(
-        {
-            "columns": [
-                {"name": "rare", "kind": "categorical", "dtype": "int64"},
-                {"name": "frequent", "kind": "categorical", "dtype": "int64"},
-                {"name": "declared", "kind": "categorical", "dtype": "int64", "categories": [1, 2, 3, 4]},
-                {"name": "words", "kind": "categorical", "dtype": "str"},
-            ]
-        }
-    )
-    turned = as_numbers(schema, frame, rare_min_count=10)
-    assert [c.kind for c in turned] == [Kind.NUMERIC, Kind.CATEGORICAL, Kind.CATEGORICAL, Kind.CATEGORICAL]
-    assert turned["rare"].integer and (turned["rare"].minimum, turned["rare"].maximum) == (1.0, 4.0)
-    assert schema["rare"].kind is Kind.CATEGORICAL  # the given schema is left as it was
-    assert as_numbers(schema, frame, rare_min_count=6) is schema  # 6 rows hold the 1s: kept
-    assert as_numbers(schema, frame, rare_min_count=1) is schema
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
