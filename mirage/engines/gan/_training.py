@@ -13,13 +13,13 @@ cannot see a missing dependence; no score counts before ``min_steps`` optimiser 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, TrainingResult
+from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, Span, TrainingResult
 from mirage.engines.gan._network import Critic, Generator, gradient_penalty
 
 __all__ = ["ConditionSampler", "NumberValues", "TrainingSettings", "generate", "train"]
@@ -121,6 +121,43 @@ class NumberValues:
         return torch.stack(columns, dim=1) if columns else torch.zeros(x.shape[0], 0)
 
 
+class DenseSpans:
+    """The activation and the per-span log-probabilities of :class:`Activation` over whole-width
+    tensors: each span's exponentials summed by one matrix product, the columns picked by masks, so
+    that every operation the gradient passes through is dense (gathering the spans into a padded
+    tensor made the backward pass scatter).  Each span's largest logit is subtracted before the
+    exponential.  The Gumbel noise is drawn as :class:`Activation` draws it, so training draws the same
+    random numbers."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        soft = [span for span in spans if span.softmax]
+        width = max((span.start + span.width for span in spans), default=0)
+        self.sums = torch.zeros(width, len(soft))  # column j adds to its span's sum
+        for i, span in enumerate(soft):
+            self.sums[span.start : span.start + span.width, i] = 1.0
+        self.soft = self.sums.sum(dim=1)
+        self.scalar = 1.0 - self.soft
+        self.padded = Activation(spans).padded
+
+    def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """``(n, width)``: each one-hot column's log-probability within its span (scalars: 0)."""
+        with torch.no_grad():
+            padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
+            span_max = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
+            shift = span_max @ self.sums.T + logits * self.scalar
+        shifted = logits - shift
+        log_sums = torch.log(torch.exp(shifted) @ self.sums)
+        return (shifted - log_sums @ self.sums.T) * self.soft
+
+    def __call__(self, logits: torch.Tensor, tau: float) -> torch.Tensor:
+        """Scalars through tanh, spans through a Gumbel-softmax at temperature ``tau``."""
+        out = torch.tanh(logits) * self.scalar
+        if self.sums.shape[1]:
+            noisy = (logits - torch.empty_like(logits).exponential_().log()) / tau
+            out = out + torch.exp(self.log_softmax(noisy)) * self.soft
+        return out
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     max_training_time: float
@@ -193,14 +230,9 @@ def train(
         min_delta=MIN_DELTA,
         min_epochs=min(settings.max_epochs, math.ceil(settings.min_steps / steps)),
     )
-    activation = Activation(layout.spans)
-    targets = None
-    if activation.soft_cols.numel():
-        codes = activation.codes(x_all)
-        frequencies = torch.zeros(activation.padded.shape, dtype=torch.float32)
-        for i in range(activation.padded.shape[0]):
-            frequencies[i] = torch.bincount(codes[:, i], minlength=activation.padded.shape[1]).float() / n
-        targets = frequencies
+    activation = DenseSpans(layout.spans)
+    # each code's frequency in its one-hot column (the rows are one-hot there)
+    targets = x_all.mean(dim=0) * activation.soft if activation.sums.shape[1] else None
     values = NumberValues(layout)
     done = 0  # generator steps
     critic_steps = 0
@@ -252,7 +284,7 @@ def train(
 def _critic_step(
     generator: Generator,
     critic: Critic,
-    activation: Activation,
+    activation: DenseSpans,
     sampler: ConditionSampler,
     x_all: torch.Tensor,
     batch: int,
@@ -290,7 +322,7 @@ def _critic_step(
 def _generator_step(
     generator: Generator,
     critic: Critic,
-    activation: Activation,
+    activation: DenseSpans,
     sampler: ConditionSampler,
     x_all: torch.Tensor,
     batch: int,
@@ -313,13 +345,13 @@ def _generator_step(
     packed = c_fake.shape[0] // critic.pac * critic.pac
     order = torch.from_numpy(rng.permutation(c_fake.shape[0])[:packed])
     g_loss = -critic(torch.cat([fake, c_fake], dim=1)[order]).mean()
+    log_p = activation.log_softmax(logits)
     if sampler.spans:
-        g_loss = g_loss + _condition_loss(
-            logits, activation, sampler.soft_index[torch.from_numpy(which)], codes
-        )
+        picked = activation.padded[sampler.soft_index[torch.from_numpy(which)], torch.from_numpy(codes)]
+        g_loss = g_loss - log_p[torch.arange(logits.shape[0]), picked].mean()
     if targets is not None or values.scalars:
         g_loss = g_loss + _marginal_loss(
-            logits, fake, activation, sampler, x_all, which, codes, rng, targets, values
+            log_p, fake, activation, sampler, x_all, which, codes, rng, targets, values
         )
     g_opt.zero_grad()
     g_loss.backward()
@@ -328,9 +360,9 @@ def _generator_step(
 
 
 def _marginal_loss(
-    logits: torch.Tensor,
+    log_p: torch.Tensor,
     fake: torch.Tensor,
-    activation: Activation,
+    activation: DenseSpans,
     sampler: ConditionSampler,
     x_all: torch.Tensor,
     which: np.ndarray,
@@ -339,11 +371,12 @@ def _marginal_loss(
     targets: torch.Tensor | None,
     values: NumberValues,
 ) -> torch.Tensor:
-    """How far the generator's batch (``logits``, activated: ``fake``; consecutive groups of ``GROUP``
-    rows share one condition, the pick ``which``/``codes``) is from the real rows: the Kullback-Leibler
-    divergence of each one-hot span's mean probabilities from the real frequencies, and, per group,
-    each number's 1-D Wasserstein distance (its sorted values against those of as many real rows with
-    the picked code) and each one-hot span's squared distance from those rows' codes.
+    """How far the generator's batch (``log_p``: its one-hot columns' log-probabilities; activated:
+    ``fake``; consecutive groups of ``GROUP`` rows share one condition, the pick ``which``/``codes``)
+    is from the real rows: the Kullback-Leibler divergence of each one-hot span's mean probabilities
+    from the real frequencies, and, per group, each number's 1-D Wasserstein distance (its sorted
+    values against those of as many real rows with the picked code) and each one-hot span's squared
+    distance from those rows' codes.
 
     Training-by-sampling skews every training batch towards rare codes, and the critic sees numbers only
     jointly; the frequencies keep the marginals the generator gives when sampling where the data has
@@ -351,34 +384,24 @@ def _marginal_loss(
     real rows instead, a generator that ignores its condition matched the numbers as well (on
     insurance, charges by smoker came out equal after 300 epochs).
     """
-    groups = logits.shape[0] // GROUP
+    groups = log_p.shape[0] // GROUP
     real_rows = (
         sampler.matching_rows(which, codes, rng)
         if sampler.spans
-        else rng.integers(x_all.shape[0], size=logits.shape[0])
+        else rng.integers(x_all.shape[0], size=log_p.shape[0])
     )
     real_x = x_all[torch.from_numpy(real_rows)]
     loss = torch.zeros(())
     if targets is not None:
-        p = activation.grouped_log_softmax(logits).exp()
+        p = log_p.exp() * activation.soft
         mean_p = p.mean(dim=0).clamp_min(1e-8)
         loss = loss + MARGINAL_WEIGHT * (targets * (targets.clamp_min(1e-8).log() - mean_p.log())).sum()
-        real_codes = torch.nn.functional.one_hot(activation.codes(real_x), p.shape[2]).float()
-        gap = p.reshape(groups, GROUP, *p.shape[1:]).mean(dim=1) - real_codes.reshape(
-            groups, GROUP, *p.shape[1:]
+        gap = p.reshape(groups, GROUP, -1).mean(dim=1) - (real_x * activation.soft).reshape(
+            groups, GROUP, -1
         ).mean(dim=1)
-        loss = loss + MARGINAL_WEIGHT * gap.pow(2).sum(dim=(1, 2)).mean()
+        loss = loss + MARGINAL_WEIGHT * gap.pow(2).sum(dim=1).mean()
     if values.scalars:
         fake_values = values(fake).reshape(groups, GROUP, -1).sort(dim=1).values
         real = values(real_x).reshape(groups, GROUP, -1).sort(dim=1).values
         loss = loss + VALUE_WEIGHT * (fake_values - real).abs().mean(dim=1).sum(dim=1).mean()
     return loss
-
-
-def _condition_loss(
-    logits: torch.Tensor, activation: Activation, picked: torch.Tensor, codes: np.ndarray
-) -> torch.Tensor:
-    """Cross-entropy of each row's picked span (its row in ``activation.padded``) against its code."""
-    log_p = activation.grouped_log_softmax(logits)
-    rows = torch.arange(logits.shape[0])
-    return -log_p[rows, picked, torch.from_numpy(codes)].mean()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, TrainingResult
+from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, Span, TrainingResult
 
 __all__ = ["Decoder", "Encoder", "TrainingSettings", "generate", "train"]
 
@@ -54,6 +55,41 @@ class Decoder(nn.Module):
         return out
 
 
+class Reconstruction:
+    """Per row, the cross-entropy of every one-hot span plus the Gaussian negative log-likelihood (up to
+    a constant) of every scalar around ``tanh(logit)`` with its scale ``sigma``.
+
+    Written with whole-width masks and one matrix product that sums each span's exponentials, so that
+    every operation the gradient passes through is dense: gathering the spans into a padded tensor
+    made the backward pass scatter.  A span's cross-entropy is the log of the sum of its exponentials
+    less the logit of the row's code; each span's largest logit, subtracted before the exponential,
+    keeps that sum from overflowing or vanishing.
+    """
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        soft = [span for span in spans if span.softmax]
+        width = max((span.start + span.width for span in spans), default=0)
+        self.sums = torch.zeros(width, len(soft))  # column j adds to its span's sum
+        for i, span in enumerate(soft):
+            self.sums[span.start : span.start + span.width, i] = 1.0
+        self.soft = self.sums.sum(dim=1)
+        self.scalar = torch.zeros(width)
+        self.scalar[[span.start for span in spans if not span.softmax]] = 1.0
+        self.padded = Activation(spans).padded
+
+    def __call__(self, logits: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        total = ((x - torch.tanh(logits)) ** 2 * (self.scalar / (2 * sigma**2))).sum(dim=1)
+        total = total + (torch.log(sigma) * self.scalar).sum()
+        if self.sums.shape[1]:
+            with torch.no_grad():
+                padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
+                span_max = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
+                shift = span_max @ self.sums.T + logits * self.scalar
+            log_sums = torch.log(torch.exp(logits - shift) @ self.sums) + span_max
+            total = total + log_sums.sum(dim=1) - (logits * x * self.soft).sum(dim=1)
+        return total
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     max_training_time: float
@@ -70,7 +106,7 @@ def _loss(
     encoder: Encoder,
     decoder: Decoder,
     x: torch.Tensor,
-    activation: Activation,
+    reconstruction: Reconstruction,
     eps: torch.Tensor,
     kl_weight: float,
 ) -> torch.Tensor:
@@ -80,8 +116,7 @@ def _loss(
     mean, log_var = encoder(x)
     logits = decoder(mean + eps * torch.exp(0.5 * log_var))
     kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(dim=1)
-    reconstruction = activation.reconstruction(logits, x, decoder.sigma)
-    result: torch.Tensor = LOSS_FACTOR * (reconstruction + kl_weight * kl)
+    result: torch.Tensor = LOSS_FACTOR * (reconstruction(logits, x, decoder.sigma) + kl_weight * kl)
     return result
 
 
@@ -114,7 +149,7 @@ def train(
         min_delta=MIN_DELTA,
         relative=True,
     )
-    activation = Activation(layout.spans)
+    reconstruction = Reconstruction(layout.spans)
     for epoch in range(1, settings.max_epochs + 1):
         encoder.train(True)
         decoder.train(True)
@@ -126,7 +161,7 @@ def train(
                 encoder,
                 decoder,
                 xb,
-                activation,
+                reconstruction,
                 torch.randn(xb.shape[0], encoder.mean.out_features),
                 settings.kl_weight,
             ).mean()
@@ -144,7 +179,8 @@ def train(
             encoder.train(False)
             decoder.train(False)
             with torch.no_grad():
-                val = float(_loss(encoder, decoder, x_held, activation, held_eps, settings.kl_weight).mean())
+                held_loss = _loss(encoder, decoder, x_held, reconstruction, held_eps, settings.kl_weight)
+                val = float(held_loss.mean())
             entry["val_loss"] = val
             stopping.score(epoch, val)
         if stopping.end_epoch(entry, entry["train_loss"], entry.get("val_loss", math.nan), out_of_time):
