@@ -281,28 +281,6 @@ class Activation:
         extended = torch.cat([logits, torch.full((n, 1), -torch.inf, dtype=logits.dtype)], dim=1)
         return torch.log_softmax(extended[:, self.padded], dim=2)
 
-    def codes(self, x: torch.Tensor) -> torch.Tensor:
-        """``(n, spans)`` the code each one-hot span of row vectors ``x`` holds."""
-        import torch
-
-        extended = torch.cat([x, torch.zeros(x.shape[0], 1, dtype=x.dtype)], dim=1)
-        return extended[:, self.padded].argmax(dim=2)
-
-    def reconstruction(self, logits: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """Per row: the cross-entropy of every one-hot span of ``x`` plus the Gaussian negative
-        log-likelihood (up to a constant) of its scalars around ``tanh(logits)`` with scales ``sigma``."""
-        import torch
-
-        total = torch.zeros(x.shape[0], dtype=logits.dtype)
-        if self.soft_cols.numel():
-            log_p = self.grouped_log_softmax(logits).gather(2, self.codes(x).unsqueeze(2)).squeeze(2)
-            total = total - log_p.sum(dim=1)
-        if self.scalar_cols.numel():
-            s = sigma[self.scalar_cols]
-            error = (x[:, self.scalar_cols] - torch.tanh(logits[:, self.scalar_cols])) ** 2 / 2 / s**2
-            total = total + (error + torch.log(s)).sum(dim=1)
-        return total
-
     def __call__(self, logits: torch.Tensor, tau: float | None = None) -> torch.Tensor:
         import torch
 
