@@ -69,15 +69,9 @@ def fine_buckets(rows: float, sigma: float) -> int:
     return int(np.clip(np.floor(rows / (SIGNAL_TO_NOISE * sigma)), MIN_FINE_BUCKETS, FINE_BUCKETS))
 
 
-def fine_grid(
-    low: float, high: float, integer: bool, buckets: int = FINE_BUCKETS, *, end_points: bool = True
-) -> FineGrid:
+def fine_grid(low: float, high: float, integer: bool, buckets: int = FINE_BUCKETS) -> FineGrid:
     """The public fine grid over ``[low, high]`` of at most about ``buckets`` buckets (an integer range
-    of few enough whole numbers gets one per number: up to ``MAX_POINTS`` at ``FINE_BUCKETS``).
-
-    ``end_points``: an integer range's ends are point buckets (values piled at a declared bound).  Not
-    for a range estimated privately: the rows outside it are clipped onto its ends, and a point
-    bucket there would draw them all as one value (a tenth of diabetes' ``s1`` at exactly 256)."""
+    of few enough whole numbers gets one per number: up to ``MAX_POINTS`` at ``FINE_BUCKETS``)."""
     if not high > low:
         return FineGrid(np.array([low, low + 1.0]), np.array([low]))
     max_points = MAX_POINTS * buckets // FINE_BUCKETS
@@ -90,7 +84,7 @@ def fine_grid(
     # spikes get point buckets: zero (no capital gain), and an integer range's ends (a sentinel such as
     # -1 for "never contacted", or values piled at a bound)
     spikes = [0.0] if low <= 0.0 < high else []
-    if integer and end_points:
+    if integer:
         spikes = sorted({float(np.ceil(low)), float(np.floor(high)), *spikes})
     if not spikes:
         return FineGrid(edges, np.full(buckets, np.nan))

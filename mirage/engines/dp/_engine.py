@@ -201,9 +201,7 @@ class DPSynthesizer(Synthesizer):
                 low, high = self.ranges_[s.name]
                 column = self.schema_[s.column] if s.column in self.schema_.names else None
                 integer = bool(column is not None and column.integer)
-                declared = column is not None and column.minimum is not None and column.maximum is not None
-                buckets = self.fine_buckets_.get(s.name, FINE_BUCKETS)
-                out[s.name] = fine_grid(low, high, integer, buckets, end_points=declared)
+                out[s.name] = fine_grid(low, high, integer, self.fine_buckets_.get(s.name, FINE_BUCKETS))
         return out
 
     def _fine_cardinalities(self) -> list[int]:
