@@ -30,7 +30,8 @@ DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were writ
 # {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign;
 # "negative": "parentheses" when negatives are written as accountants do, (1,234.50)
 NUMBERS_ATTR = "mirage.numbers"
-# {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark
+# {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark; {column: {"N/A": 0.7,
+# "-": 0.3}} where it wrote several, each on that share of the missing cells
 MISSING_ATTR = "mirage.missing"
 # {column: {"mark": "*", "share": 0.01}}: numbers some of which carry a footnote mark (12.5*)
 MARKS_ATTR = "mirage.marks"
@@ -178,7 +179,7 @@ def convert_numbers(
         return df
     pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
     written: dict[str, dict[str, Any]] = {}
-    words_for: dict[str, str] = {}
+    words_for: dict[str, str | dict[str, float]] = {}
     marked: dict[str, dict[str, Any]] = {}
     for name, values in texts.items():
         distinct = pd.Series(values.unique())
@@ -246,17 +247,19 @@ def _marked(name: str, mark: str, share: float, marked_rows: int, *, rows: int) 
     return {"mark": mark, "share": round(share, 6)}
 
 
-def _missing_word(name: str, words: pd.Series) -> str:
-    """The word synthetic rows write for a missing number: the source's most common one."""
+def _missing_word(name: str, words: pd.Series) -> str | dict[str, float]:
+    """The word synthetic rows write for a missing number, or the words and their shares of the
+    missing cells where the source wrote several."""
     counts = words.value_counts()
-    word = str(counts.index[0])
-    if len(counts) > 1:
-        listed = ", ".join(repr(str(w)) for w in counts.index)
-        warn(
-            f"column {name!r}: read {listed} as missing numbers ({int(counts.sum())} rows); "
-            f"synthetic rows write every missing number as {word!r}"
-        )
-    return word
+    if len(counts) == 1:
+        return str(counts.index[0])
+    shares = {str(w): round(int(c) / int(counts.sum()), 6) for w, c in counts.items()}
+    listed = ", ".join(f"{w!r} ({int(c)})" for w, c in counts.items())
+    warn(
+        f"column {name!r}: read {listed} as missing numbers; synthetic rows write each word on about "
+        "its share of the missing cells, chosen at random (not tied to the other columns)"
+    )
+    return shares
 
 
 def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:

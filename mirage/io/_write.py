@@ -117,8 +117,8 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             out[key] = _column_map(
                 key,
                 value,
-                lambda word: isinstance(word, str) and bool(word) and _one_cell(word),
-                "the word written",
+                _missing_spelling,
+                "the word written, or the words and their shares ({'N/A': 0.7, '-': 0.3})",
             )
             continue
         if key == "marks":
@@ -149,6 +149,23 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
     if out["delimiter"] == out["decimal"]:
         raise OptionError(f"csv dialect: delimiter and decimal mark are both {out['delimiter']!r}")
     return out
+
+
+def _missing_spelling(value: Any) -> bool:
+    """One word for a missing cell, or two or more with their shares of the missing cells."""
+
+    def word(w: Any) -> bool:
+        return isinstance(w, str) and bool(w) and _one_cell(w)
+
+    if isinstance(value, Mapping):
+        shares = list(value.values())
+        return (
+            len(value) >= 2
+            and all(word(w) for w in value)
+            and all(isinstance(s, float | int) and not isinstance(s, bool) and s > 0 for s in shares)
+            and abs(sum(shares) - 1.0) < 1e-3
+        )
+    return word(value)
 
 
 def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
@@ -315,10 +332,13 @@ def _boolean_texts(df: pd.DataFrame, words: Mapping[str, list[str]]) -> pd.DataF
     return out
 
 
-def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> pd.DataFrame:
-    """Missing cells of the columns in ``words`` written as the word their source used (``N/A``)."""
+def _missing_words(
+    df: pd.DataFrame, words: Mapping[str, str | Mapping[str, float]], decimal: str
+) -> pd.DataFrame:
+    """Missing cells of the columns in ``words`` written as the word their source used (``N/A``), or,
+    where it used several, each word on about its share of them."""
     out = df
-    for name, word in words.items():
+    for name, spelling in words.items():
         if name not in df.columns or not bool(df[name].isna().any()):
             continue
         if out is df:
@@ -331,8 +351,22 @@ def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> 
             cells = np.char.replace(text, ".", decimal) if decimal != "." else text
         else:
             cells = column.astype(object).to_numpy()
-        out[name] = pd.Series(np.where(gaps, word, cells), index=column.index, dtype=object)
+        written = np.array(cells, dtype=object)
+        written[gaps] = _words_at_shares(spelling, int(gaps.sum()))
+        out[name] = pd.Series(written, index=column.index, dtype=object)
     return out
+
+
+def _words_at_shares(spelling: str | Mapping[str, float], cells: int) -> np.ndarray:
+    """``cells`` words: the one word, or each of several on its share of them, spread evenly (the
+    golden-ratio sequence: any run of the cells holds about the shares)."""
+    if isinstance(spelling, str):
+        return np.full(cells, spelling, dtype=object)
+    shares = np.array(list(spelling.values()), dtype="float64")
+    bounds = np.cumsum(shares) / shares.sum()
+    spread = np.mod(0.5 + np.arange(cells) * 0.6180339887498949, 1.0)
+    which = np.minimum(np.searchsorted(bounds, spread, side="right"), len(shares) - 1)
+    return np.array(list(spelling), dtype=object)[which]
 
 
 def _whole_numbers(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -208,26 +208,43 @@ def test_words_for_missing_in_a_column_of_numbers_are_missing_numbers(tmp_path: 
     with pytest.warns(UserWarning) as caught:
         frame = read_table(data)
     assert sorted(str(w.message) for w in caught) == [
-        "column 'grade': read 'N/A', 'unknown' as missing numbers (2 rows); "
-        "synthetic rows write every missing number as 'N/A'",
-        "column 'score': read 'N/A', '-' as missing numbers (3 rows); "
-        "synthetic rows write every missing number as 'N/A'",
+        "column 'grade': read 'N/A' (1), 'unknown' (1) as missing numbers; synthetic rows write each "
+        "word on about its share of the missing cells, chosen at random (not tied to the other columns)",
+        "column 'score': read 'N/A' (2), '-' (1) as missing numbers; synthetic rows write each "
+        "word on about its share of the missing cells, chosen at random (not tied to the other columns)",
     ]
     assert frame["score"].isna().tolist() == [False, True, True, False, True]
     assert frame["score"].dropna().tolist() == [12, 7] and frame["grade"].dropna().tolist() == [1.5, 2.5, 4]
-    assert frame.attrs["mirage.csv"]["missing"] == {"score": "N/A", "grade": "N/A"}
+    assert frame.attrs["mirage.csv"]["missing"] == {
+        "score": {"N/A": 0.666667, "-": 0.333333},
+        "grade": {"N/A": 0.5, "unknown": 0.5},
+    }
     out = tmp_path / "out.csv"
     write_chunks(frame, out, dialect={**frame.attrs["mirage.csv"], "whole": ["score"]})
     assert out.read_text(encoding="utf-8").splitlines() == [
         "score,grade",
-        "12,N/A",
+        "12,unknown",
         "N/A,1.5",
         "N/A,2.5",
         "7,N/A",
-        "N/A,4.0",
+        "-,4.0",
     ]
+    one_word = read_table(_write(tmp_path / "one.csv", ["score", "3", "N/A", "4"]))
+    assert one_word.attrs["mirage.csv"]["missing"] == {"score": "N/A"}
     categories = read_table(_write(tmp_path / "c.csv", ["status", "open", "-", "closed"]))
     assert categories["status"].tolist() == ["open", "-", "closed"]
+
+
+def test_several_missing_words_are_each_written_on_their_share_of_the_missing_cells(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"score": [np.nan] * 1_000 + [1.5]})
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect={"missing": {"score": {"n/a": 0.5, "-": 0.3, "unknown": 0.2}}})
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)["score"]
+    shares = written.value_counts(normalize=True)
+    assert abs(shares["n/a"] - 0.5) < 0.01 and abs(shares["-"] - 0.3) < 0.01
+    assert abs(shares["unknown"] - 0.2) < 0.01 and written.iloc[-1] == "1.5"
+    with pytest.raises(OptionError, match="missing must map column names to the word written, or the words"):
+        write_chunks(frame, tmp_path / "bad.csv", dialect={"missing": {"score": {"n/a": 0.5, "-": 0.1}}})
 
 
 def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
