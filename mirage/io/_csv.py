@@ -77,17 +77,31 @@ def _last_record_end(text: str) -> int:
 
 
 def _header(path: Path, text: str, delimiter: str) -> list[str] | None:
-    """The header's fields; two columns of the same name are refused."""
+    """The header's fields; two columns of the same name are refused (unnamed ones are checked once
+    read: a spreadsheet's export ends in empty ones)."""
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except csv.Error:
         return None
     seen: set[str] = set()
     for name in header:
-        if name in seen:
+        if name in seen and name:
             raise DataError(f"'{path}' has two columns named {name!r} in its header (line 1)")
         seen.add(name)
     return header
+
+
+def _without_empty_unnamed(df: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
+    """``df`` without the columns that have no name and no value (a spreadsheet's export writes the
+    empty columns after the table, ``a,b,,``); two unnamed columns with values are refused."""
+    unnamed = [df.columns[i] for i, name in enumerate(header) if not name.strip() and i < df.shape[1]]
+    empty = [c for c in unnamed if bool(df[c].isna().all())]
+    if len(unnamed) - len(empty) > 1:
+        raise DataError(f"'{path}' has two columns named '' in its header (line 1)")
+    if not empty:
+        return df
+    warn(f"'{path}': left out {len(empty)} column(s) with no name and no values (an export's empty columns)")
+    return df.drop(columns=empty)
 
 
 @dataclass
@@ -120,16 +134,21 @@ class _Source:
             return pd.read_csv(io.StringIO(self.kept), sep=self.delimiter, **options)
         return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options)
 
-    def keep(self, expected: int) -> None:
-        """From now on read only the header and the records that fit ``expected`` fields."""
+    def keep(self, expected: int) -> int:
+        """From now on read only the header and the records that fit ``expected`` fields and hold
+        something; the number of records left out because every field was empty (``,,,``)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=self.delimiter, lineterminator="\n", **self.dialect)
         header = True
+        empty = 0
         for _, row in self.records():
-            if header or len(row) == expected or _trailing_empty(row, expected):
+            if not header and not any(row):
+                empty += 1
+            elif header or len(row) == expected or _trailing_empty(row, expected):
                 writer.writerow(row if header else row[:expected])
             header = False
         self.kept = buffer.getvalue()
+        return empty
 
 
 @dataclass(frozen=True)
@@ -183,12 +202,12 @@ def _read_checked(source: _Source, options: dict[str, Any], expected: int, on_ba
             raise DataError(f"cannot parse '{source.path}' as CSV: {message}") from exc
     else:
         if not expected or not (suspicious or _short_row_candidates(df)):
-            return df
+            return _without_empty_records(df, source, options, expected)
         bad, trailing = _bad_lines(source, expected)
         if not bad and not trailing:
-            return df
+            return _without_empty_records(df, source, options, expected)
     if not bad:
-        source.keep(expected)
+        _left_out_empty(source, source.keep(expected))
         return source.read(options)
     first = bad[0]
     if on_bad_lines == "error":
@@ -200,8 +219,25 @@ def _read_checked(source: _Source, options: dict[str, Any], expected: int, on_ba
         f"'{source.path}': left out {len(bad)} line(s) with the wrong number of fields "
         f"(first: line {first.line} has {first.fields}, the header has {expected})"
     )
-    source.keep(expected)
+    _left_out_empty(source, source.keep(expected))
     return source.read(options)
+
+
+def _without_empty_records(
+    df: pd.DataFrame, source: _Source, options: dict[str, Any], expected: int
+) -> pd.DataFrame:
+    """``df`` read again without the records whose every field is empty (``,,,``: a spreadsheet's
+    export writes them after the table), which would be rows missing in every column and make whole
+    numbers floats."""
+    if not expected or df.empty or not bool(df.isna().all(axis=1).any()):
+        return df
+    _left_out_empty(source, source.keep(expected))
+    return source.read(options)
+
+
+def _left_out_empty(source: _Source, records: int) -> None:
+    if records:
+        warn(f"'{source.path}': left out {records} line(s) whose every field is empty")
 
 
 def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, Any]) -> pd.DataFrame:
@@ -256,6 +292,8 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
                 "pass encoding= to name its encoding"
             )
         raise error from exc
+    if header:
+        df = _without_empty_unnamed(df, header, path)
     start = _Source(path, encoding, delimiter, dialect, kept=text)  # the first SAMPLE_BYTES
     start_text = _TextOnce(start, options)  # its columns as text, each parsed once
     if not {"dtype", "converters"} & options.keys():

@@ -14,6 +14,30 @@ from mirage.errors import DataError, OptionError
 from mirage.io import read_table
 from tests.conftest import SHARED
 
+# --- a spreadsheet's export ---------------------------------------------------------------------
+
+
+def test_an_exports_empty_columns_and_lines_after_the_table_are_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("id,city,count,,\n1,Oslo,7,,\n2,,3,,\n3,Bergen,12,,\n,,,,\n,,,,\n", encoding="utf-8")
+    with pytest.warns(MirageWarning) as caught:
+        df = read_table(path)
+    assert sorted(str(w.message) for w in caught) == [
+        f"'{path}': left out 2 column(s) with no name and no values (an export's empty columns)",
+        f"'{path}': left out 2 line(s) whose every field is empty",
+    ]
+    assert list(df.columns) == ["id", "city", "count"]
+    assert df["id"].dtype == np.int64 and df["id"].tolist() == [1, 2, 3]
+    assert df["count"].dtype == np.int64 and df["city"].isna().tolist() == [False, True, False]
+
+
+def test_two_unnamed_columns_with_values_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("id,,\n1,a,b\n2,c,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"notes\.csv' has two columns named '' in its header"):
+        read_table(path)
+
+
 # --- numbers written for people -----------------------------------------------------------------
 
 
