@@ -323,6 +323,10 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
+        # Excel's "CSV UTF-8" starts with a byte order mark and ends lines with CRLF; without the mark,
+        # Excel reads the synthetic file's accents as another encoding
+        **({"bom": True} if sample.startswith(_BYTE_ORDER_MARKS) else {}),
+        **({"line_end": "\r\n"} if _crlf_lines(sample) else {}),
         **({"numbers": numbers} if numbers else {}),
         **({"signed": signed} if signed else {}),
         **({"missing": missing} if missing else {}),
@@ -331,6 +335,15 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         **({"durations": durations} if durations else {}),
     }
     return df
+
+
+_BYTE_ORDER_MARKS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _crlf_lines(sample: bytes) -> bool:
+    """Whether most of the line breaks of a file's first bytes are CRLF (a file written on Windows)."""
+    crlf = sample.count(b"\r\n") + sample.count(b"\r\x00\n\x00")  # UTF-8 or UTF-16-LE
+    return crlf > 0 and 2 * crlf > sample.count(b"\n")
 
 
 def holds_booleans(values: pd.Series) -> bool:

@@ -137,11 +137,21 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 "{'mark': '*', 'share': 0.01} (a footnote mark and the share of numbers written with it)",
             )
             continue
+        if key == "bom":
+            if not isinstance(value, bool):
+                raise OptionError(f"csv dialect: bom must be true or false, got {value!r}")
+            out[key] = value
+            continue
+        if key == "line_end":
+            if value not in ("\n", "\r\n"):
+                raise OptionError(f"csv dialect: line_end must be '\\n' or '\\r\\n', got {value!r}")
+            out[key] = value
+            continue
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
                 "(known: delimiter, decimal, numbers, whole, signed, dates, missing, marks, booleans, "
-                "durations)"
+                "durations, bom, line_end)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -407,7 +417,8 @@ def _write_csv(
         df = _duration_texts(df, dialect["durations"])
     if dialect.get("missing"):
         df = _missing_words(df, dialect["missing"], decimal)
-    df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
+    line_end = str(dialect.get("line_end", "\n"))
+    df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator=line_end)
 
 
 def _arrow_table(df: pd.DataFrame, target: Path, schema: pa.Schema | None = None) -> pa.Table:
@@ -535,6 +546,8 @@ def _text_chunks(
     with temp.open("w", encoding="utf-8", newline="") as handle:
         if kind == "json":
             handle.write("[\n")
+        if kind in ("csv", "tsv") and dialect.get("bom"):
+            handle.write("\ufeff")  # the source's byte order mark, by which Excel reads the file as UTF-8
         for number, raw in enumerate(chunks, start=1):
             chunk = _aligned(raw, number, columns, target)
             if kind == "jsonl":

@@ -11,7 +11,7 @@ import pytest
 
 from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError
-from mirage.io import read_table
+from mirage.io import read_table, write_chunks
 from tests.conftest import SHARED
 
 # --- a spreadsheet's export ---------------------------------------------------------------------
@@ -29,6 +29,28 @@ def test_an_exports_empty_columns_and_lines_after_the_table_are_left_out(tmp_pat
     assert list(df.columns) == ["id", "city", "count"]
     assert df["id"].dtype == np.int64 and df["id"].tolist() == [1, 2, 3]
     assert df["count"].dtype == np.int64 and df["city"].isna().tolist() == [False, True, False]
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_written_back(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffname;amount\r\nMüller;1,5\r\nŠimek;2,25\r\n".encode())
+    df = read_table(path)
+    assert df.columns.tolist() == ["name", "amount"] and df["amount"].tolist() == [1.5, 2.25]
+    assert df.attrs["mirage.csv"] | {"numbers": None} == {
+        "delimiter": ";",
+        "decimal": ",",
+        "bom": True,
+        "line_end": "\r\n",
+        "numbers": None,
+    }
+    out = tmp_path / "out.csv"
+    write_chunks(df, out, dialect=df.attrs["mirage.csv"])
+    assert out.read_bytes() == "\ufeffname;amount\r\nMüller;1,5\r\nŠimek;2,25\r\n".encode()
+    plain = tmp_path / "plain.csv"
+    plain.write_text("name,amount\nA,1\n", encoding="utf-8")
+    assert read_table(plain).attrs["mirage.csv"] == {"delimiter": ",", "decimal": "."}
+    with pytest.raises(OptionError, match="csv dialect: line_end must be"):
+        write_chunks(df, tmp_path / "bad.csv", dialect={"line_end": "\r"})
 
 
 def test_two_unnamed_columns_with_values_are_refused(tmp_path: Path) -> None:
