@@ -28,7 +28,8 @@ from mirage.schema import NumberText, split_affixes
 
 DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
 # {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign;
-# "negative": "parentheses" when negatives are written as accountants do, (1,234.50)
+# "negative": "parentheses" when negatives are written as accountants do, (1,234.50); "decimal": ","
+# for a comma-separated file's numbers written in quotes with a decimal comma ("4,8")
 NUMBERS_ATTR = "mirage.numbers"
 # {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark; {column: {"N/A": 0.7,
 # "-": 0.3}} where it wrote several, each on that share of the missing cells
@@ -174,16 +175,23 @@ def convert_numbers(
             spellings = found[1]
         if name in signs or name in parenthesised or name in marks:
             texts[name] = values.map(dict(zip(written_as, spellings, strict=True)))
-    mark = decimal_mark(texts, delimiter) or ("." if signs or parenthesised or missing or marks else None)
-    if mark is None:
+    file_mark = decimal_mark(texts, delimiter) or (
+        "." if signs or parenthesised or missing or marks else None
+    )
+    if file_mark is None:
         return df
-    pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
+    # a comma-separated file's decimal commas are in quoted cells beside numbers pandas read with a
+    # point (a spreadsheet's export in a decimal-comma locale): each column keeps its own mark
+    each_column = delimiter == "," and file_mark == ","
+    if each_column:
+        file_mark = "."
     written: dict[str, dict[str, Any]] = {}
     words_for: dict[str, str | dict[str, float]] = {}
     marked: dict[str, dict[str, Any]] = {}
     for name, values in texts.items():
         distinct = pd.Series(values.unique())
-        if not _all_match(distinct, pattern):
+        mark = "," if each_column and decimal_mark({name: distinct}, "") == "," else file_mark
+        if not _all_match(distinct, _COMMA_NUMBER if mark == "," else _POINT_NUMBER):
             continue
         grouped = bool(distinct.str.contains(_GROUPS).any())
         if not (grouped or name in signs or name in parenthesised or name in missing or name in marks):
@@ -191,14 +199,14 @@ def convert_numbers(
         column = pd.Series(None, index=df.index, dtype=object, name=df[name].name)
         column[values.index] = values.to_numpy()
         df[name] = _as_number(column, mark)
-        df.attrs[DECIMAL_ATTR] = mark
+        df.attrs[DECIMAL_ATTR] = file_mark
         if name in missing:
             words_for[name] = _missing_word(name, missing[name])
         if name in marks:
             marked[name] = _marked(name, *marks[name], rows=len(values))
         group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
         groups = bool(distinct.str.contains(group).any())
-        if groups or name in signs or name in parenthesised:
+        if groups or name in signs or name in parenthesised or mark != file_mark:
             fractions = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0]
             decimals = fractions.str.len().fillna(0)
             sign = signs.get(name, NumberText("", ""))
@@ -210,6 +218,7 @@ def convert_numbers(
                 **({"trimmed": True} if _trimmed(fractions) else {}),
                 "grouped": groups,
                 **({"negative": "parentheses"} if name in parenthesised else {}),
+                **({"decimal": mark} if mark != file_mark else {}),
             }
     if written:
         df.attrs[NUMBERS_ATTR] = written
@@ -217,7 +226,7 @@ def convert_numbers(
         df.attrs[MISSING_ATTR] = words_for
     if marked:
         df.attrs[MARKS_ATTR] = marked
-    if mark == "," and delimiter != ",":
+    if file_mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:
             _reread_grouped(df, raw(floats))

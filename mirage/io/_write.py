@@ -194,12 +194,13 @@ def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
             and _one_cell(text["prefix"] + text["suffix"])
             and text.get("negative", "minus") in ("minus", "parentheses")
             and isinstance(text.get("trimmed", False), bool)
+            and text.get("decimal", ".") in (".", ",")
         )
         if not ok:
             raise OptionError(
                 f"csv dialect: numbers of column {column!r} need prefix and suffix (text), decimals (0-12) "
-                f"and grouped (true/false), and negative 'minus' or 'parentheses' and trimmed (true/false) "
-                f"if given, got {text!r}"
+                f"and grouped (true/false), and negative 'minus' or 'parentheses', trimmed (true/false) and "
+                f"decimal ('.' or ',') if given, got {text!r}"
             )
         out[str(column)] = dict(text)
     return out
@@ -222,6 +223,7 @@ def _with_number_text(
 
 
 def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
+    decimal = str(text.get("decimal", decimal))
     digits = format(abs(x), f"{',' if text['grouped'] else ''}.{text['decimals']}f")
     if text.get("trimmed") and "." in digits:
         digits = digits.rstrip("0").rstrip(".")

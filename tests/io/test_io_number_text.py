@@ -247,6 +247,27 @@ def test_several_missing_words_are_each_written_on_their_share_of_the_missing_ce
         write_chunks(frame, tmp_path / "bad.csv", dialect={"missing": {"score": {"n/a": 0.5, "-": 0.1}}})
 
 
+def test_decimal_commas_in_quotes_of_a_comma_separated_file_keep_their_column_s_mark(tmp_path: Path) -> None:
+    """A spreadsheet in a decimal-comma locale exports "4,8" in quotes beside numbers written 0.5."""
+    source = _write(
+        tmp_path / "sheet.csv",
+        ["share,rate,weight", '"4,8 %","0,25",0.5', '"12,5 %","1,75",1.25', '"7,1 %","3,5",2.0'],
+    )
+    frame = read_table(source)
+    assert frame["share"].tolist() == [4.8, 12.5, 7.1] and frame["rate"].tolist() == [0.25, 1.75, 3.5]
+    assert frame["weight"].tolist() == [0.5, 1.25, 2.0]
+    dialect = frame.attrs["mirage.csv"]
+    assert dialect["decimal"] == "." and dialect["numbers"]["share"]["decimal"] == ","
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=dialect)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "share,rate,weight",
+        '"4,8 %","0,25",0.5',
+        '"12,5 %","1,75",1.25',
+        '"7,1 %","3,5",2.0',
+    ]
+
+
 def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
     data = _write(tmp_path / "zips.csv", ["zip,count", "02134,5", "10001,007", "94105,12"])
     frame = read_table(data)
