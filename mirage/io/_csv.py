@@ -19,6 +19,7 @@ import pandas as pd
 from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
+from mirage.io._dates import dates_missing_words
 from mirage.io._durations import duration_texts
 from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
@@ -315,7 +316,9 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     numbers = df.attrs.pop(NUMBERS_ATTR, None) or {}
     if not {"dtype", "converters"} & options.keys():
         numbers |= padded_numbers(df, decimal, numbers, start_text)
-    missing = df.attrs.pop(MISSING_ATTR, None)
+    missing = (df.attrs.pop(MISSING_ATTR, None) or {}) | (
+        {} if {"dtype", "converters"} & options.keys() else dates_missing_words(df)
+    )
     marks = df.attrs.pop(MARKS_ATTR, None)
     # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
     plus_written = "+" in text and not {"dtype", "converters"} & options.keys()

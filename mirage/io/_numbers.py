@@ -37,7 +37,16 @@ MISSING_ATTR = "mirage.missing"
 # {column: {"mark": "*", "share": 0.01}}: numbers some of which carry a footnote mark (12.5*)
 MARKS_ATTR = "mirage.marks"
 
-__all__ = ["DECIMAL_ATTR", "MARKS_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers", "padded_numbers"]
+__all__ = [
+    "DECIMAL_ATTR",
+    "MARKS_ATTR",
+    "MISSING_ATTR",
+    "MISSING_WORDS",
+    "NUMBERS_ATTR",
+    "convert_numbers",
+    "missing_spelling",
+    "padded_numbers",
+]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -201,7 +210,7 @@ def convert_numbers(
         df[name] = _as_number(column, mark)
         df.attrs[DECIMAL_ATTR] = file_mark
         if name in missing:
-            words_for[name] = _missing_word(name, missing[name])
+            words_for[name] = missing_spelling(name, missing[name], "numbers")
         if name in marks:
             marked[name] = _marked(name, *marks[name], rows=len(values))
         group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
@@ -256,16 +265,16 @@ def _marked(name: str, mark: str, share: float, marked_rows: int, *, rows: int) 
     return {"mark": mark, "share": round(share, 6)}
 
 
-def _missing_word(name: str, words: pd.Series) -> str | dict[str, float]:
-    """The word synthetic rows write for a missing number, or the words and their shares of the
-    missing cells where the source wrote several."""
+def missing_spelling(name: str, words: pd.Series, what: str) -> str | dict[str, float]:
+    """The word synthetic rows write for a missing value (of ``what``: numbers, dates), or the words
+    and their shares of the missing cells where the source wrote several."""
     counts = words.value_counts()
     if len(counts) == 1:
         return str(counts.index[0])
     shares = {str(w): round(int(c) / int(counts.sum()), 6) for w, c in counts.items()}
     listed = ", ".join(f"{w!r} ({int(c)})" for w, c in counts.items())
     warn(
-        f"column {name!r}: read {listed} as missing numbers; synthetic rows write each word on about "
+        f"column {name!r}: read {listed} as missing {what}; synthetic rows write each word on about "
         "its share of the missing cells, chosen at random (not tied to the other columns)"
     )
     return shares
