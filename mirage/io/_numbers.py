@@ -8,9 +8,9 @@ files use it) and a ``,`` separator a decimal point.  Then every text column tha
 numbers in that convention becomes numeric, and in a decimal-comma file the columns pandas read
 with a decimal point are read again when their text shows thousands groups (``1.500`` is 1500).
 
-Accountants' negatives, ``(1,234.50)``, are numbers below zero, and a column of numbers whose other
-cells are words for "missing" (``N/A``, ``-``, ``unknown``) is numbers with those cells missing;
-writers spell both back as the source did.
+Accountants' negatives, ``(1,234.50)``, and numbers after the typographic minus (U+2212) are numbers
+below zero, and a column of numbers whose other cells are words for "missing" (``N/A``, ``-``,
+``unknown``) is numbers with those cells missing; writers spell all of these back as the source did.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from mirage.schema import NumberText, split_affixes
 
 DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
 # {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign;
-# "negative": "parentheses" when negatives are written as accountants do, (1,234.50); "decimal": ","
+# "negative": "parentheses" when negatives are written as accountants do, (1,234.50), "minus sign" when
+# with the typographic minus U+2212; "decimal": ","
 # for a comma-separated file's numbers written in quotes with a decimal comma ("4,8")
 NUMBERS_ATTR = "mirage.numbers"
 # {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark; {column: {"N/A": 0.7,
@@ -61,6 +62,7 @@ _USER_OPTIONS = ("decimal", "thousands", "dtype", "converters")
 # a footnote mark after some numbers of a column (12.5*, 40†): the numbers are still numbers
 _FOOTNOTE = re.compile(r"(?P<number>.*\d)(?P<mark>[*\u2020\u2021\u00a7\u00b6#^~]{1,3})")
 MAX_MARKED_SHARE = 0.5  # a mark on more of the rows than this is part of how the column is written
+MINUS_SIGN = "\u2212"  # the typographic minus of spreadsheets and web pages
 _PARENTHESISED = re.compile(r"\(\s*([^()\s][^()]*?)\s*\)")
 # what people write for a missing number; a column of numbers may also hold these
 MISSING_WORDS = frozenset(
@@ -161,6 +163,7 @@ def convert_numbers(
         return df
     signs: dict[str, NumberText] = {}
     parenthesised: set[str] = set()
+    minus_signs: set[str] = set()
     missing: dict[str, pd.Series] = {}
     marks: dict[str, tuple[str, float, int]] = {}
     for name, values in list(texts.items()):
@@ -178,11 +181,14 @@ def convert_numbers(
         if bool(negatives.any()):
             parenthesised.add(name)
             spellings = spellings.where(~negatives, "-" + spellings.str.extract(_PARENTHESISED)[0])
+        elif bool(spellings.str.startswith(MINUS_SIGN).any()):
+            minus_signs.add(name)
+            spellings = spellings.str.replace(f"^{MINUS_SIGN}", "-", regex=True)
         found = split_affixes(spellings)
         if found is not None:
             signs[name] = found[0]
             spellings = found[1]
-        if name in signs or name in parenthesised or name in marks:
+        if name in signs or name in parenthesised or name in minus_signs or name in marks:
             texts[name] = values.map(dict(zip(written_as, spellings, strict=True)))
     file_mark = decimal_mark(texts, delimiter) or (
         "." if signs or parenthesised or missing or marks else None
@@ -203,7 +209,9 @@ def convert_numbers(
         if not _all_match(distinct, _COMMA_NUMBER if mark == "," else _POINT_NUMBER):
             continue
         grouped = bool(distinct.str.contains(_GROUPS).any())
-        if not (grouped or name in signs or name in parenthesised or name in missing or name in marks):
+        if not (grouped or name in signs or name in parenthesised or name in minus_signs) and not (
+            name in missing or name in marks
+        ):
             continue
         column = pd.Series(None, index=df.index, dtype=object, name=df[name].name)
         column[values.index] = values.to_numpy()
@@ -215,7 +223,7 @@ def convert_numbers(
             marked[name] = _marked(name, *marks[name], rows=len(values))
         group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
         groups = bool(distinct.str.contains(group).any())
-        if groups or name in signs or name in parenthesised or mark != file_mark:
+        if groups or name in signs or name in parenthesised or name in minus_signs or mark != file_mark:
             fractions = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0]
             decimals = fractions.str.len().fillna(0)
             sign = signs.get(name, NumberText("", ""))
@@ -227,6 +235,7 @@ def convert_numbers(
                 **({"trimmed": True} if _trimmed(fractions) else {}),
                 "grouped": groups,
                 **({"negative": "parentheses"} if name in parenthesised else {}),
+                **({"negative": "minus sign"} if name in minus_signs else {}),
                 **({"decimal": mark} if mark != file_mark else {}),
             }
     if written:

@@ -192,15 +192,15 @@ def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
             and 0 <= text["decimals"] <= 12
             and isinstance(text.get("grouped"), bool)
             and _one_cell(text["prefix"] + text["suffix"])
-            and text.get("negative", "minus") in ("minus", "parentheses")
+            and text.get("negative", "minus") in ("minus", "parentheses", "minus sign")
             and isinstance(text.get("trimmed", False), bool)
             and text.get("decimal", ".") in (".", ",")
         )
         if not ok:
             raise OptionError(
                 f"csv dialect: numbers of column {column!r} need prefix and suffix (text), decimals (0-12) "
-                f"and grouped (true/false), and negative 'minus' or 'parentheses', trimmed (true/false) and "
-                f"decimal ('.' or ',') if given, got {text!r}"
+                "and grouped (true/false), and negative 'minus', 'parentheses' or 'minus sign', trimmed "
+                f"(true/false) and decimal ('.' or ',') if given, got {text!r}"
             )
         out[str(column)] = dict(text)
     return out
@@ -231,7 +231,8 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
         digits = digits.translate({ord(","): ".", ord("."): ","})
     if x < 0 and text.get("negative") == "parentheses":
         return f"({text['prefix']}{digits}{text['suffix']})"
-    return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
+    minus = "\u2212" if text.get("negative") == "minus sign" else "-"
+    return f"{minus if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
 
 
 def _plus_signs(

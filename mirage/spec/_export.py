@@ -262,8 +262,8 @@ def _with_written_format(body: dict[str, Any], column: Column, schema: Schema) -
         if isinstance(text, dict):
             grouped = "," if text.get("grouped") else ""
             styles["number"] = f"{text['prefix']}{{:{grouped}.{int(text['decimals'])}f}}{text['suffix']}"
-            if text.get("negative") == "parentheses":
-                styles["negative"] = "parentheses"
+            if text.get("negative") in ("parentheses", "minus sign"):
+                styles["negative"] = text["negative"]
             if text.get("trimmed"):
                 styles["trimmed"] = True
         plus = written.get("signed", {}).get(column.name)

@@ -510,12 +510,13 @@ def _number_styles(styles: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The ``negative`` and ``trimmed`` styles of a number format, as a CSV dialect's numbers hold them."""
     out: dict[str, Any] = {}
     negative = styles.get("negative", "minus")
-    if negative not in ("minus", "parentheses"):
+    if negative not in ("minus", "parentheses", "minus sign"):
         raise SchemaError(
-            f"{where}.negative: 'minus' (-1,200.50) or 'parentheses' ((1,200.50)), got {negative!r}"
+            f"{where}.negative: 'minus' (-1,200.50), 'parentheses' ((1,200.50)) or 'minus sign' (U+2212), "
+            f"got {negative!r}"
         )
-    if negative == "parentheses":
-        out["negative"] = "parentheses"
+    if negative != "minus":
+        out["negative"] = negative
     trimmed = styles.get("trimmed", False)
     if not isinstance(trimmed, bool):
         raise SchemaError(f"{where}.trimmed: expected true or false (as few decimals as each number needs)")

@@ -268,6 +268,16 @@ def test_decimal_commas_in_quotes_of_a_comma_separated_file_keep_their_column_s_
     ]
 
 
+def test_numbers_with_the_typographic_minus_are_negative_numbers_written_so(tmp_path: Path) -> None:
+    source = _write(tmp_path / "t.csv", ["delta,n", "\u221226.2,1", "2.6,2", "\u22120.5,3"])
+    frame = read_table(source)
+    assert frame["delta"].tolist() == [-26.2, 2.6, -0.5]
+    assert frame.attrs["mirage.csv"]["numbers"]["delta"]["negative"] == "minus sign"
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=frame.attrs["mirage.csv"])
+    assert out.read_text(encoding="utf-8").splitlines() == ["delta,n", "\u221226.2,1", "2.6,2", "\u22120.5,3"]
+
+
 def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
     data = _write(tmp_path / "zips.csv", ["zip,count", "02134,5", "10001,007", "94105,12"])
     frame = read_table(data)

@@ -326,7 +326,7 @@ def test_number_formats_carry_parentheses_plus_signs_and_trimmed_decimals() -> N
     [
         (
             {"number": "{:.2f}", "negative": "red"},
-            r"format\.negative: 'minus' \(-1,200\.50\) or 'parentheses'",
+            r"format\.negative: 'minus' \(-1,200\.50\), 'parentheses' \(\(1,200\.50\)\) or 'minus sign'",
         ),
         ({"plus": "always"}, r"format\.plus: 'positive' \(\+3, 0\) or 'non-negative'"),
         ({"number": "{:.2f}", "trimmed": "yes"}, r"format\.trimmed: expected true or false"),
