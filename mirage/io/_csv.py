@@ -92,6 +92,53 @@ def _header(path: Path, text: str, delimiter: str) -> list[str] | None:
     return header
 
 
+_PREAMBLE_LOOK = 200  # lines of a file's start that tell where its header is
+
+
+def _lines_above_header(text: str, delimiter: str | None) -> int:
+    """How many lines of a file's start (``text``) come before its header (a report's title, an
+    export's notes): 0 unless the first line is not a header (as many fields as most lines, each
+    named); then the lines up to the first that is one, if every line above it is blank or fills at
+    most half the fields (``Account statement,,``) and none of its names is a number."""
+    lines = text.split("\n", _PREAMBLE_LOOK)[:_PREAMBLE_LOOK]
+    if len(lines) < 3:
+        return 0
+    best: tuple[int, str, int] = (0, ",", 0)
+    for candidate in [delimiter] if delimiter else list(DELIMITERS):
+        widths = [len(_fields(line, candidate)) for line in lines if line.strip()]
+        if not widths:
+            return 0
+        counts = pd.Series(widths).value_counts()
+        width, lines_of_width = int(counts.index[0]), int(counts.iloc[0])
+        if width >= 2 and lines_of_width > best[0]:
+            best = (lines_of_width, candidate, width)
+    _, found, width = best
+
+    def header_like(line: str) -> bool:
+        names = [f.strip() for f in _fields(line, found)]
+        return len(names) == width and all(names) and len(set(names)) == width
+
+    if not width or header_like(lines[0]):
+        return 0
+    for index, line in enumerate(lines[: _PREAMBLE_LOOK // 8]):
+        if header_like(line):
+            names = [f.strip() for f in _fields(line, found)]
+            return index if not any(_NUMBER.fullmatch(name) for name in names) else 0
+        if sum(1 for f in _fields(line, found) if f.strip()) * 2 > width:
+            return 0
+    return 0
+
+
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return [line]
+
+
 def _without_empty_unnamed(df: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
     """``df`` without the columns that have no name and no value (a spreadsheet's export writes the
     empty columns after the table, ``a,b,,``); two unnamed columns with values are refused."""
@@ -114,9 +161,11 @@ class _Source:
     delimiter: str
     dialect: dict[str, Any]
     kept: str | None = None
+    above_header: int = 0  # the lines before the header (a title, notes), left out
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
-        """``(first physical line, fields)`` of every record, blank lines left out as pandas does."""
+        """``(first physical line, fields)`` of every record from the header on, blank lines left out
+        as pandas does."""
         with io.TextIOWrapper(
             open_binary(self.path), encoding=self.encoding, errors="replace", newline=""
         ) as handle:
@@ -124,7 +173,7 @@ class _Source:
             start = 1
             try:
                 for row in reader:
-                    if row and not (len(row) == 1 and not row[0].strip()):
+                    if start > self.above_header and row and not (len(row) == 1 and not row[0].strip()):
                         yield start, row
                     start = reader.line_num + 1
             except csv.Error as exc:
@@ -133,7 +182,8 @@ class _Source:
     def read(self, options: dict[str, Any]) -> pd.DataFrame:
         if self.kept is not None:
             return pd.read_csv(io.StringIO(self.kept), sep=self.delimiter, **options)
-        return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options)
+        skip = {"skiprows": self.above_header} if self.above_header else {}
+        return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options, **skip)
 
     def keep(self, expected: int) -> int:
         """From now on read only the header and the records that fit ``expected`` fields and hold
@@ -269,9 +319,18 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         raise OptionError(f"encoding={encoding!r} is not a known text encoding") from exc
     text = _sample_text(sample, encoding, complete=complete)
     delimiter = options.pop("sep", None) or options.pop("delimiter", None)
+    structured = bool(_STRUCTURE_OPTIONS & options.keys())
+    above_header = 0 if structured else _lines_above_header(text, delimiter or default_delimiter)
+    if above_header:
+        left_out = text.split("\n", above_header)
+        text = left_out.pop()
+        notes = ", ".join(repr(line[:40]) for line in left_out if line.strip())
+        warn(
+            f"'{path}': read the header from line {above_header + 1}; left out the {above_header} "
+            f"line(s) above it ({notes})"
+        )
     if delimiter is None:
         delimiter = default_delimiter or sniff_delimiter(text)
-    structured = bool(_STRUCTURE_OPTIONS & options.keys())
     header = None if structured else _header(path, text, delimiter)
     if not structured:
         options["index_col"] = False  # a first record longer than the header must not become an index
@@ -280,7 +339,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     if options.get("engine", "c") == "c":
         options.setdefault("low_memory", False)
     dialect = {k: options[k] for k in _CSV_DIALECT_OPTIONS if k in options}
-    source = _Source(path, encoding, delimiter, dialect)
+    source = _Source(path, encoding, delimiter, dialect, above_header=above_header)
     try:
         df = _read_checked(source, options, len(header) if header else 0, on_bad_lines)
     except pd.errors.EmptyDataError as exc:

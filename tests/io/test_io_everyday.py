@@ -53,6 +53,47 @@ def test_a_byte_order_mark_and_windows_line_ends_are_written_back(tmp_path: Path
         write_chunks(df, tmp_path / "bad.csv", dialect={"line_end": "\r"})
 
 
+@pytest.mark.parametrize(
+    ("above", "notes"),
+    [
+        (["# exported by BankApp 3.2", "# account 1234"], "'# exported by BankApp 3.2', '# account 1234'"),
+        (
+            ["Account statement,,", "Generated 2024-04-01,,", ""],
+            "'Account statement,,', 'Generated 2024-04-01,,'",
+        ),
+    ],
+)
+def test_a_title_or_notes_above_the_header_are_left_out(tmp_path: Path, above: list[str], notes: str) -> None:
+    path = tmp_path / "statement.csv"
+    rows = [f"2024-03-{day:02d},coffee,{day - 3.5}" for day in range(1, 11)]
+    path.write_text("\n".join([*above, "date,what,amount", *rows]) + "\n", encoding="utf-8")
+    with pytest.warns(MirageWarning) as caught:
+        df = read_table(path)
+    line = len(above) + 1
+    assert [str(w.message) for w in caught] == [
+        f"'{path}': read the header from line {line}; left out the {line - 1} line(s) above it ({notes})"
+    ]
+    assert df.columns.tolist() == ["date", "what", "amount"] and len(df) == 10
+    assert df["amount"].tolist()[:2] == [-2.5, -1.5]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [",a,b", "0,x,1", "1,y,2", "2,z,3"],  # pandas' index column has no name
+        [",a", "0,x", "1,y", "2,z"],
+        ["a,b,c", "1,,3", "4,,6", "7,,9"],
+    ],
+)
+def test_a_header_is_not_taken_for_a_title(tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        df = read_table(path)
+    assert len(df) == 3
+
+
 def test_two_unnamed_columns_with_values_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.csv"
     path.write_text("id,,\n1,a,b\n2,c,\n", encoding="utf-8")
