@@ -24,6 +24,7 @@ from mirage.io._durations import duration_texts
 from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
 from mirage.io._numbers import (
+    CURRENCIES_ATTR,
     DECIMAL_ATTR,
     MARKS_ATTR,
     MISSING_ATTR,
@@ -182,8 +183,9 @@ class _Source:
     def read(self, options: dict[str, Any]) -> pd.DataFrame:
         if self.kept is not None:
             return pd.read_csv(io.StringIO(self.kept), sep=self.delimiter, **options)
-        skip = {"skiprows": self.above_header} if self.above_header else {}
-        return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options, **skip)
+        if self.above_header:
+            options = {**options, "skiprows": self.above_header}
+        return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options)
 
     def keep(self, expected: int) -> int:
         """From now on read only the header and the records that fit ``expected`` fields and hold
@@ -379,6 +381,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         {} if {"dtype", "converters"} & options.keys() else dates_missing_words(df)
     )
     marks = df.attrs.pop(MARKS_ATTR, None)
+    currencies = df.attrs.pop(CURRENCIES_ATTR, None)
     # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
     plus_written = "+" in text and not {"dtype", "converters"} & options.keys()
     signed = _plus_signs(df, start_text) if plus_written else {}
@@ -393,6 +396,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         **({"signed": signed} if signed else {}),
         **({"missing": missing} if missing else {}),
         **({"marks": marks} if marks else {}),
+        **({"currencies": currencies} if currencies else {}),
         **({"booleans": booleans} if booleans else {}),
         **({"durations": durations} if durations else {}),
     }

@@ -52,7 +52,8 @@ def dates_missing_words(df: pd.DataFrame) -> dict[str, str | dict[str, float]]:
         ):
             continue
         found[str(name)] = missing_spelling(str(name), present[words], "dates")
-        df.isetitem(position, values.where(~values.isin(MISSING_WORDS), None))
+        column: Any = values.where(~values.isin(MISSING_WORDS), None)
+        df.isetitem(position, column)
     return found
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
 
 from mirage._warnings import warn
-from mirage.schema import NumberText, split_affixes
+from mirage.schema import NumberText, PerRowCurrency, split_affixes, split_currencies
 
 DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
 # {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign;
@@ -37,8 +37,13 @@ NUMBERS_ATTR = "mirage.numbers"
 MISSING_ATTR = "mirage.missing"
 # {column: {"mark": "*", "share": 0.01}}: numbers some of which carry a footnote mark (12.5*)
 MARKS_ATTR = "mirage.marks"
+# {column: {"column": "price currency", "side": "prefix", "space": " "}}: numbers each written with its
+# own currency (EUR 12, USD 3), which the reader puts in a column of its own
+CURRENCIES_ATTR = "mirage.currencies"
+
 
 __all__ = [
+    "CURRENCIES_ATTR",
     "DECIMAL_ATTR",
     "MARKS_ATTR",
     "MISSING_ATTR",
@@ -166,6 +171,7 @@ def convert_numbers(
     minus_signs: set[str] = set()
     missing: dict[str, pd.Series] = {}
     marks: dict[str, tuple[str, float, int]] = {}
+    currencies: dict[str, tuple[PerRowCurrency, pd.Series]] = {}
     for name, values in list(texts.items()):
         words = values.isin(MISSING_WORDS)
         if bool(words.any()) and not bool(words.all()):
@@ -188,10 +194,19 @@ def convert_numbers(
         if found is not None:
             signs[name] = found[0]
             spellings = found[1]
-        if name in signs or name in parenthesised or name in minus_signs or name in marks:
+        elif (each_row := split_currencies(spellings)) is not None:
+            currencies[name] = (each_row, values.map(dict(zip(written_as, each_row.currencies, strict=True))))
+            spellings = each_row.numbers
+        if (
+            name in signs
+            or name in parenthesised
+            or name in minus_signs
+            or name in marks
+            or name in currencies
+        ):
             texts[name] = values.map(dict(zip(written_as, spellings, strict=True)))
     file_mark = decimal_mark(texts, delimiter) or (
-        "." if signs or parenthesised or missing or marks else None
+        "." if signs or parenthesised or missing or marks or currencies else None
     )
     if file_mark is None:
         return df
@@ -203,14 +218,15 @@ def convert_numbers(
     written: dict[str, dict[str, Any]] = {}
     words_for: dict[str, str | dict[str, float]] = {}
     marked: dict[str, dict[str, Any]] = {}
-    for name, values in texts.items():
+    per_row: dict[str, dict[str, str]] = {}
+    for name, values in list(texts.items()):
         distinct = pd.Series(values.unique())
         mark = "," if each_column and decimal_mark({name: distinct}, "") == "," else file_mark
         if not _all_match(distinct, _COMMA_NUMBER if mark == "," else _POINT_NUMBER):
             continue
         grouped = bool(distinct.str.contains(_GROUPS).any())
         if not (grouped or name in signs or name in parenthesised or name in minus_signs) and not (
-            name in missing or name in marks
+            name in missing or name in marks or name in currencies
         ):
             continue
         column = pd.Series(None, index=df.index, dtype=object, name=df[name].name)
@@ -223,7 +239,10 @@ def convert_numbers(
             marked[name] = _marked(name, *marks[name], rows=len(values))
         group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
         groups = bool(distinct.str.contains(group).any())
-        if groups or name in signs or name in parenthesised or name in minus_signs or mark != file_mark:
+        if name in currencies:
+            per_row[name] = _currency_column(df, name, *currencies[name])
+        styled = name in signs or name in parenthesised or name in minus_signs or name in currencies
+        if groups or styled or mark != file_mark:
             fractions = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0]
             decimals = fractions.str.len().fillna(0)
             sign = signs.get(name, NumberText("", ""))
@@ -244,11 +263,32 @@ def convert_numbers(
         df.attrs[MISSING_ATTR] = words_for
     if marked:
         df.attrs[MARKS_ATTR] = marked
+    if per_row:
+        df.attrs[CURRENCIES_ATTR] = per_row
     if file_mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:
             _reread_grouped(df, raw(floats))
     return df
+
+
+def _currency_column(
+    df: pd.DataFrame, name: str, written: PerRowCurrency, of_rows: pd.Series
+) -> dict[str, str]:
+    """Each row's currency of column ``name`` put in a column of its own after it (``price currency``),
+    learned with the numbers; how a CSV writes the two back as one."""
+    column = f"{name} currency"
+    while column in df.columns:
+        column += "_"
+    codes = pd.Series(None, index=df.index, dtype=object)
+    codes[of_rows.index] = of_rows.to_numpy()
+    df.insert(list(df.columns).index(name) + 1, column, codes)
+    listed = ", ".join(str(c) for c in of_rows.value_counts().index)
+    warn(
+        f"column {name!r}: numbers written with a currency each ({listed}); learned as numbers with their "
+        f"currency in a column {column!r}, which CSV output writes back beside each number"
+    )
+    return {"column": column, "side": written.side, "space": written.space}
 
 
 def _footnote_mark(values: pd.Series, spellings: pd.Series) -> tuple[str, float, int] | None:

@@ -137,6 +137,20 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 "{'mark': '*', 'share': 0.01} (a footnote mark and the share of numbers written with it)",
             )
             continue
+        if key == "currencies":
+            out[key] = _column_map(
+                key,
+                value,
+                lambda c: (
+                    isinstance(c, Mapping)
+                    and isinstance(c.get("column"), str)
+                    and c.get("side") in ("prefix", "suffix")
+                    and c.get("space") in ("", " ")
+                ),
+                "{'column': 'price currency', 'side': 'prefix' or 'suffix', 'space': ' ' or ''} (the column "
+                "holding each number's currency)",
+            )
+            continue
         if key == "bom":
             if not isinstance(value, bool):
                 raise OptionError(f"csv dialect: bom must be true or false, got {value!r}")
@@ -151,7 +165,7 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
                 "(known: delimiter, decimal, numbers, whole, signed, dates, missing, marks, booleans, "
-                "durations, bom, line_end)"
+                "durations, currencies, bom, line_end)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -294,6 +308,39 @@ def _around(
     return out
 
 
+def _with_currencies(
+    df: pd.DataFrame, numbers: pd.DataFrame, currencies: Mapping[str, Mapping[str, str]], decimal: str
+) -> pd.DataFrame:
+    """The columns in ``currencies`` with each number's currency (from its column, then left out)
+    written beside it as the source did (``EUR 12``)."""
+    out = df
+    for name, style in currencies.items():
+        column = style["column"]
+        if name not in df.columns or column not in df.columns or not _plain_numbers(numbers[name]):
+            continue
+        if out is df:
+            out = df.copy()
+        texts = [_number_cell(v, decimal) for v in out[name].to_numpy(dtype=object)]
+        codes = out[column].to_numpy(dtype=object)
+        present = numbers[name].notna().to_numpy()
+        out[name] = pd.Series(
+            [
+                _beside(text, code, style)
+                if has and text is not None and isinstance(code, str) and code
+                else text
+                for text, code, has in zip(texts, codes, present, strict=True)
+            ],
+            index=df.index,
+            dtype=object,
+        )
+        out = out.drop(columns=[column])
+    return out
+
+
+def _beside(text: str, code: str, style: Mapping[str, str]) -> str:
+    return f"{code}{style['space']}{text}" if style["side"] == "prefix" else f"{text}{style['space']}{code}"
+
+
 def _plain_numbers(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
 
@@ -420,6 +467,8 @@ def _write_csv(
         df = _duration_texts(df, dialect["durations"])
     if dialect.get("missing"):
         df = _missing_words(df, dialect["missing"], decimal)
+    if dialect.get("currencies"):
+        df = _with_currencies(df, numbers, dialect["currencies"], decimal)
     line_end = str(dialect.get("line_end", "\n"))
     df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator=line_end)
 

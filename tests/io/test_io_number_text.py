@@ -278,6 +278,38 @@ def test_numbers_with_the_typographic_minus_are_negative_numbers_written_so(tmp_
     assert out.read_text(encoding="utf-8").splitlines() == ["delta,n", "\u221226.2,1", "2.6,2", "\u22120.5,3"]
 
 
+def test_numbers_with_a_currency_each_are_numbers_and_a_currency_column(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "payments.csv",
+        ["id,amount", "1,EUR 12.50", "2,USD 3.00", "3,N/A", '4,"EUR 1,250.00"', "5,GBP 7.25"],
+    )
+    with pytest.warns(UserWarning) as caught:
+        frame = read_table(source)
+    assert [str(w.message) for w in caught] == [
+        "column 'amount': numbers written with a currency each (EUR, USD, GBP); learned as numbers with "
+        "their currency in a column 'amount currency', which CSV output writes back beside each number"
+    ]
+    assert frame.columns.tolist() == ["id", "amount", "amount currency"]
+    assert frame["amount"].tolist()[:2] == [12.5, 3.0] and frame["amount"].isna().tolist()[2]
+    assert frame["amount currency"].fillna("").tolist() == ["EUR", "USD", "", "EUR", "GBP"]
+    dialect = frame.attrs["mirage.csv"]
+    assert dialect["currencies"] == {"amount": {"column": "amount currency", "side": "prefix", "space": " "}}
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=dialect)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "id,amount",
+        "1,EUR 12.50",
+        "2,USD 3.00",
+        "3,N/A",
+        '4,"EUR 1,250.00"',
+        "5,GBP 7.25",
+    ]
+    one_currency = read_table(_write(tmp_path / "one.csv", ["amount", "EUR 12", "EUR 3"]))
+    assert one_currency.columns.tolist() == ["amount"]
+    keys = read_table(_write(tmp_path / "keys.csv", ["code", "INV 12", "ABC 3"]))
+    assert keys["code"].tolist() == ["INV 12", "ABC 3"]
+
+
 def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:
     data = _write(tmp_path / "zips.csv", ["zip,count", "02134,5", "10001,007", "94105,12"])
     frame = read_table(data)
