@@ -282,7 +282,8 @@ def _without_empty_records(
     """``df`` read again without the records whose every field is empty (``,,,``: a spreadsheet's
     export writes them after the table), which would be rows missing in every column and make whole
     numbers floats."""
-    if not expected or df.empty or not bool(df.isna().all(axis=1).any()):
+    # in a file of one column, an empty line is that column's missing value
+    if expected < 2 or df.empty or not bool(df.isna().all(axis=1).any()):
         return df
     _left_out_empty(source, source.keep(expected))
     return source.read(options)

@@ -94,6 +94,15 @@ def test_a_header_is_not_taken_for_a_title(tmp_path: Path, lines: list[str]) -> 
     assert len(df) == 3
 
 
+def test_an_empty_field_of_a_one_column_file_is_its_missing_value(tmp_path: Path) -> None:
+    path = tmp_path / "signal.csv"
+    path.write_text('signal\n0.1\n""\n0.2\n', encoding="utf-8")  # as pandas writes a gap
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        df = read_table(path)
+    assert df["signal"].isna().tolist() == [False, True, False]
+
+
 def test_two_unnamed_columns_with_values_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.csv"
     path.write_text("id,,\n1,a,b\n2,c,\n", encoding="utf-8")
