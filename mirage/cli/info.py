@@ -146,14 +146,20 @@ def _clock_notes(manifest: dict[str, Any]) -> dict[str, str]:
     for name, codec in (codecs or {}).items() if isinstance(codecs, dict) else ():
         if not isinstance(codec, dict) or not isinstance(codec.get("offset"), int):
             continue
-        zone = codec.get("tz")
-        if isinstance(zone, str):
+        zone, mixed = codec.get("tz"), codec.get("mixed_offsets")
+        if isinstance(mixed, list) and mixed and zone is None:
+            written = ", ".join(_utc_offset(int(pair[0])) for pair in mixed)
+            notes[str(name)] = f"written at {written}, each on about its share of the rows"
+        elif isinstance(zone, str):
             notes[str(name)] = f"written at the UTC offset {zone} has at each value"
         else:
-            minutes = int(codec["offset"])
-            sign = "+" if minutes >= 0 else "-"
-            notes[str(name)] = f"written at UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+            notes[str(name)] = f"written at {_utc_offset(int(codec['offset']))}"
     return notes
+
+
+def _utc_offset(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def register(app: typer.Typer) -> None:

@@ -3,9 +3,11 @@
 Text datetimes keep their strftime format so written output looks like the input (``%:z`` is an
 offset written with a colon, ``+01:00``); native datetime columns come back with their dtype (unit
 and time zone).  Time zones are converted to UTC for learning and restored: a native column gets its
-zone back; text with offsets is written at the offset most of its values had, or, where it has
-several that one time zone explains (``+01:00`` in winter, ``+02:00`` in summer), at that zone's
-offset for each value, its time of day learned on that zone's clock.
+zone back; text with offsets is written at the offset its values had, or, where it has several that
+one time zone explains (``+01:00`` in winter, ``+02:00`` in summer), at that zone's offset for each
+value, its time of day learned on that zone's clock; offsets that no zone explains (``+01:00`` beside
+``-05:00``) are each written on about their share of the rows, chosen by a hash of each instant
+(the instants are right either way; which row has which offset is not learned), with a warning.
 
 A datetime's *parts* are the codec's to define (:class:`DateParts`): the day (whole days since the
 epoch), the day of the week (when the data spans at least a week) and the time of day (when any value
@@ -30,6 +32,7 @@ from mirage._validate import (
     StateError,
     require_bool,
     require_bounds,
+    require_int,
     require_list,
     require_mapping,
     require_optional_int,
@@ -38,6 +41,7 @@ from mirage._validate import (
     show,
     within,
 )
+from mirage._warnings import warn
 from mirage.encoding._base import SubColumn, as_dtype
 from mirage.encoding._continuous import (
     VALUE_PART,
@@ -394,6 +398,8 @@ class DatetimeCodec(ContinuousCodec):
     unit: str
     tz: str | None
     offset: int | None = None  # text with offsets: the offset (minutes east of UTC) written back
+    #: text with offsets that no time zone explains: (offset, rows) of each, written at those shares
+    mixed_offsets: tuple[tuple[int, int], ...] = ()
     written_digits: int | None = None  # text: the digits most rows write after the seconds (None: unknown)
     #: the learned range of the time of day (seconds into the day) when some value has one, which makes
     #: it a sub-column of its own: the value sub-column then holds the day (its midnight, in seconds)
@@ -481,6 +487,14 @@ class DatetimeCodec(ContinuousCodec):
         zoned_text = len(stats.offsets) > 1 and bool(stats.zones)
         if zoned_text and stats.zones:
             self.tz = stats.zones[0]
+        self.mixed_offsets = stats.offsets if len(stats.offsets) > 1 and not stats.zones else ()
+        if self.mixed_offsets:
+            written = ", ".join(f"{_offset_text(m)} ({rows:,} rows)" for m, rows in self.mixed_offsets)
+            warn(
+                f"column {self.column.name!r}: its times are written at UTC offsets {written} that no "
+                "time zone explains; synthetic times are written at each offset on about its share of the "
+                "rows, chosen at random (the instants are kept; which rows had which offset is not learned)"
+            )
         self.written_digits = most_common(stats.fraction_digits)
         observed = observed_values(stats.observed)
         if observed.size == 0:
@@ -547,12 +561,32 @@ class DatetimeCodec(ContinuousCodec):
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(self.tz)
         fmt = self.column.datetime_format
         if fmt is not None:
-            if self.offset is not None and self.tz is None:
-                zone = timezone(timedelta(minutes=self.offset))
-                stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
-            text = format_datetimes(stamps, fmt, fraction_digits=self._fraction_digits())
+            if self.mixed_offsets and self.tz is None:
+                text = self._at_mixed_offsets(stamps, seconds, fmt)
+            else:
+                if self.offset is not None and self.tz is None:
+                    zone = timezone(timedelta(minutes=self.offset))
+                    stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
+                text = format_datetimes(stamps, fmt, fraction_digits=self._fraction_digits())
             return as_dtype(text.where(~mask, None), self.column.dtype)
         return self._native(stamps)
+
+    def _at_mixed_offsets(self, stamps: pd.Series, seconds: np.ndarray, fmt: str) -> pd.Series:
+        """Naive UTC ``stamps`` written in ``fmt``, each at one of the learned offsets, about as many
+        at each as the source had, chosen by a hash of the instant (whatever the chunks, alike)."""
+        rows = np.array([r for _, r in self.mixed_offsets], dtype="float64")
+        bounds = np.cumsum(rows) / rows.sum()
+        bits = np.where(np.isnan(seconds), 0.0, seconds).view("uint64")
+        spread = ((bits * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)).astype("float64") / 2.0**53
+        which = np.minimum(np.searchsorted(bounds, spread, side="right"), len(rows) - 1)
+        text = pd.Series(None, index=stamps.index, dtype=object, name=stamps.name)
+        utc = stamps.dt.tz_localize("UTC")
+        for k, (minutes, _) in enumerate(self.mixed_offsets):
+            pick = which == k
+            if pick.any():
+                zoned = utc[pick].dt.tz_convert(timezone(timedelta(minutes=minutes)))
+                text[pick] = format_datetimes(zoned, fmt, fraction_digits=self._fraction_digits())
+        return text
 
     def _fraction_digits(self) -> int:
         """Digits written after the seconds: as many as the source wrote, or as the learned resolution
@@ -581,6 +615,8 @@ class DatetimeCodec(ContinuousCodec):
         state.update(unit=self.unit, tz=self.tz)
         if self.offset is not None:
             state["offset"] = self.offset
+        if self.mixed_offsets:
+            state["mixed_offsets"] = [[minutes, rows] for minutes, rows in self.mixed_offsets]
         if self.written_digits is not None:
             state["written_digits"] = self.written_digits
         if self.time_of_day is not None:
@@ -592,7 +628,28 @@ class DatetimeCodec(ContinuousCodec):
         self.unit = require_str(state, "unit", choices=list(_UNITS))
         self.tz = require_time_zone(state, "tz")
         self.offset = require_optional_int(state, "offset", low=-1440) if "offset" in state else None
+        self.mixed_offsets = _require_offset_rows(state) if "mixed_offsets" in state else ()
         self.written_digits = (
             require_optional_int(state, "written_digits", low=0) if "written_digits" in state else None
         )
         self.time_of_day = _require_time_of_day(state["time_of_day"]) if "time_of_day" in state else None
+
+
+def _offset_text(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _require_offset_rows(state: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    """``state["mixed_offsets"]``: two or more ``[minutes east of UTC, rows]`` pairs, some rows in all."""
+    pairs = require_list(state, "mixed_offsets")
+    found: list[tuple[int, int]] = []
+    with within("mixed_offsets"):
+        for i, pair in enumerate(pairs):
+            items = require_list({str(i): pair}, str(i), length=2)
+            with within(str(i)):
+                minutes = require_int({"0": items[0]}, "0", low=-1440, high=1440)
+                found.append((minutes, require_int({"1": items[1]}, "1", low=0)))
+    if len(found) < 2 or sum(r for _, r in found) == 0:
+        raise StateError("mixed_offsets", f"expected two or more offsets with rows, got {show(pairs)}")
+    return tuple(found)

@@ -19,10 +19,12 @@ import pandas as pd
 from mirage._attrs import CSV_DIALECT
 from mirage._warnings import warn
 from mirage.errors import DataError, OptionError
+from mirage.io._dates import dates_missing_words
 from mirage.io._durations import duration_texts
 from mirage.io._encoding import detect_encoding, detect_text_encoding, undecodable
 from mirage.io._formats import open_binary
 from mirage.io._numbers import (
+    CURRENCIES_ATTR,
     DECIMAL_ATTR,
     MARKS_ATTR,
     MISSING_ATTR,
@@ -77,17 +79,78 @@ def _last_record_end(text: str) -> int:
 
 
 def _header(path: Path, text: str, delimiter: str) -> list[str] | None:
-    """The header's fields; two columns of the same name are refused."""
+    """The header's fields; two columns of the same name are refused (unnamed ones are checked once
+    read: a spreadsheet's export ends in empty ones)."""
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except csv.Error:
         return None
     seen: set[str] = set()
     for name in header:
-        if name in seen:
+        if name in seen and name:
             raise DataError(f"'{path}' has two columns named {name!r} in its header (line 1)")
         seen.add(name)
     return header
+
+
+_PREAMBLE_LOOK = 200  # lines of a file's start that tell where its header is
+
+
+def _lines_above_header(text: str, delimiter: str | None) -> int:
+    """How many lines of a file's start (``text``) come before its header (a report's title, an
+    export's notes): 0 unless the first line is not a header (as many fields as most lines, each
+    named); then the lines up to the first that is one, if every line above it is blank or fills at
+    most half the fields (``Account statement,,``) and none of its names is a number."""
+    lines = text.split("\n", _PREAMBLE_LOOK)[:_PREAMBLE_LOOK]
+    if len(lines) < 3:
+        return 0
+    best: tuple[int, str, int] = (0, ",", 0)
+    for candidate in [delimiter] if delimiter else list(DELIMITERS):
+        widths = [len(_fields(line, candidate)) for line in lines if line.strip()]
+        if not widths:
+            return 0
+        counts = pd.Series(widths).value_counts()
+        width, lines_of_width = int(counts.index[0]), int(counts.iloc[0])
+        if width >= 2 and lines_of_width > best[0]:
+            best = (lines_of_width, candidate, width)
+    _, found, width = best
+
+    def header_like(line: str) -> bool:
+        names = [f.strip() for f in _fields(line, found)]
+        return len(names) == width and all(names) and len(set(names)) == width
+
+    if not width or header_like(lines[0]):
+        return 0
+    for index, line in enumerate(lines[: _PREAMBLE_LOOK // 8]):
+        if header_like(line):
+            names = [f.strip() for f in _fields(line, found)]
+            return index if not any(_NUMBER.fullmatch(name) for name in names) else 0
+        if sum(1 for f in _fields(line, found) if f.strip()) * 2 > width:
+            return 0
+    return 0
+
+
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return [line]
+
+
+def _without_empty_unnamed(df: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
+    """``df`` without the columns that have no name and no value (a spreadsheet's export writes the
+    empty columns after the table, ``a,b,,``); two unnamed columns with values are refused."""
+    unnamed = [df.columns[i] for i, name in enumerate(header) if not name.strip() and i < df.shape[1]]
+    empty = [c for c in unnamed if bool(df[c].isna().all())]
+    if len(unnamed) - len(empty) > 1:
+        raise DataError(f"'{path}' has two columns named '' in its header (line 1)")
+    if not empty:
+        return df
+    warn(f"'{path}': left out {len(empty)} column(s) with no name and no values (an export's empty columns)")
+    return df.drop(columns=empty)
 
 
 @dataclass
@@ -99,9 +162,11 @@ class _Source:
     delimiter: str
     dialect: dict[str, Any]
     kept: str | None = None
+    above_header: int = 0  # the lines before the header (a title, notes), left out
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
-        """``(first physical line, fields)`` of every record, blank lines left out as pandas does."""
+        """``(first physical line, fields)`` of every record from the header on, blank lines left out
+        as pandas does."""
         with io.TextIOWrapper(
             open_binary(self.path), encoding=self.encoding, errors="replace", newline=""
         ) as handle:
@@ -109,7 +174,7 @@ class _Source:
             start = 1
             try:
                 for row in reader:
-                    if row and not (len(row) == 1 and not row[0].strip()):
+                    if start > self.above_header and row and not (len(row) == 1 and not row[0].strip()):
                         yield start, row
                     start = reader.line_num + 1
             except csv.Error as exc:
@@ -118,18 +183,25 @@ class _Source:
     def read(self, options: dict[str, Any]) -> pd.DataFrame:
         if self.kept is not None:
             return pd.read_csv(io.StringIO(self.kept), sep=self.delimiter, **options)
+        if self.above_header:
+            options = {**options, "skiprows": self.above_header}
         return pd.read_csv(self.path, sep=self.delimiter, encoding=self.encoding, **options)
 
-    def keep(self, expected: int) -> None:
-        """From now on read only the header and the records that fit ``expected`` fields."""
+    def keep(self, expected: int) -> int:
+        """From now on read only the header and the records that fit ``expected`` fields and hold
+        something; the number of records left out because every field was empty (``,,,``)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=self.delimiter, lineterminator="\n", **self.dialect)
         header = True
+        empty = 0
         for _, row in self.records():
-            if header or len(row) == expected or _trailing_empty(row, expected):
+            if not header and not any(row):
+                empty += 1
+            elif header or len(row) == expected or _trailing_empty(row, expected):
                 writer.writerow(row if header else row[:expected])
             header = False
         self.kept = buffer.getvalue()
+        return empty
 
 
 @dataclass(frozen=True)
@@ -183,12 +255,12 @@ def _read_checked(source: _Source, options: dict[str, Any], expected: int, on_ba
             raise DataError(f"cannot parse '{source.path}' as CSV: {message}") from exc
     else:
         if not expected or not (suspicious or _short_row_candidates(df)):
-            return df
+            return _without_empty_records(df, source, options, expected)
         bad, trailing = _bad_lines(source, expected)
         if not bad and not trailing:
-            return df
+            return _without_empty_records(df, source, options, expected)
     if not bad:
-        source.keep(expected)
+        _left_out_empty(source, source.keep(expected))
         return source.read(options)
     first = bad[0]
     if on_bad_lines == "error":
@@ -200,8 +272,26 @@ def _read_checked(source: _Source, options: dict[str, Any], expected: int, on_ba
         f"'{source.path}': left out {len(bad)} line(s) with the wrong number of fields "
         f"(first: line {first.line} has {first.fields}, the header has {expected})"
     )
-    source.keep(expected)
+    _left_out_empty(source, source.keep(expected))
     return source.read(options)
+
+
+def _without_empty_records(
+    df: pd.DataFrame, source: _Source, options: dict[str, Any], expected: int
+) -> pd.DataFrame:
+    """``df`` read again without the records whose every field is empty (``,,,``: a spreadsheet's
+    export writes them after the table), which would be rows missing in every column and make whole
+    numbers floats."""
+    # in a file of one column, an empty line is that column's missing value
+    if expected < 2 or df.empty or not bool(df.isna().all(axis=1).any()):
+        return df
+    _left_out_empty(source, source.keep(expected))
+    return source.read(options)
+
+
+def _left_out_empty(source: _Source, records: int) -> None:
+    if records:
+        warn(f"'{source.path}': left out {records} line(s) whose every field is empty")
 
 
 def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, Any]) -> pd.DataFrame:
@@ -232,9 +322,18 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
         raise OptionError(f"encoding={encoding!r} is not a known text encoding") from exc
     text = _sample_text(sample, encoding, complete=complete)
     delimiter = options.pop("sep", None) or options.pop("delimiter", None)
+    structured = bool(_STRUCTURE_OPTIONS & options.keys())
+    above_header = 0 if structured else _lines_above_header(text, delimiter or default_delimiter)
+    if above_header:
+        left_out = text.split("\n", above_header)
+        text = left_out.pop()
+        notes = ", ".join(repr(line[:40]) for line in left_out if line.strip())
+        warn(
+            f"'{path}': read the header from line {above_header + 1}; left out the {above_header} "
+            f"line(s) above it ({notes})"
+        )
     if delimiter is None:
         delimiter = default_delimiter or sniff_delimiter(text)
-    structured = bool(_STRUCTURE_OPTIONS & options.keys())
     header = None if structured else _header(path, text, delimiter)
     if not structured:
         options["index_col"] = False  # a first record longer than the header must not become an index
@@ -243,7 +342,7 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     if options.get("engine", "c") == "c":
         options.setdefault("low_memory", False)
     dialect = {k: options[k] for k in _CSV_DIALECT_OPTIONS if k in options}
-    source = _Source(path, encoding, delimiter, dialect)
+    source = _Source(path, encoding, delimiter, dialect, above_header=above_header)
     try:
         df = _read_checked(source, options, len(header) if header else 0, on_bad_lines)
     except pd.errors.EmptyDataError as exc:
@@ -256,6 +355,8 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
                 "pass encoding= to name its encoding"
             )
         raise error from exc
+    if header:
+        df = _without_empty_unnamed(df, header, path)
     start = _Source(path, encoding, delimiter, dialect, kept=text)  # the first SAMPLE_BYTES
     start_text = _TextOnce(start, options)  # its columns as text, each parsed once
     if not {"dtype", "converters"} & options.keys():
@@ -277,22 +378,39 @@ def read_csv(path: Path, *, default_delimiter: str | None, options: dict[str, An
     numbers = df.attrs.pop(NUMBERS_ATTR, None) or {}
     if not {"dtype", "converters"} & options.keys():
         numbers |= padded_numbers(df, decimal, numbers, start_text)
-    missing = df.attrs.pop(MISSING_ATTR, None)
+    missing = (df.attrs.pop(MISSING_ATTR, None) or {}) | (
+        {} if {"dtype", "converters"} & options.keys() else dates_missing_words(df)
+    )
     marks = df.attrs.pop(MARKS_ATTR, None)
+    currencies = df.attrs.pop(CURRENCIES_ATTR, None)
     # a file without a "+" in its first SAMPLE_BYTES writes no plus signs: nothing to read again
     plus_written = "+" in text and not {"dtype", "converters"} & options.keys()
     signed = _plus_signs(df, start_text) if plus_written else {}
     df.attrs[CSV_DIALECT] = {
         "delimiter": delimiter,
         "decimal": decimal,
+        # Excel's "CSV UTF-8" starts with a byte order mark and ends lines with CRLF; without the mark,
+        # Excel reads the synthetic file's accents as another encoding
+        **({"bom": True} if sample.startswith(_BYTE_ORDER_MARKS) else {}),
+        **({"line_end": "\r\n"} if _crlf_lines(sample) else {}),
         **({"numbers": numbers} if numbers else {}),
         **({"signed": signed} if signed else {}),
         **({"missing": missing} if missing else {}),
         **({"marks": marks} if marks else {}),
+        **({"currencies": currencies} if currencies else {}),
         **({"booleans": booleans} if booleans else {}),
         **({"durations": durations} if durations else {}),
     }
     return df
+
+
+_BYTE_ORDER_MARKS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _crlf_lines(sample: bytes) -> bool:
+    """Whether most of the line breaks of a file's first bytes are CRLF (a file written on Windows)."""
+    crlf = sample.count(b"\r\n") + sample.count(b"\r\x00\n\x00")  # UTF-8 or UTF-16-LE
+    return crlf > 0 and 2 * crlf > sample.count(b"\n")
 
 
 def holds_booleans(values: pd.Series) -> bool:

@@ -6,6 +6,9 @@ one strftime format reads, is rewritten in the format most of its rows use, with
 the formats and how many rows each had.  Day and month order is decided per spelling from its
 values (``13/01/2023`` can only be day first); when nothing decides it, day first is taken and the
 warning says so.  Offsets are left alone: columns with one are not rewritten.
+
+A CSV column of dates whose other cells are words for "missing" (``N/A``, ``-``, ``unknown``) is
+dates with those cells missing (:func:`dates_missing_words`); its writer spells them back.
 """
 
 from __future__ import annotations
@@ -14,15 +17,44 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_object_dtype
+from pandas.api.types import is_object_dtype, is_string_dtype
 
 from mirage._warnings import warn
+from mirage.io._numbers import MISSING_WORDS, missing_spelling
 from mirage.schema._datetimes import datetime_format, parse_format
 
-__all__ = ["unify_date_formats"]
+__all__ = ["dates_missing_words", "unify_date_formats"]
 
 _MAX_SPELLINGS = 4  # a column with more separate date spellings is left as it is
 _DATE_LIKE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} \w{3,9},? \d{4}|\w{3,9} \d{1,2}, \d{4}"
+
+
+def dates_missing_words(df: pd.DataFrame) -> dict[str, str | dict[str, float]]:
+    """Text columns of dates some of whose cells are words for "missing": those cells set missing in
+    ``df``; per column, the word (or the words and their shares) the writer spells them with."""
+    found: dict[str, str | dict[str, float]] = {}
+    for position, name in enumerate(df.columns):
+        values = df.iloc[:, position]
+        if not (is_object_dtype(values.dtype) or is_string_dtype(values.dtype)):
+            continue
+        present = values.dropna()
+        if present.empty or not all(isinstance(v, str) for v in present.head(200)):
+            continue
+        words = present.isin(MISSING_WORDS)
+        if not bool(words.any()) or bool(words.all()):
+            continue
+        distinct = pd.Series(present[~words].unique(), dtype=object)
+        if not distinct.str.fullmatch(rf"\s*(?:{_DATE_LIKE})(?:[ T]\d.*)?").all():
+            continue
+        spelling = distinct.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "a", regex=True)
+        if spelling.nunique() > _MAX_SPELLINGS or any(
+            datetime_format(distinct[spelling == shape]) is None for shape in spelling.unique()
+        ):
+            continue
+        found[str(name)] = missing_spelling(str(name), present[words], "dates")
+        column: Any = values.where(~values.isin(MISSING_WORDS), None)
+        df.isetitem(position, column)
+    return found
 
 
 def unify_date_formats(df: pd.DataFrame) -> pd.DataFrame:

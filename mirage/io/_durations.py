@@ -7,7 +7,8 @@ alone, ``45 min``, is a number with a unit: :mod:`mirage.schema._number_text`). 
 them is kept (:func:`duration_texts`) for :func:`spell_durations`: the labels (``day``/``days`` by
 the number), the space between number and label and between parts, and which units a value shows:
 every unit of the column (``0h 45m``), those from its largest non-zero one down (``2h 0m``, ``45m``),
-or only its non-zero ones (``19h``).
+or only its non-zero ones (``19h``).  ISO 8601 durations (``PT1H20M``, ``P3DT4H``, ``PT45S``) are read
+too and written back so, with their non-zero parts, at the smallest unit the column wrote.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _LONGEST = pd.Timedelta.max.total_seconds()  # about 292 years
 _SHOWN = ("all", "from_largest", "non_zero")
 
 
+_ISO = re.compile(r"P(?:(?P<d>\d+)D)?(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?")
+
+
 def duration_texts(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Convert ``df``'s columns of text durations to timedeltas, in place; how each was written."""
     found: dict[str, dict[str, Any]] = {}
@@ -38,9 +42,13 @@ def duration_texts(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
         if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
         distinct = values.dropna().unique().tolist()
-        if not distinct or not all(isinstance(v, str) and v[:1].isdigit() for v in distinct):
+        if not distinct or not all(isinstance(v, str) and v[:1] in "P0123456789" for v in distinct):
             continue
-        spelt = _spelling(pd.Series(distinct, dtype=object))
+        spelt = (
+            _iso_spelling(distinct)
+            if distinct[0].startswith("P")
+            else _spelling(pd.Series(distinct, dtype=object))
+        )
         if spelt is None:
             continue
         style, seconds = spelt
@@ -90,6 +98,21 @@ def _spelling(distinct: pd.Series) -> tuple[dict[str, Any], list[int]] | None:
     return style, seconds
 
 
+def _iso_spelling(distinct: list[str]) -> tuple[dict[str, Any], list[int]] | None:
+    """ISO 8601 durations (``PT1H20M``): the style that writes them back, at the smallest unit any of
+    them holds, and each one's seconds."""
+    seconds: list[int] = []
+    smallest = 0
+    for text in distinct:
+        found = _ISO.fullmatch(text)
+        if found is None or text in ("P", "PT"):
+            return None
+        parts = {unit: int(n) for unit, n in found.groupdict().items() if n is not None}
+        smallest = max(smallest, max(list(SECONDS).index(unit) for unit in parts))
+        seconds.append(sum(n * SECONDS[unit] for unit, n in parts.items()))
+    return {"iso": True, "smallest": list(SECONDS)[smallest]}, seconds
+
+
 def _largest_first(units: list[str]) -> bool:
     """Whether ``units`` (``d``, ``h``, ``m``, ``s``) go from the largest down, none twice."""
     ranks = [list(SECONDS).index(unit) for unit in units]
@@ -115,6 +138,14 @@ def check_duration_texts(value: Any) -> dict[str, dict[str, Any]]:
         raise ValueError("durations must map column names to how they are written")
     out: dict[str, dict[str, Any]] = {}
     for column, style in value.items():
+        if isinstance(style, Mapping) and style.get("iso") is True:
+            if set(style) != {"iso", "smallest"} or style.get("smallest") not in SECONDS:
+                raise ValueError(
+                    f"ISO durations of column {column!r} need iso (true) and smallest (d, h, m or s), "
+                    f"got {dict(style)!r}"
+                )
+            out[str(column)] = dict(style)
+            continue
         labels = style.get("units") if isinstance(style, Mapping) else None
         ok = (
             isinstance(labels, list)
@@ -139,7 +170,9 @@ def check_duration_texts(value: Any) -> dict[str, dict[str, Any]]:
 
 def spell_durations(values: pd.Series, style: Mapping[str, Any]) -> pd.Series:
     """Timedeltas (or seconds) written in ``style``, rounded to its smallest unit; missing stay missing."""
-    labels = list(style["units"])
+    iso = bool(style.get("iso"))
+    units = list(SECONDS)[: list(SECONDS).index(style["smallest"]) + 1] if iso else None
+    labels = units or list(style["units"])
     sizes = [SECONDS[UNIT_OF[label]] for label in labels]
     if pd.api.types.is_timedelta64_dtype(values.dtype):
         seconds = values.dt.total_seconds().to_numpy(dtype="float64")
@@ -156,8 +189,18 @@ def spell_durations(values: pd.Series, style: Mapping[str, Any]) -> pd.Series:
         for size in sizes:
             numbers.append(left // size)
             left -= numbers[-1] * size
-        out.append(_spelt(numbers, labels, style))
+        out.append(_iso_spelt(numbers, labels) if iso else _spelt(numbers, labels, style))
     return pd.Series(out, index=values.index, dtype=object, name=values.name)
+
+
+def _iso_spelt(numbers: list[int], units: list[str]) -> str:
+    """``PT1H20M``: the non-zero parts (a zero as its smallest unit, ``PT0S``, ``P0D``)."""
+    parts = {unit: n for unit, n in zip(units, numbers, strict=True) if n}
+    if not parts:
+        parts = {units[-1]: 0}
+    day = f"{parts['d']}D" if "d" in parts else ""
+    time = "".join(f"{parts[u]}{u.upper()}" for u in ("h", "m", "s") if u in parts)
+    return f"P{day}{'T' + time if time else ''}"
 
 
 def _spelt(numbers: list[int], labels: list[str], style: Mapping[str, Any]) -> str:

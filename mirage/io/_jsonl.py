@@ -8,7 +8,6 @@ columns and turns the lists back the same way.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import decimal
 import io
@@ -176,6 +175,16 @@ def _nest(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _as_list(text: str) -> list[Any]:
+    """A list column's cell: the list its JSON text holds, or a list of the text itself where it holds
+    none (the rare-category token ``_RARE_``), so that the column holds lists only."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return [text]
+    return value if isinstance(value, list) else [value]
+
+
 def _records(df: pd.DataFrame, target: Path, layout: dict[str, Any]) -> Any:
     names = [str(name) for name in df.columns]
     lists = {name for name in layout.get("lists", ()) if name in names}
@@ -183,8 +192,7 @@ def _records(df: pd.DataFrame, target: Path, layout: dict[str, Any]) -> Any:
         record = {name: _plain(value) for name, value in zip(names, row, strict=True)}
         for name in lists:
             if isinstance(record[name], str):
-                with contextlib.suppress(json.JSONDecodeError):  # else written as the text it is
-                    record[name] = json.loads(record[name])
+                record[name] = _as_list(record[name])
         if layout.get("nested"):
             record = _nest(record)
         try:

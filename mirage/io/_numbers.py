@@ -8,9 +8,9 @@ files use it) and a ``,`` separator a decimal point.  Then every text column tha
 numbers in that convention becomes numeric, and in a decimal-comma file the columns pandas read
 with a decimal point are read again when their text shows thousands groups (``1.500`` is 1500).
 
-Accountants' negatives, ``(1,234.50)``, are numbers below zero, and a column of numbers whose other
-cells are words for "missing" (``N/A``, ``-``, ``unknown``) is numbers with those cells missing;
-writers spell both back as the source did.
+Accountants' negatives, ``(1,234.50)``, and numbers after the typographic minus (U+2212) are numbers
+below zero, and a column of numbers whose other cells are words for "missing" (``N/A``, ``-``,
+``unknown``) is numbers with those cells missing; writers spell all of these back as the source did.
 """
 
 from __future__ import annotations
@@ -24,18 +24,35 @@ import pandas as pd
 from pandas.api.types import is_float_dtype, is_object_dtype, is_string_dtype
 
 from mirage._warnings import warn
-from mirage.schema import NumberText, split_affixes
+from mirage.schema import NumberText, PerRowCurrency, split_affixes, split_currencies
 
 DECIMAL_ATTR = "mirage.decimal"  # the decimal mark the file's numbers were written with
 # {column: {"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}}: numbers written with a sign;
-# "negative": "parentheses" when negatives are written as accountants do, (1,234.50)
+# "negative": "parentheses" when negatives are written as accountants do, (1,234.50), "minus sign" when
+# with the typographic minus U+2212; "decimal": ","
+# for a comma-separated file's numbers written in quotes with a decimal comma ("4,8")
 NUMBERS_ATTR = "mirage.numbers"
-# {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark
+# {column: "N/A"}: numbers whose missing cells the source wrote as a word or mark; {column: {"N/A": 0.7,
+# "-": 0.3}} where it wrote several, each on that share of the missing cells
 MISSING_ATTR = "mirage.missing"
 # {column: {"mark": "*", "share": 0.01}}: numbers some of which carry a footnote mark (12.5*)
 MARKS_ATTR = "mirage.marks"
+# {column: {"column": "price currency", "side": "prefix", "space": " "}}: numbers each written with its
+# own currency (EUR 12, USD 3), which the reader puts in a column of its own
+CURRENCIES_ATTR = "mirage.currencies"
 
-__all__ = ["DECIMAL_ATTR", "MARKS_ATTR", "MISSING_ATTR", "NUMBERS_ATTR", "convert_numbers", "padded_numbers"]
+
+__all__ = [
+    "CURRENCIES_ATTR",
+    "DECIMAL_ATTR",
+    "MARKS_ATTR",
+    "MISSING_ATTR",
+    "MISSING_WORDS",
+    "NUMBERS_ATTR",
+    "convert_numbers",
+    "missing_spelling",
+    "padded_numbers",
+]
 
 # group separators: a point or spaces with a decimal comma; a comma, apostrophe or spaces with a point
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?P<g>[.\u00a0\u202f ])\d{3}(?:(?P=g)\d{3})*|\d+)(?:,\d+)?")
@@ -50,6 +67,7 @@ _USER_OPTIONS = ("decimal", "thousands", "dtype", "converters")
 # a footnote mark after some numbers of a column (12.5*, 40†): the numbers are still numbers
 _FOOTNOTE = re.compile(r"(?P<number>.*\d)(?P<mark>[*\u2020\u2021\u00a7\u00b6#^~]{1,3})")
 MAX_MARKED_SHARE = 0.5  # a mark on more of the rows than this is part of how the column is written
+MINUS_SIGN = "\u2212"  # the typographic minus of spreadsheets and web pages
 _PARENTHESISED = re.compile(r"\(\s*([^()\s][^()]*?)\s*\)")
 # what people write for a missing number; a column of numbers may also hold these
 MISSING_WORDS = frozenset(
@@ -150,8 +168,10 @@ def convert_numbers(
         return df
     signs: dict[str, NumberText] = {}
     parenthesised: set[str] = set()
+    minus_signs: set[str] = set()
     missing: dict[str, pd.Series] = {}
     marks: dict[str, tuple[str, float, int]] = {}
+    currencies: dict[str, tuple[PerRowCurrency, pd.Series]] = {}
     for name, values in list(texts.items()):
         words = values.isin(MISSING_WORDS)
         if bool(words.any()) and not bool(words.all()):
@@ -167,37 +187,62 @@ def convert_numbers(
         if bool(negatives.any()):
             parenthesised.add(name)
             spellings = spellings.where(~negatives, "-" + spellings.str.extract(_PARENTHESISED)[0])
+        elif bool(spellings.str.startswith(MINUS_SIGN).any()):
+            minus_signs.add(name)
+            spellings = spellings.str.replace(f"^{MINUS_SIGN}", "-", regex=True)
         found = split_affixes(spellings)
         if found is not None:
             signs[name] = found[0]
             spellings = found[1]
-        if name in signs or name in parenthesised or name in marks:
+        elif (each_row := split_currencies(spellings)) is not None:
+            currencies[name] = (each_row, values.map(dict(zip(written_as, each_row.currencies, strict=True))))
+            spellings = each_row.numbers
+        if (
+            name in signs
+            or name in parenthesised
+            or name in minus_signs
+            or name in marks
+            or name in currencies
+        ):
             texts[name] = values.map(dict(zip(written_as, spellings, strict=True)))
-    mark = decimal_mark(texts, delimiter) or ("." if signs or parenthesised or missing or marks else None)
-    if mark is None:
+    file_mark = decimal_mark(texts, delimiter) or (
+        "." if signs or parenthesised or missing or marks or currencies else None
+    )
+    if file_mark is None:
         return df
-    pattern = _COMMA_NUMBER if mark == "," else _POINT_NUMBER
+    # a comma-separated file's decimal commas are in quoted cells beside numbers pandas read with a
+    # point (a spreadsheet's export in a decimal-comma locale): each column keeps its own mark
+    each_column = delimiter == "," and file_mark == ","
+    if each_column:
+        file_mark = "."
     written: dict[str, dict[str, Any]] = {}
-    words_for: dict[str, str] = {}
+    words_for: dict[str, str | dict[str, float]] = {}
     marked: dict[str, dict[str, Any]] = {}
-    for name, values in texts.items():
+    per_row: dict[str, dict[str, str]] = {}
+    for name, values in list(texts.items()):
         distinct = pd.Series(values.unique())
-        if not _all_match(distinct, pattern):
+        mark = "," if each_column and decimal_mark({name: distinct}, "") == "," else file_mark
+        if not _all_match(distinct, _COMMA_NUMBER if mark == "," else _POINT_NUMBER):
             continue
         grouped = bool(distinct.str.contains(_GROUPS).any())
-        if not (grouped or name in signs or name in parenthesised or name in missing or name in marks):
+        if not (grouped or name in signs or name in parenthesised or name in minus_signs) and not (
+            name in missing or name in marks or name in currencies
+        ):
             continue
         column = pd.Series(None, index=df.index, dtype=object, name=df[name].name)
         column[values.index] = values.to_numpy()
         df[name] = _as_number(column, mark)
-        df.attrs[DECIMAL_ATTR] = mark
+        df.attrs[DECIMAL_ATTR] = file_mark
         if name in missing:
-            words_for[name] = _missing_word(name, missing[name])
+            words_for[name] = missing_spelling(name, missing[name], "numbers")
         if name in marks:
             marked[name] = _marked(name, *marks[name], rows=len(values))
         group = r"\d[,'\u00a0\u202f ]\d{3}" if mark == "." else r"\d[.\u00a0\u202f ]\d{3}"
         groups = bool(distinct.str.contains(group).any())
-        if groups or name in signs or name in parenthesised:
+        if name in currencies:
+            per_row[name] = _currency_column(df, name, *currencies[name])
+        styled = name in signs or name in parenthesised or name in minus_signs or name in currencies
+        if groups or styled or mark != file_mark:
             fractions = distinct.str.extract(r"[.,](\d+)$" if mark == "." else r",(\d+)$")[0]
             decimals = fractions.str.len().fillna(0)
             sign = signs.get(name, NumberText("", ""))
@@ -209,6 +254,8 @@ def convert_numbers(
                 **({"trimmed": True} if _trimmed(fractions) else {}),
                 "grouped": groups,
                 **({"negative": "parentheses"} if name in parenthesised else {}),
+                **({"negative": "minus sign"} if name in minus_signs else {}),
+                **({"decimal": mark} if mark != file_mark else {}),
             }
     if written:
         df.attrs[NUMBERS_ATTR] = written
@@ -216,11 +263,32 @@ def convert_numbers(
         df.attrs[MISSING_ATTR] = words_for
     if marked:
         df.attrs[MARKS_ATTR] = marked
-    if mark == "," and delimiter != ",":
+    if per_row:
+        df.attrs[CURRENCIES_ATTR] = per_row
+    if file_mark == "," and delimiter != ",":
         floats = [str(c) for c in df.columns if is_float_dtype(df[c].dtype) and str(c) not in texts]
         if floats:
             _reread_grouped(df, raw(floats))
     return df
+
+
+def _currency_column(
+    df: pd.DataFrame, name: str, written: PerRowCurrency, of_rows: pd.Series
+) -> dict[str, str]:
+    """Each row's currency of column ``name`` put in a column of its own after it (``price currency``),
+    learned with the numbers; how a CSV writes the two back as one."""
+    column = f"{name} currency"
+    while column in df.columns:
+        column += "_"
+    codes = pd.Series(None, index=df.index, dtype=object)
+    codes[of_rows.index] = of_rows.to_numpy()
+    df.insert(list(df.columns).index(name) + 1, column, codes)
+    listed = ", ".join(str(c) for c in of_rows.value_counts().index)
+    warn(
+        f"column {name!r}: numbers written with a currency each ({listed}); learned as numbers with their "
+        f"currency in a column {column!r}, which CSV output writes back beside each number"
+    )
+    return {"column": column, "side": written.side, "space": written.space}
 
 
 def _footnote_mark(values: pd.Series, spellings: pd.Series) -> tuple[str, float, int] | None:
@@ -246,17 +314,19 @@ def _marked(name: str, mark: str, share: float, marked_rows: int, *, rows: int) 
     return {"mark": mark, "share": round(share, 6)}
 
 
-def _missing_word(name: str, words: pd.Series) -> str:
-    """The word synthetic rows write for a missing number: the source's most common one."""
+def missing_spelling(name: str, words: pd.Series, what: str) -> str | dict[str, float]:
+    """The word synthetic rows write for a missing value (of ``what``: numbers, dates), or the words
+    and their shares of the missing cells where the source wrote several."""
     counts = words.value_counts()
-    word = str(counts.index[0])
-    if len(counts) > 1:
-        listed = ", ".join(repr(str(w)) for w in counts.index)
-        warn(
-            f"column {name!r}: read {listed} as missing numbers ({int(counts.sum())} rows); "
-            f"synthetic rows write every missing number as {word!r}"
-        )
-    return word
+    if len(counts) == 1:
+        return str(counts.index[0])
+    shares = {str(w): round(int(c) / int(counts.sum()), 6) for w, c in counts.items()}
+    listed = ", ".join(f"{w!r} ({int(c)})" for w, c in counts.items())
+    warn(
+        f"column {name!r}: read {listed} as missing {what}; synthetic rows write each word on about "
+        "its share of the missing cells, chosen at random (not tied to the other columns)"
+    )
+    return shares
 
 
 def _reread_grouped(df: pd.DataFrame, text: pd.DataFrame) -> None:

@@ -104,11 +104,41 @@ _NULLABLE_INTEGERS = {
 
 def _read_excel(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     try:
-        return pd.read_excel(path, **options)
+        df = pd.read_excel(path, **options)
+        row = None if {"header", "skiprows", "names"} & options.keys() else _header_row(df)
+        if row is None:
+            return df
+        titled = pd.read_excel(path, **options, header=row + 1)
+        above = [str(v) for v in [df.columns[0], *df.iloc[:row, 0].dropna().tolist()] if not _unnamed(v)]
+        warn(
+            f"'{path}': read the header from row {row + 2} of the sheet; left out the {row + 1} row(s) "
+            f"above it ({', '.join(repr(v[:40]) for v in above)})"
+        )
+        return titled
     except ImportError as exc:
         raise DataError(f"cannot read '{path}': {exc}") from exc
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read '{path}' as an Excel workbook: {exc}") from exc
+
+
+def _unnamed(name: Any) -> bool:
+    return str(name).startswith("Unnamed: ")
+
+
+def _header_row(df: pd.DataFrame) -> int | None:
+    """The row of a sheet read with its first row as the header that is the real header, when that
+    first row was a title (most columns unnamed): the first of the next rows whose every cell is a
+    name, each once; None when the first row was the header."""
+    width = df.shape[1]
+    if width < 2 or 2 * sum(_unnamed(c) for c in df.columns) <= width:
+        return None
+    for row in range(min(len(df), 25)):
+        cells = df.iloc[row].tolist()
+        if all(isinstance(c, str) and c.strip() for c in cells) and len(set(cells)) == width:
+            return row
+        if sum(1 for c in cells if not pd.isna(c)) * 2 > width:
+            return None
+    return None
 
 
 def _plain_objects(frame: pd.DataFrame) -> None:

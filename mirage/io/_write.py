@@ -117,8 +117,8 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
             out[key] = _column_map(
                 key,
                 value,
-                lambda word: isinstance(word, str) and bool(word) and _one_cell(word),
-                "the word written",
+                _missing_spelling,
+                "the word written, or the words and their shares ({'N/A': 0.7, '-': 0.3})",
             )
             continue
         if key == "marks":
@@ -137,11 +137,35 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
                 "{'mark': '*', 'share': 0.01} (a footnote mark and the share of numbers written with it)",
             )
             continue
+        if key == "currencies":
+            out[key] = _column_map(
+                key,
+                value,
+                lambda c: (
+                    isinstance(c, Mapping)
+                    and isinstance(c.get("column"), str)
+                    and c.get("side") in ("prefix", "suffix")
+                    and c.get("space") in ("", " ")
+                ),
+                "{'column': 'price currency', 'side': 'prefix' or 'suffix', 'space': ' ' or ''} (the column "
+                "holding each number's currency)",
+            )
+            continue
+        if key == "bom":
+            if not isinstance(value, bool):
+                raise OptionError(f"csv dialect: bom must be true or false, got {value!r}")
+            out[key] = value
+            continue
+        if key == "line_end":
+            if value not in ("\n", "\r\n"):
+                raise OptionError(f"csv dialect: line_end must be '\\n' or '\\r\\n', got {value!r}")
+            out[key] = value
+            continue
         if key not in out:
             raise OptionError(
                 f"csv dialect: unknown setting {key!r} "
                 "(known: delimiter, decimal, numbers, whole, signed, dates, missing, marks, booleans, "
-                "durations)"
+                "durations, currencies, bom, line_end)"
             )
         if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
             raise OptionError(f"csv dialect: {key} must be one character, got {value!r}")
@@ -149,6 +173,23 @@ def csv_dialect(dialect: Mapping[str, Any] | None) -> dict[str, Any]:
     if out["delimiter"] == out["decimal"]:
         raise OptionError(f"csv dialect: delimiter and decimal mark are both {out['delimiter']!r}")
     return out
+
+
+def _missing_spelling(value: Any) -> bool:
+    """One word for a missing cell, or two or more with their shares of the missing cells."""
+
+    def word(w: Any) -> bool:
+        return isinstance(w, str) and bool(w) and _one_cell(w)
+
+    if isinstance(value, Mapping):
+        shares = list(value.values())
+        return (
+            len(value) >= 2
+            and all(word(w) for w in value)
+            and all(isinstance(s, float | int) and not isinstance(s, bool) and s > 0 for s in shares)
+            and abs(sum(shares) - 1.0) < 1e-3
+        )
+    return word(value)
 
 
 def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
@@ -165,14 +206,15 @@ def _number_texts(value: Any) -> dict[str, dict[str, Any]]:
             and 0 <= text["decimals"] <= 12
             and isinstance(text.get("grouped"), bool)
             and _one_cell(text["prefix"] + text["suffix"])
-            and text.get("negative", "minus") in ("minus", "parentheses")
+            and text.get("negative", "minus") in ("minus", "parentheses", "minus sign")
             and isinstance(text.get("trimmed", False), bool)
+            and text.get("decimal", ".") in (".", ",")
         )
         if not ok:
             raise OptionError(
                 f"csv dialect: numbers of column {column!r} need prefix and suffix (text), decimals (0-12) "
-                f"and grouped (true/false), and negative 'minus' or 'parentheses' and trimmed (true/false) "
-                f"if given, got {text!r}"
+                "and grouped (true/false), and negative 'minus', 'parentheses' or 'minus sign', trimmed "
+                f"(true/false) and decimal ('.' or ',') if given, got {text!r}"
             )
         out[str(column)] = dict(text)
     return out
@@ -195,6 +237,7 @@ def _with_number_text(
 
 
 def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
+    decimal = str(text.get("decimal", decimal))
     digits = format(abs(x), f"{',' if text['grouped'] else ''}.{text['decimals']}f")
     if text.get("trimmed") and "." in digits:
         digits = digits.rstrip("0").rstrip(".")
@@ -202,7 +245,8 @@ def _spelt(x: float, text: Mapping[str, Any], decimal: str) -> str:
         digits = digits.translate({ord(","): ".", ord("."): ","})
     if x < 0 and text.get("negative") == "parentheses":
         return f"({text['prefix']}{digits}{text['suffix']})"
-    return f"{'-' if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
+    minus = "\u2212" if text.get("negative") == "minus sign" else "-"
+    return f"{minus if x < 0 else ''}{text['prefix']}{digits}{text['suffix']}"
 
 
 def _plus_signs(
@@ -264,6 +308,39 @@ def _around(
     return out
 
 
+def _with_currencies(
+    df: pd.DataFrame, numbers: pd.DataFrame, currencies: Mapping[str, Mapping[str, str]], decimal: str
+) -> pd.DataFrame:
+    """The columns in ``currencies`` with each number's currency (from its column, then left out)
+    written beside it as the source did (``EUR 12``)."""
+    out = df
+    for name, style in currencies.items():
+        column = style["column"]
+        if name not in df.columns or column not in df.columns or not _plain_numbers(numbers[name]):
+            continue
+        if out is df:
+            out = df.copy()
+        texts = [_number_cell(v, decimal) for v in out[name].to_numpy(dtype=object)]
+        codes = out[column].to_numpy(dtype=object)
+        present = numbers[name].notna().to_numpy()
+        out[name] = pd.Series(
+            [
+                _beside(text, code, style)
+                if has and text is not None and isinstance(code, str) and code
+                else text
+                for text, code, has in zip(texts, codes, present, strict=True)
+            ],
+            index=df.index,
+            dtype=object,
+        )
+        out = out.drop(columns=[column])
+    return out
+
+
+def _beside(text: str, code: str, style: Mapping[str, str]) -> str:
+    return f"{code}{style['space']}{text}" if style["side"] == "prefix" else f"{text}{style['space']}{code}"
+
+
 def _plain_numbers(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
 
@@ -315,10 +392,13 @@ def _boolean_texts(df: pd.DataFrame, words: Mapping[str, list[str]]) -> pd.DataF
     return out
 
 
-def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> pd.DataFrame:
-    """Missing cells of the columns in ``words`` written as the word their source used (``N/A``)."""
+def _missing_words(
+    df: pd.DataFrame, words: Mapping[str, str | Mapping[str, float]], decimal: str
+) -> pd.DataFrame:
+    """Missing cells of the columns in ``words`` written as the word their source used (``N/A``), or,
+    where it used several, each word on about its share of them."""
     out = df
-    for name, word in words.items():
+    for name, spelling in words.items():
         if name not in df.columns or not bool(df[name].isna().any()):
             continue
         if out is df:
@@ -331,8 +411,22 @@ def _missing_words(df: pd.DataFrame, words: Mapping[str, str], decimal: str) -> 
             cells = np.char.replace(text, ".", decimal) if decimal != "." else text
         else:
             cells = column.astype(object).to_numpy()
-        out[name] = pd.Series(np.where(gaps, word, cells), index=column.index, dtype=object)
+        written = np.array(cells, dtype=object)
+        written[gaps] = _words_at_shares(spelling, int(gaps.sum()))
+        out[name] = pd.Series(written, index=column.index, dtype=object)
     return out
+
+
+def _words_at_shares(spelling: str | Mapping[str, float], cells: int) -> np.ndarray:
+    """``cells`` words: the one word, or each of several on its share of them, spread evenly (the
+    golden-ratio sequence: any run of the cells holds about the shares)."""
+    if isinstance(spelling, str):
+        return np.full(cells, spelling, dtype=object)
+    shares = np.array(list(spelling.values()), dtype="float64")
+    bounds = np.cumsum(shares) / shares.sum()
+    spread = np.mod(0.5 + np.arange(cells) * 0.6180339887498949, 1.0)
+    which = np.minimum(np.searchsorted(bounds, spread, side="right"), len(shares) - 1)
+    return np.array(list(spelling), dtype=object)[which]
 
 
 def _whole_numbers(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -373,7 +467,10 @@ def _write_csv(
         df = _duration_texts(df, dialect["durations"])
     if dialect.get("missing"):
         df = _missing_words(df, dialect["missing"], decimal)
-    df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator="\n")
+    if dialect.get("currencies"):
+        df = _with_currencies(df, numbers, dialect["currencies"], decimal)
+    line_end = str(dialect.get("line_end", "\n"))
+    df.to_csv(handle, sep=sep, decimal=decimal, index=False, header=header, lineterminator=line_end)
 
 
 def _arrow_table(df: pd.DataFrame, target: Path, schema: pa.Schema | None = None) -> pa.Table:
@@ -501,6 +598,8 @@ def _text_chunks(
     with temp.open("w", encoding="utf-8", newline="") as handle:
         if kind == "json":
             handle.write("[\n")
+        if kind in ("csv", "tsv") and dialect.get("bom"):
+            handle.write("\ufeff")  # the source's byte order mark, by which Excel reads the file as UTF-8
         for number, raw in enumerate(chunks, start=1):
             chunk = _aligned(raw, number, columns, target)
             if kind == "jsonl":

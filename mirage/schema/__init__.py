@@ -3,7 +3,7 @@
 from mirage.schema._column import PII_TYPES, Column, Kind
 from mirage.schema._database import DatabaseSchema, ForeignKey, Table
 from mirage.schema._inference import infer_schema
-from mirage.schema._number_text import NumberText, split_affixes
+from mirage.schema._number_text import NumberText, PerRowCurrency, split_affixes, split_currencies
 from mirage.schema._schema import Schema
 
 __all__ = [
@@ -13,8 +13,10 @@ __all__ = [
     "ForeignKey",
     "Kind",
     "NumberText",
+    "PerRowCurrency",
     "Schema",
     "Table",
     "infer_schema",
     "split_affixes",
+    "split_currencies",
 ]

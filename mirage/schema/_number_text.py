@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["NumberText", "split_affixes"]
+__all__ = ["NumberText", "PerRowCurrency", "split_affixes", "split_currencies"]
+
+MAX_CURRENCIES = 12  # more different signs than this in a column are not a currency per row
 
 _SYMBOLS = r"R\$|US\$|[$€£¥₹₩₽¢]"
 # ISO 4217 codes are only taken apart from the number ("EUR 80", "80 CHF"): "INV1001" is a key
@@ -58,3 +60,43 @@ def split_affixes(values: pd.Series) -> tuple[NumberText, pd.Series] | None:
     if bool((signs.str.len() > 1).any()):
         return None
     return NumberText(str(prefixes[0]), str(suffixes[0])), signs + found["number"]
+
+
+@dataclass(frozen=True)
+class PerRowCurrency:
+    """Numbers each written with its own currency (``EUR 12``, ``USD 3.50``): on which side, with what
+    between the currency and the number, each row's currency and the numbers without them."""
+
+    side: str  # "prefix" or "suffix"
+    space: str
+    currencies: pd.Series
+    numbers: pd.Series
+
+
+_CURRENCY = re.compile(rf"(?:{_SYMBOLS}|{_CODES})")
+
+
+def split_currencies(values: pd.Series) -> PerRowCurrency | None:
+    """For text ``values`` (no missing ones) that are numbers written with two or more currencies, all
+    on the same side (``EUR 12``, ``USD 3``; ``12 €``, ``3 $``): how; None otherwise."""
+    if values.empty:
+        return None
+    text = values.astype(str)
+    if not bool(text.str.fullmatch(_AFFIXED.pattern).all()):
+        return None
+    found = text.str.extract(_AFFIXED.pattern)
+    prefixes, suffixes = found["prefix"].fillna(""), found["suffix"].fillna("")
+    side, affixes = ("prefix", prefixes) if prefixes.nunique() > 1 else ("suffix", suffixes)
+    other = suffixes if side == "prefix" else prefixes
+    written = affixes.str.strip(" \u00a0")
+    distinct = written.unique()
+    if not 2 <= len(distinct) <= MAX_CURRENCIES or other.ne("").any():
+        return None
+    if not all(_CURRENCY.fullmatch(str(d)) for d in distinct):
+        return None
+    spaced = affixes.str.len() > written.str.len()
+    signs = found["sign"].fillna("") + found["inner"].fillna("")
+    if bool((signs.str.len() > 1).any()):
+        return None
+    space = " " if bool(spaced.mean() >= 0.5) else ""
+    return PerRowCurrency(side, space, written, signs + found["number"])

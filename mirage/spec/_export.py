@@ -249,16 +249,30 @@ def _schema_table(schema: Schema, rows: int, keys: tuple[str, ...], foreign: lis
 
 def _with_written_format(body: dict[str, Any], column: Column, schema: Schema) -> dict[str, Any]:
     """``body`` with the ``format`` its source wrote the column in: a date's strftime format, a number's
-    currency sign or unit and decimals (a spec's times have no UTC offset: those are left ISO)."""
+    currency sign or unit and decimals, with its negatives in parentheses, its plus signs and its
+    trimmed decimals where it had them (a spec's times have no UTC offset: those are left ISO)."""
     if body.get("kind") == "datetime":
         fmt = column.datetime_format
         if fmt is not None and fmt != "%Y-%m-%d" and "%z" not in fmt and "%:z" not in fmt:
             body["format"] = fmt
     elif body.get("kind") == "numeric":
-        text = schema.extra.get("csv", {}).get("numbers", {}).get(column.name)
+        written = schema.extra.get("csv", {})
+        text = written.get("numbers", {}).get(column.name)
+        styles: dict[str, Any] = {}
         if isinstance(text, dict):
             grouped = "," if text.get("grouped") else ""
-            body["format"] = f"{text['prefix']}{{:{grouped}.{int(text['decimals'])}f}}{text['suffix']}"
+            styles["number"] = f"{text['prefix']}{{:{grouped}.{int(text['decimals'])}f}}{text['suffix']}"
+            if text.get("negative") in ("parentheses", "minus sign"):
+                styles["negative"] = text["negative"]
+            if text.get("trimmed"):
+                styles["trimmed"] = True
+        plus = written.get("signed", {}).get(column.name)
+        if plus in ("positive", "non-negative"):
+            styles["plus"] = plus
+        if list(styles) == ["number"]:
+            body["format"] = styles["number"]
+        elif styles:
+            body["format"] = styles
     return body
 
 

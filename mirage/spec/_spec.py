@@ -130,6 +130,7 @@ class ColumnSpec:
     # ({"prefix": "$", "suffix": "", "decimals": 2, "grouped": True}, as a CSV dialect's "numbers")
     datetime_format: str | None = None
     number_text: dict[str, Any] | None = None
+    plus: str | None = None  # "positive" or "non-negative": the numbers a CSV writes with a plus sign
     key: bool = False  # a primary or foreign key column: filled by the generator
 
     @property
@@ -491,6 +492,39 @@ _NUMBER_FORMAT = re.compile(
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%p", "%X", "%c", "%T", "%R")
 
 
+# a number format's styles beside its text: {"number": "{:,.2f}", "negative": "parentheses",
+# "plus": "positive", "trimmed": true}
+_NUMBER_STYLES = {"number", "negative", "plus", "trimmed"}
+
+
+def _plus(value: Any, where: str) -> str | None:
+    if value is not None and value not in ("positive", "non-negative"):
+        raise SchemaError(
+            f"{where}: 'positive' (+3, 0) or 'non-negative' (+3, +0), the numbers written with a plus, "
+            f"got {value!r}"
+        )
+    return None if value is None else str(value)
+
+
+def _number_styles(styles: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The ``negative`` and ``trimmed`` styles of a number format, as a CSV dialect's numbers hold them."""
+    out: dict[str, Any] = {}
+    negative = styles.get("negative", "minus")
+    if negative not in ("minus", "parentheses", "minus sign"):
+        raise SchemaError(
+            f"{where}.negative: 'minus' (-1,200.50), 'parentheses' ((1,200.50)) or 'minus sign' (U+2212), "
+            f"got {negative!r}"
+        )
+    if negative != "minus":
+        out["negative"] = negative
+    trimmed = styles.get("trimmed", False)
+    if not isinstance(trimmed, bool):
+        raise SchemaError(f"{where}.trimmed: expected true or false (as few decimals as each number needs)")
+    if trimmed:
+        out["trimmed"] = True
+    return out
+
+
 def _format(column: ColumnSpec, value: Any, where: str) -> None:
     """A column's ``format``: a datetime's ``date``, ``datetime`` or strftime format; a number's text."""
     if column.kind is Kind.DATETIME:
@@ -511,6 +545,17 @@ def _format(column: ColumnSpec, value: Any, where: str) -> None:
         column.date_only = not any(directive in value for directive in _TIME_DIRECTIVES)
         return
     if column.kind is Kind.NUMERIC:
+        styles: Mapping[str, Any] = {}
+        if isinstance(value, Mapping):
+            styles = value
+            _unknown(styles, _NUMBER_STYLES, where)
+            column.plus = _plus(styles.get("plus"), f"{where}.plus")
+            if "number" not in styles:
+                if {"negative", "trimmed"} & styles.keys():
+                    raise SchemaError(f"{where}.number: missing (negative and trimmed style its text)")
+                return
+            value = styles["number"]
+            where = f"{where}.number"
         found = _NUMBER_FORMAT.fullmatch(value) if isinstance(value, str) else None
         if found is None:
             raise SchemaError(
@@ -522,6 +567,7 @@ def _format(column: ColumnSpec, value: Any, where: str) -> None:
             "suffix": found["suffix"],
             "decimals": int(found["decimals"] or 0),
             "grouped": found["grouped"] == ",",
+            **_number_styles(styles, where.removesuffix(".number")),
         }
         return
     raise SchemaError(f"{where}: a format applies to a datetime or numeric column")
@@ -912,8 +958,13 @@ def _rules(table: TableSpec) -> None:
     columns = [c.to_column("en_US") for c in table.columns.values()]
     numbers = {c.name: c.number_text for c in table.columns.values() if c.number_text is not None}
     dates = {c.name: c.datetime_format for c in table.columns.values() if c.datetime_format is not None}
+    signed = {c.name: c.plus for c in table.columns.values() if c.plus is not None}
     # written by a CSV as a source's dialect is: mirage.io.output_dialect reads it
-    written = {**({"numbers": numbers} if numbers else {}), **({"dates": dates} if dates else {})}
+    written = {
+        **({"numbers": numbers} if numbers else {}),
+        **({"signed": signed} if signed else {}),
+        **({"dates": dates} if dates else {}),
+    }
     try:
         table.schema = Schema(columns, rules=list(rules), extra={"csv": written} if written else {})
     except SchemaError as exc:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from mirage._validate import StateError
 from mirage.encoding import EncodingOptions
 from mirage.encoding._continuous import ContinuousStats
 from mirage.encoding.datetime import DatetimeCodec
@@ -72,12 +76,44 @@ def test_one_offset_is_written_as_it_was() -> None:
     assert out.tolist() == values.tolist()
 
 
-def test_offsets_no_zone_explains_fall_back_to_the_most_common() -> None:
-    values = pd.Series(["2023-01-10T12:00:00+01:00"] * 3 + ["2023-01-11T12:00:00+05:45"] * 2)
-    codec = _fitted(values)
-    assert codec.tz is None and codec.offset == 60
-    out = codec.decode(codec.encode(values), len(values), np.random.default_rng(0), 0)
-    assert out.str.endswith("+01:00").all()
+def test_offsets_no_zone_explains_are_each_written_at_their_share_with_a_warning() -> None:
+    rng = np.random.default_rng(3)
+    instants = pd.DatetimeIndex(
+        pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 300 * 86_400, 1_000), unit="s")
+    )
+    at = rng.choice([60, 345, -300], size=1_000, p=[0.5, 0.3, 0.2])
+    values = pd.Series(
+        [
+            _iso(pd.DatetimeIndex([t.tz_convert(timezone(timedelta(minutes=int(m))))]))[0]
+            for t, m in zip(instants, at, strict=True)
+        ]
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"column 'at': its times are written at UTC offsets \+01:00 \(\d+ rows\), "
+        r"\+05:45 \(\d+ rows\), -05:00 \(\d+ rows\) that no time zone explains",
+    ):
+        codec = _fitted(values)
+    assert codec.tz is None and [m for m, _ in codec.mixed_offsets] == [60, 345, -300]
+    state, arrays = codec.get_state()
+    loaded = DatetimeCodec(codec.column, EncodingOptions())
+    loaded.set_state(state, arrays)
+    out = loaded.decode(codec.encode(values), len(values), np.random.default_rng(0), 0)
+    shares = out.str[-6:].value_counts(normalize=True)
+    assert abs(shares["+01:00"] - 0.5) < 0.05 and abs(shares["+05:45"] - 0.3) < 0.05
+    assert abs(shares["-05:00"] - 0.2) < 0.05
+    assert (pd.to_datetime(out, utc=True) == pd.to_datetime(values, utc=True)).all()  # the same instants
+    again = loaded.decode(codec.encode(values), len(values), np.random.default_rng(9), 0)
+    assert again.tolist() == out.tolist()
+
+
+def test_a_state_with_one_mixed_offset_is_refused() -> None:
+    codec = _fitted(pd.Series(["2023-01-10T12:00:00+01:00"] * 3))
+    state, arrays = codec.get_state()
+    with pytest.raises(StateError, match="mixed_offsets"):
+        DatetimeCodec(codec.column, EncodingOptions()).set_state(
+            {**state, "mixed_offsets": [[60, 3]]}, arrays
+        )
 
 
 def test_partitions_keep_the_zones_that_explain_all_of_them() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mirage.io import read_table
+from mirage.io import read_table, write_chunks
 from mirage.schema import infer_schema
 from mirage.schema._column import Kind
 
@@ -42,10 +42,25 @@ def test_day_and_month_order_that_nothing_decides_is_named(tmp_path: Path) -> No
     [
         ["2023-01-05", "2023-02-06"],  # one format: the schema reads it
         ["1.2.3", "1.10.0", "2.0.11"],  # version numbers
-        ["2023-01-05", "n/a", "01/05/2023"],  # not all dates
+        ["2023-01-05", "soon", "01/05/2023"],  # not all dates
         ["2023-01-05+01:00", "01/05/2023"],  # an offset: left alone
     ],
 )
 def test_other_columns_are_left_as_they_are(tmp_path: Path, values: list[str]) -> None:
     frame = read_table(_write(tmp_path / "d.csv", ["v", *values]))
     assert frame["v"].tolist() == values
+
+
+def test_words_for_missing_in_a_column_of_dates_are_missing_dates(tmp_path: Path) -> None:
+    lines = ["day,status"] + [f"2023-02-{d:02d},open" for d in range(1, 21)] + ["n/a,closed", "N/A,open"]
+    with pytest.warns(UserWarning, match=r"column 'day': read 'n/a' \(1\), 'N/A' \(1\) as missing dates"):
+        frame = read_table(_write(tmp_path / "d.csv", lines))
+    assert frame["day"].isna().tolist() == [False] * 20 + [True, True]
+    assert frame.attrs["mirage.csv"]["missing"] == {"day": {"n/a": 0.5, "N/A": 0.5}}
+    column = infer_schema(frame)["day"]
+    assert column.kind is Kind.DATETIME and column.nullable and column.datetime_format == "%Y-%m-%d"
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=frame.attrs["mirage.csv"])
+    assert out.read_text(encoding="utf-8").splitlines()[-2:] == ["N/A,closed", "n/a,open"]
+    status = read_table(_write(tmp_path / "s.csv", ["status", "open", "n/a", "closed"]))
+    assert status["status"].tolist() == ["open", "n/a", "closed"]  # a category, not a missing date

@@ -80,3 +80,26 @@ def test_a_bad_durations_setting_names_the_column(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="durations of column 'd'"):
         write_chunks(iter([frame]), tmp_path / "out.csv", dialect=dialect)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_iso_8601_durations_are_read_and_written_back_so(tmp_path: Path) -> None:
+    source = tmp_path / "calls.csv"
+    source.write_text("length,priority\nPT1H20M,P1\nPT45M,P2\nP1DT2H,P1\nPT0M,P3\n,P2\n", encoding="utf-8")
+    frame = read_table(source)
+    assert frame["length"].dt.total_seconds().tolist()[:4] == [4800.0, 2700.0, 93600.0, 0.0]
+    assert frame["length"].isna().tolist()[4] and frame["priority"].tolist()[0] == "P1"
+    assert frame.attrs["mirage.csv"]["durations"] == {"length": {"iso": True, "smallest": "m"}}
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=frame.attrs["mirage.csv"])
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "length,priority",
+        "PT1H20M,P1",
+        "PT45M,P2",
+        "P1DT2H,P1",
+        "PT0M,P3",
+        ",P2",
+    ]
+    with pytest.raises(OptionError, match="ISO durations of column 'length' need iso"):
+        write_chunks(
+            frame, tmp_path / "bad.csv", dialect={"durations": {"length": {"iso": True, "smallest": "w"}}}
+        )

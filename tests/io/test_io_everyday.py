@@ -11,8 +11,104 @@ import pytest
 
 from mirage._warnings import MirageWarning
 from mirage.errors import DataError, OptionError
-from mirage.io import read_table
+from mirage.io import read_table, write_chunks
 from tests.conftest import SHARED
+
+# --- a spreadsheet's export ---------------------------------------------------------------------
+
+
+def test_an_exports_empty_columns_and_lines_after_the_table_are_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("id,city,count,,\n1,Oslo,7,,\n2,,3,,\n3,Bergen,12,,\n,,,,\n,,,,\n", encoding="utf-8")
+    with pytest.warns(MirageWarning) as caught:
+        df = read_table(path)
+    assert sorted(str(w.message) for w in caught) == [
+        f"'{path}': left out 2 column(s) with no name and no values (an export's empty columns)",
+        f"'{path}': left out 2 line(s) whose every field is empty",
+    ]
+    assert list(df.columns) == ["id", "city", "count"]
+    assert df["id"].dtype == np.int64 and df["id"].tolist() == [1, 2, 3]
+    assert df["count"].dtype == np.int64 and df["city"].isna().tolist() == [False, True, False]
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_written_back(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffname;amount\r\nMüller;1,5\r\nŠimek;2,25\r\n".encode())
+    df = read_table(path)
+    assert df.columns.tolist() == ["name", "amount"] and df["amount"].tolist() == [1.5, 2.25]
+    assert df.attrs["mirage.csv"] | {"numbers": None} == {
+        "delimiter": ";",
+        "decimal": ",",
+        "bom": True,
+        "line_end": "\r\n",
+        "numbers": None,
+    }
+    out = tmp_path / "out.csv"
+    write_chunks(df, out, dialect=df.attrs["mirage.csv"])
+    assert out.read_bytes() == "\ufeffname;amount\r\nMüller;1,5\r\nŠimek;2,25\r\n".encode()
+    plain = tmp_path / "plain.csv"
+    plain.write_text("name,amount\nA,1\n", encoding="utf-8")
+    assert read_table(plain).attrs["mirage.csv"] == {"delimiter": ",", "decimal": "."}
+    with pytest.raises(OptionError, match="csv dialect: line_end must be"):
+        write_chunks(df, tmp_path / "bad.csv", dialect={"line_end": "\r"})
+
+
+@pytest.mark.parametrize(
+    ("above", "notes"),
+    [
+        (["# exported by BankApp 3.2", "# account 1234"], "'# exported by BankApp 3.2', '# account 1234'"),
+        (
+            ["Account statement,,", "Generated 2024-04-01,,", ""],
+            "'Account statement,,', 'Generated 2024-04-01,,'",
+        ),
+    ],
+)
+def test_a_title_or_notes_above_the_header_are_left_out(tmp_path: Path, above: list[str], notes: str) -> None:
+    path = tmp_path / "statement.csv"
+    rows = [f"2024-03-{day:02d},coffee,{day - 3.5}" for day in range(1, 11)]
+    path.write_text("\n".join([*above, "date,what,amount", *rows]) + "\n", encoding="utf-8")
+    with pytest.warns(MirageWarning) as caught:
+        df = read_table(path)
+    line = len(above) + 1
+    assert [str(w.message) for w in caught] == [
+        f"'{path}': read the header from line {line}; left out the {line - 1} line(s) above it ({notes})"
+    ]
+    assert df.columns.tolist() == ["date", "what", "amount"] and len(df) == 10
+    assert df["amount"].tolist()[:2] == [-2.5, -1.5]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [",a,b", "0,x,1", "1,y,2", "2,z,3"],  # pandas' index column has no name
+        [",a", "0,x", "1,y", "2,z"],
+        ["a,b,c", "1,,3", "4,,6", "7,,9"],
+    ],
+)
+def test_a_header_is_not_taken_for_a_title(tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        df = read_table(path)
+    assert len(df) == 3
+
+
+def test_an_empty_field_of_a_one_column_file_is_its_missing_value(tmp_path: Path) -> None:
+    path = tmp_path / "signal.csv"
+    path.write_text('signal\n0.1\n""\n0.2\n', encoding="utf-8")  # as pandas writes a gap
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        df = read_table(path)
+    assert df["signal"].isna().tolist() == [False, True, False]
+
+
+def test_two_unnamed_columns_with_values_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("id,,\n1,a,b\n2,c,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"notes\.csv' has two columns named '' in its header"):
+        read_table(path)
+
 
 # --- numbers written for people -----------------------------------------------------------------
 

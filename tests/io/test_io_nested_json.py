@@ -59,6 +59,16 @@ def test_written_back_nested_with_lists(tmp_path: Path) -> None:
         write_chunks(frame, tmp_path / "bad.jsonl", dialect={"json": {"nested": "yes"}})
 
 
+def test_a_list_column_holds_lists_only(tmp_path: Path) -> None:
+    """The rare-category token of a list column is written as a list of it, not as a string."""
+    frame = read_table(_events(tmp_path / "events.jsonl", 3))
+    frame["tags"] = ['["a"]', "_RARE_", None]
+    out = tmp_path / "out.jsonl"
+    write_chunks(frame, out, dialect={"json": frame.attrs["mirage.json"]})
+    tags = [json.loads(line)["tags"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert tags == [["a"], ["_RARE_"], None]
+
+
 def test_fit_and_sample_keep_the_nesting(tmp_path: Path) -> None:
     data = _events(tmp_path / "events.jsonl")
     model = tmp_path / "events.mirage"

@@ -208,26 +208,106 @@ def test_words_for_missing_in_a_column_of_numbers_are_missing_numbers(tmp_path: 
     with pytest.warns(UserWarning) as caught:
         frame = read_table(data)
     assert sorted(str(w.message) for w in caught) == [
-        "column 'grade': read 'N/A', 'unknown' as missing numbers (2 rows); "
-        "synthetic rows write every missing number as 'N/A'",
-        "column 'score': read 'N/A', '-' as missing numbers (3 rows); "
-        "synthetic rows write every missing number as 'N/A'",
+        "column 'grade': read 'N/A' (1), 'unknown' (1) as missing numbers; synthetic rows write each "
+        "word on about its share of the missing cells, chosen at random (not tied to the other columns)",
+        "column 'score': read 'N/A' (2), '-' (1) as missing numbers; synthetic rows write each "
+        "word on about its share of the missing cells, chosen at random (not tied to the other columns)",
     ]
     assert frame["score"].isna().tolist() == [False, True, True, False, True]
     assert frame["score"].dropna().tolist() == [12, 7] and frame["grade"].dropna().tolist() == [1.5, 2.5, 4]
-    assert frame.attrs["mirage.csv"]["missing"] == {"score": "N/A", "grade": "N/A"}
+    assert frame.attrs["mirage.csv"]["missing"] == {
+        "score": {"N/A": 0.666667, "-": 0.333333},
+        "grade": {"N/A": 0.5, "unknown": 0.5},
+    }
     out = tmp_path / "out.csv"
     write_chunks(frame, out, dialect={**frame.attrs["mirage.csv"], "whole": ["score"]})
     assert out.read_text(encoding="utf-8").splitlines() == [
         "score,grade",
-        "12,N/A",
+        "12,unknown",
         "N/A,1.5",
         "N/A,2.5",
         "7,N/A",
-        "N/A,4.0",
+        "-,4.0",
     ]
+    one_word = read_table(_write(tmp_path / "one.csv", ["score", "3", "N/A", "4"]))
+    assert one_word.attrs["mirage.csv"]["missing"] == {"score": "N/A"}
     categories = read_table(_write(tmp_path / "c.csv", ["status", "open", "-", "closed"]))
     assert categories["status"].tolist() == ["open", "-", "closed"]
+
+
+def test_several_missing_words_are_each_written_on_their_share_of_the_missing_cells(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"score": [np.nan] * 1_000 + [1.5]})
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect={"missing": {"score": {"n/a": 0.5, "-": 0.3, "unknown": 0.2}}})
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)["score"]
+    shares = written.value_counts(normalize=True)
+    assert abs(shares["n/a"] - 0.5) < 0.01 and abs(shares["-"] - 0.3) < 0.01
+    assert abs(shares["unknown"] - 0.2) < 0.01 and written.iloc[-1] == "1.5"
+    with pytest.raises(OptionError, match="missing must map column names to the word written, or the words"):
+        write_chunks(frame, tmp_path / "bad.csv", dialect={"missing": {"score": {"n/a": 0.5, "-": 0.1}}})
+
+
+def test_decimal_commas_in_quotes_of_a_comma_separated_file_keep_their_column_s_mark(tmp_path: Path) -> None:
+    """A spreadsheet in a decimal-comma locale exports "4,8" in quotes beside numbers written 0.5."""
+    source = _write(
+        tmp_path / "sheet.csv",
+        ["share,rate,weight", '"4,8 %","0,25",0.5', '"12,5 %","1,75",1.25', '"7,1 %","3,5",2.0'],
+    )
+    frame = read_table(source)
+    assert frame["share"].tolist() == [4.8, 12.5, 7.1] and frame["rate"].tolist() == [0.25, 1.75, 3.5]
+    assert frame["weight"].tolist() == [0.5, 1.25, 2.0]
+    dialect = frame.attrs["mirage.csv"]
+    assert dialect["decimal"] == "." and dialect["numbers"]["share"]["decimal"] == ","
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=dialect)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "share,rate,weight",
+        '"4,8 %","0,25",0.5',
+        '"12,5 %","1,75",1.25',
+        '"7,1 %","3,5",2.0',
+    ]
+
+
+def test_numbers_with_the_typographic_minus_are_negative_numbers_written_so(tmp_path: Path) -> None:
+    source = _write(tmp_path / "t.csv", ["delta,n", "\u221226.2,1", "2.6,2", "\u22120.5,3"])
+    frame = read_table(source)
+    assert frame["delta"].tolist() == [-26.2, 2.6, -0.5]
+    assert frame.attrs["mirage.csv"]["numbers"]["delta"]["negative"] == "minus sign"
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=frame.attrs["mirage.csv"])
+    assert out.read_text(encoding="utf-8").splitlines() == ["delta,n", "\u221226.2,1", "2.6,2", "\u22120.5,3"]
+
+
+def test_numbers_with_a_currency_each_are_numbers_and_a_currency_column(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "payments.csv",
+        ["id,amount", "1,EUR 12.50", "2,USD 3.00", "3,N/A", '4,"EUR 1,250.00"', "5,GBP 7.25"],
+    )
+    with pytest.warns(UserWarning) as caught:
+        frame = read_table(source)
+    assert [str(w.message) for w in caught] == [
+        "column 'amount': numbers written with a currency each (EUR, USD, GBP); learned as numbers with "
+        "their currency in a column 'amount currency', which CSV output writes back beside each number"
+    ]
+    assert frame.columns.tolist() == ["id", "amount", "amount currency"]
+    assert frame["amount"].tolist()[:2] == [12.5, 3.0] and frame["amount"].isna().tolist()[2]
+    assert frame["amount currency"].fillna("").tolist() == ["EUR", "USD", "", "EUR", "GBP"]
+    dialect = frame.attrs["mirage.csv"]
+    assert dialect["currencies"] == {"amount": {"column": "amount currency", "side": "prefix", "space": " "}}
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect=dialect)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "id,amount",
+        "1,EUR 12.50",
+        "2,USD 3.00",
+        "3,N/A",
+        '4,"EUR 1,250.00"',
+        "5,GBP 7.25",
+    ]
+    one_currency = read_table(_write(tmp_path / "one.csv", ["amount", "EUR 12", "EUR 3"]))
+    assert one_currency.columns.tolist() == ["amount"]
+    keys = read_table(_write(tmp_path / "keys.csv", ["code", "INV 12", "ABC 3"]))
+    assert keys["code"].tolist() == ["INV 12", "ABC 3"]
 
 
 def test_codes_with_leading_zeros_stay_text(tmp_path: Path) -> None:

@@ -269,6 +269,29 @@ def test_xlsx_is_read(tmp_path: Path) -> None:
     assert _is_nan(df.loc[1, "s"])
 
 
+def test_an_xlsx_title_above_the_header_is_left_out(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [["Sales report Q1"], [], ["id", "city", "amount"], [1, "Oslo", 2.5], [2, "Rome", 4.0]]:
+        sheet.append(row)
+    path = tmp_path / "report.xlsx"
+    book.save(path)
+    with pytest.warns(MirageWarning) as caught:
+        df = read_table(path)
+    assert [str(w.message) for w in caught] == [
+        f"'{path}': read the header from row 3 of the sheet; left out the 2 row(s) above it "
+        "('Sales report Q1')"
+    ]
+    assert df.columns.tolist() == ["id", "city", "amount"]
+    assert df["id"].tolist() == [1, 2] and df["amount"].tolist() == [2.5, 4.0]
+    plain = tmp_path / "plain.xlsx"
+    pd.DataFrame({"a": ["x", "y"], "b": ["p", "q"]}).to_excel(plain, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        assert read_table(plain).columns.tolist() == ["a", "b"]
+
+
 def test_read_any(tmp_path: Path) -> None:
     frame = pd.DataFrame({"a": [1]})
     assert read_any(frame) is frame

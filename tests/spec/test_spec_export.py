@@ -178,3 +178,31 @@ def test_a_models_date_formats_currencies_and_units_are_kept_in_its_spec(tmp_pat
     assert written["day"].str.fullmatch(r"\d\d/\d\d/2024").all()
     assert written["price"].str.fullmatch(r"\$\d,\d{3}\.\d\d").all()
     assert written["weight"].str.fullmatch(r"\d+\.\d kg").all()
+
+
+def test_a_models_parentheses_plus_signs_and_trimmed_decimals_are_kept_in_its_spec(tmp_path: Path) -> None:
+    """Accountants' negatives, plus signs and trimmed decimals came back from a spec as plain numbers."""
+    lines = ["balance,change,discount"] + [
+        f'"{f"({37.25 * i:,.2f})" if i % 3 == 0 else f"{1000 + 37.25 * i:,.2f}"}",'
+        f"{f'+{i % 7}' if i % 7 else '0'},{[5, 12.5, 7.5, 20][i % 4]:g}%"
+        for i in range(1, 201)
+    ]
+    source = tmp_path / "source.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = mirage.fit(mirage.io.read_table(source), engine="cart", seed=0)
+    columns = spec_from_model(model, rows=60)["tables"]["table"]["columns"]
+    assert columns["balance"]["format"] == {"number": "{:,.2f}", "negative": "parentheses"}
+    assert columns["change"]["format"] == {"plus": "positive"}
+    assert columns["discount"]["format"] == {"number": "{:.1f}%", "trimmed": True}
+    path = write_spec(spec_from_model(model, rows=60), tmp_path / "s.yaml")
+    out = tmp_path / "out.csv"
+    result = invoke("generate", path, "-o", out, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["balance"].str.fullmatch(r"\((?:\d{1,3},)?\d{1,3}\.\d\d\)|(?:\d,)?\d{1,3}\.\d\d").all()
+    assert written["balance"].str.startswith("(").any() and not written["balance"].str.startswith("-").any()
+    assert (
+        written["change"].str.fullmatch(r"\+[1-9]\d*|0|-\d+").all()
+        and written["change"].str.startswith("+").any()
+    )
+    assert written["discount"].str.fullmatch(r"\d+(?:\.\d*[1-9])?%").all()

@@ -294,6 +294,54 @@ def test_formats_say_how_dates_and_numbers_are_written() -> None:
     }
 
 
+def test_number_formats_carry_parentheses_plus_signs_and_trimmed_decimals() -> None:
+    uniform = {"type": "uniform", "low": -9, "high": 9}
+    raw = {
+        "spec_version": 1,
+        "tables": {
+            "t": {
+                "rows": 5,
+                "columns": {
+                    "balance": {
+                        "distribution": uniform,
+                        "format": {"number": "{:,.2f}", "negative": "parentheses"},
+                    },
+                    "change": {"distribution": uniform, "integer": True, "format": {"plus": "positive"}},
+                    "rate": {"distribution": uniform, "format": {"number": "{:.2f}%", "trimmed": True}},
+                },
+            }
+        },
+    }
+    jsonschema.validate(raw, schema())
+    written = spec_from_dict(raw).tables["t"].schema.extra["csv"]
+    assert written["numbers"] == {
+        "balance": {"prefix": "", "suffix": "", "decimals": 2, "grouped": True, "negative": "parentheses"},
+        "rate": {"prefix": "", "suffix": "%", "decimals": 2, "grouped": False, "trimmed": True},
+    }
+    assert written["signed"] == {"change": "positive"}
+
+
+@pytest.mark.parametrize(
+    ("style", "message"),
+    [
+        (
+            {"number": "{:.2f}", "negative": "red"},
+            r"format\.negative: 'minus' \(-1,200\.50\), 'parentheses' \(\(1,200\.50\)\) or 'minus sign'",
+        ),
+        ({"plus": "always"}, r"format\.plus: 'positive' \(\+3, 0\) or 'non-negative'"),
+        ({"number": "{:.2f}", "trimmed": "yes"}, r"format\.trimmed: expected true or false"),
+        ({"trimmed": True}, r"format\.number: missing"),
+        ({"number": "{:.2f}", "colour": "red"}, r"format\.colour: unknown field"),
+        ({"number": "{:.2}"}, r"format\.number: a number format such as"),
+    ],
+)
+def test_a_bad_number_style_names_its_field(style: dict[str, Any], message: str) -> None:
+    with pytest.raises(SchemaError, match=rf"tables\.t\.columns\.c\.{message}"):
+        spec_from_dict(
+            _one_column({"distribution": {"type": "uniform", "low": 1, "high": 9}, "format": style})
+        )
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
