@@ -376,3 +376,22 @@ def test_a_sentinel_at_the_end_of_an_estimated_range_stays_a_spike() -> None:
     days = np.where(rng.random(rows) < 0.8, -1, rng.integers(1, 400, rows))
     synth = DPSynthesizer(epsilon=10.0).fit(pd.DataFrame({"pdays": days})).sample(rows, seed=0)
     assert abs((synth["pdays"] == -1).mean() - 0.8) < 0.05
+
+
+def test_the_csv_dialect_of_a_dp_model_holds_no_count_of_rows() -> None:
+    """Several missing-value words are written at the shares the rows had, and footnote marks on the
+    share of numbers that had one: counts a DP model may not release exactly.  Its dialect keeps the
+    words, at even shares, and no marks; another engine keeps both as read."""
+    from mirage.engines import ENGINES
+
+    data = table(rows=600)
+    schema = infer_schema(data)
+    read = {
+        "delimiter": ",",
+        "missing": {"amount": {"n/a": 0.7, "-": 0.3}},
+        "marks": {"amount": ["*", 0.1, 1]},
+    }
+    schema = Schema(list(schema), extra={"csv": read})
+    dialect = DPSynthesizer(epsilon=1.0).fit(data, schema).schema_.extra["csv"]
+    assert dialect == {"delimiter": ",", "missing": {"amount": {"n/a": 0.5, "-": 0.5}}}
+    assert ENGINES["cart"]().fit(data, schema).schema_.extra["csv"] == read

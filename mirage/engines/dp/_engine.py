@@ -123,7 +123,7 @@ class DPSynthesizer(Synthesizer):
         )  # fmt: skip
         encoder = private.encoder
         public = public_frame(encoder, data)
-        self.schema_ = schema
+        self.schema_ = public_formats(schema)
         self.rules_ = None
         self.encoder_ = encoder
         self.context_schema_: Schema | None = None
@@ -382,6 +382,24 @@ def public_schema(schema: Schema) -> Schema:
         for c in schema
     ]
     return dataclasses.replace(schema, columns=columns)
+
+
+def public_formats(schema: Schema) -> Schema:
+    """``schema`` with the counts its file format read from the rows taken out of its CSV dialect: the
+    shares of several missing-value words (written evenly instead) and the footnote marks (the share of
+    numbers that carried one: not written).  The words and the layout stay (the file's format, as a
+    datetime format does); the shares are counts of rows, which a DP model releases only with noise."""
+    dialect = (schema.extra or {}).get("csv")
+    if not isinstance(dialect, dict) or not ({"missing", "marks"} & set(dialect)):
+        return schema
+    public = {key: value for key, value in dialect.items() if key != "marks"}
+    missing = dialect.get("missing")
+    if isinstance(missing, dict):
+        public["missing"] = {
+            column: {word: round(1.0 / len(words), 6) for word in words} if isinstance(words, dict) else words
+            for column, words in missing.items()
+        }
+    return dataclasses.replace(schema, extra={**schema.extra, "csv": public})
 
 
 def _ranges(parts: Mapping[str, np.ndarray], subcolumns: list[SubColumn]) -> dict[str, tuple[float, float]]:
