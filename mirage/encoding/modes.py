@@ -39,7 +39,9 @@ MAX_MODES = 10
 MIN_WEIGHT = 0.005  # a component with less of the mass is dropped
 MIN_STD = 1e-3  # in the scaled units (the range is 2): a spike stays a narrow mode, not a point
 SPREAD = 4.0  # the scalar is the distance from the mode's mean in SPREAD standard deviations
-SPIKE_SHARE = 0.05  # a value held by this share of the rows (and min_rows of them) is a point mode
+# a value held by this share of the rows (and min_rows of them) is a point mode; at 5% titanic's
+# commonest fare (8.05) became one and vae's titanic DCR share read 0.541 over five splits (0.53 before)
+SPIKE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
