@@ -40,6 +40,7 @@ __all__ = [
     "EarlyStopping",
     "RowLayout",
     "Span",
+    "SpanMasks",
     "Activation",
     "TrainingResult",
     "VectorSynthesizer",
@@ -250,6 +251,36 @@ class RowLayout:
                 scalar = np.asarray(vectors[:, span.start], dtype="float64")
                 parts[s.name] = self.normaliser.decode(s.name, codes[span.start + 1], scalar)
         return {sub.name: parts[sub.name] for sub in self.subcolumns}
+
+
+class SpanMasks:
+    """A layout's spans as whole-width masks, for losses written so that every operation the gradient
+    passes through is dense (gathering the spans into a padded tensor made the backward pass scatter):
+    ``sums`` (width x one-hot spans) adds each column to its span's sum by one matrix product, ``soft``
+    marks the one-hot columns, ``scalar`` the tanh ones (a scalar span is one column wide)."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        import torch
+
+        soft = [span for span in spans if span.softmax]
+        width = max((span.start + span.width for span in spans), default=0)
+        self.sums = torch.zeros(width, len(soft))
+        for i, span in enumerate(soft):
+            self.sums[span.start : span.start + span.width, i] = 1.0
+        self.soft = self.sums.sum(dim=1)
+        self.scalar = 1.0 - self.soft
+        self.padded = Activation(spans).padded
+
+    def span_max(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(n, spans)`` each one-hot span's largest logit and ``(n, width)`` the shift of every column
+        (its span's largest logit; a scalar's own logit), subtracted before an exponential so that a
+        span's sum neither overflows nor vanishes; no gradient."""
+        import torch
+
+        with torch.no_grad():
+            padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
+            largest = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
+            return largest, largest @ self.sums.T + logits * self.scalar
 
 
 class Activation:

@@ -13,13 +13,13 @@ cannot see a missing dependence; no score counts before ``min_steps`` optimiser 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, Span, TrainingResult
+from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, SpanMasks, TrainingResult
 from mirage.engines.gan._network import Critic, Generator, gradient_penalty
 
 __all__ = ["ConditionSampler", "NumberValues", "TrainingSettings", "generate", "train"]
@@ -121,30 +121,14 @@ class NumberValues:
         return torch.stack(columns, dim=1) if columns else torch.zeros(x.shape[0], 0)
 
 
-class DenseSpans:
+class DenseSpans(SpanMasks):
     """The activation and the per-span log-probabilities of :class:`Activation` over whole-width
-    tensors: each span's exponentials summed by one matrix product, the columns picked by masks, so
-    that every operation the gradient passes through is dense (gathering the spans into a padded
-    tensor made the backward pass scatter).  Each span's largest logit is subtracted before the
-    exponential.  The Gumbel noise is drawn as :class:`Activation` draws it, so training draws the same
-    random numbers."""
-
-    def __init__(self, spans: Sequence[Span]) -> None:
-        soft = [span for span in spans if span.softmax]
-        width = max((span.start + span.width for span in spans), default=0)
-        self.sums = torch.zeros(width, len(soft))  # column j adds to its span's sum
-        for i, span in enumerate(soft):
-            self.sums[span.start : span.start + span.width, i] = 1.0
-        self.soft = self.sums.sum(dim=1)
-        self.scalar = 1.0 - self.soft
-        self.padded = Activation(spans).padded
+    tensors (:class:`SpanMasks`).  The Gumbel noise is drawn as :class:`Activation` draws it, so
+    training draws the same random numbers."""
 
     def log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
         """``(n, width)``: each one-hot column's log-probability within its span (scalars: 0)."""
-        with torch.no_grad():
-            padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
-            span_max = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
-            shift = span_max @ self.sums.T + logits * self.scalar
+        _, shift = self.span_max(logits)
         shifted = logits - shift
         log_sums = torch.log(torch.exp(shifted) @ self.sums)
         return (shifted - log_sums @ self.sums.T) * self.soft

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, Span, TrainingResult
+from mirage.engines._neural import Activation, Adam, EarlyStopping, RowLayout, SpanMasks, TrainingResult
 
 __all__ = ["Decoder", "Encoder", "TrainingSettings", "generate", "train"]
 
@@ -55,36 +54,18 @@ class Decoder(nn.Module):
         return out
 
 
-class Reconstruction:
+class Reconstruction(SpanMasks):
     """Per row, the cross-entropy of every one-hot span plus the Gaussian negative log-likelihood (up to
-    a constant) of every scalar around ``tanh(logit)`` with its scale ``sigma``.
-
-    Written with whole-width masks and one matrix product that sums each span's exponentials, so that
-    every operation the gradient passes through is dense: gathering the spans into a padded tensor
-    made the backward pass scatter.  A span's cross-entropy is the log of the sum of its exponentials
-    less the logit of the row's code; each span's largest logit, subtracted before the exponential,
-    keeps that sum from overflowing or vanishing.
+    a constant) of every scalar around ``tanh(logit)`` with its scale ``sigma``, over whole-width masks
+    (:class:`SpanMasks`).  A span's cross-entropy is the log of the sum of its exponentials less the
+    logit of the row's code.
     """
-
-    def __init__(self, spans: Sequence[Span]) -> None:
-        soft = [span for span in spans if span.softmax]
-        width = max((span.start + span.width for span in spans), default=0)
-        self.sums = torch.zeros(width, len(soft))  # column j adds to its span's sum
-        for i, span in enumerate(soft):
-            self.sums[span.start : span.start + span.width, i] = 1.0
-        self.soft = self.sums.sum(dim=1)
-        self.scalar = torch.zeros(width)
-        self.scalar[[span.start for span in spans if not span.softmax]] = 1.0
-        self.padded = Activation(spans).padded
 
     def __call__(self, logits: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         total = ((x - torch.tanh(logits)) ** 2 * (self.scalar / (2 * sigma**2))).sum(dim=1)
         total = total + (torch.log(sigma) * self.scalar).sum()
         if self.sums.shape[1]:
-            with torch.no_grad():
-                padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
-                span_max = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
-                shift = span_max @ self.sums.T + logits * self.scalar
+            span_max, shift = self.span_max(logits)
             log_sums = torch.log(torch.exp(logits - shift) @ self.sums) + span_max
             total = total + log_sums.sum(dim=1) - (logits * x * self.soft).sum(dim=1)
         return total
