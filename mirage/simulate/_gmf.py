@@ -14,7 +14,8 @@ Semantics kept from Synthea (Java, ``Module.process`` and ``State``), each pinne
 * A Delay ends at the time it was entered plus its duration, not at the step that notices it: the states
   after it run at that earlier time (Synthea "rewinds"), so a chain of short delays can finish within
   one step and every record carries its exact time.  The transition out of a Delay is chosen at the
-  step's time (as Synthea does).
+  step's time (as Synthea does).  A wellness Encounter joined at a rewound time moves the run on to
+  the visit's time: its records and the states after it are dated at the visit.
 * Durations: a year is 365 days, a month 30 days, a week 7 days (Synthea's ``Utilities.convertTime``);
   a range draws uniformly between ``low`` and ``high``.
 * A distributed transition draws ``u`` uniform in [0, 1) and takes the first option whose cumulative
@@ -171,6 +172,9 @@ class ModuleRun:
                 done = now >= end
             else:
                 done = state.process(patient, self, now)
+                if done and self.encounter is not None and self.encounter.start > now:
+                    # a wellness visit joined at a rewound time: what follows happens at the visit
+                    now = times[-1] = self.encounter.start
             if not done:
                 times.pop()
                 if not times:
@@ -916,7 +920,7 @@ class Encounter(State):
             waiting = [item for item in run.pending if item[0].target_encounter == self.name]
             run.pending = [item for item in run.pending if item[0].target_encounter != self.name]
             for onset, _ in waiting:
-                onset.diagnose(patient, run, time)
+                onset.diagnose(patient, run, max(time, encounter.start))
         if self.reason is not None and encounter.reason is None:
             encounter.reason = patient.reason(str(self.reason), run)
         return True

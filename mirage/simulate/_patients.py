@@ -236,8 +236,8 @@ class Patient(Agent):
                 *(p[c] for c in ("SSN", "DRIVERS", "PASSPORT", "PREFIX", "FIRST", "LAST", "SUFFIX")),
                 *(p[c] for c in ("MAIDEN", "MARITAL", "RACE", "ETHNICITY", "GENDER", "BIRTHPLACE")),
                 *(p[c] for c in ("ADDRESS", "CITY", "STATE", "COUNTY", "FIPS", "ZIP", "LAT", "LON")),
-                0.0,
-                0.0,
+                None,
+                None,
                 p["INCOME"],
             )
         )

@@ -2,7 +2,8 @@
 
 Age (at the end date) follows the 2020 US age pyramid in 5-year bands; sex, race and ethnicity follow
 US census shares with Synthea's category names; income is log-normal (median 55,000); names and
-addresses are Faker values of the chosen locale (not geographically consistent with each other).
+street addresses are Faker values of the chosen locale, placed by :mod:`mirage.simulate._places`
+(state, city, postcode and coordinates agree).
 Every draw comes from the patient's own generator, so the same seed gives the same people.
 """
 
@@ -12,6 +13,7 @@ import random
 from typing import Any
 
 from mirage.errors import OptionError
+from mirage.simulate._places import home
 
 __all__ = ["AGE_BANDS", "ETHNICITIES", "RACES", "demographics", "make_faker", "wellness_ages"]
 
@@ -57,8 +59,8 @@ def demographics(rng: random.Random, fake: Any) -> dict[str, Any]:
     fake.seed_instance(rng.getrandbits(63))
     first = fake.first_name_female() if gender == "F" else fake.first_name_male()
     adult = age_days >= 18 * YEAR_DAYS
-    state = _optional(fake, "state") or _optional(fake, "administrative_unit")
-    city = fake.city()
+    where = home(rng, fake)
+    born = home(rng, fake)
     return {
         "age_days": age_days,
         "GENDER": gender,
@@ -74,15 +76,15 @@ def demographics(rng: random.Random, fake: Any) -> dict[str, Any]:
         "SUFFIX": None,
         "MAIDEN": fake.last_name() if married and gender == "F" else None,
         "MARITAL": ("M" if married else "S") if adult else None,
-        "BIRTHPLACE": f"{fake.city()}  {state}  {fake.current_country_code()}".strip(),
+        "BIRTHPLACE": f"{born.city}  {born.state}  {fake.current_country_code()}".strip(),
         "ADDRESS": fake.street_address(),
-        "CITY": city,
-        "STATE": state,
+        "CITY": where.city,
+        "STATE": where.state,
         "COUNTY": _optional(fake, "county") or None,
         "FIPS": None,
-        "ZIP": fake.postcode(),
-        "LAT": float(fake.latitude()),
-        "LON": float(fake.longitude()),
+        "ZIP": where.postcode,
+        "LAT": where.lat,
+        "LON": where.lon,
     }
 
 

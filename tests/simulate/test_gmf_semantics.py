@@ -214,6 +214,34 @@ def test_a_wellness_encounter_waits_for_the_next_wellness_visit() -> None:
     assert condition.encounter is wellness[0] and condition.start == wellness[0].start
 
 
+def test_a_wellness_visit_joined_after_a_delay_ending_in_its_step_dates_what_follows_at_the_visit() -> None:
+    p = run(
+        {
+            "Initial": {"type": "Initial", "direct_transition": "Onset"},
+            "Onset": {
+                "type": "ConditionOnset",
+                "codes": CODE,
+                "target_encounter": "Checkup",
+                "direct_transition": "Wait",
+            },
+            "Wait": {
+                "type": "Delay",
+                "exact": {"quantity": 30, "unit": "days"},
+                "direct_transition": "Checkup",
+            },
+            "Checkup": {"type": "Encounter", "wellness": "true", "direct_transition": "Pill"},
+            "Pill": {"type": "MedicationOrder", "codes": MED, "direct_transition": "Terminal"},
+        }
+    )
+    # the delay ends at day 30, inside the step of the first wellness visit (day 35)
+    first = next(e for e in p.encounters if e.encounter_class == "wellness")
+    assert first.start == 35 * DAY_MS
+    [condition] = p.entries["conditions"]
+    [medication] = p.entries["medications"]
+    assert condition.encounter is first and condition.start == first.start
+    assert medication.encounter is first and medication.start == first.start
+
+
 def test_referenced_by_attribute_ends_the_record_assigned_to_the_attribute() -> None:
     p = run(
         {

@@ -152,3 +152,29 @@ def test_another_faker_locale_writes_its_names() -> None:
     english = simulate_patients(MODULES / "appendicitis.json", 20, seed=1)
     assert not german["patients"]["ADDRESS"].equals(english["patients"]["ADDRESS"])
     pd.testing.assert_series_equal(german["patients"]["BIRTHDATE"], english["patients"]["BIRTHDATE"])
+
+
+def test_a_us_patients_state_city_postcode_and_coordinates_agree(tables: dict[str, pd.DataFrame]) -> None:
+    from faker.providers.address.en_US import Provider as UsAddresses
+
+    from mirage.simulate._places import US_STATES
+
+    patients = tables["patients"]
+    by_name = {name: (abbr, lat, lon) for abbr, name, _, _, lat, lon in US_STATES}
+    assert patients["STATE"].isin(list(by_name)).all()
+    for _, row in patients.iterrows():
+        abbr, lat, lon = by_name[row["STATE"]]
+        assert abs(row["LAT"] - lat) < 0.6 and abs(row["LON"] - lon) < 0.6, row.to_dict()
+        low, high = UsAddresses.states_postcode[abbr]
+        assert low <= int(row["ZIP"]) <= high, (row["STATE"], row["ZIP"])
+    assert patients["STATE"].value_counts().index[0] in {"California", "Texas", "Florida", "New York"}
+
+
+def test_another_locales_coordinates_lie_in_its_country() -> None:
+    german = simulate_patients(MODULES / "appendicitis.json", 30, seed=2, locale="de_DE")["patients"]
+    assert german["LAT"].between(47.0, 55.5).all() and german["LON"].between(5.5, 15.5).all()
+
+
+def test_costs_mirage_does_not_simulate_are_empty_not_zero(tables: dict[str, pd.DataFrame]) -> None:
+    patients = tables["patients"]
+    assert patients["HEALTHCARE_EXPENSES"].isna().all() and patients["HEALTHCARE_COVERAGE"].isna().all()
