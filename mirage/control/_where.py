@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mirage._duration_text import as_duration
-from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf
+from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf, datetime_literal
 from mirage.errors import OptionError
 from mirage.schema import Kind
 
@@ -196,11 +196,9 @@ class _Parser:
             return self.category(column, token)
         if kind is Kind.DATETIME:
             try:
-                return pd.Timestamp(token.value)
-            except (TypeError, ValueError):
-                raise self.fail(
-                    f"column {column!r} holds dates: expected a date such as '2024-01-31'", token
-                ) from None
+                return datetime_literal(str(token.value), self.schema[column])
+            except ValueError as error:
+                raise self.fail(f"column {column!r} holds dates: {error}", token) from None
         return token.value
 
     def category(self, column: str, token: Token) -> Any:

@@ -19,8 +19,10 @@ null in a column never missing) is refused up front by :func:`condition_box`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ from mirage.encoding import TableEncoder
 from mirage.encoding._base import MISSING_PART, Codec
 from mirage.errors import MirageError, OptionError
 from mirage.schema import Column, Kind, Schema
+from mirage.schema._datetimes import read_datetimes
 
 __all__ = [
     "Between",
@@ -41,6 +44,7 @@ __all__ = [
     "OneOf",
     "SubColumnBox",
     "condition_box",
+    "datetime_literal",
     "impossible",
     "knot_probability",
     "resolve_conditions",
@@ -76,21 +80,84 @@ class OneOf(tuple, Condition):
     def resolved(self, column: Column) -> Condition:
         if not self:
             raise OptionError(f"condition on column {column.name!r} allows no value")
+        if column.kind is Kind.DATETIME:
+            dates = [v if _is_null(v) else datetime_literal(v, column) for v in self]
+            return DatesOneOf(dates, column.datetime_format)
         return self
+
+
+class DatesOneOf(OneOf):
+    """Any of ``values`` (Timestamps) in a date column, whose drawn values may be text in ``fmt``."""
+
+    fmt: str | None
+
+    def __new__(cls, values: Iterable[Any], fmt: str | None = None) -> DatesOneOf:
+        made = tuple.__new__(cls, tuple(values))
+        made.fmt = fmt
+        return made
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        dates, _, _ = _comparable_dates(values, None, None, self.fmt)
+        wanted = [v for v in self if not _is_null(v)]
+        keep: list[Any] = list(pd.to_datetime(pd.Series(wanted, dtype=object))) if wanted else []
+        found = dates.isin(keep).to_numpy(dtype=bool)
+        if len(wanted) < len(self):
+            found |= values.isna().to_numpy()
+        return found
+
+
+def _is_null(value: Any) -> bool:
+    return bool(np.ndim(value) == 0 and pd.isna(value))
+
+
+_YEAR_FIRST = re.compile(r"\s*\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?([ T].*)?$")
+
+
+def datetime_literal(value: Any, column: Column) -> pd.Timestamp:
+    """A date given in a condition on ``column``: a datetime as is, text written as the column's dates
+    are (its ``datetime_format``) or year first (ISO 8601); other text only where reading it day first
+    and month first agree (``01.06.2023`` is refused on a column of other dates, not read as 6 January).
+    A ``ValueError`` says why not."""
+    if isinstance(value, (pd.Timestamp, datetime, date, np.datetime64)):
+        return pd.Timestamp(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date")
+    fmt = column.datetime_format
+    if fmt:
+        parsed = read_datetimes(pd.Series([value]), fmt).iloc[0]
+        if not pd.isna(parsed):
+            return pd.Timestamp(parsed)
+    if _YEAR_FIRST.match(value):
+        return pd.Timestamp(value)
+    written = f"as the column's dates are ({fmt}) or " if fmt else ""
+    try:
+        month_first = pd.Timestamp(pd.to_datetime(value, dayfirst=False))
+        day_first = pd.Timestamp(pd.to_datetime(value, dayfirst=True))
+    except (TypeError, ValueError):
+        example = "e.g. '2024-01-31'"
+        raise ValueError(f"{value!r} is not a date; write it {written}year first, {example}") from None
+    if month_first != day_first:
+        raise ValueError(
+            f"{value!r} reads as {month_first:%Y-%m-%d} month first and {day_first:%Y-%m-%d} day first; "
+            f"write it {written}year first, e.g. '{day_first:%Y-%m-%d}'"
+        )
+    return month_first
 
 
 @dataclass(frozen=True)
 class Between(Condition):
     """Values from ``low`` to ``high``, both included (None: no bound); numbers, dates or durations
-    (a duration column's bounds: timedeltas, seconds, or text such as ``'2h 30m'``)."""
+    (a duration column's bounds: timedeltas, seconds, or text such as ``'2h 30m'``).  ``fmt``: how a
+    date column's drawn values are written, when they are text (set by :meth:`resolved`)."""
 
     low: Any = None
     high: Any = None
+    fmt: str | None = None
 
     def mask(self, values: pd.Series) -> np.ndarray:
         low, high = self.low, self.high
         if isinstance(low, pd.Timestamp) or isinstance(high, pd.Timestamp):
-            values, low, high = _comparable_dates(values, low, high)
+            values, low, high = _comparable_dates(values, low, high, self.fmt)
         keep = values.notna().to_numpy(copy=True)
         if low is not None:
             keep &= (values >= low).fillna(False).to_numpy(dtype=bool)
@@ -107,16 +174,20 @@ class Between(Condition):
         bounds = [self._bound(value, column, where) for value in (self.low, self.high)]
         if bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
             raise OptionError(f"{where}: the range's low bound {self.low!r} is above its high {self.high!r}")
-        return Between(*bounds)
+        fmt = column.datetime_format if column.kind is Kind.DATETIME else None
+        return Between(bounds[0], bounds[1], fmt)
 
     @staticmethod
     def _bound(value: Any, column: Column, where: str) -> Any:
         if value is None:
             return None
         durations = column.dtype.startswith("timedelta")
+        if column.kind is Kind.DATETIME:
+            try:
+                return datetime_literal(value, column)
+            except ValueError as error:
+                raise OptionError(f"{where}: a range bound must be a date: {error}") from None
         try:
-            if column.kind is Kind.DATETIME:
-                return pd.Timestamp(value)
             if isinstance(value, (bool, np.bool_)):
                 raise TypeError
             return as_duration(value) if durations else float(value)
@@ -127,11 +198,15 @@ class Between(Condition):
             raise OptionError(f"{where}: a range bound must be {expected}, got {value!r}") from None
 
 
-def _comparable_dates(values: pd.Series, low: Any, high: Any) -> tuple[pd.Series, Any, Any]:
+def _comparable_dates(values: pd.Series, low: Any, high: Any, fmt: str | None) -> tuple[pd.Series, Any, Any]:
     """Dates a range's Timestamp bounds can be compared with: a column of date text (as sampled from a
-    table that stored dates as text) parsed, and naive bounds read in the column's time zone."""
+    table that stored dates as text) read in its format ``fmt``, and naive bounds read in the column's
+    time zone."""
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        values = pd.to_datetime(values, errors="coerce", format="mixed")
+        if fmt:
+            values = read_datetimes(values.astype(object), fmt)
+        else:
+            values = pd.to_datetime(values, errors="coerce", format="mixed")
     zone = getattr(values.dt, "tz", None)
 
     def aligned(bound: Any) -> Any:

@@ -156,3 +156,33 @@ def test_durations_take_conditions_as_durations(tmp_path: Path) -> None:
         parse_where("duration < soon", model)
     with pytest.raises(OptionError, match="a range bound must be a duration"):
         model.sample(10, seed=1, conditions={"duration": Between(low="soon")})
+
+
+def test_where_reads_dates_as_the_column_writes_them(tmp_path: Path) -> None:
+    """A CSV of day-first dates (``31.12.2023``): bounds in that format or year first select the same
+    days, in the output file too; a date that reads two ways is refused by name."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    days = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, 600), unit="D")
+    frame = pd.DataFrame({"amount": rng.gamma(2.0, 40.0, 600).round(2), "booked": days.strftime("%d.%m.%Y")})
+    source = tmp_path / "eu.csv"
+    frame.to_csv(source, sep=";", decimal=",", index=False)
+    model = tmp_path / "eu.mirage"
+    assert invoke("fit", str(source), "-o", str(model), "--engine", "cart").exit_code == 0
+    for where in (
+        "booked >= '01.06.2023' and booked <= '31.08.2023'",
+        "booked between 2023-06-01 and 2023-08-31",
+    ):
+        out = tmp_path / "out.csv"
+        result = invoke(
+            "sample", str(model), "-n", "400", "--seed", "2", "--where", where, "-o", str(out), "--force"
+        )
+        assert result.exit_code == 0, result.output
+        booked = pd.to_datetime(pd.read_csv(out, sep=";", dtype=str)["booked"], format="%d.%m.%Y")
+        assert booked.between("2023-06-01", "2023-08-31").all() and (booked.dt.day <= 12).mean() > 0.3
+    result = invoke(
+        "sample", str(model), "-n", "5", "--where", "booked >= '06/01/2023'", "-o", str(tmp_path / "x.csv")
+    )
+    assert result.exit_code != 0
+    assert "reads as 2023-06-01 month first and 2023-01-06 day first" in error_line(result)

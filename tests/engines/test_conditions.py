@@ -113,3 +113,33 @@ def test_a_range_holds_for_every_row_returned_when_decoding_rounds_at_random(nam
     for low, high in ((30.0, 30.55), (25.01, 26.33)):
         bmi = model.sample(800, seed=1, conditions={"bmi": Between(low, high)})["bmi"]
         assert bmi.between(low, high).all(), sorted(set(bmi[~bmi.between(low, high)]))[:5]
+
+
+def day_first_table(rows: int = 800) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    opened = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), unit="D")
+    return pd.DataFrame(
+        {"amount": np.round(rng.gamma(2.0, 50.0, rows), 2), "opened": opened.strftime("%d.%m.%Y")}
+    )
+
+
+@pytest.mark.parametrize("low, high", [("2023-06-01", "2023-08-31"), ("01.06.2023", "31.08.2023")])
+def test_a_date_range_on_dates_written_day_first_keeps_every_day_of_the_range(low: str, high: str) -> None:
+    model = ENGINES["cart"]().fit(day_first_table())
+    assert model.schema_["opened"].datetime_format == "%d.%m.%Y"
+    synth = model.sample(600, seed=4, conditions={"opened": Between(low, high)})
+    dates = pd.to_datetime(synth["opened"], format="%d.%m.%Y")
+    assert dates.between("2023-06-01", "2023-08-31").all()
+    # read month first, 05.07.2023 was 7 May and left out: only days 13-31 of each month came back
+    assert 0.3 < float((dates.dt.day <= 12).mean()) < 0.5
+    assert dates.dt.day.min() == 1
+
+
+def test_a_date_that_reads_two_ways_is_refused_naming_both() -> None:
+    model = ENGINES["cart"]().fit(day_first_table(200))
+    with pytest.raises(
+        OptionError, match=r"'06/01/2023' reads as 2023-06-01 month first and 2023-01-06 day first"
+    ):
+        model.sample(10, seed=1, conditions={"opened": Between(low="06/01/2023")})
+    with pytest.raises(OptionError, match="not a date"):
+        model.sample(10, seed=1, conditions={"opened": Between(low="soon")})
