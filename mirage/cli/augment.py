@@ -46,7 +46,7 @@ def augment_command(
     import mirage
     from mirage._api import single_table
     from mirage.control import augment
-    from mirage.io import read_table, write_table
+    from mirage.io import dialect_as_read, read_table, write_chunks
 
     check_output(output, force)
     model = single_table(mirage.load(model_path), model_path)
@@ -55,7 +55,7 @@ def augment_command(
     out = augment(
         real, model, target=target, minority_share=minority_share, minority=minority, seed=used, flag=flag
     )
-    write_table(out, output, force=force)
+    write_chunks(out, output, force=force, dialect=dialect_as_read(real, model.schema_))
     synthetic = out[out[flag]]
     value = synthetic[target].iloc[0]
     share = float((out[target] == value).mean())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import zipfile
 from pathlib import Path
 from typing import Annotated
 
@@ -43,9 +44,14 @@ def impute_command(
 
     import mirage
     from mirage._api import single_table
-    from mirage.io import read_table, write_table
+    from mirage.io import dialect_as_read, read_table, write_chunks
 
     check_output(output, force)
+    if not zipfile.is_zipfile(model_path) and zipfile.is_zipfile(data):
+        raise OptionError(
+            f"'{model_path}' is not a model file but '{data}' is: the model comes first "
+            f"(mirage impute {data} {model_path} -o ...)"
+        )
     model = single_table(mirage.load(model_path), model_path)
     if not model.get_tags().impute:
         from mirage.engines import engines_with
@@ -58,7 +64,7 @@ def impute_command(
     holes = {name: int(frame[name].isna().sum()) for name in model.schema_.names if name in frame.columns}
     used = secrets.randbits(63) if seed is None else seed
     filled = model.impute(frame, seed=used)
-    write_table(filled, output, force=force)
+    write_chunks(filled, output, force=force, dialect=dialect_as_read(frame, model.schema_))
     total = sum(holes.values()) - sum(int(filled[name].isna().sum()) for name in holes)
     columns = ", ".join(f"{name} {count:,}" for name, count in holes.items() if count)
     ui.say(f"filled {total:,} missing cells ({columns or 'none'}) and wrote {len(filled):,} rows to {output}")

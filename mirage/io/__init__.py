@@ -13,13 +13,14 @@ from mirage.io._database import (
 from mirage.io._folder import read_folder, write_folder
 from mirage.io._keys import infer_database_schema
 from mirage.io._read import read_any, read_table
-from mirage.io._write import output_dialect, write_chunks, write_csv_stream, write_table
+from mirage.io._write import dialect_as_read, output_dialect, write_chunks, write_csv_stream, write_table
 
 __all__ = [
     "atomic_path",
     "database_values",
     "infer_database_schema",
     "is_database_url",
+    "dialect_as_read",
     "output_dialect",
     "read_any",
     "read_database",

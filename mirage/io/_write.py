@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype
 
-from mirage._attrs import PLAIN_CSV
+from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PARQUET_TYPES, PLAIN_CSV
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._csv import holds_booleans
@@ -51,6 +51,28 @@ def output_dialect(schema: Schema) -> dict[str, Any]:
         **({"json": layout} if layout else {}),
         **({"parquet": parquet} if parquet else {}),
     }
+
+
+def dialect_as_read(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    """How to write ``frame`` back as the file it was read from was written (its delimiter, decimal
+    mark, JSON nesting and Parquet types, from the reader's attrs), with ``schema``'s whole numbers: a
+    table a command completes (imputed cells, added rows) goes back to the user's format, not the
+    model's source's or a plain CSV."""
+    dialect = output_dialect(schema)
+    for key in schema.extra.get("csv", {}):
+        dialect.pop(key, None)
+    dialect.pop("json", None)
+    dialect.pop("parquet", None)
+    read = frame.attrs.get(CSV_DIALECT)
+    if isinstance(read, Mapping):
+        dialect.update(read)
+    layout = frame.attrs.get(JSON_LAYOUT)
+    if isinstance(layout, Mapping):
+        dialect["json"] = dict(layout)
+    types = frame.attrs.get(PARQUET_TYPES)
+    if isinstance(types, Mapping):
+        dialect["parquet"] = {"types": {name: kind for name, kind in types.items() if name in frame.columns}}
+    return dialect
 
 
 def _one_cell(text: str) -> bool:

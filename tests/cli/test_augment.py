@@ -51,3 +51,27 @@ def test_bad_input_is_named(model_path: Path, data_csv: Path, tmp_path: Path) ->
         assert result.exit_code == 2, (flags, result.output)
         assert message in error_line(result)
         assert not out.exists()
+
+
+def test_the_augmented_table_is_written_as_the_real_file_was(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    real = pd.DataFrame(
+        {
+            "amount": np.round(rng.gamma(2.0, 40.0, 300), 2),
+            "churned": rng.choice(["yes", "no"], 300, p=[0.2, 0.8]),
+        }
+    )
+    source = tmp_path / "eu.csv"
+    real.to_csv(source, sep=";", decimal=",", index=False)
+    model, out = tmp_path / "eu.mirage", tmp_path / "aug.csv"
+    assert invoke("fit", source, "-o", model, "--engine", "cart").exit_code == 0
+    result = invoke(
+        "augment", source, "-m", model, "--target", "churned", "--minority-share", 0.4, "-o", out, "--seed", 1
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "amount;churned;_synthetic"
+    assert lines[1:301] == [f"{line};False" for line in source.read_text(encoding="utf-8").splitlines()[1:]]
+    assert all("." not in line.split(";")[0] for line in lines[301:])

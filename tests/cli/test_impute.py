@@ -61,3 +61,46 @@ def test_every_engine_imputes_and_existing_output_is_kept(
     result = invoke("impute", argn_path, holed_csv, "-o", out)
     assert result.exit_code == 2 and "--force" in error_line(result)
     assert out.read_text() == "keep me"
+
+
+def european_csv(path: Path, holes: bool) -> Path:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "amount": np.round(rng.gamma(2.0, 40.0, 300), 2),
+            "city": rng.choice(["Berlin", "Köln", "München"], 300),
+            "booked": (
+                pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, 300), unit="D")
+            ).strftime("%d.%m.%Y"),
+        }
+    )
+    if holes:
+        frame.loc[::6, "amount"] = np.nan
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    return path
+
+
+def test_the_completed_table_is_written_as_the_data_file_was(tmp_path: Path) -> None:
+    """A semicolon file with decimal commas comes back so, not as a comma-separated file with points."""
+    model = tmp_path / "eu.mirage"
+    assert (
+        invoke("fit", european_csv(tmp_path / "eu.csv", False), "-o", model, "--engine", "cart").exit_code
+        == 0
+    )
+    holed = european_csv(tmp_path / "holed.csv", True)
+    out = tmp_path / "filled.csv"
+    result = invoke("impute", model, holed, "-o", out, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "amount;city;booked"
+    assert all(line.count(";") == 2 and "." not in line.split(";")[0] for line in lines[1:])
+    assert lines[2:4] == holed.read_text(encoding="utf-8").splitlines()[2:4]
+
+
+def test_model_and_data_the_other_way_round_are_named(tmp_path: Path) -> None:
+    model = tmp_path / "eu.mirage"
+    data = european_csv(tmp_path / "eu.csv", True)
+    assert invoke("fit", data, "-o", model, "--engine", "cart").exit_code == 0
+    result = invoke("impute", data, model, "-o", tmp_path / "out.csv")
+    assert result.exit_code != 0
+    assert "is not a model file but" in error_line(result) and "the model comes first" in error_line(result)
