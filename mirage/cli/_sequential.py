@@ -296,7 +296,7 @@ def sample_sequences(
 ) -> None:
     """``mirage sample events.mirage --entities N [--context entities.csv] [--first first.csv] -o
     synth.parquet``."""
-    from mirage.io import read_table, write_chunks
+    from mirage.io import output_dialect, read_table, write_chunks
 
     if output is None:
         raise OptionError("pass -o FILE: a sequence model writes whole histories to a file")
@@ -317,7 +317,10 @@ def sample_sequences(
     start = time.perf_counter()
     options = {} if starts is None else {"first": starts}
     chunks = model.sample_chunks(n, seed=seed, context=given, **options)
-    written = write_chunks(row_progress(chunks, n, ui, "sampling entities"), output, force=force)
+    dialect = output_dialect(model.schema_.columns)
+    written = write_chunks(
+        row_progress(chunks, n, ui, "sampling entities"), output, force=force, dialect=dialect
+    )
     seconds = time.perf_counter() - start
     rate = written / seconds if seconds > 0 else float("inf")
     ui.say(

@@ -109,6 +109,22 @@ def test_timestamps_at_one_utc_offset_are_written_back_at_it(tmp_path: Path) -> 
     assert written.str.fullmatch(r"2024-01-0\dT(08:15|12:40):00\+02:00").all(), written.tolist()
 
 
+def test_histories_are_written_as_the_event_file_was(tmp_path: Path) -> None:
+    """A semicolon file with decimal commas and day-first times comes back so."""
+    events = _events()
+    events["t"] = events["t"].dt.strftime("%d.%m.%Y") + " " + np.tile(["08:15", "12:40"], 24)
+    events.to_csv(tmp_path / "events.csv", sep=";", decimal=",", index=False)
+    assert _schema(tmp_path / "events.csv", tmp_path / "s.json") == ""
+    model, out = tmp_path / "m.mirage", tmp_path / "out.csv"
+    assert invoke("fit", tmp_path / "events.csv", "--schema", tmp_path / "s.json", "-o", model).exit_code == 0
+    assert invoke("sample", model, "--entities", "8", "-o", out, "--seed", "0").exit_code == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id;t;kind;amount"
+    written = pd.read_csv(out, sep=";", decimal=",")
+    assert written["t"].str.fullmatch(r"0\d\.01\.2024 (08:15|12:40)").all(), written["t"].tolist()
+    assert written["amount"].dtype == "float64"
+
+
 @pytest.mark.parametrize(
     ("context", "message"),
     [
