@@ -6,7 +6,8 @@ first.  Every figure is judged by a rule written here, never by a blend of score
 
 Fidelity, against the holdout reference (the same score with real rows the model never saw in
 place of the synthetic rows: what a perfect generator reaches at that sample size) where there is
-one, else against the ideal:
+one, else against halves of the real rows scored against each other, scaled to the sizes compared
+(quality and marginal accuracy; detection against 0.5):
 
 * quality (column shapes and pairs) and k-way marginal accuracy: the gap below the reference;
 * detection AUC: the excess over the reference's (or 0.5).
@@ -128,6 +129,7 @@ def _interval(ci: Sequence[float] | None) -> str:
 
 def _fidelity(scores: dict[str, Any], reference: dict[str, Any], details: dict[str, Any]) -> list[Finding]:
     findings = []
+    resampled = details.get("resampled_reference") or {}
     for name, label, limits in (
         ("quality", "column shapes and pairs: quality", QUALITY_GAP),
         ("marginal_accuracy", "k-way marginal accuracy", MARGINAL_GAP),
@@ -140,6 +142,17 @@ def _fidelity(scores: dict[str, Any], reference: dict[str, Any], details: dict[s
             where = "above" if gap < 0 else "as good as" if gap <= limits[0] else "below"
             findings.append(
                 Finding(_level(gap, limits), f"{label} {value:.3f}, {where} the holdout's {ref:.3f}")
+            )
+        elif _value(resampled, name) is not None:
+            again = float(resampled[name])
+            gap = again - value
+            where = "above" if gap < 0 else "as good as" if gap <= limits[0] else "below"
+            findings.append(
+                Finding(
+                    _level(gap, limits),
+                    f"{label} {value:.3f}, {where} real rows against real rows at these sizes ({again:.3f}; "
+                    "no holdout to compare with)",
+                )
             )
         else:
             good, attention = ABSOLUTE_FIDELITY
