@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
+from mirage.cli._options import check_output
 from mirage.cli._ui import UI
 from mirage.errors import OptionError, OutputExistsError
 
@@ -51,28 +53,94 @@ def sample_partitioned(
         except OptionError as exc:
             raise OptionError(f"--where: {exc}") from None
     drawn = secrets.randbits(63) if seed is None else seed
+    single = _single_file_format(output, file_format)
+    if single is not None:
+        check_output(Path(output), force)
+    folder = str(_parts_folder(Path(output))) if single is not None else output
     try:
         done = model.sample_to(
-            output,
+            folder,
             rows,
-            format=file_format or "parquet",
+            format=single or file_format or "parquet",
             seed=drawn,
             workers=workers,
             cluster=cluster,
-            force=force,
+            force=force if single is None else True,
             conditions=conditions,
         )
+        if single is not None:
+            _join_parts(Path(folder), Path(output), single, force)
     except OutputExistsError as exc:
         raise OutputExistsError(str(exc).replace("force=True", "--force")) from None
     except OptionError as exc:
         if str(exc).startswith(("format ", "cluster ")):
             raise OptionError(f"--{exc}") from None
         raise
+    finally:
+        if single is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     rate = done.rows / done.seconds if done.seconds > 0 else float("inf")
-    where = f"{len(done.files)} file{'' if len(done.files) == 1 else 's'} in {output}"
+    where = (
+        str(output)
+        if single is not None
+        else f"{len(done.files)} file{'' if len(done.files) == 1 else 's'} in {output}"
+    )
     ui.say(f"wrote {done.rows:,} rows to {where} in {done.seconds:.2f} s ({rate:,.0f} rows/s)")
     if seed is None:
         ui.note(f"seed {drawn} (pass --seed {drawn} to draw the same rows again)")
+
+
+_SINGLE_FILE_FORMATS = {".csv": "csv", ".parquet": "parquet"}
+_OTHER_FILE_SUFFIXES = (".tsv", ".txt", ".jsonl", ".json", ".xlsx", ".xls")
+
+
+def _single_file_format(output: str, file_format: str | None) -> str | None:
+    """The format of one output file ``-o rows.csv`` asked of a drawing split over processes (None:
+    a folder of parts); a suffix that parts cannot be joined into, or that contradicts ``--format``,
+    is an ``OptionError``."""
+    suffix = Path(output).suffix.lower()
+    if suffix in _OTHER_FILE_SUFFIXES:
+        raise OptionError(
+            f"-o {output}: rows drawn in blocks are written as CSV or Parquet; give -o FILE.csv, "
+            "FILE.parquet or a folder"
+        )
+    single = _SINGLE_FILE_FORMATS.get(suffix)
+    if single is not None and file_format is not None and file_format != single:
+        raise OptionError(f"--format {file_format} contradicts -o {output}; give one or the other")
+    return single
+
+
+def _parts_folder(output: Path) -> Path:
+    return output.with_name(f".{output.name}.parts-{secrets.token_hex(4)}")
+
+
+def _join_parts(folder: Path, output: Path, file_format: str, force: bool) -> None:
+    """The parts in ``folder`` (in order) joined into the one file ``output``, written atomically: CSV
+    parts after the first lose their header line, Parquet parts become row groups of one file."""
+    from mirage.io import atomic_path
+
+    parts = sorted(folder.glob(f"part-*.{file_format}"))
+    with atomic_path(output, force=force) as temp:
+        if file_format == "csv":
+            with temp.open("wb") as sink:
+                for index, part in enumerate(parts):
+                    with part.open("rb") as source:
+                        if index:
+                            source.readline()
+                        shutil.copyfileobj(source, sink, 1 << 20)
+            return
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for part in parts:
+                table = pq.read_table(part)
+                if writer is None:
+                    writer = pq.ParquetWriter(temp, table.schema)
+                writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def fit_partitioned(

@@ -108,7 +108,9 @@ def sample_command(
     workers: Annotated[
         int | None,
         typer.Option(
-            min=1, help="A table's model: draw on a local Dask cluster of N processes, to the folder -o."
+            min=1,
+            help="A table's model: draw on a local Dask cluster of N processes, to the folder -o (or "
+            "the one file -o rows.csv / rows.parquet, its parts joined).",
         ),
     ] = None,
     cluster: Annotated[
