@@ -446,16 +446,20 @@ class CategoricalCodec(Codec[CategoryStats]):
         Inference counts values seen in fewer than ``rare_min_count`` rows; on a small table the
         margin of :func:`frequent_categories` also drops categories that reach it (three of 10 rows
         in 30), which no count told the user: that is said here, from the categories dropped."""
-        said = self.column.warned and self.options.rare_min_count == RARE_MIN_COUNT
-        if self.column.id_format is not None or self.column.categories is not None or said:
-            return
-        rows = pd.Series(list(counts.values()), index=[str(v) for v in counts], dtype="int64")
-        better = high_cardinality(rows, self.options.rare_min_count)
-        if better is not None:
-            better.warn(self.column.name, inferred=False)
+        if self.column.id_format is not None or self.column.categories is not None:
             return
         total = sum(counts.values())
         folded = sum(counts[v] for v in rare)
+        below = sum(c for c in counts.values() if c < self.options.rare_min_count)
+        if self.column.warned and self.options.rare_min_count == RARE_MIN_COUNT:
+            if folded <= below:  # inference's count of the rare rows said it all
+                return
+        else:
+            rows = pd.Series(list(counts.values()), index=[str(v) for v in counts], dtype="int64")
+            better = high_cardinality(rows, self.options.rare_min_count)
+            if better is not None:
+                better.warn(self.column.name, inferred=False)
+                return
         if total and folded > MOSTLY_RARE * total:
             largest = max(counts[v] for v in rare)
             warn(

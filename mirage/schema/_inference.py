@@ -38,6 +38,9 @@ STRUCTURED = 0.9  # share of distinct values a character-class pattern must desc
 _POSTAL_NAME = re.compile(
     r"(^|[_\W])(zip|zipcode|postcode|postalcode|plz)$|(^|[_\W])(zip|post|postal)[_\W]?code$", re.I
 )
+_CITY_NAME = re.compile(
+    r"(^|[_\W])(city|town|municipality|ort|wohnort|stadt|ville|ciudad|cidade|citt[aà]|stad|miasto)$", re.I
+)
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|code)$|^id[_\W]|[a-z]Id$|ID$", re.IGNORECASE)
 
 
@@ -183,6 +186,14 @@ def _text_column(name: str, present: pd.Series, base: dict[str, Any]) -> Column:
             "the frequent ones)"
         )
         return Column(kind=Kind.PII, pii_type="postal_code", warned=True, **base)
+    places = high_cardinality(counts) if n >= 2 and _CITY_NAME.search(name) else None
+    if places is not None:  # mostly rare city names: a place few rows share identifies them
+        warn(
+            f"column {name!r}: {n_unique:,} distinct cities in {n:,} rows; {places.share:.0%} of the rows "
+            f"hold cities seen in fewer than {RARE_MIN_COUNT} rows; replaced with fake city names of the "
+            "locale (declare the column categorical to learn the frequent ones)"
+        )
+        return Column(kind=Kind.PII, pii_type="city", warned=True, **base)
     if n_unique == n and n >= 2 and (_ID_NAME.search(name) or _id_like(distinct)):
         return Column(kind=Kind.IDENTIFIER, id_format=infer_id_format(present), **base)
     weights = counts.to_numpy() / n

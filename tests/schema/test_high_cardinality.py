@@ -105,7 +105,33 @@ def test_inference_and_fit_say_it_once() -> None:
 def test_short_multi_word_values_inferred_as_text_are_said_so() -> None:
     rng = np.random.default_rng(5)
     values = [f"town {k}" for k in rng.integers(0, 2_000, size=3_000).tolist()]
-    expected = r"column 'city': .*distinct values in 3,000 rows.*inferred as text"
+    expected = r"column 'venue': .*distinct values in 3,000 rows.*inferred as text"
     with pytest.warns(MirageWarning, match=expected):
-        schema = infer_schema(_frame(values, rng, name="city"))
-    assert schema["city"].kind is Kind.TEXT
+        schema = infer_schema(_frame(values, rng, name="venue"))
+    assert schema["venue"].kind is Kind.TEXT
+
+
+@pytest.mark.parametrize("name", ["city", "home_city", "Town", "Stadt", "ville"])
+def test_a_city_column_of_mostly_rare_names_becomes_fake_cities(name: str) -> None:
+    """Place names a few rows share identify those rows: not a key pattern of random letters
+    ('Kpglmvwdji' for 'Lake Jeffery') nor all '_RARE_', but the locale's fake cities."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(1)
+    rng = np.random.default_rng(1)
+    cities = [fake.city() for _ in range(300)]
+    frame = pd.DataFrame({name: cities, "spend": rng.gamma(2.0, 30.0, 300).round(2)})
+    with pytest.warns(MirageWarning, match=rf"column '{name}': .* distinct cities in 300 rows"):
+        schema = infer_schema(frame)
+    assert schema[name].kind is Kind.PII and schema[name].pii_type == "city"
+    drawn = mirage.fit(frame, schema=schema, engine="cart", seed=0).sample(50, seed=1)[name]
+    assert drawn.str.contains(r"[aeiouy]", regex=True).all() and not drawn.isin(cities).all()
+
+
+def test_a_city_column_of_frequent_cities_stays_categorical() -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"city": rng.choice(["Berlin", "Köln", "München", "Hamburg"], 400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MirageWarning)
+        assert infer_schema(frame)["city"].kind is Kind.CATEGORICAL
