@@ -11,7 +11,9 @@ and, when any bin is split further, a fine *sub-bin* token within the bin:
   until each holds at least ``min_count`` training rows; sub-bins split a bin the same way, within
   the bin's edges.  A handful of leftover values too few to form an interval of their own fold into
   the nearest point.  The outermost edges are the ``protect``-th smallest and largest values (value
-  protection: a rare extreme is never drawn; the values beyond belong to the end intervals).
+  protection: a rare extreme is never drawn; the values beyond belong to the end intervals, and the
+  share of an end sub-bin's rows that lay beyond is drawn from the tail past the edge,
+  :mod:`mirage.encoding._tails`; dates keep within their edges).
 
 Decoding draws a value uniformly within the sub-bin (an integer when every training value was one),
 so ``encode(decode(tokens)) == tokens`` on the learned support.  Only edges and point values are

@@ -2,8 +2,9 @@
 
 Shared by every engine that needs a uniform or normal view of a sub-column (copula) or a smoothed
 draw from a marginal (the first column of the tree engine).  Continuous marginals keep a fixed number
-of quantile knots, never the training values, and invert by linear interpolation between them;
-discrete marginals keep cumulative code frequencies.
+of quantile knots, never the training values, and invert by linear interpolation between them, with
+the rows past the end knots drawn from a smooth tail (:mod:`mirage.encoding._tails`); discrete
+marginals keep cumulative code frequencies.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The table's sub-columns become categorical tokens (:class:`~mirage.encoding.discretise.Discretiser`:
 a continuous sub-column a quantile bin and a sub-bin within it, a datetime its day, weekday and time
 of day; every bin describes at least ``rare_min_count`` rows and the outermost edges leave the rare
-extremes out).  Each token is a node with a conditional table given its parents.
+extremes out, the rows beyond them drawn from a smooth tail).  Each token is a node with a
+conditional table given its parents.
 
 Three separate steps, so that a differentially private variant (PrivBayes-style) can replace the
 first two with private ones and keep the rest:

@@ -2,7 +2,7 @@
 memorisation check before the model is kept.
 
 Continuous sub-columns are normal scores (:mod:`mirage.engines._scorespace`: through quantile knots
-whose ends leave the rarest extremes out, ties spread over their probability interval); discrete ones
+whose ends leave the rarest extremes out, ties and tails spread over their probabilities); discrete ones
 (codes, missing flags) stay codes.  The kernel around a centre row ``c`` is, on the scores, the
 variance-kept Gaussian of Silverman's smoothed bootstrap, ``(c + h e) / sqrt(1 + h^2)`` (each score
 keeps its unit variance however wide the kernel, so widening tends to the marginals instead of
