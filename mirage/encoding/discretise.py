@@ -102,9 +102,11 @@ class Discretiser:
         min_count: int = 10,
         max_exact: int = 100,
         protect: int = 1,
+        tails: bool = False,
     ):
         self.n_bins = n_bins
         self.protect = protect  # fit only: the outer edges leave out values held by fewer rows
+        self.tails = tails  # fit only: the rows past protected edges are drawn from tails past them
         self.sub_bins = sub_bins
         self.min_count = min_count
         self.max_exact = max_exact
@@ -175,10 +177,11 @@ class Discretiser:
         return _Continuous(bins, lo, hi, closed, n_sub, integer)
 
     def _with_tails(self, cont: _Continuous, x: np.ndarray) -> _Continuous:
-        """``cont`` with the tails of ``x`` past its outer edges, when the edges protect values
-        (``protect`` > 1); their shares are of the end sub-bins, where the rows past the edges fall."""
+        """``cont`` with the tails of ``x`` past its outer edges, when asked for (``tails``) and the edges
+        protect values (``protect`` > 1); their shares are of the end sub-bins, where the rows past the
+        edges fall."""
         low, high = cont.edges
-        if self.protect <= 1 or not np.isfinite(low):
+        if not self.tails or self.protect <= 1 or not np.isfinite(low):
             return cont
         x = x[np.isfinite(x)]
         points = cont.bins.lo[cont.bins.lo == cont.bins.hi]

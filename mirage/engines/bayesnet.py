@@ -129,7 +129,7 @@ class BayesNetSynthesizer(Synthesizer):
         dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
         self.discretiser_ = Discretiser(
-            n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k
+            n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k, tails=True
         ).fit(parts, subcolumns, dates=dates)
         domain = self.discretiser_.domain
         tokens = self.discretiser_.encode(parts)
