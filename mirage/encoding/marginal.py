@@ -94,6 +94,16 @@ class Marginal:
         """The arrays :meth:`from_arrays` reads back as ``key``."""
         return {key: self.table, **({f"{key}.tails": self.tails.to_array()} if self.tails.any else {})}
 
+    def reach(self) -> tuple[float, float]:
+        """The least and the greatest value a continuous marginal draws: its end knots, or its tails'
+        caps past them."""
+        low, high = float(self.table[0]), float(self.table[-1])
+        tails = self.tails
+        return (
+            low - tails.low.reach if tails.low.share > 0 else low,
+            high + tails.high.reach if tails.high.share > 0 else high,
+        )
+
     def probability(self, inner: np.ndarray, x: np.ndarray) -> np.ndarray:
         """A continuous marginal's probability of values up to ``x``, ``inner`` the probability on the
         knots' grid (0 below the first knot, 1 past the last): the tails' shares around it."""

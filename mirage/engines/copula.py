@@ -211,14 +211,14 @@ class CopulaSynthesizer(Synthesizer):
 
     def _range_interval(self, j: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         """The normal-score interval of values from ``low`` to ``high`` through sub-column ``j``'s knots."""
-        knots = self.marginals_[j].table
-        if low > knots[-1] or high < knots[0]:
+        marginal = self.marginals_[j]
+        knots = marginal.table
+        lowest, highest = marginal.reach()
+        if low > highest or high < lowest:
             raise impossible(
                 self.subcolumns_[j].column,
-                f"takes no value from {low:g} to {high:g} in this model (it draws {knots[0]:g} to "
-                f"{knots[-1]:g})",
+                f"takes no value from {low:g} to {high:g} in this model (it draws {lowest:g} to {highest:g})",
             )
-        marginal = self.marginals_[j]
         u = (
             float(marginal.probability(np.array(knot_probability(knots, low, "left")), np.array(low))),
             float(marginal.probability(np.array(knot_probability(knots, high, "right")), np.array(high))),
