@@ -81,10 +81,12 @@ class Tails:
     high: Tail = Tail()
 
     @classmethod
-    def fit(cls, x: np.ndarray, low: float, high: float) -> Tails:
-        """The tails of the finite values of ``x`` below ``low`` and above ``high``."""
+    def fit(cls, x: np.ndarray, low: float, high: float, rows: int | None = None) -> Tails:
+        """The tails of the finite values of ``x`` below ``low`` and above ``high``, out of ``rows``
+        values (default: those of ``x``; more where ``x`` holds the extremes only)."""
         x = x[np.isfinite(x)]
-        return cls(Tail.fit(low - x[x < low], x.size), Tail.fit(x[x > high] - high, x.size))
+        rows = x.size if rows is None else rows
+        return cls(Tail.fit(low - x[x < low], rows), Tail.fit(x[x > high] - high, rows))
 
     @property
     def any(self) -> bool:
