@@ -8,10 +8,12 @@ came back at 0.06% at most, no titanic passenger older than 63 against 80.
 A :class:`Tail` keeps one side without the real values: the share of the rows past the bound, and a
 smooth model of the excess over the bound, an exponential whose scale is fitted to the smaller half of
 the excesses (so that a lone far outlier, even ten times the others, does not move it), truncated at
-``REACH`` scales.  The cap comes from the model, not from the data's extreme: the model file never
-stores more than the scale, and a lone far outlier is not approached (it lies many scales out).  Draws
-are continuous, so no real value comes back exactly; rounding is the codec's.  Fewer than ``MIN_PAST``
-values past a bound describe no tail: those draws stay inside, as before.
+``REACH`` scales, or at the column's extreme where that is nearer (``cut``).  The cap comes from the
+model, so a lone far outlier is not approached (it lies many scales out); the extreme only stops the
+draws short of the column's range, which the codecs keep anyway (their decoders fold a value past it
+back inside, just under the extreme, and store it: no new disclosure).  Draws are continuous, so no
+real value comes back exactly; rounding is the codec's.  Fewer than ``MIN_PAST`` values past a bound
+describe no tail: those draws stay inside, as before.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ MIN_PAST = 3
 
 @dataclass(frozen=True)
 class Tail:
-    """One side: ``share`` of the rows lie past the bound, their excess exponential with ``scale``."""
+    """One side: ``share`` of the rows lie past the bound, their excess exponential with ``scale``,
+    truncated at ``cut``."""
 
     share: float = 0.0
     scale: float = 0.0
+    cut: float = 0.0
 
     @classmethod
     def fit(cls, excess: np.ndarray, rows: int) -> Tail:
@@ -42,23 +46,28 @@ class Tail:
         e = np.sort(excess[np.isfinite(excess) & (excess > 0)])
         if e.size < MIN_PAST or rows <= 0:
             return cls()
-        return cls(float(e.size / rows), _robust_scale(e))
+        scale = _robust_scale(e)
+        return cls(float(e.size / rows), scale, float(min(REACH * scale, e[-1])))
 
     @property
     def reach(self) -> float:
-        return REACH * self.scale
+        return self.cut
+
+    def _kept(self) -> float:
+        """The exponential's probability up to the cut."""
+        return float(-np.expm1(-self.cut / self.scale))
 
     def excess(self, s: np.ndarray) -> np.ndarray:
-        """The excess at probability ``s`` in [0, 1] of the truncated exponential (``s = 1``: the cap)."""
-        kept = -np.expm1(-REACH)
-        return np.asarray(-self.scale * np.log1p(-np.clip(s, 0.0, 1.0) * kept), dtype="float64")
+        """The excess at probability ``s`` in [0, 1] of the truncated exponential (``s = 1``: the cut)."""
+        excess = -self.scale * np.log1p(-np.clip(s, 0.0, 1.0) * self._kept())
+        return np.asarray(np.minimum(excess, self.cut), dtype="float64")
 
     def probability(self, excess: np.ndarray) -> np.ndarray:
         """The probability of an excess up to ``excess`` (the inverse of :meth:`excess`)."""
         if not self.scale > 0:
             return np.ones(np.shape(excess))
-        kept = -np.expm1(-REACH)
-        return np.asarray(np.clip(-np.expm1(-np.maximum(excess, 0.0) / self.scale) / kept, 0.0, 1.0))
+        below = -np.expm1(-np.maximum(excess, 0.0) / self.scale)
+        return np.asarray(np.clip(below / self._kept(), 0.0, 1.0))
 
 
 def _robust_scale(e: np.ndarray) -> float:
@@ -93,7 +102,8 @@ class Tails:
         return self.low.share > 0 or self.high.share > 0
 
     def to_array(self) -> np.ndarray:
-        return np.array([self.low.share, self.low.scale, self.high.share, self.high.scale])
+        low, high = self.low, self.high
+        return np.array([low.share, low.scale, low.cut, high.share, high.scale, high.cut])
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], key: str, *, of_whole: bool = True) -> Tails:
@@ -101,15 +111,17 @@ class Tails:
         ``of_whole``: the shares are of one column's rows, so together under 1; else each is under 1."""
         if key not in arrays:
             return cls()
-        a = require_array(arrays, key, kind="f", shape=(4,))
-        shares, scales = a[[0, 2]], a[[1, 3]]
+        a = require_array(arrays, key, kind="f", shape=(6,))
+        shares, scales, cuts = a[[0, 3]], a[[1, 4]], a[[2, 5]]
         total = shares.sum() if of_whole else shares.max()
-        if np.any(shares < 0) or total >= 1 or np.any(scales < 0) or np.any((shares > 0) & (scales <= 0)):
+        positive = (scales > 0) & (cuts > 0)
+        if np.any(shares < 0) or total >= 1 or np.any(scales < 0) or np.any((shares > 0) & ~positive):
             raise StateError(
-                key, "expected [low share, low scale, high share, high scale]: shares >= 0 and under 1 "
-                f"{'together' if of_whole else 'each'}, a positive scale wherever a share is", array=True,
+                key, "expected [share, scale, cut] of the low side, then of the high: shares >= 0 and under "
+                f"1 {'together' if of_whole else 'each'}, a positive scale and cut wherever a share is",
+                array=True,
             )  # fmt: skip
-        return cls(Tail(float(a[0]), float(a[1])), Tail(float(a[2]), float(a[3])))
+        return cls(Tail(*(float(v) for v in a[:3])), Tail(*(float(v) for v in a[3:])))
 
     # --- a quantile function with tails: the inner probability grid spans the bounds ------------------
     def inner(self, u: np.ndarray) -> np.ndarray:

@@ -195,7 +195,7 @@ class Discretiser:
             codes = np.column_stack(_encode_piece(cont, x))
             end = np.column_stack(_encode_piece(cont, rest[past][:1]))[0]
             held = int(np.all(codes == end, axis=1).sum())
-            sides.append(Tail(int(past.sum()) / max(held, 1), tail.scale))
+            sides.append(dataclasses.replace(tail, share=int(past.sum()) / max(held, 1)))
         return dataclasses.replace(cont, tails=Tails(sides[0], sides[1]))
 
     def _layout(self) -> None:

@@ -28,6 +28,13 @@ def test_too_few_values_past_a_bound_make_no_tail() -> None:
     assert not Tails.fit(np.arange(100.0), 0.0, 99.0).any
 
 
+def test_the_cut_is_the_nearer_of_the_models_reach_and_the_extreme() -> None:
+    near = Tail.fit(np.array([1.0, 1.0, 2.0, 2.0, 3.0]), 100)  # the largest excess, 3, within 4 scales
+    assert near.cut == 3.0 and near.excess(np.ones(1))[0] == pytest.approx(3.0)
+    far = Tail.fit(np.array([1.0, 1.0, 2.0, 2.0, 300.0]), 100)
+    assert far.cut == REACH * far.scale < 300.0
+
+
 def test_draws_keep_the_share_past_each_bound_within_the_reach() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(0.0, 1.0, 5_000)
@@ -42,7 +49,7 @@ def test_draws_keep_the_share_past_each_bound_within_the_reach() -> None:
 
 
 def test_probability_inverts_place() -> None:
-    tails = Tails(Tail(0.01, 2.0), Tail(0.02, 3.0))
+    tails = Tails(Tail(0.01, 2.0, 8.0), Tail(0.02, 3.0, 12.0))
     u = np.array([0.001, 0.009, 0.5, 0.985, 0.999])
     inner = tails.inner(u)
     x = tails.place(u, inner, 0.0, 1.0)  # the knots' values: the inner probability itself on [0, 1]
@@ -51,11 +58,12 @@ def test_probability_inverts_place() -> None:
 
 
 def test_saved_tails_are_checked() -> None:
-    tails = Tails(Tail(0.01, 2.0), Tail(0.02, 3.0))
+    tails = Tails(Tail(0.01, 2.0, 8.0), Tail(0.02, 3.0, 12.0))
     assert Tails.from_arrays({"t": tails.to_array()}, "t") == tails
     assert Tails.from_arrays({}, "t") == Tails()  # files before tails
+    halves = np.array([0.6, 1.0, 4.0, 0.6, 1.0, 4.0])
     with pytest.raises(ModelFileError, match="t"):
-        Tails.from_arrays({"t": np.array([0.6, 1.0, 0.6, 1.0])}, "t")
-    assert Tails.from_arrays({"t": np.array([0.6, 1.0, 0.6, 1.0])}, "t", of_whole=False).low.share == 0.6
+        Tails.from_arrays({"t": halves}, "t")
+    assert Tails.from_arrays({"t": halves}, "t", of_whole=False).low.share == 0.6
     with pytest.raises(ModelFileError, match="t"):
-        Tails.from_arrays({"t": np.array([0.1, 0.0, 0.0, 0.0])}, "t")
+        Tails.from_arrays({"t": np.array([0.1, 1.0, 0.0, 0.0, 0.0, 0.0])}, "t")  # a share without a cut
