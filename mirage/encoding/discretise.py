@@ -11,7 +11,9 @@ and, when any bin is split further, a fine *sub-bin* token within the bin:
   until each holds at least ``min_count`` training rows; sub-bins split a bin the same way, within
   the bin's edges.  A handful of leftover values too few to form an interval of their own fold into
   the nearest point.  The outermost edges are the ``protect``-th smallest and largest values (value
-  protection: a rare extreme is never drawn; the values beyond belong to the end intervals).
+  protection: a rare extreme is never drawn; the values beyond belong to the end intervals, and the
+  share of an end sub-bin's rows that lay beyond is drawn from the tail past the edge,
+  :mod:`mirage.encoding._tails`; dates keep within their edges).
 
 Decoding draws a value uniformly within the sub-bin (an integer when every training value was one),
 so ``encode(decode(tokens)) == tokens`` on the learned support.  Only edges and point values are
@@ -27,8 +29,9 @@ What the token matrix's columns are is the discretiser's :class:`~mirage.encodin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +49,7 @@ from mirage._validate import (
 from mirage.encoding._base import SubColumn
 from mirage.encoding._domain import ROLE_BIN, ROLE_CODE, ROLE_SUB, ROLE_WEEKDAY, Domain, Token
 from mirage.encoding._pieces import Pieces, cut, draw_within
+from mirage.encoding._tails import Tail, Tails
 from mirage.encoding.datetime import DAY, SECONDS_PER_DAY, TIME, WEEKDAY, DateParts
 
 __all__ = ["Discretiser", "Domain", "Token"]
@@ -61,6 +65,16 @@ class _Continuous:
     closed: np.ndarray
     n_sub: np.ndarray  # (bins,) number of sub-bins of each bin
     integer: bool
+    # the rows past the outer edges: each share is of the end sub-bin's rows, not of the column's
+    tails: Tails = field(default_factory=Tails)
+
+    @property
+    def edges(self) -> tuple[float, float]:
+        """The outermost edges of the intervals (NaN when every bin is a point)."""
+        interval = self.bins.lo < self.bins.hi
+        if not interval.any():
+            return np.nan, np.nan
+        return float(self.bins.lo[interval].min()), float(self.bins.hi[interval].max())
 
     @property
     def width(self) -> int:
@@ -88,9 +102,11 @@ class Discretiser:
         min_count: int = 10,
         max_exact: int = 100,
         protect: int = 1,
+        tails: bool = False,
     ):
         self.n_bins = n_bins
         self.protect = protect  # fit only: the outer edges leave out values held by fewer rows
+        self.tails = tails  # fit only: the rows past protected edges are drawn from tails past them
         self.sub_bins = sub_bins
         self.min_count = min_count
         self.max_exact = max_exact
@@ -111,7 +127,7 @@ class Discretiser:
                 continue
             x = np.asarray(parts[sub.name], dtype="float64")
             if sub.name not in dates:
-                self._continuous[sub.name] = self._fit_continuous(x)
+                self._continuous[sub.name] = self._with_tails(self._fit_continuous(x), x)
                 continue
             x = x[np.isfinite(x)]
             layout = self._dates[sub.name] = DateParts.learn(x, min_count=self.min_count)
@@ -159,6 +175,28 @@ class Discretiser:
         n_sub = np.array([p.lo.size for p in subs], dtype="int64")
         integer = bool(np.all(x == np.round(x)))
         return _Continuous(bins, lo, hi, closed, n_sub, integer)
+
+    def _with_tails(self, cont: _Continuous, x: np.ndarray) -> _Continuous:
+        """``cont`` with the tails of ``x`` past its outer edges, when asked for (``tails``) and the edges
+        protect values (``protect`` > 1); their shares are of the end sub-bins, where the rows past the
+        edges fall."""
+        low, high = cont.edges
+        if not self.tails or self.protect <= 1 or not np.isfinite(low):
+            return cont
+        x = x[np.isfinite(x)]
+        points = cont.bins.lo[cont.bins.lo == cont.bins.hi]
+        rest = x[~np.isin(x, points)]
+        tails = Tails.fit(rest, low, high)
+        sides = []
+        for tail, past in ((tails.low, rest < low), (tails.high, rest > high)):
+            if tail.share == 0:
+                sides.append(Tail())
+                continue
+            codes = np.column_stack(_encode_piece(cont, x))
+            end = np.column_stack(_encode_piece(cont, rest[past][:1]))[0]
+            held = int(np.all(codes == end, axis=1).sum())
+            sides.append(dataclasses.replace(tail, share=int(past.sum()) / max(held, 1)))
+        return dataclasses.replace(cont, tails=Tails(sides[0], sides[1]))
 
     def _layout(self) -> None:
         tokens: list[Token] = []
@@ -263,6 +301,8 @@ class Discretiser:
                 cont = self._continuous[sub.name]
                 lo, hi, closed, j = _decode_piece(cont, tokens, j)
                 out[sub.name] = draw_within(lo, hi, closed, cont.integer, rng, cont.points)
+                if cont.tails.any:
+                    out[sub.name] = _draw_tails(cont, lo, hi, out[sub.name], rng)
                 continue
             layout = self._dates[sub.name]
             lo, hi, closed, j = _decode_piece(self._continuous[f"{sub.name}@{DAY}"], tokens, j)
@@ -297,6 +337,8 @@ class Discretiser:
             arrays[f"{prefix}lo"], arrays[f"{prefix}hi"] = c.lo, c.hi
             arrays[f"{prefix}closed"] = c.closed.astype("uint8")
             arrays[f"{prefix}n_sub"] = c.n_sub
+            if c.tails.any:
+                arrays[f"{prefix}tails"] = c.tails.to_array()
         return state, arrays
 
     def _array_prefixes(self) -> list[tuple[str, str]]:
@@ -358,7 +400,29 @@ def _restore_piece(arrays: Mapping[str, np.ndarray], prefix: str, integer: bool)
     used = np.arange(width)[None, :] < n_sub[:, None]
     if not (np.all(np.isfinite(lo[used])) and np.all(np.isfinite(hi[used])) and np.all(lo[used] <= hi[used])):
         raise StateError(f"{prefix}lo", "expected finite sub-bins with lo <= hi", array=True)
-    return _Continuous(Pieces(bin_lo, bin_hi, bin_closed), lo, hi, closed, n_sub, integer)
+    tails = Tails.from_arrays(arrays, f"{prefix}tails", of_whole=False)
+    return _Continuous(Pieces(bin_lo, bin_hi, bin_closed), lo, hi, closed, n_sub, integer, tails)
+
+
+def _draw_tails(
+    cont: _Continuous, lo: np.ndarray, hi: np.ndarray, drawn: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``drawn`` with the share of each end sub-bin's rows that lay past its outer edge drawn from that
+    side's tail (:mod:`mirage.encoding._tails`), rounded up past the edge for integers."""
+    low, high = cont.edges
+    pick, s = rng.random(drawn.size), rng.random(drawn.size)
+    out = drawn.copy()
+    sides = (
+        (cont.tails.low, (lo == low) & (lo < hi), -1.0, low),
+        (cont.tails.high, (hi == high) & (lo < hi), 1.0, high),
+    )
+    for tail, end, sign, edge in sides:
+        rows = end & (pick < tail.share)
+        if not rows.any():
+            continue
+        excess = tail.excess(s[rows])
+        out[rows] = edge + sign * (np.ceil(excess) if cont.integer else excess)
+    return out
 
 
 def _encode_piece(cont: _Continuous, x: np.ndarray) -> list[np.ndarray]:

@@ -2,20 +2,22 @@
 
 Shared by every engine that needs a uniform or normal view of a sub-column (copula) or a smoothed
 draw from a marginal (the first column of the tree engine).  Continuous marginals keep a fixed number
-of quantile knots, never the training values, and invert by linear interpolation between them;
-discrete marginals keep cumulative code frequencies.
+of quantile knots, never the training values, and invert by linear interpolation between them, with
+the rows past the end knots drawn from a smooth tail (:mod:`mirage.encoding._tails`); discrete
+marginals keep cumulative code frequencies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtri
 
 from mirage._validate import StateError, require_array
 from mirage.encoding._base import SubColumn
+from mirage.encoding._tails import Tails
 
 __all__ = ["Marginal", "knot_count", "normal_scores"]
 
@@ -55,13 +57,14 @@ def _pdf(z: np.ndarray) -> np.ndarray:
 class Marginal:
     discrete: bool
     table: np.ndarray  # knots (continuous) or cumulative code probabilities (discrete)
+    tails: Tails = field(default_factory=Tails)  # continuous: the rows past the end knots
 
     @classmethod
     def fit(cls, sub: SubColumn, x: np.ndarray, n_knots: int, min_count: int = 1) -> Marginal:
         """``min_count``: the end knots are the ``min_count``-th smallest and largest values, so that no
         value held by fewer rows (a rare extreme) is emitted (value protection, see
-        :mod:`mirage.engines._protect`); the tails' probability is spread over the rest, not piled up
-        on the end knots.
+        :mod:`mirage.engines._protect`); the rows past them are drawn from a smooth model of the tails
+        (:mod:`mirage.encoding._tails`), with their share.
         """
         if sub.discrete:
             counts = np.bincount(x.astype("int64"), minlength=max(1, sub.cardinality)).astype("float64")
@@ -71,7 +74,9 @@ class Marginal:
             return cls(False, np.array([float(np.mean(x))]) if n else np.zeros(1))
         low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
         probs = np.linspace(low, high, min(n_knots, max(2, n)))
-        return cls(False, np.quantile(x, probs))
+        knots = np.quantile(x, probs)
+        tails = Tails.fit(x, float(knots[0]), float(knots[-1])) if k > 1 else Tails()
+        return cls(False, knots, tails)
 
     @classmethod
     def from_arrays(cls, sub: SubColumn, arrays: Mapping[str, np.ndarray], key: str) -> Marginal:
@@ -82,13 +87,43 @@ class Marginal:
             raise StateError(key, "expected a non-empty, non-decreasing table", array=True)
         if sub.discrete and (table[0] < 0 or abs(table[-1] - 1.0) > 1e-6):
             raise StateError(key, "expected cumulative probabilities from >= 0 up to 1", array=True)
-        return cls(sub.discrete, table)
+        tails = Tails() if sub.discrete else Tails.from_arrays(arrays, f"{key}.tails")
+        return cls(sub.discrete, table, tails)
+
+    def arrays(self, key: str) -> dict[str, np.ndarray]:
+        """The arrays :meth:`from_arrays` reads back as ``key``."""
+        return {key: self.table, **({f"{key}.tails": self.tails.to_array()} if self.tails.any else {})}
+
+    def reach(self) -> tuple[float, float]:
+        """The least and the greatest value a continuous marginal draws: its end knots, or its tails'
+        caps past them."""
+        low, high = float(self.table[0]), float(self.table[-1])
+        tails = self.tails
+        return (
+            low - tails.low.reach if tails.low.share > 0 else low,
+            high + tails.high.reach if tails.high.share > 0 else high,
+        )
+
+    def probability(self, inner: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """A continuous marginal's probability of values up to ``x``, ``inner`` the probability on the
+        knots' grid (0 below the first knot, 1 past the last): the tails' shares around it."""
+        if not self.tails.any:
+            return np.asarray(inner, dtype="float64")
+        return self.tails.probability(inner, x, float(self.table[0]), float(self.table[-1]))
 
     def inverse(self, u: np.ndarray) -> np.ndarray:
         """Values (float) or codes (int64) at probabilities ``u``."""
         if self.discrete:
             codes = np.searchsorted(self.table, u, side="right")
             return np.minimum(codes, self.table.size - 1).astype("int64")
+        if self.tails.any:
+            u = np.asarray(u, dtype="float64")
+            inside = self.knot_inverse(self.tails.inner(u))
+            return self.tails.place(u, inside, float(self.table[0]), float(self.table[-1]))
+        return self.knot_inverse(u)
+
+    def knot_inverse(self, u: np.ndarray) -> np.ndarray:
+        """A continuous marginal's values at probabilities ``u`` on the knots' grid (no tails)."""
         # The knots sit on an even probability grid, so interpolation is direct indexing.
         position = np.clip(u, 0.0, 1.0) * (self.table.size - 1)
         lower = np.minimum(position.astype("int64"), self.table.size - 2) if self.table.size > 1 else 0

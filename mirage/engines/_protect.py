@@ -15,7 +15,9 @@ is spread over a stretch that holds ``k`` rows, so the extremes are never emitte
 largest value becomes a draw between the ``k``-th largest and the largest.  Noise added after the
 draw is kept between the ``k``-th smallest and the ``k``-th largest training value
 (:func:`protected_range`, :func:`fold_into`), so that clipping to the column's bounds cannot bring a
-rare extreme back either.
+rare extreme back either.  A row whose own value lies past those bounds is drawn from the column's
+tail instead (:mod:`mirage.encoding._tails`: the share past each bound is kept, the excess is a
+smooth model's, never a training value).
 """
 
 from __future__ import annotations

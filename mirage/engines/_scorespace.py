@@ -43,6 +43,9 @@ class ScoreSpace:
     subcolumns: list[SubColumn]
     marginals: list[Marginal]
     discrete_scores: bool  # True: discrete sub-columns are scores too; False: they stay codes
+    # True: a value past an end knot scores anywhere in its tail's share (see _tail_blocks), for a model
+    # read at the normal's probabilities; False: at the end, as a model read through calibration wants
+    tail_blocks: bool = False
 
     @classmethod
     def fit(
@@ -53,6 +56,7 @@ class ScoreSpace:
         quantiles: int,
         rare_min_count: int,
         discrete_scores: bool,
+        tail_blocks: bool = False,
     ) -> ScoreSpace:
         flags = missing_flags(list(subcolumns))
         marginals = []
@@ -68,7 +72,7 @@ class ScoreSpace:
                 # send draws between neighbouring training values, nearer to them than to unseen rows
                 knots = max(2, min(quantiles, x.size // max(1, rare_min_count)))
                 marginals.append(Marginal.fit(s, x, knots, rare_min_count))
-        return cls(list(subcolumns), marginals, discrete_scores)
+        return cls(list(subcolumns), marginals, discrete_scores, tail_blocks)
 
     @property
     def scored(self) -> np.ndarray:
@@ -87,7 +91,7 @@ class ScoreSpace:
         for j, (s, m) in enumerate(zip(subs, self.marginals, strict=True)):
             x = np.asarray(parts[s.name], dtype="float64")
             scored = self.discrete_scores or not s.discrete
-            out[:, j] = spread_scores(m, x, position) if scored else x
+            out[:, j] = spread_scores(m, x, position, self.tail_blocks) if scored else x
             if j in flags and scored:
                 missing = np.asarray(parts[subs[flags[j]].name]) != 0
                 out[missing, j] = rng.standard_normal(int(missing.sum()))
@@ -117,19 +121,23 @@ class ScoreSpace:
         return np.diff(np.concatenate([[0.0], np.clip(table, 0.0, 1.0)]))
 
 
-def spread_scores(marginal: Marginal, x: np.ndarray, position: np.ndarray) -> np.ndarray:
+def spread_scores(
+    marginal: Marginal, x: np.ndarray, position: np.ndarray, tail_blocks: bool = False
+) -> np.ndarray:
     """Normal scores of ``x`` with ties spread: a code's, or a spike's (a value the knots repeat), is at
     ``position`` (uniform in [0, 1), per row) of the central ``SPREAD`` share of its probability
     interval, so that a mixture does not spend its components on point masses."""
-    lower, upper = _probability_interval(marginal, x)
+    lower, upper = _probability_interval(marginal, x, tail_blocks)
     u = lower + (0.5 + SPREAD * (position - 0.5)) * (upper - lower)
-    edge = 0.5 / max(marginal.table.size, 2)
+    edge = 1e-12 if tail_blocks and marginal.tails.any else 0.5 / max(marginal.table.size, 2)
     return np.asarray(
         ndtri(np.clip(u, edge if not marginal.discrete else 1e-12, 1.0 - 1e-12)), dtype="float64"
     )
 
 
-def _probability_interval(marginal: Marginal, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _probability_interval(
+    marginal: Marginal, x: np.ndarray, tail_blocks: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     table = marginal.table
     if marginal.discrete:
         upper = np.clip(table, 0.0, 1.0)
@@ -141,10 +149,27 @@ def _probability_interval(marginal: Marginal, x: np.ndarray) -> tuple[np.ndarray
         return np.zeros(x.shape), np.ones(x.shape)
     last = np.append(first[1:] - 1, table.size - 1)
     grid = np.linspace(0.0, 1.0, table.size)
-    return np.interp(x, values, grid[first]), np.interp(x, values, grid[last])
+    lower, upper = np.interp(x, values, grid[first]), np.interp(x, values, grid[last])
+    return _tail_blocks(marginal, x, lower, upper) if tail_blocks else (lower, upper)
 
 
-def to_scores(marginal: Marginal, x: np.ndarray) -> np.ndarray:
+def _tail_blocks(
+    marginal: Marginal, x: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The probability interval of each value with the tails' shares around the knots' grid: a value
+    past an end knot gets its whole tail's interval, as tied values share theirs, so that the model
+    learns that a row lies in a tail, never how far (:mod:`mirage.encoding._tails` draws that)."""
+    tails = marginal.tails
+    if not tails.any:
+        return lower, upper
+    lower, upper = tails.outer(lower), tails.outer(upper)
+    below, above = x < marginal.table[0], x > marginal.table[-1]
+    lower = np.where(below, 0.0, np.where(above, 1.0 - tails.high.share, lower))
+    upper = np.where(below, tails.low.share, np.where(above, 1.0, upper))
+    return lower, upper
+
+
+def to_scores(marginal: Marginal, x: np.ndarray, tail_blocks: bool = False) -> np.ndarray:
     """Normal scores of ``x`` through ``marginal``: a code's is the mean of the normal over its
     probability interval; a value's is the normal quantile of its probability between the knots (tied
     knots share their middle probability), kept off the infinite ends."""
@@ -164,7 +189,9 @@ def to_scores(marginal: Marginal, x: np.ndarray) -> np.ndarray:
     grid = np.linspace(0.0, 1.0, table.size)
     middle = np.bincount(inverse, weights=grid) / np.bincount(inverse)
     edge = 0.5 / table.size
-    return np.asarray(ndtri(np.clip(np.interp(x, values, middle), edge, 1.0 - edge)), dtype="float64")
+    inner = np.interp(x, values, middle)
+    lower, upper = _tail_blocks(marginal, x, inner, inner) if tail_blocks else (inner, inner)
+    return np.asarray(ndtri(np.clip((lower + upper) / 2.0, edge, 1.0 - edge)), dtype="float64")
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 The table's sub-columns become categorical tokens (:class:`~mirage.encoding.discretise.Discretiser`:
 a continuous sub-column a quantile bin and a sub-bin within it, a datetime its day, weekday and time
 of day; every bin describes at least ``rare_min_count`` rows and the outermost edges leave the rare
-extremes out).  Each token is a node with a conditional table given its parents.
+extremes out, the rows beyond them drawn from a smooth tail).  Each token is a node with a
+conditional table given its parents.
 
 Three separate steps, so that a differentially private variant (PrivBayes-style) can replace the
 first two with private ones and keep the rest:
@@ -128,7 +129,7 @@ class BayesNetSynthesizer(Synthesizer):
         dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
         self.discretiser_ = Discretiser(
-            n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k
+            n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k, tails=True
         ).fit(parts, subcolumns, dates=dates)
         domain = self.discretiser_.domain
         tokens = self.discretiser_.encode(parts)

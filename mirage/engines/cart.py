@@ -67,6 +67,7 @@ import numpy as np
 from mirage._progress import report
 from mirage._validate import StateError, require_array, require_int, require_list
 from mirage.encoding import SubColumn
+from mirage.encoding._tails import Tails
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
@@ -264,6 +265,8 @@ class CartSynthesizer(Synthesizer):
                 smooth = scores[offsets[k] : offsets[k + 1]][~spike[offsets[k] : offsets[k + 1]]]
                 bandwidth[k] = self.smoothing * _silverman(smooth)
         lo, hi = rank_windows(values, y, rare)
+        bounds = protected_range(y, rare)
+        tails = Tails.fit(y, bounds[0], bounds[3]) if bounds[0] < bounds[3] else Tails()
         return {
             "values": values,
             "offsets": offsets,
@@ -271,7 +274,8 @@ class CartSynthesizer(Synthesizer):
             "bandwidth": bandwidth,
             "lo": np.where(spike, values, lo),
             "hi": np.where(spike, values, hi),
-            "range": protected_range(y, rare),
+            "range": bounds,
+            **({"tails": tails.to_array()} if tails.any else {}),
             **({"knots": knots} if knots is not None else {}),
         }
 
@@ -343,7 +347,7 @@ class CartSynthesizer(Synthesizer):
                 return self.first_.inverse(np.asarray(rng.random(n))).astype("float64"), ones
             if sub.discrete:
                 return _draw_allowed(self.first_.table[None, :], np.zeros(n, dtype="int64"), allowed, rng)
-            lo, hi = _probability_range(self.first_.table, allowed)
+            lo, hi = _probability_range(self.first_, allowed)
             u = lo + np.asarray(rng.random(n)) * (hi - lo)
             return self.first_.inverse(u).astype("float64"), ones * (hi - lo)
         table, leaf = self.leaves_[j - first], self.trees_[j - first].apply(predictors)
@@ -360,7 +364,7 @@ class CartSynthesizer(Synthesizer):
             if sub.discrete:
                 mass = float(_allowed_mass(self.first_.table[None, :], allowed)[0])
             else:
-                lo, hi = _probability_range(self.first_.table, allowed)
+                lo, hi = _probability_range(self.first_, allowed)
                 mass = hi - lo
             if mass <= 0:
                 raise impossible(sub.column, "has no probability for what the conditions allow in this model")
@@ -567,6 +571,12 @@ class CartSynthesizer(Synthesizer):
         drawn = np.where(table["spike"][idx], values, smoothed)
         if "range" in table:  # rare extremes are never emitted, not even by clipping to the bounds
             drawn = np.where(table["spike"][idx], drawn, fold_into(drawn, table["range"], rng))
+        if "tails" in table:  # a row past a bound is drawn from that side's tail, not folded inside
+            low, high = float(table["range"][0]), float(table["range"][3])
+            row = table["values"][idx]
+            past = (row < low) | (row > high)
+            tails = Tails.from_arrays(table, "tails")
+            drawn = np.where(past, tails.draw_past(row, low, high, rng), drawn)
         return drawn
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -579,7 +589,7 @@ class CartSynthesizer(Synthesizer):
             state["context_width"] = self.context_width_
         arrays: dict[str, np.ndarray] = {}
         if self.subcolumns_ and not self.context_width_:
-            arrays["first"] = self.first_.table
+            arrays.update(self.first_.arrays("first"))
         for j, (tree, table) in enumerate(zip(self.trees_, self.leaves_, strict=True)):
             arrays.update(tree.to_arrays(f"tree.{j}"))
             arrays.update({f"leaves.{j}.{k}": v for k, v in table.items()})
@@ -625,9 +635,12 @@ def _count_before(
         hi = np.where(active & ~right, middle, hi)
 
 
-def _probability_range(knots: np.ndarray, bounds: tuple[float, float]) -> tuple[float, float]:
+def _probability_range(marginal: Marginal, bounds: tuple[float, float]) -> tuple[float, float]:
     """The probabilities between which a marginal's quantile function stays within ``bounds``."""
-    return knot_probability(knots, bounds[0], "left"), knot_probability(knots, bounds[1], "right")
+    knots = marginal.table
+    low = marginal.probability(np.array(knot_probability(knots, bounds[0], "left")), np.array(bounds[0]))
+    high = marginal.probability(np.array(knot_probability(knots, bounds[1], "right")), np.array(bounds[1]))
+    return float(low), float(high)
 
 
 def _allowed_mass(cumulative: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -693,6 +706,10 @@ def _leaf_tables(
         if np.any(bounds[1:] < bounds[:-1]):  # not np.diff: infinite bounds (no protection) are fine
             raise StateError(f"{prefix}range", "expected four non-decreasing bounds", array=True)
         table["range"] = bounds
+    if f"{prefix}tails" in arrays:  # files before tails have none
+        if "range" not in table:
+            raise StateError(f"{prefix}tails", "expected with the protected range it extends", array=True)
+        table["tails"] = Tails.from_arrays(arrays, f"{prefix}tails").to_array()
     return table
 
 

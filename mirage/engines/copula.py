@@ -211,14 +211,18 @@ class CopulaSynthesizer(Synthesizer):
 
     def _range_interval(self, j: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         """The normal-score interval of values from ``low`` to ``high`` through sub-column ``j``'s knots."""
-        knots = self.marginals_[j].table
-        if low > knots[-1] or high < knots[0]:
+        marginal = self.marginals_[j]
+        knots = marginal.table
+        lowest, highest = marginal.reach()
+        if low > highest or high < lowest:
             raise impossible(
                 self.subcolumns_[j].column,
-                f"takes no value from {low:g} to {high:g} in this model (it draws {knots[0]:g} to "
-                f"{knots[-1]:g})",
+                f"takes no value from {low:g} to {high:g} in this model (it draws {lowest:g} to {highest:g})",
             )
-        u = knot_probability(knots, low, "left"), knot_probability(knots, high, "right")
+        u = (
+            float(marginal.probability(np.array(knot_probability(knots, low, "left")), np.array(low))),
+            float(marginal.probability(np.array(knot_probability(knots, high, "right")), np.array(high))),
+        )
         return np.array([[ndtri(u[0])]]), np.array([[ndtri(u[1])]])
 
     def _conditional_scores(
@@ -307,6 +311,10 @@ class CopulaSynthesizer(Synthesizer):
             found = lookups[j]
             if m.discrete:
                 out[s.name] = _codes(z[:, j], *found)
+            elif m.tails.any:  # the rows past the end knots drawn from the tails (_tails)
+                u = ndtr(z[:, j])
+                inside = _interpolate(m.table, found[0], m.tails.inner(u))
+                out[s.name] = m.tails.place(u, inside, float(m.table[0]), float(m.table[-1]))
             else:
                 out[s.name] = _interpolate(m.table, found[0], ndtr(z[:, j]))
         return out
@@ -337,7 +345,7 @@ class CopulaSynthesizer(Synthesizer):
             "subcolumns": [vars(s) for s in self.subcolumns_],
             "discrete": [m.discrete for m in self.marginals_],
         }
-        arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.marginals_)}
+        arrays = {k: v for j, m in enumerate(self.marginals_) for k, v in m.arrays(f"marginal.{j}").items()}
         arrays["cholesky"] = self.cholesky_
         if self.context_marginals_:
             state["context_width"] = len(self.context_marginals_)
@@ -557,7 +565,8 @@ def _scores(marginal: Marginal, x: np.ndarray) -> np.ndarray:
     grid = np.linspace(0.0, 1.0, table.size)
     middle = np.bincount(inverse, weights=grid) / np.bincount(inverse)  # tied knots share one probability
     edge = 0.5 / table.size
-    return np.asarray(ndtri(np.clip(np.interp(x, values, middle), edge, 1.0 - edge)), dtype="float64")
+    u = marginal.probability(np.interp(x, values, middle), x)
+    return np.asarray(ndtri(np.clip(u, edge, 1.0 - edge)), dtype="float64")
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:

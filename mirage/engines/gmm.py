@@ -346,7 +346,9 @@ class GmmSynthesizer(Synthesizer):
             "components": self.n_components_,
             "bic": {str(k): v for k, v in self.bic_.items()},
         }
-        arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.space_.marginals)}
+        arrays = {
+            k: v for j, m in enumerate(self.space_.marginals) for k, v in m.arrays(f"marginal.{j}").items()
+        }
         arrays.update(weights=self.weights_, means=self.means_, covariances=self.covariances_)
         arrays["calibration"] = self.calibration_
         return state, arrays

@@ -2,7 +2,7 @@
 memorisation check before the model is kept.
 
 Continuous sub-columns are normal scores (:mod:`mirage.engines._scorespace`: through quantile knots
-whose ends leave the rarest extremes out, ties spread over their probability interval); discrete ones
+whose ends leave the rarest extremes out, ties and tails spread over their probabilities); discrete ones
 (codes, missing flags) stay codes.  The kernel around a centre row ``c`` is, on the scores, the
 variance-kept Gaussian of Silverman's smoothed bootstrap, ``(c + h e) / sqrt(1 + h^2)`` (each score
 keeps its unit variance however wide the kernel, so widening tends to the marginals instead of
@@ -129,6 +129,7 @@ class KdeSynthesizer(Synthesizer):
             quantiles=self.quantiles,
             rare_min_count=self.encoding_.rare_min_count,
             discrete_scores=False,
+            tail_blocks=True,
         )
         z = self.space_.to_matrix(parts, rng)
         n = len(z)
@@ -332,7 +333,9 @@ class KdeSynthesizer(Synthesizer):
             "bandwidth": self.bandwidth_,
             "code_bandwidth": self.code_bandwidth_,
         }
-        arrays = {f"marginal.{j}": m.table for j, m in enumerate(self.space_.marginals)}
+        arrays = {
+            k: v for j, m in enumerate(self.space_.marginals) for k, v in m.arrays(f"marginal.{j}").items()
+        }
         arrays["centres"] = self.centres_
         return state, arrays
 
@@ -346,7 +349,7 @@ class KdeSynthesizer(Synthesizer):
         centres = require_array(arrays, "centres", kind="f", shape=(self.n_training_rows_, len(subcolumns)))
         if len(centres) == 0:
             raise StateError("centres", "expected at least one centre", array=True)
-        space = ScoreSpace(subcolumns, marginals, discrete_scores=False)
+        space = ScoreSpace(subcolumns, marginals, discrete_scores=False, tail_blocks=True)
         for j in np.flatnonzero(~space.scored):
             codes = centres[:, j]
             if (

@@ -35,6 +35,7 @@ from mirage.encoding import EncodingOptions, SubColumn, TableEncoder
 from mirage.encoding._continuous import ContinuousStats
 from mirage.encoding._sketch import Observed, ValueSketch, merge_observed, observe
 from mirage.encoding._stats import ValueCounts
+from mirage.encoding._tails import Tails
 from mirage.encoding.categorical import CategoryStats
 from mirage.encoding.marginal import knot_count
 from mirage.engines import Synthesizer, get_engine
@@ -393,6 +394,20 @@ def _marginal_table(s: SubColumn, observed: Observed, n_knots: int, min_count: i
     return _quantiles(observed, np.linspace(low, high, min(knot_count(n, k, n_knots), max(2, n))))
 
 
+def _marginal_tails(s: SubColumn, observed: Observed, table: np.ndarray, min_count: int) -> Tails:
+    """What ``Marginal.fit`` learns of the rows past the end knots, from the ``min_count - 1`` smallest
+    and largest (from a sketch: its quantiles there)."""
+    n, k = observed.size, max(1, min_count)
+    if s.discrete or k <= 1 or n < 3 * k:
+        return Tails()
+    ends = np.r_[np.arange(k - 1), np.arange(n - k + 1, n)]
+    if isinstance(observed, ValueSketch):
+        values = observed.quantiles(ends / (n - 1))
+    else:
+        values = _order_statistics(observed, ends)
+    return Tails.fit(values, float(table[0]), float(table[-1]), rows=n)
+
+
 def _score_table(s: SubColumn, observed: Observed) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values and their normal scores (a discrete sub-column: per code)."""
     if isinstance(observed, ValueSketch):
@@ -426,7 +441,7 @@ def _fit_copula(
         executor, _value_counts, partial(_merge_counted, limit=limit), {**shared, "limit": limit}, split_every
     )
     flags = missing_flags(subcolumns)
-    tables, marginals, shares = [], [], {}
+    tables, marginals, shares, tails = [], [], {}, []
     quantiles, shrinkage = model.get_params()["quantiles"], model.get_params()["shrinkage"]
     # one partition's counts were never merged (a merge of one sketch compacts it again: not twice)
     merged = len(parts) > 1
@@ -441,6 +456,7 @@ def _fit_copula(
             else:
                 present = other if merged else merge_observed([other], limit)
         marginals.append(_marginal_table(s, present, quantiles, encoder.options.rare_min_count))
+        tails.append(_marginal_tails(s, present, marginals[-1], encoder.options.rare_min_count))
         tables.append(_score_table(s, present))
     p = len(subcolumns)
     if p:
@@ -465,6 +481,7 @@ def _fit_copula(
     }
     arrays = dict(encoder_arrays)
     arrays.update({f"engine.marginal.{j}": table for j, table in enumerate(marginals)})
+    arrays.update({f"engine.marginal.{j}.tails": t.to_array() for j, t in enumerate(tails) if t.any})
     arrays["engine.cholesky"] = cholesky
     model.set_state(schema, state, arrays)  # the loader's checks: the state is what a file would hold
     return model

@@ -307,6 +307,7 @@ class ArgnSequenceSynthesizer:
             device="cpu",
             seed=self.seed,
         )
+        self.entity_engine_.draw_tails = False  # the lengths' tails are _stretch_tails'
         self.entity_engine_.fit(learned, entity_schema, context=entity_context)
         shortest, longest = int(lengths.min()), int(lengths.max())
         self.length_tails_ = _length_tails(

@@ -228,3 +228,29 @@ def test_tied_integers_come_back_as_often_as_learned() -> None:
         for seed in range(20)
     ]
     assert abs(float(np.mean(excess))) < 0.002
+
+
+def test_protected_edges_draw_the_tails_with_their_share_and_save_them() -> None:
+    x = np.random.default_rng(11).exponential(3.0, 5_000)
+    disc = fit(x, protect=10, tails=True)
+    ordered = np.sort(x)
+    _, decoded = round_trip(disc, x)
+    assert np.mean(decoded > ordered[-10]) == pytest.approx(9 / 5_000, abs=0.001)  # was none
+    assert np.mean(decoded < ordered[9]) == pytest.approx(9 / 5_000, abs=0.001)
+    assert not np.isin(decoded, ordered[-9:]).any()
+    state, arrays = disc.get_state()
+    assert "0.tails" in arrays
+    assert "0.tails" not in fit(x, protect=10).get_state()[1]  # asked for only (sequences draw their own)
+    again = Discretiser.from_state(json.loads(json.dumps(state)), arrays)
+    tokens = disc.encode({"x::value": x})
+    np.testing.assert_array_equal(
+        again.decode(tokens, np.random.default_rng(1))["x::value"],
+        disc.decode(tokens, np.random.default_rng(1))["x::value"],
+    )
+
+
+def test_integer_tails_stay_integers_past_the_edge() -> None:
+    x = np.round(np.random.default_rng(12).exponential(40.0, 3_000))
+    _, decoded = round_trip(fit(x, protect=10, tails=True), x)
+    high = np.sort(x)[-10]
+    assert np.all(decoded == np.round(decoded)) and (decoded > high).sum() > 0

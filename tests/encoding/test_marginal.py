@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal, knot_count
@@ -23,3 +24,23 @@ def test_a_capped_marginal_keeps_the_ends_and_spans_the_middle_evenly() -> None:
     ordered = np.sort(x)
     assert marginal.table[0] == ordered[9] and marginal.table[-1] == ordered[-10]  # 10th from each end
     np.testing.assert_allclose(marginal.inverse(np.array([0.5])), np.median(x), rtol=0.05)
+
+
+def test_the_rows_past_the_end_knots_keep_their_share_and_are_saved() -> None:
+    x = np.random.default_rng(1).normal(50.0, 10.0, 2_000)
+    sub = SubColumn("x::value", "x", "value", discrete=False)
+    marginal = Marginal.fit(sub, x, knot_count(x.size, 10, 1_000), 10)
+    u = np.random.default_rng(2).random(100_000)
+    drawn = marginal.inverse(u)
+    assert np.mean(drawn > marginal.table[-1]) == pytest.approx(9 / 2_000, rel=0.1)  # was none
+    assert np.mean(drawn < marginal.table[0]) == pytest.approx(9 / 2_000, rel=0.1)
+    again = Marginal.from_arrays(sub, marginal.arrays("m"), "m")
+    np.testing.assert_array_equal(again.inverse(u), drawn)
+    # the probability of a value is where the inverse puts it
+    np.testing.assert_allclose(marginal.probability(np.ones(1), drawn[u > 0.999]), u[u > 0.999], atol=1e-9)
+
+
+def test_without_protection_there_are_no_tails() -> None:
+    x = np.random.default_rng(1).normal(size=500)
+    sub = SubColumn("x::value", "x", "value", discrete=False)
+    assert not Marginal.fit(sub, x, 50, 1).tails.any

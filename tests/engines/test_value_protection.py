@@ -1,5 +1,6 @@
 """Value protection: a numeric or datetime value held by fewer than ``rare_min_count`` training rows
-(a rare extreme above all) is never emitted, neither drawn as it is nor reached by clipping."""
+(a rare extreme above all) is never emitted, neither drawn as it is nor reached by clipping; the rows
+past the protected bounds are drawn from a smooth tail, with their share, not folded inside."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pandas as pd
 import pytest
 
 from mirage.encoding import EncodingOptions
-from mirage.engines import CartSynthesizer, CopulaSynthesizer, Synthesizer
+from mirage.engines import (
+    BayesNetSynthesizer,
+    Between,
+    CartSynthesizer,
+    CopulaSynthesizer,
+    GmmSynthesizer,
+    KdeSynthesizer,
+    Synthesizer,
+)
 from mirage.engines._protect import protected_range, rank_windows
 
 
@@ -35,18 +44,39 @@ def _argn(seed: int) -> Synthesizer:
     return ArgnSynthesizer(seed=seed, max_epochs=3)
 
 
-@pytest.mark.parametrize("engine", [CartSynthesizer, CopulaSynthesizer, _argn])
-def test_rare_extremes_are_never_emitted(engine: Callable[..., Synthesizer]) -> None:
+# one of each protection mechanism: cart's leaf windows, the quantile marginals (copula, gmm, kde),
+# the discretiser's end intervals (bayesnet, argn)
+ENGINES = [CartSynthesizer, CopulaSynthesizer, GmmSynthesizer, KdeSynthesizer, BayesNetSynthesizer, _argn]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rare_extremes_are_never_emitted_nor_approached(engine: Callable[..., Synthesizer]) -> None:
     frame = _table_with_rare_extremes()
     synth = engine(seed=1).fit(frame).sample(4000, seed=2)
-    k = 10  # the default rare_min_count
     amount = np.sort(frame["amount"].to_numpy())
-    assert synth["amount"].max() <= amount[-k] and synth["amount"].min() >= amount[k - 1]
+    # the three customers nobody resembles (25,000 and up) are not approached; the tail's own reach is a
+    # few of its typical excesses past the 10th largest amount (about 60)
+    assert synth["amount"].max() < 1_000 and synth["amount"].min() >= 0
     assert not synth["amount"].isin(amount[-3:]).any()
     stamps = np.sort(frame["paid_at"].to_numpy())
-    # argn protects the day and the time of day apart: no day past the k-th largest one
-    assert synth["paid_at"].max() < stamps[-k] + np.timedelta64(1, "D")
+    assert synth["paid_at"].max() < np.datetime64("2025-01-01")
     assert not synth["paid_at"].isin(stamps[-2:]).any()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_tail_past_the_protected_bound_keeps_its_share(engine: Callable[..., Synthesizer]) -> None:
+    rng = np.random.default_rng(3)
+    rows = 1_000
+    amount = rng.lognormal(3.0, 0.6, rows)  # continuous: an exact match would be a copy
+    amount[0] = amount.max() * 10  # a lone far outlier
+    frame = pd.DataFrame({"segment": rng.choice(["a", "b"], rows), "amount": amount})
+    synth = engine(seed=1).fit(frame).sample(8_000, seed=2)["amount"].to_numpy()
+    ordered = np.sort(amount)
+    bound, share = ordered[-10], 9 / rows  # value protection's bound: the 10th largest
+    assert 0.3 * share < np.mean(synth > bound) < 3.0 * share  # main drew none past it
+    assert np.mean(synth > np.quantile(amount, 0.99)) > 0.004  # the real share is 0.01
+    assert not np.isin(synth, ordered[-10:]).any()
+    assert synth.max() < ordered[-2] + (ordered[-2] - bound)  # the outlier's ten times is not approached
 
 
 def test_cart_without_protection_emits_training_values() -> None:
@@ -71,3 +101,12 @@ def test_rank_windows_span_k_rows_and_keep_shared_values_exact() -> None:
 def test_protected_range_is_ordered_at_any_size(rows: int) -> None:
     bounds = protected_range(np.linspace(0.0, 1.0, rows), 10)
     assert np.all(np.diff(bounds) >= 0)
+
+
+def test_a_condition_past_the_protected_bound_draws_from_the_tail() -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"segment": rng.choice(["a", "b"], 1_000), "amount": rng.lognormal(3.0, 0.6, 1_000)})
+    model = CopulaSynthesizer(seed=1).fit(frame)
+    past = float(np.sort(frame["amount"])[-10]) + 1.0  # beyond the 10th largest: main drew nothing there
+    synth = model.sample(50, seed=2, conditions={"amount": Between(past, None)})
+    assert len(synth) == 50 and (synth["amount"] >= past).all()

@@ -84,6 +84,9 @@ class ArgnSynthesizer(Synthesizer):
     }
     privacy_knob = PrivacyKnob("regularisation", lambda engine, rows: engine._regularisations(rows))
     tags = EngineTags(native_conditions=True, impute=True, log_prob=True, context=True, scenario=True)
+    # fit only: the rows past value protection's edges are drawn from tails past them; a caller that
+    # draws them itself (the sequence model's lengths, sequential._argn._stretch_tails) turns it off
+    draw_tails = True
 
     def __init__(
         self,
@@ -207,6 +210,7 @@ class ArgnSynthesizer(Synthesizer):
             min_count=self.min_bin_count or _defaults.auto_min_bin_count(self.n_training_rows_),
             max_exact=self.max_exact_values,
             protect=self.encoding_.rare_min_count,
+            tails=self.draw_tails,
         ).fit(
             parts if public_parts is None else public_parts,
             context + subcolumns,
