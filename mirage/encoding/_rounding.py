@@ -14,6 +14,13 @@ interpolated) draw their grid from what the piece's mix still lacks in the batch
 nearest number whose grid is exactly the one drawn (drawn "whole", 28.5 goes to 28 or 29; drawn
 "half", 28 goes to 27.5 or 28.5), so values that land on a coarser grid by chance are not counted
 twice.  Only cut points and shares are kept, never rows.
+
+A column of whole numbers that all sit on a coarser step (order quantities in fives, prices in whole
+tens, salaries in thousands, quantities in dozens) has that step as its one grid instead: the
+greatest common divisor of its values, taken when its distinct values are too many to share it by
+chance, ``step ** -(distinct - 1) < CHANCE`` (the chance that values unrelated to the step, one of
+them free, all land on its multiples).  Columns with decimals keep their mix of grids: among values
+on several grids a common step (ages in quarters once the infants are left out) is no precision.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ __all__ = ["RoundingPattern"]
 PIECES = 100  # quantile intervals of the line (at least min_count rows each), each with its mix of grids
 FINEST_DECIMALS = 10  # the finest grid tried when the column states no precision
 SIGNIFICANT_DIGITS = 14  # grids finer than this many digits below the largest value are float noise
+CHANCE = 1e-3  # a common step of the distinct values is the column's when chance explains it less often
 
 _ARRAYS = ("steps", "coarser", "lo", "hi", "closed", "mix")
 
@@ -57,6 +65,18 @@ def _on_grid(x: np.ndarray, step: float) -> np.ndarray:
 
 def _decimals_of(step: float) -> int:
     return max(0, -math.floor(math.log10(step) + 1e-12))
+
+
+def _common_step(whole: np.ndarray) -> float:
+    """The greatest common divisor of the distinct whole numbers ``whole`` when chance would give it
+    less often than ``CHANCE``, else 1."""
+    distinct = np.unique(np.abs(np.round(whole)))
+    if distinct.size < 2 or distinct[-1] >= _EXACT_HALF:
+        return 1.0
+    step = int(np.gcd.reduce(distinct.astype("int64")))
+    if step < 2 or (distinct.size - 1) * math.log(step) <= -math.log(CHANCE):
+        return 1.0
+    return float(step)
 
 
 def _shares(counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -85,6 +105,8 @@ class RoundingPattern:
         used = np.unique(grid)
         steps = np.array([chain[i] if i < len(chain) else 0.0 for i in used])
         coarser = np.array([chain[i - 1] if 0 < i < len(chain) else 0.0 for i in used])
+        if steps.tolist() == [1.0]:  # whole numbers, all of them
+            steps[0] = _common_step(x)
         n = x.size
         pieces = cut(x, parts=PIECES, min_count=max(min_count, math.ceil(n / PIECES)), spike_count=n + 1)
         counts = np.zeros((pieces.lo.size, used.size))

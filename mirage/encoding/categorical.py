@@ -63,6 +63,7 @@ __all__ = [
     "clearing_count",
     "frequent_categories",
     "number_categories_as_numbers",
+    "number_categories_of_stats",
 ]
 
 RARE_TOKEN = "_RARE_"
@@ -168,36 +169,79 @@ def number_categories_as_numbers(schema: Schema, data: pd.DataFrame, rare_min_co
     ``data``); ``schema`` itself when there is none.  Rare values are those
     :func:`frequent_categories` does not keep, as :class:`CategoricalCodec` decides for numbers.
     Declared categories are a public domain, never folded, and stay categories."""
+    counted = {
+        spec.name: (_counts(data[spec.name]), int(data[spec.name].size))
+        for spec in schema
+        if _may_turn(spec) and spec.name in data.columns and _number_dtype(data[spec.name].dtype)
+    }
+    return _numbers_where_folded(schema, counted, rare_min_count)
+
+
+def number_categories_of_stats(
+    schema: Schema, stats: Mapping[str, CategoryStats], rare_min_count: int
+) -> Schema:
+    """:func:`number_categories_as_numbers` from the columns' merged statistics (each column's rows per
+    value, as partitions' ``CategoryStats``), where the rows themselves are not at hand."""
+    counted = {
+        name: (column.counts.as_dict(), column.rows)
+        for name, column in stats.items()
+        if name in schema.names
+        and _may_turn(schema[name])
+        and column.dtype_categories is None
+        and _number_dtype(_dtype_or_none(schema[name].dtype))
+    }
+    return _numbers_where_folded(schema, counted, rare_min_count)
+
+
+def _numbers_where_folded(
+    schema: Schema, counted: Mapping[str, tuple[dict[Any, int], int]], rare_min_count: int
+) -> Schema:
+    """``schema`` with the category columns of ``counted`` (rows per present value, rows in all) whose
+    rare values hold ``FOLDED_SHARE`` of the present rows turned into numbers."""
     if rare_min_count <= 1:  # protection off: every category is kept
         return schema
     turned = {
-        spec.name: _numeric(spec, data[spec.name])
+        spec.name: _numeric(spec, np.array(list(counted[spec.name][0]), dtype="float64"))
         for spec in schema
-        if spec.name in data.columns and _folds_many_rows(spec, data[spec.name], rare_min_count)
+        if spec.name in counted and _folds_many_rows(*counted[spec.name], rare_min_count)
     }
     if not turned:
         return schema
     return replace(schema, columns=[turned.get(spec.name, spec) for spec in schema])
 
 
-def _folds_many_rows(spec: Column, values: pd.Series, rare_min_count: int) -> bool:
-    if spec.kind is not Kind.CATEGORICAL or spec.categories is not None:
+def _may_turn(spec: Column) -> bool:
+    return spec.kind is Kind.CATEGORICAL and spec.categories is None
+
+
+def _number_dtype(dtype: Any) -> bool:
+    return (
+        dtype is not None and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+def _dtype_or_none(name: str) -> Any:
+    try:
+        return pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError):
+        return None
+
+
+def _counts(values: pd.Series) -> dict[Any, int]:
+    return {_python(v): int(c) for v, c in values.dropna().value_counts(sort=False).items()}
+
+
+def _folds_many_rows(counts: dict[Any, int], rows: int, rare_min_count: int) -> bool:
+    if not counts:
         return False
-    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        return False
-    present = values.dropna()
-    if present.empty:
-        return False
-    counts = {_python(v): int(c) for v, c in present.value_counts(sort=False).items()}
-    kept = set(frequent_categories(counts, rare_min_count, int(values.size), margin=False))
+    kept = set(frequent_categories(counts, rare_min_count, rows, margin=False))
     folded = sum(c for v, c in counts.items() if v not in kept)
-    return folded >= FOLDED_SHARE * present.size
+    return folded >= FOLDED_SHARE * sum(counts.values())
 
 
-def _numeric(spec: Column, values: pd.Series) -> Column:
-    x = values.dropna().to_numpy(dtype="float64")
-    whole = bool(np.all(np.isfinite(x)) and np.all(np.mod(x, 1.0) == 0.0))
-    return _measured(x, whole, {"name": spec.name, "dtype": spec.dtype, "nullable": spec.nullable})
+def _numeric(spec: Column, distinct: np.ndarray) -> Column:
+    whole = bool(np.all(np.isfinite(distinct)) and np.all(np.mod(distinct, 1.0) == 0.0))
+    return _measured(distinct, whole, {"name": spec.name, "dtype": spec.dtype, "nullable": spec.nullable})
 
 
 def clearing_count(rare_min_count: int) -> int:

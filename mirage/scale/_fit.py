@@ -1,10 +1,11 @@
 """Fitting from partitioned data: statistics computed where the partitions lie, reduced here.
 
 The copula: each partition's codec statistics (``TableEncoder.analyze``) on the workers, merged by
-``reduce`` here, so the encoder is the one a fit on all rows gives; then two more passes: per
-sub-column value counts of the encoded rows (merged exactly up to ``EncodingOptions.exact_values_limit``
-distinct values, sketched past it), from which its marginals and each value's normal score follow as
-they do in memory; and per partition the sums of the normal
+``reduce`` here, so the encoder is the one a fit on all rows gives (number categories whose rare
+values hold many rows learned as numbers, from their merged counts, as in memory); then two more
+passes: per sub-column value counts of the encoded rows (merged exactly up to
+``EncodingOptions.exact_values_limit`` distinct values, sketched past it), from which its marginals
+and each value's normal score follow as they do in memory; and per partition the sums of the normal
 scores, their squares and cross products, and the counts of rows where both of a pair are present,
 which add up to the correlation.  Nothing row-sized reaches the client, and each pass's
 per-partition results are combined in a tree of ``split_every`` (``Executor.map_reduce``: on Dask on
@@ -36,7 +37,7 @@ from mirage.encoding._continuous import ContinuousStats
 from mirage.encoding._sketch import Observed, ValueSketch, merge_observed, observe
 from mirage.encoding._stats import ValueCounts
 from mirage.encoding._tails import Tails
-from mirage.encoding.categorical import CategoryStats
+from mirage.encoding.categorical import CategoryStats, number_categories_of_stats
 from mirage.encoding.marginal import knot_count
 from mirage.engines import Synthesizer, get_engine
 from mirage.engines._base import missing_flags, require_training_rows, resolve_encoding_options
@@ -119,10 +120,11 @@ def fit_partitions(
             return _fit_sample(
                 model, parts, executor, keys, schema, options, sample_rows, sample_seed, record
             )
-        encoder = TableEncoder(schema, options)
+        taught, stats = _number_categories_as_numbers(schema, stats, options)
+        encoder = TableEncoder(taught, options)
         for codec, merged in zip(encoder.codecs, stats, strict=True):  # TableEncoder.reduce, codec by codec
             codec.reduce(merged)
-        return _fit_copula(model, parts, executor, encoder, rows, record, split_every)
+        return _fit_copula(model, parts, executor, encoder, rows, record, split_every, schema)
 
 
 def check_holdout(holdout: float | None, split_seed: int) -> None:
@@ -212,6 +214,37 @@ def _merge_analyzed(
             stats.append(entries)
     keys = np.sort(np.concatenate([k for _, _, k in nodes]))[:sample] if sample else np.empty(0)
     return sum(n for n, _, _ in nodes), stats, keys
+
+
+def _number_categories_as_numbers(
+    schema: Schema, stats: list[list[Any]], options: EncodingOptions
+) -> tuple[Schema, list[list[Any]]]:
+    """The schema the copula learns (number categories whose rare values hold many rows turned into
+    numbers, as an in-memory fit turns them) and the columns' statistics under it: a turned column's
+    rows per value become a number column's value counts, with no second pass over the rows."""
+    categories = {
+        name: CategoryStats.merge(entries, name)
+        for name, entries in zip(schema.names, stats, strict=True)
+        if entries and all(type(e) is CategoryStats for e in entries)
+    }
+    taught = number_categories_of_stats(schema, categories, options.rare_min_count)
+    if taught is schema:
+        return schema, stats
+    limit = options.exact_values_limit
+    return taught, [
+        [_counted_numbers(categories[new.name], limit)] if new != old else entries
+        for old, new, entries in zip(schema, taught, stats, strict=True)
+    ]
+
+
+def _counted_numbers(column: CategoryStats, limit: int) -> ContinuousStats:
+    """A number category column's statistics as a number column's: the same rows per value."""
+    counted = column.counts.as_dict()
+    values = np.array(list(counted), dtype="float64")
+    counts = np.array(list(counted.values()), dtype="int64")
+    order = np.argsort(values, kind="stable")
+    observed = merge_observed([ValueCounts(values[order], counts[order])], limit)
+    return ContinuousStats(column.missing, observed, missing_rows=column.rows - int(counts.sum()))
 
 
 def _fit_sample(
@@ -430,7 +463,10 @@ def _fit_copula(
     rows: int,
     record: dict[str, Any],
     split_every: int = SPLIT_EVERY,
+    user_schema: Schema | None = None,
 ) -> Synthesizer:
+    """The copula from the partitions' statistics under ``encoder`` (whose schema may learn number
+    categories as numbers); the model answers to ``user_schema`` (default: the encoder's)."""
     from mirage.engines.copula import _keep_links_where_present, _nearest_correlation, _safe_cholesky
 
     schema = encoder.schema
@@ -479,11 +515,14 @@ def _fit_copula(
         "n_training_rows": rows,
         "training": {"partitioned": record},
     }
+    if user_schema is not None and user_schema.to_dict() != schema.to_dict():
+        state["encoder_schema"] = schema.to_dict()
     arrays = dict(encoder_arrays)
     arrays.update({f"engine.marginal.{j}": table for j, table in enumerate(marginals)})
     arrays.update({f"engine.marginal.{j}.tails": t.to_array() for j, t in enumerate(tails) if t.any})
     arrays["engine.cholesky"] = cholesky
-    model.set_state(schema, state, arrays)  # the loader's checks: the state is what a file would hold
+    # the loader's checks: the state is what a file would hold
+    model.set_state(user_schema or schema, state, arrays)
     return model
 
 

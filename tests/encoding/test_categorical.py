@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mirage.encoding import EncodingOptions, codec_for
+from mirage.encoding import EncodingOptions, TableEncoder, codec_for
 from mirage.encoding.categorical import (
     RARE_TOKEN,
     CategoricalCodec,
+    CategoryStats,
     clearing_count,
     frequent_categories,
     number_categories_as_numbers,
+    number_categories_of_stats,
 )
 from mirage.engines import get_engine
 from mirage.errors import DataError
@@ -229,6 +231,29 @@ def test_number_categories_whose_rare_values_hold_many_rows_turn_into_numbers() 
     assert turned["rare"].integer and (turned["rare"].minimum, turned["rare"].maximum) == (1.0, 4.0)
     assert schema["rare"].kind is Kind.CATEGORICAL  # the given schema is left as it was
     assert number_categories_as_numbers(schema, frame, rare_min_count=1) is schema
+
+
+def test_number_categories_turn_alike_from_partitions_statistics() -> None:
+    frame = pd.DataFrame(
+        {
+            "rare": np.repeat([1.0, 2.0, 3.0, 4.0, np.nan], [6, 5, 4, 5, 3]),
+            "one_kept": np.repeat([1, 2, 3, 4, 1], [14, 2, 2, 2, 3]),
+            "categorical_dtype": pd.Categorical(np.repeat([1, 2, 3, 4, 1], [6, 5, 4, 5, 3])),
+            "words": np.repeat(["a", "b", "c", "d", "a"], [6, 5, 4, 5, 3]),
+        }
+    )
+    columns = [_categorical("rare", "float64", nullable=True), _categorical("one_kept")]
+    columns += [_categorical("categorical_dtype", "category"), _categorical("words", "str")]
+    schema = Schema.from_dict({"columns": columns})
+    encoder = TableEncoder(schema, EncodingOptions(rare_min_count=10))
+    parts = (frame.iloc[:11], frame.iloc[11:])
+    halves = [dict(zip(schema.names, encoder.analyze(part), strict=True)) for part in parts]
+    merged = {name: CategoryStats.merge([half[name] for half in halves], name) for name in schema.names}
+    turned = number_categories_of_stats(schema, merged, rare_min_count=10)
+    assert turned == number_categories_as_numbers(schema, frame, rare_min_count=10)
+    assert [c.kind for c in turned] == [Kind.NUMERIC, Kind.NUMERIC, Kind.CATEGORICAL, Kind.CATEGORICAL]
+    assert turned["rare"].nullable and turned["rare"].maximum == 4.0
+    assert number_categories_of_stats(schema, merged, rare_min_count=1) is schema
 
 
 def test_number_categories_of_which_few_rows_are_rare_stay_categories() -> None:
