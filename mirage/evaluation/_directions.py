@@ -20,8 +20,9 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
     "tail_coverage": (
         "fidelity",
         "higher",
-        "share of real outlier mass (past the 1%/99% quantiles) reached; value protection emits nothing past "
-        "the 10th smallest or largest training value, so tables under about 1,000 rows read low by design",
+        "share of real outlier mass (past the 1%/99% quantiles) reached; value protection emits no real "
+        "value past the 10th smallest or largest training value but draws a smooth tail past them (not gan "
+        "or vae), so small tables and categories read lower",
     ),
     "tstr": ("utility", "higher", "train on synthetic, test on real holdout"),
     "trtr": ("utility", "higher", "train on real, test on real holdout"),
