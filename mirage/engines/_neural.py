@@ -277,6 +277,8 @@ class SpanMasks:
         self.soft = self.sums.sum(dim=1)
         self.scalar = 1.0 - self.soft
         self.padded = Activation(spans).padded
+        # each one-hot span's columns, its first one standing in for the padding: no -inf column to add
+        self.own_columns = torch.where(self.padded < width, self.padded, self.padded[:, :1])
 
     def span_max(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(n, spans)`` each one-hot span's largest logit and ``(n, width)`` the shift of every column
@@ -285,8 +287,7 @@ class SpanMasks:
         import torch
 
         with torch.no_grad():
-            padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
-            largest = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
+            largest = logits[:, self.own_columns].amax(dim=2)
             return largest, largest @ self.sums.T + logits * self.scalar
 
 
