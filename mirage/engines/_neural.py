@@ -109,8 +109,10 @@ class Adam:
     decay as an L2 term added to the gradient) over plain tensors.
 
     ``torch.optim``'s first step imports ``torch._dynamo`` (a quarter of a small table's fit, measured
-    on ``vae``); this update needs nothing past plain tensor arithmetic.  As there, a parameter without
-    a gradient is left alone and its step count does not advance.
+    on ``vae``); this update calls the fused kernel behind ``torch.optim.Adam(fused=True)`` directly, one
+    call for every parameter (a loop of ``_foreach`` calls over per-parameter step sizes cost 290 us a
+    step on ``vae``'s 92,000 weights, the kernel 70 us).  As there, a parameter without a gradient is left
+    alone and its step count (``steps``) does not advance.
     """
 
     def __init__(
@@ -128,7 +130,8 @@ class Adam:
         self.betas = betas
         self.eps = eps
         self.weight_decay = weight_decay
-        self.steps = [0] * len(self.params)
+        self.counts = torch.zeros(len(self.params))
+        self.steps = list(self.counts.unbind())  # the kernel reads one 0-d tensor per parameter
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
 
@@ -139,28 +142,32 @@ class Adam:
     def step(self) -> None:
         import torch
 
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        params = [self.params[i] for i in live]
+        grads = [p.grad for p in params if p.grad is not None]
+        steps = [self.steps[i] for i in live]
         with torch.no_grad():
-            live = [i for i, p in enumerate(self.params) if p.grad is not None]
-            if not live:
-                return
-            beta1, beta2 = self.betas
-            params = [self.params[i] for i in live]
-            grads = [p.grad for p in params if p.grad is not None]
-            if self.weight_decay:
-                grads = list(torch._foreach_add(grads, params, alpha=self.weight_decay))
-            exp_avg = [self.exp_avg[i] for i in live]
-            exp_avg_sq = [self.exp_avg_sq[i] for i in live]
-            for i in live:
-                self.steps[i] += 1
-            torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
-            torch._foreach_mul_(exp_avg_sq, beta2)
-            torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - beta2)
-            step_sizes = [-self.lr / (1 - beta1 ** self.steps[i]) for i in live]
-            corrections = [(1 - beta2 ** self.steps[i]) ** 0.5 for i in live]
-            denominators = list(torch._foreach_sqrt(exp_avg_sq))
-            torch._foreach_div_(denominators, corrections)
-            torch._foreach_add_(denominators, self.eps)
-            torch._foreach_addcdiv_(params, exp_avg, denominators, step_sizes)
+            if len(live) == len(self.params):
+                self.counts += 1.0
+            else:
+                self.counts[live] += 1.0
+            torch._fused_adam_(
+                params,
+                grads,
+                [self.exp_avg[i] for i in live],
+                [self.exp_avg_sq[i] for i in live],
+                [],
+                steps,
+                lr=self.lr,
+                beta1=self.betas[0],
+                beta2=self.betas[1],
+                weight_decay=self.weight_decay,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
 
 
 class RowLayout:
@@ -270,6 +277,8 @@ class SpanMasks:
         self.soft = self.sums.sum(dim=1)
         self.scalar = 1.0 - self.soft
         self.padded = Activation(spans).padded
+        # each one-hot span's columns, its first one standing in for the padding: no -inf column to add
+        self.own_columns = torch.where(self.padded < width, self.padded, self.padded[:, :1])
 
     def span_max(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(n, spans)`` each one-hot span's largest logit and ``(n, width)`` the shift of every column
@@ -278,8 +287,7 @@ class SpanMasks:
         import torch
 
         with torch.no_grad():
-            padding = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
-            largest = torch.cat([logits, padding], dim=1)[:, self.padded].amax(dim=2)
+            largest = logits[:, self.own_columns].amax(dim=2)
             return largest, largest @ self.sums.T + logits * self.scalar
 
 

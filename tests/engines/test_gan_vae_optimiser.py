@@ -52,7 +52,7 @@ def test_twenty_steps_end_where_torch_adam_ends(settings: dict) -> None:
         moved |= not torch.equal(a, small_network(3).get_parameter(name))
     assert moved
     assert torch.equal(ours.get_parameter("unused"), torch.ones(4))
-    steps = {id(p): step for p, step in zip(mine.params, mine.steps, strict=True)}
+    steps = {id(p): int(step) for p, step in zip(mine.params, mine.steps, strict=True)}
     assert steps.pop(id(ours.get_parameter("unused"))) == 0 and set(steps.values()) == {20}
 
 
@@ -86,3 +86,24 @@ def torch_dynamo_modules_after(script: str) -> str:
         check=True,
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_parameter_with_a_gradient_on_every_other_step_counts_only_those_steps() -> None:
+    ours, theirs = small_network(4), small_network(4)
+    mine = Adam(ours.parameters(), lr=1e-2, weight_decay=1e-4)
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-2, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(2)
+    for step in range(12):
+        x = torch.randn(16, 6, generator=generator)
+        for net, optimiser in ((ours, mine), (theirs, reference)):
+            optimiser.zero_grad()
+            loss = net(x).pow(2).mean()
+            if step % 2 == 0:  # every parameter has a gradient on these steps, "unused" too
+                loss = loss + net.unused.pow(2).sum()
+            loss.backward()
+            optimiser.step()
+    for (name, a), b in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-6), name
+    assert not torch.equal(ours.get_parameter("unused"), torch.ones(4))
+    steps = {id(p): int(step) for p, step in zip(mine.params, mine.steps, strict=True)}
+    assert steps.pop(id(ours.get_parameter("unused"))) == 6 and set(steps.values()) == {12}

@@ -67,7 +67,7 @@ class Reconstruction(SpanMasks):
         if self.sums.shape[1]:
             span_max, shift = self.span_max(logits)
             log_sums = torch.log(torch.exp(logits - shift) @ self.sums) + span_max
-            total = total + log_sums.sum(dim=1) - (logits * x * self.soft).sum(dim=1)
+            total = total + log_sums.sum(dim=1) - (logits * (x * self.soft)).sum(dim=1)
         return total
 
 
