@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype
 
-from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PARQUET_TYPES, PLAIN_CSV
+from mirage._attrs import PLAIN_CSV, source_extra
 from mirage.errors import DataError, OptionError
 from mirage.io._atomic import atomic_path
 from mirage.io._csv import holds_booleans
@@ -63,16 +63,8 @@ def dialect_as_read(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
         dialect.pop(key, None)
     dialect.pop("json", None)
     dialect.pop("parquet", None)
-    read = frame.attrs.get(CSV_DIALECT)
-    if isinstance(read, Mapping):
-        dialect.update(read)
-    layout = frame.attrs.get(JSON_LAYOUT)
-    if isinstance(layout, Mapping):
-        dialect["json"] = dict(layout)
-    types = frame.attrs.get(PARQUET_TYPES)
-    if isinstance(types, Mapping):
-        dialect["parquet"] = {"types": {name: kind for name, kind in types.items() if name in frame.columns}}
-    return dialect
+    read = source_extra(frame.attrs, frame.columns)
+    return {**dialect, **read.pop("csv", {}), **read}
 
 
 def _one_cell(text: str) -> bool:

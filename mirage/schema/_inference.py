@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mirage._attrs import CSV_DIALECT, JSON_LAYOUT, PARQUET_TYPES, PLAIN_CSV
+from mirage._attrs import source_extra
 from mirage._warnings import warn
 from mirage.errors import DataError
 from mirage.schema._column import Column, Kind
@@ -60,15 +60,7 @@ def infer_schema(data: pd.DataFrame, *, locale: str | None = None) -> Schema:
     for column in columns:
         if column.kind is Kind.PII and column.locale is None:
             column.locale = locale
-    dialect = data.attrs.get(CSV_DIALECT)
-    extra = {"csv": dict(dialect)} if isinstance(dialect, dict) and dialect != PLAIN_CSV else {}
-    layout = data.attrs.get(JSON_LAYOUT)
-    if isinstance(layout, dict):
-        extra["json"] = dict(layout)
-    types = data.attrs.get(PARQUET_TYPES)
-    if isinstance(types, dict):
-        extra["parquet"] = {"types": {name: kind for name, kind in types.items() if name in data.columns}}
-    return Schema(columns=columns, locale=locale, extra=extra)
+    return Schema(columns=columns, locale=locale, extra=source_extra(data.attrs, data.columns))
 
 
 def _read_locale(data: pd.DataFrame, columns: list[Column]) -> str:
