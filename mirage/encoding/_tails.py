@@ -5,7 +5,10 @@ model keeps nothing past the ``k``-th smallest and largest values.  Folding ever
 dropped the tails with the extremes: insurance charges above their 99th percentile (1% of the rows)
 came back at 0.06% at most, no titanic passenger older than 63 against 80.
 
-A :class:`Tail` keeps one side without the real values: the share of the rows past the bound, and a
+Used by the quantile marginals (copula, gmm, kde, cart's first column), cart's leaf draws, the
+discretiser's end sub-bins (argn, bayesnet) and the mode normaliser (gan, vae: a value the generator
+puts past a bound is drawn from that side's tail).  A :class:`Tail` keeps one side without the real
+values: the share of the rows past the bound, and a
 smooth model of the excess over the bound, an exponential whose scale is fitted to the smaller half of
 the excesses (so that a lone far outlier, even ten times the others, does not move it), truncated at
 ``REACH`` scales, or at the column's extreme where that is nearer (``cut``).  The cap comes from the

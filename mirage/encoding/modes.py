@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import numpy as np
 from mirage._validate import StateError, require_array, require_int, require_list, require_mapping
 from mirage.encoding._base import SubColumn
 from mirage.encoding._continuous import reflect
+from mirage.encoding._tails import Tails
 
 __all__ = ["FIT_ROWS", "ModeNormaliser", "Modes", "ModeStats"]
 
@@ -63,12 +64,15 @@ class Modes:
     means: np.ndarray
     stds: np.ndarray
     weights: np.ndarray
-    # value protection: decoded values are folded into [low, high] (scaled), the ``min_rows``-th smallest
-    # and largest values, so a rare extreme is never emitted; one value (their mean) below 3 * min_rows
+    # value protection: no real value past [low, high] (scaled), the ``min_rows``-th smallest and largest
+    # values, is emitted: a decoded value past a bound is drawn from that side's tail (a smooth model of
+    # the values past it, :mod:`mirage.encoding._tails`), or folded inside where the side has none; one
+    # value (their mean) below 3 * min_rows
     low: float = -1.0
     high: float = 1.0
     # per mode, the value it decodes to exactly (a spike), NaN for a Gaussian mode
     points: np.ndarray | None = None
+    tails: Tails = field(default_factory=Tails)
 
     def point_values(self) -> np.ndarray:
         return self.points if self.points is not None else np.full(self.means.size, np.nan)
@@ -120,6 +124,7 @@ class ModeNormaliser:
         elif k > 1:
             share = (k - 1) / (count - 1)
             modes.low, modes.high = (float(v) for v in np.quantile(z, [share, 1.0 - share]))
+            modes.tails = Tails.fit(z, modes.low, modes.high)
         spikes, spike_shares = self._spikes(sample, count)
         rest = ~np.isin(sample, spikes)
         if rest.any():
@@ -220,11 +225,21 @@ class ModeNormaliser:
         scalar[~gaussian[mode]] = 0.0
         return mode, scalar
 
-    def decode(self, name: str, mode: np.ndarray, scalar: np.ndarray) -> np.ndarray:
+    def decode(
+        self, name: str, mode: np.ndarray, scalar: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Values of the (mode, scalar) pairs; with ``rng``, those past a protected bound are drawn from
+        its tail (without, or where a side has no tail, folded inside)."""
         m = self.modes[name]
         mode = np.clip(mode, 0, m.means.size - 1)
         z = m.means[mode] + SPREAD * m.stds[mode] * np.clip(scalar, -1.0, 1.0)
-        out = m.unscale(reflect(z, m.low, m.high))
+        if rng is not None and m.tails.any:
+            z = m.tails.draw_past(z, m.low, m.high, rng)
+            untailed = ((z < m.low) & (m.tails.low.share == 0)) | ((z > m.high) & (m.tails.high.share == 0))
+            z = np.where(untailed, reflect(z, m.low, m.high), z)
+        else:
+            z = reflect(z, m.low, m.high)
+        out = m.unscale(z)
         exact = m.point_values()[mode]
         return np.where(np.isnan(exact), out, exact)
 
@@ -246,6 +261,8 @@ class ModeNormaliser:
             arrays[f"{name}.weights"] = m.weights
             if m.points is not None:
                 arrays[f"{name}.points"] = m.points
+            if m.tails.any:
+                arrays[f"{name}.tails"] = m.tails.to_array()
         return state, arrays
 
     @classmethod
@@ -275,5 +292,6 @@ class ModeNormaliser:
                 if np.isinf(points).any():
                     raise StateError(f"{name}.points", "expected finite values or NaN", array=True)
             mid, half, low, high = (float(v) for v in pair)
-            normaliser.modes[str(name)] = Modes(mid, half, means, stds, weights, low, high, points)
+            tails = Tails.from_arrays(arrays, f"{name}.tails")  # files before tails have none
+            normaliser.modes[str(name)] = Modes(mid, half, means, stds, weights, low, high, points, tails)
         return normaliser

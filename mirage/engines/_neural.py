@@ -256,7 +256,7 @@ class RowLayout:
                 parts[s.name] = codes[span.start].astype("int64")
             elif not span.softmax:
                 scalar = np.asarray(vectors[:, span.start], dtype="float64")
-                parts[s.name] = self.normaliser.decode(s.name, codes[span.start + 1], scalar)
+                parts[s.name] = self.normaliser.decode(s.name, codes[span.start + 1], scalar, rng)
         return {sub.name: parts[sub.name] for sub in self.subcolumns}
 
 

@@ -21,8 +21,8 @@ DIRECTIONS: dict[str, tuple[str, str, str]] = {
         "fidelity",
         "higher",
         "share of real outlier mass (past the 1%/99% quantiles) reached; value protection emits no real "
-        "value past the 10th smallest or largest training value but draws a smooth tail past them (not gan "
-        "or vae), so small tables and categories read lower",
+        "value past the 10th smallest or largest training value but draws a smooth tail past them, so "
+        "small tables and categories read lower",
     ),
     "tstr": ("utility", "higher", "train on synthetic, test on real holdout"),
     "trtr": ("utility", "higher", "train on real, test on real holdout"),

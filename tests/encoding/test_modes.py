@@ -128,3 +128,30 @@ def test_a_spike_is_a_mode_that_decodes_to_its_value_exactly() -> None:
     assert (again.decode("gain", np.full(100, zero), anywhere) == 0.0).all()
     others = again.decode("gain", mode[x != 0.0], scalar[x != 0.0])
     assert np.median(others) > 1000.0
+
+
+def test_values_decoded_past_a_protected_bound_are_drawn_from_its_tail_and_saved() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.lognormal(3.0, 0.6, 2000)
+    x[0] = x.max() * 10  # a lone far outlier
+    normaliser = ModeNormaliser(seed=1).fit({VALUE.name: x}, [VALUE], {})
+    modes = normaliser.modes[VALUE.name]
+    assert modes.tails.high.share > 0 and modes.tails.low.share > 0
+    mode, scalar = normaliser.encode(VALUE.name, x, np.random.default_rng(2))
+    high = float(modes.unscale(np.array([modes.high]))[0])
+    folded = normaliser.decode(VALUE.name, mode, scalar)  # without a generator: folded inside, as before
+    assert folded.max() <= high + 1e-9
+    drawn = normaliser.decode(VALUE.name, mode, scalar, np.random.default_rng(3))
+    ordered = np.sort(x)
+    assert 0.003 < np.mean(drawn > high) < 0.01 and drawn.max() < 0.2 * x.max()  # the outlier: not approached
+    assert not np.isin(drawn, ordered[-10:]).any()
+    state, arrays = normaliser.get_state()
+    again = ModeNormaliser.from_state(state, arrays)
+    np.testing.assert_array_equal(again.decode(VALUE.name, mode, scalar, np.random.default_rng(3)), drawn)
+    del arrays[f"{VALUE.name}.tails"]  # a file from before tails: folded inside
+    assert (
+        ModeNormaliser.from_state(state, arrays)
+        .decode(VALUE.name, mode, scalar, np.random.default_rng(3))
+        .max()
+        <= high + 1e-9
+    )

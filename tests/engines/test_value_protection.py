@@ -21,6 +21,7 @@ from mirage.engines import (
     Synthesizer,
 )
 from mirage.engines._protect import protected_range, rank_windows
+from tests.conformance.test_check_engine import PARAMS
 
 
 def _table_with_rare_extremes(rows: int = 400) -> pd.DataFrame:
@@ -44,9 +45,32 @@ def _argn(seed: int) -> Synthesizer:
     return ArgnSynthesizer(seed=seed, max_epochs=3)
 
 
+def _gan(seed: int) -> Synthesizer:
+    pytest.importorskip("torch")
+    from mirage.engines.gan import GanSynthesizer
+
+    return GanSynthesizer(seed=seed)  # at FAST's few steps the generator barely reaches the tails
+
+
+def _vae(seed: int) -> Synthesizer:
+    pytest.importorskip("torch")
+    from mirage.engines.vae import VaeSynthesizer
+
+    return VaeSynthesizer(seed=seed, **PARAMS.get("vae", {}))
+
+
 # one of each protection mechanism: cart's leaf windows, the quantile marginals (copula, gmm, kde),
-# the discretiser's end intervals (bayesnet, argn)
-ENGINES = [CartSynthesizer, CopulaSynthesizer, GmmSynthesizer, KdeSynthesizer, BayesNetSynthesizer, _argn]
+# the discretiser's end intervals (bayesnet, argn), the mode normaliser (gan, vae)
+ENGINES = [
+    CartSynthesizer,
+    CopulaSynthesizer,
+    GmmSynthesizer,
+    KdeSynthesizer,
+    BayesNetSynthesizer,
+    _argn,
+    _gan,
+    _vae,
+]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
