@@ -52,10 +52,6 @@ class Tail:
         scale = _robust_scale(e)
         return cls(float(e.size / rows), scale, float(min(REACH * scale, e[-1])))
 
-    @property
-    def reach(self) -> float:
-        return self.cut
-
     def _kept(self) -> float:
         """The exponential's probability up to the cut."""
         return float(-np.expm1(-self.cut / self.scale))

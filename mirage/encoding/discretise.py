@@ -187,12 +187,14 @@ class Discretiser:
         points = cont.bins.lo[cont.bins.lo == cont.bins.hi]
         rest = x[~np.isin(x, points)]
         tails = Tails.fit(rest, low, high)
+        if not tails.any:
+            return cont
+        codes = np.column_stack(_encode_piece(cont, x))
         sides = []
         for tail, past in ((tails.low, rest < low), (tails.high, rest > high)):
             if tail.share == 0:
                 sides.append(Tail())
                 continue
-            codes = np.column_stack(_encode_piece(cont, x))
             end = np.column_stack(_encode_piece(cont, rest[past][:1]))[0]
             held = int(np.all(codes == end, axis=1).sum())
             sides.append(dataclasses.replace(tail, share=int(past.sum()) / max(held, 1)))

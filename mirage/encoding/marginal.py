@@ -100,8 +100,8 @@ class Marginal:
         low, high = float(self.table[0]), float(self.table[-1])
         tails = self.tails
         return (
-            low - tails.low.reach if tails.low.share > 0 else low,
-            high + tails.high.reach if tails.high.share > 0 else high,
+            low - tails.low.cut if tails.low.share > 0 else low,
+            high + tails.high.cut if tails.high.share > 0 else high,
         )
 
     def probability(self, inner: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ import pandas as pd
 from mirage._duration_text import as_duration
 from mirage.encoding import TableEncoder
 from mirage.encoding._base import MISSING_PART, Codec
+from mirage.encoding.marginal import Marginal
 from mirage.errors import MirageError, OptionError
 from mirage.schema import Column, Kind, Schema
 from mirage.schema._datetimes import read_datetimes
@@ -47,6 +48,7 @@ __all__ = [
     "datetime_literal",
     "impossible",
     "knot_probability",
+    "marginal_range",
     "resolve_conditions",
     "round_trips",
 ]
@@ -424,6 +426,15 @@ def _show_value(codec: Codec[Any], value: float) -> str:
         except (MirageError, ValueError, TypeError, KeyError):
             return f"{value:g}"
     return f"{value:g}"
+
+
+def marginal_range(marginal: Marginal, low: float, high: float) -> tuple[float, float]:
+    """The probabilities between which a continuous marginal's quantile function stays within ``low``
+    to ``high``: on its knots' grid (:func:`knot_probability`), with the tails' shares around it."""
+    knots = marginal.table
+    lower = marginal.probability(np.array(knot_probability(knots, low, "left")), np.array(low))
+    upper = marginal.probability(np.array(knot_probability(knots, high, "right")), np.array(high))
+    return float(lower), float(upper)
 
 
 def knot_probability(knots: np.ndarray, x: float, side: str) -> float:

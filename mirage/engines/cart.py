@@ -70,7 +70,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding._tails import Tails
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
-from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
+from mirage.engines._conditions import SubColumnBox, impossible, marginal_range
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._params import QUANTILES, SEED, Param, integer, number, text
@@ -347,7 +347,7 @@ class CartSynthesizer(Synthesizer):
                 return self.first_.inverse(np.asarray(rng.random(n))).astype("float64"), ones
             if sub.discrete:
                 return _draw_allowed(self.first_.table[None, :], np.zeros(n, dtype="int64"), allowed, rng)
-            lo, hi = _probability_range(self.first_, allowed)
+            lo, hi = marginal_range(self.first_, *allowed)
             u = lo + np.asarray(rng.random(n)) * (hi - lo)
             return self.first_.inverse(u).astype("float64"), ones * (hi - lo)
         table, leaf = self.leaves_[j - first], self.trees_[j - first].apply(predictors)
@@ -364,7 +364,7 @@ class CartSynthesizer(Synthesizer):
             if sub.discrete:
                 mass = float(_allowed_mass(self.first_.table[None, :], allowed)[0])
             else:
-                lo, hi = _probability_range(self.first_, allowed)
+                lo, hi = marginal_range(self.first_, *allowed)
                 mass = hi - lo
             if mass <= 0:
                 raise impossible(sub.column, "has no probability for what the conditions allow in this model")
@@ -633,14 +633,6 @@ def _count_before(
         right = active & ((probe < x) if side == "left" else (probe <= x))
         lo = np.where(right, middle + 1, lo)
         hi = np.where(active & ~right, middle, hi)
-
-
-def _probability_range(marginal: Marginal, bounds: tuple[float, float]) -> tuple[float, float]:
-    """The probabilities between which a marginal's quantile function stays within ``bounds``."""
-    knots = marginal.table
-    low = marginal.probability(np.array(knot_probability(knots, bounds[0], "left")), np.array(bounds[0]))
-    high = marginal.probability(np.array(knot_probability(knots, bounds[1], "right")), np.array(bounds[1]))
-    return float(low), float(high)
 
 
 def _allowed_mass(cumulative: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from mirage.encoding import SubColumn
 from mirage.encoding._base import MISSING_PART
 from mirage.encoding.marginal import Marginal, knot_count, normal_scores
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
-from mirage.engines._conditions import SubColumnBox, impossible, knot_probability
+from mirage.engines._conditions import SubColumnBox, impossible, marginal_range
 from mirage.engines._context import ContextParts
 from mirage.engines._params import QUANTILES, SEED, Param, number
 from mirage.engines._registry import register_engine
@@ -212,18 +212,14 @@ class CopulaSynthesizer(Synthesizer):
     def _range_interval(self, j: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         """The normal-score interval of values from ``low`` to ``high`` through sub-column ``j``'s knots."""
         marginal = self.marginals_[j]
-        knots = marginal.table
         lowest, highest = marginal.reach()
         if low > highest or high < lowest:
             raise impossible(
                 self.subcolumns_[j].column,
                 f"takes no value from {low:g} to {high:g} in this model (it draws {lowest:g} to {highest:g})",
             )
-        u = (
-            float(marginal.probability(np.array(knot_probability(knots, low, "left")), np.array(low))),
-            float(marginal.probability(np.array(knot_probability(knots, high, "right")), np.array(high))),
-        )
-        return np.array([[ndtri(u[0])]]), np.array([[ndtri(u[1])]])
+        lower, upper = marginal_range(marginal, low, high)
+        return np.array([[ndtri(lower)]]), np.array([[ndtri(upper)]])
 
     def _conditional_scores(
         self,

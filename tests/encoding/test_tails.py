@@ -20,7 +20,7 @@ def test_a_lone_far_outlier_does_not_move_the_scale() -> None:
     far = excess.copy()
     far[-1] = 90.0  # ten times the others
     assert Tail.fit(far, 1_000).scale == Tail.fit(excess, 1_000).scale
-    assert Tail.fit(far, 1_000).reach < 30.0
+    assert Tail.fit(far, 1_000).cut < 30.0
 
 
 def test_too_few_values_past_a_bound_make_no_tail() -> None:
@@ -44,7 +44,7 @@ def test_draws_keep_the_share_past_each_bound_within_the_reach() -> None:
     u = rng.random(200_000)
     values = tails.place(u, np.zeros(u.size), float(low), float(high))
     assert np.mean(values > high) == pytest.approx(9 / 5_000, rel=0.1)
-    assert values.max() <= high + tails.high.reach and values.min() >= low - tails.low.reach
+    assert values.max() <= high + tails.high.cut and values.min() >= low - tails.low.cut
     assert not np.isin(values, np.sort(x)[-9:]).any()
 
 
