@@ -132,12 +132,14 @@ def datetime_literal(value: Any, column: Column) -> pd.Timestamp:
     if _YEAR_FIRST.match(value):
         return pd.Timestamp(value)
     written = f"as the column's dates are ({fmt}) or " if fmt else ""
+    example = "e.g. '2024-01-31'"
     try:
         month_first = pd.Timestamp(pd.to_datetime(value, dayfirst=False))
         day_first = pd.Timestamp(pd.to_datetime(value, dayfirst=True))
     except (TypeError, ValueError):
-        example = "e.g. '2024-01-31'"
         raise ValueError(f"{value!r} is not a date; write it {written}year first, {example}") from None
+    if pd.isna(month_first) or pd.isna(day_first):  # empty text
+        raise ValueError(f"{value!r} is not a date; write it {written}year first, {example}")
     if month_first != day_first:
         raise ValueError(
             f"{value!r} reads as {month_first:%Y-%m-%d} month first and {day_first:%Y-%m-%d} day first; "
