@@ -72,6 +72,11 @@ TARGET_COLUMNS = {
     "diabetes": "target",
     "breast_cancer": "target",
 }
+# other tables' targets, for a benchmark run on a folder of one's own (``--data``):
+# MIRAGE_BENCH_TARGETS="wine=target,penguins=species"
+for _item in filter(None, os.environ.get("MIRAGE_BENCH_TARGETS", "").split(",")):
+    _table, _, _column = _item.partition("=")
+    TARGET_COLUMNS[_table.strip()] = _column.strip()
 
 MIB = 1024 * 1024
 T = TypeVar("T")
