@@ -1,7 +1,9 @@
 """A fitted decision tree as plain arrays, with a vectorised ``apply`` that needs no pickle.
 
 ``apply`` rebuilds scikit-learn's compiled tree from the arrays (five times faster than walking the
-tree in numpy) and falls back to the numpy walk when that private interface is not available.
+tree in numpy) and falls back to the numpy walk when that private interface is not available.  Fewer
+than ``COMPILE_ROWS`` rows are walked in numpy unless scikit-learn's trees are loaded already: the
+walk takes milliseconds there, importing scikit-learn about a second (the whole of a small sample).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import sys
+
 import numpy as np
 
 from mirage._validate import StateError, require_array
@@ -17,7 +21,9 @@ from mirage._validate import StateError, require_array
 if TYPE_CHECKING:
     from sklearn.tree import BaseDecisionTree
 
-__all__ = ["TreeArrays"]
+__all__ = ["COMPILE_ROWS", "TreeArrays"]
+
+COMPILE_ROWS = 20_000
 
 
 @dataclass
@@ -60,6 +66,8 @@ class TreeArrays:
         ``x`` may hold more columns than the tree uses; scikit-learn compares float32 values.
         """
         x = np.ascontiguousarray(x, dtype="float32")
+        if self._compiled is None and x.shape[0] < COMPILE_ROWS and "sklearn.tree" not in sys.modules:
+            return self._walk(x)
         if self._compiled is None:
             self._compiled = _compile(self, x.shape[1]) or False
         if (
