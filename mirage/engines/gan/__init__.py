@@ -8,7 +8,9 @@ Wasserstein loss with gradient penalty, one critic step per ``critic_every`` gen
 are learned; the generator is penalised when it ignores its condition, and when its marginals (each
 code's frequency, each number's distribution) drift from the data's.  Training stops when a
 gradient-boosted classifier stops getting worse at telling generated rows from held-out real ones (a
-validation detection score), or at the time budget; the generator of the best score is kept.
+validation detection score), or at the time budget; the generator of the best score is kept.  The
+networks' layers are 256 units wide from 5,000 training rows, 128 from 1,000 and 64 below, where wider
+ones gave back the rows' chance detail (diabetes: DCR share 0.558 -> 0.528 over 20 split seeds).
 
 The package: ``_network`` (the generator and critic), ``_training`` (conditions, the loop and its
 progress events) and ``_engine`` (the engine).  PyTorch is imported only when a model is fitted,

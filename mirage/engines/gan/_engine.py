@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["GanSynthesizer"]
 
-SMALL_TABLE = 5_000  # rows; below, narrower networks (they train faster and memorise less)
+# rows; below each, networks half as wide (they train faster and memorise less): on diabetes (442 rows)
+# 128 units read a DCR share of 0.558 over 20 split seeds, 64 units 0.528
+SMALL_TABLE = 5_000
+TINY_TABLE = 1_000
 MIN_VALIDATION = 20  # held-out rows needed to score detection; fewer: train for max_epochs
 
 
@@ -45,7 +48,9 @@ MIN_GUARD_HIDDEN = 16
 
 
 def auto_hidden(n: int) -> int:
-    return 128 if n < SMALL_TABLE else 256
+    """The width of the generator's and critic's layers for ``n`` training rows: 64, 128 from
+    ``TINY_TABLE`` rows, 256 from ``SMALL_TABLE``."""
+    return 64 if n < TINY_TABLE else 128 if n < SMALL_TABLE else 256
 
 
 def _hidden_sizes(engine: GanSynthesizer, rows: int) -> list[dict[str, int]]:

@@ -27,13 +27,24 @@ MIN_VALIDATION = 20  # held-out rows needed for early stopping; fewer: train for
 MAX_VALIDATION = 5_000
 GUARD_KL_GROWTH = 2.0  # each setting the memorisation guard tries doubles the KL weight
 GUARD_STEPS = 3  # settings past the fit's own
+# rows; below, the plain evidence bound (KL weight 1) instead of TVAE's halved one (0.5): on diabetes
+# (442 rows) 0.5 read a DCR share of 0.549 over 20 split seeds, 1 read 0.518
+SMALL_TABLE = 1_000
+
+
+def auto_kl_weight(n: int) -> float:
+    """The KL weight for ``n`` training rows: 1 below ``SMALL_TABLE`` rows, else 0.5.  A heavier KL term
+    lets each latent point say less about the row it came from (the rate-distortion trade of a
+    beta-VAE); the fewer the rows, the more of what a latent point could say is their chance detail."""
+    return 1.0 if n < SMALL_TABLE else 0.5
 
 
 def _kl_weights(engine: VaeSynthesizer, rows: int) -> list[dict[str, float]]:
     """The settings the memorisation guard tries: the fit's own KL weight, then doubled ``GUARD_STEPS``
-    times.  A heavier KL term lets each latent point say less about the row it came from (the
-    rate-distortion trade of a beta-VAE), so decoded prior draws land less often near learned rows."""
-    return [{"kl_weight": engine.kl_weight * GUARD_KL_GROWTH**i} for i in range(GUARD_STEPS + 1)]
+    times.  A heavier KL term lets each latent point say less about the row it came from, so decoded
+    prior draws land less often near learned rows."""
+    own = engine.kl_weight or auto_kl_weight(rows)
+    return [{"kl_weight": own * GUARD_KL_GROWTH**i} for i in range(GUARD_STEPS + 1)]
 
 
 def auto_batch(n: int) -> int:
@@ -53,7 +64,7 @@ class VaeSynthesizer(VectorSynthesizer):
         "latent_size": integer(1),
         "learning_rate": number(0, low_open=True),
         "weight_decay": number(0),
-        "kl_weight": number(0, low_open=True),
+        "kl_weight": number(0, low_open=True, optional=True, note="(None: 1 below 1,000 rows, else 0.5)"),
         "validation_share": number(0, 0.5, high_open=True),
         "cpu_threads": integer(1, optional=True, stage=SAMPLE),
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
@@ -73,7 +84,7 @@ class VaeSynthesizer(VectorSynthesizer):
         latent_size: int = 128,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-5,
-        kl_weight: float = 0.5,
+        kl_weight: float | None = None,
         validation_share: float = 0.1,
         cpu_threads: int | None = 1,
         max_dcr_share: float | None = None,
