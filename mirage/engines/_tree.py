@@ -8,11 +8,10 @@ walk takes milliseconds there, importing scikit-learn about a second (the whole 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import sys
 
 import numpy as np
 
