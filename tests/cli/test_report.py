@@ -92,3 +92,28 @@ def test_report_shows_its_progress(
     assert result.exit_code == 0, result.output
     for stage in ("sampling", "scoring", "fidelity", "reference", "utility", "privacy", "4/4", "writing"):
         assert stage in result.stderr, stage
+
+
+def test_a_model_over_the_no_copying_bar_is_told_which_engines_stay_within_it(
+    data_csv: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "leaf1.mirage"
+    fitted = invoke(
+        "fit", data_csv, "-o", path, "--holdout", "0.25", "--engine", "cart",
+        "--param", "min_samples_leaf=1", "--param", "smoothing=0",
+    )  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    result = invoke("report", path, "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["scores"]["dcr_share"] > 0.53
+    hint = " ".join(result.output.split())
+    assert "to share these rows: cart resolves this table finely enough" in hint
+    assert "--engine gmm (mostly numeric tables)" in hint and "--engine cart" not in hint
+    assert "--param max_dcr_share=0.53 (cart coarsens itself" in hint
+
+
+def test_a_model_within_the_bar_gets_no_hint(holdout_model: Path, tmp_path: Path) -> None:
+    result = invoke("report", holdout_model, "-o", tmp_path / "r.html", "--rows", "200")
+    assert result.exit_code == 0, result.output
+    share = json.loads((tmp_path / "r.json").read_text())["scores"]["dcr_share"]
+    assert ("to share these rows" in result.output) == (share > 0.53)
