@@ -250,7 +250,8 @@ def report_command(
     ui.table(table)
     for verdict in verdicts:
         ui.say(verdict)
-    if model is not None and (hint := _closeness_hint(model, report.scores.get("dcr_share"))):
+    dcr = report.details.get("privacy", {}).get("dcr", {})
+    if model is not None and (hint := _closeness_hint(model, dcr.get("dcr_share"), dcr.get("dcr_share_ci"))):
         ui.say(hint)
     ui.say(f"wrote {output} and {json_path}")
     exit_on_failed_gates(ui, report.check(under, over))
@@ -266,11 +267,21 @@ WITHIN_BAR = {
 }
 
 
-def _closeness_hint(model: Synthesizer, share: object) -> str | None:
-    """What to do when a model file's rows sit nearer the rows it learned than the bar allows."""
+def _closeness_hint(model: Synthesizer, share: object, interval: object) -> str | None:
+    """What to do when a model file's rows sit measurably nearer the rows it learned than fresh rows
+    would (the DCR share's interval wholly above 0.5) and its estimate is over the bar.  On a small
+    holdout one split's interval spans both (0.38-0.73 on 69 rows), and the verdict states it."""
     from mirage.evaluation._privacy import DCR_SHARE_LIMIT
 
-    if not isinstance(share, float) or not share > DCR_SHARE_LIMIT:
+    if not (isinstance(interval, list | tuple) and len(interval) == 2):
+        return None
+    low, high = interval
+    if not (
+        isinstance(low, float)
+        and isinstance(high, float)
+        and low > 0.5
+        and (low + high) / 2 > DCR_SHARE_LIMIT
+    ):
         return None
     name = type(model).name
     others = ", ".join(f"--engine {e} ({kind})" for e, kind in WITHIN_BAR.items() if e != name)
