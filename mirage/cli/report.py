@@ -275,13 +275,8 @@ def _closeness_hint(model: Synthesizer, share: object, interval: object) -> str 
 
     if not (isinstance(interval, list | tuple) and len(interval) == 2):
         return None
-    low, high = interval
-    if not (
-        isinstance(low, float)
-        and isinstance(high, float)
-        and low > 0.5
-        and (low + high) / 2 > DCR_SHARE_LIMIT
-    ):
+    low = interval[0]
+    if not (isinstance(share, float) and isinstance(low, float) and low > 0.5 and share > DCR_SHARE_LIMIT):
         return None
     name = type(model).name
     others = ", ".join(f"--engine {e} ({kind})" for e, kind in WITHIN_BAR.items() if e != name)
