@@ -119,6 +119,7 @@ def test_a_model_over_the_no_copying_bar_is_told_which_engines_stay_within_it(
         (0.58, [0.38, 0.73], False),  # one split of a small table: the interval spans fresh rows' 0.5
         (0.52, [0.505, 0.535], False),  # measurably above 0.5 but within the bar
         (0.56, [0.52, 0.60], True),
+        (0.535, [0.505, 0.545], True),  # the share, not the interval's midpoint, against the bar
     ],
 )
 def test_the_hint_needs_a_share_over_the_bar_and_measurably_above_fresh_rows(
