@@ -14,6 +14,7 @@ from mirage.engines._base import EngineTags
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._neural import (
     DETECTION_ROWS,
+    TINY_TABLE,
     VectorSynthesizer,
     detection_auc,
     load_weights,
@@ -29,10 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GanSynthesizer"]
 
-# rows; below each, networks half as wide (they train faster and memorise less): on diabetes (442 rows)
-# 128 units read a DCR share of 0.558 over 20 split seeds, 64 units 0.528
+# rows; below it, and again below TINY_TABLE, networks half as wide (they train faster and memorise
+# less): on diabetes (442 rows) 128 units read a DCR share of 0.558 over 20 split seeds, 64 units 0.528
 SMALL_TABLE = 5_000
-TINY_TABLE = 1_000
 MIN_VALIDATION = 20  # held-out rows needed to score detection; fewer: train for max_epochs
 
 

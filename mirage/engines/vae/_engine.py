@@ -11,7 +11,7 @@ from mirage._progress import report
 from mirage.encoding import SubColumn
 from mirage.engines._base import EngineTags
 from mirage.engines._guard import PrivacyKnob
-from mirage.engines._neural import VectorSynthesizer, load_weights, weight_arrays
+from mirage.engines._neural import TINY_TABLE, VectorSynthesizer, load_weights, weight_arrays
 from mirage.engines._params import SAMPLE, SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._registry import require as require_dependencies
@@ -27,16 +27,14 @@ MIN_VALIDATION = 20  # held-out rows needed for early stopping; fewer: train for
 MAX_VALIDATION = 5_000
 GUARD_KL_GROWTH = 2.0  # each setting the memorisation guard tries doubles the KL weight
 GUARD_STEPS = 3  # settings past the fit's own
-# rows; below, the plain evidence bound (KL weight 1) instead of TVAE's halved one (0.5): on diabetes
-# (442 rows) 0.5 read a DCR share of 0.549 over 20 split seeds, 1 read 0.518
-SMALL_TABLE = 1_000
 
 
 def auto_kl_weight(n: int) -> float:
-    """The KL weight for ``n`` training rows: 1 below ``SMALL_TABLE`` rows, else 0.5.  A heavier KL term
-    lets each latent point say less about the row it came from (the rate-distortion trade of a
-    beta-VAE); the fewer the rows, the more of what a latent point could say is their chance detail."""
-    return 1.0 if n < SMALL_TABLE else 0.5
+    """The KL weight for ``n`` training rows: 1 (the plain evidence bound) below ``TINY_TABLE`` rows,
+    else 0.5 (TVAE's).  A heavier KL term lets each latent point say less about the row it came from
+    (the rate-distortion trade of a beta-VAE): on diabetes (442 rows) 0.5 read a DCR share of 0.549
+    over 20 split seeds, 1 read 0.518."""
+    return 1.0 if n < TINY_TABLE else 0.5
 
 
 def _kl_weights(engine: VaeSynthesizer, rows: int) -> list[dict[str, float]]:
