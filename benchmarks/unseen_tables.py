@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mirage.io._atomic import atomic_path
+
 
 def _package_file(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
@@ -75,15 +77,23 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("folder", type=Path)
+    parser.add_argument("--force", action="store_true", help="replace tables already in the folder")
     args = parser.parse_args()
+    if args.folder.exists() and not args.folder.is_dir():
+        parser.error(f"{args.folder} is a file, not a folder")
     args.folder.mkdir(parents=True, exist_ok=True)
     for name, (package, load) in TABLES.items():
+        target = args.folder / f"{name}.csv"
+        if target.exists() and not args.force:
+            print(f"{name}: kept {target} (already there; --force replaces it)")
+            continue
         try:
             frame = load()
         except (ModuleNotFoundError, FileNotFoundError):
             print(f"{name}: skipped (pip install {package})")
             continue
-        frame.to_csv(args.folder / f"{name}.csv", index=False)
+        with atomic_path(target, force=True) as partial:  # a killed run leaves no half-written table
+            frame.to_csv(partial, index=False)
         print(f"{name}: {len(frame):,} rows x {frame.shape[1]} columns")
 
 
