@@ -75,8 +75,10 @@ TARGET_COLUMNS = {
 # other tables' targets, for a benchmark run on a folder of one's own (``--data``):
 # MIRAGE_BENCH_TARGETS="wine=target,penguins=species"
 for _item in filter(None, os.environ.get("MIRAGE_BENCH_TARGETS", "").split(",")):
-    _table, _, _column = _item.partition("=")
-    TARGET_COLUMNS[_table.strip()] = _column.strip()
+    _table, _, _column = (part.strip() for part in _item.partition("="))
+    if not (_table and _column):
+        raise SystemExit(f"MIRAGE_BENCH_TARGETS: {_item!r} is not TABLE=COLUMN")
+    TARGET_COLUMNS[_table] = _column
 
 MIB = 1024 * 1024
 T = TypeVar("T")
