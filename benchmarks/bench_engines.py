@@ -96,6 +96,7 @@ def run_one(
     return {
         "table": table,
         "engine": engine,
+        "picked": model.name,  # what auto fitted
         "seed": seed,
         "rows": len(frame),
         "train_rows": len(train),
@@ -253,11 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         if name not in TARGETS:
             parser.error(f"unknown table {name!r} (known: {', '.join(TARGETS)})")
     for spec in engines:
-        if engine_spec(spec)[0] not in ENGINES:
-            parser.error(f"unknown engine {spec!r} (known: {', '.join(ENGINES)})")
+        if engine_spec(spec)[0] not in ENGINES and engine_spec(spec)[0] != "auto":
+            parser.error(f"unknown engine {spec!r} (known: {', '.join(ENGINES)}, auto)")
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(args.threads)
-    if any(engine_spec(e)[0] == "argn" for e in engines):
+    if any(engine_spec(e)[0] in ("argn", "auto") for e in engines):
         import torch
 
         torch.set_num_threads(args.threads)

@@ -29,6 +29,7 @@ __all__ = [
     "parse_named_gates",
     "parse_params",
     "resolve_engine",
+    "say_auto_pick",
     "positive_row_count",
     "read_options",
     "row_count",
@@ -132,19 +133,29 @@ def engine_named(name: str) -> type[Synthesizer]:
         raise OptionError(f"--engine: {exc}") from None
 
 
-def resolve_engine(name: str, data: pd.DataFrame, params: dict[str, Any], ui: UI) -> type[Synthesizer]:
-    """The engine class for ``--engine``, checked against ``params``; for ``auto``, say what it picked."""
+def resolve_engine(name: str, data: pd.DataFrame, params: dict[str, Any]) -> str:
+    """The engine name to fit with: ``--engine NAME`` checked against ``params``, or ``auto`` with every
+    engine it may fit on ``data`` checked (which one it kept is said after the fit: :func:`say_auto_pick`)."""
     from mirage.engines import choose_engine
 
     if name != "auto":
-        engine = engine_named(name)
-        check_hyperparameters(engine, params)
-        return engine
-    picked, reason = choose_engine(data)
-    engine = engine_named(picked)
-    check_hyperparameters(engine, params)
-    ui.note(Text.assemble("engine ", (picked, "bold"), f", picked by auto: {reason}"))
-    return engine
+        check_hyperparameters(engine_named(name), params)
+        return name
+    candidates = choose_engine(data).candidates
+    for candidate in candidates:
+        try:
+            check_hyperparameters(engine_named(candidate), params)
+        except OptionError as exc:
+            fitted = " and ".join(candidates)
+            raise OptionError(f"{exc} (--engine auto fits {fitted} here; name one with --engine)") from None
+    return name
+
+
+def say_auto_pick(model: Synthesizer, ui: UI) -> None:
+    """Tell the user which engine ``--engine auto`` fitted and why."""
+    picked = model.training_.get("auto")
+    if picked is not None:
+        ui.note(Text.assemble("engine ", (model.name, "bold"), f", picked by auto: {picked['reason']}"))
 
 
 def parse_named_gates(

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mirage.cli._options import positive_row_count, resolve_engine
+from mirage.cli._options import positive_row_count, resolve_engine, say_auto_pick
 from mirage.cli._ui import UI, DebugOption, QuietOption, cell, fit_progress, row_progress
 from mirage.engines._registry import ENGINES
 from mirage.errors import DataError, OutputExistsError
@@ -98,19 +98,19 @@ def demo_command(
     _check_folder(output_dir, [synthetic_path, model_path], force)
     real = load_demo()
     ui.note(f"demo data: {len(real):,} rows x {real.shape[1]} columns of the UCI Adult census table")
-    engine_class = resolve_engine(engine, real, {}, ui)
-    hyperparameters: dict[str, Any] = {"seed": seed} if "seed" in engine_class._param_names() else {}
+    engine = resolve_engine(engine, real, {})
     start = time.perf_counter()
     with fit_progress(ui):
-        model = mirage.fit(real, engine=engine_class.name, **hyperparameters)
+        model = mirage.fit(real, engine=engine, **_seeded(engine, real, seed))
     fit_seconds = time.perf_counter() - start
+    say_auto_pick(model, ui)
     n = len(real) if rows is None else rows
     chunks = row_progress(model.sample_chunks(n, seed=seed), n, ui, "sampling")
     synthetic = pd.concat(list(chunks), ignore_index=True)
     output_dir.mkdir(exist_ok=True)
     write_table(synthetic, synthetic_path, force=force)
     model.save(model_path, force=force)
-    ui.note(f"fitted {engine_class.name} in {fit_seconds:.2f} s; drew {n:,} rows")
+    ui.note(f"fitted {model.name} in {fit_seconds:.2f} s; drew {n:,} rows")
 
     scores = column_shape_scores(real, synthetic, model.schema_)
     ui.table(scores_table(scores))
@@ -127,3 +127,12 @@ def demo_command(
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
+
+
+def _seeded(engine: str, real: pd.DataFrame, seed: int) -> dict[str, Any]:
+    """``seed`` for the fit when every engine it may fit takes one."""
+    from mirage.engines import choose_engine
+    from mirage.engines._registry import engine_class
+
+    names = choose_engine(real).candidates if engine == "auto" else (engine,)
+    return {"seed": seed} if all("seed" in engine_class(name)._param_names() for name in names) else {}

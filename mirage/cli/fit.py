@@ -17,6 +17,7 @@ from mirage.cli._options import (
     parse_params,
     read_options,
     resolve_engine,
+    say_auto_pick,
 )
 from mirage.cli._ui import (
     UI,
@@ -194,13 +195,13 @@ def fit_command(
 
         learned, _ = split_holdout(frame, holdout, split_seed)
     require_training_rows(len(learned), holdout=holdout, kept=n_rows - len(learned))
-    engine_class = resolve_engine(engine, learned, hyperparameters, ui)
+    engine = resolve_engine(engine, learned, hyperparameters)
     del learned
     start = time.perf_counter()
     with fit_progress(ui):
         model = mirage.fit(
             frame,
-            engine=engine_class.name,
+            engine=engine,
             schema=user_schema,
             holdout=holdout,
             split_seed=split_seed,
@@ -210,6 +211,7 @@ def fit_command(
             **hyperparameters,
         )
     seconds = time.perf_counter() - start
+    say_auto_pick(model, ui)
     model.save(output, force=force)
     if ui.quiet:
         return
@@ -218,7 +220,7 @@ def fit_command(
     if holdout is not None:
         summary.add_row("holdout", f"{n_rows - model.n_training_rows_:,} rows kept aside")
     summary.add_row("columns", str(len(model.schema_)))
-    summary.add_row("engine", engine_class.name)
+    summary.add_row("engine", model.name)
     checked = getattr(model, "training_", {}).get("guard")
     if checked is not None:
         from mirage.engines._guard import outcome

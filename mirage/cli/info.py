@@ -52,12 +52,26 @@ def _guard_row(training: dict[str, Any]) -> str | None:
     )
 
 
+def _auto_note(training: dict[str, Any]) -> str:
+    """How ``--engine auto`` came to this engine, when it did (the file's own figures, shown as text)."""
+    picked = training.get("auto")
+    if not isinstance(picked, dict):
+        return ""
+    aucs = picked.get("detection_auc")
+    if isinstance(aucs, dict) and aucs:
+        scores = ", ".join(
+            f"{name} {auc:.3f}" if isinstance(auc, float) else f"{name} ?" for name, auc in aucs.items()
+        )
+        return f" (picked by auto; detection AUC {scores})"
+    return " (picked by auto)"
+
+
 def summary_table(path: Path, manifest: dict[str, Any]) -> Table:
     state = manifest.get("state", {})
     params = ", ".join(f"{k}={v!r}" for k, v in manifest["hyperparameters"].items())
     grid = Table.grid(padding=(0, 2))
     grid.add_row("model", str(path))
-    grid.add_row("engine", str(manifest["engine"]))
+    grid.add_row("engine", str(manifest["engine"]) + _auto_note(dict(state.get("training", {}))))
     grid.add_row(
         "written by",
         f"mirage {manifest.get('mirage_version', '?')} (model format {manifest['format_version']})",

@@ -260,6 +260,7 @@ def report_command(
 # engines whose defaults kept the DCR share within the bar on every table Mirage measures (README,
 # "The no-copying bar"), by the kind of table each suits
 WITHIN_BAR = {
+    "auto": "below 5,000 rows it fits bayesnet and gmm and keeps the better",
     "gmm": "mostly numeric tables",
     "bayesnet": "mostly categorical ones",
     "gan": "any, with PyTorch",
@@ -279,7 +280,8 @@ def _closeness_hint(model: Synthesizer, share: object, interval: object) -> str 
     if not (isinstance(share, float) and isinstance(low, float) and low > 0.5 and share > DCR_SHARE_LIMIT):
         return None
     name = type(model).name
-    others = ", ".join(f"--engine {e} ({kind})" for e, kind in WITHIN_BAR.items() if e != name)
+    fitted = {name, "auto"} if "auto" in getattr(model, "training_", {}) else {name}  # it would again
+    others = ", ".join(f"--engine {e} ({kind})" for e, kind in WITHIN_BAR.items() if e not in fitted)
     hint = (
         f"to share these rows: {name} resolves this table finely enough that its rows sit nearer the "
         f"rows it learned; refit with an engine whose defaults stayed within the bar on Mirage's "

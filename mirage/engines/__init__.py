@@ -14,7 +14,7 @@ from mirage.engines._registry import ENGINES, get_engine, register_engine
 from mirage.errors import NotFittedError
 
 if TYPE_CHECKING:
-    from mirage.engines._auto import choose_engine
+    from mirage.engines._auto import AutoChoice, choose_engine, fit_auto
     from mirage.engines._base import BLOCK_ROWS, Synthesizer, clone, engines_with
     from mirage.engines._conditions import Between, Condition, IsNull, NotNull, OneOf
     from mirage.engines._context import ContextParts
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BLOCK_ROWS",
     "ArgnSynthesizer",
+    "AutoChoice",
     "BayesNetSynthesizer",
     "Between",
     "Condition",
@@ -47,6 +48,7 @@ __all__ = [
     "choose_engine",
     "clone",
     "engines_with",
+    "fit_auto",
     "get_engine",
     "register_engine",
 ]
@@ -60,7 +62,9 @@ _ENGINE_CLASSES = {
     "KdeSynthesizer": "kde",
 }
 _MODULES = {
+    "AutoChoice": "mirage.engines._auto",
     "choose_engine": "mirage.engines._auto",
+    "fit_auto": "mirage.engines._auto",
     "BLOCK_ROWS": "mirage.engines._base",
     "Between": "mirage.engines._conditions",
     "Condition": "mirage.engines._conditions",

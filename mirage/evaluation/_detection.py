@@ -96,7 +96,8 @@ def detection_scores(
     ``{"feature", "importance"}``, the drop in AUC when that feature is shuffled, highest first).
     ``n_threads`` caps the model's OpenMP threads (None: all cores; 1 is far faster on a busy machine).
     ``features``: a :class:`FeatureEncoder` of ``schema`` already fitted on ``real`` (fitted here if None),
-    so that scoring several tables against the same real rows fits it once.
+    so that scoring several tables against the same real rows fits it once.  ``top=0`` skips the
+    permutation importances (the costly part on wide tables) and leaves ``top_features`` empty.
     """
     if folds < 2:
         raise OptionError(f"folds must be at least 2, got {folds!r}")
@@ -128,7 +129,9 @@ def detection_scores(
             train, test = np.flatnonzero(fold != i), np.flatnonzero(fold == i)
             if np.unique(y[test]).size < 2 or np.unique(y[train]).size < 2:
                 continue
-            auc, fold_importance = _fold(x, y, train, test, categorical, seed, rng, importance=not aucs)
+            auc, fold_importance = _fold(
+                x, y, train, test, categorical, seed, rng, importance=top > 0 and not aucs
+            )
             aucs.append(auc)
             if fold_importance is not None:
                 importance = fold_importance

@@ -18,9 +18,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mirage.server._store import INTERRUPTED, Store, new_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["JOB_KINDS", "Runner", "run_job"]
 
@@ -123,22 +126,22 @@ def _fit(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     engine = params.get("engine", "auto")
     options = dataset.get("read_options") or {}
     frame = read_table(source, **options)
-    if engine == "auto":
-        engine, _ = mirage.choose_engine(frame)
-    hyperparameters: dict[str, Any] = {"seed": int(params.get("seed", 0))}
+    holdout, seed = params.get("holdout", 0.2), int(params.get("seed", 0))
+    hyperparameters: dict[str, Any] = {"seed": seed}
     budget = params.get("time_budget")
-    if budget is not None and engine == "argn":
+    if budget is not None and _fits(engine, frame, holdout, seed) == ("argn",):
         hyperparameters["max_training_time"] = float(budget)
     model = mirage.fit(
         frame,
         engine=engine,
         schema=schema,
-        holdout=params.get("holdout", 0.2),
-        split_seed=int(params.get("seed", 0)),
+        holdout=holdout,
+        split_seed=seed,
         source=source,
         read_options=options,
         **hyperparameters,
     )
+    engine = model.name  # what auto picked
     model_id = new_id()
     folder = data_dir / "models" / model_id
     folder.mkdir(parents=True)
@@ -153,6 +156,17 @@ def _fit(store: Store, data_dir: Path, job: dict[str, Any]) -> None:
     }
     if not store.finish_job(job["id"], {"model_id": model_id, "engine": engine}, model=record):
         _remove_tree(folder)  # cancelled while saving: nothing stays
+
+
+def _fits(engine: str, frame: pd.DataFrame, holdout: float | None, seed: int) -> tuple[str, ...]:
+    """The engines ``mirage.fit`` will fit: ``auto`` picks from the rows it learns, not the whole file."""
+    if engine != "auto":
+        return (engine,)
+    import mirage
+    from mirage.evaluation._holdout import split_holdout
+
+    learned = frame if holdout is None else split_holdout(frame, holdout, seed)[0]
+    return mirage.choose_engine(learned).candidates
 
 
 def _sample(store: Store, data_dir: Path, job: dict[str, Any]) -> None:

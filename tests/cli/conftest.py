@@ -26,6 +26,6 @@ def data_csv(tmp_path_factory: pytest.TempPathFactory, adult: pd.DataFrame) -> P
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory: pytest.TempPathFactory, data_csv: Path) -> Path:
     path = tmp_path_factory.mktemp("model") / "adult.mirage"
-    result = invoke("fit", data_csv, "-o", path)
+    result = invoke("fit", data_csv, "-o", path, "--engine", "cart")
     assert result.exit_code == 0, result.output
     return path

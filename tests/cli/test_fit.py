@@ -91,6 +91,18 @@ def test_reports_the_auto_choice_and_a_summary(data_csv: Path, tmp_path: Path) -
     assert "picked by auto" in result.stderr and "1,500 rows" in result.stderr
     for word in ("rows", "columns", "engine", "seconds", str(out)):
         assert word in result.stdout
+    picked = manifest(out)["engine"]
+    assert picked in ("bayesnet", "gmm") and f"engine {picked}, picked by auto" in result.stderr
+    info = invoke("info", out)
+    assert info.exit_code == 0, info.output
+    assert "picked by auto; detection AUC bayesnet" in " ".join(info.stdout.split())
+
+
+def test_auto_checks_a_param_against_every_engine_it_may_fit(data_csv: Path, tmp_path: Path) -> None:
+    result = invoke("fit", data_csv, "-o", tmp_path / "m.mirage", "--param", "max_components=3")
+    assert result.exit_code != 0
+    assert "max_components" in result.output and "bayesnet" in result.output
+    assert not (tmp_path / "m.mirage").exists()
 
 
 def test_params_and_seed_reach_the_engine(data_csv: Path, tmp_path: Path) -> None:

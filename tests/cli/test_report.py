@@ -110,6 +110,7 @@ def test_a_model_over_the_no_copying_bar_is_told_which_engines_stay_within_it(
     hint = " ".join(result.output.split())
     assert "to share these rows: cart resolves this table finely enough" in hint
     assert "--engine gmm (mostly numeric tables)" in hint and "--engine cart" not in hint
+    assert "--engine auto (below 5,000 rows it fits bayesnet and gmm and keeps the better)" in hint
     assert "--param max_dcr_share=0.53 (cart coarsens itself" in hint
 
 
@@ -132,3 +133,14 @@ def test_the_hint_needs_a_share_over_the_bar_and_measurably_above_fresh_rows(
     assert (hint is not None) == hinted
     if hint is not None:  # copula has no memorisation guard to suggest
         assert "--engine copula" not in hint and "max_dcr_share" not in hint
+
+
+def test_the_hint_does_not_send_a_model_auto_picked_back_to_auto() -> None:
+    from mirage.cli.report import _closeness_hint
+    from mirage.engines.gmm import GmmSynthesizer
+
+    model = GmmSynthesizer()
+    assert "--engine auto" in (_closeness_hint(model, 0.56, [0.52, 0.60]) or "")
+    model.training_ = {"auto": {"reason": "picked"}}
+    hint = _closeness_hint(model, 0.56, [0.52, 0.60]) or ""
+    assert "--engine auto" not in hint and "--engine bayesnet" in hint and "--engine gmm" not in hint

@@ -7,23 +7,71 @@ import pandas as pd
 import pytest
 
 import mirage
-from mirage.engines import CartSynthesizer, choose_engine
+from mirage.engines import choose_engine
 from mirage.errors import OptionError
 
 
-def test_auto_picks_cart_for_small_tables_and_says_why(adult: pd.DataFrame, caplog) -> None:
+def _measurements(n: int, seed: int = 0) -> pd.DataFrame:
+    """Continuous, correlated measurements: a mixture of Gaussians fits them, a network of binned
+    columns does not."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": 2.0 * x + rng.normal(scale=0.3, size=n),
+            "z": -x + rng.normal(scale=0.5, size=n),
+            "w": rng.normal(size=n) * 3.0 + 10.0,
+        }
+    )
+
+
+def test_auto_fits_both_small_table_engines_and_keeps_the_one_harder_to_tell_apart(caplog) -> None:
     with caplog.at_level(logging.INFO, logger="mirage"):
-        model = mirage.fit(adult.iloc[:500])
-    assert isinstance(model, CartSynthesizer)
-    assert "engine=auto picked 'cart'" in caplog.text
+        model = mirage.fit(_measurements(600), seed=1)
+    aucs = model.training_["auto"]["detection_auc"]
+    assert set(aucs) == {"bayesnet", "gmm"}
+    assert model.name == min(aucs, key=aucs.get) == "gmm"
+    assert f"engine=auto picked {model.name!r}" in caplog.text and "detection AUC" in caplog.text
 
 
-def test_auto_picks_copula_above_the_threshold() -> None:
-    wide = pd.DataFrame(np.zeros((1, 1)), columns=["a"])
-    assert choose_engine(wide)[0] == "cart"
+def test_auto_keeps_bayesnet_on_a_table_ruled_by_categories(titanic: pd.DataFrame) -> None:
+    model = mirage.fit(titanic, seed=0)
+    aucs = model.training_["auto"]["detection_auc"]
+    assert model.name == "bayesnet" and aucs["bayesnet"] < aucs["gmm"]
+
+
+def test_auto_is_deterministic_and_its_pick_survives_the_model_file(tmp_path) -> None:
+    data = _measurements(300, seed=4)
+    first, second = mirage.fit(data, seed=7), mirage.fit(data, seed=7)
+    assert first.training_["auto"] == second.training_["auto"]
+    pd.testing.assert_frame_equal(first.sample(50, seed=2), second.sample(50, seed=2))
+    first.save(tmp_path / "m.mirage")
+    loaded = mirage.load(tmp_path / "m.mirage")
+    assert loaded.training_["auto"] == first.training_["auto"]
+    assert loaded.training_["auto"]["reason"].startswith("300 rows x 4 columns")
+
+
+def test_auto_picks_argn_from_5000_rows_and_copula_past_the_cell_limit(monkeypatch) -> None:
+    from mirage.engines import _auto
+
+    assert choose_engine(pd.DataFrame(np.zeros((4_999, 3)))).candidates == ("bayesnet", "gmm")
+    monkeypatch.setattr(_auto, "_has_torch", lambda: True)
+    assert choose_engine(pd.DataFrame(np.zeros((5_000, 3)))).candidates == ("argn",)
+    monkeypatch.setattr(_auto, "_has_torch", lambda: False)  # without PyTorch: the measured pair
+    assert choose_engine(pd.DataFrame(np.zeros((5_000, 3)))).candidates == ("bayesnet", "gmm")
     big = pd.DataFrame(index=range(1_000_001), columns=list("abcdef"))
-    name, reason = choose_engine(big)
-    assert name == "copula" and "1,000,001 rows" in reason
+    choice = choose_engine(big)
+    assert choice.candidates == ("copula",) and "1,000,001 rows" in choice.reason
+
+
+def test_auto_on_a_table_too_small_to_score_keeps_the_first_engine_and_says_so() -> None:
+    from mirage.engines import fit_auto
+
+    tiny = pd.DataFrame({"a": [1.0, 2.0] * 6, "b": ["x", "y"] * 6})  # 2 distinct rows: no 3 folds
+    model, reason = fit_auto(tiny, seed=0)
+    assert model.name == "bayesnet" and "not measured" in reason
+    assert "detection_auc" not in model.training_["auto"]
 
 
 def test_unknown_engine_lists_the_known_ones(adult: pd.DataFrame) -> None:
