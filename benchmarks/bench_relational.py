@@ -2,7 +2,7 @@
 per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--sdv``.
 
     python benchmarks/bench_relational.py [--datasets northwind,deep,generated] [--rows 1000000]
-                                          [--engine cart] [--scale 1.0] [--seed 0 | --seeds 0,1,2]
+                                          [--engine ENGINE] [--scale 1.0] [--seed 0 | --seeds 0,1,2]
                                           [--timeout 3600] [--trees /tmp/main_tree,.]
                                           [--sdv] [--sdv-python /tmp/sdvenv/bin/python] [--dcr]
 
@@ -34,8 +34,8 @@ unseen ones, the bar 0.53).
 ``--trees``: Mirage source trees to compare side by side in one run (e.g. a ``git archive`` of main next
 to this checkout, each with its own defaults): each fits and samples in its own process, the trees
 taking turns per seed so that they see the same machine load, their samples scored by this checkout;
-the rows are labelled ``mirage@<folder>``, and each table's quality is also printed per tree (mean over
-the seeds).
+the rows are labelled ``mirage@<folder>`` and each table's quality is also printed per tree (mean
+over the seeds).  Without ``--engine`` each model picks its tables' engines as it does by default.
 
 ``--seeds`` repeats every dataset with each seed (the model's fit and sample, HMA's, and the detection
 folds) and ends with the joined and protected AUCs' mean and range over the seeds per system.
@@ -198,7 +198,7 @@ def measure(
 
     database, frames = load(dataset, rows, deep_scale, seed)
     start, cpu = time.perf_counter(), time.process_time()
-    model = RelationalSynthesizer(database, engine=engine, seed=seed).fit(frames)
+    model = RelationalSynthesizer(database, **_engine(engine), seed=seed).fit(frames)
     fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     synthetic = model.sample(scale=scale, seed=seed)
@@ -224,6 +224,11 @@ def measure(
     }
 
 
+def _engine(name: str) -> dict[str, str]:
+    """``engine`` for RelationalSynthesizer: none when ``--engine`` is empty (the tree's own default)."""
+    return {"engine": name} if name else {}
+
+
 def table_dcr(
     dataset: str, rows: int, deep_scale: int, engine: str, seed: int, tree: str | None = None
 ) -> dict[str, float]:
@@ -242,7 +247,8 @@ def table_dcr(
 
     database, frames = load(dataset, rows, deep_scale, seed)
     learned, held = split_database(database, frames, 0.2, seed)
-    synthetic = RelationalSynthesizer(database, engine=engine, seed=seed).fit(learned).sample(seed=seed)
+    model = RelationalSynthesizer(database, **_engine(engine), seed=seed)
+    synthetic = model.fit(learned).sample(seed=seed)
     shares: dict[str, float] = {}
     for name in database.order():
         keys = set(database.key_columns(name))
@@ -612,7 +618,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="northwind,deep,generated")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated database")
     parser.add_argument("--deep-scale", type=int, default=1, help="size of the deep database (x 11k rows)")
-    parser.add_argument("--engine", default="cart")
+    parser.add_argument("--engine", default="", help="every table's engine (default: the model's own)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
