@@ -2,8 +2,8 @@
 per-table quality and the joined-view detection AUC; beside SDV's HMA with ``--sdv``.
 
     python benchmarks/bench_relational.py [--datasets northwind,deep,generated] [--rows 1000000]
-                                          [--engine cart] [--scale 1.0] [--seed 0 | --seeds 0,1,2]
-                                          [--timeout 3600]
+                                          [--engine ENGINE] [--scale 1.0] [--seed 0 | --seeds 0,1,2]
+                                          [--timeout 3600] [--trees /tmp/main_tree,.]
                                           [--sdv] [--sdv-python /tmp/sdvenv/bin/python] [--dcr]
 
 * ``northwind``: customers <- orders <- order_details -> products (tests/fixtures/northwind).
@@ -30,6 +30,12 @@ five most telling features (the drop in AUC when each is shuffled).
 seconds on a loaded machine.  ``--dcr`` adds each table's DCR share for mirage (one more fit per seed:
 a fifth of the root rows held out with their descendants; 0.5: no closer to the learned rows than to
 unseen ones, the bar 0.53).
+
+``--trees``: Mirage source trees to compare side by side in one run (e.g. a ``git archive`` of main next
+to this checkout, each with its own defaults): each fits and samples in its own process, the trees
+taking turns per seed so that they see the same machine load, their samples scored by this checkout;
+the rows are labelled ``mirage@<folder>`` and each table's quality is also printed per tree (mean
+over the seeds).  Without ``--engine`` each model picks its tables' engines as it does by default.
 
 ``--seeds`` repeats every dataset with each seed (the model's fit and sample, HMA's, and the detection
 folds) and ends with the joined and protected AUCs' mean and range over the seeds per system.
@@ -171,17 +177,28 @@ def load(dataset: str, rows: int, deep_scale: int, seed: int) -> tuple[Any, dict
 
 
 def measure(
-    dataset: str, rows: int, deep_scale: int, engine: str, scale: float, seed: int, out: str | None = None
+    dataset: str,
+    rows: int,
+    deep_scale: int,
+    engine: str,
+    scale: float,
+    seed: int,
+    out: str | None = None,
+    tree: str | None = None,
 ) -> dict[str, Any]:
+    """Fit and sample with the mirage of ``tree`` (this checkout's when None), in its own process."""
+    if tree is not None:
+        sys.path.insert(0, tree)
     import warnings
 
     warnings.simplefilter("ignore")
+    import mirage
     from mirage.relational import RelationalSynthesizer
     from mirage.relational._cardinality import cardinality_similarity
 
     database, frames = load(dataset, rows, deep_scale, seed)
     start, cpu = time.perf_counter(), time.process_time()
-    model = RelationalSynthesizer(database, engine=engine, seed=seed).fit(frames)
+    model = RelationalSynthesizer(database, **_engine(engine), seed=seed).fit(frames)
     fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     synthetic = model.sample(scale=scale, seed=seed)
@@ -193,6 +210,7 @@ def measure(
         for name, frame in synthetic.items():
             frame.to_parquet(Path(out) / f"{name}.parquet", index=False)
     return {
+        "mirage": str(Path(mirage.__file__).parent.parent),
         "tables": len(frames),
         "real_rows": sum(len(f) for f in frames.values()),
         "sampled_rows": sampled,
@@ -206,11 +224,20 @@ def measure(
     }
 
 
-def table_dcr(dataset: str, rows: int, deep_scale: int, engine: str, seed: int) -> dict[str, float]:
+def _engine(name: str) -> dict[str, str]:
+    """``engine`` for RelationalSynthesizer: none when ``--engine`` is empty (the tree's own default)."""
+    return {"engine": name} if name else {}
+
+
+def table_dcr(
+    dataset: str, rows: int, deep_scale: int, engine: str, seed: int, tree: str | None = None
+) -> dict[str, float]:
     """Each table's DCR share (0.5: no closer to the rows learned than to unseen ones; the bar 0.53):
     a fifth of the root rows held out with their descendants (``split_database``), the rest learned
     and sampled with ``seed``, keys left out of the distance.  One split: on a table of a few dozen
     rows its share is good to +-0.05 (``bench_relational_dcr.py`` reads every fold over many seeds)."""
+    if tree is not None:
+        sys.path.insert(0, tree)
     import warnings
 
     warnings.simplefilter("ignore")
@@ -220,7 +247,8 @@ def table_dcr(dataset: str, rows: int, deep_scale: int, engine: str, seed: int) 
 
     database, frames = load(dataset, rows, deep_scale, seed)
     learned, held = split_database(database, frames, 0.2, seed)
-    synthetic = RelationalSynthesizer(database, engine=engine, seed=seed).fit(learned).sample(seed=seed)
+    model = RelationalSynthesizer(database, **_engine(engine), seed=seed)
+    synthetic = model.fit(learned).sample(seed=seed)
     shares: dict[str, float] = {}
     for name in database.order():
         keys = set(database.key_columns(name))
@@ -464,11 +492,33 @@ def _one(
     results: dict[str, Any],
     table: list[list[str]],
     aucs: dict[tuple[str, str], list[tuple[float | None, float | None]]],
+    qualities: dict[tuple[str, str], list[dict[str, float | None]]],
 ) -> None:
-    """Fit, sample and score mirage (and HMA with ``--sdv``) on ``dataset`` with ``seed``."""
+    """Fit, sample and score mirage (each of ``--trees``) and HMA (``--sdv``) on ``dataset`` with ``seed``."""
+    database, frames = load(dataset, args.rows, args.deep_scale, seed)
+    trees = [str(Path(t).resolve()) for t in args.trees.split(",")] if args.trees else [None]
+    for tree in trees:
+        system = "mirage" if tree is None else f"mirage@{Path(tree).name}"
+        _mirage(args, dataset, seed, database, frames, tree, system, results, table, aucs, qualities)
+    if args.sdv:
+        _sdv(args, dataset, seed, database, frames, results, table, aucs)
+
+
+def _mirage(
+    args: argparse.Namespace,
+    dataset: str,
+    seed: int,
+    database: Any,
+    frames: dict[str, Any],
+    tree: str | None,
+    system: str,
+    results: dict[str, Any],
+    table: list[list[str]],
+    aucs: dict[tuple[str, str], list[tuple[float | None, float | None]]],
+    qualities: dict[tuple[str, str], list[dict[str, float | None]]],
+) -> None:
     import pandas as pd
 
-    database, frames = load(dataset, args.rows, args.deep_scale, seed)
     scored = sum(len(f) for f in frames.values()) <= args.score_max_rows
     with tempfile.TemporaryDirectory() as folder:
         run = run_isolated(
@@ -480,6 +530,7 @@ def _one(
             args.scale,
             seed,
             folder if scored else None,
+            tree,
             timeout=args.timeout,
         )
         scores: dict[str, Any] = {}
@@ -491,19 +542,34 @@ def _one(
     shares: dict[str, float] | None = None
     if args.dcr and run.ok:
         held = run_isolated(
-            table_dcr, dataset, args.rows, args.deep_scale, args.engine, seed, timeout=args.timeout
+            table_dcr, dataset, args.rows, args.deep_scale, args.engine, seed, tree, timeout=args.timeout
         )
         shares = held.result if held.ok else None
-    results.setdefault(dataset, {})[str(seed)] = {
-        "mirage": {**run.as_dict(), "scores": scores, "dcr_share": shares}
+    results.setdefault(dataset, {}).setdefault(str(seed), {})[system] = {
+        **run.as_dict(),
+        "scores": scores,
+        "dcr_share": shares,
     }
-    aucs.setdefault(("mirage", dataset), []).append(_aucs(scores))
+    aucs.setdefault((system, dataset), []).append(_aucs(scores))
+    if scores.get("quality"):
+        qualities.setdefault((system, dataset), []).append(scores["quality"])
     if not run.ok:
-        table.append(["mirage", f"{dataset} (seed {seed})", "failed: " + str(run.error).splitlines()[-1]])
+        table.append([system, f"{dataset} (seed {seed})", "failed: " + str(run.error).splitlines()[-1]])
     else:
-        table.append(_row("mirage", f"{dataset} (seed {seed})", run.result, run.peak_rss_mib, scores, shares))
-    if not args.sdv:
-        return
+        table.append(_row(system, f"{dataset} (seed {seed})", run.result, run.peak_rss_mib, scores, shares))
+
+
+def _sdv(
+    args: argparse.Namespace,
+    dataset: str,
+    seed: int,
+    database: Any,
+    frames: dict[str, Any],
+    results: dict[str, Any],
+    table: list[list[str]],
+    aucs: dict[tuple[str, str], list[tuple[float | None, float | None]]],
+) -> None:
+    scored = sum(len(f) for f in frames.values()) <= args.score_max_rows
     attempts = [("hma", False)]
     if any(fk.self_reference for fk in database.foreign_keys):
         attempts.append(("hma-noself", True))
@@ -521,7 +587,7 @@ def _one(
         sdv_scores = score(database, frames, synthetic, seed) if synthetic and scored else {}
         if synthetic and not scored:  # too large to score: its integrity still
             sdv_scores = {"integrity_problems": len(database.integrity_problems(synthetic))}
-        results[dataset][str(seed)][label] = {**result, "scores": sdv_scores}
+        results.setdefault(dataset, {}).setdefault(str(seed), {})[label] = {**result, "scores": sdv_scores}
         if synthetic is None:
             if "cpu_s_at_stop" in result:  # stopped by the watch: how far it got
                 where = f"{result['cpu_s_at_stop']:.0f} CPU s, {result['peak_rss_mib'] / 1024:.2f} GiB peak"
@@ -552,7 +618,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="northwind,deep,generated")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated database")
     parser.add_argument("--deep-scale", type=int, default=1, help="size of the deep database (x 11k rows)")
-    parser.add_argument("--engine", default="cart")
+    parser.add_argument("--engine", default="", help="every table's engine (default: the model's own)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -561,6 +627,7 @@ def main() -> None:
         help="comma-separated seeds (fit, sample and scoring), e.g. 0,1,2; overrides --seed",
     )
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--trees", default="", help="comma-separated Mirage source trees (default: this one)")
     parser.add_argument("--sdv", action="store_true", help="run SDV's HMASynthesizer beside mirage")
     parser.add_argument("--sdv-python", default=sys.executable, help="the interpreter that has SDV")
     parser.add_argument("--sdv-timeout", type=float, default=None, help="HMA's own time limit (s)")
@@ -580,9 +647,10 @@ def main() -> None:
     results: dict[str, Any] = {}
     table: list[list[str]] = []
     aucs: dict[tuple[str, str], list[tuple[float | None, float | None]]] = {}
+    qualities: dict[tuple[str, str], list[dict[str, float | None]]] = {}
     for dataset in args.datasets.split(","):
         for seed in seeds:
-            _one(args, dataset, seed, results, table, aucs)
+            _one(args, dataset, seed, results, table, aucs, qualities)
     headers = [
         "system",
         "dataset",
@@ -618,6 +686,15 @@ def main() -> None:
         print(
             format_table(["system", "dataset", "seeds", "joined AUC mean (range)", "protected AUC"], summary)
         )
+    if args.trees:
+        for (system, dataset), per_seed in qualities.items():
+            names = list(per_seed[0])
+            means = [
+                f"{name} {sum(q[name] or 0.0 for q in per_seed) / len(per_seed):.3f}"
+                for name in names
+                if all(q.get(name) is not None for q in per_seed)
+            ]
+            print(f"{system} {dataset} quality per table ({len(per_seed)} seeds): " + ", ".join(means))
     payload = {"args": vars(args), "environment": environment_info(), "results": results}
     for path in write_results("relational", payload):
         print(f"wrote {path}")
