@@ -163,6 +163,16 @@ def test_data_warnings_are_one_line_each_naming_the_column(tmp_path: Path) -> No
     assert "_inference.py" not in result.stderr
 
 
+def test_auto_says_each_data_warning_once_though_it_fits_three_times(tmp_path: Path) -> None:
+    data = tmp_path / "towns.csv"
+    rows = [f"town {k},{k % 7}" for k in range(0, 3_000, 2)]
+    data.write_text("city,v\n" + "\n".join(rows * 2) + "\n", encoding="utf-8")
+    result = invoke("fit", data, "-o", tmp_path / "m.mirage")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "column 'city'" in warnings[0], result.stderr
+
+
 def test_a_holdout_that_leaves_too_few_rows_is_refused(data_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.mirage"
     line = _fail("fit", data_csv, "-o", out, "--holdout", "0.999")
