@@ -5,10 +5,10 @@ Mirage's benchmark tables (shared and unseen, 20+ split seeds) put ``bayesnet`` 
 bar (DCR share <= 0.53) on the tables below 5,000 rows (but for a 178-row one), where ``cart``, ``argn``
 and ``copula`` resolve finely enough to sit nearer the rows they learned; which of the two gives better
 rows depends on the table (``gmm`` on continuous measurements, ``bayesnet`` on tables ruled by a few
-categories), so both are fitted on three quarters of the rows, scored against the quarter left out, and
-the one whose rows are harder to tell from those unseen rows is refitted on all of them.  From 5,000
-rows ``argn`` gives the best rows within the bar, and past ``MAX_CELLS`` the ``copula`` is the one fast
-enough.
+categories), so both are fitted and the one whose rows are harder to tell from the real ones is kept
+(scored against the rows learned: a quarter held out read noisier and picked worse on the benchmark
+tables, stop 38).  From 5,000 rows ``argn`` gives the best rows within the bar, and past ``MAX_CELLS``
+the ``copula`` is the one fast enough.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mirage.encoding import EncodingOptions
@@ -32,10 +31,8 @@ __all__ = ["AutoChoice", "choose_engine", "fit_auto"]
 MAX_CELLS = 5_000_000  # past this many cells the copula, the fastest engine, learns the table
 NEURAL_ROWS = 5_000  # from this many rows argn keeps the bar (with PyTorch installed)
 MEASURED = ("bayesnet", "gmm")
-SCORE_SHARE = 0.25  # of the rows, left out of the candidates' scoring fits and scored against
-SCORED_ROWS = 5_000  # at most this many held-out rows (and as many synthetic ones) a side
+SCORED_ROWS = 5_000  # real and synthetic rows a side when the two candidates are compared
 SCORE_FOLDS = 3
-SCORE_SPLIT = 0xA070  # the scoring split's seed stream, apart from a user's --holdout split
 
 
 @dataclass(frozen=True)
@@ -58,8 +55,8 @@ def choose_engine(data: pd.DataFrame) -> AutoChoice:
         )
     return AutoChoice(
         MEASURED,
-        f"{size}: bayesnet and gmm keep the no-copying bar at this size; both fitted on 3/4 of the rows, "
-        "the one whose rows a classifier tells least from the other 1/4 refitted on all",
+        f"{size}: bayesnet and gmm keep the no-copying bar at this size; both fitted, the one whose rows a "
+        "classifier tells from the real ones least kept",
     )
 
 
@@ -72,76 +69,51 @@ def fit_auto(
 ) -> tuple[Synthesizer, str]:
     """Fit what :func:`choose_engine` picks for ``data``.
 
-    Of two candidates, each is fitted on a seeded ``1 - SCORE_SHARE`` of the rows and the one whose
-    sampled rows a classifier tells least from the rows left out (detection AUC over ``SCORE_FOLDS``
-    folds) is refitted on all of them: plain model selection on unseen rows (that both candidates keep
-    the bar is measured on benchmark tables, not checked here).  Returns the fitted model and the
-    reason, with the scores when measured; both are kept in the model's ``training_["auto"]`` (and so
-    in its file)."""
+    Of two candidates, both are fitted on all the rows and the one whose sampled rows a classifier tells
+    least from ``data`` (detection AUC over ``SCORE_FOLDS`` folds, seeded by ``seed``) is kept; the
+    data's warnings are said once, from the kept fit.  That both candidates keep the bar is measured on
+    benchmark tables, not checked here.  Returns the fitted model and the reason, with the scores when
+    measured; both are kept in the model's ``training_["auto"]`` (and so in its file)."""
     choice = choose_engine(data)
     if len(choice.candidates) == 1:
-        return _picked(
-            _fit(choice.candidates[0], data, schema, encoding_options, hyperparameters), choice.reason
-        )
+        model = get_engine(choice.candidates[0])(**hyperparameters)
+        return _picked(model.fit(data, schema, encoding_options=encoding_options), choice.reason)
+    fitted: list[tuple[Synthesizer, list[warnings.WarningMessage]]] = []
+    for name in choice.candidates:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            model = get_engine(name)(**hyperparameters).fit(data, schema, encoding_options=encoding_options)
+        fitted.append((model, said))
     seed = int(hyperparameters.get("seed") or 0)
+    aucs: dict[str, float] | None
     try:
-        aucs = _held_out_detection(choice.candidates, data, schema, encoding_options, hyperparameters, seed)
-    except DataError as exc:  # too few rows to score: the first candidate, and the user is told
-        first = choice.candidates[0]
-        reason = f"{choice.reason}; not measured ({exc}), so {first}"
-        return _picked(_fit(first, data, schema, encoding_options, hyperparameters), reason)
-    best = min(aucs, key=lambda name: aucs[name])
-    scores = ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
-    model = _fit(best, data, schema, encoding_options, hyperparameters)
-    return _picked(
-        model, f"{choice.reason} (detection AUC on held-out rows {scores}; 0.5 = indistinguishable)", aucs
-    )
+        aucs = {model.name: _detection_auc(model, data, seed) for model, _ in fitted}
+    except DataError as exc:  # too few distinct rows to score: the first candidate, and the user is told
+        aucs = None
+        kept, said = fitted[0]
+        reason = f"{choice.reason}; not measured ({exc}), so {kept.name}"
+    else:
+        scored = aucs
+        kept, said = min(fitted, key=lambda pair: scored[pair[0].name])
+        scores = ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
+        reason = f"{choice.reason} (detection AUC {scores}; 0.5 = indistinguishable)"
+    for text, category, filename, lineno in dict.fromkeys(
+        (str(m.message), m.category, m.filename, m.lineno) for m in said
+    ):
+        warnings.warn_explicit(text, category, filename, lineno)
+    return _picked(kept, reason, aucs)
 
 
-def _fit(
-    name: str,
-    data: pd.DataFrame,
-    schema: Schema | None,
-    encoding_options: EncodingOptions | None,
-    hyperparameters: dict[str, Any],
-) -> Synthesizer:
-    return get_engine(name)(**hyperparameters).fit(data, schema, encoding_options=encoding_options)
-
-
-def _held_out_detection(
-    candidates: tuple[str, ...],
-    data: pd.DataFrame,
-    schema: Schema | None,
-    encoding_options: EncodingOptions | None,
-    hyperparameters: dict[str, Any],
-    seed: int,
-) -> dict[str, float]:
+def _detection_auc(model: Synthesizer, data: pd.DataFrame, seed: int) -> float:
     from mirage.evaluation._detection import detection_scores
 
-    order = np.random.default_rng(np.random.SeedSequence([seed, SCORE_SPLIT])).permutation(len(data))
-    cut = round(SCORE_SHARE * len(data))
-    held = data.iloc[np.sort(order[:cut])].reset_index(drop=True)
-    learned = data.iloc[np.sort(order[cut:])].reset_index(drop=True)
-    if len(held) > SCORED_ROWS:
-        held = held.sample(n=SCORED_ROWS, random_state=seed)
-    aucs: dict[str, float] = {}
-    with warnings.catch_warnings():  # the data's warnings come once, from the fit that is kept
-        warnings.simplefilter("ignore")
-        for name in candidates:
-            model = _fit(name, learned, schema, encoding_options, hyperparameters)
-            synthetic = model.sample(len(held), seed=seed)
-            scores = detection_scores(
-                held,
-                synthetic,
-                model.schema_,
-                max_rows=len(held),
-                folds=SCORE_FOLDS,
-                top=0,
-                seed=seed,
-                n_threads=1,
-            )
-            aucs[name] = float(scores["detection_auc"])
-    return aucs
+    rows = min(len(data), SCORED_ROWS)
+    real = data.sample(n=rows, random_state=seed) if rows < len(data) else data
+    synthetic = model.sample(rows, seed=seed)
+    scores = detection_scores(
+        real, synthetic, model.schema_, max_rows=rows, folds=SCORE_FOLDS, top=0, seed=seed, n_threads=1
+    )
+    return float(scores["detection_auc"])
 
 
 def _picked(model: Synthesizer, reason: str, aucs: dict[str, float] | None = None) -> tuple[Synthesizer, str]:

@@ -163,7 +163,7 @@ def test_data_warnings_are_one_line_each_naming_the_column(tmp_path: Path) -> No
     assert "_inference.py" not in result.stderr
 
 
-def test_auto_says_each_data_warning_once_though_it_fits_three_times(tmp_path: Path) -> None:
+def test_auto_says_each_data_warning_once_though_it_fits_two_engines(tmp_path: Path) -> None:
     data = tmp_path / "towns.csv"
     rows = [f"town {k},{k % 7}" for k in range(0, 3_000, 2)]
     data.write_text("city,v\n" + "\n".join(rows * 2) + "\n", encoding="utf-8")
