@@ -57,8 +57,8 @@ PREFIX = "net."
 PATTERN = -1  # the sub-column index of the span of missing patterns
 COUNTER = "num_batches_tracked"  # batch norm's training counter: not needed to sample, not saved
 DETECTION_ROWS = 2_000  # real and as many generated rows per detection score, at most
-# training rows below which gan's networks are narrower and vae's KL term is the plain bound's: with
-# fewer rows, more of what a wide generator or a loose latent can say is the rows' chance detail
+# training rows below which gan's networks are narrower: with fewer rows, more of what a wide generator
+# can say is the rows' chance detail
 TINY_TABLE = 1_000
 
 
