@@ -115,6 +115,28 @@ def test_a_model_file_round_trips_and_a_changed_size_is_refused(model: VaeSynthe
         VaeSynthesizer(**{**FAST, "hidden_size": 33}).set_state(model.schema_, state, arrays)
 
 
+def test_a_file_written_before_mode_temperature_samples_its_modes_as_it_did(
+    model: VaeSynthesizer, tmp_path
+) -> None:
+    import json
+    import zipfile
+
+    saved = model.save(tmp_path / "vae.mirage")
+    older = tmp_path / "older.mirage"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(older, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "manifest.json":
+                manifest = json.loads(data)
+                del manifest["hyperparameters"]["mode_temperature"]
+                data = json.dumps(manifest).encode()
+            target.writestr(name, data)
+    loaded, current = mirage.load(older), mirage.load(saved)
+    assert loaded.mode_temperature == 1.0 and current.mode_temperature == 0.7
+    current.mode_temperature = 1.0
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=3), current.sample(200, seed=3))
+
+
 @pytest.mark.slow
 def test_the_plain_evidence_bound_keeps_a_small_table_from_being_memorised() -> None:
     """titanic, five 80/20 splits (as benchmarks/bench_classic.py splits them): with ``kl_weight=1`` the

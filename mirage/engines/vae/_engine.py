@@ -72,6 +72,7 @@ class VaeSynthesizer(VectorSynthesizer):
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "seed": SEED,
     }
+    defaults_before: ClassVar[Mapping[str, Any]] = {"mode_temperature": 1.0}  # files before it drew modes so
     privacy_knob = PrivacyKnob("KL weight", _kl_weights)
     tags = EngineTags(scenario=True)
 
