@@ -189,20 +189,13 @@ def test_fit_speaks_of_the_rows_it_learns_from(data_csv: Path, tmp_path: Path) -
 
 
 def test_info_names_the_parts_edited_by_hand(model_path: Path, tmp_path: Path) -> None:
-    import json
-    import zipfile
+    from tests.model_files import edit_manifest
 
     untouched = invoke("info", model_path).stdout.splitlines()
     assert next(line for line in untouched if line.startswith("edited by hand")).split()[-1] == "no"
-    edited = tmp_path / "edited.mirage"
-    with zipfile.ZipFile(model_path) as source, zipfile.ZipFile(edited, "w") as target:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "manifest.json":
-                doc = json.loads(data)
-                doc["hyperparameters"]["smoothing"] = 0.5
-                data = json.dumps(doc).encode()
-            target.writestr(name, data)
+    edited = edit_manifest(
+        model_path, tmp_path / "edited.mirage", lambda doc: doc["hyperparameters"].update(smoothing=0.5)
+    )
     result = invoke("info", edited)
     assert result.exit_code == 0, result.output
     line = next(line for line in result.stdout.splitlines() if line.startswith("edited by hand"))

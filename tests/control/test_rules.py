@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -340,17 +338,12 @@ def test_a_predicate_is_python_only(table: pd.DataFrame, tmp_path: Path) -> None
 
 
 def test_rules_edited_in_a_model_file_are_refused(table: pd.DataFrame, tmp_path: Path) -> None:
+    from tests.model_files import edit_manifest
+
     schema = ruled_schema(table, [Inequality("ship_date", ">=", "order_date")])
     path = fit_quietly(table, schema, "cart").save(tmp_path / "model.mirage")
-    edited = tmp_path / "edited.mirage"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(edited, "w") as target:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "manifest.json":
-                body = json.loads(data)
-                body["schema"]["rules"] = [{"rule": "inequality", "left": "tip", "op": "<=", "right": "fare"}]
-                data = json.dumps(body).encode()
-            target.writestr(name, data)
+    ruled = [{"rule": "inequality", "left": "tip", "op": "<=", "right": "fare"}]
+    edited = edit_manifest(path, tmp_path / "edited.mirage", lambda body: body["schema"].update(rules=ruled))
     with pytest.raises(ModelFileError, match="rules: differ from the schema's rules"):
         mirage.load(edited)
 

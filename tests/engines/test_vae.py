@@ -118,19 +118,12 @@ def test_a_model_file_round_trips_and_a_changed_size_is_refused(model: VaeSynthe
 def test_a_file_written_before_mode_temperature_samples_its_modes_as_it_did(
     model: VaeSynthesizer, tmp_path
 ) -> None:
-    import json
-    import zipfile
+    from tests.model_files import edit_manifest
 
     saved = model.save(tmp_path / "vae.mirage")
-    older = tmp_path / "older.mirage"
-    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(older, "w") as target:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "manifest.json":
-                manifest = json.loads(data)
-                del manifest["hyperparameters"]["mode_temperature"]
-                data = json.dumps(manifest).encode()
-            target.writestr(name, data)
+    older = edit_manifest(
+        saved, tmp_path / "older.mirage", lambda m: m["hyperparameters"].pop("mode_temperature")
+    )
     loaded, current = mirage.load(older), mirage.load(saved)
     assert loaded.mode_temperature == 1.0 and current.mode_temperature == 0.7
     current.mode_temperature = 1.0
