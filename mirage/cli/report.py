@@ -257,8 +257,8 @@ def report_command(
     exit_on_failed_gates(ui, report.check(under, over))
 
 
-# engines whose defaults kept the DCR share within the bar on every table Mirage measures (README,
-# "The no-copying bar"), by the kind of table each suits
+# engines (and auto) whose defaults kept the DCR share within the bar on Mirage's shared benchmark
+# tables (README, "The no-copying bar"; tables of under ~200 rows can read over), by the tables each suits
 WITHIN_BAR = {
     "auto": "below 5,000 rows it fits bayesnet and gmm and keeps the better",
     "gmm": "mostly numeric tables",

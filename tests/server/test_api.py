@@ -400,3 +400,14 @@ def test_report_job_cancel_while_running_and_a_failing_sample(
     kept = {model["id"], fitted["result"]["model_id"]}
     assert {m["id"] for m in client.get("/api/models", headers=AUTH).json()} == kept
     assert {p.name for p in (tmp_path / "data" / "models").iterdir()} == kept
+
+
+def test_an_auto_fit_records_the_engine_auto_picked(client: TestClient, dataset: dict[str, Any]) -> None:
+    job = client.post("/api/jobs", json={"kind": "fit", "dataset_id": dataset["id"]}, headers=AUTH).json()
+    done = wait_for(client, job["id"])
+    assert done["state"] == "succeeded", done
+    assert done["result"]["engine"] in ("bayesnet", "gmm")
+    model = client.get(f"/api/models/{done['result']['model_id']}", headers=AUTH).json()
+    assert model["engine"] == done["result"]["engine"] and f"({model['engine']})" in model["name"]
+    loaded = mirage.load(client.get(f"/api/models/{model['id']}/file", headers=AUTH).content)
+    assert loaded.name == model["engine"] and "detection_auc" in loaded.training_["auto"]
