@@ -12,7 +12,7 @@ from rich.text import Text
 
 from mirage.cli._options import positive_row_count, resolve_engine, say_auto_pick
 from mirage.cli._ui import UI, DebugOption, QuietOption, cell, fit_progress, row_progress
-from mirage.engines._registry import ENGINES
+from mirage.engines._registry import ENGINES, engine_class
 from mirage.errors import DataError, OutputExistsError
 
 if TYPE_CHECKING:
@@ -99,9 +99,12 @@ def demo_command(
     real = load_demo()
     ui.note(f"demo data: {len(real):,} rows x {real.shape[1]} columns of the UCI Adult census table")
     engine = resolve_engine(engine, real, {})
+    hyperparameters: dict[str, Any] = {}
+    if engine == "auto" or "seed" in engine_class(engine)._param_names():  # auto's engines all take one
+        hyperparameters["seed"] = seed
     start = time.perf_counter()
     with fit_progress(ui):
-        model = mirage.fit(real, engine=engine, **_seeded(engine, real, seed))
+        model = mirage.fit(real, engine=engine, **hyperparameters)
     fit_seconds = time.perf_counter() - start
     say_auto_pick(model, ui)
     n = len(real) if rows is None else rows
@@ -127,12 +130,3 @@ def demo_command(
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
-
-
-def _seeded(engine: str, real: pd.DataFrame, seed: int) -> dict[str, Any]:
-    """``seed`` for the fit when every engine it may fit takes one."""
-    from mirage.engines import choose_engine
-    from mirage.engines._registry import engine_class
-
-    names = choose_engine(real).candidates if engine == "auto" else (engine,)
-    return {"seed": seed} if all("seed" in engine_class(name)._param_names() for name in names) else {}
