@@ -443,6 +443,9 @@ def _words_at_shares(spelling: str | Mapping[str, float], cells: int) -> np.ndar
     return np.array(list(spelling), dtype=object)[which]
 
 
+INT64_LIMIT = 2.0**63
+
+
 def _whole_numbers(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Float columns (whole numbers with gaps: pandas reads those as floats) written ``8``, not ``8.0``."""
     out = df
@@ -452,6 +455,8 @@ def _whole_numbers(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         values = df[name].to_numpy(dtype="float64")
         present = values[~np.isnan(values)]
         if present.size and (not np.all(np.isfinite(present)) or np.any(present != np.round(present))):
+            continue
+        if present.size and np.abs(present).max() >= INT64_LIMIT:  # whole as floats, past any integer
             continue
         if out is df:
             out = df.copy()

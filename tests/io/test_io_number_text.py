@@ -447,3 +447,10 @@ def test_numbers_with_a_footnote_mark_on_a_few_are_numbers_and_keep_the_mark(tmp
     assert abs(numbers.std() - frame["measure"].std()) < 2.5  # not drawn flat over the range as codes were
     mixed = _write(tmp_path / "mixed.csv", ["v"] + [f"{i}*" if i % 3 else f"{i}#" for i in range(30)])
     assert read_table(mixed)["v"].dtype == object  # two marks, most rows marked: not footnotes
+
+
+def test_whole_numbers_past_any_integer_are_written_as_floats(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"size": [1.0e300, 2.5e300, np.nan], "count": [3.0, np.nan, 4.0]})
+    out = tmp_path / "out.csv"
+    write_chunks(frame, out, dialect={"whole": ["size", "count"]})
+    assert out.read_text(encoding="utf-8").splitlines() == ["size,count", "1e+300,3", "2.5e+300,", ",4"]
