@@ -91,7 +91,8 @@ def fit_auto(
     except DataError as exc:  # too few distinct rows to score: the first candidate, and the user is told
         aucs = None
         kept, said = fitted[0]
-        reason = f"{choice.reason}; not measured ({exc}), so {kept.name}"
+        why = str(exc).split(";")[0]  # detection's advice after ';' (lower folds) is not the user's
+        reason = f"{choice.reason}; not measured ({why}), so {kept.name}"
     else:
         scored = aucs
         kept, said = min(fitted, key=lambda pair: scored[pair[0].name])

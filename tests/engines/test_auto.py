@@ -70,7 +70,8 @@ def test_auto_on_a_table_too_small_to_score_keeps_the_first_engine_and_says_so()
 
     tiny = pd.DataFrame({"a": [1.0, 2.0] * 6, "b": ["x", "y"] * 6})  # 2 distinct rows: no 3 folds
     model, reason = fit_auto(tiny, seed=0)
-    assert model.name == "bayesnet" and "not measured" in reason
+    assert model.name == "bayesnet" and "not measured (too few distinct rows" in reason
+    assert "lower folds" not in reason
     assert "detection_auc" not in model.training_["auto"]
 
 
