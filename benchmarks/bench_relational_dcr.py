@@ -4,6 +4,7 @@
                                               [--seeds 0,1,2,3,4,5,6,7,8,9] [--folds 5] [--columns]
                                               [--samples 3]
                                               [--trees /tmp/main_tree,.] [--params '{"min_samples_leaf": 20}']
+                                              [--engines cart,bayesnet]
 
 The rows of each *root* table (a table with no parent: Northwind's customers and products, the deep
 database's regions and items) are shuffled with the seed and cut into ``--folds`` parts; each part is
@@ -31,7 +32,9 @@ columns carry the excess.  ``--trees``: Mirage source trees to compare side by s
 a ``git archive`` of main next to this checkout); each seed runs in a fresh process per tree, the
 trees taking turns, so both see the same machine load, and each later tree's share is also read
 against the first's fold by fold (mean difference, standard error over the folds).  ``--params``:
-engine hyperparameters (JSON) for every table.  Writes JSON to ``benchmarks/results/``.
+engine hyperparameters (JSON) for every table.  ``--engines``: the tables' engines to compare the
+same way (each a name for every table, or ``table=name+table=name`` with cart for the rest); every
+tree runs with every engine, the variants taking turns.  Writes JSON to ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def one_seed(
     columns: bool,
     params: str,
     samples: int = 1,
+    engine: str = "cart",
 ) -> dict[str, Any]:
     """Every measured table's fold readings for one seed, with the mirage of ``tree`` (own process);
     each reading the mean over ``samples`` samples of the fold's one fit."""
@@ -139,7 +143,9 @@ def one_seed(
         for fold, held in enumerate(np.array_split(order, folds)):
             learned, kept = without_rows(database, frames, root, held)
             fold_seed = seed * 100 + fold
-            model = RelationalSynthesizer(database, seed=fold_seed, params=json.loads(params))
+            model = RelationalSynthesizer(
+                database, engine=_engine_spec(engine), seed=fold_seed, params=json.loads(params)
+            )
             model.fit(learned)
             per_sample: dict[str, list[dict[str, Any]]] = {}
             for draw in range(samples):
@@ -151,6 +157,13 @@ def one_seed(
             for name, taken in per_sample.items():
                 readings.setdefault(f"{name} (held via {root})", []).append({"root": root, **_mean(taken)})
     return {"mirage": str(Path(mirage.__file__).parent.parent), "readings": readings}
+
+
+def _engine_spec(engine: str) -> str | dict[str, str]:
+    """``--engines``' one item: a name for every table, or ``table=name+table=name`` (cart elsewhere)."""
+    if "=" not in engine:
+        return engine
+    return dict(item.split("=", 1) for item in engine.split("+"))
 
 
 def _reading(
@@ -269,10 +282,17 @@ def main() -> None:
     )
     parser.add_argument("--params", default="{}", help="engine hyperparameters for every table (JSON)")
     parser.add_argument("--trees", default=str(REPO_ROOT), help="comma-separated Mirage source trees")
+    parser.add_argument(
+        "--engines", default="cart", help="comma-separated: a name for every table, or table=name+table=name"
+    )
     args = parser.parse_args()
 
     seeds = [int(s) for s in args.seeds.split(",")]
-    trees = [str(Path(t).resolve()) for t in args.trees.split(",")]
+    engines = args.engines.split(",")
+    trees = [
+        (str(Path(t).resolve()), engine) for t in args.trees.split(",") for engine in engines
+    ]  # a tree with an engine: one variant
+    label = {v: v[0] if len(engines) == 1 else f"{v[0]} [{v[1]}]" for v in trees}
     chosen: dict[str, list[str]] = {}
     for item in filter(None, args.roots.split(",")):
         dataset, _, table = item.partition(":")
@@ -281,22 +301,33 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         database, _ = _load(dataset)
         wanted[dataset] = chosen.get(dataset) or roots(database)
-    runs: dict[str, dict[str, list[list[dict[str, Any]]]]] = {t: {} for t in trees}
+    runs: dict[str, dict[str, list[list[dict[str, Any]]]]] = {label[v]: {} for v in trees}
     for seed in seeds:
         for dataset, tables in wanted.items():
-            for tree in trees:  # the trees take turns, so both see the same load
+            for variant in trees:  # the variants take turns, so all see the same load
+                tree, engine = variant
                 run = run_isolated(
-                    one_seed, tree, dataset, tables, seed, args.folds, args.columns, args.params, args.samples
+                    one_seed,
+                    tree,
+                    dataset,
+                    tables,
+                    seed,
+                    args.folds,
+                    args.columns,
+                    args.params,
+                    args.samples,
+                    engine,
                 )
                 if not run.ok:
-                    raise SystemExit(f"{tree}: {dataset} seed {seed} failed: {run.error}")
+                    raise SystemExit(f"{label[variant]}: {dataset} seed {seed} failed: {run.error}")
                 assert run.result is not None
                 for table, readings in run.result["readings"].items():
-                    runs[tree].setdefault(f"{dataset}:{table}", []).append(readings)
+                    runs[label[variant]].setdefault(f"{dataset}:{table}", []).append(readings)
                     shares = " ".join(f"{r['share']:.2f}" for r in readings)
-                    print(f"seed {seed} {tree} {dataset}:{table}: {shares}", flush=True)
+                    print(f"seed {seed} {label[variant]} {dataset}:{table}: {shares}", flush=True)
     summaries = {tree: {key: summary(v) for key, v in by_table.items()} for tree, by_table in runs.items()}
-    for tree in trees:
+    names = [label[v] for v in trees]
+    for tree in names:
         rows = []
         for key, s in summaries[tree].items():
             rows.append(
@@ -325,10 +356,10 @@ def main() -> None:
             for key, s in summaries[tree].items():
                 if "columns" in s:
                     print(f"  {key}: " + ", ".join(f"{c} {v:.3f}" for c, v in s["columns"].items()))
-    for tree in trees[1:]:
-        print(f"{tree} - {trees[0]}, fold by fold (mean ± s.e. over the folds):")
-        for key in runs[trees[0]]:
-            mean, se = paired(runs[trees[0]][key], runs[tree][key])
+    for tree in names[1:]:
+        print(f"{tree} - {names[0]}, fold by fold (mean ± s.e. over the folds):")
+        for key in runs[names[0]]:
+            mean, se = paired(runs[names[0]][key], runs[tree][key])
             print(f"  {key}: {mean:+.4f} ± {se:.4f}")
     payload = {"args": vars(args), "environment": environment_info(), "runs": runs, "summaries": summaries}
     for path in write_results("relational_dcr", payload):
