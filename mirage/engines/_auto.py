@@ -9,6 +9,10 @@ categories), so both are fitted and the one whose rows are harder to tell from t
 (scored against the rows learned: a quarter held out read noisier and picked worse on the benchmark
 tables, stop 38).  From 5,000 rows ``argn`` gives the best rows within the bar, and past ``MAX_CELLS``
 the ``copula`` is the one fast enough.
+
+Given a context (a child table's rows given their parent rows), only the engines that condition on one
+are candidates, each scored on its rows beside the context rows they were drawn for; where none of the
+bar-keeping ones can, ``cart`` learns the table, and the reason says so.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mirage.encoding import EncodingOptions
@@ -31,6 +36,7 @@ __all__ = ["AutoChoice", "choose_engine", "fit_auto"]
 MAX_CELLS = 5_000_000  # past this many cells the copula, the fastest engine, learns the table
 NEURAL_ROWS = 5_000  # from this many rows argn keeps the bar (with PyTorch installed)
 MEASURED = ("bayesnet", "gmm")
+FALLBACK = "cart"  # given a context that none of the candidates conditions on
 SCORED_ROWS = 5_000  # real and synthetic rows a side when the two candidates are compared
 SCORE_FOLDS = 3
 
@@ -43,8 +49,30 @@ class AutoChoice:
     reason: str
 
 
-def choose_engine(data: pd.DataFrame) -> AutoChoice:
-    """The engines ``engine="auto"`` would fit on ``data`` and a one-line reason a user can read."""
+def choose_engine(data: pd.DataFrame, *, context: bool = False) -> AutoChoice:
+    """The engines ``engine="auto"`` would fit on ``data`` and a one-line reason a user can read;
+    ``context``: given a context, of the engines that condition on one."""
+    choice = _by_size(data)
+    if not context:
+        return choice
+    able = tuple(name for name in choice.candidates if get_engine(name).get_tags().context)
+    if able == choice.candidates:
+        return choice
+    size = f"{data.shape[0]:,} rows x {data.shape[1]} columns given a parent row"
+    named = " and ".join(choice.candidates)
+    if able:
+        return AutoChoice(
+            able,
+            f"{size}: of {named}, which keep the no-copying bar at this size, {able[0]} conditions on one",
+        )
+    return AutoChoice(
+        (FALLBACK,),
+        f"{size}: {named} keep the no-copying bar at this size but cannot condition on one, so {FALLBACK} "
+        "(which may sit nearer the rows it learned)",
+    )
+
+
+def _by_size(data: pd.DataFrame) -> AutoChoice:
     rows, cols = data.shape
     size = f"{rows:,} rows x {cols} columns"
     if rows * cols > MAX_CELLS:
@@ -64,6 +92,8 @@ def fit_auto(
     data: pd.DataFrame,
     schema: Schema | None = None,
     *,
+    context: pd.DataFrame | None = None,
+    context_schema: Schema | None = None,
     encoding_options: EncodingOptions | None = None,
     **hyperparameters: Any,
 ) -> tuple[Synthesizer, str]:
@@ -71,23 +101,30 @@ def fit_auto(
 
     Of two candidates, both are fitted on all the rows and the one whose sampled rows a classifier tells
     least from ``data`` (detection AUC over ``SCORE_FOLDS`` folds, seeded by ``seed``) is kept; the
-    data's warnings are said once, from the kept fit.  That both candidates keep the bar is measured on
+    data's warnings are said once, from the kept fit.  With ``context`` (row ``i`` the context of data
+    row ``i``, see :meth:`Synthesizer.fit`) the candidates condition on it and each is scored on its rows
+    drawn for the real context rows, beside them.  That the candidates keep the bar is measured on
     benchmark tables, not checked here.  Returns the fitted model and the reason, with the scores when
     measured; both are kept in the model's ``training_["auto"]`` (and so in its file)."""
-    choice = choose_engine(data)
+    choice = choose_engine(data, context=context is not None)
+
+    def fit(name: str) -> Synthesizer:
+        return get_engine(name)(**hyperparameters).fit(
+            data, schema, context=context, context_schema=context_schema, encoding_options=encoding_options
+        )
+
     if len(choice.candidates) == 1:
-        model = get_engine(choice.candidates[0])(**hyperparameters)
-        return _picked(model.fit(data, schema, encoding_options=encoding_options), choice.reason)
+        return _picked(fit(choice.candidates[0]), choice.reason)
     fitted: list[tuple[Synthesizer, list[warnings.WarningMessage]]] = []
     for name in choice.candidates:
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
-            model = get_engine(name)(**hyperparameters).fit(data, schema, encoding_options=encoding_options)
+            model = fit(name)
         fitted.append((model, said))
     seed = int(hyperparameters.get("seed") or 0)
     aucs: dict[str, float] | None
     try:
-        aucs = {model.name: _detection_auc(model, data, seed) for model, _ in fitted}
+        aucs = {model.name: _detection_auc(model, data, seed, context) for model, _ in fitted}
     except DataError as exc:  # too few distinct rows to score: the first candidate, and the user is told
         aucs = None
         kept, said = fitted[0]
@@ -105,14 +142,23 @@ def fit_auto(
     return _picked(kept, reason, aucs)
 
 
-def _detection_auc(model: Synthesizer, data: pd.DataFrame, seed: int) -> float:
+def _detection_auc(model: Synthesizer, data: pd.DataFrame, seed: int, context: pd.DataFrame | None) -> float:
     from mirage.evaluation._detection import detection_scores
 
     rows = min(len(data), SCORED_ROWS)
-    real = data.sample(n=rows, random_state=seed) if rows < len(data) else data
-    synthetic = model.sample(rows, seed=seed)
+    taken = np.random.RandomState(seed).permutation(len(data))[:rows] if rows < len(data) else None
+    real = data if taken is None else data.iloc[taken]
+    schema = model.schema_
+    if context is None or model.context_schema_ is None:
+        synthetic = model.sample(rows, seed=seed)
+    else:  # each row beside the context row it was drawn for, so what it owes its parent is scored too
+        given = context.reset_index(drop=True)
+        given = given if taken is None else given.iloc[taken].reset_index(drop=True)
+        synthetic = pd.concat([given, model.sample(context=given, seed=seed)], axis=1)
+        real = pd.concat([given, real.reset_index(drop=True)], axis=1)
+        schema = Schema(columns=[*model.context_schema_.columns, *model.schema_.columns])
     scores = detection_scores(
-        real, synthetic, model.schema_, max_rows=rows, folds=SCORE_FOLDS, top=0, seed=seed, n_threads=1
+        real, synthetic, schema, max_rows=rows, folds=SCORE_FOLDS, top=0, seed=seed, n_threads=1
     )
     return float(scores["detection_auc"])
 

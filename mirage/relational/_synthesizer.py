@@ -25,6 +25,7 @@ import pandas as pd
 from mirage.encoding import EncodingOptions
 from mirage.encoding.categorical import number_categories_as_numbers
 from mirage.engines import Synthesizer, engines_with, get_engine
+from mirage.engines._auto import fit_auto
 from mirage.engines._base import MIN_TRAINING_ROWS
 from mirage.errors import DataError, MirageError, ModelFileError, NotFittedError, OptionError, SchemaError
 from mirage.relational._cardinality import count_shape, shape_counts
@@ -45,12 +46,16 @@ from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind, Schema
 __all__ = ["RELATIONAL", "RelationalSynthesizer"]
 
 RELATIONAL = "relational"  # the ``engine`` a relational model file names
+AUTO = "auto"
 PARENT = "parent."
 SECONDS_PER_DAY = 86_400.0
 
 
 class RelationalSynthesizer:
     """Learns the tables of ``database`` with ``engine`` (a name, or a table -> name mapping).
+
+    ``"auto"`` picks each table's engine as :func:`mirage.engines.fit_auto` does for one table, a child
+    table's among the engines that condition on its parent row (recorded in the table's model).
 
     ``params``: engine hyperparameters, for every table (``{"min_samples_leaf": 20}``) or per table
     (``{"orders": {...}}``).  ``seed`` seeds the fits (each table's engine gets its own seed from it
@@ -112,6 +117,44 @@ class RelationalSynthesizer:
             params["seed"] = _derive_seed(self.seed, index)
         try:
             return cls(**params)
+        except MirageError as exc:
+            raise type(exc)(f"table {table!r}: {exc}") from None
+
+    def _fit_table(
+        self,
+        table: str,
+        index: int,
+        data: pd.DataFrame,
+        schema: Schema,
+        context: pd.DataFrame | None,
+        context_schema: Schema | None,
+        options: EncodingOptions | None,
+    ) -> Synthesizer:
+        if self._engine_for(table) == AUTO:
+            params = self._table_params()[table]
+            params.setdefault("seed", _derive_seed(self.seed, index))
+
+            def learn() -> Synthesizer:
+                model, _ = fit_auto(
+                    data,
+                    schema,
+                    context=context,
+                    context_schema=context_schema,
+                    encoding_options=options,
+                    **params,
+                )
+                return model
+
+        else:
+            engine = self._new_engine(table, index)
+
+            def learn() -> Synthesizer:
+                return engine.fit(
+                    data, schema, context=context, context_schema=context_schema, encoding_options=options
+                )
+
+        try:
+            return learn()
         except MirageError as exc:
             raise type(exc)(f"table {table!r}: {exc}") from None
 
@@ -203,18 +246,9 @@ class RelationalSynthesizer:
                     'shippers), mark it "reference": true in the database schema to copy it as is'
                 )
             if data.shape[1] and len(data):  # an empty table stays empty
-                engine = self._new_engine(name, index)
-                try:
-                    engine.fit(
-                        data,
-                        schema,
-                        context=context,
-                        context_schema=context_schema,
-                        encoding_options=options.get(name),
-                    )
-                except MirageError as exc:
-                    raise type(exc)(f"table {name!r}: {exc}") from None
-                engines[name] = engine
+                engines[name] = self._fit_table(
+                    name, index, data, schema, context, context_schema, options.get(name)
+                )
         self.plans_ = plans
         self.engines_ = engines
         self.reference_rows_ = reference_rows
@@ -255,7 +289,7 @@ class RelationalSynthesizer:
     def _check_context_engines(self, plans: Mapping[str, TablePlan]) -> None:
         """A child table is learned given its parent row: its engine must condition on a context."""
         for name, plan in plans.items():
-            if plan.primary is None:
+            if plan.primary is None or self._engine_for(name) == AUTO:
                 continue
             cls = get_engine(self._engine_for(name))
             if not cls.get_tags().context:

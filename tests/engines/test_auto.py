@@ -75,6 +75,48 @@ def test_auto_on_a_table_too_small_to_score_keeps_the_first_engine_and_says_so()
     assert "detection_auc" not in model.training_["auto"]
 
 
+def test_auto_given_a_context_keeps_the_candidates_that_condition_on_one(monkeypatch) -> None:
+    from mirage.engines import _auto, get_engine
+
+    data = pd.DataFrame(np.zeros((300, 3)))
+    for candidate in choose_engine(data, context=True).candidates:
+        assert get_engine(candidate).get_tags().context
+    monkeypatch.setattr(_auto, "_by_size", lambda data: _auto.AutoChoice(("kde", "copula"), "measured"))
+    partial = choose_engine(data, context=True)
+    assert partial.candidates == ("copula",) and "of kde and copula" in partial.reason
+    assert choose_engine(data).candidates == ("kde", "copula")  # without a context, as by size
+    monkeypatch.setattr(_auto, "_by_size", lambda data: _auto.AutoChoice(("kde",), "measured"))
+    fallback = choose_engine(data, context=True)
+    assert fallback.candidates == ("cart",)
+    assert "kde keep the no-copying bar at this size but cannot condition on one, so cart" in fallback.reason
+
+
+def _parent_and_child(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    parent = pd.DataFrame({"size": rng.normal(size=n), "kind": rng.choice(["a", "b"], size=n)})
+    child = pd.DataFrame(
+        {"amount": 3.0 * parent["size"] + rng.normal(scale=0.2, size=n), "flag": parent["kind"] == "a"}
+    )
+    return parent, child
+
+
+def test_auto_given_a_context_scores_each_candidate_beside_the_context_rows(monkeypatch) -> None:
+    from mirage.engines import _auto, fit_auto
+
+    parent, child = _parent_and_child(600)
+    monkeypatch.setattr(_auto, "_by_size", lambda data: _auto.AutoChoice(("copula", "cart"), "measured"))
+    model, reason = fit_auto(child, context=parent, seed=3)
+    aucs = model.training_["auto"]["detection_auc"]
+    assert set(aucs) == {"copula", "cart"} and model.name == min(aucs, key=aucs.get)
+    assert "detection AUC copula" in reason
+    drawn = model.sample(context=parent.iloc[:200], seed=1)
+    assert np.corrcoef(parent["size"].iloc[:200], drawn["amount"])[0, 1] > 0.9
+    # the score reads each row beside its context row: rows paired with the wrong parents are told apart
+    paired = _auto._detection_auc(model, child, 3, parent)
+    shuffled = _auto._detection_auc(model, child, 3, parent.sample(frac=1.0, random_state=0))
+    assert paired < 0.7 < shuffled
+
+
 def test_unknown_engine_lists_the_known_ones(adult: pd.DataFrame) -> None:
     with pytest.raises(OptionError, match="unknown engine 'tvae'.*cart.*copula.*gan"):
         mirage.fit(adult, engine="tvae")
