@@ -28,6 +28,18 @@ parent, then ``GUARD_SMOOTHING`` pseudo-rows per code, then no learned edge.
 The graph is ``model.graph_`` (token and column edges, JSON), and the model file holds it as the
 network's structure (``state.engine.graph``) with one probability table per node.
 
+With a context (tag ``context``: a child table learned given its parent row), the context's
+sub-columns become nodes too, discretised by a discretiser of their own (``n_bins`` bins each, no
+sub-bins, every bin describing at least ``rare_min_count`` rows; a value past the outer bins counts in
+the nearest, an unseen category comes encoded as the rare or most frequent one).  A context node is
+never drawn, so it has no parents and no table: it may only be a parent of the table's own nodes, and
+the structure search chooses which (hill-climbing counts them among the ``max_parents`` learned
+parents; a Chow-Liu tree grows from the context nodes, each own node joining by its most informative
+link).  Sampling given context rows is then exact ancestral sampling with the context nodes clamped
+to the rows' tokens; a configuration of context tokens never seen draws from the node's smoothed
+table, the node's marginal.  Conditions, scenarios, imputation and ``log_prob`` are not supported
+given a context.
+
 Conditions are drawn natively (tag ``native_conditions``) on the codes they allow: the nodes are
 drawn in topological order, a conditioned node from its table restricted to the allowed codes, and
 the row is kept with probability ``w / w_max`` (``w``: the product of the mass the restricted tables
@@ -50,15 +62,17 @@ from scipy.special import gammaln
 
 from mirage._progress import report
 from mirage._validate import StateError, require, require_array, require_list, require_mapping, within
-from mirage.encoding import Domain, SubColumn
+from mirage.encoding import Domain, SubColumn, Token
 from mirage.encoding.datetime import date_subcolumns
 from mirage.encoding.discretise import Discretiser
 from mirage.engines._base import EngineTags, Synthesizer
 from mirage.engines._conditions import SubColumnBox, impossible
+from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
+from mirage.errors import OptionError
 from mirage.schema import Kind
 
 __all__ = ["BayesNetSynthesizer", "conditional_tables", "count_families", "learn_structure"]
@@ -69,6 +83,7 @@ MAX_CELLS = 1 << 16  # cells of one node's conditional table (parent configurati
 PROPOSAL_ROUNDS = 20  # batches drawn per call for conditions before giving back fewer rows
 GUARD_SMOOTHING = 2.0  # pseudo-rows per code of the memorisation guard's smoother settings
 SCENARIO_ROUNDS = 50  # redraws of a scenario's rows before a row keeps its last (weighted) draw
+CONTEXT_DISCRETISER = "context_discretiser"  # the context's bins in the model file (state and arrays)
 
 
 def _parents_and_smoothing(engine: BayesNetSynthesizer, rows: int) -> list[dict[str, Any]]:
@@ -98,7 +113,7 @@ class BayesNetSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("parents and smoothing", _parents_and_smoothing)
-    tags = EngineTags(native_conditions=True, impute=True, log_prob=True, scenario=True)
+    tags = EngineTags(context=True, native_conditions=True, impute=True, log_prob=True, scenario=True)
 
     def __init__(
         self,
@@ -125,6 +140,20 @@ class BayesNetSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
+        self._learn_network(parts, subcolumns, None)
+
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        self._learn_network(parts, subcolumns, context)
+
+    def _learn_network(
+        self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], context: ContextParts | None
+    ) -> None:
         self.subcolumns_ = subcolumns
         dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
@@ -133,7 +162,16 @@ class BayesNetSynthesizer(Synthesizer):
         ).fit(parts, subcolumns, dates=dates)
         domain = self.discretiser_.domain
         tokens = self.discretiser_.encode(parts)
-        cards = np.array(domain.cardinalities, dtype="int64")
+        self.context_discretiser_: Discretiser | None = None
+        if context is not None:
+            given = list(context.subcolumns)
+            schema = self.context_schema_ or ()
+            context_dates = date_subcolumns(given, {c.name for c in schema if c.kind is Kind.DATETIME})
+            self.context_discretiser_ = Discretiser(
+                n_bins=self.n_bins, sub_bins=1, min_count=k, protect=k
+            ).fit(context.parts, given, dates=context_dates)
+            tokens = np.hstack([tokens, self.context_discretiser_.encode(context.parts)])
+        cards = self._cardinalities()
         parents = learn_structure(
             tokens,
             cards,
@@ -149,26 +187,43 @@ class BayesNetSynthesizer(Synthesizer):
         self._prepare()
         report("fit", 1, 1)
 
+    def _context_tokens(self) -> tuple[Token, ...]:
+        """The context's nodes, after the table's own (none without a context)."""
+        return () if self.context_discretiser_ is None else tuple(self.context_discretiser_.domain)
+
+    def _cardinalities(self) -> np.ndarray:
+        """The number of codes of every node: the table's own, then the context's."""
+        nodes = (*self.discretiser_.domain, *self._context_tokens())
+        return np.array([t.cardinality for t in nodes], dtype="int64")
+
     def _prepare(self) -> None:
         """Derived state: the topological order, each node's cumulative tables and parent strides."""
-        cards = np.array(self.discretiser_.domain.cardinalities, dtype="int64")
-        self.order_ = topological_order(self.parents_)
+        cards = self._cardinalities()
+        d = len(self.parents_)
+        self.order_ = topological_order([tuple(p for p in ps if p < d) for ps in self.parents_])
         self.cumulative_ = [np.cumsum(t, axis=1) for t in self.tables_]
         self.strides_ = [_strides(cards[list(p)]) for p in self.parents_]
 
     @property
     def graph_(self) -> dict[str, Any]:
-        """The network as JSON: ``nodes`` (tokens: name, column, cardinality), ``edges`` (parent token,
-        child token) and ``column_edges`` (parent column, child column; a column's own tokens left out)."""
+        """The network as JSON: ``nodes`` (tokens: name, column, cardinality; a context's marked
+        ``"context": true``), ``edges`` (parent token, child token) and ``column_edges`` (parent
+        column, child column; a column's own tokens left out)."""
         self._require_fitted()
-        domain = self.discretiser_.domain
-        edges = [[domain[p].name, domain[j].name] for j, ps in enumerate(self.parents_) for p in ps]
+        own, given = tuple(self.discretiser_.domain), self._context_tokens()
+        tokens = (*own, *given)
+        edges = [[tokens[p].name, tokens[j].name] for j, ps in enumerate(self.parents_) for p in ps]
         columns: dict[tuple[str, str], None] = {}
         for j, ps in enumerate(self.parents_):
             for p in ps:
-                if domain[p].column != domain[j].column:
-                    columns[(domain[p].column, domain[j].column)] = None
-        nodes = [{"name": t.name, "column": t.column, "cardinality": t.cardinality} for t in domain]
+                if tokens[p].column != tokens[j].column:
+                    columns[(tokens[p].column, tokens[j].column)] = None
+        nodes: list[dict[str, Any]] = [
+            {"name": t.name, "column": t.column, "cardinality": t.cardinality} for t in own
+        ]
+        nodes += [
+            {"name": t.name, "column": t.column, "cardinality": t.cardinality, "context": True} for t in given
+        ]
         return {"nodes": nodes, "edges": edges, "column_edges": [list(e) for e in columns]}
 
     # --- sampling -----------------------------------------------------------------------------
@@ -180,13 +235,16 @@ class BayesNetSynthesizer(Synthesizer):
         only: Sequence[int] | None = None,
         masks: Mapping[int, np.ndarray] | None = None,
         evidence: Sequence[int] = (),
+        given: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Token rows drawn in topological order (``only``: just these nodes, the others kept from
         ``tokens``), conditioned nodes (``masks``) restricted to their allowed codes; with the product
         of the restricted mass per row, times the probability of each kept ``evidence`` node's token
-        given its parents."""
+        given its parents.  ``given``: the rows' context tokens, the context nodes clamped to them."""
         d = len(self.parents_)
         out = np.zeros((n, d), dtype="int64") if tokens is None else tokens.copy()
+        if given is not None:
+            out = np.hstack([out, given.astype("int64")])
         weight = np.ones(n)
         wanted = set(range(d)) if only is None else set(only)
         weighed = set(evidence)
@@ -210,10 +268,16 @@ class BayesNetSynthesizer(Synthesizer):
                 cumulative = np.cumsum(probs, axis=1)
                 u = u * mass
             out[:, j] = np.minimum((cumulative <= u[:, None]).sum(axis=1), cumulative.shape[1] - 1)
-        return out, weight
+        return out[:, :d], weight
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         tokens, _ = self._draw(n, rng)
+        return self.discretiser_.decode(tokens, rng)
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if self.context_discretiser_ is None:
+            raise OptionError("this model was fitted without a context; it cannot sample given one")
+        tokens, _ = self._draw(context.n, rng, given=self.context_discretiser_.encode(context.parts))
         return self.discretiser_.decode(tokens, rng)
 
     def _sample_matching(self, n: int, rng: np.random.Generator, accept: Any) -> dict[str, np.ndarray]:
@@ -310,6 +374,8 @@ class BayesNetSynthesizer(Synthesizer):
         with rules, that of the row rewritten as the engine learned it.
         """
         self._require_fitted()
+        if self.context_schema_ is not None:
+            raise OptionError("log_prob of a model fitted with a context is not supported yet")
         if isinstance(data, pd.DataFrame) and self.rules_ is not None:
             data = self.rules_.engine_frame(data)  # the row as the engine learned it (see mirage.control)
         parts = self.encoder_.encode(data) if isinstance(data, pd.DataFrame) else data
@@ -343,6 +409,10 @@ class BayesNetSynthesizer(Synthesizer):
         }
         arrays = {f"discretiser.{k}": v for k, v in disc_arrays.items()}
         arrays.update({f"table.{j}": t for j, t in enumerate(self.tables_)})
+        if self.context_discretiser_ is not None:
+            context_state, context_arrays = self.context_discretiser_.get_state()
+            state["context_discretiser"] = context_state
+            arrays.update({f"{CONTEXT_DISCRETISER}.{k}": v for k, v in context_arrays.items()})
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -355,21 +425,46 @@ class BayesNetSynthesizer(Synthesizer):
             raise StateError("discretiser.subcolumns", "differ from state.engine.subcolumns")
         self._require_recorded("n_bins", discretiser.n_bins, "state.engine.discretiser.n_bins")
         self._require_recorded("sub_bins", discretiser.sub_bins, "state.engine.discretiser.sub_bins")
+        context_discretiser = self._restore_context_discretiser(state, arrays)
         domain = discretiser.domain
+        nodes = (*domain, *(() if context_discretiser is None else context_discretiser.domain))
         with within("graph"):
             parents = _parents_from_edges(
-                require_list(require_mapping(require(state, "graph")), "edges"), domain
+                require_list(require_mapping(require(state, "graph")), "edges"), nodes, len(domain)
             )
         tables = []
         for j, token in enumerate(domain):
-            q = math.prod(domain[p].cardinality for p in parents[j])
+            q = math.prod(nodes[p].cardinality for p in parents[j])
             table = require_array(arrays, f"table.{j}", kind="f", shape=(q, token.cardinality))
             if np.any(table < 0) or not np.allclose(table.sum(axis=1), 1.0, atol=1e-6):
                 raise StateError(f"table.{j}", "expected rows of probabilities summing to 1", array=True)
             tables.append(table)
         self.subcolumns_, self.discretiser_ = subcolumns, discretiser
+        self.context_discretiser_ = context_discretiser
         self.parents_, self.tables_ = parents, tables
         self._prepare()
+
+    def _restore_context_discretiser(
+        self, state: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> Discretiser | None:
+        """The saved context discretiser, which a model fitted with a context has (and only such a
+        model), over the context encoder's sub-columns."""
+        given = [] if self.context_encoder_ is None else list(self.context_encoder_.subcolumns)
+        if CONTEXT_DISCRETISER not in state:
+            if given:
+                raise StateError(CONTEXT_DISCRETISER, "missing: the model was fitted with a context")
+            return None
+        if not given:
+            raise StateError(CONTEXT_DISCRETISER, "a model fitted without a context (state.context) has none")
+        prefix = f"{CONTEXT_DISCRETISER}."
+        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        with within(CONTEXT_DISCRETISER, prefix):
+            discretiser = Discretiser.from_state(require_mapping(require(state, CONTEXT_DISCRETISER)), own)
+        if discretiser.subcolumns != given:
+            raise StateError(
+                f"{CONTEXT_DISCRETISER}.subcolumns", "differ from the context encoder's sub-columns"
+            )
+        return discretiser
 
 
 # --- the three steps ------------------------------------------------------------------------------
@@ -393,12 +488,16 @@ def learn_structure(
     max_parents: int = 2,
 ) -> list[tuple[int, ...]]:
     """The parents of each node (sorted), learned from the token matrix; every ``required`` parent is
-    an edge (in either direction when a Chow-Liu tree already orders the pair)."""
-    d = tokens.shape[1]
+    an edge (in either direction when a Chow-Liu tree already orders the pair).
+
+    The nodes are the first ``len(required)`` columns of ``tokens``; the columns after them are context
+    nodes, which are never drawn: they may be parents of nodes but have none themselves."""
+    d, total = len(required), tokens.shape[1]
     if method == "chow_liu":
         return _chow_liu(tokens, cards, required)
     family = _FamilyScores(tokens, cards, score)
     parents: list[set[int]] = [set() if r is None else {r} for r in required]
+    parents += [set() for _ in range(d, total)]
     current = [family(j, frozenset(parents[j])) for j in range(d)]
 
     def learned(j: int) -> int:
@@ -411,7 +510,7 @@ def learn_structure(
         ancestors = _ancestors(parents)
         best_gain, best_op = 1e-9, None
         for v in range(d):
-            for u in range(d):
+            for u in range(total):
                 if u == v:
                     continue
                 if u in parents[v]:
@@ -420,6 +519,8 @@ def learn_structure(
                     loss = family(v, frozenset(parents[v] - {u})) - current[v]
                     if loss > best_gain:
                         best_gain, best_op = loss, ("remove", u, v)
+                    if u >= d:  # a context node takes no parents: its edge is never reversed
+                        continue
                     other_path = any(u == p or u in ancestors[p] for p in parents[v] if p != u)
                     if learned(u) < max_parents and not other_path and fits(u, parents[u] | {v}):
                         gain = loss + family(u, frozenset(parents[u] | {v})) - current[u]
@@ -440,13 +541,14 @@ def learn_structure(
                 parents[u].add(v)
                 current[u] = family(u, frozenset(parents[u]))
         current[v] = family(v, frozenset(parents[v]))
-    return [tuple(sorted(p)) for p in parents]
+    return [tuple(sorted(p)) for p in parents[:d]]
 
 
 def count_families(
     tokens: np.ndarray, cards: np.ndarray, parents: Sequence[tuple[int, ...]]
 ) -> list[np.ndarray]:
-    """Per node, its counts: an ``(parent configurations, codes)`` array (last parent fastest)."""
+    """Per node (one per entry of ``parents``, the first columns of ``tokens``; any after them are
+    context nodes), its counts: an ``(parent configurations, codes)`` array (last parent fastest)."""
     out = []
     n = tokens.shape[0]
     for j, ps in enumerate(parents):
@@ -560,12 +662,15 @@ def topological_order(parents: Sequence[tuple[int, ...]]) -> list[int]:
 
 
 def _chow_liu(tokens: np.ndarray, cards: np.ndarray, required: Sequence[int | None]) -> list[tuple[int, ...]]:
-    """The maximum mutual-information spanning tree, rooted at node 0, plus the required edges."""
-    n, d = tokens.shape
-    information = np.zeros((d, d))
-    marginals = [np.bincount(tokens[:, j], minlength=int(cards[j])) / n for j in range(d)]
+    """The maximum mutual-information spanning tree, plus the required edges: rooted at node 0, or
+    with context nodes (the columns of ``tokens`` after the ``len(required)`` nodes), grown from them
+    (each node joins by its most informative link, to a node or to the context)."""
+    n, total = tokens.shape
+    d = len(required)
+    information = np.zeros((total, total))
+    marginals = [np.bincount(tokens[:, j], minlength=int(cards[j])) / n for j in range(total)]
     for a in range(d):
-        for b in range(a + 1, d):
+        for b in range(a + 1, total):
             rb = int(cards[b])
             joint = np.bincount(tokens[:, a] * rb + tokens[:, b], minlength=int(cards[a]) * rb)
             joint = joint.reshape(int(cards[a]), rb) / n
@@ -574,13 +679,18 @@ def _chow_liu(tokens: np.ndarray, cards: np.ndarray, required: Sequence[int | No
             information[a, b] = information[b, a] = float(
                 np.sum(joint[nonzero] * np.log(joint[nonzero] / outer[nonzero]))
             )
-    parents: list[set[int]] = [set() for _ in range(d)]
+    parents: list[set[int]] = [set() for _ in range(total)]
     if d:
-        in_tree = np.zeros(d, dtype=bool)
-        in_tree[0] = True
-        best = information[0].copy()
-        link = np.zeros(d, dtype="int64")
-        for _ in range(d - 1):
+        in_tree = np.zeros(total, dtype=bool)
+        if total > d:
+            in_tree[d:] = True
+            best = information[d:].max(axis=0)
+            link = d + information[d:].argmax(axis=0)
+        else:
+            in_tree[0] = True
+            best = information[0].copy()
+            link = np.zeros(total, dtype="int64")
+        for _ in range(d - int(total == d)):
             candidates = np.where(in_tree, -np.inf, best)
             j = int(np.argmax(candidates))
             parents[j].add(int(link[j]))
@@ -595,13 +705,16 @@ def _chow_liu(tokens: np.ndarray, cards: np.ndarray, required: Sequence[int | No
             parents[r].add(j)
         else:
             parents[j].add(r)
-    return [tuple(sorted(p)) for p in parents]
+    return [tuple(sorted(p)) for p in parents[:d]]
 
 
-def _parents_from_edges(edges: list[Any], domain: Domain) -> list[tuple[int, ...]]:
-    """The parents of each token from the saved ``[parent, child]`` token-name pairs, checked."""
-    names = {t.name: j for j, t in enumerate(domain)}
-    parents: list[set[int]] = [set() for _ in domain]
+def _parents_from_edges(edges: list[Any], nodes: Sequence[Token], d: int) -> list[tuple[int, ...]]:
+    """The parents of each of the first ``d`` tokens (the others: context nodes, which have none) from
+    the saved ``[parent, child]`` token-name pairs, checked."""
+    names = {t.name: j for j, t in enumerate(nodes)}
+    if len(names) != len(nodes):
+        raise StateError("", "two tokens of the table and its context share a name")
+    parents: list[set[int]] = [set() for _ in range(d)]
     for i, edge in enumerate(edges):
         if not (
             isinstance(edge, list) and len(edge) == 2 and all(isinstance(e, str) and e in names for e in edge)
@@ -612,10 +725,12 @@ def _parents_from_edges(edges: list[Any], domain: Domain) -> list[tuple[int, ...
         p, c = names[edge[0]], names[edge[1]]
         if p == c:
             raise StateError(f"edges.{i}", f"a token cannot be its own parent ({edge[0]!r})")
+        if c >= d:
+            raise StateError(f"edges.{i}", f"context token {edge[1]!r} cannot have a parent")
         parents[c].add(p)
     out = [tuple(sorted(p)) for p in parents]
     try:
-        topological_order(out)
+        topological_order([tuple(p for p in ps if p < d) for ps in out])
     except ValueError:
         raise StateError("edges", "the graph has a cycle") from None
     return out
