@@ -79,15 +79,22 @@ class ScoreSpace:
         """Per sub-column: True where its matrix column holds scores, False where it holds codes."""
         return np.array([self.discrete_scores or not s.discrete for s in self.subcolumns], dtype=bool)
 
-    def to_matrix(self, parts: Mapping[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
-        """The ``(n, sub-columns)`` matrix of ``parts``: scores, and codes (as floats) where not scored."""
+    def to_matrix(
+        self,
+        parts: Mapping[str, np.ndarray],
+        rng: np.random.Generator,
+        position: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The ``(n, sub-columns)`` matrix of ``parts``: scores, and codes (as floats) where not scored.
+        ``position``: each row's place within its ties (drawn when None), to share with another space."""
         subs = self.subcolumns
         n = len(parts[subs[0].name]) if subs else 0
         out = np.empty((n, len(subs)))
         flags = missing_flags(subs)
         # one position within the tie per row, shared by every column: two columns whose ties always
         # coincide (two flags missing together) keep a correlation of one
-        position = rng.random(n)
+        if position is None:
+            position = rng.random(n)
         for j, (s, m) in enumerate(zip(subs, self.marginals, strict=True)):
             x = np.asarray(parts[s.name], dtype="float64")
             scored = self.discrete_scores or not s.discrete

@@ -41,6 +41,17 @@ titanic the held-out fifth mostly chooses no shrinkage; it matters on wide table
 ``cart`` and ``argn``) runs the memorisation guard (:mod:`mirage.engines._guard`) over the largest
 component count: the fit's own, then 4, 2 and 1 (one component is a Gaussian copula of the scores).
 
+Context (tag ``context``): the mixture is over the joint scores ``[context, own]``, the context's
+sub-columns scored the way the own ones are, through marginals of their own learned at fit (every
+value kept: a context is conditioned on, never given back) and with each row's place within its ties
+shared by both; component count, floor and shrinkage are chosen as above, the held-out fifth read on
+the own scores' log-likelihood given the context's.  A row is drawn given its context row from the
+exact conditional mixture: component ``k`` with probability proportional to
+``pi_k N(c; mu_k^c, S_k^cc)`` (in log space), then ``N(mu_k^o + S_k^oc S_k^cc^-1 (c - mu_k^c),
+S_k^oo - S_k^oc S_k^cc^-1 S_k^co)``, decoded as without a context.  A context value past the learned
+range scores as its end (as the encoder clips), an unseen category as the code its encoder gives it.
+Calibration draws are drawn given the training rows' contexts, the mixture's own marginal as sampled.
+
 Conditions are met by the shared rejection fallback.  A scenario redraws the other sub-columns from
 the mixture conditioned on the intervened scores (each row's component drawn from its posterior given
 them, then the conditional Gaussian of that component).
@@ -60,6 +71,7 @@ from mirage._validate import StateError, require_array, require_int, require_map
 from mirage.encoding import SubColumn
 from mirage.encoding.marginal import Marginal
 from mirage.engines._base import EngineTags, Synthesizer, missing_flags
+from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import QUANTILES, SEED, Param, integer, number
@@ -110,7 +122,7 @@ class GmmSynthesizer(Synthesizer):
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("components", _component_counts)
-    tags = EngineTags(impute=True, scenario=True)
+    tags = EngineTags(context=True, impute=True, scenario=True)
 
     def __init__(
         self,
@@ -142,14 +154,59 @@ class GmmSynthesizer(Synthesizer):
     ) -> None:
         self.subcolumns_ = subcolumns
         self.space_ = self._space(parts)
-        d = len(subcolumns)
+        self.context_space_: ScoreSpace | None = None
         self.bic_: dict[int, float] = {}
-        if d == 0:
-            self.weights_, self.means_, self.covariances_ = np.ones(1), np.zeros((1, 0)), np.zeros((1, 0, 0))
-            self.cholesky_ = self.covariances_
-            self.calibration_ = np.zeros((0, CALIBRATION_KNOTS))
+        if not subcolumns:
+            self._keep_nothing()
             return
-        z = self.space_.to_matrix(parts, rng)
+        self._learn_mixture(self.space_.to_matrix(parts, rng), None, rng)
+
+    def _fit_given(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts,
+        rng: np.random.Generator,
+    ) -> None:
+        """The mixture over the joint scores ``[context, own]`` (the context's first)."""
+        self.subcolumns_ = subcolumns
+        self.space_ = self._space(parts)
+        self.bic_ = {}
+        # every value a context holds is conditioned on, never given back: no end of its range is held
+        # back (min_count 1), so a context near an end is told from one in the middle
+        self.context_space_ = ScoreSpace.fit(
+            context.parts,
+            context.subcolumns,
+            quantiles=self.quantiles,
+            rare_min_count=1,
+            discrete_scores=True,
+        )
+        if not subcolumns:
+            self._keep_nothing()
+            return
+        position = rng.random(context.n)  # each row's place within its ties, shared by context and own
+        given = self._context_scores(context, rng, position)
+        self._learn_mixture(np.hstack([given, self.space_.to_matrix(parts, rng, position)]), given, rng)
+
+    def _keep_nothing(self) -> None:
+        """The model of no own sub-column: nothing to draw."""
+        self.weights_, self.means_, self.covariances_ = np.ones(1), np.zeros((1, 0)), np.zeros((1, 0, 0))
+        self.cholesky_ = self.covariances_
+        self.calibration_ = np.zeros((0, CALIBRATION_KNOTS))
+
+    @property
+    def context_width_(self) -> int:
+        """The context's dimensions in the mixture (first): 0 without a context or own sub-column."""
+        return self.means_.shape[1] - len(self.subcolumns_)
+
+    def _dimensions(self) -> list[SubColumn]:
+        """The sub-columns of the mixture's dimensions: the context's (if any), then the own ones."""
+        context = self.context_space_.subcolumns if self.context_space_ is not None else []
+        return [*context, *self.subcolumns_] if self.subcolumns_ else []
+
+    def _learn_mixture(self, z: np.ndarray, given: np.ndarray | None, rng: np.random.Generator) -> None:
+        """The mixture of the scores ``z``, whose first columns are the context's scores ``given``."""
+        d = z.shape[1]
         seed = int(rng.integers(2**31 - 1))
         with threadpool_limits(1, "blas"):
             chosen = self._guard_choice()
@@ -162,13 +219,13 @@ class GmmSynthesizer(Synthesizer):
                     mixture = None
             if mixture is None:
                 mixture = self._mixture(k, seed).fit(z)
-            floor, shrinkage = self._choose_regularisation(z, k, seed)
+            floor, shrinkage = self._choose_regularisation(z, k, seed, 0 if given is None else given.shape[1])
         self.training_["gmm"] = {
             "components": int(k),
             "variance_floor": float(floor),
             "shrinkage": shrinkage,
         }
-        self._keep(mixture, floor, shrinkage, len(z), rng)
+        self._keep(mixture, floor, shrinkage, len(z), rng, given)
         report("fit", 1, 1)
 
     def _space(self, parts: Mapping[str, np.ndarray]) -> ScoreSpace:
@@ -186,12 +243,13 @@ class GmmSynthesizer(Synthesizer):
         factor = self.smoothing if smoothing is None else smoothing
         return max(self.reg_covar, (factor or 0.0) ** 2 * n ** (-2.0 / (d + 4)))
 
-    def _choose_regularisation(self, z: np.ndarray, k: int, seed: int) -> tuple[float, float]:
+    def _choose_regularisation(self, z: np.ndarray, k: int, seed: int, given: int = 0) -> tuple[float, float]:
         """The variance floor (of ``SMOOTHING_GRID``, scaled to every row) and the correlation shrinkage
         (of ``SHRINKAGE_GRID``) under which a mixture of ``k`` components learned from four fifths of
-        the rows gives the highest log-likelihood to the fifth held out: components tighter, or
-        correlations sharper, than the rows learned support fit those rows, not unseen ones.  A given
-        ``smoothing`` or ``shrinkage`` is kept as given."""
+        the rows gives the highest log-likelihood to the fifth held out (of its last dimensions given
+        its first ``given``, the context's): components tighter, or correlations sharper, than the rows
+        learned support fit those rows, not unseen ones.  A given ``smoothing`` or ``shrinkage`` is
+        kept as given."""
         floors = SMOOTHING_GRID if self.smoothing is None else (self.smoothing,)
         shrinkages = SHRINKAGE_GRID if self.shrinkage is None else (self.shrinkage,)
         rows = np.random.default_rng(seed).permutation(len(z))
@@ -199,37 +257,47 @@ class GmmSynthesizer(Synthesizer):
         if len(held) < 2 or len(rest) < 2 or len(floors) * len(shrinkages) == 1:
             return self._floor(len(z), z.shape[1], floors[0]), shrinkages[0]
         mixture = self._mixture(min(k, len(rest)), seed).fit(z[rest])
-        continuous = np.array([not s.discrete for s in self.subcolumns_], dtype=bool)
+        continuous = np.array([not s.discrete for s in self._dimensions()], dtype=bool)
         best, best_ll = (self.reg_covar, 0.0), -np.inf
         for shrinkage in shrinkages:
             shrunk = _shrunk(mixture.covariances_, mixture.weights_, shrinkage, len(rest))
             for smoothing in floors:
                 floor = self._floor(len(rest), z.shape[1], smoothing)
                 ll = _log_likelihood(
-                    mixture.weights_, mixture.means_, _floored(shrunk, floor, continuous), z[held]
+                    mixture.weights_, mixture.means_, _floored(shrunk, floor, continuous), z[held], given
                 )
                 if ll > best_ll:
                     best, best_ll = (self._floor(len(z), z.shape[1], smoothing), shrinkage), ll
         return best
 
     def _keep(
-        self, mixture: Any, floor: float, shrinkage: float, rows: int, rng: np.random.Generator
+        self,
+        mixture: Any,
+        floor: float,
+        shrinkage: float,
+        rows: int,
+        rng: np.random.Generator,
+        given: np.ndarray | None = None,
     ) -> None:
         """The mixture's arrays, every component's correlations shrunk (``shrinkage`` times its
         dimensions per row) and its variance on the continuous dimensions at least ``floor`` (the
         scores have unit variance; the discrete ones keep theirs: widening a code's score moves rows
-        across codes, into other groups), and its calibration."""
+        across codes, into other groups), and its calibration (drawn given the training rows' context
+        scores ``given`` when there is a context)."""
         self.weights_ = np.asarray(mixture.weights_, dtype="float64")
         self.means_ = np.asarray(mixture.means_, dtype="float64")
-        continuous = np.array([not s.discrete for s in self.subcolumns_], dtype=bool)
+        continuous = np.array([not s.discrete for s in self._dimensions()], dtype=bool)
         shrunk = _shrunk(mixture.covariances_, self.weights_, shrinkage, rows)
         self.covariances_ = _floored(shrunk, floor, continuous)
         self.cholesky_ = _cholesky(self.covariances_)
-        self.calibration_ = self._calibrate(rng)
+        if given is None:
+            self.calibration_ = self._calibrate(self._draw(CALIBRATION_ROWS, rng))
+        else:
+            rows_drawn = given[rng.integers(len(given), size=CALIBRATION_ROWS)]
+            self.calibration_ = self._calibrate(self._draw_given(rows_drawn, rng))
 
-    def _calibrate(self, rng: np.random.Generator) -> np.ndarray:
-        """Per dimension, the quantiles of the mixture's own scores (``CALIBRATION_ROWS`` draws)."""
-        z = self._draw(CALIBRATION_ROWS, rng)
+    def _calibrate(self, z: np.ndarray) -> np.ndarray:
+        """Per own dimension, the quantiles of the mixture's draws ``z`` of its own scores."""
         grid = np.linspace(0.0, 1.0, CALIBRATION_KNOTS)
         table = np.quantile(z, grid, axis=0).T
         # a value's marginal is the data's in the rows its flag says present (as the marginals were fitted)
@@ -239,6 +307,24 @@ class GmmSynthesizer(Synthesizer):
             if present.sum() >= CALIBRATION_KNOTS:
                 table[j] = np.quantile(z[present, j], grid)
         return np.asarray(np.maximum.accumulate(table, axis=1), dtype="float64")
+
+    def _draw_given(self, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The own scores of one row per row of the context's scores ``given``, each from the
+        conditional mixture given it."""
+        c, n = self.context_width_, len(given)
+        if c == 0:
+            return self._draw(n, rng)
+        with threadpool_limits(1, "blas"):
+            return _conditional_draw(
+                self.weights_,
+                self.means_,
+                self.covariances_,
+                list(range(c)),
+                list(range(c, self.means_.shape[1])),
+                given,
+                n,
+                rng,
+            )
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         d = len(self.subcolumns_)
@@ -286,6 +372,21 @@ class GmmSynthesizer(Synthesizer):
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return self.space_.from_matrix(self._draw(n, rng), self.calibration_)
+
+    def _sample_given(self, context: ContextParts, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if not self.subcolumns_:
+            return {}
+        given = self._context_scores(context, rng)
+        return self.space_.from_matrix(self._draw_given(given, rng), self.calibration_)
+
+    def _context_scores(
+        self, context: ContextParts, rng: np.random.Generator, position: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The ``(context.n, context sub-columns)`` scores of the context rows."""
+        assert self.context_space_ is not None
+        if not self.context_space_.subcolumns:
+            return np.zeros((context.n, 0))
+        return self.context_space_.to_matrix(context.parts, rng, position)
 
     def _propagate(
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
@@ -351,11 +452,29 @@ class GmmSynthesizer(Synthesizer):
         }
         arrays.update(weights=self.weights_, means=self.means_, covariances=self.covariances_)
         arrays["calibration"] = self.calibration_
+        if self.context_space_ is not None:
+            state["context_width"] = self.context_width_
+            for j, m in enumerate(self.context_space_.marginals):
+                arrays.update(m.arrays(f"context_marginal.{j}"))
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         subcolumns = self._restore_subcolumns(state)
-        d = len(subcolumns)
+        context = list(self.context_encoder_.subcolumns) if self.context_encoder_ is not None else []
+        c = len(context) if subcolumns else 0  # a model of no own sub-column has no context dimension
+        width = require_int(state, "context_width", low=0) if "context_width" in state else 0
+        if width != c:
+            raise StateError("context_width", f"expected {c}, the context dimensions of the mixture")
+        context_space = (
+            ScoreSpace(
+                context,
+                [Marginal.from_arrays(s, arrays, f"context_marginal.{j}") for j, s in enumerate(context)],
+                discrete_scores=True,
+            )
+            if self.context_encoder_ is not None
+            else None
+        )
+        d = c + len(subcolumns)
         k = require_int(state, "components", low=1)
         if "n_components" not in self._guard_choice():  # the guard may have chosen fewer than given
             self._require_recorded("n_components", k, "state.engine.components")
@@ -374,11 +493,14 @@ class GmmSynthesizer(Synthesizer):
         bic = require_mapping(state.get("bic", {}), "bic")
         self.subcolumns_ = subcolumns
         self.space_ = ScoreSpace(subcolumns, marginals, discrete_scores=True)
-        calibration = require_array(arrays, "calibration", kind="f", shape=(d, CALIBRATION_KNOTS))
+        calibration = require_array(
+            arrays, "calibration", kind="f", shape=(len(subcolumns), CALIBRATION_KNOTS)
+        )
         if np.any(np.diff(calibration, axis=1) < 0):
             raise StateError("calibration", "expected non-decreasing quantiles per dimension", array=True)
         self.weights_, self.means_, self.covariances_, self.cholesky_ = weights, means, covariances, cholesky
         self.calibration_ = calibration
+        self.context_space_ = context_space
         try:
             self.bic_ = {int(key): float(value) for key, value in bic.items()}
         except (TypeError, ValueError):
@@ -408,8 +530,22 @@ def _shrunk(covariances: np.ndarray, weights: np.ndarray, shrinkage: float, rows
     return np.asarray(covariances * keep)
 
 
-def _log_likelihood(weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, x: np.ndarray) -> float:
-    """The mean log-likelihood of the rows ``x`` under a Gaussian mixture."""
+def _log_likelihood(
+    weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, x: np.ndarray, given: int = 0
+) -> float:
+    """The mean log-likelihood of the rows ``x`` under a Gaussian mixture; with ``given``, of their
+    last dimensions given their first ``given`` (the joint's less the first dimensions' marginal)."""
+    joint = _row_log_likelihood(weights, means, covariances, x)
+    if given:
+        g = slice(0, given)
+        joint = joint - _row_log_likelihood(weights, means[:, g], covariances[:, g, g], x[:, g])
+    return float(np.mean(joint))
+
+
+def _row_log_likelihood(
+    weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """Each row's log-likelihood under a Gaussian mixture."""
     log_p = np.empty((len(x), len(weights)))
     for c, cholesky in enumerate(_cholesky(covariances)):
         solved = np.linalg.solve(cholesky, (x - means[c]).T)
@@ -417,7 +553,7 @@ def _log_likelihood(weights: np.ndarray, means: np.ndarray, covariances: np.ndar
         log_p[:, c] = np.log(max(float(weights[c]), 1e-300)) - 0.5 * (
             np.sum(solved * solved, axis=0) + log_det + x.shape[1] * np.log(2.0 * np.pi)
         )
-    return float(np.mean(logsumexp(log_p, axis=1)))
+    return np.asarray(logsumexp(log_p, axis=1), dtype="float64")
 
 
 def _choose(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
