@@ -76,19 +76,23 @@ def test_auto_on_a_table_too_small_to_score_keeps_the_first_engine_and_says_so()
 
 
 def test_auto_given_a_context_keeps_the_candidates_that_condition_on_one(monkeypatch) -> None:
-    from mirage.engines import _auto, get_engine
+    from mirage.engines import _auto
 
     data = pd.DataFrame(np.zeros((300, 3)))
-    for candidate in choose_engine(data, context=True).candidates:
-        assert get_engine(candidate).get_tags().context
-    monkeypatch.setattr(_auto, "_by_size", lambda data: _auto.AutoChoice(("kde", "copula"), "measured"))
+    given = choose_engine(data, context=True)
+    assert given.candidates == ("bayesnet", "gmm")
+    assert given.reason.startswith(
+        "300 rows x 3 columns given a parent row: bayesnet and gmm fitted given it"
+    )
+    monkeypatch.setattr(_auto, "MEASURED", ("kde", "copula"))  # kde cannot condition on a context
     partial = choose_engine(data, context=True)
-    assert partial.candidates == ("copula",) and "of kde and copula" in partial.reason
+    assert (
+        partial.candidates == ("copula",) and "of kde and copula, copula conditions on one" in partial.reason
+    )
     assert choose_engine(data).candidates == ("kde", "copula")  # without a context, as by size
-    monkeypatch.setattr(_auto, "_by_size", lambda data: _auto.AutoChoice(("kde",), "measured"))
+    monkeypatch.setattr(_auto, "MEASURED", ("kde",))
     fallback = choose_engine(data, context=True)
-    assert fallback.candidates == ("cart",)
-    assert "kde keep the no-copying bar at this size but cannot condition on one, so cart" in fallback.reason
+    assert fallback.candidates == ("cart",) and "kde cannot condition on one, so cart" in fallback.reason
 
 
 def _parent_and_child(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,7 +108,7 @@ def test_auto_given_a_context_scores_each_candidate_beside_the_context_rows(monk
     from mirage.engines import _auto, fit_auto
 
     parent, child = _parent_and_child(600)
-    monkeypatch.setattr(_auto, "_by_size", lambda data: _auto.AutoChoice(("copula", "cart"), "measured"))
+    monkeypatch.setattr(_auto, "MEASURED", ("copula", "cart"))
     model, reason = fit_auto(child, context=parent, seed=3)
     aucs = model.training_["auto"]["detection_auc"]
     assert set(aucs) == {"copula", "cart"} and model.name == min(aucs, key=aucs.get)

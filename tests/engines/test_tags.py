@@ -38,6 +38,11 @@ def test_each_built_in_engine_declares_what_it_can_do() -> None:
         native_conditions=True, impute=True, context=True, privacy_guard=True, scenario=True
     )
     assert tags["copula"] == EngineTags(native_conditions=True, impute=True, context=True, scenario=True)
+    assert tags["bayesnet"] == EngineTags(
+        native_conditions=True, impute=True, log_prob=True, context=True, privacy_guard=True, scenario=True
+    )
+    assert tags["gmm"].context and tags["gmm"].impute and tags["gmm"].scenario
+    assert {n for n, t in tags.items() if t.context} == {"argn", "bayesnet", "cart", "copula", "gmm"}
 
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)
