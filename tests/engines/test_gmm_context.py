@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ import mirage
 from mirage.engines import GmmSynthesizer
 from mirage.engines.gmm import _conditional_draw
 from mirage.errors import ModelFileError, OptionError
+from tests.model_files import edit_manifest
 
 
 def families(rows: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,7 +105,9 @@ def test_the_conditional_draw_is_the_exact_conditional_mixture() -> None:
     assert np.isfinite(far).all()  # one component holds all the posterior weight, none overflows
 
 
-def test_the_model_file_holds_the_joint_mixture_and_the_context_marginals(model: GmmSynthesizer) -> None:
+def test_the_model_file_holds_the_joint_mixture_and_the_context_marginals(
+    model: GmmSynthesizer, tmp_path: Path
+) -> None:
     buffer = io.BytesIO()
     model.save(buffer)
     archive = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
@@ -121,14 +124,14 @@ def test_the_model_file_holds_the_joint_mixture_and_the_context_marginals(model:
         loaded.sample(context=context, seed=6), model.sample(context=context, seed=6)
     )
 
-    manifest = json.loads(archive.read("manifest.json"))
-    manifest["state"]["engine"]["context_width"] = 1
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        target.writestr("manifest.json", json.dumps(manifest))
-        target.writestr("arrays.safetensors", archive.read("arrays.safetensors"))
+    (tmp_path / "m.mirage").write_bytes(buffer.getvalue())
+    broken = edit_manifest(
+        tmp_path / "m.mirage",
+        tmp_path / "broken.mirage",
+        lambda manifest: manifest["state"]["engine"].update(context_width=1),
+    )
     with pytest.raises(ModelFileError, match="context_width"):
-        mirage.load(out.getvalue())
+        mirage.load(broken)
 
 
 def test_what_a_context_does_not_support_yet_says_so(model: GmmSynthesizer) -> None:
