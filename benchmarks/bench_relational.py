@@ -224,9 +224,17 @@ def measure(
     }
 
 
-def _engine(name: str) -> dict[str, str]:
-    """``engine`` for RelationalSynthesizer: none when ``--engine`` is empty (the tree's own default)."""
-    return {"engine": name} if name else {}
+def _engine(name: str) -> dict[str, Any]:
+    """``engine`` (and ``params``) for RelationalSynthesizer: none when ``--engine`` is empty (the tree's
+    own default); ``gmm@quantiles=30`` gives every table that engine with those hyperparameters."""
+    if not name:
+        return {}
+    engine, _, given = name.partition("@")
+    params = {
+        key: json.loads(value)
+        for key, value in (item.split("=", 1) for item in filter(None, given.split(",")))
+    }
+    return {"engine": engine, **({"params": params} if params else {})}
 
 
 def table_dcr(
@@ -618,7 +626,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="northwind,deep,generated")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated database")
     parser.add_argument("--deep-scale", type=int, default=1, help="size of the deep database (x 11k rows)")
-    parser.add_argument("--engine", default="", help="every table's engine (default: the model's own)")
+    parser.add_argument(
+        "--engine", default="", help="every table's engine (default: the model's own), e.g. gmm@quantiles=30"
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
