@@ -152,14 +152,7 @@ class GmmSynthesizer(Synthesizer):
     def _fit(
         self, parts: dict[str, np.ndarray], subcolumns: list[SubColumn], rng: np.random.Generator
     ) -> None:
-        self.subcolumns_ = subcolumns
-        self.space_ = self._space(parts)
-        self.context_space_: ScoreSpace | None = None
-        self.bic_: dict[int, float] = {}
-        if not subcolumns:
-            self._keep_nothing()
-            return
-        self._learn_mixture(self.space_.to_matrix(parts, rng), None, rng)
+        self._fit_scores(parts, subcolumns, None, rng)
 
     def _fit_given(
         self,
@@ -168,21 +161,36 @@ class GmmSynthesizer(Synthesizer):
         context: ContextParts,
         rng: np.random.Generator,
     ) -> None:
-        """The mixture over the joint scores ``[context, own]`` (the context's first)."""
+        self._fit_scores(parts, subcolumns, context, rng)
+
+    def _fit_scores(
+        self,
+        parts: dict[str, np.ndarray],
+        subcolumns: list[SubColumn],
+        context: ContextParts | None,
+        rng: np.random.Generator,
+    ) -> None:
+        """The mixture over the own scores, or with a context over the joint scores ``[context, own]``
+        (the context's first)."""
         self.subcolumns_ = subcolumns
         self.space_ = self._space(parts)
-        self.bic_ = {}
-        # every value a context holds is conditioned on, never given back: no end of its range is held
-        # back (min_count 1), so a context near an end is told from one in the middle
-        self.context_space_ = ScoreSpace.fit(
-            context.parts,
-            context.subcolumns,
-            quantiles=self.quantiles,
-            rare_min_count=1,
-            discrete_scores=True,
-        )
+        self.bic_: dict[int, float] = {}
+        self.context_space_: ScoreSpace | None = None
+        if context is not None:
+            # every value a context holds is conditioned on, never given back: no end of its range is
+            # held back (min_count 1), so a context near an end is told from one in the middle
+            self.context_space_ = ScoreSpace.fit(
+                context.parts,
+                context.subcolumns,
+                quantiles=self.quantiles,
+                rare_min_count=1,
+                discrete_scores=True,
+            )
         if not subcolumns:
             self._keep_nothing()
+            return
+        if context is None:
+            self._learn_mixture(self.space_.to_matrix(parts, rng), None, rng)
             return
         position = rng.random(context.n)  # each row's place within its ties, shared by context and own
         given = self._context_scores(context, rng, position)

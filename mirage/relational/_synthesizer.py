@@ -130,31 +130,22 @@ class RelationalSynthesizer:
         context_schema: Schema | None,
         options: EncodingOptions | None,
     ) -> Synthesizer:
-        if self._engine_for(table) == AUTO:
-            params = self._table_params()[table]
-            params.setdefault("seed", _derive_seed(self.seed, index))
-
-            def learn() -> Synthesizer:
-                model, _ = fit_auto(
-                    data,
-                    schema,
-                    context=context,
-                    context_schema=context_schema,
-                    encoding_options=options,
-                    **params,
-                )
-                return model
-
-        else:
-            engine = self._new_engine(table, index)
-
-            def learn() -> Synthesizer:
+        engine = None if self._engine_for(table) == AUTO else self._new_engine(table, index)
+        try:
+            if engine is not None:
                 return engine.fit(
                     data, schema, context=context, context_schema=context_schema, encoding_options=options
                 )
-
-        try:
-            return learn()
+            params = {"seed": _derive_seed(self.seed, index), **self._table_params()[table]}
+            model, _ = fit_auto(
+                data,
+                schema,
+                context=context,
+                context_schema=context_schema,
+                encoding_options=options,
+                **params,
+            )
+            return model
         except MirageError as exc:
             raise type(exc)(f"table {table!r}: {exc}") from None
 
