@@ -28,7 +28,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from mirage.encoding import SubColumn
-from mirage.encoding.marginal import Marginal
+from mirage.encoding.marginal import Marginal, held_out_knot_count, knot_count
 from mirage.engines._base import missing_flags
 
 __all__ = ["ScoreSpace"]
@@ -57,7 +57,11 @@ class ScoreSpace:
         rare_min_count: int,
         discrete_scores: bool,
         tail_blocks: bool = False,
+        knots_seed: int | None = None,
     ) -> ScoreSpace:
+        """``quantiles``: a continuous marginal's most knots, one per ``rare_min_count`` rows at most;
+        ``knots_seed``: when given, each continuous marginal's count is chosen on held-out rows under
+        that (:func:`~mirage.encoding.marginal.held_out_knot_count`, its folds drawn with this seed)."""
         flags = missing_flags(list(subcolumns))
         marginals = []
         for j, s in enumerate(subcolumns):
@@ -70,7 +74,10 @@ class ScoreSpace:
             else:
                 # a knot per rare_min_count rows at most: knots at (nearly) every training value would
                 # send draws between neighbouring training values, nearer to them than to unseen rows
-                knots = max(2, min(quantiles, x.size // max(1, rare_min_count)))
+                if knots_seed is None:
+                    knots = knot_count(x.size, rare_min_count, quantiles)
+                else:
+                    knots = held_out_knot_count(x, rare_min_count, quantiles, knots_seed + j)
                 marginals.append(Marginal.fit(s, x, knots, rare_min_count))
         return cls(list(subcolumns), marginals, discrete_scores, tail_blocks)
 

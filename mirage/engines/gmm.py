@@ -41,6 +41,15 @@ titanic the held-out fifth mostly chooses no shrinkage; it matters on wide table
 ``cart`` and ``argn``) runs the memorisation guard (:mod:`mirage.engines._guard`) over the largest
 component count: the fit's own, then 4, 2 and 1 (one component is a Gaussian copula of the scores).
 
+Marginal resolution: a continuous sub-column's quantile map has a knot per ``rare_min_count`` rows, at
+most ``quantiles``.  ``quantiles=None`` chooses each map's knot count on held-out rows instead
+(:func:`mirage.encoding.marginal.held_out_knot_count`, at most ``MOST_KNOTS``; recorded per column in
+``state.training.gmm.knots``): a map of a knot per 10 rows is a histogram whose bins follow where 10
+training rows happen to crowd, which unseen rows do not share, so on a table of few columns the draws
+sit nearer the training rows (a lone normal column of 860 rows: DCR share 0.544).  Not the default for
+one table: on a wide table it gives many columns a few knots each, which a classifier tells (breast
+cancer: detection AUC 0.74 against 0.68).
+
 Context (tag ``context``): the mixture is over the joint scores ``[context, own]``, the context's
 sub-columns scored the way the own ones are, through marginals of their own learned at fit (every
 value kept: a context is conditioned on, never given back) and with each row's place within its ties
@@ -74,7 +83,7 @@ from mirage.engines._base import EngineTags, Synthesizer, missing_flags
 from mirage.engines._context import ContextParts
 from mirage.engines._guard import PrivacyKnob
 from mirage.engines._impute import impute_by_pattern
-from mirage.engines._params import QUANTILES, SEED, Param, integer, number
+from mirage.engines._params import SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
 
@@ -88,6 +97,8 @@ ROWS_PER_DIMENSION = 15
 SELECTION_ROWS = 2_000  # rows the BIC comparison of component counts is read on
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 CALIBRATION_ROWS = 20_000
+QUANTILES_DEFAULT = 1000  # most knots of a continuous marginal, one per rare_min_count rows at most
+MOST_KNOTS = 1000  # a continuous marginal's most quantile knots when its count is chosen on held-out rows
 CALIBRATION_KNOTS = 512
 TOLERANCE = 1e-2  # EM stops when the mean log-likelihood gains less than this (scikit-learn's tol)
 WORSE_STEPS = 2  # stop the search after this many counts in a row that did not improve BIC
@@ -118,7 +129,7 @@ class GmmSynthesizer(Synthesizer):
         "smoothing": number(0, optional=True),
         "shrinkage": number(0, optional=True),
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
-        "quantiles": QUANTILES,
+        "quantiles": integer(2, optional=True, note=f"(None: chosen on held-out rows, at most {MOST_KNOTS})"),
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("components", _component_counts)
@@ -135,7 +146,7 @@ class GmmSynthesizer(Synthesizer):
         smoothing: float | None = None,
         shrinkage: float | None = None,
         max_dcr_share: float | None = None,
-        quantiles: int = 1000,
+        quantiles: int | None = QUANTILES_DEFAULT,
         seed: int = 0,
     ) -> None:
         self.max_components = max_components
@@ -173,7 +184,8 @@ class GmmSynthesizer(Synthesizer):
         """The mixture over the own scores, or with a context over the joint scores ``[context, own]``
         (the context's first)."""
         self.subcolumns_ = subcolumns
-        self.space_ = self._space(parts)
+        knots_seed = None if self.quantiles is not None else int(rng.integers(2**31 - 1))
+        self.space_ = self._space(parts, knots_seed)
         self.bic_: dict[int, float] = {}
         self.context_space_: ScoreSpace | None = None
         if context is not None:
@@ -182,9 +194,10 @@ class GmmSynthesizer(Synthesizer):
             self.context_space_ = ScoreSpace.fit(
                 context.parts,
                 context.subcolumns,
-                quantiles=self.quantiles,
+                quantiles=self.quantiles or MOST_KNOTS,
                 rare_min_count=1,
                 discrete_scores=True,
+                knots_seed=knots_seed,
             )
         if not subcolumns:
             self._keep_nothing()
@@ -232,17 +245,23 @@ class GmmSynthesizer(Synthesizer):
             "components": int(k),
             "variance_floor": float(floor),
             "shrinkage": shrinkage,
+            "knots": {
+                s.name: int(m.table.size)
+                for s, m in zip(self.subcolumns_, self.space_.marginals, strict=True)
+                if not s.discrete
+            },
         }
         self._keep(mixture, floor, shrinkage, len(z), rng, given)
         report("fit", 1, 1)
 
-    def _space(self, parts: Mapping[str, np.ndarray]) -> ScoreSpace:
+    def _space(self, parts: Mapping[str, np.ndarray], knots_seed: int | None) -> ScoreSpace:
         return ScoreSpace.fit(
             parts,
             self.subcolumns_,
-            quantiles=self.quantiles,
+            quantiles=self.quantiles or MOST_KNOTS,
             rare_min_count=self.encoding_.rare_min_count,
             discrete_scores=True,
+            knots_seed=knots_seed,
         )
 
     def _floor(self, n: int, d: int, smoothing: float | None = None) -> float:

@@ -180,3 +180,20 @@ def test_by_default_the_held_out_fifth_chooses_the_shrinkage() -> None:
     model = GmmSynthesizer(n_components=6).fit(continuous())
     assert model.training_["gmm"]["shrinkage"] in SHRINKAGE_GRID
     assert model.training_["gmm"]["shrinkage"] > 0
+
+
+def test_quantiles_none_chooses_each_marginals_knots_on_held_out_rows() -> None:
+    rows = pd.DataFrame({"x": np.random.default_rng(3).normal(40_000.0, 8_000.0, 860).round()})
+    per_rows = GmmSynthesizer().fit(rows)
+    chosen = GmmSynthesizer(quantiles=None).fit(rows)
+    assert per_rows.training_["gmm"]["knots"] == {"x::value": 86}  # a knot per rare_min_count (10) rows
+    assert 4 <= chosen.training_["gmm"]["knots"]["x::value"] <= 40
+    assert chosen.space_.marginals[0].table.size == chosen.training_["gmm"]["knots"]["x::value"]
+    again = GmmSynthesizer(quantiles=None).fit(rows)
+    pd.testing.assert_frame_equal(chosen.sample(200, seed=1), again.sample(200, seed=1))
+    assert GmmSynthesizer(quantiles=30).fit(rows).training_["gmm"]["knots"] == {"x::value": 30}
+    buffer = io.BytesIO()
+    chosen.save(buffer)
+    loaded = mirage.load(buffer.getvalue())
+    assert loaded.quantiles is None
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=2), chosen.sample(200, seed=2))
