@@ -54,6 +54,9 @@ __all__ = [
 
 Frames = Mapping[str, pd.DataFrame]
 NUMBER_KINDS = (Kind.NUMERIC, Kind.BOOLEAN, Kind.DATETIME)
+# a categorical column whose synthetic rows hold real values at most this often was replaced (Faker,
+# new codes), its few real values met by chance; the protected view hides it on both sides
+REPLACED_SHARE = 0.05
 SHARE_CATEGORIES = 5  # category shares per categorical child column in the denormalised view
 
 
@@ -314,11 +317,12 @@ def parent_child_correlations(database: DatabaseSchema, real: Frames, synthetic:
 
 def protected_view(database: DatabaseSchema, real: Frames, synthetic: Frames) -> tuple[Frames, Frames]:
     """The real and synthetic frames with every categorical (non-key) column seen through the value
-    protection of the synthetic data: a column whose synthetic values share none with the real ones
-    (withheld behind ``_RARE_``, replaced by Faker or by new codes of a format) holds the rare token in
-    every present row on both sides; a column whose synthetic values hold the rare token has every real
-    value the synthetic data never shows replaced by it.  Missing values stay missing; other columns
-    are untouched."""
+    protection of the synthetic data: a column whose synthetic values (other than the rare token) are
+    real ones in at most ``REPLACED_SHARE`` of its rows (withheld behind ``_RARE_``, replaced by Faker
+    or by new codes of a format, which can meet a real value by chance: a fake postcode that is a real
+    one) holds the rare token in every present row on both sides; a column whose synthetic values hold
+    the rare token has every real value the synthetic data never shows replaced by it.  Missing values
+    stay missing; other columns are untouched."""
     from mirage.encoding.categorical import RARE_TOKEN
 
     real_out, synthetic_out = dict(real), dict(synthetic)
@@ -331,7 +335,8 @@ def protected_view(database: DatabaseSchema, real: Frames, synthetic: Frames) ->
             real_values, synthetic_values = real[table][column.name], synthetic[table][column.name]
             real_keys, synthetic_keys = category_keys(real_values), category_keys(synthetic_values)
             shown = set(synthetic_keys[synthetic_values.notna()])
-            if not shown & set(real_keys[real_values.notna()]):
+            drawn = synthetic_keys[synthetic_values.notna() & (synthetic_keys != RARE_TOKEN)]
+            if drawn.isin(set(real_keys[real_values.notna()])).mean() <= REPLACED_SHARE or drawn.empty:
                 real_hidden[column.name] = real_values.notna()
                 synthetic_hidden[column.name] = synthetic_values.notna()
             elif RARE_TOKEN in shown:

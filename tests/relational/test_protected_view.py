@@ -67,3 +67,15 @@ def test_protected_view_detection_judges_what_was_learned(database: DatabaseSche
     assert "protected_view_auc" not in relational_detection(
         database, real, real, n_threads=1, folds=3, protected=False
     )
+
+
+def test_replaced_values_that_meet_a_real_one_by_chance_are_still_hidden(
+    database: DatabaseSchema, real: Frames
+) -> None:
+    # a fake postcode can be a real one: one row of 830 must not show the whole replaced column raw
+    synthetic = _protected_copy(real)
+    orders = synthetic["orders"]
+    orders.loc[orders.index[0], "ship_country"] = real["orders"]["ship_country"].iloc[5]
+    real_view, synthetic_view = protected_view(database, real, synthetic)
+    assert set(real_view["orders"]["ship_country"]) == {RARE_TOKEN}
+    assert set(synthetic_view["orders"]["ship_country"]) == {RARE_TOKEN}
