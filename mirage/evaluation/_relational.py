@@ -15,7 +15,7 @@
   categories), real against synthetic, told apart by a gradient-boosting classifier; the score is the
   cross-validated ROC AUC, 0.5 = indistinguishable, 1 = every row told apart.  A second figure, the
   **protected view** (:func:`protected_view`), compares real rows seen through the same value protection
-  as the synthetic ones: a categorical column whose synthetic values share none with the real ones
+  as the synthetic ones: a categorical column whose synthetic values are almost never real ones
   (replaced by ``_RARE_``, Faker or format codes) carries the rare token on both sides, and where the
   synthetic column holds the rare token, each real value it never shows becomes that token.  It tells
   whether what the model learned (frequencies, links, children) can be told from the real data, where
