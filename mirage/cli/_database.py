@@ -33,7 +33,10 @@ __all__ = [
     "sample_database",
 ]
 
-AUTO_ENGINE = "cart"  # --engine auto on a database: every table with cart (it conditions on parents)
+# --engine auto on a database: every table with gmm, each marginal's knots chosen on held-out rows (a
+# child table given its parent row); its child tables keep the no-copying bar where cart's do not
+AUTO_ENGINE = "gmm"
+AUTO_PARAMS: dict[str, Any] = {"quantiles": None}
 
 
 def is_database_source(source: str) -> bool:
@@ -131,7 +134,7 @@ def fit_database(
     check_output(output, force)
     name = AUTO_ENGINE if engine == "auto" else engine
     check_hyperparameters(engine_named(name), hyperparameters)
-    params = dict(hyperparameters)
+    params = {**(AUTO_PARAMS if engine == "auto" else {}), **hyperparameters}
     seed = int(params.pop("seed", 0))
     database, frames = read_source(source, schema_path, reading, ui)
     start = time.perf_counter()
@@ -149,7 +152,9 @@ def fit_database(
     if hidden is not None:
         ui.table(hidden)
     summary = RichTable.grid(padding=(0, 2))
-    summary.add_row("engine", name + (" (auto: every table)" if engine == "auto" else ""))
+    summary.add_row(
+        "engine", name + (" (auto: every table, knots chosen on held-out rows)" if engine == "auto" else "")
+    )
     if holdout is not None:
         summary.add_row("holdout", f"{holdout:.0%} of the root rows, with their descendants, kept aside")
     summary.add_row("seconds", f"{seconds:.2f}")

@@ -52,15 +52,18 @@ def test_fit_a_sqlite_database_prints_a_summary_per_table_and_records_its_source
     loaded = RelationalSynthesizer.load(model)
     assert loaded.training_["source"] == url  # an absolute path already
     assert set(loaded.engines_) == {"customers", "orders", "order_details", "products"}
+    # auto: every table with gmm, its marginals' knots chosen on held-out rows
+    assert {engine.name for engine in loaded.engines_.values()} == {"gmm"}
+    assert all(engine.quantiles is None for engine in loaded.engines_.values())
     # the summary, from a second fit with a seed and a parameter for every table
     second = model.with_name("second.mirage")
-    result = invoke("fit", url, "-o", second, "--seed", "3", "-p", "min_samples_leaf=8")
+    result = invoke("fit", url, "-o", second, "--seed", "3", "-p", "max_components=4")
     assert result.exit_code == 0, result.output
     for table in ("customers", "orders", "order_details", "products"):
         assert table in result.stdout
     assert "given" in result.stdout and "matched to" in result.stdout
     again = RelationalSynthesizer.load(second)
-    assert again.seed == 3 and again.params == {"min_samples_leaf": 8}
+    assert again.seed == 3 and again.params == {"quantiles": None, "max_components": 4}
     assert invoke("fit", url, "-o", second).exit_code != 0  # no overwrite without --force
     assert "--force" in error_line(invoke("fit", url, "-o", second))
     assert invoke("fit", url, "-o", second, "--force").exit_code == 0
@@ -146,7 +149,7 @@ def test_info_shows_the_tables_and_exits_zero(shop) -> None:
     assert result.exit_code == 0, result.output
     assert "relational (4 tables, 3 foreign keys)" in result.stdout
     assert url in result.stdout
-    assert "cart given each customers row" in result.stdout
+    assert "gmm given each customers row" in result.stdout
     assert "none (fitted on all rows)" in result.stdout
 
 
