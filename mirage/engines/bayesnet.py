@@ -6,6 +6,13 @@ of day; every bin describes at least ``rare_min_count`` rows and the outermost e
 extremes out, the rows beyond them drawn from a smooth tail).  Each token is a node with a
 conditional table given its parents.
 
+A continuous sub-column has at most ``n_bins`` bins: one exact code per value only when it has at
+most ``n_bins`` values (or for a value that fills a bin by itself); a column of a few dozen values
+(whole degrees, prices) gets quantile bins, the values held by enough of a bin's rows exact among its
+sub-bins.  One code per value would give such a column dozens of codes, whose parents BIC cannot
+afford, and no dependence between numbers would be learned (Seattle's daily maximum and minimum
+temperatures: correlation 0.01 against 0.88).
+
 Three separate steps, so that a differentially private variant (PrivBayes-style) can replace the
 first two with private ones and keep the rest:
 
@@ -158,7 +165,12 @@ class BayesNetSynthesizer(Synthesizer):
         dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
         self.discretiser_ = Discretiser(
-            n_bins=self.n_bins, sub_bins=self.sub_bins, min_count=k, protect=k, tails=True
+            n_bins=self.n_bins,
+            sub_bins=self.sub_bins,
+            min_count=k,
+            max_exact=self.n_bins,
+            protect=k,
+            tails=True,
         ).fit(parts, subcolumns, dates=dates)
         domain = self.discretiser_.domain
         tokens = self.discretiser_.encode(parts)

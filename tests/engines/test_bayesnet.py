@@ -180,3 +180,48 @@ def test_log_prob_is_the_networks_exact_probability_of_a_row() -> None:
     differ = agree.assign(b=np.where(agree["a"] == "p", "q", "p"))
     # b disagrees with a in 10% of rows: the odds of a disagreeing row, whichever way the edge runs
     assert np.exp(model.log_prob(differ) - model.log_prob(agree)) == pytest.approx(1 / 9, rel=0.25)
+
+
+def two_numbers(rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """Two temperatures in whole degrees (about 60 distinct values each) that move together (r ~ 0.9)."""
+    rng = np.random.default_rng(seed)
+    season = rng.normal(size=rows)
+    high = np.round(16 + 9 * season + rng.normal(scale=3.0, size=rows))
+    low = np.round(8 + 8 * season + rng.normal(scale=3.0, size=rows))
+    return pd.DataFrame({"high": high, "low": low})
+
+
+def test_numbers_with_a_few_dozen_values_keep_their_dependence() -> None:
+    real = two_numbers()
+    assert 40 <= real["high"].nunique() <= 100 and 40 <= real["low"].nunique() <= 100
+    model = BayesNetSynthesizer().fit(real)
+    assert frozenset({"high", "low"}) in {frozenset(e) for e in model.graph_["column_edges"]}
+    synth = model.sample(len(real), seed=1)
+    assert synth["high"].corr(synth["low"]) == pytest.approx(real["high"].corr(real["low"]), abs=0.15)
+
+
+def test_a_number_with_a_few_dozen_values_has_at_most_n_bins_bins() -> None:
+    model = BayesNetSynthesizer(n_bins=10).fit(two_numbers())
+    bins = [node["cardinality"] for node in model.graph_["nodes"] if node["name"].endswith("#bin")]
+    assert len(bins) == 2 and max(bins) <= 10
+    synth = model.sample(1500, seed=1)
+    assert (synth["high"] == np.round(synth["high"])).all()  # whole numbers still, as every training value
+
+
+def test_a_model_file_of_one_code_per_value_still_loads_and_samples_as_saved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mirage.engines.bayesnet as bayesnet
+    from mirage.encoding.discretise import Discretiser
+
+    def one_code_per_value(**options: Any) -> Discretiser:  # the rule of model files before n_bins capped it
+        return Discretiser(**{**options, "max_exact": 100})
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bayesnet, "Discretiser", one_code_per_value)
+        model = BayesNetSynthesizer(n_bins=10).fit(two_numbers())
+    assert max(node["cardinality"] for node in model.graph_["nodes"]) > 10
+    buffer = io.BytesIO()
+    model.save(buffer)
+    loaded = mirage.load(buffer.getvalue())
+    pd.testing.assert_frame_equal(loaded.sample(500, seed=2), model.sample(500, seed=2))
