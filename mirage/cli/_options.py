@@ -86,7 +86,8 @@ def check_output(path: Path, force: bool) -> None:
 
 
 def parse_params(items: Iterable[str]) -> dict[str, Any]:
-    """``key=value`` pairs; a value is read as JSON when it parses (``3``, ``0.5``, ``null``, ``true``)."""
+    """``key=value`` pairs; a value is read as JSON when it parses (``3``, ``0.5``, ``null``, ``true``),
+    and Python's ``None`` as ``null`` (a hyperparameter's "None: chosen ..." reads as typed)."""
     params: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -94,7 +95,7 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
         if not sep or not key:
             raise OptionError(f"--param expects key=value, got {item!r}")
         try:
-            params[key] = json.loads(raw)
+            params[key] = None if raw.strip() in ("None", "none") else json.loads(raw)
         except ValueError:
             params[key] = raw
     return params

@@ -119,6 +119,7 @@ def test_parse_params_reads_json_values_else_strings() -> None:
     assert parsed == {"a": 1, "b": 0.5, "c": None, "d": True, "e": "hello", "f": "7", "g": [1, 2], "h": ""}
     with pytest.raises(OptionError, match="key=value"):
         parse_params(["=3"])
+    assert parse_params(["quantiles=None", "smoothing=none"]) == {"quantiles": None, "smoothing": None}
 
 
 def test_holdout_is_recorded_and_shown_by_info(data_csv: Path, tmp_path: Path) -> None:
