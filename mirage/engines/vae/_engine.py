@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["VaeSynthesizer"]
 
 ENCODER_PREFIX = "encoder."  # the encoder's weights in the model file (the decoder's: "net.")
-PROPAGATION_ROUNDS = 5  # encode-decode rounds of a scenario, each moving the rest towards the new values
 MIN_VALIDATION = 20  # held-out rows needed for early stopping; fewer: train for max_epochs
 MAX_VALIDATION = 5_000
 GUARD_KL_GROWTH = 2.0  # each setting the memorisation guard tries doubles the KL weight
@@ -176,27 +175,20 @@ class VaeSynthesizer(VectorSynthesizer):
     def _propagate(
         self, parts: dict[str, np.ndarray], fixed: set[str], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
-        """Each row with its intervened sub-columns set, encoded to a latent point drawn from the
-        posterior and decoded, ``PROPAGATION_ROUNDS`` times (a Gibbs-like chain): the other sub-columns
-        are redrawn given the new values through the latent space; the intervened ones keep theirs."""
-        if self.decoder_ is None or self.encoder_network_ is None or not parts:
+        """Each row's other sub-columns redrawn from the decoder at a latent point drawn given its
+        intervened ones (:mod:`mirage.engines.vae._conditional`); the intervened ones keep theirs."""
+        if self.decoder_ is None or not parts:
             return parts
-        import torch
-
         from mirage.engines.argn._runtime import torch_scope
+        from mirage.engines.vae._conditional import FixedRows, conditional_latents, restrict_patterns
         from mirage.engines.vae._training import generate
 
-        current = dict(parts)
-        with torch_scope(self.cpu_threads), torch.inference_mode():
-            for _ in range(PROPAGATION_ROUNDS):
-                x = torch.from_numpy(self.layout_.encode(current, rng))
-                mean, log_var = self.encoder_network_(x)
-                eps = torch.from_numpy(rng.standard_normal(tuple(mean.shape), dtype=np.float32))
-                latents = mean + eps * (0.5 * log_var).exp()
-                rows = generate(self.decoder_, self.layout_, 0, self.latent_size, rng, latents=latents)
-                drawn = self.layout_.decode(rows, rng, self.mode_temperature)
-                current = {name: parts[name] if name in fixed else values for name, values in drawn.items()}
-        return current
+        with torch_scope(self.cpu_threads):
+            given = FixedRows.of(self.layout_, parts, fixed, rng)
+            latents = conditional_latents(self.decoder_, given, self.latent_size, rng, self.mode_temperature)
+            rows = generate(self.decoder_, self.layout_, 0, self.latent_size, rng, latents=latents)
+        drawn = self.layout_.decode(restrict_patterns(rows, given), rng, self.mode_temperature)
+        return {name: parts[name] if name in fixed else values for name, values in drawn.items()}
 
     # --- persistence ------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
