@@ -113,7 +113,7 @@ def _restore(manifest: dict[str, Any], payload: bytes) -> tuple[Synthesizer, set
     if cls is None:
         known = ", ".join(sorted(ENGINES))
         raise ModelFileError(f"unknown engine {manifest['engine']!r} (this Mirage knows: {known})")
-    hyperparameters = dict(manifest["hyperparameters"])
+    hyperparameters = {**cls.defaults_before, **manifest["hyperparameters"]}
     # files written while rare_min_count was a hyperparameter: the value is in state.encoder.options
     legacy = {
         name: hyperparameters.pop(name)

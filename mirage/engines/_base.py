@@ -103,6 +103,9 @@ class Synthesizer:
     privacy_knob: ClassVar[PrivacyKnob | None] = None
     # what the engine can do beyond fit and sample; read through get_tags()
     tags: ClassVar[EngineTags] = EngineTags()
+    # hyperparameters added after model files were written: the value a file without one behaved as
+    # (on load it gets that, not the new default, so an older model samples as it did)
+    defaults_before: ClassVar[Mapping[str, Any]] = {}
 
     # --- hooks for engines --------------------------------------------------------------------
     def _fit(

@@ -57,8 +57,8 @@ PREFIX = "net."
 PATTERN = -1  # the sub-column index of the span of missing patterns
 COUNTER = "num_batches_tracked"  # batch norm's training counter: not needed to sample, not saved
 DETECTION_ROWS = 2_000  # real and as many generated rows per detection score, at most
-# training rows below which gan's networks are narrower and vae's KL term is the plain bound's: with
-# fewer rows, more of what a wide generator or a loose latent can say is the rows' chance detail
+# training rows below which gan's networks are narrower: with fewer rows, more of what a wide generator
+# can say is the rows' chance detail
 TINY_TABLE = 1_000
 
 
@@ -236,16 +236,30 @@ class RowLayout:
                 out[rows, span.start + 1 + mode] = 1.0
         return out
 
-    def decode(self, vectors: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Sub-columns from activated outputs: every code drawn from its span's probabilities."""
+    def decode(
+        self, vectors: np.ndarray, rng: np.random.Generator, mode_temperature: float = 1.0
+    ) -> dict[str, np.ndarray]:
+        """Sub-columns from activated outputs: every code drawn from its span's probabilities, a
+        continuous sub-column's mode from them raised to ``1 / mode_temperature`` (0: the likeliest
+        mode, as TVAE decodes).  The scalar a network emits is a distance from the mode it meant for the
+        row, so a mode drawn apart from it pairs that scalar with another mode's mean and loosens what
+        ties the row's columns together (breast cancer's radius, perimeter and area)."""
         n = vectors.shape[0]
         codes: dict[int, np.ndarray] = {}
         u = rng.random((n, sum(1 for span in self.spans if span.softmax)))
         i = 0
         for span in self.spans:
             if span.softmax:
-                p = np.asarray(vectors[:, span.start : span.start + span.width], dtype="float64")
-                cdf = np.cumsum(np.maximum(p, 0.0), axis=1)
+                p = np.maximum(
+                    np.asarray(vectors[:, span.start : span.start + span.width], dtype="float64"), 0.0
+                )
+                if mode_temperature != 1.0 and not self._discrete(span):
+                    if mode_temperature == 0.0:
+                        codes[span.start] = p.argmax(axis=1)
+                        i += 1
+                        continue
+                    p = (p / np.maximum(p.max(axis=1, keepdims=True), 1e-300)) ** (1.0 / mode_temperature)
+                cdf = np.cumsum(p, axis=1)
                 draw = u[:, i] * cdf[:, -1]
                 codes[span.start] = np.minimum((cdf < draw[:, None]).sum(axis=1), span.width - 1)
                 i += 1

@@ -31,12 +31,16 @@ def test_the_vae_guard_doubles_the_kl_weight_from_the_fits_own() -> None:
         assert [s["kl_weight"] for s in settings] == [own, own * 2, own * 4, own * 8]
 
 
-def test_the_vaes_own_kl_weight_is_the_plain_bounds_below_a_thousand_rows() -> None:
+def test_the_vaes_own_kl_weight_falls_as_the_rows_grow_from_twice_the_plain_bound_to_tvaes() -> None:
     knob = VaeSynthesizer.privacy_knob
     assert knob is not None
-    assert [s["kl_weight"] for s in knob.settings(VaeSynthesizer(), 999)] == [1.0, 2.0, 4.0, 8.0]
-    assert knob.settings(VaeSynthesizer(), 1_000)[0]["kl_weight"] == 0.5
-    assert knob.settings(VaeSynthesizer(kl_weight=0.5), 999)[0]["kl_weight"] == 0.5
+    assert [s["kl_weight"] for s in knob.settings(VaeSynthesizer(), 350)] == [2.0, 4.0, 8.0, 16.0]
+    own = {
+        rows: knob.settings(VaeSynthesizer(), rows)[0]["kl_weight"]
+        for rows in (100, 700, 1_000, 1_400, 10**6)
+    }
+    assert own == {100: 2.0, 700: 1.0, 1_000: 0.7, 1_400: 0.5, 10**6: 0.5}
+    assert knob.settings(VaeSynthesizer(kl_weight=0.5), 350)[0]["kl_weight"] == 0.5
 
 
 def test_the_gan_guard_halves_the_width_from_the_fits_own_down_to_a_floor() -> None:
@@ -57,16 +61,16 @@ def test_the_gans_own_width_is_halved_below_a_thousand_rows() -> None:
 @pytest.mark.slow  # fifteen small fits: ~16 s on a loaded machine
 def test_a_vae_fit_under_a_limit_none_meets_trains_with_the_heaviest_kl_weight() -> None:
     settings = {"max_epochs": 3, "hidden_size": 8, "latent_size": 4}
-    with pytest.warns(MirageWarning, match="vae: even at kl_weight=8.0"):
+    with pytest.warns(MirageWarning, match="vae: even at kl_weight=16.0"):
         model = VaeSynthesizer(**settings, max_dcr_share=0.01).fit(_frame())
     record = model.training_["guard"]
     # the weakest, middle and strongest of the four steps are read (mirage.engines._guard.read_steps),
-    # from the fit's own weight on 150 rows, the plain bound's 1
-    assert [r["setting"]["kl_weight"] for r in record["readings"]] == [1.0, 4.0, 8.0]
-    assert record["chosen"] == {"kl_weight": 8.0}
+    # from the fit's own weight on 150 rows, twice the plain bound's
+    assert [r["setting"]["kl_weight"] for r in record["readings"]] == [2.0, 8.0, 16.0]
+    assert record["chosen"] == {"kl_weight": 16.0}
     assert model.get_params()["kl_weight"] is None  # the user's setting (automatic) stays as given
-    # the guard's choice is what the fit trained with: the same weights as a plain fit at kl_weight=8
-    plain = VaeSynthesizer(**settings, kl_weight=8.0).fit(_frame())
+    # the guard's choice is what the fit trained with: the same weights as a plain fit at kl_weight=16
+    plain = VaeSynthesizer(**settings, kl_weight=16.0).fit(_frame())
     a, b = model.get_state()[1], plain.get_state()[1]
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
