@@ -57,7 +57,6 @@ def held_out_knot_count(x: np.ndarray, min_count: int, most: int, seed: int) -> 
         return most_here
     resolution = max(float(np.min(np.diff(values))), float(values[-1] - values[0]) * 1e-9)
     candidates = sorted({max(FEWEST_KNOTS, round(top / 2 ** (j / 2))) for j in range(40)}, reverse=True)
-    candidates = [k for k in candidates if k >= FEWEST_KNOTS]
     folds = np.random.default_rng(seed).permutation(n) % KNOT_FOLDS
     scores = np.zeros(len(candidates))
     for fold in range(KNOT_FOLDS):
@@ -75,10 +74,7 @@ def _held_out_log_likelihood(
     knots read on ``learned`` (sorted), each value's likelihood its mass within ``resolution / 2``
     either side.  Values past the end knots are left out: every candidate has the same end knots and
     tails."""
-    n, k = learned.size, max(1, min_count)
-    low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
-    probs = np.linspace(low, high, min(n_knots, max(2, n)))
-    knots = np.quantile(learned, probs)
+    probs, knots = _quantile_knots(learned, n_knots, max(1, min_count))
     inside = held[(held >= knots[0]) & (held <= knots[-1])]
     if inside.size == 0:
         return 0.0
@@ -89,13 +85,19 @@ def _held_out_log_likelihood(
 def _knot_cdf(knots: np.ndarray, probs: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The right-continuous distribution function of linear interpolation between ``knots`` at
     ``probs``: tied knots are a jump (a spike of tied values), flat below the first and past the last."""
-    i = np.searchsorted(knots, x, side="right") - 1
-    inner = (i >= 0) & (i < knots.size - 1)
-    j = np.clip(i, 0, knots.size - 2)
+    j = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, knots.size - 2)
     width = knots[j + 1] - knots[j]
-    fraction = np.where(inner, (x - knots[j]) / np.where(width > 0, width, 1.0), 0.0)
-    cdf = probs[j] + np.clip(fraction, 0.0, 1.0) * (probs[j + 1] - probs[j])
-    return np.where(i < 0, probs[0], np.where(i >= knots.size - 1, probs[-1], cdf))
+    step = np.where(width > 0, (x - knots[j]) / np.where(width > 0, width, 1.0), x >= knots[j])
+    return probs[j] + np.clip(step, 0.0, 1.0) * (probs[j + 1] - probs[j])
+
+
+def _quantile_knots(x: np.ndarray, n_knots: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and values of a continuous quantile map's knots: ``n_knots`` (at most one per
+    value) evenly spaced from the ``k``-th smallest value to the ``k``-th largest."""
+    n = x.size
+    low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
+    probs = np.linspace(low, high, min(n_knots, max(2, n)))
+    return probs, np.quantile(x, probs)
 
 
 def normal_scores(x: np.ndarray, discrete: bool) -> np.ndarray:
@@ -139,9 +141,7 @@ class Marginal:
         n, k = x.size, max(1, min_count)
         if k > 1 and n < 3 * k:
             return cls(False, np.array([float(np.mean(x))]) if n else np.zeros(1))
-        low, high = ((k - 1) / (n - 1), (n - k) / (n - 1)) if k > 1 else (0.0, 1.0)
-        probs = np.linspace(low, high, min(n_knots, max(2, n)))
-        knots = np.quantile(x, probs)
+        _, knots = _quantile_knots(x, n_knots, k)
         tails = Tails.fit(x, float(knots[0]), float(knots[-1])) if k > 1 else Tails()
         return cls(False, knots, tails)
 
