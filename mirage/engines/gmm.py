@@ -97,8 +97,9 @@ ROWS_PER_DIMENSION = 15
 SELECTION_ROWS = 2_000  # rows the BIC comparison of component counts is read on
 CANDIDATES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 CALIBRATION_ROWS = 20_000
-QUANTILES_DEFAULT = 1000  # most knots of a continuous marginal, one per rare_min_count rows at most
-MOST_KNOTS = 1000  # a continuous marginal's most quantile knots when its count is chosen on held-out rows
+# a continuous marginal's most quantile knots: the default ``quantiles`` (a knot per rare_min_count rows
+# up to it) and the cap of a count chosen on held-out rows
+MOST_KNOTS = 1000
 CALIBRATION_KNOTS = 512
 TOLERANCE = 1e-2  # EM stops when the mean log-likelihood gains less than this (scikit-learn's tol)
 WORSE_STEPS = 2  # stop the search after this many counts in a row that did not improve BIC
@@ -146,7 +147,7 @@ class GmmSynthesizer(Synthesizer):
         smoothing: float | None = None,
         shrinkage: float | None = None,
         max_dcr_share: float | None = None,
-        quantiles: int | None = QUANTILES_DEFAULT,
+        quantiles: int | None = MOST_KNOTS,
         seed: int = 0,
     ) -> None:
         self.max_components = max_components
