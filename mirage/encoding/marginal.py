@@ -55,7 +55,8 @@ def held_out_knot_count(x: np.ndarray, min_count: int, most: int, seed: int) -> 
     values = np.unique(x)
     if n < KNOT_FOLDS * max(2, 3 * min_count) or values.size < 3 or top <= FEWEST_KNOTS:
         return most_here
-    resolution = max(float(np.min(np.diff(values))), float(values[-1] - values[0]) * 1e-9)
+    # halves: the span of values near +-1.7e308 overflows
+    resolution = max(float(np.min(np.diff(values))), (float(values[-1]) / 2 - float(values[0]) / 2) * 2e-9)
     candidates = sorted({max(FEWEST_KNOTS, round(top / 2 ** (j / 2))) for j in range(40)}, reverse=True)
     folds = np.random.default_rng(seed).permutation(n) % KNOT_FOLDS
     scores = np.zeros(len(candidates))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,10 @@ def test_too_few_rows_to_hold_any_out_keep_one_knot_per_min_count_rows() -> None
     x = np.random.default_rng(5).normal(size=40)
     assert held_out_knot_count(x, 10, 1_000, 0) == knot_count(40, 10, 1_000)
     assert held_out_knot_count(np.ones(500), 10, 1_000, 0) == knot_count(500, 10, 1_000)
+
+
+def test_values_near_the_float_limits_choose_a_count_without_overflowing() -> None:
+    x = np.r_[np.random.default_rng(6).normal(size=500), 1e308, -1e308]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert 4 <= held_out_knot_count(x, 10, 1_000, 0) <= knot_count(x.size, 10, 1_000)
