@@ -311,6 +311,7 @@ def _same_database(first: str, second: str) -> bool:
 def info_database(ui: UI, model_path: Path, manifest: dict[str, Any]) -> None:
     """``mirage info DATABASE_MODEL``: the model's tables, keys and how each is learned."""
     from mirage._manifest import edited_parts
+    from mirage.relational import SMALL_TABLE_ROWS
     from mirage.schema import DatabaseSchema
 
     database = DatabaseSchema.from_dict(manifest["schema"])
@@ -340,6 +341,14 @@ def info_database(ui: UI, model_path: Path, manifest: dict[str, Any]) -> None:
         )
     else:
         grid.add_row("holdout", "none (fitted on all rows)")
+    small = training.get("small_tables")
+    if isinstance(small, Mapping) and small:
+        grid.add_row(
+            "small tables",
+            ", ".join(f"{name} ({rows} rows learned)" for name, rows in small.items())
+            + f": under {SMALL_TABLE_ROWS} rows, learned at a DCR share over 0.53 with any engine; "
+            "mark public ones reference",
+        )
     edited = edited_parts(manifest)
     grid.add_row("edited by hand", "unknown" if edited is None else ", ".join(sorted(edited)) or "no")
     ui.table(grid)

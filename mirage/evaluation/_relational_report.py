@@ -200,7 +200,7 @@ def evaluate_database(
     ``frames`` (all rows; the model's holdout, if it has one, is split off again and used for privacy)."""
     from mirage.evaluation._evaluate import evaluate
     from mirage.evaluation._relational import evaluate_relational
-    from mirage.relational import split_database
+    from mirage.relational import SMALL_TABLE_ROWS, small_table_message, split_database
     from mirage.schema import Schema
 
     database = model.database
@@ -219,6 +219,11 @@ def evaluate_database(
         )
     synthetic = model.sample(scale=1.0, seed=seed)
     notes.extend(all_rare_notes(database, synthetic))
+    notes.extend(
+        small_table_message(name, len(real[name]))
+        for name in database.order()
+        if model.engines_.get(name) is not None and len(real[name]) < SMALL_TABLE_ROWS
+    )
     tables: dict[str, Report] = {}
     for name in database.order():
         if database[name].reference:

@@ -22,6 +22,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from mirage._warnings import warn
 from mirage.encoding import EncodingOptions
 from mirage.encoding.categorical import number_categories_as_numbers
 from mirage.engines import Synthesizer, engines_with, get_engine
@@ -43,12 +44,25 @@ from mirage.relational._plan import (
 )
 from mirage.schema import Column, DatabaseSchema, ForeignKey, Kind, Schema
 
-__all__ = ["RELATIONAL", "RelationalSynthesizer"]
+__all__ = ["RELATIONAL", "SMALL_TABLE_ROWS", "RelationalSynthesizer", "small_table_message"]
 
 RELATIONAL = "relational"  # the ``engine`` a relational model file names
 AUTO = "auto"
 PARENT = "parent."
 SECONDS_PER_DAY = 86_400.0
+#: a learned table of fewer rows reads a DCR share over the no-copying bar with every engine (Northwind's
+#: 62 products 0.536, the deep schema's 48 regions 0.561, over 50 held-out folds): ``fit`` warns
+SMALL_TABLE_ROWS = 100
+
+
+def small_table_message(name: str, rows: int) -> str:
+    """What ``fit`` and the report say of a learned table of fewer than ``SMALL_TABLE_ROWS`` rows."""
+    return (
+        f"table {name!r}: {rows} rows learned; a table under {SMALL_TABLE_ROWS} rows cannot be learned "
+        "without its synthetic rows sitting nearer the rows learned than unseen rows would (a DCR share "
+        "over 0.53 with every engine on tables of 48-62 rows); if its rows are public, mark it "
+        '"reference": true in the database schema to copy it as is'
+    )
 
 
 class RelationalSynthesizer:
@@ -240,6 +254,9 @@ class RelationalSynthesizer:
                 engines[name] = self._fit_table(
                     name, index, data, schema, context, context_schema, options.get(name)
                 )
+                if len(data) < SMALL_TABLE_ROWS:
+                    training.setdefault("small_tables", {})[name] = len(data)
+                    warn(small_table_message(name, len(data)))
         self.plans_ = plans
         self.engines_ = engines
         self.reference_rows_ = reference_rows

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from mirage._warnings import MirageWarning
 from mirage.io import read_database, read_folder, write_database
 from mirage.relational import RelationalSynthesizer
 from tests.cli.helpers import error_line, invoke
@@ -57,11 +59,18 @@ def test_fit_a_sqlite_database_prints_a_summary_per_table_and_records_its_source
     assert all(engine.quantiles is None for engine in loaded.engines_.values())
     # the summary, from a second fit with a seed and a parameter for every table
     second = model.with_name("second.mirage")
-    result = invoke("fit", url, "-o", second, "--seed", "3", "-p", "max_components=4")
+    with warnings.catch_warnings():  # this module ignores UserWarning; these warnings are the point
+        warnings.simplefilter("always", MirageWarning)
+        result = invoke("fit", url, "-o", second, "--seed", "3", "-p", "max_components=4")
     assert result.exit_code == 0, result.output
     for table in ("customers", "orders", "order_details", "products"):
         assert table in result.stdout
     assert "given" in result.stdout and "matched to" in result.stdout
+    # customers (91) and products (77): under 100 learned rows, named with the way out
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any(
+        line.startswith("warning: table 'products': 77 rows learned; a table under 100") for line in warned
+    ), result.stderr
     again = RelationalSynthesizer.load(second)
     assert again.seed == 3 and again.params == {"quantiles": None, "max_components": 4}
     assert invoke("fit", url, "-o", second).exit_code != 0  # no overwrite without --force
@@ -151,6 +160,9 @@ def test_info_shows_the_tables_and_exits_zero(shop) -> None:
     assert url in result.stdout
     assert "gmm given each customers row" in result.stdout
     assert "none (fitted on all rows)" in result.stdout
+    assert "customers (91 rows learned), products (77 rows learned): under 100 rows" in " ".join(
+        result.stdout.split()
+    )
 
 
 def test_report_without_holdout_scores_every_table_and_the_relations(shop, tmp_path: Path) -> None:

@@ -69,7 +69,10 @@ def test_the_training_record_survives_the_model_file(fitted, tmp_path: Path) -> 
     loaded = RelationalSynthesizer.load(held.save(tmp_path / "held.mirage"))
     assert loaded.training_ == held.training_
     assert loaded.training_["holdout_fraction"] == 0.25 and loaded.training_["split_seed"] == 4
-    assert RelationalSynthesizer.load(model.save(tmp_path / "plain.mirage")).training_ == {}
+    # fitted on all rows: no holdout recorded, only the tables too small to learn unnoticed
+    assert RelationalSynthesizer.load(model.save(tmp_path / "plain.mirage")).training_ == {
+        "small_tables": {"items": 40, "regions": 60}
+    }
 
 
 def test_the_file_is_a_manifest_and_prefixed_arrays_only(fitted, tmp_path: Path) -> None:

@@ -4,16 +4,19 @@ the no-copy gates explicitly; every test checks integrity."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from mirage._warnings import MirageWarning
 from mirage.evaluation._relational_report import (
     DatabaseReport,
     all_rare_columns,
     all_rare_notes,
     evaluate_database,
 )
-from mirage.relational import RelationalSynthesizer
+from mirage.relational import RelationalSynthesizer, small_table_message
+from mirage.schema import DatabaseSchema, ForeignKey, Table, infer_schema
 from tests.relational.test_reference import _database, _frames
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -97,3 +100,35 @@ def test_reference_tables_are_named_and_kept_out_of_the_no_copy_gates(report: Da
         "remove the gate, or unmark the table to learn it"
     ]
     assert isinstance(pd.DataFrame(report.summary(), index=[0]), pd.DataFrame)
+
+
+def test_a_learned_table_under_a_hundred_rows_is_recorded_and_named_in_the_report(
+    fitted: RelationalSynthesizer, report: DatabaseReport
+) -> None:
+    # 91 customers (73 learned) and 77 products (none held: the holdout takes customers' families);
+    # the reference tables are copied, not learned
+    assert fitted.training_["small_tables"] == {"customers": 73, "products": 77}
+    assert small_table_message("customers", 73) in report.notes
+    assert small_table_message("products", 77) in report.notes
+    assert not any("'shippers'" in note and "rows learned" in note for note in report.notes)
+
+
+def test_fitting_a_small_table_warns_naming_it_and_its_rows() -> None:
+    rng = np.random.default_rng(0)
+    frames = {
+        "root": pd.DataFrame({"root_id": range(40), "size": rng.normal(size=40)}),
+        "child": pd.DataFrame(
+            {"child_id": range(400), "root_id": rng.integers(0, 40, 400), "value": rng.normal(size=400)}
+        ),
+    }
+    database = DatabaseSchema(
+        tables={
+            "root": Table("root", infer_schema(frames["root"]), primary_key=("root_id",)),
+            "child": Table("child", infer_schema(frames["child"]), primary_key=("child_id",)),
+        },
+        foreign_keys=[ForeignKey("child", ("root_id",), "root", ("root_id",))],
+    )
+    with pytest.warns(MirageWarning, match=r"table 'root': 40 rows learned; a table under 100 rows"):
+        model = RelationalSynthesizer(database, engine="cart", seed=0).fit(frames)
+    assert model.training_["small_tables"] == {"root": 40}
+    assert database.integrity_problems(model.sample(seed=0)) == []
