@@ -86,7 +86,12 @@ FOLDED_SHARE = 0.1
 
 
 def frequent_categories(
-    counts: Mapping[Any, int], rare_min_count: int, rows: int | None = None, *, margin: bool = True
+    counts: Mapping[Any, int],
+    rare_min_count: int,
+    rows: int | None = None,
+    *,
+    margin: bool = True,
+    by_share: bool = True,
 ) -> list[Any]:
     """The categories emitted verbatim, in the order of ``counts``: never one seen in fewer than
     ``rare_min_count`` rows, and on small tables, where it can be helped, not a set of categories
@@ -118,6 +123,10 @@ def frequent_categories(
     rows onto them, move the cut up to the nearest steady one, else keep the most frequent alone if
     it clears the margin, else the plain count decides.
 
+    ``by_share`` False weighs every category in full (``weight = 1``), for categories that stand for
+    entities of which many sit near the cut together (a column group, :mod:`mirage.relational._groups`):
+    each is a small part of the table, but together they are most of it.
+
     Only a function of the merged counts, so every partitioning of the rows decides alike. ``rows``
     None: the plain count decides.
     """
@@ -129,7 +138,7 @@ def frequent_categories(
     ordered = sorted(counts.values(), reverse=True)
 
     def weight(count: int) -> float:
-        return min(1.0, count / (total * LARGE_SHARE))
+        return min(1.0, count / (total * LARGE_SHARE)) if by_share else 1.0
 
     def clear(count: int, by_margin: bool) -> bool:
         extra = int(MARGIN_Z * float(np.sqrt(count)) * weight(count)) if by_margin else 0

@@ -13,10 +13,14 @@ the rows (nulls equal to nulls), each with no value in more than ``MOST_COMMON_S
 (a column that is nearly constant is decided by any other).  The engine learns the group as one
 categorical column whose values are the members' values together, so a frequent entity is drawn
 whole (its name with its own city and country) and rare-value protection decides per entity,
-counting the entity's rows.  The rows of an entity too rare to keep fall back to the coarser
-members: the members with the most distinct values are withheld first (``RARE_TOKEN``) until what
-is left is kept (a rare customer keeps its country where enough rows share it).  At most one group
-per table, the one with the most members.  Child tables are not learned given the group (they see
+counting the entity's rows, each entity held to the full margin of ``frequent_categories``
+(``by_share=False``): a customer is a small part of the orders, but the customers near the cut are
+together most of them, and keeping those the training rows over-represent put Northwind-without-
+customers' orders at a DCR share of 0.551 (0.531 with the full margin, 15 held-out folds).  The
+rows of an entity too rare to keep fall back to the coarser members: the members with the most
+distinct values are withheld first (``RARE_TOKEN``) until what is left is kept (a rare customer
+keeps its country where enough rows share it).  At most one group per table, the one with the most
+members.  Child tables are not learned given the group (they see
 the table's other columns).
 """
 
@@ -71,7 +75,7 @@ class ColumnGroup:
         for withheld in range(len(self.members)):
             keys = [json.dumps(values[i][withheld:]) for i in pending]
             counts = pd.Series(keys).value_counts(sort=False)
-            kept = set(frequent_categories(counts.to_dict(), rare_min_count, len(frame)))
+            kept = set(frequent_categories(counts.to_dict(), rare_min_count, len(frame), by_share=False))
             done = np.array([k in kept for k in keys], dtype=bool)
             for i, key in zip(pending[done], np.asarray(keys, dtype=object)[done], strict=True):
                 out[i] = key

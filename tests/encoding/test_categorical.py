@@ -294,3 +294,13 @@ def test_categories_a_small_table_cannot_keep_are_named_in_a_warning() -> None:
     with pytest.warns(MirageWarning, match=r"column 'b': 100% of its 30 rows hold categories too small"):
         model = ENGINES["cart"]().fit(data)
     assert set(model.sample(50, seed=0)["b"]) == {"_RARE_"}
+
+
+def test_without_weighing_by_share_many_entities_near_the_cut_each_need_the_full_margin() -> None:
+    # 30 customers of 14 rows each: each is 1/30 of the table, so its own margin is 4 rows and all are
+    # kept; but together they are the whole table, and weighed in full each needs 10 + 6 rows
+    near = {f"customer {i}": 14 for i in range(30)}
+    assert frequent_categories(near, 10, 420) == list(near)
+    assert frequent_categories(near, 10, 420, by_share=False) == []
+    clear = {f"customer {i}": 17 for i in range(30)}
+    assert frequent_categories(clear, 10, 510, by_share=False) == list(clear)

@@ -15,13 +15,14 @@ from mirage.schema import DatabaseSchema, ForeignKey, Table, infer_schema
 
 def _orders(seed: int = 0) -> dict[str, pd.DataFrame]:
     """Orders of 45 customers (not given: a hidden entity) and their lines; 30 frequent customers,
-    15 with two orders each, all of those in Germany."""
+    15 with two orders each, all of those in Germany (a frequent one clears rare_min_count and
+    its full margin, each being one of many entities near the cut: 20 rows or more)."""
     rng = np.random.default_rng(seed)
     countries = ["Germany", "France", "Spain", "Italy", "Brazil"]
     names = [f"Shop {i}" for i in range(45)]
     city = {n: f"City {i}" for i, n in enumerate(names)}
     country = {n: countries[i % 5] if i < 30 else "Germany" for i, n in enumerate(names)}
-    per = np.r_[rng.integers(12, 20, 30), np.full(15, 2)]
+    per = np.r_[rng.integers(20, 30, 30), np.full(15, 2)]
     ship = np.repeat(names, per)
     n = ship.size
     orders = pd.DataFrame(
