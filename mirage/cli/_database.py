@@ -33,11 +33,6 @@ __all__ = [
     "sample_database",
 ]
 
-# --engine auto on a database: every table with gmm, each marginal's knots chosen on held-out rows (a
-# child table given its parent row); its child tables keep the no-copying bar where cart's do not
-AUTO_ENGINE = "gmm"
-AUTO_PARAMS: dict[str, Any] = {"quantiles": None}
-
 
 def is_database_source(source: str) -> bool:
     """Whether ``source`` is a database URL or a folder of table files (rather than one table file)."""
@@ -129,12 +124,12 @@ def fit_database(
 ) -> None:
     """``mirage fit DATABASE``: learn every table of the database or folder ``source``."""
     from mirage.cli._options import check_hyperparameters, engine_named
-    from mirage.relational import RelationalSynthesizer
+    from mirage.relational import DEFAULT_ENGINE, RelationalSynthesizer
 
     check_output(output, force)
-    name = AUTO_ENGINE if engine == "auto" else engine
+    name = DEFAULT_ENGINE if engine == "auto" else engine
     check_hyperparameters(engine_named(name), hyperparameters)
-    params = {**(AUTO_PARAMS if engine == "auto" else {}), **hyperparameters}
+    params = dict(hyperparameters)
     seed = int(params.pop("seed", 0))
     database, frames = read_source(source, schema_path, reading, ui)
     start = time.perf_counter()
@@ -152,9 +147,10 @@ def fit_database(
     if hidden is not None:
         ui.table(hidden)
     summary = RichTable.grid(padding=(0, 2))
-    summary.add_row(
-        "engine", name + (" (auto: every table, knots chosen on held-out rows)" if engine == "auto" else "")
-    )
+    how = ["auto: every table"] if engine == "auto" else []
+    if name == DEFAULT_ENGINE and "quantiles" not in hyperparameters:
+        how.append("knots chosen on held-out rows")
+    summary.add_row("engine", name + (f" ({', '.join(how)})" if how else ""))
     if holdout is not None:
         summary.add_row("holdout", f"{holdout:.0%} of the root rows, with their descendants, kept aside")
     summary.add_row("seconds", f"{seconds:.2f}")

@@ -2,6 +2,8 @@
 
 from mirage.relational._holdout import split_database
 from mirage.relational._synthesizer import (
+    DATABASE_PARAMS,
+    DEFAULT_ENGINE,
     RELATIONAL,
     SMALL_TABLE_ROWS,
     RelationalSynthesizer,
@@ -9,6 +11,8 @@ from mirage.relational._synthesizer import (
 )
 
 __all__ = [
+    "DATABASE_PARAMS",
+    "DEFAULT_ENGINE",
     "RELATIONAL",
     "SMALL_TABLE_ROWS",
     "RelationalSynthesizer",

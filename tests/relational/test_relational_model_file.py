@@ -26,7 +26,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def fitted() -> tuple[DatabaseSchema, RelationalSynthesizer]:
     frames = deep_frames()
     database = deep_database(frames)
-    return database, RelationalSynthesizer(database, params={"stores": {"smoothing": 0.5}}).fit(frames)
+    return database, RelationalSynthesizer(
+        database, engine="cart", params={"stores": {"smoothing": 0.5}}
+    ).fit(frames)
 
 
 def _same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
