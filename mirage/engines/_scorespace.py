@@ -111,6 +111,26 @@ class ScoreSpace:
                 out[missing, j] = rng.standard_normal(int(missing.sum()))
         return out
 
+    def code_bounds(self, parts: Mapping[str, np.ndarray]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per scored discrete sub-column (by index): each row's score interval, the normal quantiles of
+        its code's probability interval (unbounded where its column's missing flag says missing: the
+        score there is a placeholder)."""
+        if not self.discrete_scores:
+            return {}
+        flags = missing_flags(self.subcolumns)
+        out = {}
+        for j, (s, m) in enumerate(zip(self.subcolumns, self.marginals, strict=True)):
+            if not s.discrete:
+                continue
+            lower, upper = _probability_interval(m, np.asarray(parts[s.name], dtype="float64"))
+            lo = ndtri(np.clip(lower, 0.0, 1.0))
+            hi = ndtri(np.clip(upper, 0.0, 1.0))
+            if j in flags:
+                missing = np.asarray(parts[self.subcolumns[flags[j]].name]) != 0
+                lo[missing], hi[missing] = -np.inf, np.inf
+            out[j] = (np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64"))
+        return out
+
     def from_matrix(self, z: np.ndarray, calibration: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Sub-column arrays (int64 codes, float64 values) of a matrix of :meth:`to_matrix`'s layout.
 

@@ -17,6 +17,16 @@ chosen count is then fitted on every row.  BIC only reads counts that leave each
 unseen rows are not, and its draws sit nearer the training rows (on the four small shared tables BIC
 alone chose 2-16 components and the DCR share read over 0.53).
 
+Codes' scores: a discrete sub-column's score is spread uniformly over its code's interval to begin
+with, which owes nothing to the other columns and so flattens every dependence on the code (a store
+size's on its number of visits: 1.7 times where the rows have 3.2).  After the mixture is fitted,
+``CODE_ROUNDS`` Gibbs sweeps each draw every row's component from its posterior, redraw each own
+discrete score within its code's interval from that component's conditional given the row's other
+scores, and refit the mixture at the same count: the extended rank likelihood's latent scores of a
+semiparametric copula, per component.  On the deep schema the visits ratio reads 2.4 (real 3.2); on
+the four small shared tables the detection AUC fell by 0.04-0.06 on three and the DCR share rose by
+0.006-0.010 (diabetes 0.007 over 60 split seeds, to 0.528).
+
 Calibration: a mixture's own marginal of a dimension is close to, not exactly, the standard normal the
 scores were made to be, which would move a rate (a missing flag's share) by a few points; so
 ``CALIBRATION_ROWS`` draws of the mixture give each dimension's quantiles, and a drawn score decodes at
@@ -72,7 +82,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import logsumexp, ndtr
+from scipy.special import logsumexp, ndtr, ndtri
 from threadpoolctl import threadpool_limits
 
 from mirage._progress import report
@@ -102,6 +112,9 @@ CALIBRATION_ROWS = 20_000
 MOST_KNOTS = 1000
 CALIBRATION_KNOTS = 512
 TOLERANCE = 1e-2  # EM stops when the mean log-likelihood gains less than this (scikit-learn's tol)
+# Gibbs sweeps that redraw the discrete dimensions' scores within their codes' intervals, each followed
+# by a refit of the mixture
+CODE_ROUNDS = 5
 WORSE_STEPS = 2  # stop the search after this many counts in a row that did not improve BIC
 GUARD_COMPONENTS = (4, 2, 1)  # component counts the memorisation guard steps down through
 # variance floors, as multiples of Scott's kernel, the held-out log-likelihood chooses among
@@ -203,12 +216,17 @@ class GmmSynthesizer(Synthesizer):
         if not subcolumns:
             self._keep_nothing()
             return
+        bounds = self.space_.code_bounds(parts)
         if context is None:
-            self._learn_mixture(self.space_.to_matrix(parts, rng), None, rng)
+            self._learn_mixture(self.space_.to_matrix(parts, rng), None, rng, bounds)
             return
         position = rng.random(context.n)  # each row's place within its ties, shared by context and own
         given = self._context_scores(context, rng, position)
-        self._learn_mixture(np.hstack([given, self.space_.to_matrix(parts, rng, position)]), given, rng)
+        width = given.shape[1]
+        bounds = {width + j: b for j, b in bounds.items()}
+        self._learn_mixture(
+            np.hstack([given, self.space_.to_matrix(parts, rng, position)]), given, rng, bounds
+        )
 
     def _keep_nothing(self) -> None:
         """The model of no own sub-column: nothing to draw."""
@@ -226,8 +244,16 @@ class GmmSynthesizer(Synthesizer):
         context = self.context_space_.subcolumns if self.context_space_ is not None else []
         return [*context, *self.subcolumns_] if self.subcolumns_ else []
 
-    def _learn_mixture(self, z: np.ndarray, given: np.ndarray | None, rng: np.random.Generator) -> None:
-        """The mixture of the scores ``z``, whose first columns are the context's scores ``given``."""
+    def _learn_mixture(
+        self,
+        z: np.ndarray,
+        given: np.ndarray | None,
+        rng: np.random.Generator,
+        bounds: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
+        """The mixture of the scores ``z``, whose first columns are the context's scores ``given``;
+        ``bounds``: the own discrete dimensions' score intervals, within which their scores are redrawn
+        (:meth:`_redraw_codes`)."""
         d = z.shape[1]
         seed = int(rng.integers(2**31 - 1))
         with threadpool_limits(1, "blas"):
@@ -240,6 +266,10 @@ class GmmSynthesizer(Synthesizer):
                 if len(z) > SELECTION_ROWS:  # chosen on a sample of the rows: fitted on all of them
                     mixture = None
             if mixture is None:
+                mixture = self._mixture(k, seed).fit(z)
+            redraw = np.random.default_rng([seed, 1])
+            for _ in range(CODE_ROUNDS if bounds else 0):
+                z = self._redraw_codes(mixture, z, bounds or {}, redraw)
                 mixture = self._mixture(k, seed).fit(z)
             floor, shrinkage = self._choose_regularisation(z, k, seed, 0 if given is None else given.shape[1])
         self.training_["gmm"] = {
@@ -254,6 +284,37 @@ class GmmSynthesizer(Synthesizer):
         }
         self._keep(mixture, floor, shrinkage, len(z), rng, given)
         report("fit", 1, 1)
+
+    @staticmethod
+    def _redraw_codes(
+        mixture: Any,
+        z: np.ndarray,
+        bounds: Mapping[int, tuple[np.ndarray, np.ndarray]],
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """``z`` with each discrete dimension's scores redrawn within their code's interval from the
+        mixture's conditional given the row's other scores (one Gibbs sweep, each row in a component
+        drawn from its posterior).  Spread uniformly within its interval, a code's score owes nothing
+        to the other columns, which flattens every dependence on it (large stores' visits 1.7 times
+        small ones' where the rows have 3.2); redrawn, it stands where the other columns place it."""
+        z = z.copy()
+        posterior = mixture.predict_proba(z)
+        component = (np.cumsum(posterior, axis=1) > rng.random((len(z), 1))).argmax(axis=1)
+        columns = np.arange(z.shape[1])
+        for k in range(posterior.shape[1]):
+            rows = np.flatnonzero(component == k)
+            if not rows.size:
+                continue
+            mean, covariance = mixture.means_[k], mixture.covariances_[k]
+            for j, (low, high) in bounds.items():
+                others = columns != j
+                weights = np.linalg.solve(covariance[np.ix_(others, others)], covariance[others, j])
+                centre = mean[j] + (z[np.ix_(rows, others)] - mean[others]) @ weights
+                spread = float(np.sqrt(max(covariance[j, j] - covariance[j, others] @ weights, 1e-12)))
+                a, b = ndtr((low[rows] - centre) / spread), ndtr((high[rows] - centre) / spread)
+                u = np.clip(a + rng.random(rows.size) * (b - a), 1e-12, 1.0 - 1e-12)
+                z[rows, j] = np.clip(centre + spread * ndtri(u), low[rows], high[rows])
+        return z
 
     def _space(self, parts: Mapping[str, np.ndarray], knots_seed: int | None) -> ScoreSpace:
         return ScoreSpace.fit(

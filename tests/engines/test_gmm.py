@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from safetensors.numpy import load
+from sklearn.mixture import GaussianMixture
 
 import mirage
 from mirage._warnings import MirageWarning
@@ -197,3 +198,42 @@ def test_quantiles_none_chooses_each_marginals_knots_on_held_out_rows() -> None:
     loaded = mirage.load(buffer.getvalue())
     assert loaded.quantiles is None
     pd.testing.assert_frame_equal(loaded.sample(200, seed=2), chosen.sample(200, seed=2))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_categorys_dependence_on_a_count_survives_the_spread_of_its_code(seed: int) -> None:
+    # large stores have about three times the visits of small ones; spread uniformly over its code's
+    # interval, the size's score owed nothing to the visits and the mixture read 1.7-2.0 times
+    rng = np.random.default_rng(0)
+    size = rng.choice(["small", "large"], 287, p=[0.6, 0.4])
+    visits = rng.poisson(np.where(size == "large", 12, 4))
+    data = pd.DataFrame({"size": size, "visits": visits, "opened": rng.normal(size=287)})
+    model = GmmSynthesizer(quantiles=None, seed=seed).fit(data)
+    sample = model.sample(5_000, seed=1)
+    means = sample.groupby("size")["visits"].mean()
+    real = data.groupby("size")["visits"].mean()
+    assert real["large"] / real["small"] > 2.8
+    assert means["large"] / means["small"] > 2.2
+
+
+def test_redrawn_code_scores_stay_within_their_codes_intervals() -> None:
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {
+            "colour": rng.choice(["red", "green", "blue"], 400),
+            "x": rng.normal(size=400),
+            "y": rng.normal(size=400),
+        }
+    )
+    model = GmmSynthesizer(seed=0).fit(data)
+    parts = model.encoder_.encode(data)
+    bounds = model.space_.code_bounds(parts)
+    z = model.space_.to_matrix(parts, np.random.default_rng(1))
+    mixture = GaussianMixture(2, random_state=0).fit(z)
+    redrawn = GmmSynthesizer._redraw_codes(mixture, z, bounds, np.random.default_rng(2))
+    assert bounds
+    for j, (low, high) in bounds.items():
+        assert np.all(redrawn[:, j] >= low) and np.all(redrawn[:, j] <= high)
+        assert not np.allclose(redrawn[:, j], z[:, j])
+    others = [j for j in range(z.shape[1]) if j not in bounds]
+    np.testing.assert_array_equal(redrawn[:, others], z[:, others])
