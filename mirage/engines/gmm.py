@@ -299,7 +299,7 @@ class GmmSynthesizer(Synthesizer):
         small ones' where the rows have 3.2); redrawn, it stands where the other columns place it."""
         z = z.copy()
         posterior = mixture.predict_proba(z)
-        component = (np.cumsum(posterior, axis=1) > rng.random((len(z), 1))).argmax(axis=1)
+        component = _draw_components(posterior, rng)
         columns = np.arange(z.shape[1])
         for k in range(posterior.shape[1]):
             rows = np.flatnonzero(component == k)
@@ -652,6 +652,13 @@ def _choose(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray
     )
 
 
+def _draw_components(posterior: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One component per row, drawn from the row's ``posterior`` (rows summing to 1; a rounding
+    shortfall at the end falls to the last component)."""
+    u = rng.random(len(posterior))
+    return np.minimum((np.cumsum(posterior, axis=1) < u[:, None]).sum(axis=1), posterior.shape[1] - 1)
+
+
 def _cholesky(covariances: np.ndarray) -> np.ndarray:
     out = np.empty_like(covariances)
     for i, cov in enumerate(covariances):
@@ -695,8 +702,7 @@ def _conditional_draw(
         remaining.append(_cholesky(((rest + rest.T) / 2.0)[None])[0])
     post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
     post /= post.sum(axis=1, keepdims=True)
-    u = rng.random(n)
-    component = np.minimum((np.cumsum(post, axis=1) < u[:, None]).sum(axis=1), k - 1)
+    component = _draw_components(post, rng)
     noise = rng.standard_normal((n, len(other)))
     out = np.empty((n, len(other)))
     for c in range(k):
