@@ -24,14 +24,11 @@ if str(REPO_ROOT) not in sys.path:
 READINGS = ("visits large / small store", "purchases online / walk-in", "directors reporting to no one")
 
 
-def _per_parent(frames: dict[str, Any], parent: str, key: str, child: str, by: str) -> Any:
-    counts = frames[child][key].value_counts().reindex(frames[parent][key], fill_value=0)
-    return counts.groupby(frames[parent][by].to_numpy()).mean()
-
-
 def structure(frames: dict[str, Any]) -> dict[str, float]:
-    visits = _per_parent(frames, "stores", "store_id", "visits", "size")
-    lines = _per_parent(frames, "visits", "visit_id", "purchases", "channel")
+    from tests.relational.schemas import children_per_parent
+
+    visits = children_per_parent(frames, "stores", "store_id", "visits", "size")
+    lines = children_per_parent(frames, "visits", "visit_id", "purchases", "channel")
     employees = frames["employees"]
     directors = employees["title"] == "director"
     return dict(

@@ -142,3 +142,12 @@ def deep_database(frames: dict[str, pd.DataFrame]) -> DatabaseSchema:
             ForeignKey("purchases", ("sku",), "items", ("sku",)),
         ],
     )
+
+
+def children_per_parent(
+    frames: dict[str, pd.DataFrame], parent: str, key: str, child: str, by: str
+) -> pd.Series:
+    """The mean number of ``child`` rows per ``parent`` row (joined on ``key``), per value of the
+    parent's column ``by``; parents without children count as 0."""
+    counts = frames[child][key].value_counts().reindex(frames[parent][key], fill_value=0)
+    return counts.groupby(frames[parent][by].to_numpy()).mean()

@@ -17,7 +17,13 @@ from mirage.errors import DataError, OptionError, SchemaError
 from mirage.relational import RelationalSynthesizer
 from mirage.relational._cardinality import cardinality_similarity
 from mirage.schema import DatabaseSchema, ForeignKey, Table, infer_schema
-from tests.relational.schemas import deep_database, deep_frames, northwind_database, northwind_frames
+from tests.relational.schemas import (
+    children_per_parent,
+    deep_database,
+    deep_frames,
+    northwind_database,
+    northwind_frames,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -121,14 +127,10 @@ def test_big_parents_have_many_children(deep) -> None:
     synthetic = model.sample(seed=2)
     assert database.integrity_problems(synthetic) == []
 
-    def per_parent(data: dict[str, pd.DataFrame], parent: str, key: str, child: str, by: str) -> pd.Series:
-        counts = data[child][key].value_counts().reindex(data[parent][key], fill_value=0)
-        return counts.groupby(data[parent][by].to_numpy()).mean()
-
     for data in (frames, synthetic):
-        visits = per_parent(data, "stores", "store_id", "visits", "size")
+        visits = children_per_parent(data, "stores", "store_id", "visits", "size")
         assert visits["large"] > 2 * visits["small"]
-        lines = per_parent(data, "visits", "visit_id", "purchases", "channel")
+        lines = children_per_parent(data, "visits", "visit_id", "purchases", "channel")
         assert lines["online"] > 1.5 * lines["walk-in"]
 
 
@@ -198,9 +200,7 @@ def test_the_default_engine_keeps_part_of_the_structure() -> None:
     assert model.engines_["stores"].name == "gmm" and model.engines_["stores"].quantiles is None
     synthetic = model.sample(seed=2)
     assert database.integrity_problems(synthetic) == []
-    stores = synthetic["stores"]
-    visits = synthetic["visits"]["store_id"].value_counts().reindex(stores["store_id"], fill_value=0)
-    per_size = visits.groupby(stores["size"].to_numpy()).mean()
+    per_size = children_per_parent(synthetic, "stores", "store_id", "visits", "size")
     assert per_size["large"] > 1.3 * per_size["small"]
     employees = synthetic["employees"]
     directors = employees["title"] == "director"
