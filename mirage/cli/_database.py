@@ -124,7 +124,7 @@ def fit_database(
 ) -> None:
     """``mirage fit DATABASE``: learn every table of the database or folder ``source``."""
     from mirage.cli._options import check_hyperparameters, engine_named
-    from mirage.relational import DEFAULT_ENGINE, RelationalSynthesizer
+    from mirage.relational import DATABASE_PARAMS, DEFAULT_ENGINE, RelationalSynthesizer
 
     check_output(output, force)
     name = DEFAULT_ENGINE if engine == "auto" else engine
@@ -148,7 +148,7 @@ def fit_database(
         ui.table(hidden)
     summary = RichTable.grid(padding=(0, 2))
     how = ["auto: every table"] if engine == "auto" else []
-    if name == DEFAULT_ENGINE and "quantiles" not in hyperparameters:
+    if "quantiles" in DATABASE_PARAMS.get(name, {}) and "quantiles" not in hyperparameters:
         how.append("knots chosen on held-out rows")
     summary.add_row("engine", name + (f" ({', '.join(how)})" if how else ""))
     if holdout is not None:
