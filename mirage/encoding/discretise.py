@@ -15,6 +15,10 @@ and, when any bin is split further, a fine *sub-bin* token within the bin:
   share of an end sub-bin's rows that lay beyond is drawn from the tail past the edge,
   :mod:`mirage.encoding._tails`; dates keep within their edges).
 
+With ``held_out_seed``, ``min_count`` is only the floor: each continuous piece's fewest rows per bin
+is the row count per bin of the equal-mass histogram whose bin count gives held-out rows (five folds,
+so seeded) the highest likelihood, recorded in ``piece_rows``.
+
 Decoding draws a value uniformly within the sub-bin (an integer when every training value was one),
 so ``encode(decode(tokens)) == tokens`` on the learned support.  Only edges and point values are
 kept, never rows, and every piece describes at least ``min_count`` training rows.
@@ -51,6 +55,7 @@ from mirage.encoding._domain import ROLE_BIN, ROLE_CODE, ROLE_SUB, ROLE_WEEKDAY,
 from mirage.encoding._pieces import Pieces, cut, draw_within
 from mirage.encoding._tails import Tail, Tails
 from mirage.encoding.datetime import DAY, SECONDS_PER_DAY, TIME, WEEKDAY, DateParts
+from mirage.encoding.marginal import held_out_knot_count
 
 __all__ = ["Discretiser", "Domain", "Token"]
 
@@ -103,10 +108,14 @@ class Discretiser:
         max_exact: int = 100,
         protect: int = 1,
         tails: bool = False,
+        held_out_seed: int | None = None,
     ):
         self.n_bins = n_bins
         self.protect = protect  # fit only: the outer edges leave out values held by fewer rows
         self.tails = tails  # fit only: the rows past protected edges are drawn from tails past them
+        # fit only: choose each continuous piece's fewest rows per bin on held-out rows (folds so seeded)
+        self.held_out_seed = held_out_seed
+        self.piece_rows: dict[str, int] = {}  # the fewest rows per bin and sub-bin, by continuous piece
         self.sub_bins = sub_bins
         self.min_count = min_count
         self.max_exact = max_exact
@@ -121,27 +130,41 @@ class Discretiser:
     ) -> Discretiser:
         """Learn the pieces; ``dates`` names continuous sub-columns of seconds since the epoch."""
         self.subcolumns = list(subcolumns)
-        self._continuous, self._dates = {}, {}
+        self._continuous, self._dates, self.piece_rows = {}, {}, {}
         for sub in subcolumns:
             if sub.discrete:
                 continue
             x = np.asarray(parts[sub.name], dtype="float64")
             if sub.name not in dates:
-                self._continuous[sub.name] = self._with_tails(self._fit_continuous(x), x)
+                self._continuous[sub.name] = self._with_tails(self._fit_continuous(x, sub.name), x)
                 continue
             x = x[np.isfinite(x)]
             layout = self._dates[sub.name] = DateParts.learn(x, min_count=self.min_count)
             for part, values in layout.split(x).items():
                 if part != WEEKDAY:
-                    self._continuous[f"{sub.name}@{part}"] = self._fit_continuous(values)
+                    piece = f"{sub.name}@{part}"
+                    self._continuous[piece] = self._fit_continuous(values, piece)
         self._layout()
         return self
 
-    def _fit_continuous(self, x: np.ndarray) -> _Continuous:
+    def _fewest_rows(self, x: np.ndarray, piece: str) -> int:
+        """The fewest rows a bin or sub-bin of ``x`` (sorted, finite) describes: ``min_count``, or with
+        ``held_out_seed`` the rows per bin of the equal-mass histogram whose bin count
+        (:func:`~mirage.encoding.marginal.held_out_knot_count`, at most ``n_bins * sub_bins`` bins)
+        gives held-out rows the highest likelihood, when that is more."""
+        if self.held_out_seed is None or x.size == 0:
+            return self.min_count
+        seed = int(np.random.SeedSequence([self.held_out_seed, *piece.encode()]).generate_state(1)[0])
+        knots = held_out_knot_count(x, self.min_count, self.n_bins * self.sub_bins + 1, seed)
+        rows = max(self.min_count, int(np.ceil(x.size / max(1, knots - 1))))
+        self.piece_rows[piece] = rows
+        return rows
+
+    def _fit_continuous(self, x: np.ndarray, piece: str) -> _Continuous:
         x = np.sort(x[np.isfinite(x)])
         if x.size == 0:
             x = np.zeros(1)
-        n, m = x.size, self.min_count
+        n, m = x.size, self._fewest_rows(x, piece)
         few_values = np.unique(x).size <= self.max_exact
         spike = m if few_values else max(m, int(np.ceil(n / self.n_bins)))
         bins = cut(x, parts=self.n_bins, min_count=m, spike_count=spike, protect=self.protect)
@@ -327,6 +350,7 @@ class Discretiser:
             "sub_bins": self.sub_bins,
             "min_count": self.min_count,
             "max_exact": self.max_exact,
+            "piece_rows": dict(self.piece_rows),
             "subcolumns": [asdict(s) for s in self.subcolumns],
             "integer": {name: c.integer for name, c in self._continuous.items()},
             "dates": {name: layout.to_dict() for name, layout in self._dates.items()},
@@ -378,6 +402,12 @@ class Discretiser:
             with within("integer"):
                 flag = require_bool(integer, piece)
             self._continuous[piece] = _restore_piece(arrays, prefix, flag)
+        piece_rows = require_mapping(state.get("piece_rows", {}), "piece_rows")
+        for piece in piece_rows:
+            if piece not in self._continuous:
+                raise StateError(f"piece_rows.{piece}", "not a continuous piece of this discretiser")
+            with within("piece_rows"):
+                self.piece_rows[piece] = require_int(piece_rows, piece, low=self.min_count)
         self._layout()
         return self
 

@@ -254,3 +254,39 @@ def test_integer_tails_stay_integers_past_the_edge() -> None:
     _, decoded = round_trip(fit(x, protect=10, tails=True), x)
     high = np.sort(x)[-10]
     assert np.all(decoded == np.round(decoded)) and (decoded > high).sum() > 0
+
+
+def test_held_out_rows_choose_fewer_wider_pieces_on_a_smooth_column_and_the_state_records_them() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=700)
+    fixed, chosen = fit(x, n_bins=10, sub_bins=8), fit(x, n_bins=10, sub_bins=8, held_out_seed=0)
+    pieces = [len(np.unique(d.encode({"x::value": x}), axis=0)) for d in (fixed, chosen)]
+    assert pieces[1] < pieces[0] / 2
+    rows = chosen.piece_rows["x::value"]
+    _, counts = np.unique(chosen.encode({"x::value": x}), axis=0, return_counts=True)
+    assert rows > 10 and counts.min() >= rows
+    assert fixed.piece_rows == {}
+    state, arrays = chosen.get_state()
+    again = Discretiser.from_state(json.loads(json.dumps(state)), arrays)
+    assert again.piece_rows == {"x::value": rows}
+    # the same folds give the same pieces
+    np.testing.assert_array_equal(
+        fit(x, n_bins=10, sub_bins=8, held_out_seed=0).encode({"x::value": x}), chosen.encode({"x::value": x})
+    )
+
+
+def test_a_column_of_clumps_keeps_narrow_pieces_on_held_out_rows() -> None:
+    rng = np.random.default_rng(12)
+    x = np.concatenate([rng.normal(loc, 0.01, 100) for loc in range(20)])
+    chosen = fit(x, n_bins=10, sub_bins=8, held_out_seed=0)
+    assert chosen.piece_rows["x::value"] <= 100  # no piece spans two clumps' worth of rows
+
+
+def test_recorded_piece_rows_are_checked_on_load() -> None:
+    from mirage._validate import StateError
+
+    chosen = fit(np.random.default_rng(13).normal(size=700), n_bins=10, sub_bins=8, held_out_seed=0)
+    state, arrays = chosen.get_state()
+    for bad in ({"y::value": 40}, {"x::value": 2}, {"x::value": "40"}):
+        with pytest.raises(StateError, match="piece_rows"):
+            Discretiser.from_state({**state, "piece_rows": bad}, arrays)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from typing import Any
 
@@ -225,3 +226,29 @@ def test_a_model_file_of_one_code_per_value_still_loads_and_samples_as_saved(
     model.save(buffer)
     loaded = mirage.load(buffer.getvalue())
     pd.testing.assert_frame_equal(loaded.sample(500, seed=2), model.sample(500, seed=2))
+
+
+def test_sub_bins_none_chooses_each_numbers_bins_on_held_out_rows_and_keeps_its_marginal() -> None:
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(5)
+    salary, title = rng.normal(40_000, 8_000, 700).round(), rng.choice(["a", "b"], 700)
+    real = pd.DataFrame({"salary": salary, "title": title})
+    fixed = BayesNetSynthesizer().fit(real)
+    chosen = BayesNetSynthesizer(sub_bins=None).fit(real)
+    rows = chosen.training_["bayesnet"]["bin_rows"]["salary::value"]
+    assert rows >= 25 and "bayesnet" not in fixed.training_
+
+    def pieces(model: BayesNetSynthesizer) -> int:
+        return math.prod(n["cardinality"] for n in model.graph_["nodes"] if n["column"] == "salary")
+
+    assert pieces(chosen) < pieces(fixed) / 2
+    synth = chosen.sample(5_000, seed=1)
+    assert ks_2samp(synth["salary"], real["salary"]).statistic < 0.06
+    buffer = io.BytesIO()
+    chosen.save(buffer)
+    loaded = mirage.load(buffer.getvalue())
+    assert loaded.training_["bayesnet"] == chosen.training_["bayesnet"]
+    pd.testing.assert_frame_equal(loaded.sample(300, seed=2), chosen.sample(300, seed=2))
+    again = BayesNetSynthesizer(sub_bins=None).fit(real)
+    pd.testing.assert_frame_equal(again.sample(300, seed=2), chosen.sample(300, seed=2))
