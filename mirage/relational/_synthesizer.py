@@ -58,7 +58,9 @@ AUTO = "auto"
 PARENT = "parent."
 SECONDS_PER_DAY = 86_400.0
 #: a learned table of fewer rows reads a DCR share over the no-copying bar with every engine (Northwind's
-#: 62 products 0.536, the deep schema's 48 regions 0.561, over 50 held-out folds): ``fit`` warns
+#: 62 products 0.536, the deep schema's 48 regions 0.561, over 50 held-out folds): any model of ``p``
+#: estimated numbers reads about ``0.5 + p / 2(N - 1)`` on ``N`` rows (one category's shares exactly;
+#: ``benchmarks/bench_dcr_small_tables.py``), so the bar leaves it at most 6 numbers: ``fit`` warns
 SMALL_TABLE_ROWS = 100
 #: every table's engine unless ``engine`` names another (``mirage fit``'s ``--engine auto``): over 50
 #: held-out folds the only engine at or under the no-copying bar on every child table of Northwind and
@@ -73,8 +75,9 @@ def small_table_message(name: str, rows: int) -> str:
     """What ``fit`` and the report say of a learned table of fewer than ``SMALL_TABLE_ROWS`` rows."""
     return (
         f"table {name!r}: {rows} rows learned; a table under {SMALL_TABLE_ROWS} rows cannot be learned "
-        "without its synthetic rows sitting nearer the rows learned than unseen rows would (a DCR share "
-        "over 0.53 with every engine on tables of 48-62 rows); if its rows are public, mark it "
+        "without its synthetic rows sitting nearer the rows learned than unseen rows would (a model of p "
+        "learned numbers reads a DCR share near 0.5 + p / 2N on N rows: under 100 rows the 0.53 bar leaves "
+        "it at most 6); if its rows are public, mark it "
         '"reference": true in the database schema to copy it as is'
     )
 
