@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from mirage.relational import RelationalSynthesizer
     from mirage.schema import DatabaseSchema
 
+#: what ``fit``'s summary says of a database default (``mirage.relational.DATABASE_PARAMS``) in force
+HELD_OUT_NOTES = {"quantiles": "knots chosen on held-out rows", "sub_bins": "bins chosen on held-out rows"}
+
 __all__ = [
     "fit_database",
     "info_database",
@@ -148,8 +151,9 @@ def fit_database(
         ui.table(hidden)
     summary = RichTable.grid(padding=(0, 2))
     how = ["auto: every table"] if engine == "auto" else []
-    if "quantiles" in DATABASE_PARAMS.get(name, {}) and "quantiles" not in hyperparameters:
-        how.append("knots chosen on held-out rows")
+    for param in DATABASE_PARAMS.get(name, {}):
+        if param in HELD_OUT_NOTES and param not in hyperparameters:
+            how.append(HELD_OUT_NOTES[param])
     summary.add_row("engine", name + (f" ({', '.join(how)})" if how else ""))
     if holdout is not None:
         summary.add_row("holdout", f"{holdout:.0%} of the root rows, with their descendants, kept aside")

@@ -109,12 +109,14 @@ class Discretiser:
         protect: int = 1,
         tails: bool = False,
         held_out_seed: int | None = None,
+        finest: Collection[str] = (),
     ):
         self.n_bins = n_bins
         self.protect = protect  # fit only: the outer edges leave out values held by fewer rows
         self.tails = tails  # fit only: the rows past protected edges are drawn from tails past them
         # fit only: choose each continuous piece's fewest rows per bin on held-out rows (folds so seeded)
         self.held_out_seed = held_out_seed
+        self.finest = frozenset(finest)  # fit only: sub-columns kept at min_count rows per bin all the same
         self.piece_rows: dict[str, int] = {}  # the fewest rows per bin and sub-bin, by continuous piece
         self.sub_bins = sub_bins
         self.min_count = min_count
@@ -149,10 +151,11 @@ class Discretiser:
 
     def _fewest_rows(self, x: np.ndarray, piece: str) -> int:
         """The fewest rows a bin or sub-bin of ``x`` (sorted, finite) describes: ``min_count``, or with
-        ``held_out_seed`` the rows per bin of the equal-mass histogram whose bin count
+        ``held_out_seed`` (and ``piece``'s sub-column not among the ``finest``) the rows per bin of the
+        equal-mass histogram whose bin count
         (:func:`~mirage.encoding.marginal.held_out_knot_count`, at most ``n_bins * sub_bins`` bins)
         gives held-out rows the highest likelihood, when that is more."""
-        if self.held_out_seed is None or x.size == 0:
+        if self.held_out_seed is None or x.size == 0 or piece.partition("@")[0] in self.finest:
             return self.min_count
         seed = int(np.random.SeedSequence([self.held_out_seed, *piece.encode()]).generate_state(1)[0])
         knots = held_out_knot_count(x, self.min_count, self.n_bins * self.sub_bins + 1, seed)

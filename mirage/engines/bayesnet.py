@@ -19,7 +19,9 @@ equal-mass histogram that gives held-out rows the highest likelihood
 rows every bin and sub-bin describes (recorded per column in ``state.training.bayesnet.bin_rows``).
 A histogram of ``m`` rows per bin carries about ``1 / m`` of its rows' particulars: a lone number
 read at 10 rows per bin gives a DCR share near 0.55 (employees' salaries, 700 rows: 0.541), at 37
-rows per bin 0.52.  The default in a database (:data:`mirage.relational.DATABASE_PARAMS`), where a
+rows per bin 0.52.  A column flagged ``KEEP_RESOLUTION`` in its ``extra`` (a related table's
+children-per-row count, which ranks the parents) keeps ``rare_min_count`` rows per bin.  The default in
+a database (:data:`mirage.relational.DATABASE_PARAMS`), where a
 table often has one or two numbers; not for one table, where the joint carries more than each margin.
 
 Three separate steps, so that a differentially private variant (PrivBayes-style) can replace the
@@ -89,7 +91,7 @@ from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.errors import OptionError
-from mirage.schema import Kind
+from mirage.schema import KEEP_RESOLUTION, Kind
 
 __all__ = ["BayesNetSynthesizer", "conditional_tables", "count_families", "learn_structure"]
 
@@ -183,6 +185,7 @@ class BayesNetSynthesizer(Synthesizer):
         self.subcolumns_ = subcolumns
         dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
+        kept = {c.name for c in self.schema_ if c.extra.get(KEEP_RESOLUTION)}
         self.discretiser_ = Discretiser(
             n_bins=self.n_bins,
             sub_bins=self.sub_bins or MOST_SUB_BINS,
@@ -191,6 +194,7 @@ class BayesNetSynthesizer(Synthesizer):
             protect=k,
             tails=True,
             held_out_seed=None if self.sub_bins else int(rng.integers(2**31 - 1)),
+            finest=[s.name for s in subcolumns if s.column in kept],
         ).fit(parts, subcolumns, dates=dates)
         if self.sub_bins is None:
             self.training_["bayesnet"] = {"bin_rows": dict(self.discretiser_.piece_rows)}

@@ -9,7 +9,12 @@ from typing import Any
 
 from mirage.errors import SchemaError
 
-__all__ = ["PII_TYPES", "Column", "Kind"]
+__all__ = ["KEEP_RESOLUTION", "PII_TYPES", "Column", "Kind"]
+
+#: a ``Column.extra`` flag: an engine that chooses a number's resolution on held-out rows keeps this
+#: column at its finest instead (the related tables' children-per-row counts: the model ranks the
+#: parents by them, and a coarse bin draws its rows' ranks at random)
+KEEP_RESOLUTION = "keep_resolution"
 
 
 class Kind(str, Enum):

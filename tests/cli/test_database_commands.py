@@ -79,6 +79,23 @@ def test_fit_a_sqlite_database_prints_a_summary_per_table_and_records_its_source
     assert invoke("fit", url, "-o", second, "--force").exit_code == 0
 
 
+def test_fit_names_the_choice_an_engine_makes_on_held_out_rows_in_a_database(shop, tmp_path: Path) -> None:
+    url, _ = shop
+    for engine, note in (
+        ("gmm", "knots chosen on held-out rows"),
+        ("bayesnet", "bins chosen on held-out rows"),
+    ):
+        result = invoke("fit", url, "-o", tmp_path / f"{engine}.mirage", "--engine", engine)
+        assert result.exit_code == 0, result.output
+        assert f"{engine} ({note})" in result.stdout
+    result = invoke("fit", url, "-o", tmp_path / "pinned.mirage", "--engine", "bayesnet", "-p", "sub_bins=4")
+    assert result.exit_code == 0, result.output
+    assert "bins chosen" not in result.stdout
+    assert all(
+        e.sub_bins == 4 for e in RelationalSynthesizer.load(tmp_path / "pinned.mirage").engines_.values()
+    )
+
+
 def test_sample_twice_as_many_root_rows_into_a_new_sqlite_database(shop, tmp_path: Path) -> None:
     url, model = shop
     target = f"sqlite:///{tmp_path / 'synthetic_shop.db'}"

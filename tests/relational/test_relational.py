@@ -455,3 +455,20 @@ def test_empty_tables_stay_empty(northwind) -> None:
     assert len(synthetic["order_details"]) == 0
     assert list(synthetic["order_details"].columns) == list(frames["order_details"].columns)
     assert len(synthetic["orders"]) > 0
+
+
+def test_bayesnet_in_a_database_chooses_its_numbers_bins_on_held_out_rows() -> None:
+    frames = deep_frames()
+    database = deep_database(frames)
+    model = RelationalSynthesizer(database, engine="bayesnet", seed=0).fit(frames)
+    learned = {name: engine for name, engine in model.engines_.items() if engine is not None}
+    assert learned and all(engine.sub_bins is None for engine in learned.values())
+    assert learned["employees"].training_["bayesnet"]["bin_rows"]["salary::value"] > 10
+    # the children-per-row counts rank the parents: kept at their finest, so large stores keep their visits
+    assert not any(name.startswith("#") for name in learned["stores"].training_["bayesnet"]["bin_rows"])
+    per_size = children_per_parent(model.sample(seed=2), "stores", "store_id", "visits", "size")
+    assert per_size["large"] > 2.8 * per_size["small"]
+    assert database.integrity_problems(model.sample(seed=1)) == []
+    pinned = RelationalSynthesizer(database, engine="bayesnet", params={"employees": {"sub_bins": 8}}, seed=0)
+    pinned.fit(frames)
+    assert pinned.engines_["employees"].sub_bins == 8 and pinned.engines_["stores"].sub_bins is None
