@@ -21,7 +21,7 @@ placeholder is never learned as a value (the flag decides, on decoding, that the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,10 +58,12 @@ class ScoreSpace:
         discrete_scores: bool,
         tail_blocks: bool = False,
         knots_seed: int | None = None,
+        finest: Collection[str] = (),
     ) -> ScoreSpace:
         """``quantiles``: a continuous marginal's most knots, one per ``rare_min_count`` rows at most;
         ``knots_seed``: when given, each continuous marginal's count is chosen on held-out rows under
-        that (:func:`~mirage.encoding.marginal.held_out_knot_count`, its folds drawn with this seed)."""
+        that (:func:`~mirage.encoding.marginal.held_out_knot_count`, its folds drawn with this seed),
+        except for the sub-columns of the columns named in ``finest``."""
         flags = missing_flags(list(subcolumns))
         marginals = []
         for j, s in enumerate(subcolumns):
@@ -74,7 +76,7 @@ class ScoreSpace:
             else:
                 # a knot per rare_min_count rows at most: knots at (nearly) every training value would
                 # send draws between neighbouring training values, nearer to them than to unseen rows
-                if knots_seed is None:
+                if knots_seed is None or s.column in finest:
                     knots = knot_count(x.size, rare_min_count, quantiles)
                 else:
                     knots = held_out_knot_count(x, rare_min_count, quantiles, knots_seed + j)

@@ -20,12 +20,15 @@ alone chose 2-16 components and the DCR share read over 0.53).
 Codes' scores: a discrete sub-column's score is spread uniformly over its code's interval to begin
 with, which owes nothing to the other columns and so flattens every dependence on the code (a store
 size's on its number of visits: 1.7 times where the rows have 3.2).  After the mixture is fitted,
-``CODE_ROUNDS`` Gibbs sweeps each draw every row's component from its posterior, redraw each own
-discrete score within its code's interval from that component's conditional given the row's other
-scores, and refit the mixture at the same count: the extended rank likelihood's latent scores of a
-semiparametric copula, per component.  On the deep schema the visits ratio reads 2.4 (real 3.2); on
-the four small shared tables the detection AUC fell by 0.04-0.06 on three and the DCR share rose by
-0.006-0.010 (diabetes 0.007 over 60 split seeds, to 0.528).
+``code_rounds`` (``CODE_ROUNDS``, 5) Gibbs sweeps each draw every row's component from its posterior,
+redraw each own discrete score within its code's interval from that component's conditional given
+the row's other scores, and refit the mixture at the same count: the extended rank likelihood's
+latent scores of a semiparametric copula, per component.  The sweeps mix slowly (a strong dependence
+is reached a step at a time): on the deep schema the visits ratio reads 2.6 after 5 sweeps, 2.8
+after 10 and 3.1 after 20 (real 3.2), so a database takes 20
+(:data:`mirage.relational.DATABASE_PARAMS`).  With 5 sweeps, on the four small shared tables the
+detection AUC fell by 0.04-0.06 on three and the DCR share rose by 0.006-0.010 (diabetes 0.007 over
+60 split seeds, to 0.528).
 
 Calibration: a mixture's own marginal of a dimension is close to, not exactly, the standard normal the
 scores were made to be, which would move a rate (a missing flag's share) by a few points; so
@@ -56,7 +59,9 @@ most ``quantiles``.  ``quantiles=None`` chooses each map's knot count on held-ou
 (:func:`mirage.encoding.marginal.held_out_knot_count`, at most ``MOST_KNOTS``; recorded per column in
 ``state.training.gmm.knots``): a map of a knot per 10 rows is a histogram whose bins follow where 10
 training rows happen to crowd, which unseen rows do not share, so on a table of few columns the draws
-sit nearer the training rows (a lone normal column of 860 rows: DCR share 0.544).  Not the default for
+sit nearer the training rows (a lone normal column of 860 rows: DCR share 0.544).  A column flagged
+``KEEP_RESOLUTION`` in its ``extra`` (a related table's children-per-row count, which ranks the parents)
+keeps a knot per ``rare_min_count`` rows.  Not the default for
 one table: on a wide table it gives many columns a few knots each, which a classifier tells (breast
 cancer: detection AUC 0.74 against 0.68).
 
@@ -96,6 +101,7 @@ from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
+from mirage.schema import KEEP_RESOLUTION
 
 __all__ = ["GmmSynthesizer"]
 
@@ -144,6 +150,7 @@ class GmmSynthesizer(Synthesizer):
         "shrinkage": number(0, optional=True),
         "max_dcr_share": number(0, 1, low_open=True, optional=True, note="(None: no check)"),
         "quantiles": integer(2, optional=True, note=f"(None: chosen on held-out rows, at most {MOST_KNOTS})"),
+        "code_rounds": integer(0, 200),
         "seed": SEED,
     }
     privacy_knob = PrivacyKnob("components", _component_counts)
@@ -161,6 +168,7 @@ class GmmSynthesizer(Synthesizer):
         shrinkage: float | None = None,
         max_dcr_share: float | None = None,
         quantiles: int | None = MOST_KNOTS,
+        code_rounds: int = CODE_ROUNDS,
         seed: int = 0,
     ) -> None:
         self.max_components = max_components
@@ -172,6 +180,7 @@ class GmmSynthesizer(Synthesizer):
         self.shrinkage = shrinkage
         self.max_dcr_share = max_dcr_share
         self.quantiles = quantiles
+        self.code_rounds = code_rounds
         self.seed = seed
 
     def _fit(
@@ -268,7 +277,7 @@ class GmmSynthesizer(Synthesizer):
             if mixture is None:
                 mixture = self._mixture(k, seed).fit(z)
             redraw = np.random.default_rng([seed, 1])
-            for _ in range(CODE_ROUNDS if bounds else 0):
+            for _ in range(self.code_rounds if bounds else 0):
                 z = self._redraw_codes(mixture, z, bounds or {}, redraw)
                 mixture = self._mixture(k, seed).fit(z)
             floor, shrinkage = self._choose_regularisation(z, k, seed, 0 if given is None else given.shape[1])
@@ -324,6 +333,7 @@ class GmmSynthesizer(Synthesizer):
             rare_min_count=self.encoding_.rare_min_count,
             discrete_scores=True,
             knots_seed=knots_seed,
+            finest={c.name for c in self.schema_ if c.extra.get(KEEP_RESOLUTION)},
         )
 
     def _floor(self, n: int, d: int, smoothing: float | None = None) -> float:

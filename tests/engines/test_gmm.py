@@ -68,7 +68,9 @@ def test_a_scenario_moves_the_linked_columns() -> None:
     assert synth["x"].mean() > 3.0  # the right group's centre is 4
 
 
-@pytest.mark.parametrize("params", [{"max_components": 0}, {"n_components": 100}, {"reg_covar": 0}])
+@pytest.mark.parametrize(
+    "params", [{"max_components": 0}, {"n_components": 100}, {"reg_covar": 0}, {"code_rounds": -1}]
+)
 def test_bad_hyperparameters_name_the_option(params: dict[str, float]) -> None:
     with pytest.raises(OptionError, match=next(iter(params))):
         GmmSynthesizer(**params).fit(clusters(50))  # type: ignore[arg-type]
@@ -237,3 +239,17 @@ def test_redrawn_code_scores_stay_within_their_codes_intervals() -> None:
         assert not np.allclose(redrawn[:, j], z[:, j])
     others = [j for j in range(z.shape[1]) if j not in bounds]
     np.testing.assert_array_equal(redrawn[:, others], z[:, others])
+
+
+def test_more_code_rounds_follow_a_strong_dependence_on_a_category_closer() -> None:
+    rng = np.random.default_rng(0)
+    size = rng.choice(["small", "large"], 287, p=[0.6, 0.4])
+    visits = rng.poisson(np.where(size == "large", 12, 4))
+    data = pd.DataFrame({"size": size, "visits": visits, "opened": rng.normal(size=287)})
+    ratios = {}
+    for rounds in (0, 20):
+        model = GmmSynthesizer(quantiles=None, code_rounds=rounds, seed=0).fit(data)
+        means = model.sample(5_000, seed=1).groupby("size")["visits"].mean()
+        ratios[rounds] = means["large"] / means["small"]
+    real = data.groupby("size")["visits"].mean()
+    assert ratios[0] < 2.2 < 2.6 < ratios[20] <= 1.1 * real["large"] / real["small"]
