@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +91,13 @@ def fit_auto(
     context: pd.DataFrame | None = None,
     context_schema: Schema | None = None,
     encoding_options: EncodingOptions | None = None,
+    engine_defaults: Mapping[str, Mapping[str, Any]] | None = None,
     **hyperparameters: Any,
 ) -> tuple[Synthesizer, str]:
     """Fit what :func:`choose_engine` picks for ``data``.
+
+    ``engine_defaults``: per engine name, hyperparameters a candidate of that name takes unless
+    ``hyperparameters`` set them (a database's, :data:`mirage.relational.DATABASE_PARAMS`).
 
     Of two candidates, both are fitted on all the rows and the one whose sampled rows a classifier tells
     least from ``data`` (detection AUC over ``SCORE_FOLDS`` folds, seeded by ``seed``) is kept; the
@@ -104,7 +109,8 @@ def fit_auto(
     choice = choose_engine(data, context=context is not None)
 
     def fit(name: str) -> Synthesizer:
-        return get_engine(name)(**hyperparameters).fit(
+        params = {**(engine_defaults or {}).get(name, {}), **hyperparameters}
+        return get_engine(name)(**params).fit(
             data, schema, context=context, context_schema=context_schema, encoding_options=encoding_options
         )
 

@@ -186,6 +186,7 @@ class RelationalSynthesizer:
                 context=context,
                 context_schema=context_schema,
                 encoding_options=options,
+                engine_defaults=DATABASE_PARAMS,
                 **params,
             )
             return model

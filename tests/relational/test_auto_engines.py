@@ -10,7 +10,7 @@ import pytest
 
 import mirage
 from mirage.engines import get_engine
-from mirage.relational import RelationalSynthesizer
+from mirage.relational import DATABASE_PARAMS, RelationalSynthesizer
 from tests.relational.schemas import northwind_database, northwind_frames
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -29,6 +29,9 @@ def test_auto_picks_each_tables_engine_keeps_the_keys_and_survives_the_model_fil
             assert get_engine(engine.name).get_tags().context and "given a parent row" in picked["reason"]
         else:
             assert engine.name in ("bayesnet", "gmm") and set(picked["detection_auc"]) == {"bayesnet", "gmm"}
+        # a candidate takes the database's defaults, as a table learned by that engine by name does
+        for param, value in DATABASE_PARAMS.get(engine.name, {}).items():
+            assert getattr(engine, param) == value
     synthetic = model.sample(seed=2)
     assert database.integrity_problems(synthetic) == []
     loaded = mirage.load(model.save(tmp_path / "shop.mirage"))
