@@ -116,7 +116,7 @@ class Discretiser:
         self.tails = tails  # fit only: the rows past protected edges are drawn from tails past them
         # fit only: choose each continuous piece's fewest rows per bin on held-out rows (folds so seeded)
         self.held_out_seed = held_out_seed
-        self.finest = frozenset(finest)  # fit only: sub-columns kept at min_count rows per bin all the same
+        self.finest = frozenset(finest)  # fit only: columns kept at min_count rows per bin all the same
         self.piece_rows: dict[str, int] = {}  # the fewest rows per bin and sub-bin, by continuous piece
         self.sub_bins = sub_bins
         self.min_count = min_count
@@ -138,24 +138,26 @@ class Discretiser:
                 continue
             x = np.asarray(parts[sub.name], dtype="float64")
             if sub.name not in dates:
-                self._continuous[sub.name] = self._with_tails(self._fit_continuous(x, sub.name), x)
+                self._continuous[sub.name] = self._with_tails(
+                    self._fit_continuous(x, sub.name, sub.column), x
+                )
                 continue
             x = x[np.isfinite(x)]
             layout = self._dates[sub.name] = DateParts.learn(x, min_count=self.min_count)
             for part, values in layout.split(x).items():
                 if part != WEEKDAY:
                     piece = f"{sub.name}@{part}"
-                    self._continuous[piece] = self._fit_continuous(values, piece)
+                    self._continuous[piece] = self._fit_continuous(values, piece, sub.column)
         self._layout()
         return self
 
-    def _fewest_rows(self, x: np.ndarray, piece: str) -> int:
+    def _fewest_rows(self, x: np.ndarray, piece: str, column: str) -> int:
         """The fewest rows a bin or sub-bin of ``x`` (sorted, finite) describes: ``min_count``, or with
-        ``held_out_seed`` (and ``piece``'s sub-column not among the ``finest``) the rows per bin of the
+        ``held_out_seed`` (and ``column`` not among the ``finest``) the rows per bin of the
         equal-mass histogram whose bin count
         (:func:`~mirage.encoding.marginal.held_out_knot_count`, at most ``n_bins * sub_bins`` bins)
         gives held-out rows the highest likelihood, when that is more."""
-        if self.held_out_seed is None or x.size == 0 or piece.partition("@")[0] in self.finest:
+        if self.held_out_seed is None or x.size == 0 or column in self.finest:
             return self.min_count
         seed = int(np.random.SeedSequence([self.held_out_seed, *piece.encode()]).generate_state(1)[0])
         knots = held_out_knot_count(x, self.min_count, self.n_bins * self.sub_bins + 1, seed)
@@ -163,11 +165,11 @@ class Discretiser:
         self.piece_rows[piece] = rows
         return rows
 
-    def _fit_continuous(self, x: np.ndarray, piece: str) -> _Continuous:
+    def _fit_continuous(self, x: np.ndarray, piece: str, column: str) -> _Continuous:
         x = np.sort(x[np.isfinite(x)])
         if x.size == 0:
             x = np.zeros(1)
-        n, m = x.size, self._fewest_rows(x, piece)
+        n, m = x.size, self._fewest_rows(x, piece, column)
         few_values = np.unique(x).size <= self.max_exact
         spike = m if few_values else max(m, int(np.ceil(n / self.n_bins)))
         bins = cut(x, parts=self.n_bins, min_count=m, spike_count=spike, protect=self.protect)

@@ -92,7 +92,7 @@ from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import SEED, Param, integer, number, text
 from mirage.engines._registry import register_engine
 from mirage.errors import OptionError
-from mirage.schema import KEEP_RESOLUTION, Kind
+from mirage.schema import Kind, kept_at_resolution
 
 __all__ = ["BayesNetSynthesizer", "conditional_tables", "count_families", "learn_structure"]
 
@@ -186,7 +186,6 @@ class BayesNetSynthesizer(Synthesizer):
         self.subcolumns_ = subcolumns
         dates = date_subcolumns(subcolumns, {c.name for c in self.schema_ if c.kind is Kind.DATETIME})
         k = self.encoding_.rare_min_count
-        kept = {c.name for c in self.schema_ if c.extra.get(KEEP_RESOLUTION)}
         self.discretiser_ = Discretiser(
             n_bins=self.n_bins,
             sub_bins=self.sub_bins or MOST_SUB_BINS,
@@ -195,7 +194,7 @@ class BayesNetSynthesizer(Synthesizer):
             protect=k,
             tails=True,
             held_out_seed=None if self.sub_bins else int(rng.integers(2**31 - 1)),
-            finest=[s.name for s in subcolumns if s.column in kept],
+            finest=kept_at_resolution(self.schema_),
         ).fit(parts, subcolumns, dates=dates)
         if self.sub_bins is None:
             self.training_["bayesnet"] = {"bin_rows": dict(self.discretiser_.piece_rows)}

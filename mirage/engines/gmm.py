@@ -101,7 +101,7 @@ from mirage.engines._impute import impute_by_pattern
 from mirage.engines._params import SEED, Param, integer, number
 from mirage.engines._registry import register_engine
 from mirage.engines._scorespace import ScoreSpace, to_scores
-from mirage.schema import KEEP_RESOLUTION
+from mirage.schema import kept_at_resolution
 
 __all__ = ["GmmSynthesizer"]
 
@@ -333,7 +333,7 @@ class GmmSynthesizer(Synthesizer):
             rare_min_count=self.encoding_.rare_min_count,
             discrete_scores=True,
             knots_seed=knots_seed,
-            finest={c.name for c in self.schema_ if c.extra.get(KEEP_RESOLUTION)},
+            finest=kept_at_resolution(self.schema_),
         )
 
     def _floor(self, n: int, d: int, smoothing: float | None = None) -> float:

@@ -83,8 +83,9 @@ def small_table_message(name: str, rows: int) -> str:
     return (
         f"table {name!r}: {rows} rows learned; a table under {SMALL_TABLE_ROWS} rows cannot be learned "
         "without its synthetic rows sitting nearer the rows learned than unseen rows would (a model of p "
-        "learned numbers reads a DCR share near 0.5 + p / 2N on N rows: under 100 rows the 0.53 bar leaves "
-        "it at most 6); if its rows are public, mark it "
+        "learned numbers reads a DCR share near 0.5 + p / 2N on N rows: under "
+        f"{SMALL_TABLE_ROWS} rows the 0.53 bar leaves it at most {round(0.06 * SMALL_TABLE_ROWS)}); "
+        "if its rows are public, mark it "
         '"reference": true in the database schema to copy it as is'
     )
 

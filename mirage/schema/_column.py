@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from mirage.errors import SchemaError
 
-__all__ = ["KEEP_RESOLUTION", "PII_TYPES", "Column", "Kind"]
+__all__ = ["KEEP_RESOLUTION", "PII_TYPES", "Column", "Kind", "kept_at_resolution"]
 
 #: a ``Column.extra`` flag: an engine that chooses a number's resolution on held-out rows keeps this
 #: column at its finest instead (the related tables' children-per-row counts: the model ranks the
 #: parents by them, and a coarse bin draws its rows' ranks at random)
 KEEP_RESOLUTION = "keep_resolution"
+
+
+def kept_at_resolution(columns: Iterable[Column]) -> frozenset[str]:
+    """The names of the ``columns`` flagged ``KEEP_RESOLUTION``."""
+    return frozenset(c.name for c in columns if c.extra.get(KEEP_RESOLUTION))
 
 
 class Kind(str, Enum):
